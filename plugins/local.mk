@@ -1,0 +1,1 @@
+# plugins/: see Makefile.am for how the parts fit; this folder's build lives here.

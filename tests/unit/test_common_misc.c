@@ -1,0 +1,378 @@
+/*
+ * test_common_misc.c: strict numbers, durations, ids, encodings, secrets,
+ * log escaping, files and error strings.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/common.h"
+
+static const struct {
+	const char *in;
+	int want;
+	uint64_t val;
+} u64_cases[] = {
+	{ "0", 0, 0 },
+	{ "42", 0, 42 },
+	{ "007", 0, 7 },
+	{ "18446744073709551615", 0, UINT64_MAX },
+	{ "18446744073709551616", PV_ERR_RANGE, 0 },
+	{ "99999999999999999999999", PV_ERR_RANGE, 0 },
+	{ "", PV_ERR_INVALID, 0 },
+	{ " 1", PV_ERR_INVALID, 0 },
+	{ "1 ", PV_ERR_INVALID, 0 },
+	{ "+1", PV_ERR_INVALID, 0 },
+	{ "-1", PV_ERR_INVALID, 0 },
+	{ "0x10", PV_ERR_INVALID, 0 },
+	{ "1e3", PV_ERR_INVALID, 0 },
+	{ "12a", PV_ERR_INVALID, 0 },
+};
+
+static void
+test_parse_u64(void **state)
+{
+	uint64_t v;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(u64_cases) / sizeof(u64_cases[0]); i++) {
+		v = 12345;
+		r = pv_parse_u64(u64_cases[i].in, 0, UINT64_MAX, &v);
+		if (r != u64_cases[i].want)
+			fail_msg("\"%s\": got %d want %d", u64_cases[i].in, r,
+			    u64_cases[i].want);
+		if (r == 0)
+			assert_true(v == u64_cases[i].val);
+		else
+			assert_true(v == 12345); /* untouched on error */
+	}
+	assert_int_equal(pv_parse_u64(NULL, 0, 1, &v), PV_ERR_INVALID);
+	assert_int_equal(pv_parse_u64("5", 1, 4, &v), PV_ERR_RANGE);
+	assert_int_equal(pv_parse_u64("0", 1, 4, &v), PV_ERR_RANGE);
+}
+
+static void
+test_parse_u32_i64(void **state)
+{
+	uint32_t u;
+	int64_t i;
+
+	(void)state;
+	assert_int_equal(pv_parse_u32("65535", 1, 65535, &u), 0);
+	assert_int_equal(u, 65535);
+	assert_int_equal(pv_parse_u32("65536", 1, 65535, &u), PV_ERR_RANGE);
+	assert_int_equal(
+	    pv_parse_u32("4294967296", 0, UINT32_MAX, &u), PV_ERR_RANGE);
+	assert_int_equal(
+	    pv_parse_i64("-9223372036854775808", INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == INT64_MIN);
+	assert_int_equal(
+	    pv_parse_i64("9223372036854775807", INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == INT64_MAX);
+	assert_int_equal(
+	    pv_parse_i64("9223372036854775808", INT64_MIN, INT64_MAX, &i),
+	    PV_ERR_RANGE);
+	assert_int_equal(
+	    pv_parse_i64("-9223372036854775809", INT64_MIN, INT64_MAX, &i),
+	    PV_ERR_RANGE);
+	assert_int_equal(
+	    pv_parse_i64("-", INT64_MIN, INT64_MAX, &i), PV_ERR_INVALID);
+	assert_int_equal(
+	    pv_parse_i64("--1", INT64_MIN, INT64_MAX, &i), PV_ERR_INVALID);
+	assert_int_equal(pv_parse_i64("-5", -10, 10, &i), 0);
+	assert_true(i == -5);
+	assert_int_equal(pv_parse_i64("-11", -10, 10, &i), PV_ERR_RANGE);
+}
+
+static const struct {
+	const char *in;
+	int want;
+	uint64_t secs;
+	const char *fmt;
+} dur_cases[] = {
+	{ "0", 0, 0, "0s" },
+	{ "90", 0, 90, "1m30s" },
+	{ "90s", 0, 90, "1m30s" },
+	{ "2m", 0, 120, "2m" },
+	{ "4h", 0, 14400, "4h" },
+	{ "1d", 0, 86400, "1d" },
+	{ "1w", 0, 604800, "1w" },
+	{ "1h30m", 0, 5400, "1h30m" },
+	{ "1H30M", 0, 5400, "1h30m" },
+	{ "30m1h", 0, 5400, "1h30m" },
+	{ "2w3d4h5m6s", 0, 2 * 604800 + 3 * 86400 + 4 * 3600 + 5 * 60 + 6,
+	    "2w3d4h5m6s" },
+	{ "3660d", 0, 3660ULL * 86400, "522w6d" },
+	{ "3661d", PV_ERR_RANGE, 0, NULL },
+	{ "99999999999999999999s", PV_ERR_RANGE, 0, NULL },
+	{ "", PV_ERR_INVALID, 0, NULL },
+	{ "m", PV_ERR_INVALID, 0, NULL },
+	{ "1x", PV_ERR_INVALID, 0, NULL },
+	{ "1 h", PV_ERR_INVALID, 0, NULL },
+	{ "-1h", PV_ERR_INVALID, 0, NULL },
+	{ "1hh", PV_ERR_INVALID, 0, NULL },
+	{ "1.5h", PV_ERR_INVALID, 0, NULL },
+	{ "h1", PV_ERR_INVALID, 0, NULL },
+};
+
+static void
+test_durations(void **state)
+{
+	char fmt[64];
+	uint64_t s;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(dur_cases) / sizeof(dur_cases[0]); i++) {
+		r = pv_duration_parse(dur_cases[i].in, &s);
+		if (r != dur_cases[i].want)
+			fail_msg("\"%s\": got %d want %d", dur_cases[i].in, r,
+			    dur_cases[i].want);
+		if (r != 0)
+			continue;
+		assert_true(s == dur_cases[i].secs);
+		assert_int_equal(pv_duration_format(s, fmt, sizeof(fmt)), 0);
+		assert_string_equal(fmt, dur_cases[i].fmt);
+	}
+	assert_int_equal(pv_duration_format(5400, fmt, 3), PV_ERR_LIMIT);
+	assert_int_equal(pv_duration_format(5400, fmt, 0), PV_ERR_LIMIT);
+}
+
+static void
+test_uuid(void **state)
+{
+	char a[PV_UUID_LEN + 1], b[PV_UUID_LEN + 1];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(pv_uuid_new(a), 0);
+		assert_int_equal(pv_uuid_new(b), 0);
+		assert_true(pv_uuid_valid(a));
+		assert_string_not_equal(a, b);
+	}
+	assert_true(pv_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+	assert_false(pv_uuid_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+	assert_false(pv_uuid_valid("0f8fad5b-d9cb-169f-a165-70867728950e"));
+	assert_false(pv_uuid_valid("0f8fad5b-d9cb-469f-c165-70867728950e"));
+	assert_false(pv_uuid_valid("0f8fad5bd9cb469fa16570867728950e"));
+	assert_false(pv_uuid_valid("0f8fad5b-d9cb-469f-a165-70867728950e0"));
+	assert_false(pv_uuid_valid("../../../../etc/passwd"));
+	assert_false(pv_uuid_valid(NULL));
+}
+
+static const struct {
+	const char *raw;
+	const char *std;
+	const char *url;
+} b64_cases[] = {
+	{ "", "", "" },
+	{ "f", "Zg==", "Zg" },
+	{ "fo", "Zm8=", "Zm8" },
+	{ "foo", "Zm9v", "Zm9v" },
+	{ "foob", "Zm9vYg==", "Zm9vYg" },
+	{ "\xfb\xff\xfe", "+//+", "-__-" },
+};
+
+static void
+test_b64(void **state)
+{
+	uint8_t *d;
+	size_t i, n;
+	char *e;
+
+	(void)state;
+	for (i = 0; i < sizeof(b64_cases) / sizeof(b64_cases[0]); i++) {
+		size_t rl = strlen(b64_cases[i].raw);
+
+		assert_int_equal(pv_b64_encode(b64_cases[i].raw, rl, 0, &e), 0);
+		assert_string_equal(e, b64_cases[i].std);
+		free(e);
+		assert_int_equal(pv_b64_encode(b64_cases[i].raw, rl, 1, &e), 0);
+		assert_string_equal(e, b64_cases[i].url);
+		free(e);
+		assert_int_equal(pv_b64_decode(b64_cases[i].std,
+				     strlen(b64_cases[i].std), 0, &d, &n),
+		    0);
+		assert_int_equal(n, rl);
+		assert_memory_equal(d, b64_cases[i].raw, rl);
+		free(d);
+		assert_int_equal(pv_b64_decode(b64_cases[i].url,
+				     strlen(b64_cases[i].url), 1, &d, &n),
+		    0);
+		assert_int_equal(n, rl);
+		free(d);
+	}
+	/* Refused: wrong alphabet, bad padding, non-canonical bits, spaces. */
+	assert_int_equal(pv_b64_decode("Zg=", 3, 0, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("Zh==", 4, 0, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("Zg==", 4, 1, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("-__-", 4, 0, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("+//+", 4, 1, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("Zm9 v", 5, 1, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("Z", 1, 1, &d, &n), PV_ERR_INVALID);
+	assert_int_equal(pv_b64_decode("Z===", 4, 0, &d, &n), PV_ERR_INVALID);
+	assert_null(d);
+}
+
+static void
+test_hex(void **state)
+{
+	char out[9];
+
+	(void)state;
+	assert_int_equal(
+	    pv_hex_encode("\x00\xab\xff\x10", 4, out, sizeof(out)), 0);
+	assert_string_equal(out, "00abff10");
+	assert_int_equal(
+	    pv_hex_encode("\x00\xab\xff\x10\x01", 5, out, sizeof(out)),
+	    PV_ERR_LIMIT);
+}
+
+static void
+test_secret(void **state)
+{
+	uint8_t key[32];
+	char *s;
+	size_t i;
+
+	(void)state;
+	memset(key, 0xaa, sizeof(key));
+	PV_WIPE(key);
+	for (i = 0; i < sizeof(key); i++)
+		assert_int_equal(key[i], 0);
+	assert_true(pv_secret_equal("abc", "abc", 3));
+	assert_false(pv_secret_equal("abc", "abd", 3));
+	s = strdup("seed");
+	assert_non_null(s);
+	pv_secret_freestr(s);
+	pv_secret_freestr(NULL);
+	pv_secret_free(NULL, 10);
+}
+
+static char last_line[PV_LOG_LINE_MAX];
+static enum pv_log_level last_level;
+
+static void
+sink(void *ctx, enum pv_log_level level, const char *line)
+{
+	(void)ctx;
+	last_level = level;
+	(void)snprintf(last_line, sizeof(last_line), "%s", line);
+}
+
+static void
+test_log(void **state)
+{
+	enum pv_log_level l;
+	char esc[8];
+
+	(void)state;
+	pv_log_set_sink(sink, NULL);
+	pv_log_set_level(PV_LOG_INFO);
+	pv_info("login %s from %s", "alice\nFAKE: root ok", "127.0.0.1");
+	assert_string_equal(
+	    last_line, "login alice\\x0aFAKE: root ok from 127.0.0.1");
+	assert_int_equal(last_level, PV_LOG_INFO);
+	last_line[0] = '\0';
+	pv_debug("hidden");
+	assert_string_equal(last_line, "");
+	pv_error("a\\b\x1b[2J");
+	assert_string_equal(last_line, "a\\\\b\\x1b[2J");
+	pv_log_set_sink(NULL, NULL);
+
+	assert_int_equal(
+	    pv_log_escape(esc, sizeof(esc), "\x01\x02"), PV_ERR_LIMIT);
+	assert_string_equal(esc, "\\x01");
+	assert_int_equal(pv_log_level_parse("DEBUG", &l), 0);
+	assert_int_equal(l, PV_LOG_DEBUG);
+	assert_int_equal(pv_log_level_parse("loud", &l), PV_ERR_INVALID);
+	assert_string_equal(pv_log_level_name(PV_LOG_WARN), "warning");
+}
+
+static void
+test_files(void **state)
+{
+	char dir[] = "/tmp/pvfileXXXXXX", path[256];
+	struct stat st;
+	uint8_t *d;
+	size_t n;
+	mode_t old;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/secret", dir);
+	old = umask(0);
+	assert_int_equal(pv_file_write_new(path, 0600, "k3y", 3), 0);
+	umask(old);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(pv_file_write_new(path, 0600, "x", 1), PV_ERR_EXISTS);
+	assert_int_equal(pv_file_read(path, 100, &d, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(d, "k3y", 3);
+	free(d);
+	assert_int_equal(pv_file_read(path, 2, &d, &n), PV_ERR_LIMIT);
+	assert_null(d);
+	/* O_NOFOLLOW: a symlink in place of a new file is refused. */
+	(void)snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("/tmp/provost-nonexistent-target", path), 0);
+	assert_int_not_equal(pv_file_write_new(path, 0600, "x", 1), 0);
+	assert_int_equal(access("/tmp/provost-nonexistent-target", F_OK), -1);
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/secret", dir);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+test_err_and_time(void **state)
+{
+	char t[32];
+	int r;
+
+	(void)state;
+	for (r = 0; r >= PV_ERR_MIN_; r--)
+		assert_string_not_equal(pv_err_str(r), "unknown error");
+	assert_string_equal(pv_err_str(PV_ERR_MIN_ - 1), "unknown error");
+	assert_string_equal(pv_err_str(PV_ERR_AUTH), "authentication failed");
+	assert_int_equal(pv_time_format(0, t, sizeof(t)), 0);
+	assert_string_equal(t, "1970-01-01T00:00:00Z");
+	assert_int_equal(pv_time_format(1795812349, t, sizeof(t)), 0);
+	assert_string_equal(t, "2026-11-27T20:45:49Z");
+	assert_int_equal(pv_time_format(0, t, 5), PV_ERR_LIMIT);
+	assert_true(pv_mono_ms() > 0);
+	assert_true(pv_wall_ms() > 1700000000000LL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_parse_u32_i64),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_secret),
+		cmocka_unit_test(test_log),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_err_and_time),
+	};
+
+	return cmocka_run_group_tests_name("common_misc", tests, NULL, NULL);
+}
