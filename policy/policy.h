@@ -1,0 +1,102 @@
+/*
+ * policy.h: the classification policy (policy.conf): parser and a pure
+ * evaluator.  No I/O beyond reading the file; no clock: callers pass now.
+ */
+#ifndef PROVOST_POLICY_H
+#define PROVOST_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Channel kinds a rule may allow ("Channels shell exec sftp ..."). */
+#define POLICY_CH_SHELL 0x01
+#define POLICY_CH_EXEC 0x02
+#define POLICY_CH_SFTP 0x04
+#define POLICY_CH_SCP 0x08
+#define POLICY_CH_FORWARD 0x10        /* direct-tcpip (ssh -L, -D) */
+#define POLICY_CH_REMOTE_FORWARD 0x20 /* tcpip-forward (ssh -R) */
+#define POLICY_CH_ALL 0x3f
+
+enum policy_outcome {
+	POLICY_DENY = 0,       /* refused; reason says why */
+	POLICY_ALLOW,          /* go ahead now */
+	POLICY_NEEDS_GRANT,    /* a grant would allow it: request one */
+	POLICY_NEEDS_APPROVAL, /* a grant exists but lacks approvals */
+};
+
+enum policy_approval {
+	POLICY_APPROVAL_NONE = 0, /* standing access, no grant needed */
+	POLICY_APPROVAL_AUTO,     /* a grant is needed, granted on request */
+	POLICY_APPROVAL_GROUP,    /* N distinct approvers of a group */
+};
+
+struct policy;
+
+/* A grant as the store knows it, reduced to what the policy needs. */
+struct policy_grant {
+	const char *id;
+	const char *engineer;
+	const char *target;
+	const char *account;
+	int64_t not_before; /* unix seconds */
+	int64_t not_after;
+	int approvals; /* distinct approvers so far, requester excluded */
+	int denied;
+	int revoked;
+};
+
+struct policy_request {
+	const char *engineer;
+	const char *provider;
+	const char *clearance; /* the engineer's level; NULL = none */
+	const char *target;
+	const char *classification; /* the target's level */
+	const char *account;
+	unsigned int channel;             /* exactly one POLICY_CH_* */
+	int64_t now;                      /* unix seconds */
+	const struct policy_grant *grant; /* the best grant, or NULL */
+};
+
+#define POLICY_REASON_MAX 256
+
+struct policy_decision {
+	enum policy_outcome outcome;
+	const char *rule; /* name of the deciding rule, NULL if none */
+	char reason[POLICY_REASON_MAX]; /* one line for the engineer/audit */
+	enum policy_approval approval;
+	int approvals_needed; /* POLICY_APPROVAL_GROUP */
+	const char *approval_group;
+	int require_ticket;
+	uint64_t max_duration; /* seconds; 0 = no cap */
+	unsigned int channels; /* what the rule allows */
+	int fresh_mfa;         /* the rule wants a TOTP code every time */
+	int record_file_contents;
+};
+
+/* Parses a policy; errors are one line "FILE:LINE: what" in err. */
+int policy_load_file(
+    const char *path, struct policy **out, char *err, size_t errlen);
+int policy_load_mem(const char *name, const char *data, size_t len,
+    struct policy **out, char *err, size_t errlen);
+void policy_free(struct policy *p);
+
+/* Levels in order; a level's rank (0 = lowest), or -1 if unknown. */
+int policy_level_rank(const struct policy *p, const char *level);
+size_t policy_level_count(const struct policy *p);
+const char *policy_level_name(const struct policy *p, size_t rank);
+
+/*
+ * Decides a request.  Returns PV_ALLOW when outcome is POLICY_ALLOW,
+ * PV_DENY for every other outcome, a negative PV_ERR_* on error (which
+ * callers must treat as deny).  The first rule whose selectors match
+ * decides; no match is a deny.  An unknown classification counts as the
+ * highest level.
+ */
+int policy_decide(const struct policy *p, const struct policy_request *req,
+    struct policy_decision *out);
+
+/* "shell", "exec", ... <-> POLICY_CH_*; 0 / NULL when unknown. */
+unsigned int policy_channel_parse(const char *name);
+const char *policy_channel_name(unsigned int channel);
+
+#endif /* PROVOST_POLICY_H */
