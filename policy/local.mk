@@ -39,3 +39,11 @@ tests_fuzz_fuzz_policy_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_policy_LDADD = $(FUZZ_MAIN_LIB) libprovost_policy.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_policy.c
+
+# Benchmark driver for bench/policy (not installed, not a test).
+noinst_PROGRAMS += bench/policy_bench
+bench_policy_bench_SOURCES = bench/policy_bench.c
+bench_policy_bench_LDFLAGS = $(PROG_LINK)
+bench_policy_bench_LDADD = libprovost_policy.la libprovost_common.la
+LINT_C_FILES += bench/policy_bench.c
+EXTRA_DIST += bench/policy

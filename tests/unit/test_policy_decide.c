@@ -533,6 +533,32 @@ test_valid_until(void **state)
 	assert_int_equal(d.valid_until, 0);
 }
 
+/* Hours that cover the whole week never end a session. */
+static void
+test_hours_always(void **state)
+{
+	static const char in[] = "Levels a\nRule r\n Classification a\n"
+				 " Approval none\n Hours * 00:00-24:00\n"
+				 " TZ Asia/Kolkata\n";
+	struct policy_request req = {
+		.engineer = "e", .classification = "a", .now = NOON
+	};
+	struct policy_decision d;
+	struct policy *p = NULL;
+	char err[256];
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(
+	    policy_load_mem("a.conf", in, strlen(in), &p, err, sizeof(err)), 0);
+	for (t = MON; t < MON + 8 * 86400; t += 7 * 3600 + 1) {
+		req.now = t;
+		assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+		assert_int_equal(d.valid_until, 0);
+	}
+	policy_free(p);
+}
+
 static void
 test_forward_allowed(void **state)
 {
@@ -701,6 +727,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_valid_until),
+		cmocka_unit_test(test_hours_always),
 		cmocka_unit_test(test_forward_allowed),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_explain),
