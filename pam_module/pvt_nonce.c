@@ -1,0 +1,164 @@
+/*
+ * pvt_nonce.c: the replay cache: one file per claimed token nonce, created
+ * O_EXCL under a flock on the directory, expired entries pruned first.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pam_module/pam_module.h"
+
+#define NONCE_NAME_LEN (2 * PVT_NONCE_LEN)
+
+/* Opens dir (made 0700 if missing) after checking who may write to it. */
+static int
+cache_open(const char *dir, int create)
+{
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return errno == EACCES ? PV_ERR_PERM : PV_ERR_IO;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? PV_ERR_NOT_FOUND
+		    : errno == EACCES  ? PV_ERR_PERM
+				       : PV_ERR_IO;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return PV_ERR_IO;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		close(fd);
+		return PV_ERR_PERM;
+	}
+	return fd;
+}
+
+static int
+nonce_name(const uint8_t nonce[PVT_NONCE_LEN], char name[NONCE_NAME_LEN + 1])
+{
+	return pv_hex_encode(nonce, PVT_NONCE_LEN, name, NONCE_NAME_LEN + 1);
+}
+
+static int
+is_nonce_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NONCE_NAME_LEN; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+			(s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	}
+	return s[NONCE_NAME_LEN] == '\0';
+}
+
+/* Removes entries whose token cannot verify any more; counts the rest. */
+static int
+cache_prune(int dfd, int64_t now, size_t *live)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	*live = 0;
+	if ((fd = dup(dfd)) == -1)
+		return PV_ERR_IO;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return PV_ERR_IO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!is_nonce_name(de->d_name))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* gone meanwhile */
+		if ((int64_t)st.st_mtime + PVT_SKEW_MAX < now) {
+			(void)unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
+		(*live)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+pvt_nonce_claim(const char *dir, const uint8_t nonce[PVT_NONCE_LEN],
+    int64_t not_after, int64_t now, enum pvt_reason *why)
+{
+	char name[NONCE_NAME_LEN + 1];
+	struct timespec ts[2];
+	size_t live = 0;
+	int dfd, fd = -1, r = PV_ERR_INTERNAL;
+
+	*why = PVT_E_CACHE;
+	if ((dfd = cache_open(dir, 1)) < 0)
+		return dfd;
+	if (flock(dfd, LOCK_EX) != 0) {
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if ((r = cache_prune(dfd, now, &live)) != 0)
+		goto out;
+	if (live >= PVT_NONCE_CACHE_MAX) {
+		r = PV_DENY;
+		goto out;
+	}
+	if ((r = nonce_name(nonce, name)) != 0)
+		goto out;
+	fd = openat(dfd, name,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		if (errno == EEXIST) {
+			*why = PVT_E_REPLAY;
+			r = PV_DENY;
+		} else {
+			r = PV_ERR_IO;
+		}
+		goto out;
+	}
+	/* mtime = not_after: pruning needs no reads. */
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)not_after;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (futimens(fd, ts) != 0 || fsync(fd) != 0 || fsync(dfd) != 0) {
+		(void)unlinkat(dfd, name, 0);
+		r = PV_ERR_IO;
+		goto out;
+	}
+	*why = PVT_OK;
+	r = PV_ALLOW;
+out:
+	if (fd != -1)
+		close(fd);
+	close(dfd); /* drops the lock */
+	return r;
+}
+
+int
+pvt_nonce_seen(const char *dir, const uint8_t nonce[PVT_NONCE_LEN])
+{
+	char name[NONCE_NAME_LEN + 1];
+	struct stat st;
+	int dfd, r;
+
+	if ((dfd = cache_open(dir, 0)) < 0)
+		return dfd;
+	if ((r = nonce_name(nonce, name)) == 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			r = S_ISREG(st.st_mode) ? PV_ALLOW : PV_DENY;
+		else
+			r = errno == ENOENT ? PV_DENY : PV_ERR_IO;
+	}
+	close(dfd);
+	return r;
+}
