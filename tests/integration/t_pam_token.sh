@@ -90,9 +90,19 @@ pam() {
 	s=$1 u=$2 tok=$3; shift 3
 	N=$((N + 1))
 	OUT="$T/run$N.out" ERR="$T/run$N.err"
+	rc=0
 	printf '%s\n' "$tok" | env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 \
 	    PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=3 \
-	    "$PAMTESTER" -v "$s" "$u" "$@" >"$OUT" 2>"$ERR"
+	    "$PAMTESTER" -v "$s" "$u" "$@" >"$OUT" 2>"$ERR" || rc=$?
+	sanitizer_clean
+	return $rc
+}
+# A sanitizer report is a failure even where a refusal was expected.
+sanitizer_clean() {
+	if grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error:' \
+	    -e 'ERROR: LeakSanitizer' "$ERR"; then
+		cat "$ERR"; pv_fail "sanitizer report in run $N"
+	fi
 }
 # Our module's syslog lines of the last run (pam_wrapper prints them).
 ourlog() { grep 'SYSLOG(' "$ERR" | grep -v '_pam_init_handlers' || :; }
@@ -159,6 +169,7 @@ if env LD_PRELOAD="$PRELOAD" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
     "$PAMTESTER" -v authtok nosuchuser authenticate </dev/null >"$OUT" 2>"$ERR"; then
 	pv_fail "sshd's invalid-user password accepted"
 fi
+sanitizer_clean
 ourlog | grep -q "token refused for nosuchuser: malformed token" ||
 	{ ourlog; pv_fail "fake password not refused as malformed"; }
 pv_log "refused as expected: sshd invalid-user password"
