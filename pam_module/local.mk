@@ -63,7 +63,8 @@ LINT_C_FILES += tests/fuzz/fuzz_pvt_token.c tests/fuzz/fuzz_pvt_revlist.c
 
 # Integration: the built module under pam_wrapper + pamtester.  The test
 # needs to know whether the module carries ASan (pamtester does not).
-PAM_INTEGRATION_TESTS = tests/integration/t_pam_token.sh
+PAM_INTEGRATION_TESTS = tests/integration/t_pam_token.sh \
+	tests/integration/t_pam_sshd.sh
 TESTS += $(PAM_INTEGRATION_TESTS)
 EXTRA_DIST += $(PAM_INTEGRATION_TESTS) docs/pam-token.md
 AM_TESTS_ENVIRONMENT += PV_SAN_CFLAGS='$(SAN_CFLAGS)'; PV_CC='$(CC)'; \

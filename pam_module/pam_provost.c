@@ -373,9 +373,11 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		ret = PAM_PERM_DENIED;
 		goto out;
 	}
-	/* The spent token has done its work; keep it out of sessions. */
-	if (pam_getenv(pamh, PP_ENV_TOKEN) != NULL)
-		(void)pam_putenv(pamh, PP_ENV_TOKEN);
+	/*
+	 * PROVOST_TOKEN stays: sshd runs account inside its authentication
+	 * process too, and the session phase in the parent still needs it.
+	 * pam_sm_open_session removes it.
+	 */
 	ret = PAM_SUCCESS;
 out:
 	OPENSSL_cleanse(&c, sizeof(c));
