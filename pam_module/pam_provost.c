@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,12 +45,36 @@ pp_user_esc(const char *user, char *out, size_t outlen)
 		memcpy(out + outlen - 4, "...", 4);
 }
 
+/* "name=value": 1 and *val if a is that option. */
+static int
+pp_opt(const char *a, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) != 0 || a[n] != '=')
+		return 0;
+	*val = a + n + 1;
+	return 1;
+}
+
+/* An absolute path given once. */
+static int
+pp_opt_path(const char **slot, const char *v)
+{
+	if (*slot != NULL || v[0] != '/' || strlen(v) >= PATH_MAX)
+		return 0;
+	*slot = v;
+	return 1;
+}
+
+/* Every option is known, well-formed and given once; else refuse. */
 static int
 pp_opts_parse(
     pam_handle_t *pamh, int argc, const char **argv, struct pp_opts *o)
 {
+	const char *v, *nonce_dir = NULL;
 	char esc[128];
-	int i;
+	int i, ok, have_skew = 0;
 
 	*o = (struct pp_opts){
 		.nonce_dir = PP_DEFAULT_NONCE_DIR,
@@ -58,32 +83,46 @@ pp_opts_parse(
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strncmp(a, "key=", 4) == 0 && a[4] == '/')
-			o->key = a + 4;
-		else if (strncmp(a, "target=", 7) == 0 &&
-		    pvt_name_valid(a + 7, PVT_NAME_MAX))
-			o->target = a + 7;
-		else if (strncmp(a, "revoked=", 8) == 0 && a[8] == '/')
-			o->revoked = a + 8;
-		else if (strncmp(a, "nonce_dir=", 10) == 0 && a[10] == '/')
-			o->nonce_dir = a + 10;
-		else if (strncmp(a, "skew=", 5) == 0 &&
-		    pv_parse_u32(a + 5, 0, PVT_SKEW_MAX, &o->skew) == 0)
-			;
-		else if (strcmp(a, "debug") == 0)
+		if (pp_opt(a, "key", &v))
+			ok = pp_opt_path(&o->key, v);
+		else if (pp_opt(a, "revoked", &v))
+			ok = pp_opt_path(&o->revoked, v);
+		else if (pp_opt(a, "nonce_dir", &v))
+			ok = pp_opt_path(&nonce_dir, v);
+		else if (pp_opt(a, "target", &v)) {
+			ok = o->target == NULL &&
+			    pvt_name_valid(v, PVT_NAME_MAX);
+			o->target = v;
+		} else if (pp_opt(a, "skew", &v)) {
+			ok = !have_skew &&
+			    pv_parse_u32(v, 0, PVT_SKEW_MAX, &o->skew) == 0;
+			have_skew = 1;
+		} else if (strcmp(a, "debug") == 0) {
+			ok = 1;
 			o->debug = 1;
-		else {
+		} else {
+			ok = 0;
+		}
+		if (!ok) {
 			pp_user_esc(a, esc, sizeof(esc));
 			pam_syslog(pamh, LOG_ERR,
-			    "bad or unknown option \"%s\" (refusing)", esc);
+			    "bad, repeated or unknown option \"%s\" (refusing)",
+			    esc);
 			return PAM_SERVICE_ERR;
 		}
 	}
+	if (nonce_dir != NULL)
+		o->nonce_dir = nonce_dir;
 	if (o->key == NULL || o->target == NULL) {
 		pam_syslog(pamh, LOG_ERR,
 		    "key=/path and target=NAME are required (refusing)");
 		return PAM_SERVICE_ERR;
 	}
+	if (o->debug)
+		pam_syslog(pamh, LOG_DEBUG,
+		    "key=%s target=%s revoked=%s nonce_dir=%s skew=%u", o->key,
+		    o->target, o->revoked != NULL ? o->revoked : "(none)",
+		    o->nonce_dir, (unsigned)o->skew);
 	return PAM_SUCCESS;
 }
 

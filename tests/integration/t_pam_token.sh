@@ -73,6 +73,8 @@ svc nolist "$base revoked=$T/absent.list" "$base revoked=$T/absent.list"
 nokey="key=$T/absent.pub target=db01 nonce_dir=$T/nonces"
 svc nokey "$nokey" "$nokey"
 svc badopt "$base colour=blue" "$base"
+svc dupopt "$base target=db02" "$base"
+svc relpath "key=token.pub target=db01" "$base"
 svc notarget "key=$T/token.pub nonce_dir=$T/nonces" "$base"
 svc acctonly none "$base"
 {
@@ -193,6 +195,10 @@ refused "missing revocation list" "revocation list" nolist postgres \
 refused "missing key file" "cannot load token key" nokey postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
 refused "unknown option" "unknown option" badopt postgres \
+	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+refused "repeated option" "repeated or unknown option" dupopt postgres \
+	"$(tok "$T/token" alice postgres db02 0 120 1 -)" authenticate
+refused "relative key path" "bad, repeated" relpath postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
 refused "missing target" "target=NAME are required" notarget postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
