@@ -138,6 +138,12 @@ int pvt_revlist_sign(struct pvt_revlist *rl, EVP_PKEY *key, int64_t issued_at,
 /* err gets one line "LINE: what" on failure (errlen may be 0). */
 int pvt_revlist_parse(const uint8_t *data, size_t len, EVP_PKEY *pub,
     struct pvt_revlist **out, char *err, size_t errlen);
+/*
+ * Replaces path atomically with a signed list (temporary file in the same
+ * directory, mode 0644, fsync, rename, fsync of the directory), so that a
+ * target reading it sees the old list or the new one, never a mix.
+ */
+int pvt_revlist_write_file(const char *path, const char *data, size_t len);
 int pvt_revlist_load(const char *path, EVP_PKEY *pub, struct pvt_revlist **out,
     char *err, size_t errlen);
 int64_t pvt_revlist_issued_at(const struct pvt_revlist *rl);

@@ -4,9 +4,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pam_module/pam_module-int.h"
 #include "pam_module/pam_module.h"
@@ -409,6 +412,44 @@ pvt_revlist_parse(const uint8_t *data, size_t len, EVP_PKEY *pub,
 out:
 	pvt_revlist_free(rl);
 	free(sig);
+	return r;
+}
+
+int
+pvt_revlist_write_file(const char *path, const char *data, size_t len)
+{
+	char *tmp = NULL;
+	int fd = -1, r = PV_ERR_IO;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return PV_ERR_ALLOC;
+	if ((fd = mkstemp(tmp)) == -1) {
+		r = errno == EACCES ? PV_ERR_PERM : PV_ERR_IO;
+		free(tmp);
+		return r;
+	}
+	if (fchmod(fd, 0644) != 0 || (r = pv_write_all(fd, data, len)) != 0 ||
+	    fsync(fd) != 0) {
+		r = PV_ERR_IO;
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		r = PV_ERR_IO;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		r = PV_ERR_IO;
+		goto fail;
+	}
+	free(tmp);
+	return pv_fsync_parent(path);
+fail:
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
+	free(tmp);
 	return r;
 }
 

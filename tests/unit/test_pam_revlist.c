@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -272,16 +273,25 @@ test_load(void **state)
 	const struct keys *k = *state;
 	struct pvt_revlist *rl = NULL;
 	char path[] = "/tmp/pvt-revlist.XXXXXX", err[128];
+	struct stat st;
 	int fd;
 
 	assert_int_equal(pvt_revlist_load("/nonexistent/revoked.list", k->key,
 			     &rl, err, sizeof(err)),
 	    PV_ERR_NOT_FOUND);
 	assert_true((fd = mkstemp(path)) >= 0);
-	assert_int_equal(pv_write_all(fd, k->list, k->len), 0);
+	assert_int_equal(pv_write_all(fd, "old\n", 4), 0);
 	close(fd);
+	/* Replaced in place, readable by the PAM stack of any service. */
+	assert_int_equal(pvt_revlist_write_file(path, k->list, k->len), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(st.st_size, k->len);
 	assert_int_equal(
 	    pvt_revlist_load(path, k->key, &rl, err, sizeof(err)), 0);
+	assert_int_equal(
+	    pvt_revlist_write_file("/nonexistent/dir/list", k->list, k->len),
+	    PV_ERR_IO);
 	assert_int_equal(pvt_revlist_count(rl, PVT_REV_GRANT), 1);
 	pvt_revlist_free(rl);
 	unlink(path);
