@@ -392,8 +392,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if ((ret = pp_opts_parse(pamh, argc, argv, &o)) != PAM_SUCCESS)
 		return ret;
-	if ((r = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS ||
-	    user == NULL) {
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL) {
 		pam_syslog(pamh, LOG_ERR, "account refused: no user name");
 		return PAM_PERM_DENIED;
 	}
@@ -435,8 +434,7 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if ((ret = pp_opts_parse(pamh, argc, argv, &o)) != PAM_SUCCESS)
 		return ret;
-	if ((r = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS ||
-	    user == NULL) {
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL) {
 		pam_syslog(pamh, LOG_ERR, "session refused: no user name");
 		return PAM_SESSION_ERR;
 	}

@@ -77,6 +77,8 @@ cache_prune(int dfd, int64_t now, size_t *live)
 		close(fd);
 		return PV_ERR_IO;
 	}
+	/* readdir on a DIR of our own is safe; readdir_r is deprecated. */
+	/* cppcheck-suppress readdirCalled */
 	while ((de = readdir(d)) != NULL) {
 		if (!is_nonce_name(de->d_name))
 			continue;

@@ -428,7 +428,7 @@ pvt_revlist_write_file(const char *path, const char *data, size_t len)
 		free(tmp);
 		return r;
 	}
-	if (fchmod(fd, 0644) != 0 || (r = pv_write_all(fd, data, len)) != 0 ||
+	if (fchmod(fd, 0644) != 0 || pv_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
 		r = PV_ERR_IO;
 		goto fail;

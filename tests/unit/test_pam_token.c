@@ -54,7 +54,7 @@ enum mutation {
 static const struct {
 	const char *name;
 	int64_t nb_off; /* not_before = now + nb_off */
-	uint32_t life;
+	uint64_t life;
 	const char *account; /* what the verifier expects */
 	const char *target;
 	enum mutation m;
@@ -171,8 +171,9 @@ make_token(const struct keys *k, size_t i, size_t *len)
 	char *tok = NULL, *big;
 	size_t n, life_off;
 
-	assert_int_equal(pvt_claims_init(&c, "alice", "postgres", "db01", SID,
-			     GID, 42, k->now + cases[i].nb_off, cases[i].life),
+	assert_int_equal(
+	    pvt_claims_init(&c, "alice", "postgres", "db01", SID, GID, 42,
+		k->now + cases[i].nb_off, (uint32_t)cases[i].life),
 	    0);
 	if (cases[i].m >= M_TRAILING_BYTE) {
 		b = pv_buf_new(1024);
