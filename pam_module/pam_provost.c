@@ -31,6 +31,7 @@ struct pp_opts {
 	const char *key;
 	const char *target;
 	const char *revoked;
+	uint64_t revoked_maxage; /* seconds; 0 = no limit */
 	const char *nonce_dir;
 	uint32_t skew;
 	int debug;
@@ -74,7 +75,7 @@ pp_opts_parse(
 {
 	const char *v, *nonce_dir = NULL;
 	char esc[128];
-	int i, ok, have_skew = 0;
+	int i, ok, have_skew = 0, have_maxage = 0;
 
 	*o = (struct pp_opts){
 		.nonce_dir = PP_DEFAULT_NONCE_DIR,
@@ -97,6 +98,11 @@ pp_opts_parse(
 			ok = !have_skew &&
 			    pv_parse_u32(v, 0, PVT_SKEW_MAX, &o->skew) == 0;
 			have_skew = 1;
+		} else if (pp_opt(a, "revoked_maxage", &v)) {
+			ok = !have_maxage &&
+			    pv_duration_parse(v, &o->revoked_maxage) == 0 &&
+			    o->revoked_maxage > 0;
+			have_maxage = 1;
 		} else if (strcmp(a, "debug") == 0) {
 			ok = 1;
 			o->debug = 1;
@@ -116,6 +122,11 @@ pp_opts_parse(
 	if (o->key == NULL || o->target == NULL) {
 		pam_syslog(pamh, LOG_ERR,
 		    "key=/path and target=NAME are required (refusing)");
+		return PAM_SERVICE_ERR;
+	}
+	if (o->revoked_maxage > 0 && o->revoked == NULL) {
+		pam_syslog(pamh, LOG_ERR,
+		    "revoked_maxage needs revoked=/path (refusing)");
 		return PAM_SERVICE_ERR;
 	}
 	if (o->debug)
@@ -193,6 +204,22 @@ pp_revocation_check(pam_handle_t *pamh, const struct pp_opts *o,
 		    "%s refused for %s: revocation list %s: %s", what,
 		    c->account, o->revoked, err);
 		return PV_DENY;
+	}
+	/* A list that stopped being refreshed refuses, if asked to. */
+	if (o->revoked_maxage > 0) {
+		int64_t now = (int64_t)time(NULL);
+		int64_t at = pvt_revlist_issued_at(rl);
+
+		if (at > now + (int64_t)o->skew ||
+		    (uint64_t)(now - at) > o->revoked_maxage) {
+			pam_syslog(pamh, LOG_ERR,
+			    "%s refused for %s: revocation list %s issued %lld "
+			    "s ago, revoked_maxage is %llu s",
+			    what, c->account, o->revoked, (long long)(now - at),
+			    (unsigned long long)o->revoked_maxage);
+			pvt_revlist_free(rl);
+			return PV_DENY;
+		}
 	}
 	r = pvt_revlist_check(rl, c, &why);
 	pvt_revlist_free(rl);

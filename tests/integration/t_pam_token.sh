@@ -70,6 +70,12 @@ svc acctrev "$base" "$base revoked=$T/revoked.list"
 svc corrupt "$base revoked=$T/corrupt.list" "$base revoked=$T/corrupt.list"
 svc otherlist "$base revoked=$T/other.list" "$base revoked=$T/other.list"
 svc nolist "$base revoked=$T/absent.list" "$base revoked=$T/absent.list"
+PVT_ISSUED_OFFSET=-7200 "$TOOL" revlist "$T/token" 2 engineer nobody \
+	>"$T/old.list" || pv_fail revlist
+svc stale "$base revoked=$T/old.list revoked_maxage=1h" \
+	"$base revoked=$T/old.list revoked_maxage=1h"
+svc fresh "$base revoked=$T/old.list revoked_maxage=3h" \
+	"$base revoked=$T/old.list revoked_maxage=3h"
 nokey="key=$T/absent.pub target=db01 nonce_dir=$T/nonces"
 svc nokey "$nokey" "$nokey"
 svc badopt "$base colour=blue" "$base"
@@ -191,6 +197,11 @@ refused "list signed by another key" "signature does not verify" otherlist postg
 refused "missing revocation list" "revocation list" nolist postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
 
+refused "stale revocation list" "revoked_maxage is 3600 s" stale postgres \
+	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+ok "revocation list within revoked_maxage" fresh postgres \
+	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate acct_mgmt
+
 # 5. Configuration errors never succeed.
 refused "missing key file" "cannot load token key" nokey postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
@@ -205,8 +216,9 @@ refused "missing target" "target=NAME are required" notarget postgres \
 refused "account without auth" "no provost token was verified" acctonly postgres \
 	"" acct_mgmt
 
-# Only tokens that passed auth were claimed: the valid one and the one
-# the account phase refused.  Refused tokens leave nothing behind.
+# Only tokens that passed auth were claimed: the valid one, the one the
+# account phase refused and the fresh-list one.  Refused tokens leave
+# nothing behind.
 n=$(find "$T/nonces" -type f | wc -l)
-[ "$n" -eq 2 ] || pv_fail "replay cache holds $n entries, want 2"
+[ "$n" -eq 3 ] || pv_fail "replay cache holds $n entries, want 3"
 pv_log "all cases passed"

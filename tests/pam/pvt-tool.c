@@ -74,6 +74,8 @@ cmd_revlist(int argc, char **argv)
 	struct pvt_revlist *rl = NULL;
 	EVP_PKEY *key = NULL;
 	uint64_t seq;
+	int64_t off = 0;
+	const char *env;
 	char *out = NULL;
 	size_t len = 0;
 	int i, k, r = 1;
@@ -101,8 +103,12 @@ cmd_revlist(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (pvt_revlist_sign(rl, key, (int64_t)time(NULL), seq, &out, &len) !=
-	    0)
+	/* PVT_ISSUED_OFFSET: seconds added to now for issued-at. */
+	if ((env = getenv("PVT_ISSUED_OFFSET")) != NULL &&
+	    pv_parse_i64(env, -86400000, 86400000, &off) != 0)
+		goto out;
+	if (pvt_revlist_sign(
+		rl, key, (int64_t)time(NULL) + off, seq, &out, &len) != 0)
 		goto out;
 	if (fwrite(out, 1, len, stdout) != len)
 		goto out;
