@@ -311,22 +311,21 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	 * this process, and as the (now spent) token in the PAM environment,
 	 * which is what survives sshd's separate authentication process.
 	 */
-	if ((keep = malloc(sizeof(*keep))) == NULL) {
-		ret = PAM_BUF_ERR;
-		goto out;
-	}
+	ret = PAM_SERVICE_ERR;
+	if ((keep = malloc(sizeof(*keep))) == NULL)
+		goto internal;
 	*keep = c;
 	if (pam_set_data(pamh, PP_DATA, keep, pp_claims_cleanup) !=
 	    PAM_SUCCESS) {
 		pv_secret_free(keep, sizeof(*keep));
-		ret = PAM_SERVICE_ERR;
-		goto out;
+		goto internal;
 	}
-	if (asprintf(&env, "%s=%s", PP_ENV_TOKEN, tok) < 0 ||
-	    pam_putenv(pamh, env) != PAM_SUCCESS) {
-		ret = PAM_SERVICE_ERR;
-		goto out;
+	if (asprintf(&env, "%s=%s", PP_ENV_TOKEN, tok) < 0) {
+		env = NULL; /* undefined after a failure */
+		goto internal;
 	}
+	if (pam_putenv(pamh, env) != PAM_SUCCESS)
+		goto internal;
 	pam_syslog(pamh, LOG_NOTICE,
 	    "token accepted for %s on %s: engineer %s, session %s, grant %s, "
 	    "serial %llu",
@@ -334,6 +333,10 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    c.grant_id[0] != '\0' ? c.grant_id : "none",
 	    (unsigned long long)c.serial);
 	ret = PAM_SUCCESS;
+	goto out;
+internal:
+	pam_syslog(pamh, LOG_ERR,
+	    "token refused for %s: out of memory or PAM error", esc);
 out:
 	if (env != NULL)
 		pv_secret_freestr(env);
@@ -396,12 +399,17 @@ pp_claims_get(pam_handle_t *pamh, const struct pp_opts *o, const char *user,
 		    what, esc, r < 0 ? ": " : "", r < 0 ? pv_err_str(r) : "");
 		return PV_DENY;
 	}
-	if ((keep = malloc(sizeof(*keep))) == NULL)
+	if ((keep = malloc(sizeof(*keep))) == NULL) {
+		pam_syslog(pamh, LOG_ERR, "%s refused for %s: out of memory",
+		    what, esc);
 		return PV_ERR_ALLOC;
+	}
 	*keep = *c;
 	if (pam_set_data(pamh, PP_DATA, keep, pp_claims_cleanup) !=
 	    PAM_SUCCESS) {
 		pv_secret_free(keep, sizeof(*keep));
+		pam_syslog(pamh, LOG_ERR,
+		    "%s refused for %s: pam_set_data failed", what, esc);
 		return PV_ERR_INTERNAL;
 	}
 	return PV_ALLOW;
