@@ -294,8 +294,11 @@ pvt_issue(EVP_PKEY *key, const struct pvt_claims *c, char **token)
 out:
 	pv_buf_free(payload);
 	pv_buf_free(msg);
-	free(p64);
-	free(s64);
+	/* Together they are the bearer token. */
+	if (p64 != NULL)
+		pv_secret_freestr(p64);
+	if (s64 != NULL)
+		pv_secret_freestr(s64);
 	return r;
 }
 
@@ -392,7 +395,8 @@ pvt_verify(const char *token, size_t len, EVP_PKEY *pub,
 out:
 	if (r != PV_ALLOW)
 		OPENSSL_cleanse(out, sizeof(*out));
-	free(sig);
+	if (sig != NULL)
+		pv_secret_free(sig, slen);
 	if (payload != NULL)
 		pv_secret_free(payload, plen);
 	return r;
