@@ -65,9 +65,9 @@ check_list(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t sig[PVT_SIG_LEN], *body;
+	uint8_t sig[PVT_SIG_LEN];
+	struct pv_buf *b;
 	char *s64 = NULL;
-	size_t n;
 
 	check_list(data, size);
 	if (size == 0 || size > 64 * 1024 || data[size - 1] != '\n')
@@ -75,15 +75,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pv_ed25519_sign(fuzz_key(), data, size, sig) != 0 ||
 	    pv_b64_encode(sig, sizeof(sig), 1, &s64) != 0)
 		return 0;
-	n = size + 4 + strlen(s64) + 1;
-	if ((body = malloc(n)) == NULL)
+	if ((b = pv_buf_new(0)) == NULL)
 		abort();
-	memcpy(body, data, size);
-	memcpy(body + size, "sig ", 4);
-	memcpy(body + size + 4, s64, strlen(s64));
-	body[n - 1] = '\n';
-	check_list(body, n);
-	free(body);
+	if (pv_buf_put(b, data, size) != 0 || pv_buf_putf(b, "sig %s\n", s64))
+		abort();
+	check_list(pv_buf_ptr(b), pv_buf_len(b));
+	pv_buf_free(b);
 	free(s64);
 	return 0;
 }

@@ -237,8 +237,7 @@ make_token(const struct keys *k, size_t i, size_t *len)
 	case M_PAD:
 		big = calloc(1, n + 3);
 		assert_non_null(big);
-		memcpy(big, tok, n);
-		memcpy(big + n, "==", 2);
+		assert_int_equal(snprintf(big, n + 3, "%s==", tok), (int)n + 2);
 		free(tok);
 		tok = big;
 		n += 2;
@@ -259,8 +258,7 @@ make_token(const struct keys *k, size_t i, size_t *len)
 	case M_EXTRA_DOT:
 		big = calloc(1, n + 3);
 		assert_non_null(big);
-		memcpy(big, tok, n);
-		memcpy(big + n, ".x", 2);
+		assert_int_equal(snprintf(big, n + 3, "%s.x", tok), (int)n + 2);
 		free(tok);
 		tok = big;
 		n += 2;
