@@ -83,6 +83,8 @@ svc dupopt "$base target=db02" "$base"
 svc relpath "key=token.pub target=db01" "$base"
 svc notarget "key=$T/token.pub nonce_dir=$T/nonces" "$base"
 svc acctonly none "$base"
+mkdir -m 0777 "$T/opencache"
+svc opencache "key=$T/token.pub target=db01 nonce_dir=$T/opencache" "$base"
 {
 	echo "auth required $PWMODDIR/pam_set_items.so"
 	echo "auth required $MOD $base"
@@ -213,6 +215,8 @@ refused "relative key path" "bad, repeated" relpath postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
 refused "missing target" "target=NAME are required" notarget postgres \
 	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+refused "replay cache writable by others" "replay cache unusable" opencache \
+	postgres "$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
 refused "account without auth" "no provost token was verified" acctonly postgres \
 	"" acct_mgmt
 
