@@ -110,6 +110,14 @@ int pvt_nonce_claim(const char *dir, const uint8_t nonce[PVT_NONCE_LEN],
     int64_t not_after, int64_t now, enum pvt_reason *why);
 /* PV_ALLOW if the nonce has been claimed (and not yet pruned). */
 int pvt_nonce_seen(const char *dir, const uint8_t nonce[PVT_NONCE_LEN]);
+/*
+ * Rollback guard, in the same directory: the highest revocation list
+ * sequence this host accepted is kept in dir/revlist.seq.  PV_ALLOW if
+ * seq is not lower (a higher one is recorded), PV_DENY if it is (an older
+ * list was put back; *seen says what was seen); < 0 on error, including
+ * an unreadable record (fail closed; delete the file to reset).
+ */
+int pvt_revlist_seq_check(const char *dir, uint64_t seq, uint64_t *seen);
 
 /*
  * Revocation list (text, signed by the token key; docs/pam-token.md).

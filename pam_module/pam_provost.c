@@ -186,6 +186,7 @@ pp_revocation_check(pam_handle_t *pamh, const struct pp_opts *o,
 	struct pvt_revlist *rl = NULL;
 	EVP_PKEY *pub = NULL;
 	enum pvt_reason why = PVT_E_INTERNAL;
+	uint64_t seen = 0;
 	char err[256];
 	int r;
 
@@ -220,6 +221,24 @@ pp_revocation_check(pam_handle_t *pamh, const struct pp_opts *o,
 			pvt_revlist_free(rl);
 			return PV_DENY;
 		}
+	}
+	/* An older list put back would hide later revocations. */
+	r = pvt_revlist_seq_check(
+	    o->nonce_dir, pvt_revlist_sequence(rl), &seen);
+	if (r != PV_ALLOW) {
+		if (r == PV_DENY)
+			pam_syslog(pamh, LOG_ERR,
+			    "%s refused for %s: revocation list %s rolled back "
+			    "(sequence %llu, %llu seen before)",
+			    what, c->account, o->revoked,
+			    (unsigned long long)pvt_revlist_sequence(rl),
+			    (unsigned long long)seen);
+		else
+			pam_syslog(pamh, LOG_ERR,
+			    "%s refused for %s: %s/revlist.seq: %s", what,
+			    c->account, o->nonce_dir, pv_err_str(r));
+		pvt_revlist_free(rl);
+		return PV_DENY;
 	}
 	r = pvt_revlist_check(rl, c, &why);
 	pvt_revlist_free(rl);

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -161,6 +162,86 @@ pvt_nonce_seen(const char *dir, const uint8_t nonce[PVT_NONCE_LEN])
 		else
 			r = errno == ENOENT ? PV_DENY : PV_ERR_IO;
 	}
+	close(dfd);
+	return r;
+}
+
+#define SEQ_FILE "revlist.seq"
+#define SEQ_TMP "revlist.seq.tmp"
+
+static int
+seq_read(int dfd, uint64_t *seen, int *have)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	*seen = 0;
+	*have = 0;
+	if ((fd = openat(dfd, SEQ_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1)
+		return errno == ENOENT ? 0 : PV_ERR_IO;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return PV_ERR_INVALID;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	if (pv_parse_u64(buf, 0, UINT64_MAX, seen) != 0)
+		return PV_ERR_INVALID;
+	*have = 1;
+	return 0;
+}
+
+static int
+seq_write(int dfd, uint64_t seq)
+{
+	char buf[32];
+	int fd, n, r = PV_ERR_IO;
+
+	n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)seq);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return PV_ERR_INTERNAL;
+	(void)unlinkat(dfd, SEQ_TMP, 0);
+	fd = openat(dfd, SEQ_TMP,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return PV_ERR_IO;
+	if (pv_write_all(fd, buf, (size_t)n) == 0 && fsync(fd) == 0)
+		r = 0;
+	if (close(fd) != 0)
+		r = PV_ERR_IO;
+	if (r == 0 &&
+	    (renameat(dfd, SEQ_TMP, dfd, SEQ_FILE) != 0 || fsync(dfd) != 0))
+		r = PV_ERR_IO;
+	if (r != 0)
+		(void)unlinkat(dfd, SEQ_TMP, 0);
+	return r;
+}
+
+int
+pvt_revlist_seq_check(const char *dir, uint64_t seq, uint64_t *seen)
+{
+	int dfd, have = 0, r;
+
+	*seen = 0;
+	if ((dfd = cache_open(dir, 1)) < 0)
+		return dfd;
+	if (flock(dfd, LOCK_EX) != 0) {
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if ((r = seq_read(dfd, seen, &have)) != 0)
+		goto out;
+	if (have && seq < *seen) {
+		r = PV_DENY;
+		goto out;
+	}
+	if ((!have || seq > *seen) && (r = seq_write(dfd, seq)) != 0)
+		goto out;
+	r = PV_ALLOW;
+out:
 	close(dfd);
 	return r;
 }

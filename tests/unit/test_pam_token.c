@@ -457,6 +457,36 @@ test_nonce_cache(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void
+test_revlist_seq_guard(void **state)
+{
+	char dir[] = "/tmp/pvt-seq.XXXXXX", path[128];
+	uint64_t seen = 1;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(pvt_revlist_seq_check(dir, 5, &seen), PV_ALLOW);
+	assert_int_equal(seen, 0); /* nothing seen before */
+	assert_int_equal(pvt_revlist_seq_check(dir, 5, &seen), PV_ALLOW);
+	assert_int_equal(seen, 5);
+	assert_int_equal(pvt_revlist_seq_check(dir, 4, &seen), PV_DENY);
+	assert_int_equal(seen, 5);
+	assert_int_equal(pvt_revlist_seq_check(dir, 9, &seen), PV_ALLOW);
+	assert_int_equal(pvt_revlist_seq_check(dir, 5, &seen), PV_DENY);
+	assert_int_equal(seen, 9);
+	/* A damaged record refuses until someone deletes it. */
+	assert_true(snprintf(path, sizeof(path), "%s/revlist.seq", dir) > 0);
+	assert_non_null(f = fopen(path, "w"));
+	assert_true(fputs("nine\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(pvt_revlist_seq_check(dir, 10, &seen), PV_ERR_INVALID);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(pvt_revlist_seq_check(dir, 1, &seen), PV_ALLOW);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -467,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_reason_strings),
 		cmocka_unit_test(test_missing_key_file),
 		cmocka_unit_test(test_nonce_cache),
+		cmocka_unit_test(test_revlist_seq_guard),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
