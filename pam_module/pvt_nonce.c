@@ -1,6 +1,6 @@
 /*
- * pvt_nonce.c: the replay cache: one file per claimed token nonce, created
- * O_EXCL under a flock on the directory, expired entries pruned first.
+ * pvt_nonce.c: the target's state directory: one file per spent token
+ * nonce (O_EXCL under a flock, expired ones pruned) and the list sequence.
  */
 #include "config.h"
 
