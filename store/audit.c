@@ -55,8 +55,8 @@ hex_to_32(const char *hex, uint8_t out[32])
  * The canonical JSON of a row and its hash.  details_text must itself be
  * canonical JSON of an object, else *canonical is cleared.
  */
-static int
-audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
+int
+st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
     const char *action, const char *object, const char *details_text,
     char hash_hex[STORE_HASH_HEX], int *canonical)
 {
@@ -259,7 +259,7 @@ st_audit(struct store *st, const char *actor, const char *action,
 	}
 	st_done(s);
 	s = NULL;
-	if ((r = audit_row_hash(
+	if ((r = st_audit_row_hash(
 		 prev, ts, actor, action, object, dtext, hash, &canon)) != 0)
 		goto out;
 	if ((r = st_prep(st, ins_sql, &s)) != 0)
@@ -452,7 +452,7 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 		int self_ok, link_ok;
 
 		seq = (uint64_t)sqlite3_column_int64(s, 0);
-		if ((r = audit_row_hash(ph ? ph : "",
+		if ((r = st_audit_row_hash(ph ? ph : "",
 			 sqlite3_column_int64(s, 1), st_col_text(s, 2),
 			 st_col_text(s, 3), st_col_text(s, 4),
 			 st_col_text(s, 5), calc, &canon)) != 0)

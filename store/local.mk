@@ -20,3 +20,32 @@ libprovost_store_la_LIBADD = libprovost_common.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
 LINT_H_FILES += store/store.h store/store-int.h
+
+STORE_UNIT_TESTS = \
+	tests/unit/test_store \
+	tests/unit/test_store_audit \
+	tests/unit/test_store_grants
+check_PROGRAMS += $(STORE_UNIT_TESTS)
+TESTS += $(STORE_UNIT_TESTS)
+STORE_TEST_CFLAGS = $(UNIT_CC) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OATH_CFLAGS) $(CRYPTO_CFLAGS)
+STORE_TEST_LDADD = libprovost_store.la libprovost_common.la $(CMOCKA_LIBS) \
+	$(SQLITE_LIBS) $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_audit_SOURCES = tests/unit/test_store_audit.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_audit_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_audit_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_audit_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_grants_SOURCES = tests/unit/test_store_grants.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_grants_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_grants_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_grants_LDADD = $(STORE_TEST_LDADD)
+LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
+	tests/unit/test_store_grants.c
+LINT_H_FILES += tests/unit/store_test_util.h

@@ -66,6 +66,10 @@ int st_target_id(struct store *st, const char *name, int64_t *id);
  */
 int st_audit(struct store *st, const char *actor, const char *action,
     const char *object, json_t *details);
+/* hash = SHA-256(prev || canonical row JSON); *canonical if details is. */
+int st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
+    const char *action, const char *object, const char *details_text,
+    char hash_hex[STORE_HASH_HEX], int *canonical);
 /* "kind:name" into buf. */
 int st_object(char *buf, size_t len, const char *kind, const char *name);
 
