@@ -129,48 +129,24 @@ checkpoint_msg(
 	return 0;
 }
 
-/* Ed25519 through OpenSSL EVP; kept here, in one place. */
+/* Ed25519 and the key's fingerprint through common's pv_sshkey_*. */
 static int
 audit_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t sig[64])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t siglen = 64;
-	int r = PV_ERR_CRYPTO;
-
-	if (ctx != NULL &&
-	    EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
-	    EVP_DigestSign(ctx, sig, &siglen, msg, len) == 1 && siglen == 64)
-		r = 0;
-	EVP_MD_CTX_free(ctx);
-	return r;
+	return pv_ed25519_sign(key, msg, len, sig);
 }
 
 static int
-audit_sig_ok(
-    EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t sig[64])
+audit_sig_ok(EVP_PKEY *pub, const uint8_t *msg, size_t len,
+    const uint8_t sig[64])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = 0;
-
-	if (ctx != NULL &&
-	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pub) == 1 &&
-	    EVP_DigestVerify(ctx, sig, 64, msg, len) == 1)
-		ok = 1;
-	EVP_MD_CTX_free(ctx);
-	return ok;
+	return pv_ed25519_verify(pub, msg, len, sig) == 0;
 }
 
 static int
 audit_key_fp(EVP_PKEY *key, char *out, size_t outlen)
 {
-	uint8_t raw[32], blob[4 + 11 + 4 + 32];
-	size_t rawlen = sizeof(raw);
-
-	if (EVP_PKEY_get_raw_public_key(key, raw, &rawlen) != 1 || rawlen != 32)
-		return PV_ERR_CRYPTO;
-	memcpy(blob, "\0\0\0\x0bssh-ed25519\0\0\0\x20", 4 + 11 + 4);
-	memcpy(blob + 19, raw, 32);
-	return st_pubkey_fingerprint(blob, sizeof(blob), out, outlen);
+	return pv_sshkey_fingerprint(key, out, outlen);
 }
 
 static int
