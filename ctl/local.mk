@@ -17,3 +17,11 @@ provostctl_LDADD = libprovost_store.la libprovost_policy.la \
 	$(QRENCODE_LIBS)
 LINT_C_FILES += $(filter %.c,$(provostctl_SOURCES))
 LINT_H_FILES += ctl/ctl.h
+
+CTL_INTEGRATION_TESTS = \
+	tests/integration/t_ctl_init.sh \
+	tests/integration/t_ctl_inventory.sh \
+	tests/integration/t_ctl_grants.sh \
+	tests/integration/t_ctl_audit.sh
+TESTS += $(CTL_INTEGRATION_TESTS)
+EXTRA_DIST += $(CTL_INTEGRATION_TESTS)

@@ -119,6 +119,12 @@ store_grant_to_policy(const struct store_grant *g, struct policy_grant *out)
 		.denied = g->state == STORE_GRANT_DENIED,
 		.revoked = g->state == STORE_GRANT_REVOKED,
 	};
+	/* A pending grant shows the window it asked for, so the policy
+	 * answers "needs approval" rather than "expired". */
+	if (g->state == STORE_GRANT_PENDING && g->not_after == 0) {
+		out->not_before = g->requested_at;
+		out->not_after = g->requested_at + (int64_t)g->duration;
+	}
 }
 
 int

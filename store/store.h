@@ -261,7 +261,10 @@ int store_grant_best_for(struct store *st, const char *engineer,
     struct store_grant **out);
 /* Marks active grants past not_after expired (audited); count may be NULL */
 int store_grant_expire_due(struct store *st, int64_t now, int *count);
-/* Fills what the policy evaluator needs (pointers into g). */
+/*
+ * Fills what the policy evaluator needs (pointers into g); a pending grant
+ * carries the window it asked for (requested_at + duration).
+ */
 void store_grant_to_policy(
     const struct store_grant *g, struct policy_grant *out);
 void store_grant_free(struct store_grant *g);
