@@ -49,3 +49,11 @@ tests_unit_test_store_grants_LDADD = $(STORE_TEST_LDADD)
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
 	tests/unit/test_store_grants.c
 LINT_H_FILES += tests/unit/store_test_util.h
+
+# Fuzz target: the JSON inventory import on an in-memory store.
+FUZZ_TARGETS += tests/fuzz/fuzz_inventory
+tests_fuzz_fuzz_inventory_SOURCES = tests/fuzz/fuzz_inventory.c
+tests_fuzz_fuzz_inventory_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_inventory.c
