@@ -57,3 +57,14 @@ tests_fuzz_fuzz_inventory_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_inventory.c
+
+# Benchmark driver for bench/store (not installed, not a test).
+noinst_PROGRAMS += bench/store_bench
+bench_store_bench_SOURCES = bench/store_bench.c
+bench_store_bench_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+bench_store_bench_LDFLAGS = $(PROG_LINK)
+bench_store_bench_LDADD = libprovost_store.la libprovost_common.la \
+	$(SQLITE_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += bench/store_bench.c
+EXTRA_DIST += bench/store
