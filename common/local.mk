@@ -65,5 +65,5 @@ tests_fuzz_fuzz_buf_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la
 tests_fuzz_fuzz_b64_SOURCES = tests/fuzz/fuzz_b64.c
 tests_fuzz_fuzz_b64_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_b64_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la
-LINT_C_FILES += tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_duration.c \
+LINT_C_FILES += tests/fuzz/standalone.c tests/fuzz/fuzz_conf.c tests/fuzz/fuzz_duration.c \
 	tests/fuzz/fuzz_buf.c tests/fuzz/fuzz_b64.c

@@ -382,32 +382,36 @@ out:
 	return r;
 }
 
-/* Strips the armour and line breaks; the base64 inside must be strict. */
+/*
+ * Strips the armour and line breaks; the base64 inside must be strict.
+ * text is len bytes, not NUL-terminated.
+ */
 static int
 dearmour(const char *text, size_t len, uint8_t **bin, size_t *binlen)
 {
+	const size_t blen = strlen(SSHKEY_BEGIN), elen = strlen(SSHKEY_END);
 	const char *b, *e;
 	char *b64 = NULL;
-	size_t i, o = 0;
+	size_t i, o = 0, n;
 	int r;
 
 	*bin = NULL;
 	*binlen = 0;
-	if (len < strlen(SSHKEY_BEGIN) ||
-	    strncmp(text, SSHKEY_BEGIN, strlen(SSHKEY_BEGIN)) != 0)
+	if (len < blen + elen || memcmp(text, SSHKEY_BEGIN, blen) != 0)
 		return PV_ERR_INVALID;
-	b = text + strlen(SSHKEY_BEGIN);
-	if ((e = strstr(b, SSHKEY_END)) == NULL)
+	b = text + blen;
+	if ((e = memmem(b, len - blen, SSHKEY_END, elen)) == NULL)
 		return PV_ERR_INVALID;
-	if ((b64 = malloc((size_t)(e - b) + 1)) == NULL)
+	n = (size_t)(e - b);
+	if ((b64 = malloc(n + 1)) == NULL)
 		return PV_ERR_ALLOC;
-	for (i = 0; i < (size_t)(e - b); i++) {
+	for (i = 0; i < n; i++) {
 		if (b[i] == '\n' || b[i] == '\r')
 			continue;
 		b64[o++] = b[i];
 	}
 	r = pv_b64_decode(b64, o, 0, bin, binlen);
-	pv_secret_free(b64, (size_t)(e - b) + 1);
+	pv_secret_free(b64, n + 1);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include <fnmatch.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -113,11 +114,20 @@ nz(const char *s)
 }
 
 static int
-pattern_match(const char *pat, const char *s)
+pattern_match(const struct policy_pat *pat, const char *s)
 {
-	if (strpbrk(pat, "*?[") == NULL)
-		return strcmp(pat, s) == 0;
-	return fnmatch(pat, s, 0) == 0;
+	switch (pat->kind) {
+	case POLICY_PAT_EXACT: /* the first byte inline: most names differ */
+		return pat->s[0] == s[0] &&
+		    (s[0] == '\0' ||
+			(pat->s[1] == s[1] && strcmp(pat->s, s) == 0));
+	case POLICY_PAT_PREFIX:
+		return pat->len == 0 ||
+		    (pat->s[0] == s[0] && strncmp(pat->s, s, pat->len) == 0);
+	case POLICY_PAT_GLOB:
+		return fnmatch(pat->s, s, 0) == 0;
+	}
+	return 0;
 }
 
 static int
@@ -130,9 +140,78 @@ names_match(const struct policy_names *sel, const char *s)
 	if (s == NULL)
 		return 0;
 	for (i = 0; i < sel->n; i++)
-		if (pattern_match(sel->v[i], s))
+		if (pattern_match(&sel->v[i], s))
 			return 1;
 	return 0;
+}
+
+/* Two bits of a 64-bit Bloom filter for a name (FNV-1a). */
+static uint64_t
+bloom_bits(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return ((uint64_t)1 << (h & 63)) | ((uint64_t)1 << ((h >> 6) & 63));
+}
+
+static uint64_t
+bloom_of(const struct policy_names *sel)
+{
+	uint64_t b = 0;
+	size_t i;
+
+	if (sel->any)
+		return 0;
+	for (i = 0; i < sel->n; i++) {
+		if (sel->v[i].kind != POLICY_PAT_EXACT)
+			return 0;
+		b |= bloom_bits(sel->v[i].s);
+	}
+	return b;
+}
+
+int
+policy_index_build(struct policy *p)
+{
+	size_t i;
+
+	free(p->keys);
+	p->keys = NULL;
+	if (p->nrules == 0)
+		return 0;
+	if ((p->keys = calloc(p->nrules, sizeof(*p->keys))) == NULL)
+		return PV_ERR_ALLOC;
+	for (i = 0; i < p->nrules; i++) {
+		const struct policy_rule *r = &p->rules[i];
+
+		p->keys[i] = (struct policy_key){
+			.classes = r->classes,
+			.bloom = { bloom_of(&r->provider),
+			    bloom_of(&r->engineer), bloom_of(&r->target),
+			    bloom_of(&r->account) },
+		};
+	}
+	return 0;
+}
+
+/* No false negatives: 0 means the rule cannot select the request. */
+static int
+key_may_select(const struct policy_key *k, uint64_t cbit, const uint64_t q[4])
+{
+	int i;
+
+	if ((k->classes & cbit) == 0)
+		return 0;
+	for (i = 0; i < 4; i++)
+		if (k->bloom[i] != 0 && (k->bloom[i] & q[i]) != q[i])
+			return 0;
+	return 1;
 }
 
 int
@@ -159,23 +238,34 @@ int
 policy_rule_selects(const struct policy *p, const struct policy_rule *r,
     const struct policy_request *req, int rank, char *why, size_t whylen)
 {
+	/* why == NULL (deciding): no text, no varargs call per rule. */
 	if (rank < 0 || rank >= 64 || (r->classes & ((uint64_t)1 << rank)) == 0)
-		return why_set(why, whylen,
-		    "Classification does not include %s",
-		    rank >= 0 && (size_t)rank < p->nlevels ? p->levels[rank]
-							   : "(none)");
+		return why == NULL
+		    ? 0
+		    : why_set(why, whylen, "Classification does not include %s",
+			  rank >= 0 && (size_t)rank < p->nlevels
+			      ? p->levels[rank]
+			      : "(none)");
 	if (!names_match(&r->provider, req->provider))
-		return why_set(why, whylen, "Provider does not include %s",
-		    nz(req->provider));
+		return why == NULL
+		    ? 0
+		    : why_set(why, whylen, "Provider does not include %s",
+			  nz(req->provider));
 	if (!names_match(&r->engineer, req->engineer))
-		return why_set(why, whylen, "Engineer does not include %s",
-		    nz(req->engineer));
+		return why == NULL
+		    ? 0
+		    : why_set(why, whylen, "Engineer does not include %s",
+			  nz(req->engineer));
 	if (!names_match(&r->target, req->target))
-		return why_set(
-		    why, whylen, "Target does not include %s", nz(req->target));
+		return why == NULL
+		    ? 0
+		    : why_set(why, whylen, "Target does not include %s",
+			  nz(req->target));
 	if (!names_match(&r->account, req->account))
-		return why_set(why, whylen, "Account does not include %s",
-		    nz(req->account));
+		return why == NULL
+		    ? 0
+		    : why_set(why, whylen, "Account does not include %s",
+			  nz(req->account));
 	return 1;
 }
 
@@ -348,6 +438,7 @@ policy_decide(const struct policy *p, const struct policy_request *req,
     struct policy_decision *out)
 {
 	const struct policy_rule *r = NULL;
+	uint64_t q[4], cbit;
 	size_t i;
 	int rank;
 
@@ -364,7 +455,14 @@ policy_decide(const struct policy *p, const struct policy_request *req,
 		return PV_DENY;
 	}
 	rank = policy_class_rank(p, req->classification);
+	q[POLICY_SEL_PROVIDER] = bloom_bits(req->provider);
+	q[POLICY_SEL_ENGINEER] = bloom_bits(req->engineer);
+	q[POLICY_SEL_TARGET] = bloom_bits(req->target);
+	q[POLICY_SEL_ACCOUNT] = bloom_bits(req->account);
+	cbit = rank >= 0 && rank < 64 ? (uint64_t)1 << rank : 0;
 	for (i = 0; i < p->nrules; i++) {
+		if (!key_may_select(&p->keys[i], cbit, q))
+			continue;
 		if (policy_rule_selects(p, &p->rules[i], req, rank, NULL, 0)) {
 			r = &p->rules[i];
 			break;

@@ -57,6 +57,24 @@ put_time(struct pv_buf *out, int64_t t)
 }
 
 static int
+put_selector(
+    struct pv_buf *out, const char *what, const struct policy_names *sel)
+{
+	size_t i;
+	int r;
+
+	if (sel->any)
+		return 0;
+	if ((r = pv_buf_putf(out, "%s", what)) != 0)
+		return r;
+	for (i = 0; i < sel->n; i++)
+		if ((r = pv_buf_putf(out, "%s", i ? "," : " ")) != 0 ||
+		    (r = put_safe(out, sel->v[i].s)) != 0)
+			return r;
+	return pv_buf_putf(out, "; ");
+}
+
+static int
 put_rule_terms(
     struct pv_buf *out, const struct policy *p, const struct policy_rule *rule)
 {
@@ -64,6 +82,11 @@ put_rule_terms(
 	size_t i;
 	int r, first = 1;
 
+	if ((r = put_selector(out, "provider", &rule->provider)) != 0 ||
+	    (r = put_selector(out, "engineer", &rule->engineer)) != 0 ||
+	    (r = put_selector(out, "target", &rule->target)) != 0 ||
+	    (r = put_selector(out, "account", &rule->account)) != 0)
+		return r;
 	if ((r = pv_buf_putf(out, "classification")) != 0)
 		return r;
 	for (i = 0; i < p->nlevels; i++) {
@@ -105,6 +128,35 @@ put_rule_terms(
 		return r;
 	if ((r = pv_buf_putf(out, "; channels ")) != 0 ||
 	    (r = put_channels(out, rule->channels)) != 0)
+		return r;
+	if ((rule->channels & (POLICY_CH_SFTP | POLICY_CH_SCP)) != 0 &&
+	    rule->transfer != POLICY_TRANSFER_BOTH &&
+	    (r = pv_buf_putf(out, "; transfer %s",
+		 rule->transfer == POLICY_TRANSFER_UPLOAD ? "upload only"
+							  : "download only")) !=
+		0)
+		return r;
+	if (rule->nforward_to > 0 &&
+	    (r = pv_buf_putf(out, "; forward to")) != 0)
+		return r;
+	for (i = 0; i < rule->nforward_to; i++) {
+		const struct policy_forward *f = &rule->forward_to[i];
+		int v6 = strchr(f->host, ':') != NULL;
+
+		if ((r = pv_buf_putf(out, " %s", v6 ? "[" : "")) != 0 ||
+		    (r = put_safe(out, f->host)) != 0)
+			return r;
+		if (f->port == 0)
+			r = pv_buf_putf(out, "%s:*", v6 ? "]" : "");
+		else
+			r = pv_buf_putf(out, "%s:%u", v6 ? "]" : "", f->port);
+		if (r != 0)
+			return r;
+	}
+	if (rule->fresh_mfa && (r = pv_buf_putf(out, "; fresh MFA")) != 0)
+		return r;
+	if (!rule->record_file_contents &&
+	    (r = pv_buf_putf(out, "; file contents not recorded")) != 0)
 		return r;
 	return 0;
 }

@@ -199,7 +199,7 @@ policy_hours_allow(const struct policy_rule *rule, int64_t t)
 {
 	int wm;
 
-	if (rule->hours == NULL)
+	if (rule->hours == NULL || rule->hours_always)
 		return 1;
 	if ((wm = policy_week_minute(rule->zone, t, NULL)) < 0)
 		return 0;
@@ -216,13 +216,23 @@ policy_hours_end(const struct policy_rule *rule, int64_t t)
 	int64_t local, lend, u;
 	int wm, k;
 
-	if (rule->hours == NULL)
+	if (rule->hours == NULL || rule->hours_always)
 		return 0;
 	if ((wm = policy_week_minute(rule->zone, t, &local)) < 0)
 		return t;
-	for (k = 0; k < POLICY_WEEK_MINUTES; k++)
-		if (!hours_bit(rule->hours, (wm + k) % POLICY_WEEK_MINUTES))
+	for (k = 0; k < POLICY_WEEK_MINUTES;) {
+		int m = (wm + k) % POLICY_WEEK_MINUTES;
+
+		/* Whole bytes of open minutes at a time. */
+		if (m % 8 == 0 && k + 8 <= POLICY_WEEK_MINUTES &&
+		    rule->hours[m / 8] == 0xff) {
+			k += 8;
+			continue;
+		}
+		if (!hours_bit(rule->hours, m))
 			break;
+		k++;
+	}
 	if (k == POLICY_WEEK_MINUTES)
 		return 0;
 	lend = local - (((local % 60) + 60) % 60) + (int64_t)k * 60;

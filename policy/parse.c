@@ -523,11 +523,30 @@ h_forwardto(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+pat_classify(struct policy_pat *pat)
+{
+	size_t len = strlen(pat->s);
+
+	pat->len = len;
+	pat->kind = POLICY_PAT_EXACT;
+	if (strpbrk(pat->s, "*?[\\") == NULL)
+		return;
+	if (len > 0 && pat->s[len - 1] == '*' &&
+	    strpbrk(pat->s, "?[\\") == NULL &&
+	    memchr(pat->s, '*', len - 1) == NULL) {
+		pat->kind = POLICY_PAT_PREFIX;
+		pat->len = len - 1;
+		return;
+	}
+	pat->kind = POLICY_PAT_GLOB;
+}
+
 static int
 selector(struct parse_ctx *ctx, const struct pv_conf_line *l, unsigned int bit,
     struct policy_names *sel, char *err, size_t errlen)
 {
-	const char **v;
+	struct policy_pat *v;
 	size_t len;
 	char e[80];
 	int i, r;
@@ -537,23 +556,19 @@ selector(struct parse_ctx *ctx, const struct pv_conf_line *l, unsigned int bit,
 	sel->any = 0;
 	if ((v = calloc((size_t)l->nargs, sizeof(*v))) == NULL)
 		return PV_ERR_ALLOC;
-	/* Owned by the policy through its string list once interned. */
+	sel->v = v;
 	for (i = 0; i < l->nargs; i++) {
 		len = strlen(l->args[i]);
-		if (len == 0 || len > SELECTOR_NAME_MAX) {
-			free(v);
+		if (len == 0 || len > SELECTOR_NAME_MAX)
 			return perr(err, errlen, "bad %s name \"%s\"",
 			    l->keyword, esc(e, sizeof(e), l->args[i]));
-		}
 		if (strcmp(l->args[i], "*") == 0)
 			sel->any = 1;
-		if ((r = intern_str(ctx->p, l->args[i], &v[i])) != 0) {
-			free(v);
+		if ((r = intern_str(ctx->p, l->args[i], &v[i].s)) != 0)
 			return r;
-		}
+		pat_classify(&v[i]);
+		sel->n++;
 	}
-	sel->v = v;
-	sel->n = (size_t)l->nargs;
 	return 0;
 }
 
@@ -658,6 +673,12 @@ rule_finish(
 	if ((rule->seen & RK_TZ) != 0 && rule->hours == NULL)
 		return rule_err(p, rule, err, errlen, "has TZ but no Hours");
 	if (rule->hours != NULL) {
+		size_t i;
+
+		rule->hours_always = 1;
+		for (i = 0; i < POLICY_WEEK_MINUTES / 8; i++)
+			if (rule->hours[i] != 0xff)
+				rule->hours_always = 0;
 		what[0] = '\0';
 		if ((r = policy_zone_get(p, rule->tz_name, &rule->zone, what,
 			 sizeof(what))) != 0) {
@@ -687,7 +708,7 @@ policy_finish(struct policy *p, char *err, size_t errlen)
 	for (i = 0; i < p->nrules; i++)
 		if ((r = rule_finish(p, &p->rules[i], err, errlen)) != 0)
 			return r;
-	return 0;
+	return policy_index_build(p);
 }
 
 static int
@@ -796,6 +817,7 @@ policy_free(struct policy *p)
 		free(rule->hours);
 	}
 	free(p->rules);
+	free(p->keys);
 	for (i = 0; i < p->nzones; i++)
 		policy_zone_free(p->zones[i]);
 	free(p->zones);

@@ -17,11 +17,24 @@
 #define POLICY_APPROVALS_MAX 10
 #define POLICY_WEEK_MINUTES (7 * 1440)
 
-/* A selector: names or glob patterns; any = no selector or a bare "*". */
+/* One selector name: matched exactly, as a prefix ("db*") or as a glob. */
+enum policy_pat_kind {
+	POLICY_PAT_EXACT = 0,
+	POLICY_PAT_PREFIX, /* only one '*', at the end */
+	POLICY_PAT_GLOB,   /* fnmatch(3) */
+};
+
+struct policy_pat {
+	const char *s;
+	size_t len; /* of s, or of the prefix */
+	enum policy_pat_kind kind;
+};
+
+/* A selector: names or patterns; any = no selector or a bare "*". */
 struct policy_names {
 	int any;
 	size_t n;
-	const char **v;
+	struct policy_pat *v;
 };
 
 /*
@@ -77,9 +90,25 @@ struct policy_rule {
 	struct policy_names provider, engineer, target, account;
 	uint8_t
 	    *hours; /* POLICY_WEEK_MINUTES bits (Sunday first); NULL = any */
+	int hours_always;               /* every minute of the week is open */
 	const char *hours_text;         /* as written, for explain */
 	const char *tz_name;            /* the TZ keyword, NULL = local */
 	const struct policy_zone *zone; /* resolved when hours != NULL */
+};
+
+/*
+ * What policy_decide reads first for each rule, packed so that rules that
+ * cannot select a request are passed over without touching their names:
+ * the classification mask and, per selector of exact names only, a 64-bit
+ * Bloom filter of those names (0: no filter; the full match decides).
+ */
+#define POLICY_SEL_PROVIDER 0
+#define POLICY_SEL_ENGINEER 1
+#define POLICY_SEL_TARGET 2
+#define POLICY_SEL_ACCOUNT 3
+struct policy_key {
+	uint64_t classes;
+	uint64_t bloom[4];
 };
 
 struct policy {
@@ -89,6 +118,7 @@ struct policy {
 	int have_levels;
 	struct policy_rule *rules;
 	size_t nrules, caprules;
+	struct policy_key *keys; /* nrules, built once parsing is done */
 	struct policy_zone **zones;
 	size_t nzones;
 	/* Every string the policy holds, freed together. */
@@ -116,6 +146,7 @@ int64_t policy_hours_end(const struct policy_rule *rule, int64_t t);
 /* decide.c: the matching core, also used by explain. */
 int policy_rule_selects(const struct policy *p, const struct policy_rule *r,
     const struct policy_request *req, int rank, char *why, size_t whylen);
+int policy_index_build(struct policy *p);
 int policy_class_rank(const struct policy *p, const char *classification);
 const struct policy_rule *policy_rule_by_name(
     const struct policy *p, const char *name);

@@ -533,6 +533,32 @@ test_valid_until(void **state)
 	assert_int_equal(d.valid_until, 0);
 }
 
+/* Hours that cover the whole week never end a session. */
+static void
+test_hours_always(void **state)
+{
+	static const char in[] = "Levels a\nRule r\n Classification a\n"
+				 " Approval none\n Hours * 00:00-24:00\n"
+				 " TZ Asia/Kolkata\n";
+	struct policy_request req = {
+		.engineer = "e", .classification = "a", .now = NOON
+	};
+	struct policy_decision d;
+	struct policy *p = NULL;
+	char err[256];
+	int64_t t;
+
+	(void)state;
+	assert_int_equal(
+	    policy_load_mem("a.conf", in, strlen(in), &p, err, sizeof(err)), 0);
+	for (t = MON; t < MON + 8 * 86400; t += 7 * 3600 + 1) {
+		req.now = t;
+		assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+		assert_int_equal(d.valid_until, 0);
+	}
+	policy_free(p);
+}
+
 static void
 test_forward_allowed(void **state)
 {
@@ -694,6 +720,71 @@ test_explain(void **state)
 	pv_buf_free(b);
 }
 
+/* The text between the first "```" fence after heading and the next. */
+static char *
+doc_block(const char *doc, const char *heading)
+{
+	const char *h, *a, *z;
+
+	if ((h = strstr(doc, heading)) == NULL ||
+	    (a = strstr(h, "```\n")) == NULL ||
+	    (z = strstr(a + 4, "```\n")) == NULL)
+		return NULL;
+	return strndup(a + 4, (size_t)(z - a - 4));
+}
+
+/* docs/policy.md: its example parses and its explain text is the code's. */
+static void
+test_doc_example(void **state)
+{
+	struct policy_grant g = { .id = "g-7",
+		.engineer = "alice",
+		.target = "db01",
+		.account = "root",
+		.not_before = NOON - H,
+		.not_after = NOON + H };
+	struct policy_request req = { .engineer = "alice",
+		.provider = "acme",
+		.clearance = "confidential",
+		.target = "db01",
+		.classification = "confidential",
+		.account = "root",
+		.channel = POLICY_CH_SHELL,
+		.now = NOON,
+		.grant = &g };
+	const char *top = getenv("top_srcdir");
+	char path[4096], err[512], *ex = NULL, *want = NULL, *got = NULL;
+	uint8_t *doc = NULL;
+	struct policy *p = NULL;
+	struct pv_buf *b;
+	size_t len;
+
+	(void)state;
+	if (top == NULL)
+		skip();
+	assert_true(snprintf(path, sizeof(path), "%s/docs/policy.md", top) > 0);
+	assert_int_equal(pv_file_read(path, 1 << 20, &doc, &len), 0);
+	doc = realloc(doc, len + 1);
+	assert_non_null(doc);
+	doc[len] = '\0';
+	assert_non_null(ex = doc_block((const char *)doc, "## Example"));
+	assert_non_null(
+	    want = doc_block((const char *)doc, "## explain and check"));
+	if (policy_load_mem("example", ex, strlen(ex), &p, err, sizeof(err)) !=
+	    0)
+		fail_msg("docs/policy.md example: %s", err);
+	assert_non_null(b = pv_buf_new(0));
+	assert_int_equal(policy_explain(p, &req, b, NULL), PV_DENY);
+	assert_int_equal(pv_buf_dup_cstring(b, &got), 0);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	free(ex);
+	free(doc);
+	pv_buf_free(b);
+	policy_free(p);
+}
+
 int
 main(void)
 {
@@ -701,9 +792,11 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_valid_until),
+		cmocka_unit_test(test_hours_always),
 		cmocka_unit_test(test_forward_allowed),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	if (setenv("TZ", "UTC", 1) != 0)

@@ -404,6 +404,43 @@ test_load_file(void **state)
 	assert_string_equal(err, "/tmp: cannot read: not a regular file");
 }
 
+/* The summary names every term a rule has. */
+static void
+test_summary_terms(void **state)
+{
+	static const char in[] =
+	    "Levels low high\n"
+	    "Rule r\n"
+	    "  Provider acme \"big corp\"\n  Engineer alice b*\n"
+	    "  Target db?\n  Account root\n"
+	    "  Classification high\n  Approval 2 group sec\n"
+	    "  Channels sftp forward\n  Transfer upload\n"
+	    "  ForwardTo localhost:5432 \"[::1]:*\"\n"
+	    "  FreshMFA yes\n  RecordFileContents no\n"
+	    "  Hours Mon 07:00-08:00\n  Hours Tue 09:00-10:00\n  TZ UTC\n";
+	struct policy *p = NULL;
+	struct pv_buf *b;
+	char err[512], *text = NULL;
+
+	(void)state;
+	assert_int_equal(
+	    policy_load_mem("s.conf", in, strlen(in), &p, err, sizeof(err)), 0);
+	assert_non_null(b = pv_buf_new(0));
+	assert_int_equal(policy_summary(p, b), 0);
+	assert_int_equal(pv_buf_dup_cstring(b, &text), 0);
+	assert_string_equal(text,
+	    "s.conf: 2 levels, 1 rule\n"
+	    "levels (lowest first): low high\n"
+	    "rule r (line 2): provider acme,big corp; engineer alice,b*; "
+	    "target db?; account root; classification high; approval 2 of "
+	    "group sec; hours Mon 07:00-08:00; Tue 09:00-10:00 (UTC); "
+	    "channels sftp forward; transfer upload only; forward to "
+	    "localhost:5432 [::1]:*; fresh MFA; file contents not recorded\n");
+	free(text);
+	pv_buf_free(b);
+	policy_free(p);
+}
+
 static void
 test_channel_names(void **state)
 {
@@ -433,6 +470,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_short_err_buffer),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_summary_terms),
 		cmocka_unit_test(test_channel_names),
 	};
 
