@@ -25,3 +25,5 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_audit.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
+
+dist_man_MANS += docs/provostctl.8 docs/provost.conf.5

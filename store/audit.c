@@ -137,8 +137,8 @@ audit_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t sig[64])
 }
 
 static int
-audit_sig_ok(EVP_PKEY *pub, const uint8_t *msg, size_t len,
-    const uint8_t sig[64])
+audit_sig_ok(
+    EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t sig[64])
 {
 	return pv_ed25519_verify(pub, msg, len, sig) == 0;
 }

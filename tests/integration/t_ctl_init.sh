@@ -75,6 +75,9 @@ while read -r g c; do
 	esac
 	"$CTL" "$@" --help > "$PV_TMP/h1" || pv_fail "$* --help exited non-zero"
 	grep -q "^usage: provostctl $*" "$PV_TMP/h1" || pv_fail "$* --help: $(cat "$PV_TMP/h1")"
+	# The man page documents every command (docs must not drift).
+	sed 's/\\-/-/g; s/"//g; s/\\f[BIR]//g' "$top_srcdir/docs/provostctl.8" |
+	    grep -q "$g $c" || pv_fail "provostctl.8 does not document $g $c"
 	n=$((n + 1))
 done < "$PV_TMP/cmds"
 [ $n -ge 25 ] || pv_fail "only $n commands in --help"
