@@ -174,7 +174,7 @@ ctl_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
 			help = 1;
 		else if (ch == 'j')
 			c->json = 1;
-		else if (ch >= 1000) {
+		else if (ch >= 1000 && opts != NULL) {
 			const struct ctl_opt *o = &opts[ch - 1000];
 
 			if (o->value != NULL)
@@ -250,8 +250,8 @@ ctl_load_policy(struct ctl *c, int needed)
 			    c->cfg->policy_file);
 		return 0;
 	}
-	if ((r = policy_load_file(
-		 c->cfg->policy_file, &c->pol, err, sizeof(err))) != 0)
+	r = policy_load_file(c->cfg->policy_file, &c->pol, err, sizeof(err));
+	if (r != 0)
 		return ctl_fail(PV_ERR_CONFIG, "%s", err);
 	return 0;
 }
@@ -342,10 +342,12 @@ static void
 set_actor(struct ctl *c)
 {
 	const char *who = getenv("SUDO_USER");
-	struct passwd *pw;
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
 
 	if (who == NULL || getuid() != 0 || !store_name_valid(who)) {
-		pw = getpwuid(getuid());
+		if (getpwuid_r(getuid(), &pwbuf, buf, sizeof(buf), &pw) != 0)
+			pw = NULL;
 		who = pw != NULL && store_name_valid(pw->pw_name) ? pw->pw_name
 								  : NULL;
 	}
