@@ -59,6 +59,7 @@ static const struct ctl_cmd commands[] = {
 	{ "grant", "list", ctl_cmd_grant_list,
 	    "grant list [--pending] [--engineer LOGIN] [--json]" },
 	{ "grant", "show", ctl_cmd_grant_show, "grant show ID [--json]" },
+	{ "grant", "expire", ctl_cmd_grant_expire, "grant expire [--json]" },
 	{ "revoke", "engineer", ctl_cmd_revoke_engineer,
 	    "revoke engineer LOGIN [--reason R]" },
 	{ "revoke", "provider", ctl_cmd_revoke_provider,
