@@ -1,1 +1,44 @@
-# recorder/: see Makefile.am for how the parts fit; this folder's build lives here.
+# recorder/: the recording format (docs/recording-format.md): writer, reader,
+# key wrapping, escape filter; provost-rec and provost-replay.
+noinst_LTLIBRARIES += libprovost_recorder.la
+libprovost_recorder_la_SOURCES = \
+	recorder/recorder.h \
+	recorder/recorder-int.h \
+	recorder/escape.c \
+	recorder/keys.c \
+	recorder/reader.c \
+	recorder/writer.c
+libprovost_recorder_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS) $(ZSTD_CFLAGS)
+libprovost_recorder_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS) $(ZSTD_LIBS)
+LINT_C_FILES += $(filter %.c,$(libprovost_recorder_la_SOURCES))
+LINT_H_FILES += recorder/recorder.h recorder/recorder-int.h
+
+RECORDER_UNIT_TESTS = \
+	tests/unit/test_recorder \
+	tests/unit/test_recorder_tamper \
+	tests/unit/test_recorder_escape
+check_PROGRAMS += $(RECORDER_UNIT_TESTS)
+TESTS += $(RECORDER_UNIT_TESTS)
+RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS) \
+	-DPV_FORMAT_DOC='"$(abs_top_srcdir)/docs/recording-format.md"'
+RECORDER_UNIT_LD = libprovost_recorder.la libprovost_common.la \
+	$(CMOCKA_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
+tests_unit_test_recorder_SOURCES = tests/unit/test_recorder.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_tamper_SOURCES = tests/unit/test_recorder_tamper.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_tamper_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_tamper_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_tamper_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_escape_SOURCES = tests/unit/test_recorder_escape.c
+tests_unit_test_recorder_escape_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_escape_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_escape_LDADD = $(RECORDER_UNIT_LD)
+LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
+	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c
+LINT_H_FILES += tests/unit/test_recorder_util.h
