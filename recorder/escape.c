@@ -132,6 +132,9 @@ esc_control(struct rec_escape *f, struct pv_buf *out, uint8_t c)
 	}
 	if (c == '\b' && f->mode == REC_ESC_TERMINAL)
 		return pv_buf_put_u8(out, c);
+	/* Text mode: BS and DEL become BS, so that typed lines can be edited. */
+	if ((c == '\b' || c == 0x7f) && f->mode == REC_ESC_TEXT)
+		return esc_text(f, out, "\b", 1);
 	return 0; /* BEL, SO, SI, NUL and the others are dropped */
 }
 

@@ -42,3 +42,25 @@ tests_unit_test_recorder_escape_LDADD = $(RECORDER_UNIT_LD)
 LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
 	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c
 LINT_H_FILES += tests/unit/test_recorder_util.h
+
+bin_PROGRAMS += provost-rec provost-replay
+provost_rec_SOURCES = recorder/rec_main.c
+provost_rec_CFLAGS = $(AM_CFLAGS)
+provost_rec_LDFLAGS = $(PROG_LINK)
+provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
+provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
+	recorder/replay-int.h
+provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+provost_replay_LDFLAGS = $(PROG_LINK)
+provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
+	$(JANSSON_LIBS)
+LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
+	recorder/replay_play.c
+LINT_H_FILES += recorder/replay-int.h
+
+RECORDER_INTEGRATION_TESTS = \
+	tests/integration/t_rec_roundtrip.sh \
+	tests/integration/t_rec_kill.sh \
+	tests/integration/t_rec_asciicast.sh
+TESTS += $(RECORDER_INTEGRATION_TESTS)
+EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
