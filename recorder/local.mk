@@ -64,3 +64,14 @@ RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_asciicast.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_rec_reader tests/fuzz/fuzz_rec_escape
+tests_fuzz_fuzz_rec_reader_SOURCES = tests/fuzz/fuzz_rec_reader.c
+tests_fuzz_fuzz_rec_reader_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_rec_reader_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la
+tests_fuzz_fuzz_rec_escape_SOURCES = tests/fuzz/fuzz_rec_escape.c
+tests_fuzz_fuzz_rec_escape_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_rec_escape_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c
