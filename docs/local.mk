@@ -1,2 +1,1 @@
 # docs/: see Makefile.am for how the parts fit; this folder's build lives here.
-EXTRA_DIST += docs/recording-format.md

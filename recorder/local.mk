@@ -7,10 +7,11 @@ libprovost_recorder_la_SOURCES = \
 	recorder/escape.c \
 	recorder/keys.c \
 	recorder/reader.c \
+	recorder/wio.c \
 	recorder/writer.c
 libprovost_recorder_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(ZSTD_CFLAGS)
-libprovost_recorder_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS) \
+libprovost_recorder_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS) -lpthread \
 	$(JANSSON_LIBS) $(ZSTD_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_recorder_la_SOURCES))
 LINT_H_FILES += recorder/recorder.h recorder/recorder-int.h
@@ -75,3 +76,13 @@ tests_fuzz_fuzz_rec_escape_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_rec_escape_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c
+
+# Docs and the benchmark (bench/recorder drives bench/recorder-bench).
+EXTRA_DIST += docs/recording-format.md bench/recorder
+dist_man_MANS += docs/provost-rec.1 docs/provost-replay.1
+noinst_PROGRAMS += bench/recorder-bench
+bench_recorder_bench_SOURCES = bench/recorder-bench.c
+bench_recorder_bench_CFLAGS = $(AM_CFLAGS)
+bench_recorder_bench_LDFLAGS = $(PROG_LINK)
+bench_recorder_bench_LDADD = libprovost_recorder.la libprovost_common.la
+LINT_C_FILES += bench/recorder-bench.c

@@ -26,6 +26,11 @@
 #define REC_CT_MAX (1024 * 1024 + REC_TAG_LEN)
 #define REC_PLAIN_MAX 262144
 #define REC_EVENT_HDR_LEN 13
+/*
+ * The writer seals at 64 KiB, so its buffer needs room for 64 KiB plus
+ * one more event (data events are split at 64 KiB; FILE is < 9 KiB).
+ */
+#define REC_WRITER_PLAIN_CAP (2 * 65536 + 16384)
 #define REC_DATA_MAX 65536
 #define REC_SUBSYS_MAX 256
 #define REC_PATH_MAX 4096
@@ -69,6 +74,22 @@ int rec_wrap_key(const struct rec_recipient *rc, const uint8_t dk[REC_KEY_LEN],
     uint8_t epk[REC_X25519_LEN], uint8_t **wrapped, size_t *wrapped_len);
 int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
     const uint8_t *wrapped, size_t wrapped_len, uint8_t dk[REC_KEY_LEN]);
+
+/*
+ * The writer's I/O thread (wio.c): sealed chunks are queued in
+ * REC_WIO_SLOTS buffers and written + fdatasynced in order by one thread.
+ * Errors are sticky and reported by every later call.
+ */
+#define REC_WIO_SLOTS 8
+struct rec_wio;
+int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh);
+/* Copies one sealed chunk into the queue; waits while the queue is full. */
+int rec_wio_submit(struct rec_wio *q, const uint8_t *data, size_t len);
+/* Waits until everything queued is written and synced. */
+int rec_wio_drain(struct rec_wio *q);
+int rec_wio_error(struct rec_wio *q);
+/* Writes what is queued, stops the thread, frees; returns bytes written. */
+int rec_wio_stop(struct rec_wio *q, uint64_t *size);
 
 /* The chunk nonce and AAD (docs/recording-format.md section 4). */
 void rec_chunk_nonce(const uint8_t prefix[REC_NONCE_PREFIX_LEN], uint64_t index,

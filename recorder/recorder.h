@@ -99,7 +99,11 @@ struct rec_meta {
  * The writer.  Every function returns 0 or a negative PV_ERR_*; after the
  * first error the writer is failed and every later call returns that
  * error again (the caller ends the session: fail closed).  now_ms is
- * pv_mono_ms().  No syscall happens on append unless a chunk is sealed.
+ * pv_mono_ms().  Appends only copy into memory; a sealed chunk is
+ * compressed and encrypted in the caller's thread and handed to the
+ * writer's I/O thread, which writes and fdatasyncs chunks in order (at
+ * most REC_WIO_SLOTS = 4 queued; a full queue waits).  An I/O error is
+ * returned by the next call.
  */
 struct rec_writer;
 #define REC_CHUNK_SEAL_BYTES 65536
@@ -129,8 +133,10 @@ int rec_writer_exit(
 int rec_writer_tick(struct rec_writer *w, uint64_t now_ms);
 /* Milliseconds until tick has work (-1: nothing buffered), for poll(). */
 int rec_writer_next_tick_ms(const struct rec_writer *w, uint64_t now_ms);
-/* Seals whatever is buffered now. */
+/* Seals whatever is buffered now and waits until it is on disk (fdatasync). */
 int rec_writer_flush(struct rec_writer *w);
+/* Chunks sealed so far (written by the I/O thread soon after). */
+uint64_t rec_writer_chunks(const struct rec_writer *w);
 /*
  * Writes END and the final chunk, fdatasyncs and closes the file; returns
  * the SHA-256 of the whole file and its size.  Frees w (also on error).

@@ -32,14 +32,15 @@ struct rec_writer {
 	uint64_t start_mono; /* event times are relative to this */
 	uint64_t last_t;     /* never decreases */
 	uint64_t first_mono; /* now_ms of the first buffered event */
-	uint8_t *plain;      /* REC_PLAIN_MAX bytes */
+	uint8_t *plain;      /* REC_WRITER_PLAIN_CAP bytes */
 	size_t plen;
-	uint8_t *out; /* chunk header, ciphertext, tag */
+	struct rec_wio *io; /* writes and syncs sealed chunks */
+	uint8_t *out;       /* chunk header, ciphertext, tag */
 	size_t outcap;
 	ZSTD_CCtx *zc;
 	EVP_CIPHER_CTX *cc;
 	EVP_MD_CTX *fh; /* SHA-256 of every byte written */
-	uint64_t size;
+	uint64_t size;  /* of the header; the chunks are counted by io */
 	struct rec_totals tot;
 };
 
@@ -51,7 +52,18 @@ writer_fail(struct rec_writer *w, int r)
 	return w->err;
 }
 
-/* Appends bytes to the file and to its running hash; then fdatasync. */
+/* The first error of this writer or of its I/O thread. */
+static int
+writer_err(struct rec_writer *w)
+{
+	int r;
+
+	if (w->err == 0 && w->io != NULL && (r = rec_wio_error(w->io)) != 0)
+		w->err = r;
+	return w->err;
+}
+
+/* Writes the header, adds it to the running hash, then fdatasync. */
 static int
 writer_emit(struct rec_writer *w, const void *p, size_t len)
 {
@@ -74,15 +86,15 @@ writer_emit(struct rec_writer *w, const void *p, size_t len)
 static int
 writer_seal(struct rec_writer *w, uint8_t flags)
 {
-	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct;
+	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct, *out = w->out;
 	size_t clen;
-	int n;
+	int n, r;
 
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	if (w->plen == 0 && !(flags & REC_FLAG_FINAL))
 		return 0;
-	ct = w->out + REC_CHUNK_HDR_LEN;
+	ct = out + REC_CHUNK_HDR_LEN;
 	clen = ZSTD_compress2(w->zc, ct,
 	    w->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, w->plain, w->plen);
 	if (ZSTD_isError(clen)) {
@@ -98,11 +110,14 @@ writer_seal(struct rec_writer *w, uint8_t flags)
 	    EVP_CIPHER_CTX_ctrl(
 		w->cc, EVP_CTRL_GCM_GET_TAG, REC_TAG_LEN, ct + clen) != 1)
 		return writer_fail(w, PV_ERR_CRYPTO);
-	w->out[0] = flags;
-	rec_put_be32(w->out + 1, (uint32_t)(clen + REC_TAG_LEN));
+	out[0] = flags;
+	rec_put_be32(out + 1, (uint32_t)(clen + REC_TAG_LEN));
 	w->plen = 0;
 	w->index++;
-	return writer_emit(w, w->out, REC_CHUNK_HDR_LEN + clen + REC_TAG_LEN);
+	if ((r = rec_wio_submit(
+		 w->io, out, REC_CHUNK_HDR_LEN + clen + REC_TAG_LEN)) != 0)
+		return writer_fail(w, r);
+	return 0;
 }
 
 /* Reserves one event in the buffer and returns where its payload goes. */
@@ -115,9 +130,9 @@ writer_event(struct rec_writer *w, uint64_t now_ms, uint8_t type, size_t len,
 	int r;
 
 	*payload = NULL;
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
-	if (w->plen + REC_EVENT_HDR_LEN + len > REC_PLAIN_MAX &&
+	if (w->plen + REC_EVENT_HDR_LEN + len > REC_WRITER_PLAIN_CAP &&
 	    (r = writer_seal(w, 0)) != 0)
 		return r;
 	t = now_ms > w->start_mono ? now_ms - w->start_mono : 0;
@@ -156,7 +171,7 @@ rec_writer_data(struct rec_writer *w, uint64_t now_ms, enum rec_event_type type,
 	size_t n;
 	int r;
 
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	if (type != REC_EV_OUTPUT && type != REC_EV_STDERR &&
 	    type != REC_EV_INPUT)
@@ -203,7 +218,7 @@ writer_bytes_event(struct rec_writer *w, uint64_t now_ms, uint8_t type,
 	uint8_t *p;
 	int r;
 
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	if (len < min || len > max)
 		return PV_ERR_RANGE;
@@ -237,7 +252,7 @@ rec_writer_file(struct rec_writer *w, uint64_t now_ms, const struct rec_file *f)
 	uint8_t *p;
 	int r;
 
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	if (l1 > REC_PATH_MAX || l2 > REC_PATH_MAX || (int)f->op < 1 ||
 	    (int)f->op > 255 || (int)f->direction < 0 || (int)f->direction > 2)
@@ -266,7 +281,7 @@ rec_writer_exit(struct rec_writer *w, uint64_t now_ms, const struct rec_exit *e)
 	uint8_t *p;
 	int r;
 
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	if ((e->kind != REC_EXIT_STATUS && e->kind != REC_EXIT_SIGNAL) ||
 	    nl > REC_SIGNAME_MAX ||
@@ -286,7 +301,7 @@ rec_writer_exit(struct rec_writer *w, uint64_t now_ms, const struct rec_exit *e)
 int
 rec_writer_tick(struct rec_writer *w, uint64_t now_ms)
 {
-	if (w->err != 0)
+	if (writer_err(w) != 0)
 		return w->err;
 	return writer_check(w, now_ms);
 }
@@ -302,10 +317,22 @@ rec_writer_next_tick_ms(const struct rec_writer *w, uint64_t now_ms)
 	return due <= now_ms ? 0 : (int)(due - now_ms);
 }
 
+uint64_t
+rec_writer_chunks(const struct rec_writer *w)
+{
+	return w->index;
+}
+
 int
 rec_writer_flush(struct rec_writer *w)
 {
-	return writer_seal(w, 0);
+	int r;
+
+	if ((r = writer_seal(w, 0)) != 0)
+		return r;
+	if ((r = rec_wio_drain(w->io)) != 0)
+		return writer_fail(w, r);
+	return 0;
 }
 
 /* The cleartext header: prefix and JSON (format section 2). */
@@ -446,9 +473,9 @@ rec_writer_open_fd(struct rec_writer **out, int fd,
 	w->fd = fd;
 	fd = -1;
 	w->start_mono = meta->start_mono_ms;
-	w->outcap =
-	    REC_CHUNK_HDR_LEN + ZSTD_compressBound(REC_PLAIN_MAX) + REC_TAG_LEN;
-	if ((w->plain = malloc(REC_PLAIN_MAX)) == NULL ||
+	w->outcap = REC_CHUNK_HDR_LEN +
+	    ZSTD_compressBound(REC_WRITER_PLAIN_CAP) + REC_TAG_LEN;
+	if ((w->plain = malloc(REC_WRITER_PLAIN_CAP)) == NULL ||
 	    (w->out = malloc(w->outcap)) == NULL ||
 	    (w->zc = ZSTD_createCCtx()) == NULL ||
 	    (w->cc = EVP_CIPHER_CTX_new()) == NULL ||
@@ -479,7 +506,8 @@ rec_writer_open_fd(struct rec_writer **out, int fd,
 		r = PV_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = writer_emit(w, pv_buf_ptr(hdr), pv_buf_len(hdr))) != 0)
+	if ((r = writer_emit(w, pv_buf_ptr(hdr), pv_buf_len(hdr))) != 0 ||
+	    (r = rec_wio_start(&w->io, w->fd, w->fh)) != 0)
 		goto out;
 	*out = w;
 	w = NULL;
@@ -528,6 +556,7 @@ rec_writer_close(
     struct rec_writer *w, uint64_t now_ms, uint8_t sha256[32], uint64_t *size)
 {
 	uint8_t *p;
+	uint64_t chunks = 0;
 	unsigned int hl = 0;
 	int r;
 
@@ -545,11 +574,15 @@ rec_writer_close(
 	rec_put_be64(p + 40, w->tot.duration_ms);
 	if ((r = writer_seal(w, REC_FLAG_FINAL)) != 0)
 		goto out;
+	r = rec_wio_stop(w->io, &chunks);
+	w->io = NULL;
+	if (r != 0)
+		goto out;
 	if (EVP_DigestFinal_ex(w->fh, sha256, &hl) != 1 || hl != 32) {
 		r = PV_ERR_CRYPTO;
 		goto out;
 	}
-	*size = w->size;
+	*size = w->size + chunks;
 	r = close(w->fd) == 0 ? 0 : PV_ERR_IO;
 	w->fd = -1;
 out:
@@ -562,11 +595,12 @@ rec_writer_free(struct rec_writer *w)
 {
 	if (w == NULL)
 		return;
+	(void)rec_wio_stop(w->io, NULL);
 	if (w->fd >= 0)
 		close(w->fd);
 	PV_WIPE(w->dk);
 	if (w->plain != NULL)
-		pv_secret_free(w->plain, REC_PLAIN_MAX);
+		pv_secret_free(w->plain, REC_WRITER_PLAIN_CAP);
 	free(w->out);
 	ZSTD_freeCCtx(w->zc);
 	EVP_CIPHER_CTX_free(w->cc);

@@ -355,29 +355,26 @@ test_chunking(void **state)
 		assert_int_equal(
 		    rec_writer_data(w, 100000, REC_EV_OUTPUT, buf, sizeof(buf)),
 		    0);
-	slurp(path, &d, &len);
-	assert_int_equal(tr_chunk_offsets(d, len, offs, 64), 0);
-	free(d);
-	/* The 16th crosses 64 KiB: chunk 0 is on disk. */
+	assert_int_equal(rec_writer_chunks(w), 0);
+	/* The 16th crosses 64 KiB: chunk 0 is sealed. */
 	assert_int_equal(
 	    rec_writer_data(w, 100000, REC_EV_OUTPUT, buf, sizeof(buf)), 0);
-	slurp(path, &d, &len);
-	assert_int_equal(tr_chunk_offsets(d, len, offs, 64), 1);
-	free(d);
+	assert_int_equal(rec_writer_chunks(w), 1);
 	/* One small event, then the tick before and after 1 s. */
 	assert_int_equal(rec_writer_data(w, 100500, REC_EV_INPUT, "q", 1), 0);
 	assert_int_equal(rec_writer_next_tick_ms(w, 100600), 900);
 	assert_int_equal(rec_writer_tick(w, 101499), 0);
-	slurp(path, &d, &len);
-	assert_int_equal(tr_chunk_offsets(d, len, offs, 64), 1);
-	free(d);
+	assert_int_equal(rec_writer_chunks(w), 1);
 	assert_int_equal(rec_writer_tick(w, 101500), 0);
-	slurp(path, &d, &len);
-	assert_int_equal(tr_chunk_offsets(d, len, offs, 64), 2);
-	free(d);
+	assert_int_equal(rec_writer_chunks(w), 2);
+	assert_int_equal(rec_writer_next_tick_ms(w, 101500), -1);
 	/* An append 1 s after the chunk's first event seals it too. */
 	assert_int_equal(rec_writer_data(w, 102000, REC_EV_INPUT, "a", 1), 0);
 	assert_int_equal(rec_writer_data(w, 103000, REC_EV_INPUT, "b", 1), 0);
+	assert_int_equal(rec_writer_chunks(w), 3);
+	/* Flush with nothing buffered only waits for the disk. */
+	assert_int_equal(rec_writer_flush(w), 0);
+	assert_int_equal(rec_writer_chunks(w), 3);
 	slurp(path, &d, &len);
 	assert_int_equal(tr_chunk_offsets(d, len, offs, 64), 3);
 	/* What is on disk reads back as incomplete, every event there. */
