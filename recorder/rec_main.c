@@ -199,11 +199,13 @@ run_exit_event(struct rec_run *s, int status)
 }
 
 static const char *
-user_name(void)
+user_name(char *buf, size_t len)
 {
-	const struct passwd *pw = getpwuid(getuid());
+	struct passwd pw, *res = NULL;
 
-	return pw != NULL ? pw->pw_name : NULL;
+	if (getpwuid_r(getuid(), &pw, buf, len, &res) != 0 || res == NULL)
+		return NULL;
+	return res->pw_name;
 }
 
 int
@@ -222,7 +224,7 @@ main(int argc, char **argv)
 	struct winsize ws = { .ws_col = 80, .ws_row = 24 };
 	struct termios raw;
 	struct sigaction sa;
-	char uuid[PV_UUID_LEN + 1], host[256], err[512];
+	char uuid[PV_UUID_LEN + 1], host[256], err[512], pwbuf[4096];
 	size_t nr = 0;
 	uint8_t sha[32];
 	uint64_t size;
@@ -286,7 +288,7 @@ main(int argc, char **argv)
 	{
 		struct rec_meta m = {
 			.session_id = sid,
-			.engineer = user_name(),
+			.engineer = user_name(pwbuf, sizeof(pwbuf)),
 			.target = host,
 			.term = getenv("TERM"),
 			.cols = ws.ws_col,
@@ -308,6 +310,8 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
+	/* A closed stdout must not kill the recorder before it seals. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	s.pid = forkpty(&s.master, NULL, s.in_tty ? &s.saved : NULL, &ws);
 	if (s.pid < 0) {
 		fprintf(stderr, "provost-rec: forkpty: %s\n", strerror(errno));
@@ -316,6 +320,7 @@ main(int argc, char **argv)
 	if (s.pid == 0) {
 		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			(void)signal(sigs[i], SIG_DFL);
+		(void)signal(SIGPIPE, SIG_DFL);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "provost-rec: %s: %s\r\n", argv[optind],
 		    strerror(errno));

@@ -171,6 +171,7 @@ struct rec_event {
  * first bad point, with the exact reason in rec_reader_error().
  */
 struct rec_reader;
+/* On failure *out is still set, so rec_reader_error() can say why: free it. */
 int rec_reader_open(struct rec_reader **out, const char *path);
 /* Reads from memory (not copied; must outlive the reader). */
 int rec_reader_open_mem(struct rec_reader **out, const void *data, size_t len);

@@ -248,15 +248,16 @@ static int
 grep_feed(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
     size_t len, uint64_t t)
 {
-	size_t i, n;
+	size_t i = 0, j, n, room;
 	int r;
 
-	for (i = 0; i < len; i++) {
+	while (i < len) {
 		if (d[i] == '\n' || pv_buf_len(s->cur) >= LINE_MAX_BYTES) {
 			if ((r = grep_line_done(g, s)) != 0)
 				return r;
 			if (d[i] == '\n')
-				continue;
+				i++;
+			continue;
 		}
 		if (d[i] == '\b') {
 			n = pv_buf_len(s->cur);
@@ -267,14 +268,22 @@ grep_feed(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
 				n--;
 			(void)pv_buf_consume_end(
 			    s->cur, pv_buf_len(s->cur) - n);
+			i++;
 			continue;
 		}
 		if (!s->cur_started) {
 			s->cur_started = 1;
 			s->cur_t = t;
 		}
-		if ((r = pv_buf_put_u8(s->cur, d[i])) != 0)
+		/* A run up to the next newline or backspace goes in at once. */
+		room = LINE_MAX_BYTES - pv_buf_len(s->cur);
+		for (j = i;
+		     j < len && j - i < room && d[j] != '\n' && d[j] != '\b';
+		     j++)
+			;
+		if ((r = pv_buf_put(s->cur, d + i, j - i)) != 0)
 			return r;
+		i = j;
 	}
 	return 0;
 }
