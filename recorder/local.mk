@@ -22,8 +22,7 @@ RECORDER_UNIT_TESTS = \
 	tests/unit/test_recorder_escape
 check_PROGRAMS += $(RECORDER_UNIT_TESTS)
 TESTS += $(RECORDER_UNIT_TESTS)
-RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS) \
-	-DPV_FORMAT_DOC='"$(abs_top_srcdir)/docs/recording-format.md"'
+RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
 RECORDER_UNIT_LD = libprovost_recorder.la libprovost_common.la \
 	$(CMOCKA_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
 tests_unit_test_recorder_SOURCES = tests/unit/test_recorder.c \

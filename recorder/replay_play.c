@@ -364,7 +364,7 @@ int
 replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 {
 	struct grep_ctx g = { .context = 0 };
-	int want_in = 0, want_out = 0, icase = 0, a, err = 0, rr;
+	int want_in = 0, want_out = 0, icase = 0, a, err = 0;
 	const char *pattern = NULL;
 	uint32_t c;
 
@@ -395,8 +395,8 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 	if (!want_in && !want_out)
 		want_in = want_out = 1;
 	pattern = argv[a++];
-	if ((rr = regcomp(&g.re, pattern,
-		 REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
+	if (regcomp(&g.re, pattern,
+		REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0) {
 		fprintf(stderr, "provost-replay: bad pattern %s\n", pattern);
 		return 2;
 	}

@@ -67,9 +67,7 @@ writer_err(struct rec_writer *w)
 static int
 writer_emit(struct rec_writer *w, const void *p, size_t len)
 {
-	int r;
-
-	if ((r = pv_write_all(w->fd, p, len)) != 0) {
+	if (pv_write_all(w->fd, p, len) != 0) {
 		pv_error("recording: write failed: %s", strerror(errno));
 		return writer_fail(w, PV_ERR_IO);
 	}

@@ -82,19 +82,25 @@ test_format_version(void **state)
 	uint8_t *doc, *rec;
 	size_t dlen, rlen;
 	const char *p;
-	char path[TR_PATH_MAX], *text;
+	char path[TR_PATH_MAX], docpath[1024], *text, *end;
 	int docver, bin;
 	json_t *j;
 	int idx[] = { 0 };
 
 	(void)state;
-	slurp(PV_FORMAT_DOC, &doc, &dlen);
+	/* make check exports top_srcdir (Makefile.am AM_TESTS_ENVIRONMENT). */
+	assert_non_null(getenv("top_srcdir"));
+	assert_true(
+	    snprintf(docpath, sizeof(docpath), "%s/docs/recording-format.md",
+		getenv("top_srcdir")) < (int)sizeof(docpath));
+	slurp(docpath, &doc, &dlen);
 	text = calloc(1, dlen + 1);
 	assert_non_null(text);
 	memcpy(text, doc, dlen);
 	p = strstr(text, "Format version: **");
 	assert_non_null(p);
-	docver = atoi(p + strlen("Format version: **"));
+	docver = (int)strtol(p + strlen("Format version: **"), &end, 10);
+	assert_memory_equal(end, "**", 2);
 	assert_int_equal(docver, REC_FORMAT_VERSION);
 	tr_path(&env, "version.pvr", path, sizeof(path));
 	assert_int_equal(tr_write_sample(&env, path, idx, 1, 1), 0);
