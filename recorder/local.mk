@@ -61,7 +61,8 @@ LINT_H_FILES += recorder/replay-int.h
 RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_roundtrip.sh \
 	tests/integration/t_rec_kill.sh \
-	tests/integration/t_rec_asciicast.sh
+	tests/integration/t_rec_asciicast.sh \
+	tests/integration/t_rec_play.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
 
