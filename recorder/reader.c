@@ -664,3 +664,31 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 		return 1;
 	}
 }
+
+int
+rec_reader_fuzz_events(const uint8_t *events, size_t len, int final)
+{
+	struct rec_reader *r;
+	struct rec_event ev;
+	int ret, n = 0;
+
+	if (len > REC_PLAIN_MAX || (ret = reader_alloc(&r)) != 0)
+		return PV_ERR_LIMIT;
+	if ((r->plain = malloc(REC_PLAIN_MAX)) == NULL) {
+		rec_reader_free(r);
+		return PV_ERR_ALLOC;
+	}
+	if (len > 0)
+		memcpy(r->plain, events, len);
+	r->unlocked = 1;
+	r->final = final;
+	r->index = 1;
+	if ((r->events = pv_buf_from(r->plain, len)) == NULL) {
+		rec_reader_free(r);
+		return PV_ERR_ALLOC;
+	}
+	while ((ret = rec_reader_next(r, &ev)) == 1 && n++ < 1000000)
+		;
+	rec_reader_free(r);
+	return ret;
+}
