@@ -358,8 +358,10 @@ writer_header(struct rec_writer *w, const struct rec_recipients *rs,
 	    json_object_set_new(
 		root, "version", json_integer(REC_FORMAT_VERSION)) != 0 ||
 	    json_object_set_new(root, "session", json_string(m->session_id)) !=
-		0)
+		0) {
+		r = PV_ERR_INVALID; /* not UTF-8 */
 		goto out;
+	}
 #define OPT(name, v)                                                \
 	if ((v) != NULL &&                                          \
 	    json_object_set_new(root, name, json_string(v)) != 0) { \
