@@ -50,10 +50,10 @@ provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
 	recorder/replay-int.h
-provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
 provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
-	$(JANSSON_LIBS)
+	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
 	recorder/replay_play.c
 LINT_H_FILES += recorder/replay-int.h

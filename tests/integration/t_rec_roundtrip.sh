@@ -34,6 +34,11 @@ grep -q '^format: provost-recording' info.txt || pv_fail "info: no format"
 # Each recipient verifies; a third key does not.
 "$REPLAY" verify --key sec1.pem a.pvr >v1.txt || pv_fail "verify sec1: $(cat v1.txt)"
 grep -q '^a.pvr: OK' v1.txt || pv_fail "verify line: $(cat v1.txt)"
+sum=$(sha256sum a.pvr | cut -d' ' -f1)
+grep -q "sha256 $sum\$" v1.txt || pv_fail "verify does not give the file's SHA-256"
+"$REPLAY" verify --key sec1.pem --json a.pvr nope.pvr >vj.txt && pv_fail "verify of a missing file exited 0"
+grep -q '^{"file":"a.pvr","ok":true,.*"sha256":"'"$sum"'"}$' vj.txt || pv_fail "verify --json: $(cat vj.txt)"
+grep -q '^{"file":"nope.pvr","ok":false,"error":' vj.txt || pv_fail "verify --json missing file: $(cat vj.txt)"
 "$REPLAY" verify --key sec2.pem a.pvr >/dev/null || pv_fail "verify sec2 (RSA)"
 if "$REPLAY" verify --key sec3.pem a.pvr >v3.txt; then
 	pv_fail "a key that is not a recipient verified"
