@@ -27,9 +27,8 @@ usage(FILE *f)
 	    "[--raw] FILE\n"
 	    "       provost-replay export --key KEY --format "
 	    "asciicast|text|jsonl FILE\n"
-	    "       provost-replay grep --key KEY [--input|--output] [-i] [-C "
-	    "N] "
-	    "PATTERN FILE...\n"
+	    "       provost-replay grep --key KEY [--input|--output] [-i] "
+	    "[-C N] [--json] PATTERN FILE...\n"
 	    "KEY is a recipient private key (PEM X25519 or RSA); --key may be "
 	    "repeated.\n");
 }

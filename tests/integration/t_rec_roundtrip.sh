@@ -71,6 +71,9 @@ grep -q '^in.pvr:00:00:0[0-9]:input:echo typed-\$((40+2))$' g.txt ||
 "$REPLAY" grep --key sec1.pem --output -C 1 'typed-42' in.pvr >g2.txt ||
     pv_fail "grep --output"
 grep -q ':output:.*typed-42$' g2.txt || pv_fail "grep output line: $(cat g2.txt)"
+"$REPLAY" grep --key sec1.pem --input --json 'echo typed' in.pvr >gj.txt || pv_fail "grep --json"
+grep -q '^{"file":"in.pvr","t_ms":[0-9]*,"offset":"00:00:0[0-9]","stream":"input","match":true,"line":"echo typed-\$((40+2))"}$' gj.txt ||
+    pv_fail "grep --json: $(cat gj.txt)"
 if "$REPLAY" grep --key sec1.pem 'no-such-thing' in.pvr >/dev/null; then
 	pv_fail "grep without a match exited 0"
 fi
