@@ -91,6 +91,18 @@ grep -q '"type":"resize","cols":100,"rows":30' inner.jsonl ||
 "$REPLAY" export --key sec1.pem --format text inner.pvr | grep -q '^30 100' ||
     pv_fail "the command did not see the new size"
 
+# Fail closed: when the recording cannot be written (here a file size
+# limit), the command is stopped and provost-rec exits 125.
+(
+	ulimit -f 64
+	exec "$REC" --recipient sec1.pub -o full.pvr -- \
+	    sh -c 'head -c 50000000 /dev/urandom; echo survived >&2; sleep 30'
+) </dev/null >/dev/null 2>full.err
+rc=$?
+[ $rc -eq 125 ] || pv_fail "a write error gave exit $rc, not 125: $(cat full.err)"
+grep -q 'recording failed' full.err || pv_fail "no reason given: $(cat full.err)"
+if grep -q survived full.err; then pv_fail "the command ran on unrecorded"; fi
+
 # Usage errors are one line and non-zero.
 "$REC" -o x.pvr -- true 2>err.txt && pv_fail "no recipient accepted"
 grep -q 'recipient' err.txt || pv_fail "usage error: $(cat err.txt)"
