@@ -103,7 +103,8 @@ struct rec_meta {
  * compressed and encrypted in the caller's thread and handed to the
  * writer's I/O thread, which writes and fdatasyncs chunks in order (at
  * most REC_WIO_SLOTS = 4 queued; a full queue waits).  An I/O error is
- * returned by the next call.
+ * returned by the next call.  A writer is used by one thread at a time;
+ * a recipient set may be shared by any number of writers and threads.
  */
 struct rec_writer;
 #define REC_CHUNK_SEAL_BYTES 65536
