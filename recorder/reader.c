@@ -672,8 +672,10 @@ rec_reader_fuzz_events(const uint8_t *events, size_t len, int final)
 	struct rec_event ev;
 	int ret, n = 0;
 
-	if (len > REC_PLAIN_MAX || (ret = reader_alloc(&r)) != 0)
+	if (len > REC_PLAIN_MAX)
 		return PV_ERR_LIMIT;
+	if ((ret = reader_alloc(&r)) != 0)
+		return ret;
 	if ((r->plain = malloc(REC_PLAIN_MAX)) == NULL) {
 		rec_reader_free(r);
 		return PV_ERR_ALLOC;
