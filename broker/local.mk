@@ -1,1 +1,31 @@
-# broker/: see Makefile.am for how the parts fit; this folder's build lives here.
+# broker/: provostd, the SSH broker (DESIGN.md "Connection flow").  The
+# library holds everything testable; provostd is its main().
+noinst_LTLIBRARIES += libprovost_broker.la
+libprovost_broker_la_SOURCES = \
+	broker/broker.h \
+	broker/login.c
+libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(OATH_CFLAGS)
+libprovost_broker_la_LIBADD = libprovost_common.la $(LIBSSH_LIBS) \
+	$(CRYPTO_LIBS) $(OATH_LIBS)
+LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
+LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
+
+BROKER_UNIT_TESTS = \
+	tests/unit/test_broker_login
+check_PROGRAMS += $(BROKER_UNIT_TESTS)
+TESTS += $(BROKER_UNIT_TESTS)
+tests_unit_test_broker_login_SOURCES = tests/unit/test_broker_login.c
+tests_unit_test_broker_login_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_login_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_login_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS)
+LINT_C_FILES += $(BROKER_UNIT_TESTS:=.c)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_login
+tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c
+tests_fuzz_fuzz_login_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_login_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_login.c
