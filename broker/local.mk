@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
+	broker/cert.c \
 	broker/login.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(OATH_CFLAGS)
@@ -12,6 +13,7 @@ LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
 BROKER_UNIT_TESTS = \
+	tests/unit/test_broker_cert \
 	tests/unit/test_broker_login
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
 TESTS += $(BROKER_UNIT_TESTS)
@@ -20,6 +22,11 @@ tests_unit_test_broker_login_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_login_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_login_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS)
+tests_unit_test_broker_cert_SOURCES = tests/unit/test_broker_cert.c
+tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += $(BROKER_UNIT_TESTS:=.c)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_login
@@ -29,3 +36,17 @@ tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_login_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_login.c
+
+# A test helper that mints certificates as provostd does (not installed).
+check_PROGRAMS += broker/pv-broker-mint
+broker_pv_broker_mint_SOURCES = broker/tool_mint.c
+broker_pv_broker_mint_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+broker_pv_broker_mint_LDFLAGS = $(PROG_LINK)
+broker_pv_broker_mint_LDADD = libprovost_broker.la libprovost_common.la \
+	$(CRYPTO_LIBS)
+LINT_C_FILES += broker/tool_mint.c
+
+BROKER_INTEGRATION_TESTS = \
+	tests/integration/t_broker_cert.sh
+TESTS += $(BROKER_INTEGRATION_TESTS)
+EXTRA_DIST += $(BROKER_INTEGRATION_TESTS)
