@@ -120,6 +120,8 @@ struct broker_config {
 	enum pv_log_level log_level;
 };
 
+/* "host:port", "[v6]:port" or "host" (port 2222). */
+int broker_listen_parse(const char *s, struct broker_listen *out);
 /* A config holding every default. */
 int broker_config_new(struct broker_config **out);
 void broker_config_free(struct broker_config *c);

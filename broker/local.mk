@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
 	broker/cert.c \
+	broker/config.c \
 	broker/login.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(OATH_CFLAGS)
@@ -14,6 +15,7 @@ LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
+	tests/unit/test_broker_config \
 	tests/unit/test_broker_login
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
 TESTS += $(BROKER_UNIT_TESTS)
@@ -27,6 +29,11 @@ tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_broker_config_SOURCES = tests/unit/test_broker_config.c
+tests_unit_test_broker_config_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_config_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_config_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS)
 LINT_C_FILES += $(BROKER_UNIT_TESTS:=.c)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_login
