@@ -3,15 +3,29 @@
 noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
+	broker/broker-int.h \
+	broker/auth.c \
+	broker/backend_file.c \
 	broker/cert.c \
 	broker/config.c \
-	broker/login.c
+	broker/login.c \
+	broker/relay.c \
+	broker/session.c \
+	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(OATH_CFLAGS)
 libprovost_broker_la_LIBADD = libprovost_common.la $(LIBSSH_LIBS) \
 	$(CRYPTO_LIBS) $(OATH_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
+
+sbin_PROGRAMS += provostd
+provostd_SOURCES = broker/daemon.c
+provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS)
+provostd_LDFLAGS = $(PROG_LINK)
+provostd_LDADD = libprovost_broker.la libprovost_common.la $(LIBSSH_LIBS) \
+	$(CRYPTO_LIBS) $(OATH_LIBS)
+LINT_C_FILES += broker/daemon.c
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
