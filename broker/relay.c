@@ -462,6 +462,8 @@ relay_fail(struct relay_chan *rc)
 int
 broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 {
+	char stat[48];
+
 	if (rc->done)
 		return 1;
 	if (rc->fail_msg[0] != '\0') {
@@ -527,13 +529,19 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 		    (unsigned long long)rc->bytes_out,
 		    rc->c_closed && !rc->t_closed ? " (closed by engineer)"
 						  : "");
+		if (rc->have_status == 2)
+			(void)snprintf(
+			    stat, sizeof(stat), "signal:%s", rc->exit_signal);
+		else if (rc->have_status == 1)
+			(void)snprintf(
+			    stat, sizeof(stat), "%u", rc->exit_status);
+		else
+			(void)snprintf(stat, sizeof(stat), "none");
 		broker_audit(s, "channel.end",
-		    "channel=%u in=%llu out=%llu status=%s%u%s", rc->id,
-		    (unsigned long long)rc->bytes_in,
-		    (unsigned long long)rc->bytes_out,
-		    rc->have_status == 2 ? "signal:" : "",
-		    rc->have_status == 1 ? rc->exit_status : 0,
-		    rc->have_status == 2 ? rc->exit_signal : "");
+		    "channel=%u in=%llu out=%llu "
+		    "status=%s",
+		    rc->id, (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out, stat);
 		rc->done = 1;
 	}
 	return rc->done;

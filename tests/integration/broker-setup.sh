@@ -31,6 +31,7 @@ TARGET_PORT=$PV_SSHD_PORT
 TARGET_PID=$PV_SSHD_PID
 
 pv_keygen "$PV_TMP/alice"
+pv_keygen "$PV_TMP/wrongpin"
 ENG_KEY="$PV_TMP/alice"
 TOTP_HEX=3132333435363738393031323334353637383930
 printf '%s' "$TOTP_HEX" > "$PV_TMP/totp.hex"
@@ -55,8 +56,13 @@ write_backend() {
 		echo "	Port $TARGET_PORT"
 		echo "	Accounts $ME other"
 		echo "	HostKey $(cut -d' ' -f1,2 "$hk")"
+		echo "Target badpin"
+		echo "	Host 127.0.0.1"
+		echo "	Port $TARGET_PORT"
+		echo "	Accounts $ME"
+		echo "	HostKey $(cut -d' ' -f1,2 "$PV_TMP/wrongpin.pub")"
 		[ -n "${2:-}" ] && printf '%s\n' "$2"
-	} > "$PV_TMP/backend.conf"
+	} > "${BACKEND:-$PV_TMP/backend.conf}"
 }
 
 # start_provostd [extra provostd.conf lines]
@@ -67,7 +73,7 @@ start_provostd() {
 		cat > "$PV_TMP/provostd.conf" <<EOC
 ListenAddress 127.0.0.1:$PVD_PORT
 StateDirectory $STATE
-Store file:$PV_TMP/backend.conf
+Store file:${BACKEND:-$PV_TMP/backend.conf}
 RecordingDirectory $PV_TMP/rec
 LoginGraceTime 20s
 MaxAuthTries 3
@@ -76,13 +82,14 @@ ${1:-}
 EOC
 		"$PROVOSTD" -t -f "$PV_TMP/provostd.conf" >/dev/null 2>"$PV_TMP/provostd-t.err" ||
 		    pv_fail "provostd -t: $(cat "$PV_TMP/provostd-t.err")"
-		: > "$PV_TMP/provostd.log"
-		"$PROVOSTD" -D -f "$PV_TMP/provostd.conf" >>"$PV_TMP/provostd.log" 2>&1 &
+		PVD_LOG="$PV_TMP/provostd-$PVD_PORT.log"
+		: > "$PVD_LOG"
+		"$PROVOSTD" -D -f "$PV_TMP/provostd.conf" >>"$PVD_LOG" 2>&1 &
 		PVD_PID=$!
 		pv_track "$PVD_PID"
-		if pv_wait_log "$PV_TMP/provostd.log" "listening on 127.0.0.1 port $PVD_PORT" 10; then
+		if pv_wait_log "$PVD_LOG" "listening on 127.0.0.1 port $PVD_PORT" 10; then
 			printf '[127.0.0.1]:%s %s\n' "$PVD_PORT" "$(cat "$STATE/host_ed25519.pub")" \
-			    > "$PV_TMP/known_hosts"
+			    >> "$PV_TMP/known_hosts"
 			return 0
 		fi
 		kill "$PVD_PID" 2>/dev/null

@@ -1,0 +1,104 @@
+#!/bin/sh
+# t_broker_relay.sh: real ssh -> provostd -> real sshd: exec output and exit
+# codes, 50 MB out and stdin in byte-exact (and through the recorder hook),
+# stderr apart, env allow-list, an interactive shell under a pty.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+write_backend
+start_provostd
+L="alice+$ME@db01"
+
+# Exit codes and output.
+out=$(pvssh "$L" 'echo relay-ok' </dev/null) || pv_fail "exec failed: $out"
+[ "$out" = "relay-ok" ] || pv_fail "output: $out"
+for code in 0 1 7; do
+	pvssh "$L" "exit $code" </dev/null
+	rc=$?
+	[ $rc -eq $code ] || pv_fail "exit $code came back as $rc"
+done
+# Killed by a signal: ssh reports 255, as it does talking to sshd directly.
+pvssh "$L" 'kill -KILL $$' </dev/null
+rc=$?
+[ $rc -eq 255 ] || pv_fail "killed by signal came back as $rc"
+grep -q 'status=signal:KILL' "$PVD_LOG" || pv_fail "exit-signal not relayed"
+
+# stdout and stderr stay apart.
+pvssh "$L" 'echo to-out; echo to-err >&2' </dev/null >"$PV_TMP/o" 2>"$PV_TMP/e"
+[ "$(cat "$PV_TMP/o")" = "to-out" ] || pv_fail "stdout: $(cat "$PV_TMP/o")"
+grep -qx 'to-err' "$PV_TMP/e" || pv_fail "stderr: $(cat "$PV_TMP/e")"
+
+# 50 MB of output arrives byte-exact, and the recorder saw the same bytes.
+head -c 52428800 /dev/urandom > "$PV_TMP/blob50"
+want=$(sha256sum < "$PV_TMP/blob50" | cut -d' ' -f1)
+got=$(pvssh "$L" "cat $PV_TMP/blob50" </dev/null | sha256sum | cut -d' ' -f1)
+[ "$want" = "$got" ] || pv_fail "50 MB output changed on the way"
+grep -q "output 52428800 bytes sha256 $want" "$PVD_LOG" ||
+    pv_fail "the recorder hook did not see the 50 MB exactly"
+
+# stdin through exec, byte-exact, with EOF passed on.
+head -c 8388608 /dev/urandom > "$PV_TMP/blob8"
+want=$(sha256sum < "$PV_TMP/blob8" | cut -d' ' -f1)
+got=$(pvssh "$L" 'sha256sum' < "$PV_TMP/blob8" | cut -d' ' -f1)
+[ "$want" = "$got" ] || pv_fail "8 MB stdin changed on the way ($got)"
+grep -q "input 8388608 bytes sha256 $want" "$PVD_LOG" ||
+    pv_fail "the recorder hook did not see the stdin exactly"
+# Both ways at once (cat echoes while it reads).
+got=$(pvssh "$L" 'cat' < "$PV_TMP/blob8" | sha256sum | cut -d' ' -f1)
+[ "$want" = "$got" ] || pv_fail "8 MB round trip changed"
+
+# env: LANG and LC_* pass; anything else never reaches the target (which
+# would accept PV_*).
+out=$(pvssh "$L" -o SetEnv="LANG=C.UTF-8 LC_TIME=C PV_SNEAK=1" \
+    'echo "$LANG/$LC_TIME/${PV_SNEAK:-none}"' </dev/null)
+[ "$out" = "C.UTF-8/C/none" ] || pv_fail "env: $out"
+
+# An interactive shell under a pty.
+printf 'echo pty-$((6*7)); tty; stty size\nexit 5\n' > "$PV_TMP/typed"
+pvssh "$L" -tt < "$PV_TMP/typed" > "$PV_TMP/pty.out" 2>&1
+rc=$?
+[ $rc -eq 5 ] || pv_fail "pty shell exit $rc: $(cat "$PV_TMP/pty.out")"
+grep -q 'pty-42' "$PV_TMP/pty.out" || pv_fail "pty shell: $(cat "$PV_TMP/pty.out")"
+grep -q '/dev/pts/' "$PV_TMP/pty.out" || pv_fail "no pty on the target"
+
+# Resize: drive a real terminal with tmux, change its size, ask stty.
+if command -v tmux >/dev/null 2>&1; then
+	sock="$PV_TMP/tmux.sock"
+	cat > "$PV_TMP/tmux-ssh" <<EOC
+#!/bin/sh
+SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+exec "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" -o BatchMode=no \
+    -tt -l "$L" 127.0.0.1
+EOC
+	chmod +x "$PV_TMP/tmux-ssh"
+	tmux -S "$sock" new-session -d -x 100 -y 30 "$PV_TMP/tmux-ssh" ||
+	    pv_fail "tmux"
+	n=0
+	until tmux -S "$sock" capture-pane -p | grep -q '[$#] *$'; do
+		n=$((n + 1)); [ $n -lt 100 ] || pv_fail "no prompt in tmux: $(tmux -S "$sock" capture-pane -p)"
+		sleep 0.1
+	done
+	tmux -S "$sock" send-keys 'stty size > '"$PV_TMP"'/size1' Enter
+	sleep 0.5
+	tmux -S "$sock" resize-window -x 120 -y 40 2>/dev/null ||
+	    tmux -S "$sock" resize-pane -x 120 -y 40
+	sleep 0.5
+	tmux -S "$sock" send-keys 'stty size > '"$PV_TMP"'/size2; exit' Enter
+	n=0
+	while tmux -S "$sock" has-session 2>/dev/null && [ $n -lt 50 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	tmux -S "$sock" kill-server 2>/dev/null
+	[ "$(cat "$PV_TMP/size1" 2>/dev/null)" = "30 100" ] ||
+	    pv_fail "initial size: $(cat "$PV_TMP/size1" 2>/dev/null)"
+	[ "$(cat "$PV_TMP/size2" 2>/dev/null)" = "40 120" ] ||
+	    pv_fail "after resize: $(cat "$PV_TMP/size2" 2>/dev/null)"
+fi
+
+# One line per connection, auth, decision, start and end.
+for what in 'connection from' 'authenticated alice' 'decision for alice' \
+    'exec started' 'end: the engineer disconnected'; do
+	grep -q "$what" "$PVD_LOG" || pv_fail "log lacks: $what"
+done
+pv_log "exec, exit codes, signal, 50 MB, stdin, env, pty, resize ok"
+exit 0
