@@ -68,6 +68,7 @@ broker_pv_broker_mint_LDADD = libprovost_broker.la libprovost_common.la \
 LINT_C_FILES += broker/tool_mint.c
 
 BROKER_INTEGRATION_TESTS = \
+	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_relay.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)

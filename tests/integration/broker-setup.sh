@@ -32,6 +32,7 @@ TARGET_PID=$PV_SSHD_PID
 
 pv_keygen "$PV_TMP/alice"
 pv_keygen "$PV_TMP/wrongpin"
+pv_keygen "$PV_TMP/bob"
 ENG_KEY="$PV_TMP/alice"
 TOTP_HEX=3132333435363738393031323334353637383930
 printf '%s' "$TOTP_HEX" > "$PV_TMP/totp.hex"
@@ -45,6 +46,7 @@ write_backend() {
 		echo "	Key $(cut -d' ' -f1,2 "$ENG_KEY.pub")"
 		echo "	TOTPSecret $TOTP_HEX"
 		echo "Engineer bob"
+		echo "	Key $(cut -d' ' -f1,2 "$PV_TMP/bob.pub")"
 		echo "	TOTPSecret $TOTP_HEX"
 		echo "Target db01"
 		echo "	Host 127.0.0.1"
@@ -75,7 +77,7 @@ ListenAddress 127.0.0.1:$PVD_PORT
 StateDirectory $STATE
 Store file:${BACKEND:-$PV_TMP/backend.conf}
 RecordingDirectory $PV_TMP/rec
-LoginGraceTime 20s
+LoginGraceTime ${LOGIN_GRACE:-20s}
 MaxAuthTries 3
 LogLevel verbose
 ${1:-}

@@ -1,0 +1,119 @@
+#!/bin/sh
+# t_broker_auth.sh: what provostd refuses, with real ssh: a wrong or reused
+# code, an unknown key or engineer, a malformed login, too many tries, the
+# grace time; after login: unknown target, wrong account, changed host key,
+# subsystems and forwarding.  Each with the right message and log line.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+write_backend
+start_provostd "MFAGrace 0"
+L="alice+$ME@db01"
+
+# A wrong code (before any right one): refused like any other failure.
+cat > "$PV_TMP/askpass-wrong" <<'EOC'
+#!/bin/sh
+echo 000000
+EOC
+chmod +x "$PV_TMP/askpass-wrong"
+SSH_ASKPASS="$PV_TMP/askpass-wrong" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "$L" 127.0.0.1 true 2>"$PV_TMP/wrong.err" &&
+    pv_fail "a wrong code got in"
+grep -q 'Permission denied' "$PV_TMP/wrong.err" || pv_fail "wrong code: $(cat "$PV_TMP/wrong.err")"
+grep -q 'auth failed for "alice+.*(code' "$PVD_LOG" || pv_fail "no log of the failed code"
+
+# The right code works; the same code again does not (MFAGrace 0).
+cat > "$PV_TMP/askpass-keep" <<EOC
+#!/bin/sh
+if [ -s "$PV_TMP/kept" ]; then cat "$PV_TMP/kept"; exit 0; fi
+"$OATHTOOL" --totp "$TOTP_HEX" | tee "$PV_TMP/kept"
+EOC
+chmod +x "$PV_TMP/askpass-keep"
+keep_ssh() {
+	SSH_ASKPASS="$PV_TMP/askpass-keep" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -l "$L" 127.0.0.1 "$@"
+}
+out=$(keep_ssh 'echo first' </dev/null) || pv_fail "right code refused"
+[ "$out" = first ] || pv_fail "output $out"
+keep_ssh true </dev/null 2>/dev/null && pv_fail "a used code was accepted again"
+
+# Unknown key, unknown engineer, malformed login: the same refusal.
+pv_keygen "$PV_TMP/stranger"
+for case in "stranger:$L" "alice:mallory+$ME@db01" "alice:Alice+$ME@db01" \
+    "alice:alice+$ME@db01@x" "alice:alice+*@db01"; do
+	key=${case%%:*}; login=${case#*:}
+	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/$key" -p "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -l "$login" 127.0.0.1 true \
+	    2>"$PV_TMP/refused.err" </dev/null && pv_fail "$key as $login got in"
+	grep -q 'Permission denied (publickey)' "$PV_TMP/refused.err" ||
+	    pv_fail "$key as $login: $(cat "$PV_TMP/refused.err")"
+done
+grep -q 'login string refused before any lookup' "$PVD_LOG" ||
+    pv_fail "malformed login not logged"
+
+# Too many wrong codes: the connection is dropped after MaxAuthTries.
+SSH_ASKPASS="$PV_TMP/askpass-wrong" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=5 -l "$L" 127.0.0.1 true 2>/dev/null </dev/null &&
+    pv_fail "wrong codes got in"
+pv_wait_log "$PVD_LOG" 'end: too many authentication failures' 5 ||
+    pv_fail "MaxAuthTries not enforced"
+
+# From here on, MFAGrace lets one code serve the rest of the test.
+LOGIN_GRACE=3s start_provostd
+pvssh "$L" true </dev/null || pv_fail "login for the rest"
+
+# What the engineer may not do after login, with the reason printed.
+check_refusal() { # LOGIN MESSAGE [COMMAND]
+	pvssh "$1" "${3:-true}" </dev/null >/dev/null 2>"$PV_TMP/deny.err"
+	rc=$?
+	[ $rc -eq 1 ] || pv_fail "$1: exit $rc, $(cat "$PV_TMP/deny.err")"
+	grep -q "$2" "$PV_TMP/deny.err" || pv_fail "$1: $(cat "$PV_TMP/deny.err")"
+}
+check_refusal "alice+$ME@nosuch" "provost: access to nosuch denied"
+check_refusal "alice+other@db01" "provost: access denied: no rule or grant"
+check_refusal "alice+multi" "provost: name the account: log in as alice+ACCOUNT@multi"
+check_refusal "alice" "provost: menu mode is not available yet"
+grep -q 'decision: deny engineer=alice target=db01 account=other' "$PVD_LOG" ||
+    pv_fail "deny not audited"
+# ENGINEER+TARGET works when the target has one account.
+out=$(pvssh "alice+db01" 'echo one-account' </dev/null) || pv_fail "alice+db01"
+[ "$out" = one-account ] || pv_fail "alice+db01: $out"
+
+# A target whose host key is not the pinned one: refused, both fingerprints.
+pinned=$("$SSH_KEYGEN" -l -f "$PV_TMP/wrongpin.pub" | cut -d' ' -f2)
+real=$("$SSH_KEYGEN" -l -f "$PV_SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
+check_refusal "alice+$ME@badpin" \
+    "host key of target badpin does not match the pinned key: pinned $pinned, presented $real"
+grep -q "target.hostkey_mismatch" "$PVD_LOG" || pv_fail "mismatch not audited"
+grep -q 'Accepted certificate' "$PV_TMP/target.log" || pv_fail "no certificate ever used"
+n=$(grep -c 'Accepted certificate' "$PV_TMP/target.log")
+
+# Subsystems (sftp) and forwarding are refused and logged.
+pvssh "$L" -s sftp </dev/null >/dev/null 2>&1 && pv_fail "sftp subsystem allowed"
+grep -q 'refused subsystem sftp' "$PVD_LOG" || pv_fail "subsystem refusal not logged"
+pvssh "$L" -W "127.0.0.1:$TARGET_PORT" </dev/null >/dev/null 2>&1 &&
+    pv_fail "direct-tcpip allowed"
+grep -q 'refused channel type' "$PVD_LOG" || pv_fail "forwarding refusal not logged"
+# The refused ones never reached the target with a certificate.
+[ "$(grep -c 'Accepted certificate' "$PV_TMP/target.log")" -eq "$n" ] ||
+    pv_fail "a refused request still logged in to the target"
+
+# LoginGraceTime: a client that never answers the code is cut off.
+cat > "$PV_TMP/askpass-slow" <<'EOC'
+#!/bin/sh
+sleep 8
+echo 000000
+EOC
+chmod +x "$PV_TMP/askpass-slow"
+SSH_ASKPASS="$PV_TMP/askpass-slow" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "bob+$ME@db01" 127.0.0.1 true 2>/dev/null </dev/null &&
+    pv_fail "slow client got in"
+pv_wait_log "$PVD_LOG" 'end: login grace time exceeded' 10 ||
+    pv_fail "LoginGraceTime not enforced"
+pv_log "refusals ok"
+exit 0
