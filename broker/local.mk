@@ -70,6 +70,7 @@ LINT_C_FILES += broker/tool_mint.c
 BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
+	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
