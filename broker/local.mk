@@ -74,3 +74,13 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_relay.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
+# Makefile.am does not set dist_man_MANS yet; section 8 on its own until it does.
+dist_man8_MANS = docs/provostd.8
+
+FUZZ_TARGETS += tests/fuzz/fuzz_cert
+tests_fuzz_fuzz_cert_SOURCES = tests/fuzz/fuzz_cert.c
+tests_fuzz_fuzz_cert_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_cert_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_cert_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la $(CRYPTO_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_cert.c
