@@ -79,7 +79,7 @@ Store file:${BACKEND:-$PV_TMP/backend.conf}
 RecordingDirectory $PV_TMP/rec
 LoginGraceTime ${LOGIN_GRACE:-20s}
 MaxAuthTries 3
-LogLevel verbose
+LogLevel ${PVD_LOGLEVEL:-verbose}
 ${1:-}
 EOC
 		"$PROVOSTD" -t -f "$PV_TMP/provostd.conf" >/dev/null 2>"$PV_TMP/provostd-t.err" ||
