@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 /*
  * Errors: one negative space for the whole project (OpenSSH's ssherr.h).
  * 0 is success.  Translate errno, OpenSSL, SQLite and libssh errors into
@@ -224,6 +226,35 @@ int pv_file_write_new(
     const char *path, mode_t mode, const void *data, size_t len);
 int pv_write_all(int fd, const void *data, size_t len);
 int pv_fsync_parent(const char *path);
+
+/*
+ * OpenSSH key formats for Ed25519 over OpenSSL EVP: PROTOCOL.key private
+ * keys (unencrypted; a passphrase-protected key is PV_ERR_UNSUPPORTED),
+ * "ssh-ed25519 BASE64 comment" lines, and SHA256 fingerprints as
+ * ssh-keygen -l prints them.  Files are written O_EXCL: never overwritten.
+ */
+#define PV_ED25519_SIG_LEN 64
+#define PV_SSHKEY_FP_MAX 64
+int pv_sshkey_generate_ed25519(EVP_PKEY **out);
+int pv_sshkey_save_private(
+    const char *path, EVP_PKEY *key, const char *comment);
+int pv_sshkey_parse_private(const uint8_t *text, size_t len, EVP_PKEY **out);
+int pv_sshkey_load_private(const char *path, EVP_PKEY **out);
+/* "ssh-ed25519 AAAA... comment" (no newline); free() the line. */
+int pv_sshkey_public_line(EVP_PKEY *key, const char *comment, char **line);
+int pv_sshkey_save_public(const char *path, EVP_PKEY *key, const char *comment);
+int pv_sshkey_parse_public(const char *line, EVP_PKEY **out);
+int pv_sshkey_load_public(const char *path, EVP_PKEY **out);
+/* The SSH wire blob: string "ssh-ed25519", string key. */
+int pv_sshkey_public_blob(EVP_PKEY *key, struct pv_buf *out);
+int pv_sshkey_fingerprint(EVP_PKEY *key, char *out, size_t outlen);
+/* The fingerprint of any "TYPE BASE64 [comment]" line (host keys). */
+int pv_sshkey_fingerprint_line(const char *line, char *out, size_t outlen);
+int pv_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len,
+    uint8_t sig[PV_ED25519_SIG_LEN]);
+/* 0 if the signature verifies, PV_ERR_AUTH if not. */
+int pv_ed25519_verify(EVP_PKEY *pub, const void *msg, size_t len,
+    const uint8_t sig[PV_ED25519_SIG_LEN]);
 
 /* Time: CLOCK_MONOTONIC for deadlines, CLOCK_REALTIME for records. */
 uint64_t pv_mono_ms(void);

@@ -119,7 +119,7 @@ pv_fsync_parent(const char *path)
 int
 pv_file_write_new(const char *path, mode_t mode, const void *data, size_t len)
 {
-	int fd, r;
+	int fd;
 
 	fd = open(
 	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -128,12 +128,11 @@ pv_file_write_new(const char *path, mode_t mode, const void *data, size_t len)
 		    : errno == EACCES  ? PV_ERR_PERM
 				       : PV_ERR_IO;
 	/* The umask must not widen or narrow what the caller asked for. */
-	if (fchmod(fd, mode) != 0 || (r = pv_write_all(fd, data, len)) != 0 ||
+	if (fchmod(fd, mode) != 0 || pv_write_all(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
-		r = PV_ERR_IO;
 		close(fd);
 		(void)unlink(path);
-		return r;
+		return PV_ERR_IO;
 	}
 	if (close(fd) != 0) {
 		(void)unlink(path);

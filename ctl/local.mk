@@ -1,1 +1,29 @@
-# ctl/: see Makefile.am for how the parts fit; this folder's build lives here.
+# ctl/: provostctl, the security team's command line over the store, the
+# policy and (later) the daemon's control socket.
+sbin_PROGRAMS += provostctl
+provostctl_SOURCES = \
+	ctl/ctl.h \
+	ctl/admin.c \
+	ctl/audit.c \
+	ctl/grants.c \
+	ctl/init.c \
+	ctl/main.c \
+	ctl/targets.c
+provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
+	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS)
+provostctl_LDFLAGS = $(PROG_LINK)
+provostctl_LDADD = libprovost_store.la libprovost_policy.la \
+	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
+	$(QRENCODE_LIBS)
+LINT_C_FILES += $(filter %.c,$(provostctl_SOURCES))
+LINT_H_FILES += ctl/ctl.h
+
+CTL_INTEGRATION_TESTS = \
+	tests/integration/t_ctl_init.sh \
+	tests/integration/t_ctl_inventory.sh \
+	tests/integration/t_ctl_grants.sh \
+	tests/integration/t_ctl_audit.sh
+TESTS += $(CTL_INTEGRATION_TESTS)
+EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
+
+dist_man_MANS += docs/provostctl.8 docs/provost.conf.5

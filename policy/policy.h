@@ -16,6 +16,14 @@
 #define POLICY_CH_FORWARD 0x10        /* direct-tcpip (ssh -L, -D) */
 #define POLICY_CH_REMOTE_FORWARD 0x20 /* tcpip-forward (ssh -R) */
 #define POLICY_CH_ALL 0x3f
+/* Channels a rule allows when it has no Channels line. */
+#define POLICY_CH_DEFAULT \
+	(POLICY_CH_SHELL | POLICY_CH_EXEC | POLICY_CH_SFTP | POLICY_CH_SCP)
+
+/* File transfer directions for sftp and scp ("Transfer upload|...|both"). */
+#define POLICY_TRANSFER_UPLOAD 0x1   /* engineer -> target */
+#define POLICY_TRANSFER_DOWNLOAD 0x2 /* target -> engineer */
+#define POLICY_TRANSFER_BOTH 0x3
 
 enum policy_outcome {
 	POLICY_DENY = 0,       /* refused; reason says why */
@@ -31,6 +39,13 @@ enum policy_approval {
 };
 
 struct policy;
+struct pv_buf;
+
+/* One "ForwardTo host:port" destination; host may be a glob. */
+struct policy_forward {
+	const char *host;
+	unsigned int port; /* 0 = any port ("host:*") */
+};
 
 /* A grant as the store knows it, reduced to what the policy needs. */
 struct policy_grant {
@@ -52,7 +67,13 @@ struct policy_request {
 	const char *target;
 	const char *classification; /* the target's level */
 	const char *account;
-	unsigned int channel;             /* exactly one POLICY_CH_* */
+	/*
+	 * Exactly one POLICY_CH_*, or 0 when no channel is being opened yet
+	 * (at authentication, for a grant request, for explain without
+	 * --channel): then the channel is not checked, and the decision's
+	 * channels say what may be opened later.
+	 */
+	unsigned int channel;
 	int64_t now;                      /* unix seconds */
 	const struct policy_grant *grant; /* the best grant, or NULL */
 };
@@ -71,6 +92,17 @@ struct policy_decision {
 	unsigned int channels; /* what the rule allows */
 	int fresh_mfa;         /* the rule wants a TOTP code every time */
 	int record_file_contents;
+	/* Added after the first version: */
+	unsigned int transfer; /* POLICY_TRANSFER_* for sftp and scp */
+	const struct policy_forward *forward_to; /* owned by the policy */
+	size_t nforward_to;
+	/*
+	 * When access must end (unix seconds), 0 = no end: the earlier of the
+	 * grant's end (capped at not_before + MaxDuration) and the end of the
+	 * current Hours window.  Set only with POLICY_ALLOW.
+	 */
+	int64_t valid_until;
+	unsigned int rule_line; /* line of the deciding Rule, 0 if none */
 };
 
 /* Parses a policy; errors are one line "FILE:LINE: what" in err. */
@@ -98,5 +130,35 @@ int policy_decide(const struct policy *p, const struct policy_request *req,
 /* "shell", "exec", ... <-> POLICY_CH_*; 0 / NULL when unknown. */
 unsigned int policy_channel_parse(const char *name);
 const char *policy_channel_name(unsigned int channel);
+
+/* Added after the first version: */
+
+/* "allow", "deny", "needs-grant", "needs-approval"; "none", "auto", "group". */
+const char *policy_outcome_name(enum policy_outcome o);
+const char *policy_approval_name(enum policy_approval a);
+size_t policy_rule_count(const struct policy *p);
+
+/*
+ * May a forward channel allowed by d go to host:port?  PV_ALLOW or
+ * PV_DENY (also when d does not allow POLICY_CH_FORWARD).  Host names
+ * compare case-insensitively; patterns are globs.
+ */
+int policy_forward_allowed(
+    const struct policy_decision *d, const char *host, unsigned int port);
+
+/*
+ * Appends to out, as text for people: the request, each rule in order
+ * with why it did or did not select the request, the checks of the
+ * deciding rule, and the decision.  Returns what policy_decide returns
+ * (PV_ALLOW, PV_DENY or < 0) and fills *dec when dec is not NULL.
+ */
+int policy_explain(const struct policy *p, const struct policy_request *req,
+    struct pv_buf *out, struct policy_decision *dec);
+
+/*
+ * Appends a summary for "policy check": the levels in order, the number
+ * of rules and one line per rule.  0 or a PV_ERR_*.
+ */
+int policy_summary(const struct policy *p, struct pv_buf *out);
 
 #endif /* PROVOST_POLICY_H */

@@ -1,1 +1,70 @@
-# store/: see Makefile.am for how the parts fit; this folder's build lives here.
+# store/: the governance store (store/store.h) over SQLite, and the
+# provostd.conf loader shared by provostd and provostctl.
+noinst_LTLIBRARIES += libprovost_store.la
+libprovost_store_la_SOURCES = \
+	store/store.h \
+	store/store-int.h \
+	store/audit.c \
+	store/config.c \
+	store/db.c \
+	store/grants.c \
+	store/identity.c \
+	store/keys.c \
+	store/migrate.c \
+	store/sessions.c \
+	store/targets.c \
+	store/totp.c
+libprovost_store_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OATH_CFLAGS) $(CRYPTO_CFLAGS)
+libprovost_store_la_LIBADD = libprovost_common.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
+LINT_H_FILES += store/store.h store/store-int.h
+
+STORE_UNIT_TESTS = \
+	tests/unit/test_store \
+	tests/unit/test_store_audit \
+	tests/unit/test_store_grants
+check_PROGRAMS += $(STORE_UNIT_TESTS)
+TESTS += $(STORE_UNIT_TESTS)
+STORE_TEST_CFLAGS = $(UNIT_CC) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OATH_CFLAGS) $(CRYPTO_CFLAGS)
+STORE_TEST_LDADD = libprovost_store.la libprovost_common.la $(CMOCKA_LIBS) \
+	$(SQLITE_LIBS) $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_store_SOURCES = tests/unit/test_store.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_audit_SOURCES = tests/unit/test_store_audit.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_audit_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_audit_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_audit_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_grants_SOURCES = tests/unit/test_store_grants.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_grants_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_grants_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_grants_LDADD = $(STORE_TEST_LDADD)
+LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
+	tests/unit/test_store_grants.c
+LINT_H_FILES += tests/unit/store_test_util.h
+
+# Fuzz target: the JSON inventory import on an in-memory store.
+FUZZ_TARGETS += tests/fuzz/fuzz_inventory
+tests_fuzz_fuzz_inventory_SOURCES = tests/fuzz/fuzz_inventory.c
+tests_fuzz_fuzz_inventory_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_inventory.c
+
+# Benchmark driver for bench/store (not installed, not a test).
+noinst_PROGRAMS += bench/store_bench
+bench_store_bench_SOURCES = bench/store_bench.c
+bench_store_bench_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+bench_store_bench_LDFLAGS = $(PROG_LINK)
+bench_store_bench_LDADD = libprovost_store.la libprovost_common.la \
+	$(SQLITE_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += bench/store_bench.c
+EXTRA_DIST += bench/store

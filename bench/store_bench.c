@@ -1,0 +1,325 @@
+/*
+ * store_bench.c: bench/store's driver: grant checks per second against a
+ * store of 10,000 engineers and 100,000 grants, and audit appends per
+ * second with synchronous=FULL, each against a raw-SQLite baseline.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "store/store-int.h"
+
+#define ENGINEERS 10000
+#define TARGETS 1000
+#define GRANTS 100000
+#define CHECK_MS 2000
+#define APPEND_MS 3000
+
+static void
+die(const char *what, struct store *st)
+{
+	fprintf(stderr, "store_bench: %s: %s\n", what,
+	    st ? store_errmsg(st) : "failed");
+	exit(1);
+}
+
+static void
+exec_sql(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "store_bench: %s: %s\n", sql, msg ? msg : "?");
+		exit(1);
+	}
+}
+
+/* Bulk rows through raw SQL in one transaction: setup, not measured. */
+static void
+populate(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s;
+	char name[64], id[PV_UUID_LEN + 1];
+	int i;
+
+	exec_sql(st, "BEGIN");
+	exec_sql(st,
+	    "INSERT INTO providers(name, created_at) VALUES "
+	    "('acme', 0)");
+	if (sqlite3_prepare_v2(st->db,
+		"INSERT INTO engineers(login, provider_id, created_at) VALUES "
+		"(?, 1, 0)",
+		-1, &s, NULL) != SQLITE_OK)
+		die("prepare", st);
+	for (i = 0; i < ENGINEERS; i++) {
+		(void)snprintf(name, sizeof(name), "eng%05d", i);
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			die("engineer", st);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->db,
+		"INSERT INTO targets(name, host, port, classification, "
+		"hostkey, created_at) VALUES (?, 'h', 22, 'confidential', "
+		"'ssh-ed25519 AAAA', 0)",
+		-1, &s, NULL) != SQLITE_OK)
+		die("prepare", st);
+	for (i = 0; i < TARGETS; i++) {
+		(void)snprintf(name, sizeof(name), "tgt%04d", i);
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			die("target", st);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	exec_sql(st,
+	    "INSERT INTO target_accounts SELECT id, 'root' FROM "
+	    "targets; INSERT INTO target_accounts SELECT id, "
+	    "'postgres' FROM targets");
+	/* 10 grants per engineer: a mix of active, expired, pending, revoked. */
+	if (sqlite3_prepare_v2(st->db,
+		"INSERT INTO grants(id, engineer_id, target_id, account, rule, "
+		"approval, approvals_needed, approval_group, requested_by, "
+		"requested_at, duration, state, not_before, not_after) VALUES "
+		"(?1, ?2, ?3, ?4, 'confidential', 'group', 1, 'security', "
+		"'bench', ?5, 3600, ?6, ?7, ?8)",
+		-1, &s, NULL) != SQLITE_OK)
+		die("prepare", st);
+	for (i = 0; i < GRANTS; i++) {
+		static const char *const states[] = { "active", "expired",
+			"pending", "revoked" };
+		const char *state = states[i % 4];
+		int pending = i % 4 == 2;
+
+		if (pv_uuid_new(id) != 0)
+			die("uuid", st);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, 1 + i % ENGINEERS);
+		sqlite3_bind_int64(
+		    s, 3, 1 + (i / ENGINEERS * 97 + i) % TARGETS);
+		sqlite3_bind_text(
+		    s, 4, i % 3 ? "root" : "postgres", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, now - 600);
+		sqlite3_bind_text(s, 6, state, -1, SQLITE_STATIC);
+		if (pending) {
+			sqlite3_bind_null(s, 7);
+			sqlite3_bind_null(s, 8);
+		} else {
+			sqlite3_bind_int64(s, 7, now - 600);
+			sqlite3_bind_int64(
+			    s, 8, i % 4 == 1 ? now - 60 : now + 3000);
+		}
+		if (sqlite3_step(s) != SQLITE_DONE)
+			die("grant", st);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	exec_sql(st, "COMMIT");
+	exec_sql(st, "ANALYZE");
+}
+
+/* Grant checks: the store's best grant for a random connection. */
+static double
+bench_checks(struct store *st, int64_t now, uint64_t *found)
+{
+	char eng[32], tgt[32];
+	struct store_grant *g;
+	uint64_t t0 = pv_mono_ms(), n = 0;
+	uint32_t x = 12345;
+	int r;
+
+	*found = 0;
+	while (pv_mono_ms() - t0 < CHECK_MS) {
+		uint32_t i;
+
+		x = x * 1103515245 + 12345;
+		i = (x >> 4) % GRANTS;
+		if (x & 0x4) {
+			/* A connection some grant was made for. */
+			(void)snprintf(
+			    eng, sizeof(eng), "eng%05u", i % ENGINEERS);
+			(void)snprintf(tgt, sizeof(tgt), "tgt%04u",
+			    (i / ENGINEERS * 97 + i) % TARGETS);
+		} else {
+			(void)snprintf(
+			    eng, sizeof(eng), "eng%05u", (x >> 8) % ENGINEERS);
+			(void)snprintf(
+			    tgt, sizeof(tgt), "tgt%04u", (x >> 3) % TARGETS);
+		}
+		r = store_grant_best_for(st, eng, tgt,
+		    (x & 0x4) ? (i % 3 ? "root" : "postgres")
+			      : ((x & 1) ? "root" : "postgres"),
+		    now, &g);
+		if (r == 0) {
+			(*found)++;
+			store_grant_free(g);
+		} else if (r != PV_ERR_NOT_FOUND)
+			die("best_for", st);
+		n++;
+	}
+	return (double)n * 1000.0 / (double)(pv_mono_ms() - t0);
+}
+
+/* Baseline: one indexed lookup by login with a prepared statement. */
+static double
+bench_lookup(struct store *st)
+{
+	char eng[32];
+	sqlite3_stmt *s;
+	uint64_t t0 = pv_mono_ms(), n = 0;
+	uint32_t x = 12345;
+
+	if (sqlite3_prepare_v2(st->db,
+		"SELECT id FROM engineers WHERE "
+		"login = ?",
+		-1, &s, NULL) != SQLITE_OK)
+		die("prepare", st);
+	while (pv_mono_ms() - t0 < CHECK_MS) {
+		x = x * 1103515245 + 12345;
+		(void)snprintf(
+		    eng, sizeof(eng), "eng%05u", (x >> 8) % ENGINEERS);
+		sqlite3_bind_text(s, 1, eng, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(s) != SQLITE_ROW)
+			die("lookup", st);
+		sqlite3_reset(s);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return (double)n * 1000.0 / (double)(pv_mono_ms() - t0);
+}
+
+/* Audit appends, each its own synchronous=FULL transaction. */
+static uint64_t
+round_appends(struct store *st, uint64_t ms, uint64_t *elapsed)
+{
+	uint64_t t0 = pv_mono_ms(), n = 0;
+	json_t *d;
+
+	while (pv_mono_ms() - t0 < ms) {
+		d = json_pack(
+		    "{s:s, s:I}", "engineer", "eng00001", "n", (json_int_t)n);
+		if (store_audit_append(
+			st, "bench", "bench.append", "grant:x", d) != 0)
+			die("append", st);
+		json_decref(d);
+		n++;
+	}
+	*elapsed += pv_mono_ms() - t0;
+	return n;
+}
+
+/* Baseline: a raw INSERT of a similar row per committed transaction. */
+static uint64_t
+round_raw(struct store *st, sqlite3_stmt *s, uint64_t ms, uint64_t *elapsed)
+{
+	uint64_t t0 = pv_mono_ms(), n = 0;
+
+	while (pv_mono_ms() - t0 < ms) {
+		exec_sql(st, "BEGIN IMMEDIATE");
+		sqlite3_bind_int64(s, 1, pv_wall_ms());
+		if (sqlite3_step(s) != SQLITE_DONE)
+			die("raw insert", st);
+		sqlite3_reset(s);
+		exec_sql(st, "COMMIT");
+		n++;
+	}
+	*elapsed += pv_mono_ms() - t0;
+	return n;
+}
+
+/* Alternating rounds, so that disk noise hits both alike. */
+static void
+bench_appends(struct store *st, double *appends, double *raw, uint64_t *rows)
+{
+	uint64_t na = 0, nr = 0, ta = 0, tr = 0;
+	sqlite3_stmt *s;
+	int i;
+
+	exec_sql(st,
+	    "CREATE TABLE raw(seq INTEGER PRIMARY KEY, ts INTEGER, "
+	    "actor TEXT, action TEXT, object TEXT, details TEXT, "
+	    "prev_hash TEXT, hash TEXT)");
+	if (sqlite3_prepare_v2(st->db,
+		"INSERT INTO raw(ts, actor, action, object, details, "
+		"prev_hash, "
+		"hash) VALUES (?, 'bench', 'bench.append', 'grant:x', "
+		"'{\"engineer\":\"eng00001\",\"n\":1}', "
+		"'0000000000000000000000000000000000000000000000000000000000000"
+		"000'"
+		", "
+		"'0000000000000000000000000000000000000000000000000000000000000"
+		"000'"
+		")",
+		-1, &s, NULL) != SQLITE_OK)
+		die("prepare", st);
+	for (i = 0; i < 6; i++) {
+		nr += round_raw(st, s, APPEND_MS / 6, &tr);
+		na += round_appends(st, APPEND_MS / 6, &ta);
+	}
+	sqlite3_finalize(s);
+	*rows = na;
+	*appends = (double)na * 1000.0 / (double)(ta ? ta : 1);
+	*raw = (double)nr * 1000.0 / (double)(tr ? tr : 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], path[600];
+	struct store *st = NULL;
+	int64_t now = pv_wall_ms() / 1000;
+	double checks, lookups, appends, raw;
+	uint64_t found, rows, t0;
+	EVP_PKEY *key;
+
+	(void)argc;
+	(void)argv;
+	pv_log_init("store_bench", PV_LOG_STDERR, PV_LOG_ERROR);
+	if (snprintf(dir, sizeof(dir), "%s/provost-bench.XXXXXX",
+		tmp ? tmp : "/tmp") < 0 ||
+	    mkdtemp(dir) == NULL ||
+	    snprintf(path, sizeof(path), "%s/bench.db", dir) < 0)
+		die("temp dir", NULL);
+	if (store_open(path, &st) != 0)
+		die("open", st);
+	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
+	    store_set_audit_key(st, key) != 0)
+		die("audit key", st);
+	EVP_PKEY_free(key);
+	t0 = pv_mono_ms();
+	populate(st, now);
+	fprintf(stderr,
+	    "store_bench: %d engineers, %d targets, %d grants in "
+	    "%.1f s\n",
+	    ENGINEERS, TARGETS, GRANTS, (double)(pv_mono_ms() - t0) / 1000.0);
+	checks = bench_checks(st, now, &found);
+	lookups = bench_lookup(st);
+	bench_appends(st, &appends, &raw, &rows);
+	store_close(st);
+	(void)snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		fprintf(stderr, "store_bench: could not remove %s\n", dir);
+
+	printf("%-34s %14s %14s %8s\n", "measure", "store/s", "baseline/s",
+	    "ratio");
+	printf("%-34s %14.0f %14.0f %8.2f\n", "grant checks (best_for)", checks,
+	    lookups, checks / lookups);
+	printf("%-34s %14.0f %14.0f %8.2f\n",
+	    "audit appends (synchronous=FULL)", appends, raw, appends / raw);
+	printf("{\"bench\":\"store\",\"engineers\":%d,\"targets\":%d,"
+	       "\"grants\":%d,\"grant_checks_per_s\":%.0f,"
+	       "\"grant_checks_found\":%llu,\"baseline_lookups_per_s\":%.0f,"
+	       "\"grant_check_ratio\":%.3f,\"audit_appends_per_s\":%.0f,"
+	       "\"audit_rows\":%llu,\"baseline_raw_commits_per_s\":%.0f,"
+	       "\"audit_append_ratio\":%.3f}\n",
+	    ENGINEERS, TARGETS, GRANTS, checks, (unsigned long long)found,
+	    lookups, checks / lookups, appends, (unsigned long long)rows, raw,
+	    appends / raw);
+	return 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * audit.c: provostctl audit verify/export/checkpoint and policy
+ * check/explain (the policy helper's parser, evaluator and explainer).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+
+#define PARSE(grp, nm, opts)                                         \
+	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
+	int first, rc;                                               \
+	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
+		return rc < 0 ? 0 : rc;
+
+int
+ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
+{
+	struct store_audit_report rep;
+	char path[4096];
+	EVP_PKEY *pub = NULL;
+	int r;
+	PARSE("audit", "verify", NULL);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	/* The public half on disk, so a swapped private key shows too. */
+	if ((r = ctl_state_path(c, "audit_ed25519.pub", path, sizeof(path))) !=
+		0 ||
+	    (r = pv_sshkey_load_public(path, &pub)) != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s: %s", path, pv_err_str(r));
+	r = store_audit_verify(c->st, pub, &rep);
+	EVP_PKEY_free(pub);
+	if (r != 0 && r != PV_ERR_AUTH)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	if (c->json) {
+		rc = ctl_print_json(json_pack("{s:b, s:I, s:I, s:I, s:s}",
+		    "intact", r == 0, "rows", (json_int_t)rep.rows,
+		    "checkpoints", (json_int_t)rep.checkpoints, "bad_row",
+		    (json_int_t)rep.bad_seq, "what", rep.what));
+		return r == 0 ? rc : CTL_EXIT_TAMPERED;
+	}
+	if (r == 0) {
+		printf("audit: %s\n", rep.what);
+		return 0;
+	}
+	return ctl_fail(PV_ERR_AUTH, "audit: TAMPERED: %s", rep.what);
+}
+
+int
+ctl_cmd_audit_export(struct ctl *c, int argc, char **argv)
+{
+	const char *format = NULL, *since = NULL;
+	const struct ctl_opt opts[] = {
+		{ "format", 1, &format, NULL },
+		{ "since", 1, &since, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	int64_t t = 0;
+	int r;
+	PARSE("audit", "export", opts);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if (format == NULL || strcmp(format, "jsonl") != 0)
+		return ctl_usage(cmd, "--format jsonl is required");
+	if (since != NULL &&
+	    ctl_parse_time(since, pv_wall_ms() / 1000, &t) != 0)
+		return ctl_usage(cmd,
+		    "--since: RFC 3339 (2026-11-27T20:00:00Z), a date, unix "
+		    "seconds, or a duration ago (1h)");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_audit_export(c->st, t * 1000, stdout)) != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	return 0;
+}
+
+int
+ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv)
+{
+	uint64_t seq;
+	int r;
+	PARSE("audit", "checkpoint", NULL);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_audit_checkpoint(c->st, &seq)) != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	if (c->json)
+		return ctl_print_json(
+		    json_pack("{s:I}", "row", (json_int_t)seq));
+	printf(
+	    "audit: checkpoint signed at row %llu\n", (unsigned long long)seq);
+	return 0;
+}
+
+int
+ctl_cmd_policy_check(struct ctl *c, int argc, char **argv)
+{
+	char err[PV_CONF_ERR_MAX];
+	struct policy *p = NULL;
+	struct pv_buf *b = NULL;
+	char *text = NULL;
+	int r;
+	PARSE("policy", "check", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one FILE please");
+	if ((r = policy_load_file(argv[first], &p, err, sizeof(err))) != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s", err);
+	if ((b = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL ||
+	    (r = policy_summary(p, b)) != 0 ||
+	    (r = pv_buf_dup_cstring(b, &text)) != 0) {
+		rc = ctl_fail(r ? r : PV_ERR_ALLOC, "policy summary failed");
+		goto out;
+	}
+	if (c->json)
+		rc = ctl_print_json(
+		    json_pack("{s:s, s:b, s:I, s:I}", "file", argv[first],
+			"valid", 1, "rules", (json_int_t)policy_rule_count(p),
+			"levels", (json_int_t)policy_level_count(p)));
+	else {
+		fputs(text, stdout);
+		printf("%s: OK\n", argv[first]);
+	}
+out:
+	free(text);
+	pv_buf_free(b);
+	policy_free(p);
+	return rc;
+}
+
+int
+ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv)
+{
+	const char *chan = NULL, *at = NULL;
+	const struct ctl_opt opts[] = {
+		{ "channel", 1, &chan, NULL },
+		{ "at", 1, &at, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct store_engineer *e = NULL;
+	struct store_target *t = NULL;
+	struct store_grant *g = NULL;
+	struct policy_grant pg;
+	struct policy_request pr;
+	struct policy_decision d;
+	struct pv_buf *b = NULL;
+	int64_t now = pv_wall_ms() / 1000;
+	unsigned int ch = 0;
+	char *text = NULL;
+	int r, dec;
+	PARSE("policy", "explain", opts);
+
+	if (argc - first != 3)
+		return ctl_usage(cmd, "ENGINEER TARGET ACCOUNT please");
+	if (chan != NULL && (ch = policy_channel_parse(chan)) == 0)
+		return ctl_usage(cmd, "--channel: shell, exec, sftp, scp, ...");
+	if (at != NULL && ctl_parse_time(at, now, &now) != 0)
+		return ctl_usage(cmd, "--at: RFC 3339 or unix seconds");
+	if ((rc = ctl_load_policy(c, 1)) != 0 || (rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_engineer_get_by_login(c->st, argv[first], &e)) != 0 ||
+	    (r = store_target_get(c->st, argv[first + 1], &t)) != 0) {
+		rc = ctl_fail(r, "%s", store_errmsg(c->st));
+		goto out;
+	}
+	r = store_grant_best_for(
+	    c->st, e->login, t->name, argv[first + 2], now, &g);
+	if (r != 0 && r != PV_ERR_NOT_FOUND) {
+		rc = ctl_fail(r, "%s", store_errmsg(c->st));
+		goto out;
+	}
+	if (g != NULL)
+		store_grant_to_policy(g, &pg);
+	pr = (struct policy_request){
+		.engineer = e->login,
+		.provider = e->provider,
+		.clearance = e->clearance,
+		.target = t->name,
+		.classification = t->classification,
+		.account = argv[first + 2],
+		.channel = ch,
+		.now = now,
+		.grant = g != NULL ? &pg : NULL,
+	};
+	if ((b = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL) {
+		rc = ctl_fail(PV_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	if ((dec = policy_explain(c->pol, &pr, b, &d)) < 0 ||
+	    (r = pv_buf_dup_cstring(b, &text)) != 0) {
+		rc = ctl_fail(dec < 0 ? dec : r, "policy explain failed");
+		goto out;
+	}
+	/* The broker refuses these before asking the policy. */
+	if (c->json) {
+		rc = ctl_print_json(
+		    json_pack("{s:s, s:s?, s:s, s:s?, s:b, s:b, s:b, s:s}",
+			"outcome", policy_outcome_name(d.outcome), "rule",
+			d.rule, "reason", d.reason, "grant",
+			g != NULL ? g->id : NULL, "engineer_disabled",
+			e->disabled_at != 0, "provider_blocked",
+			e->provider_blocked, "target_has_account",
+			store_target_has_account(t, argv[first + 2]),
+			"explanation", text));
+		goto out;
+	}
+	fputs(text, stdout);
+	if (e->disabled_at != 0 || e->provider_blocked)
+		printf("note: %s is %s: the broker refuses every connection "
+		       "before this decision\n",
+		    e->login,
+		    e->disabled_at ? "disabled"
+				   : "of a revoked or exited "
+				     "provider");
+	if (!store_target_has_account(t, argv[first + 2]))
+		printf("note: target %s has no account %s in the inventory\n",
+		    t->name, argv[first + 2]);
+	rc = 0;
+out:
+	free(text);
+	pv_buf_free(b);
+	store_engineer_free(e);
+	store_target_free(t);
+	store_grant_free(g);
+	return rc;
+}

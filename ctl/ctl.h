@@ -1,0 +1,118 @@
+/*
+ * ctl.h: what provostctl's command files share: the run context (config,
+ * store, policy), option parsing, errors with exit codes, and output.
+ */
+#ifndef PROVOST_CTL_H
+#define PROVOST_CTL_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "common/common.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+/* Exit codes, documented in provostctl(8). */
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1     /* an operation failed (store, I/O, crypto) */
+#define CTL_EXIT_USAGE 2    /* bad command line */
+#define CTL_EXIT_NOTFOUND 3 /* no such engineer, target, grant, ... */
+#define CTL_EXIT_EXISTS 4   /* it exists already (init, add) */
+#define CTL_EXIT_DENIED 5   /* refused: policy, separation of duties */
+#define CTL_EXIT_CONFIG 6   /* configuration, policy or state dir invalid */
+#define CTL_EXIT_TAMPERED 7 /* audit verify found tampering */
+
+struct ctl {
+	const char *config_path; /* NULL: the default, if it exists */
+	struct pv_config *cfg;
+	struct store *st;
+	struct policy *pol;
+	int json;
+	int policy_missing; /* PolicyFile does not exist */
+	int create;         /* init: the store may be created */
+	char actor[128];    /* "admin:USER" */
+};
+
+/* A command: argv[0] is its name ("add"); returns an exit code. */
+struct ctl_cmd {
+	const char *group; /* "engineer", NULL for top-level */
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	const char *usage;
+};
+
+/* Prints "provostctl: what" to stderr and returns the exit code for r. */
+int ctl_fail(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The exit code for a PV_ERR_* (0 for 0). */
+int ctl_exit_code(int r);
+/* Usage error for a command. */
+int ctl_usage(const struct ctl_cmd *cmd, const char *why);
+/* The command table entry of group/name (for usage). */
+const struct ctl_cmd *ctl_cmd_find(const char *group, const char *name);
+
+/* Opens the store (and audit key) as config says; store errors -> exit. */
+int ctl_open_store(struct ctl *c);
+/* Loads PolicyFile; missing file -> policy_missing and 0 unless needed. */
+int ctl_load_policy(struct ctl *c, int needed);
+/* STATE/name into buf. */
+int ctl_state_path(
+    const struct ctl *c, const char *name, char *buf, size_t len);
+
+/*
+ * Options: parses argv with getopt_long, handles --help and --json,
+ * and leaves positional arguments at argv[*first..argc).
+ */
+struct ctl_opt {
+	const char *name;
+	int has_arg;
+	const char **value; /* string option */
+	int *flag;          /* flag option */
+};
+int ctl_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+    const struct ctl_opt *opts, int *first);
+
+/* Output: a JSON value to stdout (stolen); returns an exit code. */
+int ctl_print_json(json_t *v);
+/* Time as RFC 3339 or "-" for 0 into buf. */
+const char *ctl_time(int64_t t, char *buf, size_t len);
+/* Parses TIME: RFC 3339 UTC, unix seconds, or a duration meaning "ago". */
+int ctl_parse_time(const char *s, int64_t now, int64_t *out);
+/* Reads a small text file (a public key line) with its newline trimmed. */
+int ctl_read_line_file(const char *path, char **out);
+
+/* The command groups. */
+int ctl_cmd_init(struct ctl *c, int argc, char **argv);
+int ctl_cmd_provider_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_provider_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_provider_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_key_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv);
+int ctl_cmd_engineer_disable(struct ctl *c, int argc, char **argv);
+int ctl_cmd_approver_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_approver_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_target_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_target_import(struct ctl *c, int argc, char **argv);
+int ctl_cmd_target_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_target_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_request(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_approve(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_deny(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_revoke(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_revoke_engineer(struct ctl *c, int argc, char **argv);
+int ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv);
+int ctl_cmd_revoke_grant(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit_export(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv);
+int ctl_cmd_policy_check(struct ctl *c, int argc, char **argv);
+int ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv);
+
+#endif /* PROVOST_CTL_H */

@@ -1,0 +1,442 @@
+/*
+ * main.c: provostctl's entry point: global options, the command table,
+ * and the helpers every command uses (store, policy, options, output).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+
+#define DEFAULT_CONFIG "/etc/provost/provostd.conf"
+
+static const struct ctl_cmd commands[] = {
+	{ NULL, "init", ctl_cmd_init, "init" },
+	{ "provider", "add", ctl_cmd_provider_add,
+	    "provider add NAME [--contract-start TIME] [--contract-end TIME]" },
+	{ "provider", "list", ctl_cmd_provider_list, "provider list [--json]" },
+	{ "provider", "show", ctl_cmd_provider_show,
+	    "provider show NAME [--json]" },
+	{ "engineer", "add", ctl_cmd_engineer_add,
+	    "engineer add LOGIN --provider P [--clearance LEVEL]" },
+	{ "engineer", "list", ctl_cmd_engineer_list,
+	    "engineer list [--provider P] [--json]" },
+	{ "engineer", "show", ctl_cmd_engineer_show,
+	    "engineer show LOGIN [--json]" },
+	{ "engineer", "key add", ctl_cmd_engineer_key_add,
+	    "engineer key add LOGIN FILE.pub" },
+	{ "engineer", "totp", ctl_cmd_engineer_totp,
+	    "engineer totp LOGIN [--qr] [--json]" },
+	{ "engineer", "disable", ctl_cmd_engineer_disable,
+	    "engineer disable LOGIN [--reason R]" },
+	{ "approver", "add", ctl_cmd_approver_add,
+	    "approver add NAME --group G [--engineer LOGIN]" },
+	{ "approver", "list", ctl_cmd_approver_list, "approver list [--json]" },
+	{ "target", "add", ctl_cmd_target_add,
+	    "target add NAME --host H [--port P] --classification LEVEL "
+	    "--accounts a,b --hostkey FILE [--auth cert|pam-token]" },
+	{ "target", "import", ctl_cmd_target_import,
+	    "target import FILE.json" },
+	{ "target", "list", ctl_cmd_target_list, "target list [--json]" },
+	{ "target", "show", ctl_cmd_target_show, "target show NAME [--json]" },
+	{ "grant", "request", ctl_cmd_grant_request,
+	    "grant request ENGINEER TARGET --account A --duration 2h "
+	    "[--ticket T] [--reason R] [--json]" },
+	{ "grant", "approve", ctl_cmd_grant_approve,
+	    "grant approve ID --as APPROVER [--json]" },
+	{ "grant", "deny", ctl_cmd_grant_deny,
+	    "grant deny ID --as APPROVER [--reason R]" },
+	{ "grant", "revoke", ctl_cmd_grant_revoke,
+	    "grant revoke ID [--reason R]" },
+	{ "grant", "list", ctl_cmd_grant_list,
+	    "grant list [--pending] [--engineer LOGIN] [--json]" },
+	{ "grant", "show", ctl_cmd_grant_show, "grant show ID [--json]" },
+	{ "revoke", "engineer", ctl_cmd_revoke_engineer,
+	    "revoke engineer LOGIN [--reason R]" },
+	{ "revoke", "provider", ctl_cmd_revoke_provider,
+	    "revoke provider NAME [--reason R]" },
+	{ "revoke", "grant", ctl_cmd_revoke_grant,
+	    "revoke grant ID [--reason R]" },
+	{ "audit", "verify", ctl_cmd_audit_verify, "audit verify [--json]" },
+	{ "audit", "export", ctl_cmd_audit_export,
+	    "audit export --format jsonl [--since TIME]" },
+	{ "audit", "checkpoint", ctl_cmd_audit_checkpoint,
+	    "audit checkpoint [--json]" },
+	{ "policy", "check", ctl_cmd_policy_check, "policy check FILE" },
+	{ "policy", "explain", ctl_cmd_policy_explain,
+	    "policy explain ENGINEER TARGET ACCOUNT [--channel C] [--at TIME] "
+	    "[--json]" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+ctl_fail(int r, const char *fmt, ...)
+{
+	char line[PV_LOG_LINE_MAX], esc[PV_LOG_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+		line[0] = '\0';
+	va_end(ap);
+	(void)pv_log_escape(esc, sizeof(esc), line);
+	fprintf(stderr, "provostctl: %s\n", esc);
+	return ctl_exit_code(r);
+}
+
+int
+ctl_exit_code(int r)
+{
+	switch (r) {
+	case 0:
+		return CTL_EXIT_OK;
+	case PV_ERR_NOT_FOUND:
+		return CTL_EXIT_NOTFOUND;
+	case PV_ERR_EXISTS:
+		return CTL_EXIT_EXISTS;
+	case PV_ERR_DENIED:
+	case PV_ERR_PERM:
+		return CTL_EXIT_DENIED;
+	case PV_ERR_CONFIG:
+		return CTL_EXIT_CONFIG;
+	case PV_ERR_AUTH:
+		return CTL_EXIT_TAMPERED;
+	case PV_ERR_INVALID:
+	case PV_ERR_RANGE:
+	case PV_ERR_UNSUPPORTED:
+		return CTL_EXIT_USAGE;
+	default:
+		return CTL_EXIT_FAIL;
+	}
+}
+
+const struct ctl_cmd *
+ctl_cmd_find(const char *group, const char *name)
+{
+	const struct ctl_cmd *k;
+
+	for (k = commands; k->name != NULL; k++)
+		if (((group == NULL && k->group == NULL) ||
+			(group != NULL && k->group != NULL &&
+			    strcmp(group, k->group) == 0)) &&
+		    strcmp(name, k->name) == 0)
+			return k;
+	return NULL;
+}
+
+static void
+usage_all(FILE *f, const char *group)
+{
+	const struct ctl_cmd *k;
+
+	fprintf(f, "usage: provostctl [-f CONFIG] [--json] COMMAND ...\n");
+	for (k = commands; k->name != NULL; k++)
+		if (group == NULL ||
+		    (k->group != NULL && strcmp(k->group, group) == 0))
+			fprintf(f, "       provostctl %s\n", k->usage);
+}
+
+int
+ctl_usage(const struct ctl_cmd *cmd, const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "provostctl: %s\n", why);
+	fprintf(stderr, "usage: provostctl %s\n", cmd->usage);
+	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
+    const struct ctl_opt *opts, int *first)
+{
+	struct option lo[24];
+	int n = 0, i, ch, help = 0, idx;
+
+	for (i = 0; opts != NULL && opts[i].name != NULL && n < 20; i++)
+		lo[n++] = (struct option){ opts[i].name,
+			opts[i].has_arg ? required_argument : no_argument, NULL,
+			1000 + i };
+	lo[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	lo[n] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", lo, &idx)) != -1) {
+		if (ch == 'h')
+			help = 1;
+		else if (ch == 'j')
+			c->json = 1;
+		else if (ch >= 1000) {
+			const struct ctl_opt *o = &opts[ch - 1000];
+
+			if (o->value != NULL)
+				*o->value = optarg;
+			if (o->flag != NULL)
+				*o->flag = 1;
+		} else if (ch == ':')
+			return ctl_usage(cmd, "an option needs a value");
+		else
+			return ctl_usage(cmd, "unknown option");
+	}
+	if (help) {
+		printf("usage: provostctl %s\n", cmd->usage);
+		return -1;
+	}
+	*first = optind;
+	return 0;
+}
+
+int
+ctl_state_path(const struct ctl *c, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", c->cfg->state_dir, name);
+
+	return n < 0 || (size_t)n >= len ? PV_ERR_LIMIT : 0;
+}
+
+int
+ctl_open_store(struct ctl *c)
+{
+	char path[4096];
+	const char *db;
+	EVP_PKEY *key = NULL;
+	int r;
+
+	if (pv_config_store_path(c->cfg, &db) != 0)
+		return ctl_fail(PV_ERR_UNSUPPORTED,
+		    "Store %s: only sqlite: stores are supported",
+		    c->cfg->store);
+	if ((r = ctl_state_path(c, "audit_ed25519", path, sizeof(path))) != 0)
+		return ctl_fail(r, "state directory path too long");
+	if ((r = pv_sshkey_load_private(path, &key)) != 0)
+		return ctl_fail(PV_ERR_CONFIG,
+		    "%s: %s (run provostctl init first)", path, pv_err_str(r));
+	if (!c->create && access(db, F_OK) != 0) {
+		EVP_PKEY_free(key);
+		return ctl_fail(PV_ERR_CONFIG,
+		    "%s: no store (run provostctl init first)", db);
+	}
+	if ((r = store_open(db, &c->st)) != 0) {
+		EVP_PKEY_free(key);
+		return ctl_fail(r, "%s: cannot open the store", db);
+	}
+	r = store_set_audit_key(c->st, key);
+	EVP_PKEY_free(key);
+	if (r != 0)
+		return ctl_fail(r, "audit key: %s", store_errmsg(c->st));
+	return 0;
+}
+
+int
+ctl_load_policy(struct ctl *c, int needed)
+{
+	char err[PV_CONF_ERR_MAX];
+	int r;
+
+	if (c->pol != NULL)
+		return 0;
+	if (access(c->cfg->policy_file, F_OK) != 0 && errno == ENOENT) {
+		c->policy_missing = 1;
+		if (needed)
+			return ctl_fail(PV_ERR_CONFIG, "%s: no policy file",
+			    c->cfg->policy_file);
+		return 0;
+	}
+	if ((r = policy_load_file(
+		 c->cfg->policy_file, &c->pol, err, sizeof(err))) != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s", err);
+	return 0;
+}
+
+int
+ctl_print_json(json_t *v)
+{
+	char *s;
+
+	if (v == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(v);
+	if (s == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	printf("%s\n", s);
+	free(s);
+	return CTL_EXIT_OK;
+}
+
+const char *
+ctl_time(int64_t t, char *buf, size_t len)
+{
+	if (t == 0 || pv_time_format(t, buf, len) != 0)
+		return "-";
+	return buf;
+}
+
+int
+ctl_parse_time(const char *s, int64_t now, int64_t *out)
+{
+	struct tm tm = { 0 };
+	uint64_t d;
+	const char *end;
+	int64_t v;
+
+	*out = 0;
+	if (pv_parse_i64(s, 0, INT64_MAX / 1000, &v) == 0) {
+		*out = v;
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == '\0') {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	if (pv_duration_parse(s, &d) == 0 && (int64_t)d <= now) {
+		*out = now - (int64_t)d;
+		return 0;
+	}
+	return PV_ERR_INVALID;
+}
+
+int
+ctl_read_line_file(const char *path, char **out)
+{
+	uint8_t *d = NULL;
+	size_t len = 0;
+	char *s;
+	int r;
+
+	*out = NULL;
+	if ((r = pv_file_read(path, 16384, &d, &len)) != 0)
+		return r;
+	while (len > 0 && (d[len - 1] == '\n' || d[len - 1] == '\r'))
+		len--;
+	if (memchr(d, '\0', len) != NULL || memchr(d, '\n', len) != NULL) {
+		free(d);
+		return PV_ERR_INVALID;
+	}
+	if ((s = malloc(len + 1)) == NULL) {
+		free(d);
+		return PV_ERR_ALLOC;
+	}
+	memcpy(s, d, len);
+	s[len] = '\0';
+	free(d);
+	*out = s;
+	return 0;
+}
+
+static void
+set_actor(struct ctl *c)
+{
+	const char *who = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (who == NULL || getuid() != 0 || !store_name_valid(who)) {
+		pw = getpwuid(getuid());
+		who = pw != NULL && store_name_valid(pw->pw_name) ? pw->pw_name
+								  : NULL;
+	}
+	if (who != NULL)
+		(void)snprintf(c->actor, sizeof(c->actor), "admin:%s", who);
+	else
+		(void)snprintf(c->actor, sizeof(c->actor), "admin:uid%u",
+		    (unsigned int)getuid());
+}
+
+static int
+load_config(struct ctl *c)
+{
+	char err[PV_CONF_ERR_MAX];
+	const char *path = c->config_path;
+	int r;
+
+	if ((r = pv_config_new(&c->cfg)) != 0)
+		return ctl_fail(r, "out of memory");
+	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		path = DEFAULT_CONFIG;
+	if (path == NULL)
+		r = pv_config_load_mem(
+		    c->cfg, "(defaults)", "", 0, err, sizeof(err));
+	else
+		r = pv_config_load_file(c->cfg, path, err, sizeof(err));
+	if (r != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s", err);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl c = { 0 };
+	const struct ctl_cmd *cmd = NULL;
+	char two[64];
+	int i = 1, rc;
+
+	pv_log_init("provostctl", PV_LOG_STDERR, PV_LOG_WARN);
+	umask(077);
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc) {
+			c.config_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			c.json = 1;
+			i++;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			usage_all(stdout, NULL);
+			return CTL_EXIT_OK;
+		} else {
+			usage_all(stderr, NULL);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage_all(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
+	if ((cmd = ctl_cmd_find(NULL, argv[i])) == NULL && i + 1 < argc) {
+		if (strcmp(argv[i + 1], "--help") == 0 ||
+		    strcmp(argv[i + 1], "-h") == 0) {
+			usage_all(stdout, argv[i]);
+			return CTL_EXIT_OK;
+		}
+		if (i + 2 < argc &&
+		    snprintf(two, sizeof(two), "%s %s", argv[i + 1],
+			argv[i + 2]) > 0 &&
+		    (cmd = ctl_cmd_find(argv[i], two)) != NULL)
+			i += 2;
+		else if ((cmd = ctl_cmd_find(argv[i], argv[i + 1])) != NULL)
+			i += 1;
+	}
+	if (cmd == NULL) {
+		fprintf(stderr, "provostctl: unknown command \"%s%s%s\"\n",
+		    argv[i], i + 1 < argc ? " " : "",
+		    i + 1 < argc ? argv[i + 1] : "");
+		usage_all(stderr, ctl_cmd_find(NULL, argv[i]) ? NULL : argv[i]);
+		return CTL_EXIT_USAGE;
+	}
+	set_actor(&c);
+	if ((rc = load_config(&c)) != 0)
+		goto out;
+	rc = cmd->run(&c, argc - i, argv + i);
+out:
+	store_close(c.st);
+	policy_free(c.pol);
+	pv_config_free(c.cfg);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = ctl_fail(PV_ERR_IO, "writing the output failed");
+	return rc;
+}

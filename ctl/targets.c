@@ -1,0 +1,254 @@
+/*
+ * targets.c: provostctl target add, import (a CMDB's JSON inventory),
+ * list and show.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl.h"
+
+#define PARSE(grp, nm, opts)                                         \
+	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
+	int first, rc;                                               \
+	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
+		return rc < 0 ? 0 : rc;
+
+#define IMPORT_MAX (64UL * 1024 * 1024)
+
+/* The policy's levels as a NULL-terminated list, or NULL without one. */
+static const char **
+policy_levels(struct ctl *c)
+{
+	const char **lv;
+	size_t i, n;
+
+	if (c->pol == NULL)
+		return NULL;
+	n = policy_level_count(c->pol);
+	if ((lv = calloc(n + 1, sizeof(*lv))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		lv[i] = policy_level_name(c->pol, i);
+	return lv;
+}
+
+int
+ctl_cmd_target_add(struct ctl *c, int argc, char **argv)
+{
+	const char *host = NULL, *port = NULL, *cls = NULL, *accts = NULL,
+		   *hkfile = NULL, *auth = NULL;
+	const struct ctl_opt opts[] = {
+		{ "host", 1, &host, NULL },
+		{ "port", 1, &port, NULL },
+		{ "classification", 1, &cls, NULL },
+		{ "accounts", 1, &accts, NULL },
+		{ "hostkey", 1, &hkfile, NULL },
+		{ "auth", 1, &auth, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const char *list[STORE_ACCOUNTS_MAX];
+	struct store_target_spec t = { 0 };
+	char *acc = NULL, *hk = NULL, *tok, *save = NULL;
+	uint32_t p = 22;
+	int r;
+	PARSE("target", "add", opts);
+
+	if (argc - first != 1 || host == NULL || cls == NULL || accts == NULL ||
+	    hkfile == NULL)
+		return ctl_usage(cmd,
+		    "NAME, --host, --classification, --accounts and --hostkey "
+		    "are required");
+	if (port != NULL && pv_parse_u32(port, 1, 65535, &p) != 0)
+		return ctl_usage(cmd, "--port must be 1..65535");
+	t.auth = STORE_AUTH_CERT;
+	if (auth != NULL) {
+		if (strcmp(auth, "pam-token") == 0)
+			t.auth = STORE_AUTH_PAM_TOKEN;
+		else if (strcmp(auth, "cert") != 0)
+			return ctl_usage(cmd, "--auth is cert or pam-token");
+	}
+	if ((rc = ctl_load_policy(c, 0)) != 0)
+		return rc;
+	if (c->pol != NULL && policy_level_rank(c->pol, cls) < 0)
+		return ctl_fail(PV_ERR_INVALID,
+		    "classification %s is not a level of %s", cls,
+		    c->cfg->policy_file);
+	if ((r = ctl_read_line_file(hkfile, &hk)) != 0)
+		return ctl_fail(r, "%s: %s", hkfile,
+		    r == PV_ERR_INVALID ? "not a single public key line"
+					: pv_err_str(r));
+	if ((acc = strdup(accts)) == NULL) {
+		rc = ctl_fail(PV_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	for (tok = strtok_r(acc, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (t.naccounts == STORE_ACCOUNTS_MAX) {
+			rc = ctl_usage(cmd, "too many accounts");
+			goto out;
+		}
+		list[t.naccounts++] = tok;
+	}
+	t.name = argv[first];
+	t.host = host;
+	t.port = p;
+	t.classification = cls;
+	t.hostkey = hk;
+	t.accounts = list;
+	if ((rc = ctl_open_store(c)) != 0)
+		goto out;
+	if ((r = store_target_add(c->st, c->actor, &t)) != 0) {
+		rc = ctl_fail(r, "target %s: %s", t.name, store_errmsg(c->st));
+		goto out;
+	}
+	if (c->json)
+		rc = ctl_print_json(json_pack("{s:s}", "target", t.name));
+	else
+		printf("target %s added (%s:%u, %s)\n", t.name, host,
+		    (unsigned int)p, cls);
+out:
+	free(acc);
+	free(hk);
+	return rc;
+}
+
+int
+ctl_cmd_target_import(struct ctl *c, int argc, char **argv)
+{
+	const char **levels = NULL;
+	uint8_t *data = NULL;
+	char err[512];
+	size_t len = 0, n = 0;
+	int r;
+	PARSE("target", "import", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one FILE.json please");
+	if ((rc = ctl_load_policy(c, 0)) != 0)
+		return rc;
+	if (c->pol != NULL && (levels = policy_levels(c)) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = pv_file_read(argv[first], IMPORT_MAX, &data, &len)) != 0) {
+		rc = ctl_fail(r, "%s: %s", argv[first], pv_err_str(r));
+		goto out;
+	}
+	if ((rc = ctl_open_store(c)) != 0)
+		goto out;
+	if ((r = store_target_import(c->st, c->actor, (const char *)data, len,
+		 levels, &n, err, sizeof(err))) != 0) {
+		rc = ctl_fail(r, "%s: %s (nothing imported)", argv[first], err);
+		goto out;
+	}
+	if (c->json)
+		rc = ctl_print_json(
+		    json_pack("{s:I}", "imported", (json_int_t)n));
+	else
+		printf("%zu targets imported\n", n);
+out:
+	free(levels);
+	free(data);
+	return rc;
+}
+
+static json_t *
+target_json(const struct store_target *t)
+{
+	json_t *j, *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < t->naccounts; i++)
+		if (json_array_append_new(a, json_string(t->accounts[i])) !=
+		    0) {
+			json_decref(a);
+			return NULL;
+		}
+	if (a == NULL)
+		return NULL;
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:I}", "name",
+	    t->name, "host", t->host, "port", (int)t->port, "classification",
+	    t->classification, "hostkey", t->hostkey, "auth",
+	    store_auth_name(t->auth), "accounts", a, "created_at",
+	    (json_int_t)t->created_at);
+	return j;
+}
+
+struct tlist {
+	json_t *arr;
+};
+
+static int
+target_cb(void *ctx, const struct store_target *t)
+{
+	struct tlist *l = ctx;
+	size_t i;
+
+	if (l->arr != NULL)
+		return json_array_append_new(l->arr, target_json(t)) != 0;
+	printf("%-20s %-24s %-5u %-14s %-9s ", t->name, t->host, t->port,
+	    t->classification, store_auth_name(t->auth));
+	for (i = 0; i < t->naccounts; i++)
+		printf("%s%s", i ? "," : "", t->accounts[i]);
+	printf("\n");
+	return 0;
+}
+
+int
+ctl_cmd_target_list(struct ctl *c, int argc, char **argv)
+{
+	struct tlist l = { NULL };
+	int r;
+	PARSE("target", "list", NULL);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if (c->json && (l.arr = json_array()) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if (!c->json)
+		printf("%-20s %-24s %-5s %-14s %-9s %s\n", "NAME", "HOST",
+		    "PORT", "CLASS", "AUTH", "ACCOUNTS");
+	if ((r = store_target_list(c->st, target_cb, &l)) != 0) {
+		json_decref(l.arr);
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	}
+	return c->json ? ctl_print_json(l.arr) : 0;
+}
+
+int
+ctl_cmd_target_show(struct ctl *c, int argc, char **argv)
+{
+	struct store_target *t;
+	char fp[PV_SSHKEY_FP_MAX];
+	size_t i;
+	int r;
+	PARSE("target", "show", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one target name please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_target_get(c->st, argv[first], &t)) != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	if (c->json) {
+		rc = ctl_print_json(target_json(t));
+		store_target_free(t);
+		return rc;
+	}
+	if (pv_sshkey_fingerprint_line(t->hostkey, fp, sizeof(fp)) != 0)
+		(void)snprintf(fp, sizeof(fp), "?");
+	printf("name:           %s\n", t->name);
+	printf("address:        %s port %u\n", t->host, t->port);
+	printf("classification: %s\n", t->classification);
+	printf("auth:           %s\n", store_auth_name(t->auth));
+	printf("host key:       %s\n", fp);
+	printf("accounts:       ");
+	for (i = 0; i < t->naccounts; i++)
+		printf("%s%s", i ? "," : "", t->accounts[i]);
+	printf("\n");
+	store_target_free(t);
+	return 0;
+}

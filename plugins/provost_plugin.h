@@ -1,0 +1,91 @@
+/*
+ * provost_plugin.h: the versioned C ABI for contract, SLA and other policy
+ * plugins, loaded with dlopen from Plugin lines.  Like sudo's: type and
+ * version first, members only ever appended, the major must match.
+ */
+#ifndef PROVOST_PLUGIN_H
+#define PROVOST_PLUGIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROVOST_PLUGIN_TYPE 0x70767374U /* "pvst" */
+#define PROVOST_PLUGIN_MAJOR 1
+#define PROVOST_PLUGIN_MINOR 0
+#define PROVOST_PLUGIN_VERSION \
+	((PROVOST_PLUGIN_MAJOR << 16) | PROVOST_PLUGIN_MINOR)
+#define PROVOST_PLUGIN_VERSION_MAJOR(v) ((v) >> 16)
+#define PROVOST_PLUGIN_VERSION_MINOR(v) ((v)&0xffff)
+
+/* The one symbol a plugin exports. */
+#define PROVOST_PLUGIN_SYMBOL "provost_plugin_v1"
+
+/* Hook results: 1 allow / done, 0 deny, -1 error (with *errstr set). */
+#define PROVOST_PLUGIN_ALLOW 1
+#define PROVOST_PLUGIN_DENY 0
+#define PROVOST_PLUGIN_ERROR (-1)
+
+/* What the broker asks about before it lets a channel through. */
+struct provost_access {
+	const char *engineer;
+	const char *provider;
+	const char *target;
+	const char *classification;
+	const char *account;
+	const char *channel;  /* "shell", "exec", "sftp", ... */
+	const char *grant_id; /* NULL for standing access */
+	int64_t now;          /* unix seconds */
+};
+
+/* Event kinds: values are frozen (plugins switch on them). */
+enum provost_event_kind {
+	PROVOST_EVENT_GRANT = 1, /* requested, approved, denied, expired */
+	PROVOST_EVENT_SESSION_START = 2,
+	PROVOST_EVENT_SESSION_END = 3,
+	PROVOST_EVENT_REVOKE = 4,
+	PROVOST_EVENT_EXIT = 5, /* a provider's exit ran a step */
+};
+
+struct provost_event {
+	enum provost_event_kind kind;
+	int64_t time; /* unix seconds */
+	const char *provider;
+	const char *engineer;
+	const char *target;
+	const char *object_id;    /* grant, session or exit id */
+	const char *details_json; /* canonical JSON, as in the audit chain */
+};
+
+/* What provost offers a plugin; check version before newer members. */
+struct provost_plugin_host {
+	unsigned int version;
+	void *ctx;
+	void (*log)(void *ctx, int level, const char *msg);
+	/* Asks provost to start a provider's exit (contract plugin). */
+	int (*request_exit)(
+	    void *ctx, const char *provider, const char *reason);
+};
+
+struct provost_plugin {
+	unsigned int type;    /* PROVOST_PLUGIN_TYPE */
+	unsigned int version; /* PROVOST_PLUGIN_VERSION built against */
+	const char *name;
+	/* 1 ready, -1 error.  config may be NULL. */
+	int (*init)(const struct provost_plugin_host *host, const char *config,
+	    void **state, const char **errstr);
+	/* May only add restrictions: 1 no objection, 0 deny, -1 error. */
+	int (*check_access)(void *state, const struct provost_access *access,
+	    const char **errstr);
+	/* 1 handled, -1 error (the hook is then switched off). */
+	int (*on_event)(void *state, const struct provost_event *event,
+	    const char **errstr);
+	/* Writes a report ("sla 2026-11", "contract") to out. */
+	int (*report)(
+	    void *state, FILE *out, const char *what, const char **errstr);
+	void (*fini)(void *state);
+	/* New members go here, after a minor version bump. */
+};
+
+typedef const struct provost_plugin *(*provost_plugin_entry)(void);
+
+#endif /* PROVOST_PLUGIN_H */

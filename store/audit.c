@@ -1,0 +1,735 @@
+/*
+ * audit.c: the append-only, hash-chained audit log and its signed
+ * checkpoints: append, verify (naming the first bad row), export, poll.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "store/store-int.h"
+
+#define AUDIT_GENESIS \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+#define AUDIT_SIG_CONTEXT "provost-audit-checkpoint-v1"
+#define AUDIT_JSON_FLAGS (JSON_SORT_KEYS | JSON_COMPACT)
+
+static int
+hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	if (hex == NULL || strlen(hex) != 2 * n)
+		return PV_ERR_INVALID;
+	for (i = 0; i < 2 * n; i++) {
+		char c = hex[i];
+		int v;
+
+		if (c >= '0' && c <= '9')
+			v = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v = c - 'a' + 10;
+		else
+			return PV_ERR_INVALID;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
+static int
+hex_to_32(const char *hex, uint8_t out[32])
+{
+	return hex_decode(hex, out, 32);
+}
+
+/*
+ * The canonical JSON of a row and its hash.  details_text must itself be
+ * canonical JSON of an object, else *canonical is cleared.
+ */
+int
+st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
+    const char *action, const char *object, const char *details_text,
+    char hash_hex[STORE_HASH_HEX], int *canonical)
+{
+	json_t *details = NULL, *row = NULL;
+	char *djson = NULL, *rjson = NULL;
+	uint8_t prev[32], md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = NULL;
+	int r = PV_ERR_INTERNAL;
+
+	*canonical = 0;
+	hash_hex[0] = '\0';
+	if (hex_to_32(prev_hex, prev) != 0)
+		memset(prev, 0xff, sizeof(prev)); /* cannot match any hash */
+	if ((details = json_loads(details_text ? details_text : "",
+		 JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		details = json_string(details_text ? details_text : "");
+	if (details == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if (json_is_object(details) &&
+	    (djson = json_dumps(details, AUDIT_JSON_FLAGS)) != NULL &&
+	    details_text != NULL && strcmp(djson, details_text) == 0)
+		*canonical = 1;
+	if ((row = json_pack("{s:s, s:s, s:O, s:s, s:I}", "action",
+		 action ? action : "", "actor", actor ? actor : "", "details",
+		 details, "object", object ? object : "", "ts",
+		 (json_int_t)ts)) == NULL ||
+	    (rjson = json_dumps(row, AUDIT_JSON_FLAGS)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, prev, sizeof(prev)) != 1 ||
+	    EVP_DigestUpdate(ctx, rjson, strlen(rjson)) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+		r = PV_ERR_CRYPTO;
+		goto out;
+	}
+	r = pv_hex_encode(md, sizeof(md), hash_hex, STORE_HASH_HEX);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(djson);
+	free(rjson);
+	json_decref(details);
+	json_decref(row);
+	return r;
+}
+
+/* The message a checkpoint signs: context, seq, hash, time. */
+static int
+checkpoint_msg(
+    uint64_t seq, const char *hash_hex, int64_t ts, uint8_t *msg, size_t msglen)
+{
+	size_t o = sizeof(AUDIT_SIG_CONTEXT);
+	int i;
+
+	if (msglen != sizeof(AUDIT_SIG_CONTEXT) + 8 + 32 + 8)
+		return PV_ERR_INTERNAL;
+	memcpy(msg, AUDIT_SIG_CONTEXT, sizeof(AUDIT_SIG_CONTEXT));
+	for (i = 7; i >= 0; i--)
+		msg[o++] = (uint8_t)(seq >> (8 * i));
+	if (hex_to_32(hash_hex, msg + o) != 0)
+		return PV_ERR_INVALID;
+	o += 32;
+	for (i = 7; i >= 0; i--)
+		msg[o++] = (uint8_t)((uint64_t)ts >> (8 * i));
+	return 0;
+}
+
+/* Ed25519 and the key's fingerprint through common's pv_sshkey_*. */
+static int
+audit_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+	return pv_ed25519_sign(key, msg, len, sig);
+}
+
+static int
+audit_sig_ok(
+    EVP_PKEY *pub, const uint8_t *msg, size_t len, const uint8_t sig[64])
+{
+	return pv_ed25519_verify(pub, msg, len, sig) == 0;
+}
+
+static int
+audit_key_fp(EVP_PKEY *key, char *out, size_t outlen)
+{
+	return pv_sshkey_fingerprint(key, out, outlen);
+}
+
+static int
+checkpoint_locked(struct store *st, uint64_t seq, const char *hash_hex)
+{
+	static const char sql[] =
+	    "INSERT INTO audit_checkpoints"
+	    "(seq, hash, ts, key_fp, sig) VALUES (?,?,?,?,?)";
+	uint8_t msg[sizeof(AUDIT_SIG_CONTEXT) + 48], sig[64];
+	char sighex[129], fp[128];
+	int64_t ts = pv_wall_ms();
+	sqlite3_stmt *s = NULL;
+	json_t *d;
+	int r;
+
+	if (st->audit_key == NULL)
+		return st_fail(st, PV_ERR_CONFIG, "no audit key loaded");
+	if ((r = checkpoint_msg(seq, hash_hex, ts, msg, sizeof(msg))) != 0 ||
+	    (r = audit_sign(st->audit_key, msg, sizeof(msg), sig)) != 0 ||
+	    (r = pv_hex_encode(sig, sizeof(sig), sighex, sizeof(sighex))) !=
+		0 ||
+	    (r = audit_key_fp(st->audit_key, fp, sizeof(fp))) != 0)
+		return st_fail(st, r, "audit checkpoint: signing failed");
+	if ((r = st_prep(st, sql, &s)) != 0)
+		return r;
+	if ((r = st_bind_i64(st, s, 1, (int64_t)seq)) != 0 ||
+	    (r = st_bind_text(st, s, 2, hash_hex)) != 0 ||
+	    (r = st_bind_i64(st, s, 3, ts)) != 0 ||
+	    (r = st_bind_text(st, s, 4, fp)) != 0 ||
+	    (r = st_bind_text(st, s, 5, sighex)) != 0 ||
+	    (r = st_step_done(st, s, "audit checkpoint")) != 0) {
+		st_done(s);
+		return r;
+	}
+	st_done(s);
+	/* The checkpoint itself goes into the chain, so deleting it shows. */
+	d = json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "hash",
+	    hash_hex, "key", fp);
+	st->in_checkpoint = 1;
+	r = st_audit(st, "store", "audit.checkpoint", "audit", d);
+	st->in_checkpoint = 0;
+	return r;
+}
+
+int
+st_audit(struct store *st, const char *actor, const char *action,
+    const char *object, json_t *details)
+{
+	static const char head_sql[] =
+	    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+	static const char ins_sql[] = "INSERT INTO audit(seq, ts, actor, "
+				      "action, object, details, prev_hash, "
+				      "hash) VALUES (?,?,?,?,?,?,?,?)";
+	char prev[STORE_HASH_HEX] = AUDIT_GENESIS, hash[STORE_HASH_HEX];
+	sqlite3_stmt *s = NULL;
+	char *dtext = NULL;
+	int64_t ts = pv_wall_ms();
+	uint64_t seq = 1;
+	int r, canon;
+
+	if (!st->in_tx) {
+		json_decref(details);
+		return st_fail(
+		    st, PV_ERR_INTERNAL, "audit outside a transaction");
+	}
+	if (details == NULL && (details = json_object()) == NULL)
+		return PV_ERR_ALLOC;
+	if (!json_is_object(details) ||
+	    (dtext = json_dumps(details, AUDIT_JSON_FLAGS)) == NULL) {
+		r = st_fail(st, PV_ERR_INVALID, "audit details not an object");
+		goto out;
+	}
+	if ((r = st_prep(st, head_sql, &s)) != 0)
+		goto out;
+	if ((r = st_step_row(st, s, "audit head")) < 0)
+		goto out;
+	if (r == 1) {
+		const char *h = st_col_text(s, 1);
+
+		seq = (uint64_t)sqlite3_column_int64(s, 0) + 1;
+		if (h == NULL || strlen(h) != 64) {
+			r = st_fail(st, PV_ERR_STORE, "audit head is damaged");
+			goto out;
+		}
+		memcpy(prev, h, STORE_HASH_HEX);
+	}
+	st_done(s);
+	s = NULL;
+	if ((r = st_audit_row_hash(
+		 prev, ts, actor, action, object, dtext, hash, &canon)) != 0)
+		goto out;
+	if ((r = st_prep(st, ins_sql, &s)) != 0)
+		goto out;
+	if ((r = st_bind_i64(st, s, 1, (int64_t)seq)) != 0 ||
+	    (r = st_bind_i64(st, s, 2, ts)) != 0 ||
+	    (r = st_bind_text(st, s, 3, actor)) != 0 ||
+	    (r = st_bind_text(st, s, 4, action)) != 0 ||
+	    (r = st_bind_text(st, s, 5, object)) != 0 ||
+	    (r = st_bind_text(st, s, 6, dtext)) != 0 ||
+	    (r = st_bind_text(st, s, 7, prev)) != 0 ||
+	    (r = st_bind_text(st, s, 8, hash)) != 0 ||
+	    (r = st_step_done(st, s, "audit append")) != 0)
+		goto out;
+	st_done(s);
+	s = NULL;
+	if (seq % STORE_CHECKPOINT_EVERY == 0 && st->audit_key != NULL &&
+	    !st->in_checkpoint)
+		r = checkpoint_locked(st, seq, hash);
+out:
+	st_done(s);
+	free(dtext);
+	json_decref(details);
+	return r;
+}
+
+int
+store_audit_append(struct store *st, const char *actor, const char *action,
+    const char *object, json_t *details)
+{
+	int r;
+
+	if (details != NULL)
+		json_incref(details);
+	if ((r = st_begin(st, 1)) != 0) {
+		json_decref(details);
+		return r;
+	}
+	if ((r = st_audit(st, actor, action, object, details)) != 0) {
+		st_rollback(st);
+		return r;
+	}
+	return st_commit(st);
+}
+
+int
+store_audit_head(struct store *st, uint64_t *seq)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	*seq = 0;
+	if ((r = st_prep(st, "SELECT coalesce(max(seq), 0) FROM audit", &s)) !=
+	    0)
+		return r;
+	if ((r = st_step_row(st, s, "audit head")) == 1) {
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		r = 0;
+	}
+	st_done(s);
+	return r;
+}
+
+int
+store_audit_checkpoint(struct store *st, uint64_t *seq)
+{
+	sqlite3_stmt *s = NULL;
+	char hash[STORE_HASH_HEX];
+	const char *h;
+	uint64_t at = 0;
+	int r;
+
+	if (seq != NULL)
+		*seq = 0;
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = st_prep(st,
+		 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+		 &s)) != 0)
+		goto out;
+	if ((r = st_step_row(st, s, "audit head")) <= 0) {
+		if (r == 0)
+			r = st_fail(
+			    st, PV_ERR_NOT_FOUND, "the audit log is empty");
+		goto out;
+	}
+	at = (uint64_t)sqlite3_column_int64(s, 0);
+	h = st_col_text(s, 1);
+	if (h == NULL || strlen(h) != 64) {
+		r = st_fail(st, PV_ERR_STORE, "audit head is damaged");
+		goto out;
+	}
+	memcpy(hash, h, sizeof(hash));
+	st_done(s);
+	s = NULL;
+	if ((r = checkpoint_locked(st, at, hash)) != 0)
+		goto out;
+	if (seq != NULL)
+		*seq = at;
+	return st_commit(st);
+out:
+	st_done(s);
+	st_rollback(st);
+	return r;
+}
+
+/* The first seq whose hash is h, 0 if none. */
+static int
+seq_of_hash(struct store *st, const char *h, uint64_t *seq)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	*seq = 0;
+	if ((r = st_prep(st,
+		 "SELECT seq FROM audit WHERE hash = ? ORDER BY seq LIMIT 1",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_text(st, s, 1, h)) == 0 &&
+	    (r = st_step_row(st, s, "audit lookup")) == 1) {
+		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		r = 0;
+	}
+	st_done(s);
+	return r < 0 ? r : 0;
+}
+
+/* prev_hash of the first row after seq; *found cleared if none. */
+static int
+next_prev(struct store *st, uint64_t seq, char out[STORE_HASH_HEX], int *found)
+{
+	sqlite3_stmt *s;
+	const char *h;
+	int r;
+
+	*found = 0;
+	out[0] = '\0';
+	if ((r = st_prep(st,
+		 "SELECT prev_hash FROM audit WHERE seq > ? ORDER BY seq "
+		 "LIMIT 1",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_i64(st, s, 1, (int64_t)seq)) == 0 &&
+	    (r = st_step_row(st, s, "audit lookup")) == 1) {
+		h = st_col_text(s, 0);
+		if (h != NULL && strlen(h) == 64) {
+			memcpy(out, h, STORE_HASH_HEX);
+			*found = 1;
+		}
+		r = 0;
+	}
+	st_done(s);
+	return r < 0 ? r : 0;
+}
+
+static int report(struct store_audit_report *rep, uint64_t seq, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static int
+report(struct store_audit_report *rep, uint64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	rep->bad_seq = seq;
+	va_start(ap, fmt);
+	if (vsnprintf(rep->what, sizeof(rep->what), fmt, ap) < 0)
+		rep->what[0] = '\0';
+	va_end(ap);
+	return PV_ERR_AUTH;
+}
+
+/* Walks the chain in seq order; stops at the first bad row. */
+static int
+verify_chain(struct store *st, struct store_audit_report *rep,
+    uint64_t *last_seq, char last_hash[STORE_HASH_HEX])
+{
+	sqlite3_stmt *s = NULL;
+	char expect[STORE_HASH_HEX] = AUDIT_GENESIS, calc[STORE_HASH_HEX];
+	char nprev[STORE_HASH_HEX];
+	uint64_t prev_seq = 0, seq, other;
+	int r, canon, found;
+
+	if ((r = st_prep_once(st,
+		 "SELECT seq, ts, actor, action, object, details, prev_hash, "
+		 "hash FROM audit ORDER BY seq",
+		 &s)) != 0)
+		return r;
+	while ((r = st_step_row(st, s, "audit verify")) == 1) {
+		const char *ph = st_col_text(s, 6), *h = st_col_text(s, 7);
+		int self_ok, link_ok;
+
+		seq = (uint64_t)sqlite3_column_int64(s, 0);
+		if ((r = st_audit_row_hash(ph ? ph : "",
+			 sqlite3_column_int64(s, 1), st_col_text(s, 2),
+			 st_col_text(s, 3), st_col_text(s, 4),
+			 st_col_text(s, 5), calc, &canon)) != 0)
+			goto out;
+		self_ok = canon && h != NULL && strcmp(calc, h) == 0;
+		link_ok = ph != NULL && strcmp(ph, expect) == 0;
+		rep->rows++;
+		if (self_ok && link_ok) {
+			memcpy(expect, h, STORE_HASH_HEX);
+			prev_seq = seq;
+			continue;
+		}
+		if (link_ok) {
+			/* Forged row whose successor still links past it? */
+			if ((r = next_prev(st, seq, nprev, &found)) != 0)
+				goto out;
+			if (found && strcmp(nprev, expect) == 0)
+				r = report(
+				    rep, seq, "row %" PRIu64 " inserted", seq);
+			else
+				r = report(
+				    rep, seq, "row %" PRIu64 " edited", seq);
+			goto out;
+		}
+		if ((r = seq_of_hash(st, ph ? ph : "", &other)) != 0)
+			goto out;
+		if (other == 0) {
+			if (seq != prev_seq + 1)
+				r = report(rep, prev_seq + 1,
+				    "row %" PRIu64 " deleted (row %" PRIu64
+				    " follows row %" PRIu64 ")",
+				    prev_seq + 1, seq, prev_seq);
+			else if (self_ok)
+				r = report(rep, seq,
+				    "a row before row %" PRIu64 " deleted",
+				    seq);
+			else
+				r = report(
+				    rep, seq, "row %" PRIu64 " edited", seq);
+		} else if (other > seq) {
+			r = report(rep, seq,
+			    "row %" PRIu64 " reordered (it belongs after row "
+			    "%" PRIu64 ")",
+			    seq, other);
+		} else if (other < prev_seq) {
+			r = report(rep, other + 1,
+			    "row %" PRIu64 " inserted (row %" PRIu64
+			    " links to row %" PRIu64 ")",
+			    other + 1, seq, other);
+		} else {
+			r = report(rep, seq, "row %" PRIu64 " edited", seq);
+		}
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	*last_seq = prev_seq;
+	memcpy(last_hash, expect, STORE_HASH_HEX);
+	r = 0;
+out:
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Hash of row seq, or "" if it is not there. */
+static int
+hash_at(struct store *st, uint64_t seq, char out[STORE_HASH_HEX])
+{
+	sqlite3_stmt *s;
+	const char *h;
+	int r;
+
+	out[0] = '\0';
+	if ((r = st_prep(st, "SELECT hash FROM audit WHERE seq = ?", &s)) != 0)
+		return r;
+	if ((r = st_bind_i64(st, s, 1, (int64_t)seq)) == 0 &&
+	    (r = st_step_row(st, s, "audit lookup")) == 1) {
+		h = st_col_text(s, 0);
+		if (h != NULL && strlen(h) == 64)
+			memcpy(out, h, STORE_HASH_HEX);
+		r = 0;
+	}
+	st_done(s);
+	return r < 0 ? r : 0;
+}
+
+static int
+verify_checkpoints(struct store *st, EVP_PKEY *pub,
+    struct store_audit_report *rep, uint64_t last_seq)
+{
+	uint8_t msg[sizeof(AUDIT_SIG_CONTEXT) + 48], sig[64];
+	char have[STORE_HASH_HEX];
+	sqlite3_stmt *s = NULL;
+	uint64_t seq;
+	int r;
+
+	if ((r = st_prep_once(st,
+		 "SELECT seq, hash, ts, sig FROM audit_checkpoints ORDER BY "
+		 "seq",
+		 &s)) != 0)
+		return r;
+	while ((r = st_step_row(st, s, "audit verify")) == 1) {
+		const char *h = st_col_text(s, 1), *sg = st_col_text(s, 3);
+
+		seq = (uint64_t)sqlite3_column_int64(s, 0);
+		rep->checkpoints++;
+		if (pub != NULL) {
+			int ok = hex_decode(sg, sig, sizeof(sig)) == 0 &&
+			    checkpoint_msg(seq, h, sqlite3_column_int64(s, 2),
+				msg, sizeof(msg)) == 0;
+
+			if (!ok || !audit_sig_ok(pub, msg, sizeof(msg), sig)) {
+				r = report(rep, seq,
+				    "checkpoint at row %" PRIu64
+				    " has a bad signature",
+				    seq);
+				goto out;
+			}
+		}
+		if (seq > last_seq) {
+			r = report(rep, last_seq + 1,
+			    "log truncated: it ends at row %" PRIu64
+			    " but a signed checkpoint covers row %" PRIu64,
+			    last_seq, seq);
+			goto out;
+		}
+		if ((r = hash_at(st, seq, have)) != 0)
+			goto out;
+		if (h == NULL || strcmp(have, h) != 0) {
+			r = report(rep, seq,
+			    "row %" PRIu64
+			    " differs from its signed checkpoint",
+			    seq);
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+out:
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Every audit.checkpoint row must still have its checkpoint. */
+static int
+verify_checkpoint_rows(struct store *st, struct store_audit_report *rep)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = st_prep_once(st,
+		 "SELECT a.seq, json_extract(a.details, '$.seq') FROM audit a "
+		 "WHERE a.action = 'audit.checkpoint' AND NOT EXISTS (SELECT 1 "
+		 "FROM audit_checkpoints c WHERE c.seq = "
+		 "json_extract(a.details, '$.seq')) ORDER BY a.seq LIMIT 1",
+		 &s)) != 0)
+		return r;
+	if ((r = st_step_row(st, s, "audit verify")) == 1)
+		r = report(rep, (uint64_t)sqlite3_column_int64(s, 1),
+		    "checkpoint at row %" PRId64 " deleted (recorded in row "
+		    "%" PRId64 ")",
+		    (int64_t)sqlite3_column_int64(s, 1),
+		    (int64_t)sqlite3_column_int64(s, 0));
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_audit_verify(
+    struct store *st, EVP_PKEY *pub, struct store_audit_report *rep)
+{
+	char last_hash[STORE_HASH_HEX];
+	uint64_t last_seq = 0;
+	int r;
+
+	memset(rep, 0, sizeof(*rep));
+	/* One read transaction: a consistent snapshot. */
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = verify_chain(st, rep, &last_seq, last_hash)) != 0)
+		goto out;
+	if ((r = verify_checkpoints(st, pub, rep, last_seq)) != 0)
+		goto out;
+	if ((r = verify_checkpoint_rows(st, rep)) != 0)
+		goto out;
+	(void)snprintf(rep->what, sizeof(rep->what),
+	    "%" PRIu64 " rows, %" PRIu64 " checkpoints: intact", rep->rows,
+	    rep->checkpoints);
+out:
+	st_rollback(st);
+	return r;
+}
+
+int
+store_audit_export(struct store *st, int64_t since_ms, FILE *out)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *row = NULL, *details;
+	char *line = NULL, when[40];
+	int r;
+
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = st_prep_once(st,
+		 "SELECT seq, ts, actor, action, object, details, prev_hash, "
+		 "hash FROM audit WHERE ts >= ? ORDER BY seq",
+		 &s)) != 0)
+		goto out;
+	if ((r = st_bind_i64(st, s, 1, since_ms)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "audit export")) == 1) {
+		int64_t ts = sqlite3_column_int64(s, 1);
+
+		if ((details = json_loads(
+			 st_col_text(s, 5) ? st_col_text(s, 5) : "{}", 0,
+			 NULL)) == NULL)
+			details = json_object();
+		if (pv_time_format(ts / 1000, when, sizeof(when)) != 0)
+			when[0] = '\0';
+		row = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
+		    "seq", (json_int_t)sqlite3_column_int64(s, 0), "ts_ms",
+		    (json_int_t)ts, "time", when, "actor",
+		    st_col_text(s, 2) ? st_col_text(s, 2) : "", "action",
+		    st_col_text(s, 3) ? st_col_text(s, 3) : "", "object",
+		    st_col_text(s, 4) ? st_col_text(s, 4) : "", "details",
+		    details, "prev_hash",
+		    st_col_text(s, 6) ? st_col_text(s, 6) : "", "hash",
+		    st_col_text(s, 7) ? st_col_text(s, 7) : "");
+		if (row == NULL ||
+		    (line = json_dumps(row, AUDIT_JSON_FLAGS)) == NULL) {
+			r = PV_ERR_ALLOC;
+			goto out;
+		}
+		if (fputs(line, out) == EOF || fputc('\n', out) == EOF) {
+			r = st_fail(
+			    st, PV_ERR_IO, "audit export: write failed");
+			goto out;
+		}
+		free(line);
+		line = NULL;
+		json_decref(row);
+		row = NULL;
+	}
+	if (r < 0)
+		goto out;
+	r = fflush(out) == 0
+	    ? 0
+	    : st_fail(st, PV_ERR_IO, "audit export: write failed");
+out:
+	free(line);
+	json_decref(row);
+	sqlite3_finalize(s);
+	st_rollback(st);
+	return r;
+}
+
+int
+store_revoked_since(
+    struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_revocation rv;
+	uint64_t head;
+	int r;
+
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = store_audit_head(st, &head)) != 0)
+		goto out;
+	if ((r = st_prep_once(st,
+		 "SELECT seq, action, object, ts FROM audit WHERE seq > ? AND "
+		 "seq <= ? AND action IN ('engineer.disable', "
+		 "'engineer.revoke', 'provider.revoke', 'provider.status', "
+		 "'grant.revoke', 'grant.deny', 'grant.expire', "
+		 "'credential.revoke', 'session.kill', 'totp.revoke', "
+		 "'key.revoke') ORDER BY seq",
+		 &s)) != 0)
+		goto out;
+	if ((r = st_bind_i64(st, s, 1, (int64_t)*cursor)) != 0 ||
+	    (r = st_bind_i64(st, s, 2, (int64_t)head)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "revocations")) == 1) {
+		rv = (struct store_revocation){
+			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.action = st_col_text(s, 1),
+			.object = st_col_text(s, 2),
+			.ts_ms = sqlite3_column_int64(s, 3),
+		};
+		if (cb(ctx, &rv) != 0) {
+			head = rv.seq;
+			r = 0;
+			break;
+		}
+	}
+	if (r < 0)
+		goto out;
+	*cursor = head;
+	r = 0;
+out:
+	sqlite3_finalize(s);
+	st_rollback(st);
+	return r;
+}

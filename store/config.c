@@ -1,0 +1,393 @@
+/*
+ * config.c: provostd.conf (DESIGN.md "Configuration") read into struct
+ * pv_config with one typed handler per keyword, shared by provostd and ctl.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/provost"
+
+static int cfg_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+cfg_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(err, errlen, fmt, ap) < 0 && errlen > 0)
+		err[0] = '\0';
+	va_end(ap);
+	return PV_ERR_CONFIG;
+}
+
+static int
+set_str(char **dst, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	if (*dst != NULL)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if ((*dst = strdup(l->args[0])) == NULL)
+		return PV_ERR_ALLOC;
+	return 0;
+}
+
+static int
+set_path(char **dst, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	if (l->args[0][0] != '/')
+		return cfg_err(
+		    err, errlen, "%s needs an absolute path", l->keyword);
+	return set_str(dst, l, err, errlen);
+}
+
+static int
+set_duration(uint64_t *dst, int *seen, const struct pv_conf_line *l, char *err,
+    size_t errlen)
+{
+	if (*seen)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (pv_duration_parse(l->args[0], dst) != 0)
+		return cfg_err(err, errlen, "%s: not a duration (like 2m, 1h)",
+		    l->keyword);
+	*seen = 1;
+	return 0;
+}
+
+/* Which single-value keywords were seen (for "given twice"). */
+struct cfg_ctx {
+	struct pv_config *c;
+	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
+	    seen_loglevel;
+};
+
+static int
+kw_listen(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+
+	if (c->nlisten == PV_CONFIG_MAX_LISTEN)
+		return cfg_err(err, errlen, "too many %s lines", l->keyword);
+	if (strrchr(l->args[0], ':') == NULL)
+		return cfg_err(
+		    err, errlen, "%s wants ADDRESS:PORT", l->keyword);
+	if ((c->listen[c->nlisten] = strdup(l->args[0])) == NULL)
+		return PV_ERR_ALLOC;
+	c->nlisten++;
+	return 0;
+}
+
+static int
+kw_state(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(&((struct cfg_ctx *)v)->c->state_dir, l, err, errlen);
+}
+
+static int
+kw_store(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	const char *a = l->args[0];
+
+	if (strncmp(a, "sqlite:/", 8) != 0 &&
+	    strncmp(a, "postgresql://", 13) != 0)
+		return cfg_err(err, errlen,
+		    "%s wants sqlite:/ABSOLUTE/PATH (or postgresql://...)",
+		    l->keyword);
+	return set_str(&((struct cfg_ctx *)v)->c->store, l, err, errlen);
+}
+
+static int
+kw_policy(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(&((struct cfg_ctx *)v)->c->policy_file, l, err, errlen);
+}
+
+static int
+kw_recdir(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(
+	    &((struct cfg_ctx *)v)->c->recording_dir, l, err, errlen);
+}
+
+static int
+kw_recipient(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+
+	if (c->nrecipients == PV_CONFIG_MAX_RECIPIENTS)
+		return cfg_err(err, errlen, "too many %s lines", l->keyword);
+	if (l->args[0][0] != '/')
+		return cfg_err(
+		    err, errlen, "%s needs an absolute path", l->keyword);
+	if ((c->recipients[c->nrecipients] = strdup(l->args[0])) == NULL)
+		return PV_ERR_ALLOC;
+	c->nrecipients++;
+	return 0;
+}
+
+static int
+kw_lifetime(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->cert_lifetime, &x->seen_lifetime, l, err, errlen)) != 0)
+		return r;
+	if (x->c->cert_lifetime < 10 || x->c->cert_lifetime > 86400)
+		return cfg_err(err, errlen, "%s must be 10s..1d", l->keyword);
+	return 0;
+}
+
+static int
+kw_control(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(
+	    &((struct cfg_ctx *)v)->c->control_socket, l, err, errlen);
+}
+
+static int
+kw_user(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	if (!store_name_valid(l->args[0]))
+		return cfg_err(err, errlen, "%s: not a user name", l->keyword);
+	return set_str(&((struct cfg_ctx *)v)->c->sandbox_user, l, err, errlen);
+}
+
+static int
+kw_u32(uint32_t *dst, int *seen, uint32_t max, const struct pv_conf_line *l,
+    char *err, size_t errlen)
+{
+	if (*seen)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (pv_parse_u32(l->args[0], 1, max, dst) != 0)
+		return cfg_err(
+		    err, errlen, "%s: not a number in range", l->keyword);
+	*seen = 1;
+	return 0;
+}
+
+static int
+kw_sessions(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	return kw_u32(
+	    &x->c->max_sessions, &x->seen_sessions, 100000, l, err, errlen);
+}
+
+static int
+kw_tries(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	return kw_u32(
+	    &x->c->max_auth_tries, &x->seen_tries, 100, l, err, errlen);
+}
+
+static int
+kw_grace(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->login_grace, &x->seen_grace, l, err, errlen)) != 0)
+		return r;
+	if (x->c->login_grace == 0 || x->c->login_grace > 3600)
+		return cfg_err(err, errlen, "%s must be 1s..1h", l->keyword);
+	return 0;
+}
+
+static int
+kw_mfa(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->mfa_grace, &x->seen_mfa, l, err, errlen)) != 0)
+		return r;
+	if (x->c->mfa_grace > 86400)
+		return cfg_err(
+		    err, errlen, "%s must be at most 1d", l->keyword);
+	return 0;
+}
+
+static int
+kw_plugin(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+	struct pv_config_plugin *p;
+
+	if (c->nplugins == PV_CONFIG_MAX_PLUGINS)
+		return cfg_err(err, errlen, "too many %s lines", l->keyword);
+	if (l->args[0][0] != '/' || (l->nargs > 1 && l->args[1][0] != '/'))
+		return cfg_err(
+		    err, errlen, "%s needs absolute paths", l->keyword);
+	p = &c->plugins[c->nplugins];
+	if ((p->path = strdup(l->args[0])) == NULL)
+		return PV_ERR_ALLOC;
+	if (l->nargs > 1 && (p->config = strdup(l->args[1])) == NULL) {
+		free(p->path);
+		p->path = NULL;
+		return PV_ERR_ALLOC;
+	}
+	c->nplugins++;
+	return 0;
+}
+
+static int
+kw_loglevel(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	enum pv_log_level lv;
+
+	if (x->seen_loglevel)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (pv_log_level_parse(l->args[0], &lv) != 0)
+		return cfg_err(err, errlen,
+		    "%s: one of error, warn, info, verbose, debug", l->keyword);
+	x->c->log_level = (int)lv;
+	x->seen_loglevel = 1;
+	return 0;
+}
+
+static const struct pv_conf_keyword config_keywords[] = {
+	{ "ListenAddress", 1, 1, kw_listen },
+	{ "StateDirectory", 1, 1, kw_state },
+	{ "Store", 1, 1, kw_store },
+	{ "PolicyFile", 1, 1, kw_policy },
+	{ "RecordingDirectory", 1, 1, kw_recdir },
+	{ "RecordingRecipient", 1, 1, kw_recipient },
+	{ "CertificateLifetime", 1, 1, kw_lifetime },
+	{ "ControlSocket", 1, 1, kw_control },
+	{ "SandboxUser", 1, 1, kw_user },
+	{ "MaxSessions", 1, 1, kw_sessions },
+	{ "LoginGraceTime", 1, 1, kw_grace },
+	{ "MaxAuthTries", 1, 1, kw_tries },
+	{ "MFAGrace", 1, 1, kw_mfa },
+	{ "Plugin", 1, 2, kw_plugin },
+	{ "LogLevel", 1, 1, kw_loglevel },
+	{ NULL, 0, 0, NULL },
+};
+
+int
+pv_config_new(struct pv_config **out)
+{
+	struct pv_config *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PV_ERR_ALLOC;
+	c->cert_lifetime = 120;
+	c->max_sessions = 500;
+	c->login_grace = 30;
+	c->max_auth_tries = 3;
+	c->mfa_grace = 600;
+	c->log_level = PV_LOG_INFO;
+	*out = c;
+	return 0;
+}
+
+/* Fills what the file left out with the documented defaults. */
+static int
+config_finish(struct pv_config *c)
+{
+	const char *sd;
+
+	if (c->nlisten == 0 &&
+	    (c->listen[c->nlisten++] = strdup("0.0.0.0:2222")) == NULL)
+		return PV_ERR_ALLOC;
+	if (c->state_dir == NULL &&
+	    (c->state_dir = strdup(DEFAULT_STATE_DIR)) == NULL)
+		return PV_ERR_ALLOC;
+	sd = c->state_dir;
+	if (c->store == NULL &&
+	    asprintf(&c->store, "sqlite:%s/provost.db", sd) < 0) {
+		c->store = NULL;
+		return PV_ERR_ALLOC;
+	}
+	if (c->recording_dir == NULL &&
+	    asprintf(&c->recording_dir, "%s/recordings", sd) < 0) {
+		c->recording_dir = NULL;
+		return PV_ERR_ALLOC;
+	}
+	if (c->policy_file == NULL &&
+	    (c->policy_file = strdup("/etc/provost/policy.conf")) == NULL)
+		return PV_ERR_ALLOC;
+	if (c->control_socket == NULL &&
+	    (c->control_socket = strdup("/run/provost/control.sock")) == NULL)
+		return PV_ERR_ALLOC;
+	if (c->sandbox_user == NULL &&
+	    (c->sandbox_user = strdup("provost")) == NULL)
+		return PV_ERR_ALLOC;
+	return 0;
+}
+
+int
+pv_config_load_file(
+    struct pv_config *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_ctx x = { .c = c };
+	int r;
+
+	if ((r = pv_conf_parse_file(path, config_keywords, &x, err, errlen)) !=
+	    0)
+		return r;
+	return config_finish(c);
+}
+
+int
+pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
+    size_t len, char *err, size_t errlen)
+{
+	struct cfg_ctx x = { .c = c };
+	int r;
+
+	if ((r = pv_conf_parse_mem(
+		 name, data, len, config_keywords, &x, err, errlen)) != 0)
+		return r;
+	return config_finish(c);
+}
+
+int
+pv_config_store_path(const struct pv_config *c, const char **path)
+{
+	*path = NULL;
+	if (c->store == NULL || strncmp(c->store, "sqlite:", 7) != 0)
+		return PV_ERR_UNSUPPORTED;
+	*path = c->store + 7;
+	return 0;
+}
+
+void
+pv_config_free(struct pv_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nlisten; i++)
+		free(c->listen[i]);
+	for (i = 0; i < c->nrecipients; i++)
+		free(c->recipients[i]);
+	for (i = 0; i < c->nplugins; i++) {
+		free(c->plugins[i].path);
+		free(c->plugins[i].config);
+	}
+	free(c->state_dir);
+	free(c->store);
+	free(c->policy_file);
+	free(c->recording_dir);
+	free(c->control_socket);
+	free(c->sandbox_user);
+	free(c);
+}

@@ -1,0 +1,304 @@
+/*
+ * keys.c: engineers' SSH public keys (OpenSSH lines parsed strictly,
+ * SHA256 fingerprints as ssh-keygen -l prints them) and key matching.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "store/store-int.h"
+
+#define PUBKEY_LINE_MAX 16384
+
+static const char *const key_types[] = {
+	"ssh-ed25519",
+	"ecdsa-sha2-nistp256",
+	"ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521",
+	"ssh-rsa",
+	"sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com",
+	NULL,
+};
+
+int
+st_pubkey_fingerprint(const uint8_t *blob, size_t len, char *out, size_t outlen)
+{
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	char *b = NULL;
+	size_t n;
+	int r, w;
+
+	if (EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return PV_ERR_CRYPTO;
+	if ((r = pv_b64_encode(md, sizeof(md), 0, &b)) != 0)
+		return r;
+	n = strlen(b);
+	while (n > 0 && b[n - 1] == '=')
+		b[--n] = '\0';
+	w = snprintf(out, outlen, "SHA256:%s", b);
+	free(b);
+	if (w < 0 || (size_t)w >= outlen)
+		return PV_ERR_LIMIT;
+	return 0;
+}
+
+/* Checks that the blob is a well-formed key of the named type. */
+static int
+pubkey_blob_check(const char *type, const uint8_t *blob, size_t len)
+{
+	struct pv_buf *b = pv_buf_from(blob, len);
+	const uint8_t *p;
+	size_t plen;
+	int r = PV_ERR_INVALID, i, parts;
+
+	if (b == NULL)
+		return PV_ERR_ALLOC;
+	if (pv_buf_get_string_direct(b, &p, &plen) != 0 ||
+	    plen != strlen(type) || memcmp(p, type, plen) != 0)
+		goto out;
+	if (strcmp(type, "ssh-ed25519") == 0) {
+		if (pv_buf_get_string_direct(b, &p, &plen) != 0 || plen != 32)
+			goto out;
+	} else {
+		/* rsa: e, n; ecdsa: curve, point; sk-*: + application. */
+		parts = strncmp(type, "sk-", 3) == 0 ? 3 : 2;
+		if (strcmp(type, "sk-ssh-ed25519@openssh.com") == 0)
+			parts = 2;
+		for (i = 0; i < parts; i++)
+			if (pv_buf_get_string_direct(b, &p, &plen) != 0 ||
+			    plen == 0)
+				goto out;
+		if (strcmp(type, "ssh-rsa") == 0 && plen < 256)
+			goto out; /* modulus under 2048 bits */
+	}
+	if (pv_buf_len(b) != 0)
+		goto out;
+	r = 0;
+out:
+	pv_buf_free(b);
+	return r;
+}
+
+int
+st_pubkey_parse(const char *line, char **type, uint8_t **blob, size_t *bloblen,
+    char **comment)
+{
+	const char *sp, *b64, *end, *c;
+	uint8_t *d = NULL;
+	size_t dlen = 0, tlen, i;
+	int r = PV_ERR_INVALID;
+
+	*type = NULL;
+	*blob = NULL;
+	*bloblen = 0;
+	*comment = NULL;
+	if (line == NULL || strlen(line) > PUBKEY_LINE_MAX)
+		return PV_ERR_INVALID;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if ((sp = strchr(line, ' ')) == NULL)
+		return PV_ERR_INVALID;
+	tlen = (size_t)(sp - line);
+	for (i = 0; key_types[i] != NULL; i++)
+		if (strlen(key_types[i]) == tlen &&
+		    memcmp(key_types[i], line, tlen) == 0)
+			break;
+	if (key_types[i] == NULL)
+		return PV_ERR_UNSUPPORTED;
+	b64 = sp + 1;
+	for (end = b64; *end != '\0' && *end != ' ' && *end != '\t' &&
+	     *end != '\n' && *end != '\r';
+	     end++)
+		;
+	if ((r = pv_b64_decode(b64, (size_t)(end - b64), 0, &d, &dlen)) != 0)
+		goto out;
+	if ((r = pubkey_blob_check(key_types[i], d, dlen)) != 0)
+		goto out;
+	c = end;
+	while (*c == ' ' || *c == '\t')
+		c++;
+	if (*c != '\0' && *c != '\n' && *c != '\r') {
+		size_t cl = strcspn(c, "\r\n");
+
+		for (i = 0; i < cl; i++)
+			if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f) {
+				r = PV_ERR_INVALID;
+				goto out;
+			}
+		if ((*comment = strndup(c, cl)) == NULL) {
+			r = PV_ERR_ALLOC;
+			goto out;
+		}
+	}
+	if (c[strcspn(c, "\r\n")] != '\0' &&
+	    c[strcspn(c, "\r\n") + strspn(c + strcspn(c, "\r\n"), "\r\n")] !=
+		'\0') {
+		r = PV_ERR_INVALID; /* text after the first line */
+		goto out;
+	}
+	if ((*type = strndup(line, tlen)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	*blob = d;
+	*bloblen = dlen;
+	d = NULL;
+	r = 0;
+out:
+	free(d);
+	if (r != 0) {
+		free(*comment);
+		*comment = NULL;
+	}
+	return r;
+}
+
+int
+store_engineer_key_add(struct store *st, const char *actor, const char *login,
+    const char *line, char **fingerprint)
+{
+	static const char sql[] =
+	    "INSERT INTO engineer_keys(engineer_id, type, "
+	    "blob, fingerprint, comment, added_at) VALUES "
+	    "(?,?,?,?,?,?)";
+	char *type = NULL, *comment = NULL, fp[80], obj[128];
+	uint8_t *blob = NULL;
+	sqlite3_stmt *s = NULL;
+	size_t blen = 0;
+	int64_t eid;
+	int r;
+
+	if (fingerprint != NULL)
+		*fingerprint = NULL;
+	if ((r = st_pubkey_parse(line, &type, &blob, &blen, &comment)) != 0) {
+		r = st_fail(st, r,
+		    r == PV_ERR_UNSUPPORTED
+			? "key: unsupported key type"
+			: "key: not an OpenSSH public key line");
+		goto out0;
+	}
+	if ((r = st_pubkey_fingerprint(blob, blen, fp, sizeof(fp))) != 0)
+		goto out0;
+	if ((r = st_begin(st, 1)) != 0)
+		goto out0;
+	if ((r = st_engineer_id(st, login, &eid)) != 0 ||
+	    (r = st_prep(st, sql, &s)) != 0)
+		goto out;
+	if ((r = st_bind_i64(st, s, 1, eid)) != 0 ||
+	    (r = st_bind_text(st, s, 2, type)) != 0 ||
+	    (sqlite3_bind_blob(s, 3, blob, (int)blen, SQLITE_TRANSIENT) !=
+		    SQLITE_OK &&
+		(r = st_sqlerr(st, "bind")) != 0) ||
+	    (r = st_bind_text(st, s, 4, fp)) != 0 ||
+	    (r = st_bind_text(st, s, 5, comment)) != 0 ||
+	    (r = st_bind_i64(st, s, 6, pv_wall_ms() / 1000)) != 0)
+		goto out;
+	if ((r = st_step_done(st, s, "key add")) != 0) {
+		if (r == PV_ERR_EXISTS)
+			r = st_fail(
+			    st, r, "engineer %s already has key %s", login, fp);
+		goto out;
+	}
+	st_done(s);
+	s = NULL;
+	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	    (r = st_audit(st, actor, "key.add", obj,
+		 json_pack("{s:s, s:s}", "type", type, "fingerprint", fp))) !=
+		0)
+		goto out;
+	if ((r = st_commit(st)) != 0)
+		goto out0;
+	if (fingerprint != NULL && (*fingerprint = strdup(fp)) == NULL)
+		r = PV_ERR_ALLOC;
+	goto out0;
+out:
+	st_done(s);
+	st_rollback(st);
+out0:
+	free(type);
+	free(comment);
+	free(blob);
+	return r;
+}
+
+int
+store_engineer_key_list(
+    struct store *st, const char *login, store_key_cb cb, void *ctx)
+{
+	struct store_key k;
+	sqlite3_stmt *s;
+	int64_t eid;
+	int r;
+
+	if ((r = st_engineer_id(st, login, &eid)) != 0)
+		return r;
+	if ((r = st_prep_once(st,
+		 "SELECT id, type, fingerprint, comment, added_at FROM "
+		 "engineer_keys WHERE engineer_id = ? AND revoked_at IS NULL "
+		 "ORDER BY id",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_i64(st, s, 1, eid)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "key list")) == 1) {
+		k = (struct store_key){
+			.id = sqlite3_column_int64(s, 0),
+			.type = st_col_text(s, 1),
+			.fingerprint = st_col_text(s, 2),
+			.comment = st_col_text(s, 3),
+			.added_at = sqlite3_column_int64(s, 4),
+		};
+		if (cb(ctx, &k) != 0) {
+			r = 0;
+			break;
+		}
+	}
+out:
+	sqlite3_finalize(s);
+	return r < 0 ? r : 0;
+}
+
+int
+store_engineer_key_match(
+    struct store *st, const char *login, const uint8_t *blob, size_t len)
+{
+	sqlite3_stmt *s;
+	const void *have;
+	char fp[80];
+	int r;
+
+	if (blob == NULL || len == 0 ||
+	    st_pubkey_fingerprint(blob, len, fp, sizeof(fp)) != 0)
+		return PV_DENY;
+	if ((r = st_prep(st,
+		 "SELECT k.blob FROM engineer_keys k JOIN engineers e ON e.id "
+		 "= "
+		 "k.engineer_id WHERE e.login = ? AND k.fingerprint = ? AND "
+		 "k.revoked_at IS NULL AND e.disabled_at IS NULL",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_text(st, s, 1, login)) != 0 ||
+	    (r = st_bind_text(st, s, 2, fp)) != 0 ||
+	    (r = st_step_row(st, s, "key match")) < 0)
+		goto out;
+	if (r == 1) {
+		have = sqlite3_column_blob(s, 0);
+		r = (have != NULL &&
+			(size_t)sqlite3_column_bytes(s, 0) == len &&
+			CRYPTO_memcmp(have, blob, len) == 0)
+		    ? PV_ALLOW
+		    : PV_DENY;
+	} else
+		r = PV_DENY;
+out:
+	st_done(s);
+	return r;
+}

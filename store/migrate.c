@@ -1,0 +1,185 @@
+/*
+ * migrate.c: the store's schema, one migration per PRAGMA user_version
+ * step, each applied in one transaction so a crash leaves the old schema.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "common/common.h"
+#include "store/store-int.h"
+
+/* Version 1: the tables of DESIGN.md "Governance store". */
+static const char schema_v1[] =
+    "CREATE TABLE providers("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " status TEXT NOT NULL DEFAULT 'active'"
+    "  CHECK(status IN ('active','exiting','exited')),"
+    " contract_start INTEGER, contract_end INTEGER,"
+    " created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE engineers("
+    " id INTEGER PRIMARY KEY,"
+    " login TEXT NOT NULL UNIQUE,"
+    " provider_id INTEGER NOT NULL REFERENCES providers(id),"
+    " clearance TEXT,"
+    " created_at INTEGER NOT NULL, disabled_at INTEGER);"
+    "CREATE INDEX engineers_provider ON engineers(provider_id);"
+    "CREATE TABLE engineer_keys("
+    " id INTEGER PRIMARY KEY,"
+    " engineer_id INTEGER NOT NULL REFERENCES engineers(id),"
+    " type TEXT NOT NULL, blob BLOB NOT NULL, fingerprint TEXT NOT NULL,"
+    " comment TEXT, added_at INTEGER NOT NULL, revoked_at INTEGER,"
+    " UNIQUE(engineer_id, fingerprint));"
+    "CREATE TABLE totp("
+    " engineer_id INTEGER PRIMARY KEY REFERENCES engineers(id),"
+    " sealed BLOB NOT NULL, enrolled_at INTEGER NOT NULL,"
+    " last_step INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER);"
+    "CREATE TABLE approvers("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " engineer_id INTEGER REFERENCES engineers(id),"
+    " created_at INTEGER NOT NULL, disabled_at INTEGER);"
+    "CREATE TABLE approver_groups("
+    " approver_id INTEGER NOT NULL REFERENCES approvers(id),"
+    " grp TEXT NOT NULL, PRIMARY KEY(approver_id, grp));"
+    "CREATE TABLE targets("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " host TEXT NOT NULL,"
+    " port INTEGER NOT NULL CHECK(port BETWEEN 1 AND 65535),"
+    " classification TEXT NOT NULL,"
+    " hostkey TEXT NOT NULL,"
+    " auth TEXT NOT NULL DEFAULT 'cert' CHECK(auth IN ('cert','pam-token')),"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE target_accounts("
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " account TEXT NOT NULL, PRIMARY KEY(target_id, account));"
+    "CREATE TABLE grants("
+    " id TEXT PRIMARY KEY,"
+    " engineer_id INTEGER NOT NULL REFERENCES engineers(id),"
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " account TEXT NOT NULL,"
+    " rule TEXT NOT NULL,"
+    " approval TEXT NOT NULL CHECK(approval IN ('auto','group')),"
+    " approvals_needed INTEGER NOT NULL DEFAULT 0"
+    "  CHECK(approvals_needed >= 0),"
+    " approval_group TEXT, ticket TEXT, reason TEXT,"
+    " requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL,"
+    " duration INTEGER NOT NULL CHECK(duration > 0),"
+    " capped INTEGER NOT NULL DEFAULT 0,"
+    " state TEXT NOT NULL CHECK(state IN"
+    "  ('pending','active','denied','revoked','expired')),"
+    " not_before INTEGER, not_after INTEGER, decided_at INTEGER,"
+    " revoked_at INTEGER, revoked_by TEXT);"
+    "CREATE INDEX grants_lookup ON grants(engineer_id, target_id, account,"
+    " state);"
+    "CREATE INDEX grants_due ON grants(state, not_after);"
+    "CREATE TABLE grant_approvals("
+    " grant_id TEXT NOT NULL REFERENCES grants(id),"
+    " approver_id INTEGER NOT NULL REFERENCES approvers(id),"
+    " decision TEXT NOT NULL CHECK(decision IN ('approve','deny')),"
+    " reason TEXT, decided_at INTEGER NOT NULL,"
+    " PRIMARY KEY(grant_id, approver_id));"
+    "CREATE TABLE sessions("
+    " id TEXT PRIMARY KEY,"
+    " engineer_id INTEGER NOT NULL REFERENCES engineers(id),"
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " account TEXT NOT NULL,"
+    " grant_id TEXT REFERENCES grants(id),"
+    " rule TEXT, client_addr TEXT,"
+    " started_at INTEGER NOT NULL, ended_at INTEGER,"
+    " state TEXT NOT NULL CHECK(state IN ('open','closed','aborted')),"
+    " bytes_in INTEGER NOT NULL DEFAULT 0,"
+    " bytes_out INTEGER NOT NULL DEFAULT 0,"
+    " recording_path TEXT, recording_sha256 TEXT, recording_size INTEGER,"
+    " end_reason TEXT);"
+    "CREATE INDEX sessions_state ON sessions(state);"
+    "CREATE TABLE credentials("
+    " serial INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL CHECK(kind IN ('cert','token')),"
+    " key_id TEXT NOT NULL, principals TEXT NOT NULL,"
+    " valid_after INTEGER NOT NULL, valid_before INTEGER NOT NULL,"
+    " engineer_id INTEGER NOT NULL REFERENCES engineers(id),"
+    " target_id INTEGER REFERENCES targets(id),"
+    " session_id TEXT REFERENCES sessions(id),"
+    " issued_at INTEGER NOT NULL, revoked_at INTEGER,"
+    " CHECK(valid_before > valid_after));"
+    "CREATE INDEX credentials_engineer ON credentials(engineer_id);"
+    "CREATE TABLE exposures("
+    " id INTEGER PRIMARY KEY,"
+    " provider_id INTEGER NOT NULL REFERENCES providers(id),"
+    " engineer_id INTEGER REFERENCES engineers(id),"
+    " target_id INTEGER REFERENCES targets(id),"
+    " secret_ref TEXT NOT NULL, note TEXT,"
+    " exposed_at INTEGER NOT NULL, rotated_at INTEGER);"
+    "CREATE TABLE audit("
+    " seq INTEGER PRIMARY KEY,"
+    " ts INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL,"
+    " details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX audit_hash ON audit(hash);"
+    "CREATE INDEX audit_ts ON audit(ts);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+    "CREATE TABLE audit_checkpoints("
+    " seq INTEGER PRIMARY KEY,"
+    " hash TEXT NOT NULL, ts INTEGER NOT NULL,"
+    " key_fp TEXT NOT NULL, sig TEXT NOT NULL);"
+    "CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON audit_checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON audit_checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;";
+
+static const char *const migrations[] = {
+	schema_v1,
+};
+
+int
+st_migrate(struct store *st)
+{
+	char sql[64];
+	char *msg = NULL;
+	size_t i;
+	int r, v = 0, n;
+
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = store_schema_version(st, &v)) != 0)
+		goto out;
+	if (v > STORE_SCHEMA_VERSION) {
+		r = st_fail(st, PV_ERR_UNSUPPORTED,
+		    "store schema version %d is newer than this program (%d)",
+		    v, STORE_SCHEMA_VERSION);
+		pv_error("%s", st->err);
+		goto out;
+	}
+	for (i = (size_t)v; i < sizeof(migrations) / sizeof(migrations[0]);
+	     i++) {
+		if (sqlite3_exec(st->db, migrations[i], NULL, NULL, &msg) !=
+		    SQLITE_OK) {
+			pv_error("store: migration to version %zu: %s", i + 1,
+			    msg ? msg : "?");
+			r = st_fail(st, PV_ERR_STORE, "migration %zu: %s",
+			    i + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			goto out;
+		}
+		n = snprintf(
+		    sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
+		if (n < 0 || (size_t)n >= sizeof(sql)) {
+			r = PV_ERR_INTERNAL;
+			goto out;
+		}
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			r = st_sqlerr(st, "user_version");
+			goto out;
+		}
+	}
+	return st_commit(st);
+out:
+	st_rollback(st);
+	return r;
+}

@@ -1,0 +1,443 @@
+/*
+ * store.h: the governance store in domain terms (providers, engineers,
+ * targets, grants, sessions, credentials, the hash-chained audit log).
+ */
+#ifndef PROVOST_STORE_H
+#define PROVOST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "policy/policy.h"
+
+/*
+ * One open store.  Today SQLite (WAL, foreign keys, synchronous=FULL,
+ * busy_timeout); a PostgreSQL backend can go behind this header later.
+ * Every function returns 0 or a negative PV_ERR_*; a store failure is
+ * PV_ERR_STORE with the SQLite message logged once.  store_errmsg() gives
+ * one line for the last failure ("engineer alice: not found").
+ * Functions that change state take the acting principal (actor, e.g.
+ * "admin:root", "engineer:alice", "broker") and append the audit row in
+ * the same transaction.  Times are unix seconds unless named _ms.
+ */
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NAME_MAX 64   /* logins, target, provider, group names */
+#define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
+#define STORE_CHECKPOINT_EVERY 100
+
+/* path is a file name or ":memory:"; creates and migrates the schema. */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+const char *store_errmsg(const struct store *st);
+int store_schema_version(struct store *st, int *version);
+/* The Ed25519 key that signs audit checkpoints (a reference is taken). */
+int store_set_audit_key(struct store *st, EVP_PKEY *key);
+/* totp.key: 32 random bytes, 0600.  _create refuses to overwrite. */
+int store_totp_key_create(const char *path);
+int store_totp_key_load(struct store *st, const char *path);
+/* Names allowed for logins, targets, providers, groups: [a-z0-9._-]. */
+int store_name_valid(const char *s);
+
+/* Lists call back once per record; a non-zero return stops the walk. */
+
+/* Providers. */
+enum store_provider_status {
+	STORE_PROVIDER_ACTIVE = 0,
+	STORE_PROVIDER_EXITING,
+	STORE_PROVIDER_EXITED,
+};
+struct store_provider {
+	int64_t id;
+	char *name;
+	enum store_provider_status status;
+	int64_t contract_start; /* 0 = not set */
+	int64_t contract_end;
+	int64_t created_at;
+	int64_t revoked_at; /* 0 = not revoked */
+	int engineers;
+};
+typedef int (*store_provider_cb)(void *ctx, const struct store_provider *p);
+int store_provider_add(struct store *st, const char *actor, const char *name,
+    int64_t contract_start, int64_t contract_end);
+int store_provider_get(
+    struct store *st, const char *name, struct store_provider **out);
+int store_provider_list(struct store *st, store_provider_cb cb, void *ctx);
+int store_provider_set_status(struct store *st, const char *actor,
+    const char *name, enum store_provider_status status);
+/* Blocks the provider: its engineers' grants and credentials revoked. */
+int store_provider_revoke(
+    struct store *st, const char *actor, const char *name, const char *why);
+void store_provider_free(struct store_provider *p);
+const char *store_provider_status_name(enum store_provider_status s);
+
+/* Engineers, their keys and TOTP. */
+struct store_engineer {
+	int64_t id;
+	char *login;
+	char *provider;
+	char *clearance; /* NULL = none */
+	int64_t created_at;
+	int64_t disabled_at;  /* 0 = enabled */
+	int provider_blocked; /* provider revoked or exited */
+	int has_totp;
+	int keys;
+};
+typedef int (*store_engineer_cb)(void *ctx, const struct store_engineer *e);
+int store_engineer_add(struct store *st, const char *actor, const char *login,
+    const char *provider, const char *clearance);
+int store_engineer_get_by_login(
+    struct store *st, const char *login, struct store_engineer **out);
+int store_engineer_list(
+    struct store *st, const char *provider, store_engineer_cb cb, void *ctx);
+int store_engineer_disable(
+    struct store *st, const char *actor, const char *login, const char *why);
+/* Disable + revoke grants, keys, TOTP and credentials. */
+int store_engineer_revoke(
+    struct store *st, const char *actor, const char *login, const char *why);
+void store_engineer_free(struct store_engineer *e);
+
+struct store_key {
+	int64_t id;
+	const char *type;        /* "ssh-ed25519" */
+	const char *fingerprint; /* "SHA256:..." as ssh-keygen -l */
+	const char *comment;
+	int64_t added_at;
+};
+typedef int (*store_key_cb)(void *ctx, const struct store_key *k);
+/* line: "TYPE BASE64 [COMMENT]"; fingerprint (may be NULL) is malloc'd. */
+int store_engineer_key_add(struct store *st, const char *actor,
+    const char *login, const char *line, char **fingerprint);
+int store_engineer_key_list(
+    struct store *st, const char *login, store_key_cb cb, void *ctx);
+/* PV_ALLOW if blob (SSH wire public key) is an active key of login. */
+int store_engineer_key_match(
+    struct store *st, const char *login, const uint8_t *blob, size_t len);
+
+#define STORE_TOTP_SECRET_LEN 20
+#define STORE_TOTP_STEP 30
+/* Seals secret under totp.key; replaces any earlier enrolment. */
+int store_totp_set(struct store *st, const char *actor, const char *login,
+    const uint8_t *secret, size_t len);
+/*
+ * PV_ALLOW if code (6 digits) is valid at now within +-1 step AND its step
+ * is later than every step accepted before (a code is used once, also
+ * across restarts); PV_DENY otherwise.  Acceptance is audited.
+ */
+int store_totp_check(
+    struct store *st, const char *login, const char *code, int64_t now);
+
+/* Approvers (the client's security team); engineer links a person. */
+struct store_approver {
+	const char *name;
+	const char *group;
+	const char *engineer; /* NULL if not linked */
+};
+typedef int (*store_approver_cb)(void *ctx, const struct store_approver *a);
+/* Adds the approver, or the group membership of an existing one. */
+int store_approver_add(struct store *st, const char *actor, const char *name,
+    const char *group, const char *engineer);
+int store_approver_list(struct store *st, store_approver_cb cb, void *ctx);
+
+/* Targets. */
+enum store_auth {
+	STORE_AUTH_CERT = 0,
+	STORE_AUTH_PAM_TOKEN,
+};
+#define STORE_ACCOUNTS_MAX 64
+struct store_target {
+	int64_t id;
+	char *name;
+	char *host;
+	unsigned int port;
+	char *classification;
+	char *hostkey; /* "TYPE BASE64", pinned */
+	enum store_auth auth;
+	int64_t created_at;
+	size_t naccounts;
+	char **accounts;
+};
+struct store_target_spec {
+	const char *name;
+	const char *host;
+	unsigned int port; /* 0 = 22 */
+	const char *classification;
+	const char *hostkey;
+	enum store_auth auth;
+	size_t naccounts;
+	const char *const *accounts;
+};
+typedef int (*store_target_cb)(void *ctx, const struct store_target *t);
+int store_target_add(
+    struct store *st, const char *actor, const struct store_target_spec *t);
+int store_target_get(
+    struct store *st, const char *name, struct store_target **out);
+int store_target_list(struct store *st, store_target_cb cb, void *ctx);
+int store_target_has_account(const struct store_target *t, const char *acct);
+void store_target_free(struct store_target *t);
+const char *store_auth_name(enum store_auth a);
+/*
+ * Imports a JSON inventory: an array (or {"targets": [...]}) of objects
+ * {name, host, port?, classification, accounts[], hostkey, auth?}.
+ * Strict: unknown fields, wrong types and duplicates are errors naming the
+ * entry index and field ("entry 3: port: must be 1..65535").  All or
+ * nothing.  levels (NULL-terminated, may be NULL) limits classification.
+ */
+int store_target_import(struct store *st, const char *actor, const char *json,
+    size_t len, const char *const *levels, size_t *count, char *err,
+    size_t errlen);
+
+/* Grants. */
+enum store_grant_state {
+	STORE_GRANT_PENDING = 0,
+	STORE_GRANT_ACTIVE,
+	STORE_GRANT_DENIED,
+	STORE_GRANT_REVOKED,
+	STORE_GRANT_EXPIRED,
+};
+struct store_grant {
+	char id[40];
+	char *engineer;
+	char *target;
+	char *account;
+	char *rule;
+	char *group; /* approval group, NULL for auto */
+	char *ticket;
+	char *reason;
+	char *requested_by;
+	enum store_grant_state state; /* as of the now passed in */
+	int approvals;                /* distinct approvers so far */
+	int approvals_needed;
+	uint64_t duration; /* seconds, after any cap */
+	int capped;        /* the duration asked for exceeded MaxDuration */
+	int64_t requested_at;
+	int64_t not_before; /* 0 until active */
+	int64_t not_after;
+	int64_t decided_at;
+};
+struct store_grant_req {
+	const char *engineer;
+	const char *target;
+	const char *account;
+	uint64_t duration;
+	const char *ticket; /* NULL = none */
+	const char *reason;
+};
+typedef int (*store_grant_cb)(void *ctx, const struct store_grant *g);
+/*
+ * rule is the policy decision for the request (its approval mode, count,
+ * group, RequireTicket, MaxDuration); Approval none refuses (no grant is
+ * needed), auto grants at once, group waits for N distinct approvers.
+ */
+int store_grant_request(struct store *st, const char *actor,
+    const struct store_grant_req *req, const struct policy_decision *rule,
+    int64_t now, struct store_grant **out);
+/* By an approver of the grant's group, never the requester's own person. */
+int store_grant_approve(struct store *st, const char *approver, const char *id,
+    int64_t now, struct store_grant **out);
+int store_grant_deny(struct store *st, const char *approver, const char *id,
+    const char *why, int64_t now);
+int store_grant_revoke(struct store *st, const char *actor, const char *id,
+    const char *why, int64_t now);
+int store_grant_get(
+    struct store *st, const char *id, int64_t now, struct store_grant **out);
+#define STORE_GRANTS_PENDING 0x1 /* only pending */
+#define STORE_GRANTS_CURRENT 0x2 /* only pending or active */
+int store_grant_list(struct store *st, const char *engineer, unsigned int flags,
+    int64_t now, store_grant_cb cb, void *ctx);
+/*
+ * The grant that best covers (engineer, target, account) at now: an
+ * active one (the latest ending) else the newest pending one.
+ * PV_ERR_NOT_FOUND if none.
+ */
+int store_grant_best_for(struct store *st, const char *engineer,
+    const char *target, const char *account, int64_t now,
+    struct store_grant **out);
+/* Marks active grants past not_after expired (audited); count may be NULL */
+int store_grant_expire_due(struct store *st, int64_t now, int *count);
+/*
+ * Fills what the policy evaluator needs (pointers into g); a pending grant
+ * carries the window it asked for (requested_at + duration).
+ */
+void store_grant_to_policy(
+    const struct store_grant *g, struct policy_grant *out);
+void store_grant_free(struct store_grant *g);
+const char *store_grant_state_name(enum store_grant_state s);
+
+/* Sessions. */
+enum store_session_state {
+	STORE_SESSION_OPEN = 0,
+	STORE_SESSION_CLOSED,
+	STORE_SESSION_ABORTED,
+};
+struct store_session_info {
+	const char *id; /* NULL: the store makes a UUID */
+	const char *engineer;
+	const char *target;
+	const char *account;
+	const char *grant_id; /* NULL for standing access */
+	const char *rule;
+	const char *client_addr;
+	const char *recording_path;
+};
+struct store_session_end {
+	uint64_t bytes_in;            /* engineer -> target */
+	uint64_t bytes_out;           /* target -> engineer */
+	const char *recording_sha256; /* hex */
+	uint64_t recording_size;
+	const char *reason; /* "exit 0", "killed: ...", ... */
+	int aborted;
+};
+struct store_session {
+	char id[40];
+	char *engineer;
+	char *target;
+	char *account;
+	char *grant_id;
+	char *client_addr;
+	char *recording_path;
+	char *recording_sha256;
+	char *end_reason;
+	enum store_session_state state;
+	int64_t started_at;
+	int64_t ended_at;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t recording_size;
+};
+typedef int (*store_session_cb)(void *ctx, const struct store_session *s);
+int store_session_open(struct store *st, const struct store_session_info *in,
+    int64_t now, char id[PV_UUID_LEN + 1]);
+int store_session_close(struct store *st, const char *id,
+    const struct store_session_end *end, int64_t now);
+int store_session_get(
+    struct store *st, const char *id, struct store_session **out);
+int store_session_list(
+    struct store *st, int open_only, store_session_cb cb, void *ctx);
+/* At start-up: sessions left open by a crash become aborted. */
+int store_session_mark_aborted_open(struct store *st, int64_t now, int *count);
+void store_session_free(struct store_session *s);
+
+/* Credentials: every certificate and token ever issued. */
+enum store_cred_kind {
+	STORE_CRED_CERT = 0,
+	STORE_CRED_TOKEN,
+};
+struct store_credential {
+	uint64_t serial;
+	enum store_cred_kind kind;
+	const char *key_id;
+	const char *principals; /* comma separated */
+	const char *engineer;
+	const char *target; /* NULL if none */
+	const char *session_id;
+	int64_t valid_after;
+	int64_t valid_before;
+	int64_t issued_at;
+	int64_t revoked_at;
+};
+typedef int (*store_credential_cb)(void *ctx, const struct store_credential *c);
+/* Records the credential before it is signed; the store assigns serial. */
+int store_credential_record(struct store *st, const char *actor,
+    enum store_cred_kind kind, const char *key_id, const char *principals,
+    const char *engineer, const char *target, const char *session_id,
+    int64_t valid_after, int64_t valid_before, uint64_t *serial);
+int store_credential_revoke(
+    struct store *st, const char *actor, uint64_t serial, int64_t now);
+/* provider NULL = all: for KRLs and the exit. */
+int store_credential_list(
+    struct store *st, const char *provider, store_credential_cb cb, void *ctx);
+
+/* Exposures: static secrets a provider was ever shown. */
+int store_exposure_add(struct store *st, const char *actor,
+    const char *provider, const char *engineer, const char *target,
+    const char *secret_ref, const char *note, int64_t now);
+
+/*
+ * Revocations for the daemon's 1-second poll: every audit row from seq >
+ * *cursor whose action revokes or ends access (engineer.disable,
+ * engineer.revoke, provider.revoke, provider.status, grant.revoke,
+ * grant.deny, grant.expire, credential.revoke, session.kill).  *cursor
+ * advances; start with store_audit_head().
+ */
+struct store_revocation {
+	uint64_t seq;
+	const char *action;
+	const char *object; /* "engineer:alice", "grant:UUID", ... */
+	int64_t ts_ms;
+};
+typedef int (*store_revocation_cb)(void *ctx, const struct store_revocation *r);
+int store_revoked_since(
+    struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx);
+
+/*
+ * Audit: append-only, hash-chained rows.  details is canonical JSON
+ * (sorted keys, compact); hash = SHA-256(prev_hash || canonical JSON of
+ * {action, actor, details, object, ts}).  Every STORE_CHECKPOINT_EVERY rows
+ * (and on demand) a checkpoint (seq, hash) signed with the audit key.
+ */
+int store_audit_append(struct store *st, const char *actor, const char *action,
+    const char *object, json_t *details);
+int store_audit_head(struct store *st, uint64_t *seq);
+int store_audit_checkpoint(struct store *st, uint64_t *seq);
+struct store_audit_report {
+	uint64_t rows;
+	uint64_t checkpoints;
+	uint64_t bad_seq; /* the first bad row, 0 if none */
+	char what[256];   /* "row 17 edited", "log truncated: ..." */
+};
+/* 0 if intact; PV_ERR_AUTH with rep filled if tampered. */
+int store_audit_verify(
+    struct store *st, EVP_PKEY *pub, struct store_audit_report *rep);
+/* One JSON object per line, rows with ts >= since_ms. */
+int store_audit_export(struct store *st, int64_t since_ms, FILE *out);
+
+/*
+ * provostd.conf (DESIGN.md "Configuration"): every keyword of the broker,
+ * parsed once here so that provostd and provostctl agree.  Unknown
+ * keywords are errors with FILE:LINE.
+ */
+#define PV_CONFIG_MAX_LISTEN 16
+#define PV_CONFIG_MAX_RECIPIENTS 16
+#define PV_CONFIG_MAX_PLUGINS 16
+struct pv_config_plugin {
+	char *path;
+	char *config; /* NULL if none */
+};
+struct pv_config {
+	size_t nlisten;
+	char *listen[PV_CONFIG_MAX_LISTEN];
+	char *state_dir;
+	char *store; /* "sqlite:PATH" */
+	char *policy_file;
+	char *recording_dir;
+	size_t nrecipients;
+	char *recipients[PV_CONFIG_MAX_RECIPIENTS];
+	uint64_t cert_lifetime; /* seconds */
+	char *control_socket;
+	char *sandbox_user;
+	uint32_t max_sessions;
+	uint64_t login_grace; /* seconds */
+	uint32_t max_auth_tries;
+	uint64_t mfa_grace; /* seconds; 0 = a code every time */
+	size_t nplugins;
+	struct pv_config_plugin plugins[PV_CONFIG_MAX_PLUGINS];
+	int log_level; /* enum pv_log_level */
+};
+/* Defaults as documented. */
+int pv_config_new(struct pv_config **out);
+int pv_config_load_file(
+    struct pv_config *c, const char *path, char *err, size_t errlen);
+int pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
+    size_t len, char *err, size_t errlen);
+/* The SQLite path of Store ("sqlite:PATH"); PV_ERR_UNSUPPORTED otherwise. */
+int pv_config_store_path(const struct pv_config *c, const char **path);
+void pv_config_free(struct pv_config *c);
+
+#endif /* PROVOST_STORE_H */

@@ -1,0 +1,248 @@
+/*
+ * totp.c: TOTP enrolment sealed with AES-256-GCM under totp.key, and
+ * verification with liboath that never accepts a time step twice.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <liboath/oath.h>
+#include <openssl/evp.h>
+
+#include "common/common.h"
+#include "store/store-int.h"
+
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+#define SEAL_AAD "provost-totp-v1"
+#define TOTP_DIGITS 6
+
+/* AAD binds the sealed secret to its engineer row. */
+static int
+seal_aad(int64_t eid, uint8_t *aad, size_t len)
+{
+	size_t o = sizeof(SEAL_AAD);
+	int i;
+
+	if (len != sizeof(SEAL_AAD) + 8)
+		return PV_ERR_INTERNAL;
+	memcpy(aad, SEAL_AAD, sizeof(SEAL_AAD));
+	for (i = 7; i >= 0; i--)
+		aad[o++] = (uint8_t)((uint64_t)eid >> (8 * i));
+	return 0;
+}
+
+static int
+totp_seal(struct store *st, int64_t eid, const uint8_t *pt, size_t len,
+    uint8_t *out, size_t outlen)
+{
+	uint8_t aad[sizeof(SEAL_AAD) + 8];
+	EVP_CIPHER_CTX *c = NULL;
+	int r = PV_ERR_CRYPTO, n = 0;
+
+	if (outlen != SEAL_NONCE + len + SEAL_TAG || len > 64)
+		return PV_ERR_INTERNAL;
+	if ((r = seal_aad(eid, aad, sizeof(aad))) != 0 ||
+	    (r = pv_random_bytes(out, SEAL_NONCE)) != 0)
+		return r;
+	r = PV_ERR_CRYPTO;
+	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->totp_key, out) !=
+		1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, aad, sizeof(aad)) != 1 ||
+	    EVP_EncryptUpdate(c, out + SEAL_NONCE, &n, pt, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(c, out + SEAL_NONCE + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+		c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, out + SEAL_NONCE + len) != 1)
+		goto out;
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return r;
+}
+
+static int
+totp_open(struct store *st, int64_t eid, const uint8_t *in, size_t inlen,
+    uint8_t *pt, size_t *ptlen)
+{
+	uint8_t aad[sizeof(SEAL_AAD) + 8], tag[SEAL_TAG];
+	EVP_CIPHER_CTX *c = NULL;
+	size_t len;
+	int r, n = 0;
+
+	*ptlen = 0;
+	if (inlen < SEAL_NONCE + SEAL_TAG + 1 ||
+	    inlen > SEAL_NONCE + SEAL_TAG + 64)
+		return PV_ERR_AUTH;
+	len = inlen - SEAL_NONCE - SEAL_TAG;
+	memcpy(tag, in + inlen - SEAL_TAG, SEAL_TAG);
+	if ((r = seal_aad(eid, aad, sizeof(aad))) != 0)
+		return r;
+	r = PV_ERR_AUTH;
+	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->totp_key, in) !=
+		1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, aad, sizeof(aad)) != 1 ||
+	    EVP_DecryptUpdate(c, pt, &n, in + SEAL_NONCE, (int)len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) != 1 ||
+	    EVP_DecryptFinal_ex(c, pt + n, &n) != 1) {
+		pv_secret_wipe(pt, len);
+		goto out;
+	}
+	*ptlen = len;
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return r;
+}
+
+int
+store_totp_set(struct store *st, const char *actor, const char *login,
+    const uint8_t *secret, size_t len)
+{
+	static const char sql[] =
+	    "INSERT INTO totp(engineer_id, sealed, enrolled_at) VALUES (?,?,?) "
+	    "ON CONFLICT(engineer_id) DO UPDATE SET sealed = excluded.sealed, "
+	    "enrolled_at = excluded.enrolled_at, last_step = 0, revoked_at = "
+	    "NULL";
+	uint8_t sealed[SEAL_NONCE + 64 + SEAL_TAG];
+	sqlite3_stmt *s = NULL;
+	char obj[128];
+	int64_t eid;
+	int r;
+
+	if (!st->have_totp_key)
+		return st_fail(st, PV_ERR_CONFIG, "no TOTP sealing key loaded");
+	if (secret == NULL || len < 16 || len > 64)
+		return st_fail(
+		    st, PV_ERR_INVALID, "TOTP secret must be 16-64 bytes");
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = st_engineer_id(st, login, &eid)) != 0)
+		goto out;
+	if ((r = totp_seal(st, eid, secret, len, sealed,
+		 SEAL_NONCE + len + SEAL_TAG)) != 0)
+		goto out;
+	if ((r = st_prep(st, sql, &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, eid)) != 0 ||
+	    (sqlite3_bind_blob(s, 2, sealed, (int)(SEAL_NONCE + len + SEAL_TAG),
+		 SQLITE_TRANSIENT) != SQLITE_OK &&
+		(r = st_sqlerr(st, "bind")) != 0) ||
+	    (r = st_bind_i64(st, s, 3, pv_wall_ms() / 1000)) != 0 ||
+	    (r = st_step_done(st, s, "totp set")) != 0)
+		goto out;
+	st_done(s);
+	s = NULL;
+	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	    (r = st_audit(st, actor, "totp.enrol", obj, NULL)) != 0)
+		goto out;
+	PV_WIPE(sealed);
+	return st_commit(st);
+out:
+	PV_WIPE(sealed);
+	st_done(s);
+	st_rollback(st);
+	return r;
+}
+
+static int
+code_valid(const char *code)
+{
+	size_t i;
+
+	if (code == NULL || strlen(code) != TOTP_DIGITS)
+		return 0;
+	for (i = 0; i < TOTP_DIGITS; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return 0;
+	return 1;
+}
+
+int
+store_totp_check(
+    struct store *st, const char *login, const char *code, int64_t now)
+{
+	static const char get[] =
+	    "SELECT t.engineer_id, t.sealed, t.last_step FROM totp t JOIN "
+	    "engineers e ON e.id = t.engineer_id WHERE e.login = ? AND "
+	    "t.revoked_at IS NULL AND e.disabled_at IS NULL";
+	static const char upd[] =
+	    "UPDATE totp SET last_step = ? WHERE engineer_id = ? AND "
+	    "last_step < ?1";
+	uint8_t secret[64], sealed[SEAL_NONCE + 64 + SEAL_TAG];
+	sqlite3_stmt *s = NULL;
+	size_t slen = 0, sealed_len;
+	int64_t eid, last, step;
+	int r, pos = 0, rc;
+	char obj[128];
+
+	if (!code_valid(code) || now < 0)
+		return PV_DENY;
+	if (!st->have_totp_key)
+		return st_fail(st, PV_ERR_CONFIG, "no TOTP sealing key loaded");
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = st_prep(st, get, &s)) != 0 ||
+	    (r = st_bind_text(st, s, 1, login)) != 0 ||
+	    (r = st_step_row(st, s, "totp check")) < 0)
+		goto out;
+	if (r == 0) {
+		r = PV_DENY;
+		goto out;
+	}
+	eid = sqlite3_column_int64(s, 0);
+	last = sqlite3_column_int64(s, 2);
+	sealed_len = (size_t)sqlite3_column_bytes(s, 1);
+	if (sealed_len > sizeof(sealed) || sqlite3_column_blob(s, 1) == NULL) {
+		r = st_fail(st, PV_ERR_AUTH, "sealed TOTP secret is damaged");
+		goto out;
+	}
+	memcpy(sealed, sqlite3_column_blob(s, 1), sealed_len);
+	st_done(s);
+	s = NULL;
+	if ((r = totp_open(st, eid, sealed, sealed_len, secret, &slen)) != 0) {
+		pv_error("store: TOTP secret of %s does not open (wrong "
+			 "totp.key?)",
+		    login);
+		r = st_fail(st, r, "sealed TOTP secret does not open");
+		goto out;
+	}
+	rc = oath_totp_validate2((const char *)secret, slen, (time_t)now,
+	    STORE_TOTP_STEP, 0, 1, &pos, code);
+	PV_WIPE(secret);
+	if (rc < 0) {
+		r = PV_DENY;
+		goto out;
+	}
+	step = now / STORE_TOTP_STEP + pos;
+	if (step <= last) {
+		r = PV_DENY; /* this code, or a later one, was used already */
+		goto out;
+	}
+	if ((r = st_prep(st, upd, &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, step)) != 0 ||
+	    (r = st_bind_i64(st, s, 2, eid)) != 0 ||
+	    (r = st_step_done(st, s, "totp check")) != 0)
+		goto out;
+	if (sqlite3_changes(st->db) != 1) {
+		r = PV_DENY;
+		goto out;
+	}
+	st_done(s);
+	s = NULL;
+	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	    (r = st_audit(st, obj, "totp.accept", obj,
+		 json_pack("{s:I}", "step", (json_int_t)step))) != 0)
+		goto out;
+	PV_WIPE(sealed);
+	if ((r = st_commit(st)) != 0)
+		return r;
+	return PV_ALLOW;
+out:
+	PV_WIPE(sealed);
+	PV_WIPE(secret);
+	st_done(s);
+	st_rollback(st);
+	return r;
+}
