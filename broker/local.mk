@@ -74,8 +74,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_relay.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
-# Makefile.am does not set dist_man_MANS yet; section 8 on its own until it does.
-dist_man8_MANS = docs/provostd.8
+dist_man_MANS += docs/provostd.8
 
 FUZZ_TARGETS += tests/fuzz/fuzz_cert
 tests_fuzz_fuzz_cert_SOURCES = tests/fuzz/fuzz_cert.c
