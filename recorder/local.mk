@@ -1,1 +1,88 @@
-# recorder/: see Makefile.am for how the parts fit; this folder's build lives here.
+# recorder/: the recording format (docs/recording-format.md): writer, reader,
+# key wrapping, escape filter; provost-rec and provost-replay.
+noinst_LTLIBRARIES += libprovost_recorder.la
+libprovost_recorder_la_SOURCES = \
+	recorder/recorder.h \
+	recorder/recorder-int.h \
+	recorder/escape.c \
+	recorder/keys.c \
+	recorder/reader.c \
+	recorder/wio.c \
+	recorder/writer.c
+libprovost_recorder_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS) $(ZSTD_CFLAGS)
+libprovost_recorder_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS) -lpthread \
+	$(JANSSON_LIBS) $(ZSTD_LIBS)
+LINT_C_FILES += $(filter %.c,$(libprovost_recorder_la_SOURCES))
+LINT_H_FILES += recorder/recorder.h recorder/recorder-int.h
+
+RECORDER_UNIT_TESTS = \
+	tests/unit/test_recorder \
+	tests/unit/test_recorder_tamper \
+	tests/unit/test_recorder_escape
+check_PROGRAMS += $(RECORDER_UNIT_TESTS)
+TESTS += $(RECORDER_UNIT_TESTS)
+RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS) \
+	-DPV_FORMAT_DOC='"$(abs_top_srcdir)/docs/recording-format.md"'
+RECORDER_UNIT_LD = libprovost_recorder.la libprovost_common.la \
+	$(CMOCKA_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
+tests_unit_test_recorder_SOURCES = tests/unit/test_recorder.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_tamper_SOURCES = tests/unit/test_recorder_tamper.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_tamper_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_tamper_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_tamper_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_escape_SOURCES = tests/unit/test_recorder_escape.c
+tests_unit_test_recorder_escape_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_escape_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_escape_LDADD = $(RECORDER_UNIT_LD)
+LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
+	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c
+LINT_H_FILES += tests/unit/test_recorder_util.h
+
+bin_PROGRAMS += provost-rec provost-replay
+provost_rec_SOURCES = recorder/rec_main.c
+provost_rec_CFLAGS = $(AM_CFLAGS)
+provost_rec_LDFLAGS = $(PROG_LINK)
+provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
+provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
+	recorder/replay-int.h
+provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+provost_replay_LDFLAGS = $(PROG_LINK)
+provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
+	$(JANSSON_LIBS)
+LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
+	recorder/replay_play.c
+LINT_H_FILES += recorder/replay-int.h
+
+RECORDER_INTEGRATION_TESTS = \
+	tests/integration/t_rec_roundtrip.sh \
+	tests/integration/t_rec_kill.sh \
+	tests/integration/t_rec_asciicast.sh
+TESTS += $(RECORDER_INTEGRATION_TESTS)
+EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_rec_reader tests/fuzz/fuzz_rec_escape
+tests_fuzz_fuzz_rec_reader_SOURCES = tests/fuzz/fuzz_rec_reader.c
+tests_fuzz_fuzz_rec_reader_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_rec_reader_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la
+tests_fuzz_fuzz_rec_escape_SOURCES = tests/fuzz/fuzz_rec_escape.c
+tests_fuzz_fuzz_rec_escape_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_rec_escape_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c
+
+# Docs and the benchmark (bench/recorder drives bench/recorder-bench).
+EXTRA_DIST += docs/recording-format.md bench/recorder
+dist_man_MANS += docs/provost-rec.1 docs/provost-replay.1
+noinst_PROGRAMS += bench/recorder-bench
+bench_recorder_bench_SOURCES = bench/recorder-bench.c
+bench_recorder_bench_CFLAGS = $(AM_CFLAGS)
+bench_recorder_bench_LDFLAGS = $(PROG_LINK)
+bench_recorder_bench_LDADD = libprovost_recorder.la libprovost_common.la
+LINT_C_FILES += bench/recorder-bench.c

@@ -1,0 +1,129 @@
+/*
+ * recorder-bench.c: the measuring half of bench/recorder: feeds a file to
+ * the writer as a relay would (16 KiB reads) or reads a recording back.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+
+#define BENCH_READ 16384
+
+static double
+cpu_user(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+}
+
+static double
+cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int
+bench_write(const char *in, const char *pub, const char *out)
+{
+	struct rec_recipients *rs = NULL;
+	struct rec_writer *w = NULL;
+	uint8_t *data, sha[32];
+	size_t len, off, n;
+	uint64_t size, t0, t1;
+	double c0, c1, u0, u1;
+	char err[256];
+	struct rec_meta m = {
+		.session_id = "00000000-0000-4000-8000-000000000000",
+		.cols = 80,
+		.rows = 24,
+	};
+
+	if (pv_file_read(in, 4UL << 30, &data, &len) != 0 ||
+	    rec_recipients_load(&rs, &pub, 1, err, sizeof(err)) != 0) {
+		fprintf(
+		    stderr, "recorder-bench: cannot load %s or %s\n", in, pub);
+		return 1;
+	}
+	m.start_unix_ms = pv_wall_ms();
+	m.start_mono_ms = pv_mono_ms();
+	c0 = cpu_now();
+	u0 = cpu_user();
+	t0 = pv_mono_ms();
+	if (rec_writer_open(&w, out, rs, &m) != 0)
+		return 1;
+	for (off = 0; off < len; off += n) {
+		n = len - off < BENCH_READ ? len - off : BENCH_READ;
+		if (rec_writer_data(
+			w, pv_mono_ms(), REC_EV_OUTPUT, data + off, n) != 0)
+			return 1;
+	}
+	if (rec_writer_close(w, pv_mono_ms(), sha, &size) != 0)
+		return 1;
+	t1 = pv_mono_ms();
+	c1 = cpu_now();
+	u1 = cpu_user();
+	printf("{\"bytes\":%zu,\"out_bytes\":%llu,\"wall_s\":%.3f,"
+	       "\"cpu_s\":%.3f,\"user_s\":%.3f}\n",
+	    len, (unsigned long long)size, (double)(t1 - t0) / 1000.0, c1 - c0,
+	    u1 - u0);
+	free(data);
+	rec_recipients_free(rs);
+	return 0;
+}
+
+static int
+bench_read(const char *file, const char *keypath)
+{
+	struct rec_reader *r = NULL;
+	struct rec_key *k = NULL;
+	struct rec_event ev;
+	uint64_t bytes = 0, t0, t1;
+	double c0, c1;
+	char err[256];
+	int ret;
+
+	if (rec_key_load(&k, keypath, err, sizeof(err)) != 0)
+		return 1;
+	c0 = cpu_now();
+	t0 = pv_mono_ms();
+	if (rec_reader_open(&r, file) != 0 || rec_reader_unlock(r, k) != 0)
+		return 1;
+	while ((ret = rec_reader_next(r, &ev)) == 1)
+		bytes += ev.len;
+	t1 = pv_mono_ms();
+	c1 = cpu_now();
+	if (ret != 0) {
+		fprintf(stderr, "recorder-bench: %s\n", rec_reader_error(r));
+		return 1;
+	}
+	printf("{\"bytes\":%llu,\"wall_s\":%.3f,\"cpu_s\":%.3f}\n",
+	    (unsigned long long)bytes, (double)(t1 - t0) / 1000.0, c1 - c0);
+	rec_reader_free(r);
+	rec_key_free(k);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "write") == 0)
+		return bench_write(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "read") == 0)
+		return bench_read(argv[2], argv[3]);
+	fprintf(stderr,
+	    "usage: recorder-bench write INPUT PUB OUT | read "
+	    "FILE KEY\n");
+	return 2;
+}

@@ -1,0 +1,118 @@
+/*
+ * recorder-int.h: format constants and the key-wrapping helpers shared by
+ * the writer and the reader; not for use outside recorder/.
+ */
+#ifndef PROVOST_RECORDER_INT_H
+#define PROVOST_RECORDER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "recorder/recorder.h"
+
+#define REC_MAGIC "\x89PVR\r\n\x1a\n"
+#define REC_MAGIC_LEN 8
+#define REC_PREFIX_LEN 14 /* magic, u16 version, u32 json_len */
+#define REC_JSON_MAX (1024 * 1024)
+#define REC_KEY_LEN 32
+#define REC_TAG_LEN 16
+#define REC_NONCE_LEN 12
+#define REC_NONCE_PREFIX_LEN 4
+#define REC_HASH_LEN 32
+#define REC_AAD_LEN (REC_HASH_LEN + 8 + 1)
+#define REC_CHUNK_HDR_LEN 5
+#define REC_CT_MAX (1024 * 1024 + REC_TAG_LEN)
+#define REC_PLAIN_MAX 262144
+#define REC_EVENT_HDR_LEN 13
+/*
+ * The writer seals at 64 KiB, so its buffer needs room for 64 KiB plus
+ * one more event (data events are split at 64 KiB; FILE is < 9 KiB).
+ */
+#define REC_WRITER_PLAIN_CAP (2 * 65536 + 16384)
+#define REC_DATA_MAX 65536
+#define REC_SUBSYS_MAX 256
+#define REC_PATH_MAX 4096
+#define REC_SIGNAME_MAX 32
+#define REC_FLAG_FINAL 0x01
+#define REC_X25519_LEN 32
+#define REC_X25519_WRAPPED_LEN (REC_KEY_LEN + REC_TAG_LEN)
+#define REC_RSA_MIN_BITS 3072
+#define REC_WRAP_INFO "provost-recording v1 x25519 wrap"
+#define REC_WRAP_AAD "provost-recording v1 wrap"
+
+enum rec_key_type {
+	REC_KEY_X25519 = 1,
+	REC_KEY_RSA = 2,
+};
+
+/* One public recipient, as loaded. */
+struct rec_recipient {
+	enum rec_key_type type;
+	EVP_PKEY *pkey;
+	char key_id[2 * REC_HASH_LEN + 1];
+	int bits;
+};
+
+struct rec_recipients {
+	struct rec_recipient *v;
+	size_t n;
+};
+
+struct rec_key {
+	enum rec_key_type type;
+	EVP_PKEY *pkey;
+	char key_id[2 * REC_HASH_LEN + 1];
+};
+
+/* Sets type, key id and bits from a public (or private) key; checks sizes. */
+int rec_pkey_describe(EVP_PKEY *pkey, enum rec_key_type *type,
+    char key_id[2 * REC_HASH_LEN + 1], int *bits);
+/* Wraps dk to one recipient: epk (x25519 only, else zeroed) and wrapped. */
+int rec_wrap_key(const struct rec_recipient *rc, const uint8_t dk[REC_KEY_LEN],
+    uint8_t epk[REC_X25519_LEN], uint8_t **wrapped, size_t *wrapped_len);
+int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
+    const uint8_t *wrapped, size_t wrapped_len, uint8_t dk[REC_KEY_LEN]);
+
+/*
+ * The writer's I/O thread (wio.c): sealed chunks are queued in
+ * REC_WIO_SLOTS buffers and written + fdatasynced in order by one thread.
+ * Errors are sticky and reported by every later call.
+ */
+#define REC_WIO_SLOTS 8
+struct rec_wio;
+int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh);
+/* Copies one sealed chunk into the queue; waits while the queue is full. */
+int rec_wio_submit(struct rec_wio *q, const uint8_t *data, size_t len);
+/* Waits until everything queued is written and synced. */
+int rec_wio_drain(struct rec_wio *q);
+int rec_wio_error(struct rec_wio *q);
+/* Writes what is queued, stops the thread, frees; returns bytes written. */
+int rec_wio_stop(struct rec_wio *q, uint64_t *size);
+
+/* The chunk nonce and AAD (docs/recording-format.md section 4). */
+void rec_chunk_nonce(const uint8_t prefix[REC_NONCE_PREFIX_LEN], uint64_t index,
+    uint8_t nonce[REC_NONCE_LEN]);
+void rec_chunk_aad(const uint8_t hh[REC_HASH_LEN], uint64_t index,
+    uint8_t flags, uint8_t aad[REC_AAD_LEN]);
+
+static inline void
+rec_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static inline void
+rec_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+#endif /* PROVOST_RECORDER_INT_H */

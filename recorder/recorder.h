@@ -1,0 +1,214 @@
+/*
+ * recorder.h: encrypted, crash-safe session recordings (docs/recording-format.md):
+ * recipients, the writer the broker feeds every byte to, the reader, the escape filter.
+ */
+#ifndef PROVOST_RECORDER_H
+#define PROVOST_RECORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pv_buf;
+
+/* The format version this code writes and reads (docs/recording-format.md). */
+#define REC_FORMAT_VERSION 1
+
+/* Event numbers are frozen on disk: never renumber, only append. */
+enum rec_event_type {
+	REC_EV_OUTPUT = 1,
+	REC_EV_STDERR = 2,
+	REC_EV_INPUT = 3,
+	REC_EV_RESIZE = 4,
+	REC_EV_EXEC = 5,
+	REC_EV_SUBSYSTEM = 6,
+	REC_EV_FILE = 7,
+	REC_EV_EXIT = 8,
+	REC_EV_END = 9,
+};
+
+enum rec_file_op {
+	REC_FILE_GET = 1,
+	REC_FILE_PUT = 2,
+	REC_FILE_REMOVE = 3,
+	REC_FILE_RENAME = 4,
+	REC_FILE_MKDIR = 5,
+	REC_FILE_RMDIR = 6,
+	REC_FILE_SETSTAT = 7,
+	REC_FILE_SYMLINK = 8,
+	REC_FILE_LIST = 9,
+	REC_FILE_OTHER = 255,
+};
+
+enum rec_file_dir {
+	REC_DIR_NONE = 0,
+	REC_DIR_UPLOAD = 1,   /* engineer -> target */
+	REC_DIR_DOWNLOAD = 2, /* target -> engineer */
+};
+
+/* File-transfer metadata: one per completed operation. */
+struct rec_file {
+	enum rec_file_op op;
+	enum rec_file_dir direction;
+	uint32_t result;    /* 0 ok, else SSH_FX_* code */
+	uint64_t bytes;     /* bytes transferred */
+	uint8_t sha256[32]; /* all zero = not computed */
+	const char *path;
+	const char *path2; /* rename/symlink target, else NULL */
+};
+
+#define REC_EXIT_STATUS 1
+#define REC_EXIT_SIGNAL 2
+struct rec_exit {
+	int kind;            /* REC_EXIT_STATUS or REC_EXIT_SIGNAL */
+	uint32_t value;      /* exit status or signal number */
+	int core_dumped;     /* 0 or 1 */
+	const char *signame; /* "TERM" (no "SIG"), or NULL */
+};
+
+struct rec_totals {
+	uint64_t events; /* events before END */
+	uint64_t output_bytes;
+	uint64_t stderr_bytes;
+	uint64_t input_bytes;
+	uint64_t chunks; /* including the final chunk */
+	uint64_t duration_ms;
+};
+
+/*
+ * Recipients: public keys (PEM SubjectPublicKeyInfo, X25519 or RSA >= 3072
+ * bits) loaded once, shared read-only by any number of writers.
+ */
+struct rec_recipients;
+int rec_recipients_load(struct rec_recipients **out, const char *const *paths,
+    size_t npaths, char *err, size_t errlen);
+size_t rec_recipients_count(const struct rec_recipients *rs);
+void rec_recipients_free(struct rec_recipients *rs);
+
+/* Session metadata written into the cleartext header. */
+struct rec_meta {
+	const char *session_id; /* required */
+	const char *engineer, *provider, *target, *account, *client;
+	const char *term;
+	uint16_t cols, rows;
+	int64_t start_unix_ms; /* wall clock */
+	uint64_t
+	    start_mono_ms; /* pv_mono_ms() at start: event times are relative to it */
+};
+
+/*
+ * The writer.  Every function returns 0 or a negative PV_ERR_*; after the
+ * first error the writer is failed and every later call returns that
+ * error again (the caller ends the session: fail closed).  now_ms is
+ * pv_mono_ms().  Appends only copy into memory; a sealed chunk is
+ * compressed and encrypted in the caller's thread and handed to the
+ * writer's I/O thread, which writes and fdatasyncs chunks in order (at
+ * most REC_WIO_SLOTS = 4 queued; a full queue waits).  An I/O error is
+ * returned by the next call.
+ */
+struct rec_writer;
+#define REC_CHUNK_SEAL_BYTES 65536
+#define REC_CHUNK_SEAL_MS 1000
+
+/* Creates path (0600, O_EXCL|O_NOFOLLOW), writes the header, fsyncs the directory. */
+int rec_writer_open(struct rec_writer **out, const char *path,
+    const struct rec_recipients *rs, const struct rec_meta *meta);
+/* The same on an fd opened elsewhere (the monitor); takes ownership of fd. */
+int rec_writer_open_fd(struct rec_writer **out, int fd,
+    const struct rec_recipients *rs, const struct rec_meta *meta);
+
+/* type is REC_EV_OUTPUT, REC_EV_STDERR or REC_EV_INPUT. */
+int rec_writer_data(struct rec_writer *w, uint64_t now_ms,
+    enum rec_event_type type, const void *data, size_t len);
+int rec_writer_resize(
+    struct rec_writer *w, uint64_t now_ms, uint16_t cols, uint16_t rows);
+int rec_writer_exec(
+    struct rec_writer *w, uint64_t now_ms, const void *cmd, size_t len);
+int rec_writer_subsystem(
+    struct rec_writer *w, uint64_t now_ms, const char *name);
+int rec_writer_file(
+    struct rec_writer *w, uint64_t now_ms, const struct rec_file *f);
+int rec_writer_exit(
+    struct rec_writer *w, uint64_t now_ms, const struct rec_exit *e);
+/* Seals the buffered chunk if its first event is >= 1 s old. */
+int rec_writer_tick(struct rec_writer *w, uint64_t now_ms);
+/* Milliseconds until tick has work (-1: nothing buffered), for poll(). */
+int rec_writer_next_tick_ms(const struct rec_writer *w, uint64_t now_ms);
+/* Seals whatever is buffered now and waits until it is on disk (fdatasync). */
+int rec_writer_flush(struct rec_writer *w);
+/* Chunks sealed so far (written by the I/O thread soon after). */
+uint64_t rec_writer_chunks(const struct rec_writer *w);
+/*
+ * Writes END and the final chunk, fdatasyncs and closes the file; returns
+ * the SHA-256 of the whole file and its size.  Frees w (also on error).
+ */
+int rec_writer_close(
+    struct rec_writer *w, uint64_t now_ms, uint8_t sha256[32], uint64_t *size);
+/* Frees without sealing (the file stays incomplete); wipes the data key. */
+void rec_writer_free(struct rec_writer *w);
+
+/* A recipient private key for reading (PEM, X25519 or RSA). */
+struct rec_key;
+int rec_key_load(
+    struct rec_key **out, const char *path, char *err, size_t errlen);
+int rec_key_from_x25519_raw(struct rec_key **out, const uint8_t priv[32]);
+void rec_key_free(struct rec_key *k);
+
+/* One event as read; pointers valid until the next rec_reader_next(). */
+struct rec_event {
+	enum rec_event_type type; /* or an extension type 128..255 */
+	uint64_t t_ms;
+	const uint8_t *data; /* OUTPUT/STDERR/INPUT/EXEC/SUBSYSTEM payload */
+	size_t len;
+	uint16_t cols, rows;      /* RESIZE */
+	struct rec_file file;     /* FILE (paths NUL-terminated copies) */
+	struct rec_exit exit;     /* EXIT */
+	struct rec_totals totals; /* END */
+};
+
+/*
+ * The reader validates everything in file order.  rec_reader_next returns
+ * 1 with an event, 0 at the authentic end, or a negative PV_ERR_* at the
+ * first bad point, with the exact reason in rec_reader_error().
+ */
+struct rec_reader;
+/* On failure *out is still set, so rec_reader_error() can say why: free it. */
+int rec_reader_open(struct rec_reader **out, const char *path);
+/* Reads from memory (not copied; must outlive the reader). */
+int rec_reader_open_mem(struct rec_reader **out, const void *data, size_t len);
+void rec_reader_free(struct rec_reader *r);
+/* The header JSON text (NUL-terminated) and its parsed fields. */
+const char *rec_reader_header_json(const struct rec_reader *r);
+int rec_reader_header_size(
+    const struct rec_reader *r, uint16_t *cols, uint16_t *rows);
+int64_t rec_reader_start_ms(const struct rec_reader *r);
+/* Finds this key among the recipients and unwraps the data key. */
+int rec_reader_unlock(struct rec_reader *r, const struct rec_key *k);
+int rec_reader_next(struct rec_reader *r, struct rec_event *ev);
+const char *rec_reader_error(const struct rec_reader *r);
+/* Counts so far (chunks verified, events returned, last event time). */
+uint64_t rec_reader_chunks(const struct rec_reader *r);
+uint64_t rec_reader_events(const struct rec_reader *r);
+uint64_t rec_reader_last_ms(const struct rec_reader *r);
+
+/* "HH:MM:SS" (hours may exceed 24) of a relative time in ms. */
+int rec_format_offset(uint64_t ms, char *buf, size_t buflen);
+
+/*
+ * The terminal escape filter: keeps text and harmless CSI sequences
+ * (REC_ESC_TERMINAL) or only text (REC_ESC_TEXT), drops OSC (52, 8,
+ * titles), DCS, APC, PM, SOS, reports, C1 controls and bidi overrides,
+ * replaces invalid UTF-8 with U+FFFD; state carries across calls.
+ */
+enum rec_escape_mode {
+	REC_ESC_TERMINAL = 0,
+	REC_ESC_TEXT = 1,
+};
+struct rec_escape;
+struct rec_escape *rec_escape_new(enum rec_escape_mode mode);
+void rec_escape_free(struct rec_escape *f);
+int rec_escape_filter(
+    struct rec_escape *f, const uint8_t *in, size_t len, struct pv_buf *out);
+/* Ends the stream: an unfinished UTF-8 sequence becomes U+FFFD. */
+int rec_escape_finish(struct rec_escape *f, struct pv_buf *out);
+
+#endif /* PROVOST_RECORDER_H */

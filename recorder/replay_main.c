@@ -1,0 +1,546 @@
+/*
+ * replay_main.c: provost-replay, the security team's tool: info, verify and
+ * export here; play and grep in replay_play.c.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+#include "recorder/replay-int.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: provost-replay info [--json] FILE...\n"
+	    "       provost-replay verify --key KEY FILE...\n"
+	    "       provost-replay play --key KEY [--speed X] [--idle-limit S] "
+	    "[--raw] FILE\n"
+	    "       provost-replay export --key KEY --format "
+	    "asciicast|text|jsonl FILE\n"
+	    "       provost-replay grep --key KEY [--input|--output] [-i] [-C "
+	    "N] "
+	    "PATTERN FILE...\n"
+	    "KEY is a recipient private key (PEM X25519 or RSA); --key may be "
+	    "repeated.\n");
+}
+
+int
+replay_open(const char *path, const struct replay_keys *keys,
+    struct rec_reader **out, char *err, size_t errlen)
+{
+	struct rec_reader *r = NULL;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	if ((ret = rec_reader_open(&r, path)) != 0) {
+		(void)snprintf(err, errlen, "%s", rec_reader_error(r));
+		rec_reader_free(r);
+		return ret;
+	}
+	ret = PV_ERR_NOT_FOUND;
+	for (i = 0; i < keys->n; i++) {
+		if ((ret = rec_reader_unlock(r, keys->k[i])) !=
+		    PV_ERR_NOT_FOUND)
+			break;
+		/* Try the next key on a fresh reader. */
+		rec_reader_free(r);
+		if ((ret = rec_reader_open(&r, path)) != 0)
+			break;
+		ret = PV_ERR_NOT_FOUND;
+	}
+	if (ret != 0) {
+		(void)snprintf(err, errlen, "%s",
+		    ret == PV_ERR_NOT_FOUND ? "no recipient matches this key"
+					    : rec_reader_error(r));
+		rec_reader_free(r);
+		return ret;
+	}
+	*out = r;
+	return 0;
+}
+
+int
+replay_open_report(
+    const char *path, const struct replay_keys *keys, struct rec_reader **out)
+{
+	char err[512];
+	int r;
+
+	if ((r = replay_open(path, keys, out, err, sizeof(err))) != 0)
+		fprintf(stderr, "%s: %s\n", path, err);
+	return r;
+}
+
+void
+replay_report(const char *path, struct rec_reader *r, int ret)
+{
+	if (ret < 0)
+		fprintf(stderr, "%s: %s\n", path, rec_reader_error(r));
+}
+
+/* Parses the --key options every keyed command shares. */
+static int
+load_key(struct replay_keys *keys, const char *path)
+{
+	char err[512];
+
+	if (keys->n == REPLAY_MAX_KEYS) {
+		fprintf(stderr, "provost-replay: too many keys\n");
+		return -1;
+	}
+	if (rec_key_load(&keys->k[keys->n], path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "provost-replay: %s\n", err);
+		return -1;
+	}
+	keys->n++;
+	return 0;
+}
+
+static int
+cmd_info(int argc, char **argv)
+{
+	struct rec_reader *r;
+	json_t *h, *v, *rc;
+	const char *key;
+	size_t i;
+	int json = 0, rcode = 0, a;
+
+	for (a = 1; a < argc && argv[a][0] == '-'; a++) {
+		if (strcmp(argv[a], "--json") == 0)
+			json = 1;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (a >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (; a < argc; a++) {
+		if (rec_reader_open(&r, argv[a]) != 0) {
+			fprintf(
+			    stderr, "%s: %s\n", argv[a], rec_reader_error(r));
+			rec_reader_free(r);
+			rcode = 1;
+			continue;
+		}
+		if (json) {
+			printf("%s\n", rec_reader_header_json(r));
+			rec_reader_free(r);
+			continue;
+		}
+		h = json_loads(rec_reader_header_json(r), 0, NULL);
+		printf("file: %s\n", argv[a]);
+		json_object_foreach(h, key, v)
+		{
+			char *s;
+
+			if (strcmp(key, "recipients") == 0)
+				continue;
+			s = json_is_string(v) ? NULL
+					      : json_dumps(v, JSON_ENCODE_ANY);
+			/* Header strings may hold anything: escape them. */
+			if (json_is_string(v)) {
+				char esc[PV_LOG_LINE_MAX];
+
+				(void)pv_log_escape(
+				    esc, sizeof(esc), json_string_value(v));
+				printf("%s: %s\n", key, esc);
+			} else
+				printf("%s: %s\n", key, s != NULL ? s : "?");
+			free(s);
+		}
+		rc = json_object_get(h, "recipients");
+		for (i = 0; i < json_array_size(rc); i++) {
+			json_t *o = json_array_get(rc, i);
+			const char *t =
+			    json_string_value(json_object_get(o, "type"));
+			const char *id =
+			    json_string_value(json_object_get(o, "key_id"));
+			char et[64], eid[128];
+
+			(void)pv_log_escape(et, sizeof(et), t ? t : "?");
+			(void)pv_log_escape(eid, sizeof(eid), id ? id : "?");
+			printf("recipient: %s %s\n", et, eid);
+		}
+		json_decref(h);
+		rec_reader_free(r);
+		if (a + 1 < argc)
+			printf("\n");
+	}
+	return rcode;
+}
+
+static int
+cmd_verify(int argc, char **argv, const struct replay_keys *keys)
+{
+	struct rec_reader *r;
+	struct rec_event ev;
+	char when[32], err[512];
+	int a, ret, bad = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	for (a = 1; a < argc; a++) {
+		if (replay_open(argv[a], keys, &r, err, sizeof(err)) != 0) {
+			printf("%s: FAILED: %s\n", argv[a], err);
+			bad = 1;
+			continue;
+		}
+		while ((ret = rec_reader_next(r, &ev)) == 1)
+			;
+		(void)rec_format_offset(
+		    rec_reader_last_ms(r), when, sizeof(when));
+		if (ret == 0)
+			printf("%s: OK: complete and authentic, %llu events in "
+			       "%llu chunks, %s\n",
+			    argv[a], (unsigned long long)rec_reader_events(r),
+			    (unsigned long long)rec_reader_chunks(r), when);
+		else {
+			printf(
+			    "%s: FAILED: %s (%llu events before it verify)\n",
+			    argv[a], rec_reader_error(r),
+			    (unsigned long long)rec_reader_events(r));
+			bad = 1;
+		}
+		rec_reader_free(r);
+	}
+	return bad;
+}
+
+static int
+put_json_line(FILE *f, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	int r = 0;
+
+	json_decref(o);
+	if (s == NULL)
+		return PV_ERR_ALLOC;
+	if (fprintf(f, "%s\n", s) < 0)
+		r = PV_ERR_IO;
+	free(s);
+	return r;
+}
+
+static const char *
+event_name(enum rec_event_type t)
+{
+	static const char *const names[] = { "?", "output", "stderr", "input",
+		"resize", "exec", "subsystem", "file", "exit", "end" };
+
+	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+static json_t *
+bytes_json(const uint8_t *d, size_t len, const char **key)
+{
+	json_t *s = json_stringn((const char *)d, len);
+	char *b64;
+
+	*key = "data";
+	if (s != NULL || len == 0)
+		return s != NULL ? s : json_string("");
+	*key = "data_b64";
+	if (pv_b64_encode(d, len, 0, &b64) != 0)
+		return NULL;
+	s = json_string(b64);
+	free(b64);
+	return s;
+}
+
+static json_t *
+event_jsonl(const struct rec_event *ev)
+{
+	json_t *o = json_object();
+	const char *key;
+	char hex[65];
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "t", json_real((double)ev->t_ms / 1000.0));
+	json_object_set_new(o, "type", json_string(event_name(ev->type)));
+	switch (ev->type) {
+	case REC_EV_OUTPUT:
+	case REC_EV_STDERR:
+	case REC_EV_INPUT:
+	case REC_EV_EXEC:
+	case REC_EV_SUBSYSTEM: {
+		json_t *d = bytes_json(ev->data, ev->len, &key);
+
+		json_object_set_new(o, key, d);
+	} break;
+	case REC_EV_RESIZE:
+		json_object_set_new(o, "cols", json_integer(ev->cols));
+		json_object_set_new(o, "rows", json_integer(ev->rows));
+		break;
+	case REC_EV_FILE:
+		json_object_set_new(o, "op", json_integer(ev->file.op));
+		json_object_set_new(
+		    o, "direction", json_integer(ev->file.direction));
+		json_object_set_new(o, "result", json_integer(ev->file.result));
+		json_object_set_new(
+		    o, "bytes", json_integer((json_int_t)ev->file.bytes));
+		(void)pv_hex_encode(ev->file.sha256, 32, hex, sizeof(hex));
+		json_object_set_new(o, "sha256", json_string(hex));
+		json_object_set_new(o, "path",
+		    bytes_json((const uint8_t *)ev->file.path,
+			strlen(ev->file.path), &key));
+		if (ev->file.path2[0] != '\0')
+			json_object_set_new(o, "path2",
+			    bytes_json((const uint8_t *)ev->file.path2,
+				strlen(ev->file.path2), &key));
+		break;
+	case REC_EV_EXIT:
+		if (ev->exit.kind == REC_EXIT_STATUS)
+			json_object_set_new(
+			    o, "status", json_integer(ev->exit.value));
+		else {
+			json_object_set_new(
+			    o, "signal", json_integer(ev->exit.value));
+			json_object_set_new(o, "signame",
+			    bytes_json((const uint8_t *)ev->exit.signame,
+				strlen(ev->exit.signame), &key));
+			json_object_set_new(o, "core_dumped",
+			    json_boolean(ev->exit.core_dumped));
+		}
+		break;
+	case REC_EV_END:
+		json_object_set_new(
+		    o, "events", json_integer((json_int_t)ev->totals.events));
+		json_object_set_new(o, "output_bytes",
+		    json_integer((json_int_t)ev->totals.output_bytes));
+		json_object_set_new(o, "stderr_bytes",
+		    json_integer((json_int_t)ev->totals.stderr_bytes));
+		json_object_set_new(o, "input_bytes",
+		    json_integer((json_int_t)ev->totals.input_bytes));
+		json_object_set_new(
+		    o, "chunks", json_integer((json_int_t)ev->totals.chunks));
+		break;
+	}
+	return o;
+}
+
+/* One filtered event as an asciicast v2 line [time, code, text]. */
+static int
+cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp, double t,
+    const char *code, const uint8_t *d, size_t len, int finish)
+{
+	json_t *a;
+	int r;
+
+	pv_buf_reset(tmp);
+	if ((r = rec_escape_filter(esc, d, len, tmp)) != 0 ||
+	    (finish && (r = rec_escape_finish(esc, tmp)) != 0))
+		return r;
+	if (pv_buf_len(tmp) == 0)
+		return 0;
+	if ((a = json_array()) == NULL)
+		return PV_ERR_ALLOC;
+	json_array_append_new(a, json_real(t));
+	json_array_append_new(a, json_string(code));
+	json_array_append_new(
+	    a, json_stringn((const char *)pv_buf_ptr(tmp), pv_buf_len(tmp)));
+	return put_json_line(f, a);
+}
+
+static int
+export_header_cast(FILE *f, struct rec_reader *r)
+{
+	json_t *h = json_loads(rec_reader_header_json(r), 0, NULL), *o, *env;
+	uint16_t cols, rows;
+	const char *term, *who, *tgt;
+	char title[256];
+
+	if (rec_reader_header_size(r, &cols, &rows) != 0 || cols == 0 ||
+	    rows == 0) {
+		cols = 80;
+		rows = 24;
+	}
+	if ((o = json_object()) == NULL || (env = json_object()) == NULL) {
+		json_decref(h);
+		json_decref(o);
+		return PV_ERR_ALLOC;
+	}
+	json_object_set_new(o, "version", json_integer(2));
+	json_object_set_new(o, "width", json_integer(cols));
+	json_object_set_new(o, "height", json_integer(rows));
+	json_object_set_new(
+	    o, "timestamp", json_integer(rec_reader_start_ms(r) / 1000));
+	term = json_string_value(json_object_get(h, "term"));
+	json_object_set_new(env, "TERM", json_string(term ? term : "xterm"));
+	json_object_set_new(env, "SHELL", json_string("/bin/sh"));
+	json_object_set_new(o, "env", env);
+	who = json_string_value(json_object_get(h, "engineer"));
+	tgt = json_string_value(json_object_get(h, "target"));
+	if (snprintf(title, sizeof(title), "provost session %s (%s@%s)",
+		json_string_value(json_object_get(h, "session")),
+		who ? who : "?", tgt ? tgt : "?") < (int)sizeof(title))
+		json_object_set_new(o, "title", json_string(title));
+	json_decref(h);
+	return put_json_line(f, o);
+}
+
+static int
+cmd_export(int argc, char **argv, const struct replay_keys *keys)
+{
+	struct rec_reader *r = NULL;
+	struct rec_escape *eo = NULL, *ei = NULL;
+	struct pv_buf *tmp = NULL;
+	struct rec_event ev;
+	const char *format = NULL;
+	int ret, a, rc = 1, fmt;
+
+	for (a = 1; a + 1 < argc && strcmp(argv[a], "--format") == 0; a += 2)
+		format = argv[a + 1];
+	if (format == NULL || a + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	fmt = strcmp(format, "asciicast") == 0 ? 0
+	    : strcmp(format, "text") == 0      ? 1
+	    : strcmp(format, "jsonl") == 0     ? 2
+					       : -1;
+	if (fmt < 0) {
+		fprintf(stderr, "provost-replay: unknown format %s\n", format);
+		return 2;
+	}
+	if (replay_open_report(argv[a], keys, &r) != 0)
+		return 1;
+	eo = rec_escape_new(fmt == 1 ? REC_ESC_TEXT : REC_ESC_TERMINAL);
+	ei = rec_escape_new(REC_ESC_TERMINAL);
+	if (eo == NULL || ei == NULL || (tmp = pv_buf_new(0)) == NULL)
+		goto out;
+	if (fmt == 0 && export_header_cast(stdout, r) != 0)
+		goto out;
+	if (fmt == 2) {
+		json_t *h = json_loads(rec_reader_header_json(r), 0, NULL);
+
+		json_object_set_new(h, "type", json_string("header"));
+		if (put_json_line(stdout, h) != 0)
+			goto out;
+	}
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		double t = (double)ev.t_ms / 1000.0;
+		int e = 0;
+
+		if (fmt == 2) {
+			e = put_json_line(stdout, event_jsonl(&ev));
+		} else if (ev.type == REC_EV_OUTPUT ||
+		    ev.type == REC_EV_STDERR) {
+			if (fmt == 0)
+				e = cast_event(stdout, eo, tmp, t, "o", ev.data,
+				    ev.len, 0);
+			else {
+				pv_buf_reset(tmp);
+				e = rec_escape_filter(eo, ev.data, ev.len, tmp);
+				if (e == 0 && pv_buf_len(tmp) > 0)
+					e = pv_write_all(1, pv_buf_ptr(tmp),
+					    pv_buf_len(tmp));
+			}
+		} else if (ev.type == REC_EV_RESIZE && fmt == 0) {
+			char sz[32];
+
+			(void)snprintf(sz, sizeof(sz), "%ux%u",
+			    (unsigned)ev.cols, (unsigned)ev.rows);
+			e = cast_event(stdout, ei, tmp, t, "r",
+			    (const uint8_t *)sz, strlen(sz), 0);
+		} else if (ev.type == REC_EV_INPUT && fmt == 0)
+			e = cast_event(
+			    stdout, ei, tmp, t, "i", ev.data, ev.len, 0);
+		if (e != 0) {
+			fprintf(stderr, "provost-replay: export: %s\n",
+			    pv_err_str(e));
+			goto out;
+		}
+	}
+	if (fmt == 1) {
+		pv_buf_reset(tmp);
+		if (rec_escape_finish(eo, tmp) == 0 && pv_buf_len(tmp) > 0)
+			(void)pv_write_all(1, pv_buf_ptr(tmp), pv_buf_len(tmp));
+	}
+	replay_report(argv[a], r, ret);
+	rc = ret == 0 ? 0 : 1;
+out:
+	fflush(stdout);
+	pv_buf_free(tmp);
+	rec_escape_free(eo);
+	rec_escape_free(ei);
+	rec_reader_free(r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct replay_keys keys = { .n = 0 };
+	const char *cmd;
+	char **sub;
+	int i, n = 0, rc;
+
+	pv_log_init("provost-replay", PV_LOG_STDERR, PV_LOG_WARN);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	/* Take --key KEY out of the arguments; the rest go to the command. */
+	if ((sub = calloc((size_t)argc, sizeof(*sub))) == NULL)
+		return 1;
+	sub[n++] = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+			if (load_key(&keys, argv[++i]) != 0) {
+				rc = 2;
+				goto out;
+			}
+		} else if (strncmp(argv[i], "--key=", 6) == 0) {
+			if (load_key(&keys, argv[i] + 6) != 0) {
+				rc = 2;
+				goto out;
+			}
+		} else
+			sub[n++] = argv[i];
+	}
+	if (strcmp(cmd, "info") == 0) {
+		rc = cmd_info(n, sub);
+		goto out;
+	}
+	if (strcmp(cmd, "verify") != 0 && strcmp(cmd, "play") != 0 &&
+	    strcmp(cmd, "export") != 0 && strcmp(cmd, "grep") != 0) {
+		fprintf(stderr, "provost-replay: unknown command %s\n", cmd);
+		usage(stderr);
+		rc = 2;
+		goto out;
+	}
+	if (keys.n == 0) {
+		fprintf(stderr, "provost-replay: %s needs --key KEY\n", cmd);
+		rc = 2;
+		goto out;
+	}
+	if (strcmp(cmd, "verify") == 0)
+		rc = cmd_verify(n, sub, &keys);
+	else if (strcmp(cmd, "export") == 0)
+		rc = cmd_export(n, sub, &keys);
+	else if (strcmp(cmd, "play") == 0)
+		rc = replay_cmd_play(n, sub, &keys);
+	else
+		rc = replay_cmd_grep(n, sub, &keys);
+out:
+	for (i = 0; i < (int)keys.n; i++)
+		rec_key_free(keys.k[i]);
+	free(sub);
+	return rc;
+}

@@ -1,0 +1,415 @@
+/*
+ * replay_play.c: provost-replay play (real-time playback with pause and
+ * quit keys) and grep (lines typed or shown, with time offsets and context).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "recorder/recorder.h"
+#include "recorder/replay-int.h"
+
+#define LINE_MAX_BYTES 65536
+#define CONTEXT_MAX 100
+
+/* Waits ms, watching the keyboard: 1 = quit, 0 = go on. */
+static int
+play_wait(int tty, uint64_t ms, int *paused)
+{
+	uint64_t deadline = pv_mono_ms() + ms, now;
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	unsigned char c;
+	int timeout, n;
+
+	for (;;) {
+		now = pv_mono_ms();
+		if (!*paused && now >= deadline)
+			return 0;
+		if (!tty) {
+			struct timespec ts = {
+				.tv_sec = (time_t)((deadline - now) / 1000),
+				.tv_nsec =
+				    (long)((deadline - now) % 1000) * 1000000L,
+			};
+
+			(void)nanosleep(&ts, NULL);
+			continue;
+		}
+		timeout = *paused ? -1 : (int)(deadline - now);
+		n = poll(&p, 1, timeout);
+		if (n < 0 && errno != EINTR)
+			return 1;
+		if (n <= 0)
+			continue;
+		if (read(STDIN_FILENO, &c, 1) != 1)
+			return 1;
+		if (c == 'q' || c == 'Q' || c == 3)
+			return 1;
+		if (c == ' ') {
+			if (*paused)
+				deadline = pv_mono_ms() +
+				    (deadline > now ? deadline - now : 0);
+			*paused = !*paused;
+		}
+	}
+}
+
+int
+replay_cmd_play(int argc, char **argv, const struct replay_keys *keys)
+{
+	struct rec_reader *r = NULL;
+	struct rec_escape *esc = NULL;
+	struct pv_buf *out = NULL;
+	struct rec_event ev;
+	struct termios saved, raw;
+	double speed = 1.0, idle = 0.0;
+	const char *path = NULL;
+	uint64_t prev = 0, delay;
+	int rawout = 0, tty = 0, paused = 0, ret = 0, rc = 1, a;
+	char *end;
+
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--raw") == 0)
+			rawout = 1;
+		else if ((strcmp(argv[a], "--speed") == 0 ||
+			     strcmp(argv[a], "--idle-limit") == 0) &&
+		    a + 1 < argc) {
+			double v = strtod(argv[a + 1], &end);
+
+			if (*end != '\0' || !(v > 0.0) || v > 1000000.0) {
+				fprintf(stderr, "provost-replay: bad %s %s\n",
+				    argv[a], argv[a + 1]);
+				return 2;
+			}
+			if (argv[a][2] == 's')
+				speed = v;
+			else
+				idle = v;
+			a++;
+		} else if (path == NULL && argv[a][0] != '-')
+			path = argv[a];
+		else {
+			fprintf(stderr, "provost-replay: play: unexpected %s\n",
+			    argv[a]);
+			return 2;
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr, "provost-replay: play needs a FILE\n");
+		return 2;
+	}
+	if (replay_open_report(path, keys, &r) != 0)
+		return 1;
+	if ((esc = rec_escape_new(REC_ESC_TERMINAL)) == NULL ||
+	    (out = pv_buf_new(0)) == NULL)
+		goto out;
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+			tty = 1;
+	}
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if (ev.type != REC_EV_OUTPUT && ev.type != REC_EV_STDERR)
+			continue;
+		delay = (uint64_t)((double)(ev.t_ms - prev) / speed);
+		if (idle > 0.0 && (double)delay > idle * 1000.0)
+			delay = (uint64_t)(idle * 1000.0);
+		prev = ev.t_ms;
+		if (delay > 0 && play_wait(tty, delay, &paused)) {
+			ret = 0;
+			break;
+		}
+		if (rawout) {
+			(void)pv_write_all(STDOUT_FILENO, ev.data, ev.len);
+			continue;
+		}
+		pv_buf_reset(out);
+		if (rec_escape_filter(esc, ev.data, ev.len, out) != 0)
+			goto out;
+		(void)pv_write_all(
+		    STDOUT_FILENO, pv_buf_ptr(out), pv_buf_len(out));
+	}
+	pv_buf_reset(out);
+	if (!rawout && rec_escape_finish(esc, out) == 0)
+		(void)pv_write_all(
+		    STDOUT_FILENO, pv_buf_ptr(out), pv_buf_len(out));
+	if (tty)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	tty = 0;
+	replay_report(path, r, ret);
+	rc = ret == 0 ? 0 : 1;
+out:
+	if (tty)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	pv_buf_free(out);
+	rec_escape_free(esc);
+	rec_reader_free(r);
+	return rc;
+}
+
+/* grep: each stream becomes lines; a line remembers when it began. */
+struct grep_line {
+	char *s;
+	uint64_t t;
+	uint64_t no; /* line number in this stream */
+};
+
+struct grep_stream {
+	const char *name; /* "output" or "input" */
+	struct rec_escape *esc;
+	struct pv_buf *cur;
+	uint64_t cur_t;
+	int cur_started;
+	uint64_t lineno;
+	struct grep_line ring[CONTEXT_MAX]; /* the lines before */
+	size_t nring;
+	uint64_t after; /* context lines still to print */
+	uint64_t last_printed;
+	int printed_any;
+};
+
+struct grep_ctx {
+	const char *file;
+	regex_t re;
+	size_t context;
+	uint64_t matches;
+	struct pv_buf *tmp;
+};
+
+static void
+grep_print(struct grep_ctx *g, struct grep_stream *s, const char *line,
+    uint64_t t, uint64_t no, int match)
+{
+	char when[32];
+	char sep = match ? ':' : '-';
+
+	if (g->context > 0 && s->printed_any && no > s->last_printed + 1)
+		printf("--\n");
+	(void)rec_format_offset(t, when, sizeof(when));
+	printf("%s%c%s%c%s%c%s\n", g->file, sep, when, sep, s->name, sep, line);
+	s->last_printed = no;
+	s->printed_any = 1;
+}
+
+static int
+grep_line_done(struct grep_ctx *g, struct grep_stream *s)
+{
+	char *line;
+	size_t i;
+	uint64_t no = ++s->lineno;
+
+	if ((line = calloc(1, pv_buf_len(s->cur) + 1)) == NULL)
+		return PV_ERR_ALLOC;
+	memcpy(line, pv_buf_ptr(s->cur), pv_buf_len(s->cur));
+	pv_buf_reset(s->cur);
+	s->cur_started = 0;
+	if (regexec(&g->re, line, 0, NULL, 0) == 0) {
+		for (i = 0; i < s->nring; i++) {
+			if (s->ring[i].no > s->last_printed || !s->printed_any)
+				grep_print(g, s, s->ring[i].s, s->ring[i].t,
+				    s->ring[i].no, 0);
+		}
+		grep_print(g, s, line, s->cur_t, no, 1);
+		g->matches++;
+		s->after = g->context;
+	} else if (s->after > 0) {
+		grep_print(g, s, line, s->cur_t, no, 0);
+		s->after--;
+	}
+	if (g->context == 0) {
+		free(line);
+		return 0;
+	}
+	if (s->nring == g->context) {
+		free(s->ring[0].s);
+		memmove(
+		    s->ring, s->ring + 1, (s->nring - 1) * sizeof(s->ring[0]));
+		s->nring--;
+	}
+	s->ring[s->nring++] =
+	    (struct grep_line){ .s = line, .t = s->cur_t, .no = no };
+	return 0;
+}
+
+/* Feeds filtered text: newline ends a line, backspace erases a character. */
+static int
+grep_feed(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
+    size_t len, uint64_t t)
+{
+	size_t i = 0, j, n, room;
+	int r;
+
+	while (i < len) {
+		if (d[i] == '\n' || pv_buf_len(s->cur) >= LINE_MAX_BYTES) {
+			if ((r = grep_line_done(g, s)) != 0)
+				return r;
+			if (d[i] == '\n')
+				i++;
+			continue;
+		}
+		if (d[i] == '\b') {
+			n = pv_buf_len(s->cur);
+			while (
+			    n > 0 && (pv_buf_ptr(s->cur)[n - 1] & 0xc0) == 0x80)
+				n--;
+			if (n > 0)
+				n--;
+			(void)pv_buf_consume_end(
+			    s->cur, pv_buf_len(s->cur) - n);
+			i++;
+			continue;
+		}
+		if (!s->cur_started) {
+			s->cur_started = 1;
+			s->cur_t = t;
+		}
+		/* A run up to the next newline or backspace goes in at once. */
+		room = LINE_MAX_BYTES - pv_buf_len(s->cur);
+		for (j = i;
+		     j < len && j - i < room && d[j] != '\n' && d[j] != '\b';
+		     j++)
+			;
+		if ((r = pv_buf_put(s->cur, d + i, j - i)) != 0)
+			return r;
+		i = j;
+	}
+	return 0;
+}
+
+static int
+grep_event(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
+    size_t len, uint64_t t, int finish)
+{
+	int r;
+
+	pv_buf_reset(g->tmp);
+	if ((r = rec_escape_filter(s->esc, d, len, g->tmp)) != 0 ||
+	    (finish && (r = rec_escape_finish(s->esc, g->tmp)) != 0))
+		return r;
+	if ((r = grep_feed(g, s, pv_buf_ptr(g->tmp), pv_buf_len(g->tmp), t)) !=
+	    0)
+		return r;
+	if (finish && s->cur_started)
+		return grep_line_done(g, s);
+	return 0;
+}
+
+static void
+grep_stream_clear(struct grep_stream *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nring; i++)
+		free(s->ring[i].s);
+	rec_escape_free(s->esc);
+	pv_buf_free(s->cur);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
+    int want_in, int want_out)
+{
+	struct grep_stream so = { .name = "output" }, si = { .name = "input" };
+	struct rec_reader *r = NULL;
+	struct rec_event ev;
+	int ret, rc = -1;
+
+	g->file = path;
+	if ((so.esc = rec_escape_new(REC_ESC_TEXT)) == NULL ||
+	    (si.esc = rec_escape_new(REC_ESC_TEXT)) == NULL ||
+	    (so.cur = pv_buf_new(LINE_MAX_BYTES * 2)) == NULL ||
+	    (si.cur = pv_buf_new(LINE_MAX_BYTES * 2)) == NULL)
+		goto out;
+	if (replay_open_report(path, keys, &r) != 0)
+		goto out;
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if (want_out &&
+		    (ev.type == REC_EV_OUTPUT || ev.type == REC_EV_STDERR))
+			ret = grep_event(g, &so, ev.data, ev.len, ev.t_ms, 0);
+		else if (want_in && ev.type == REC_EV_INPUT)
+			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 0);
+		else if (want_in && ev.type == REC_EV_EXEC)
+			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 1);
+		else
+			continue;
+		if (ret != 0)
+			goto out;
+	}
+	if (grep_event(g, &so, NULL, 0, rec_reader_last_ms(r), 1) != 0 ||
+	    grep_event(g, &si, NULL, 0, rec_reader_last_ms(r), 1) != 0)
+		goto out;
+	replay_report(path, r, ret);
+	rc = ret == 0 ? 0 : -1;
+out:
+	grep_stream_clear(&so);
+	grep_stream_clear(&si);
+	rec_reader_free(r);
+	return rc;
+}
+
+int
+replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
+{
+	struct grep_ctx g = { .context = 0 };
+	int want_in = 0, want_out = 0, icase = 0, a, err = 0, rr;
+	const char *pattern = NULL;
+	uint32_t c;
+
+	for (a = 1; a < argc && argv[a][0] == '-'; a++) {
+		if (strcmp(argv[a], "--input") == 0)
+			want_in = 1;
+		else if (strcmp(argv[a], "--output") == 0)
+			want_out = 1;
+		else if (strcmp(argv[a], "-i") == 0)
+			icase = 1;
+		else if (strcmp(argv[a], "-C") == 0 && a + 1 < argc &&
+		    pv_parse_u32(argv[a + 1], 0, CONTEXT_MAX, &c) == 0) {
+			g.context = c;
+			a++;
+		} else if (strcmp(argv[a], "--") == 0) {
+			a++;
+			break;
+		} else {
+			fprintf(stderr, "provost-replay: grep: bad option %s\n",
+			    argv[a]);
+			return 2;
+		}
+	}
+	if (a + 1 >= argc) {
+		fprintf(stderr, "provost-replay: grep needs PATTERN FILE...\n");
+		return 2;
+	}
+	if (!want_in && !want_out)
+		want_in = want_out = 1;
+	pattern = argv[a++];
+	if ((rr = regcomp(&g.re, pattern,
+		 REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
+		fprintf(stderr, "provost-replay: bad pattern %s\n", pattern);
+		return 2;
+	}
+	if ((g.tmp = pv_buf_new(0)) == NULL) {
+		regfree(&g.re);
+		return 2;
+	}
+	for (; a < argc; a++) {
+		if (grep_file(&g, argv[a], keys, want_in, want_out) != 0)
+			err = 1;
+	}
+	fflush(stdout);
+	pv_buf_free(g.tmp);
+	regfree(&g.re);
+	return err ? 2 : g.matches > 0 ? 0 : 1;
+}

@@ -1,0 +1,90 @@
+#!/bin/sh
+# t_rec_roundtrip.sh: provost-rec records a real command in a pty for two
+# recipients; provost-replay info/verify/export/grep read it back.
+. "$top_srcdir/tests/integration/lib.sh"
+
+OPENSSL=${OPENSSL:-openssl}
+command -v "$OPENSSL" >/dev/null 2>&1 || pv_skip "openssl not found"
+REC=$top_builddir/provost-rec
+REPLAY=$top_builddir/provost-replay
+cd "$PV_TMP" || exit 99
+
+for k in sec1 sec3; do
+	"$OPENSSL" genpkey -algorithm X25519 -out $k.pem 2>/dev/null || pv_fail "genpkey"
+	"$OPENSSL" pkey -in $k.pem -pubout -out $k.pub || pv_fail "pkey"
+done
+"$OPENSSL" genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out sec2.pem 2>/dev/null ||
+    pv_fail "genpkey rsa"
+"$OPENSSL" pkey -in sec2.pem -pubout -out sec2.pub || pv_fail "pkey rsa"
+
+# Exit status passes through; output is recorded before it is shown.
+"$REC" --recipient sec1.pub --recipient sec2.pub -o a.pvr -- \
+    sh -c 'echo hello-recorder; printf "\033]52;c;ZXZpbA==\007visible\n"; exit 7' \
+    </dev/null >out.txt
+rc=$?
+[ $rc -eq 7 ] || pv_fail "provost-rec exited $rc, not 7"
+grep -q hello-recorder out.txt || pv_fail "output not passed through"
+[ "$(stat -c %a a.pvr)" = 600 ] || pv_fail "recording mode is not 0600"
+
+# info needs no key.
+"$REPLAY" info a.pvr >info.txt || pv_fail "info"
+grep -q '^format: provost-recording' info.txt || pv_fail "info: no format"
+[ "$(grep -c '^recipient: ' info.txt)" -eq 2 ] || pv_fail "info: not 2 recipients"
+
+# Each recipient verifies; a third key does not.
+"$REPLAY" verify --key sec1.pem a.pvr >v1.txt || pv_fail "verify sec1: $(cat v1.txt)"
+grep -q '^a.pvr: OK' v1.txt || pv_fail "verify line: $(cat v1.txt)"
+"$REPLAY" verify --key sec2.pem a.pvr >/dev/null || pv_fail "verify sec2 (RSA)"
+if "$REPLAY" verify --key sec3.pem a.pvr >v3.txt; then
+	pv_fail "a key that is not a recipient verified"
+fi
+grep -q 'no recipient matches this key' v3.txt || pv_fail "third key: $(cat v3.txt)"
+
+# Exports: text without the clipboard write, jsonl with the exit status.
+"$REPLAY" export --key sec1.pem --format text a.pvr >a.txt || pv_fail "export text"
+grep -q hello-recorder a.txt || pv_fail "text: no output"
+grep -q visible a.txt || pv_fail "text: lost the text after OSC 52"
+if grep -q '52;c' a.txt; then pv_fail "text: OSC 52 not neutralised"; fi
+"$REPLAY" export --key sec1.pem --format jsonl a.pvr >a.jsonl || pv_fail "export jsonl"
+grep -q '"type":"exit","status":7' a.jsonl || pv_fail "jsonl: no exit 7"
+grep -q '"type":"end"' a.jsonl || pv_fail "jsonl: no end"
+
+# Exit by signal is 128+sig and recorded with its name.
+"$REC" --recipient sec1.pub -o sig.pvr -- sh -c 'kill -TERM $$' </dev/null >/dev/null
+rc=$?
+[ $rc -eq 143 ] || pv_fail "signal exit: $rc, not 143"
+"$REPLAY" export --key sec1.pem --format jsonl sig.pvr | grep -q '"signame":"TERM"' ||
+    pv_fail "no TERM in the exit event"
+
+# Input is recorded: grep finds the command typed, with file and time.
+printf 'echo typed-$((40+2))\nexit 0\n' |
+    "$REC" --recipient sec1.pub -o in.pvr -- sh >/dev/null || pv_fail "rec sh"
+"$REPLAY" grep --key sec1.pem --input 'echo typed' a.pvr in.pvr >g.txt ||
+    pv_fail "grep --input found nothing"
+grep -q '^in.pvr:00:00:0[0-9]:input:echo typed-\$((40+2))$' g.txt ||
+    pv_fail "grep line: $(cat g.txt)"
+"$REPLAY" grep --key sec1.pem --output -C 1 'typed-42' in.pvr >g2.txt ||
+    pv_fail "grep --output"
+grep -q ':output:.*typed-42$' g2.txt || pv_fail "grep output line: $(cat g2.txt)"
+if "$REPLAY" grep --key sec1.pem 'no-such-thing' in.pvr >/dev/null; then
+	pv_fail "grep without a match exited 0"
+fi
+
+# Window size is passed through and SIGWINCH is recorded: an outer
+# provost-rec gives the inner one a terminal to read the size from.
+"$REC" --recipient sec1.pub -o outer.pvr -- sh -c \
+    '"$0" --recipient sec1.pub -o inner.pvr -- sh -c "sleep 1.5; stty size" </dev/tty & p=$!;
+     sleep 0.5; stty cols 100 rows 30; kill -WINCH $p; wait $p' "$REC" \
+    </dev/null >/dev/null || pv_fail "nested provost-rec"
+"$REPLAY" export --key sec1.pem --format jsonl inner.pvr >inner.jsonl ||
+    pv_fail "inner recording does not verify"
+grep -q '"type":"resize","cols":100,"rows":30' inner.jsonl ||
+    pv_fail "no resize event: $(cat inner.jsonl)"
+"$REPLAY" export --key sec1.pem --format text inner.pvr | grep -q '^30 100' ||
+    pv_fail "the command did not see the new size"
+
+# Usage errors are one line and non-zero.
+"$REC" -o x.pvr -- true 2>err.txt && pv_fail "no recipient accepted"
+grep -q 'recipient' err.txt || pv_fail "usage error: $(cat err.txt)"
+"$REC" --recipient sec1.pub -o a.pvr -- true 2>err.txt && pv_fail "overwrote a recording"
+exit 0
