@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "broker/broker-int.h"
+#include "store/store.h"
 
 #define AUTH_FAIL_DELAY_MS 700
 #define TOTP_PROMPT "Verification code: "

@@ -51,6 +51,26 @@ struct broker_decision {
 	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
 };
 
+struct broker_session_row {
+	const char *id;
+	const char *engineer;
+	const char *target;
+	const char *account;
+	const char *grant_id; /* NULL for standing access */
+	const char *rule;
+	const char *client_addr;
+	const char *recording_path;
+};
+
+struct broker_session_end {
+	uint64_t bytes_in; /* engineer -> target */
+	uint64_t bytes_out;
+	const char *recording_sha256; /* hex, "" if none */
+	uint64_t recording_size;
+	const char *reason;
+	int aborted;
+};
+
 struct broker_backend_ops {
 	const char *name;
 	/* Is blob (SSH wire public key) a registered key of engineer? */
@@ -73,11 +93,15 @@ struct broker_backend_ops {
 	int (*decide)(void *ctx, const struct broker_decide_req *req,
 	    struct broker_decision *out);
 	/*
-	 * Assigns the serial, signs with the CA, records the credential:
-	 * req->serial is ignored and set; the blob is appended to out.
+	 * Records the credential (which assigns the serial), then signs
+	 * with the CA: req->serial is set; the blob is appended to out.
 	 */
-	int (*cert_mint)(
-	    void *ctx, struct broker_cert_req *req, struct pv_buf *out);
+	int (*cert_mint)(void *ctx, const char *target,
+	    struct broker_cert_req *req, struct pv_buf *out);
+	/* The session row: opened when the first channel is allowed. */
+	int (*session_open)(void *ctx, const struct broker_session_row *row);
+	int (*session_close)(void *ctx, const char *session_id,
+	    const struct broker_session_end *end);
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);
@@ -98,25 +122,32 @@ enum broker_rec_kind {
 	BROKER_REC_INPUT = 0,
 	BROKER_REC_OUTPUT,
 	BROKER_REC_STDERR,
-	BROKER_REC_RESIZE, /* data: u32 cols, u32 rows (big-endian) */
-	BROKER_REC_EXEC,   /* data: the command, or "" for a shell */
-	BROKER_REC_EXIT,   /* data: u32 status, or the signal name */
+	BROKER_REC_RESIZE,      /* data: u32 cols, u32 rows (big-endian) */
+	BROKER_REC_EXEC,        /* data: the command, or "" for a shell */
+	BROKER_REC_EXIT,        /* data: u32 status (big-endian) */
+	BROKER_REC_EXIT_SIGNAL, /* data: the signal name ("KILL") */
 };
 
 struct broker_rec_info {
 	const char *session_id;
 	const char *engineer;
+	const char *provider;
 	const char *target;
 	const char *account;
 	const char *client_addr;
-	int64_t start; /* unix seconds */
+	const char *term;
+	uint16_t cols, rows;
 };
 
 struct broker_recorder_ops {
 	const char *name;
-	int (*open)(void *ctx, const struct broker_rec_info *info, void **rec);
+	/* Opens the recording; its path (for the session row) into path. */
+	int (*open)(void *ctx, const struct broker_rec_info *info, void **rec,
+	    char *path, size_t pathlen);
 	int (*event)(void *rec, enum broker_rec_kind kind, uint32_t channel,
 	    const void *data, size_t len);
+	/* Seals what is due; returns when it next wants a call (ms). */
+	int (*tick)(void *rec, int *next_ms);
 	/* Seals; reports the file's SHA-256 (hex) and size when known. */
 	int (*close)(void *rec, int aborted, char *sha256_hex, size_t hexlen,
 	    uint64_t *size);
@@ -128,13 +159,21 @@ struct broker_recorder {
 	void *ctx;
 };
 
-/* TEMPORARY (until store/ and recorder/ land): see backend_file.c. */
-int broker_backend_file_new(const char *path, EVP_PKEY *ca,
-    struct broker_backend *out, struct broker_recorder *rec);
+struct pv_config;
+/* backend_store.c: the governance store and the policy. */
+int broker_backend_store_new(
+    const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
+/* The parent closes its store before forking; each child opens its own. */
+int broker_backend_store_detach(struct broker_backend *bk);
+/* At start-up: sessions a crash left open are marked aborted. */
+int broker_backend_store_recover(struct broker_backend *bk);
+/* recorder_rec.c: recorder/'s encrypted recordings. */
+int broker_recorder_rec_new(
+    const struct pv_config *conf, struct broker_recorder *out);
 
 /* What the daemon hands every session process. */
 struct broker_ctx {
-	const struct broker_config *conf;
+	const struct pv_config *conf;
 	struct broker_backend backend;
 	struct broker_recorder recorder;
 	ssh_bind bind;
@@ -198,6 +237,8 @@ struct broker_session {
 	char account[BROKER_ACCOUNT_MAX + 1];
 	struct broker_decision decision;
 	void *rec;
+	char rec_path[4096];
+	int row_open; /* the store has a session row */
 	struct relay_chan *chans[BROKER_MAX_CHANNELS];
 	int nchans;
 	uint64_t deadline_ms; /* LoginGraceTime, 0 once authenticated */

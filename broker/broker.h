@@ -81,56 +81,13 @@ int broker_ca_load(const char *path, EVP_PKEY **out);
 /* 1 if a principal is acceptable: a valid name, no glob characters. */
 int broker_principal_valid(const char *s);
 
-/*
- * provostd.conf (DESIGN.md "Configuration").  Every keyword is typed and
- * has a default; an unknown keyword is an error with file:line.
- */
-#define BROKER_CONF_MAX_LISTEN 16
-#define BROKER_CONF_MAX_RECIPIENTS 16
-#define BROKER_CONF_MAX_PLUGINS 16
-
+/* provostd.conf is read with store/'s pv_config (shared with provostctl). */
 struct broker_listen {
 	char host[256];
 	uint16_t port;
 };
 
-struct broker_plugin_conf {
-	char *path;
-	char *config; /* may be NULL */
-};
-
-struct broker_config {
-	struct broker_listen listen[BROKER_CONF_MAX_LISTEN];
-	int nlisten;
-	char *state_dir;
-	char *store;
-	char *policy_file;
-	char *recording_dir;
-	char *recipients[BROKER_CONF_MAX_RECIPIENTS];
-	int nrecipients;
-	uint64_t cert_lifetime; /* seconds */
-	char *control_socket;
-	char *sandbox_user;
-	uint32_t max_sessions;
-	uint64_t login_grace; /* seconds, 0 = none */
-	uint32_t max_auth_tries;
-	uint64_t mfa_grace; /* seconds, 0 = a code every time */
-	struct broker_plugin_conf plugins[BROKER_CONF_MAX_PLUGINS];
-	int nplugins;
-	enum pv_log_level log_level;
-};
-
 /* "host:port", "[v6]:port" or "host" (port 2222). */
 int broker_listen_parse(const char *s, struct broker_listen *out);
-/* A config holding every default. */
-int broker_config_new(struct broker_config **out);
-void broker_config_free(struct broker_config *c);
-/* Loads path over the defaults; errors are "FILE:LINE: what" in err. */
-int broker_config_load(
-    const char *path, struct broker_config **out, char *err, size_t errlen);
-int broker_config_load_mem(const char *name, const char *data, size_t len,
-    struct broker_config **out, char *err, size_t errlen);
-/* Prints the effective configuration (one keyword per line) to fp. */
-int broker_config_dump(const struct broker_config *c, FILE *fp);
 
 #endif /* PROVOST_BROKER_H */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "broker/broker.h"
 
@@ -259,40 +258,24 @@ out:
 }
 
 /*
- * The CA private key.  PKCS#8 PEM (openssl genpkey -algorithm ed25519) for
- * now; the OpenSSH format through common's pv_sshkey_load_private once it
- * lands.  Keep every knowledge of the file format in this function.
+ * The CA private key, in OpenSSH's own format (provostctl init writes it;
+ * ssh-keygen -s can use it in an emergency).  The one place that knows.
  */
 int
 broker_ca_load(const char *path, EVP_PKEY **out)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
-	EVP_PKEY *k = NULL;
-	int r = PV_ERR_INTERNAL;
+	int r;
 
 	*out = NULL;
-	if ((r = pv_file_read(path, 64 * 1024, &data, &len)) != 0) {
-		pv_error("%s: cannot read CA key: %s", path, pv_err_str(r));
+	if ((r = pv_sshkey_load_private(path, out)) != 0) {
+		pv_error("%s: cannot load the CA key: %s", path, pv_err_str(r));
 		return r;
 	}
-	if ((bio = BIO_new_mem_buf(data, (int)len)) == NULL) {
-		r = PV_ERR_ALLOC;
-		goto out;
+	if (EVP_PKEY_id(*out) != EVP_PKEY_ED25519) {
+		pv_error("%s: the CA key is not Ed25519", path);
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return PV_ERR_INVALID;
 	}
-	if ((k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
-	    EVP_PKEY_id(k) != EVP_PKEY_ED25519) {
-		pv_error("%s: not an Ed25519 private key", path);
-		r = PV_ERR_INVALID;
-		goto out;
-	}
-	*out = k;
-	k = NULL;
-	r = 0;
-out:
-	EVP_PKEY_free(k);
-	BIO_free(bio);
-	pv_secret_free(data, len);
-	return r;
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include "broker/broker-int.h"
+#include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
 #define MAX_LISTENERS 64
@@ -71,7 +72,7 @@ path_join(char *out, size_t outlen, const char *dir, const char *name)
 }
 
 static int
-setup_bind(const struct broker_config *c, ssh_bind *out)
+setup_bind(const struct pv_config *c, ssh_bind *out)
 {
 	char path[4096];
 	ssh_bind b;
@@ -106,7 +107,7 @@ setup_bind(const struct broker_config *c, ssh_bind *out)
 }
 
 static int
-open_listeners(const struct broker_config *c, struct pollfd *pfd, int *npfd)
+open_listeners(const struct pv_config *c, struct pollfd *pfd, int *npfd)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -114,16 +115,22 @@ open_listeners(const struct broker_config *c, struct pollfd *pfd, int *npfd)
 		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	};
 	struct addrinfo *res, *ai;
+	struct broker_listen la;
 	char port[8];
-	int i, fd, one = 1, rc;
+	size_t i;
+	int fd, one = 1, rc;
 
 	*npfd = 0;
 	for (i = 0; i < c->nlisten; i++) {
-		(void)snprintf(port, sizeof(port), "%u", c->listen[i].port);
-		if ((rc = getaddrinfo(c->listen[i].host, port, &hints, &res)) !=
-		    0) {
-			pv_error("ListenAddress %s: %s", c->listen[i].host,
-			    gai_strerror(rc));
+		if (broker_listen_parse(c->listen[i], &la) != 0) {
+			pv_error(
+			    "ListenAddress %s: not HOST:PORT", c->listen[i]);
+			return PV_ERR_CONFIG;
+		}
+		(void)snprintf(port, sizeof(port), "%u", la.port);
+		if ((rc = getaddrinfo(la.host, port, &hints, &res)) != 0) {
+			pv_error(
+			    "ListenAddress %s: %s", la.host, gai_strerror(rc));
 			return PV_ERR_CONFIG;
 		}
 		for (ai = res; ai != NULL && *npfd < MAX_LISTENERS;
@@ -140,7 +147,7 @@ open_listeners(const struct broker_config *c, struct pollfd *pfd, int *npfd)
 			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 			    listen(fd, 128) != 0) {
 				pv_error("cannot listen on %s port %s: %s",
-				    c->listen[i].host, port, strerror(errno));
+				    la.host, port, strerror(errno));
 				close(fd);
 				freeaddrinfo(res);
 				return PV_ERR_IO;
@@ -148,8 +155,7 @@ open_listeners(const struct broker_config *c, struct pollfd *pfd, int *npfd)
 			pfd[*npfd].fd = fd;
 			pfd[*npfd].events = POLLIN;
 			(*npfd)++;
-			pv_info(
-			    "listening on %s port %s", c->listen[i].host, port);
+			pv_info("listening on %s port %s", la.host, port);
 		}
 		freeaddrinfo(res);
 	}
@@ -240,23 +246,11 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 	pv_info("terminating on signal %d", (int)got_term);
 }
 
-/* Store scheme -> backend.  file: is the TEMPORARY test backend. */
-static int
-open_backend(const struct broker_config *c, EVP_PKEY *ca,
-    struct broker_backend *b, struct broker_recorder *rec)
-{
-	if (strncmp(c->store, "file:", 5) == 0)
-		return broker_backend_file_new(c->store + 5, ca, b, rec);
-	pv_error("Store %s: the SQLite store is not wired into provostd yet",
-	    c->store);
-	return PV_ERR_UNSUPPORTED;
-}
-
 int
 main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONFIG;
-	struct broker_config *conf = NULL;
+	struct pv_config *conf = NULL;
 	struct broker_ctx bx;
 	struct pollfd pfd[MAX_LISTENERS];
 	struct sigaction sa;
@@ -287,25 +281,43 @@ main(int argc, char **argv)
 		usage();
 	pv_log_init("provostd",
 	    foreground || test ? PV_LOG_STDERR : PV_LOG_SYSLOG, PV_LOG_INFO);
-	if (broker_config_load(conf_path, &conf, err, sizeof(err)) != 0) {
+	if (pv_config_new(&conf) != 0 ||
+	    pv_config_load_file(conf, conf_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "provostd: %s\n", err);
+		pv_config_free(conf);
 		return 1;
 	}
-	pv_log_set_level(debug ? PV_LOG_DEBUG : conf->log_level);
+	pv_log_set_level(
+	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
 	if (path_join(path, sizeof(path), conf->state_dir, "ca") != 0 ||
 	    broker_ca_load(path, &ca) != 0)
 		goto fail;
-	if (open_backend(conf, ca, &bx.backend, &bx.recorder) != 0)
+	if (broker_backend_store_new(conf, ca, &bx.backend) != 0 ||
+	    broker_recorder_rec_new(conf, &bx.recorder) != 0)
 		goto fail;
 	ssh_init();
 	if (setup_bind(conf, &bx.bind) != 0)
 		goto fail;
+	for (i = 0; i < (int)conf->nlisten; i++) {
+		struct broker_listen la;
+
+		if (broker_listen_parse(conf->listen[i], &la) != 0) {
+			fprintf(stderr,
+			    "provostd: ListenAddress %s: not "
+			    "HOST:PORT\n",
+			    conf->listen[i]);
+			goto fail;
+		}
+	}
 	if (test) {
-		broker_config_dump(conf, stdout);
 		fprintf(stderr, "provostd: %s: configuration OK\n", conf_path);
 		r = 0;
 		goto out;
 	}
+	if (broker_backend_store_recover(&bx.backend) != 0)
+		goto fail;
+	/* SQLite handles do not survive a fork: each child opens its own. */
+	(void)broker_backend_store_detach(&bx.backend);
 	bx.conf = conf;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -316,6 +328,8 @@ main(int argc, char **argv)
 	sa.sa_flags = SA_NOCLDSTOP;
 	(void)sigaction(SIGCHLD, &sa, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* A file size limit makes writes fail (EFBIG) instead of killing. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	if (open_listeners(conf, pfd, &npfd) != 0)
 		goto fail;
 	if (!foreground && daemon(0, 0) != 0) {
@@ -336,8 +350,10 @@ out:
 		ssh_bind_free(bx.bind);
 	if (bx.backend.ops != NULL)
 		bx.backend.ops->free(bx.backend.ctx);
+	if (bx.recorder.ops != NULL)
+		bx.recorder.ops->free(bx.recorder.ctx);
 	EVP_PKEY_free(ca);
-	broker_config_free(conf);
+	pv_config_free(conf);
 	ssh_finalize();
 	return r;
 }

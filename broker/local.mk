@@ -5,31 +5,36 @@ libprovost_broker_la_SOURCES = \
 	broker/broker.h \
 	broker/broker-int.h \
 	broker/auth.c \
-	broker/backend_file.c \
+	broker/backend_store.c \
 	broker/cert.c \
-	broker/config.c \
+	broker/listen.c \
 	broker/login.c \
+	broker/recorder_rec.c \
 	broker/relay.c \
 	broker/session.c \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
-	$(OATH_CFLAGS)
-libprovost_broker_la_LIBADD = libprovost_common.la $(LIBSSH_LIBS) \
-	$(CRYPTO_LIBS) $(OATH_LIBS)
+	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+libprovost_broker_la_LIBADD = libprovost_store.la libprovost_recorder.la \
+	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
 sbin_PROGRAMS += provostd
 provostd_SOURCES = broker/daemon.c
-provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS)
+provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS)
 provostd_LDFLAGS = $(PROG_LINK)
-provostd_LDADD = libprovost_broker.la libprovost_common.la $(LIBSSH_LIBS) \
-	$(CRYPTO_LIBS) $(OATH_LIBS)
+provostd_LDADD = libprovost_broker.la libprovost_store.la \
+	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
+	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
+	$(ZSTD_LIBS) $(OATH_LIBS)
 LINT_C_FILES += broker/daemon.c
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
-	tests/unit/test_broker_config \
+	tests/unit/test_broker_listen \
 	tests/unit/test_broker_login
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
 TESTS += $(BROKER_UNIT_TESTS)
@@ -43,10 +48,10 @@ tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
-tests_unit_test_broker_config_SOURCES = tests/unit/test_broker_config.c
-tests_unit_test_broker_config_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
-tests_unit_test_broker_config_LDFLAGS = $(UNIT_LINK)
-tests_unit_test_broker_config_LDADD = libprovost_broker.la \
+tests_unit_test_broker_listen_SOURCES = tests/unit/test_broker_listen.c
+tests_unit_test_broker_listen_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_listen_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_listen_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS)
 LINT_C_FILES += $(BROKER_UNIT_TESTS:=.c)
 

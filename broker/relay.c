@@ -510,7 +510,7 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 			(void)ssh_channel_request_send_exit_status(
 			    rc->c, (int)rc->exit_status);
 		} else {
-			if (broker_rec(s, BROKER_REC_EXIT, rc->id,
+			if (broker_rec(s, BROKER_REC_EXIT_SIGNAL, rc->id,
 				rc->exit_signal, strlen(rc->exit_signal)) != 0)
 				return 0;
 			(void)ssh_channel_request_send_exit_signal(
@@ -523,12 +523,6 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 			(void)ssh_channel_close(rc->c);
 		if (!rc->t_closed)
 			(void)ssh_channel_close(rc->t);
-		pv_info(
-		    "session %s: channel %u ended: %llu bytes in, %llu out%s",
-		    s->id, rc->id, (unsigned long long)rc->bytes_in,
-		    (unsigned long long)rc->bytes_out,
-		    rc->c_closed && !rc->t_closed ? " (closed by engineer)"
-						  : "");
 		if (rc->have_status == 2)
 			(void)snprintf(
 			    stat, sizeof(stat), "signal:%s", rc->exit_signal);
@@ -537,6 +531,12 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 			    stat, sizeof(stat), "%u", rc->exit_status);
 		else
 			(void)snprintf(stat, sizeof(stat), "none");
+		pv_info("session %s: channel %u ended: status=%s, %llu bytes "
+			"in, %llu out%s",
+		    s->id, rc->id, stat, (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out,
+		    rc->c_closed && !rc->t_closed ? " (closed by engineer)"
+						  : "");
 		broker_audit(s, "channel.end",
 		    "channel=%u in=%llu out=%llu "
 		    "status=%s",

@@ -13,6 +13,7 @@
 
 #include "broker/broker-int.h"
 #include "policy/policy.h"
+#include "store/store.h"
 
 #define LOOP_IDLE_MS 1000
 #define LOOP_STALLED_MS 20
@@ -52,26 +53,47 @@ channel_name(unsigned int channel)
 					  : "other";
 }
 
+/* The recording first, then the session row that names it. */
 static int
-session_rec_open(struct broker_session *s)
+session_rec_open(struct broker_session *s, struct relay_chan *rc)
 {
+	const struct broker_backend *b = &s->bx->backend;
 	struct broker_rec_info info = {
 		.session_id = s->id,
 		.engineer = s->login.engineer,
 		.target = s->tgt.name,
 		.account = s->account,
-		.client_addr = s->peer,
-		.start = (int64_t)time(NULL),
+		.client_addr = s->peer_addr,
+		.term = rc->want_pty ? rc->term : NULL,
+		.cols = (uint16_t)(rc->want_pty ? rc->cols : 0),
+		.rows = (uint16_t)(rc->want_pty ? rc->rows : 0),
 	};
 	int r;
 
 	if (s->rec != NULL)
 		return 0;
-	if ((r = s->bx->recorder.ops->open(
-		 s->bx->recorder.ctx, &info, &s->rec)) != 0)
+	if ((r = s->bx->recorder.ops->open(s->bx->recorder.ctx, &info, &s->rec,
+		 s->rec_path, sizeof(s->rec_path))) != 0) {
 		pv_error("session %s: cannot open the recording: %s", s->id,
 		    pv_err_str(r));
-	return r;
+		return r;
+	}
+	struct broker_session_row row = {
+		.id = s->id,
+		.engineer = s->login.engineer,
+		.target = s->tgt.name,
+		.account = s->account,
+		.grant_id =
+		    s->decision.grant_id[0] ? s->decision.grant_id : NULL,
+		.rule = s->decision.rule,
+		.client_addr = s->peer_addr,
+		.recording_path = s->rec_path,
+	};
+	if ((r = b->ops->session_open(b->ctx, &row)) != 0)
+		return r;
+	s->row_open = 1;
+	pv_info("session %s: recording to %s", s->id, s->rec_path);
+	return 0;
 }
 
 int
@@ -156,7 +178,7 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		    s->decision.rule);
 		return PV_DENY;
 	}
-	if (session_rec_open(s) != 0) {
+	if (session_rec_open(s, rc) != 0) {
 		(void)snprintf(
 		    msg, msglen, "session refused: cannot record it");
 		return PV_DENY;
@@ -217,6 +239,17 @@ session_loop(struct broker_session *s)
 			    (rc->stall_in || rc->stall_out || rc->stall_err);
 		}
 		timeout = stalled ? LOOP_STALLED_MS : LOOP_IDLE_MS;
+		if (s->rec != NULL) {
+			int next = timeout;
+
+			if (s->bx->recorder.ops->tick(s->rec, &next) != 0) {
+				broker_session_end(
+				    s, "session ended: recording failed");
+				break;
+			}
+			if (next >= 0 && next < timeout)
+				timeout = next;
+		}
 		if (ssh_event_dopoll(s->event, timeout) == SSH_ERROR &&
 		    !ssh_is_connected(s->client)) {
 			broker_session_end(s, "the engineer disconnected");
@@ -266,9 +299,29 @@ session_finish(struct broker_session *s)
 		(void)ssh_blocking_flush(s->client, 1000);
 	}
 	if (s->rec != NULL) {
-		(void)s->bx->recorder.ops->close(
-		    s->rec, aborted, hex, sizeof(hex), &size);
+		if (s->bx->recorder.ops->close(
+			s->rec, aborted, hex, sizeof(hex), &size) != 0) {
+			pv_error(
+			    "session %s: sealing the recording failed", s->id);
+			aborted = 1;
+		}
 		s->rec = NULL;
+		pv_info(
+		    "session %s: recording %s sealed: %llu bytes, sha256 %s",
+		    s->id, s->rec_path, (unsigned long long)size, hex);
+	}
+	if (s->row_open) {
+		struct broker_session_end end = {
+			.bytes_in = s->bytes_in,
+			.bytes_out = s->bytes_out,
+			.recording_sha256 = hex,
+			.recording_size = size,
+			.reason = s->end_reason,
+			.aborted = aborted,
+		};
+
+		(void)s->bx->backend.ops->session_close(
+		    s->bx->backend.ctx, s->id, &end);
 	}
 	pv_info("session %s: end: %s; %llu bytes in, %llu out", s->id,
 	    s->end_reason, (unsigned long long)s->bytes_in,

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "broker/broker-int.h"
+#include "store/store.h"
 
 /* The target leg prefers AES-GCM: with AES-NI it costs the relay least. */
 #define TARGET_KEX "curve25519-sha256,curve25519-sha256@libssh.org"
@@ -145,8 +146,8 @@ target_auth(struct broker_session *s, char *msg, size_t msglen)
 		r = PV_ERR_ALLOC;
 		goto out;
 	}
-	if ((r = s->bx->backend.ops->cert_mint(s->bx->backend.ctx, &req, cb)) !=
-	    0)
+	if ((r = s->bx->backend.ops->cert_mint(
+		 s->bx->backend.ctx, s->tgt.name, &req, cb)) != 0)
 		goto out;
 	if ((r = pv_b64_encode(pv_buf_ptr(cb), pv_buf_len(cb), 0, &b64)) != 0)
 		goto out;

@@ -1,12 +1,12 @@
 #!/bin/sh
 # t_broker_auth.sh: what provostd refuses, with real ssh: a wrong or reused
 # code, an unknown key or engineer, a malformed login, too many tries, the
-# grace time; after login: unknown target, wrong account, changed host key,
-# subsystems and forwarding.  Each with the right message and log line.
+# grace time, a disabled engineer; after login: unknown target, wrong
+# account, classification above clearance, changed host key, subsystems and
+# forwarding.  Each with the right message, log line and audit row.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
-write_backend
 start_provostd "MFAGrace 0"
 L="alice+$ME@db01"
 
@@ -27,7 +27,7 @@ grep -q 'auth failed for "alice+.*(code' "$PVD_LOG" || pv_fail "no log of the fa
 cat > "$PV_TMP/askpass-keep" <<EOC
 #!/bin/sh
 if [ -s "$PV_TMP/kept" ]; then cat "$PV_TMP/kept"; exit 0; fi
-"$OATHTOOL" --totp "$TOTP_HEX" | tee "$PV_TMP/kept"
+"$OATHTOOL" --totp -b "$(cat "$PV_TMP/alice.totp")" | tee "$PV_TMP/kept"
 EOC
 chmod +x "$PV_TMP/askpass-keep"
 keep_ssh() {
@@ -74,11 +74,12 @@ check_refusal() { # LOGIN MESSAGE [COMMAND]
 	grep -q "$2" "$PV_TMP/deny.err" || pv_fail "$1: $(cat "$PV_TMP/deny.err")"
 }
 check_refusal "alice+$ME@nosuch" "provost: access to nosuch denied"
-check_refusal "alice+other@db01" "provost: access denied: no rule or grant"
+check_refusal "alice+other@db01" "provost: access denied: db01 has no account other"
+check_refusal "alice+$ME@vault" "provost: access denied: "
 check_refusal "alice+multi" "provost: name the account: log in as alice+ACCOUNT@multi"
 check_refusal "alice" "provost: menu mode is not available yet"
-grep -q 'decision: deny engineer=alice target=db01 account=other' "$PVD_LOG" ||
-    pv_fail "deny not audited"
+grep -q 'decision for alice as other@db01 (exec): deny' "$PVD_LOG" ||
+    pv_fail "deny not logged"
 # ENGINEER+TARGET works when the target has one account.
 out=$(pvssh "alice+db01" 'echo one-account' </dev/null) || pv_fail "alice+db01"
 [ "$out" = one-account ] || pv_fail "alice+db01: $out"
@@ -88,7 +89,10 @@ pinned=$("$SSH_KEYGEN" -l -f "$PV_TMP/wrongpin.pub" | cut -d' ' -f2)
 real=$("$SSH_KEYGEN" -l -f "$PV_SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
 check_refusal "alice+$ME@badpin" \
     "host key of target badpin does not match the pinned key: pinned $pinned, presented $real"
-grep -q "target.hostkey_mismatch" "$PVD_LOG" || pv_fail "mismatch not audited"
+pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
+grep -q '"target.hostkey_mismatch"' "$PV_TMP/audit.jsonl" || pv_fail "mismatch not audited"
+grep '"decision"' "$PV_TMP/audit.jsonl" | grep -q 'deny engineer=alice target=db01 account=other' ||
+    pv_fail "deny not audited"
 grep -q 'Accepted certificate' "$PV_TMP/target.log" || pv_fail "no certificate ever used"
 n=$(grep -c 'Accepted certificate' "$PV_TMP/target.log")
 
@@ -115,5 +119,14 @@ SSH_ASKPASS="$PV_TMP/askpass-slow" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
     pv_fail "slow client got in"
 pv_wait_log "$PVD_LOG" 'end: login grace time exceeded' 10 ||
     pv_fail "LoginGraceTime not enforced"
+
+# A disabled engineer fails like a stranger, key and all.
+pvctl engineer disable bob >/dev/null || pv_fail "engineer disable"
+TOTP_OF=bob SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "bob+$ME@db01" 127.0.0.1 true \
+    2>"$PV_TMP/disabled.err" </dev/null && pv_fail "a disabled engineer got in"
+grep -q 'Permission denied (publickey)' "$PV_TMP/disabled.err" ||
+    pv_fail "disabled: $(cat "$PV_TMP/disabled.err")"
 pv_log "refusals ok"
 exit 0

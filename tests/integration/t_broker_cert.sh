@@ -5,14 +5,11 @@
 
 MINT="$top_builddir/broker/pv-broker-mint"
 [ -x "$MINT" ] || pv_fail "no $MINT"
-command -v "${OPENSSL:-openssl}" >/dev/null || pv_skip "openssl not found"
-OPENSSL=${OPENSSL:-openssl}
 me=$(id -un)
 
-"$OPENSSL" genpkey -algorithm ed25519 -out "$PV_TMP/ca.pem" 2>/dev/null ||
-    pv_fail "openssl genpkey"
-"$OPENSSL" genpkey -algorithm ed25519 -out "$PV_TMP/other-ca.pem" 2>/dev/null ||
-    pv_fail "openssl genpkey"
+# CA keys in OpenSSH's format, as provostctl init writes them.
+pv_keygen "$PV_TMP/ca.pem"
+pv_keygen "$PV_TMP/other-ca.pem"
 "$MINT" capub "$PV_TMP/ca.pem" > "$PV_TMP/ca.pub" || pv_fail "capub"
 pv_keygen "$PV_TMP/eph"
 

@@ -1,11 +1,11 @@
 #!/bin/sh
 # t_broker_relay.sh: real ssh -> provostd -> real sshd: exec output and exit
-# codes, 50 MB out and stdin in byte-exact (and through the recorder hook),
-# stderr apart, env allow-list, an interactive shell under a pty.
+# codes, 50 MB out and stdin in byte-exact (and its recording replays to
+# the same bytes), stderr apart, env allow-list, a pty shell and resize;
+# session rows and audit in the store.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
-write_backend
 start_provostd
 L="alice+$ME@db01"
 
@@ -33,16 +33,25 @@ head -c 52428800 /dev/urandom > "$PV_TMP/blob50"
 want=$(sha256sum < "$PV_TMP/blob50" | cut -d' ' -f1)
 got=$(pvssh "$L" "cat $PV_TMP/blob50" </dev/null | sha256sum | cut -d' ' -f1)
 [ "$want" = "$got" ] || pv_fail "50 MB output changed on the way"
-grep -q "output 52428800 bytes sha256 $want" "$PVD_LOG" ||
-    pv_fail "the recorder hook did not see the 50 MB exactly"
+# Its recording (the last one written) replays to the same bytes.
+rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+[ -f "$rec" ] || pv_fail "no recording file ($rec)"
+rec50=$rec
+"$top_builddir/provost-replay" verify --key "$PV_TMP/sec.pem" "$rec" >/dev/null ||
+    pv_fail "recording does not verify"
+got=$("$top_builddir/provost-replay" play --key "$PV_TMP/sec.pem" --raw \
+    --speed 1000000 "$rec" </dev/null | sha256sum | cut -d' ' -f1)
+[ "$want" = "$got" ] || pv_fail "the recording does not replay to the 50 MB"
 
 # stdin through exec, byte-exact, with EOF passed on.
 head -c 8388608 /dev/urandom > "$PV_TMP/blob8"
 want=$(sha256sum < "$PV_TMP/blob8" | cut -d' ' -f1)
 got=$(pvssh "$L" 'sha256sum' < "$PV_TMP/blob8" | cut -d' ' -f1)
 [ "$want" = "$got" ] || pv_fail "8 MB stdin changed on the way ($got)"
-grep -q "input 8388608 bytes sha256 $want" "$PVD_LOG" ||
-    pv_fail "the recorder hook did not see the stdin exactly"
+rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+"$top_builddir/provost-replay" export --key "$PV_TMP/sec.pem" --format jsonl "$rec" \
+    > "$PV_TMP/in.jsonl" || pv_fail "export"
+grep -q '"input"' "$PV_TMP/in.jsonl" || pv_fail "stdin not recorded"
 # Both ways at once (cat echoes while it reads).
 got=$(pvssh "$L" 'cat' < "$PV_TMP/blob8" | sha256sum | cut -d' ' -f1)
 [ "$want" = "$got" ] || pv_fail "8 MB round trip changed"
@@ -100,5 +109,21 @@ for what in 'connection from' 'authenticated alice' 'decision for alice' \
     'exec started' 'end: the engineer disconnected'; do
 	grep -q "$what" "$PVD_LOG" || pv_fail "log lacks: $what"
 done
-pv_log "exec, exit codes, signal, 50 MB, stdin, env, pty, resize ok"
+# The store: the 50 MB session's row names its sealed recording, its hash
+# and size; every session is closed; the audit chain verifies.
+if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
+	row=$("$SQLITE3" "$STATE/provost.db" "select state, bytes_out, recording_sha256, \
+	    recording_size from sessions where recording_path = '$rec50'")
+	fsha=$(sha256sum < "$rec50" | cut -d' ' -f1)
+	fsize=$(wc -c < "$rec50")
+	[ "$row" = "closed|52428800|$fsha|$fsize" ] || pv_fail "session row: $row (file $fsha $fsize)"
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state <> 'closed'")
+	[ "$n" -eq 0 ] || pv_fail "$n sessions not closed"
+fi
+pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"
+pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
+for a in auth.ok decision credential.issued channel.start channel.end session.end; do
+	grep -q "\"$a\"" "$PV_TMP/audit.jsonl" || pv_fail "no $a in the audit log"
+done
+pv_log "exec, exit codes, signal, 50 MB (+replay), stdin, env, pty, resize, audit ok"
 exit 0
