@@ -33,7 +33,8 @@ LogLevel ${PVD_LOGLEVEL:-verbose}
 ${2:-}
 EOC
 }
-pvctl() { "$PROVOSTCTL" -f "$CONF" "$@"; }
+# provostctl's own leaks are ctl's tests' business, not this harness's.
+pvctl() { ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$PROVOSTCTL" -f "$CONF" "$@"; }
 
 write_conf 2222
 pvctl init > "$PV_TMP/init.out" 2>&1 || pv_fail "provostctl init: $(cat "$PV_TMP/init.out")"
@@ -46,6 +47,12 @@ Levels public internal confidential restricted
 Rule standing-public
     Classification public
     Approval none
+    Channels shell exec
+
+Rule internal-jit
+    Classification internal
+    Approval auto
+    MaxDuration 8h
     Channels shell exec
 
 Rule restricted
@@ -84,6 +91,8 @@ pvctl target add multi --host 127.0.0.1 --port "$TARGET_PORT" --classification p
     --accounts "$ME,other" --hostkey "$hk" >/dev/null || pv_fail "target add multi"
 pvctl target add badpin --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
     --accounts "$ME" --hostkey "$PV_TMP/wrongpin.pub" >/dev/null || pv_fail "target add badpin"
+pvctl target add jit --host 127.0.0.1 --port "$TARGET_PORT" --classification internal \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add jit"
 pvctl target add vault --host 127.0.0.1 --port "$TARGET_PORT" --classification restricted \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add vault"
 

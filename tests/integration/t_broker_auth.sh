@@ -84,6 +84,22 @@ grep -q 'decision for alice as other@db01 (exec): deny' "$PVD_LOG" ||
 out=$(pvssh "alice+db01" 'echo one-account' </dev/null) || pv_fail "alice+db01"
 [ "$out" = one-account ] || pv_fail "alice+db01: $out"
 
+# A target that needs a grant: refused without one, allowed with one,
+# refused again once it has expired or been revoked.
+check_refusal "alice+$ME@jit" "provost: access denied: "
+gid=$(pvctl grant request alice jit --account "$ME" --duration 1h --reason test | head -1)
+[ -n "$gid" ] || pv_fail "grant request"
+out=$(pvssh "alice+$ME@jit" 'echo granted' </dev/null) || pv_fail "refused with a grant"
+[ "$out" = granted ] || pv_fail "with grant: $out"
+grep -q "decision for alice as $ME@jit (exec): allow, rule internal-jit" "$PVD_LOG" ||
+    pv_fail "grant decision not logged"
+pvctl grant revoke "$gid" >/dev/null || pv_fail "grant revoke"
+check_refusal "alice+$ME@jit" "provost: access denied: "
+pvctl grant request alice jit --account "$ME" --duration 1s --reason test >/dev/null ||
+    pv_fail "short grant"
+sleep 2
+check_refusal "alice+$ME@jit" "provost: access denied: "
+
 # A target whose host key is not the pinned one: refused, both fingerprints.
 pinned=$("$SSH_KEYGEN" -l -f "$PV_TMP/wrongpin.pub" | cut -d' ' -f2)
 real=$("$SSH_KEYGEN" -l -f "$PV_SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
