@@ -144,5 +144,13 @@ TOTP_OF=bob SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
     2>"$PV_TMP/disabled.err" </dev/null && pv_fail "a disabled engineer got in"
 grep -q 'Permission denied (publickey)' "$PV_TMP/disabled.err" ||
     pv_fail "disabled: $(cat "$PV_TMP/disabled.err")"
+# MaxSessions: with one session held, the next connection is turned away.
+start_provostd "MaxSessions 1"
+pvssh "$L" 'echo holding; sleep 5' </dev/null >"$PV_TMP/hold.out" 2>&1 &
+hp=$!
+pv_wait_log "$PV_TMP/hold.out" holding 10 || pv_fail "first session did not start"
+pvssh "$L" true </dev/null 2>/dev/null && pv_fail "MaxSessions 1 let a second session in"
+grep -q 'MaxSessions 1 reached' "$PVD_LOG" || pv_fail "MaxSessions refusal not logged"
+wait $hp
 pv_log "refusals ok"
 exit 0

@@ -21,7 +21,7 @@ done
 pvssh "$L" 'kill -KILL $$' </dev/null
 rc=$?
 [ $rc -eq 255 ] || pv_fail "killed by signal came back as $rc"
-grep -q 'status=signal:KILL' "$PVD_LOG" || pv_fail "exit-signal not relayed"
+pv_wait_log "$PVD_LOG" 'status=signal:KILL' 5 || pv_fail "exit-signal not relayed"
 
 # stdout and stderr stay apart.
 pvssh "$L" 'echo to-out; echo to-err >&2' </dev/null >"$PV_TMP/o" 2>"$PV_TMP/e"
@@ -104,6 +104,17 @@ EOC
 	    pv_fail "after resize: $(cat "$PV_TMP/size2" 2>/dev/null)"
 fi
 
+# The target dies mid-session: the engineer is told, with exit status 255.
+pvssh "$L" 'echo started; sleep 30' </dev/null >"$PV_TMP/dead.out" 2>"$PV_TMP/dead.err" &
+sp=$!
+pv_wait_log "$PV_TMP/dead.out" started 10 || pv_fail "long command did not start"
+for p in $(pgrep -P "$TARGET_PID"); do kill -9 "$p"; done
+wait $sp
+rc=$?
+[ $rc -eq 255 ] || pv_fail "dead target: exit $rc"
+grep -q 'provost: the connection to the target was lost' "$PV_TMP/dead.err" ||
+    pv_fail "dead target: $(cat "$PV_TMP/dead.err")"
+
 # One line per connection, auth, decision, start and end.
 for what in 'connection from' 'authenticated alice' 'decision for alice' \
     'exec started' 'end: the engineer disconnected'; do
@@ -117,8 +128,11 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	fsha=$(sha256sum < "$rec50" | cut -d' ' -f1)
 	fsize=$(wc -c < "$rec50")
 	[ "$row" = "closed|52428800|$fsha|$fsize" ] || pv_fail "session row: $row (file $fsha $fsize)"
-	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state <> 'closed'")
-	[ "$n" -eq 0 ] || pv_fail "$n sessions not closed"
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
+	[ "$n" -eq 0 ] || pv_fail "$n sessions left open"
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'aborted' \
+	    and end_reason = 'the connection to the target was lost'")
+	[ "$n" -eq 1 ] || pv_fail "the dead target's session is not marked aborted"
 fi
 pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"
 pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
