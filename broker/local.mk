@@ -89,3 +89,11 @@ tests_fuzz_fuzz_cert_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la $(CRYPTO_LIBS)
 LINT_C_FILES += tests/fuzz/fuzz_cert.c
 EXTRA_DIST += bench/broker-throughput
+
+# A test helper: offers a key without a signature, then a good code.
+check_PROGRAMS += broker/pv-broker-probe
+broker_pv_broker_probe_SOURCES = broker/tool_probe.c
+broker_pv_broker_probe_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS)
+broker_pv_broker_probe_LDFLAGS = $(PROG_LINK)
+broker_pv_broker_probe_LDADD = $(LIBSSH_LIBS)
+LINT_C_FILES += broker/tool_probe.c

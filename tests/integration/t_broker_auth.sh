@@ -39,6 +39,16 @@ out=$(keep_ssh 'echo first' </dev/null) || pv_fail "right code refused"
 [ "$out" = first ] || pv_fail "output $out"
 keep_ssh true </dev/null 2>/dev/null && pv_fail "a used code was accepted again"
 
+# A key offered without a signature (a query) proves nothing: with a good
+# code after it, the client is still not let in (libssh client probe).
+"$top_builddir/broker/pv-broker-probe" "$PVD_PORT" "$L" "$ENG_KEY.pub" \
+    "$("$OATHTOOL" --totp -b "$(cat "$PV_TMP/alice.totp")" -N "now + 30 seconds")" \
+    > "$PV_TMP/probe.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || pv_fail "unsigned key probe: exit $rc: $(cat "$PV_TMP/probe.out")"
+grep -q 'server would accept the key' "$PV_TMP/probe.out" ||
+    pv_fail "probe never got PK_OK: $(cat "$PV_TMP/probe.out")"
+
 # Unknown key, unknown engineer, malformed login: the same refusal.
 pv_keygen "$PV_TMP/stranger"
 for case in "stranger:$L" "alice:mallory+$ME@db01" "alice:Alice+$ME@db01" \
