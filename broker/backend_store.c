@@ -261,9 +261,13 @@ sb_decide(
 	(void)snprintf(
 	    out->rule, sizeof(out->rule), "%s", d.rule != NULL ? d.rule : "");
 	(void)snprintf(out->reason, sizeof(out->reason), "%s", d.reason);
-	if (g != NULL && d.outcome == POLICY_ALLOW)
+	/* A grant bounds the session unless the rule is standing access. */
+	if (g != NULL && d.outcome == POLICY_ALLOW &&
+	    d.approval != POLICY_APPROVAL_NONE) {
 		(void)snprintf(
 		    out->grant_id, sizeof(out->grant_id), "%s", g->id);
+		out->grant_ends = g->not_after;
+	}
 	out->channels = d.channels;
 	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
 out:

@@ -48,6 +48,7 @@ struct broker_decision {
 	unsigned int channels; /* POLICY_CH_* the rule allows */
 	char rule[64];
 	char grant_id[64];
+	int64_t grant_ends;             /* unix seconds; 0 = standing access */
 	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
 };
 
@@ -242,6 +243,8 @@ struct broker_session {
 	struct relay_chan *chans[BROKER_MAX_CHANNELS];
 	int nchans;
 	uint64_t deadline_ms; /* LoginGraceTime, 0 once authenticated */
+	int64_t grant_ends;   /* the earliest grant end of live channels */
+	int grant_warned;     /* 2: 5-minute warning given, 1: 1-minute */
 	int ending;
 	char end_reason[128];
 	uint64_t bytes_in, bytes_out;

@@ -183,6 +183,9 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		    msg, msglen, "session refused: cannot record it");
 		return PV_DENY;
 	}
+	if (s->decision.grant_ends != 0 &&
+	    (s->grant_ends == 0 || s->decision.grant_ends < s->grant_ends))
+		s->grant_ends = s->decision.grant_ends;
 	return PV_ALLOW;
 }
 
@@ -221,6 +224,43 @@ session_notify_end(struct broker_session *s)
 		(void)ssh_channel_request_send_exit_status(rc->c, 255);
 		(void)ssh_channel_send_eof(rc->c);
 		(void)ssh_channel_close(rc->c);
+	}
+}
+
+/* A line on every live channel's stderr (small: windows do not matter). */
+static void
+session_say(struct broker_session *s, const char *line)
+{
+	int i;
+
+	for (i = 0; i < s->nchans; i++) {
+		struct relay_chan *rc = s->chans[i];
+
+		if (!rc->done && rc->started && ssh_channel_is_open(rc->c))
+			(void)ssh_channel_write_stderr(
+			    rc->c, line, (uint32_t)strlen(line));
+	}
+}
+
+/* Warns 5 and 1 minutes before the grant ends, then ends the session. */
+static void
+session_grant_check(struct broker_session *s)
+{
+	int64_t left;
+
+	if (s->grant_ends == 0)
+		return;
+	left = s->grant_ends - (int64_t)time(NULL);
+	if (left <= 0) {
+		broker_audit(s, "session.grant_expired", "ends=%lld",
+		    (long long)s->grant_ends);
+		broker_session_end(s, "your grant has expired");
+	} else if (left <= 60 && s->grant_warned < 2) {
+		session_say(s, "\r\nprovost: your grant ends in 1 minute\r\n");
+		s->grant_warned = 2;
+	} else if (left <= 300 && s->grant_warned < 1) {
+		session_say(s, "\r\nprovost: your grant ends in 5 minutes\r\n");
+		s->grant_warned = 1;
 	}
 }
 
@@ -269,6 +309,7 @@ session_loop(struct broker_session *s)
 		now = pv_mono_ms();
 		if (s->deadline_ms != 0 && now > s->deadline_ms)
 			broker_session_end(s, "login grace time exceeded");
+		session_grant_check(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
 		if (s->target_added && !ssh_is_connected(s->target))

@@ -109,6 +109,19 @@ pvctl grant request alice jit --account "$ME" --duration 1s --reason test >/dev/
     pv_fail "short grant"
 sleep 2
 check_refusal "alice+$ME@jit" "provost: access denied: "
+# A grant that ends during a session: warned, then ended.
+pvctl grant request alice jit --account "$ME" --duration 6s --reason test >/dev/null ||
+    pv_fail "6s grant"
+start=$(date +%s)
+pvssh "alice+$ME@jit" 'echo started; sleep 30' </dev/null >"$PV_TMP/exp.out" 2>"$PV_TMP/exp.err"
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc -eq 255 ] || pv_fail "expiring grant: exit $rc"
+[ $took -lt 15 ] || pv_fail "the session outlived its grant ($took s)"
+grep -q 'provost: your grant ends in 1 minute' "$PV_TMP/exp.err" ||
+    pv_fail "no warning: $(cat "$PV_TMP/exp.err")"
+grep -q 'provost: your grant has expired' "$PV_TMP/exp.err" ||
+    pv_fail "no end message: $(cat "$PV_TMP/exp.err")"
 
 # A target whose host key is not the pinned one: refused, both fingerprints.
 pinned=$("$SSH_KEYGEN" -l -f "$PV_TMP/wrongpin.pub" | cut -d' ' -f2)
