@@ -55,9 +55,9 @@ sb_store(struct sb *b)
 		pv_error("store %s: cannot open: %s", b->db, pv_err_str(r));
 		return NULL;
 	}
-	if ((r = store_set_audit_key(b->st, b->audit)) != 0 ||
-	    (r = sb_path(b->conf, "totp.key", path, sizeof(path))) != 0 ||
-	    (r = store_totp_key_load(b->st, path)) != 0) {
+	if (store_set_audit_key(b->st, b->audit) != 0 ||
+	    sb_path(b->conf, "totp.key", path, sizeof(path)) != 0 ||
+	    store_totp_key_load(b->st, path) != 0) {
 		pv_error("store: %s", store_errmsg(b->st));
 		store_close(b->st);
 		b->st = NULL;
@@ -116,7 +116,7 @@ static int
 sb_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
     const char *addr, uint64_t grace)
 {
-	char path[4096], tag[65], want[65], line[128];
+	char path[4096], want[65], line[128], *sp, *end;
 	long long when, now = (long long)time(NULL);
 	FILE *fp;
 	int r = PV_DENY;
@@ -126,9 +126,17 @@ sb_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
 	    (fp = fopen(path, "re")) == NULL)
 		return PV_DENY;
 	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (sscanf(line, "%64s %lld", tag, &when) == 2 &&
-		    strcmp(tag, want) == 0 && when <= now &&
-		    (uint64_t)(now - when) < grace)
+		/* "TAG WHEN\n": the tag must match, the time parse strictly. */
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp++ = '\0';
+		if (strcmp(line, want) != 0)
+			continue;
+		errno = 0;
+		when = strtoll(sp, &end, 10);
+		if (errno != 0 || end == sp || (*end != '\n' && *end != '\0'))
+			continue;
+		if (when <= now && (uint64_t)(now - when) < grace)
 			r = PV_ALLOW;
 	}
 	fclose(fp);

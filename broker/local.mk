@@ -95,5 +95,5 @@ check_PROGRAMS += broker/pv-broker-probe
 broker_pv_broker_probe_SOURCES = broker/tool_probe.c
 broker_pv_broker_probe_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS)
 broker_pv_broker_probe_LDFLAGS = $(PROG_LINK)
-broker_pv_broker_probe_LDADD = $(LIBSSH_LIBS)
+broker_pv_broker_probe_LDADD = libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += broker/tool_probe.c

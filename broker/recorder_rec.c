@@ -51,12 +51,11 @@ rr_open(void *ctx, const struct broker_rec_info *info, void **out, char *path,
 	n = snprintf(dir, sizeof(dir), "%s/%04d", r->conf->recording_dir,
 	    tm.tm_year + 1900);
 	if (n < 0 || (size_t)n >= sizeof(dir) ||
-	    (e = mkdir_one(r->conf->recording_dir)) != 0 ||
-	    (e = mkdir_one(dir)) != 0)
+	    mkdir_one(r->conf->recording_dir) != 0 || mkdir_one(dir) != 0)
 		return PV_ERR_IO;
 	n = snprintf(dir, sizeof(dir), "%s/%04d/%02d", r->conf->recording_dir,
 	    tm.tm_year + 1900, tm.tm_mon + 1);
-	if (n < 0 || (size_t)n >= sizeof(dir) || (e = mkdir_one(dir)) != 0)
+	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
 		return PV_ERR_IO;
 	n = snprintf(path, pathlen, "%s/%s.pvr", dir, info->session_id);
 	if (n < 0 || (size_t)n >= pathlen)

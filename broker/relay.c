@@ -302,15 +302,14 @@ relay_start(struct relay_chan *rc, const char *command)
 {
 	struct broker_session *s = rc->s;
 	char msg[sizeof(rc->fail_msg) - 32];
-	int r;
 
 	msg[0] = '\0';
 	if (rc->started || rc->fail_msg[0] != '\0')
 		return -1;
 	rc->started = 1;
-	if ((r = broker_session_decide(s, rc,
-		 command != NULL ? POLICY_CH_EXEC : POLICY_CH_SHELL, msg,
-		 sizeof(msg))) != PV_ALLOW)
+	if (broker_session_decide(s, rc,
+		command != NULL ? POLICY_CH_EXEC : POLICY_CH_SHELL, msg,
+		sizeof(msg)) != PV_ALLOW)
 		goto fail;
 	if (broker_rec(s, BROKER_REC_EXEC, rc->id, command ? command : "",
 		command ? strlen(command) : 0) != 0)

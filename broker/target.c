@@ -69,6 +69,8 @@ local_address(ssh_session t, char *out, size_t outlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
 	char a[INET6_ADDRSTRLEN];
 	int n;
 

@@ -65,7 +65,7 @@ main(int argc, char **argv)
 	pv_log_init("pv-broker-mint", PV_LOG_STDERR, PV_LOG_INFO);
 	if (argc < 3)
 		usage();
-	if ((r = broker_ca_load(argv[2], &ca)) != 0)
+	if (broker_ca_load(argv[2], &ca) != 0)
 		return 1;
 	if ((b = pv_buf_new(65536)) == NULL)
 		return 1;

@@ -12,6 +12,8 @@
 
 #include <libssh/libssh.h>
 
+#include "common/common.h"
+
 /* Exit: 0 never authenticated (right), 1 authenticated (wrong), 2 error. */
 int
 main(int argc, char **argv)
@@ -20,6 +22,7 @@ main(int argc, char **argv)
 	ssh_key pub = NULL;
 	ssh_channel ch;
 	bool no = false;
+	uint32_t uport;
 	int port, rc, authed = 0, i;
 
 	if (argc != 5) {
@@ -27,7 +30,11 @@ main(int argc, char **argv)
 		    stderr, "usage: pv-broker-probe PORT USER KEY.pub CODE\n");
 		return 2;
 	}
-	port = atoi(argv[1]);
+	if (pv_parse_u32(argv[1], 1, 65535, &uport) != 0) {
+		fprintf(stderr, "probe: bad port %s\n", argv[1]);
+		return 2;
+	}
+	port = (int)uport;
 	if ((s = ssh_new()) == NULL ||
 	    ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
 	    ssh_options_set(s, SSH_OPTIONS_HOST, "127.0.0.1") < 0 ||
