@@ -7,6 +7,14 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
+# provostd -t: a bad line is one FILE:LINE error and exit 1.
+printf 'ListenAddress 127.0.0.1:2222\nMaxAuthTries lots\n' > "$PV_TMP/bad.conf"
+"$PROVOSTD" -t -f "$PV_TMP/bad.conf" 2>"$PV_TMP/bad.err" && pv_fail "provostd -t passed a bad file"
+grep -q "$PV_TMP/bad.conf:2: " "$PV_TMP/bad.err" || pv_fail "provostd -t: $(cat "$PV_TMP/bad.err")"
+printf 'Colour blue\n' > "$PV_TMP/bad.conf"
+"$PROVOSTD" -t -f "$PV_TMP/bad.conf" 2>"$PV_TMP/bad.err" && pv_fail "unknown keyword passed"
+grep -q "$PV_TMP/bad.conf:1: " "$PV_TMP/bad.err" || pv_fail "provostd -t: $(cat "$PV_TMP/bad.err")"
+
 start_provostd "MFAGrace 0"
 L="alice+$ME@db01"
 
