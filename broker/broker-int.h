@@ -127,6 +127,7 @@ enum broker_rec_kind {
 	BROKER_REC_EXEC,        /* data: the command, or "" for a shell */
 	BROKER_REC_EXIT,        /* data: u32 status (big-endian) */
 	BROKER_REC_EXIT_SIGNAL, /* data: the signal name ("KILL") */
+	BROKER_REC_SUBSYSTEM,   /* data: the subsystem name ("sftp") */
 };
 
 struct broker_rec_info {
@@ -270,7 +271,7 @@ void broker_auth_setup(struct broker_session *s);
 /* target.c */
 int broker_target_connect(struct broker_session *s, char *msg, size_t msglen);
 int broker_target_open(struct broker_session *s, struct relay_chan *rc,
-    const char *command, char *msg, size_t msglen);
+    const char *command, const char *subsystem, char *msg, size_t msglen);
 
 /* relay.c */
 struct relay_chan *broker_relay_chan_new(struct broker_session *s);

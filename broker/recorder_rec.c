@@ -134,6 +134,12 @@ rr_event(void *recp, enum broker_rec_kind kind, uint32_t channel,
 		    (uint16_t)(rows > 65535 ? 65535 : rows));
 	case BROKER_REC_EXEC:
 		return rec_writer_exec(rec->w, now, data, len);
+	case BROKER_REC_SUBSYSTEM:
+		if (len == 0 || len >= sizeof(name))
+			return PV_ERR_INVALID;
+		memcpy(name, data, len);
+		name[len] = '\0';
+		return rec_writer_subsystem(rec->w, now, name);
 	case BROKER_REC_EXIT:
 		if (len != 4)
 			return PV_ERR_INVALID;

@@ -285,43 +285,71 @@ c_agent(ssh_session session, ssh_channel channel, void *userdata)
 	broker_audit(rc->s, "channel.refused", "agent forwarding");
 }
 
+static int relay_start(
+    struct relay_chan *rc, const char *command, const char *subsystem);
+
 static int
 c_subsystem(ssh_session session, ssh_channel channel, const char *subsystem,
     void *userdata)
 {
 	struct relay_chan *rc = userdata;
 
+	/* sftp (and scp, which speaks sftp) when the rule allows it. */
+	if (strcmp(subsystem, "sftp") == 0)
+		return relay_start(rc, NULL, "sftp");
 	pv_info("session %s: refused subsystem %.32s", rc->s->id, subsystem);
 	broker_audit(rc->s, "channel.refused", "subsystem=%.32s", subsystem);
 	return -1;
 }
 
-/* Decides, connects, opens: any refusal is printed to the engineer. */
+/* Legacy scp (scp -O) runs "scp -t"/"scp -f" as a command. */
 static int
-relay_start(struct relay_chan *rc, const char *command)
+is_scp(const char *command)
+{
+	return command != NULL && strncmp(command, "scp ", 4) == 0;
+}
+
+/*
+ * Decides, connects, opens: any refusal is printed to the engineer.
+ * command: exec; subsystem: "sftp"; neither: a shell.
+ */
+static int
+relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 {
 	struct broker_session *s = rc->s;
 	char msg[sizeof(rc->fail_msg) - 32];
+	unsigned int kind = subsystem != NULL ? POLICY_CH_SFTP
+	    : is_scp(command)                 ? POLICY_CH_SCP
+	    : command != NULL                 ? POLICY_CH_EXEC
+					      : POLICY_CH_SHELL;
+	const char *kname = subsystem != NULL ? subsystem
+	    : command != NULL                 ? "exec"
+					      : "shell";
+	int r;
 
 	msg[0] = '\0';
 	if (rc->started || rc->fail_msg[0] != '\0')
 		return -1;
 	rc->started = 1;
-	if (broker_session_decide(s, rc,
-		command != NULL ? POLICY_CH_EXEC : POLICY_CH_SHELL, msg,
-		sizeof(msg)) != PV_ALLOW)
+	if (broker_session_decide(s, rc, kind, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
-	if (broker_rec(s, BROKER_REC_EXEC, rc->id, command ? command : "",
-		command ? strlen(command) : 0) != 0)
+	if (subsystem != NULL)
+		r = broker_rec(s, BROKER_REC_SUBSYSTEM, rc->id, subsystem,
+		    strlen(subsystem));
+	else
+		r = broker_rec(s, BROKER_REC_EXEC, rc->id,
+		    command ? command : "", command ? strlen(command) : 0);
+	if (r != 0)
 		return 0;
 	if (broker_target_connect(s, msg, sizeof(msg)) != 0 ||
-	    broker_target_open(s, rc, command, msg, sizeof(msg)) != 0)
+	    broker_target_open(s, rc, command, subsystem, msg, sizeof(msg)) !=
+		0)
 		goto fail;
-	pv_info("session %s: channel %u: %s%s%s started for %s as %s@%s", s->id,
-	    rc->id, command ? "exec" : "shell", rc->want_pty ? " with pty" : "",
-	    "", s->login.engineer, s->account, s->tgt.name);
+	pv_info("session %s: channel %u: %s%s started for %s as %s@%s", s->id,
+	    rc->id, kname, rc->want_pty ? " with pty" : "", s->login.engineer,
+	    s->account, s->tgt.name);
 	broker_audit(s, "channel.start", "channel=%u kind=%s pty=%d", rc->id,
-	    command ? "exec" : "shell", rc->want_pty);
+	    kname, rc->want_pty);
 	return 0;
 fail:
 	(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg), "provost: %s\r\n",
@@ -332,14 +360,14 @@ fail:
 static int
 c_shell(ssh_session session, ssh_channel channel, void *userdata)
 {
-	return relay_start(userdata, NULL);
+	return relay_start(userdata, NULL, NULL);
 }
 
 static int
 c_exec(ssh_session session, ssh_channel channel, const char *command,
     void *userdata)
 {
-	return relay_start(userdata, command);
+	return relay_start(userdata, command, NULL);
 }
 
 struct relay_chan *

@@ -44,13 +44,12 @@ broker_session_end(struct broker_session *s, const char *reason)
 	(void)snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
 }
 
-/* policy_channel_name() once policy/ is linked. */
 static const char *
 channel_name(unsigned int channel)
 {
-	return channel == POLICY_CH_SHELL ? "shell"
-	    : channel == POLICY_CH_EXEC   ? "exec"
-					  : "other";
+	const char *n = policy_channel_name(channel);
+
+	return n != NULL ? n : "?";
 }
 
 /* The recording first, then the session row that names it. */

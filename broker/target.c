@@ -249,7 +249,7 @@ out:
 /* Opens the target channel and replays pty, env, then shell or exec. */
 int
 broker_target_open(struct broker_session *s, struct relay_chan *rc,
-    const char *command, char *msg, size_t msglen)
+    const char *command, const char *subsystem, char *msg, size_t msglen)
 {
 	int i;
 
@@ -274,10 +274,15 @@ broker_target_open(struct broker_session *s, struct relay_chan *rc,
 		(void)ssh_channel_request_env(
 		    rc->t, rc->env[i][0], rc->env[i][1]);
 	}
-	if ((command != NULL ? ssh_channel_request_exec(rc->t, command)
-			     : ssh_channel_request_shell(rc->t)) != SSH_OK) {
+	if ((subsystem != NULL ? ssh_channel_request_subsystem(rc->t, subsystem)
+		    : command != NULL
+		    ? ssh_channel_request_exec(rc->t, command)
+		    : ssh_channel_request_shell(rc->t)) != SSH_OK) {
 		(void)snprintf(msg, msglen, "target %s refused the %s",
-		    s->tgt.name, command != NULL ? "command" : "shell");
+		    s->tgt.name,
+		    subsystem != NULL     ? subsystem
+			: command != NULL ? "command"
+					  : "shell");
 		return PV_ERR_PROTOCOL;
 	}
 	return 0;

@@ -55,6 +55,11 @@ Rule internal-jit
     MaxDuration 8h
     Channels shell exec
 
+Rule files
+    Classification confidential
+    Approval none
+    Channels shell exec sftp
+
 Rule restricted
     Classification restricted
     Clearance restricted
@@ -67,6 +72,7 @@ cat > "$PV_TMP/target_extra" <<EOC
 TrustedUserCAKeys $STATE/ca.pub
 AuthorizedPrincipalsFile none
 AcceptEnv LANG LC_* TERM PV_*
+Subsystem sftp internal-sftp
 EOC
 pv_start_sshd target "$PV_TMP/target_extra"
 TARGET_PORT=$PV_SSHD_PORT
@@ -93,6 +99,8 @@ pvctl target add badpin --host 127.0.0.1 --port "$TARGET_PORT" --classification 
     --accounts "$ME" --hostkey "$PV_TMP/wrongpin.pub" >/dev/null || pv_fail "target add badpin"
 pvctl target add jit --host 127.0.0.1 --port "$TARGET_PORT" --classification internal \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add jit"
+pvctl target add files --host 127.0.0.1 --port "$TARGET_PORT" --classification confidential \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add files"
 pvctl target add vault --host 127.0.0.1 --port "$TARGET_PORT" --classification restricted \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add vault"
 

@@ -144,8 +144,12 @@ grep -q 'Accepted certificate' "$PV_TMP/target.log" || pv_fail "no certificate e
 n=$(grep -c 'Accepted certificate' "$PV_TMP/target.log")
 
 # Subsystems (sftp) and forwarding are refused and logged.
-pvssh "$L" -s sftp </dev/null >/dev/null 2>&1 && pv_fail "sftp subsystem allowed"
-grep -q 'refused subsystem sftp' "$PVD_LOG" || pv_fail "subsystem refusal not logged"
+pvssh "$L" -s sftp </dev/null >/dev/null 2>"$PV_TMP/sftp.err" &&
+    pv_fail "sftp allowed where the rule does not list it"
+grep -q "provost: access denied: rule standing-public does not allow sftp" "$PV_TMP/sftp.err" ||
+    pv_fail "sftp refusal: $(cat "$PV_TMP/sftp.err")"
+pvssh "$L" -s nosuch </dev/null >/dev/null 2>&1 && pv_fail "unknown subsystem allowed"
+grep -q 'refused subsystem nosuch' "$PVD_LOG" || pv_fail "subsystem refusal not logged"
 pvssh "$L" -W "127.0.0.1:$TARGET_PORT" </dev/null >/dev/null 2>&1 &&
     pv_fail "direct-tcpip allowed"
 grep -q 'refused channel type' "$PVD_LOG" || pv_fail "forwarding refusal not logged"

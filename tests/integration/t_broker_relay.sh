@@ -104,6 +104,21 @@ EOC
 	    pv_fail "after resize: $(cat "$PV_TMP/size2" 2>/dev/null)"
 fi
 
+# sftp where the rule allows it: put and get byte-exact, recorded.
+if command -v sftp >/dev/null 2>&1; then
+	head -c 4194304 /dev/urandom > "$PV_TMP/up"
+	printf 'put %s %s\nget %s %s\n' "$PV_TMP/up" "$PV_TMP/up.remote" \
+	    "$PV_TMP/up.remote" "$PV_TMP/down" > "$PV_TMP/batch"
+	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    sftp -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" -o BatchMode=no \
+	    -b "$PV_TMP/batch" "alice+$ME@files@127.0.0.1" >/dev/null 2>"$PV_TMP/sftp.err" ||
+	    pv_fail "sftp: $(cat "$PV_TMP/sftp.err")"
+	cmp -s "$PV_TMP/up" "$PV_TMP/up.remote" || pv_fail "sftp put changed the file"
+	cmp -s "$PV_TMP/up" "$PV_TMP/down" || pv_fail "sftp get changed the file"
+	grep -q "decision for alice as $ME@files (sftp): allow" "$PVD_LOG" ||
+	    pv_fail "sftp decision not logged"
+fi
+
 # The target dies mid-session: the engineer is told, with exit status 255.
 pvssh "$L" 'echo started; sleep 30' </dev/null >"$PV_TMP/dead.out" 2>"$PV_TMP/dead.err" &
 sp=$!
