@@ -311,6 +311,19 @@ sb_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
 }
 
 static int
+sb_menu(
+    void *ctx, const char *engineer, const char *command, struct pv_buf *out)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	return broker_menu_run(
+	    st, b->pol, engineer, command, (int64_t)time(NULL), out);
+}
+
+static int
 sb_audit(
     void *ctx, const char *session_id, const char *event, const char *detail)
 {
@@ -399,6 +412,7 @@ static const struct broker_backend_ops sb_ops = {
 	.cert_mint = sb_cert_mint,
 	.session_open = sb_session_open,
 	.session_close = sb_session_close,
+	.menu = sb_menu,
 	.audit = sb_audit,
 	.free = sb_free,
 };

@@ -103,6 +103,12 @@ struct broker_backend_ops {
 	int (*session_open)(void *ctx, const struct broker_session_row *row);
 	int (*session_close)(void *ctx, const char *session_id,
 	    const struct broker_session_end *end);
+	/*
+	 * Menu mode (login ENGINEER): runs command (NULL: a shell) and
+	 * appends its output; returns the exit status for the engineer.
+	 */
+	int (*menu)(void *ctx, const char *engineer, const char *command,
+	    struct pv_buf *out);
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);
@@ -162,6 +168,11 @@ struct broker_recorder {
 };
 
 struct pv_config;
+struct policy;
+struct store;
+/* menu.c: list, request, status, help for a plain ENGINEER login. */
+int broker_menu_run(struct store *st, const struct policy *pol,
+    const char *engineer, const char *command, int64_t now, struct pv_buf *out);
 /* backend_store.c: the governance store and the policy. */
 int broker_backend_store_new(
     const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
@@ -214,7 +225,9 @@ struct relay_chan {
 	int exit_core;
 	int done;
 	uint64_t bytes_in, bytes_out;
-	char fail_msg[512]; /* a refusal to print, then exit 1 */
+	char fail_msg[512];      /* a refusal to print, then exit 1 */
+	struct pv_buf *menu_out; /* menu output still to send */
+	int menu_status;
 };
 
 struct broker_session {

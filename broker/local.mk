@@ -9,6 +9,7 @@ libprovost_broker_la_SOURCES = \
 	broker/cert.c \
 	broker/listen.c \
 	broker/login.c \
+	broker/menu.c \
 	broker/recorder_rec.c \
 	broker/relay.c \
 	broker/session.c \

@@ -302,6 +302,64 @@ c_subsystem(ssh_session session, ssh_channel channel, const char *subsystem,
 	return -1;
 }
 
+/* Menu mode: the broker answers itself; nothing reaches a target. */
+static int
+relay_menu(struct relay_chan *rc, const char *command)
+{
+	struct broker_session *s = rc->s;
+	const struct broker_backend *b = &s->bx->backend;
+	int r;
+
+	if ((rc->menu_out = pv_buf_new(1024 * 1024)) == NULL)
+		return -1;
+	r = b->ops->menu(b->ctx, s->login.engineer,
+	    command != NULL ? command : "help", rc->menu_out);
+	if (r >= 0 && command == NULL)
+		r = b->ops->menu(
+		    b->ctx, s->login.engineer, "list", rc->menu_out);
+	rc->menu_status = r < 0 ? 1 : r;
+	pv_info("session %s: menu for %s: %.64s (status %d)", s->id,
+	    s->login.engineer, command != NULL ? command : "(shell)",
+	    rc->menu_status);
+	broker_audit(s, "menu", "engineer=%s command=%.200s status=%d",
+	    s->login.engineer, command != NULL ? command : "(shell)",
+	    rc->menu_status);
+	return 0;
+}
+
+/* Writes what the peer's window takes; at the end, status and close. */
+static int
+relay_menu_pump(struct relay_chan *rc)
+{
+	size_t len = pv_buf_len(rc->menu_out), n;
+	uint32_t win = ssh_channel_window_size(rc->c);
+	const uint8_t *p = pv_buf_ptr(rc->menu_out);
+	int w;
+
+	/* Under a pty the engineer's terminal wants CR LF. */
+	for (n = 0; n < len && n < win && n < 4096; n++) {
+		if (p[n] == '\n' && rc->want_pty)
+			break;
+	}
+	if (n > 0) {
+		if ((w = ssh_channel_write(rc->c, p, (uint32_t)n)) < 0)
+			return 1;
+		(void)pv_buf_consume(rc->menu_out, (size_t)w);
+		return 0;
+	}
+	if (len > 0 && rc->want_pty && win >= 2) {
+		if (ssh_channel_write(rc->c, "\r\n", 2) == 2)
+			(void)pv_buf_consume(rc->menu_out, 1);
+		return 0;
+	}
+	if (len > 0)
+		return 0;
+	(void)ssh_channel_request_send_exit_status(rc->c, rc->menu_status);
+	(void)ssh_channel_send_eof(rc->c);
+	(void)ssh_channel_close(rc->c);
+	return 1;
+}
+
 /* Legacy scp (scp -O) runs "scp -t"/"scp -f" as a command. */
 static int
 is_scp(const char *command)
@@ -331,6 +389,8 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	if (rc->started || rc->fail_msg[0] != '\0')
 		return -1;
 	rc->started = 1;
+	if (s->login.kind == BROKER_LOGIN_MENU && subsystem == NULL)
+		return relay_menu(rc, command);
 	if (broker_session_decide(s, rc, kind, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
 	if (subsystem != NULL)
@@ -432,6 +492,7 @@ broker_relay_chan_free(struct relay_chan *rc)
 		free(rc->env[i][0]);
 		free(rc->env[i][1]);
 	}
+	pv_buf_free(rc->menu_out);
 	free(rc);
 }
 
@@ -496,6 +557,10 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 	if (rc->fail_msg[0] != '\0') {
 		relay_fail(rc);
 		return 1;
+	}
+	if (rc->menu_out != NULL) {
+		rc->done = relay_menu_pump(rc) || rc->c_closed;
+		return rc->done;
 	}
 	if (!rc->started || rc->t == NULL) {
 		if (rc->c_closed) {

@@ -95,12 +95,32 @@ check_refusal "alice+$ME@nosuch" "provost: access to nosuch denied"
 check_refusal "alice+other@db01" "provost: access denied: db01 has no account other"
 check_refusal "alice+$ME@vault" "provost: access denied: "
 check_refusal "alice+multi" "provost: name the account: log in as alice+ACCOUNT@multi"
-check_refusal "alice" "provost: menu mode is not available yet"
 grep -q 'decision for alice as other@db01 (exec): deny' "$PVD_LOG" ||
     pv_fail "deny not logged"
 # ENGINEER+TARGET works when the target has one account.
 out=$(pvssh "alice+db01" 'echo one-account' </dev/null) || pv_fail "alice+db01"
 [ "$out" = one-account ] || pv_fail "alice+db01: $out"
+
+# Menu mode (plain "alice"): list shows what a rule opens and why, and
+# nothing of targets no rule opens; request makes a grant; status shows it.
+out=$(pvssh alice list </dev/null) || pv_fail "menu list: $out"
+echo "$out" | grep -q "^alice+$ME@db01	open: " || pv_fail "list lacks db01: $out"
+echo "$out" | grep -q "^alice+$ME@jit	needs a grant: " || pv_fail "list lacks jit: $out"
+echo "$out" | grep -q "vault" && pv_fail "list shows a target above clearance: $out"
+out=$(pvssh alice help </dev/null) || pv_fail "menu help"
+echo "$out" | grep -q "request TARGET --account A --for 2h" || pv_fail "help: $out"
+out=$(pvssh alice -tt </dev/null 2>/dev/null)
+echo "$out" | grep -q "provost menu commands" || pv_fail "menu shell: $out"
+echo "$out" | grep -q "alice+$ME@db01	open" || pv_fail "menu shell lacks the list: $out"
+pvssh alice bogus </dev/null >/dev/null 2>&1
+[ $? -eq 2 ] || pv_fail "unknown menu command did not exit 2"
+out=$(pvssh alice "request jit --account $ME --for 30m --ticket T-1 --reason \"disk full\"" </dev/null) ||
+    pv_fail "menu request: $out"
+mgid=$(echo "$out" | head -1)
+echo "$out" | grep -q "active now" || pv_fail "request: $out"
+out=$(pvssh alice status </dev/null) || pv_fail "menu status"
+echo "$out" | grep -q "^$mgid	$ME@jit	active, 30 min left" || pv_fail "status: $out"
+pvctl grant revoke "$mgid" >/dev/null || pv_fail "revoke menu grant"
 
 # A target that needs a grant: refused without one, allowed with one,
 # refused again once it has expired or been revoked.
