@@ -97,7 +97,12 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *key,
 	s->key_ok = 1;
 	s->keyblob = blob;
 	s->keybloblen = bloblen;
+	/* MFAGrace skips the code, unless a rule for the target wants it. */
 	if (s->bx->conf->mfa_grace > 0 &&
+	    (s->login.kind == BROKER_LOGIN_MENU ||
+		s->bx->backend.ops->fresh_mfa(s->bx->backend.ctx,
+		    s->login.engineer, s->login.target,
+		    s->login.account) != PV_ALLOW) &&
 	    s->bx->backend.ops->mfa_recent(s->bx->backend.ctx,
 		s->login.engineer, blob, bloblen, s->peer_addr,
 		s->bx->conf->mfa_grace) == PV_ALLOW) {

@@ -144,6 +144,46 @@ sb_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
 }
 
 static int
+sb_fresh_mfa(
+    void *ctx, const char *engineer, const char *target, const char *account)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	struct store_target *t = NULL;
+	struct policy_decision d;
+	size_t i;
+	int r = PV_DENY;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (store_engineer_get_by_login(st, engineer, &e) != 0 ||
+	    store_target_get(st, target, &t) != 0)
+		goto out;
+	for (i = 0; i < t->naccounts; i++) {
+		if (account[0] != '\0' && strcmp(account, t->accounts[i]) != 0)
+			continue;
+		struct policy_request pr = {
+			.engineer = e->login,
+			.provider = e->provider,
+			.clearance = e->clearance,
+			.target = t->name,
+			.classification = t->classification,
+			.account = t->accounts[i],
+			.channel = POLICY_CH_SHELL,
+			.now = (int64_t)time(NULL),
+		};
+		if (policy_decide(b->pol, &pr, &d) >= 0 && d.rule != NULL &&
+		    d.fresh_mfa)
+			r = PV_ALLOW;
+	}
+out:
+	store_target_free(t);
+	store_engineer_free(e);
+	return r;
+}
+
+static int
 sb_totp_check(void *ctx, const char *engineer, const char *code,
     const uint8_t *blob, size_t len, const char *addr)
 {
@@ -407,6 +447,7 @@ static const struct broker_backend_ops sb_ops = {
 	.key_check = sb_key_check,
 	.totp_check = sb_totp_check,
 	.mfa_recent = sb_mfa_recent,
+	.fresh_mfa = sb_fresh_mfa,
 	.target_get = sb_target_get,
 	.decide = sb_decide,
 	.cert_mint = sb_cert_mint,

@@ -84,6 +84,12 @@ struct broker_backend_ops {
 	 */
 	int (*totp_check)(void *ctx, const char *engineer, const char *code,
 	    const uint8_t *blob, size_t len, const char *addr);
+	/*
+	 * Does a rule that could open target (any of its accounts when
+	 * account is "") demand a fresh code (FreshMFA yes)?  PV_ALLOW if so.
+	 */
+	int (*fresh_mfa)(void *ctx, const char *engineer, const char *target,
+	    const char *account);
 	/* Did this key from this address pass a code within grace seconds? */
 	int (*mfa_recent)(void *ctx, const char *engineer, const uint8_t *blob,
 	    size_t len, const char *addr, uint64_t grace);

@@ -44,6 +44,13 @@ pvctl init > "$PV_TMP/init.out" 2>&1 || pv_fail "provostctl init: $(cat "$PV_TMP
 cat > "$PV_TMP/policy.conf" <<'EOC'
 Levels public internal confidential restricted
 
+Rule fresh
+    Target fresh01
+    Classification public
+    Approval none
+    FreshMFA yes
+    Channels shell exec
+
 Rule standing-public
     Classification public
     Approval none
@@ -101,6 +108,8 @@ pvctl target add jit --host 127.0.0.1 --port "$TARGET_PORT" --classification int
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add jit"
 pvctl target add files --host 127.0.0.1 --port "$TARGET_PORT" --classification confidential \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add files"
+pvctl target add fresh01 --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add fresh01"
 pvctl target add vault --host 127.0.0.1 --port "$TARGET_PORT" --classification restricted \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add vault"
 

@@ -84,6 +84,24 @@ pv_wait_log "$PVD_LOG" 'end: too many authentication failures' 5 ||
 LOGIN_GRACE=3s start_provostd
 pvssh "$L" true </dev/null || pv_fail "login for the rest"
 
+# MFAGrace skips the code for db01, but a FreshMFA rule asks again.
+cat > "$PV_TMP/askpass-count" <<EOC
+#!/bin/sh
+echo asked >> "$PV_TMP/asked"
+exec "$OATHTOOL" --totp -b "\$(cat "$PV_TMP/alice.totp")" -N "now + 30 seconds"
+EOC
+chmod +x "$PV_TMP/askpass-count"
+count_ssh() {
+	SSH_ASKPASS="$PV_TMP/askpass-count" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -l "$1" 127.0.0.1 true
+}
+: > "$PV_TMP/asked"
+count_ssh "alice+$ME@db01" </dev/null || pv_fail "db01 within grace"
+[ ! -s "$PV_TMP/asked" ] || pv_fail "a code was asked within MFAGrace"
+count_ssh "alice+$ME@fresh01" </dev/null || pv_fail "fresh01 with a fresh code"
+[ -s "$PV_TMP/asked" ] || pv_fail "FreshMFA target let MFAGrace skip the code"
+
 # What the engineer may not do after login, with the reason printed.
 check_refusal() { # LOGIN MESSAGE [COMMAND]
 	pvssh "$1" "${3:-true}" </dev/null >/dev/null 2>"$PV_TMP/deny.err"
