@@ -1,1 +1,100 @@
-# broker/: see Makefile.am for how the parts fit; this folder's build lives here.
+# broker/: provostd, the SSH broker (DESIGN.md "Connection flow").  The
+# library holds everything testable; provostd is its main().
+noinst_LTLIBRARIES += libprovost_broker.la
+libprovost_broker_la_SOURCES = \
+	broker/broker.h \
+	broker/broker-int.h \
+	broker/auth.c \
+	broker/backend_store.c \
+	broker/cert.c \
+	broker/listen.c \
+	broker/login.c \
+	broker/menu.c \
+	broker/recorder_rec.c \
+	broker/relay.c \
+	broker/session.c \
+	broker/target.c
+libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+libprovost_broker_la_LIBADD = libprovost_store.la libprovost_recorder.la \
+	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
+	$(JANSSON_LIBS)
+LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
+LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
+
+sbin_PROGRAMS += provostd
+provostd_SOURCES = broker/daemon.c
+provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(JANSSON_CFLAGS)
+provostd_LDFLAGS = $(PROG_LINK)
+provostd_LDADD = libprovost_broker.la libprovost_store.la \
+	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
+	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
+	$(ZSTD_LIBS) $(OATH_LIBS)
+LINT_C_FILES += broker/daemon.c
+
+BROKER_UNIT_TESTS = \
+	tests/unit/test_broker_cert \
+	tests/unit/test_broker_listen \
+	tests/unit/test_broker_login
+check_PROGRAMS += $(BROKER_UNIT_TESTS)
+TESTS += $(BROKER_UNIT_TESTS)
+tests_unit_test_broker_login_SOURCES = tests/unit/test_broker_login.c
+tests_unit_test_broker_login_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_login_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_login_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS)
+tests_unit_test_broker_cert_SOURCES = tests/unit/test_broker_cert.c
+tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_broker_listen_SOURCES = tests/unit/test_broker_listen.c
+tests_unit_test_broker_listen_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_listen_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_listen_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS)
+LINT_C_FILES += $(BROKER_UNIT_TESTS:=.c)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_login
+tests_fuzz_fuzz_login_SOURCES = tests/fuzz/fuzz_login.c
+tests_fuzz_fuzz_login_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_login_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_login.c
+
+# A test helper that mints certificates as provostd does (not installed).
+check_PROGRAMS += broker/pv-broker-mint
+broker_pv_broker_mint_SOURCES = broker/tool_mint.c
+broker_pv_broker_mint_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+broker_pv_broker_mint_LDFLAGS = $(PROG_LINK)
+broker_pv_broker_mint_LDADD = libprovost_broker.la libprovost_common.la \
+	$(CRYPTO_LIBS)
+LINT_C_FILES += broker/tool_mint.c
+
+BROKER_INTEGRATION_TESTS = \
+	tests/integration/t_broker_auth.sh \
+	tests/integration/t_broker_cert.sh \
+	tests/integration/t_broker_recfail.sh \
+	tests/integration/t_broker_relay.sh
+TESTS += $(BROKER_INTEGRATION_TESTS)
+EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
+dist_man_MANS += docs/provostd.8
+
+FUZZ_TARGETS += tests/fuzz/fuzz_cert
+tests_fuzz_fuzz_cert_SOURCES = tests/fuzz/fuzz_cert.c
+tests_fuzz_fuzz_cert_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_cert_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_cert_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la $(CRYPTO_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_cert.c
+EXTRA_DIST += bench/broker-throughput
+
+# A test helper: offers a key without a signature, then a good code.
+check_PROGRAMS += broker/pv-broker-probe
+broker_pv_broker_probe_SOURCES = broker/tool_probe.c
+broker_pv_broker_probe_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS)
+broker_pv_broker_probe_LDFLAGS = $(PROG_LINK)
+broker_pv_broker_probe_LDADD = libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += broker/tool_probe.c

@@ -1,0 +1,304 @@
+/*
+ * broker-int.h: provostd's internals shared by its files: the backend and
+ * recorder interfaces, the per-connection session and per-channel relay.
+ */
+#ifndef PROVOST_BROKER_INT_H
+#define PROVOST_BROKER_INT_H
+
+#include <stdint.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "broker/broker.h"
+
+/*
+ * The backend: every question the broker asks of the store, the policy and
+ * the CA.  Today it is called in-process; with privilege separation (issue
+ * 6) the same calls become monitor requests, so keep them narrow and typed.
+ * Decisions return PV_ALLOW / PV_DENY / <0 (callers test == PV_ALLOW).
+ */
+#define BROKER_HOSTKEY_MAX 2048
+#define BROKER_MAX_ACCOUNTS 16
+#define BROKER_REASON_MAX 256
+
+struct broker_target {
+	char name[BROKER_TARGET_MAX + 1];
+	char host[256];
+	uint16_t port;
+	char classification[64];
+	char hostkey[BROKER_HOSTKEY_MAX]; /* pinned: "TYPE BASE64" */
+	char accounts[BROKER_MAX_ACCOUNTS][BROKER_ACCOUNT_MAX + 1];
+	int naccounts;
+};
+
+struct broker_decide_req {
+	const char *session_id;
+	const char *engineer;
+	const struct broker_target *target;
+	const char *account;
+	unsigned int channel; /* POLICY_CH_* of policy/policy.h */
+	int64_t now;
+	const char *client_addr;
+};
+
+struct broker_decision {
+	int permit_pty;
+	unsigned int channels; /* POLICY_CH_* the rule allows */
+	char rule[64];
+	char grant_id[64];
+	int64_t grant_ends;             /* unix seconds; 0 = standing access */
+	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
+};
+
+struct broker_session_row {
+	const char *id;
+	const char *engineer;
+	const char *target;
+	const char *account;
+	const char *grant_id; /* NULL for standing access */
+	const char *rule;
+	const char *client_addr;
+	const char *recording_path;
+};
+
+struct broker_session_end {
+	uint64_t bytes_in; /* engineer -> target */
+	uint64_t bytes_out;
+	const char *recording_sha256; /* hex, "" if none */
+	uint64_t recording_size;
+	const char *reason;
+	int aborted;
+};
+
+struct broker_backend_ops {
+	const char *name;
+	/* Is blob (SSH wire public key) a registered key of engineer? */
+	int (*key_check)(
+	    void *ctx, const char *engineer, const uint8_t *blob, size_t len);
+	/*
+	 * Is code the engineer's TOTP now (+-1 step), never used before?  On
+	 * success the backend notes (engineer, key, address, time) for
+	 * MFAGrace.
+	 */
+	int (*totp_check)(void *ctx, const char *engineer, const char *code,
+	    const uint8_t *blob, size_t len, const char *addr);
+	/*
+	 * Does a rule that could open target (any of its accounts when
+	 * account is "") demand a fresh code (FreshMFA yes)?  PV_ALLOW if so.
+	 */
+	int (*fresh_mfa)(void *ctx, const char *engineer, const char *target,
+	    const char *account);
+	/* Did this key from this address pass a code within grace seconds? */
+	int (*mfa_recent)(void *ctx, const char *engineer, const uint8_t *blob,
+	    size_t len, const char *addr, uint64_t grace);
+	/* The target by name, if this engineer may know of it. */
+	int (*target_get)(void *ctx, const char *engineer, const char *name,
+	    struct broker_target *out);
+	/* Policy decision (plus grant lookup); reason filled either way. */
+	int (*decide)(void *ctx, const struct broker_decide_req *req,
+	    struct broker_decision *out);
+	/*
+	 * Records the credential (which assigns the serial), then signs
+	 * with the CA: req->serial is set; the blob is appended to out.
+	 */
+	int (*cert_mint)(void *ctx, const char *target,
+	    struct broker_cert_req *req, struct pv_buf *out);
+	/* The session row: opened when the first channel is allowed. */
+	int (*session_open)(void *ctx, const struct broker_session_row *row);
+	int (*session_close)(void *ctx, const char *session_id,
+	    const struct broker_session_end *end);
+	/*
+	 * Menu mode (login ENGINEER): runs command (NULL: a shell) and
+	 * appends its output; returns the exit status for the engineer.
+	 */
+	int (*menu)(void *ctx, const char *engineer, const char *command,
+	    struct pv_buf *out);
+	/* An audit event (one line of detail, no secrets). */
+	int (*audit)(void *ctx, const char *session_id, const char *event,
+	    const char *detail);
+	void (*free)(void *ctx);
+};
+
+struct broker_backend {
+	const struct broker_backend_ops *ops;
+	void *ctx;
+};
+
+/*
+ * The recorder hook: every byte each way goes through event() before it
+ * is forwarded; an error ends the session ("session ended: recording
+ * failed").  recorder/'s rec_writer_* will sit behind these.
+ */
+enum broker_rec_kind {
+	BROKER_REC_INPUT = 0,
+	BROKER_REC_OUTPUT,
+	BROKER_REC_STDERR,
+	BROKER_REC_RESIZE,      /* data: u32 cols, u32 rows (big-endian) */
+	BROKER_REC_EXEC,        /* data: the command, or "" for a shell */
+	BROKER_REC_EXIT,        /* data: u32 status (big-endian) */
+	BROKER_REC_EXIT_SIGNAL, /* data: the signal name ("KILL") */
+	BROKER_REC_SUBSYSTEM,   /* data: the subsystem name ("sftp") */
+};
+
+struct broker_rec_info {
+	const char *session_id;
+	const char *engineer;
+	const char *provider;
+	const char *target;
+	const char *account;
+	const char *client_addr;
+	const char *term;
+	uint16_t cols, rows;
+};
+
+struct broker_recorder_ops {
+	const char *name;
+	/* Opens the recording; its path (for the session row) into path. */
+	int (*open)(void *ctx, const struct broker_rec_info *info, void **rec,
+	    char *path, size_t pathlen);
+	int (*event)(void *rec, enum broker_rec_kind kind, uint32_t channel,
+	    const void *data, size_t len);
+	/* Seals what is due; returns when it next wants a call (ms). */
+	int (*tick)(void *rec, int *next_ms);
+	/* Seals; reports the file's SHA-256 (hex) and size when known. */
+	int (*close)(void *rec, int aborted, char *sha256_hex, size_t hexlen,
+	    uint64_t *size);
+	void (*free)(void *ctx);
+};
+
+struct broker_recorder {
+	const struct broker_recorder_ops *ops;
+	void *ctx;
+};
+
+struct pv_config;
+struct policy;
+struct store;
+/* menu.c: list, request, status, help for a plain ENGINEER login. */
+int broker_menu_run(struct store *st, const struct policy *pol,
+    const char *engineer, const char *command, int64_t now, struct pv_buf *out);
+/* backend_store.c: the governance store and the policy. */
+int broker_backend_store_new(
+    const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
+/* The parent closes its store before forking; each child opens its own. */
+int broker_backend_store_detach(struct broker_backend *bk);
+/* At start-up: sessions a crash left open are marked aborted. */
+int broker_backend_store_recover(struct broker_backend *bk);
+/* recorder_rec.c: recorder/'s encrypted recordings. */
+int broker_recorder_rec_new(
+    const struct pv_config *conf, struct broker_recorder *out);
+
+/* What the daemon hands every session process. */
+struct broker_ctx {
+	const struct pv_config *conf;
+	struct broker_backend backend;
+	struct broker_recorder recorder;
+	ssh_bind bind;
+};
+
+#define BROKER_MAX_CHANNELS 10
+#define BROKER_ENV_MAX 16
+#define BROKER_RELAY_CHUNK (64 * 1024)
+
+struct broker_session;
+
+/* One session channel: the engineer's side (c) and the target's (t). */
+struct relay_chan {
+	struct broker_session *s;
+	uint32_t id;
+	ssh_channel c;
+	ssh_channel t;
+	struct ssh_channel_callbacks_struct ccb;
+	struct ssh_channel_callbacks_struct tcb;
+	/* collected before shell/exec, replayed to the target */
+	int want_pty;
+	char term[64];
+	int cols, rows, px, py;
+	char *env[BROKER_ENV_MAX][2];
+	int nenv;
+	int started;
+	/* stalled: bytes wait in libssh's channel buffer for the peer */
+	int stall_in, stall_out, stall_err;
+	size_t pre_in, pre_out, pre_err; /* recorded, not yet taken */
+	/* tails, forwarded in order once every byte before them is out */
+	int c_eof, c_closed, t_eof, t_closed;
+	int c_eof_sent, t_eof_sent;
+	int have_status, status_sent;
+	uint32_t exit_status;
+	char exit_signal[32];
+	int exit_core;
+	int done;
+	uint64_t bytes_in, bytes_out;
+	char fail_msg[512];      /* a refusal to print, then exit 1 */
+	struct pv_buf *menu_out; /* menu output still to send */
+	int menu_status;
+};
+
+struct broker_session {
+	struct broker_ctx *bx;
+	ssh_session client;
+	ssh_session target;
+	ssh_event event;
+	struct ssh_server_callbacks_struct scb;
+	char id[PV_UUID_LEN + 1];
+	char peer[128];     /* "ADDR port N" for logs */
+	char peer_addr[64]; /* ADDR */
+	uint8_t *keyblob;   /* the engineer's verified key */
+	size_t keybloblen;
+	char user[BROKER_LOGIN_MAX + 1];
+	struct broker_login login;
+	int login_ok;
+	uint32_t auth_failures;
+	int key_ok;
+	int authenticated;
+	int target_added; /* target session is in the event */
+	struct broker_target tgt;
+	char account[BROKER_ACCOUNT_MAX + 1];
+	struct broker_decision decision;
+	void *rec;
+	char rec_path[4096];
+	int row_open; /* the store has a session row */
+	struct relay_chan *chans[BROKER_MAX_CHANNELS];
+	int nchans;
+	uint64_t deadline_ms; /* LoginGraceTime, 0 once authenticated */
+	int64_t grant_ends;   /* the earliest grant end of live channels */
+	int grant_warned;     /* 2: 5-minute warning given, 1: 1-minute */
+	int ending;
+	char end_reason[128];
+	uint64_t bytes_in, bytes_out;
+	uint8_t buf[BROKER_RELAY_CHUNK];
+};
+
+/* The SSH wire blob of a libssh key (libssh 0.10 exports only base64). */
+int broker_key_blob(ssh_key key, uint8_t **blob, size_t *len);
+
+/* session.c */
+int broker_session_run(
+    struct broker_ctx *bx, int fd, const char *peer, const char *addr);
+void broker_session_end(struct broker_session *s, const char *reason);
+/* Resolves target and account, asks the backend; PV_ALLOW or a refusal. */
+int broker_session_decide(struct broker_session *s, struct relay_chan *rc,
+    unsigned int channel, char *msg, size_t msglen);
+void broker_audit(struct broker_session *s, const char *event, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* auth.c */
+void broker_auth_setup(struct broker_session *s);
+
+/* target.c */
+int broker_target_connect(struct broker_session *s, char *msg, size_t msglen);
+int broker_target_open(struct broker_session *s, struct relay_chan *rc,
+    const char *command, const char *subsystem, char *msg, size_t msglen);
+
+/* relay.c */
+struct relay_chan *broker_relay_chan_new(struct broker_session *s);
+void broker_relay_chan_free(struct relay_chan *rc);
+void broker_relay_target_callbacks(struct relay_chan *rc);
+/* Moves stalled bytes and pending tails; returns 1 if a channel is done. */
+int broker_relay_pump(struct broker_session *s, struct relay_chan *rc);
+int broker_rec(struct broker_session *s, enum broker_rec_kind kind,
+    uint32_t channel, const void *data, size_t len);
+
+#endif /* PROVOST_BROKER_INT_H */

@@ -1,0 +1,241 @@
+/*
+ * recorder_rec.c: the recorder hook backed by recorder/'s rec_writer:
+ * one encrypted .pvr per session under RecordingDirectory/YYYY/MM/.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "broker/broker-int.h"
+#include "recorder/recorder.h"
+#include "store/store.h"
+
+struct rr {
+	const struct pv_config *conf;
+	struct rec_recipients *rs;
+};
+
+struct rr_rec {
+	struct rec_writer *w;
+};
+
+static int
+mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		pv_error("%s: cannot create: %s", path, strerror(errno));
+		return PV_ERR_IO;
+	}
+	return 0;
+}
+
+static int
+rr_open(void *ctx, const struct broker_rec_info *info, void **out, char *path,
+    size_t pathlen)
+{
+	struct rr *r = ctx;
+	struct rr_rec *rec;
+	struct tm tm;
+	time_t now = time(NULL);
+	char dir[4096];
+	int n, e;
+
+	*out = NULL;
+	if (gmtime_r(&now, &tm) == NULL)
+		return PV_ERR_INTERNAL;
+	n = snprintf(dir, sizeof(dir), "%s/%04d", r->conf->recording_dir,
+	    tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    mkdir_one(r->conf->recording_dir) != 0 || mkdir_one(dir) != 0)
+		return PV_ERR_IO;
+	n = snprintf(dir, sizeof(dir), "%s/%04d/%02d", r->conf->recording_dir,
+	    tm.tm_year + 1900, tm.tm_mon + 1);
+	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
+		return PV_ERR_IO;
+	n = snprintf(path, pathlen, "%s/%s.pvr", dir, info->session_id);
+	if (n < 0 || (size_t)n >= pathlen)
+		return PV_ERR_RANGE;
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return PV_ERR_ALLOC;
+	struct rec_meta meta = {
+		.session_id = info->session_id,
+		.engineer = info->engineer,
+		.provider = info->provider,
+		.target = info->target,
+		.account = info->account,
+		.client = info->client_addr,
+		.term = info->term,
+		.cols = info->cols,
+		.rows = info->rows,
+		.start_unix_ms = pv_wall_ms(),
+		.start_mono_ms = pv_mono_ms(),
+	};
+	if ((e = rec_writer_open(&rec->w, path, r->rs, &meta)) != 0) {
+		pv_error(
+		    "%s: cannot open the recording: %s", path, pv_err_str(e));
+		free(rec);
+		return e;
+	}
+	*out = rec;
+	return 0;
+}
+
+/* Signal names as OpenSSH sends them, to numbers for the EXIT event. */
+static uint32_t
+signal_number(const char *name)
+{
+	static const struct {
+		const char *name;
+		uint32_t num;
+	} sigs[] = { { "HUP", 1 }, { "INT", 2 }, { "QUIT", 3 }, { "ILL", 4 },
+		{ "ABRT", 6 }, { "FPE", 8 }, { "KILL", 9 }, { "USR1", 10 },
+		{ "SEGV", 11 }, { "USR2", 12 }, { "PIPE", 13 }, { "ALRM", 14 },
+		{ "TERM", 15 } };
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (strcmp(sigs[i].name, name) == 0)
+			return sigs[i].num;
+	}
+	return 0;
+}
+
+static int
+rr_event(void *recp, enum broker_rec_kind kind, uint32_t channel,
+    const void *data, size_t len)
+{
+	struct rr_rec *rec = recp;
+	const uint8_t *p = data;
+	uint64_t now = pv_mono_ms();
+	char name[32];
+	uint32_t cols, rows;
+
+	switch (kind) {
+	case BROKER_REC_INPUT:
+		return rec_writer_data(rec->w, now, REC_EV_INPUT, data, len);
+	case BROKER_REC_OUTPUT:
+		return rec_writer_data(rec->w, now, REC_EV_OUTPUT, data, len);
+	case BROKER_REC_STDERR:
+		return rec_writer_data(rec->w, now, REC_EV_STDERR, data, len);
+	case BROKER_REC_RESIZE:
+		if (len != 8)
+			return PV_ERR_INVALID;
+		cols = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		rows = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+		    (uint32_t)p[6] << 8 | p[7];
+		return rec_writer_resize(rec->w, now,
+		    (uint16_t)(cols > 65535 ? 65535 : cols),
+		    (uint16_t)(rows > 65535 ? 65535 : rows));
+	case BROKER_REC_EXEC:
+		return rec_writer_exec(rec->w, now, data, len);
+	case BROKER_REC_SUBSYSTEM:
+		if (len == 0 || len >= sizeof(name))
+			return PV_ERR_INVALID;
+		memcpy(name, data, len);
+		name[len] = '\0';
+		return rec_writer_subsystem(rec->w, now, name);
+	case BROKER_REC_EXIT:
+		if (len != 4)
+			return PV_ERR_INVALID;
+		return rec_writer_exit(rec->w, now,
+		    &(struct rec_exit){
+			.kind = REC_EXIT_STATUS,
+			.value = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+			    (uint32_t)p[2] << 8 | p[3],
+		    });
+	case BROKER_REC_EXIT_SIGNAL:
+		if (len == 0 || len >= sizeof(name))
+			return PV_ERR_INVALID;
+		memcpy(name, data, len);
+		name[len] = '\0';
+		return rec_writer_exit(rec->w, now,
+		    &(struct rec_exit){
+			.kind = REC_EXIT_SIGNAL,
+			.value = signal_number(name),
+			.signame = name,
+		    });
+	}
+	return PV_ERR_INVALID;
+}
+
+static int
+rr_tick(void *recp, int *next_ms)
+{
+	struct rr_rec *rec = recp;
+	uint64_t now = pv_mono_ms();
+	int r;
+
+	r = rec_writer_tick(rec->w, now);
+	*next_ms = rec_writer_next_tick_ms(rec->w, now);
+	return r;
+}
+
+static int
+rr_close(void *recp, int aborted, char *hex, size_t hexlen, uint64_t *size)
+{
+	struct rr_rec *rec = recp;
+	uint8_t sha[32];
+	int r;
+
+	if (hex != NULL && hexlen > 0)
+		hex[0] = '\0';
+	*size = 0;
+	if (rec == NULL)
+		return 0;
+	/* rec_writer_close frees the writer, whatever it returns. */
+	r = rec_writer_close(rec->w, pv_mono_ms(), sha, size);
+	if (r == 0 && hex != NULL)
+		r = pv_hex_encode(sha, sizeof(sha), hex, hexlen);
+	free(rec);
+	return r;
+}
+
+static void
+rr_free(void *ctx)
+{
+	struct rr *r = ctx;
+
+	if (r == NULL)
+		return;
+	rec_recipients_free(r->rs);
+	free(r);
+}
+
+static const struct broker_recorder_ops rr_ops = {
+	.name = "pvr",
+	.open = rr_open,
+	.event = rr_event,
+	.tick = rr_tick,
+	.close = rr_close,
+	.free = rr_free,
+};
+
+int
+broker_recorder_rec_new(
+    const struct pv_config *conf, struct broker_recorder *out)
+{
+	struct rr *r;
+	char err[512];
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return PV_ERR_ALLOC;
+	r->conf = conf;
+	if ((e = rec_recipients_load(&r->rs,
+		 (const char *const *)conf->recipients, conf->nrecipients, err,
+		 sizeof(err))) != 0) {
+		pv_error("RecordingRecipient: %s", err);
+		free(r);
+		return e;
+	}
+	out->ops = &rr_ops;
+	out->ctx = r;
+	return 0;
+}

@@ -1,0 +1,289 @@
+/*
+ * target.c: the target leg: connect with libssh, check the pinned host key,
+ * mint a certificate for an ephemeral key, authenticate, open channels.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "broker/broker-int.h"
+#include "store/store.h"
+
+/* The target leg prefers AES-GCM: with AES-NI it costs the relay least. */
+#define TARGET_KEX "curve25519-sha256,curve25519-sha256@libssh.org"
+#define TARGET_CIPHERS                                   \
+	"aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
+	"chacha20-poly1305@openssh.com"
+#define TARGET_MACS \
+	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+#define TARGET_TIMEOUT_S 10
+
+static char *
+key_fingerprint(ssh_key key)
+{
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp = NULL;
+
+	if (key != NULL &&
+	    ssh_get_publickey_hash(
+		key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == 0) {
+		fp = ssh_get_fingerprint_hash(
+		    SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+		ssh_clean_pubkey_hash(&hash);
+	}
+	return fp;
+}
+
+/* Parses the pinned "TYPE BASE64" line. */
+static int
+pinned_key(const char *line, ssh_key *out, char *type, size_t typelen)
+{
+	const char *sp = strchr(line, ' ');
+	char b64[BROKER_HOSTKEY_MAX];
+	size_t tl;
+
+	*out = NULL;
+	if (sp == NULL || (tl = (size_t)(sp - line)) >= typelen)
+		return PV_ERR_INVALID;
+	memcpy(type, line, tl);
+	type[tl] = '\0';
+	(void)snprintf(b64, sizeof(b64), "%s", sp + 1);
+	b64[strcspn(b64, " ")] = '\0';
+	if (ssh_pki_import_pubkey_base64(
+		b64, ssh_key_type_from_name(type), out) != SSH_OK)
+		return PV_ERR_INVALID;
+	return 0;
+}
+
+/* The broker's own address toward the target, as a source-address. */
+static int
+local_address(ssh_session t, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	char a[INET6_ADDRSTRLEN];
+	int n;
+
+	if (getsockname(ssh_get_fd(t), (struct sockaddr *)&ss, &sl) != 0)
+		return PV_ERR_IO;
+	if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, a,
+		sizeof(a)) != NULL)
+		n = snprintf(out, outlen, "%s/32", a);
+	else if (ss.ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, a,
+		sizeof(a)) != NULL)
+		n = snprintf(out, outlen, "%s/128", a);
+	else
+		return PV_ERR_INVALID;
+	return n > 0 && (size_t)n < outlen ? 0 : PV_ERR_RANGE;
+}
+
+static int
+target_options(struct broker_session *s, ssh_session t, const char *hostkeys)
+{
+	bool no = false;
+	int port = s->tgt.port, one = 1;
+	long timeout = TARGET_TIMEOUT_S;
+
+	if (ssh_options_set(t, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HOST, s->tgt.host) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_PORT, &port) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_USER, s->account) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_KEY_EXCHANGE, TARGET_KEX) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HOSTKEYS, hostkeys) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_C_S, TARGET_CIPHERS) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_S_C, TARGET_CIPHERS) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HMAC_C_S, TARGET_MACS) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HMAC_S_C, TARGET_MACS) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_NODELAY, &one) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") < 0)
+		return PV_ERR_INTERNAL;
+	return 0;
+}
+
+/* Mints and installs the certificate; the private key never leaves here. */
+static int
+target_auth(struct broker_session *s, char *msg, size_t msglen)
+{
+	ssh_key eph = NULL, cert = NULL;
+	uint8_t *blob = NULL;
+	size_t bloblen = 0;
+	struct pv_buf *cb = NULL;
+	uint8_t pub[BROKER_ED25519_LEN];
+	char src[80], *b64 = NULL;
+	int r = PV_ERR_INTERNAL;
+
+	if ((r = local_address(s->target, src, sizeof(src))) != 0)
+		goto out;
+	r = PV_ERR_CRYPTO;
+	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &eph) != SSH_OK ||
+	    broker_key_blob(eph, &blob, &bloblen) != 0)
+		goto out;
+	if ((r = broker_ed25519_from_blob(blob, bloblen, pub)) != 0)
+		goto out;
+	struct broker_cert_req req = {
+		.pubkey = pub,
+		.session_id = s->id,
+		.engineer = s->login.engineer,
+		.principal = s->account,
+		.now = (int64_t)time(NULL),
+		.lifetime = s->bx->conf->cert_lifetime,
+		.source_address = src,
+		.permit_pty = s->decision.permit_pty,
+	};
+	if ((cb = pv_buf_new(65536)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = s->bx->backend.ops->cert_mint(
+		 s->bx->backend.ctx, s->tgt.name, &req, cb)) != 0)
+		goto out;
+	if ((r = pv_b64_encode(pv_buf_ptr(cb), pv_buf_len(cb), 0, &b64)) != 0)
+		goto out;
+	r = PV_ERR_CRYPTO;
+	if (ssh_pki_import_cert_base64(
+		b64, SSH_KEYTYPE_ED25519_CERT01, &cert) != SSH_OK ||
+	    ssh_pki_copy_cert_to_privkey(cert, eph) != SSH_OK)
+		goto out;
+	broker_audit(s, "credential.issued", "serial=%llu principal=%s",
+	    (unsigned long long)req.serial, s->account);
+	if (ssh_userauth_publickey(s->target, NULL, eph) != SSH_AUTH_SUCCESS) {
+		(void)snprintf(msg, msglen,
+		    "the target %s refused provost's certificate for %s",
+		    s->tgt.name, s->account);
+		r = PV_ERR_AUTH;
+		goto out;
+	}
+	r = 0;
+out:
+	free(b64);
+	pv_buf_free(cb);
+	free(blob);
+	ssh_key_free(cert);
+	ssh_key_free(eph);
+	return r;
+}
+
+int
+broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
+{
+	ssh_key pin = NULL, got = NULL;
+	char type[64], *fp_pin = NULL, *fp_got = NULL;
+	const char *hostkeys;
+	int r = PV_ERR_INTERNAL;
+
+	if (s->target != NULL)
+		return 0;
+	if (pinned_key(s->tgt.hostkey, &pin, type, sizeof(type)) != 0) {
+		(void)snprintf(msg, msglen,
+		    "target %s has no usable pinned "
+		    "host key",
+		    s->tgt.name);
+		return PV_ERR_CONFIG;
+	}
+	hostkeys =
+	    strcmp(type, "ssh-rsa") == 0 ? "rsa-sha2-512,rsa-sha2-256" : type;
+	if ((s->target = ssh_new()) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = target_options(s, s->target, hostkeys)) != 0)
+		goto out;
+	if (ssh_connect(s->target) != SSH_OK) {
+		(void)snprintf(msg, msglen, "cannot reach target %s: %s",
+		    s->tgt.name, ssh_get_error(s->target));
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if (ssh_get_server_publickey(s->target, &got) != SSH_OK ||
+	    ssh_key_cmp(pin, got, SSH_KEY_CMP_PUBLIC) != 0) {
+		fp_pin = key_fingerprint(pin);
+		fp_got = key_fingerprint(got);
+		(void)snprintf(msg, msglen,
+		    "host key of target %s does not match the pinned key: "
+		    "pinned %s, presented %s",
+		    s->tgt.name, fp_pin ? fp_pin : "?", fp_got ? fp_got : "?");
+		broker_audit(s, "target.hostkey_mismatch",
+		    "target=%s pinned=%s presented=%s", s->tgt.name,
+		    fp_pin ? fp_pin : "?", fp_got ? fp_got : "?");
+		r = PV_ERR_AUTH;
+		goto out;
+	}
+	if ((r = target_auth(s, msg, msglen)) != 0)
+		goto out;
+	pv_info("session %s: target leg up: %s@%s (%s:%u)", s->id, s->account,
+	    s->tgt.name, s->tgt.host, s->tgt.port);
+	r = 0;
+out:
+	if (r != 0) {
+		if (msg[0] == '\0')
+			(void)snprintf(msg, msglen,
+			    "cannot open the target leg to %s", s->tgt.name);
+		pv_info("session %s: %s", s->id, msg);
+		if (s->target != NULL) {
+			ssh_disconnect(s->target);
+			ssh_free(s->target);
+			s->target = NULL;
+		}
+	}
+	ssh_string_free_char(fp_pin);
+	ssh_string_free_char(fp_got);
+	ssh_key_free(pin);
+	ssh_key_free(got);
+	return r;
+}
+
+/* Opens the target channel and replays pty, env, then shell or exec. */
+int
+broker_target_open(struct broker_session *s, struct relay_chan *rc,
+    const char *command, const char *subsystem, char *msg, size_t msglen)
+{
+	int i;
+
+	if ((rc->t = ssh_channel_new(s->target)) == NULL ||
+	    ssh_channel_open_session(rc->t) != SSH_OK) {
+		(void)snprintf(msg, msglen,
+		    "target %s refused a session channel: %s", s->tgt.name,
+		    ssh_get_error(s->target));
+		return PV_ERR_PROTOCOL;
+	}
+	broker_relay_target_callbacks(rc);
+	if (rc->want_pty &&
+	    ssh_channel_request_pty_size(rc->t,
+		rc->term[0] ? rc->term : "vt100", rc->cols,
+		rc->rows) != SSH_OK) {
+		(void)snprintf(
+		    msg, msglen, "target %s refused a pty", s->tgt.name);
+		return PV_ERR_PROTOCOL;
+	}
+	for (i = 0; i < rc->nenv; i++) {
+		/* The target may not accept it; that is its choice. */
+		(void)ssh_channel_request_env(
+		    rc->t, rc->env[i][0], rc->env[i][1]);
+	}
+	if ((subsystem != NULL ? ssh_channel_request_subsystem(rc->t, subsystem)
+		    : command != NULL
+		    ? ssh_channel_request_exec(rc->t, command)
+		    : ssh_channel_request_shell(rc->t)) != SSH_OK) {
+		(void)snprintf(msg, msglen, "target %s refused the %s",
+		    s->tgt.name,
+		    subsystem != NULL     ? subsystem
+			: command != NULL ? "command"
+					  : "shell");
+		return PV_ERR_PROTOCOL;
+	}
+	return 0;
+}

@@ -1,0 +1,161 @@
+# broker-setup.sh: sourced by t_broker_*.sh after lib.sh.  Builds a real
+# provost state with provostctl (init, provider, engineers with keys and
+# TOTP, targets with pinned host keys, a policy, a recipient key), a real
+# sshd target trusting provost's CA, and provostd in front of it.  The
+# engineer's TOTP comes from oathtool through SSH_ASKPASS.
+# Sets ME, STATE, CONF, TARGET_PORT, ENG_KEY; defines pvctl, pvssh,
+# start_provostd [extra provostd.conf lines].
+
+PROVOSTD="$top_builddir/provostd"
+PROVOSTCTL="$top_builddir/provostctl"
+[ -x "$PROVOSTD" ] || pv_fail "no $PROVOSTD"
+[ -x "$PROVOSTCTL" ] || pv_fail "no $PROVOSTCTL"
+OATHTOOL=${OATHTOOL:-$(command -v oathtool || :)}
+[ -n "$OATHTOOL" ] && [ -x "$OATHTOOL" ] || pv_skip "oathtool not found (apt-get install oathtool)"
+OPENSSL=${OPENSSL:-$(command -v openssl || :)}
+[ -n "$OPENSSL" ] || pv_skip "openssl not found"
+ME=$(id -un)
+STATE="$PV_TMP/state"
+CONF="$PV_TMP/provostd.conf"
+
+# write_conf PORT [extra lines]
+write_conf() {
+	cat > "$CONF" <<EOC
+ListenAddress 127.0.0.1:$1
+StateDirectory $STATE
+Store sqlite:$STATE/provost.db
+PolicyFile $PV_TMP/policy.conf
+RecordingDirectory $PV_TMP/rec
+RecordingRecipient $PV_TMP/sec.pub
+LoginGraceTime ${LOGIN_GRACE:-20s}
+MaxAuthTries 3
+LogLevel ${PVD_LOGLEVEL:-verbose}
+${2:-}
+EOC
+}
+# provostctl's own leaks are ctl's tests' business, not this harness's.
+pvctl() { ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$PROVOSTCTL" -f "$CONF" "$@"; }
+
+write_conf 2222
+pvctl init > "$PV_TMP/init.out" 2>&1 || pv_fail "provostctl init: $(cat "$PV_TMP/init.out")"
+"$OPENSSL" genpkey -algorithm X25519 -out "$PV_TMP/sec.pem" 2>/dev/null &&
+    "$OPENSSL" pkey -in "$PV_TMP/sec.pem" -pubout -out "$PV_TMP/sec.pub" 2>/dev/null ||
+    pv_fail "recipient key"
+cat > "$PV_TMP/policy.conf" <<'EOC'
+Levels public internal confidential restricted
+
+Rule fresh
+    Target fresh01
+    Classification public
+    Approval none
+    FreshMFA yes
+    Channels shell exec
+
+Rule standing-public
+    Classification public
+    Approval none
+    Channels shell exec
+
+Rule internal-jit
+    Classification internal
+    Approval auto
+    MaxDuration 8h
+    Channels shell exec
+
+Rule files
+    Classification confidential
+    Approval none
+    Channels shell exec sftp
+
+Rule restricted
+    Classification restricted
+    Clearance restricted
+    Approval none
+    Channels shell exec
+EOC
+
+# The target: a real sshd that trusts provost's CA and nothing else.
+cat > "$PV_TMP/target_extra" <<EOC
+TrustedUserCAKeys $STATE/ca.pub
+AuthorizedPrincipalsFile none
+AcceptEnv LANG LC_* TERM PV_*
+Subsystem sftp internal-sftp
+EOC
+pv_start_sshd target "$PV_TMP/target_extra"
+TARGET_PORT=$PV_SSHD_PORT
+TARGET_PID=$PV_SSHD_PID
+
+pv_keygen "$PV_TMP/alice"
+pv_keygen "$PV_TMP/bob"
+pv_keygen "$PV_TMP/wrongpin"
+ENG_KEY="$PV_TMP/alice"
+pvctl provider add acme >/dev/null || pv_fail "provider add"
+for e in alice bob; do
+	pvctl engineer add "$e" --provider acme >/dev/null || pv_fail "engineer add $e"
+	pvctl engineer key add "$e" "$PV_TMP/$e.pub" >/dev/null || pv_fail "key add $e"
+	pvctl engineer totp "$e" 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
+	    > "$PV_TMP/$e.totp"
+	[ -s "$PV_TMP/$e.totp" ] || pv_fail "totp $e"
+done
+hk="$PV_SSHD_DIR/host_ed25519.pub"
+pvctl target add db01 --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add db01"
+pvctl target add multi --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME,other" --hostkey "$hk" >/dev/null || pv_fail "target add multi"
+pvctl target add badpin --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_TMP/wrongpin.pub" >/dev/null || pv_fail "target add badpin"
+pvctl target add jit --host 127.0.0.1 --port "$TARGET_PORT" --classification internal \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add jit"
+pvctl target add files --host 127.0.0.1 --port "$TARGET_PORT" --classification confidential \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add files"
+pvctl target add fresh01 --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add fresh01"
+pvctl target add vault --host 127.0.0.1 --port "$TARGET_PORT" --classification restricted \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add vault"
+
+# start_provostd [extra provostd.conf lines]: on a free port; sets PVD_PORT,
+# PVD_PID, PVD_LOG and adds provostd's host key to known_hosts.
+start_provostd() {
+	tries=0
+	while [ $tries -lt 5 ]; do
+		PVD_PORT=$(pv_free_port) || pv_fail "no free port"
+		write_conf "$PVD_PORT" "${1:-}"
+		"$PROVOSTD" -t -f "$CONF" >/dev/null 2>"$PV_TMP/provostd-t.err" ||
+		    pv_fail "provostd -t: $(cat "$PV_TMP/provostd-t.err")"
+		PVD_LOG="$PV_TMP/provostd-$PVD_PORT.log"
+		: > "$PVD_LOG"
+		"$PROVOSTD" -D -f "$CONF" >>"$PVD_LOG" 2>&1 &
+		PVD_PID=$!
+		pv_track "$PVD_PID"
+		if pv_wait_log "$PVD_LOG" "listening on 127.0.0.1 port $PVD_PORT" 10; then
+			printf '[127.0.0.1]:%s %s\n' "$PVD_PORT" "$(cat "$STATE/host_ed25519.pub")" \
+			    >> "$PV_TMP/known_hosts"
+			return 0
+		fi
+		kill "$PVD_PID" 2>/dev/null
+		tries=$((tries + 1))
+	done
+	pv_fail "provostd did not start"
+}
+
+# The TOTP comes from oathtool, asked by ssh through askpass; TOTP_OF names
+# whose secret (default alice).
+cat > "$PV_TMP/askpass" <<EOC
+#!/bin/sh
+case "\$1" in
+*[Cc]ode*) exec "$OATHTOOL" --totp -b "\$(cat "$PV_TMP/\${TOTP_OF:-alice}.totp")" ;;
+esac
+exit 1
+EOC
+chmod +x "$PV_TMP/askpass"
+pv_ssh_config "$PV_TMP/ssh_config"
+
+# pvssh LOGIN [ssh args...] [command]: ssh through provostd with ENG_KEY.
+pvssh() {
+	login=$1; shift
+	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -l "$login" 127.0.0.1 "$@"
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# t_broker_recfail.sh: fail closed: when the recording cannot be written
+# (a file size limit, as a full disk would) the session ends with "session
+# ended: recording failed" and output stops at what could be recorded.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+# 8 MB per file (ulimit -f counts 512-byte blocks) for provostd and its
+# children only: the store stays far below it, a random 40 MB recording
+# cannot.
+LIMIT=8388608
+REAL_PROVOSTD=$PROVOSTD
+cat > "$PV_TMP/provostd-limited" <<EOC
+#!/bin/sh
+ulimit -f $((LIMIT / 512)) || exit 1
+exec "$REAL_PROVOSTD" "\$@"
+EOC
+chmod +x "$PV_TMP/provostd-limited"
+PROVOSTD="$PV_TMP/provostd-limited"
+start_provostd
+L="alice+$ME@db01"
+
+got=$(pvssh "$L" 'head -c 41943040 /dev/urandom' </dev/null 2>"$PV_TMP/err" | wc -c)
+grep -q 'provost: session ended: recording failed' "$PV_TMP/err" ||
+    pv_fail "no message to the engineer: $(cat "$PV_TMP/err")"
+# At most the recording's size plus the chunks still in flight.
+[ "$got" -lt 41943040 ] || pv_fail "everything passed"
+[ "$got" -le $((LIMIT + 524288)) ] ||
+    pv_fail "$got bytes passed, the recording holds at most $LIMIT"
+grep -q 'end: session ended: recording failed' "$PVD_LOG" || pv_fail "end not logged"
+if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
+	st=$("$SQLITE3" "$STATE/provost.db" "select state, end_reason from sessions")
+	[ "$st" = "aborted|session ended: recording failed" ] || pv_fail "session row: $st"
+fi
+pv_log "recording failure ends the session; $got bytes out (file limit $LIMIT)"
+exit 0
