@@ -62,7 +62,8 @@ RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_roundtrip.sh \
 	tests/integration/t_rec_kill.sh \
 	tests/integration/t_rec_asciicast.sh \
-	tests/integration/t_rec_play.sh
+	tests/integration/t_rec_play.sh \
+	tests/integration/t_rec_spec.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
 
