@@ -1,1 +1,2 @@
 # docs/: see Makefile.am for how the parts fit; this folder's build lives here.
+EXTRA_DIST += docs/threat-model.md
