@@ -1,0 +1,37 @@
+# broker/sftp.mk: the SFTP and scp trackers (broker/broker-sftp.h), their
+# unit tests, the sftp-tap test relay, the integration test and fuzz target.
+noinst_LTLIBRARIES += libprovost_sftp.la
+libprovost_sftp_la_SOURCES = \
+	broker/broker-sftp.h \
+	broker/sftp.c \
+	broker/sftp_scp.c
+libprovost_sftp_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+libprovost_sftp_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS)
+LINT_C_FILES += broker/sftp.c broker/sftp_scp.c
+LINT_H_FILES += broker/broker-sftp.h
+
+check_PROGRAMS += tests/unit/test_broker_sftp
+TESTS += tests/unit/test_broker_sftp
+tests_unit_test_broker_sftp_SOURCES = tests/unit/test_broker_sftp.c
+tests_unit_test_broker_sftp_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_sftp_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_sftp_LDADD = libprovost_sftp.la libprovost_common.la \
+	$(CMOCKA_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/unit/test_broker_sftp.c
+
+# sftp-tap: sftp -D "sftp-tap SERVER" puts the tracker between the real
+# sftp and the real sftp-server (the integration test and the benchmark).
+check_PROGRAMS += tests/sftp/sftp-tap
+tests_sftp_sftp_tap_SOURCES = tests/sftp/sftp-tap.c
+tests_sftp_sftp_tap_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_sftp_sftp_tap_LDFLAGS = $(PROG_LINK)
+tests_sftp_sftp_tap_LDADD = libprovost_sftp.la libprovost_common.la \
+	$(JANSSON_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/sftp/sftp-tap.c
+
+FUZZ_TARGETS += tests/fuzz/fuzz_sftp
+tests_fuzz_fuzz_sftp_SOURCES = tests/fuzz/fuzz_sftp.c
+tests_fuzz_fuzz_sftp_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_sftp_LDADD = $(FUZZ_MAIN_LIB) libprovost_sftp.la \
+	libprovost_common.la $(CRYPTO_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_sftp.c
