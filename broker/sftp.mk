@@ -19,6 +19,15 @@ tests_unit_test_broker_sftp_LDADD = libprovost_sftp.la libprovost_common.la \
 	$(CMOCKA_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += tests/unit/test_broker_sftp.c
 
+check_PROGRAMS += tests/unit/test_broker_sftp_scp
+TESTS += tests/unit/test_broker_sftp_scp
+tests_unit_test_broker_sftp_scp_SOURCES = tests/unit/test_broker_sftp_scp.c
+tests_unit_test_broker_sftp_scp_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_sftp_scp_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_sftp_scp_LDADD = libprovost_sftp.la \
+	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/unit/test_broker_sftp_scp.c
+
 # sftp-tap: sftp -D "sftp-tap SERVER" puts the tracker between the real
 # sftp and the real sftp-server (the integration test and the benchmark).
 check_PROGRAMS += tests/sftp/sftp-tap

@@ -355,8 +355,13 @@ scp_answer(struct scp_tracker *t, uint8_t code, const char *msg)
 		break;
 	case AW_D:
 		if (code == 0) {
-			r = scp_emit(t, SFTP_OP_MKDIR, t->pending_dir, 0, 0,
-			    SFTP_FX_OK, "");
+			char *full = scp_join(t, t->pending_dir);
+
+			if (full == NULL)
+				return PV_ERR_ALLOC;
+			r = scp_emit(
+			    t, SFTP_OP_MKDIR, full, 0, 0, SFTP_FX_OK, "");
+			free(full);
 			t->dirs[t->depth++] = t->pending_dir;
 			t->pending_dir = NULL;
 		}

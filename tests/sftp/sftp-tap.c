@@ -7,7 +7,8 @@
  *
  * Environment: SFTP_TAP_EVENTS (jsonl file, appended), SFTP_TAP_ALLOW
  * (both|upload|download|none, default both), SFTP_TAP_CONTENT (a
- * directory: recorded contents are written to DIR/<dir>-<file_id>).
+ * directory: recorded contents are written to DIR/<dir>-<file_id>),
+ * SFTP_TAP_CAPTURE (a file: both directions as a fuzz_sftp seed).
  */
 #include "config.h"
 
@@ -30,6 +31,7 @@
 
 struct tap {
 	FILE *events;
+	FILE *capture; /* fuzz_sftp input: the raw bytes of both sides */
 	const char *content_dir;
 	int to_server, from_server;
 	struct sftp_tracker *sftp;
@@ -119,6 +121,21 @@ tap_spawn(char **argv, int *to, int *from, pid_t *pid)
 	return 0;
 }
 
+/* Records of at most 128 bytes: (server << 7 | len - 1), bytes. */
+static void
+tap_capture(struct tap *tap, int server, const uint8_t *p, size_t n)
+{
+	size_t k;
+
+	while (tap->capture != NULL && n > 0) {
+		k = n < 128 ? n : 128;
+		fputc((server << 7) | (int)(k - 1), tap->capture);
+		fwrite(p, 1, k, tap->capture);
+		p += k;
+		n -= k;
+	}
+}
+
 /* Replies for refused requests, when the server stream is between packets. */
 static int
 tap_flush_replies(struct tap *tap)
@@ -202,6 +219,7 @@ tap_loop(struct tap *tap)
 			n = read(tap->from_server, sbuf, sizeof(sbuf));
 			if (n <= 0)
 				break; /* the server ended */
+			tap_capture(tap, 1, sbuf, (size_t)n);
 			r = tap->scp != NULL
 			    ? scp_tracker_server_data(tap->scp, sbuf, (size_t)n)
 			    : sftp_tracker_server_data(
@@ -225,6 +243,7 @@ tap_loop(struct tap *tap)
 				tap->to_server = -1;
 				continue;
 			}
+			tap_capture(tap, 0, cbuf + clen, (size_t)n);
 			clen += (size_t)n;
 			if ((kept = tap_client(tap, cbuf, clen)) < 0) {
 				free(cbuf);
@@ -272,6 +291,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "sftp-tap: %s: %s\n", ev, strerror(errno));
 		return 1;
 	}
+	if (getenv("SFTP_TAP_CAPTURE") != NULL) {
+		if ((tap.capture = fopen(getenv("SFTP_TAP_CAPTURE"), "w")) ==
+		    NULL)
+			goto out;
+		/* the settings byte: allow bits, contents, scp, download */
+		fputc((int)cfg.allow | (cfg.record_contents ? 4 : 0) |
+			(getenv("SFTP_TAP_SCP") != NULL ? 8 : 0),
+		    tap.capture);
+	}
 	if (getenv("SFTP_TAP_SCP") != NULL) {
 		/* As scp -S: ssh-like options, then "--", host, command. */
 		const char *cmd = argv[argc - 1];
@@ -290,6 +318,12 @@ main(int argc, char **argv)
 					       : SFTP_MSG_DOWNLOAD_DENIED);
 			goto out;
 		}
+		if (tap.capture != NULL && mode == SCP_DOWNLOAD &&
+		    (fseek(tap.capture, 0, SEEK_SET) != 0 ||
+			fputc((int)cfg.allow | (cfg.record_contents ? 4 : 0) |
+				8 | 16,
+			    tap.capture) == EOF))
+			goto out;
 		if (scp_tracker_new(&tap.scp, mode, path, &cfg) != 0)
 			goto out;
 		sh[2] = argv[argc - 1];
@@ -320,5 +354,7 @@ out:
 	free(path);
 	if (tap.events != NULL)
 		fclose(tap.events);
+	if (tap.capture != NULL)
+		fclose(tap.capture);
 	return rc;
 }
