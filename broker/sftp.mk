@@ -39,7 +39,8 @@ tests_sftp_sftp_tap_LDADD = libprovost_sftp.la libprovost_common.la \
 LINT_C_FILES += tests/sftp/sftp-tap.c
 
 TESTS += tests/integration/t_sftp_tap.sh
-EXTRA_DIST += tests/integration/t_sftp_tap.sh
+EXTRA_DIST += tests/integration/t_sftp_tap.sh docs/sftp-recording.md \
+	bench/sftp-tap
 
 FUZZ_TARGETS += tests/fuzz/fuzz_sftp
 tests_fuzz_fuzz_sftp_SOURCES = tests/fuzz/fuzz_sftp.c
