@@ -1,6 +1,6 @@
 /*
- * sftp.c: the SFTP v3 tracker between the legs of a channel: bounded,
- * incremental parsing of both directions, policy refusals, transfer events.
+ * sftp.c: the SFTP v3 tracker's tables (handles, requests in flight), the
+ * target's side (incremental, bounded) and the summaries of each handle.
  */
 #include "config.h"
 
@@ -9,118 +9,12 @@
 
 #include <openssl/evp.h>
 
-#include "broker/broker-sftp.h"
+#include "broker/sftp-int.h"
 #include "common/common.h"
 #include "policy/policy.h"
 
 _Static_assert(SFTP_ALLOW_UPLOAD == POLICY_TRANSFER_UPLOAD, "policy bits");
 _Static_assert(SFTP_ALLOW_DOWNLOAD == POLICY_TRANSFER_DOWNLOAD, "policy bits");
-
-/* Packet types (draft-ietf-secsh-filexfer-02). */
-enum {
-	FXP_INIT = 1,
-	FXP_VERSION = 2,
-	FXP_OPEN = 3,
-	FXP_CLOSE = 4,
-	FXP_READ = 5,
-	FXP_WRITE = 6,
-	FXP_LSTAT = 7,
-	FXP_FSTAT = 8,
-	FXP_SETSTAT = 9,
-	FXP_FSETSTAT = 10,
-	FXP_OPENDIR = 11,
-	FXP_READDIR = 12,
-	FXP_REMOVE = 13,
-	FXP_MKDIR = 14,
-	FXP_RMDIR = 15,
-	FXP_REALPATH = 16,
-	FXP_STAT = 17,
-	FXP_RENAME = 18,
-	FXP_READLINK = 19,
-	FXP_SYMLINK = 20,
-	FXP_STATUS = 101,
-	FXP_HANDLE = 102,
-	FXP_DATA = 103,
-	FXP_NAME = 104,
-	FXP_ATTRS = 105,
-	FXP_EXTENDED = 200,
-	FXP_EXTENDED_REPLY = 201,
-};
-
-/* Which responses each request may get (bits of R_*). */
-#define R_STATUS 0x01
-#define R_HANDLE 0x02
-#define R_DATA 0x04
-#define R_NAME 0x08
-#define R_ATTRS 0x10
-#define R_EXTREPLY 0x20
-
-/* Content seen in one direction of one handle. */
-struct flow {
-	EVP_MD_CTX *md;
-	uint64_t next; /* the offset hashing has reached */
-	uint64_t bytes, packets;
-	int nonseq;
-};
-
-struct handle {
-	uint8_t h[SFTP_HANDLE_MAX];
-	size_t hlen;
-	char *path;
-	uint32_t pflags;
-	int is_dir;
-	int closed; /* no longer in the table; freed when refs == 0 */
-	unsigned int refs;
-	uint64_t file_id, names;
-	uint32_t wfail; /* first failed write's status, else 0 */
-	struct flow r, w;
-};
-
-struct req {
-	uint32_t id;
-	enum sftp_op op;
-	const char *ext;   /* static string */
-	unsigned int resp; /* R_* allowed */
-	char *path, *path2;
-	char *extname; /* an unknown extension's name */
-	uint32_t pflags;
-	struct handle *h;
-	uint64_t offset;
-	uint32_t len;
-};
-
-enum s_state { S_HDR = 0, S_FIELDS, S_DATA, S_SKIP };
-
-struct sftp_tracker {
-	struct sftp_config cfg;
-	int failed;
-	int init_seen, version_seen;
-	uint64_t next_file_id;
-	/* client direction: the WRITE payload being passed */
-	size_t c_left;
-	struct handle *c_h;
-	uint64_t c_off;
-	/* server direction */
-	enum s_state s_state;
-	uint8_t s_hdr[9];
-	size_t s_hgot;
-	uint32_t s_rem; /* body bytes after the header */
-	uint8_t s_type;
-	uint32_t s_id;
-	uint8_t *s_fld;
-	size_t s_want, s_got, s_skip;
-	uint32_t s_stream;
-	struct handle *s_h; /* the handle a DATA answer belongs to */
-	uint64_t s_off;
-	/* tables */
-	struct handle **handles;
-	size_t nhandles;
-	size_t opening; /* OPEN/OPENDIR requests in flight */
-	struct req *reqs;
-	size_t nreqs, reqcap;
-	struct pv_buf *reply;
-	struct sftp_stats st;
-};
 
 static const char *const op_names[] = {
 	[SFTP_OP_OPEN] = "open",
@@ -165,18 +59,10 @@ sftp_dir_name(enum sftp_dir d)
 		return "none";
 	}
 }
-
-static uint32_t
-get_u32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	    ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
 /* ---- flows and handles ---- */
 
-static int
-flow_feed(struct flow *f, uint64_t off, const uint8_t *data, size_t n)
+int
+sftp_flow_feed(struct flow *f, uint64_t off, const uint8_t *data, size_t n)
 {
 	f->bytes += n;
 	if (f->nonseq || n == 0)
@@ -229,15 +115,15 @@ handle_free(struct handle *h)
 	free(h);
 }
 
-static void
-handle_unref(struct handle *h)
+void
+sftp_handle_unref(struct handle *h)
 {
 	if (h != NULL && --h->refs == 0 && h->closed)
 		handle_free(h);
 }
 
-static struct handle *
-handle_find(struct sftp_tracker *t, const uint8_t *p, size_t len)
+struct handle *
+sftp_handle_find(struct sftp_tracker *t, const uint8_t *p, size_t len)
 {
 	size_t i;
 
@@ -265,8 +151,8 @@ handle_drop(struct sftp_tracker *t, struct handle *h)
 		handle_free(h);
 }
 
-static int
-emit(struct sftp_tracker *t, struct sftp_event *ev)
+int
+sftp_emit(struct sftp_tracker *t, struct sftp_event *ev)
 {
 	if (ev->path == NULL)
 		ev->path = "";
@@ -291,7 +177,7 @@ handle_summaries(
 			.bytes = h->names,
 			.status = status,
 			.message = msg };
-		return emit(t, &ev);
+		return sftp_emit(t, &ev);
 	}
 	if ((h->pflags & SFTP_FXF_WRITE) || h->w.bytes > 0) {
 		ev = (struct sftp_event){ .op = SFTP_OP_WRITE,
@@ -304,7 +190,7 @@ handle_summaries(
 			    : status,
 			.message = msg };
 		if ((r = flow_final(&h->w, &ev)) != 0 ||
-		    (r = emit(t, &ev)) != 0)
+		    (r = sftp_emit(t, &ev)) != 0)
 			return r;
 	}
 	if ((h->pflags & SFTP_FXF_READ) || !(h->pflags & SFTP_FXF_WRITE) ||
@@ -317,7 +203,7 @@ handle_summaries(
 			.status = status,
 			.message = msg };
 		if ((r = flow_final(&h->r, &ev)) != 0 ||
-		    (r = emit(t, &ev)) != 0)
+		    (r = sftp_emit(t, &ev)) != 0)
 			return r;
 	}
 	return 0;
@@ -336,13 +222,13 @@ req_find(struct sftp_tracker *t, uint32_t id)
 	return NULL;
 }
 
-static void
-req_clear(struct req *q)
+void
+sftp_req_clear(struct req *q)
 {
 	free(q->path);
 	free(q->path2);
 	free(q->extname);
-	handle_unref(q->h);
+	sftp_handle_unref(q->h);
 	*q = (struct req){ 0 };
 }
 
@@ -353,15 +239,15 @@ req_remove(struct sftp_tracker *t, struct req *q)
 
 	if (q->op == SFTP_OP_OPEN || q->op == SFTP_OP_OPENDIR)
 		t->opening--;
-	req_clear(q);
+	sftp_req_clear(q);
 	if (i != t->nreqs - 1)
 		t->reqs[i] = t->reqs[t->nreqs - 1];
 	t->nreqs--;
 }
 
 /* Adds q (taking its strings and handle reference) to the table. */
-static int
-req_add(struct sftp_tracker *t, struct req *q)
+int
+sftp_req_add(struct sftp_tracker *t, struct req *q)
 {
 	struct req *n;
 	size_t cap;
@@ -388,421 +274,6 @@ req_add(struct sftp_tracker *t, struct req *q)
 	*q = (struct req){ 0 };
 	return 0;
 }
-
-/* ---- client direction ---- */
-
-/* Queues an SSH_FXP_STATUS for id and reports the refusal. */
-static int
-refuse(struct sftp_tracker *t, struct req *q, uint32_t code, const char *msg)
-{
-	struct sftp_event ev = { .op = q->op,
-		.ext = q->ext,
-		.path = q->path,
-		.path2 = q->path2,
-		.open_flags = q->pflags,
-		.status = code,
-		.message = msg,
-		.refused = 1 };
-	size_t mlen = strlen(msg);
-	int r;
-
-	if (q->h != NULL && ev.path == NULL)
-		ev.path = q->h->path;
-	if (q->op == SFTP_OP_OPEN)
-		ev.direction = (q->pflags & SFTP_FXF_WRITE) ? SFTP_DIR_UPLOAD
-							    : SFTP_DIR_DOWNLOAD;
-	if ((r = pv_buf_put_u32(
-		 t->reply, (uint32_t)(1 + 4 + 4 + 4 + mlen + 4))) != 0 ||
-	    (r = pv_buf_put_u8(t->reply, FXP_STATUS)) != 0 ||
-	    (r = pv_buf_put_u32(t->reply, q->id)) != 0 ||
-	    (r = pv_buf_put_u32(t->reply, code)) != 0 ||
-	    (r = pv_buf_put_string(t->reply, msg, mlen)) != 0 ||
-	    (r = pv_buf_put_string(t->reply, "", 0)) != 0)
-		return r;
-	t->st.refused++;
-	pv_info("sftp: refused %s %.200s: %s", sftp_op_name(q->op),
-	    ev.path != NULL ? ev.path : "", msg);
-	return emit(t, &ev);
-}
-
-static int
-get_path(struct pv_buf *b, char **out)
-{
-	size_t len;
-
-	if (pv_buf_get_cstring(b, out, &len) != 0)
-		return PV_ERR_PROTOCOL;
-	return 0;
-}
-
-static int
-get_handle(
-    struct sftp_tracker *t, struct pv_buf *b, struct req *q, int *unknown)
-{
-	const uint8_t *p;
-	size_t len;
-
-	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len > SFTP_HANDLE_MAX)
-		return PV_ERR_PROTOCOL;
-	if ((q->h = handle_find(t, p, len)) == NULL)
-		*unknown = 1;
-	else
-		q->h->refs++;
-	return 0;
-}
-
-/* The extension requests OpenSSH's sftp-server advertises. */
-struct ext_def {
-	const char *name;
-	enum sftp_op op;
-	int modifies;
-	int args; /* 'p' path, 'P' two paths, 'h' handle, 'c' copy-data, 0 */
-	unsigned int resp;
-};
-static const struct ext_def ext_defs[] = {
-	{ "posix-rename@openssh.com", SFTP_OP_RENAME, 1, 'P', R_STATUS },
-	{ "hardlink@openssh.com", SFTP_OP_EXTENDED, 1, 'P', R_STATUS },
-	{ "lsetstat@openssh.com", SFTP_OP_SETSTAT, 1, 'p', R_STATUS },
-	{ "copy-data", SFTP_OP_EXTENDED, 1, 'c', R_STATUS },
-	{ "statvfs@openssh.com", SFTP_OP_EXTENDED, 0, 'p',
-	    R_STATUS | R_EXTREPLY },
-	{ "fstatvfs@openssh.com", SFTP_OP_EXTENDED, 0, 'h',
-	    R_STATUS | R_EXTREPLY },
-	{ "fsync@openssh.com", SFTP_OP_EXTENDED, 0, 'h', R_STATUS },
-	{ "limits@openssh.com", SFTP_OP_EXTENDED, 0, 0, R_STATUS | R_EXTREPLY },
-	{ "expand-path@openssh.com", SFTP_OP_REALPATH, 0, 'p',
-	    R_STATUS | R_NAME },
-	{ "home-directory", SFTP_OP_REALPATH, 0, 'p', R_STATUS | R_NAME },
-	{ "users-groups-by-id@openssh.com", SFTP_OP_EXTENDED, 0, 0,
-	    R_STATUS | R_EXTREPLY },
-};
-
-/*
- * Parses one whole request (or a WRITE's prefix) from b into q and says
- * whether it needs upload (*need & 1) or download (*need & 2) permission.
- */
-static int
-parse_request(struct sftp_tracker *t, uint8_t type, struct pv_buf *b,
-    struct req *q, unsigned int *need, int *unknown)
-{
-	const struct ext_def *e = NULL;
-	const uint8_t *p;
-	struct req tmp = { 0 };
-	size_t i, len;
-	uint64_t u64;
-	int r = PV_ERR_PROTOCOL;
-
-	*need = 0;
-	q->resp = R_STATUS;
-	if (pv_buf_get_u32(b, &q->id) != 0)
-		return PV_ERR_PROTOCOL;
-	switch (type) {
-	case FXP_OPEN:
-		q->op = SFTP_OP_OPEN;
-		q->resp |= R_HANDLE;
-		if ((r = get_path(b, &q->path)) != 0 ||
-		    pv_buf_get_u32(b, &q->pflags) != 0)
-			return PV_ERR_PROTOCOL;
-		/* OpenSSH opens O_RDONLY unless WRITE is set. */
-		if (q->pflags &
-		    (SFTP_FXF_WRITE | SFTP_FXF_APPEND | SFTP_FXF_CREAT |
-			SFTP_FXF_TRUNC | SFTP_FXF_EXCL))
-			*need |= SFTP_ALLOW_UPLOAD;
-		if ((q->pflags & SFTP_FXF_READ) ||
-		    !(q->pflags & SFTP_FXF_WRITE))
-			*need |= SFTP_ALLOW_DOWNLOAD;
-		return 0;
-	case FXP_OPENDIR:
-		q->op = SFTP_OP_OPENDIR;
-		q->resp |= R_HANDLE;
-		return get_path(b, &q->path);
-	case FXP_CLOSE:
-	case FXP_FSTAT:
-	case FXP_READDIR:
-	case FXP_FSETSTAT:
-		q->op = type == FXP_CLOSE ? SFTP_OP_CLOSE
-		    : type == FXP_FSTAT   ? SFTP_OP_FSTAT
-		    : type == FXP_READDIR ? SFTP_OP_READDIR
-					  : SFTP_OP_FSETSTAT;
-		q->resp |= type == FXP_FSTAT ? R_ATTRS
-		    : type == FXP_READDIR    ? R_NAME
-					     : 0;
-		if (type == FXP_FSETSTAT)
-			*need |= SFTP_ALLOW_UPLOAD;
-		return get_handle(t, b, q, unknown);
-	case FXP_READ:
-	case FXP_WRITE:
-		q->op = type == FXP_READ ? SFTP_OP_READ : SFTP_OP_WRITE;
-		if ((r = get_handle(t, b, q, unknown)) != 0 ||
-		    pv_buf_get_u64(b, &q->offset) != 0)
-			return PV_ERR_PROTOCOL;
-		if (type == FXP_READ) {
-			q->resp |= R_DATA;
-			*need |= SFTP_ALLOW_DOWNLOAD;
-			if (pv_buf_get_u32(b, &q->len) != 0)
-				return PV_ERR_PROTOCOL;
-		} else
-			*need |= SFTP_ALLOW_UPLOAD;
-		return 0;
-	case FXP_LSTAT:
-	case FXP_STAT:
-	case FXP_REALPATH:
-	case FXP_READLINK:
-		q->op = type == FXP_LSTAT  ? SFTP_OP_LSTAT
-		    : type == FXP_STAT     ? SFTP_OP_STAT
-		    : type == FXP_REALPATH ? SFTP_OP_REALPATH
-					   : SFTP_OP_READLINK;
-		q->resp |=
-		    (type == FXP_LSTAT || type == FXP_STAT) ? R_ATTRS : R_NAME;
-		return get_path(b, &q->path);
-	case FXP_SETSTAT:
-	case FXP_REMOVE:
-	case FXP_MKDIR:
-	case FXP_RMDIR:
-		q->op = type == FXP_SETSTAT ? SFTP_OP_SETSTAT
-		    : type == FXP_REMOVE    ? SFTP_OP_REMOVE
-		    : type == FXP_MKDIR     ? SFTP_OP_MKDIR
-					    : SFTP_OP_RMDIR;
-		*need |= SFTP_ALLOW_UPLOAD;
-		return get_path(b, &q->path);
-	case FXP_RENAME:
-		q->op = SFTP_OP_RENAME;
-		*need |= SFTP_ALLOW_UPLOAD;
-		if ((r = get_path(b, &q->path)) != 0)
-			return r;
-		return get_path(b, &q->path2);
-	case FXP_SYMLINK:
-		/* OpenSSH sends (target, link path), the reverse of draft-02. */
-		q->op = SFTP_OP_SYMLINK;
-		*need |= SFTP_ALLOW_UPLOAD;
-		if ((r = get_path(b, &q->path2)) != 0)
-			return r;
-		return get_path(b, &q->path);
-	case FXP_EXTENDED:
-		break;
-	default:
-		pv_warn("sftp: unexpected client packet type %u", type);
-		return PV_ERR_PROTOCOL;
-	}
-	if (pv_buf_get_string_direct(b, &p, &len) != 0)
-		return PV_ERR_PROTOCOL;
-	for (i = 0; i < sizeof(ext_defs) / sizeof(ext_defs[0]); i++)
-		if (strlen(ext_defs[i].name) == len &&
-		    memcmp(ext_defs[i].name, p, len) == 0)
-			e = &ext_defs[i];
-	q->op = SFTP_OP_EXTENDED;
-	if (e == NULL) {
-		/* Unknown: it may modify or read anything. */
-		if ((q->extname = malloc(len + 1)) == NULL)
-			return PV_ERR_ALLOC;
-		memcpy(q->extname, p, len);
-		q->extname[len] = '\0';
-		if (memchr(p, '\0', len) != NULL)
-			return PV_ERR_PROTOCOL;
-		q->ext = q->extname;
-		q->resp |= R_EXTREPLY | R_NAME | R_HANDLE | R_DATA | R_ATTRS;
-		*need = SFTP_ALLOW_UPLOAD | SFTP_ALLOW_DOWNLOAD;
-		return 0;
-	}
-	q->op = e->op;
-	q->ext = e->name;
-	q->resp = e->resp;
-	if (e->modifies)
-		*need |= SFTP_ALLOW_UPLOAD;
-	switch (e->args) {
-	case 'p':
-		return get_path(b, &q->path);
-	case 'P':
-		if ((r = get_path(b, &q->path)) != 0)
-			return r;
-		return get_path(b, &q->path2);
-	case 'h':
-		return get_handle(t, b, q, unknown);
-	case 'c':
-		/* read handle, offset, length, write handle, offset */
-		if ((r = get_handle(t, b, &tmp, unknown)) != 0 ||
-		    pv_buf_get_u64(b, &u64) != 0 ||
-		    pv_buf_get_u64(b, &u64) != 0 ||
-		    (r = get_handle(t, b, q, unknown)) != 0 ||
-		    pv_buf_get_u64(b, &q->offset) != 0)
-			r = PV_ERR_PROTOCOL;
-		else if (tmp.h != NULL && q->h != NULL) {
-			if ((q->path = strdup(q->h->path)) == NULL ||
-			    (q->path2 = strdup(tmp.h->path)) == NULL)
-				r = PV_ERR_ALLOC;
-			/* Content copied inside the target is not seen. */
-			q->h->w.nonseq = 1;
-		}
-		handle_unref(tmp.h);
-		return r;
-	default:
-		return 0;
-	}
-}
-
-/* Decides on a whole request, or a WRITE prefix, at the head of buf. */
-static int
-client_request(struct sftp_tracker *t, const uint8_t *buf, size_t len,
-    struct sftp_verdict *v)
-{
-	struct pv_buf *b = NULL;
-	struct req q = { 0 };
-	uint32_t plen, hlen, dlen, ver;
-	size_t want;
-	unsigned int need = 0;
-	uint8_t type;
-	int unknown = 0, r = PV_ERR_PROTOCOL;
-
-	v->action = SFTP_NEED;
-	v->len = 0;
-	if (pv_buf_len(t->reply) > SFTP_REPLY_MAX - 1024) {
-		v->action = SFTP_WAIT;
-		return 0;
-	}
-	if (len < 5)
-		return 0;
-	plen = get_u32(buf);
-	type = buf[4];
-	if (plen < 1 || plen > SFTP_PACKET_MAX) {
-		pv_warn("sftp: client packet length %u out of range", plen);
-		return PV_ERR_PROTOCOL;
-	}
-	if (!t->init_seen) {
-		if (type != FXP_INIT || plen < 5) {
-			pv_warn("sftp: the client did not start with INIT");
-			return PV_ERR_PROTOCOL;
-		}
-		if (len < 4 + (size_t)plen)
-			return 0;
-		ver = get_u32(buf + 5);
-		pv_debug("sftp: client version %u", ver);
-		t->init_seen = 1;
-		t->st.client_packets++;
-		v->action = SFTP_PASS;
-		v->len = 4 + (size_t)plen;
-		return 0;
-	}
-	want = 4 + (size_t)plen;
-	if (type == FXP_WRITE) {
-		/* type id handle: the handle's length says how far to look */
-		if (plen < 1 + 4 + 4)
-			return PV_ERR_PROTOCOL;
-		if (len < 4 + 1 + 4 + 4)
-			return 0;
-		hlen = get_u32(buf + 9);
-		if (hlen > SFTP_HANDLE_MAX || plen < 1 + 4 + 4 + hlen + 8 + 4)
-			return PV_ERR_PROTOCOL;
-		want = 4 + 1 + 4 + 4 + hlen + 8 + 4;
-		if (len < want)
-			return 0;
-		dlen = get_u32(buf + want - 4);
-		if ((size_t)dlen != 4 + (size_t)plen - want) {
-			pv_warn("sftp: WRITE data length does not match");
-			return PV_ERR_PROTOCOL;
-		}
-	} else if (len < want)
-		return 0;
-	if ((b = pv_buf_from(buf + 5, want - 5)) == NULL)
-		return PV_ERR_ALLOC;
-	if ((r = parse_request(t, type, b, &q, &need, &unknown)) != 0)
-		goto out;
-	if ((need & ~t->cfg.allow) != 0 || unknown ||
-	    ((q.op == SFTP_OP_OPEN || q.op == SFTP_OP_OPENDIR) &&
-		t->nhandles + t->opening >= SFTP_MAX_HANDLES)) {
-		if (len < 4 + (size_t)plen) /* drop only a whole request */
-			goto out;
-		if (unknown)
-			r = refuse(
-			    t, &q, SFTP_FX_FAILURE, "provost: unknown handle");
-		else if (need & ~t->cfg.allow & SFTP_ALLOW_UPLOAD)
-			r = refuse(t, &q, SFTP_FX_PERMISSION_DENIED,
-			    SFTP_MSG_UPLOAD_DENIED);
-		else if (need & ~t->cfg.allow)
-			r = refuse(t, &q, SFTP_FX_PERMISSION_DENIED,
-			    SFTP_MSG_DOWNLOAD_DENIED);
-		else
-			r = refuse(t, &q, SFTP_FX_FAILURE,
-			    "provost: too many open handles");
-		if (r == 0) {
-			v->action = SFTP_REFUSE;
-			v->len = 4 + (size_t)plen;
-			t->st.client_packets++;
-		}
-		goto out;
-	}
-	if (type == FXP_WRITE) {
-		q.h->w.packets++;
-		t->c_off = q.offset;
-		t->c_left = 4 + (size_t)plen - want;
-		if (t->c_left > 0) {
-			t->c_h = q.h;
-			t->c_h->refs++;
-		}
-	} else if (type == FXP_READ)
-		q.h->r.packets++;
-	if ((r = req_add(t, &q)) != 0)
-		goto out;
-	t->st.client_packets++;
-	v->action = SFTP_PASS;
-	v->len = want;
-	r = 0;
-out:
-	req_clear(&q);
-	pv_buf_free(b);
-	return r;
-}
-
-/* Passes WRITE payload bytes, hashing them. */
-static int
-client_payload(struct sftp_tracker *t, const uint8_t *buf, size_t len,
-    struct sftp_verdict *v)
-{
-	size_t n = len < t->c_left ? len : t->c_left;
-	struct handle *h = t->c_h;
-	int r;
-
-	if ((r = flow_feed(&h->w, t->c_off, buf, n)) != 0)
-		return r;
-	if (t->cfg.record_contents && t->cfg.cb.content != NULL &&
-	    (r = t->cfg.cb.content(t->cfg.cb.ctx, h->file_id, SFTP_DIR_UPLOAD,
-		 t->c_off, buf, n)) != 0)
-		return r;
-	t->st.bytes_uploaded += n;
-	t->c_off += n;
-	t->c_left -= n;
-	if (t->c_left == 0) {
-		t->c_h = NULL;
-		handle_unref(h);
-	}
-	v->action = SFTP_PASS;
-	v->len = n;
-	return 0;
-}
-
-int
-sftp_tracker_client_data(struct sftp_tracker *t, const uint8_t *buf, size_t len,
-    struct sftp_verdict *v)
-{
-	int r;
-
-	v->action = SFTP_NEED;
-	v->len = 0;
-	if (t->failed != 0)
-		return t->failed;
-	if (len == 0)
-		return 0;
-	if (t->c_left > 0)
-		r = client_payload(t, buf, len, v);
-	else
-		r = client_request(t, buf, len, v);
-	if (r != 0) {
-		v->action = SFTP_NEED;
-		v->len = 0;
-		t->failed = r;
-	}
-	return r;
-}
-
 /* ---- server direction ---- */
 
 static int
@@ -851,7 +322,8 @@ server_fields(struct sftp_tracker *t, struct req *q, struct pv_buf *b)
 		break;
 	case FXP_HANDLE:
 		if (pv_buf_get_string_direct(b, &p, &len) != 0 ||
-		    len > SFTP_HANDLE_MAX || handle_find(t, p, len) != NULL) {
+		    len > SFTP_HANDLE_MAX ||
+		    sftp_handle_find(t, p, len) != NULL) {
 			pv_warn("sftp: bad or duplicate handle from target");
 			goto out;
 		}
@@ -896,7 +368,7 @@ server_fields(struct sftp_tracker *t, struct req *q, struct pv_buf *b)
 	default:
 		goto out;
 	}
-	r = emit(t, &ev);
+	r = sftp_emit(t, &ev);
 out:
 	free(name);
 	return r;
@@ -927,11 +399,11 @@ response_type_bit(uint8_t type)
 static int
 server_header(struct sftp_tracker *t)
 {
-	uint32_t plen = get_u32(t->s_hdr);
+	uint32_t plen = sftp_get_u32(t->s_hdr);
 	struct req *q;
 
 	t->s_type = t->s_hdr[4];
-	t->s_id = get_u32(t->s_hdr + 5);
+	t->s_id = sftp_get_u32(t->s_hdr + 5);
 	if (plen < 5 || plen > SFTP_PACKET_MAX) {
 		pv_warn("sftp: target packet length %u out of range", plen);
 		return PV_ERR_PROTOCOL;
@@ -989,7 +461,7 @@ server_body(struct sftp_tracker *t)
 	if ((q = req_find(t, t->s_id)) == NULL)
 		return PV_ERR_INTERNAL; /* checked with the header */
 	if (t->s_type == FXP_DATA) {
-		dlen = get_u32(t->s_fld);
+		dlen = sftp_get_u32(t->s_fld);
 		if (dlen != t->s_rem - 4 || dlen > q->len || q->h == NULL) {
 			pv_warn("sftp: DATA does not match its READ");
 			return PV_ERR_PROTOCOL;
@@ -1024,11 +496,11 @@ server_data(struct sftp_tracker *t, const uint8_t *buf, size_t len)
 			memcpy(t->s_hdr + t->s_hgot, buf, n);
 			t->s_hgot += n;
 			if (t->s_hgot >= 4 &&
-			    (get_u32(t->s_hdr) < 5 ||
-				get_u32(t->s_hdr) > SFTP_PACKET_MAX)) {
+			    (sftp_get_u32(t->s_hdr) < 5 ||
+				sftp_get_u32(t->s_hdr) > SFTP_PACKET_MAX)) {
 				pv_warn("sftp: target packet length %u out of "
 					"range",
-				    get_u32(t->s_hdr));
+				    sftp_get_u32(t->s_hdr));
 				return PV_ERR_PROTOCOL;
 			}
 			if (t->s_hgot < sizeof(t->s_hdr))
@@ -1047,7 +519,7 @@ server_data(struct sftp_tracker *t, const uint8_t *buf, size_t len)
 		case S_DATA:
 			n = t->s_stream < len ? t->s_stream : len;
 			h = t->s_h;
-			if ((r = flow_feed(&h->r, t->s_off, buf, n)) != 0)
+			if ((r = sftp_flow_feed(&h->r, t->s_off, buf, n)) != 0)
 				return r;
 			if (t->cfg.record_contents &&
 			    t->cfg.cb.content != NULL &&
@@ -1074,7 +546,7 @@ server_data(struct sftp_tracker *t, const uint8_t *buf, size_t len)
 			t->s_state = t->s_h != NULL ? S_DATA : S_SKIP;
 		}
 		if (t->s_state == S_DATA && t->s_stream == 0) {
-			handle_unref(t->s_h);
+			sftp_handle_unref(t->s_h);
 			t->s_h = NULL;
 			t->s_state = S_SKIP;
 		}
@@ -1175,10 +647,10 @@ sftp_tracker_free(struct sftp_tracker *t)
 	if (t == NULL)
 		return;
 	for (i = 0; i < t->nreqs; i++)
-		req_clear(&t->reqs[i]);
+		sftp_req_clear(&t->reqs[i]);
 	free(t->reqs);
-	handle_unref(t->c_h);
-	handle_unref(t->s_h);
+	sftp_handle_unref(t->c_h);
+	sftp_handle_unref(t->s_h);
 	for (i = 0; i < t->nhandles; i++) {
 		t->handles[i]->closed = 1;
 		if (t->handles[i]->refs == 0)

@@ -3,12 +3,14 @@
 noinst_LTLIBRARIES += libprovost_sftp.la
 libprovost_sftp_la_SOURCES = \
 	broker/broker-sftp.h \
+	broker/sftp-int.h \
 	broker/sftp.c \
+	broker/sftp_client.c \
 	broker/sftp_scp.c
 libprovost_sftp_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 libprovost_sftp_la_LIBADD = libprovost_common.la $(CRYPTO_LIBS)
-LINT_C_FILES += broker/sftp.c broker/sftp_scp.c
-LINT_H_FILES += broker/broker-sftp.h
+LINT_C_FILES += broker/sftp.c broker/sftp_client.c broker/sftp_scp.c
+LINT_H_FILES += broker/broker-sftp.h broker/sftp-int.h
 
 check_PROGRAMS += tests/unit/test_broker_sftp
 TESTS += tests/unit/test_broker_sftp
