@@ -626,7 +626,7 @@ sftp_tracker_new(struct sftp_tracker **out, const struct sftp_config *cfg)
 		return PV_ERR_INVALID;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->s_fld = malloc(SFTP_FIELD_MAX)) == NULL ||
-	    (t->handles = calloc(SFTP_MAX_HANDLES, sizeof(*t->handles))) ==
+	    (t->handles = calloc(SFTP_MAX_HANDLES, sizeof(struct handle *))) ==
 		NULL ||
 	    (t->reply = pv_buf_new(SFTP_REPLY_MAX)) == NULL)
 		goto out;

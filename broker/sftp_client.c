@@ -121,7 +121,7 @@ parse_request(struct sftp_tracker *t, uint8_t type, struct pv_buf *b,
 	case FXP_OPEN:
 		q->op = SFTP_OP_OPEN;
 		q->resp |= R_HANDLE;
-		if ((r = get_path(b, &q->path)) != 0 ||
+		if (get_path(b, &q->path) != 0 ||
 		    pv_buf_get_u32(b, &q->pflags) != 0)
 			return PV_ERR_PROTOCOL;
 		/* OpenSSH opens O_RDONLY unless WRITE is set. */
@@ -154,7 +154,7 @@ parse_request(struct sftp_tracker *t, uint8_t type, struct pv_buf *b,
 	case FXP_READ:
 	case FXP_WRITE:
 		q->op = type == FXP_READ ? SFTP_OP_READ : SFTP_OP_WRITE;
-		if ((r = get_handle(t, b, q, unknown)) != 0 ||
+		if (get_handle(t, b, q, unknown) != 0 ||
 		    pv_buf_get_u64(b, &q->offset) != 0)
 			return PV_ERR_PROTOCOL;
 		if (type == FXP_READ) {
@@ -241,15 +241,20 @@ parse_request(struct sftp_tracker *t, uint8_t type, struct pv_buf *b,
 		return get_handle(t, b, q, unknown);
 	case 'c':
 		/* read handle, offset, length, write handle, offset */
-		if ((r = get_handle(t, b, &tmp, unknown)) != 0 ||
+		r = 0;
+		if (get_handle(t, b, &tmp, unknown) != 0 ||
 		    pv_buf_get_u64(b, &u64) != 0 ||
 		    pv_buf_get_u64(b, &u64) != 0 ||
-		    (r = get_handle(t, b, q, unknown)) != 0 ||
+		    get_handle(t, b, q, unknown) != 0 ||
 		    pv_buf_get_u64(b, &q->offset) != 0)
 			r = PV_ERR_PROTOCOL;
 		else if (tmp.h != NULL && q->h != NULL) {
-			if ((q->path = strdup(q->h->path)) == NULL ||
-			    (q->path2 = strdup(tmp.h->path)) == NULL)
+			if ((q->path = strdup(
+				 q->h->path != NULL ? q->h->path : "")) ==
+				NULL ||
+			    (q->path2 = strdup(
+				 tmp.h->path != NULL ? tmp.h->path : "")) ==
+				NULL)
 				r = PV_ERR_ALLOC;
 			/* Content copied inside the target is not seen. */
 			q->h->w.nonseq = 1;

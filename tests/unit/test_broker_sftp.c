@@ -316,29 +316,29 @@ script(void)
 }
 
 static const struct {
-	enum sftp_op op;
 	const char *path, *path2;
-	uint32_t status;
 	uint64_t bytes;
+	enum sftp_op op;
+	uint32_t status;
 } script_events[] = {
-	{ SFTP_OP_OPEN, "/up", "", 0, 0 },
-	{ SFTP_OP_WRITE, "/up", "", 0, 13 },
-	{ SFTP_OP_OPEN, "/down", "", 0, 0 },
-	{ SFTP_OP_READ, "/down", "", 0, 16 },
-	{ SFTP_OP_REMOVE, "/rm", "", 2, 0 },
-	{ SFTP_OP_RENAME, "/a", "/b", 0, 0 },
-	{ SFTP_OP_MKDIR, "/d", "", 0, 0 },
-	{ SFTP_OP_RMDIR, "/d", "", 3, 0 },
-	{ SFTP_OP_SETSTAT, "/f", "", 0, 0 },
-	{ SFTP_OP_SYMLINK, "/link", "/target", 0, 0 },
-	{ SFTP_OP_READLINK, "/link", "/target", 0, 0 },
-	{ SFTP_OP_REALPATH, ".", "/home/x", 0, 0 },
-	{ SFTP_OP_STAT, "/f", "", 0, 0 },
-	{ SFTP_OP_LSTAT, "/f", "", 0, 0 },
-	{ SFTP_OP_OPENDIR, "/dir", "", 0, 0 },
-	{ SFTP_OP_READDIR, "/dir", "", 0, 2 },
-	{ SFTP_OP_RENAME, "/x", "/y", 0, 0 },
-	{ SFTP_OP_EXTENDED, "/", "", 0, 0 },
+	{ "/up", "", 0, SFTP_OP_OPEN, 0 },
+	{ "/up", "", 13, SFTP_OP_WRITE, 0 },
+	{ "/down", "", 0, SFTP_OP_OPEN, 0 },
+	{ "/down", "", 16, SFTP_OP_READ, 0 },
+	{ "/rm", "", 0, SFTP_OP_REMOVE, 2 },
+	{ "/a", "/b", 0, SFTP_OP_RENAME, 0 },
+	{ "/d", "", 0, SFTP_OP_MKDIR, 0 },
+	{ "/d", "", 0, SFTP_OP_RMDIR, 3 },
+	{ "/f", "", 0, SFTP_OP_SETSTAT, 0 },
+	{ "/link", "/target", 0, SFTP_OP_SYMLINK, 0 },
+	{ "/link", "/target", 0, SFTP_OP_READLINK, 0 },
+	{ ".", "/home/x", 0, SFTP_OP_REALPATH, 0 },
+	{ "/f", "", 0, SFTP_OP_STAT, 0 },
+	{ "/f", "", 0, SFTP_OP_LSTAT, 0 },
+	{ "/dir", "", 0, SFTP_OP_OPENDIR, 0 },
+	{ "/dir", "", 2, SFTP_OP_READDIR, 0 },
+	{ "/x", "/y", 0, SFTP_OP_RENAME, 0 },
+	{ "/", "", 0, SFTP_OP_EXTENDED, 0 },
 };
 
 static void
@@ -550,6 +550,58 @@ test_policy_table(void **state)
 			    pv_buf_len(init) + pv_buf_len(req));
 			assert_int_equal(pv_buf_len(h.to_client), 0);
 			assert_int_equal(h.nev, 0);
+		}
+		pv_buf_free(init);
+		pv_buf_free(req);
+		h_done(&h);
+	}
+}
+
+static const struct {
+	const char *ext;
+	unsigned int allow;
+	int refused;
+} ext_cases[] = {
+	{ "posix-rename@openssh.com", SFTP_ALLOW_DOWNLOAD, 1 },
+	{ "hardlink@openssh.com", SFTP_ALLOW_DOWNLOAD, 1 },
+	{ "lsetstat@openssh.com", SFTP_ALLOW_DOWNLOAD, 1 },
+	{ "posix-rename@openssh.com", SFTP_ALLOW_UPLOAD, 0 },
+	{ "statvfs@openssh.com", 0, 0 },
+	{ "expand-path@openssh.com", 0, 0 },
+	{ "home-directory", 0, 0 },
+	{ "limits@openssh.com", 0, 0 },
+	{ "x-unknown@example.com", SFTP_ALLOW_UPLOAD, 1 },
+	{ "x-unknown@example.com", SFTP_ALLOW_DOWNLOAD, 1 },
+	{ "x-unknown@example.com", SFTP_ALLOW_UPLOAD | SFTP_ALLOW_DOWNLOAD, 0 },
+};
+
+/* Extensions: modifying ones need upload, unknown ones need both. */
+static void
+test_extensions_policy(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ext_cases) / sizeof(ext_cases[0]); i++) {
+		struct harness h;
+		struct pv_buf *init = pk(1, "u", 3), *req;
+
+		print_message(
+		    "ext: %s %u\n", ext_cases[i].ext, ext_cases[i].allow);
+		req = pk(200, "usss", 7, ext_cases[i].ext, "/p/f", "/p/g");
+		h_init(&h, ext_cases[i].allow, 0);
+		assert_int_equal(
+		    h_client(&h, pv_buf_ptr(init), pv_buf_len(init)), 0);
+		assert_int_equal(
+		    h_client(&h, pv_buf_ptr(req), pv_buf_len(req)), 0);
+		assert_int_equal(
+		    pv_buf_len(h.to_client) > 0, ext_cases[i].refused);
+		assert_int_equal(h.nev, ext_cases[i].refused);
+		if (ext_cases[i].refused) {
+			assert_true(h.ev[0].refused);
+			assert_int_equal(
+			    h.ev[0].status, SFTP_FX_PERMISSION_DENIED);
+			assert_string_equal(h.ev[0].ext, ext_cases[i].ext);
 		}
 		pv_buf_free(init);
 		pv_buf_free(req);
@@ -815,6 +867,7 @@ main(void)
 		cmocka_unit_test(test_script_every_split),
 		cmocka_unit_test(test_script_byte_by_byte),
 		cmocka_unit_test(test_policy_table),
+		cmocka_unit_test(test_extensions_policy),
 		cmocka_unit_test(test_refusal_waits_for_boundary),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_protocol_mismatches),
