@@ -14,12 +14,24 @@ LINT_H_FILES += broker/broker-sftp.h broker/sftp-int.h
 
 check_PROGRAMS += tests/unit/test_broker_sftp
 TESTS += tests/unit/test_broker_sftp
-tests_unit_test_broker_sftp_SOURCES = tests/unit/test_broker_sftp.c
+tests_unit_test_broker_sftp_SOURCES = tests/unit/test_broker_sftp.c \
+	tests/unit/sftp_test_util.h
 tests_unit_test_broker_sftp_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_sftp_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_sftp_LDADD = libprovost_sftp.la libprovost_common.la \
 	$(CMOCKA_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += tests/unit/test_broker_sftp.c
+LINT_H_FILES += tests/unit/sftp_test_util.h
+
+check_PROGRAMS += tests/unit/test_broker_sftp_errors
+TESTS += tests/unit/test_broker_sftp_errors
+tests_unit_test_broker_sftp_errors_SOURCES = \
+	tests/unit/test_broker_sftp_errors.c tests/unit/sftp_test_util.h
+tests_unit_test_broker_sftp_errors_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_sftp_errors_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_sftp_errors_LDADD = libprovost_sftp.la \
+	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/unit/test_broker_sftp_errors.c
 
 check_PROGRAMS += tests/unit/test_broker_sftp_scp
 TESTS += tests/unit/test_broker_sftp_scp
