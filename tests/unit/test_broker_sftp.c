@@ -413,6 +413,73 @@ test_extensions_policy(void **state)
 	}
 }
 
+/* Every status code of a STATUS reply reaches the event unchanged. */
+static const struct {
+	uint8_t type;
+	enum sftp_op op;
+	int two_paths;
+} status_ops[] = {
+	{ 3, SFTP_OP_OPEN, 0 },
+	{ 11, SFTP_OP_OPENDIR, 0 },
+	{ 13, SFTP_OP_REMOVE, 0 },
+	{ 14, SFTP_OP_MKDIR, 0 },
+	{ 15, SFTP_OP_RMDIR, 0 },
+	{ 9, SFTP_OP_SETSTAT, 0 },
+	{ 17, SFTP_OP_STAT, 0 },
+	{ 7, SFTP_OP_LSTAT, 0 },
+	{ 16, SFTP_OP_REALPATH, 0 },
+	{ 19, SFTP_OP_READLINK, 0 },
+	{ 18, SFTP_OP_RENAME, 1 },
+	{ 20, SFTP_OP_SYMLINK, 1 },
+};
+
+static void
+test_status_mapping(void **state)
+{
+	size_t i;
+	uint32_t code;
+	char msg[16];
+
+	(void)state;
+	for (i = 0; i < sizeof(status_ops) / sizeof(status_ops[0]); i++) {
+		for (code = 0; code <= 8; code++) {
+			struct harness h;
+			struct pv_buf *c = pv_buf_new(0), *sv = pv_buf_new(0);
+
+			snprintf(msg, sizeof(msg), "m%u", code);
+			h_init(&h, SFTP_ALLOW_UPLOAD | SFTP_ALLOW_DOWNLOAD, 0);
+			app(c, pk(1, "u", 3));
+			app(sv, pk(2, "u", 3));
+			if (status_ops[i].two_paths)
+				app(c,
+				    pk(status_ops[i].type, "uss", 9, "/a",
+					"/b"));
+			else if (status_ops[i].type == 3)
+				app(c,
+				    pk(3, "usuu", 9, "/a", SFTP_FXF_READ, 0));
+			else if (status_ops[i].type == 9 ||
+			    status_ops[i].type == 14)
+				app(c,
+				    pk(status_ops[i].type, "usu", 9, "/a", 0));
+			else
+				app(c, pk(status_ops[i].type, "us", 9, "/a"));
+			app(sv, pk(101, "uuss", 9, code, msg, "en"));
+			assert_int_equal(
+			    h_client(&h, pv_buf_ptr(c), pv_buf_len(c)), 0);
+			assert_int_equal(
+			    h_server(&h, pv_buf_ptr(sv), pv_buf_len(sv)), 0);
+			assert_int_equal(h.nev, 1);
+			assert_int_equal(h.ev[0].op, status_ops[i].op);
+			assert_int_equal(h.ev[0].status, code);
+			assert_string_equal(h.ev[0].msg, msg);
+			assert_false(h.ev[0].refused);
+			h_done(&h);
+			pv_buf_free(c);
+			pv_buf_free(sv);
+		}
+	}
+}
+
 /* A refused request's reply waits until the target is between packets. */
 static void
 test_refusal_waits_for_boundary(void **state)
@@ -450,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_script_byte_by_byte),
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_extensions_policy),
+		cmocka_unit_test(test_status_mapping),
 		cmocka_unit_test(test_refusal_waits_for_boundary),
 	};
 
