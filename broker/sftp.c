@@ -327,8 +327,14 @@ server_fields(struct sftp_tracker *t, struct req *q, struct pv_buf *b)
 			pv_warn("sftp: bad or duplicate handle from target");
 			goto out;
 		}
-		if (t->nhandles >= SFTP_MAX_HANDLES ||
-		    (h = calloc(1, sizeof(*h))) == NULL) {
+		if (t->nhandles >= SFTP_MAX_HANDLES) {
+			/* only an unknown extension's handle can get here */
+			pv_warn("sftp: more than %d open handles",
+			    SFTP_MAX_HANDLES);
+			r = PV_ERR_LIMIT;
+			goto out;
+		}
+		if ((h = calloc(1, sizeof(*h))) == NULL) {
 			r = PV_ERR_ALLOC;
 			goto out;
 		}
