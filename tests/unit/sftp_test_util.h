@@ -37,6 +37,8 @@ struct harness {
 	uint8_t held[SFTP_HOLD_MAX + 256];
 	size_t hlen;
 	int err;
+	int total; /* events, also past MAXEV */
+	int waits; /* SFTP_WAIT with no reply deliverable */
 };
 
 static int
@@ -45,7 +47,8 @@ h_event(void *ctx, const struct sftp_event *e)
 	struct harness *h = ctx;
 	struct rec_ev *r;
 
-	assert_true(h->nev < MAXEV);
+	if (h->total++ >= MAXEV)
+		return 0; /* counted only */
 	r = &h->ev[h->nev++];
 	*r = (struct rec_ev){ .op = e->op,
 		.dir = e->direction,
@@ -121,7 +124,8 @@ h_client(struct harness *h, const uint8_t *d, size_t len)
 	int r;
 
 	assert_true(h->hlen + len <= sizeof(h->held));
-	memcpy(h->held + h->hlen, d, len);
+	if (len > 0)
+		memcpy(h->held + h->hlen, d, len);
 	h->hlen += len;
 	while (h->hlen > 0) {
 		if ((r = sftp_tracker_client_data(
@@ -130,7 +134,13 @@ h_client(struct harness *h, const uint8_t *d, size_t len)
 		if (v.action == SFTP_NEED)
 			break;
 		if (v.action == SFTP_WAIT) {
+			size_t before = pv_buf_len(h->to_client);
+
 			h_replies(h);
+			if (pv_buf_len(h->to_client) == before) {
+				h->waits++; /* the target is mid-packet */
+				break;
+			}
 			continue;
 		}
 		assert_true(v.len > 0 && v.len <= h->hlen);

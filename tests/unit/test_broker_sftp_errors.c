@@ -242,6 +242,51 @@ test_nonsequential_and_finish(void **state)
 	pv_buf_free(s);
 }
 
+/*
+ * Refusals pile up while the target is mid-packet: past SFTP_REPLY_MAX the
+ * tracker says SFTP_WAIT; once the target's packet ends, all replies go.
+ */
+static void
+test_reply_queue_wait(void **state)
+{
+	struct harness h;
+	struct pv_buf *init = pk(1, "u", 3), *ver = pk(2, "u", 3), *req, *rep;
+	uint32_t i, n = 2000;
+
+	(void)state;
+	h_init(&h, SFTP_ALLOW_DOWNLOAD, 0);
+	assert_int_equal(h_client(&h, pv_buf_ptr(init), pv_buf_len(init)), 0);
+	assert_int_equal(h_server(&h, pv_buf_ptr(ver), 3), 0);
+	rep = pk(101, "uuss", 0, SFTP_FX_PERMISSION_DENIED,
+	    SFTP_MSG_UPLOAD_DENIED, "");
+	for (i = 0; i < n; i++) {
+		req = pk(13, "us", 100 + i, "/f");
+		assert_int_equal(
+		    h_client(&h, pv_buf_ptr(req), pv_buf_len(req)), 0);
+		pv_buf_free(req);
+	}
+	assert_true(h.waits > 0);
+	assert_true(h.hlen > 0);
+	assert_int_equal(pv_buf_len(h.to_client), 0);
+	assert_int_equal(
+	    h_server(&h, pv_buf_ptr(ver) + 3, pv_buf_len(ver) - 3), 0);
+	while (h.hlen > 0) {
+		size_t held = h.hlen;
+
+		assert_int_equal(h_client(&h, NULL, 0), 0);
+		h_replies(&h);
+		assert_true(h.hlen < held || h.hlen == 0);
+	}
+	h_replies(&h);
+	assert_int_equal(pv_buf_len(h.to_client), (size_t)n * pv_buf_len(rep));
+	assert_int_equal(h.total, (int)n);
+	assert_int_equal(pv_buf_len(h.to_server), pv_buf_len(init));
+	pv_buf_free(rep);
+	pv_buf_free(init);
+	pv_buf_free(ver);
+	h_done(&h);
+}
+
 int
 main(void)
 {
@@ -250,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_protocol_mismatches),
 		cmocka_unit_test(test_bad_handle_refused),
 		cmocka_unit_test(test_nonsequential_and_finish),
+		cmocka_unit_test(test_reply_queue_wait),
 	};
 
 	pv_log_init("test_broker_sftp_errors", PV_LOG_STDERR, PV_LOG_ERROR);
