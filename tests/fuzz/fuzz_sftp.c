@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r == 0 && sftp_tracker_reply(t, &rp, &rlen) == 0)
 				sftp_tracker_reply_consumed(t, rlen);
 		} else {
-			if (hlen + n > SFTP_HOLD_MAX + 128)
+			if (held == NULL || hlen + n > SFTP_HOLD_MAX + 128)
 				break; /* the relay would have ended it */
 			memcpy(held + hlen, data + i, n);
 			hlen += n;
