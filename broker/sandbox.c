@@ -88,6 +88,8 @@ static const struct sb_rule session_allow[] = {
 	{ SCMP_SYS(rt_sigreturn), "return from a handler" },
 	{ SCMP_SYS(restart_syscall), "the kernel restarting a sleep" },
 	{ SCMP_SYS(sched_yield), "lock back-off" },
+	{ SCMP_SYS(sigaltstack),
+	    "thread teardown (sanitizer runtimes at _exit)" },
 	/* descriptors already open: fcntl and newfstatat are below */
 	{ SCMP_SYS(fstat), "stdio, OpenSSL on open fds" },
 	{ SCMP_SYS(lseek), "the recording" },
