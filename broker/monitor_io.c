@@ -48,8 +48,8 @@ broker_mon_send(
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cm;
-	const uint8_t *p;
-	size_t len, off = 0;
+	uint8_t *p = NULL;
+	size_t len = 0, off = 0;
 	ssize_t n;
 	int r = PV_ERR_INTERNAL;
 
@@ -59,11 +59,16 @@ broker_mon_send(
 		return PV_ERR_ALLOC;
 	if ((r = broker_mon_msg_encode(m, b)) != 0)
 		goto out;
-	p = pv_buf_ptr(b);
+	/* a copy that iovec may point at (pv_buf hands out const) */
 	len = pv_buf_len(b);
+	if ((p = malloc(len)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	memcpy(p, pv_buf_ptr(b), len);
 	while (off < len) {
 		struct iovec iov = {
-			.iov_base = (void *)(uintptr_t)(p + off),
+			.iov_base = p + off,
 			.iov_len = len - off,
 		};
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -99,6 +104,10 @@ broker_mon_send(
 	}
 	r = 0;
 out:
+	if (p != NULL) {
+		pv_secret_wipe(p, len); /* a TOTP code may be inside */
+		free(p);
+	}
 	pv_buf_free(b);
 	return r;
 }

@@ -425,7 +425,7 @@ broker_mon_msg_encode(const struct mon_msg *m, struct pv_buf *out)
 	}
 	if ((r = pv_buf_put_u8(body, (uint8_t)m->type)) != 0 ||
 	    (r = encode_payload(m, body)) != 0) {
-		r = r == PV_ERR_LIMIT ? PV_ERR_LIMIT : PV_ERR_INVALID;
+		r = r == PV_ERR_LIMIT || r == PV_ERR_ALLOC ? r : PV_ERR_INVALID;
 		goto out;
 	}
 	if ((r = pv_buf_put_u32(frame, (uint32_t)pv_buf_len(body))) != 0 ||

@@ -35,9 +35,9 @@ struct field {
 
 struct frame_case {
 	const char *name;
-	int type;
+	long type;
 	struct field f[8];
-	int want;
+	long want;
 	long lenfix; /* added to the header's length */
 };
 
@@ -234,7 +234,8 @@ test_frame_table(void **state)
 
 		r = broker_mon_msg_decode(pv_buf_ptr(fr), pv_buf_len(fr), m);
 		if (r != c->want)
-			fail_msg("%s: decode %d, want %d", c->name, r, c->want);
+			fail_msg(
+			    "%s: decode %d, want %ld", c->name, r, c->want);
 		if (r == 0) {
 			/* canonical: encoding what was decoded gives it back */
 			assert_int_equal((int)m->type, c->type);
@@ -569,12 +570,15 @@ test_socketpair_roundtrip(void **state)
 		struct mon_msg ack = { .type = MON_AUDIT_ACK };
 		struct pv_buf *b = pv_buf_new(0);
 		char cm[CMSG_SPACE(sizeof(int))];
+		uint8_t raw[64];
 		struct iovec iov;
 		struct msghdr mh = { 0 };
 		struct cmsghdr *ch;
 
 		assert_int_equal(broker_mon_msg_encode(&ack, b), 0);
-		iov.iov_base = (void *)(uintptr_t)pv_buf_ptr(b);
+		assert_true(pv_buf_len(b) <= sizeof(raw));
+		memcpy(raw, pv_buf_ptr(b), pv_buf_len(b));
+		iov.iov_base = raw;
 		iov.iov_len = pv_buf_len(b);
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
