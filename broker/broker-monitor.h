@@ -51,6 +51,8 @@ enum mon_type {
 #define MON_OBJECT_MAX 256 /* audit object */
 #define MON_DETAILS_MAX (32 * 1024) /* audit details, a JSON object */
 #define MON_PATH_MAX 1024           /* recording path (for logs) */
+#define MON_HOST_MAX 255            /* target host name or address */
+#define MON_HOSTKEY_MAX 2048        /* pinned host key "TYPE BASE64" */
 #define MON_SHA256_HEX 64
 
 /* mon_auth_ans.flags */
@@ -78,8 +80,8 @@ struct mon_auth_ans {
 struct mon_decide {
 	char engineer[MON_NAME_MAX + 1];
 	char target[MON_NAME_MAX + 1];
-	char account[MON_NAME_MAX + 1];
-	uint32_t channel; /* one POLICY_CH_* bit */
+	char account[MON_NAME_MAX + 1]; /* "" if the login names none */
+	uint32_t channel;               /* one POLICY_CH_* bit */
 };
 
 struct mon_decision {
@@ -89,6 +91,11 @@ struct mon_decision {
 	int64_t valid_until; /* unix seconds; 0 = standing access */
 	uint32_t channels;   /* POLICY_CH_* the rule allows */
 	uint32_t flags;      /* MON_DECISION_* */
+	/* on allow, where to connect (all set); on deny, all empty */
+	char account[MON_NAME_MAX + 1]; /* resolved (the login may omit it) */
+	char host[MON_HOST_MAX + 1];
+	uint16_t port;
+	char hostkey[MON_HOSTKEY_MAX + 1]; /* pinned, "TYPE BASE64" */
 };
 
 struct mon_mint {
@@ -191,7 +198,7 @@ int broker_mon_recv(
  * before authentication completes and at most max_auth_tries of them, a
  * code only after a good key for the same login; decide only after
  * authentication; mint only after an allow decision, once per decision,
- * for that decision's target and account (a terminal only if it allows
+ * for that decision's target and resolved account (a terminal only if it allows
  * one); open-recording once, after an allow decision; session-end once,
  * after which only audit; audit always.  A violation is PV_ERR_PROTOCOL
  * and sticks: every later call fails too.

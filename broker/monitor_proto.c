@@ -12,6 +12,8 @@
 /* Field classes: what bytes a string field may hold. */
 enum mon_class {
 	MC_NAME = 0, /* [a-z0-9._-], starts with a letter or digit */
+	MC_NAME0,    /* as MC_NAME, may be empty */
+	MC_HOST,     /* [A-Za-z0-9.:-] host name or address */
 	MC_LOGIN,    /* names joined by '+' and '@' */
 	MC_ADDR,     /* an IPv4/IPv6 address (with %scope) */
 	MC_CODE,     /* digits */
@@ -74,7 +76,9 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 	int c;
 
 	if (len == 0)
-		return cl == MC_TEXT0 || cl == MC_SHA256;
+		return cl == MC_TEXT0 || cl == MC_SHA256 || cl == MC_NAME0;
+	if (cl == MC_NAME0)
+		cl = MC_NAME;
 	switch (cl) {
 	case MC_SHA256:
 		if (len != MON_SHA256_HEX)
@@ -119,6 +123,13 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 			break;
 		case MC_CODE:
 			if (c < '0' || c > '9')
+				return 0;
+			break;
+		case MC_HOST:
+			if (!((c >= '0' && c <= '9') ||
+				(c >= 'a' && c <= 'z') ||
+				(c >= 'A' && c <= 'Z') || c == '.' ||
+				c == ':' || c == '-'))
 				return 0;
 			break;
 		default: /* text and JSON: no control bytes */
@@ -209,7 +220,7 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 
 		G(get_str(b, d->engineer, MON_NAME_MAX, MC_NAME));
 		G(get_str(b, d->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, d->account, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, d->account, MON_NAME_MAX, MC_NAME0));
 		G(pv_buf_get_u32(b, &d->channel));
 		/* exactly one channel kind */
 		if (d->channel == 0 || (d->channel & (d->channel - 1)) != 0)
@@ -230,6 +241,14 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		G(pv_buf_get_u32(b, &d->flags));
 		if ((d->flags & ~(uint32_t)MON_DECISION_PERMIT_PTY) != 0)
 			goto out;
+		if (d->outcome == PV_ALLOW) {
+			G(get_str(b, d->account, MON_NAME_MAX, MC_NAME));
+			G(get_str(b, d->host, MON_HOST_MAX, MC_HOST));
+			G(pv_buf_get_u16(b, &d->port));
+			G(get_str(b, d->hostkey, MON_HOSTKEY_MAX, MC_TEXT));
+			if (d->port == 0)
+				goto out;
+		}
 		break;
 	}
 	case MON_MINT: {
@@ -364,6 +383,12 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		P(pv_buf_put_u64(b, (uint64_t)m->u.decision.valid_until));
 		P(pv_buf_put_u32(b, m->u.decision.channels));
 		P(pv_buf_put_u32(b, m->u.decision.flags));
+		if (m->u.decision.outcome == PV_ALLOW) {
+			P(pv_buf_put_cstring(b, m->u.decision.account));
+			P(pv_buf_put_cstring(b, m->u.decision.host));
+			P(pv_buf_put_u16(b, m->u.decision.port));
+			P(pv_buf_put_cstring(b, m->u.decision.hostkey));
+		}
 		break;
 	case MON_MINT:
 		P(pv_buf_put_cstring(b, m->u.mint.session_id));
@@ -562,6 +587,12 @@ broker_mon_state_answer(struct monitor_state *st, const struct mon_msg *m)
 		break;
 	case MON_DECISION:
 		if (m->u.decision.outcome == PV_ALLOW) {
+			/* the monitor's account, if the login named one */
+			if (st->dec_account[0] != '\0' &&
+			    strcmp(st->dec_account, m->u.decision.account) != 0)
+				return state_fail(st);
+			memcpy(st->dec_account, m->u.decision.account,
+			    sizeof(st->dec_account));
 			st->allowed = 1;
 			st->mint_ok = 1;
 			st->mint_pty = (m->u.decision.flags &

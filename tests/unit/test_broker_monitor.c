@@ -28,7 +28,8 @@
 /* --- frames built field by field, so that bad fields can be sent --- */
 
 struct field {
-	char kind; /* s: string, b: u8, u: u32, q: u64, r: raw bytes, 0: end */
+	char
+	    kind; /* s: string, b: u8, w: u16, u: u32, q: u64, r: raw, 0: end */
 	const char *s;
 	uint64_t v; /* b/u/q value; for s and r: length if non-zero */
 };
@@ -36,7 +37,7 @@ struct field {
 struct frame_case {
 	const char *name;
 	long type;
-	struct field f[8];
+	struct field f[12];
 	long want;
 	long lenfix; /* added to the header's length */
 };
@@ -57,10 +58,15 @@ struct frame_case {
 	{                      \
 		'q', NULL, (x) \
 	}
+#define U16(x)                 \
+	{                      \
+		'w', NULL, (x) \
+	}
 #define BLOB                                     \
 	{                                        \
 		's', "\0\0\0\x0bssh-ed25519", 15 \
 	}
+#define TGT S("root"), S("db01.example"), U16(22), S("ssh-ed25519 AAAAC3Nz")
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static const struct frame_case frame_cases[] = {
@@ -76,7 +82,11 @@ static const struct frame_case frame_cases[] = {
 	{ "decide", MON_DECIDE, { S("alice"), S("db01"), S("root"), U(2) }, 0,
 	    0 },
 	{ "decision", MON_DECISION,
-	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1) }, 0, 0 },
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), TGT }, 0, 0 },
+	{ "decision deny", MON_DECISION,
+	    { B(0), S(""), S("no rule allows it"), Q(0), U(0), U(0) }, 0, 0 },
+	{ "decide no account", MON_DECIDE,
+	    { S("alice"), S("db01"), S(""), U(1) }, 0, 0 },
 	{ "mint", MON_MINT, { S(SID), S("db01"), S("root"), BLOB, B(0) }, 0,
 	    0 },
 	{ "cert", MON_CERT, { BLOB }, 0, 0 },
@@ -136,12 +146,31 @@ static const struct frame_case frame_cases[] = {
 	{ "target slash", MON_DECIDE,
 	    { S("alice"), S("../db"), S("root"), U(1) }, PV_ERR_PROTOCOL, 0 },
 	{ "outcome 2", MON_DECISION,
-	    { B(2), S("r1"), S("ok"), Q(0), U(3), U(1) }, PV_ERR_PROTOCOL, 0 },
+	    { B(2), S("r1"), S("ok"), Q(0), U(3), U(1), TGT }, PV_ERR_PROTOCOL,
+	    0 },
 	{ "valid_until negative", MON_DECISION,
-	    { B(1), S("r1"), S("ok"), Q(UINT64_MAX), U(3), U(1) },
+	    { B(1), S("r1"), S("ok"), Q(UINT64_MAX), U(3), U(1), TGT },
 	    PV_ERR_PROTOCOL, 0 },
 	{ "decision flag", MON_DECISION,
-	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(2) }, PV_ERR_PROTOCOL, 0 },
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(2), TGT }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "allow without target", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1) }, PV_ERR_PROTOCOL, 0 },
+	{ "deny with target", MON_DECISION,
+	    { B(0), S("r1"), S("no"), Q(0), U(3), U(0), TGT }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "allow port 0", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S("root"), S("db01"),
+		U16(0), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "allow host space", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S("root"),
+		S("db01 -oProxy"), U16(22), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "allow no account", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S(""), S("db01"),
+		U16(22), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
 	{ "reason newline", MON_DECISION,
 	    { B(0), S("r1"), S("no\nrule"), Q(0), U(3), U(0) }, PV_ERR_PROTOCOL,
 	    0 },
@@ -181,7 +210,7 @@ build_frame(const struct frame_case *c)
 	assert_non_null(body);
 	assert_non_null(fr);
 	assert_int_equal(pv_buf_put_u8(body, (uint8_t)c->type), 0);
-	for (i = 0; i < 8 && c->f[i].kind != 0; i++) {
+	for (i = 0; i < 12 && c->f[i].kind != 0; i++) {
 		const struct field *f = &c->f[i];
 		size_t n;
 
@@ -192,6 +221,10 @@ build_frame(const struct frame_case *c)
 			break;
 		case 'b':
 			assert_int_equal(pv_buf_put_u8(body, (uint8_t)f->v), 0);
+			break;
+		case 'w':
+			assert_int_equal(
+			    pv_buf_put_u16(body, (uint16_t)f->v), 0);
 			break;
 		case 'u':
 			assert_int_equal(
@@ -250,7 +283,7 @@ test_frame_table(void **state)
 		pv_buf_free(fr);
 	}
 	/* every cut of a valid frame is refused */
-	for (i = 0; i < 17; i++) {
+	for (i = 0; i < 19; i++) {
 		struct pv_buf *fr = build_frame(&frame_cases[i]);
 		size_t cut;
 
@@ -303,8 +336,10 @@ enum step {
 	T_NO,
 	DEC,
 	DEC2,
+	DEC_NOACC,
 	ALLOW,
 	ALLOW_PTY,
+	ALLOW_ADMIN,
 	DENY,
 	MINT,
 	MINT_PTY,
@@ -361,22 +396,34 @@ make_step(enum step s, struct mon_msg *m)
 		break;
 	case DEC:
 	case DEC2:
+	case DEC_NOACC:
 		m->type = MON_DECIDE;
 		(void)snprintf(m->u.decide.engineer,
 		    sizeof(m->u.decide.engineer), "alice");
 		(void)snprintf(m->u.decide.target, sizeof(m->u.decide.target),
-		    "%s", s == DEC ? "db01" : "db02");
-		(void)snprintf(
-		    m->u.decide.account, sizeof(m->u.decide.account), "root");
+		    "%s", s == DEC2 ? "db02" : "db01");
+		(void)snprintf(m->u.decide.account, sizeof(m->u.decide.account),
+		    "%s", s == DEC_NOACC ? "" : "root");
 		m->u.decide.channel = 1;
 		break;
 	case ALLOW:
 	case ALLOW_PTY:
+	case ALLOW_ADMIN:
 	case DENY:
 		m->type = MON_DECISION;
 		m->u.decision.outcome = s == DENY ? PV_DENY : PV_ALLOW;
 		m->u.decision.flags =
 		    s == ALLOW_PTY ? MON_DECISION_PERMIT_PTY : 0;
+		if (s == DENY)
+			break;
+		(void)snprintf(m->u.decision.account,
+		    sizeof(m->u.decision.account), "%s",
+		    s == ALLOW_ADMIN ? "admin" : "root");
+		(void)snprintf(
+		    m->u.decision.host, sizeof(m->u.decision.host), "db01");
+		m->u.decision.port = 22;
+		(void)snprintf(m->u.decision.hostkey,
+		    sizeof(m->u.decision.hostkey), "ssh-ed25519 AAAA");
 		break;
 	case MINT:
 	case MINT_PTY:
@@ -448,6 +495,10 @@ static const struct seq_case seq_cases[] = {
 	{ "error answers any", { PK, ERR, PK, PK_OK, TOTP, ERR }, -1 },
 	{ "three tries", { PK, PK_NO, PK, PK_OK, TOTP, T_NO }, -1 },
 	{ "fourth try", { PK, PK_NO, PK, PK_NO, PK, PK_OK, TOTP }, 6 },
+	{ "account from the monitor", { AUTHED, DEC_NOACC, ALLOW, MINT, CERT },
+	    -1 },
+	{ "monitor resolves another account", { AUTHED, DEC, ALLOW_ADMIN }, 5 },
+	{ "mint other account", { AUTHED, DEC_NOACC, ALLOW_ADMIN, MINT }, 6 },
 	{ "decide before auth", { DEC }, 0 },
 	{ "decide after key only", { PK, PK_OK, DEC }, 2 },
 	{ "totp before key", { TOTP }, 0 },
