@@ -1,0 +1,759 @@
+/*
+ * test_broker_monitor.c: the monitor protocol: a table of frames, round
+ * trips per type, the order rules as sequences, and a socketpair with fds.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/broker-monitor.h"
+
+#define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
+#define SID2 "1b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
+
+/* --- frames built field by field, so that bad fields can be sent --- */
+
+struct field {
+	char
+	    kind; /* s: string, b: u8, w: u16, u: u32, q: u64, r: raw, 0: end */
+	const char *s;
+	uint64_t v; /* b/u/q value; for s and r: length if non-zero */
+};
+
+struct frame_case {
+	const char *name;
+	long type;
+	struct field f[12];
+	long want;
+	long lenfix; /* added to the header's length */
+};
+
+#define S(x)                \
+	{                   \
+		's', (x), 0 \
+	}
+#define B(x)                   \
+	{                      \
+		'b', NULL, (x) \
+	}
+#define U(x)                   \
+	{                      \
+		'u', NULL, (x) \
+	}
+#define Q(x)                   \
+	{                      \
+		'q', NULL, (x) \
+	}
+#define U16(x)                 \
+	{                      \
+		'w', NULL, (x) \
+	}
+#define BLOB                                     \
+	{                                        \
+		's', "\0\0\0\x0bssh-ed25519", 15 \
+	}
+#define TGT S("root"), S("db01.example"), U16(22), S("ssh-ed25519 AAAAC3Nz")
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const struct frame_case frame_cases[] = {
+	/* valid, one of each type */
+	{ "pubkey", MON_AUTH_PUBKEY,
+	    { S("alice+root@db01"), BLOB, S("127.0.0.1") }, 0, 0 },
+	{ "pubkey v6", MON_AUTH_PUBKEY, { S("alice"), BLOB, S("fe80::1%2") }, 0,
+	    0 },
+	{ "pubkey ans", MON_AUTH_PUBKEY_ANS, { U(MON_AUTH_OK) }, 0, 0 },
+	{ "totp", MON_AUTH_TOTP, { S("alice+db01"), S("123456") }, 0, 0 },
+	{ "totp ans", MON_AUTH_TOTP_ANS, { U(MON_AUTH_OK | MON_AUTH_DONE) }, 0,
+	    0 },
+	{ "decide", MON_DECIDE, { S("alice"), S("db01"), S("root"), U(2) }, 0,
+	    0 },
+	{ "decision", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), TGT }, 0, 0 },
+	{ "decision deny", MON_DECISION,
+	    { B(0), S(""), S("no rule allows it"), Q(0), U(0), U(0) }, 0, 0 },
+	{ "decide no account", MON_DECIDE,
+	    { S("alice"), S("db01"), S(""), U(1) }, 0, 0 },
+	{ "mint", MON_MINT, { S(SID), S("db01"), S("root"), BLOB, B(0) }, 0,
+	    0 },
+	{ "cert", MON_CERT, { BLOB }, 0, 0 },
+	{ "rec open", MON_REC_OPEN, { S(SID) }, 0, 0 },
+	{ "rec ans", MON_REC_OPEN_ANS, { S("/var/lib/provost/rec/x.pvr") }, 0,
+	    0 },
+	{ "audit", MON_AUDIT, { S("session.end"), S(""), S("{\"a\":1}") }, 0,
+	    0 },
+	{ "audit ack", MON_AUDIT_ACK, { { 0, NULL, 0 } }, 0, 0 },
+	{ "end", MON_SESSION_END,
+	    { Q(1), Q(2), S("bye"), S(HEX64), Q(3), B(0) }, 0, 0 },
+	{ "end no rec", MON_SESSION_END,
+	    { Q(1), Q(2), S("bye"), S(""), Q(0), B(1) }, 0, 0 },
+	{ "end ack", MON_SESSION_END_ACK, { { 0, NULL, 0 } }, 0, 0 },
+	{ "error", MON_ERROR, { U(13), S("store down") }, 0, 0 },
+	/* framing */
+	{ "length one short", MON_DECIDE,
+	    { S("alice"), S("db01"), S("root"), U(2) }, PV_ERR_PROTOCOL, -1 },
+	{ "length one long", MON_DECIDE,
+	    { S("alice"), S("db01"), S("root"), U(2) }, PV_ERR_PROTOCOL, 1 },
+	{ "trailing byte", MON_DECIDE,
+	    { S("alice"), S("db01"), S("root"), U(2), B(0) }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "field cut", MON_DECIDE, { S("alice"), S("db01"), S("root"), B(2) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "ack with payload", MON_AUDIT_ACK, { B(0) }, PV_ERR_PROTOCOL, 0 },
+	{ "unknown type 0", 0, { { 0, NULL, 0 } }, PV_ERR_PROTOCOL, 0 },
+	{ "unknown type 16", 16, { { 0, NULL, 0 } }, PV_ERR_PROTOCOL, 0 },
+	{ "unknown type 255", 255, { U(1) }, PV_ERR_PROTOCOL, 0 },
+	{ "oversize audit", MON_AUDIT,
+	    { S("a"), S("b"), { 'r', NULL, MON_FRAME_MAX } }, PV_ERR_PROTOCOL,
+	    0 },
+	/* bad fields */
+	{ "login upper", MON_AUTH_PUBKEY, { S("Alice"), BLOB, S("127.0.0.1") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "login empty", MON_AUTH_PUBKEY, { S(""), BLOB, S("127.0.0.1") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "login NUL", MON_AUTH_PUBKEY,
+	    { { 's', "al\0ce", 5 }, BLOB, S("127.0.0.1") }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "blob empty", MON_AUTH_PUBKEY, { S("alice"), S(""), S("127.0.0.1") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "addr letters", MON_AUTH_PUBKEY,
+	    { S("alice"), BLOB, S("evil.example") }, PV_ERR_PROTOCOL, 0 },
+	{ "code letter", MON_AUTH_TOTP, { S("alice"), S("12345x") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "code long", MON_AUTH_TOTP, { S("alice"), S("12345678901") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "auth unknown flag", MON_AUTH_TOTP_ANS, { U(4) }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "auth done not ok", MON_AUTH_PUBKEY_ANS, { U(MON_AUTH_DONE) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "two channels", MON_DECIDE,
+	    { S("alice"), S("db01"), S("root"), U(3) }, PV_ERR_PROTOCOL, 0 },
+	{ "no channel", MON_DECIDE, { S("alice"), S("db01"), S("root"), U(0) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "target slash", MON_DECIDE,
+	    { S("alice"), S("../db"), S("root"), U(1) }, PV_ERR_PROTOCOL, 0 },
+	{ "outcome 2", MON_DECISION,
+	    { B(2), S("r1"), S("ok"), Q(0), U(3), U(1), TGT }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "valid_until negative", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(UINT64_MAX), U(3), U(1), TGT },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "decision flag", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(2), TGT }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "allow without target", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1) }, PV_ERR_PROTOCOL, 0 },
+	{ "deny with target", MON_DECISION,
+	    { B(0), S("r1"), S("no"), Q(0), U(3), U(0), TGT }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "allow port 0", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S("root"), S("db01"),
+		U16(0), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "allow host space", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S("root"),
+		S("db01 -oProxy"), U16(22), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "allow no account", MON_DECISION,
+	    { B(1), S("r1"), S("ok"), Q(0), U(3), U(1), S(""), S("db01"),
+		U16(22), S("ssh-ed25519 AAAA") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "reason newline", MON_DECISION,
+	    { B(0), S("r1"), S("no\nrule"), Q(0), U(3), U(0) }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "mint bad sid", MON_MINT,
+	    { S("not-a-uuid"), S("db01"), S("root"), BLOB, B(0) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "mint pty 7", MON_MINT, { S(SID), S("db01"), S("root"), BLOB, B(7) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "cert too big", MON_CERT, { { 'r', NULL, 4 + MON_CERT_MAX + 1 } },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "details not json", MON_AUDIT, { S("x"), S(""), S("a=1") },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "action empty", MON_AUDIT, { S(""), S(""), S("{}") }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "sha256 short", MON_SESSION_END,
+	    { Q(1), Q(2), S("bye"), S("abcd"), Q(3), B(0) }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "sha256 upper", MON_SESSION_END,
+	    { Q(1), Q(2), S("bye"),
+		S("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789ab"
+		  "cdef"),
+		Q(3), B(0) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "error code 0", MON_ERROR, { U(0), S("x") }, PV_ERR_PROTOCOL, 0 },
+	{ "error code 99", MON_ERROR, { U(99), S("x") }, PV_ERR_PROTOCOL, 0 },
+};
+
+/* Builds a frame; a 'r' field of length n is a u32 length n-4 + bytes. */
+static struct pv_buf *
+build_frame(const struct frame_case *c)
+{
+	struct pv_buf *body = pv_buf_new(4 * MON_FRAME_MAX);
+	struct pv_buf *fr = pv_buf_new(4 * MON_FRAME_MAX);
+	uint8_t *dst;
+	size_t i;
+
+	assert_non_null(body);
+	assert_non_null(fr);
+	assert_int_equal(pv_buf_put_u8(body, (uint8_t)c->type), 0);
+	for (i = 0; i < 12 && c->f[i].kind != 0; i++) {
+		const struct field *f = &c->f[i];
+		size_t n;
+
+		switch (f->kind) {
+		case 's':
+			n = f->v ? (size_t)f->v : strlen(f->s);
+			assert_int_equal(pv_buf_put_string(body, f->s, n), 0);
+			break;
+		case 'b':
+			assert_int_equal(pv_buf_put_u8(body, (uint8_t)f->v), 0);
+			break;
+		case 'w':
+			assert_int_equal(
+			    pv_buf_put_u16(body, (uint16_t)f->v), 0);
+			break;
+		case 'u':
+			assert_int_equal(
+			    pv_buf_put_u32(body, (uint32_t)f->v), 0);
+			break;
+		case 'q':
+			assert_int_equal(pv_buf_put_u64(body, f->v), 0);
+			break;
+		case 'r':
+			n = (size_t)f->v - 4;
+			assert_int_equal(pv_buf_put_u32(body, (uint32_t)n), 0);
+			assert_int_equal(pv_buf_reserve(body, n, &dst), 0);
+			memset(dst, '{', n);
+			break;
+		default:
+			fail();
+		}
+	}
+	assert_int_equal(
+	    pv_buf_put_u32(fr, (uint32_t)((long)pv_buf_len(body) + c->lenfix)),
+	    0);
+	assert_int_equal(pv_buf_put(fr, pv_buf_ptr(body), pv_buf_len(body)), 0);
+	pv_buf_free(body);
+	return fr;
+}
+
+static void
+test_frame_table(void **state)
+{
+	struct mon_msg *m = calloc(1, sizeof(*m));
+	size_t i;
+
+	(void)state;
+	assert_non_null(m);
+	for (i = 0; i < sizeof(frame_cases) / sizeof(frame_cases[0]); i++) {
+		const struct frame_case *c = &frame_cases[i];
+		struct pv_buf *fr = build_frame(c);
+		struct pv_buf *again = pv_buf_new(0);
+		int r;
+
+		r = broker_mon_msg_decode(pv_buf_ptr(fr), pv_buf_len(fr), m);
+		if (r != c->want)
+			fail_msg(
+			    "%s: decode %d, want %ld", c->name, r, c->want);
+		if (r == 0) {
+			/* canonical: encoding what was decoded gives it back */
+			assert_int_equal((int)m->type, c->type);
+			assert_int_equal(broker_mon_msg_encode(m, again), 0);
+			assert_int_equal(pv_buf_len(again), pv_buf_len(fr));
+			assert_memory_equal(
+			    pv_buf_ptr(again), pv_buf_ptr(fr), pv_buf_len(fr));
+		} else {
+			assert_int_equal((int)m->type, 0);
+		}
+		pv_buf_free(again);
+		pv_buf_free(fr);
+	}
+	/* every cut of a valid frame is refused */
+	for (i = 0; i < 19; i++) {
+		struct pv_buf *fr = build_frame(&frame_cases[i]);
+		size_t cut;
+
+		for (cut = 0; cut < pv_buf_len(fr); cut++)
+			assert_int_equal(
+			    broker_mon_msg_decode(pv_buf_ptr(fr), cut, m),
+			    PV_ERR_PROTOCOL);
+		pv_buf_free(fr);
+	}
+	free(m);
+}
+
+static void
+test_encode_refuses_bad(void **state)
+{
+	struct mon_msg m = { .type = MON_DECIDE };
+	struct pv_buf *b = pv_buf_new(0);
+
+	(void)state;
+	(void)snprintf(m.u.decide.engineer, sizeof(m.u.decide.engineer), "Bob");
+	(void)snprintf(m.u.decide.target, sizeof(m.u.decide.target), "db01");
+	(void)snprintf(m.u.decide.account, sizeof(m.u.decide.account), "root");
+	m.u.decide.channel = 1;
+	assert_int_equal(broker_mon_msg_encode(&m, b), PV_ERR_INVALID);
+	assert_int_equal(pv_buf_len(b), 0);
+	m.u.decide.engineer[0] = 'b';
+	assert_int_equal(broker_mon_msg_encode(&m, b), 0);
+	assert_true(pv_buf_len(b) > MON_HDR_LEN);
+	m.type = (enum mon_type)40;
+	assert_int_equal(broker_mon_msg_encode(&m, b), PV_ERR_INVALID);
+	pv_buf_free(b);
+	assert_string_equal(broker_mon_type_name(MON_MINT), "mint-certificate");
+	assert_null(broker_mon_type_name(0));
+	assert_true(broker_mon_type_is_request(MON_AUDIT));
+	assert_false(broker_mon_type_is_request(MON_ERROR));
+}
+
+/* --- the order rules: sequences of steps, and where each must fail --- */
+
+enum step {
+	END_ = 0,
+	PK,
+	PK_BOB,
+	PK_OK,
+	PK_DONE,
+	PK_NO,
+	TOTP,
+	TOTP_BOB,
+	T_DONE,
+	T_NO,
+	DEC,
+	DEC2,
+	DEC_NOACC,
+	ALLOW,
+	ALLOW_PTY,
+	ALLOW_ADMIN,
+	DENY,
+	MINT,
+	MINT_PTY,
+	MINT_T2,
+	MINT_SID2,
+	CERT,
+	REC,
+	REC_SID2,
+	REC_ANS,
+	AUD,
+	ACK,
+	END,
+	END_ACK,
+	ERR,
+};
+
+static void
+make_step(enum step s, struct mon_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	switch (s) {
+	case PK:
+	case PK_BOB:
+		m->type = MON_AUTH_PUBKEY;
+		(void)snprintf(m->u.auth_pubkey.login,
+		    sizeof(m->u.auth_pubkey.login), "%s",
+		    s == PK ? "alice+db01" : "bob+db01");
+		m->u.auth_pubkey.bloblen = 1;
+		(void)snprintf(m->u.auth_pubkey.addr,
+		    sizeof(m->u.auth_pubkey.addr), "127.0.0.1");
+		break;
+	case PK_OK:
+	case PK_DONE:
+	case PK_NO:
+		m->type = MON_AUTH_PUBKEY_ANS;
+		m->u.auth_ans.flags = s == PK_OK ? MON_AUTH_OK
+		    : s == PK_DONE               ? MON_AUTH_OK | MON_AUTH_DONE
+						 : 0;
+		break;
+	case TOTP:
+	case TOTP_BOB:
+		m->type = MON_AUTH_TOTP;
+		(void)snprintf(m->u.auth_totp.login,
+		    sizeof(m->u.auth_totp.login), "%s",
+		    s == TOTP ? "alice+db01" : "bob+db01");
+		(void)snprintf(
+		    m->u.auth_totp.code, sizeof(m->u.auth_totp.code), "123456");
+		break;
+	case T_DONE:
+	case T_NO:
+		m->type = MON_AUTH_TOTP_ANS;
+		m->u.auth_ans.flags =
+		    s == T_DONE ? MON_AUTH_OK | MON_AUTH_DONE : 0;
+		break;
+	case DEC:
+	case DEC2:
+	case DEC_NOACC:
+		m->type = MON_DECIDE;
+		(void)snprintf(m->u.decide.engineer,
+		    sizeof(m->u.decide.engineer), "alice");
+		(void)snprintf(m->u.decide.target, sizeof(m->u.decide.target),
+		    "%s", s == DEC2 ? "db02" : "db01");
+		(void)snprintf(m->u.decide.account, sizeof(m->u.decide.account),
+		    "%s", s == DEC_NOACC ? "" : "root");
+		m->u.decide.channel = 1;
+		break;
+	case ALLOW:
+	case ALLOW_PTY:
+	case ALLOW_ADMIN:
+	case DENY:
+		m->type = MON_DECISION;
+		m->u.decision.outcome = s == DENY ? PV_DENY : PV_ALLOW;
+		m->u.decision.flags =
+		    s == ALLOW_PTY ? MON_DECISION_PERMIT_PTY : 0;
+		if (s == DENY)
+			break;
+		(void)snprintf(m->u.decision.account,
+		    sizeof(m->u.decision.account), "%s",
+		    s == ALLOW_ADMIN ? "admin" : "root");
+		(void)snprintf(
+		    m->u.decision.host, sizeof(m->u.decision.host), "db01");
+		m->u.decision.port = 22;
+		(void)snprintf(m->u.decision.hostkey,
+		    sizeof(m->u.decision.hostkey), "ssh-ed25519 AAAA");
+		break;
+	case MINT:
+	case MINT_PTY:
+	case MINT_T2:
+	case MINT_SID2:
+		m->type = MON_MINT;
+		(void)snprintf(m->u.mint.session_id,
+		    sizeof(m->u.mint.session_id), "%s",
+		    s == MINT_SID2 ? SID2 : SID);
+		(void)snprintf(m->u.mint.target, sizeof(m->u.mint.target), "%s",
+		    s == MINT_T2 ? "db02" : "db01");
+		(void)snprintf(
+		    m->u.mint.account, sizeof(m->u.mint.account), "root");
+		m->u.mint.pubkeylen = 1;
+		m->u.mint.permit_pty = s == MINT_PTY;
+		break;
+	case CERT:
+		m->type = MON_CERT;
+		m->u.cert.bloblen = 1;
+		break;
+	case REC:
+	case REC_SID2:
+		m->type = MON_REC_OPEN;
+		(void)snprintf(m->u.rec_open.session_id,
+		    sizeof(m->u.rec_open.session_id), "%s",
+		    s == REC ? SID : SID2);
+		break;
+	case REC_ANS:
+		m->type = MON_REC_OPEN_ANS;
+		break;
+	case AUD:
+		m->type = MON_AUDIT;
+		break;
+	case ACK:
+		m->type = MON_AUDIT_ACK;
+		break;
+	case END:
+		m->type = MON_SESSION_END;
+		break;
+	case END_ACK:
+		m->type = MON_SESSION_END_ACK;
+		break;
+	case ERR:
+		m->type = MON_ERROR;
+		m->u.error.code = PV_ERR_STORE;
+		break;
+	case END_:
+		break;
+	}
+}
+
+struct seq_case {
+	const char *name;
+	enum step steps[24];
+	int fail_at; /* index of the step that must fail, -1: none */
+};
+
+#define AUTHED PK, PK_OK, TOTP, T_DONE
+static const struct seq_case seq_cases[] = {
+	{ "full session",
+	    { AUTHED, DEC, ALLOW, MINT, CERT, REC, REC_ANS, AUD, ACK, END,
+		END_ACK, AUD, ACK },
+	    -1 },
+	{ "key within grace", { PK, PK_DONE, DEC, ALLOW_PTY, MINT_PTY, CERT },
+	    -1 },
+	{ "second channel decides again",
+	    { AUTHED, DEC, ALLOW, MINT, CERT, DEC, ALLOW, MINT, CERT }, -1 },
+	{ "audit before auth", { AUD, ACK, PK, PK_NO, AUD, ACK }, -1 },
+	{ "error answers any", { PK, ERR, PK, PK_OK, TOTP, ERR }, -1 },
+	{ "three tries", { PK, PK_NO, PK, PK_OK, TOTP, T_NO }, -1 },
+	{ "fourth try", { PK, PK_NO, PK, PK_NO, PK, PK_OK, TOTP }, 6 },
+	{ "account from the monitor", { AUTHED, DEC_NOACC, ALLOW, MINT, CERT },
+	    -1 },
+	{ "monitor resolves another account", { AUTHED, DEC, ALLOW_ADMIN }, 5 },
+	{ "mint other account", { AUTHED, DEC_NOACC, ALLOW_ADMIN, MINT }, 6 },
+	{ "decide before auth", { DEC }, 0 },
+	{ "decide after key only", { PK, PK_OK, DEC }, 2 },
+	{ "totp before key", { TOTP }, 0 },
+	{ "totp after bad key", { PK, PK_NO, TOTP }, 2 },
+	{ "totp for another login", { PK, PK_OK, TOTP_BOB }, 2 },
+	{ "auth after auth", { AUTHED, PK }, 4 },
+	{ "totp after auth", { AUTHED, TOTP }, 4 },
+	{ "mint before decide", { AUTHED, MINT }, 4 },
+	{ "mint after deny", { AUTHED, DEC, DENY, MINT }, 6 },
+	{ "mint twice", { AUTHED, DEC, ALLOW, MINT, CERT, MINT }, 8 },
+	{ "mint after failed mint", { AUTHED, DEC, ALLOW, MINT, ERR, MINT },
+	    8 },
+	{ "mint other target", { AUTHED, DEC, ALLOW, MINT_T2 }, 6 },
+	{ "mint other session", { AUTHED, DEC, ALLOW, MINT_SID2 }, 6 },
+	{ "mint pty not allowed", { AUTHED, DEC, ALLOW, MINT_PTY }, 6 },
+	{ "new decide drops mint", { AUTHED, DEC, ALLOW, DEC2, DENY, MINT },
+	    8 },
+	{ "mint while pending", { AUTHED, DEC, MINT }, 5 },
+	{ "rec before allow", { AUTHED, REC }, 4 },
+	{ "rec twice", { AUTHED, DEC, ALLOW, REC, REC_ANS, REC }, 8 },
+	{ "rec other session", { AUTHED, DEC, ALLOW, REC_SID2 }, 6 },
+	{ "two requests", { PK, PK }, 1 },
+	{ "answer with nothing pending", { PK_OK }, 0 },
+	{ "wrong answer", { PK, T_DONE }, 1 },
+	{ "cert for decide", { AUTHED, DEC, CERT }, 5 },
+	{ "end twice", { END, END_ACK, END }, 2 },
+	{ "decide after end", { AUTHED, END, END_ACK, DEC }, 6 },
+	{ "sticky failure", { DEC, AUD }, 0 },
+};
+
+static void
+test_order_rules(void **state)
+{
+	struct mon_msg m;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(seq_cases) / sizeof(seq_cases[0]); i++) {
+		const struct seq_case *c = &seq_cases[i];
+		struct monitor_state st;
+		int failed_at = -1, r;
+
+		assert_int_equal(broker_mon_state_init(&st, SID, 3), 0);
+		for (j = 0; j < 24 && c->steps[j] != END_; j++) {
+			make_step(c->steps[j], &m);
+			r = broker_mon_type_is_request((int)m.type)
+			    ? broker_mon_state_request(&st, &m)
+			    : broker_mon_state_answer(&st, &m);
+			if (r != 0) {
+				assert_int_equal(r, PV_ERR_PROTOCOL);
+				failed_at = (int)j;
+				break;
+			}
+		}
+		if (failed_at != c->fail_at)
+			fail_msg("%s: failed at step %d, want %d", c->name,
+			    failed_at, c->fail_at);
+		if (failed_at >= 0) {
+			/* the failure sticks */
+			make_step(AUD, &m);
+			assert_int_equal(
+			    broker_mon_state_request(&st, &m), PV_ERR_PROTOCOL);
+		}
+	}
+	{
+		struct monitor_state st;
+
+		assert_int_equal(
+		    broker_mon_state_init(&st, "nope", 3), PV_ERR_INVALID);
+		assert_int_equal(
+		    broker_mon_state_init(&st, SID, 0), PV_ERR_INVALID);
+	}
+}
+
+/* --- over a socketpair --- */
+
+static void
+test_socketpair_roundtrip(void **state)
+{
+	struct mon_msg *in = calloc(1, sizeof(*in));
+	struct mon_msg *out = calloc(1, sizeof(*out));
+	int sp[2], p[2], fd = -2;
+	char c = 0;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(pipe(p), 0);
+
+	/* a request without fd */
+	make_step(DEC, out);
+	assert_int_equal(
+	    broker_mon_send(sp[0], out, -1, pv_mono_ms() + 1000), 0);
+	assert_int_equal(
+	    broker_mon_recv(sp[1], in, &fd, pv_mono_ms() + 1000), 0);
+	assert_int_equal(fd, -1);
+	assert_int_equal((int)in->type, MON_DECIDE);
+	assert_string_equal(in->u.decide.target, "db01");
+
+	/* the recording fd passes with its answer */
+	memset(out, 0, sizeof(*out));
+	out->type = MON_REC_OPEN_ANS;
+	(void)snprintf(out->u.rec_open_ans.path,
+	    sizeof(out->u.rec_open_ans.path), "/rec/x.pvr");
+	assert_int_equal(broker_mon_send(sp[1], out, -1, 0), PV_ERR_INVALID);
+	assert_int_equal(broker_mon_send(sp[1], out, p[1], 0), 0);
+	assert_int_equal(
+	    broker_mon_recv(sp[0], in, &fd, pv_mono_ms() + 1000), 0);
+	assert_true(fd >= 0 && fd != p[1]);
+	assert_string_equal(in->u.rec_open_ans.path, "/rec/x.pvr");
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(fd, "r", 1), 1);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'r');
+	close(fd);
+
+	/* a descriptor nobody asked for is closed and refused */
+	{
+		struct mon_msg ack = { .type = MON_AUDIT_ACK };
+		struct pv_buf *b = pv_buf_new(0);
+		char cm[CMSG_SPACE(sizeof(int))];
+		uint8_t raw[64];
+		struct iovec iov;
+		struct msghdr mh = { 0 };
+		struct cmsghdr *ch;
+
+		assert_int_equal(broker_mon_msg_encode(&ack, b), 0);
+		assert_true(pv_buf_len(b) <= sizeof(raw));
+		memcpy(raw, pv_buf_ptr(b), pv_buf_len(b));
+		iov.iov_base = raw;
+		iov.iov_len = pv_buf_len(b);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		memset(cm, 0, sizeof(cm));
+		mh.msg_control = cm;
+		mh.msg_controllen = sizeof(cm);
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(ch), &p[1], sizeof(int));
+		assert_true(sendmsg(sp[1], &mh, 0) == (ssize_t)pv_buf_len(b));
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, &fd, 0), PV_ERR_PROTOCOL);
+		assert_int_equal(fd, -1);
+		/* the answer that must carry one, without it */
+		memset(&ack, 0, sizeof(ack));
+		ack.type = MON_REC_OPEN_ANS;
+		(void)snprintf(ack.u.rec_open_ans.path,
+		    sizeof(ack.u.rec_open_ans.path), "/x");
+		pv_buf_reset(b);
+		assert_int_equal(broker_mon_msg_encode(&ack, b), 0);
+		assert_true(write(sp[1], pv_buf_ptr(b), pv_buf_len(b)) ==
+		    (ssize_t)pv_buf_len(b));
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, &fd, 0), PV_ERR_PROTOCOL);
+		pv_buf_free(b);
+	}
+
+	/* nothing arrives: the deadline ends the wait */
+	{
+		uint64_t t0 = pv_mono_ms();
+
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, NULL, t0 + 100), PV_ERR_TIMEOUT);
+		assert_true(pv_mono_ms() - t0 >= 100);
+	}
+	/* an oversize header is refused before any body is read */
+	{
+		const uint8_t big[] = { 0, 1, 0, 1 };
+
+		assert_true(write(sp[1], big, sizeof(big)) == sizeof(big));
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, NULL, 0), PV_ERR_PROTOCOL);
+	}
+	/* half a frame, then the peer goes away */
+	{
+		const uint8_t half[] = { 0, 0, 0, 9, MON_DECIDE, 0 };
+
+		assert_true(write(sp[1], half, sizeof(half)) == sizeof(half));
+		close(sp[1]);
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, NULL, 0), PV_ERR_CLOSED);
+		assert_int_equal(
+		    broker_mon_recv(sp[0], in, NULL, 0), PV_ERR_CLOSED);
+		make_step(AUD, out);
+		(void)snprintf(
+		    out->u.audit.action, sizeof(out->u.audit.action), "x");
+		(void)snprintf(
+		    out->u.audit.details, sizeof(out->u.audit.details), "{}");
+		assert_int_equal(
+		    broker_mon_send(sp[0], out, -1, 0), PV_ERR_CLOSED);
+	}
+	close(sp[0]);
+	close(p[0]);
+	close(p[1]);
+	free(in);
+	free(out);
+}
+
+/* A large frame through a small socket buffer: partial reads and writes. */
+static void
+test_large_frames(void **state)
+{
+	struct mon_msg *m = calloc(1, sizeof(*m));
+	int sp[2], sz = 4096, st = 0, i;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(
+	    setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+	assert_int_equal(
+	    setsockopt(sp[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sp[1]);
+		m->type = MON_AUDIT;
+		(void)snprintf(
+		    m->u.audit.action, sizeof(m->u.audit.action), "bulk");
+		memset(m->u.audit.details, 'x', MON_DETAILS_MAX);
+		m->u.audit.details[0] = '{';
+		m->u.audit.details[MON_DETAILS_MAX - 1] = '}';
+		for (i = 0; i < 20; i++)
+			if (broker_mon_send(
+				sp[0], m, -1, pv_mono_ms() + 5000) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(sp[0]);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(
+		    broker_mon_recv(sp[1], m, NULL, pv_mono_ms() + 5000), 0);
+		assert_int_equal(strlen(m->u.audit.details), MON_DETAILS_MAX);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(sp[1]);
+	free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_table),
+		cmocka_unit_test(test_encode_refuses_bad),
+		cmocka_unit_test(test_order_rules),
+		cmocka_unit_test(test_socketpair_roundtrip),
+		cmocka_unit_test(test_large_frames),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
