@@ -208,6 +208,7 @@ session_open_channel(ssh_session session, void *userdata)
 static void
 session_notify_end(struct broker_session *s)
 {
+	uint64_t deadline = pv_mono_ms() + 3000;
 	char line[256];
 	int i, n;
 
@@ -219,6 +220,14 @@ session_notify_end(struct broker_session *s)
 
 		if (rc->done || !ssh_channel_is_open(rc->c))
 			continue;
+		/*
+		 * The engineer's window may be full of output: wait a little
+		 * for room (nothing more is forwarded once ending is set).
+		 */
+		while (ssh_channel_window_size(rc->c) < (uint32_t)n &&
+		    pv_mono_ms() < deadline && ssh_is_connected(s->client) &&
+		    s->event != NULL)
+			(void)ssh_event_dopoll(s->event, 100);
 		(void)ssh_channel_write_stderr(rc->c, line, (uint32_t)n);
 		(void)ssh_channel_request_send_exit_status(rc->c, 255);
 		(void)ssh_channel_send_eof(rc->c);
