@@ -228,7 +228,10 @@ session_notify_end(struct broker_session *s)
 		    pv_mono_ms() < deadline && ssh_is_connected(s->client) &&
 		    s->event != NULL)
 			(void)ssh_event_dopoll(s->event, 100);
-		(void)ssh_channel_write_stderr(rc->c, line, (uint32_t)n);
+		if (ssh_channel_write_stderr(rc->c, line, (uint32_t)n) != n)
+			pv_verbose("session %s: channel %u: the end notice did "
+				   "not fit (window %u)",
+			    s->id, rc->id, ssh_channel_window_size(rc->c));
 		(void)ssh_channel_request_send_exit_status(rc->c, 255);
 		(void)ssh_channel_send_eof(rc->c);
 		(void)ssh_channel_close(rc->c);
@@ -344,8 +347,17 @@ session_finish(struct broker_session *s)
 	aborted = strcmp(s->end_reason, "the engineer disconnected") != 0;
 	if (s->authenticated && ssh_is_connected(s->client)) {
 		session_notify_end(s);
-		/* Give the notices a moment to leave. */
-		(void)ssh_blocking_flush(s->client, 1000);
+		/*
+		 * Let the client read the notice and leave first: closing
+		 * with its data unread would send a reset, and a reset can
+		 * discard what it had not read yet.
+		 */
+		uint64_t until = pv_mono_ms() + 3000;
+
+		(void)ssh_blocking_flush(s->client, 3000);
+		while (ssh_is_connected(s->client) && pv_mono_ms() < until &&
+		    s->event != NULL)
+			(void)ssh_event_dopoll(s->event, 100);
 	}
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(
