@@ -1,1 +1,8 @@
-# bench/: see Makefile.am for how the parts fit; this folder's build lives here.
+# bench/: benchmarks against direct OpenSSH (bench/run) and the probes they
+# use.  Not tests: nothing here runs in make check.
+noinst_PROGRAMS += bench/latency
+bench_latency_SOURCES = bench/latency.c
+bench_latency_LDFLAGS = $(PROG_LINK)
+bench_latency_LDADD = libprovost_common.la -lutil
+LINT_C_FILES += bench/latency.c
+EXTRA_DIST += bench/run bench/README.md

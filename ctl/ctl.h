@@ -106,6 +106,7 @@ int ctl_cmd_grant_deny(struct ctl *c, int argc, char **argv);
 int ctl_cmd_grant_revoke(struct ctl *c, int argc, char **argv);
 int ctl_cmd_grant_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_grant_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_grant_expire(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_engineer(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_grant(struct ctl *c, int argc, char **argv);

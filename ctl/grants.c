@@ -373,3 +373,22 @@ ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv)
 	    argv[first]);
 	return 0;
 }
+
+/* For provost-sweep.timer: active grants past their end become expired. */
+int
+ctl_cmd_grant_expire(struct ctl *c, int argc, char **argv)
+{
+	int r, n = 0;
+	PARSE("grant", "expire", NULL);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_grant_expire_due(c->st, pv_wall_ms() / 1000, &n)) != 0)
+		return STORE_FAIL(r);
+	if (c->json)
+		return ctl_print_json(json_pack("{s:i}", "expired", n));
+	printf("%d grant%s expired\n", n, n == 1 ? "" : "s");
+	return 0;
+}

@@ -158,7 +158,6 @@ ctl_cmd_init(struct ctl *c, int argc, char **argv)
 	c->create = 1;
 	if ((rc = ctl_open_store(c)) != 0)
 		goto out;
-	json_incref(fps);
 	if ((rc = store_audit_append(
 		 c->st, c->actor, "store.init", "store", fps)) != 0) {
 		rc = ctl_fail(rc, "%s", store_errmsg(c->st));

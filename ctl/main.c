@@ -59,6 +59,7 @@ static const struct ctl_cmd commands[] = {
 	{ "grant", "list", ctl_cmd_grant_list,
 	    "grant list [--pending] [--engineer LOGIN] [--json]" },
 	{ "grant", "show", ctl_cmd_grant_show, "grant show ID [--json]" },
+	{ "grant", "expire", ctl_cmd_grant_expire, "grant expire [--json]" },
 	{ "revoke", "engineer", ctl_cmd_revoke_engineer,
 	    "revoke engineer LOGIN [--reason R]" },
 	{ "revoke", "provider", ctl_cmd_revoke_provider,
@@ -174,7 +175,7 @@ ctl_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
 			help = 1;
 		else if (ch == 'j')
 			c->json = 1;
-		else if (ch >= 1000) {
+		else if (ch >= 1000 && opts != NULL) {
 			const struct ctl_opt *o = &opts[ch - 1000];
 
 			if (o->value != NULL)
@@ -250,8 +251,8 @@ ctl_load_policy(struct ctl *c, int needed)
 			    c->cfg->policy_file);
 		return 0;
 	}
-	if ((r = policy_load_file(
-		 c->cfg->policy_file, &c->pol, err, sizeof(err))) != 0)
+	r = policy_load_file(c->cfg->policy_file, &c->pol, err, sizeof(err));
+	if (r != 0)
 		return ctl_fail(PV_ERR_CONFIG, "%s", err);
 	return 0;
 }
@@ -342,10 +343,12 @@ static void
 set_actor(struct ctl *c)
 {
 	const char *who = getenv("SUDO_USER");
-	struct passwd *pw;
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
 
 	if (who == NULL || getuid() != 0 || !store_name_valid(who)) {
-		pw = getpwuid(getuid());
+		if (getpwuid_r(getuid(), &pwbuf, buf, sizeof(buf), &pw) != 0)
+			pw = NULL;
 		who = pw != NULL && store_name_valid(pw->pw_name) ? pw->pw_name
 								  : NULL;
 	}

@@ -551,7 +551,8 @@ selector(struct parse_ctx *ctx, const struct pv_conf_line *l, unsigned int bit,
 	char e[80];
 	int i, r;
 
-	if (rule_get(ctx, l, bit, err, errlen) == NULL)
+	/* sel is NULL outside a Rule, where rule_get reports the error. */
+	if (rule_get(ctx, l, bit, err, errlen) == NULL || sel == NULL)
 		return PV_ERR_CONFIG;
 	sel->any = 0;
 	if ((v = calloc((size_t)l->nargs, sizeof(*v))) == NULL)

@@ -228,7 +228,10 @@ policy_zone_get(struct policy *p, const char *name,
 			err[0] = '\0';
 		goto out;
 	}
-	if ((nz = reallocarray(p->zones, p->nzones + 1, sizeof(*nz))) == NULL) {
+	/* An array of pointers: each element is a pointer. */
+	nz =
+	    reallocarray(p->zones, p->nzones + 1, sizeof(struct policy_zone *));
+	if (nz == NULL) {
 		r = PV_ERR_ALLOC;
 		goto out;
 	}

@@ -22,8 +22,7 @@ RECORDER_UNIT_TESTS = \
 	tests/unit/test_recorder_escape
 check_PROGRAMS += $(RECORDER_UNIT_TESTS)
 TESTS += $(RECORDER_UNIT_TESTS)
-RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS) \
-	-DPV_FORMAT_DOC='"$(abs_top_srcdir)/docs/recording-format.md"'
+RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
 RECORDER_UNIT_LD = libprovost_recorder.la libprovost_common.la \
 	$(CMOCKA_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
 tests_unit_test_recorder_SOURCES = tests/unit/test_recorder.c \
@@ -51,10 +50,10 @@ provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
 	recorder/replay-int.h
-provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
 provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
-	$(JANSSON_LIBS)
+	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
 	recorder/replay_play.c
 LINT_H_FILES += recorder/replay-int.h
@@ -62,7 +61,9 @@ LINT_H_FILES += recorder/replay-int.h
 RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_roundtrip.sh \
 	tests/integration/t_rec_kill.sh \
-	tests/integration/t_rec_asciicast.sh
+	tests/integration/t_rec_asciicast.sh \
+	tests/integration/t_rec_play.sh \
+	tests/integration/t_rec_spec.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
 

@@ -190,14 +190,15 @@ reader_header(struct rec_reader *r)
 	if ((s = hdr_str(r->hdr, "nonce_prefix")) == NULL || strlen(s) != 8)
 		return reader_fail(r, PV_ERR_INVALID, "bad nonce_prefix");
 	for (i = 0; i < REC_NONCE_PREFIX_LEN; i++) {
-		unsigned int x;
+		const char *hex = "0123456789abcdef";
+		const char *hi = strchr(hex, s[2 * i]);
+		const char *lo = strchr(hex, s[2 * i + 1]);
 
-		if (sscanf(s + 2 * i, "%2x", &x) != 1 ||
-		    strchr("0123456789abcdef", s[2 * i]) == NULL ||
-		    strchr("0123456789abcdef", s[2 * i + 1]) == NULL)
+		if (s[2 * i] == '\0' || s[2 * i + 1] == '\0' || hi == NULL ||
+		    lo == NULL)
 			return reader_fail(
 			    r, PV_ERR_INVALID, "bad nonce_prefix");
-		r->prefix[i] = (uint8_t)x;
+		r->prefix[i] = (uint8_t)(((hi - hex) << 4) | (lo - hex));
 	}
 	rc = json_object_get(r->hdr, "recipients");
 	if (!json_is_array(rc) || json_array_size(rc) == 0)
@@ -363,7 +364,7 @@ rec_reader_unlock(struct rec_reader *r, const struct rec_key *k)
 			continue;
 		if (strcmp(type,
 			k->type == REC_KEY_X25519 ? "x25519"
-						  : "rsa-oaep-sha256"))
+						  : "rsa-oaep-sha256") != 0)
 			continue;
 		break;
 	}
@@ -662,4 +663,34 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 			r->nevents++;
 		return 1;
 	}
+}
+
+int
+rec_reader_fuzz_events(const uint8_t *events, size_t len, int final)
+{
+	struct rec_reader *r;
+	struct rec_event ev;
+	int ret, n = 0;
+
+	if (len > REC_PLAIN_MAX)
+		return PV_ERR_LIMIT;
+	if ((ret = reader_alloc(&r)) != 0)
+		return ret;
+	if ((r->plain = malloc(REC_PLAIN_MAX)) == NULL) {
+		rec_reader_free(r);
+		return PV_ERR_ALLOC;
+	}
+	if (len > 0)
+		memcpy(r->plain, events, len);
+	r->unlocked = 1;
+	r->final = final;
+	r->index = 1;
+	if ((r->events = pv_buf_from(r->plain, len)) == NULL) {
+		rec_reader_free(r);
+		return PV_ERR_ALLOC;
+	}
+	while ((ret = rec_reader_next(r, &ev)) == 1 && n++ < 1000000)
+		;
+	rec_reader_free(r);
+	return ret;
 }

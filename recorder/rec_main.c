@@ -310,8 +310,10 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		(void)sigaction(sigs[i], &sa, NULL);
-	/* A closed stdout must not kill the recorder before it seals. */
+	/* A closed stdout must not kill the recorder before it seals, and a
+	 * file size limit is a write error (EFBIG) that stops the command. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGXFSZ, SIG_IGN);
 	s.pid = forkpty(&s.master, NULL, s.in_tty ? &s.saved : NULL, &ws);
 	if (s.pid < 0) {
 		fprintf(stderr, "provost-rec: forkpty: %s\n", strerror(errno));
@@ -321,6 +323,7 @@ main(int argc, char **argv)
 		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			(void)signal(sigs[i], SIG_DFL);
 		(void)signal(SIGPIPE, SIG_DFL);
+		(void)signal(SIGXFSZ, SIG_DFL);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "provost-rec: %s: %s\r\n", argv[optind],
 		    strerror(errno));

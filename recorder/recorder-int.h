@@ -91,6 +91,13 @@ int rec_wio_error(struct rec_wio *q);
 /* Writes what is queued, stops the thread, frees; returns bytes written. */
 int rec_wio_stop(struct rec_wio *q, uint64_t *size);
 
+/*
+ * For the fuzz target only: reads events as if they were the authentic
+ * plaintext of chunk 0 (final or not), so the event decoder is reached
+ * without forging a tag.
+ */
+int rec_reader_fuzz_events(const uint8_t *events, size_t len, int final);
+
 /* The chunk nonce and AAD (docs/recording-format.md section 4). */
 void rec_chunk_nonce(const uint8_t prefix[REC_NONCE_PREFIX_LEN], uint64_t index,
     uint8_t nonce[REC_NONCE_LEN]);

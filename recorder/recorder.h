@@ -91,8 +91,8 @@ struct rec_meta {
 	const char *term;
 	uint16_t cols, rows;
 	int64_t start_unix_ms; /* wall clock */
-	uint64_t
-	    start_mono_ms; /* pv_mono_ms() at start: event times are relative to it */
+	/* pv_mono_ms() at start: event times are relative to it. */
+	uint64_t start_mono_ms;
 };
 
 /*
@@ -102,8 +102,9 @@ struct rec_meta {
  * pv_mono_ms().  Appends only copy into memory; a sealed chunk is
  * compressed and encrypted in the caller's thread and handed to the
  * writer's I/O thread, which writes and fdatasyncs chunks in order (at
- * most REC_WIO_SLOTS = 4 queued; a full queue waits).  An I/O error is
- * returned by the next call.
+ * most 8 queued; a full queue waits).  An I/O error is
+ * returned by the next call.  A writer is used by one thread at a time;
+ * a recipient set may be shared by any number of writers and threads.
  */
 struct rec_writer;
 #define REC_CHUNK_SEAL_BYTES 65536

@@ -4,11 +4,14 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "common/common.h"
 #include "recorder/recorder.h"
@@ -19,14 +22,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: provost-replay info [--json] FILE...\n"
-	    "       provost-replay verify --key KEY FILE...\n"
+	    "       provost-replay verify --key KEY [--json] FILE...\n"
 	    "       provost-replay play --key KEY [--speed X] [--idle-limit S] "
 	    "[--raw] FILE\n"
 	    "       provost-replay export --key KEY --format "
 	    "asciicast|text|jsonl FILE\n"
-	    "       provost-replay grep --key KEY [--input|--output] [-i] [-C "
-	    "N] "
-	    "PATTERN FILE...\n"
+	    "       provost-replay grep --key KEY [--input|--output] [-i] "
+	    "[-C N] [--json] PATTERN FILE...\n"
 	    "KEY is a recipient private key (PEM X25519 or RSA); --key may be "
 	    "repeated.\n");
 }
@@ -180,21 +182,88 @@ cmd_info(int argc, char **argv)
 	return rcode;
 }
 
+/* The SHA-256 of a whole file, as the broker stores it for the session. */
+static int
+file_sha256(const char *path, char hex[65])
+{
+	uint8_t buf[65536], md[32];
+	EVP_MD_CTX *ctx;
+	ssize_t n;
+	int fd, r = PV_ERR_IO;
+
+	hex[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return PV_ERR_IO;
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (n == 0 && EVP_DigestFinal_ex(ctx, md, NULL) == 1)
+		r = pv_hex_encode(md, sizeof(md), hex, 65);
+out:
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return r;
+}
+
+static void
+verify_json(const char *path, int ok, const char *error, struct rec_reader *r,
+    const char *sha)
+{
+	json_t *o = json_object();
+	char *s;
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "file", json_string(path));
+	json_object_set_new(o, "ok", json_boolean(ok));
+	if (error != NULL)
+		json_object_set_new(o, "error", json_string(error));
+	if (r != NULL) {
+		json_object_set_new(o, "events",
+		    json_integer((json_int_t)rec_reader_events(r)));
+		json_object_set_new(o, "chunks",
+		    json_integer((json_int_t)rec_reader_chunks(r)));
+		json_object_set_new(o, "last_event_ms",
+		    json_integer((json_int_t)rec_reader_last_ms(r)));
+	}
+	if (sha != NULL && sha[0] != '\0')
+		json_object_set_new(o, "sha256", json_string(sha));
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
+		printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
 static int
 cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 {
 	struct rec_reader *r;
 	struct rec_event ev;
-	char when[32], err[512];
-	int a, ret, bad = 0;
+	char when[32], err[512], sha[65];
+	int a, ret, bad = 0, json = 0, nfiles = 0;
 
-	if (argc < 2) {
+	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--json") == 0)
+			json = 1;
+		else
+			nfiles++;
+	}
+	if (nfiles == 0) {
 		usage(stderr);
 		return 2;
 	}
 	for (a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--json") == 0)
+			continue;
 		if (replay_open(argv[a], keys, &r, err, sizeof(err)) != 0) {
-			printf("%s: FAILED: %s\n", argv[a], err);
+			if (json)
+				verify_json(argv[a], 0, err, NULL, NULL);
+			else
+				printf("%s: FAILED: %s\n", argv[a], err);
 			bad = 1;
 			continue;
 		}
@@ -202,18 +271,23 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 			;
 		(void)rec_format_offset(
 		    rec_reader_last_ms(r), when, sizeof(when));
-		if (ret == 0)
+		(void)file_sha256(argv[a], sha);
+		if (json)
+			verify_json(argv[a], ret == 0,
+			    ret == 0 ? NULL : rec_reader_error(r), r, sha);
+		else if (ret == 0)
 			printf("%s: OK: complete and authentic, %llu events in "
-			       "%llu chunks, %s\n",
+			       "%llu chunks, %s, sha256 %s\n",
 			    argv[a], (unsigned long long)rec_reader_events(r),
-			    (unsigned long long)rec_reader_chunks(r), when);
-		else {
+			    (unsigned long long)rec_reader_chunks(r), when,
+			    sha);
+		else
 			printf(
 			    "%s: FAILED: %s (%llu events before it verify)\n",
 			    argv[a], rec_reader_error(r),
 			    (unsigned long long)rec_reader_events(r));
+		if (ret != 0)
 			bad = 1;
-		}
 		rec_reader_free(r);
 	}
 	return bad;
@@ -496,6 +570,13 @@ main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
 	/* Take --key KEY out of the arguments; the rest go to the command. */
 	if ((sub = calloc((size_t)argc, sizeof(*sub))) == NULL)
 		return 1;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common/common.h"
 #include "recorder/recorder.h"
 #include "recorder/replay-int.h"
@@ -184,6 +186,7 @@ struct grep_ctx {
 	const char *file;
 	regex_t re;
 	size_t context;
+	int json;
 	uint64_t matches;
 	struct pv_buf *tmp;
 };
@@ -192,12 +195,30 @@ static void
 grep_print(struct grep_ctx *g, struct grep_stream *s, const char *line,
     uint64_t t, uint64_t no, int match)
 {
-	char when[32];
+	char when[32], *js;
 	char sep = match ? ':' : '-';
+	json_t *o;
 
+	(void)rec_format_offset(t, when, sizeof(when));
+	if (g->json) {
+		if ((o = json_object()) == NULL)
+			return;
+		json_object_set_new(o, "file", json_string(g->file));
+		json_object_set_new(o, "t_ms", json_integer((json_int_t)t));
+		json_object_set_new(o, "offset", json_string(when));
+		json_object_set_new(o, "stream", json_string(s->name));
+		json_object_set_new(o, "match", json_boolean(match));
+		json_object_set_new(o, "line", json_string(line));
+		if ((js = json_dumps(o, JSON_COMPACT)) != NULL)
+			printf("%s\n", js);
+		free(js);
+		json_decref(o);
+		s->last_printed = no;
+		s->printed_any = 1;
+		return;
+	}
 	if (g->context > 0 && s->printed_any && no > s->last_printed + 1)
 		printf("--\n");
-	(void)rec_format_offset(t, when, sizeof(when));
 	printf("%s%c%s%c%s%c%s\n", g->file, sep, when, sep, s->name, sep, line);
 	s->last_printed = no;
 	s->printed_any = 1;
@@ -364,7 +385,7 @@ int
 replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 {
 	struct grep_ctx g = { .context = 0 };
-	int want_in = 0, want_out = 0, icase = 0, a, err = 0, rr;
+	int want_in = 0, want_out = 0, icase = 0, a, err = 0;
 	const char *pattern = NULL;
 	uint32_t c;
 
@@ -375,6 +396,8 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 			want_out = 1;
 		else if (strcmp(argv[a], "-i") == 0)
 			icase = 1;
+		else if (strcmp(argv[a], "--json") == 0)
+			g.json = 1;
 		else if (strcmp(argv[a], "-C") == 0 && a + 1 < argc &&
 		    pv_parse_u32(argv[a + 1], 0, CONTEXT_MAX, &c) == 0) {
 			g.context = c;
@@ -395,8 +418,8 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 	if (!want_in && !want_out)
 		want_in = want_out = 1;
 	pattern = argv[a++];
-	if ((rr = regcomp(&g.re, pattern,
-		 REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0))) != 0) {
+	if (regcomp(&g.re, pattern,
+		REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0) {
 		fprintf(stderr, "provost-replay: bad pattern %s\n", pattern);
 		return 2;
 	}

@@ -67,9 +67,7 @@ writer_err(struct rec_writer *w)
 static int
 writer_emit(struct rec_writer *w, const void *p, size_t len)
 {
-	int r;
-
-	if ((r = pv_write_all(w->fd, p, len)) != 0) {
+	if (pv_write_all(w->fd, p, len) != 0) {
 		pv_error("recording: write failed: %s", strerror(errno));
 		return writer_fail(w, PV_ERR_IO);
 	}
@@ -360,8 +358,10 @@ writer_header(struct rec_writer *w, const struct rec_recipients *rs,
 	    json_object_set_new(
 		root, "version", json_integer(REC_FORMAT_VERSION)) != 0 ||
 	    json_object_set_new(root, "session", json_string(m->session_id)) !=
-		0)
+		0) {
+		r = PV_ERR_INVALID; /* not UTF-8 */
 		goto out;
+	}
 #define OPT(name, v)                                                \
 	if ((v) != NULL &&                                          \
 	    json_object_set_new(root, name, json_string(v)) != 0) { \

@@ -279,6 +279,17 @@ store_name_valid(const char *s)
 	return s[0] != '.' && s[0] != '-';
 }
 
+static void
+st_cache_clear(struct store *st)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		sqlite3_finalize(st->cache[i].stmt);
+		st->cache[i] = (struct store_stmt){ NULL, NULL };
+	}
+}
+
 int
 store_open(const char *path, struct store **out)
 {
@@ -319,6 +330,7 @@ store_open(const char *path, struct store **out)
 	r = 0;
 out:
 	if (st != NULL) {
+		st_cache_clear(st);
 		if (st->db != NULL)
 			sqlite3_close_v2(st->db);
 		free(st);
@@ -329,14 +341,11 @@ out:
 void
 store_close(struct store *st)
 {
-	size_t i;
-
 	if (st == NULL)
 		return;
 	if (st->in_tx)
 		st_rollback(st);
-	for (i = 0; i < STORE_STMT_CACHE; i++)
-		sqlite3_finalize(st->cache[i].stmt);
+	st_cache_clear(st);
 	sqlite3_close_v2(st->db);
 	EVP_PKEY_free(st->audit_key);
 	PV_WIPE(st->totp_key);

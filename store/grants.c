@@ -150,6 +150,8 @@ store_grant_get(
 	r = grant_from_row(s, now, out);
 out:
 	st_done(s);
+	if (r == 0 && *out == NULL)
+		r = PV_ERR_INTERNAL;
 	return r;
 }
 
@@ -416,8 +418,11 @@ grant_decide(struct store *st, const char *approver, const char *id,
 		return st_fail(st, PV_ERR_INVALID, "reason: one line please");
 	if ((r = st_begin(st, 1)) != 0)
 		return r;
-	if ((r = store_grant_get(st, id, now, &g)) != 0)
+	if ((r = store_grant_get(st, id, now, &g)) != 0 || g == NULL) {
+		if (r == 0)
+			r = PV_ERR_INTERNAL;
 		goto out;
+	}
 	if (g->state != STORE_GRANT_PENDING) {
 		r = st_fail(st, PV_ERR_INVALID, "grant %s is %s, not pending",
 		    id, store_grant_state_name(g->state));
@@ -504,8 +509,11 @@ store_grant_revoke(struct store *st, const char *actor, const char *id,
 		return st_fail(st, PV_ERR_INVALID, "reason: one line please");
 	if ((r = st_begin(st, 1)) != 0)
 		return r;
-	if ((r = store_grant_get(st, id, now, &g)) != 0)
+	if ((r = store_grant_get(st, id, now, &g)) != 0 || g == NULL) {
+		if (r == 0)
+			r = PV_ERR_INTERNAL;
 		goto out;
+	}
 	if (g->state != STORE_GRANT_PENDING && g->state != STORE_GRANT_ACTIVE) {
 		r = st_fail(st, PV_ERR_INVALID, "grant %s is already %s", id,
 		    store_grant_state_name(g->state));

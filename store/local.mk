@@ -24,7 +24,8 @@ LINT_H_FILES += store/store.h store/store-int.h
 STORE_UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_store_audit \
-	tests/unit/test_store_grants
+	tests/unit/test_store_grants \
+	tests/unit/test_store_misc
 check_PROGRAMS += $(STORE_UNIT_TESTS)
 TESTS += $(STORE_UNIT_TESTS)
 STORE_TEST_CFLAGS = $(UNIT_CC) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
@@ -46,8 +47,13 @@ tests_unit_test_store_grants_SOURCES = tests/unit/test_store_grants.c \
 tests_unit_test_store_grants_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_grants_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_grants_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_misc_SOURCES = tests/unit/test_store_misc.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_misc_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_misc_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_misc_LDADD = $(STORE_TEST_LDADD)
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
-	tests/unit/test_store_grants.c
+	tests/unit/test_store_grants.c tests/unit/test_store_misc.c
 LINT_H_FILES += tests/unit/store_test_util.h
 
 # Fuzz target: the JSON inventory import on an in-memory store.

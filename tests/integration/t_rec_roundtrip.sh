@@ -34,6 +34,11 @@ grep -q '^format: provost-recording' info.txt || pv_fail "info: no format"
 # Each recipient verifies; a third key does not.
 "$REPLAY" verify --key sec1.pem a.pvr >v1.txt || pv_fail "verify sec1: $(cat v1.txt)"
 grep -q '^a.pvr: OK' v1.txt || pv_fail "verify line: $(cat v1.txt)"
+sum=$(sha256sum a.pvr | cut -d' ' -f1)
+grep -q "sha256 $sum\$" v1.txt || pv_fail "verify does not give the file's SHA-256"
+"$REPLAY" verify --key sec1.pem --json a.pvr nope.pvr >vj.txt && pv_fail "verify of a missing file exited 0"
+grep -q '^{"file":"a.pvr","ok":true,.*"sha256":"'"$sum"'"}$' vj.txt || pv_fail "verify --json: $(cat vj.txt)"
+grep -q '^{"file":"nope.pvr","ok":false,"error":' vj.txt || pv_fail "verify --json missing file: $(cat vj.txt)"
 "$REPLAY" verify --key sec2.pem a.pvr >/dev/null || pv_fail "verify sec2 (RSA)"
 if "$REPLAY" verify --key sec3.pem a.pvr >v3.txt; then
 	pv_fail "a key that is not a recipient verified"
@@ -66,6 +71,9 @@ grep -q '^in.pvr:00:00:0[0-9]:input:echo typed-\$((40+2))$' g.txt ||
 "$REPLAY" grep --key sec1.pem --output -C 1 'typed-42' in.pvr >g2.txt ||
     pv_fail "grep --output"
 grep -q ':output:.*typed-42$' g2.txt || pv_fail "grep output line: $(cat g2.txt)"
+"$REPLAY" grep --key sec1.pem --input --json 'echo typed' in.pvr >gj.txt || pv_fail "grep --json"
+grep -q '^{"file":"in.pvr","t_ms":[0-9]*,"offset":"00:00:0[0-9]","stream":"input","match":true,"line":"echo typed-\$((40+2))"}$' gj.txt ||
+    pv_fail "grep --json: $(cat gj.txt)"
 if "$REPLAY" grep --key sec1.pem 'no-such-thing' in.pvr >/dev/null; then
 	pv_fail "grep without a match exited 0"
 fi
@@ -82,6 +90,18 @@ grep -q '"type":"resize","cols":100,"rows":30' inner.jsonl ||
     pv_fail "no resize event: $(cat inner.jsonl)"
 "$REPLAY" export --key sec1.pem --format text inner.pvr | grep -q '^30 100' ||
     pv_fail "the command did not see the new size"
+
+# Fail closed: when the recording cannot be written (here a file size
+# limit), the command is stopped and provost-rec exits 125.
+(
+	ulimit -f 64
+	exec "$REC" --recipient sec1.pub -o full.pvr -- \
+	    sh -c 'head -c 50000000 /dev/urandom; echo survived >&2; sleep 30'
+) </dev/null >/dev/null 2>full.err
+rc=$?
+[ $rc -eq 125 ] || pv_fail "a write error gave exit $rc, not 125: $(cat full.err)"
+grep -q 'recording failed' full.err || pv_fail "no reason given: $(cat full.err)"
+if grep -q survived full.err; then pv_fail "the command ran on unrecorded"; fi
 
 # Usage errors are one line and non-zero.
 "$REC" -o x.pvr -- true 2>err.txt && pv_fail "no recipient accepted"

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "common/common.h"
 #include "recorder/recorder.h"
@@ -82,19 +83,25 @@ test_format_version(void **state)
 	uint8_t *doc, *rec;
 	size_t dlen, rlen;
 	const char *p;
-	char path[TR_PATH_MAX], *text;
+	char path[TR_PATH_MAX], docpath[1024], *text, *end;
 	int docver, bin;
 	json_t *j;
 	int idx[] = { 0 };
 
 	(void)state;
-	slurp(PV_FORMAT_DOC, &doc, &dlen);
+	/* make check exports top_srcdir (Makefile.am AM_TESTS_ENVIRONMENT). */
+	assert_non_null(getenv("top_srcdir"));
+	assert_true(
+	    snprintf(docpath, sizeof(docpath), "%s/docs/recording-format.md",
+		getenv("top_srcdir")) < (int)sizeof(docpath));
+	slurp(docpath, &doc, &dlen);
 	text = calloc(1, dlen + 1);
 	assert_non_null(text);
 	memcpy(text, doc, dlen);
 	p = strstr(text, "Format version: **");
 	assert_non_null(p);
-	docver = atoi(p + strlen("Format version: **"));
+	docver = (int)strtol(p + strlen("Format version: **"), &end, 10);
+	assert_memory_equal(end, "**", 2);
 	assert_int_equal(docver, REC_FORMAT_VERSION);
 	tr_path(&env, "version.pvr", path, sizeof(path));
 	assert_int_equal(tr_write_sample(&env, path, idx, 1, 1), 0);
@@ -451,6 +458,98 @@ test_files(void **state)
 	rec_recipients_free(rs);
 }
 
+/* One recipient set shared by several live writers (the monitor's way). */
+static void
+test_shared_recipients(void **state)
+{
+	int idx[] = { 0, 3 };
+	struct rec_recipients *rs = load_rcpts(idx, 2);
+	struct rec_writer *w[3];
+	char path[3][TR_PATH_MAX], name[32], err[256], line[32];
+	uint8_t h[32], *d[3];
+	size_t len[3], i, j;
+	uint64_t size, n;
+
+	(void)state;
+	assert_int_equal(rec_recipients_count(rs), 2);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "shared%zu.pvr", i);
+		tr_path(&env, name, path[i], sizeof(path[i]));
+		assert_int_equal(rec_writer_open(&w[i], path[i], rs, &meta), 0);
+	}
+	for (j = 0; j < 50; j++) {
+		for (i = 0; i < 3; i++) {
+			snprintf(line, sizeof(line), "w%zu line %zu\n", i, j);
+			assert_int_equal(rec_writer_data(w[i], 100000 + j,
+					     REC_EV_OUTPUT, line, strlen(line)),
+			    0);
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(rec_writer_close(w[i], 100100, h, &size), 0);
+		slurp(path[i], &d[i], &len[i]);
+		assert_int_equal(
+		    tr_read_all(&env, d[i], len[i], 0, &n, err, sizeof(err)),
+		    0);
+		assert_int_equal(n, 51);
+		assert_int_equal(
+		    tr_read_all(&env, d[i], len[i], 3, &n, err, sizeof(err)),
+		    0);
+	}
+	/* Each file has its own data key and nonce prefix. */
+	assert_memory_not_equal(
+	    d[0] + 14, d[1] + 14, len[0] < len[1] ? len[0] - 14 : len[1] - 14);
+	for (i = 0; i < 3; i++) {
+		free(d[i]);
+		unlink(path[i]);
+	}
+	rec_recipients_free(rs);
+}
+
+/* Reader keys: encrypted PEM is refused without a prompt; small RSA too. */
+static void
+test_reader_keys(void **state)
+{
+	struct rec_key *k = NULL;
+	char path[TR_PATH_MAX], err[256];
+	EVP_PKEY *pk;
+	FILE *f;
+
+	(void)state;
+	tr_path(&env, "enc.pem", path, sizeof(path));
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	assert_non_null(pk);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, pk, EVP_aes_256_cbc(),
+			     (const unsigned char *)"secret", 6, NULL, NULL),
+	    1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+	assert_int_equal(
+	    rec_key_load(&k, path, err, sizeof(err)), PV_ERR_INVALID);
+	assert_null(k);
+	assert_non_null(strstr(err, "unencrypted"));
+	unlink(path);
+
+	tr_path(&env, "rsa2048.pem", path, sizeof(path));
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	assert_non_null(pk);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(
+	    PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	EVP_PKEY_free(pk);
+	assert_int_not_equal(rec_key_load(&k, path, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "3072"));
+	unlink(path);
+
+	assert_int_not_equal(rec_key_load(&k, env.pub[0], err, sizeof(err)), 0);
+	assert_int_equal(rec_key_load(&k, env.priv[2], err, sizeof(err)), 0);
+	rec_key_free(k);
+}
+
 int
 main(void)
 {
@@ -460,6 +559,8 @@ main(void)
 		cmocka_unit_test(test_recipients),
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_shared_recipients),
+		cmocka_unit_test(test_reader_keys),
 	};
 
 	pv_log_init("test_recorder", PV_LOG_STDERR, PV_LOG_ERROR);

@@ -711,76 +711,6 @@ test_concurrency(void **state)
 	store_close(st);
 }
 
-static void
-test_config(void **state)
-{
-	static const char good[] = "ListenAddress 127.0.0.1:2222\n"
-				   "listenaddress [::1]:2222\n"
-				   "StateDirectory /srv/provost\n"
-				   "PolicyFile /etc/p.conf\n"
-				   "RecordingRecipient /etc/sec.pub\n"
-				   "CertificateLifetime 90s\n"
-				   "MaxSessions 10\n"
-				   "MFAGrace 0\n"
-				   "Plugin /usr/lib/c.so /etc/c.conf\n"
-				   "LogLevel debug\n";
-	static const struct {
-		const char *text;
-		const char *err;
-	} bad[] = {
-		{ "Bogus 1\n", "x.conf:1:" },
-		{ "# c\nStateDirectory relative\n",
-		    "x.conf:2: StateDirectory "
-		    "needs an absolute path" },
-		{ "Store mysql://x\n", "x.conf:1:" },
-		{ "CertificateLifetime 2x\n", "not a duration" },
-		{ "CertificateLifetime 2s\n", "10s..1d" },
-		{ "MaxSessions 0\n", "x.conf:1:" },
-		{ "LogLevel loud\n", "x.conf:1:" },
-		{ "PolicyFile /a\nPolicyFile /b\n",
-		    "x.conf:2: PolicyFile given "
-		    "twice" },
-		{ "ListenAddress nocolon\n", "ADDRESS:PORT" },
-	};
-	struct pv_config *c;
-	const char *path;
-	char err[256];
-	size_t i;
-
-	(void)state;
-	assert_int_equal(pv_config_new(&c), 0);
-	assert_int_equal(pv_config_load_mem(
-			     c, "x.conf", good, strlen(good), err, sizeof(err)),
-	    0);
-	assert_int_equal(c->nlisten, 2);
-	assert_string_equal(c->state_dir, "/srv/provost");
-	assert_string_equal(c->store, "sqlite:/srv/provost/provost.db");
-	assert_int_equal(pv_config_store_path(c, &path), 0);
-	assert_string_equal(path, "/srv/provost/provost.db");
-	assert_string_equal(c->recording_dir, "/srv/provost/recordings");
-	assert_int_equal(c->cert_lifetime, 90);
-	assert_int_equal(c->max_sessions, 10);
-	assert_int_equal(c->mfa_grace, 0);
-	assert_int_equal(c->login_grace, 30);
-	assert_int_equal(c->max_auth_tries, 3);
-	assert_int_equal(c->nplugins, 1);
-	assert_string_equal(c->plugins[0].config, "/etc/c.conf");
-	assert_int_equal(c->log_level, PV_LOG_DEBUG);
-	assert_string_equal(c->sandbox_user, "provost");
-	pv_config_free(c);
-	pv_config_free(NULL);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(pv_config_new(&c), 0);
-		assert_int_not_equal(
-		    pv_config_load_mem(c, "x.conf", bad[i].text,
-			strlen(bad[i].text), err, sizeof(err)),
-		    0);
-		if (strstr(err, bad[i].err) == NULL)
-			fail_msg("case %zu: got \"%s\"", i, err);
-		pv_config_free(c);
-	}
-}
-
 int
 main(void)
 {
@@ -795,7 +725,6 @@ main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_credentials_and_revocations),
 		cmocka_unit_test(test_concurrency),
-		cmocka_unit_test(test_config),
 	};
 
 	pv_log_init("test_store", PV_LOG_STDERR, PV_LOG_ERROR);

@@ -26,7 +26,10 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	int i;
 
-	if (f == NULL || (f->key = tsu_audit_key()) == NULL ||
+	if (f == NULL)
+		return -1;
+	*state = f;
+	if ((f->key = tsu_audit_key()) == NULL ||
 	    store_open(":memory:", &f->st) != 0 ||
 	    store_set_audit_key(f->st, f->key) != 0)
 		return -1;
@@ -39,7 +42,6 @@ setup(void **state)
 			return -1;
 		json_decref(d);
 	}
-	*state = f;
 	return 0;
 }
 
@@ -112,9 +114,13 @@ test_intact(void **state)
 	}
 	/* Outside a transaction st_audit refuses. */
 	assert_int_equal(st_audit(f->st, "a", "b", "c", NULL), PV_ERR_INTERNAL);
-	assert_int_equal(
-	    store_audit_append(f->st, "a", "b", "c", json_integer(1)),
-	    PV_ERR_INVALID);
+	{
+		json_t *one = json_integer(1);
+
+		assert_int_equal(store_audit_append(f->st, "a", "b", "c", one),
+		    PV_ERR_INVALID);
+		json_decref(one);
+	}
 }
 
 static void

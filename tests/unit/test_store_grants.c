@@ -193,6 +193,15 @@ test_two_of_group(void **state)
 	    store_grant_best_for(st, "alice", "db01", "postgres", NOW + 1, &g),
 	    0);
 	assert_int_equal(g->state, STORE_GRANT_PENDING);
+	/* The policy sees the window it asked for: "needs approval". */
+	{
+		struct policy_grant pg;
+
+		store_grant_to_policy(g, &pg);
+		assert_int_equal(pg.not_before, NOW);
+		assert_int_equal(pg.not_after, NOW + 3600);
+		assert_int_equal(pg.approvals, 0);
+	}
 	store_grant_free(g);
 	assert_int_equal(store_grant_approve(st, "sec1", id, NOW + 10, &g), 0);
 	assert_int_equal(g->state, STORE_GRANT_PENDING);

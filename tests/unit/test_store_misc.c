@@ -1,0 +1,191 @@
+/*
+ * test_store_misc.c: the provostd.conf loader (every keyword, defaults,
+ * FILE:LINE errors) and the store's small parts: names, lists, key types.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "store/store-int.h"
+#include "store_test_util.h"
+
+static void
+test_config(void **state)
+{
+	static const char good[] = "ListenAddress 127.0.0.1:2222\n"
+				   "listenaddress [::1]:2222\n"
+				   "StateDirectory /srv/provost\n"
+				   "PolicyFile /etc/p.conf\n"
+				   "RecordingRecipient /etc/sec.pub\n"
+				   "CertificateLifetime 90s\n"
+				   "MaxSessions 10\n"
+				   "MFAGrace 0\n"
+				   "Plugin /usr/lib/c.so /etc/c.conf\n"
+				   "LogLevel debug\n";
+	static const struct {
+		const char *text;
+		const char *err;
+	} bad[] = {
+		{ "Bogus 1\n", "x.conf:1:" },
+		{ "# c\nStateDirectory relative\n",
+		    "x.conf:2: StateDirectory "
+		    "needs an absolute path" },
+		{ "Store mysql://x\n", "x.conf:1:" },
+		{ "CertificateLifetime 2x\n", "not a duration" },
+		{ "CertificateLifetime 2s\n", "10s..1d" },
+		{ "MaxSessions 0\n", "x.conf:1:" },
+		{ "LogLevel loud\n", "x.conf:1:" },
+		{ "PolicyFile /a\nPolicyFile /b\n",
+		    "x.conf:2: PolicyFile given "
+		    "twice" },
+		{ "ListenAddress nocolon\n", "ADDRESS:PORT" },
+	};
+	struct pv_config *c;
+	const char *path;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(pv_config_new(&c), 0);
+	assert_int_equal(pv_config_load_mem(
+			     c, "x.conf", good, strlen(good), err, sizeof(err)),
+	    0);
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->state_dir, "/srv/provost");
+	assert_string_equal(c->store, "sqlite:/srv/provost/provost.db");
+	assert_int_equal(pv_config_store_path(c, &path), 0);
+	assert_string_equal(path, "/srv/provost/provost.db");
+	assert_string_equal(c->recording_dir, "/srv/provost/recordings");
+	assert_int_equal(c->cert_lifetime, 90);
+	assert_int_equal(c->max_sessions, 10);
+	assert_int_equal(c->mfa_grace, 0);
+	assert_int_equal(c->login_grace, 30);
+	assert_int_equal(c->max_auth_tries, 3);
+	assert_int_equal(c->nplugins, 1);
+	assert_string_equal(c->plugins[0].config, "/etc/c.conf");
+	assert_int_equal(c->log_level, PV_LOG_DEBUG);
+	assert_string_equal(c->sandbox_user, "provost");
+	pv_config_free(c);
+	pv_config_free(NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pv_config_new(&c), 0);
+		assert_int_not_equal(
+		    pv_config_load_mem(c, "x.conf", bad[i].text,
+			strlen(bad[i].text), err, sizeof(err)),
+		    0);
+		if (strstr(err, bad[i].err) == NULL)
+			fail_msg("case %zu: got \"%s\"", i, err);
+		pv_config_free(c);
+	}
+}
+
+static int
+approver_count(void *ctx, const struct store_approver *a)
+{
+	(*(int *)ctx)++;
+	if (strcmp(a->name, "sec1") == 0)
+		assert_null(a->engineer);
+	else
+		assert_string_equal(a->engineer, "alice");
+	return 0;
+}
+
+static int
+key_count(void *ctx, const struct store_key *k)
+{
+	(*(int *)ctx)++;
+	assert_string_equal(k->type, "ssh-ed25519");
+	assert_string_equal(k->comment, "test-5");
+	return 0;
+}
+
+static void
+test_names_and_small_parts(void **state)
+{
+	static const struct {
+		const char *name;
+		int ok;
+	} names[] = {
+		{ "alice", 1 },
+		{ "db-01.prod_x", 1 },
+		{ "a", 1 },
+		{ "", 0 },
+		{ "Alice", 0 },
+		{ "al ice", 0 },
+		{ "-x", 0 },
+		{ ".x", 0 },
+		{ "a/b", 0 },
+		{ "a@b", 0 },
+		{ "a+b", 0 },
+		{ "012345678901234567890123456789012345678901234567890123456789"
+		  "0123",
+		    1 },
+		{ "012345678901234567890123456789012345678901234567890123456789"
+		  "01234",
+		    0 },
+	};
+	struct store *st;
+	char *line = tsu_keyline(5, NULL);
+	EVP_PKEY *rsa;
+	size_t i;
+	int n = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (store_name_valid(names[i].name) != names[i].ok)
+			fail_msg("name \"%s\"", names[i].name);
+	assert_int_equal(store_name_valid(NULL), 0);
+	assert_string_equal(store_auth_name(STORE_AUTH_PAM_TOKEN), "pam-token");
+	assert_string_equal(
+	    store_grant_state_name(STORE_GRANT_EXPIRED), "expired");
+	assert_string_equal(store_grant_state_name(99), "unknown");
+	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_string_equal(store_errmsg(st), "no details");
+	assert_int_equal(tsu_populate(st), 0);
+	/* Only Ed25519 signs the audit chain. */
+	assert_non_null(
+	    rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048));
+	assert_int_equal(store_set_audit_key(st, rsa), PV_ERR_INVALID);
+	EVP_PKEY_free(rsa);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec1", "security", NULL), 0);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec2", "security", "alice"), 0);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec2", "change", NULL), 0);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec2", "change", NULL),
+	    PV_ERR_EXISTS);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec3", "security", "nobody"),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(store_approver_list(st, approver_count, &n), 0);
+	assert_int_equal(n, 3);
+	n = 0;
+	assert_int_equal(
+	    store_engineer_key_add(st, "admin:t", "alice", line, NULL), 0);
+	assert_int_equal(
+	    store_engineer_key_list(st, "alice", key_count, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_engineer_key_list(st, "nobody", key_count, &n),
+	    PV_ERR_NOT_FOUND);
+	free(line);
+	store_close(st);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_names_and_small_parts),
+	};
+
+	pv_log_init("test_store_misc", PV_LOG_STDERR, PV_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
