@@ -1,7 +1,8 @@
 #!/bin/sh
 # t_broker_recfail.sh: fail closed: when the recording cannot be written
 # (a file size limit, as a full disk would) the session ends with "session
-# ended: recording failed" and output stops at what could be recorded.
+# ended: recording failed" and output stops at what could be recorded;
+# a killed session process leaves a row that the next start marks aborted.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -31,6 +32,25 @@ grep -q 'end: session ended: recording failed' "$PVD_LOG" || pv_fail "end not lo
 if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	st=$("$SQLITE3" "$STATE/provost.db" "select state, end_reason from sessions")
 	[ "$st" = "aborted|session ended: recording failed" ] || pv_fail "session row: $st"
+fi
+
+# A session process killed mid-session leaves its row open; the next
+# provostd start marks it aborted.
+if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
+	PROVOSTD=$REAL_PROVOSTD
+	start_provostd
+	pvssh "$L" 'echo up; sleep 30' </dev/null >"$PV_TMP/k.out" 2>&1 &
+	kp=$!
+	pv_wait_log "$PV_TMP/k.out" up 10 || pv_fail "long session did not start"
+	for p in $(pgrep -P "$PVD_PID"); do kill -9 "$p"; done
+	wait $kp
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
+	[ "$n" -eq 1 ] || pv_fail "$n open rows after kill -9"
+	kill "$PVD_PID"
+	start_provostd
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
+	[ "$n" -eq 0 ] || pv_fail "restart left $n rows open"
+	grep -q 'left open by a crash marked aborted' "$PVD_LOG" || pv_fail "recovery not logged"
 fi
 pv_log "recording failure ends the session; $got bytes out (file limit $LIMIT)"
 exit 0
