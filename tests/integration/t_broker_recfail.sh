@@ -28,10 +28,15 @@ grep -q 'provost: session ended: recording failed' "$PV_TMP/err" ||
 [ "$got" -lt 41943040 ] || pv_fail "everything passed"
 [ "$got" -le $((LIMIT + 524288)) ] ||
     pv_fail "$got bytes passed, the recording holds at most $LIMIT"
-grep -q 'end: session ended: recording failed' "$PVD_LOG" || pv_fail "end not logged"
+pv_wait_log "$PVD_LOG" 'end: session ended: recording failed' 10 || pv_fail "end not logged"
 if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
-	st=$("$SQLITE3" "$STATE/provost.db" "select state, end_reason from sessions")
-	[ "$st" = "aborted|session ended: recording failed" ] || pv_fail "session row: $st"
+	n=0
+	while :; do
+		st=$("$SQLITE3" "$STATE/provost.db" "select state, end_reason from sessions")
+		[ "$st" = "aborted|session ended: recording failed" ] && break
+		n=$((n + 1)); [ $n -lt 50 ] || pv_fail "session row: $st"
+		sleep 0.1
+	done
 fi
 
 # A session process killed mid-session leaves its row open; the next
