@@ -241,6 +241,9 @@ pv_wait_log "$PV_TMP/hold.out" holding 10 || pv_fail "first session did not star
 pvssh "$L" true </dev/null 2>/dev/null && pv_fail "MaxSessions 1 let a second session in"
 grep -q 'MaxSessions 1 reached' "$PVD_LOG" || pv_fail "MaxSessions refusal not logged"
 wait $hp
+# The held session's process finishes its bookkeeping before the slot frees.
+n=0
+while [ -n "$(pgrep -P "$PVD_PID")" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 # Revoking the engineer ends their live sessions too.
 pvssh "$L" 'echo live; sleep 30' </dev/null >"$PV_TMP/re.out" 2>"$PV_TMP/re.err" &
 rp=$!
