@@ -350,6 +350,63 @@ sb_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
 	return broker_cert_mint(b->ca, req, out);
 }
 
+struct sb_revoke {
+	char objs[4][128];
+	char *why;
+	size_t whylen;
+	int hit;
+};
+
+static int
+sb_revoke_row(void *ctx, const struct store_revocation *r)
+{
+	struct sb_revoke *v = ctx;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (v->objs[i][0] != '\0' &&
+		    strcmp(r->object, v->objs[i]) == 0 && !v->hit) {
+			(void)snprintf(v->why, v->whylen,
+			    "access revoked (%s %s)", r->action, r->object);
+			v->hit = 1;
+		}
+	}
+	return 0;
+}
+
+static int
+sb_revoked(void *ctx, const char *engineer, const char *grant_id,
+    const char *session_id, uint64_t *cursor, char *why, size_t whylen)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	struct sb_revoke v;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (*cursor == 0)
+		return store_audit_head(st, cursor) == 0 ? PV_DENY
+							 : PV_ERR_STORE;
+	memset(&v, 0, sizeof(v));
+	v.why = why;
+	v.whylen = whylen;
+	(void)snprintf(v.objs[0], sizeof(v.objs[0]), "engineer:%s", engineer);
+	if (grant_id != NULL && grant_id[0] != '\0')
+		(void)snprintf(
+		    v.objs[1], sizeof(v.objs[1]), "grant:%s", grant_id);
+	(void)snprintf(v.objs[2], sizeof(v.objs[2]), "session:%s", session_id);
+	if (store_engineer_get_by_login(st, engineer, &e) == 0 &&
+	    e->provider != NULL)
+		(void)snprintf(
+		    v.objs[3], sizeof(v.objs[3]), "provider:%s", e->provider);
+	store_engineer_free(e);
+	if ((r = store_revoked_since(st, cursor, sb_revoke_row, &v)) != 0)
+		return r;
+	return v.hit ? PV_ALLOW : PV_DENY;
+}
+
 static int
 sb_menu(
     void *ctx, const char *engineer, const char *command, struct pv_buf *out)
@@ -454,6 +511,7 @@ static const struct broker_backend_ops sb_ops = {
 	.session_open = sb_session_open,
 	.session_close = sb_session_close,
 	.menu = sb_menu,
+	.revoked = sb_revoked,
 	.audit = sb_audit,
 	.free = sb_free,
 };

@@ -115,6 +115,13 @@ struct broker_backend_ops {
 	 */
 	int (*menu)(void *ctx, const char *engineer, const char *command,
 	    struct pv_buf *out);
+	/*
+	 * Revocations since *cursor (0: start from now) that end this
+	 * session: its engineer, provider, grant or the session itself.
+	 * PV_ALLOW with why filled if so; *cursor advances.
+	 */
+	int (*revoked)(void *ctx, const char *engineer, const char *grant_id,
+	    const char *session_id, uint64_t *cursor, char *why, size_t whylen);
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);
@@ -262,9 +269,11 @@ struct broker_session {
 	int row_open; /* the store has a session row */
 	struct relay_chan *chans[BROKER_MAX_CHANNELS];
 	int nchans;
-	uint64_t deadline_ms; /* LoginGraceTime, 0 once authenticated */
-	int64_t grant_ends;   /* the earliest grant end of live channels */
-	int grant_warned;     /* 2: 5-minute warning given, 1: 1-minute */
+	uint64_t deadline_ms;   /* LoginGraceTime, 0 once authenticated */
+	int64_t grant_ends;     /* the earliest grant end of live channels */
+	uint64_t revoke_cursor; /* audit seq seen by the revocation poll */
+	uint64_t revoke_next_ms;
+	int grant_warned; /* 2: 5-minute warning given, 1: 1-minute */
 	int ending;
 	char end_reason[128];
 	uint64_t bytes_in, bytes_out;

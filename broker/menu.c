@@ -139,7 +139,7 @@ menu_request(struct menu_list *m, int argc, char **argv)
 	struct store_grant *g = NULL;
 	struct policy_decision d;
 	uint64_t secs = 0;
-	int i, r, rc = 2;
+	int i, rc = 2;
 
 	for (i = 2; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--account") == 0)
@@ -161,7 +161,7 @@ menu_request(struct menu_list *m, int argc, char **argv)
 		    "[--reason R]\n");
 		return 2;
 	}
-	if ((r = store_target_get(m->st, argv[1], &t)) != 0) {
+	if (store_target_get(m->st, argv[1], &t) != 0) {
 		(void)pv_buf_putf(
 		    m->out, "request: access to %s denied\n", argv[1]);
 		return 1;

@@ -15,9 +15,10 @@
 #include "policy/policy.h"
 #include "store/store.h"
 
-#define LOOP_IDLE_MS 1000
+#define LOOP_IDLE_MS 500
 #define LOOP_STALLED_MS 20
 #define KEEPALIVE_MS 30000
+#define BROKER_REVOKE_POLL_MS 500
 
 void
 broker_audit(struct broker_session *s, const char *event, const char *fmt, ...)
@@ -208,6 +209,7 @@ session_open_channel(ssh_session session, void *userdata)
 static void
 session_notify_end(struct broker_session *s)
 {
+	uint64_t deadline = pv_mono_ms() + 3000;
 	char line[256];
 	int i, n;
 
@@ -219,7 +221,18 @@ session_notify_end(struct broker_session *s)
 
 		if (rc->done || !ssh_channel_is_open(rc->c))
 			continue;
-		(void)ssh_channel_write_stderr(rc->c, line, (uint32_t)n);
+		/*
+		 * The engineer's window may be full of output: wait a little
+		 * for room (nothing more is forwarded once ending is set).
+		 */
+		while (ssh_channel_window_size(rc->c) < (uint32_t)n &&
+		    pv_mono_ms() < deadline && ssh_is_connected(s->client) &&
+		    s->event != NULL)
+			(void)ssh_event_dopoll(s->event, 100);
+		if (ssh_channel_write_stderr(rc->c, line, (uint32_t)n) != n)
+			pv_verbose("session %s: channel %u: the end notice did "
+				   "not fit (window %u)",
+			    s->id, rc->id, ssh_channel_window_size(rc->c));
 		(void)ssh_channel_request_send_exit_status(rc->c, 255);
 		(void)ssh_channel_send_eof(rc->c);
 		(void)ssh_channel_close(rc->c);
@@ -238,6 +251,33 @@ session_say(struct broker_session *s, const char *line)
 		if (!rc->done && rc->started && ssh_channel_is_open(rc->c))
 			(void)ssh_channel_write_stderr(
 			    rc->c, line, (uint32_t)strlen(line));
+	}
+}
+
+/*
+ * Twice a second: a revocation of the engineer, the provider, the grant or
+ * the session (provostctl, or another broker on the same store) ends it.
+ */
+static void
+session_revocation_check(struct broker_session *s)
+{
+	const struct broker_backend *b = &s->bx->backend;
+	uint64_t now = pv_mono_ms();
+	char why[256];
+	int r;
+
+	if (!s->authenticated || now < s->revoke_next_ms)
+		return;
+	s->revoke_next_ms = now + BROKER_REVOKE_POLL_MS;
+	why[0] = '\0';
+	r = b->ops->revoked(b->ctx, s->login.engineer, s->decision.grant_id,
+	    s->id, &s->revoke_cursor, why, sizeof(why));
+	if (r == PV_ALLOW) {
+		pv_info("session %s: %s", s->id, why);
+		broker_session_end(s, why);
+	} else if (r < 0) {
+		pv_warn("session %s: revocation poll failed: %s", s->id,
+		    pv_err_str(r));
 	}
 }
 
@@ -309,6 +349,7 @@ session_loop(struct broker_session *s)
 		if (s->deadline_ms != 0 && now > s->deadline_ms)
 			broker_session_end(s, "login grace time exceeded");
 		session_grant_check(s);
+		session_revocation_check(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
 		if (s->target_added && !ssh_is_connected(s->target))
@@ -335,8 +376,17 @@ session_finish(struct broker_session *s)
 	aborted = strcmp(s->end_reason, "the engineer disconnected") != 0;
 	if (s->authenticated && ssh_is_connected(s->client)) {
 		session_notify_end(s);
-		/* Give the notices a moment to leave. */
-		(void)ssh_blocking_flush(s->client, 1000);
+		/*
+		 * Let the client read the notice and leave first: closing
+		 * with its data unread would send a reset, and a reset can
+		 * discard what it had not read yet.
+		 */
+		uint64_t until = pv_mono_ms() + 3000;
+
+		(void)ssh_blocking_flush(s->client, 3000);
+		while (ssh_is_connected(s->client) && pv_mono_ms() < until &&
+		    s->event != NULL)
+			(void)ssh_event_dopoll(s->event, 100);
 	}
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(

@@ -169,6 +169,22 @@ grep -q 'provost: your grant ends in 1 minute' "$PV_TMP/exp.err" ||
 grep -q 'provost: your grant has expired' "$PV_TMP/exp.err" ||
     pv_fail "no end message: $(cat "$PV_TMP/exp.err")"
 
+# Revocation: revoking the grant of a live session ends it within a
+# second or so, with the reason printed.
+gid=$(pvctl grant request alice jit --account "$ME" --duration 1h --reason live | head -1)
+pvssh "alice+$ME@jit" 'echo live; sleep 30' </dev/null >"$PV_TMP/rv.out" 2>"$PV_TMP/rv.err" &
+rp=$!
+pv_wait_log "$PV_TMP/rv.out" live 10 || pv_fail "live session did not start"
+t0=$(date +%s%N)
+pvctl grant revoke "$gid" >/dev/null || pv_fail "grant revoke"
+wait $rp
+t1=$(date +%s%N)
+ms=$(( (t1 - t0) / 1000000 ))
+grep -q "provost: access revoked (grant.revoke grant:$gid)" "$PV_TMP/rv.err" ||
+    pv_fail "revoked session: $(cat "$PV_TMP/rv.err")"
+[ $ms -lt 3000 ] || pv_fail "revocation took $ms ms"
+pv_log "grant revocation ended the live session in $ms ms"
+
 # A target whose host key is not the pinned one: refused, both fingerprints.
 pinned=$("$SSH_KEYGEN" -l -f "$PV_TMP/wrongpin.pub" | cut -d' ' -f2)
 real=$("$SSH_KEYGEN" -l -f "$PV_SSHD_DIR/host_ed25519.pub" | cut -d' ' -f2)
@@ -225,5 +241,17 @@ pv_wait_log "$PV_TMP/hold.out" holding 10 || pv_fail "first session did not star
 pvssh "$L" true </dev/null 2>/dev/null && pv_fail "MaxSessions 1 let a second session in"
 grep -q 'MaxSessions 1 reached' "$PVD_LOG" || pv_fail "MaxSessions refusal not logged"
 wait $hp
+# The held session's process finishes its bookkeeping before the slot frees.
+n=0
+while [ -n "$(pgrep -P "$PVD_PID")" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+# Revoking the engineer ends their live sessions too.
+pvssh "$L" 'echo live; sleep 30' </dev/null >"$PV_TMP/re.out" 2>"$PV_TMP/re.err" &
+rp=$!
+pv_wait_log "$PV_TMP/re.out" live 10 || pv_fail "live session did not start"
+pvctl revoke engineer alice >/dev/null || pv_fail "revoke engineer"
+wait $rp
+grep -q "provost: access revoked (engineer" "$PV_TMP/re.err" ||
+    pv_fail "engineer revocation: $(cat "$PV_TMP/re.err")"
+
 pv_log "refusals ok"
 exit 0

@@ -143,11 +143,21 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	fsha=$(sha256sum < "$rec50" | cut -d' ' -f1)
 	fsize=$(wc -c < "$rec50")
 	[ "$row" = "closed|52428800|$fsha|$fsize" ] || pv_fail "session row: $row (file $fsha $fsize)"
-	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
-	[ "$n" -eq 0 ] || pv_fail "$n sessions left open"
-	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'aborted' \
-	    and end_reason = 'the connection to the target was lost'")
-	[ "$n" -eq 1 ] || pv_fail "the dead target's session is not marked aborted"
+	k=0
+	while :; do
+		n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
+		[ "$n" -eq 0 ] && break
+		k=$((k + 1)); [ $k -lt 50 ] || pv_fail "$n sessions left open"
+		sleep 0.1
+	done
+	k=0
+	while :; do
+		n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where \
+		    state = 'aborted' and end_reason = 'the connection to the target was lost'")
+		[ "$n" -eq 1 ] && break
+		k=$((k + 1)); [ $k -lt 50 ] || pv_fail "the dead target's session is not marked aborted"
+		sleep 0.1
+	done
 fi
 pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"
 pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
