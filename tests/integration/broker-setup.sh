@@ -33,8 +33,8 @@ LogLevel ${PVD_LOGLEVEL:-verbose}
 ${2:-}
 EOC
 }
-# provostctl's own leaks are ctl's tests' business, not this harness's.
-pvctl() { ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$PROVOSTCTL" -f "$CONF" "$@"; }
+# provostctl runs with leak checking on, as everywhere else.
+pvctl() { "$PROVOSTCTL" -f "$CONF" "$@"; }
 
 write_conf 2222
 pvctl init > "$PV_TMP/init.out" 2>&1 || pv_fail "provostctl init: $(cat "$PV_TMP/init.out")"
