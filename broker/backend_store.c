@@ -598,7 +598,7 @@ broker_backend_store_new(
 		goto fail;
 	}
 	/* Loaded before any fork or privilege drop; pam-token targets need it */
-	if ((r = sb_path(conf, "token_ed25519", path, sizeof(path))) == 0 &&
+	if (sb_path(conf, "token_ed25519", path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0 &&
 	    (r = pv_sshkey_load_private(path, &b->token)) != 0) {
 		pv_error("%s: %s", path, pv_err_str(r));

@@ -185,8 +185,7 @@ ctl_cmd_token_issue(struct ctl *c, int argc, char **argv)
 	(void)snprintf(
 	    obj, sizeof(obj), "credential:%llu", (unsigned long long)serial);
 	if (j == NULL ||
-	    (r = store_audit_append(c->st, c->actor, "token.issue", obj, j)) !=
-		0) {
+	    store_audit_append(c->st, c->actor, "token.issue", obj, j) != 0) {
 		json_decref(j);
 		rc = ctl_fail(PV_ERR_STORE, "audit: %s", store_errmsg(c->st));
 		goto out;
@@ -344,8 +343,8 @@ revlist_export(struct ctl *c, const char *path, uint64_t *seqp, size_t *count)
 	json_t *j = json_pack("{s:I, s:I}", "sequence", (json_int_t)seq,
 	    "entries", (json_int_t)*count);
 	if (snprintf(sp, sizeof(sp), "file:%s", path) < 0 || j == NULL ||
-	    (r = store_audit_append(
-		 c->st, c->actor, "revocations.export", sp, j)) != 0) {
+	    store_audit_append(c->st, c->actor, "revocations.export", sp, j) !=
+		0) {
 		json_decref(j);
 		rc = ctl_fail(PV_ERR_STORE, "audit: %s", store_errmsg(c->st));
 		goto out;
