@@ -84,6 +84,10 @@ done
 pvctl target add pamt --host 127.0.0.1 --port "$pport" --classification public \
     --accounts "$ME" --hostkey "$T/pam_host.pub" --auth pam-token >/dev/null ||
 	pv_fail "target add pamt"
+# The same host under another name: its tokens name pamwrong, not pamt.
+pvctl target add pamwrong --host 127.0.0.1 --port "$pport" --classification public \
+    --accounts "$ME" --hostkey "$T/pam_host.pub" --auth pam-token >/dev/null ||
+	pv_fail "target add pamwrong"
 start_provostd "RevocationList $REVLIST"
 
 # 1. Through provostd: the token logs in, the command's output returns.
@@ -109,6 +113,14 @@ pv_log "ok: ssh -> provostd -> pam_provost target, output back, PROVOST_SESSION=
 out=$(pvssh "alice+$ME@pamt" 'echo again' </dev/null 2>/dev/null) || pv_fail "second exec failed"
 [ "$out" = again ] || pv_fail "second output: $out"
 [ "$(cat "$T/seen.token")" != "$tok" ] || pv_fail "the broker reused a token"
+
+# A token the target refuses: the engineer is told, nothing runs.
+pvssh "alice+$ME@pamwrong" 'echo should-not-run' </dev/null >"$T/w.out" 2>"$T/w.err" &&
+	pv_fail "a token for another target logged in: $(cat "$T/w.out")"
+grep -q "should-not-run" "$T/w.out" && pv_fail "command ran on a refused login"
+grep -q "the target pamwrong refused provost's token for $ME" "$T/w.err" ||
+	pv_fail "refusal not reported: $(cat "$T/w.err")"
+pv_log "ok: a token the target refuses ends the login with a message"
 
 # direct TOKEN: the real ssh client straight to the target answering TOKEN.
 cat >"$T/direct_askpass" <<'EOC'
