@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "broker/broker-int.h"
+#include "pam_module/pam_module.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -32,6 +34,7 @@ struct sb {
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
+	EVP_PKEY *token; /* token_ed25519, loaded when first needed */
 	char grace_dir[4096];
 };
 
@@ -222,10 +225,13 @@ sb_target_get(void *ctx, const char *engineer, const char *name,
 	if ((r = store_target_get(st, name, &t)) != 0)
 		return r;
 	r = PV_ERR_RANGE;
-	if (t->auth != STORE_AUTH_CERT || t->naccounts > BROKER_MAX_ACCOUNTS ||
-	    t->port == 0 || t->port > 65535)
+	if ((t->auth != STORE_AUTH_CERT && t->auth != STORE_AUTH_PAM_TOKEN) ||
+	    t->naccounts > BROKER_MAX_ACCOUNTS || t->port == 0 ||
+	    t->port > 65535)
 		goto out;
 	(void)snprintf(out->name, sizeof(out->name), "%s", t->name);
+	out->auth = t->auth == STORE_AUTH_PAM_TOKEN ? BROKER_AUTH_PAM_TOKEN
+						    : BROKER_AUTH_CERT;
 	n = snprintf(out->host, sizeof(out->host), "%s", t->host);
 	if (n < 0 || (size_t)n >= sizeof(out->host))
 		goto out;
@@ -348,6 +354,51 @@ sb_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
 		return r;
 	}
 	return broker_cert_mint(b->ca, req, out);
+}
+
+/* A pvt1 token for a pam-token target: recorded first, then signed. */
+static int
+sb_token_mint(
+    void *ctx, const char *target, struct broker_token_req *req, char **token)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct pvt_claims c;
+	char keyid[256], path[4096];
+	uint64_t life = req->lifetime;
+	int r, n;
+
+	*token = NULL;
+	req->serial = 0;
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (life == 0)
+		return PV_ERR_INVALID;
+	if (life > PVT_LIFETIME_MAX)
+		life = PVT_LIFETIME_MAX;
+	if (b->token == NULL &&
+	    ((r = sb_path(b->conf, "token_ed25519", path, sizeof(path))) != 0 ||
+		(r = pv_sshkey_load_private(path, &b->token)) != 0)) {
+		pv_error("token key %s: %s", path, pv_err_str(r));
+		return r;
+	}
+	n = snprintf(keyid, sizeof(keyid), "provost:%s:%s", req->session_id,
+	    req->engineer);
+	if (n < 0 || (size_t)n >= sizeof(keyid))
+		return PV_ERR_RANGE;
+	if ((r = store_credential_record(st, SB_ACTOR, STORE_CRED_TOKEN, keyid,
+		 req->account, req->engineer, target, req->session_id, req->now,
+		 req->now + (int64_t)life, &req->serial)) != 0) {
+		pv_error("credential: %s", store_errmsg(st));
+		return r;
+	}
+	if ((r = pvt_claims_init(&c, req->engineer, req->account, target,
+		 req->session_id, req->grant_id, req->serial, req->now,
+		 (uint32_t)life)) != 0)
+		return r;
+	r = pvt_issue(b->token, &c, token);
+	OPENSSL_cleanse(&c, sizeof(c));
+	return r;
 }
 
 struct sb_revoke {
@@ -496,6 +547,7 @@ sb_free(void *ctx)
 	store_close(b->st);
 	policy_free(b->pol);
 	EVP_PKEY_free(b->audit);
+	EVP_PKEY_free(b->token);
 	free(b);
 }
 
@@ -508,6 +560,7 @@ static const struct broker_backend_ops sb_ops = {
 	.target_get = sb_target_get,
 	.decide = sb_decide,
 	.cert_mint = sb_cert_mint,
+	.token_mint = sb_token_mint,
 	.session_open = sb_session_open,
 	.session_close = sb_session_close,
 	.menu = sb_menu,
@@ -541,6 +594,13 @@ broker_backend_store_new(
 	}
 	if ((r = sb_path(conf, "audit_ed25519", path, sizeof(path))) != 0 ||
 	    (r = pv_sshkey_load_private(path, &b->audit)) != 0) {
+		pv_error("%s: %s", path, pv_err_str(r));
+		goto fail;
+	}
+	/* Loaded before any fork or privilege drop; pam-token targets need it */
+	if (sb_path(conf, "token_ed25519", path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0 &&
+	    (r = pv_sshkey_load_private(path, &b->token)) != 0) {
 		pv_error("%s: %s", path, pv_err_str(r));
 		goto fail;
 	}

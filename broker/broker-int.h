@@ -23,8 +23,13 @@
 #define BROKER_MAX_ACCOUNTS 16
 #define BROKER_REASON_MAX 256
 
+/* broker_target.auth: how the broker logs in to the target. */
+#define BROKER_AUTH_CERT 0      /* an SSH certificate for an ephemeral key */
+#define BROKER_AUTH_PAM_TOKEN 1 /* a pvt1 token for pam_provost */
+
 struct broker_target {
 	char name[BROKER_TARGET_MAX + 1];
+	int auth; /* BROKER_AUTH_* */
 	char host[256];
 	uint16_t port;
 	char classification[64];
@@ -72,6 +77,17 @@ struct broker_session_end {
 	int aborted;
 };
 
+/* A pvt1 token for a pam-token target (docs/pam-token.md). */
+struct broker_token_req {
+	const char *session_id;
+	const char *engineer;
+	const char *account;
+	const char *grant_id; /* "" or NULL: none */
+	int64_t now;
+	uint64_t lifetime; /* seconds: CertificateLifetime */
+	uint64_t serial;   /* out: the credential's serial */
+};
+
 struct broker_backend_ops {
 	const char *name;
 	/* Is blob (SSH wire public key) a registered key of engineer? */
@@ -105,6 +121,13 @@ struct broker_backend_ops {
 	 */
 	int (*cert_mint)(void *ctx, const char *target,
 	    struct broker_cert_req *req, struct pv_buf *out);
+	/*
+	 * Records the credential (kind token), then signs a pvt1 token with
+	 * the token key: req->serial is set; *token is freed with
+	 * pv_secret_freestr.  NULL in backends without pam-token targets.
+	 */
+	int (*token_mint)(void *ctx, const char *target,
+	    struct broker_token_req *req, char **token);
 	/* The session row: opened when the first channel is allowed. */
 	int (*session_open)(void *ctx, const struct broker_session_row *row);
 	int (*session_close)(void *ctx, const char *session_id,

@@ -24,6 +24,7 @@
 #define TARGET_MACS \
 	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
 #define TARGET_TIMEOUT_S 10
+#define TARGET_KBDINT_ROUNDS 4
 
 static char *
 key_fingerprint(ssh_key key)
@@ -116,7 +117,7 @@ target_options(struct broker_session *s, ssh_session t, const char *hostkeys)
 
 /* Mints and installs the certificate; the private key never leaves here. */
 static int
-target_auth(struct broker_session *s, char *msg, size_t msglen)
+target_auth_cert(struct broker_session *s, char *msg, size_t msglen)
 {
 	ssh_key eph = NULL, cert = NULL;
 	uint8_t *blob = NULL;
@@ -175,6 +176,92 @@ out:
 	ssh_key_free(cert);
 	ssh_key_free(eph);
 	return r;
+}
+
+/*
+ * keyboard-interactive with every prompt answered by the token, a bounded
+ * number of rounds (sshd may end with an empty info request).
+ */
+static int
+target_kbdint(ssh_session t, const char *token)
+{
+	int rc, i, n, round;
+
+	for (round = 0; round < TARGET_KBDINT_ROUNDS; round++) {
+		rc = ssh_userauth_kbdint(t, NULL, NULL);
+		if (rc != SSH_AUTH_INFO)
+			return rc;
+		n = ssh_userauth_kbdint_getnprompts(t);
+		for (i = 0; i < n; i++) {
+			if (ssh_userauth_kbdint_setanswer(
+				t, (unsigned int)i, token) < 0)
+				return SSH_AUTH_ERROR;
+		}
+	}
+	return SSH_AUTH_DENIED;
+}
+
+/*
+ * pam-token targets: a fresh pvt1 token (recorded, one per connection) is
+ * the keyboard-interactive answer, or the password where only that is
+ * offered.  The token is wiped as soon as libssh has sent it.
+ */
+static int
+target_auth_token(struct broker_session *s, char *msg, size_t msglen)
+{
+	const struct broker_backend *bk = &s->bx->backend;
+	char *token = NULL;
+	int methods, rc, r = PV_ERR_INTERNAL;
+
+	struct broker_token_req req = {
+		.session_id = s->id,
+		.engineer = s->login.engineer,
+		.account = s->account,
+		.grant_id = s->decision.grant_id,
+		.now = (int64_t)time(NULL),
+		.lifetime = s->bx->conf->cert_lifetime,
+	};
+	if (bk->ops->token_mint == NULL) {
+		(void)snprintf(msg, msglen,
+		    "target %s wants a pam-token, which this broker cannot "
+		    "mint",
+		    s->tgt.name);
+		return PV_ERR_UNSUPPORTED;
+	}
+	if ((r = bk->ops->token_mint(bk->ctx, s->tgt.name, &req, &token)) != 0)
+		goto out;
+	broker_audit(s, "credential.issued",
+	    "serial=%llu principal=%s kind=token",
+	    (unsigned long long)req.serial, s->account);
+	rc = ssh_userauth_none(s->target, NULL);
+	if (rc != SSH_AUTH_SUCCESS) {
+		methods = ssh_userauth_list(s->target, NULL);
+		rc = SSH_AUTH_DENIED;
+		if (methods & SSH_AUTH_METHOD_INTERACTIVE)
+			rc = target_kbdint(s->target, token);
+		if (rc != SSH_AUTH_SUCCESS &&
+		    (methods & SSH_AUTH_METHOD_PASSWORD))
+			rc = ssh_userauth_password(s->target, NULL, token);
+	}
+	if (rc != SSH_AUTH_SUCCESS) {
+		(void)snprintf(msg, msglen,
+		    "the target %s refused provost's token for %s", s->tgt.name,
+		    s->account);
+		r = PV_ERR_AUTH;
+		goto out;
+	}
+	r = 0;
+out:
+	pv_secret_freestr(token);
+	return r;
+}
+
+static int
+target_auth(struct broker_session *s, char *msg, size_t msglen)
+{
+	if (s->tgt.auth == BROKER_AUTH_PAM_TOKEN)
+		return target_auth_token(s, msg, msglen);
+	return target_auth_cert(s, msg, msglen);
 }
 
 int

@@ -460,6 +460,8 @@ ctl_cmd_engineer_disable(struct ctl *c, int argc, char **argv)
 	if ((r = store_engineer_disable(c->st, c->actor, argv[first], why)) !=
 	    0)
 		return STORE_FAIL(r);
+	if ((rc = ctl_revlist_refresh(c)) != 0)
+		return rc;
 	if (!c->json)
 		printf("engineer %s disabled\n", argv[first]);
 	else

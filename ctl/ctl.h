@@ -110,6 +110,10 @@ int ctl_cmd_grant_expire(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_engineer(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_grant(struct ctl *c, int argc, char **argv);
+int ctl_cmd_token_issue(struct ctl *c, int argc, char **argv);
+int ctl_cmd_revocations_export(struct ctl *c, int argc, char **argv);
+/* After a revocation: rewrites RevocationList if set (exit code). */
+int ctl_revlist_refresh(struct ctl *c);
 int ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv);

@@ -211,6 +211,8 @@ revoke_grant(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv)
 	if ((r = store_grant_revoke(
 		 c->st, c->actor, argv[first], why, pv_wall_ms() / 1000)) != 0)
 		return STORE_FAIL(r);
+	if ((rc = ctl_revlist_refresh(c)) != 0)
+		return rc;
 	if (c->json)
 		return ctl_print_json(json_pack(
 		    "{s:s, s:s}", "id", argv[first], "state", "revoked"));
@@ -339,6 +341,8 @@ ctl_cmd_revoke_engineer(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((r = store_engineer_revoke(c->st, c->actor, argv[first], why)) != 0)
 		return STORE_FAIL(r);
+	if ((rc = ctl_revlist_refresh(c)) != 0)
+		return rc;
 	if (c->json)
 		return ctl_print_json(json_pack(
 		    "{s:s, s:s}", "engineer", argv[first], "state", "revoked"));
@@ -365,6 +369,8 @@ ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((r = store_provider_revoke(c->st, c->actor, argv[first], why)) != 0)
 		return STORE_FAIL(r);
+	if ((rc = ctl_revlist_refresh(c)) != 0)
+		return rc;
 	if (c->json)
 		return ctl_print_json(json_pack(
 		    "{s:s, s:s}", "provider", argv[first], "state", "revoked"));

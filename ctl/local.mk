@@ -8,11 +8,13 @@ provostctl_SOURCES = \
 	ctl/grants.c \
 	ctl/init.c \
 	ctl/main.c \
-	ctl/targets.c
+	ctl/targets.c \
+	ctl/tokens.c
 provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS)
 provostctl_LDFLAGS = $(PROG_LINK)
 provostctl_LDADD = libprovost_store.la libprovost_policy.la \
+	libprovost_pam_module.la \
 	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
 	$(QRENCODE_LIBS)
 LINT_C_FILES += $(filter %.c,$(provostctl_SOURCES))
@@ -22,7 +24,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_init.sh \
 	tests/integration/t_ctl_inventory.sh \
 	tests/integration/t_ctl_grants.sh \
-	tests/integration/t_ctl_audit.sh
+	tests/integration/t_ctl_audit.sh \
+	tests/integration/t_ctl_token.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

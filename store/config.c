@@ -154,6 +154,13 @@ kw_control(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 }
 
 static int
+kw_revlist(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(
+	    &((struct cfg_ctx *)v)->c->revocation_list, l, err, errlen);
+}
+
+static int
 kw_user(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	if (!store_name_valid(l->args[0]))
@@ -269,6 +276,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "RecordingRecipient", 1, 1, kw_recipient },
 	{ "CertificateLifetime", 1, 1, kw_lifetime },
 	{ "ControlSocket", 1, 1, kw_control },
+	{ "RevocationList", 1, 1, kw_revlist },
 	{ "SandboxUser", 1, 1, kw_user },
 	{ "MaxSessions", 1, 1, kw_sessions },
 	{ "LoginGraceTime", 1, 1, kw_grace },
@@ -388,6 +396,7 @@ pv_config_free(struct pv_config *c)
 	free(c->policy_file);
 	free(c->recording_dir);
 	free(c->control_socket);
+	free(c->revocation_list);
 	free(c->sandbox_user);
 	free(c);
 }

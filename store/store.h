@@ -421,6 +421,7 @@ struct pv_config {
 	char *recipients[PV_CONFIG_MAX_RECIPIENTS];
 	uint64_t cert_lifetime; /* seconds */
 	char *control_socket;
+	char *revocation_list; /* RevocationList: NULL = not kept */
 	char *sandbox_user;
 	uint32_t max_sessions;
 	uint64_t login_grace; /* seconds */

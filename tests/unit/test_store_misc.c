@@ -26,7 +26,8 @@ test_config(void **state)
 				   "MaxSessions 10\n"
 				   "MFAGrace 0\n"
 				   "Plugin /usr/lib/c.so /etc/c.conf\n"
-				   "LogLevel debug\n";
+				   "LogLevel debug\n"
+				   "RevocationList /srv/provost/revoked.list\n";
 	static const struct {
 		const char *text;
 		const char *err;
@@ -44,6 +45,9 @@ test_config(void **state)
 		    "x.conf:2: PolicyFile given "
 		    "twice" },
 		{ "ListenAddress nocolon\n", "ADDRESS:PORT" },
+		{ "RevocationList revoked.list\n", "needs an absolute path" },
+		{ "RevocationList /a\nRevocationList /b\n",
+		    "x.conf:2: RevocationList given twice" },
 	};
 	struct pv_config *c;
 	const char *path;
@@ -70,8 +74,15 @@ test_config(void **state)
 	assert_string_equal(c->plugins[0].config, "/etc/c.conf");
 	assert_int_equal(c->log_level, PV_LOG_DEBUG);
 	assert_string_equal(c->sandbox_user, "provost");
+	assert_string_equal(c->revocation_list, "/srv/provost/revoked.list");
 	pv_config_free(c);
 	pv_config_free(NULL);
+	/* Not kept unless configured. */
+	assert_int_equal(pv_config_new(&c), 0);
+	assert_int_equal(
+	    pv_config_load_mem(c, "x.conf", "", 0, err, sizeof(err)), 0);
+	assert_null(c->revocation_list);
+	pv_config_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pv_config_new(&c), 0);
 		assert_int_not_equal(
