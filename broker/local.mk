@@ -4,9 +4,14 @@ noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
 	broker/broker-int.h \
+	broker/broker-control.h \
+	broker/control-int.h \
 	broker/auth.c \
 	broker/backend_store.c \
 	broker/cert.c \
+	broker/control.c \
+	broker/control_cmd.c \
+	broker/link.c \
 	broker/listen.c \
 	broker/login.c \
 	broker/menu.c \
@@ -76,8 +81,11 @@ LINT_C_FILES += broker/tool_mint.c
 BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
+	tests/integration/t_broker_control.sh \
+	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_recfail.sh \
-	tests/integration/t_broker_relay.sh
+	tests/integration/t_broker_relay.sh \
+	tests/integration/t_broker_stale.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
 dist_man_MANS += docs/provostd.8

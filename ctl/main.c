@@ -66,6 +66,11 @@ static const struct ctl_cmd commands[] = {
 	    "revoke provider NAME [--reason R]" },
 	{ "revoke", "grant", ctl_cmd_revoke_grant,
 	    "revoke grant ID [--reason R]" },
+	{ "session", "list", ctl_cmd_session_list,
+	    "session list [--live] [--json]" },
+	{ "session", "show", ctl_cmd_session_show, "session show ID [--json]" },
+	{ "session", "kill", ctl_cmd_session_kill,
+	    "session kill ID [--reason R]" },
 	{ "audit", "verify", ctl_cmd_audit_verify, "audit verify [--json]" },
 	{ "audit", "export", ctl_cmd_audit_export,
 	    "audit export --format jsonl [--since TIME]" },
@@ -435,6 +440,12 @@ main(int argc, char **argv)
 	if ((rc = load_config(&c)) != 0)
 		goto out;
 	rc = cmd->run(&c, argc - i, argv + i);
+	/* A revocation reaches live sessions now, not at the next poll. */
+	if (rc == CTL_EXIT_OK && cmd->group != NULL &&
+	    (strcmp(cmd->group, "revoke") == 0 ||
+		strcmp(cmd->name, "revoke") == 0 ||
+		strcmp(cmd->name, "disable") == 0))
+		ctl_control_nudge(&c);
 out:
 	store_close(c.st);
 	policy_free(c.pol);
