@@ -175,6 +175,14 @@ broker_ctl_forget(struct broker_ctl *c)
 	}
 }
 
+/* The parent never keeps a store handle across a fork. */
+static void
+ctl_store_release(struct broker_backend *b)
+{
+	if (strcmp(b->ops->name, "store") == 0)
+		(void)broker_backend_store_detach(b);
+}
+
 /* An audit row from the daemon itself; the store is closed again after. */
 static void ctl_audit(struct broker_ctl *c, const char *id, const char *event,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -196,7 +204,7 @@ ctl_audit(struct broker_ctl *c, const char *id, const char *event,
 	if (b->ops->audit(b->ctx, id, event, detail) != 0)
 		pv_warn("audit %s %s: not recorded (store unavailable)", event,
 		    detail);
-	(void)broker_backend_store_detach(b);
+	ctl_store_release(b);
 }
 
 static struct ctl_source *
@@ -535,7 +543,7 @@ ctl_store_poll(struct broker_ctl *c)
 		return;
 	c->store_next_ms = now + CTL_STORE_POLL_MS;
 	r = b->ops->revoked(b->ctx, "-", NULL, "-", &cursor, why, sizeof(why));
-	(void)broker_backend_store_detach(b);
+	ctl_store_release(b);
 	if (r >= 0) {
 		if (c->stale)
 			pv_warn("the store can be read again: new sessions are "

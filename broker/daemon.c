@@ -189,7 +189,7 @@ serve(
 	char peer[128], addr[64];
 	uint32_t children = 0;
 	pid_t pid;
-	int i, fd, cfd, status;
+	int i, fd, cfd, status, burst = 0;
 
 	while (!got_term) {
 		if (got_chld) {
@@ -212,8 +212,18 @@ serve(
 			sl = sizeof(ss);
 			fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl,
 			    SOCK_CLOEXEC);
-			if (fd < 0)
+			if (fd < 0) {
+				burst = 0;
 				continue;
+			}
+			/*
+			 * A burst is drained at once (the listener does not
+			 * block): this listener again, up to 64 in a row.
+			 */
+			if (++burst < 64)
+				i--;
+			else
+				burst = 0;
 			peer_name(
 			    &ss, sl, peer, sizeof(peer), addr, sizeof(addr));
 			if (children >= bx->conf->max_sessions) {

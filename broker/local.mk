@@ -40,6 +40,7 @@ LINT_C_FILES += broker/daemon.c
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
+	tests/unit/test_broker_control \
 	tests/unit/test_broker_listen \
 	tests/unit/test_broker_login
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
@@ -54,6 +55,12 @@ tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_broker_control_SOURCES = tests/unit/test_broker_control.c
+tests_unit_test_broker_control_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS) \
+	$(LIBSSH_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_broker_control_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_control_LDADD = libprovost_broker.la \
+	libprovost_store.la libprovost_common.la $(CMOCKA_LIBS)
 tests_unit_test_broker_listen_SOURCES = tests/unit/test_broker_listen.c
 tests_unit_test_broker_listen_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_listen_LDFLAGS = $(UNIT_LINK)

@@ -45,6 +45,7 @@ ctl_control_call(struct ctl *c, json_t *req, json_t **ans)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
 		r = (errno == ENOENT || errno == ECONNREFUSED) ? PV_ERR_CLOSED
+		    : errno == EACCES                          ? PV_ERR_PERM
 							       : PV_ERR_IO;
 		goto out;
 	}
@@ -116,6 +117,11 @@ call_fail(struct ctl *c, int r, json_t *ans)
 		return ctl_fail(r,
 		    "provostd is not running (no control socket "
 		    "at %s)",
+		    c->cfg->control_socket);
+	if (r == PV_ERR_PERM)
+		return ctl_fail(r,
+		    "control socket %s: permission denied (root or provostd's "
+		    "user only)",
 		    c->cfg->control_socket);
 	if (r == PV_ERR_DENIED)
 		return ctl_fail(
