@@ -106,17 +106,39 @@ cmd_clean_reason(const char *in, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/*
+ * Who acts: the peer's user; root may say for whom it runs (sudo), which
+ * is recorded beside it, never instead of it.
+ */
+static void
+cmd_acting(json_t *req, const char *peer, char *out, size_t len)
+{
+	const char *claim = json_string_value(json_object_get(req, "actor"));
+	size_t i;
+
+	(void)snprintf(out, len, "%s", peer);
+	if (claim == NULL || strcmp(claim, peer) == 0 ||
+	    strcmp(peer, "admin:root") != 0 || strlen(claim) > 64)
+		return;
+	for (i = 0; claim[i] != '\0'; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz0123456789:._-",
+			claim[i]) == NULL)
+			return;
+	(void)snprintf(out, len, "%.64s(via %.64s)", claim, peer);
+}
+
 static json_t *
-cmd_kill(struct broker_ctl *c, json_t *req, const char *actor)
+cmd_kill(struct broker_ctl *c, json_t *req, const char *peer)
 {
 	const char *why = json_string_value(json_object_get(req, "reason"));
-	char reason[BROKER_CTL_REASON_MAX + 1], msg[160];
+	char reason[BROKER_CTL_REASON_MAX + 1], msg[160], actor[160];
 	struct ctl_child *k;
 	json_t *err;
 	int n;
 
 	if ((k = cmd_find(c, req, &err)) == NULL)
 		return err;
+	cmd_acting(req, peer, actor, sizeof(actor));
 	cmd_clean_reason(
 	    why != NULL && why[0] != '\0' ? why : "no reason given", reason,
 	    sizeof(reason));

@@ -360,8 +360,9 @@ ctl_cmd_session_kill(struct ctl *c, int argc, char **argv)
 		return r < 0 ? CTL_EXIT_OK : r;
 	if (argc - first != 1)
 		return ctl_usage(cmd, "one session ID expected");
-	req = json_pack("{s:s, s:s, s:s}", "cmd", "kill", "id", argv[first],
-	    "reason", reason != NULL ? reason : "no reason given");
+	req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "kill", "id",
+	    argv[first], "reason", reason != NULL ? reason : "no reason given",
+	    "actor", c->actor);
 	if (req == NULL)
 		return ctl_fail(PV_ERR_ALLOC, "out of memory");
 	r = ctl_control_call(c, req, &ans);

@@ -98,6 +98,18 @@ grep -q "provost: session killed by the security team: policy breach" "$PV_TMP/s
 pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
 grep '"session.kill"' "$PV_TMP/audit.jsonl" | grep -q "admin=admin:$ME" ||
     pv_fail "kill not audited with the admin"
+# Under sudo, the person is recorded beside the peer's user.
+if [ "$(id -u)" = 0 ]; then
+	pvssh "alice+$ME@db01" 'echo live3; sleep 30' </dev/null >"$PV_TMP/s3.out" 2>"$PV_TMP/s3.err" &
+	sp=$!
+	pv_wait_log "$PV_TMP/s3.out" live3 10 || pv_fail "third session did not start"
+	sleep 0.5
+	id3=$(pvctl session list --json | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
+	SUDO_USER=nobody pvctl session kill "$id3" --reason sudo >/dev/null || pv_fail "kill as sudo"
+	wait $sp
+	pvctl audit export --format jsonl | grep '"session.kill"' |
+	    grep -q 'admin=admin:nobody(via admin:root)' || pv_fail "sudo admin not audited"
+fi
 pvctl session kill "$id" 2>"$PV_TMP/kill2.err" && pv_fail "killed a dead session"
 grep -q 'no such live session' "$PV_TMP/kill2.err" || pv_fail "kill2: $(cat "$PV_TMP/kill2.err")"
 out=$(pvctl session show "$id") || pv_fail "show of an ended session"
