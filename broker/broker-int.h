@@ -226,6 +226,7 @@ struct broker_ctx {
 	struct broker_backend backend;
 	struct broker_recorder recorder;
 	ssh_bind bind;
+	struct broker_link *link; /* the session's line to provostd */
 };
 
 #define BROKER_MAX_CHANNELS 10

@@ -19,6 +19,7 @@
 
 #include <netinet/in.h>
 
+#include "broker/broker-control.h"
 #include "broker/broker-int.h"
 #include "store/store.h"
 
@@ -180,14 +181,15 @@ peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 }
 
 static void
-serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
+serve(
+    struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd, int npfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char peer[128], addr[64];
 	uint32_t children = 0;
 	pid_t pid;
-	int i, fd, status;
+	int i, fd, cfd, status, burst = 0;
 
 	while (!got_term) {
 		if (got_chld) {
@@ -195,13 +197,14 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				if (children > 0)
 					children--;
+				broker_ctl_child_gone(ctl, pid);
 				if (WIFSIGNALED(status))
 					pv_warn("session process %ld killed by "
 						"signal %d",
 					    (long)pid, WTERMSIG(status));
 			}
 		}
-		if (poll(pfd, (nfds_t)npfd, 1000) <= 0)
+		if (broker_ctl_poll(ctl, pfd, npfd, 1000) <= 0)
 			continue;
 		for (i = 0; i < npfd; i++) {
 			if (!(pfd[i].revents & POLLIN))
@@ -209,8 +212,18 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 			sl = sizeof(ss);
 			fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl,
 			    SOCK_CLOEXEC);
-			if (fd < 0)
+			if (fd < 0) {
+				burst = 0;
 				continue;
+			}
+			/*
+			 * A burst is drained at once (the listener does not
+			 * block): this listener again, up to 64 in a row.
+			 */
+			if (++burst < 64)
+				i--;
+			else
+				burst = 0;
 			peer_name(
 			    &ss, sl, peer, sizeof(peer), addr, sizeof(addr));
 			if (children >= bx->conf->max_sessions) {
@@ -220,8 +233,15 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 				close(fd);
 				continue;
 			}
+			if (broker_ctl_admit(ctl, addr, peer, &cfd) !=
+			    PV_ALLOW) {
+				close(fd);
+				continue;
+			}
 			if ((pid = fork()) < 0) {
 				pv_error("fork: %s", strerror(errno));
+				broker_ctl_child_add(ctl, -1, addr);
+				close(cfd);
 				close(fd);
 				continue;
 			}
@@ -230,6 +250,9 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 
 				for (j = 0; j < npfd; j++)
 					close(pfd[j].fd);
+				broker_ctl_forget(ctl);
+				if (broker_link_new(ctl, cfd, &bx->link) != 0)
+					_exit(1);
 				(void)signal(SIGTERM, SIG_DFL);
 				(void)signal(SIGINT, SIG_DFL);
 				(void)signal(SIGHUP, SIG_DFL);
@@ -240,6 +263,8 @@ serve(struct broker_ctx *bx, struct pollfd *pfd, int npfd)
 					: 1);
 			}
 			children++;
+			broker_ctl_child_add(ctl, pid, addr);
+			close(cfd);
 			close(fd);
 		}
 	}
@@ -252,6 +277,7 @@ main(int argc, char **argv)
 	const char *conf_path = DEFAULT_CONFIG;
 	struct pv_config *conf = NULL;
 	struct broker_ctx bx;
+	struct broker_ctl *ctl = NULL;
 	struct pollfd pfd[MAX_LISTENERS];
 	struct sigaction sa;
 	char err[PV_CONF_ERR_MAX], path[4096];
@@ -330,7 +356,8 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	/* A file size limit makes writes fail (EFBIG) instead of killing. */
 	(void)signal(SIGXFSZ, SIG_IGN);
-	if (open_listeners(conf, pfd, &npfd) != 0)
+	if (open_listeners(conf, pfd, &npfd) != 0 ||
+	    broker_ctl_new(&bx, &ctl) != 0)
 		goto fail;
 	if (!foreground && daemon(0, 0) != 0) {
 		pv_error("daemon: %s", strerror(errno));
@@ -338,7 +365,7 @@ main(int argc, char **argv)
 	}
 	pv_info("provostd %s started (backend: %s, recorder: %s)",
 	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name);
-	serve(&bx, pfd, npfd);
+	serve(&bx, ctl, pfd, npfd);
 	r = 0;
 	goto out;
 fail:
@@ -346,6 +373,7 @@ fail:
 out:
 	for (i = 0; i < npfd; i++)
 		close(pfd[i].fd);
+	broker_ctl_free(ctl);
 	if (bx.bind != NULL)
 		ssh_bind_free(bx.bind);
 	if (bx.backend.ops != NULL)

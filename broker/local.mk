@@ -4,9 +4,14 @@ noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
 	broker/broker-int.h \
+	broker/broker-control.h \
+	broker/control-int.h \
 	broker/auth.c \
 	broker/backend_store.c \
 	broker/cert.c \
+	broker/control.c \
+	broker/control_cmd.c \
+	broker/link.c \
 	broker/listen.c \
 	broker/login.c \
 	broker/menu.c \
@@ -37,6 +42,7 @@ LINT_C_FILES += broker/daemon.c
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
+	tests/unit/test_broker_control \
 	tests/unit/test_broker_listen \
 	tests/unit/test_broker_login
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
@@ -51,6 +57,12 @@ tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_cert_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_broker_control_SOURCES = tests/unit/test_broker_control.c
+tests_unit_test_broker_control_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS) \
+	$(LIBSSH_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_broker_control_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_control_LDADD = libprovost_broker.la \
+	libprovost_store.la libprovost_common.la $(CMOCKA_LIBS)
 tests_unit_test_broker_listen_SOURCES = tests/unit/test_broker_listen.c
 tests_unit_test_broker_listen_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_listen_LDFLAGS = $(UNIT_LINK)
@@ -78,9 +90,12 @@ LINT_C_FILES += broker/tool_mint.c
 BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
+	tests/integration/t_broker_control.sh \
+	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh \
-	tests/integration/t_pam_broker.sh
+	tests/integration/t_pam_broker.sh \
+	tests/integration/t_broker_stale.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
 dist_man_MANS += docs/provostd.8

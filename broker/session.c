@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/broker-control.h"
 #include "broker/broker-int.h"
 #include "policy/policy.h"
 #include "store/store.h"
@@ -350,6 +351,7 @@ session_loop(struct broker_session *s)
 			broker_session_end(s, "login grace time exceeded");
 		session_grant_check(s);
 		session_revocation_check(s);
+		broker_link_tick(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
 		if (s->target_added && !ssh_is_connected(s->target))
@@ -478,12 +480,15 @@ broker_session_run(
 	if ((s->event = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(s->event, s->client) != SSH_OK)
 		goto out;
+	if (broker_link_start(s) != 0)
+		goto out;
 	session_loop(s);
 	r = 0;
 out:
 	if (!s->ending)
 		broker_session_end(s, "setup failed");
 	session_finish(s);
+	broker_link_stop(s);
 	if (s->event != NULL) {
 		if (s->client != NULL)
 			ssh_event_remove_session(s->event, s->client);

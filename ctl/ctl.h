@@ -119,5 +119,11 @@ int ctl_cmd_audit_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_check(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv);
+/* sessions.c: live sessions through provostd's control socket. */
+int ctl_cmd_session_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_session_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_session_kill(struct ctl *c, int argc, char **argv);
+/* Asks a running provostd to check revocations now (quiet if none). */
+void ctl_control_nudge(struct ctl *c);
 
 #endif /* PROVOST_CTL_H */

@@ -8,6 +8,7 @@ provostctl_SOURCES = \
 	ctl/grants.c \
 	ctl/init.c \
 	ctl/main.c \
+	ctl/sessions.c \
 	ctl/targets.c \
 	ctl/tokens.c
 provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \

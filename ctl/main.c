@@ -70,6 +70,11 @@ static const struct ctl_cmd commands[] = {
 	    "token issue ENGINEER TARGET ACCOUNT [--lifetime 2m] [--json]" },
 	{ "revocations", "export", ctl_cmd_revocations_export,
 	    "revocations export FILE [--json]" },
+	{ "session", "list", ctl_cmd_session_list,
+	    "session list [--live] [--json]" },
+	{ "session", "show", ctl_cmd_session_show, "session show ID [--json]" },
+	{ "session", "kill", ctl_cmd_session_kill,
+	    "session kill ID [--reason R]" },
 	{ "audit", "verify", ctl_cmd_audit_verify, "audit verify [--json]" },
 	{ "audit", "export", ctl_cmd_audit_export,
 	    "audit export --format jsonl [--since TIME]" },
@@ -439,6 +444,12 @@ main(int argc, char **argv)
 	if ((rc = load_config(&c)) != 0)
 		goto out;
 	rc = cmd->run(&c, argc - i, argv + i);
+	/* A revocation reaches live sessions now, not at the next poll. */
+	if (rc == CTL_EXIT_OK && cmd->group != NULL &&
+	    (strcmp(cmd->group, "revoke") == 0 ||
+		strcmp(cmd->name, "revoke") == 0 ||
+		strcmp(cmd->name, "disable") == 0))
+		ctl_control_nudge(&c);
 out:
 	store_close(c.st);
 	policy_free(c.pol);

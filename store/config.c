@@ -65,7 +65,8 @@ set_duration(uint64_t *dst, int *seen, const struct pv_conf_line *l, char *err,
 struct cfg_ctx {
 	struct pv_config *c;
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
-	    seen_loglevel;
+	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
+	    seen_penalty;
 };
 
 static int
@@ -229,6 +230,94 @@ kw_mfa(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 }
 
 static int
+kw_stale(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->store_staleness, &x->seen_stale, l, err, errlen)) != 0)
+		return r;
+	if (x->c->store_staleness == 0 || x->c->store_staleness > 86400)
+		return cfg_err(err, errlen, "%s must be 1s..1d", l->keyword);
+	return 0;
+}
+
+/* MaxStartups START:RATE:FULL (as sshd), or a single FULL. */
+static int
+kw_startups(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	char buf[64], *p1, *p2;
+	uint32_t a, b, c;
+
+	if (x->seen_startups)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (snprintf(buf, sizeof(buf), "%s", l->args[0]) >= (int)sizeof(buf))
+		return cfg_err(err, errlen, "%s: too long", l->keyword);
+	p1 = strchr(buf, ':');
+	if (p1 == NULL) {
+		if (pv_parse_u32(buf, 1, 100000, &c) != 0)
+			return cfg_err(err, errlen,
+			    "%s wants START:RATE:FULL (like 10:30:100)",
+			    l->keyword);
+		a = c;
+		b = 100;
+	} else {
+		*p1++ = '\0';
+		if ((p2 = strchr(p1, ':')) == NULL)
+			return cfg_err(err, errlen,
+			    "%s wants START:RATE:FULL (like 10:30:100)",
+			    l->keyword);
+		*p2++ = '\0';
+		if (pv_parse_u32(buf, 1, 100000, &a) != 0 ||
+		    pv_parse_u32(p1, 1, 100, &b) != 0 ||
+		    pv_parse_u32(p2, 1, 100000, &c) != 0 || a > c)
+			return cfg_err(err, errlen,
+			    "%s: START:RATE:FULL with 1 <= START <= FULL and "
+			    "RATE 1..100",
+			    l->keyword);
+	}
+	x->c->startups_begin = a;
+	x->c->startups_rate = b;
+	x->c->startups_full = c;
+	x->seen_startups = 1;
+	return 0;
+}
+
+static int
+kw_psstartups(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	return kw_u32(&x->c->per_source_startups, &x->seen_psstartups, 100000,
+	    l, err, errlen);
+}
+
+/* PerSourcePenalty FAILURES:DURATION, e.g. 10:5m. */
+static int
+kw_penalty(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	char buf[64], *p;
+
+	if (x->seen_penalty)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (snprintf(buf, sizeof(buf), "%s", l->args[0]) >= (int)sizeof(buf) ||
+	    (p = strchr(buf, ':')) == NULL)
+		return cfg_err(err, errlen,
+		    "%s wants FAILURES:DURATION (like 10:5m)", l->keyword);
+	*p++ = '\0';
+	if (pv_parse_u32(buf, 1, 100000, &x->c->penalty_failures) != 0 ||
+	    pv_duration_parse(p, &x->c->penalty_duration) != 0 ||
+	    x->c->penalty_duration == 0 || x->c->penalty_duration > 86400)
+		return cfg_err(err, errlen,
+		    "%s: FAILURES 1..100000, DURATION 1s..1d", l->keyword);
+	x->seen_penalty = 1;
+	return 0;
+}
+
+static int
 kw_plugin(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct pv_config *c = ((struct cfg_ctx *)v)->c;
@@ -282,6 +371,10 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "LoginGraceTime", 1, 1, kw_grace },
 	{ "MaxAuthTries", 1, 1, kw_tries },
 	{ "MFAGrace", 1, 1, kw_mfa },
+	{ "StoreStaleness", 1, 1, kw_stale },
+	{ "MaxStartups", 1, 1, kw_startups },
+	{ "PerSourceMaxStartups", 1, 1, kw_psstartups },
+	{ "PerSourcePenalty", 1, 1, kw_penalty },
 	{ "Plugin", 1, 2, kw_plugin },
 	{ "LogLevel", 1, 1, kw_loglevel },
 	{ NULL, 0, 0, NULL },
@@ -300,6 +393,13 @@ pv_config_new(struct pv_config **out)
 	c->login_grace = 30;
 	c->max_auth_tries = 3;
 	c->mfa_grace = 600;
+	c->store_staleness = 60;
+	c->startups_begin = 10;
+	c->startups_rate = 30;
+	c->startups_full = 100;
+	c->per_source_startups = 10;
+	c->penalty_failures = 10;
+	c->penalty_duration = 300;
 	c->log_level = PV_LOG_INFO;
 	*out = c;
 	return 0;

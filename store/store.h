@@ -426,7 +426,14 @@ struct pv_config {
 	uint32_t max_sessions;
 	uint64_t login_grace; /* seconds */
 	uint32_t max_auth_tries;
-	uint64_t mfa_grace; /* seconds; 0 = a code every time */
+	uint64_t mfa_grace;       /* seconds; 0 = a code every time */
+	uint64_t store_staleness; /* seconds the store may be unreadable */
+	/* MaxStartups start:rate:full (unauthenticated connections) */
+	uint32_t startups_begin, startups_rate, startups_full;
+	uint32_t per_source_startups; /* unauthenticated, per address */
+	/* PerSourcePenalty failures:duration: refuse an address after */
+	uint32_t penalty_failures;
+	uint64_t penalty_duration; /* seconds */
 	size_t nplugins;
 	struct pv_config_plugin plugins[PV_CONFIG_MAX_PLUGINS];
 	int log_level; /* enum pv_log_level */

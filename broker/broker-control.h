@@ -1,0 +1,56 @@
+/*
+ * broker-control.h: the daemon's live-session table, its control socket,
+ * pre-auth limits and store staleness (control.c), and each session's link.
+ */
+#ifndef PROVOST_BROKER_CONTROL_H
+#define PROVOST_BROKER_CONTROL_H
+
+#include <poll.h>
+#include <sys/types.h>
+
+#define BROKER_CTL_LINE_MAX 4096
+#define BROKER_CTL_REASON_MAX 80
+
+struct broker_ctx;
+struct broker_session;
+struct broker_ctl;
+
+/*
+ * The daemon side.  _new opens ControlSocket (0600; refuses a group- or
+ * world-writable directory or a non-socket in the way).
+ */
+int broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out);
+void broker_ctl_free(struct broker_ctl *c);
+/*
+ * poll(2) over the listeners (their revents are filled in) plus the
+ * control socket and every session link; serves control requests and
+ * child reports and polls the store every second.  Returns poll's count.
+ */
+int broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms);
+/*
+ * An accepted connection from addr: PV_DENY to drop it (MaxStartups,
+ * PerSourceMaxStartups, PerSourcePenalty), else PV_ALLOW with *child_fd
+ * the session's end of a new link.
+ */
+int broker_ctl_admit(
+    struct broker_ctl *c, const char *addr, const char *peer, int *child_fd);
+/* In the parent after fork; pid -1 if the fork failed. */
+void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
+void broker_ctl_child_gone(struct broker_ctl *c, pid_t pid);
+/* In the child after fork: closes every descriptor of the daemon's side. */
+void broker_ctl_forget(struct broker_ctl *c);
+
+/*
+ * The session side (the child): the link to the daemon; the daemon's
+ * verdict (a refusal, a delay) travels with it.
+ */
+struct broker_link;
+int broker_link_new(struct broker_ctl *c, int fd, struct broker_link **out);
+void broker_link_free(struct broker_link *l);
+/* After key exchange: delay, refusal; joins the session's event loop. */
+int broker_link_start(struct broker_session *s);
+/* Each turn of the session loop: reports what changed. */
+void broker_link_tick(struct broker_session *s);
+void broker_link_stop(struct broker_session *s);
+
+#endif /* PROVOST_BROKER_CONTROL_H */

@@ -1,0 +1,381 @@
+/*
+ * sessions.c: provostctl session list/show/kill over provostd's control
+ * socket (the store's rows when the daemon is down), and the revoke nudge.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+
+#define CTL_ANSWER_MAX (4 * 1024 * 1024)
+
+/*
+ * One request, one answer.  PV_ERR_CLOSED if no daemon listens (no socket,
+ * refused); the answer's "ok": false is returned as PV_ERR_DENIED with
+ * its error in *ans.
+ */
+static int
+ctl_control_call(struct ctl *c, json_t *req, json_t **ans)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	const char *path = c->cfg->control_socket;
+	char *line = NULL, *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_error_t jerr;
+	ssize_t n;
+	int fd = -1, r = PV_ERR_INTERNAL;
+
+	*ans = NULL;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return PV_ERR_RANGE;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return PV_ERR_IO;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		r = (errno == ENOENT || errno == ECONNREFUSED) ? PV_ERR_CLOSED
+		    : errno == EACCES                          ? PV_ERR_PERM
+							       : PV_ERR_IO;
+		goto out;
+	}
+	if ((line = json_dumps(req, JSON_COMPACT)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if (pv_write_all(fd, line, strlen(line)) != 0 ||
+	    pv_write_all(fd, "\n", 1) != 0) {
+		r = PV_ERR_IO;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= CTL_ANSWER_MAX) {
+				r = PV_ERR_LIMIT;
+				goto out;
+			}
+			cap = cap ? cap * 2 : 4096;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				r = PV_ERR_ALLOC;
+				goto out;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = PV_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if ((*ans = json_loadb(buf, len, 0, &jerr)) == NULL ||
+	    !json_is_object(*ans)) {
+		r = PV_ERR_PROTOCOL;
+		goto out;
+	}
+	r = json_is_true(json_object_get(*ans, "ok")) ? 0 : PV_ERR_DENIED;
+out:
+	if (r != 0 && r != PV_ERR_DENIED) {
+		json_decref(*ans);
+		*ans = NULL;
+	}
+	free(line);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static const char *
+ans_error(json_t *ans)
+{
+	const char *e = json_string_value(json_object_get(ans, "error"));
+
+	return e != NULL ? e : "refused";
+}
+
+static int
+call_fail(struct ctl *c, int r, json_t *ans)
+{
+	if (r == PV_ERR_CLOSED)
+		return ctl_fail(r,
+		    "provostd is not running (no control socket "
+		    "at %s)",
+		    c->cfg->control_socket);
+	if (r == PV_ERR_PERM)
+		return ctl_fail(r,
+		    "control socket %s: permission denied (root or provostd's "
+		    "user only)",
+		    c->cfg->control_socket);
+	if (r == PV_ERR_DENIED)
+		return ctl_fail(
+		    json_is_object(ans) && strstr(ans_error(ans), "no such")
+			? PV_ERR_NOT_FOUND
+			: PV_ERR_DENIED,
+		    "provostd: %s", ans_error(ans));
+	return ctl_fail(
+	    r, "control socket %s: %s", c->cfg->control_socket, pv_err_str(r));
+}
+
+void
+ctl_control_nudge(struct ctl *c)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "nudge"), *ans = NULL;
+
+	if (req != NULL && ctl_control_call(c, req, &ans) == 0)
+		pv_debug("provostd nudged");
+	json_decref(req);
+	json_decref(ans);
+}
+
+static const char *
+fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	if (v < 10 * 1024)
+		(void)snprintf(buf, len, "%llu", (unsigned long long)v);
+	else if (v < 10ULL * 1024 * 1024)
+		(void)snprintf(buf, len, "%lluK", (unsigned long long)v / 1024);
+	else
+		(void)snprintf(
+		    buf, len, "%lluM", (unsigned long long)v / (1024 * 1024));
+	return buf;
+}
+
+static void
+print_live(json_t *s)
+{
+	char t[64], bi[32], bo[32];
+	json_int_t idle = json_integer_value(json_object_get(s, "idle"));
+
+	printf("%s  %-12s %s@%s  %s  in %s out %s  idle %llds  pid %lld%s\n",
+	    json_string_value(json_object_get(s, "id")),
+	    json_string_value(json_object_get(s, "engineer")),
+	    json_string_value(json_object_get(s, "account")),
+	    json_string_value(json_object_get(s, "target")),
+	    ctl_time(
+		json_integer_value(json_object_get(s, "start")), t, sizeof(t)),
+	    fmt_bytes(
+		(uint64_t)json_integer_value(json_object_get(s, "bytes_in")),
+		bi, sizeof(bi)),
+	    fmt_bytes(
+		(uint64_t)json_integer_value(json_object_get(s, "bytes_out")),
+		bo, sizeof(bo)),
+	    (long long)idle,
+	    (long long)json_integer_value(json_object_get(s, "pid")),
+	    json_is_true(json_object_get(s, "ending")) ? "  (ending)" : "");
+}
+
+static int
+store_row_cb(void *ctx, const struct store_session *s)
+{
+	json_t *a = ctx, *o;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", s->id,
+	    "engineer", s->engineer, "target", s->target, "account", s->account,
+	    "client", s->client_addr ? s->client_addr : "", "start",
+	    (json_int_t)s->started_at, "bytes_in", (json_int_t)s->bytes_in,
+	    "bytes_out", (json_int_t)s->bytes_out);
+	return o == NULL || json_array_append_new(a, o) != 0 ? PV_ERR_ALLOC : 0;
+}
+
+static int
+list_from_store(struct ctl *c)
+{
+	json_t *a = json_array();
+	size_t i;
+	char t[64];
+	int r;
+
+	if (a == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = ctl_open_store(c)) != 0) {
+		json_decref(a);
+		return r;
+	}
+	if ((r = store_session_list(c->st, 1, store_row_cb, a)) != 0) {
+		json_decref(a);
+		return ctl_fail(r, "sessions: %s", store_errmsg(c->st));
+	}
+	if (c->json)
+		return ctl_print_json(
+		    json_pack("{s:o, s:s}", "sessions", a, "source", "store"));
+	for (i = 0; i < json_array_size(a); i++) {
+		json_t *s = json_array_get(a, i);
+
+		printf("%s  %-12s %s@%s  %s  (store row: open)\n",
+		    json_string_value(json_object_get(s, "id")),
+		    json_string_value(json_object_get(s, "engineer")),
+		    json_string_value(json_object_get(s, "account")),
+		    json_string_value(json_object_get(s, "target")),
+		    ctl_time(json_integer_value(json_object_get(s, "start")), t,
+			sizeof(t)));
+	}
+	json_decref(a);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_cmd_session_list(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd = ctl_cmd_find("session", "list");
+	int live = 0, first, r;
+	const struct ctl_opt opts[] = {
+		{ "live", 0, NULL, &live },
+		{ NULL, 0, NULL, NULL },
+	};
+	json_t *req, *ans = NULL, *a;
+	size_t i;
+
+	if ((r = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0)
+		return r < 0 ? CTL_EXIT_OK : r;
+	if (first != argc)
+		return ctl_usage(cmd, "no arguments expected");
+	if ((req = json_pack("{s:s}", "cmd", "list")) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	r = ctl_control_call(c, req, &ans);
+	json_decref(req);
+	if (r == PV_ERR_CLOSED && !live) {
+		fprintf(stderr,
+		    "provostctl: provostd is not running (no control socket at "
+		    "%s); showing the store's open session rows\n",
+		    c->cfg->control_socket);
+		return list_from_store(c);
+	}
+	if (r != 0) {
+		r = call_fail(c, r, ans);
+		json_decref(ans);
+		return r;
+	}
+	if (c->json) {
+		(void)json_object_set_new(
+		    ans, "source", json_string("provostd"));
+		(void)json_object_del(ans, "ok");
+		return ctl_print_json(ans);
+	}
+	a = json_object_get(ans, "sessions");
+	for (i = 0; i < json_array_size(a); i++)
+		print_live(json_array_get(a, i));
+	if (json_integer_value(json_object_get(ans, "unauthenticated")) > 0)
+		printf("(%lld connection(s) not yet authenticated)\n",
+		    (long long)json_integer_value(
+			json_object_get(ans, "unauthenticated")));
+	if (json_is_true(json_object_get(ans, "store_stale")))
+		printf(
+		    "(the store cannot be read: new sessions are refused)\n");
+	json_decref(ans);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd = ctl_cmd_find("session", "show");
+	json_t *req, *ans = NULL, *s;
+	struct store_session *row = NULL;
+	char t[64];
+	int first, r;
+
+	if ((r = ctl_parse(c, cmd, argc, argv, NULL, &first)) != 0)
+		return r < 0 ? CTL_EXIT_OK : r;
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one session ID expected");
+	req = json_pack("{s:s, s:s}", "cmd", "show", "id", argv[first]);
+	if (req == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	r = ctl_control_call(c, req, &ans);
+	json_decref(req);
+	if (r == 0) {
+		s = json_incref(json_object_get(ans, "session"));
+		json_decref(ans);
+		if (c->json)
+			return ctl_print_json(s);
+		print_live(s);
+		json_decref(s);
+		return CTL_EXIT_OK;
+	}
+	json_decref(ans);
+	/* Not live (or no daemon): the store's row, if there is one. */
+	if ((r = ctl_open_store(c)) != 0)
+		return r;
+	if ((r = store_session_get(c->st, argv[first], &row)) != 0)
+		return ctl_fail(r, "session %s: %s", argv[first],
+		    r == PV_ERR_NOT_FOUND ? "not found" : store_errmsg(c->st));
+	if (c->json) {
+		r = ctl_print_json(json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id",
+		    row->id, "engineer", row->engineer, "target", row->target,
+		    "account", row->account, "state",
+		    row->state == STORE_SESSION_OPEN         ? "open"
+			: row->state == STORE_SESSION_CLOSED ? "closed"
+							     : "aborted",
+		    "start", (json_int_t)row->started_at, "end",
+		    (json_int_t)row->ended_at, "bytes_in",
+		    (json_int_t)row->bytes_in, "bytes_out",
+		    (json_int_t)row->bytes_out, "end_reason",
+		    row->end_reason ? row->end_reason : ""));
+	} else {
+		printf("%s  %s %s@%s  started %s  in %llu out %llu  %s%s\n",
+		    row->id, row->engineer, row->account, row->target,
+		    ctl_time(row->started_at, t, sizeof(t)),
+		    (unsigned long long)row->bytes_in,
+		    (unsigned long long)row->bytes_out,
+		    row->state == STORE_SESSION_OPEN ? "open (not live)"
+						     : "ended: ",
+		    row->end_reason ? row->end_reason : "");
+		r = CTL_EXIT_OK;
+	}
+	store_session_free(row);
+	return r;
+}
+
+int
+ctl_cmd_session_kill(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd = ctl_cmd_find("session", "kill");
+	const char *reason = NULL;
+	const struct ctl_opt opts[] = {
+		{ "reason", 1, &reason, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	json_t *req, *ans = NULL;
+	int first, r;
+
+	if ((r = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0)
+		return r < 0 ? CTL_EXIT_OK : r;
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one session ID expected");
+	req = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "kill", "id",
+	    argv[first], "reason", reason != NULL ? reason : "no reason given",
+	    "actor", c->actor);
+	if (req == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	r = ctl_control_call(c, req, &ans);
+	json_decref(req);
+	if (r != 0) {
+		r = call_fail(c, r, ans);
+		json_decref(ans);
+		return r;
+	}
+	if (c->json)
+		return ctl_print_json(ans);
+	printf("session %s killed\n",
+	    json_string_value(json_object_get(ans, "killed")));
+	json_decref(ans);
+	return CTL_EXIT_OK;
+}

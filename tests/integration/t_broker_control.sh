@@ -1,0 +1,148 @@
+#!/bin/sh
+# t_broker_control.sh: provostd's control socket with real ssh sessions:
+# list and show a live session, kill it (reason shown, audited with the
+# admin), peers other than root refused, 0600, malformed requests, and
+# the time from provostctl revoke to the engineer's ssh exiting.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+PYTHON3=${PYTHON3:-$(command -v python3 || :)}
+[ -n "$PYTHON3" ] || pv_skip "python3 not found"
+
+mkdir -m 0700 "$PV_TMP/run"
+SOCK="$PV_TMP/run/control.sock"
+start_provostd "ControlSocket $SOCK"
+[ -S "$SOCK" ] || pv_fail "no control socket at $SOCK"
+[ "$(stat -c %a "$SOCK")" = 600 ] || pv_fail "socket mode $(stat -c %a "$SOCK")"
+
+# raw REQUEST-LINE: one request on the socket as the current user.
+cat > "$PV_TMP/raw.py" <<'EOP'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode())
+EOP
+raw() { "$PYTHON3" "$PV_TMP/raw.py" "$SOCK" "$1"; }
+out=$(raw 'not json') || pv_fail "raw request"
+echo "$out" | grep -q '"error":"malformed request' || pv_fail "malformed: $out"
+out=$(raw '{"cmd":"frobnicate"}')
+echo "$out" | grep -q '"error":"unknown command frobnicate"' || pv_fail "unknown: $out"
+out=$(raw "$(head -c 6000 /dev/zero | tr '\0' a)")
+echo "$out" | grep -q '"error":"request too long"' || pv_fail "long: $out"
+out=$(raw '{"cmd":"kill","id":"00000000-0000"}')
+echo "$out" | grep -q 'no such live session' || pv_fail "kill unknown: $out"
+
+# A live session: list and show it with engineer, target, account, bytes.
+pvssh "alice+$ME@db01" 'echo live; head -c 5000 /dev/zero | tr "\0" x; echo; sleep 30' \
+    </dev/null >"$PV_TMP/s1.out" 2>"$PV_TMP/s1.err" &
+sp=$!
+pv_wait_log "$PV_TMP/s1.out" live 10 || pv_fail "session did not start: $(cat "$PV_TMP/s1.err")"
+sleep 1.2
+pvctl session list --json > "$PV_TMP/list.json" || pv_fail "session list --json"
+grep -q '"engineer": "alice"' "$PV_TMP/list.json" || pv_fail "list: $(cat "$PV_TMP/list.json")"
+grep -q '"target": "db01"' "$PV_TMP/list.json" || pv_fail "list target"
+grep -q "\"account\": \"$ME\"" "$PV_TMP/list.json" || pv_fail "list account"
+grep -q '"source": "provostd"' "$PV_TMP/list.json" || pv_fail "list source"
+bout=$(sed -n 's/.*"bytes_out": \([0-9]*\).*/\1/p' "$PV_TMP/list.json")
+[ -n "$bout" ] && [ "$bout" -ge 5001 ] && [ "$bout" -lt 6000 ] ||
+    pv_fail "bytes_out $bout (5006 expected)"
+id=$(sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p' "$PV_TMP/list.json")
+[ -n "$id" ] || pv_fail "no id"
+out=$(pvctl session list) || pv_fail "session list"
+echo "$out" | grep -q "^$id  alice .*$ME@db01 .*pid " || pv_fail "list text: $out"
+pvctl session show "$(echo "$id" | cut -c1-8)" --json > "$PV_TMP/show.json" ||
+    pv_fail "session show by prefix"
+grep -q "\"id\": \"$id\"" "$PV_TMP/show.json" || pv_fail "show: $(cat "$PV_TMP/show.json")"
+
+# Only root or provostd's own user may talk to it: nobody is refused by
+# the socket's mode, and, with the mode opened up, by SO_PEERCRED.
+# (A python3 that nobody may run: pyenv shims under /root are not.)
+NPY=/usr/bin/python3
+if command -v setpriv >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ -x "$NPY" ] &&
+    setpriv --reuid=nobody --regid=nogroup --clear-groups "$NPY" -c pass 2>/dev/null; then
+	chmod 0711 "$PV_TMP" "$PV_TMP/run"
+	np() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$NPY" \
+	    "$PV_TMP/raw.py" "$SOCK" '{"cmd":"list"}' 2>&1; }
+	chmod 0644 "$PV_TMP/raw.py"
+	out=$(np) && pv_fail "nobody connected to a 0600 socket: $out"
+	echo "$out" | grep -q 'PermissionError' || pv_fail "nobody: $out"
+	chmod 0666 "$SOCK"
+	out=$(np)
+	chmod 0600 "$SOCK"
+	chmod 0700 "$PV_TMP" "$PV_TMP/run"
+	echo "$out" | grep -q '"error":"permission denied"' || pv_fail "peercred: $out"
+	echo "$out" | grep -q alice && pv_fail "nobody saw the sessions: $out"
+	grep -q 'control socket: refused pid [0-9]* uid 65534' "$PVD_LOG" ||
+	    pv_fail "refusal not logged"
+else
+	pv_log "not root, no setpriv or no system python3: peer credentials not exercised"
+fi
+
+# Kill: the engineer reads the reason, ssh exits within a second, and
+# the audit names the admin.
+t0=$(date +%s%N)
+pvctl session kill "$id" --reason "policy breach" > "$PV_TMP/kill.out" ||
+    pv_fail "session kill: $(cat "$PV_TMP/kill.out")"
+wait $sp
+t1=$(date +%s%N)
+kill_ms=$(( (t1 - t0) / 1000000 ))
+grep -q "provost: session killed by the security team: policy breach" "$PV_TMP/s1.err" ||
+    pv_fail "kill message: $(cat "$PV_TMP/s1.err")"
+[ $kill_ms -lt 1000 ] || pv_fail "kill took $kill_ms ms"
+pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
+grep '"session.kill"' "$PV_TMP/audit.jsonl" | grep -q "admin=admin:$ME" ||
+    pv_fail "kill not audited with the admin"
+# Under sudo, the person is recorded beside the peer's user.
+if [ "$(id -u)" = 0 ]; then
+	pvssh "alice+$ME@db01" 'echo live3; sleep 30' </dev/null >"$PV_TMP/s3.out" 2>"$PV_TMP/s3.err" &
+	sp=$!
+	pv_wait_log "$PV_TMP/s3.out" live3 10 || pv_fail "third session did not start"
+	sleep 0.5
+	id3=$(pvctl session list --json | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
+	SUDO_USER=nobody pvctl session kill "$id3" --reason sudo >/dev/null || pv_fail "kill as sudo"
+	wait $sp
+	pvctl audit export --format jsonl | grep '"session.kill"' |
+	    grep -q 'admin=admin:nobody(via admin:root)' || pv_fail "sudo admin not audited"
+fi
+pvctl session kill "$id" 2>"$PV_TMP/kill2.err" && pv_fail "killed a dead session"
+grep -q 'no such live session' "$PV_TMP/kill2.err" || pv_fail "kill2: $(cat "$PV_TMP/kill2.err")"
+out=$(pvctl session show "$id") || pv_fail "show of an ended session"
+echo "$out" | grep -q "ended: session killed by the security team: policy breach" ||
+    pv_fail "ended row: $out"
+
+# Revocation: from provostctl revoke to the engineer's ssh exiting.
+ENG_KEY="$PV_TMP/bob" TOTP_OF=bob pvssh "bob+$ME@db01" 'echo live; sleep 30' \
+    </dev/null >"$PV_TMP/s2.out" 2>"$PV_TMP/s2.err" &
+sp=$!
+pv_wait_log "$PV_TMP/s2.out" live 10 || pv_fail "bob's session did not start"
+t0=$(date +%s%N)
+pvctl revoke engineer bob --reason "left the company" >/dev/null || pv_fail "revoke engineer"
+wait $sp
+t1=$(date +%s%N)
+rev_ms=$(( (t1 - t0) / 1000000 ))
+grep -q "provost: access revoked (engineer" "$PV_TMP/s2.err" ||
+    pv_fail "revocation message: $(cat "$PV_TMP/s2.err")"
+[ $rev_ms -lt 1000 ] || pv_fail "revoke to close took $rev_ms ms"
+
+# With provostd down: list falls back to the store and says so; kill fails.
+kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+[ ! -e "$SOCK" ] || pv_fail "control socket left behind"
+pvctl session list >/dev/null 2>"$PV_TMP/down.err" || pv_fail "list without daemon"
+grep -q "provostd is not running.*showing the store's open session rows" "$PV_TMP/down.err" ||
+    pv_fail "fallback: $(cat "$PV_TMP/down.err")"
+pvctl session list --live >/dev/null 2>&1 && pv_fail "--live without a daemon"
+pvctl session kill "$id" 2>"$PV_TMP/down.err" && pv_fail "kill without daemon"
+grep -q "provostd is not running" "$PV_TMP/down.err" || pv_fail "kill: $(cat "$PV_TMP/down.err")"
+# Something else in the socket's place: provostd refuses to start.
+: > "$SOCK"
+"$PROVOSTD" -D -f "$CONF" >"$PV_TMP/nostart.log" 2>&1 && pv_fail "started over a file"
+grep -q "exists and is not a socket" "$PV_TMP/nostart.log" || pv_fail "$(cat "$PV_TMP/nostart.log")"
+
+pv_log "kill ended the session in $kill_ms ms; revoke to ssh exit $rev_ms ms"
+exit 0

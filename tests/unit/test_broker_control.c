@@ -1,0 +1,236 @@
+/*
+ * test_broker_control.c: provostd's pre-auth limits (MaxStartups,
+ * PerSourceMaxStartups, PerSourcePenalty) and their configuration keywords.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/broker-int.h"
+#include "broker/control-int.h"
+#include "store/store.h"
+
+static int audits;
+
+static int
+fake_audit(
+    void *ctx, const char *session_id, const char *event, const char *detail)
+{
+	if (strcmp(event, "preauth.penalty") == 0)
+		audits++;
+	return 0;
+}
+
+static const struct broker_backend_ops fake_ops = {
+	.name = "fake",
+	.audit = fake_audit,
+};
+
+struct fixture {
+	struct pv_config *conf;
+	struct broker_ctx bx;
+	struct broker_ctl c;
+};
+
+static void
+fixture_init(struct fixture *f, const char *text)
+{
+	char err[PV_CONF_ERR_MAX];
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(pv_config_new(&f->conf), 0);
+	assert_int_equal(pv_config_load_mem(f->conf, "t.conf", text,
+			     strlen(text), err, sizeof(err)),
+	    0);
+	f->bx.conf = f->conf;
+	f->bx.backend.ops = &fake_ops;
+	f->c.bx = &f->bx;
+	f->c.lfd = -1;
+	f->c.pending_fd = -1;
+}
+
+static void
+fixture_done(struct fixture *f)
+{
+	free(f->c.kids);
+	free(f->c.src);
+	pv_config_free(f->conf);
+}
+
+/* One connection through admit and (if allowed) into the table. */
+static int
+admit(struct fixture *f, const char *addr, pid_t pid)
+{
+	int cfd = -1, r;
+
+	r = broker_ctl_admit(&f->c, addr, addr, &cfd);
+	if (r == PV_ALLOW) {
+		assert_true(cfd >= 0);
+		close(cfd);
+		broker_ctl_child_add(&f->c, pid, addr);
+	} else
+		assert_int_equal(cfd, -1);
+	return r;
+}
+
+static void
+test_per_source(void **state)
+{
+	struct fixture f;
+	pid_t pid = 100;
+	int i;
+
+	fixture_init(&f, "PerSourceMaxStartups 3\nMaxStartups 50:30:100\n");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_DENY);
+	/* Another address is not affected. */
+	assert_int_equal(admit(&f, "10.0.0.2", pid++), PV_ALLOW);
+	/* Once one authenticates, its slot is free again. */
+	f.c.kids[0].authenticated = 1;
+	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
+	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_DENY);
+	/* A process that exits leaves the table. */
+	broker_ctl_child_gone(&f.c, f.c.kids[1].pid);
+	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
+	fixture_done(&f);
+}
+
+static void
+test_max_startups(void **state)
+{
+	struct fixture f;
+	char addr[32];
+	int i, allowed = 0, dropped = 0;
+	pid_t pid = 100;
+
+	fixture_init(&f, "MaxStartups 4:50:8\nPerSourceMaxStartups 1000\n");
+	/* Below START everything passes. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
+	/* Between START and FULL some pass, and never beyond FULL. */
+	for (i = 0; i < 400; i++) {
+		(void)snprintf(
+		    addr, sizeof(addr), "10.1.%d.%d", i / 250, i % 250);
+		if (admit(&f, addr, pid++) == PV_ALLOW)
+			allowed++;
+		else
+			dropped++;
+	}
+	assert_int_equal(f.c.nkids, 8);
+	assert_int_equal(allowed, 4);
+	assert_int_equal(dropped, 396);
+	assert_true(f.c.drops == 396);
+	fixture_done(&f);
+}
+
+static void
+test_penalty(void **state)
+{
+	struct fixture f;
+	struct ctl_source *e;
+	pid_t pid = 100;
+	int i;
+
+	fixture_init(&f, "PerSourcePenalty 3:1m\n");
+	audits = 0;
+	assert_int_equal(admit(&f, "10.0.0.9", pid++), PV_ALLOW);
+	assert_int_equal(f.c.verdict_delay_ms, 0);
+	/* Failures as the session process reports them. */
+	f.c.nsrc = 1;
+	f.c.srccap = 1;
+	f.c.src = calloc(1, sizeof(*f.c.src));
+	assert_non_null(f.c.src);
+	e = &f.c.src[0];
+	(void)snprintf(e->addr, sizeof(e->addr), "10.0.0.9");
+	e->failures = 2;
+	e->last_ms = pv_wall_ms();
+	assert_int_equal(admit(&f, "10.0.0.9", pid++), PV_ALLOW);
+	assert_int_equal(f.c.verdict_delay_ms, 500);
+	e->failures = 3;
+	for (i = 0; i < 3; i++)
+		assert_int_equal(admit(&f, "10.0.0.9", pid++), PV_DENY);
+	assert_int_equal(audits, 1); /* audited once, not per connection */
+	assert_int_equal(admit(&f, "10.0.0.10", pid++), PV_ALLOW);
+	/* DURATION after the last failure, the address is forgiven. */
+	e->last_ms = pv_wall_ms() - 61 * 1000;
+	assert_int_equal(admit(&f, "10.0.0.9", pid++), PV_ALLOW);
+	assert_int_equal(e->failures, 0);
+	fixture_done(&f);
+}
+
+struct kw_case {
+	const char *text;
+	int ok;
+};
+
+static const struct kw_case kw_cases[] = {
+	{ "MaxStartups 10:30:100\n", 1 },
+	{ "MaxStartups 20\n", 1 },
+	{ "MaxStartups 10:30\n", 0 },
+	{ "MaxStartups 100:30:10\n", 0 },
+	{ "MaxStartups 10:101:100\n", 0 },
+	{ "MaxStartups 0:30:100\n", 0 },
+	{ "MaxStartups x:y:z\n", 0 },
+	{ "MaxStartups 1:2:3\nMaxStartups 1:2:3\n", 0 },
+	{ "PerSourcePenalty 10:5m\n", 1 },
+	{ "PerSourcePenalty 10\n", 0 },
+	{ "PerSourcePenalty 0:5m\n", 0 },
+	{ "PerSourcePenalty 5:0s\n", 0 },
+	{ "PerSourcePenalty 5:2d\n", 0 },
+	{ "PerSourceMaxStartups 0\n", 0 },
+	{ "PerSourceMaxStartups 5\n", 1 },
+	{ "StoreStaleness 2s\n", 1 },
+	{ "StoreStaleness 0s\n", 0 },
+	{ "StoreStaleness soon\n", 0 },
+};
+
+static void
+test_keywords(void **state)
+{
+	char err[PV_CONF_ERR_MAX];
+	struct pv_config *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(kw_cases) / sizeof(kw_cases[0]); i++) {
+		assert_int_equal(pv_config_new(&c), 0);
+		err[0] = '\0';
+		if ((pv_config_load_mem(c, "t.conf", kw_cases[i].text,
+			 strlen(kw_cases[i].text), err, sizeof(err)) == 0) !=
+		    kw_cases[i].ok)
+			fail_msg("%s: %s", kw_cases[i].text, err);
+		if (!kw_cases[i].ok)
+			assert_non_null(strstr(err, "t.conf:"));
+		pv_config_free(c);
+	}
+	assert_int_equal(pv_config_new(&c), 0);
+	assert_int_equal(
+	    pv_config_load_mem(c, "t.conf", "", 0, err, sizeof(err)), 0);
+	assert_int_equal(c->store_staleness, 60);
+	assert_int_equal(c->startups_begin, 10);
+	assert_int_equal(c->startups_rate, 30);
+	assert_int_equal(c->startups_full, 100);
+	pv_config_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_source),
+		cmocka_unit_test(test_max_startups),
+		cmocka_unit_test(test_penalty),
+		cmocka_unit_test(test_keywords),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
