@@ -1,6 +1,6 @@
 /*
- * wio.c: the writer's I/O thread: sealed chunks queue in a few slots and
- * one thread writes and fdatasyncs them in order, so the event loop never waits on the disk.
+ * wio.c: the writer's I/O thread: filled event buffers queue in a few slots
+ * and one thread compresses, encrypts, writes and fdatasyncs them in order.
  */
 #include "config.h"
 
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zstd.h>
 
 #include "common/common.h"
 #include "recorder/recorder-int.h"
@@ -19,30 +20,70 @@ struct rec_wio {
 	int fd;
 	EVP_MD_CTX *fh; /* running SHA-256 of the file, updated in order */
 	uint64_t size;
+	/* Used by the thread only (set up before it starts). */
+	ZSTD_CCtx *zc;
+	EVP_CIPHER_CTX *cc; /* AES-256-GCM keyed with the data key */
+	uint8_t prefix[REC_NONCE_PREFIX_LEN];
+	uint8_t hh[REC_HASH_LEN];
+	uint8_t *out; /* one sealed chunk: header, ciphertext, tag */
+	size_t outcap;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t work;          /* a slot was filled, or stop */
-	pthread_cond_t done;          /* a slot was written, or an error */
-	uint8_t *slot[REC_WIO_SLOTS]; /* grown to the largest chunk held */
-	size_t cap[REC_WIO_SLOTS];
+	pthread_cond_t work; /* a slot was filled, or stop */
+	pthread_cond_t done; /* a slot was written, or an error */
+	/* Plaintext event buffers, REC_WRITER_PLAIN_CAP bytes each. */
+	uint8_t *slot[REC_WIO_SLOTS];
 	size_t len[REC_WIO_SLOTS];
+	uint64_t index[REC_WIO_SLOTS];
+	uint8_t flags[REC_WIO_SLOTS];
 	uint64_t head; /* slots filled */
 	uint64_t tail; /* slots written */
 	int stop;
 	int err; /* first error; sticky */
 };
 
+/* Compresses and encrypts one slot into q->out; returns its length or < 0. */
+static int
+wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
+{
+	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct;
+	size_t clen;
+	int n;
+
+	*outlen = 0;
+	ct = q->out + REC_CHUNK_HDR_LEN;
+	clen = ZSTD_compress2(q->zc, ct,
+	    q->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, q->slot[i], q->len[i]);
+	if (ZSTD_isError(clen)) {
+		pv_error("recording: zstd: %s", ZSTD_getErrorName(clen));
+		return PV_ERR_INTERNAL;
+	}
+	rec_chunk_nonce(q->prefix, q->index[i], nonce);
+	rec_chunk_aad(q->hh, q->index[i], q->flags[i], aad);
+	if (EVP_EncryptInit_ex(q->cc, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(q->cc, NULL, &n, aad, sizeof(aad)) != 1 ||
+	    EVP_EncryptUpdate(q->cc, ct, &n, ct, (int)clen) != 1 ||
+	    EVP_EncryptFinal_ex(q->cc, ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+		q->cc, EVP_CTRL_GCM_GET_TAG, REC_TAG_LEN, ct + clen) != 1)
+		return PV_ERR_CRYPTO;
+	q->out[0] = q->flags[i];
+	rec_put_be32(q->out + 1, (uint32_t)(clen + REC_TAG_LEN));
+	*outlen = REC_CHUNK_HDR_LEN + clen + REC_TAG_LEN;
+	return 0;
+}
+
 /*
- * Writes every queued chunk, then one fdatasync for all of them (group
- * commit): each chunk is still synced before it counts as written, and a
- * burst costs one disk flush instead of one per chunk.
+ * Seals and writes every queued chunk, then one fdatasync for all of them
+ * (group commit): each chunk is still synced before it counts as written,
+ * and a burst costs one disk flush instead of one per chunk.
  */
 static void *
 wio_main(void *arg)
 {
 	struct rec_wio *q = arg;
 	uint64_t t, h;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	pthread_mutex_lock(&q->mu);
@@ -57,15 +98,16 @@ wio_main(void *arg)
 		r = 0;
 		for (; t < h && r == 0; t++) {
 			i = (size_t)(t % REC_WIO_SLOTS);
-			if (pv_write_all(q->fd, q->slot[i], q->len[i]) != 0) {
+			if ((r = wio_seal(q, i, &n)) != 0)
+				break;
+			if (pv_write_all(q->fd, q->out, n) != 0) {
 				pv_error("recording: write failed: %s",
 				    strerror(errno));
 				r = PV_ERR_IO;
-			} else if (EVP_DigestUpdate(
-				       q->fh, q->slot[i], q->len[i]) != 1)
+			} else if (EVP_DigestUpdate(q->fh, q->out, n) != 1)
 				r = PV_ERR_CRYPTO;
 			else
-				q->size += q->len[i];
+				q->size += n;
 		}
 		if (r == 0 && fdatasync(q->fd) != 0) {
 			pv_error(
@@ -85,17 +127,55 @@ wio_main(void *arg)
 	return NULL;
 }
 
+static void
+wio_free(struct rec_wio *q)
+{
+	size_t i;
+
+	for (i = 0; i < REC_WIO_SLOTS; i++) {
+		if (q->slot[i] != NULL)
+			pv_secret_free(q->slot[i], REC_WRITER_PLAIN_CAP);
+	}
+	if (q->out != NULL)
+		pv_secret_free(q->out, q->outcap);
+	ZSTD_freeCCtx(q->zc);
+	EVP_CIPHER_CTX_free(q->cc);
+	PV_WIPE(q->prefix);
+	free(q);
+}
+
 int
-rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh)
+rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
+    const uint8_t dk[REC_KEY_LEN], const uint8_t prefix[REC_NONCE_PREFIX_LEN],
+    const uint8_t hh[REC_HASH_LEN])
 {
 	struct rec_wio *q;
-	size_t i;
+	int r = PV_ERR_ALLOC;
 
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return PV_ERR_ALLOC;
 	q->fd = fd;
 	q->fh = fh;
+	memcpy(q->prefix, prefix, sizeof(q->prefix));
+	memcpy(q->hh, hh, sizeof(q->hh));
+	q->outcap = REC_CHUNK_HDR_LEN +
+	    ZSTD_compressBound(REC_WRITER_PLAIN_CAP) + REC_TAG_LEN;
+	if ((q->out = malloc(q->outcap)) == NULL ||
+	    (q->zc = ZSTD_createCCtx()) == NULL ||
+	    (q->cc = EVP_CIPHER_CTX_new()) == NULL)
+		goto fail;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(
+		q->zc, ZSTD_c_compressionLevel, REC_ZSTD_LEVEL)) ||
+	    ZSTD_isError(
+		ZSTD_CCtx_setParameter(q->zc, ZSTD_c_contentSizeFlag, 1))) {
+		r = PV_ERR_INTERNAL;
+		goto fail;
+	}
+	if (EVP_EncryptInit_ex(q->cc, EVP_aes_256_gcm(), NULL, dk, NULL) != 1) {
+		r = PV_ERR_CRYPTO;
+		goto fail;
+	}
 	if (pthread_mutex_init(&q->mu, NULL) != 0)
 		goto fail;
 	if (pthread_cond_init(&q->work, NULL) != 0) {
@@ -116,10 +196,8 @@ rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh)
 	*out = q;
 	return 0;
 fail:
-	for (i = 0; i < REC_WIO_SLOTS; i++)
-		free(q->slot[i]);
-	free(q);
-	return PV_ERR_ALLOC;
+	wio_free(q);
+	return r;
 }
 
 int
@@ -129,10 +207,11 @@ rec_wio_error(struct rec_wio *q)
 }
 
 int
-rec_wio_submit(struct rec_wio *q, const uint8_t *data, size_t len)
+rec_wio_submit(
+    struct rec_wio *q, uint8_t **buf, size_t len, uint64_t index, uint8_t flags)
 {
+	uint8_t *spare;
 	size_t i;
-	uint8_t *p;
 	int r;
 
 	pthread_mutex_lock(&q->mu);
@@ -140,20 +219,20 @@ rec_wio_submit(struct rec_wio *q, const uint8_t *data, size_t len)
 		pthread_cond_wait(&q->done, &q->mu);
 	if ((r = q->err) != 0)
 		goto out;
-	/* The I/O thread never touches a free slot: grow it unlocked. */
+	/* The I/O thread never touches a free slot: swap buffers unlocked. */
 	i = (size_t)(q->head % REC_WIO_SLOTS);
 	pthread_mutex_unlock(&q->mu);
-	if (q->cap[i] < len) {
-		if ((p = realloc(q->slot[i], len)) == NULL)
-			return PV_ERR_ALLOC;
-		q->slot[i] = p;
-		q->cap[i] = len;
-	}
-	memcpy(q->slot[i], data, len);
+	spare = q->slot[i];
+	if (spare == NULL && (spare = malloc(REC_WRITER_PLAIN_CAP)) == NULL)
+		return PV_ERR_ALLOC;
+	q->slot[i] = *buf;
+	*buf = spare;
+	q->len[i] = len;
+	q->index[i] = index;
+	q->flags[i] = flags;
 	pthread_mutex_lock(&q->mu);
 	if ((r = q->err) != 0)
 		goto out;
-	q->len[i] = len;
 	q->head++;
 	pthread_cond_signal(&q->work);
 out:
@@ -177,7 +256,6 @@ rec_wio_drain(struct rec_wio *q)
 int
 rec_wio_stop(struct rec_wio *q, uint64_t *size)
 {
-	size_t i;
 	int r;
 
 	if (size != NULL)
@@ -196,8 +274,6 @@ rec_wio_stop(struct rec_wio *q, uint64_t *size)
 	pthread_cond_destroy(&q->done);
 	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->mu);
-	for (i = 0; i < REC_WIO_SLOTS; i++)
-		free(q->slot[i]);
-	free(q);
+	wio_free(q);
 	return r;
 }
