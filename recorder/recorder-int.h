@@ -91,10 +91,11 @@ int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
 /*
  * Queues *buf (len bytes of events, REC_WRITER_PLAIN_CAP allocated) as chunk
  * index with flags, and replaces *buf by an empty buffer of the same size
- * (no copy); waits while the queue is full.
+ * (no copy); waits while the queue is full.  The chunk is fdatasynced
+ * within sync_ms (sooner when 8 are unsynced, at FINAL and on drain).
  */
 int rec_wio_submit(struct rec_wio *q, uint8_t **buf, size_t len, uint64_t index,
-    uint8_t flags);
+    uint8_t flags, unsigned int sync_ms);
 /* Waits until everything queued is written and synced. */
 int rec_wio_drain(struct rec_wio *q);
 int rec_wio_error(struct rec_wio *q);

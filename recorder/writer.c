@@ -75,16 +75,22 @@ writer_emit(struct rec_writer *w, const void *p, size_t len)
 
 /* Hands the buffered events to the I/O thread as the next chunk. */
 static int
-writer_seal(struct rec_writer *w, uint8_t flags)
+writer_seal(struct rec_writer *w, uint8_t flags, uint64_t now_ms)
 {
+	uint64_t age;
+	unsigned int sync_ms = 0;
 	int r;
 
 	if (writer_err(w) != 0)
 		return w->err;
 	if (w->plen == 0 && !(flags & REC_FLAG_FINAL))
 		return 0;
-	if ((r = rec_wio_submit(w->io, &w->plain, w->plen, w->index, flags)) !=
-	    0)
+	/* Durable by 1 s after the chunk's first event (format section 6). */
+	age = now_ms > w->first_mono ? now_ms - w->first_mono : 0;
+	if (!(flags & REC_FLAG_FINAL) && age < REC_CHUNK_SEAL_MS)
+		sync_ms = (unsigned int)(REC_CHUNK_SEAL_MS - age);
+	if ((r = rec_wio_submit(
+		 w->io, &w->plain, w->plen, w->index, flags, sync_ms)) != 0)
 		return writer_fail(w, r);
 	w->plen = 0;
 	w->index++;
@@ -104,7 +110,7 @@ writer_event(struct rec_writer *w, uint64_t now_ms, uint8_t type, size_t len,
 	if (writer_err(w) != 0)
 		return w->err;
 	if (w->plen + REC_EVENT_HDR_LEN + len > REC_WRITER_PLAIN_CAP &&
-	    (r = writer_seal(w, 0)) != 0)
+	    (r = writer_seal(w, 0, now_ms)) != 0)
 		return r;
 	t = now_ms > w->start_mono ? now_ms - w->start_mono : 0;
 	if (t < w->last_t)
@@ -129,7 +135,7 @@ writer_check(struct rec_writer *w, uint64_t now_ms)
 {
 	if (w->plen >= REC_CHUNK_SEAL_BYTES ||
 	    (w->plen > 0 && now_ms >= w->first_mono + REC_CHUNK_SEAL_MS))
-		return writer_seal(w, 0);
+		return writer_seal(w, 0, now_ms);
 	return 0;
 }
 
@@ -299,7 +305,7 @@ rec_writer_flush(struct rec_writer *w)
 {
 	int r;
 
-	if ((r = writer_seal(w, 0)) != 0)
+	if ((r = writer_seal(w, 0, 0)) != 0)
 		return r;
 	if ((r = rec_wio_drain(w->io)) != 0)
 		return writer_fail(w, r);
@@ -533,7 +539,7 @@ rec_writer_close(
 	rec_put_be64(p + 24, w->tot.input_bytes);
 	rec_put_be64(p + 32, w->tot.chunks);
 	rec_put_be64(p + 40, w->tot.duration_ms);
-	if ((r = writer_seal(w, REC_FLAG_FINAL)) != 0)
+	if ((r = writer_seal(w, REC_FLAG_FINAL, now_ms)) != 0)
 		goto out;
 	r = rec_wio_stop(w->io, &chunks);
 	w->io = NULL;
