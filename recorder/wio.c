@@ -1,6 +1,6 @@
 /*
  * wio.c: the writer's I/O thread: filled event buffers queue in a few slots
- * and one thread compresses, encrypts and writes them in order, syncing in groups.
+ * and one thread compresses, encrypts and writes them in order; another syncs.
  */
 #include "config.h"
 
@@ -21,31 +21,35 @@ struct rec_wio {
 	int fd;
 	EVP_MD_CTX *fh; /* running SHA-256 of the file, updated in order */
 	uint64_t size;
-	/* Used by the thread only (set up before it starts). */
+	/* Used by the sealing thread only (set up before it starts). */
 	ZSTD_CCtx *zc;
 	EVP_CIPHER_CTX *cc; /* AES-256-GCM keyed with the data key */
 	uint8_t prefix[REC_NONCE_PREFIX_LEN];
 	uint8_t hh[REC_HASH_LEN];
 	uint8_t *out; /* one sealed chunk: header, ciphertext, tag */
 	size_t outcap;
-	pthread_t thread;
+	pthread_t thread; /* seals and writes */
+	pthread_t syncer; /* fdatasyncs what was written */
+	int nthreads;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a slot was filled, or stop */
-	pthread_cond_t done; /* a slot was written, or an error */
+	pthread_cond_t sync; /* something to sync, or stop */
+	pthread_cond_t done; /* a slot was written or synced, or an error */
 	/* Plaintext event buffers, REC_WRITER_PLAIN_CAP bytes each. */
 	uint8_t *slot[REC_WIO_SLOTS];
 	size_t len[REC_WIO_SLOTS];
 	uint64_t index[REC_WIO_SLOTS];
 	uint8_t flags[REC_WIO_SLOTS];
+	uint64_t due[REC_WIO_SLOTS]; /* pv_mono_ms() to be synced by */
+	uint64_t head;               /* slots filled */
+	uint64_t tail;   /* slots written (the slot is free again) */
+	uint64_t synced; /* chunks written and fdatasynced */
 	uint64_t
-	    due[REC_WIO_SLOTS]; /* pv_mono_ms() by which it must be synced */
-	uint64_t head;          /* slots filled */
-	uint64_t tail;          /* slots written (the slot is free again) */
-	uint64_t synced;        /* chunks written and fdatasynced */
-	uint64_t sync_by; /* earliest due of the written, unsynced chunks */
-	int sync_now;     /* a drain waits */
+	    sync_by;  /* earliest due of chunks written since a sync began */
+	int sync_now; /* a drain waits, or the final chunk is written */
 	int stop;
-	int err; /* first error; sticky */
+	int written_all; /* the sealing thread has stopped */
+	int err;         /* first error; sticky */
 };
 
 /* Compresses and encrypts one slot into q->out; returns its length or < 0. */
@@ -79,92 +83,110 @@ wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
 	return 0;
 }
 
-/*
- * Seals and writes queued chunks as they come, and fdatasyncs them in
- * groups (group commit): when a written chunk's sync deadline arrives
- * (1 s after its first event), when REC_WIO_SLOTS chunks are unsynced,
- * at the final chunk, or when a drain waits.  A bulk stream then costs a
- * few disk flushes a second instead of one per 64 KiB chunk, and nothing
- * older than 1 s is ever left unsynced.
- */
+/* Seals and writes queued chunks in order, as soon as they come. */
 static void *
 wio_main(void *arg)
 {
 	struct rec_wio *q = arg;
-	struct timespec ts;
-	uint64_t t, h, now;
 	size_t i, n;
-	int r, final = 0;
+	int r = 0;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (q->tail == q->head && !q->stop &&
+		while (q->tail == q->head && !q->stop && q->err == 0)
+			pthread_cond_wait(&q->work, &q->mu);
+		if (q->err != 0 || q->tail == q->head)
+			break;
+		/* The caller never touches slots tail..head-1. */
+		i = (size_t)(q->tail % REC_WIO_SLOTS);
+		pthread_mutex_unlock(&q->mu);
+		if ((r = wio_seal(q, i, &n)) != 0) {
+			/* reported below */
+		} else if (pv_write_all(q->fd, q->out, n) != 0) {
+			pv_error(
+			    "recording: write failed: %s", strerror(errno));
+			r = PV_ERR_IO;
+		} else if (EVP_DigestUpdate(q->fh, q->out, n) != 1)
+			r = PV_ERR_CRYPTO;
+		else
+			q->size += n;
+		pthread_mutex_lock(&q->mu);
+		if (r != 0) {
+			if (q->err == 0)
+				q->err = r;
+			break;
+		}
+		if (q->due[i] < q->sync_by)
+			q->sync_by = q->due[i];
+		if (q->flags[i] & REC_FLAG_FINAL)
+			q->sync_now = 1;
+		q->tail++; /* the slot is free; the chunk is in the file */
+		pthread_cond_signal(&q->sync);
+		pthread_cond_broadcast(&q->done);
+	}
+	q->written_all = 1;
+	pthread_cond_signal(&q->sync);
+	pthread_cond_broadcast(&q->done);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/*
+ * Group commit: fdatasyncs everything written so far when the oldest
+ * unsynced chunk's deadline comes (1 s after its first event), when
+ * REC_WIO_SLOTS chunks are unsynced, at the final chunk, when a drain
+ * waits, and at the end.  Writing goes on meanwhile, so a slow disk
+ * flush never holds up sealing; a bulk stream costs one flush per few
+ * hundred KiB instead of one per chunk, and nothing older than 1 s is
+ * left unsynced.
+ */
+static void *
+wio_sync_main(void *arg)
+{
+	struct rec_wio *q = arg;
+	struct timespec ts;
+	uint64_t w;
+	int r;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->err == 0 &&
+		    !(q->written_all && q->synced == q->tail) &&
 		    !(q->synced < q->tail &&
-			(q->sync_now || pv_mono_ms() >= q->sync_by))) {
+			(q->sync_now || q->written_all ||
+			    q->tail - q->synced >= REC_WIO_SLOTS ||
+			    pv_mono_ms() >= q->sync_by))) {
 			if (q->synced == q->tail) {
-				pthread_cond_wait(&q->work, &q->mu);
+				pthread_cond_wait(&q->sync, &q->mu);
 				continue;
 			}
 			ts.tv_sec = (time_t)(q->sync_by / 1000);
 			ts.tv_nsec = (long)(q->sync_by % 1000) * 1000000L;
-			(void)pthread_cond_timedwait(&q->work, &q->mu, &ts);
+			(void)pthread_cond_timedwait(&q->sync, &q->mu, &ts);
 		}
-		if (q->err != 0 ||
-		    (q->stop && q->tail == q->head && q->synced == q->tail))
+		if (q->err != 0 || q->synced == q->tail)
 			break;
-		t = q->tail;
-		h = q->head;
+		w = q->tail;
+		q->sync_by = UINT64_MAX; /* for chunks written from now on */
 		pthread_mutex_unlock(&q->mu);
 		r = 0;
-		for (; t < h && r == 0; t++) {
-			i = (size_t)(t % REC_WIO_SLOTS);
-			if ((r = wio_seal(q, i, &n)) != 0)
-				break;
-			if (pv_write_all(q->fd, q->out, n) != 0) {
-				pv_error("recording: write failed: %s",
-				    strerror(errno));
-				r = PV_ERR_IO;
-			} else if (EVP_DigestUpdate(q->fh, q->out, n) != 1)
-				r = PV_ERR_CRYPTO;
-			else
-				q->size += n;
-			if (q->flags[i] & REC_FLAG_FINAL)
-				final = 1;
+		if (fdatasync(q->fd) != 0) {
+			pv_error(
+			    "recording: fdatasync failed: %s", strerror(errno));
+			r = PV_ERR_IO;
 		}
 		pthread_mutex_lock(&q->mu);
-		if (r != 0)
-			goto fail;
-		for (t = q->tail; t < h; t++) {
-			i = (size_t)(t % REC_WIO_SLOTS);
-			if (q->synced == q->tail && t == q->tail)
-				q->sync_by = q->due[i];
-			else if (q->due[i] < q->sync_by)
-				q->sync_by = q->due[i];
+		if (r != 0) {
+			if (q->err == 0)
+				q->err = r;
+			pthread_cond_signal(&q->work);
+			break;
 		}
-		q->tail = h; /* the slots are free; the data is in the file */
-		now = pv_mono_ms();
-		if (q->synced < h &&
-		    (final || q->stop || q->sync_now || now >= q->sync_by ||
-			h - q->synced >= REC_WIO_SLOTS)) {
-			pthread_mutex_unlock(&q->mu);
-			if (fdatasync(q->fd) != 0) {
-				pv_error("recording: fdatasync failed: %s",
-				    strerror(errno));
-				r = PV_ERR_IO;
-			}
-			pthread_mutex_lock(&q->mu);
-			if (r != 0)
-				goto fail;
-			q->synced = h;
-			if (q->synced == q->head)
-				q->sync_now = 0;
-		}
+		q->synced = w;
+		if (q->synced == q->head)
+			q->sync_now = 0;
 		pthread_cond_broadcast(&q->done);
 	}
-	pthread_mutex_unlock(&q->mu);
-	return NULL;
-fail:
-	q->err = r;
 	pthread_cond_broadcast(&q->done);
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -201,6 +223,7 @@ rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
 		return PV_ERR_ALLOC;
 	q->fd = fd;
 	q->fh = fh;
+	q->sync_by = UINT64_MAX;
 	memcpy(q->prefix, prefix, sizeof(q->prefix));
 	memcpy(q->hh, hh, sizeof(q->hh));
 	q->outcap = REC_CHUNK_HDR_LEN +
@@ -211,6 +234,8 @@ rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
 		goto fail;
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(
 		q->zc, ZSTD_c_compressionLevel, REC_ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(
+		q->zc, ZSTD_c_hashLog, REC_ZSTD_HASHLOG)) ||
 	    ZSTD_isError(
 		ZSTD_CCtx_setParameter(q->zc, ZSTD_c_contentSizeFlag, 1))) {
 		r = PV_ERR_INTERNAL;
@@ -226,24 +251,38 @@ rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
 	}
-	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&q->work, &ca) != 0) {
+	if (pthread_cond_init(&q->work, NULL) != 0) {
 		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&q->mu);
+		goto fail;
+	}
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&q->sync, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_cond_destroy(&q->work);
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
 	}
 	pthread_condattr_destroy(&ca);
 	if (pthread_cond_init(&q->done, NULL) != 0) {
+		pthread_cond_destroy(&q->sync);
 		pthread_cond_destroy(&q->work);
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
 	}
 	if (pthread_create(&q->thread, NULL, wio_main, q) != 0) {
 		pthread_cond_destroy(&q->done);
+		pthread_cond_destroy(&q->sync);
 		pthread_cond_destroy(&q->work);
 		pthread_mutex_destroy(&q->mu);
 		goto fail;
 	}
+	q->nthreads = 1;
+	if (pthread_create(&q->syncer, NULL, wio_sync_main, q) != 0) {
+		(void)rec_wio_stop(q, NULL);
+		return PV_ERR_ALLOC;
+	}
+	q->nthreads = 2;
 	*out = q;
 	return 0;
 fail:
@@ -300,7 +339,7 @@ rec_wio_drain(struct rec_wio *q)
 	pthread_mutex_lock(&q->mu);
 	if (q->synced != q->head) {
 		q->sync_now = 1;
-		pthread_cond_signal(&q->work);
+		pthread_cond_signal(&q->sync);
 	}
 	while (q->synced != q->head && q->err == 0)
 		pthread_cond_wait(&q->done, &q->mu);
@@ -324,10 +363,13 @@ rec_wio_stop(struct rec_wio *q, uint64_t *size)
 	pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL);
+	if (q->nthreads > 1)
+		pthread_join(q->syncer, NULL);
 	r = q->err;
 	if (size != NULL)
 		*size = q->size;
 	pthread_cond_destroy(&q->done);
+	pthread_cond_destroy(&q->sync);
 	pthread_cond_destroy(&q->work);
 	pthread_mutex_destroy(&q->mu);
 	wio_free(q);
