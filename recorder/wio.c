@@ -89,7 +89,7 @@ wio_main(void *arg)
 {
 	struct rec_wio *q = arg;
 	size_t i, n;
-	int r = 0;
+	int r = 0, wake;
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
@@ -116,12 +116,20 @@ wio_main(void *arg)
 				q->err = r;
 			break;
 		}
+		/*
+		 * Wake the syncer only when its wait changes: nothing was
+		 * unsynced, an earlier deadline, FINAL, or 8 unsynced.
+		 */
+		wake = q->synced == q->tail || q->due[i] < q->sync_by ||
+		    (q->flags[i] & REC_FLAG_FINAL) ||
+		    q->tail + 1 - q->synced >= REC_WIO_SLOTS;
 		if (q->due[i] < q->sync_by)
 			q->sync_by = q->due[i];
 		if (q->flags[i] & REC_FLAG_FINAL)
 			q->sync_now = 1;
 		q->tail++; /* the slot is free; the chunk is in the file */
-		pthread_cond_signal(&q->sync);
+		if (wake)
+			pthread_cond_signal(&q->sync);
 		pthread_cond_broadcast(&q->done);
 	}
 	q->written_all = 1;
