@@ -90,6 +90,13 @@ int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
  * terminal text for the same ratio (measured: 0.133 vs 0.134).
  */
 #define REC_ZSTD_HASHLOG 12
+/*
+ * Chunks whose three 1 KiB samples each hold at least this many distinct
+ * byte values (random 1 KiB: ~251; text: < 100) are stored as raw zstd
+ * blocks without searching for matches.
+ */
+#define REC_RAW_DISTINCT_MIN 230
+#define REC_ZSTD_BLOCK_MAX 131072
 struct rec_wio;
 int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
     const uint8_t dk[REC_KEY_LEN], const uint8_t prefix[REC_NONCE_PREFIX_LEN],

@@ -52,6 +52,72 @@ struct rec_wio {
 	int err;         /* first error; sticky */
 };
 
+/*
+ * True when three 1 KiB samples (start, middle, end) each use nearly every
+ * byte value, as random or already-compressed bytes do (text uses < 100):
+ * zstd would only find nothing to compress.  A mix is compressed.
+ */
+static int
+wio_incompressible(const uint8_t *p, size_t len)
+{
+	const size_t sample = 1024;
+	uint8_t seen[256];
+	size_t s, k, distinct;
+
+	if (len < 4 * sample)
+		return 0;
+	for (s = 0; s < 3; s++) {
+		const uint8_t *b = p + (len - sample) * s / 2;
+
+		memset(seen, 0, sizeof(seen));
+		distinct = 0;
+		for (k = 0; k < sample; k++) {
+			distinct += !seen[b[k]];
+			seen[b[k]] = 1;
+		}
+		if (distinct < REC_RAW_DISTINCT_MIN)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * One zstd frame of raw blocks (RFC 8878 3.1.1): magic, a descriptor with
+ * Single_Segment and a 4-byte content size, then blocks of at most
+ * 128 KiB, each with a 3-byte header (Last_Block, type 0 = raw, size).
+ * Any zstd decoder reads it; storing costs a copy instead of a search.
+ */
+static size_t
+wio_raw_frame(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	uint8_t *p = dst;
+	uint32_t bh;
+	size_t n;
+
+	p[0] = 0x28;
+	p[1] = 0xb5;
+	p[2] = 0x2f;
+	p[3] = 0xfd;
+	p[4] = 0xa0; /* FCS_Field_Size 4 bytes, Single_Segment, no checksum */
+	p[5] = (uint8_t)len;
+	p[6] = (uint8_t)(len >> 8);
+	p[7] = (uint8_t)(len >> 16);
+	p[8] = (uint8_t)(len >> 24);
+	p += 9;
+	do {
+		n = len > REC_ZSTD_BLOCK_MAX ? REC_ZSTD_BLOCK_MAX : len;
+		bh = (uint32_t)(n << 3) | (n == len ? 1u : 0u);
+		p[0] = (uint8_t)bh;
+		p[1] = (uint8_t)(bh >> 8);
+		p[2] = (uint8_t)(bh >> 16);
+		memcpy(p + 3, src, n);
+		p += 3 + n;
+		src += n;
+		len -= n;
+	} while (len > 0);
+	return (size_t)(p - dst);
+}
+
 /* Compresses and encrypts one slot into q->out; returns its length or < 0. */
 static int
 wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
@@ -62,8 +128,12 @@ wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
 
 	*outlen = 0;
 	ct = q->out + REC_CHUNK_HDR_LEN;
-	clen = ZSTD_compress2(q->zc, ct,
-	    q->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, q->slot[i], q->len[i]);
+	if (wio_incompressible(q->slot[i], q->len[i]))
+		clen = wio_raw_frame(ct, q->slot[i], q->len[i]);
+	else
+		clen = ZSTD_compress2(q->zc, ct,
+		    q->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, q->slot[i],
+		    q->len[i]);
 	if (ZSTD_isError(clen)) {
 		pv_error("recording: zstd: %s", ZSTD_getErrorName(clen));
 		return PV_ERR_INTERNAL;
