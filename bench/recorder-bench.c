@@ -45,6 +45,15 @@ cpu_thread(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 /* PV_BENCH_RATE=MB/s paces the feed as a session would (0: flat out). */
 static void
 bench_pace(uint64_t t0, size_t off, double rate)
@@ -66,7 +75,7 @@ bench_write(const char *in, const char *pub, const char *out)
 	uint8_t *data, sha[32];
 	size_t len, off, n;
 	uint64_t size, t0, t1;
-	double c0, c1, u0, u1, m0, m1, rate = 0;
+	double c0, c1, u0, u1, m0, m1, rate = 0, s0, s1, stall = 0;
 	const char *rs_env = getenv("PV_BENCH_RATE");
 	char err[256];
 	struct rec_meta m = {
@@ -94,9 +103,12 @@ bench_write(const char *in, const char *pub, const char *out)
 	for (off = 0; off < len; off += n) {
 		n = len - off < BENCH_READ ? len - off : BENCH_READ;
 		bench_pace(t0, off, rate);
+		s0 = now_us();
 		if (rec_writer_data(
 			w, pv_mono_ms(), REC_EV_OUTPUT, data + off, n) != 0)
 			return 1;
+		if ((s1 = now_us() - s0) > stall)
+			stall = s1;
 	}
 	if (rec_writer_close(w, pv_mono_ms(), sha, &size) != 0)
 		return 1;
@@ -105,9 +117,10 @@ bench_write(const char *in, const char *pub, const char *out)
 	u1 = cpu_user();
 	m1 = cpu_thread();
 	printf("{\"bytes\":%zu,\"out_bytes\":%llu,\"wall_s\":%.3f,"
-	       "\"cpu_s\":%.3f,\"user_s\":%.3f,\"caller_cpu_s\":%.3f}\n",
+	       "\"cpu_s\":%.3f,\"user_s\":%.3f,\"caller_cpu_s\":%.3f,"
+	       "\"max_append_us\":%.0f}\n",
 	    len, (unsigned long long)size, (double)(t1 - t0) / 1000.0, c1 - c0,
-	    u1 - u0, m1 - m0);
+	    u1 - u0, m1 - m0, stall);
 	free(data);
 	rec_recipients_free(rs);
 	return 0;
