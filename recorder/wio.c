@@ -81,69 +81,92 @@ wio_incompressible(const uint8_t *p, size_t len)
 	return 1;
 }
 
-/*
- * One zstd frame of raw blocks (RFC 8878 3.1.1): magic, a descriptor with
- * Single_Segment and a 4-byte content size, then blocks of at most
- * 128 KiB, each with a 3-byte header (Last_Block, type 0 = raw, size).
- * Any zstd decoder reads it; storing costs a copy instead of a search.
- */
-static size_t
-wio_raw_frame(uint8_t *dst, const uint8_t *src, size_t len)
+/* Encrypts len bytes of src to *p and advances *p (GCM: out = in length). */
+static int
+wio_enc(EVP_CIPHER_CTX *cc, uint8_t **p, const uint8_t *src, size_t len)
 {
-	uint8_t *p = dst;
-	uint32_t bh;
-	size_t n;
+	int n;
 
-	p[0] = 0x28;
-	p[1] = 0xb5;
-	p[2] = 0x2f;
-	p[3] = 0xfd;
-	p[4] = 0xa0; /* FCS_Field_Size 4 bytes, Single_Segment, no checksum */
-	p[5] = (uint8_t)len;
-	p[6] = (uint8_t)(len >> 8);
-	p[7] = (uint8_t)(len >> 16);
-	p[8] = (uint8_t)(len >> 24);
-	p += 9;
+	if (EVP_EncryptUpdate(cc, *p, &n, src, (int)len) != 1 ||
+	    (size_t)n != len)
+		return PV_ERR_CRYPTO;
+	*p += len;
+	return 0;
+}
+
+/*
+ * Encrypts one zstd frame of raw blocks (RFC 8878 3.1.1) straight from the
+ * slot to ct: magic, a descriptor with Single_Segment and a 4-byte content
+ * size, then blocks of at most 128 KiB, each with a 3-byte header
+ * (Last_Block, type 0 = raw, size).  Any zstd decoder reads it; storing
+ * costs neither a match search nor a copy.
+ */
+static int
+wio_enc_raw(EVP_CIPHER_CTX *cc, uint8_t *ct, const uint8_t *src, size_t len,
+    size_t *clen)
+{
+	uint8_t h[9] = { 0x28, 0xb5, 0x2f, 0xfd,
+		0xa0 /* FCS_Field_Size 4, Single_Segment, no checksum */ },
+		bh[3], *p = ct;
+	uint32_t v;
+	size_t n;
+	int r;
+
+	h[5] = (uint8_t)len;
+	h[6] = (uint8_t)(len >> 8);
+	h[7] = (uint8_t)(len >> 16);
+	h[8] = (uint8_t)(len >> 24);
+	if ((r = wio_enc(cc, &p, h, sizeof(h))) != 0)
+		return r;
 	do {
 		n = len > REC_ZSTD_BLOCK_MAX ? REC_ZSTD_BLOCK_MAX : len;
-		bh = (uint32_t)(n << 3) | (n == len ? 1u : 0u);
-		p[0] = (uint8_t)bh;
-		p[1] = (uint8_t)(bh >> 8);
-		p[2] = (uint8_t)(bh >> 16);
-		memcpy(p + 3, src, n);
-		p += 3 + n;
+		v = (uint32_t)(n << 3) | (n == len ? 1u : 0u);
+		bh[0] = (uint8_t)v;
+		bh[1] = (uint8_t)(v >> 8);
+		bh[2] = (uint8_t)(v >> 16);
+		if ((r = wio_enc(cc, &p, bh, sizeof(bh))) != 0 ||
+		    (r = wio_enc(cc, &p, src, n)) != 0)
+			return r;
 		src += n;
 		len -= n;
 	} while (len > 0);
-	return (size_t)(p - dst);
+	*clen = (size_t)(p - ct);
+	return 0;
 }
 
-/* Compresses and encrypts one slot into q->out; returns its length or < 0. */
+/* Compresses and encrypts one slot into q->out. */
 static int
 wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
 {
-	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct;
+	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct, *p;
 	size_t clen;
-	int n;
+	int n, r;
 
 	*outlen = 0;
 	ct = q->out + REC_CHUNK_HDR_LEN;
-	if (wio_incompressible(q->slot[i], q->len[i]))
-		clen = wio_raw_frame(ct, q->slot[i], q->len[i]);
-	else
-		clen = ZSTD_compress2(q->zc, ct,
-		    q->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, q->slot[i],
-		    q->len[i]);
-	if (ZSTD_isError(clen)) {
-		pv_error("recording: zstd: %s", ZSTD_getErrorName(clen));
-		return PV_ERR_INTERNAL;
-	}
 	rec_chunk_nonce(q->prefix, q->index[i], nonce);
 	rec_chunk_aad(q->hh, q->index[i], q->flags[i], aad);
 	if (EVP_EncryptInit_ex(q->cc, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_EncryptUpdate(q->cc, NULL, &n, aad, sizeof(aad)) != 1 ||
-	    EVP_EncryptUpdate(q->cc, ct, &n, ct, (int)clen) != 1 ||
-	    EVP_EncryptFinal_ex(q->cc, ct + n, &n) != 1 ||
+	    EVP_EncryptUpdate(q->cc, NULL, &n, aad, sizeof(aad)) != 1)
+		return PV_ERR_CRYPTO;
+	if (wio_incompressible(q->slot[i], q->len[i])) {
+		if ((r = wio_enc_raw(
+			 q->cc, ct, q->slot[i], q->len[i], &clen)) != 0)
+			return r;
+	} else {
+		clen = ZSTD_compress2(q->zc, ct,
+		    q->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, q->slot[i],
+		    q->len[i]);
+		if (ZSTD_isError(clen)) {
+			pv_error(
+			    "recording: zstd: %s", ZSTD_getErrorName(clen));
+			return PV_ERR_INTERNAL;
+		}
+		p = ct;
+		if ((r = wio_enc(q->cc, &p, ct, clen)) != 0)
+			return r;
+	}
+	if (EVP_EncryptFinal_ex(q->cc, ct + clen, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(
 		q->cc, EVP_CTRL_GCM_GET_TAG, REC_TAG_LEN, ct + clen) != 1)
 		return PV_ERR_CRYPTO;
