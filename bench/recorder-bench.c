@@ -90,8 +90,15 @@ bench_write(const char *in, const char *pub, const char *out)
 		    stderr, "recorder-bench: cannot load %s or %s\n", in, pub);
 		return 1;
 	}
-	if (rs_env != NULL)
-		rate = atof(rs_env);
+	if (rs_env != NULL) {
+		char *end;
+
+		rate = strtod(rs_env, &end);
+		if (end == rs_env || *end != '\0' || rate < 0) {
+			fprintf(stderr, "recorder-bench: bad PV_BENCH_RATE\n");
+			return 1;
+		}
+	}
 	m.start_unix_ms = pv_wall_ms();
 	m.start_mono_ms = pv_mono_ms();
 	c0 = cpu_now();
