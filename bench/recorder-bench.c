@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -34,6 +35,38 @@ cpu_now(void)
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* CPU of the calling thread only (the relay thread's share). */
+static double
+cpu_thread(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* PV_BENCH_RATE=MB/s paces the feed as a session would (0: flat out). */
+static void
+bench_pace(uint64_t t0, size_t off, double rate)
+{
+	uint64_t due;
+
+	if (rate <= 0)
+		return;
+	due = t0 + (uint64_t)((double)off / (rate * 1e3));
+	while (pv_mono_ms() < due)
+		usleep(1000);
+}
+
 static int
 bench_write(const char *in, const char *pub, const char *out)
 {
@@ -42,7 +75,8 @@ bench_write(const char *in, const char *pub, const char *out)
 	uint8_t *data, sha[32];
 	size_t len, off, n;
 	uint64_t size, t0, t1;
-	double c0, c1, u0, u1;
+	double c0, c1, u0, u1, m0, m1, rate = 0, s0, s1, stall = 0;
+	const char *rs_env = getenv("PV_BENCH_RATE");
 	char err[256];
 	struct rec_meta m = {
 		.session_id = "00000000-0000-4000-8000-000000000000",
@@ -56,28 +90,44 @@ bench_write(const char *in, const char *pub, const char *out)
 		    stderr, "recorder-bench: cannot load %s or %s\n", in, pub);
 		return 1;
 	}
+	if (rs_env != NULL) {
+		char *end;
+
+		rate = strtod(rs_env, &end);
+		if (end == rs_env || *end != '\0' || rate < 0) {
+			fprintf(stderr, "recorder-bench: bad PV_BENCH_RATE\n");
+			return 1;
+		}
+	}
 	m.start_unix_ms = pv_wall_ms();
 	m.start_mono_ms = pv_mono_ms();
 	c0 = cpu_now();
 	u0 = cpu_user();
+	m0 = cpu_thread();
 	t0 = pv_mono_ms();
 	if (rec_writer_open(&w, out, rs, &m) != 0)
 		return 1;
 	for (off = 0; off < len; off += n) {
 		n = len - off < BENCH_READ ? len - off : BENCH_READ;
+		bench_pace(t0, off, rate);
+		s0 = now_us();
 		if (rec_writer_data(
 			w, pv_mono_ms(), REC_EV_OUTPUT, data + off, n) != 0)
 			return 1;
+		if ((s1 = now_us() - s0) > stall)
+			stall = s1;
 	}
 	if (rec_writer_close(w, pv_mono_ms(), sha, &size) != 0)
 		return 1;
 	t1 = pv_mono_ms();
 	c1 = cpu_now();
 	u1 = cpu_user();
+	m1 = cpu_thread();
 	printf("{\"bytes\":%zu,\"out_bytes\":%llu,\"wall_s\":%.3f,"
-	       "\"cpu_s\":%.3f,\"user_s\":%.3f}\n",
+	       "\"cpu_s\":%.3f,\"user_s\":%.3f,\"caller_cpu_s\":%.3f,"
+	       "\"max_append_us\":%.0f}\n",
 	    len, (unsigned long long)size, (double)(t1 - t0) / 1000.0, c1 - c0,
-	    u1 - u0);
+	    u1 - u0, m1 - m0, stall);
 	free(data);
 	rec_recipients_free(rs);
 	return 0;

@@ -99,10 +99,10 @@ struct rec_meta {
  * The writer.  Every function returns 0 or a negative PV_ERR_*; after the
  * first error the writer is failed and every later call returns that
  * error again (the caller ends the session: fail closed).  now_ms is
- * pv_mono_ms().  Appends only copy into memory; a sealed chunk is
- * compressed and encrypted in the caller's thread and handed to the
- * writer's I/O thread, which writes and fdatasyncs chunks in order (at
- * most 8 queued; a full queue waits).  An I/O error is
+ * pv_mono_ms().  Appends only copy into memory; a sealed chunk's buffer
+ * is handed (not copied) to the writer's I/O thread, which compresses,
+ * encrypts, writes and fdatasyncs chunks in order (at most 8 queued; a
+ * full queue waits).  An I/O error is
  * returned by the next call.  A writer is used by one thread at a time;
  * a recipient set may be shared by any number of writers and threads.
  */

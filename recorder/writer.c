@@ -1,6 +1,6 @@
 /*
  * writer.c: the recording writer the broker feeds every byte to: events
- * buffered in memory, sealed as zstd + AES-256-GCM chunks, write + fdatasync.
+ * buffered in memory, sealed (zstd + AES-256-GCM) and written by wio.c.
  */
 #include "config.h"
 
@@ -14,13 +14,9 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <zstd.h>
 
 #include "common/common.h"
 #include "recorder/recorder-int.h"
-
-/* Fast enough for 100 MB/s in a few % of a core; text still shrinks >3x. */
-#define REC_ZSTD_LEVEL 1
 
 struct rec_writer {
 	int fd;
@@ -34,13 +30,9 @@ struct rec_writer {
 	uint64_t first_mono; /* now_ms of the first buffered event */
 	uint8_t *plain;      /* REC_WRITER_PLAIN_CAP bytes */
 	size_t plen;
-	struct rec_wio *io; /* writes and syncs sealed chunks */
-	uint8_t *out;       /* chunk header, ciphertext, tag */
-	size_t outcap;
-	ZSTD_CCtx *zc;
-	EVP_CIPHER_CTX *cc;
-	EVP_MD_CTX *fh; /* SHA-256 of every byte written */
-	uint64_t size;  /* of the header; the chunks are counted by io */
+	struct rec_wio *io; /* seals, writes and syncs chunks */
+	EVP_MD_CTX *fh;     /* SHA-256 of every byte written */
+	uint64_t size;      /* of the header; the chunks are counted by io */
 	struct rec_totals tot;
 };
 
@@ -81,40 +73,27 @@ writer_emit(struct rec_writer *w, const void *p, size_t len)
 	return 0;
 }
 
+/* Hands the buffered events to the I/O thread as the next chunk. */
 static int
-writer_seal(struct rec_writer *w, uint8_t flags)
+writer_seal(struct rec_writer *w, uint8_t flags, uint64_t now_ms)
 {
-	uint8_t nonce[REC_NONCE_LEN], aad[REC_AAD_LEN], *ct, *out = w->out;
-	size_t clen;
-	int n, r;
+	uint64_t age;
+	unsigned int sync_ms = 0;
+	int r;
 
 	if (writer_err(w) != 0)
 		return w->err;
 	if (w->plen == 0 && !(flags & REC_FLAG_FINAL))
 		return 0;
-	ct = out + REC_CHUNK_HDR_LEN;
-	clen = ZSTD_compress2(w->zc, ct,
-	    w->outcap - REC_CHUNK_HDR_LEN - REC_TAG_LEN, w->plain, w->plen);
-	if (ZSTD_isError(clen)) {
-		pv_error("recording: zstd: %s", ZSTD_getErrorName(clen));
-		return writer_fail(w, PV_ERR_INTERNAL);
-	}
-	rec_chunk_nonce(w->prefix, w->index, nonce);
-	rec_chunk_aad(w->hh, w->index, flags, aad);
-	if (EVP_EncryptInit_ex(w->cc, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_EncryptUpdate(w->cc, NULL, &n, aad, sizeof(aad)) != 1 ||
-	    EVP_EncryptUpdate(w->cc, ct, &n, ct, (int)clen) != 1 ||
-	    EVP_EncryptFinal_ex(w->cc, ct + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(
-		w->cc, EVP_CTRL_GCM_GET_TAG, REC_TAG_LEN, ct + clen) != 1)
-		return writer_fail(w, PV_ERR_CRYPTO);
-	out[0] = flags;
-	rec_put_be32(out + 1, (uint32_t)(clen + REC_TAG_LEN));
+	/* Durable by 1 s after the chunk's first event (format section 6). */
+	age = now_ms > w->first_mono ? now_ms - w->first_mono : 0;
+	if (!(flags & REC_FLAG_FINAL) && age < REC_CHUNK_SEAL_MS)
+		sync_ms = (unsigned int)(REC_CHUNK_SEAL_MS - age);
+	if ((r = rec_wio_submit(
+		 w->io, &w->plain, w->plen, w->index, flags, sync_ms)) != 0)
+		return writer_fail(w, r);
 	w->plen = 0;
 	w->index++;
-	if ((r = rec_wio_submit(
-		 w->io, out, REC_CHUNK_HDR_LEN + clen + REC_TAG_LEN)) != 0)
-		return writer_fail(w, r);
 	return 0;
 }
 
@@ -131,7 +110,7 @@ writer_event(struct rec_writer *w, uint64_t now_ms, uint8_t type, size_t len,
 	if (writer_err(w) != 0)
 		return w->err;
 	if (w->plen + REC_EVENT_HDR_LEN + len > REC_WRITER_PLAIN_CAP &&
-	    (r = writer_seal(w, 0)) != 0)
+	    (r = writer_seal(w, 0, now_ms)) != 0)
 		return r;
 	t = now_ms > w->start_mono ? now_ms - w->start_mono : 0;
 	if (t < w->last_t)
@@ -156,7 +135,7 @@ writer_check(struct rec_writer *w, uint64_t now_ms)
 {
 	if (w->plen >= REC_CHUNK_SEAL_BYTES ||
 	    (w->plen > 0 && now_ms >= w->first_mono + REC_CHUNK_SEAL_MS))
-		return writer_seal(w, 0);
+		return writer_seal(w, 0, now_ms);
 	return 0;
 }
 
@@ -326,7 +305,7 @@ rec_writer_flush(struct rec_writer *w)
 {
 	int r;
 
-	if ((r = writer_seal(w, 0)) != 0)
+	if ((r = writer_seal(w, 0, 0)) != 0)
 		return r;
 	if ((r = rec_wio_drain(w->io)) != 0)
 		return writer_fail(w, r);
@@ -473,29 +452,15 @@ rec_writer_open_fd(struct rec_writer **out, int fd,
 	w->fd = fd;
 	fd = -1;
 	w->start_mono = meta->start_mono_ms;
-	w->outcap = REC_CHUNK_HDR_LEN +
-	    ZSTD_compressBound(REC_WRITER_PLAIN_CAP) + REC_TAG_LEN;
 	if ((w->plain = malloc(REC_WRITER_PLAIN_CAP)) == NULL ||
-	    (w->out = malloc(w->outcap)) == NULL ||
-	    (w->zc = ZSTD_createCCtx()) == NULL ||
-	    (w->cc = EVP_CIPHER_CTX_new()) == NULL ||
 	    (w->fh = EVP_MD_CTX_new()) == NULL) {
 		r = PV_ERR_ALLOC;
-		goto out;
-	}
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(
-		w->zc, ZSTD_c_compressionLevel, REC_ZSTD_LEVEL)) ||
-	    ZSTD_isError(
-		ZSTD_CCtx_setParameter(w->zc, ZSTD_c_contentSizeFlag, 1))) {
-		r = PV_ERR_INTERNAL;
 		goto out;
 	}
 	if ((r = pv_random_bytes(w->dk, sizeof(w->dk))) != 0 ||
 	    (r = pv_random_bytes(w->prefix, sizeof(w->prefix))) != 0)
 		goto out;
-	if (EVP_EncryptInit_ex(w->cc, EVP_aes_256_gcm(), NULL, w->dk, NULL) !=
-		1 ||
-	    EVP_DigestInit_ex(w->fh, EVP_sha256(), NULL) != 1) {
+	if (EVP_DigestInit_ex(w->fh, EVP_sha256(), NULL) != 1) {
 		r = PV_ERR_CRYPTO;
 		goto out;
 	}
@@ -507,8 +472,10 @@ rec_writer_open_fd(struct rec_writer **out, int fd,
 		goto out;
 	}
 	if ((r = writer_emit(w, pv_buf_ptr(hdr), pv_buf_len(hdr))) != 0 ||
-	    (r = rec_wio_start(&w->io, w->fd, w->fh)) != 0)
+	    (r = rec_wio_start(
+		 &w->io, w->fd, w->fh, w->dk, w->prefix, w->hh)) != 0)
 		goto out;
+	PV_WIPE(w->dk); /* the I/O thread's cipher context holds it now */
 	*out = w;
 	w = NULL;
 	r = 0;
@@ -572,7 +539,7 @@ rec_writer_close(
 	rec_put_be64(p + 24, w->tot.input_bytes);
 	rec_put_be64(p + 32, w->tot.chunks);
 	rec_put_be64(p + 40, w->tot.duration_ms);
-	if ((r = writer_seal(w, REC_FLAG_FINAL)) != 0)
+	if ((r = writer_seal(w, REC_FLAG_FINAL, now_ms)) != 0)
 		goto out;
 	r = rec_wio_stop(w->io, &chunks);
 	w->io = NULL;
@@ -601,9 +568,6 @@ rec_writer_free(struct rec_writer *w)
 	PV_WIPE(w->dk);
 	if (w->plain != NULL)
 		pv_secret_free(w->plain, REC_WRITER_PLAIN_CAP);
-	free(w->out);
-	ZSTD_freeCCtx(w->zc);
-	EVP_CIPHER_CTX_free(w->cc);
 	EVP_MD_CTX_free(w->fh);
 	free(w);
 }

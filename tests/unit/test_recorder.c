@@ -396,6 +396,72 @@ test_chunking(void **state)
 	unlink(path);
 }
 
+/*
+ * Random bytes are stored as raw zstd blocks (no match search) and read
+ * back intact; text and a chunk half random, half text are still
+ * compressed.
+ */
+static void
+test_incompressible(void **state)
+{
+	int idx[] = { 0 };
+	struct rec_recipients *rs = load_rcpts(idx, 1);
+	struct rec_writer *w;
+	struct rec_reader *r;
+	struct rec_key *k;
+	struct rec_event ev;
+	char path[TR_PATH_MAX], err[256];
+	uint8_t *in, *got, sha[32];
+	const size_t part = 262144, n = 3 * part;
+	size_t off = 0, i;
+	uint64_t size;
+	int ret;
+
+	(void)state;
+	in = malloc(n);
+	got = malloc(n);
+	assert_non_null(in);
+	assert_non_null(got);
+	/* random | text | 64 KiB pieces of 32 KiB random + 32 KiB text */
+	assert_int_equal(pv_random_bytes(in, part), 0);
+	for (i = 0; i < part; i++)
+		in[part + i] = (uint8_t)("usr/share/doc/\n"[i % 15]);
+	for (i = 0; i < part; i += 65536) {
+		assert_int_equal(pv_random_bytes(in + 2 * part + i, 32768), 0);
+		memset(in + 2 * part + i + 32768, 'a' + (int)(i >> 16), 32768);
+	}
+	tr_path(&env, "raw.pvr", path, sizeof(path));
+	assert_int_equal(rec_writer_open(&w, path, rs, &meta), 0);
+	for (i = 0; i < n; i += 16384)
+		assert_int_equal(rec_writer_data(w, meta.start_mono_ms,
+				     REC_EV_OUTPUT, in + i, 16384),
+		    0);
+	assert_int_equal(
+	    rec_writer_close(w, meta.start_mono_ms, sha, &size), 0);
+	/* random stored (+ overhead), text and the mixed part shrunk */
+	assert_true(size > part);
+	assert_true(size < part + part / 2 + 4096);
+	assert_int_equal(rec_key_load(&k, env.priv[0], err, sizeof(err)), 0);
+	assert_int_equal(rec_reader_open(&r, path), 0);
+	assert_int_equal(rec_reader_unlock(r, k), 0);
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if (ev.type != REC_EV_OUTPUT)
+			continue;
+		assert_true(off + ev.len <= n);
+		memcpy(got + off, ev.data, ev.len);
+		off += ev.len;
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(off, n);
+	assert_memory_equal(got, in, n);
+	rec_reader_free(r);
+	rec_key_free(k);
+	free(in);
+	free(got);
+	rec_recipients_free(rs);
+	unlink(path);
+}
+
 static void
 test_files(void **state)
 {
@@ -558,6 +624,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_recipients),
 		cmocka_unit_test(test_chunking),
+		cmocka_unit_test(test_incompressible),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_shared_recipients),
 		cmocka_unit_test(test_reader_keys),
