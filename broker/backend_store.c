@@ -318,6 +318,8 @@ sb_decide(
 	}
 	out->channels = d.channels;
 	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
+	out->transfer = d.transfer;
+	out->record_file_contents = d.record_file_contents;
 out:
 	store_grant_free(g);
 	store_engineer_free(e);

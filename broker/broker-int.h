@@ -11,6 +11,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "broker/broker-sftp.h"
 #include "broker/broker.h"
 
 /*
@@ -50,6 +51,8 @@ struct broker_decision {
 	char grant_id[64];
 	int64_t grant_ends;             /* unix seconds; 0 = standing access */
 	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
+	unsigned int transfer;          /* POLICY_TRANSFER_* for sftp and scp */
+	int record_file_contents;       /* sftp/scp bytes recorded in full */
 };
 
 struct broker_session_row {
@@ -167,6 +170,8 @@ struct broker_recorder_ops {
 	    char *path, size_t pathlen);
 	int (*event)(void *rec, enum broker_rec_kind kind, uint32_t channel,
 	    const void *data, size_t len);
+	/* A file-transfer event (sftp, scp) of a channel. */
+	int (*file)(void *rec, uint32_t channel, const struct sftp_event *ev);
 	/* Seals what is due; returns when it next wants a call (ms). */
 	int (*tick)(void *rec, int *next_ms);
 	/* Seals; reports the file's SHA-256 (hex) and size when known. */
@@ -241,6 +246,16 @@ struct relay_chan {
 	char fail_msg[512];      /* a refusal to print, then exit 1 */
 	struct pv_buf *menu_out; /* menu output still to send */
 	int menu_status;
+	/* sftp subsystem or legacy scp: the trackers between the legs */
+	struct sftp_tracker *sftp;
+	struct scp_tracker *scp;
+	struct pv_buf *inq;      /* sftp: engineer bytes not yet decided */
+	size_t pass_left;        /* of a PASS verdict, still to forward */
+	size_t drop_left;        /* of a REFUSE verdict, still to drop */
+	int in_blocked;          /* inq waits for window or replies */
+	int busy;                /* inside a callback or the pump */
+	int rec_data;            /* record the channel's bytes in full */
+	uint64_t files, refused; /* transfer events, refusals */
 };
 
 struct broker_session {
@@ -309,5 +324,21 @@ void broker_relay_target_callbacks(struct relay_chan *rc);
 int broker_relay_pump(struct broker_session *s, struct relay_chan *rc);
 int broker_rec(struct broker_session *s, enum broker_rec_kind kind,
     uint32_t channel, const void *data, size_t len);
+/* Records then writes what to's window takes; returns the bytes taken. */
+int broker_relay_forward(struct relay_chan *rc, ssh_channel to,
+    enum broker_rec_kind kind, const uint8_t *data, size_t len, size_t *prerec,
+    int consumed);
+
+/* relay_xfer.c: sftp and scp channels (broker/broker-sftp.h) */
+int broker_xfer_sftp_start(struct relay_chan *rc);
+/* Classifies an scp exec against the decision; PV_ALLOW or a refusal. */
+int broker_xfer_scp_check(
+    struct relay_chan *rc, const char *command, char *msg, size_t msglen);
+int broker_xfer_flush(struct relay_chan *rc);
+int broker_xfer_passed(struct relay_chan *rc, enum broker_rec_kind kind,
+    const uint8_t *data, size_t n);
+int broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len);
+int broker_xfer_in_pump(struct relay_chan *rc);
+void broker_xfer_end(struct relay_chan *rc);
 
 #endif /* PROVOST_BROKER_INT_H */

@@ -12,11 +12,13 @@ libprovost_broker_la_SOURCES = \
 	broker/menu.c \
 	broker/recorder_rec.c \
 	broker/relay.c \
+	broker/relay_xfer.c \
 	broker/session.c \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
-libprovost_broker_la_LIBADD = libprovost_store.la libprovost_recorder.la \
+libprovost_broker_la_LIBADD = libprovost_sftp.la libprovost_store.la \
+	libprovost_recorder.la \
 	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
@@ -27,7 +29,7 @@ provostd_SOURCES = broker/daemon.c
 provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS)
 provostd_LDFLAGS = $(PROG_LINK)
-provostd_LDADD = libprovost_broker.la libprovost_store.la \
+provostd_LDADD = libprovost_broker.la libprovost_sftp.la libprovost_store.la \
 	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
 	$(ZSTD_LIBS) $(OATH_LIBS)
@@ -77,7 +79,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_recfail.sh \
-	tests/integration/t_broker_relay.sh
+	tests/integration/t_broker_relay.sh \
+	tests/integration/t_broker_sftp.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
 dist_man_MANS += docs/provostd.8

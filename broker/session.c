@@ -388,6 +388,9 @@ session_finish(struct broker_session *s)
 		    s->event != NULL)
 			(void)ssh_event_dopoll(s->event, 100);
 	}
+	/* Transfers still open are summarised while the recording is. */
+	for (i = 0; i < s->nchans; i++)
+		broker_xfer_end(s->chans[i]);
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(
 			s->rec, aborted, hex, sizeof(hex), &size) != 0) {
