@@ -446,9 +446,18 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 		    command ? command : "", command ? strlen(command) : 0);
 	if (r != 0)
 		return 0;
-	if (broker_target_connect(s, msg, sizeof(msg)) != 0 ||
-	    broker_target_open(s, rc, command, subsystem, msg, sizeof(msg)) !=
-		0)
+	if (broker_target_connect(s, msg, sizeof(msg)) != 0)
+		goto fail;
+	/*
+	 * A later channel on a multiplexed connection: the target leg is
+	 * non-blocking by now, and opening a channel must wait for its answer.
+	 */
+	if (s->target_added)
+		ssh_set_blocking(s->target, 1);
+	r = broker_target_open(s, rc, command, subsystem, msg, sizeof(msg));
+	if (s->target_added && s->target != NULL)
+		ssh_set_blocking(s->target, 0);
+	if (r != 0)
 		goto fail;
 	if (subsystem != NULL && broker_xfer_sftp_start(rc) != 0) {
 		(void)snprintf(msg, sizeof(msg), "internal error");
