@@ -42,10 +42,14 @@ struct broker_decide_req {
 	unsigned int channel; /* POLICY_CH_* of policy/policy.h */
 	int64_t now;
 	const char *client_addr;
+	/* POLICY_CH_FORWARD: the destination, checked against ForwardTo */
+	const char *forward_host;
+	unsigned int forward_port;
 };
 
 struct broker_decision {
 	int permit_pty;
+	int permit_forward;    /* the target cert allows port forwarding */
 	unsigned int channels; /* POLICY_CH_* the rule allows */
 	char rule[64];
 	char grant_id[64];
@@ -256,6 +260,9 @@ struct relay_chan {
 	int busy;                /* inside a callback or the pump */
 	int rec_data;            /* record the channel's bytes in full */
 	uint64_t files, refused; /* transfer events, refusals */
+	int fwd;                 /* direct-tcpip: metadata recorded only */
+	char fwd_dest[256];      /* its destination host */
+	unsigned int fwd_port;
 };
 
 struct broker_session {
@@ -331,6 +338,13 @@ int broker_relay_forward(struct relay_chan *rc, ssh_channel to,
 
 /* relay_xfer.c: sftp and scp channels (broker/broker-sftp.h) */
 int broker_xfer_sftp_start(struct relay_chan *rc);
+/*
+ * A direct-tcpip open (ssh -L, -D) from the message callback: decided,
+ * opened on the target leg, accepted.  0 if replied, 1 for a refusal.
+ */
+int broker_xfer_forward_open(struct broker_session *s, ssh_message msg);
+/* At a forward's end: bytes each way as file events. */
+int broker_xfer_forward_end(struct relay_chan *rc);
 /* Classifies an scp exec against the decision; PV_ALLOW or a refusal. */
 int broker_xfer_scp_check(
     struct relay_chan *rc, const char *command, char *msg, size_t msglen);

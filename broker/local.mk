@@ -80,7 +80,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh \
-	tests/integration/t_broker_sftp.sh
+	tests/integration/t_broker_sftp.sh \
+	tests/integration/t_broker_forward.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
 dist_man_MANS += docs/provostd.8

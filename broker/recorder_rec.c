@@ -227,6 +227,15 @@ rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
 		f.op = ev->direction == SFTP_DIR_UPLOAD ? REC_FILE_PUT
 							: REC_FILE_GET;
 		break;
+	case SFTP_OP_EXTENDED:
+		if (ev->ext != NULL && strcmp(ev->ext, "direct-tcpip") == 0) {
+			f.op = REC_FILE_OTHER; /* a forward: bytes each way */
+			break;
+		}
+		if (!ev->refused)
+			return 0;
+		f.op = REC_FILE_OTHER;
+		break;
 	default:
 		if (!ev->refused)
 			return 0;

@@ -64,7 +64,7 @@ broker_relay_forward(struct relay_chan *rc, ssh_channel to,
 	/* sftp and scp bytes: file events, the stream with RecordFileContents */
 	if (n > skip &&
 	    (rc->rec_data || kind == BROKER_REC_STDERR ||
-		(rc->sftp == NULL && rc->scp == NULL)) &&
+		(rc->sftp == NULL && rc->scp == NULL && !rc->fwd)) &&
 	    broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
 		return 0;
 	if (kind == BROKER_REC_STDERR)
@@ -720,6 +720,7 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		    rc->id, (unsigned long long)rc->bytes_in,
 		    (unsigned long long)rc->bytes_out, stat);
 		rc->done = 1;
+		(void)broker_xfer_forward_end(rc);
 		broker_xfer_end(rc);
 	}
 	return rc->done;

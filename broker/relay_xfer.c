@@ -333,3 +333,99 @@ broker_xfer_end(struct relay_chan *rc)
 	pv_buf_free(rc->inq);
 	rc->inq = NULL;
 }
+
+int
+broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
+{
+	const char *host = ssh_message_channel_request_open_destination(msg);
+	int port = ssh_message_channel_request_open_destination_port(msg);
+	struct relay_chan *rc;
+	char why[256];
+	int r;
+
+	why[0] = '\0';
+	if (!s->authenticated || s->ending || host == NULL || port <= 0 ||
+	    port > 65535 || strlen(host) >= sizeof(rc->fwd_dest))
+		return 1;
+	if ((rc = broker_relay_chan_new(s)) == NULL) {
+		pv_info("session %s: forward refused (channel limit)", s->id);
+		return 1;
+	}
+	rc->fwd = 1;
+	rc->started = 1;
+	(void)snprintf(rc->fwd_dest, sizeof(rc->fwd_dest), "%s", host);
+	rc->fwd_port = (unsigned int)port;
+	if (broker_session_decide(s, rc, POLICY_CH_FORWARD, why, sizeof(why)) !=
+	    PV_ALLOW)
+		goto refuse;
+	if (broker_target_connect(s, why, sizeof(why)) != 0)
+		goto refuse;
+	if ((rc->t = ssh_channel_new(s->target)) == NULL) {
+		(void)snprintf(why, sizeof(why), "internal error");
+		goto refuse;
+	}
+	ssh_set_blocking(s->target, 1);
+	r = ssh_channel_open_forward(rc->t, host, port, "127.0.0.1", 0);
+	if (s->target_added)
+		ssh_set_blocking(s->target, 0);
+	if (r != SSH_OK) {
+		(void)snprintf(why, sizeof(why), "target %s could not open it",
+		    s->tgt.name);
+		goto refuse;
+	}
+	if (ssh_message_channel_request_open_reply_accept_channel(msg, rc->c) !=
+	    SSH_OK) {
+		(void)ssh_channel_close(rc->t);
+		rc->done = 1;
+		return 0;
+	}
+	broker_relay_target_callbacks(rc);
+	pv_info("session %s: channel %u: forward to %s:%d for %s via %s", s->id,
+	    rc->id, host, port, s->login.engineer, s->tgt.name);
+	broker_audit(s, "forward.start", "channel=%u destination=%s:%d", rc->id,
+	    host, port);
+	return 0;
+refuse:
+	pv_info(
+	    "session %s: forward to %s:%d refused: %s", s->id, host, port, why);
+	broker_audit(s, "forward.refused", "destination=%s:%d reason=%s", host,
+	    port, why);
+	if (rc->t != NULL) {
+		(void)ssh_channel_close(rc->t);
+		ssh_channel_free(rc->t);
+		rc->t = NULL;
+	}
+	rc->done = 1;
+	return 1;
+}
+
+int
+broker_xfer_forward_end(struct relay_chan *rc)
+{
+	struct broker_session *s = rc->s;
+	char dest[300];
+	int i, r = 0;
+
+	if (!rc->fwd || s->rec == NULL || rc->t == NULL)
+		return 0;
+	(void)snprintf(dest, sizeof(dest), "%s:%u", rc->fwd_dest, rc->fwd_port);
+	broker_audit(s, "forward.end",
+	    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
+	    (unsigned long long)rc->bytes_in,
+	    (unsigned long long)rc->bytes_out);
+	for (i = 0; i < 2 && r == 0; i++) {
+		struct sftp_event ev = {
+			.op = SFTP_OP_EXTENDED,
+			.ext = "direct-tcpip",
+			.path = dest,
+			.direction =
+			    i == 0 ? SFTP_DIR_UPLOAD : SFTP_DIR_DOWNLOAD,
+			.bytes = i == 0 ? rc->bytes_in : rc->bytes_out,
+			.message = "",
+		};
+
+		r = s->bx->recorder.ops->file(s->rec, rc->id, &ev);
+	}
+	rc->fwd = 0; /* once */
+	return r;
+}

@@ -145,6 +145,8 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		.channel = channel,
 		.now = (int64_t)time(NULL),
 		.client_addr = s->peer,
+		.forward_host = rc->fwd ? rc->fwd_dest : NULL,
+		.forward_port = rc->fwd ? rc->fwd_port : 0,
 	};
 	r = b->ops->decide(b->ctx, &req, &s->decision);
 	pv_info("session %s: decision for %s as %s@%s (%s): %s, rule %s: %s",
@@ -389,8 +391,10 @@ session_finish(struct broker_session *s)
 			(void)ssh_event_dopoll(s->event, 100);
 	}
 	/* Transfers still open are summarised while the recording is. */
-	for (i = 0; i < s->nchans; i++)
+	for (i = 0; i < s->nchans; i++) {
+		(void)broker_xfer_forward_end(s->chans[i]);
 		broker_xfer_end(s->chans[i]);
+	}
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(
 			s->rec, aborted, hex, sizeof(hex), &size) != 0) {
