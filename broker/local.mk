@@ -93,7 +93,7 @@ tests_fuzz_fuzz_cert_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_cert_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la $(CRYPTO_LIBS)
 LINT_C_FILES += tests/fuzz/fuzz_cert.c
-EXTRA_DIST += bench/broker-throughput
+EXTRA_DIST += bench/broker-throughput bench/broker-sftp
 
 # A test helper: offers a key without a signature, then a good code.
 check_PROGRAMS += broker/pv-broker-probe
