@@ -297,6 +297,7 @@ struct broker_session {
 	uint64_t revoke_next_ms;
 	int grant_warned; /* 2: 5-minute warning given, 1: 1-minute */
 	int ending;
+	int repump; /* a callback left bytes to the pump: poll without waiting */
 	char end_reason[128];
 	uint64_t bytes_in, bytes_out;
 	uint8_t buf[BROKER_RELAY_CHUNK];
@@ -324,6 +325,7 @@ int broker_target_open(struct broker_session *s, struct relay_chan *rc,
     const char *command, const char *subsystem, char *msg, size_t msglen);
 
 /* relay.c */
+void broker_nodelay(int fd); /* TCP_NODELAY on a connected socket */
 struct relay_chan *broker_relay_chan_new(struct broker_session *s);
 void broker_relay_chan_free(struct relay_chan *rc);
 void broker_relay_target_callbacks(struct relay_chan *rc);

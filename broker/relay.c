@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +16,20 @@
 #include "policy/policy.h"
 
 #define FAIL_EXIT_STATUS 1
+
+/*
+ * Small packets (sftp requests and status replies, typed keys) go out at
+ * once: Nagle's wait for an ACK would stall request/reply protocols.
+ */
+void
+broker_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
 
 int
 broker_rec(struct broker_session *s, enum broker_rec_kind kind,
@@ -104,6 +121,7 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0' ||
 	    rc->busy) {
 		rc->stall_in = 1; /* the pump moves it, in order */
+		rc->s->repump |= rc->busy;
 		return 0;
 	}
 	rc->busy = 1;
@@ -132,8 +150,7 @@ t_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	 * no byte is taken twice or out of order.
 	 */
 	if (rc->busy) {
-		pv_debug(
-		    "session %s: channel %u: reentered", rc->s->id, rc->id);
+		rc->s->repump = 1; /* no poll wait before the pump runs */
 		if (is_stderr)
 			rc->stall_err = 1;
 		else
@@ -448,6 +465,7 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 		return 0;
 	if (broker_target_connect(s, msg, sizeof(msg)) != 0)
 		goto fail;
+	broker_nodelay(ssh_get_fd(s->target));
 	/*
 	 * A later channel on a multiplexed connection: the target leg is
 	 * non-blocking by now, and opening a channel must wait for its answer.

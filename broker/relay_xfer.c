@@ -360,6 +360,7 @@ broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
 		goto refuse;
 	if (broker_target_connect(s, why, sizeof(why)) != 0)
 		goto refuse;
+	broker_nodelay(ssh_get_fd(s->target));
 	if ((rc->t = ssh_channel_new(s->target)) == NULL) {
 		(void)snprintf(why, sizeof(why), "internal error");
 		goto refuse;

@@ -319,7 +319,10 @@ session_loop(struct broker_session *s)
 			stalled |= !rc->done &&
 			    (rc->stall_in || rc->stall_out || rc->stall_err);
 		}
-		timeout = stalled ? LOOP_STALLED_MS : LOOP_IDLE_MS;
+		timeout = s->repump ? 0
+		    : stalled       ? LOOP_STALLED_MS
+				    : LOOP_IDLE_MS;
+		s->repump = 0;
 		if (s->rec != NULL) {
 			int next = timeout;
 
@@ -481,6 +484,7 @@ broker_session_run(
 		    s->peer, ssh_get_error(s->client));
 		goto out;
 	}
+	broker_nodelay(fd);
 	ssh_set_blocking(s->client, 0);
 	if ((s->event = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(s->event, s->client) != SSH_OK)
