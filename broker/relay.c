@@ -689,10 +689,6 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 	}
 	if (broker_xfer_flush(rc) != 0)
 		return 0;
-	if (rc->t_eof && !rc->t_eof_sent && !rc->c_closed) {
-		(void)ssh_channel_send_eof(rc->c);
-		rc->t_eof_sent = 1;
-	}
 	if (rc->have_status && !rc->status_sent && rc->t_closed) {
 		if (rc->have_status == 1) {
 			uint8_t st[4] = { (uint8_t)(rc->exit_status >> 24),
@@ -712,6 +708,17 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 			    rc->c, rc->exit_signal, rc->exit_core, "", "");
 		}
 		rc->status_sent = 1;
+	}
+	/*
+	 * The target's EOF goes on with its close, after the exit status:
+	 * an engineer's client that saw EOF first could close the channel
+	 * before the status arrived (a ControlMaster client then hangs).  A
+	 * forward has no status: its EOF passes at once (half-close).
+	 */
+	if (rc->t_eof && !rc->t_eof_sent && !rc->c_closed &&
+	    (rc->t_closed || rc->fwd_dest[0] != '\0')) {
+		(void)ssh_channel_send_eof(rc->c);
+		rc->t_eof_sent = 1;
 	}
 	if (rc->t_closed || rc->c_closed) {
 		if (!rc->c_closed || rc->t_closed)
