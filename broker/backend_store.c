@@ -322,8 +322,25 @@ sb_decide(
 		    out->grant_id, sizeof(out->grant_id), "%s", g->id);
 		out->grant_ends = g->not_after;
 	}
+	/* A forward goes only where the rule's ForwardTo lets it. */
+	if (r == PV_ALLOW && req->channel == POLICY_CH_FORWARD &&
+	    (req->forward_host == NULL ||
+		policy_forward_allowed(
+		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		int n = snprintf(out->reason, sizeof(out->reason),
+		    "rule %s does not allow forwarding to %.100s:%u", out->rule,
+		    req->forward_host != NULL ? req->forward_host : "?",
+		    req->forward_port);
+
+		if (n < 0)
+			out->reason[0] = '\0';
+		r = PV_DENY;
+	}
 	out->channels = d.channels;
 	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
+	out->permit_forward = (d.channels & POLICY_CH_FORWARD) != 0;
+	out->transfer = d.transfer;
+	out->record_file_contents = d.record_file_contents;
 out:
 	store_grant_free(g);
 	store_engineer_free(e);

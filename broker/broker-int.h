@@ -11,6 +11,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "broker/broker-sftp.h"
 #include "broker/broker.h"
 
 /*
@@ -46,15 +47,21 @@ struct broker_decide_req {
 	unsigned int channel; /* POLICY_CH_* of policy/policy.h */
 	int64_t now;
 	const char *client_addr;
+	/* POLICY_CH_FORWARD: the destination, checked against ForwardTo */
+	const char *forward_host;
+	unsigned int forward_port;
 };
 
 struct broker_decision {
 	int permit_pty;
+	int permit_forward;    /* the target cert allows port forwarding */
 	unsigned int channels; /* POLICY_CH_* the rule allows */
 	char rule[64];
 	char grant_id[64];
 	int64_t grant_ends;             /* unix seconds; 0 = standing access */
 	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
+	unsigned int transfer;          /* POLICY_TRANSFER_* for sftp and scp */
+	int record_file_contents;       /* sftp/scp bytes recorded in full */
 };
 
 struct broker_session_row {
@@ -190,6 +197,8 @@ struct broker_recorder_ops {
 	    char *path, size_t pathlen);
 	int (*event)(void *rec, enum broker_rec_kind kind, uint32_t channel,
 	    const void *data, size_t len);
+	/* A file-transfer event (sftp, scp) of a channel. */
+	int (*file)(void *rec, uint32_t channel, const struct sftp_event *ev);
 	/* Seals what is due; returns when it next wants a call (ms). */
 	int (*tick)(void *rec, int *next_ms);
 	/* Seals; reports the file's SHA-256 (hex) and size when known. */
@@ -265,6 +274,19 @@ struct relay_chan {
 	char fail_msg[512];      /* a refusal to print, then exit 1 */
 	struct pv_buf *menu_out; /* menu output still to send */
 	int menu_status;
+	/* sftp subsystem or legacy scp: the trackers between the legs */
+	struct sftp_tracker *sftp;
+	struct scp_tracker *scp;
+	struct pv_buf *inq;      /* sftp: engineer bytes not yet decided */
+	size_t pass_left;        /* of a PASS verdict, still to forward */
+	size_t drop_left;        /* of a REFUSE verdict, still to drop */
+	int in_blocked;          /* inq waits for window or replies */
+	int busy;                /* inside a callback or the pump */
+	int rec_data;            /* record the channel's bytes in full */
+	uint64_t files, refused; /* transfer events, refusals */
+	int fwd;                 /* direct-tcpip: metadata recorded only */
+	char fwd_dest[256];      /* its destination host */
+	unsigned int fwd_port;
 };
 
 struct broker_session {
@@ -299,6 +321,7 @@ struct broker_session {
 	uint64_t revoke_next_ms;
 	int grant_warned; /* 2: 5-minute warning given, 1: 1-minute */
 	int ending;
+	int repump; /* a callback left bytes to the pump: poll without waiting */
 	char end_reason[128];
 	uint64_t bytes_in, bytes_out;
 	uint8_t buf[BROKER_RELAY_CHUNK];
@@ -326,6 +349,7 @@ int broker_target_open(struct broker_session *s, struct relay_chan *rc,
     const char *command, const char *subsystem, char *msg, size_t msglen);
 
 /* relay.c */
+void broker_nodelay(int fd); /* TCP_NODELAY on a connected socket */
 struct relay_chan *broker_relay_chan_new(struct broker_session *s);
 void broker_relay_chan_free(struct relay_chan *rc);
 void broker_relay_target_callbacks(struct relay_chan *rc);
@@ -333,5 +357,28 @@ void broker_relay_target_callbacks(struct relay_chan *rc);
 int broker_relay_pump(struct broker_session *s, struct relay_chan *rc);
 int broker_rec(struct broker_session *s, enum broker_rec_kind kind,
     uint32_t channel, const void *data, size_t len);
+/* Records then writes what to's window takes; returns the bytes taken. */
+int broker_relay_forward(struct relay_chan *rc, ssh_channel to,
+    enum broker_rec_kind kind, const uint8_t *data, size_t len, size_t *prerec,
+    int consumed);
+
+/* relay_xfer.c: sftp and scp channels (broker/broker-sftp.h) */
+int broker_xfer_sftp_start(struct relay_chan *rc);
+/*
+ * A direct-tcpip open (ssh -L, -D) from the message callback: decided,
+ * opened on the target leg, accepted.  0 if replied, 1 for a refusal.
+ */
+int broker_xfer_forward_open(struct broker_session *s, ssh_message msg);
+/* At a forward's end: bytes each way as file events. */
+int broker_xfer_forward_end(struct relay_chan *rc);
+/* Classifies an scp exec against the decision; PV_ALLOW or a refusal. */
+int broker_xfer_scp_check(
+    struct relay_chan *rc, const char *command, char *msg, size_t msglen);
+int broker_xfer_flush(struct relay_chan *rc);
+int broker_xfer_passed(struct relay_chan *rc, enum broker_rec_kind kind,
+    const uint8_t *data, size_t n);
+int broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len);
+int broker_xfer_in_pump(struct relay_chan *rc);
+void broker_xfer_end(struct relay_chan *rc);
 
 #endif /* PROVOST_BROKER_INT_H */

@@ -63,6 +63,7 @@ struct broker_cert_req {
 	uint64_t lifetime;          /* seconds, > 0 */
 	const char *source_address; /* e.g. "127.0.0.1/32" */
 	int permit_pty;
+	int permit_port_forwarding; /* the rule allows forward channels */
 };
 
 /* Appends the certificate blob (wire format) to out. */

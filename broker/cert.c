@@ -232,7 +232,14 @@ broker_cert_mint(
 	    (r = pv_buf_put_string(c, pv_buf_ptr(sub), pv_buf_len(sub))) != 0)
 		goto out;
 	pv_buf_reset(sub);
-	/* Extensions: permit-pty or nothing; never agent, X11, forwarding. */
+	/*
+	 * Extensions (names sorted): permit-port-forwarding when the rule
+	 * allows forward channels (only the broker opens channels on this
+	 * leg, each one decided), permit-pty; never agent or X11.
+	 */
+	if (req->permit_port_forwarding &&
+	    (r = put_option(sub, "permit-port-forwarding", NULL)) != 0)
+		goto out;
 	if (req->permit_pty && (r = put_option(sub, "permit-pty", NULL)) != 0)
 		goto out;
 	if ((r = pv_buf_put_string(c, pv_buf_ptr(sub), pv_buf_len(sub))) != 0 ||

@@ -17,12 +17,13 @@ libprovost_broker_la_SOURCES = \
 	broker/menu.c \
 	broker/recorder_rec.c \
 	broker/relay.c \
+	broker/relay_xfer.c \
 	broker/session.c \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
-libprovost_broker_la_LIBADD = libprovost_store.la libprovost_recorder.la \
-	libprovost_pam_module.la \
+libprovost_broker_la_LIBADD = libprovost_sftp.la libprovost_store.la \
+	libprovost_recorder.la libprovost_pam_module.la \
 	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
 	$(JANSSON_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
@@ -33,7 +34,7 @@ provostd_SOURCES = broker/daemon.c
 provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS)
 provostd_LDFLAGS = $(PROG_LINK)
-provostd_LDADD = libprovost_broker.la libprovost_store.la \
+provostd_LDADD = libprovost_broker.la libprovost_sftp.la libprovost_store.la \
 	libprovost_pam_module.la \
 	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
@@ -95,7 +96,9 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh \
 	tests/integration/t_pam_broker.sh \
-	tests/integration/t_broker_stale.sh
+	tests/integration/t_broker_stale.sh \
+	tests/integration/t_broker_sftp.sh \
+	tests/integration/t_broker_forward.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
 dist_man_MANS += docs/provostd.8
@@ -107,7 +110,7 @@ tests_fuzz_fuzz_cert_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_cert_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la $(CRYPTO_LIBS)
 LINT_C_FILES += tests/fuzz/fuzz_cert.c
-EXTRA_DIST += bench/broker-throughput
+EXTRA_DIST += bench/broker-throughput bench/broker-sftp
 
 # A test helper: offers a key without a signature, then a good code.
 check_PROGRAMS += broker/pv-broker-probe

@@ -165,6 +165,99 @@ rr_event(void *recp, enum broker_rec_kind kind, uint32_t channel,
 }
 
 static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * File events: transfers (read/write summaries), changes, listings and
+ * refusals.  Lookups (open, stat, realpath, readlink, ...) are not kept.
+ */
+static int
+rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
+{
+	struct rr_rec *rec = recp;
+	struct rec_file f = {
+		.direction = (enum rec_file_dir)ev->direction,
+		.result = ev->status,
+		.bytes = ev->bytes,
+		.path = ev->path != NULL ? ev->path : "",
+		.path2 = ev->path2,
+	};
+	size_t i;
+	int hi, lo;
+
+	switch (ev->op) {
+	case SFTP_OP_READ:
+		f.op = REC_FILE_GET;
+		break;
+	case SFTP_OP_WRITE:
+		f.op = REC_FILE_PUT;
+		break;
+	case SFTP_OP_REMOVE:
+		f.op = REC_FILE_REMOVE;
+		break;
+	case SFTP_OP_RENAME:
+		f.op = REC_FILE_RENAME;
+		break;
+	case SFTP_OP_MKDIR:
+		f.op = REC_FILE_MKDIR;
+		break;
+	case SFTP_OP_RMDIR:
+		f.op = REC_FILE_RMDIR;
+		break;
+	case SFTP_OP_SETSTAT:
+	case SFTP_OP_FSETSTAT:
+		f.op = REC_FILE_SETSTAT;
+		break;
+	case SFTP_OP_SYMLINK:
+		f.op = REC_FILE_SYMLINK;
+		break;
+	case SFTP_OP_READDIR:
+		f.op = REC_FILE_LIST;
+		break;
+	case SFTP_OP_OPEN:
+		if (!ev->refused)
+			return 0;
+		f.op = ev->direction == SFTP_DIR_UPLOAD ? REC_FILE_PUT
+							: REC_FILE_GET;
+		break;
+	case SFTP_OP_EXTENDED:
+		if (ev->ext != NULL && strcmp(ev->ext, "direct-tcpip") == 0) {
+			f.op = REC_FILE_OTHER; /* a forward: bytes each way */
+			break;
+		}
+		if (!ev->refused)
+			return 0;
+		f.op = REC_FILE_OTHER;
+		break;
+	default:
+		if (!ev->refused)
+			return 0;
+		f.op = REC_FILE_OTHER;
+		break;
+	}
+	if (ev->refused && f.result == SFTP_FX_OK)
+		f.result = SFTP_FX_PERMISSION_DENIED;
+	if (ev->hash == SFTP_HASH_SEQUENTIAL && strlen(ev->sha256) == 64) {
+		for (i = 0; i < 32; i++) {
+			hi = hexval(ev->sha256[2 * i]);
+			lo = hexval(ev->sha256[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return PV_ERR_INTERNAL;
+			f.sha256[i] = (uint8_t)(hi << 4 | lo);
+		}
+	}
+	(void)channel;
+	return rec_writer_file(rec->w, pv_mono_ms(), &f);
+}
+
+static int
 rr_tick(void *recp, int *next_ms)
 {
 	struct rr_rec *rec = recp;
@@ -211,6 +304,7 @@ static const struct broker_recorder_ops rr_ops = {
 	.name = "pvr",
 	.open = rr_open,
 	.event = rr_event,
+	.file = rr_file,
 	.tick = rr_tick,
 	.close = rr_close,
 	.free = rr_free,

@@ -4,8 +4,11 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +16,20 @@
 #include "policy/policy.h"
 
 #define FAIL_EXIT_STATUS 1
+
+/*
+ * Small packets (sftp requests and status replies, typed keys) go out at
+ * once: Nagle's wait for an ACK would stall request/reply protocols.
+ */
+void
+broker_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
 
 int
 broker_rec(struct broker_session *s, enum broker_rec_kind kind,
@@ -39,16 +56,20 @@ broker_rec(struct broker_session *s, enum broker_rec_kind kind,
  * longer in that buffer (a drain), so it must be taken whole.  Returns the
  * bytes taken.
  */
-static int
-relay_forward(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind,
-    const uint8_t *data, size_t len, size_t *prerec, int consumed)
+int
+broker_relay_forward(struct relay_chan *rc, ssh_channel to,
+    enum broker_rec_kind kind, const uint8_t *data, size_t len, size_t *prerec,
+    int consumed)
 {
 	struct broker_session *s = rc->s;
 	size_t n = len, skip;
 	uint32_t win;
 	int w;
 
-	if (s->ending || to == NULL)
+	if (s->ending || to == NULL || rc->fail_msg[0] != '\0')
+		return 0;
+	/* sftp: refusal replies go out before more of the target's bytes. */
+	if (kind == BROKER_REC_OUTPUT && broker_xfer_flush(rc) != 0)
 		return 0;
 	win = ssh_channel_window_size(to);
 	if (n > win)
@@ -57,7 +78,11 @@ relay_forward(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind,
 		return 0;
 	skip = *prerec < n ? *prerec : n;
 	*prerec -= skip;
-	if (n > skip && broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
+	/* sftp and scp bytes: file events, the stream with RecordFileContents */
+	if (n > skip &&
+	    (rc->rec_data || kind == BROKER_REC_STDERR ||
+		(rc->sftp == NULL && rc->scp == NULL && !rc->fwd)) &&
+	    broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
 		return 0;
 	if (kind == BROKER_REC_STDERR)
 		w = ssh_channel_write_stderr(to, data, (uint32_t)n);
@@ -79,6 +104,9 @@ relay_forward(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind,
 		rc->bytes_out += n;
 		s->bytes_out += n;
 	}
+	/* Fails the channel on a protocol error; the bytes were taken. */
+	if (rc->sftp != NULL || rc->scp != NULL)
+		(void)broker_xfer_passed(rc, kind, data, n);
 	return w;
 }
 
@@ -90,13 +118,21 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	struct relay_chan *rc = userdata;
 	int n;
 
-	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0') {
-		rc->stall_in = 1;
+	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0' ||
+	    rc->busy) {
+		rc->stall_in = 1; /* the pump moves it, in order */
+		rc->s->repump |= rc->busy;
 		return 0;
 	}
-	n = relay_forward(
-	    rc, rc->t, BROKER_REC_INPUT, data, len, &rc->pre_in, 0);
-	rc->stall_in = (uint32_t)n < len;
+	rc->busy = 1;
+	if (rc->sftp != NULL)
+		n = broker_xfer_c_data(rc, data, len);
+	else {
+		n = broker_relay_forward(
+		    rc, rc->t, BROKER_REC_INPUT, data, len, &rc->pre_in, 0);
+		rc->stall_in = (uint32_t)n < len;
+	}
+	rc->busy = 0;
 	return n;
 }
 
@@ -108,15 +144,30 @@ t_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	struct relay_chan *rc = userdata;
 	int n;
 
+	/*
+	 * libssh may run callbacks from inside a write (a key re-exchange,
+	 * a window wait): the bytes stay in its buffer for the pump, so that
+	 * no byte is taken twice or out of order.
+	 */
+	if (rc->busy) {
+		rc->s->repump = 1; /* no poll wait before the pump runs */
+		if (is_stderr)
+			rc->stall_err = 1;
+		else
+			rc->stall_out = 1;
+		return 0;
+	}
+	rc->busy = 1;
 	if (is_stderr) {
-		n = relay_forward(
+		n = broker_relay_forward(
 		    rc, rc->c, BROKER_REC_STDERR, data, len, &rc->pre_err, 0);
 		rc->stall_err = (uint32_t)n < len;
 	} else {
-		n = relay_forward(
+		n = broker_relay_forward(
 		    rc, rc->c, BROKER_REC_OUTPUT, data, len, &rc->pre_out, 0);
 		rc->stall_out = (uint32_t)n < len;
 	}
+	rc->busy = 0;
 	return n;
 }
 
@@ -364,7 +415,15 @@ relay_menu_pump(struct relay_chan *rc)
 static int
 is_scp(const char *command)
 {
-	return command != NULL && strncmp(command, "scp ", 4) == 0;
+	enum scp_mode mode = SCP_NONE;
+	char *path = NULL;
+	int recursive = 0, r;
+
+	if (command == NULL)
+		return 0;
+	r = scp_classify(command, strlen(command), &mode, &path, &recursive);
+	free(path);
+	return r != 0 || mode != SCP_NONE; /* malformed scp is still scp */
 }
 
 /*
@@ -393,6 +452,9 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 		return relay_menu(rc, command);
 	if (broker_session_decide(s, rc, kind, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
+	if (kind == POLICY_CH_SCP &&
+	    broker_xfer_scp_check(rc, command, msg, sizeof(msg)) != PV_ALLOW)
+		goto fail;
 	if (subsystem != NULL)
 		r = broker_rec(s, BROKER_REC_SUBSYSTEM, rc->id, subsystem,
 		    strlen(subsystem));
@@ -401,10 +463,24 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 		    command ? command : "", command ? strlen(command) : 0);
 	if (r != 0)
 		return 0;
-	if (broker_target_connect(s, msg, sizeof(msg)) != 0 ||
-	    broker_target_open(s, rc, command, subsystem, msg, sizeof(msg)) !=
-		0)
+	if (broker_target_connect(s, msg, sizeof(msg)) != 0)
 		goto fail;
+	broker_nodelay(ssh_get_fd(s->target));
+	/*
+	 * A later channel on a multiplexed connection: the target leg is
+	 * non-blocking by now, and opening a channel must wait for its answer.
+	 */
+	if (s->target_added)
+		ssh_set_blocking(s->target, 1);
+	r = broker_target_open(s, rc, command, subsystem, msg, sizeof(msg));
+	if (s->target_added && s->target != NULL)
+		ssh_set_blocking(s->target, 0);
+	if (r != 0)
+		goto fail;
+	if (subsystem != NULL && broker_xfer_sftp_start(rc) != 0) {
+		(void)snprintf(msg, sizeof(msg), "internal error");
+		goto fail;
+	}
 	pv_info("session %s: channel %u: %s%s started for %s as %s@%s", s->id,
 	    rc->id, kname, rc->want_pty ? " with pty" : "", s->login.engineer,
 	    s->account, s->tgt.name);
@@ -493,6 +569,7 @@ broker_relay_chan_free(struct relay_chan *rc)
 		free(rc->env[i][1]);
 	}
 	pv_buf_free(rc->menu_out);
+	broker_xfer_end(rc);
 	free(rc);
 }
 
@@ -523,7 +600,8 @@ relay_drain(struct relay_chan *rc, ssh_channel from, ssh_channel to,
 			broker_session_end(s, "read from a peer failed");
 			return 0;
 		}
-		w = relay_forward(rc, to, kind, s->buf, (size_t)n, prerec, 1);
+		w = broker_relay_forward(
+		    rc, to, kind, s->buf, (size_t)n, prerec, 1);
 		if (w != n)
 			return 0; /* the session is ending */
 	}
@@ -545,12 +623,15 @@ relay_fail(struct relay_chan *rc)
 	if (rc->t != NULL)
 		(void)ssh_channel_close(rc->t);
 	rc->done = 1;
+	broker_xfer_end(rc);
 }
+
+static int relay_pump_busy(struct broker_session *s, struct relay_chan *rc);
 
 int
 broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 {
-	char stat[48];
+	int r;
 
 	if (rc->done)
 		return 1;
@@ -558,6 +639,19 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 		relay_fail(rc);
 		return 1;
 	}
+	if (rc->busy)
+		return 0;
+	rc->busy = 1;
+	r = relay_pump_busy(s, rc);
+	rc->busy = 0;
+	return r;
+}
+
+static int
+relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
+{
+	char stat[48];
+
 	if (rc->menu_out != NULL) {
 		rc->done = relay_menu_pump(rc) || rc->c_closed;
 		return rc->done;
@@ -570,7 +664,10 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 		return rc->done;
 	}
 	/* Engineer -> target, then its EOF. */
-	if (rc->stall_in &&
+	if (rc->stall_in && rc->sftp != NULL) {
+		if (broker_xfer_in_pump(rc))
+			rc->stall_in = 0;
+	} else if (rc->stall_in &&
 	    relay_drain(rc, rc->c, rc->t, BROKER_REC_INPUT, &rc->pre_in))
 		rc->stall_in = 0;
 	if (rc->c_eof && !rc->stall_in && !rc->c_eof_sent && !rc->t_closed) {
@@ -586,10 +683,12 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 		rc->stall_err = 0;
 	if (s->ending || rc->stall_out || rc->stall_err)
 		return 0;
-	if (rc->t_eof && !rc->t_eof_sent && !rc->c_closed) {
-		(void)ssh_channel_send_eof(rc->c);
-		rc->t_eof_sent = 1;
+	if (rc->fail_msg[0] != '\0') {
+		relay_fail(rc);
+		return 1;
 	}
+	if (broker_xfer_flush(rc) != 0)
+		return 0;
 	if (rc->have_status && !rc->status_sent && rc->t_closed) {
 		if (rc->have_status == 1) {
 			uint8_t st[4] = { (uint8_t)(rc->exit_status >> 24),
@@ -609,6 +708,17 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 			    rc->c, rc->exit_signal, rc->exit_core, "", "");
 		}
 		rc->status_sent = 1;
+	}
+	/*
+	 * The target's EOF goes on with its close, after the exit status:
+	 * an engineer's client that saw EOF first could close the channel
+	 * before the status arrived (a ControlMaster client then hangs).  A
+	 * forward has no status: its EOF passes at once (half-close).
+	 */
+	if (rc->t_eof && !rc->t_eof_sent && !rc->c_closed &&
+	    (rc->t_closed || rc->fwd_dest[0] != '\0')) {
+		(void)ssh_channel_send_eof(rc->c);
+		rc->t_eof_sent = 1;
 	}
 	if (rc->t_closed || rc->c_closed) {
 		if (!rc->c_closed || rc->t_closed)
@@ -635,6 +745,8 @@ broker_relay_pump(struct broker_session *s, struct relay_chan *rc)
 		    rc->id, (unsigned long long)rc->bytes_in,
 		    (unsigned long long)rc->bytes_out, stat);
 		rc->done = 1;
+		(void)broker_xfer_forward_end(rc);
+		broker_xfer_end(rc);
 	}
 	return rc->done;
 }

@@ -146,6 +146,8 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		.channel = channel,
 		.now = (int64_t)time(NULL),
 		.client_addr = s->peer,
+		.forward_host = rc->fwd ? rc->fwd_dest : NULL,
+		.forward_port = rc->fwd ? rc->fwd_port : 0,
 	};
 	r = b->ops->decide(b->ctx, &req, &s->decision);
 	pv_info("session %s: decision for %s as %s@%s (%s): %s, rule %s: %s",
@@ -318,7 +320,10 @@ session_loop(struct broker_session *s)
 			stalled |= !rc->done &&
 			    (rc->stall_in || rc->stall_out || rc->stall_err);
 		}
-		timeout = stalled ? LOOP_STALLED_MS : LOOP_IDLE_MS;
+		timeout = s->repump ? 0
+		    : stalled       ? LOOP_STALLED_MS
+				    : LOOP_IDLE_MS;
+		s->repump = 0;
 		if (s->rec != NULL) {
 			int next = timeout;
 
@@ -389,6 +394,11 @@ session_finish(struct broker_session *s)
 		while (ssh_is_connected(s->client) && pv_mono_ms() < until &&
 		    s->event != NULL)
 			(void)ssh_event_dopoll(s->event, 100);
+	}
+	/* Transfers still open are summarised while the recording is. */
+	for (i = 0; i < s->nchans; i++) {
+		(void)broker_xfer_forward_end(s->chans[i]);
+		broker_xfer_end(s->chans[i]);
 	}
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(
@@ -476,6 +486,7 @@ broker_session_run(
 		    s->peer, ssh_get_error(s->client));
 		goto out;
 	}
+	broker_nodelay(fd);
 	ssh_set_blocking(s->client, 0);
 	if ((s->event = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(s->event, s->client) != SSH_OK)

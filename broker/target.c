@@ -144,6 +144,7 @@ target_auth_cert(struct broker_session *s, char *msg, size_t msglen)
 		.lifetime = s->bx->conf->cert_lifetime,
 		.source_address = src,
 		.permit_pty = s->decision.permit_pty,
+		.permit_port_forwarding = s->decision.permit_forward,
 	};
 	if ((cb = pv_buf_new(65536)) == NULL) {
 		r = PV_ERR_ALLOC;

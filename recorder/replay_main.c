@@ -29,6 +29,7 @@ usage(FILE *f)
 	    "asciicast|text|jsonl FILE\n"
 	    "       provost-replay grep --key KEY [--input|--output] [-i] "
 	    "[-C N] [--json] PATTERN FILE...\n"
+	    "       provost-replay files --key KEY FILE\n"
 	    "KEY is a recipient private key (PEM X25519 or RSA); --key may be "
 	    "repeated.\n");
 }
@@ -555,6 +556,95 @@ out:
 	return rc;
 }
 
+static const char *
+file_op_name(enum rec_file_op op)
+{
+	switch (op) {
+	case REC_FILE_GET:
+		return "get";
+	case REC_FILE_PUT:
+		return "put";
+	case REC_FILE_REMOVE:
+		return "remove";
+	case REC_FILE_RENAME:
+		return "rename";
+	case REC_FILE_MKDIR:
+		return "mkdir";
+	case REC_FILE_RMDIR:
+		return "rmdir";
+	case REC_FILE_SETSTAT:
+		return "setstat";
+	case REC_FILE_SYMLINK:
+		return "symlink";
+	case REC_FILE_LIST:
+		return "list";
+	case REC_FILE_OTHER:
+		break;
+	}
+	return "other";
+}
+
+/* A path for a terminal: control bytes, backslash and tab as \xNN. */
+static void
+put_path(FILE *f, const char *p)
+{
+	for (; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/*
+ * The transfers of a recording, one a line, tab-separated: time (s),
+ * op, direction, bytes, sha256 (or -), result (SSH_FX_* code), path and
+ * for rename/symlink/scp the second path.
+ */
+static int
+cmd_files(int argc, char **argv, const struct replay_keys *keys)
+{
+	static const char *const dirs[] = { "none", "upload", "download" };
+	struct rec_reader *r = NULL;
+	struct rec_event ev;
+	static const uint8_t zero[32];
+	char hex[65];
+	int ret;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (replay_open_report(argv[1], keys, &r) != 0)
+		return 1;
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if (ev.type != REC_EV_FILE)
+			continue;
+		if (memcmp(ev.file.sha256, zero, 32) == 0)
+			(void)snprintf(hex, sizeof(hex), "-");
+		else
+			(void)pv_hex_encode(
+			    ev.file.sha256, 32, hex, sizeof(hex));
+		printf("%.3f\t%s\t%s\t%llu\t%s\t%u\t", (double)ev.t_ms / 1000.0,
+		    file_op_name(ev.file.op),
+		    (unsigned)ev.file.direction < 3 ? dirs[ev.file.direction]
+						    : "?",
+		    (unsigned long long)ev.file.bytes, hex, ev.file.result);
+		put_path(stdout, ev.file.path);
+		if (ev.file.path2[0] != '\0') {
+			fputc('\t', stdout);
+			put_path(stdout, ev.file.path2);
+		}
+		fputc('\n', stdout);
+	}
+	fflush(stdout);
+	replay_report(argv[1], r, ret);
+	rec_reader_free(r);
+	return ret == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -600,7 +690,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(cmd, "verify") != 0 && strcmp(cmd, "play") != 0 &&
-	    strcmp(cmd, "export") != 0 && strcmp(cmd, "grep") != 0) {
+	    strcmp(cmd, "export") != 0 && strcmp(cmd, "grep") != 0 &&
+	    strcmp(cmd, "files") != 0) {
 		fprintf(stderr, "provost-replay: unknown command %s\n", cmd);
 		usage(stderr);
 		rc = 2;
@@ -617,6 +708,8 @@ main(int argc, char **argv)
 		rc = cmd_export(n, sub, &keys);
 	else if (strcmp(cmd, "play") == 0)
 		rc = replay_cmd_play(n, sub, &keys);
+	else if (strcmp(cmd, "files") == 0)
+		rc = cmd_files(n, sub, &keys);
 	else
 		rc = replay_cmd_grep(n, sub, &keys);
 out:

@@ -206,7 +206,8 @@ pvssh "$L" -s nosuch </dev/null >/dev/null 2>&1 && pv_fail "unknown subsystem al
 grep -q 'refused subsystem nosuch' "$PVD_LOG" || pv_fail "subsystem refusal not logged"
 pvssh "$L" -W "127.0.0.1:$TARGET_PORT" </dev/null >/dev/null 2>&1 &&
     pv_fail "direct-tcpip allowed"
-grep -q 'refused channel type' "$PVD_LOG" || pv_fail "forwarding refusal not logged"
+grep -q "forward to 127.0.0.1:$TARGET_PORT refused: access denied: rule standing-public does not allow forward" "$PVD_LOG" ||
+    pv_fail "forwarding refusal not logged"
 # The refused ones never reached the target with a certificate.
 [ "$(grep -c 'Accepted certificate' "$PV_TMP/target.log")" -eq "$n" ] ||
     pv_fail "a refused request still logged in to the target"

@@ -1,0 +1,143 @@
+#!/bin/sh
+# t_broker_forward.sh: ssh -L through provostd to a local echo server works
+# where the rule's Channels and ForwardTo allow it (byte-exact, audited,
+# bytes each way in the recording) and is refused elsewhere; -R, agent and
+# X11 are refused and audited.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+PY=$(command -v python3 || :)
+[ -n "$PY" ] || pv_skip "python3 not found"
+W="$PV_TMP/work"
+mkdir -p "$W"
+# A tiny echo server on a free port (it prints the port).
+cat > "$W/echo.py" <<'EOC'
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOC
+# client.py PORT FILE: sends FILE, prints the sha256 of what came back.
+cat > "$W/client.py" <<'EOC'
+import hashlib, socket, sys, threading
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+data = open(sys.argv[2], "rb").read()
+def send():
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+threading.Thread(target=send, daemon=True).start()
+h = hashlib.sha256()
+n = 0
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+print(h.hexdigest(), n)
+EOC
+"$PY" "$W/echo.py" > "$W/echo.port" 2>/dev/null &
+pv_track $!
+i=0
+while [ ! -s "$W/echo.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+SRV=$(cat "$W/echo.port")
+[ -n "$SRV" ] || pv_fail "echo server did not start"
+
+cat > "$PV_TMP/policy.conf" <<EOC
+Levels public internal confidential restricted
+
+Rule forward
+    Target fwd01
+    Classification public
+    Approval none
+    Channels shell exec forward
+    ForwardTo 127.0.0.1:$SRV localhost:$SRV
+
+Rule plain
+    Classification public
+    Approval none
+    Channels shell exec sftp scp
+EOC
+hk="$PV_SSHD_DIR/host_ed25519.pub"
+pvctl target add fwd01 --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
+    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add fwd01"
+start_provostd
+last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
+
+# fwd L DEST_PORT: ssh -N -L through provostd; sets FPID and LPORT.
+fwd() {
+	LPORT=$(pv_free_port) || pv_fail "no free port"
+	# exec: $! is ssh itself, so that stop_fwd ends it.
+	(SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    exec "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -l "$1" -N -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$2" \
+	    127.0.0.1 </dev/null > "$W/fwd.out" 2>&1) &
+	FPID=$!
+	pv_track "$FPID"
+	i=0
+	while ! "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $LPORT), 1)" \
+	    2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+}
+stop_fwd() { kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; }
+
+head -c 4194304 /dev/urandom > "$W/blob"
+want="$(sha256sum < "$W/blob" | cut -d' ' -f1) 4194304"
+# Allowed: byte-exact both ways.
+fwd "alice+$ME@fwd01" "$SRV"
+got=$("$PY" "$W/client.py" "$LPORT" "$W/blob" 2>&1) || pv_fail "forwarded connection: $got $(cat "$W/fwd.out")"
+[ "$got" = "$want" ] || pv_fail "forwarded bytes changed: $got"
+stop_fwd
+pv_wait_log "$PVD_LOG" 'sealed' 10 || pv_fail "forward session did not end"
+"$top_builddir/provost-replay" files --key "$PV_TMP/sec.pem" "$(last_rec)" > "$W/files" ||
+    pv_fail "replay files"
+grep -q "$(printf 'other\tupload\t4194304\t')" "$W/files" || pv_fail "forward bytes in: $(cat "$W/files")"
+grep -q "$(printf 'other\tdownload\t4194304\t')" "$W/files" || pv_fail "forward bytes out: $(cat "$W/files")"
+grep -q "127.0.0.1:$SRV" "$W/files" || pv_fail "forward destination not recorded"
+
+# Refused: a destination ForwardTo does not list; a rule without forward.
+OTHER=$(pv_free_port)
+fwd "alice+$ME@fwd01" "$OTHER"
+"$PY" "$W/client.py" "$LPORT" "$W/blob" > "$W/c2.out" 2>&1
+[ "$(cat "$W/c2.out")" != "$want" ] || pv_fail "forward to an unlisted port worked"
+stop_fwd
+fwd "alice+$ME@db01" "$SRV"
+"$PY" "$W/client.py" "$LPORT" "$W/blob" > "$W/c3.out" 2>&1
+[ "$(cat "$W/c3.out")" != "$want" ] || pv_fail "forward without Channels forward worked"
+stop_fwd
+
+# Remote forwarding is refused (ssh exits with ExitOnForwardFailure).
+pvssh "alice+$ME@fwd01" -N -o ExitOnForwardFailure=yes -R "0:127.0.0.1:$SRV" \
+    </dev/null > "$W/r.out" 2>&1 && pv_fail "remote forwarding was accepted"
+grep -qi 'forwarding failed' "$W/r.out" || pv_fail "-R: $(cat "$W/r.out")"
+# Agent and X11 forwarding: the session runs, the requests are refused.
+eval "$(ssh-agent -s)" >/dev/null
+pv_track "$SSH_AGENT_PID"
+out=$(pvssh "alice+$ME@db01" -A -X 'echo ${SSH_AUTH_SOCK:-noagent} ${DISPLAY:-nox}' </dev/null 2>"$W/ax.err") ||
+    pv_fail "session with -A -X: $(cat "$W/ax.err")"
+[ "$out" = "noagent nox" ] || pv_fail "agent or X11 reached the target: $out"
+kill "$SSH_AGENT_PID" 2>/dev/null
+
+pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"
+pvctl audit export --format jsonl > "$W/audit.jsonl" || pv_fail "audit export"
+grep -q "forward.start.*127.0.0.1:$SRV" "$W/audit.jsonl" || pv_fail "no forward.start"
+grep -q "forward.end.*in=4194304 out=4194304" "$W/audit.jsonl" || pv_fail "no forward.end with bytes"
+grep -q "forward.refused.*127.0.0.1:$OTHER" "$W/audit.jsonl" || pv_fail "unlisted port not audited"
+grep -q "forward.refused.*does not allow forward" "$W/audit.jsonl" || pv_fail "no-forward rule not audited"
+grep -q "remote forwarding" "$W/audit.jsonl" || pv_fail "-R not audited"
+grep -q "agent forwarding" "$W/audit.jsonl" || pv_fail "agent not audited"
+grep -q 'channel.refused.*request type' "$W/audit.jsonl" || pv_fail "X11 not audited"
+pv_log "ssh -L allowed/refused by ForwardTo, -R/agent/X11 refused, all audited"
