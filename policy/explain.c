@@ -155,8 +155,8 @@ put_rule_terms(
 	}
 	if (rule->fresh_mfa && (r = pv_buf_putf(out, "; fresh MFA")) != 0)
 		return r;
-	if (!rule->record_file_contents &&
-	    (r = pv_buf_putf(out, "; file contents not recorded")) != 0)
+	if (rule->record_file_contents &&
+	    (r = pv_buf_putf(out, "; file contents recorded")) != 0)
 		return r;
 	return 0;
 }

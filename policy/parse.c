@@ -197,7 +197,7 @@ h_rule(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 		.clearance = -1,
 		.approval = POLICY_APPROVAL_NONE,
 		.channels = POLICY_CH_DEFAULT,
-		.record_file_contents = 1,
+		.record_file_contents = 0, /* metadata + hash only (issue 7) */
 		.transfer = POLICY_TRANSFER_BOTH,
 		.provider = { .any = 1 },
 		.engineer = { .any = 1 },

@@ -464,7 +464,8 @@ test_fields(void **state)
 	    POLICY_CH_SHELL | POLICY_CH_EXEC | POLICY_CH_SFTP | POLICY_CH_SCP |
 		POLICY_CH_FORWARD);
 	assert_int_equal(d.fresh_mfa, 1);
-	assert_int_equal(d.record_file_contents, 1);
+	/* No RecordFileContents line: metadata and hashes only. */
+	assert_int_equal(d.record_file_contents, 0);
 	assert_int_equal(d.transfer, POLICY_TRANSFER_BOTH);
 	assert_int_equal(d.nforward_to, 2);
 	/* The grant began at NOON-1h: MaxDuration 8h ends it at NOON+7h. */

@@ -416,7 +416,7 @@ test_summary_terms(void **state)
 	    "  Classification high\n  Approval 2 group sec\n"
 	    "  Channels sftp forward\n  Transfer upload\n"
 	    "  ForwardTo localhost:5432 \"[::1]:*\"\n"
-	    "  FreshMFA yes\n  RecordFileContents no\n"
+	    "  FreshMFA yes\n  RecordFileContents yes\n"
 	    "  Hours Mon 07:00-08:00\n  Hours Tue 09:00-10:00\n  TZ UTC\n";
 	struct policy *p = NULL;
 	struct pv_buf *b;
@@ -435,7 +435,7 @@ test_summary_terms(void **state)
 	    "target db?; account root; classification high; approval 2 of "
 	    "group sec; hours Mon 07:00-08:00; Tue 09:00-10:00 (UTC); "
 	    "channels sftp forward; transfer upload only; forward to "
-	    "localhost:5432 [::1]:*; fresh MFA; file contents not recorded\n");
+	    "localhost:5432 [::1]:*; fresh MFA; file contents recorded\n");
 	free(text);
 	pv_buf_free(b);
 	policy_free(p);
