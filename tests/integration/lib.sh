@@ -52,6 +52,16 @@ pv_cleanup() {
 trap pv_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
+# pv_serialize NAME: hold an exclusive lock until the test ends.  Tests
+# that run programs under pam_wrapper take "pam_wrapper": it keeps its copied
+# service files in a few shared /tmp/pam.? folders, and parallel runs can
+# remove each other's.
+pv_serialize() {
+	command -v flock >/dev/null || return 0
+	exec 9>"${TMPDIR:-/tmp}/provost-test-$1.lock"
+	flock -w 600 9 || pv_fail "waited 10 minutes for the $1 lock"
+}
+
 # pv_track PID: stop PID when the test ends.
 pv_track() { PV_PIDS="$PV_PIDS $1"; }
 

@@ -5,6 +5,7 @@
 # current by revoke).  Tokens and lists are checked by the built
 # pam_provost.so under pam_wrapper + pamtester when those exist.
 . "$top_srcdir/tests/integration/lib.sh"
+pv_serialize pam_wrapper
 
 CTL="$top_builddir/provostctl"
 MOD="$top_builddir/.libs/pam_provost.so"

@@ -5,6 +5,7 @@
 # command's output returns; that token replayed directly is refused; after
 # provostctl revoke engineer (RevocationList rewritten) the module refuses.
 . "$top_srcdir/tests/integration/lib.sh"
+pv_serialize pam_wrapper
 
 [ "$(id -u)" -eq 0 ] || pv_skip "sshd with UsePAM needs root to switch users"
 PWLIB=

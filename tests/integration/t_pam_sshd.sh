@@ -5,6 +5,7 @@
 # sshd's invalid-user fake password refused.  sshd authenticates in a
 # separate process, so this also proves the token's trip to account+session.
 . "$top_srcdir/tests/integration/lib.sh"
+pv_serialize pam_wrapper
 
 [ -x "$SSHD" ] || pv_skip "sshd not found (apt-get install openssh-server)"
 [ "$(id -u)" -eq 0 ] || pv_skip "sshd with UsePAM needs root to switch users"

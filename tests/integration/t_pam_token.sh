@@ -4,6 +4,7 @@
 # replay, a revoked engineer and a bad revocation list or key are refused,
 # each with one syslog line saying why.
 . "$top_srcdir/tests/integration/lib.sh"
+pv_serialize pam_wrapper
 
 [ -n "${PAMTESTER:-}" ] && [ -x "$PAMTESTER" ] ||
 	pv_skip "pamtester not found (apt-get install pamtester)"
