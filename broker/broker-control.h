@@ -36,7 +36,8 @@ int broker_ctl_admit(
     struct broker_ctl *c, const char *addr, const char *peer, int *child_fd);
 /* In the parent after fork; pid -1 if the fork failed. */
 void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
-void broker_ctl_child_gone(struct broker_ctl *c, pid_t pid);
+/* status as waitpid(2) gave it: a signalled child's session row is aborted. */
+void broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status);
 /* In the child after fork: closes every descriptor of the daemon's side. */
 void broker_ctl_forget(struct broker_ctl *c);
 
@@ -45,6 +46,9 @@ void broker_ctl_forget(struct broker_ctl *c);
  * verdict (a refusal, a delay) travels with it.
  */
 struct broker_link;
+/* Why a session ends when the link reads EOF (the daemon died). */
+#define BROKER_END_ORPHANED \
+	"session ended: provostd stopped; no session runs unsupervised"
 int broker_link_new(struct broker_ctl *c, int fd, struct broker_link **out);
 void broker_link_free(struct broker_link *l);
 /* After key exchange: delay, refusal; joins the session's event loop. */

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -377,14 +378,49 @@ broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr)
 	c->pending_fd = -1;
 }
 
+static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);
+
+/*
+ * A session process killed by a signal (kill -9, the sandbox, a crash)
+ * could not close its session row: the daemon marks it aborted now rather
+ * than at the next start.  Its recording ends at its last sealed chunk.
+ */
+static void
+ctl_child_abort(struct broker_ctl *c, struct ctl_child *k, int sig)
+{
+	struct broker_backend *b = &c->bx->backend;
+	char reason[96];
+
+	if (k->fd >= 0)
+		ctl_child_report(c, k); /* reports still queued (the target) */
+	if (k->id[0] == '\0' || k->target[0] == '\0')
+		return; /* no session row was opened */
+	(void)snprintf(
+	    reason, sizeof(reason), "session process killed by signal %d", sig);
+	struct broker_session_end end = {
+		.bytes_in = k->bytes_in,
+		.bytes_out = k->bytes_out,
+		.recording_sha256 = NULL, /* never sealed */
+		.reason = reason,
+		.aborted = 1,
+	};
+	if (b->ops->session_close(b->ctx, k->id, &end) == 0)
+		pv_warn("session %s: %s: marked aborted, the recording ends "
+			"at its last flush",
+		    k->id, reason);
+	ctl_store_release(b);
+}
+
 void
-broker_ctl_child_gone(struct broker_ctl *c, pid_t pid)
+broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status)
 {
 	size_t i;
 
 	for (i = 0; i < c->nkids; i++) {
 		if (c->kids[i].pid != pid)
 			continue;
+		if (WIFSIGNALED(status))
+			ctl_child_abort(c, &c->kids[i], WTERMSIG(status));
 		if (c->kids[i].fd >= 0)
 			close(c->kids[i].fd);
 		c->kids[i] = c->kids[--c->nkids];

@@ -197,7 +197,7 @@ serve(
 			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				if (children > 0)
 					children--;
-				broker_ctl_child_gone(ctl, pid);
+				broker_ctl_child_gone(ctl, pid, status);
 				if (WIFSIGNALED(status))
 					pv_warn("session process %ld killed by "
 						"signal %d",

@@ -100,7 +100,7 @@ test_per_source(void **state)
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_DENY);
 	/* A process that exits leaves the table. */
-	broker_ctl_child_gone(&f.c, f.c.kids[1].pid);
+	broker_ctl_child_gone(&f.c, f.c.kids[1].pid, 0);
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
 	fixture_done(&f);
 }
