@@ -90,8 +90,19 @@ link_readable(socket_t fd, int revents, void *userdata)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		if (n <= 0) {
-			/* provostd is gone; the session goes on alone. */
+			/*
+			 * provostd is gone (killed, crashed): nobody could
+			 * list, kill or revoke this session any more, so it
+			 * does not go on alone.  It ends like any other: the
+			 * engineer is told, the recording sealed.
+			 */
 			l->eof = 1;
+			if (!s->ending) {
+				pv_warn("session %s: provostd is gone: ending "
+					"the session",
+				    s->id);
+				broker_session_end(s, BROKER_END_ORPHANED);
+			}
 			return 0;
 		}
 		buf[n] = '\0';

@@ -7,3 +7,13 @@ INTEGRATION_TESTS = \
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/README.md
+
+# Faults and load (issue 6): provostd and its session processes killed,
+# the target gone, the recording disk full, 200 concurrent sessions.
+FAULT_INTEGRATION_TESTS = \
+	tests/integration/t_broker_fault_session.sh \
+	tests/integration/t_broker_fault_daemon.sh \
+	tests/integration/t_broker_fault_target.sh \
+	tests/integration/t_broker_fault_disk.sh
+TESTS += $(FAULT_INTEGRATION_TESTS)
+EXTRA_DIST += $(FAULT_INTEGRATION_TESTS)
