@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "broker/broker-int.h"
@@ -30,6 +31,35 @@ mkdir_one(const char *path)
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		pv_error("%s: cannot create: %s", path, strerror(errno));
 		return PV_ERR_IO;
+	}
+	return 0;
+}
+
+/*
+ * Fail closed before a session starts: below RecordingMinFree free bytes
+ * (or with no free inode) in the recording directory, no new recording,
+ * so no new session, until space returns.  PV_ERR_LIMIT says so.
+ */
+static int
+rr_space_check(const struct pv_config *conf, const char *dir)
+{
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (conf->recording_min_free == 0)
+		return 0;
+	if (statvfs(dir, &sv) != 0) {
+		pv_error("%s: statvfs: %s", dir, strerror(errno));
+		return PV_ERR_IO;
+	}
+	avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	if (avail < conf->recording_min_free || sv.f_favail == 0) {
+		pv_error("%s: %llu bytes free (RecordingMinFree %llu)%s: new "
+			 "sessions refused until space returns",
+		    dir, (unsigned long long)avail,
+		    (unsigned long long)conf->recording_min_free,
+		    sv.f_favail == 0 ? ", no free inode" : "");
+		return PV_ERR_LIMIT;
 	}
 	return 0;
 }
@@ -57,6 +87,8 @@ rr_open(void *ctx, const struct broker_rec_info *info, void **out, char *path,
 	    tm.tm_year + 1900, tm.tm_mon + 1);
 	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
 		return PV_ERR_IO;
+	if ((e = rr_space_check(r->conf, dir)) != 0)
+		return e;
 	n = snprintf(path, pathlen, "%s/%s.pvr", dir, info->session_id);
 	if (n < 0 || (size_t)n >= pathlen)
 		return PV_ERR_RANGE;

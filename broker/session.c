@@ -181,9 +181,12 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		    s->decision.rule);
 		return PV_DENY;
 	}
-	if (session_rec_open(s, rc) != 0) {
-		(void)snprintf(
-		    msg, msglen, "session refused: cannot record it");
+	if ((r = session_rec_open(s, rc)) != 0) {
+		(void)snprintf(msg, msglen, "%s",
+		    r == PV_ERR_LIMIT
+			? "session refused: the recording disk is full; "
+			  "try again later"
+			: "session refused: cannot record it");
 		return PV_DENY;
 	}
 	if (s->decision.grant_ends != 0 &&

@@ -96,6 +96,12 @@ int pv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int pv_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* An optional leading '-', then as above. */
 int pv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/*
+ * Byte sizes: digits, then optionally K, M, G or T (binary: 1K = 1024,
+ * either case), at most PV_SIZE_MAX bytes.  "0" is zero.
+ */
+#define PV_SIZE_MAX (1ULL << 50)
+int pv_size_parse(const char *s, uint64_t *bytes);
 
 /*
  * Durations: "90", "90s", "2m", "4h", "1d", "1w" and sums like "1h30m"

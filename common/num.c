@@ -1,8 +1,11 @@
 /*
  * num.c: strict string-to-number parsing.  strtoull accepts spaces, signs
  * and trailing garbage; these accept exactly the digits and a range.
+ * Also byte sizes with a binary suffix ("64M").
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "common/common.h"
 
@@ -84,5 +87,51 @@ pv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	if (sv < min || sv > max)
 		return PV_ERR_RANGE;
 	*out = sv;
+	return 0;
+}
+
+int
+pv_size_parse(const char *s, uint64_t *bytes)
+{
+	char digits[PV_U64_DIGITS_MAX + 1];
+	uint64_t v, mult = 1;
+	size_t n;
+	int r;
+
+	if (s == NULL || (n = strlen(s)) == 0)
+		return PV_ERR_INVALID;
+	switch (s[n - 1]) {
+	case 'K':
+	case 'k':
+		mult = 1ULL << 10;
+		break;
+	case 'M':
+	case 'm':
+		mult = 1ULL << 20;
+		break;
+	case 'G':
+	case 'g':
+		mult = 1ULL << 30;
+		break;
+	case 'T':
+	case 't':
+		mult = 1ULL << 40;
+		break;
+	default:
+		break;
+	}
+	if (mult != 1)
+		n--;
+	if (n == 0)
+		return PV_ERR_INVALID;
+	if (n > PV_U64_DIGITS_MAX)
+		return PV_ERR_RANGE;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if ((r = parse_digits(digits, &v)) != 0)
+		return r;
+	if (v > PV_SIZE_MAX / mult)
+		return PV_ERR_RANGE;
+	*bytes = v * mult;
 	return 0;
 }

@@ -66,7 +66,7 @@ struct cfg_ctx {
 	struct pv_config *c;
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
-	    seen_penalty;
+	    seen_penalty, seen_minfree;
 };
 
 static int
@@ -115,6 +115,21 @@ kw_recdir(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	return set_path(
 	    &((struct cfg_ctx *)v)->c->recording_dir, l, err, errlen);
+}
+
+static int
+kw_minfree(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	if (x->seen_minfree)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (pv_size_parse(l->args[0], &x->c->recording_min_free) != 0)
+		return cfg_err(err, errlen,
+		    "%s: not a size (like 64M, 1G; 0 for no check)",
+		    l->keyword);
+	x->seen_minfree = 1;
+	return 0;
 }
 
 static int
@@ -363,6 +378,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "PolicyFile", 1, 1, kw_policy },
 	{ "RecordingDirectory", 1, 1, kw_recdir },
 	{ "RecordingRecipient", 1, 1, kw_recipient },
+	{ "RecordingMinFree", 1, 1, kw_minfree },
 	{ "CertificateLifetime", 1, 1, kw_lifetime },
 	{ "ControlSocket", 1, 1, kw_control },
 	{ "RevocationList", 1, 1, kw_revlist },
@@ -400,6 +416,7 @@ pv_config_new(struct pv_config **out)
 	c->per_source_startups = 10;
 	c->penalty_failures = 10;
 	c->penalty_duration = 300;
+	c->recording_min_free = PV_CONFIG_MIN_FREE_DEFAULT;
 	c->log_level = PV_LOG_INFO;
 	*out = c;
 	return 0;

@@ -406,6 +406,7 @@ int store_audit_export(struct store *st, int64_t since_ms, FILE *out);
 #define PV_CONFIG_MAX_LISTEN 16
 #define PV_CONFIG_MAX_RECIPIENTS 16
 #define PV_CONFIG_MAX_PLUGINS 16
+#define PV_CONFIG_MIN_FREE_DEFAULT (64ULL << 20)
 struct pv_config_plugin {
 	char *path;
 	char *config; /* NULL if none */
@@ -417,6 +418,8 @@ struct pv_config {
 	char *store; /* "sqlite:PATH" */
 	char *policy_file;
 	char *recording_dir;
+	/* RecordingMinFree: no new recording below this many free bytes */
+	uint64_t recording_min_free;
 	size_t nrecipients;
 	char *recipients[PV_CONFIG_MAX_RECIPIENTS];
 	uint64_t cert_lifetime; /* seconds */

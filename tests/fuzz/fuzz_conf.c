@@ -22,6 +22,7 @@ touch_args(void *ctx, const struct pv_conf_line *line, char *err, size_t errlen)
 	for (i = 0; i < line->nargs; i++) {
 		*total += strlen(line->args[i]);
 		(void)pv_duration_parse(line->args[i], &secs);
+		(void)pv_size_parse(line->args[i], &secs);
 		(void)pv_conf_yesno(line->args[i], &yes);
 	}
 	if (line->nargs > 0 && strcmp(line->args[0], "fail") == 0) {

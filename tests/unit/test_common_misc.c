@@ -151,6 +151,50 @@ test_durations(void **state)
 	assert_int_equal(pv_duration_format(5400, fmt, 0), PV_ERR_LIMIT);
 }
 
+static const struct {
+	const char *in;
+	int want;
+	uint64_t bytes;
+} size_cases[] = {
+	{ "0", 0, 0 },
+	{ "512", 0, 512 },
+	{ "1K", 0, 1024 },
+	{ "64m", 0, 64ULL << 20 },
+	{ "64M", 0, 64ULL << 20 },
+	{ "2g", 0, 2ULL << 30 },
+	{ "1024T", 0, 1ULL << 50 },
+	{ "1025T", PV_ERR_RANGE, 0 },
+	{ "99999999999999999999", PV_ERR_RANGE, 0 },
+	{ "999999999999999999999K", PV_ERR_RANGE, 0 },
+	{ "", PV_ERR_INVALID, 0 },
+	{ "M", PV_ERR_INVALID, 0 },
+	{ "1MB", PV_ERR_INVALID, 0 },
+	{ "1 M", PV_ERR_INVALID, 0 },
+	{ "-1M", PV_ERR_INVALID, 0 },
+	{ "1.5G", PV_ERR_INVALID, 0 },
+	{ "1P", PV_ERR_INVALID, 0 },
+	{ "M1", PV_ERR_INVALID, 0 },
+};
+
+static void
+test_sizes(void **state)
+{
+	uint64_t b;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+		b = 7;
+		r = pv_size_parse(size_cases[i].in, &b);
+		if (r != size_cases[i].want)
+			fail_msg("\"%s\": got %d want %d", size_cases[i].in, r,
+			    size_cases[i].want);
+		assert_true(b == (r == 0 ? size_cases[i].bytes : 7));
+	}
+	assert_int_equal(pv_size_parse(NULL, &b), PV_ERR_INVALID);
+}
+
 static void
 test_uuid(void **state)
 {
@@ -365,6 +409,7 @@ main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_u32_i64),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_uuid),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_hex),

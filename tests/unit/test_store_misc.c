@@ -24,6 +24,7 @@ test_config(void **state)
 				   "RecordingRecipient /etc/sec.pub\n"
 				   "CertificateLifetime 90s\n"
 				   "MaxSessions 10\n"
+				   "RecordingMinFree 512K\n"
 				   "MFAGrace 0\n"
 				   "Plugin /usr/lib/c.so /etc/c.conf\n"
 				   "LogLevel debug\n"
@@ -40,6 +41,10 @@ test_config(void **state)
 		{ "CertificateLifetime 2x\n", "not a duration" },
 		{ "CertificateLifetime 2s\n", "10s..1d" },
 		{ "MaxSessions 0\n", "x.conf:1:" },
+		{ "RecordingMinFree 1MB\n",
+		    "x.conf:1: RecordingMinFree: not a size" },
+		{ "RecordingMinFree 1M\nRecordingMinFree 2M\n",
+		    "x.conf:2: RecordingMinFree given twice" },
 		{ "LogLevel loud\n", "x.conf:1:" },
 		{ "PolicyFile /a\nPolicyFile /b\n",
 		    "x.conf:2: PolicyFile given "
@@ -67,6 +72,7 @@ test_config(void **state)
 	assert_string_equal(c->recording_dir, "/srv/provost/recordings");
 	assert_int_equal(c->cert_lifetime, 90);
 	assert_int_equal(c->max_sessions, 10);
+	assert_true(c->recording_min_free == 512 * 1024);
 	assert_int_equal(c->mfa_grace, 0);
 	assert_int_equal(c->login_grace, 30);
 	assert_int_equal(c->max_auth_tries, 3);
@@ -82,6 +88,7 @@ test_config(void **state)
 	assert_int_equal(
 	    pv_config_load_mem(c, "x.conf", "", 0, err, sizeof(err)), 0);
 	assert_null(c->revocation_list);
+	assert_true(c->recording_min_free == PV_CONFIG_MIN_FREE_DEFAULT);
 	pv_config_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pv_config_new(&c), 0);
