@@ -17,7 +17,14 @@
 #include "common/common.h"
 #include "store/store-int.h"
 
-#define STORE_BUSY_TIMEOUT_MS 5000
+/*
+ * Every session process writes its own rows (auth, decision, certificate,
+ * session open and close: some eight commits, each an fsync of the WAL
+ * with synchronous=FULL).  200 logins at once on a disk that takes 40 ms
+ * an fsync queue for well over 5 s, and a writer that gives up refuses a
+ * session ("cannot record it"): wait up to 30 s instead.
+ */
+#define STORE_BUSY_TIMEOUT_MS 30000
 
 int
 st_fail(struct store *st, int r, const char *fmt, ...)
