@@ -5,4 +5,4 @@ bench_latency_SOURCES = bench/latency.c
 bench_latency_LDFLAGS = $(PROG_LINK)
 bench_latency_LDADD = libprovost_common.la -lutil
 LINT_C_FILES += bench/latency.c
-EXTRA_DIST += bench/run bench/README.md
+EXTRA_DIST += bench/run bench/load bench/README.md

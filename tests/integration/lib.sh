@@ -102,7 +102,8 @@ pv_keygen() {
 }
 
 # pv_start_sshd NAME [EXTRA-CONFIG-FILE]: a real sshd on a free port.
-# Sets PV_SSHD_PORT, PV_SSHD_DIR (host key, config, log).  The config is
+# Sets PV_SSHD_PORT, PV_SSHD_DIR (host key, config, log); PV_SSHD_MAXSTARTUPS
+# overrides its MaxStartups (load tests).  The config is
 # checked with sshd -t first; a failed bind is retried on another port.
 pv_start_sshd() {
 	name=$1; extra=${2:-}
@@ -126,7 +127,7 @@ PermitRootLogin prohibit-password
 StrictModes no
 AuthorizedKeysFile $dir/authorized_keys
 LogLevel VERBOSE
-MaxStartups 100:30:200
+MaxStartups ${PV_SSHD_MAXSTARTUPS:-100:30:200}
 EOC
 		[ -n "$extra" ] && cat "$extra" >> "$dir/sshd_config"
 		"$SSHD" -t -f "$dir/sshd_config" || pv_fail "sshd -t rejected $dir/sshd_config"

@@ -1,0 +1,19 @@
+#!/bin/sh
+# t_broker_load.sh: bench/load at a size the suite affords: concurrent
+# sessions through provostd, each printing 1 MB in 4 KiB writes, every
+# output byte-exact (SHA-256), every recording verified and replayed to
+# the same bytes, every session row closed, the audit chain intact.
+# 50 sessions (20 in a sanitizer build); PROVOST_LOAD_N overrides (the
+# full figure is bench/load's default of 200).
+. "$top_srcdir/tests/integration/lib.sh"
+BASH=${BASH:-$(command -v bash || :)}
+[ -n "$BASH" ] || pv_skip "bash not found"
+n=50
+grep -q '^#define PV_SANITIZERS 1' "$top_builddir/config.h" 2>/dev/null && n=20
+N=${PROVOST_LOAD_N:-$n}
+LOAD_N=$N LOAD_JSON="$PV_TMP/load.json" TMPDIR="$PV_TMP" \
+    "$BASH" "$top_srcdir/bench/load" >"$PV_TMP/load.out" 2>&1 ||
+    pv_fail "bench/load with $N sessions: $(grep -v '^\(Connection\|Accepted\|Starting\|Received\|Disconnected\|Close\|User\)' "$PV_TMP/load.out" | tail -40)"
+grep "\"sessions\":$N,\"ok\":$N," "$PV_TMP/load.json" >/dev/null || pv_fail "json: $(cat "$PV_TMP/load.json")"
+sed -n '/^provostd under load/,/^(/p' "$PV_TMP/load.out"
+exit 0
