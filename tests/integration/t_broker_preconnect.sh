@@ -106,4 +106,29 @@ u=$(line 'target leg up: ')
 for v in "$k" "$p" "$c" "$d" "$u"; do [ -n "$v" ] || pv_fail "session $sid: a log line is missing"; done
 [ "$k" -lt "$p" ] && [ "$p" -lt "$c" ] && [ "$c" -lt "$d" ] && [ "$d" -lt "$u" ] ||
     pv_fail "session $sid: order key $k, pre-open $p, code $c, decision $d, auth $u"
+
+# A pre-opened leg the target drops while the code is typed (its
+# LoginGraceTime is 2 s, the code takes 4): the decision connects again.
+cp "$PV_TMP/target_extra" "$PV_TMP/short_extra"
+echo "LoginGraceTime 2" >> "$PV_TMP/short_extra"
+pv_start_sshd short "$PV_TMP/short_extra"
+pvctl target add short01 --host 127.0.0.1 --port "$PV_SSHD_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add short01"
+cat > "$PV_TMP/askpass-slow" <<EOC
+#!/bin/sh
+sleep 4
+exec "$OATHTOOL" --totp -b "\$(cat "$PV_TMP/bob.totp")"
+EOC
+chmod +x "$PV_TMP/askpass-slow"
+out=$(SSH_ASKPASS="$PV_TMP/askpass-slow" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "bob+$ME@short01" 127.0.0.1 'echo again' </dev/null) ||
+    pv_fail "short01 after a dropped pre-opened leg: $out"
+[ "$out" = again ] || pv_fail "short01 said: $out"
+grep -q 'the pre-opened leg to short01 is gone: connecting again' "$PVD_LOG" ||
+    grep -q 'the pre-opened leg to short01 failed' "$PVD_LOG" ||
+    pv_fail "the dropped leg was not noticed"
+pv_log "$(grep -h "pre-opened leg to short01" "$PVD_LOG")"
+[ "$(grep -c 'Connection from 127.0.0.1 port' "$PV_TMP/short.log")" -eq 2 ] ||
+    pv_fail "short01: want two connections (the dropped one and the new one)"
 pv_log "ok"
