@@ -307,6 +307,13 @@ struct broker_session {
 	int key_ok;
 	int authenticated;
 	int target_added; /* target session is in the event */
+	/*
+	 * The target leg: pre-opened (TCP and key exchange, no user auth)
+	 * once the engineer's key verified, authenticated after the decision.
+	 */
+	int pre_tried;         /* the pre-open was tried (once per session) */
+	int target_connecting; /* ssh_connect returned SSH_AGAIN */
+	int target_up;         /* authenticated: channels may open */
 	struct broker_target tgt;
 	char account[BROKER_ACCOUNT_MAX + 1];
 	struct broker_decision decision;
@@ -344,7 +351,14 @@ void broker_audit(struct broker_session *s, const char *event, const char *fmt,
 void broker_auth_setup(struct broker_session *s);
 
 /* target.c */
+/* Authenticates the leg (pre-opened or new); only after PV_ALLOW. */
 int broker_target_connect(struct broker_session *s, char *msg, size_t msglen);
+/* Starts the leg's TCP connect and key exchange without blocking. */
+int broker_target_preconnect(struct broker_session *s);
+/* After each poll: moves a pending key exchange on. */
+void broker_target_preconnect_step(struct broker_session *s);
+/* Closes the leg (never authenticated if not up) and forgets it. */
+void broker_target_drop(struct broker_session *s);
 int broker_target_open(struct broker_session *s, struct relay_chan *rc,
     const char *command, const char *subsystem, char *msg, size_t msglen);
 

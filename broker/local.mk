@@ -93,6 +93,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_control.sh \
 	tests/integration/t_broker_preauth.sh \
+	tests/integration/t_broker_preconnect.sh \
 	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh \
 	tests/integration/t_pam_broker.sh \

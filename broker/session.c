@@ -97,8 +97,84 @@ session_rec_open(struct broker_session *s, struct relay_chan *rc)
 	return 0;
 }
 
+/*
+ * The target and the account the login names.  audit: a refusal is a
+ * decision (the pre-open resolves quietly; the decision asks again).
+ */
+static int
+session_resolve(struct broker_session *s, char *msg, size_t msglen, int audit)
+{
+	const struct broker_backend *b = &s->bx->backend;
+
+	if (s->tgt.name[0] != '\0')
+		return PV_ALLOW;
+	if (b->ops->target_get(
+		b->ctx, s->login.engineer, s->login.target, &s->tgt) != 0) {
+		/* Say nothing of targets the engineer may not see. */
+		(void)snprintf(
+		    msg, msglen, "access to %s denied", s->login.target);
+		if (audit)
+			broker_audit(s, "decision",
+			    "deny target=%s reason=unknown "
+			    "target",
+			    s->login.target);
+		memset(&s->tgt, 0, sizeof(s->tgt));
+		return PV_DENY;
+	}
+	if (s->login.kind == BROKER_LOGIN_ACCOUNT)
+		(void)snprintf(
+		    s->account, sizeof(s->account), "%s", s->login.account);
+	else if (s->tgt.naccounts == 1)
+		(void)snprintf(
+		    s->account, sizeof(s->account), "%s", s->tgt.accounts[0]);
+	else {
+		(void)snprintf(msg, msglen,
+		    "name the account: log in as %s+ACCOUNT@%s",
+		    s->login.engineer, s->tgt.name);
+		memset(&s->tgt, 0, sizeof(s->tgt));
+		return PV_DENY;
+	}
+	return PV_ALLOW;
+}
+
+/*
+ * Once the engineer's key has verified and the login names a target, the
+ * target leg's connect and key exchange run while the code is typed.
+ */
+static void
+session_preconnect(struct broker_session *s)
+{
+	char msg[256];
+
+	if (s->pre_tried || !s->key_ok || s->ending ||
+	    s->login.kind == BROKER_LOGIN_MENU || s->target != NULL)
+		return;
+	s->pre_tried = 1;
+	if (session_resolve(s, msg, sizeof(msg), 0) == PV_ALLOW)
+		(void)broker_target_preconnect(s);
+}
+
+static int session_decide(struct broker_session *s, struct relay_chan *rc,
+    unsigned int channel, char *msg, size_t msglen);
+
 int
 broker_session_decide(struct broker_session *s, struct relay_chan *rc,
+    unsigned int channel, char *msg, size_t msglen)
+{
+	int r = session_decide(s, rc, channel, msg, msglen);
+
+	/* A refusal closes a pre-opened leg that never authenticated. */
+	if (r != PV_ALLOW && s->target != NULL && !s->target_up) {
+		pv_info("session %s: pre-opened leg to %s closed "
+			"unauthenticated: the decision refused",
+		    s->id, s->tgt.name[0] ? s->tgt.name : s->login.target);
+		broker_target_drop(s);
+	}
+	return r;
+}
+
+static int
+session_decide(struct broker_session *s, struct relay_chan *rc,
     unsigned int channel, char *msg, size_t msglen)
 {
 	const struct broker_backend *b = &s->bx->backend;
@@ -111,33 +187,8 @@ broker_session_decide(struct broker_session *s, struct relay_chan *rc,
 		    s->login.engineer);
 		return PV_DENY;
 	}
-	if (s->tgt.name[0] == '\0') {
-		if (b->ops->target_get(b->ctx, s->login.engineer,
-			s->login.target, &s->tgt) != 0) {
-			/* Say nothing of targets the engineer may not see. */
-			(void)snprintf(msg, msglen, "access to %s denied",
-			    s->login.target);
-			broker_audit(s, "decision",
-			    "deny target=%s reason=unknown "
-			    "target",
-			    s->login.target);
-			memset(&s->tgt, 0, sizeof(s->tgt));
-			return PV_DENY;
-		}
-		if (s->login.kind == BROKER_LOGIN_ACCOUNT)
-			(void)snprintf(s->account, sizeof(s->account), "%s",
-			    s->login.account);
-		else if (s->tgt.naccounts == 1)
-			(void)snprintf(s->account, sizeof(s->account), "%s",
-			    s->tgt.accounts[0]);
-		else {
-			(void)snprintf(msg, msglen,
-			    "name the account: log in as %s+ACCOUNT@%s",
-			    s->login.engineer, s->tgt.name);
-			memset(&s->tgt, 0, sizeof(s->tgt));
-			return PV_DENY;
-		}
-	}
+	if (session_resolve(s, msg, msglen, 1) != PV_ALLOW)
+		return PV_DENY;
 	struct broker_decide_req req = {
 		.session_id = s->id,
 		.engineer = s->login.engineer,
@@ -343,14 +394,20 @@ session_loop(struct broker_session *s)
 			broker_session_end(s, "the engineer disconnected");
 			break;
 		}
+		session_preconnect(s);
+		broker_target_preconnect_step(s);
 		if (s->target != NULL && !s->target_added) {
 			ssh_set_blocking(s->target, 0);
-			if (ssh_event_add_session(s->event, s->target) !=
-			    SSH_OK) {
+			if (ssh_event_add_session(s->event, s->target) ==
+			    SSH_OK)
+				s->target_added = 1;
+			else if (!s->target_up)
+				broker_target_drop(
+				    s); /* the decision retries */
+			else {
 				broker_session_end(s, "internal error");
 				break;
 			}
-			s->target_added = 1;
 		}
 		for (i = 0; i < s->nchans; i++)
 			(void)broker_relay_pump(s, s->chans[i]);
@@ -362,7 +419,7 @@ session_loop(struct broker_session *s)
 		broker_link_tick(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
-		if (s->target_added && !ssh_is_connected(s->target))
+		if (s->target_up && !ssh_is_connected(s->target))
 			broker_session_end(s,
 			    "the connection to the target "
 			    "was lost");
@@ -370,7 +427,7 @@ session_loop(struct broker_session *s)
 			last_keepalive = now;
 			if (s->authenticated)
 				(void)ssh_send_keepalive(s->client);
-			if (s->target_added)
+			if (s->target_up && s->target_added)
 				(void)ssh_send_keepalive(s->target);
 		}
 	}
@@ -435,13 +492,7 @@ session_finish(struct broker_session *s)
 		broker_audit(s, "session.end", "reason=%s in=%llu out=%llu",
 		    s->end_reason, (unsigned long long)s->bytes_in,
 		    (unsigned long long)s->bytes_out);
-	if (s->target != NULL) {
-		if (s->target_added)
-			ssh_event_remove_session(s->event, s->target);
-		ssh_disconnect(s->target);
-		ssh_free(s->target);
-		s->target = NULL;
-	}
+	broker_target_drop(s);
 	for (i = 0; i < s->nchans; i++)
 		broker_relay_chan_free(s->chans[i]);
 	s->nchans = 0;

@@ -265,17 +265,30 @@ target_auth(struct broker_session *s, char *msg, size_t msglen)
 	return target_auth_cert(s, msg, msglen);
 }
 
-int
-broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
+void
+broker_target_drop(struct broker_session *s)
 {
-	ssh_key pin = NULL, got = NULL;
-	char type[64], *fp_pin = NULL, *fp_got = NULL;
-	const char *hostkeys;
-	int r = PV_ERR_INTERNAL;
+	if (s->target == NULL)
+		return;
+	if (s->target_added && s->event != NULL)
+		ssh_event_remove_session(s->event, s->target);
+	ssh_disconnect(s->target);
+	ssh_free(s->target);
+	s->target = NULL;
+	s->target_added = 0;
+	s->target_connecting = 0;
+	s->target_up = 0;
+}
 
-	if (s->target != NULL)
-		return 0;
-	if (pinned_key(s->tgt.hostkey, &pin, type, sizeof(type)) != 0) {
+/* A new, unconnected session for the target with its pinned key type. */
+static int
+target_new(struct broker_session *s, ssh_key *pin, char *msg, size_t msglen)
+{
+	char type[64];
+	const char *hostkeys;
+	int r;
+
+	if (pinned_key(s->tgt.hostkey, pin, type, sizeof(type)) != 0) {
 		(void)snprintf(msg, msglen,
 		    "target %s has no usable pinned "
 		    "host key",
@@ -284,17 +297,129 @@ broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
 	}
 	hostkeys =
 	    strcmp(type, "ssh-rsa") == 0 ? "rsa-sha2-512,rsa-sha2-256" : type;
-	if ((s->target = ssh_new()) == NULL) {
-		r = PV_ERR_ALLOC;
-		goto out;
-	}
+	if ((s->target = ssh_new()) == NULL)
+		return PV_ERR_ALLOC;
 	if ((r = target_options(s, s->target, hostkeys)) != 0)
+		return r;
+	return 0;
+}
+
+/*
+ * The pre-opened leg: the TCP connect and key exchange start here, without
+ * blocking, and go on in the session's event while the engineer answers
+ * the code prompt.  Nothing is sent that authenticates: the certificate is
+ * minted and offered only by broker_target_connect, after the decision.
+ */
+int
+broker_target_preconnect(struct broker_session *s)
+{
+	ssh_key pin = NULL;
+	char msg[256];
+	int r;
+
+	msg[0] = '\0';
+	if (s->target != NULL || !s->key_ok || s->tgt.name[0] == '\0')
+		return PV_ERR_INVALID;
+	if ((r = target_new(s, &pin, msg, sizeof(msg))) != 0)
 		goto out;
-	if (ssh_connect(s->target) != SSH_OK) {
-		(void)snprintf(msg, msglen, "cannot reach target %s: %s",
-		    s->tgt.name, ssh_get_error(s->target));
+	ssh_set_blocking(s->target, 0);
+	r = ssh_connect(s->target);
+	if (r == SSH_ERROR) {
+		(void)snprintf(
+		    msg, sizeof(msg), "%s", ssh_get_error(s->target));
 		r = PV_ERR_IO;
 		goto out;
+	}
+	s->target_connecting = r == SSH_AGAIN;
+	pv_verbose("session %s: pre-opening the target leg to %s (%s:%u)",
+	    s->id, s->tgt.name, s->tgt.host, s->tgt.port);
+	r = 0;
+out:
+	if (r != 0) {
+		/* The decision's own connect tries again and says why. */
+		pv_verbose("session %s: no pre-opened leg to %s: %s", s->id,
+		    s->tgt.name, msg[0] ? msg : pv_err_str(r));
+		broker_target_drop(s);
+	}
+	ssh_key_free(pin);
+	return r;
+}
+
+void
+broker_target_preconnect_step(struct broker_session *s)
+{
+	int r;
+
+	if (s->target == NULL || !s->target_connecting || s->target_up)
+		return;
+	r = ssh_connect(s->target);
+	if (r == SSH_AGAIN)
+		return;
+	s->target_connecting = 0;
+	if (r != SSH_OK) {
+		pv_verbose("session %s: the pre-opened leg to %s failed: %s",
+		    s->id, s->tgt.name, ssh_get_error(s->target));
+		broker_target_drop(s);
+		return;
+	}
+	pv_verbose("session %s: target leg to %s pre-opened; no "
+		   "authentication before the decision",
+	    s->id, s->tgt.name);
+}
+
+/* A pre-opened leg still usable: its key exchange done, or finished now. */
+static int
+target_preopened(struct broker_session *s)
+{
+	ssh_set_blocking(s->target, 1);
+	if (s->target_connecting) {
+		s->target_connecting = 0;
+		if (ssh_connect(s->target) != SSH_OK)
+			return 0;
+	}
+	return ssh_is_connected(s->target) &&
+	    (ssh_get_status(s->target) & (SSH_CLOSED | SSH_CLOSED_ERROR)) == 0;
+}
+
+int
+broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
+{
+	ssh_key pin = NULL, got = NULL;
+	char *fp_pin = NULL, *fp_got = NULL;
+	int r = PV_ERR_INTERNAL, reused = 0;
+
+	if (s->target != NULL && s->target_up)
+		return 0;
+	if (s->target != NULL) {
+		if (target_preopened(s))
+			reused = 1;
+		else {
+			pv_info("session %s: the pre-opened leg to %s is gone: "
+				"connecting again",
+			    s->id, s->tgt.name);
+			broker_target_drop(s);
+		}
+	}
+	if (reused) {
+		char type[64];
+
+		if (pinned_key(s->tgt.hostkey, &pin, type, sizeof(type)) != 0) {
+			(void)snprintf(msg, msglen,
+			    "target %s has no usable pinned host key",
+			    s->tgt.name);
+			r = PV_ERR_CONFIG;
+			goto out;
+		}
+	} else {
+		if ((r = target_new(s, &pin, msg, msglen)) != 0)
+			goto out;
+		if (ssh_connect(s->target) != SSH_OK) {
+			(void)snprintf(msg, msglen,
+			    "cannot reach target %s: %s", s->tgt.name,
+			    ssh_get_error(s->target));
+			r = PV_ERR_IO;
+			goto out;
+		}
 	}
 	if (ssh_get_server_publickey(s->target, &got) != SSH_OK ||
 	    ssh_key_cmp(pin, got, SSH_KEY_CMP_PUBLIC) != 0) {
@@ -312,8 +437,10 @@ broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
 	}
 	if ((r = target_auth(s, msg, msglen)) != 0)
 		goto out;
-	pv_info("session %s: target leg up: %s@%s (%s:%u)", s->id, s->account,
-	    s->tgt.name, s->tgt.host, s->tgt.port);
+	s->target_up = 1;
+	pv_info("session %s: target leg up: %s@%s (%s:%u)%s", s->id, s->account,
+	    s->tgt.name, s->tgt.host, s->tgt.port,
+	    reused ? ", pre-opened" : "");
 	r = 0;
 out:
 	if (r != 0) {
@@ -321,11 +448,7 @@ out:
 			(void)snprintf(msg, msglen,
 			    "cannot open the target leg to %s", s->tgt.name);
 		pv_info("session %s: %s", s->id, msg);
-		if (s->target != NULL) {
-			ssh_disconnect(s->target);
-			ssh_free(s->target);
-			s->target = NULL;
-		}
+		broker_target_drop(s);
 	}
 	ssh_string_free_char(fp_pin);
 	ssh_string_free_char(fp_got);
