@@ -175,12 +175,15 @@ broker_ctl_forget(struct broker_ctl *c)
 	}
 }
 
-/* The parent never keeps a store handle across a fork. */
+/*
+ * The parent never keeps a store handle across a fork: daemon.c closes it
+ * right before each one.  Between forks it stays open: the monitor answers
+ * every session process from it, and a close is a WAL checkpoint (fsync).
+ */
 static void
 ctl_store_release(struct broker_backend *b)
 {
-	if (strcmp(b->ops->name, "store") == 0)
-		(void)broker_backend_store_detach(b);
+	(void)b;
 }
 
 /* An audit row from the daemon itself; the store is closed again after. */

@@ -209,11 +209,13 @@ struct sandbox_id {
 static int
 sandbox_user(const struct pv_config *c, struct sandbox_id *out)
 {
-	struct passwd *pw;
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
+	int e;
 
 	memset(out, 0, sizeof(*out));
-	errno = 0;
-	if ((pw = getpwnam(c->sandbox_user)) == NULL) {
+	e = getpwnam_r(c->sandbox_user, &pwd, buf, sizeof(buf), &pw);
+	if (e != 0 || pw == NULL) {
 		pv_error("SandboxUser %s: no such user (create it, e.g. "
 			 "useradd --system --no-create-home --shell "
 			 "/usr/sbin/nologin %s)",
@@ -281,7 +283,8 @@ kids_add(struct kids *k, struct broker_mon_child *c)
 {
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 16;
-		struct broker_mon_child **v = realloc(k->v, cap * sizeof(*v));
+		struct broker_mon_child **v =
+		    realloc(k->v, cap * sizeof(struct broker_mon_child *));
 
 		if (v == NULL)
 			return PV_ERR_ALLOC;

@@ -25,6 +25,8 @@
 
 /* A child has this long to finish a frame it started. */
 #define MS_FRAME_MS 5000
+/* A request that keeps every session waiting this long is logged. */
+#define MS_SLOW_MS 100
 
 struct broker_mon_child {
 	const struct pv_config *conf;
@@ -251,8 +253,8 @@ ms_decide(
 	a->type = MON_DECISION_CH;
 	o->outcome = PV_DENY;
 	/* the target as the store has it now, not as the child says */
-	if ((r = c->bk->ops->target_get(
-		 c->bk->ctx, c->engineer, d->target, &c->tgt)) != 0) {
+	if (c->bk->ops->target_get(
+		c->bk->ctx, c->engineer, d->target, &c->tgt) != 0) {
 		memset(&c->tgt, 0, sizeof(c->tgt));
 		(void)snprintf(o->reason, sizeof(o->reason), "unknown target");
 		return 0;
@@ -575,6 +577,7 @@ int
 broker_monsrv_serve(struct broker_mon_child *c)
 {
 	struct mon_msg *q = NULL, *a = NULL;
+	uint64_t t0;
 	int r, fd = -1, type = 0;
 
 	if (c->sock < 0)
@@ -598,11 +601,12 @@ broker_monsrv_serve(struct broker_mon_child *c)
 		goto out;
 	}
 	type = (int)q->type;
+	t0 = pv_mono_ms();
 	if (broker_mon_state_request(&c->st, q) != 0) {
 		r = ms_violation(c, "a request out of order", type);
 		goto out;
 	}
-	if ((r = ms_dispatch(c, q, a, &fd)) != 0) {
+	if (ms_dispatch(c, q, a, &fd) != 0) {
 		r = ms_violation(c, "a request that does not fit", type);
 		goto out;
 	}
@@ -610,6 +614,10 @@ broker_monsrv_serve(struct broker_mon_child *c)
 		r = ms_violation(c, "an answer the rules refuse", type);
 		goto out;
 	}
+	if (pv_mono_ms() - t0 >= MS_SLOW_MS)
+		pv_verbose("session %s: monitor: %s took %llu ms", c->id,
+		    broker_mon_type_name(type),
+		    (unsigned long long)(pv_mono_ms() - t0));
 	r = broker_mon_send(c->sock, a, fd, pv_mono_ms() + MS_FRAME_MS);
 	if (r == PV_ERR_INVALID) {
 		/* a field the protocol cannot carry: an error instead */
