@@ -102,7 +102,7 @@ EOP
 # live_session TAG: a session that stays up; sets SP (its process), SID.
 live_session() {
 	: > "$PV_TMP/$1.out"
-	pvssh "$L" 'echo up; sleep 60' </dev/null >"$PV_TMP/$1.out" 2>&1 &
+	pvssh "$L" 'echo up; sleep 600' </dev/null >"$PV_TMP/$1.out" 2>&1 &
 	LP=$!
 	pv_track "$LP"
 	pv_wait_log "$PV_TMP/$1.out" up 15 || pv_fail "$1: session did not start"
@@ -117,20 +117,21 @@ live_session() {
 live_session a
 # 1. Who it is and what it may do.
 st="/proc/$SP/status"
-grep -Eq "^Uid:[[:space:]]+$SBUID[[:space:]]+$SBUID[[:space:]]+$SBUID[[:space:]]+$SBUID$" "$st" ||
+grep -Eq "^Uid:[[:space:]]+${SBUID}[[:space:]]+${SBUID}[[:space:]]+${SBUID}[[:space:]]+$SBUID$" "$st" ||
     pv_fail "uids: $(grep ^Uid "$st")"
-grep -Eq "^Gid:[[:space:]]+$SBGID[[:space:]]+$SBGID[[:space:]]+$SBGID[[:space:]]+$SBGID$" "$st" ||
+grep -Eq "^Gid:[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:space:]]+$SBGID$" "$st" ||
     pv_fail "gids: $(grep ^Gid "$st")"
-grep -Eq "^Groups:[[:space:]]*$SBGID[[:space:]]*$" "$st" || pv_fail "groups: $(grep ^Groups "$st")"
+grep -Eq "^Groups:[[:space:]]*${SBGID}[[:space:]]*$" "$st" || pv_fail "groups: $(grep ^Groups "$st")"
 grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || pv_fail "not in seccomp filter mode: $(grep ^Seccomp "$st")"
 grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "no NoNewPrivs"
 grep -Eq '^CapEff:[[:space:]]+0+$' "$st" || pv_fail "capabilities left: $(grep ^CapEff "$st")"
 
 # 2. The CA key: in the monitor (the scan works), not in the session.
+ses=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$SP") || pv_fail "scan of the session failed"
+[ -d "/proc/$SP" ] || pv_fail "the session process ended during the scan"
+[ "$ses" -eq 0 ] || pv_fail "the CA key is in the session process ($ses copies)"
 mon=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$PVD_PID") || pv_fail "scan of the monitor failed"
 [ "$mon" -ge 1 ] || pv_fail "the scan does not find the CA key in the monitor"
-ses=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$SP") || pv_fail "scan of the session failed"
-[ "$ses" -eq 0 ] || pv_fail "the CA key is in the session process ($ses copies)"
 pv_log "CA key seed: $mon copies in the monitor, $ses in the session process"
 
 # 3. The key file, the store and the recordings: out of the SandboxUser's reach.
