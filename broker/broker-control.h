@@ -37,7 +37,7 @@ int broker_ctl_admit(
 /* In the parent after fork; pid -1 if the fork failed. */
 void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
-void broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status);
+int broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status);
 /* In the child after fork: closes every descriptor of the daemon's side. */
 void broker_ctl_forget(struct broker_ctl *c);
 

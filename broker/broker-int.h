@@ -6,6 +6,7 @@
 #define PROVOST_BROKER_INT_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
@@ -228,6 +229,41 @@ int broker_backend_store_recover(struct broker_backend *bk);
 /* recorder_rec.c: recorder/'s encrypted recordings. */
 int broker_recorder_rec_new(
     const struct pv_config *conf, struct broker_recorder *out);
+/* Opens a session's recording elsewhere: its path into path, its fd. */
+typedef int (*broker_rec_opener)(
+    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+/* Privilege separation: the recording file comes from the monitor. */
+void broker_recorder_rec_set_opener(
+    struct broker_recorder *rec, broker_rec_opener fn, void *arg);
+/* The recording's path: RecordingDirectory/YYYY/MM/ID.pvr (dirs made). */
+int broker_recorder_rec_path(const struct pv_config *conf,
+    const char *session_id, char *path, size_t pathlen);
+
+/* backend_monitor.c: a session process's calls, sent to the monitor. */
+int broker_backend_monitor_new(
+    int sock, const char *client_addr, struct broker_backend *out);
+/* A broker_rec_opener; arg is the monitor backend. */
+int broker_backend_monitor_rec_open(
+    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+/* The monitor socket, or -1 if the backend is not one or the link is lost. */
+int broker_backend_monitor_sock(const struct broker_backend *bk);
+
+/* monitor_srv.c: the monitor's side, one per session process. */
+struct broker_mon_child;
+int broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
+    pid_t pid, int sock, const char *session_id, const char *client_addr,
+    struct broker_mon_child **out);
+/*
+ * Serves one request of a child whose socket is readable: 0, PV_ERR_CLOSED
+ * (the child closed its end), or PV_ERR_PROTOCOL (malformed or out of
+ * order: the child was killed, the violation logged and audited).
+ */
+int broker_monsrv_serve(struct broker_mon_child *c);
+int broker_monsrv_sock(const struct broker_mon_child *c);
+pid_t broker_monsrv_pid(const struct broker_mon_child *c);
+/* The child was reaped: a session row it left open is marked aborted. */
+void broker_monsrv_reaped(struct broker_mon_child *c, int status);
+void broker_monsrv_free(struct broker_mon_child *c);
 
 /* What the daemon hands every session process. */
 struct broker_ctx {
@@ -236,7 +272,15 @@ struct broker_ctx {
 	struct broker_recorder recorder;
 	ssh_bind bind;
 	struct broker_link *link; /* the session's line to provostd */
+	/* privilege separation (docs/privsep.md): set in the session process */
+	char session_id[PV_UUID_LEN + 1]; /* the monitor's id for it */
+	int sandbox;   /* enter the seccomp sandbox once the legs are up */
+	int sandboxed; /* ... and it did */
 };
+
+/* privsep.c: enters the sandbox once the target leg and recording are. */
+struct broker_session;
+void broker_privsep_tick(struct broker_session *s);
 
 #define BROKER_MAX_CHANNELS 10
 #define BROKER_ENV_MAX 16

@@ -36,8 +36,30 @@ enum mon_type {
 	MON_SESSION_END = 13,     /* child: totals and the recording hash */
 	MON_SESSION_END_ACK = 14, /* monitor */
 	MON_ERROR = 15,           /* monitor: the request failed (not denied) */
+	/*
+	 * provostd's backend calls (broker-int.h) that 1..14 do not carry;
+	 * 16 is unused (15, an answer, broke the odd/even pattern).
+	 */
+	MON_MFA_GRACE = 17,        /* child: a code within MFAGrace? */
+	MON_MFA_GRACE_ANS = 18,    /* monitor: struct mon_auth_ans */
+	MON_FRESH_MFA = 19,        /* child: does the target want a code? */
+	MON_FRESH_MFA_ANS = 20,    /* monitor: struct mon_verdict */
+	MON_TARGET_GET = 21,       /* child: the target by name */
+	MON_TARGET = 22,           /* monitor: struct mon_target */
+	MON_DECIDE_CH = 23,        /* child: a channel's decision */
+	MON_DECISION_CH = 24,      /* monitor: struct mon_decision_ch */
+	MON_MINT_CERT = 25,        /* child: a certificate for the target leg */
+	MON_CERT_SERIAL = 26,      /* monitor: serial and certificate */
+	MON_MINT_TOKEN = 27,       /* child: a pvt1 token for the target leg */
+	MON_TOKEN = 28,            /* monitor: serial and token */
+	MON_SESSION_OPEN = 29,     /* child: the session row */
+	MON_SESSION_OPEN_ACK = 30, /* monitor */
+	MON_MENU = 31,             /* child: a menu command */
+	MON_MENU_OUT = 32,         /* monitor: status and output */
+	MON_REVOKED = 33,          /* child: revoked since the cursor? */
+	MON_REVOKED_ANS = 34,      /* monitor */
 };
-#define MON_TYPE_MAX_ 15
+#define MON_TYPE_MAX_ 34
 
 /* Field limits (bytes, without the NUL). */
 #define MON_NAME_MAX 64    /* engineer, target, account, rule */
@@ -54,6 +76,16 @@ enum mon_type {
 #define MON_HOST_MAX 255            /* target host name or address */
 #define MON_HOSTKEY_MAX 2048        /* pinned host key "TYPE BASE64" */
 #define MON_SHA256_HEX 64
+#define MON_TCLASS_MAX 63    /* target classification */
+#define MON_ACCOUNTS_MAX 16  /* accounts of a target */
+#define MON_CLIENT_MAX 127   /* "ADDR port N" */
+#define MON_SRCADDR_MAX 79   /* certificate source-address "ADDR/32" */
+#define MON_ED25519_LEN 32   /* raw ephemeral public key */
+#define MON_TOKEN_MAX 4096   /* a pvt1 token */
+#define MON_COMMAND_MAX 4096 /* a menu command */
+#define MON_MENU_OUT_MAX 60000
+/* Auth requests (key, code, grace) a session may make in all. */
+#define MON_AUTH_REQS_MAX 64
 
 /* mon_auth_ans.flags */
 #define MON_AUTH_OK 0x1   /* this factor is good */
@@ -135,6 +167,118 @@ struct mon_session_end {
 	int aborted;
 };
 
+/* Answers that are a yes or no (PV_ALLOW / PV_DENY). */
+struct mon_verdict {
+	int allow;
+};
+
+struct mon_mfa_grace {
+	char engineer[MON_NAME_MAX + 1];
+	uint8_t blob[MON_BLOB_MAX];
+	size_t bloblen;
+	char addr[MON_ADDR_MAX + 1];
+};
+
+struct mon_fresh_mfa {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1]; /* "" when the login names none */
+};
+
+struct mon_target_get {
+	char engineer[MON_NAME_MAX + 1];
+	char name[MON_NAME_MAX + 1];
+};
+
+struct mon_target {
+	int found;
+	/* only when found: */
+	char name[MON_NAME_MAX + 1];
+	int auth; /* 0 certificate, 1 pam-token */
+	char host[MON_HOST_MAX + 1];
+	uint16_t port;
+	char classification[MON_TCLASS_MAX + 1];
+	char hostkey[MON_HOSTKEY_MAX + 1];
+	uint32_t naccounts; /* <= MON_ACCOUNTS_MAX */
+	char accounts[MON_ACCOUNTS_MAX][MON_NAME_MAX + 1];
+};
+
+struct mon_decide_ch {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+	uint32_t channel;                /* one POLICY_CH_* bit */
+	char client[MON_CLIENT_MAX + 1]; /* "ADDR port N" */
+	char fwd_host[MON_HOST_MAX + 1]; /* forwards only, else "" */
+	uint32_t fwd_port;               /* 0..65535 */
+};
+
+struct mon_decision_ch {
+	int outcome; /* PV_ALLOW or PV_DENY */
+	int permit_pty;
+	int permit_forward;
+	uint32_t channels;
+	char rule[MON_NAME_MAX + 1];
+	char grant_id[MON_NAME_MAX + 1];
+	int64_t grant_ends; /* 0 = standing */
+	char reason[MON_REASON_MAX + 1];
+	uint32_t transfer;
+	int record_file_contents;
+};
+
+struct mon_mint_cert {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char principal[MON_NAME_MAX + 1];
+	uint8_t pubkey[MON_ED25519_LEN];
+	char source_address[MON_SRCADDR_MAX + 1];
+};
+
+struct mon_cert_serial {
+	uint64_t serial;
+	uint8_t blob[MON_CERT_MAX];
+	size_t bloblen;
+};
+
+struct mon_mint_token {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+};
+
+struct mon_token {
+	uint64_t serial;
+	char token[MON_TOKEN_MAX +
+	    1]; /* secret: wiped by broker_mon_msg_clear */
+};
+
+struct mon_session_open {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+};
+
+struct mon_menu {
+	char command[MON_COMMAND_MAX + 1]; /* any bytes but NUL */
+};
+
+struct mon_menu_out {
+	uint32_t status;
+	uint8_t out[MON_MENU_OUT_MAX];
+	size_t outlen;
+};
+
+struct mon_revoked {
+	char session_id[PV_UUID_LEN + 1];
+	uint64_t cursor;
+};
+
+struct mon_revoked_ans {
+	int revoked;
+	uint64_t cursor;
+	char why[MON_REASON_MAX + 1];
+};
+
 struct mon_error {
 	int code; /* a PV_ERR_* */
 	char msg[MON_REASON_MAX + 1];
@@ -155,7 +299,23 @@ struct mon_msg {
 		struct mon_audit audit;
 		struct mon_session_end session_end;
 		struct mon_error error;
-		/* MON_AUDIT_ACK, MON_SESSION_END_ACK: empty payload */
+		struct mon_verdict verdict; /* MON_FRESH_MFA_ANS */
+		struct mon_mfa_grace mfa_grace;
+		struct mon_fresh_mfa fresh_mfa;
+		struct mon_target_get target_get;
+		struct mon_target target;
+		struct mon_decide_ch decide_ch;
+		struct mon_decision_ch decision_ch;
+		struct mon_mint_cert mint_cert;
+		struct mon_cert_serial cert_serial;
+		struct mon_mint_token mint_token;
+		struct mon_token token;
+		struct mon_session_open session_open;
+		struct mon_menu menu;
+		struct mon_menu_out menu_out;
+		struct mon_revoked revoked;
+		struct mon_revoked_ans revoked_ans;
+		/* MON_AUDIT_ACK, MON_SESSION_END_ACK, MON_SESSION_OPEN_ACK: empty */
 	} u;
 };
 
@@ -220,6 +380,10 @@ struct monitor_state {
 	int rec_opened;
 	int ended;
 	int failed;
+	/* provostd's calls (17..34) */
+	int by_code;     /* authenticated with a code, not by MFAGrace */
+	int row_opened;  /* session-open was asked */
+	int dec_allowed; /* the last decision allowed */
 };
 
 int broker_mon_state_init(struct monitor_state *st, const char *session_id,

@@ -176,12 +176,15 @@ broker_ctl_forget(struct broker_ctl *c)
 	}
 }
 
-/* The parent never keeps a store handle across a fork. */
+/*
+ * The parent never keeps a store handle across a fork: daemon.c closes it
+ * right before each one.  Between forks it stays open: the monitor answers
+ * every session process from it, and a close is a WAL checkpoint (fsync).
+ */
 static void
 ctl_store_release(struct broker_backend *b)
 {
-	if (strcmp(b->ops->name, "store") == 0)
-		(void)broker_backend_store_detach(b);
+	(void)b;
 }
 
 /* An audit row from the daemon itself; the store is closed again after. */
@@ -385,7 +388,7 @@ static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);
  * could not close its session row: the daemon marks it aborted now rather
  * than at the next start.  Its recording ends at its last sealed chunk.
  */
-static void
+static int
 ctl_child_abort(struct broker_ctl *c, struct ctl_child *k, int sig)
 {
 	struct broker_backend *b = &c->bx->backend;
@@ -394,7 +397,7 @@ ctl_child_abort(struct broker_ctl *c, struct ctl_child *k, int sig)
 	if (k->fd >= 0)
 		ctl_child_report(c, k); /* reports still queued (the target) */
 	if (k->id[0] == '\0' || k->target[0] == '\0')
-		return; /* no session row was opened */
+		return 0; /* no session row was opened, or not reported yet */
 	(void)snprintf(
 	    reason, sizeof(reason), "session process killed by signal %d", sig);
 	struct broker_session_end end = {
@@ -404,28 +407,35 @@ ctl_child_abort(struct broker_ctl *c, struct ctl_child *k, int sig)
 		.reason = reason,
 		.aborted = 1,
 	};
-	if (b->ops->session_close(b->ctx, k->id, &end) == 0)
-		pv_warn("session %s: %s: marked aborted, the recording ends "
-			"at its last flush",
-		    k->id, reason);
+	if (b->ops->session_close(b->ctx, k->id, &end) != 0) {
+		ctl_store_release(b);
+		return 0;
+	}
+	pv_warn("session %s: %s: marked aborted, the recording ends at its "
+		"last flush",
+	    k->id, reason);
 	ctl_store_release(b);
+	return 1;
 }
 
-void
+int
 broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status)
 {
 	size_t i;
+	int aborted = 0;
 
 	for (i = 0; i < c->nkids; i++) {
 		if (c->kids[i].pid != pid)
 			continue;
 		if (WIFSIGNALED(status))
-			ctl_child_abort(c, &c->kids[i], WTERMSIG(status));
+			aborted = ctl_child_abort(
+			    c, &c->kids[i], WTERMSIG(status));
 		if (c->kids[i].fd >= 0)
 			close(c->kids[i].fd);
 		c->kids[i] = c->kids[--c->nkids];
-		return;
+		break;
 	}
+	return aborted;
 }
 
 struct ctl_child *

@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -77,14 +79,31 @@ setup_bind(const struct pv_config *c, ssh_bind *out)
 {
 	char path[4096];
 	ssh_bind b;
+	ssh_key hk = NULL;
 	bool no = false;
 
 	*out = NULL;
 	if (path_join(path, sizeof(path), c->state_dir, "host_ed25519") != 0 ||
 	    (b = ssh_bind_new()) == NULL)
 		return PV_ERR_ALLOC;
+	/*
+	 * Loaded here, as root: session processes (SandboxUser) cannot read
+	 * the state directory, and libssh would load it at each accept.
+	 */
+	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &hk) !=
+	    SSH_OK) {
+		pv_error("host key %s: cannot load", path);
+		ssh_bind_free(b);
+		return PV_ERR_CONFIG;
+	}
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, hk) < 0) {
+		pv_error("host key %s: %s", path, ssh_get_error(b));
+		ssh_key_free(hk);
+		ssh_bind_free(b);
+		return PV_ERR_CONFIG;
+	}
+	/* the bind owns hk now */
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY, path) < 0 ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, SERVER_KEX) <
 		0 ||
 	    ssh_bind_options_set(
@@ -180,37 +199,244 @@ peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 		(void)snprintf(addr, addrlen, "%.63s", h);
 }
 
+/* The session processes' user, resolved once at start-up. */
+struct sandbox_id {
+	uid_t uid;
+	gid_t gid;
+	int drop; /* we are root: children drop to uid/gid */
+};
+
+static int
+sandbox_user(const struct pv_config *c, struct sandbox_id *out)
+{
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	e = getpwnam_r(c->sandbox_user, &pwd, buf, sizeof(buf), &pw);
+	if (e != 0 || pw == NULL) {
+		pv_error("SandboxUser %s: no such user (create it, e.g. "
+			 "useradd --system --no-create-home --shell "
+			 "/usr/sbin/nologin %s)",
+		    c->sandbox_user, c->sandbox_user);
+		return PV_ERR_CONFIG;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		pv_error("SandboxUser %s: must not be root or in group root",
+		    c->sandbox_user);
+		return PV_ERR_CONFIG;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	out->drop = geteuid() == 0;
+	return 0;
+}
+
+/*
+ * In a new session process: to the SandboxUser for good, verified (no way
+ * back to root).  Fails closed: the caller exits.
+ */
+static int
+drop_privileges(const struct sandbox_id *sb)
+{
+	if (!sb->drop)
+		return 0;
+	if (setgroups(1, &sb->gid) != 0 || setgid(sb->gid) != 0 ||
+	    setuid(sb->uid) != 0) {
+		pv_error("cannot drop to the SandboxUser: %s", strerror(errno));
+		return PV_ERR_PERM;
+	}
+	if (getuid() != sb->uid || geteuid() != sb->uid ||
+	    getgid() != sb->gid || getegid() != sb->gid || setuid(0) != -1 ||
+	    setgid(0) != -1) {
+		pv_error("privileges not dropped (uid %ld euid %ld)",
+		    (long)getuid(), (long)geteuid());
+		return PV_ERR_PERM;
+	}
+	return 0;
+}
+
+/* The monitor's side of every live session process. */
+struct kids {
+	struct broker_mon_child **v;
+	size_t n, cap;
+	struct pollfd *pfd;
+	size_t pfdcap;
+};
+
+static struct broker_mon_child *
+kids_find(struct kids *k, pid_t pid, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (broker_monsrv_pid(k->v[i]) == pid) {
+			*at = i;
+			return k->v[i];
+		}
+	return NULL;
+}
+
+static int
+kids_add(struct kids *k, struct broker_mon_child *c)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		struct broker_mon_child **v =
+		    realloc(k->v, cap * sizeof(struct broker_mon_child *));
+
+		if (v == NULL)
+			return PV_ERR_ALLOC;
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = c;
+	return 0;
+}
+
 static void
-serve(
-    struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd, int npfd)
+kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
+{
+	struct broker_mon_child *c;
+	size_t at;
+	pid_t pid;
+	int status, aborted;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (*children > 0)
+			(*children)--;
+		/*
+		 * The control side knows the bytes relayed: it marks a killed
+		 * session's row aborted (and audits it) when it can; the
+		 * monitor does it otherwise (the child had not reported yet).
+		 */
+		aborted = broker_ctl_child_gone(ctl, pid, status);
+		if ((c = kids_find(k, pid, &at)) == NULL) {
+			if (WIFSIGNALED(status))
+				pv_warn("session process %ld killed by signal "
+					"%d",
+				    (long)pid, WTERMSIG(status));
+			continue;
+		}
+		if (aborted)
+			c->ended = 1;
+		broker_monsrv_reaped(c, status);
+		broker_monsrv_free(c);
+		k->v[at] = k->v[--k->n];
+	}
+}
+
+/* Listeners first, then each live session process's monitor socket. */
+static int
+kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
+{
+	size_t need = (size_t)nlfd + k->n, i;
+	int n = nlfd, fd;
+
+	if (need > k->pfdcap) {
+		struct pollfd *p = realloc(k->pfd, need * sizeof(*p));
+
+		if (p == NULL)
+			return nlfd; /* the listeners still work */
+		k->pfd = p;
+		k->pfdcap = need;
+	}
+	memcpy(k->pfd, lfd, (size_t)nlfd * sizeof(*lfd));
+	for (i = 0; i < k->n; i++) {
+		if ((fd = broker_monsrv_sock(k->v[i])) < 0)
+			continue;
+		k->pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	return n;
+}
+
+static void
+kids_serve(struct kids *k, int nlfd, int n)
+{
+	size_t i;
+	int j;
+
+	for (j = nlfd; j < n; j++) {
+		if (!(k->pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (i = 0; i < k->n; i++)
+			if (broker_monsrv_sock(k->v[i]) == k->pfd[j].fd) {
+				(void)broker_monsrv_serve(k->v[i]);
+				break;
+			}
+	}
+}
+
+/*
+ * A new session process: nothing of the monitor's stays with it (keys
+ * freed, which wipes them; the store was closed before the fork; other
+ * sessions' sockets closed), then it drops to the SandboxUser and asks
+ * the monitor for everything through sock.
+ */
+static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
+    struct broker_ctl *ctl, struct pollfd *pfd, int npfd, struct kids *k,
+    EVP_PKEY **ca, const struct sandbox_id *sb, int sock, int cfd, int fd,
+    const char *id, const char *peer, const char *addr)
+{
+	size_t i;
+	int j;
+
+	for (j = 0; j < npfd; j++)
+		close(pfd[j].fd);
+	for (i = 0; i < k->n; i++)
+		broker_monsrv_free(k->v[i]);
+	k->n = 0;
+	broker_ctl_forget(ctl);
+	bx->backend.ops->free(bx->backend.ctx);
+	memset(&bx->backend, 0, sizeof(bx->backend));
+	EVP_PKEY_free(*ca);
+	*ca = NULL;
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGCHLD, SIG_DFL);
+	if (drop_privileges(sb) != 0 ||
+	    broker_backend_monitor_new(sock, addr, &bx->backend) != 0 ||
+	    broker_link_new(ctl, cfd, &bx->link) != 0)
+		_exit(1);
+	broker_recorder_rec_set_opener(
+	    &bx->recorder, broker_backend_monitor_rec_open, &bx->backend);
+	(void)snprintf(bx->session_id, sizeof(bx->session_id), "%s", id);
+	bx->sandbox = 1;
+	pv_verbose("session %s: session process %ld runs as uid %ld, monitor "
+		   "socket fd %d",
+	    id, (long)getpid(), (long)getuid(), sock);
+	_exit(broker_session_run(bx, fd, peer, addr) == 0 ? 0 : 1);
+}
+
+static void
+serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
+    int npfd, EVP_PKEY **ca, const struct sandbox_id *sb)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char peer[128], addr[64];
+	char peer[128], addr[64], id[PV_UUID_LEN + 1];
+	struct kids k = { 0 };
+	struct broker_mon_child *mc;
 	uint32_t children = 0;
 	pid_t pid;
-	int i, fd, cfd, status, burst = 0;
+	int i, n, fd, cfd, sv[2], burst = 0;
 
 	while (!got_term) {
 		if (got_chld) {
 			got_chld = 0;
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				if (children > 0)
-					children--;
-				broker_ctl_child_gone(ctl, pid, status);
-				if (WIFSIGNALED(status))
-					pv_warn("session process %ld killed by "
-						"signal %d",
-					    (long)pid, WTERMSIG(status));
-			}
+			kids_reap(&k, ctl, &children);
 		}
-		if (broker_ctl_poll(ctl, pfd, npfd, 1000) <= 0)
+		n = kids_pollfds(&k, pfd, npfd);
+		if (broker_ctl_poll(ctl, k.pfd, n, 1000) <= 0)
 			continue;
+		kids_serve(&k, npfd, n);
 		for (i = 0; i < npfd; i++) {
-			if (!(pfd[i].revents & POLLIN))
+			if (!(k.pfd[i].revents & POLLIN))
 				continue;
 			sl = sizeof(ss);
-			fd = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl,
+			fd = accept4(k.pfd[i].fd, (struct sockaddr *)&ss, &sl,
 			    SOCK_CLOEXEC);
 			if (fd < 0) {
 				burst = 0;
@@ -238,30 +464,45 @@ serve(
 				close(fd);
 				continue;
 			}
-			if ((pid = fork()) < 0) {
-				pv_error("fork: %s", strerror(errno));
+			if (pv_uuid_new(id) != 0 ||
+			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				sv) != 0) {
+				pv_error("session setup: %s", strerror(errno));
 				broker_ctl_child_add(ctl, -1, addr);
 				close(cfd);
 				close(fd);
 				continue;
 			}
-			if (pid == 0) {
-				int j;
-
-				for (j = 0; j < npfd; j++)
-					close(pfd[j].fd);
-				broker_ctl_forget(ctl);
-				if (broker_link_new(ctl, cfd, &bx->link) != 0)
-					_exit(1);
-				(void)signal(SIGTERM, SIG_DFL);
-				(void)signal(SIGINT, SIG_DFL);
-				(void)signal(SIGHUP, SIG_DFL);
-				(void)signal(SIGCHLD, SIG_DFL);
-				_exit(
-				    broker_session_run(bx, fd, peer, addr) == 0
-					? 0
-					: 1);
+			/* No store handle crosses a fork (reopened on use). */
+			(void)broker_backend_store_detach(&bx->backend);
+			if ((pid = fork()) < 0) {
+				pv_error("fork: %s", strerror(errno));
+				broker_ctl_child_add(ctl, -1, addr);
+				close(sv[0]);
+				close(sv[1]);
+				close(cfd);
+				close(fd);
+				continue;
 			}
+			if (pid == 0) {
+				close(sv[0]);
+				session_child(bx, ctl, pfd, npfd, &k, ca, sb,
+				    sv[1], cfd, fd, id, peer, addr);
+			}
+			close(sv[1]);
+			if (broker_monsrv_new(bx->conf, &bx->backend, pid,
+				sv[0], id, addr, &mc) != 0 ||
+			    kids_add(&k, mc) != 0) {
+				/* no monitor for it: it must not run */
+				pv_error(
+				    "session %s: no monitor state; killed", id);
+				(void)kill(pid, SIGKILL);
+				if (mc != NULL)
+					broker_monsrv_free(mc);
+				else
+					close(sv[0]);
+			}
+			mc = NULL;
 			children++;
 			broker_ctl_child_add(ctl, pid, addr);
 			close(cfd);
@@ -269,6 +510,10 @@ serve(
 		}
 	}
 	pv_info("terminating on signal %d", (int)got_term);
+	for (size_t j = 0; j < k.n; j++)
+		broker_monsrv_free(k.v[j]);
+	free(k.v);
+	free(k.pfd);
 }
 
 int
@@ -282,6 +527,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char err[PV_CONF_ERR_MAX], path[4096];
 	EVP_PKEY *ca = NULL;
+	struct sandbox_id sb;
 	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
 
 	memset(&bx, 0, sizeof(bx));
@@ -315,6 +561,8 @@ main(int argc, char **argv)
 	}
 	pv_log_set_level(
 	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
+	if (sandbox_user(conf, &sb) != 0)
+		goto fail;
 	if (path_join(path, sizeof(path), conf->state_dir, "ca") != 0 ||
 	    broker_ca_load(path, &ca) != 0)
 		goto fail;
@@ -342,8 +590,12 @@ main(int argc, char **argv)
 	}
 	if (broker_backend_store_recover(&bx.backend) != 0)
 		goto fail;
-	/* SQLite handles do not survive a fork: each child opens its own. */
+	/* SQLite handles do not survive a fork: reopened when used. */
 	(void)broker_backend_store_detach(&bx.backend);
+	if (!sb.drop)
+		pv_warn("not running as root: session processes keep uid %ld "
+			"(SandboxUser %s is not used)",
+		    (long)getuid(), conf->sandbox_user);
 	bx.conf = conf;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -363,9 +615,11 @@ main(int argc, char **argv)
 		pv_error("daemon: %s", strerror(errno));
 		goto fail;
 	}
-	pv_info("provostd %s started (backend: %s, recorder: %s)",
-	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name);
-	serve(&bx, ctl, pfd, npfd);
+	pv_info("provostd %s started (backend: %s, recorder: %s; session "
+		"processes run as %s, sandboxed)",
+	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,
+	    sb.drop ? conf->sandbox_user : "this user");
+	serve(&bx, ctl, pfd, npfd, &ca, &sb);
 	r = 0;
 	goto out;
 fail:

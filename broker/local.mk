@@ -7,6 +7,7 @@ libprovost_broker_la_SOURCES = \
 	broker/broker-control.h \
 	broker/control-int.h \
 	broker/auth.c \
+	broker/backend_monitor.c \
 	broker/backend_store.c \
 	broker/cert.c \
 	broker/control.c \
@@ -15,6 +16,8 @@ libprovost_broker_la_SOURCES = \
 	broker/listen.c \
 	broker/login.c \
 	broker/menu.c \
+	broker/monitor_srv.c \
+	broker/privsep.c \
 	broker/recorder_rec.c \
 	broker/relay.c \
 	broker/relay_xfer.c \
@@ -22,10 +25,11 @@ libprovost_broker_la_SOURCES = \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
-libprovost_broker_la_LIBADD = libprovost_sftp.la libprovost_store.la \
+libprovost_broker_la_LIBADD = libprovost_privsep.la \
+	libprovost_sftp.la libprovost_store.la \
 	libprovost_recorder.la libprovost_pam_module.la \
 	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
-	$(JANSSON_LIBS)
+	$(JANSSON_LIBS) $(SECCOMP_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
@@ -34,11 +38,12 @@ provostd_SOURCES = broker/daemon.c
 provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS)
 provostd_LDFLAGS = $(PROG_LINK)
-provostd_LDADD = libprovost_broker.la libprovost_sftp.la libprovost_store.la \
+provostd_LDADD = libprovost_broker.la libprovost_privsep.la \
+	libprovost_sftp.la libprovost_store.la \
 	libprovost_pam_module.la \
 	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
-	$(ZSTD_LIBS) $(OATH_LIBS)
+	$(ZSTD_LIBS) $(OATH_LIBS) $(SECCOMP_LIBS)
 LINT_C_FILES += broker/daemon.c
 
 BROKER_UNIT_TESTS = \
@@ -94,6 +99,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_control.sh \
 	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_preconnect.sh \
+	tests/integration/t_broker_privsep.sh \
 	tests/integration/t_broker_recfail.sh \
 	tests/integration/t_broker_relay.sh \
 	tests/integration/t_pam_broker.sh \

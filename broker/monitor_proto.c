@@ -22,6 +22,8 @@ enum mon_class {
 	MC_JSON,     /* {...} without control bytes */
 	MC_SHA256,   /* "" or 64 lower-case hex digits */
 	MC_UUID,     /* a lower-case UUID */
+	MC_HOST0,    /* as MC_HOST, may be empty */
+	MC_BYTES0,   /* any bytes but NUL, may be empty */
 };
 
 static const char *const type_names[MON_TYPE_MAX_ + 1] = {
@@ -40,6 +42,24 @@ static const char *const type_names[MON_TYPE_MAX_ + 1] = {
 	[MON_SESSION_END] = "session-end",
 	[MON_SESSION_END_ACK] = "session-end-ack",
 	[MON_ERROR] = "error",
+	[MON_MFA_GRACE] = "mfa-grace",
+	[MON_MFA_GRACE_ANS] = "mfa-grace-answer",
+	[MON_FRESH_MFA] = "fresh-mfa",
+	[MON_FRESH_MFA_ANS] = "fresh-mfa-answer",
+	[MON_TARGET_GET] = "target-get",
+	[MON_TARGET] = "target",
+	[MON_DECIDE_CH] = "decide-channel",
+	[MON_DECISION_CH] = "channel-decision",
+	[MON_MINT_CERT] = "mint-cert",
+	[MON_CERT_SERIAL] = "cert-serial",
+	[MON_MINT_TOKEN] = "mint-token",
+	[MON_TOKEN] = "token",
+	[MON_SESSION_OPEN] = "session-open",
+	[MON_SESSION_OPEN_ACK] = "session-open-ack",
+	[MON_MENU] = "menu",
+	[MON_MENU_OUT] = "menu-output",
+	[MON_REVOKED] = "revoked",
+	[MON_REVOKED_ANS] = "revoked-answer",
 };
 
 const char *
@@ -52,7 +72,9 @@ int
 broker_mon_type_is_request(int type)
 {
 	/* Requests are odd, their answers the next even number. */
-	return type >= MON_AUTH_PUBKEY && type <= MON_SESSION_END &&
+	if (type >= MON_AUTH_PUBKEY && type <= MON_SESSION_END)
+		return (type & 1) == 1;
+	return type >= MON_MFA_GRACE && type <= MON_TYPE_MAX_ &&
 	    (type & 1) == 1;
 }
 
@@ -76,9 +98,14 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 	int c;
 
 	if (len == 0)
-		return cl == MC_TEXT0 || cl == MC_SHA256 || cl == MC_NAME0;
+		return cl == MC_TEXT0 || cl == MC_SHA256 || cl == MC_NAME0 ||
+		    cl == MC_HOST0 || cl == MC_BYTES0;
 	if (cl == MC_NAME0)
 		cl = MC_NAME;
+	if (cl == MC_HOST0)
+		cl = MC_HOST;
+	if (cl == MC_BYTES0)
+		return 1; /* NUL was refused by the caller */
 	switch (cl) {
 	case MC_SHA256:
 		if (len != MON_SHA256_HEX)
@@ -169,6 +196,34 @@ get_blob(struct pv_buf *b, uint8_t *dst, size_t max, size_t *outlen)
 	return 0;
 }
 
+/* As get_blob, of exactly len bytes. */
+static int
+get_fixed(struct pv_buf *b, uint8_t *dst, size_t want)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len != want)
+		return PV_ERR_PROTOCOL;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+/* As get_blob, may be empty. */
+static int
+get_blob0(struct pv_buf *b, uint8_t *dst, size_t max, size_t *outlen)
+{
+	const uint8_t *p;
+	size_t len;
+
+	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len > max)
+		return PV_ERR_PROTOCOL;
+	if (len > 0)
+		memcpy(dst, p, len);
+	*outlen = len;
+	return 0;
+}
+
 static int
 get_bool(struct pv_buf *b, int *out)
 {
@@ -186,6 +241,7 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 {
 	uint32_t u32;
 	uint64_t u64;
+	uint8_t u8;
 	int r = PV_ERR_PROTOCOL;
 
 #define G(x)                      \
@@ -297,8 +353,149 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		m->u.error.code = -(int)u32;
 		G(get_str(b, m->u.error.msg, MON_REASON_MAX, MC_TEXT0));
 		break;
+	case MON_MFA_GRACE: {
+		struct mon_mfa_grace *g = &m->u.mfa_grace;
+
+		G(get_str(b, g->engineer, MON_NAME_MAX, MC_NAME));
+		G(get_blob(b, g->blob, sizeof(g->blob), &g->bloblen));
+		G(get_str(b, g->addr, MON_ADDR_MAX, MC_ADDR));
+		break;
+	}
+	case MON_MFA_GRACE_ANS:
+		G(pv_buf_get_u32(b, &u32));
+		/* grace is all or nothing: 0 or OK|DONE */
+		if (u32 != 0 && u32 != (MON_AUTH_OK | MON_AUTH_DONE))
+			goto out;
+		m->u.auth_ans.flags = u32;
+		break;
+	case MON_FRESH_MFA: {
+		struct mon_fresh_mfa *f = &m->u.fresh_mfa;
+
+		G(get_str(b, f->engineer, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, f->target, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, f->account, MON_NAME_MAX, MC_NAME0));
+		break;
+	}
+	case MON_FRESH_MFA_ANS:
+		G(get_bool(b, &m->u.verdict.allow));
+		break;
+	case MON_TARGET_GET:
+		G(get_str(b, m->u.target_get.engineer, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, m->u.target_get.name, MON_NAME_MAX, MC_NAME));
+		break;
+	case MON_TARGET: {
+		struct mon_target *t = &m->u.target;
+
+		G(get_bool(b, &t->found));
+		if (!t->found)
+			break;
+		G(get_str(b, t->name, MON_NAME_MAX, MC_NAME));
+		G(pv_buf_get_u8(b, &u8));
+		if (u8 > 1)
+			goto out;
+		t->auth = u8;
+		G(get_str(b, t->host, MON_HOST_MAX, MC_HOST));
+		G(pv_buf_get_u16(b, &t->port));
+		if (t->port == 0)
+			goto out;
+		G(get_str(b, t->classification, MON_TCLASS_MAX, MC_TEXT0));
+		G(get_str(b, t->hostkey, MON_HOSTKEY_MAX, MC_TEXT0));
+		G(pv_buf_get_u32(b, &t->naccounts));
+		if (t->naccounts > MON_ACCOUNTS_MAX)
+			goto out;
+		for (u32 = 0; u32 < t->naccounts; u32++)
+			G(get_str(b, t->accounts[u32], MON_NAME_MAX, MC_NAME));
+		break;
+	}
+	case MON_DECIDE_CH: {
+		struct mon_decide_ch *d = &m->u.decide_ch;
+
+		G(get_str(b, d->engineer, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, d->target, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, d->account, MON_NAME_MAX, MC_NAME));
+		G(pv_buf_get_u32(b, &d->channel));
+		if (d->channel == 0 || (d->channel & (d->channel - 1)) != 0)
+			goto out;
+		G(get_str(b, d->client, MON_CLIENT_MAX, MC_TEXT));
+		G(get_str(b, d->fwd_host, MON_HOST_MAX, MC_HOST0));
+		G(pv_buf_get_u32(b, &d->fwd_port));
+		if (d->fwd_port > 65535)
+			goto out;
+		break;
+	}
+	case MON_DECISION_CH: {
+		struct mon_decision_ch *d = &m->u.decision_ch;
+
+		G(get_bool(b, &d->outcome));
+		G(get_bool(b, &d->permit_pty));
+		G(get_bool(b, &d->permit_forward));
+		G(pv_buf_get_u32(b, &d->channels));
+		G(get_str(b, d->rule, MON_NAME_MAX, MC_TEXT0));
+		G(get_str(b, d->grant_id, MON_NAME_MAX, MC_TEXT0));
+		G(pv_buf_get_u64(b, &u64));
+		if (u64 > INT64_MAX)
+			goto out;
+		d->grant_ends = (int64_t)u64;
+		G(get_str(b, d->reason, MON_REASON_MAX, MC_TEXT0));
+		G(pv_buf_get_u32(b, &d->transfer));
+		G(get_bool(b, &d->record_file_contents));
+		break;
+	}
+	case MON_MINT_CERT: {
+		struct mon_mint_cert *c = &m->u.mint_cert;
+
+		G(get_str(b, c->session_id, PV_UUID_LEN, MC_UUID));
+		G(get_str(b, c->target, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, c->principal, MON_NAME_MAX, MC_NAME));
+		G(get_fixed(b, c->pubkey, sizeof(c->pubkey)));
+		G(get_str(b, c->source_address, MON_SRCADDR_MAX, MC_TEXT));
+		break;
+	}
+	case MON_CERT_SERIAL:
+		G(pv_buf_get_u64(b, &m->u.cert_serial.serial));
+		G(get_blob(b, m->u.cert_serial.blob,
+		    sizeof(m->u.cert_serial.blob), &m->u.cert_serial.bloblen));
+		break;
+	case MON_MINT_TOKEN:
+		G(get_str(b, m->u.mint_token.session_id, PV_UUID_LEN, MC_UUID));
+		G(get_str(b, m->u.mint_token.target, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, m->u.mint_token.account, MON_NAME_MAX, MC_NAME));
+		break;
+	case MON_TOKEN:
+		G(pv_buf_get_u64(b, &m->u.token.serial));
+		G(get_str(b, m->u.token.token, MON_TOKEN_MAX, MC_TEXT));
+		break;
+	case MON_SESSION_OPEN:
+		G(get_str(
+		    b, m->u.session_open.session_id, PV_UUID_LEN, MC_UUID));
+		G(get_str(b, m->u.session_open.target, MON_NAME_MAX, MC_NAME));
+		G(get_str(b, m->u.session_open.account, MON_NAME_MAX, MC_NAME));
+		break;
+	case MON_MENU:
+		G(get_str(b, m->u.menu.command, MON_COMMAND_MAX, MC_BYTES0));
+		break;
+	case MON_MENU_OUT:
+		G(pv_buf_get_u32(b, &m->u.menu_out.status));
+		if (m->u.menu_out.status > 255)
+			goto out;
+		G(get_blob0(b, m->u.menu_out.out, sizeof(m->u.menu_out.out),
+		    &m->u.menu_out.outlen));
+		break;
+	case MON_REVOKED:
+		G(get_str(b, m->u.revoked.session_id, PV_UUID_LEN, MC_UUID));
+		G(pv_buf_get_u64(b, &m->u.revoked.cursor));
+		break;
+	case MON_REVOKED_ANS:
+		G(get_bool(b, &m->u.revoked_ans.revoked));
+		G(pv_buf_get_u64(b, &m->u.revoked_ans.cursor));
+		G(get_str(b, m->u.revoked_ans.why, MON_REASON_MAX, MC_TEXT0));
+		/* a revocation says why */
+		if (m->u.revoked_ans.revoked && m->u.revoked_ans.why[0] == '\0')
+			goto out;
+		break;
 	case MON_AUDIT_ACK:
 	case MON_SESSION_END_ACK:
+	case MON_SESSION_OPEN_ACK:
 		break;
 	default:
 		goto out;
@@ -425,8 +622,118 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		P(pv_buf_put_u32(b, (uint32_t)-m->u.error.code));
 		P(pv_buf_put_cstring(b, m->u.error.msg));
 		break;
+	case MON_MFA_GRACE:
+		P(pv_buf_put_cstring(b, m->u.mfa_grace.engineer));
+		P(pv_buf_put_string(
+		    b, m->u.mfa_grace.blob, m->u.mfa_grace.bloblen));
+		P(pv_buf_put_cstring(b, m->u.mfa_grace.addr));
+		break;
+	case MON_MFA_GRACE_ANS:
+		P(pv_buf_put_u32(b, m->u.auth_ans.flags));
+		break;
+	case MON_FRESH_MFA:
+		P(pv_buf_put_cstring(b, m->u.fresh_mfa.engineer));
+		P(pv_buf_put_cstring(b, m->u.fresh_mfa.target));
+		P(pv_buf_put_cstring(b, m->u.fresh_mfa.account));
+		break;
+	case MON_FRESH_MFA_ANS:
+		P(pv_buf_put_u8(b, m->u.verdict.allow ? 1 : 0));
+		break;
+	case MON_TARGET_GET:
+		P(pv_buf_put_cstring(b, m->u.target_get.engineer));
+		P(pv_buf_put_cstring(b, m->u.target_get.name));
+		break;
+	case MON_TARGET: {
+		const struct mon_target *t = &m->u.target;
+		uint32_t i;
+
+		P(pv_buf_put_u8(b, t->found ? 1 : 0));
+		if (!t->found)
+			break;
+		if (t->naccounts > MON_ACCOUNTS_MAX)
+			return PV_ERR_INVALID;
+		P(pv_buf_put_cstring(b, t->name));
+		P(pv_buf_put_u8(b, (uint8_t)t->auth));
+		P(pv_buf_put_cstring(b, t->host));
+		P(pv_buf_put_u16(b, t->port));
+		P(pv_buf_put_cstring(b, t->classification));
+		P(pv_buf_put_cstring(b, t->hostkey));
+		P(pv_buf_put_u32(b, t->naccounts));
+		for (i = 0; i < t->naccounts; i++)
+			P(pv_buf_put_cstring(b, t->accounts[i]));
+		break;
+	}
+	case MON_DECIDE_CH:
+		P(pv_buf_put_cstring(b, m->u.decide_ch.engineer));
+		P(pv_buf_put_cstring(b, m->u.decide_ch.target));
+		P(pv_buf_put_cstring(b, m->u.decide_ch.account));
+		P(pv_buf_put_u32(b, m->u.decide_ch.channel));
+		P(pv_buf_put_cstring(b, m->u.decide_ch.client));
+		P(pv_buf_put_cstring(b, m->u.decide_ch.fwd_host));
+		P(pv_buf_put_u32(b, m->u.decide_ch.fwd_port));
+		break;
+	case MON_DECISION_CH: {
+		const struct mon_decision_ch *d = &m->u.decision_ch;
+
+		P(pv_buf_put_u8(b, d->outcome == PV_ALLOW ? 1 : 0));
+		P(pv_buf_put_u8(b, d->permit_pty ? 1 : 0));
+		P(pv_buf_put_u8(b, d->permit_forward ? 1 : 0));
+		P(pv_buf_put_u32(b, d->channels));
+		P(pv_buf_put_cstring(b, d->rule));
+		P(pv_buf_put_cstring(b, d->grant_id));
+		P(pv_buf_put_u64(b, (uint64_t)d->grant_ends));
+		P(pv_buf_put_cstring(b, d->reason));
+		P(pv_buf_put_u32(b, d->transfer));
+		P(pv_buf_put_u8(b, d->record_file_contents ? 1 : 0));
+		break;
+	}
+	case MON_MINT_CERT:
+		P(pv_buf_put_cstring(b, m->u.mint_cert.session_id));
+		P(pv_buf_put_cstring(b, m->u.mint_cert.target));
+		P(pv_buf_put_cstring(b, m->u.mint_cert.principal));
+		P(pv_buf_put_string(
+		    b, m->u.mint_cert.pubkey, sizeof(m->u.mint_cert.pubkey)));
+		P(pv_buf_put_cstring(b, m->u.mint_cert.source_address));
+		break;
+	case MON_CERT_SERIAL:
+		P(pv_buf_put_u64(b, m->u.cert_serial.serial));
+		P(pv_buf_put_string(
+		    b, m->u.cert_serial.blob, m->u.cert_serial.bloblen));
+		break;
+	case MON_MINT_TOKEN:
+		P(pv_buf_put_cstring(b, m->u.mint_token.session_id));
+		P(pv_buf_put_cstring(b, m->u.mint_token.target));
+		P(pv_buf_put_cstring(b, m->u.mint_token.account));
+		break;
+	case MON_TOKEN:
+		P(pv_buf_put_u64(b, m->u.token.serial));
+		P(pv_buf_put_cstring(b, m->u.token.token));
+		break;
+	case MON_SESSION_OPEN:
+		P(pv_buf_put_cstring(b, m->u.session_open.session_id));
+		P(pv_buf_put_cstring(b, m->u.session_open.target));
+		P(pv_buf_put_cstring(b, m->u.session_open.account));
+		break;
+	case MON_MENU:
+		P(pv_buf_put_cstring(b, m->u.menu.command));
+		break;
+	case MON_MENU_OUT:
+		P(pv_buf_put_u32(b, m->u.menu_out.status));
+		P(pv_buf_put_string(
+		    b, m->u.menu_out.out, m->u.menu_out.outlen));
+		break;
+	case MON_REVOKED:
+		P(pv_buf_put_cstring(b, m->u.revoked.session_id));
+		P(pv_buf_put_u64(b, m->u.revoked.cursor));
+		break;
+	case MON_REVOKED_ANS:
+		P(pv_buf_put_u8(b, m->u.revoked_ans.revoked ? 1 : 0));
+		P(pv_buf_put_u64(b, m->u.revoked_ans.cursor));
+		P(pv_buf_put_cstring(b, m->u.revoked_ans.why));
+		break;
 	case MON_AUDIT_ACK:
 	case MON_SESSION_END_ACK:
+	case MON_SESSION_OPEN_ACK:
 		break;
 	default:
 		return PV_ERR_INVALID;
@@ -526,6 +833,7 @@ broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 		/* a new decision replaces the last one's mint */
 		st->mint_ok = 0;
 		st->mint_pty = 0;
+		st->dec_allowed = 0;
 		memcpy(
 		    st->dec_target, m->u.decide.target, sizeof(st->dec_target));
 		memcpy(st->dec_account, m->u.decide.account,
@@ -550,6 +858,74 @@ broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 		break;
 	case MON_SESSION_END:
 		st->ended = 1;
+		break;
+	case MON_MFA_GRACE:
+		/* after the key, for its engineer; counts as an auth try */
+		if (st->authenticated || st->auth_tries >= st->max_auth_tries ||
+		    !st->key_ok ||
+		    strcmp(st->key_login, m->u.mfa_grace.engineer) != 0)
+			return state_fail(st);
+		st->auth_tries++;
+		break;
+	case MON_FRESH_MFA:
+		if (st->authenticated || !st->key_ok ||
+		    strcmp(st->key_login, m->u.fresh_mfa.engineer) != 0)
+			return state_fail(st);
+		break;
+	case MON_TARGET_GET:
+		/*
+		 * Once the key is the login's: the session pre-opens the
+		 * target leg (TCP and key exchange, never authentication)
+		 * while the code is typed.
+		 */
+		if (!(st->authenticated || st->key_ok) ||
+		    strcmp(st->key_login, m->u.target_get.engineer) != 0)
+			return state_fail(st);
+		break;
+	case MON_DECIDE_CH:
+		if (!st->authenticated ||
+		    strcmp(st->key_login, m->u.decide_ch.engineer) != 0)
+			return state_fail(st);
+		st->mint_ok = 0;
+		st->mint_pty = 0;
+		st->dec_allowed = 0;
+		memcpy(st->dec_target, m->u.decide_ch.target,
+		    sizeof(st->dec_target));
+		memcpy(st->dec_account, m->u.decide_ch.account,
+		    sizeof(st->dec_account));
+		break;
+	case MON_MINT_CERT:
+		if (!st->mint_ok ||
+		    strcmp(st->session_id, m->u.mint_cert.session_id) != 0 ||
+		    strcmp(st->dec_target, m->u.mint_cert.target) != 0 ||
+		    strcmp(st->dec_account, m->u.mint_cert.principal) != 0)
+			return state_fail(st);
+		st->mint_ok = 0;
+		break;
+	case MON_MINT_TOKEN:
+		if (!st->mint_ok ||
+		    strcmp(st->session_id, m->u.mint_token.session_id) != 0 ||
+		    strcmp(st->dec_target, m->u.mint_token.target) != 0 ||
+		    strcmp(st->dec_account, m->u.mint_token.account) != 0)
+			return state_fail(st);
+		st->mint_ok = 0;
+		break;
+	case MON_SESSION_OPEN:
+		if (!st->dec_allowed || st->row_opened ||
+		    strcmp(st->session_id, m->u.session_open.session_id) != 0 ||
+		    strcmp(st->dec_target, m->u.session_open.target) != 0 ||
+		    strcmp(st->dec_account, m->u.session_open.account) != 0)
+			return state_fail(st);
+		st->row_opened = 1;
+		break;
+	case MON_MENU:
+		if (!st->authenticated)
+			return state_fail(st);
+		break;
+	case MON_REVOKED:
+		if (!st->authenticated ||
+		    strcmp(st->session_id, m->u.revoked.session_id) != 0)
+			return state_fail(st);
 		break;
 	default:
 		return state_fail(st);
@@ -582,8 +958,22 @@ broker_mon_state_answer(struct monitor_state *st, const struct mon_msg *m)
 			st->authenticated = 1;
 		break;
 	case MON_AUTH_TOTP_ANS:
+		if (m->u.auth_ans.flags & MON_AUTH_DONE) {
+			st->authenticated = 1;
+			st->by_code = 1;
+		}
+		break;
+	case MON_MFA_GRACE_ANS:
 		if (m->u.auth_ans.flags & MON_AUTH_DONE)
 			st->authenticated = 1;
+		break;
+	case MON_DECISION_CH:
+		if (m->u.decision_ch.outcome == PV_ALLOW) {
+			st->allowed = 1;
+			st->dec_allowed = 1;
+			st->mint_ok = 1;
+			st->mint_pty = m->u.decision_ch.permit_pty;
+		}
 		break;
 	case MON_DECISION:
 		if (m->u.decision.outcome == PV_ALLOW) {

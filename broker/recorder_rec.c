@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker/broker-int.h"
 #include "recorder/recorder.h"
@@ -19,6 +20,8 @@
 struct rr {
 	const struct pv_config *conf;
 	struct rec_recipients *rs;
+	broker_rec_opener opener; /* privilege separation: the monitor opens */
+	void *opener_arg;
 };
 
 struct rr_rec {
@@ -32,6 +35,55 @@ mkdir_one(const char *path)
 		pv_error("%s: cannot create: %s", path, strerror(errno));
 		return PV_ERR_IO;
 	}
+	return 0;
+}
+
+static void
+rr_meta(const struct broker_rec_info *info, struct rec_meta *meta)
+{
+	*meta = (struct rec_meta){
+		.session_id = info->session_id,
+		.engineer = info->engineer,
+		.provider = info->provider,
+		.target = info->target,
+		.account = info->account,
+		.client = info->client_addr,
+		.term = info->term,
+		.cols = info->cols,
+		.rows = info->rows,
+		.start_unix_ms = pv_wall_ms(),
+		.start_mono_ms = pv_mono_ms(),
+	};
+}
+
+/* The file comes from the monitor (SCM_RIGHTS); we only write to it. */
+static int
+rr_open_fd(struct rr *r, const struct broker_rec_info *info, void **out,
+    char *path, size_t pathlen)
+{
+	struct rr_rec *rec;
+	struct rec_meta meta;
+	int fd = -1, e;
+
+	if ((e = r->opener(
+		 r->opener_arg, info->session_id, path, pathlen, &fd)) != 0) {
+		pv_error("the monitor did not open the recording: %s",
+		    pv_err_str(e));
+		return e;
+	}
+	if ((rec = calloc(1, sizeof(*rec))) == NULL) {
+		(void)close(fd);
+		return PV_ERR_ALLOC;
+	}
+	rr_meta(info, &meta);
+	/* rec_writer_open_fd owns fd from here, also on error */
+	if ((e = rec_writer_open_fd(&rec->w, fd, r->rs, &meta)) != 0) {
+		pv_error(
+		    "%s: cannot write the recording: %s", path, pv_err_str(e));
+		free(rec);
+		return e;
+	}
+	*out = rec;
 	return 0;
 }
 
@@ -64,49 +116,50 @@ rr_space_check(const struct pv_config *conf, const char *dir)
 	return 0;
 }
 
+int
+broker_recorder_rec_path(const struct pv_config *conf, const char *session_id,
+    char *path, size_t pathlen)
+{
+	struct tm tm;
+	time_t now = time(NULL);
+	char dir[4096];
+	int n, e;
+
+	if (!pv_uuid_valid(session_id) || gmtime_r(&now, &tm) == NULL)
+		return PV_ERR_INVALID;
+	n = snprintf(dir, sizeof(dir), "%s/%04d", conf->recording_dir,
+	    tm.tm_year + 1900);
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    mkdir_one(conf->recording_dir) != 0 || mkdir_one(dir) != 0)
+		return PV_ERR_IO;
+	n = snprintf(dir, sizeof(dir), "%s/%04d/%02d", conf->recording_dir,
+	    tm.tm_year + 1900, tm.tm_mon + 1);
+	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
+		return PV_ERR_IO;
+	if ((e = rr_space_check(conf, dir)) != 0)
+		return e;
+	n = snprintf(path, pathlen, "%s/%s.pvr", dir, session_id);
+	return n >= 0 && (size_t)n < pathlen ? 0 : PV_ERR_RANGE;
+}
+
 static int
 rr_open(void *ctx, const struct broker_rec_info *info, void **out, char *path,
     size_t pathlen)
 {
 	struct rr *r = ctx;
 	struct rr_rec *rec;
-	struct tm tm;
-	time_t now = time(NULL);
-	char dir[4096];
-	int n, e;
+	struct rec_meta meta;
+	int e;
 
 	*out = NULL;
-	if (gmtime_r(&now, &tm) == NULL)
-		return PV_ERR_INTERNAL;
-	n = snprintf(dir, sizeof(dir), "%s/%04d", r->conf->recording_dir,
-	    tm.tm_year + 1900);
-	if (n < 0 || (size_t)n >= sizeof(dir) ||
-	    mkdir_one(r->conf->recording_dir) != 0 || mkdir_one(dir) != 0)
-		return PV_ERR_IO;
-	n = snprintf(dir, sizeof(dir), "%s/%04d/%02d", r->conf->recording_dir,
-	    tm.tm_year + 1900, tm.tm_mon + 1);
-	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
-		return PV_ERR_IO;
-	if ((e = rr_space_check(r->conf, dir)) != 0)
+	if (r->opener != NULL)
+		return rr_open_fd(r, info, out, path, pathlen);
+	if ((e = broker_recorder_rec_path(
+		 r->conf, info->session_id, path, pathlen)) != 0)
 		return e;
-	n = snprintf(path, pathlen, "%s/%s.pvr", dir, info->session_id);
-	if (n < 0 || (size_t)n >= pathlen)
-		return PV_ERR_RANGE;
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return PV_ERR_ALLOC;
-	struct rec_meta meta = {
-		.session_id = info->session_id,
-		.engineer = info->engineer,
-		.provider = info->provider,
-		.target = info->target,
-		.account = info->account,
-		.client = info->client_addr,
-		.term = info->term,
-		.cols = info->cols,
-		.rows = info->rows,
-		.start_unix_ms = pv_wall_ms(),
-		.start_mono_ms = pv_mono_ms(),
-	};
+	rr_meta(info, &meta);
 	if ((e = rec_writer_open(&rec->w, path, r->rs, &meta)) != 0) {
 		pv_error(
 		    "%s: cannot open the recording: %s", path, pv_err_str(e));
@@ -364,4 +417,16 @@ broker_recorder_rec_new(
 	out->ops = &rr_ops;
 	out->ctx = r;
 	return 0;
+}
+
+void
+broker_recorder_rec_set_opener(
+    struct broker_recorder *rec, broker_rec_opener fn, void *arg)
+{
+	struct rr *r = rec->ctx;
+
+	if (rec->ops != &rr_ops || r == NULL)
+		return;
+	r->opener = fn;
+	r->opener_arg = arg;
 }

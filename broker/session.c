@@ -411,6 +411,7 @@ session_loop(struct broker_session *s)
 		}
 		for (i = 0; i < s->nchans; i++)
 			(void)broker_relay_pump(s, s->chans[i]);
+		broker_privsep_tick(s);
 		now = pv_mono_ms();
 		if (s->deadline_ms != 0 && now > s->deadline_ms)
 			broker_session_end(s, "login grace time exceeded");
@@ -513,7 +514,13 @@ broker_session_run(
 	s->bx = bx;
 	(void)snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	(void)snprintf(s->peer_addr, sizeof(s->peer_addr), "%s", addr);
-	if ((r = pv_uuid_new(s->id)) != 0 || (s->client = ssh_new()) == NULL) {
+	if (bx->session_id[0] != '\0') /* the monitor's id for it */
+		memcpy(s->id, bx->session_id, sizeof(s->id));
+	else if ((r = pv_uuid_new(s->id)) != 0) {
+		close(fd);
+		goto out;
+	}
+	if ((s->client = ssh_new()) == NULL) {
 		close(fd);
 		goto out;
 	}

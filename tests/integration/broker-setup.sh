@@ -29,6 +29,7 @@ RecordingDirectory $PV_TMP/rec
 RecordingRecipient $PV_TMP/sec.pub
 LoginGraceTime ${LOGIN_GRACE:-20s}
 MaxAuthTries 3
+SandboxUser ${PVD_SANDBOX_USER:-nobody}
 LogLevel ${PVD_LOGLEVEL:-verbose}
 ${2:-}
 EOC

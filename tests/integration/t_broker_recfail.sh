@@ -2,7 +2,8 @@
 # t_broker_recfail.sh: fail closed: when the recording cannot be written
 # (a file size limit, as a full disk would) the session ends with "session
 # ended: recording failed" and output stops at what could be recorded;
-# a killed session process leaves a row that the next start marks aborted.
+# a killed session process's row is marked aborted by the monitor, and a
+# killed monitor's by the next start.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -41,22 +42,34 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	done
 fi
 
-# A session process killed mid-session together with provostd (stopped
-# first, so that it cannot reap it and close the row itself, as
-# t_broker_fault_session shows it does) leaves its row open; the next
-# provostd start marks it aborted.
+# A session process killed mid-session (kill -9, as seccomp's SIGSYS would):
+# the monitor reaps it and marks its row aborted at once.  provostd itself
+# killed (the monitor): the session process ends, saying why, its row stays
+# open, and the next start marks it aborted.
 if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	PROVOSTD=$REAL_PROVOSTD
 	start_provostd
 	pvssh "$L" 'echo up; sleep 30' </dev/null >"$PV_TMP/k.out" 2>&1 &
 	kp=$!
 	pv_wait_log "$PV_TMP/k.out" up 10 || pv_fail "long session did not start"
-	kill -STOP "$PVD_PID"
 	for p in $(pgrep -P "$PVD_PID"); do kill -9 "$p"; done
 	wait $kp
-	kill -9 "$PVD_PID"
+	pv_wait_log "$PVD_LOG" 'killed by signal 9.*marked aborted\|marked aborted (session process killed by signal 9)' 10 ||
+	    pv_fail "killed session not marked aborted"
 	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
-	[ "$n" -eq 1 ] || pv_fail "$n open rows after kill -9"
+	[ "$n" -eq 0 ] || pv_fail "$n open rows after kill -9 of a session process"
+
+	pvssh "$L" 'echo up; sleep 30' </dev/null >"$PV_TMP/m.out" 2>&1 &
+	kp=$!
+	pv_wait_log "$PV_TMP/m.out" up 10 || pv_fail "long session did not start"
+	kill -9 "$PVD_PID"
+	t0=$(date +%s)
+	wait $kp
+	[ $(($(date +%s) - t0)) -le 5 ] || pv_fail "the session outlived its monitor"
+	grep -q "no session runs unsupervised" "$PV_TMP/m.out" ||
+	    pv_fail "no message to the engineer: $(cat "$PV_TMP/m.out")"
+	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
+	[ "$n" -eq 1 ] || pv_fail "$n open rows after kill -9 of provostd"
 	start_provostd
 	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
 	[ "$n" -eq 0 ] || pv_fail "restart left $n rows open"

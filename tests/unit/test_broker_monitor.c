@@ -573,6 +573,388 @@ test_order_rules(void **state)
 	}
 }
 
+/* --- provostd's calls (17..34) --- */
+
+static void
+mk(struct mon_msg *m, enum mon_type t)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = t;
+	switch (t) {
+	case MON_AUTH_PUBKEY:
+		(void)snprintf(m->u.auth_pubkey.login,
+		    sizeof(m->u.auth_pubkey.login), "alice");
+		m->u.auth_pubkey.bloblen = 3;
+		memcpy(m->u.auth_pubkey.blob, "key", 3);
+		(void)snprintf(m->u.auth_pubkey.addr,
+		    sizeof(m->u.auth_pubkey.addr), "127.0.0.1");
+		break;
+	case MON_AUTH_PUBKEY_ANS:
+		m->u.auth_ans.flags = MON_AUTH_OK;
+		break;
+	case MON_MFA_GRACE:
+		(void)snprintf(m->u.mfa_grace.engineer,
+		    sizeof(m->u.mfa_grace.engineer), "alice");
+		m->u.mfa_grace.bloblen = 3;
+		memcpy(m->u.mfa_grace.blob, "key", 3);
+		(void)snprintf(
+		    m->u.mfa_grace.addr, sizeof(m->u.mfa_grace.addr), "::1");
+		break;
+	case MON_MFA_GRACE_ANS:
+		m->u.auth_ans.flags = MON_AUTH_OK | MON_AUTH_DONE;
+		break;
+	case MON_FRESH_MFA:
+		(void)snprintf(m->u.fresh_mfa.engineer,
+		    sizeof(m->u.fresh_mfa.engineer), "alice");
+		(void)snprintf(m->u.fresh_mfa.target,
+		    sizeof(m->u.fresh_mfa.target), "db01");
+		break;
+	case MON_FRESH_MFA_ANS:
+		m->u.verdict.allow = 1;
+		break;
+	case MON_TARGET_GET:
+		(void)snprintf(m->u.target_get.engineer,
+		    sizeof(m->u.target_get.engineer), "alice");
+		(void)snprintf(
+		    m->u.target_get.name, sizeof(m->u.target_get.name), "db01");
+		break;
+	case MON_TARGET:
+		m->u.target.found = 1;
+		(void)snprintf(
+		    m->u.target.name, sizeof(m->u.target.name), "db01");
+		m->u.target.auth = 1;
+		(void)snprintf(
+		    m->u.target.host, sizeof(m->u.target.host), "10.0.0.1");
+		m->u.target.port = 22;
+		(void)snprintf(m->u.target.classification,
+		    sizeof(m->u.target.classification), "confidential");
+		(void)snprintf(m->u.target.hostkey, sizeof(m->u.target.hostkey),
+		    "ssh-ed25519 AAAA");
+		m->u.target.naccounts = 2;
+		(void)snprintf(m->u.target.accounts[0],
+		    sizeof(m->u.target.accounts[0]), "root");
+		(void)snprintf(m->u.target.accounts[1],
+		    sizeof(m->u.target.accounts[1]), "postgres");
+		break;
+	case MON_DECIDE_CH:
+		(void)snprintf(m->u.decide_ch.engineer,
+		    sizeof(m->u.decide_ch.engineer), "alice");
+		(void)snprintf(m->u.decide_ch.target,
+		    sizeof(m->u.decide_ch.target), "db01");
+		(void)snprintf(m->u.decide_ch.account,
+		    sizeof(m->u.decide_ch.account), "root");
+		m->u.decide_ch.channel = 4;
+		(void)snprintf(m->u.decide_ch.client,
+		    sizeof(m->u.decide_ch.client), "127.0.0.1 port 5555");
+		(void)snprintf(m->u.decide_ch.fwd_host,
+		    sizeof(m->u.decide_ch.fwd_host), "intranet.example");
+		m->u.decide_ch.fwd_port = 443;
+		break;
+	case MON_DECISION_CH:
+		m->u.decision_ch.outcome = PV_ALLOW;
+		m->u.decision_ch.permit_pty = 1;
+		m->u.decision_ch.channels = 7;
+		(void)snprintf(m->u.decision_ch.rule,
+		    sizeof(m->u.decision_ch.rule), "dba");
+		(void)snprintf(m->u.decision_ch.grant_id,
+		    sizeof(m->u.decision_ch.grant_id), "g-1");
+		m->u.decision_ch.grant_ends = 1900000000;
+		(void)snprintf(m->u.decision_ch.reason,
+		    sizeof(m->u.decision_ch.reason), "grant g-1");
+		m->u.decision_ch.transfer = 3;
+		m->u.decision_ch.record_file_contents = 1;
+		break;
+	case MON_MINT_CERT:
+		(void)snprintf(m->u.mint_cert.session_id,
+		    sizeof(m->u.mint_cert.session_id), SID);
+		(void)snprintf(m->u.mint_cert.target,
+		    sizeof(m->u.mint_cert.target), "db01");
+		(void)snprintf(m->u.mint_cert.principal,
+		    sizeof(m->u.mint_cert.principal), "root");
+		memset(m->u.mint_cert.pubkey, 7, sizeof(m->u.mint_cert.pubkey));
+		(void)snprintf(m->u.mint_cert.source_address,
+		    sizeof(m->u.mint_cert.source_address), "127.0.0.1/32");
+		break;
+	case MON_CERT_SERIAL:
+		m->u.cert_serial.serial = 42;
+		m->u.cert_serial.bloblen = 5;
+		memcpy(m->u.cert_serial.blob, "certs", 5);
+		break;
+	case MON_MINT_TOKEN:
+		(void)snprintf(m->u.mint_token.session_id,
+		    sizeof(m->u.mint_token.session_id), SID);
+		(void)snprintf(m->u.mint_token.target,
+		    sizeof(m->u.mint_token.target), "db01");
+		(void)snprintf(m->u.mint_token.account,
+		    sizeof(m->u.mint_token.account), "root");
+		break;
+	case MON_TOKEN:
+		m->u.token.serial = 43;
+		(void)snprintf(
+		    m->u.token.token, sizeof(m->u.token.token), "pvt1.abc.def");
+		break;
+	case MON_SESSION_OPEN:
+		(void)snprintf(m->u.session_open.session_id,
+		    sizeof(m->u.session_open.session_id), SID);
+		(void)snprintf(m->u.session_open.target,
+		    sizeof(m->u.session_open.target), "db01");
+		(void)snprintf(m->u.session_open.account,
+		    sizeof(m->u.session_open.account), "root");
+		break;
+	case MON_MENU:
+		(void)snprintf(m->u.menu.command, sizeof(m->u.menu.command),
+		    "request db01\t\x1b[1m");
+		break;
+	case MON_MENU_OUT:
+		m->u.menu_out.status = 2;
+		m->u.menu_out.outlen = 4;
+		memcpy(m->u.menu_out.out, "a\0b\n", 4);
+		break;
+	case MON_REVOKED:
+		(void)snprintf(m->u.revoked.session_id,
+		    sizeof(m->u.revoked.session_id), SID);
+		m->u.revoked.cursor = 9;
+		break;
+	case MON_REVOKED_ANS:
+		m->u.revoked_ans.revoked = 1;
+		m->u.revoked_ans.cursor = 10;
+		(void)snprintf(m->u.revoked_ans.why,
+		    sizeof(m->u.revoked_ans.why), "access revoked");
+		break;
+	case MON_REC_OPEN:
+		(void)snprintf(m->u.rec_open.session_id,
+		    sizeof(m->u.rec_open.session_id), SID);
+		break;
+	case MON_REC_OPEN_ANS:
+		(void)snprintf(m->u.rec_open_ans.path,
+		    sizeof(m->u.rec_open_ans.path), "/r/x.pvr");
+		break;
+	case MON_AUDIT:
+		(void)snprintf(
+		    m->u.audit.action, sizeof(m->u.audit.action), "decision");
+		(void)snprintf(m->u.audit.object, sizeof(m->u.audit.object),
+		    "session:" SID);
+		(void)snprintf(m->u.audit.details, sizeof(m->u.audit.details),
+		    "{\"detail\":\"x\"}");
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+test_provostd_roundtrip(void **state)
+{
+	struct mon_msg *m = calloc(1, sizeof(*m)), *d = calloc(1, sizeof(*d));
+	struct pv_buf *a = pv_buf_new(0), *b = pv_buf_new(0);
+	int t;
+
+	(void)state;
+	assert_non_null(m);
+	assert_non_null(d);
+	for (t = MON_MFA_GRACE; t <= MON_TYPE_MAX_; t++) {
+		mk(m, (enum mon_type)t);
+		pv_buf_reset(a);
+		pv_buf_reset(b);
+		assert_non_null(broker_mon_type_name(t));
+		assert_int_equal(broker_mon_type_is_request(t), t & 1);
+		if (broker_mon_msg_encode(m, a) != 0)
+			fail_msg("encode %s", broker_mon_type_name(t));
+		assert_int_equal(
+		    broker_mon_msg_decode(pv_buf_ptr(a), pv_buf_len(a), d), 0);
+		assert_int_equal(broker_mon_msg_encode(d, b), 0);
+		assert_int_equal(pv_buf_len(a), pv_buf_len(b));
+		assert_memory_equal(
+		    pv_buf_ptr(a), pv_buf_ptr(b), pv_buf_len(a));
+	}
+	assert_null(broker_mon_type_name(16));
+	assert_false(broker_mon_type_is_request(15));
+	/* fields out of their class are refused at the sender */
+	mk(m, MON_MFA_GRACE_ANS);
+	m->u.auth_ans.flags = MON_AUTH_OK; /* grace is all or nothing */
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_DECIDE_CH);
+	m->u.decide_ch.channel = 3; /* two channels */
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_DECIDE_CH);
+	m->u.decide_ch.fwd_port = 65536;
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_DECIDE_CH);
+	(void)snprintf(
+	    m->u.decide_ch.fwd_host, sizeof(m->u.decide_ch.fwd_host), "a b");
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_TARGET);
+	m->u.target.naccounts = MON_ACCOUNTS_MAX + 1;
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_TARGET);
+	m->u.target.port = 0;
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_REVOKED_ANS);
+	m->u.revoked_ans.why[0] = '\0'; /* a revocation says why */
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_MENU_OUT);
+	m->u.menu_out.status = 256;
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	mk(m, MON_TOKEN);
+	m->u.token.token[3] = '\n';
+	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
+	/* a mint-cert key is exactly 32 bytes: a 31-byte one on the wire */
+	{
+		uint8_t fr[256];
+		size_t n;
+
+		mk(m, MON_MINT_CERT);
+		pv_buf_reset(a);
+		assert_int_equal(broker_mon_msg_encode(m, a), 0);
+		n = pv_buf_len(a);
+		memcpy(fr, pv_buf_ptr(a), n);
+		/* the key's length field sits after id, target, principal */
+		n = 4 + 1 + 4 + strlen(SID) + 4 + 4 + 4 + 4;
+		assert_int_equal(fr[n + 3], 32);
+		fr[n + 3] = 31;
+		assert_int_equal(broker_mon_msg_decode(fr, pv_buf_len(a), d),
+		    PV_ERR_PROTOCOL);
+	}
+	broker_mon_msg_clear(m);
+	free(m);
+	free(d);
+	pv_buf_free(a);
+	pv_buf_free(b);
+}
+
+/* Applies types in turn; the index of the first refusal, or -1. */
+static int
+run_calls(struct monitor_state *st, const int *types, size_t n,
+    void (*tweak)(struct mon_msg *m, size_t i))
+{
+	struct mon_msg m;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		mk(&m, (enum mon_type)types[i]);
+		if (tweak != NULL)
+			tweak(&m, i);
+		r = broker_mon_type_is_request(types[i])
+		    ? broker_mon_state_request(st, &m)
+		    : broker_mon_state_answer(st, &m);
+		if (r != 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+#define AUTHED_BY_GRACE                                      \
+	MON_AUTH_PUBKEY, MON_AUTH_PUBKEY_ANS, MON_FRESH_MFA, \
+	    MON_FRESH_MFA_ANS, MON_MFA_GRACE, MON_MFA_GRACE_ANS
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static size_t tweak_at;
+static void (*tweak_fn)(struct mon_msg *m);
+
+static void
+tweak_one(struct mon_msg *m, size_t i)
+{
+	if (i == tweak_at && tweak_fn != NULL)
+		tweak_fn(m);
+}
+
+static void
+other_engineer(struct mon_msg *m)
+{
+	(void)snprintf(
+	    m->u.decide_ch.engineer, sizeof(m->u.decide_ch.engineer), "bob");
+}
+
+static void
+other_account(struct mon_msg *m)
+{
+	(void)snprintf(m->u.session_open.account,
+	    sizeof(m->u.session_open.account), "postgres");
+}
+
+static void
+other_session(struct mon_msg *m)
+{
+	(void)snprintf(
+	    m->u.revoked.session_id, sizeof(m->u.revoked.session_id), SID2);
+}
+
+static void
+deny(struct mon_msg *m)
+{
+	m->u.decision_ch.outcome = PV_DENY;
+}
+
+static void
+no_key(struct mon_msg *m)
+{
+	m->u.auth_ans.flags = 0;
+}
+
+static void
+test_provostd_order(void **state)
+{
+	struct monitor_state st;
+	static const int good[] = { AUTHED_BY_GRACE, MON_TARGET_GET, MON_TARGET,
+		MON_DECIDE_CH, MON_DECISION_CH, MON_REC_OPEN, MON_REC_OPEN_ANS,
+		MON_SESSION_OPEN, MON_SESSION_OPEN_ACK, MON_MINT_CERT,
+		MON_CERT_SERIAL, MON_DECIDE_CH, MON_DECISION_CH, MON_MENU,
+		MON_MENU_OUT, MON_REVOKED, MON_REVOKED_ANS, MON_SESSION_END,
+		MON_SESSION_END_ACK, MON_AUDIT, MON_AUDIT_ACK };
+	static const int target_first[] = { MON_TARGET_GET };
+	static const int grace_no_key[] = { MON_AUTH_PUBKEY,
+		MON_AUTH_PUBKEY_ANS, MON_MFA_GRACE };
+	static const int decide_other[] = { AUTHED_BY_GRACE, MON_DECIDE_CH };
+	static const int mint_twice[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
+		MON_DECISION_CH, MON_MINT_CERT, MON_CERT_SERIAL,
+		MON_MINT_TOKEN };
+	static const int mint_denied[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
+		MON_DECISION_CH, MON_MINT_CERT };
+	static const int row_denied[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
+		MON_DECISION_CH, MON_SESSION_OPEN };
+	static const int row_other[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
+		MON_DECISION_CH, MON_SESSION_OPEN };
+	static const int row_twice[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
+		MON_DECISION_CH, MON_SESSION_OPEN, MON_SESSION_OPEN_ACK,
+		MON_SESSION_OPEN };
+	static const int revoked_other[] = { AUTHED_BY_GRACE, MON_REVOKED };
+	static const int menu_pre_auth[] = { MON_AUTH_PUBKEY,
+		MON_AUTH_PUBKEY_ANS, MON_MENU };
+	static const int fresh_after[] = { AUTHED_BY_GRACE, MON_FRESH_MFA };
+	static const int revoked_after_end[] = { AUTHED_BY_GRACE,
+		MON_SESSION_END, MON_SESSION_END_ACK, MON_REVOKED };
+	static const int wrong_answer[] = { MON_AUTH_PUBKEY,
+		MON_AUTH_PUBKEY_ANS, MON_FRESH_MFA, MON_TARGET };
+
+	(void)state;
+#define RUN(arr, at, fn, want)                                           \
+	do {                                                             \
+		assert_int_equal(broker_mon_state_init(&st, SID, 8), 0); \
+		tweak_at = (at);                                         \
+		tweak_fn = (fn);                                         \
+		assert_int_equal(                                        \
+		    run_calls(&st, arr, N(arr), tweak_one), (want));     \
+	} while (0)
+	RUN(good, 0, NULL, -1);
+	assert_true(st.authenticated);
+	assert_false(st.by_code);
+	RUN(target_first, 0, NULL, 0);
+	RUN(grace_no_key, 1, no_key, 2);
+	RUN(decide_other, 6, other_engineer, 6);
+	RUN(mint_twice, 0, NULL, 10);
+	RUN(mint_denied, 7, deny, 8);
+	RUN(row_denied, 7, deny, 8);
+	RUN(row_other, 8, other_account, 8);
+	RUN(row_twice, 0, NULL, 10);
+	RUN(revoked_other, 6, other_session, 6);
+	RUN(menu_pre_auth, 0, NULL, 2);
+	RUN(fresh_after, 0, NULL, 6);
+	RUN(revoked_after_end, 0, NULL, 8);
+	RUN(wrong_answer, 0, NULL, 3);
+#undef RUN
+}
+
 /* --- over a socketpair --- */
 
 static void
@@ -750,6 +1132,8 @@ main(void)
 		cmocka_unit_test(test_frame_table),
 		cmocka_unit_test(test_encode_refuses_bad),
 		cmocka_unit_test(test_order_rules),
+		cmocka_unit_test(test_provostd_roundtrip),
+		cmocka_unit_test(test_provostd_order),
 		cmocka_unit_test(test_socketpair_roundtrip),
 		cmocka_unit_test(test_large_frames),
 	};

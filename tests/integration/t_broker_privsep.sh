@@ -1,0 +1,176 @@
+#!/bin/sh
+# t_broker_privsep.sh: privilege separation and the sandbox, on a live
+# session: the session process runs as the SandboxUser under seccomp
+# (Seccomp: 2), and the CA private key is nowhere in its memory (scanned
+# through /proc/PID/mem; the same scan finds the key in the monitor, which
+# proves it can).  The key file is unreadable to the SandboxUser.  A
+# malformed frame and an out-of-order request, written into a live session
+# process's monitor socket (a copy taken with pidfd_getfd), get it killed,
+# logged, audited and its row marked aborted.  provostd -t refuses a
+# SandboxUser that does not exist.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+[ "$(id -u)" -eq 0 ] || pv_skip "needs root (setuid, /proc/PID/mem)"
+command -v python3 >/dev/null 2>&1 || pv_skip "python3 not found"
+SBUSER=${PVD_SANDBOX_USER:-nobody}
+SBUID=$(id -u "$SBUSER") || pv_fail "no user $SBUSER"
+SBGID=$(id -g "$SBUSER")
+
+# A SandboxUser that does not exist: refused at once, also by -t.
+PVD_SANDBOX_USER=pv-no-such-user write_conf 2222
+"$PROVOSTD" -t -f "$CONF" >/dev/null 2>"$PV_TMP/nouser.err" &&
+    pv_fail "provostd -t accepted a missing SandboxUser"
+grep -q 'SandboxUser pv-no-such-user: no such user' "$PV_TMP/nouser.err" ||
+    pv_fail "no clear message: $(cat "$PV_TMP/nouser.err")"
+
+start_provostd
+L="alice+$ME@db01"
+
+# The scanner: every readable mapping of PID, searched for the CA's
+# Ed25519 seed (from the OpenSSH private key file).  Prints the count.
+cat > "$PV_TMP/scan.py" <<'EOP'
+import base64, re, struct, sys
+
+def seed(path):
+    text = open(path).read()
+    body = re.search(r"-----BEGIN OPENSSH PRIVATE KEY-----(.*?)-----END",
+                     text, re.S).group(1)
+    b = base64.b64decode("".join(body.split()))
+    assert b.startswith(b"openssh-key-v1\0")
+    off = len(b"openssh-key-v1\0")
+    def s():
+        nonlocal off
+        n = struct.unpack(">I", b[off:off + 4])[0]
+        v = b[off + 4:off + 4 + n]
+        off += 4 + n
+        return v
+    s(); s(); s()                      # cipher, kdf, kdf options
+    off += 4                           # number of keys
+    s()                                # public key
+    priv = s()
+    p = 8                              # check ints
+    def t():
+        nonlocal p
+        n = struct.unpack(">I", priv[p:p + 4])[0]
+        v = priv[p + 4:p + 4 + n]
+        p += 4 + n
+        return v
+    assert t() == b"ssh-ed25519"
+    t()                                # public
+    k = t()                            # seed || public
+    assert len(k) == 64
+    return k[:32]
+
+key = seed(sys.argv[1])
+pid = sys.argv[2]
+hits = 0
+mem = open("/proc/%s/mem" % pid, "rb", 0)
+for line in open("/proc/%s/maps" % pid):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split("-"))
+    if f[1][0] != "r" or (len(f) > 5 and f[5] in ("[vvar]", "[vsyscall]", "[vvar_vclock]")):
+        continue
+    try:
+        mem.seek(lo)
+        data = mem.read(hi - lo)
+    except OSError:
+        continue
+    hits += data.count(key)
+print(hits)
+EOP
+
+# A copy of a process's descriptor (pidfd_getfd), and a frame written on it.
+cat > "$PV_TMP/inject.py" <<'EOP'
+import ctypes, os, struct, sys
+pid, fd, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(pid)
+mine = libc.syscall(438, pidfd, fd, 0)          # pidfd_getfd
+if mine < 0:
+    sys.exit("pidfd_getfd: %s" % os.strerror(ctypes.get_errno()))
+if kind == "malformed":
+    frame = struct.pack(">IB", 1, 0xEE)           # an unknown type
+else:
+    # auth-pubkey, well formed, long after authentication
+    def s(b): return struct.pack(">I", len(b)) + b
+    body = bytes([1]) + s(b"alice") + s(b"\x00\x00\x00\x0bssh-ed25519") + s(b"127.0.0.1")
+    frame = struct.pack(">I", len(body)) + body
+os.write(mine, frame)
+EOP
+
+# live_session TAG: a session that stays up; sets SP (its process), SID.
+live_session() {
+	: > "$PV_TMP/$1.out"
+	pvssh "$L" 'echo up; sleep 600' </dev/null >"$PV_TMP/$1.out" 2>&1 &
+	LP=$!
+	pv_track "$LP"
+	pv_wait_log "$PV_TMP/$1.out" up 15 || pv_fail "$1: session did not start"
+	SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
+	[ -n "$SID" ] || pv_fail "$1: no session id in the log"
+	SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
+	MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\)/\1/p" "$PVD_LOG")
+	[ -n "$SP" ] && [ -d "/proc/$SP" ] || pv_fail "$1: no session process"
+	pv_wait_log "$PVD_LOG" "session $SID: sandboxed" 10 || pv_fail "$1: not sandboxed"
+}
+
+live_session a
+# 1. Who it is and what it may do.
+st="/proc/$SP/status"
+grep -Eq "^Uid:[[:space:]]+${SBUID}[[:space:]]+${SBUID}[[:space:]]+${SBUID}[[:space:]]+$SBUID$" "$st" ||
+    pv_fail "uids: $(grep ^Uid "$st")"
+grep -Eq "^Gid:[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:space:]]+$SBGID$" "$st" ||
+    pv_fail "gids: $(grep ^Gid "$st")"
+grep -Eq "^Groups:[[:space:]]*${SBGID}[[:space:]]*$" "$st" || pv_fail "groups: $(grep ^Groups "$st")"
+grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || pv_fail "not in seccomp filter mode: $(grep ^Seccomp "$st")"
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "no NoNewPrivs"
+grep -Eq '^CapEff:[[:space:]]+0+$' "$st" || pv_fail "capabilities left: $(grep ^CapEff "$st")"
+
+# 2. The CA key: in the monitor (the scan works), not in the session.
+ses=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$SP") || pv_fail "scan of the session failed"
+[ -d "/proc/$SP" ] || pv_fail "the session process ended during the scan"
+[ "$ses" -eq 0 ] || pv_fail "the CA key is in the session process ($ses copies)"
+mon=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$PVD_PID") || pv_fail "scan of the monitor failed"
+[ "$mon" -ge 1 ] || pv_fail "the scan does not find the CA key in the monitor"
+pv_log "CA key seed: $mon copies in the monitor, $ses in the session process"
+
+# 3. The key file, the store and the recordings: out of the SandboxUser's reach.
+for f in "$STATE/ca" "$STATE/provost.db" "$STATE/audit_ed25519"; do
+	setpriv --reuid="$SBUID" --regid="$SBGID" --clear-groups cat "$f" >/dev/null 2>&1 &&
+	    pv_fail "$SBUSER can read $f"
+done
+[ "$(stat -c '%a %u' "$STATE/ca")" = "600 0" ] || pv_fail "ca mode: $(stat -c '%a %u' "$STATE/ca")"
+setpriv --reuid="$SBUID" --regid="$SBGID" --clear-groups touch "$PV_TMP/rec/x" 2>/dev/null &&
+    pv_fail "$SBUSER can write the recordings directory"
+
+# 4. A malformed frame on its monitor socket: killed, logged, aborted.
+python3 "$PV_TMP/inject.py" "$SP" "$MFD" malformed || pv_fail "inject failed"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a malformed frame" 5 ||
+    pv_fail "malformed frame: not killed"
+wait "$LP"
+i=0
+while [ -d "/proc/$SP" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -d "/proc/$SP" ] && pv_fail "the session process lives on"
+if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
+	st=$("$SQLITE3" "$STATE/provost.db" "select state from sessions where id = '$SID'")
+	[ "$st" = aborted ] || pv_fail "row after the violation: $st"
+	n=$("$SQLITE3" "$STATE/provost.db" \
+	    "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'")
+	[ "$n" -eq 1 ] || pv_fail "violation audited $n times"
+fi
+
+# 5. A well-formed request out of order (a key check after
+# authentication): killed the same way.
+live_session b
+python3 "$PV_TMP/inject.py" "$SP" "$MFD" order || pv_fail "inject failed"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (auth-pubkey)" 5 ||
+    pv_fail "out-of-order request: not killed"
+wait "$LP"
+
+# 6. Sessions still work afterwards, sandboxed, and none was killed by
+# the sandbox (SIGSYS) all along.
+out=$(pvssh "$L" 'echo still-ok' </dev/null) || pv_fail "session after the kills: $out"
+[ "$out" = still-ok ] || pv_fail "output: $out"
+grep -q 'signal 31' "$PVD_LOG" && pv_fail "a session process was killed by the sandbox"
+pv_log "session processes: uid $SBUID, Seccomp 2, no CA key; violations kill"
+exit 0
