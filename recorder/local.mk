@@ -83,7 +83,8 @@ EXTRA_DIST += docs/recording-format.md bench/recorder
 dist_man_MANS += docs/provost-rec.1 docs/provost-replay.1
 noinst_PROGRAMS += bench/recorder-bench
 bench_recorder_bench_SOURCES = bench/recorder-bench.c
-bench_recorder_bench_CFLAGS = $(AM_CFLAGS)
+bench_recorder_bench_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(ZSTD_CFLAGS)
 bench_recorder_bench_LDFLAGS = $(PROG_LINK)
-bench_recorder_bench_LDADD = libprovost_recorder.la libprovost_common.la
+bench_recorder_bench_LDADD = libprovost_recorder.la libprovost_common.la \
+	$(ZSTD_LIBS)
 LINT_C_FILES += bench/recorder-bench.c

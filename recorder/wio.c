@@ -44,6 +44,8 @@ struct rec_wio {
 	uint64_t head;               /* slots filled */
 	uint64_t tail;   /* slots written (the slot is free again) */
 	uint64_t synced; /* chunks written and fdatasynced */
+	uint64_t wbytes; /* chunk bytes written */
+	uint64_t sbytes; /* chunk bytes written when the last sync began */
 	uint64_t
 	    sync_by;  /* earliest due of chunks written since a sync began */
 	int sync_now; /* a drain waits, or the final chunk is written */
@@ -211,11 +213,12 @@ wio_main(void *arg)
 		}
 		/*
 		 * Wake the syncer only when its wait changes: nothing was
-		 * unsynced, an earlier deadline, FINAL, or 8 unsynced.
+		 * unsynced, an earlier deadline, FINAL, or the byte cap.
 		 */
+		q->wbytes += n;
 		wake = q->synced == q->tail || q->due[i] < q->sync_by ||
 		    (q->flags[i] & REC_FLAG_FINAL) ||
-		    q->tail + 1 - q->synced >= REC_WIO_SLOTS;
+		    q->wbytes - q->sbytes >= REC_WIO_SYNC_BYTES;
 		if (q->due[i] < q->sync_by)
 			q->sync_by = q->due[i];
 		if (q->flags[i] & REC_FLAG_FINAL)
@@ -235,10 +238,11 @@ wio_main(void *arg)
 /*
  * Group commit: fdatasyncs everything written so far when the oldest
  * unsynced chunk's deadline comes (1 s after its first event), when
- * REC_WIO_SLOTS chunks are unsynced, at the final chunk, when a drain
+ * REC_WIO_SYNC_BYTES are unsynced, at the final chunk, when a drain
  * waits, and at the end.  Writing goes on meanwhile, so a slow disk
- * flush never holds up sealing; a bulk stream costs one flush per few
- * hundred KiB instead of one per chunk, and nothing older than 1 s is
+ * flush never holds up sealing; a bulk stream costs a few flushes a
+ * second instead of one per chunk (each costs CPU for the block layer
+ * and the device kick whatever its size), and nothing older than 1 s is
  * left unsynced.
  */
 static void *
@@ -255,7 +259,7 @@ wio_sync_main(void *arg)
 		    !(q->written_all && q->synced == q->tail) &&
 		    !(q->synced < q->tail &&
 			(q->sync_now || q->written_all ||
-			    q->tail - q->synced >= REC_WIO_SLOTS ||
+			    q->wbytes - q->sbytes >= REC_WIO_SYNC_BYTES ||
 			    pv_mono_ms() >= q->sync_by))) {
 			if (q->synced == q->tail) {
 				pthread_cond_wait(&q->sync, &q->mu);
@@ -268,6 +272,7 @@ wio_sync_main(void *arg)
 		if (q->err != 0 || q->synced == q->tail)
 			break;
 		w = q->tail;
+		q->sbytes = q->wbytes;
 		q->sync_by = UINT64_MAX; /* for chunks written from now on */
 		pthread_mutex_unlock(&q->mu);
 		r = 0;
