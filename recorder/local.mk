@@ -5,6 +5,7 @@ libprovost_recorder_la_SOURCES = \
 	recorder/recorder.h \
 	recorder/recorder-int.h \
 	recorder/escape.c \
+	recorder/extract.c \
 	recorder/keys.c \
 	recorder/reader.c \
 	recorder/wio.c \
@@ -49,13 +50,13 @@ provost_rec_CFLAGS = $(AM_CFLAGS)
 provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
-	recorder/replay-int.h
+	recorder/replay_extract.c recorder/replay-int.h
 provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
 provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
 	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
-	recorder/replay_play.c
+	recorder/replay_play.c recorder/replay_extract.c
 LINT_H_FILES += recorder/replay-int.h
 
 RECORDER_INTEGRATION_TESTS = \
