@@ -199,6 +199,13 @@ struct broker_recorder_ops {
 	    const void *data, size_t len);
 	/* A file-transfer event (sftp, scp) of a channel. */
 	int (*file)(void *rec, uint32_t channel, const struct sftp_event *ev);
+	/*
+	 * File content as it passes (RecordFileContents yes): the bytes at
+	 * offset of the channel's file file_id, one direction.
+	 */
+	int (*content)(void *rec, uint32_t channel, uint64_t file_id,
+	    enum sftp_dir dir, uint64_t offset, const uint8_t *data,
+	    size_t len);
 	/* Seals what is due; returns when it next wants a call (ms). */
 	int (*tick)(void *rec, int *next_ms);
 	/* Seals; reports the file's SHA-256 (hex) and size when known. */

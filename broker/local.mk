@@ -98,6 +98,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_pam_broker.sh \
 	tests/integration/t_broker_stale.sh \
 	tests/integration/t_broker_sftp.sh \
+	tests/integration/t_broker_extract.sh \
 	tests/integration/t_broker_forward.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh
