@@ -25,14 +25,14 @@ struct rec_extract {
 	uint32_t channel;
 	uint64_t file_id;
 	enum rec_file_dir direction;
-	uint64_t bytes;        /* the FILE event's byte count */
-	uint8_t sha256[32];    /* and its hash; all zero = none */
+	uint64_t bytes;     /* the FILE event's byte count */
+	uint8_t sha256[32]; /* and its hash; all zero = none */
 	int has_hash;
 	EVP_MD_CTX *md;
-	uint64_t next;         /* content is contiguous from 0 up to here */
-	int in_order;          /* every piece started at next */
-	uint64_t got, pieces;  /* content bytes and events taken */
-	uint64_t end;          /* the highest offset + length written */
+	uint64_t next;        /* content is contiguous from 0 up to here */
+	int in_order;         /* every piece started at next */
+	uint64_t got, pieces; /* content bytes and events taken */
+	uint64_t end;         /* the highest offset + length written */
 };
 
 int

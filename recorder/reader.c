@@ -531,8 +531,7 @@ reader_decode(
 		    pv_buf_get_u8(b, &u8a) != 0 ||
 		    pv_buf_get_u64(b, &ev->fdata.offset) != 0 ||
 		    (u8a != REC_DIR_UPLOAD && u8a != REC_DIR_DOWNLOAD) ||
-		    ev->fdata.offset >
-			UINT64_MAX - (len - REC_FILE_DATA_HDR)) {
+		    ev->fdata.offset > UINT64_MAX - (len - REC_FILE_DATA_HDR)) {
 			ret = reader_malformed(r, "bad file data event");
 			break;
 		}
@@ -689,9 +688,9 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 		if (t < r->last_ms)
 			return reader_malformed(r, "time goes backwards");
 		if (r->ref_set && type != REC_EV_FILE)
-			return reader_malformed(
-			    r, "a file reference is not followed by its file "
-			       "event");
+			return reader_malformed(r,
+			    "a file reference is not followed by its file "
+			    "event");
 		ev->type = (enum rec_event_type)type;
 		ev->t_ms = t;
 		r->last_ms = t;

@@ -74,10 +74,10 @@ struct rec_file {
 
 /* Where a FILE_DATA event's bytes belong (event data = the bytes). */
 struct rec_file_data {
-	uint32_t channel;  /* the SSH channel of the session */
-	uint64_t file_id;  /* numbers the files of that channel from 1 */
+	uint32_t channel; /* the SSH channel of the session */
+	uint64_t file_id; /* numbers the files of that channel from 1 */
 	enum rec_file_dir direction;
-	uint64_t offset;   /* file offset of the first byte */
+	uint64_t offset; /* file offset of the first byte */
 };
 
 #define REC_EXIT_STATUS 1
@@ -190,10 +190,10 @@ struct rec_event {
 				FILE_DATA content */
 	size_t len;
 	struct rec_file_data fdata; /* FILE_DATA */
-	uint16_t cols, rows;      /* RESIZE */
-	struct rec_file file;     /* FILE (paths NUL-terminated copies) */
-	struct rec_exit exit;     /* EXIT */
-	struct rec_totals totals; /* END */
+	uint16_t cols, rows;        /* RESIZE */
+	struct rec_file file;       /* FILE (paths NUL-terminated copies) */
+	struct rec_exit exit;       /* EXIT */
+	struct rec_totals totals;   /* END */
 };
 
 /*

@@ -158,8 +158,9 @@ xr_copy_out(int fd)
 static void
 xr_usage(void)
 {
-	fprintf(stderr, "usage: provost-replay extract --key KEY FILE "
-			"(--transfer N | --path PATH) [-o OUT]\n");
+	fprintf(stderr,
+	    "usage: provost-replay extract --key KEY FILE "
+	    "(--transfer N | --path PATH) [-o OUT]\n");
 }
 
 /*
@@ -204,8 +205,9 @@ replay_cmd_extract(int argc, char **argv, const struct replay_keys *keys)
 		return XR_USAGE;
 	}
 	if (out == NULL && isatty(1)) {
-		fprintf(stderr, "provost-replay: not writing file content to "
-				"a terminal: give -o OUT\n");
+		fprintf(stderr,
+		    "provost-replay: not writing file content to "
+		    "a terminal: give -o OUT\n");
 		return XR_USAGE;
 	}
 	if ((rc = xr_find(file, keys, want, path, &pick)) != XR_OK)
@@ -226,8 +228,8 @@ replay_cmd_extract(int argc, char **argv, const struct replay_keys *keys)
 		goto out;
 	}
 	if (out != NULL) {
-		fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+		fd = open(out,
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			fprintf(stderr, "provost-replay: %s: %s\n", out,
 			    strerror(errno));
@@ -253,13 +255,14 @@ replay_cmd_extract(int argc, char **argv, const struct replay_keys *keys)
 	if (v == REC_EXTRACT_MISMATCH)
 		goto out;
 	if (out != NULL && fsync(fd) != 0) {
-		fprintf(stderr, "provost-replay: %s: %s\n", out,
-		    strerror(errno));
+		fprintf(
+		    stderr, "provost-replay: %s: %s\n", out, strerror(errno));
 		goto out;
 	}
 	if (out == NULL && xr_copy_out(fd) != 0) {
-		fprintf(stderr, "provost-replay: writing standard output: "
-				"%s\n",
+		fprintf(stderr,
+		    "provost-replay: writing standard output: "
+		    "%s\n",
 		    strerror(errno));
 		goto out;
 	}

@@ -389,14 +389,16 @@ event_jsonl(const struct rec_event *ev)
 		break;
 	case REC_EV_FILE_DATA:
 		/* Where content lies; the bytes are for extract, not jsonl. */
-		json_object_set_new(o, "channel", json_integer(ev->fdata.channel));
+		json_object_set_new(
+		    o, "channel", json_integer(ev->fdata.channel));
 		json_object_set_new(
 		    o, "file_id", json_integer((json_int_t)ev->fdata.file_id));
 		json_object_set_new(
 		    o, "direction", json_integer(ev->fdata.direction));
 		json_object_set_new(
 		    o, "offset", json_integer((json_int_t)ev->fdata.offset));
-		json_object_set_new(o, "len", json_integer((json_int_t)ev->len));
+		json_object_set_new(
+		    o, "len", json_integer((json_int_t)ev->len));
 		break;
 	case REC_EV_FILE_REF: /* folded into the FILE event by the reader */
 		break;
