@@ -170,7 +170,7 @@ test_extract_cases(void **state)
 		assert_int_equal(rec_reader_open(&r, path), 0);
 		assert_int_equal(rec_reader_unlock(r, k), 0);
 		nfile = 0;
-		while ((ret = rec_reader_next(r, &ev)) == 1) {
+		while (rec_reader_next(r, &ev) == 1) {
 			if (ev.type != REC_EV_FILE)
 				continue;
 			nfile++;
