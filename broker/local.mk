@@ -18,6 +18,7 @@ libprovost_broker_la_SOURCES = \
 	broker/recorder_rec.c \
 	broker/relay.c \
 	broker/relay_xfer.c \
+	broker/relay_rfwd.c \
 	broker/session.c \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \

@@ -232,7 +232,9 @@ rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
 							: REC_FILE_GET;
 		break;
 	case SFTP_OP_EXTENDED:
-		if (ev->ext != NULL && strcmp(ev->ext, "direct-tcpip") == 0) {
+		if (ev->ext != NULL &&
+		    (strcmp(ev->ext, "direct-tcpip") == 0 ||
+			strcmp(ev->ext, "forwarded-tcpip") == 0)) {
 			f.op = REC_FILE_OTHER; /* a forward: bytes each way */
 			break;
 		}

@@ -428,21 +428,30 @@ int
 broker_xfer_forward_end(struct relay_chan *rc)
 {
 	struct broker_session *s = rc->s;
-	char dest[300];
+	char dest[300], src[300] = "";
 	int i, r = 0;
 
 	if (!rc->fwd || s->rec == NULL || rc->t == NULL)
 		return 0;
 	(void)snprintf(dest, sizeof(dest), "%s:%u", rc->fwd_dest, rc->fwd_port);
-	broker_audit(s, "forward.end",
-	    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
-	    (unsigned long long)rc->bytes_in,
-	    (unsigned long long)rc->bytes_out);
+	if (rc->rfwd) {
+		(void)snprintf(
+		    src, sizeof(src), "%s:%u", rc->fwd_src, rc->fwd_src_port);
+		broker_audit(s, "rforward.end",
+		    "channel=%u listen=%s source=%s in=%llu out=%llu", rc->id,
+		    dest, src, (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out);
+	} else
+		broker_audit(s, "forward.end",
+		    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
+		    (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out);
 	for (i = 0; i < 2 && r == 0; i++) {
 		struct sftp_event ev = {
 			.op = SFTP_OP_EXTENDED,
-			.ext = "direct-tcpip",
+			.ext = rc->rfwd ? "forwarded-tcpip" : "direct-tcpip",
 			.path = dest,
+			.path2 = rc->rfwd ? src : NULL,
 			.direction =
 			    i == 0 ? SFTP_DIR_UPLOAD : SFTP_DIR_DOWNLOAD,
 			.bytes = i == 0 ? rc->bytes_in : rc->bytes_out,
