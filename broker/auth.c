@@ -172,15 +172,13 @@ auth_message(ssh_session session, ssh_message msg, void *userdata)
 		return 1; /* none, password, ...: the default failure */
 	if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_TCPIP)
 		return broker_xfer_forward_open(s, msg);
+	/* ssh -R: only where a rule's RemoteForwardListen allows it. */
 	if (type == SSH_REQUEST_GLOBAL &&
-	    sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD) {
-		/* No rule can allow it yet: the broker listens for no one. */
-		pv_info("session %s: refused remote forwarding", s->id);
-		broker_audit(s, "channel.refused",
-		    "remote forwarding (tcpip-forward) port=%d: not allowed",
-		    ssh_message_global_request_port(msg));
-		return 1;
-	}
+	    sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD)
+		return broker_rfwd_request(s, msg);
+	if (type == SSH_REQUEST_GLOBAL &&
+	    sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD)
+		return broker_rfwd_cancel(s, msg);
 	if (type == SSH_REQUEST_CHANNEL_OPEN) {
 		pv_info("session %s: refused channel type %d", s->id, sub);
 		broker_audit(s, "channel.refused", "open type=%d", sub);

@@ -338,7 +338,24 @@ sb_decide(
 	}
 	out->channels = d.channels;
 	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
-	out->permit_forward = (d.channels & POLICY_CH_FORWARD) != 0;
+	/* ssh -R listens only where RemoteForwardListen lets it. */
+	if (r == PV_ALLOW && req->channel == POLICY_CH_REMOTE_FORWARD &&
+	    (req->forward_host == NULL ||
+		policy_remote_forward_allowed(
+		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		int n = snprintf(out->reason, sizeof(out->reason),
+		    "rule %s does not allow remote forwarding from "
+		    "%.100s:%u",
+		    out->rule,
+		    req->forward_host != NULL ? req->forward_host : "?",
+		    req->forward_port);
+
+		if (n < 0)
+			out->reason[0] = '\0';
+		r = PV_DENY;
+	}
+	out->permit_forward =
+	    (d.channels & (POLICY_CH_FORWARD | POLICY_CH_REMOTE_FORWARD)) != 0;
 	out->transfer = d.transfer;
 	out->record_file_contents = d.record_file_contents;
 out:

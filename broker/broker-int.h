@@ -48,14 +48,20 @@ struct broker_decide_req {
 	unsigned int channel; /* POLICY_CH_* of policy/policy.h */
 	int64_t now;
 	const char *client_addr;
-	/* POLICY_CH_FORWARD: the destination, checked against ForwardTo */
+	/*
+	 * POLICY_CH_FORWARD: the destination, checked against ForwardTo;
+	 * POLICY_CH_REMOTE_FORWARD: the listen address and port asked of
+	 * the target (port 0: it picks), checked against
+	 * RemoteForwardListen.
+	 */
 	const char *forward_host;
 	unsigned int forward_port;
 };
 
 struct broker_decision {
 	int permit_pty;
-	int permit_forward;    /* the target cert allows port forwarding */
+	int permit_forward;    /* the target cert allows port forwarding
+				  (forward or remote-forward) */
 	unsigned int channels; /* POLICY_CH_* the rule allows */
 	char rule[64];
 	char grant_id[64];
@@ -200,6 +206,13 @@ struct broker_recorder_ops {
 	    const void *data, size_t len);
 	/* A file-transfer event (sftp, scp) of a channel. */
 	int (*file)(void *rec, uint32_t channel, const struct sftp_event *ev);
+	/*
+	 * File content as it passes (RecordFileContents yes): the bytes at
+	 * offset of the channel's file file_id, one direction.
+	 */
+	int (*content)(void *rec, uint32_t channel, uint64_t file_id,
+	    enum sftp_dir dir, uint64_t offset, const uint8_t *data,
+	    size_t len);
 	/* Seals what is due; returns when it next wants a call (ms). */
 	int (*tick)(void *rec, int *next_ms);
 	/* Seals; reports the file's SHA-256 (hex) and size when known. */
@@ -329,8 +342,19 @@ struct relay_chan {
 	int rec_data;            /* record the channel's bytes in full */
 	uint64_t files, refused; /* transfer events, refusals */
 	int fwd;                 /* direct-tcpip: metadata recorded only */
-	char fwd_dest[256];      /* its destination host */
+	char fwd_dest[256];      /* its destination host (-R: the listen) */
 	unsigned int fwd_port;
+	int rfwd;          /* forwarded-tcpip (ssh -R), fwd set too */
+	char fwd_src[256]; /* -R: the originator on the target */
+	unsigned int fwd_src_port;
+};
+
+/* A listen the broker asked of the target for ssh -R. */
+#define BROKER_MAX_RFWD 8
+struct broker_rfwd {
+	char addr[256]; /* as the engineer's ssh asked ("" = every) */
+	uint16_t port;  /* as asked (0: the target picked) */
+	uint16_t bound; /* the port the target listens on */
 };
 
 struct broker_session {
@@ -366,6 +390,8 @@ struct broker_session {
 	int row_open; /* the store has a session row */
 	struct relay_chan *chans[BROKER_MAX_CHANNELS];
 	int nchans;
+	struct broker_rfwd rfwd[BROKER_MAX_RFWD];
+	int nrfwd;
 	uint64_t deadline_ms;   /* LoginGraceTime, 0 once authenticated */
 	int64_t grant_ends;     /* the earliest grant end of live channels */
 	uint64_t revoke_cursor; /* audit seq seen by the revocation poll */
@@ -427,8 +453,18 @@ int broker_xfer_sftp_start(struct relay_chan *rc);
  * opened on the target leg, accepted.  0 if replied, 1 for a refusal.
  */
 int broker_xfer_forward_open(struct broker_session *s, ssh_message msg);
-/* At a forward's end: bytes each way as file events. */
+/* At a forward's end (-L or -R): bytes each way as file events. */
 int broker_xfer_forward_end(struct relay_chan *rc);
+
+/*
+ * relay_rfwd.c: ssh -R.  From the engineer's message callback:
+ * tcpip-forward (decided, listened on the target, answered) and
+ * cancel-tcpip-forward; from the target's: a forwarded-tcpip open, relayed
+ * to the engineer as a new channel.  0 if replied, 1 for a refusal.
+ */
+int broker_rfwd_request(struct broker_session *s, ssh_message msg);
+int broker_rfwd_cancel(struct broker_session *s, ssh_message msg);
+int broker_rfwd_open(struct broker_session *s, ssh_message msg);
 /* Classifies an scp exec against the decision; PV_ALLOW or a refusal. */
 int broker_xfer_scp_check(
     struct relay_chan *rc, const char *command, char *msg, size_t msglen);

@@ -104,6 +104,11 @@ struct sftp_event {
 	uint32_t status; /* SFTP_FX_* result, or SFTP_STATUS_UNFINISHED */
 	const char *message; /* the status message, or "" */
 	int refused;         /* 1: provost refused it; never forwarded */
+	/*
+	 * read/write summaries with record_contents: the content callback
+	 * was given this file's data (file_id, direction) as it passed.
+	 */
+	int contents;
 };
 
 /*

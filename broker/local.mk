@@ -21,6 +21,7 @@ libprovost_broker_la_SOURCES = \
 	broker/recorder_rec.c \
 	broker/relay.c \
 	broker/relay_xfer.c \
+	broker/relay_rfwd.c \
 	broker/session.c \
 	broker/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
@@ -105,6 +106,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_pam_broker.sh \
 	tests/integration/t_broker_stale.sh \
 	tests/integration/t_broker_sftp.sh \
+	tests/integration/t_broker_extract.sh \
 	tests/integration/t_broker_forward.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh

@@ -273,6 +273,10 @@ rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
 		.bytes = ev->bytes,
 		.path = ev->path != NULL ? ev->path : "",
 		.path2 = ev->path2,
+		.contents = ev->contents && ev->file_id != 0 &&
+		    (ev->op == SFTP_OP_READ || ev->op == SFTP_OP_WRITE),
+		.channel = channel,
+		.file_id = ev->file_id,
 	};
 	size_t i;
 	int hi, lo;
@@ -313,7 +317,9 @@ rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
 							: REC_FILE_GET;
 		break;
 	case SFTP_OP_EXTENDED:
-		if (ev->ext != NULL && strcmp(ev->ext, "direct-tcpip") == 0) {
+		if (ev->ext != NULL &&
+		    (strcmp(ev->ext, "direct-tcpip") == 0 ||
+			strcmp(ev->ext, "forwarded-tcpip") == 0)) {
 			f.op = REC_FILE_OTHER; /* a forward: bytes each way */
 			break;
 		}
@@ -338,8 +344,24 @@ rr_file(void *recp, uint32_t channel, const struct sftp_event *ev)
 			f.sha256[i] = (uint8_t)(hi << 4 | lo);
 		}
 	}
-	(void)channel;
 	return rec_writer_file(rec->w, pv_mono_ms(), &f);
+}
+
+static int
+rr_content(void *recp, uint32_t channel, uint64_t file_id, enum sftp_dir dir,
+    uint64_t offset, const uint8_t *data, size_t len)
+{
+	struct rr_rec *rec = recp;
+	struct rec_file_data d = {
+		.channel = channel,
+		.file_id = file_id,
+		.direction = (enum rec_file_dir)dir,
+		.offset = offset,
+	};
+
+	if (len == 0)
+		return 0;
+	return rec_writer_file_data(rec->w, pv_mono_ms(), &d, data, len);
 }
 
 static int
@@ -390,6 +412,7 @@ static const struct broker_recorder_ops rr_ops = {
 	.open = rr_open,
 	.event = rr_event,
 	.file = rr_file,
+	.content = rr_content,
 	.tick = rr_tick,
 	.close = rr_close,
 	.free = rr_free,

@@ -61,14 +61,40 @@ xfer_event(void *ctx, const struct sftp_event *ev)
 	return r;
 }
 
+/* RecordFileContents yes: each piece of file data as it passes. */
+static int
+xfer_content(void *ctx, uint64_t file_id, enum sftp_dir dir, uint64_t offset,
+    const uint8_t *data, size_t len)
+{
+	struct relay_chan *rc = ctx;
+	struct broker_session *s = rc->s;
+	int r;
+
+	if (s->rec == NULL)
+		return PV_ERR_INTERNAL;
+	if ((r = s->bx->recorder.ops->content(
+		 s->rec, rc->id, file_id, dir, offset, data, len)) != 0) {
+		pv_error(
+		    "session %s: recording failed: %s", s->id, pv_err_str(r));
+		broker_session_end(s, "session ended: recording failed");
+	}
+	return r;
+}
+
+/*
+ * File content is recorded as content events (provost-replay extract),
+ * not as the channel's raw stream: rec_data stays 0 on these channels.
+ */
 static struct sftp_config
 xfer_config(struct relay_chan *rc)
 {
 	return (struct sftp_config){
 		.allow = rc->s->decision.transfer &
 		    (SFTP_ALLOW_UPLOAD | SFTP_ALLOW_DOWNLOAD),
-		.record_contents = 0, /* rec_data records the whole stream */
-		.cb = { .event = xfer_event, .ctx = rc },
+		.record_contents = rc->s->decision.record_file_contents != 0,
+		.cb = { .event = xfer_event,
+		    .content = xfer_content,
+		    .ctx = rc },
 	};
 }
 
@@ -78,7 +104,6 @@ broker_xfer_sftp_start(struct relay_chan *rc)
 	struct sftp_config cfg = xfer_config(rc);
 	int r;
 
-	rc->rec_data = rc->s->decision.record_file_contents;
 	if ((rc->inq = pv_buf_new(XFER_INQ_MAX)) == NULL)
 		return PV_ERR_ALLOC;
 	if ((r = sftp_tracker_new(&rc->sftp, &cfg)) != 0)
@@ -117,7 +142,6 @@ broker_xfer_scp_check(
 		free(path);
 		return PV_DENY;
 	}
-	rc->rec_data = rc->s->decision.record_file_contents;
 	r = scp_tracker_new(&rc->scp, mode, path, &cfg);
 	free(path);
 	if (r != 0) {
@@ -404,21 +428,30 @@ int
 broker_xfer_forward_end(struct relay_chan *rc)
 {
 	struct broker_session *s = rc->s;
-	char dest[300];
+	char dest[300], src[300] = "";
 	int i, r = 0;
 
 	if (!rc->fwd || s->rec == NULL || rc->t == NULL)
 		return 0;
 	(void)snprintf(dest, sizeof(dest), "%s:%u", rc->fwd_dest, rc->fwd_port);
-	broker_audit(s, "forward.end",
-	    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
-	    (unsigned long long)rc->bytes_in,
-	    (unsigned long long)rc->bytes_out);
+	if (rc->rfwd) {
+		(void)snprintf(
+		    src, sizeof(src), "%s:%u", rc->fwd_src, rc->fwd_src_port);
+		broker_audit(s, "rforward.end",
+		    "channel=%u listen=%s source=%s in=%llu out=%llu", rc->id,
+		    dest, src, (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out);
+	} else
+		broker_audit(s, "forward.end",
+		    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
+		    (unsigned long long)rc->bytes_in,
+		    (unsigned long long)rc->bytes_out);
 	for (i = 0; i < 2 && r == 0; i++) {
 		struct sftp_event ev = {
 			.op = SFTP_OP_EXTENDED,
-			.ext = "direct-tcpip",
+			.ext = rc->rfwd ? "forwarded-tcpip" : "direct-tcpip",
 			.path = dest,
+			.path2 = rc->rfwd ? src : NULL,
 			.direction =
 			    i == 0 ? SFTP_DIR_UPLOAD : SFTP_DIR_DOWNLOAD,
 			.bytes = i == 0 ? rc->bytes_in : rc->bytes_out,

@@ -188,7 +188,8 @@ handle_summaries(
 			.status = h->wfail != 0 && status == SFTP_FX_OK
 			    ? h->wfail
 			    : status,
-			.message = msg };
+			.message = msg,
+			.contents = t->cfg.record_contents };
 		if ((r = flow_final(&h->w, &ev)) != 0 ||
 		    (r = sftp_emit(t, &ev)) != 0)
 			return r;
@@ -201,7 +202,8 @@ handle_summaries(
 			.file_id = h->file_id,
 			.open_flags = h->pflags,
 			.status = status,
-			.message = msg };
+			.message = msg,
+			.contents = t->cfg.record_contents };
 		if ((r = flow_final(&h->r, &ev)) != 0 ||
 		    (r = sftp_emit(t, &ev)) != 0)
 			return r;

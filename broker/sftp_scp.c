@@ -159,6 +159,9 @@ scp_emit(struct scp_tracker *t, enum sftp_op op, const char *path,
 	if (op != SFTP_OP_MKDIR)
 		ev.direction =
 		    t->mode == SCP_UPLOAD ? SFTP_DIR_UPLOAD : SFTP_DIR_DOWNLOAD;
+	/* A file whose data was passed (not one the sink refused at C). */
+	ev.contents = t->cfg.record_contents && op != SFTP_OP_MKDIR &&
+	    (hashed || status == SFTP_STATUS_UNFINISHED);
 	if (hashed) {
 		ev.hash = SFTP_HASH_SEQUENTIAL;
 		if (EVP_DigestFinal_ex(t->md, dg, &dlen) != 1)

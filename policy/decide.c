@@ -292,6 +292,8 @@ decision_from_rule(struct policy_decision *out, const struct policy_rule *r)
 	out->transfer = r->transfer;
 	out->forward_to = r->forward_to;
 	out->nforward_to = r->nforward_to;
+	out->remote_listen = r->remote_listen;
+	out->nremote_listen = r->nremote_listen;
 }
 
 static void
@@ -496,6 +498,27 @@ policy_forward_allowed(
 		if (f->port != 0 && f->port != port)
 			continue;
 		if (fnmatch(f->host, host, FNM_CASEFOLD) == 0)
+			return PV_ALLOW;
+	}
+	return PV_DENY;
+}
+
+int
+policy_remote_forward_allowed(
+    const struct policy_decision *d, const char *addr, unsigned int port)
+{
+	size_t i;
+
+	if (d == NULL || addr == NULL || port > 65535 ||
+	    d->outcome != POLICY_ALLOW ||
+	    (d->channels & POLICY_CH_REMOTE_FORWARD) == 0)
+		return PV_DENY;
+	for (i = 0; i < d->nremote_listen; i++) {
+		const struct policy_forward *f = &d->remote_listen[i];
+
+		if (f->port != 0 && f->port != port)
+			continue;
+		if (fnmatch(f->host, addr, FNM_CASEFOLD) == 0)
 			return PV_ALLOW;
 	}
 	return PV_DENY;

@@ -153,6 +153,23 @@ put_rule_terms(
 		if (r != 0)
 			return r;
 	}
+	if (rule->nremote_listen > 0 &&
+	    (r = pv_buf_putf(out, "; remote forward listen on")) != 0)
+		return r;
+	for (i = 0; i < rule->nremote_listen; i++) {
+		const struct policy_forward *f = &rule->remote_listen[i];
+		int v6 = strchr(f->host, ':') != NULL;
+
+		if ((r = pv_buf_putf(out, " %s", v6 ? "[" : "")) != 0 ||
+		    (r = put_safe(out, f->host)) != 0)
+			return r;
+		if (f->port == 0)
+			r = pv_buf_putf(out, "%s:*", v6 ? "]" : "");
+		else
+			r = pv_buf_putf(out, "%s:%u", v6 ? "]" : "", f->port);
+		if (r != 0)
+			return r;
+	}
 	if (rule->fresh_mfa && (r = pv_buf_putf(out, "; fresh MFA")) != 0)
 		return r;
 	if (rule->record_file_contents &&

@@ -490,37 +490,61 @@ parse_forward(struct policy *p, const char *s, struct policy_forward *f)
 	return 0;
 }
 
+/* ForwardTo and RemoteForwardListen: lists of HOST:PORT, appended. */
+static int
+forward_list(struct parse_ctx *ctx, const struct pv_conf_line *l,
+    const char *kw, struct policy_forward **list, size_t *n, char *err,
+    size_t errlen)
+{
+	struct policy_forward *nf;
+	char e[80];
+	int i, r;
+
+	if (*n + (size_t)l->nargs > 1024)
+		return perr(err, errlen, "more than 1024 %s entries", kw);
+	if ((nf = reallocarray(*list, *n + (size_t)l->nargs, sizeof(*nf))) ==
+	    NULL)
+		return PV_ERR_ALLOC;
+	*list = nf;
+	for (i = 0; i < l->nargs; i++) {
+		r = parse_forward(ctx->p, l->args[i], &nf[*n]);
+		if (r == PV_ERR_ALLOC)
+			return r;
+		if (r != 0)
+			return perr(err, errlen,
+			    "bad %s \"%s\" (HOST:PORT, [IPV6]:PORT; "
+			    "HOST may be a glob, PORT may be *)",
+			    kw, esc(e, sizeof(e), l->args[i]));
+		(*n)++;
+	}
+	return 0;
+}
+
 static int
 h_forwardto(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct parse_ctx *ctx = vctx;
 	struct policy_rule *rule;
-	struct policy_forward *nf;
-	char e[80];
-	int i, r;
 
 	if ((rule = rule_get(ctx, l, 0, err, errlen)) == NULL)
 		return PV_ERR_CONFIG;
 	rule->seen |= RK_FORWARDTO;
-	if (rule->nforward_to + (size_t)l->nargs > 1024)
-		return perr(
-		    err, errlen, "more than 1024 ForwardTo destinations");
-	if ((nf = reallocarray(rule->forward_to,
-		 rule->nforward_to + (size_t)l->nargs, sizeof(*nf))) == NULL)
-		return PV_ERR_ALLOC;
-	rule->forward_to = nf;
-	for (i = 0; i < l->nargs; i++) {
-		r = parse_forward(ctx->p, l->args[i], &nf[rule->nforward_to]);
-		if (r == PV_ERR_ALLOC)
-			return r;
-		if (r != 0)
-			return perr(err, errlen,
-			    "bad ForwardTo \"%s\" (HOST:PORT, [IPV6]:PORT; "
-			    "HOST may be a glob, PORT may be *)",
-			    esc(e, sizeof(e), l->args[i]));
-		rule->nforward_to++;
-	}
-	return 0;
+	return forward_list(ctx, l, "ForwardTo", &rule->forward_to,
+	    &rule->nforward_to, err, errlen);
+}
+
+static int
+h_remotelisten(
+    void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct parse_ctx *ctx = vctx;
+	struct policy_rule *rule;
+
+	if ((rule = rule_get(ctx, l, 0, err, errlen)) == NULL)
+		return PV_ERR_CONFIG;
+	rule->seen |= RK_REMOTELISTEN;
+	return forward_list(ctx, l, "RemoteForwardListen", &rule->remote_listen,
+	    &rule->nremote_listen, err, errlen);
 }
 
 static void
@@ -615,6 +639,7 @@ static const struct pv_conf_keyword policy_keywords[] = {
 	{ "RecordFileContents", 1, 1, h_recordfiles },
 	{ "Transfer", 1, 1, h_transfer },
 	{ "ForwardTo", 1, -1, h_forwardto },
+	{ "RemoteForwardListen", 1, -1, h_remotelisten },
 	{ "Provider", 1, -1, h_provider },
 	{ "Engineer", 1, -1, h_engineer },
 	{ "Target", 1, -1, h_target },
@@ -667,6 +692,15 @@ rule_finish(
 	if ((rule->channels & POLICY_CH_FORWARD) == 0 && rule->nforward_to > 0)
 		return rule_err(p, rule, err, errlen,
 		    "has ForwardTo but no forward channel");
+	if ((rule->channels & POLICY_CH_REMOTE_FORWARD) != 0 &&
+	    rule->nremote_listen == 0)
+		return rule_err(p, rule, err, errlen,
+		    "allows remote-forward but has no RemoteForwardListen "
+		    "(ADDRESS:PORT on the target)");
+	if ((rule->channels & POLICY_CH_REMOTE_FORWARD) == 0 &&
+	    rule->nremote_listen > 0)
+		return rule_err(p, rule, err, errlen,
+		    "has RemoteForwardListen but no remote-forward channel");
 	if ((rule->seen & RK_TRANSFER) != 0 &&
 	    (rule->channels & (POLICY_CH_SFTP | POLICY_CH_SCP)) == 0)
 		return rule_err(p, rule, err, errlen,
@@ -815,6 +849,7 @@ policy_free(struct policy *p)
 		free(rule->target.v);
 		free(rule->account.v);
 		free(rule->forward_to);
+		free(rule->remote_listen);
 		free(rule->hours);
 	}
 	free(p->rules);

@@ -67,6 +67,7 @@ enum {
 	RK_ACCOUNT = 1 << 13,
 	RK_HOURS = 1 << 14,
 	RK_FORWARDTO = 1 << 15,
+	RK_REMOTELISTEN = 1 << 16,
 };
 
 struct policy_rule {
@@ -87,6 +88,8 @@ struct policy_rule {
 	unsigned int transfer;
 	struct policy_forward *forward_to;
 	size_t nforward_to;
+	struct policy_forward *remote_listen; /* RemoteForwardListen */
+	size_t nremote_listen;
 	struct policy_names provider, engineer, target, account;
 	uint8_t
 	    *hours; /* POLICY_WEEK_MINUTES bits (Sunday first); NULL = any */

@@ -103,6 +103,9 @@ struct policy_decision {
 	 */
 	int64_t valid_until;
 	unsigned int rule_line; /* line of the deciding Rule, 0 if none */
+	/* RemoteForwardListen: where ssh -R may listen on the target. */
+	const struct policy_forward *remote_listen; /* owned by the policy */
+	size_t nremote_listen;
 };
 
 /* Parses a policy; errors are one line "FILE:LINE: what" in err. */
@@ -145,6 +148,14 @@ size_t policy_rule_count(const struct policy *p);
  */
 int policy_forward_allowed(
     const struct policy_decision *d, const char *host, unsigned int port);
+/*
+ * May ssh -R (tcpip-forward) listen on the target at addr:port, as the
+ * client asks it?  addr "" (every address) matches only a pattern that
+ * matches the empty string ("*"); port 0 (the target picks) only "*".
+ * PV_DENY also when d does not allow POLICY_CH_REMOTE_FORWARD.
+ */
+int policy_remote_forward_allowed(
+    const struct policy_decision *d, const char *addr, unsigned int port);
 
 /*
  * Appends to out, as text for people: the request, each rule in order

@@ -5,6 +5,7 @@ libprovost_recorder_la_SOURCES = \
 	recorder/recorder.h \
 	recorder/recorder-int.h \
 	recorder/escape.c \
+	recorder/extract.c \
 	recorder/keys.c \
 	recorder/reader.c \
 	recorder/wio.c \
@@ -19,7 +20,8 @@ LINT_H_FILES += recorder/recorder.h recorder/recorder-int.h
 RECORDER_UNIT_TESTS = \
 	tests/unit/test_recorder \
 	tests/unit/test_recorder_tamper \
-	tests/unit/test_recorder_escape
+	tests/unit/test_recorder_escape \
+	tests/unit/test_recorder_extract
 check_PROGRAMS += $(RECORDER_UNIT_TESTS)
 TESTS += $(RECORDER_UNIT_TESTS)
 RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
@@ -39,8 +41,15 @@ tests_unit_test_recorder_escape_SOURCES = tests/unit/test_recorder_escape.c
 tests_unit_test_recorder_escape_CFLAGS = $(RECORDER_UNIT_CC)
 tests_unit_test_recorder_escape_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_recorder_escape_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_extract_SOURCES = \
+	tests/unit/test_recorder_extract.c tests/unit/test_recorder_util.c \
+	tests/unit/test_recorder_util.h
+tests_unit_test_recorder_extract_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_extract_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_extract_LDADD = $(RECORDER_UNIT_LD)
 LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
-	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c
+	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c \
+	tests/unit/test_recorder_extract.c
 LINT_H_FILES += tests/unit/test_recorder_util.h
 
 bin_PROGRAMS += provost-rec provost-replay
@@ -49,13 +58,13 @@ provost_rec_CFLAGS = $(AM_CFLAGS)
 provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
-	recorder/replay-int.h
+	recorder/replay_extract.c recorder/replay-int.h
 provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
 provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
 	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
-	recorder/replay_play.c
+	recorder/replay_play.c recorder/replay_extract.c
 LINT_H_FILES += recorder/replay-int.h
 
 RECORDER_INTEGRATION_TESTS = \

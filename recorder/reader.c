@@ -42,6 +42,10 @@ struct rec_reader {
 	uint64_t nevents, nskipped, last_ms;
 	struct rec_totals tot;
 	char *path1, *path2, *signame;
+	/* a FILE_REF waiting for its FILE event */
+	int ref_set;
+	uint32_t ref_channel;
+	uint64_t ref_file_id;
 	char err[256];
 };
 
@@ -513,11 +517,38 @@ reader_decode(
 
 	ev->data = p;
 	ev->len = len;
-	if (ev->type >= 128)
+	if (ev->type >= 128 && ev->type != REC_EV_FILE_DATA &&
+	    ev->type != REC_EV_FILE_REF)
 		return 0;
 	if ((b = pv_buf_from(p, len)) == NULL)
 		return reader_fail(r, PV_ERR_ALLOC, "out of memory");
 	switch (ev->type) {
+	case REC_EV_FILE_DATA:
+		if (len <= REC_FILE_DATA_HDR ||
+		    len > REC_FILE_DATA_HDR + REC_DATA_MAX ||
+		    pv_buf_get_u32(b, &ev->fdata.channel) != 0 ||
+		    pv_buf_get_u64(b, &ev->fdata.file_id) != 0 ||
+		    pv_buf_get_u8(b, &u8a) != 0 ||
+		    pv_buf_get_u64(b, &ev->fdata.offset) != 0 ||
+		    (u8a != REC_DIR_UPLOAD && u8a != REC_DIR_DOWNLOAD) ||
+		    ev->fdata.offset > UINT64_MAX - (len - REC_FILE_DATA_HDR)) {
+			ret = reader_malformed(r, "bad file data event");
+			break;
+		}
+		ev->fdata.direction = (enum rec_file_dir)u8a;
+		ev->data = p + REC_FILE_DATA_HDR;
+		ev->len = len - REC_FILE_DATA_HDR;
+		break;
+	case REC_EV_FILE_REF:
+		if (len != REC_FILE_REF_LEN ||
+		    pv_buf_get_u32(b, &r->ref_channel) != 0 ||
+		    pv_buf_get_u64(b, &r->ref_file_id) != 0) {
+			ret = reader_malformed(r, "bad file reference event");
+			break;
+		}
+		r->ref_set = 1;
+		ret = 0; /* not returned: it goes into the next FILE event */
+		break;
 	case REC_EV_OUTPUT:
 	case REC_EV_STDERR:
 	case REC_EV_INPUT:
@@ -560,6 +591,12 @@ reader_decode(
 		ev->file.direction = (enum rec_file_dir)u8b;
 		ev->file.path = r->path1;
 		ev->file.path2 = r->path2;
+		if (r->ref_set) {
+			ev->file.contents = 1;
+			ev->file.channel = r->ref_channel;
+			ev->file.file_id = r->ref_file_id;
+			r->ref_set = 0;
+		}
 		break;
 	case REC_EV_EXIT:
 		free(r->signame);
@@ -650,6 +687,10 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 			return reader_malformed(r, "unknown event type");
 		if (t < r->last_ms)
 			return reader_malformed(r, "time goes backwards");
+		if (r->ref_set && type != REC_EV_FILE)
+			return reader_malformed(r,
+			    "a file reference is not followed by its file "
+			    "event");
 		ev->type = (enum rec_event_type)type;
 		ev->t_ms = t;
 		r->last_ms = t;

@@ -32,6 +32,9 @@
  */
 #define REC_WRITER_PLAIN_CAP (2 * 65536 + 16384)
 #define REC_DATA_MAX 65536
+/* FILE_DATA: u32 channel, u64 file_id, u8 direction, u64 offset, data */
+#define REC_FILE_DATA_HDR 21
+#define REC_FILE_REF_LEN 12 /* u32 channel, u64 file_id */
 #define REC_SUBSYS_MAX 256
 #define REC_PATH_MAX 4096
 #define REC_SIGNAME_MAX 32

@@ -24,6 +24,15 @@ enum rec_event_type {
 	REC_EV_FILE = 7,
 	REC_EV_EXIT = 8,
 	REC_EV_END = 9,
+	/*
+	 * Extensions (128..255; version-1 readers that predate them skip
+	 * them).  FILE_DATA: a piece of a transferred file's content
+	 * (RecordFileContents yes).  FILE_REF (never returned by the reader)
+	 * names the content stream the FILE event right after it summarises;
+	 * the reader puts it into that event's rec_file.
+	 */
+	REC_EV_FILE_DATA = 128,
+	REC_EV_FILE_REF = 129,
 };
 
 enum rec_file_op {
@@ -54,6 +63,21 @@ struct rec_file {
 	uint8_t sha256[32]; /* all zero = not computed */
 	const char *path;
 	const char *path2; /* rename/symlink target, else NULL */
+	/*
+	 * contents: the file's data was recorded as FILE_DATA events of
+	 * (channel, file_id, direction); else 0 and the two are unused.
+	 */
+	int contents;
+	uint32_t channel;
+	uint64_t file_id;
+};
+
+/* Where a FILE_DATA event's bytes belong (event data = the bytes). */
+struct rec_file_data {
+	uint32_t channel; /* the SSH channel of the session */
+	uint64_t file_id; /* numbers the files of that channel from 1 */
+	enum rec_file_dir direction;
+	uint64_t offset; /* file offset of the first byte */
 };
 
 #define REC_EXIT_STATUS 1
@@ -126,8 +150,12 @@ int rec_writer_exec(
     struct rec_writer *w, uint64_t now_ms, const void *cmd, size_t len);
 int rec_writer_subsystem(
     struct rec_writer *w, uint64_t now_ms, const char *name);
+/* With f->contents, a FILE_REF event goes right before the FILE event. */
 int rec_writer_file(
     struct rec_writer *w, uint64_t now_ms, const struct rec_file *f);
+/* File content: split into FILE_DATA events of at most 65536 bytes. */
+int rec_writer_file_data(struct rec_writer *w, uint64_t now_ms,
+    const struct rec_file_data *d, const void *data, size_t len);
 int rec_writer_exit(
     struct rec_writer *w, uint64_t now_ms, const struct rec_exit *e);
 /* Seals the buffered chunk if its first event is >= 1 s old. */
@@ -158,12 +186,14 @@ void rec_key_free(struct rec_key *k);
 struct rec_event {
 	enum rec_event_type type; /* or an extension type 128..255 */
 	uint64_t t_ms;
-	const uint8_t *data; /* OUTPUT/STDERR/INPUT/EXEC/SUBSYSTEM payload */
+	const uint8_t *data; /* OUTPUT/STDERR/INPUT/EXEC/SUBSYSTEM payload,
+				FILE_DATA content */
 	size_t len;
-	uint16_t cols, rows;      /* RESIZE */
-	struct rec_file file;     /* FILE (paths NUL-terminated copies) */
-	struct rec_exit exit;     /* EXIT */
-	struct rec_totals totals; /* END */
+	struct rec_file_data fdata; /* FILE_DATA */
+	uint16_t cols, rows;        /* RESIZE */
+	struct rec_file file;       /* FILE (paths NUL-terminated copies) */
+	struct rec_exit exit;       /* EXIT */
+	struct rec_totals totals;   /* END */
 };
 
 /*
@@ -193,6 +223,24 @@ uint64_t rec_reader_last_ms(const struct rec_reader *r);
 
 /* "HH:MM:SS" (hours may exceed 24) of a relative time in ms. */
 int rec_format_offset(uint64_t ms, char *buf, size_t buflen);
+
+/*
+ * Rebuilding one transferred file (provost-replay extract) from the
+ * FILE_DATA events of the FILE event f (f->contents set): content is
+ * written into fd at its offsets; finish checks it against f: contiguous
+ * from offset 0, f->bytes long, f->sha256.  rec_extract_data ignores
+ * events of other transfers; it and _new return 0 or a negative PV_ERR_*.
+ * finish returns a REC_EXTRACT_* verdict (or a negative PV_ERR_*) with
+ * one line saying why in msg.
+ */
+#define REC_EXTRACT_OK 0         /* byte count and SHA-256 match */
+#define REC_EXTRACT_UNVERIFIED 1 /* written; the event has no hash */
+#define REC_EXTRACT_MISMATCH 2   /* missing, out of order or wrong hash */
+struct rec_extract;
+int rec_extract_new(struct rec_extract **out, const struct rec_file *f, int fd);
+int rec_extract_data(struct rec_extract *x, const struct rec_event *ev);
+int rec_extract_finish(struct rec_extract *x, char *msg, size_t msglen);
+void rec_extract_free(struct rec_extract *x);
 
 /*
  * The terminal escape filter: keeps text and harmless CSI sequences

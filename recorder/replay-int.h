@@ -27,5 +27,6 @@ void replay_report(const char *path, struct rec_reader *r, int ret);
 
 int replay_cmd_play(int argc, char **argv, const struct replay_keys *keys);
 int replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys);
+int replay_cmd_extract(int argc, char **argv, const struct replay_keys *keys);
 
 #endif /* PROVOST_REPLAY_INT_H */

@@ -30,6 +30,8 @@ usage(FILE *f)
 	    "       provost-replay grep --key KEY [--input|--output] [-i] "
 	    "[-C N] [--json] PATTERN FILE...\n"
 	    "       provost-replay files --key KEY FILE\n"
+	    "       provost-replay extract --key KEY FILE (--transfer N | "
+	    "--path PATH) [-o OUT]\n"
 	    "KEY is a recipient private key (PEM X25519 or RSA); --key may be "
 	    "repeated.\n");
 }
@@ -315,6 +317,8 @@ event_name(enum rec_event_type t)
 	static const char *const names[] = { "?", "output", "stderr", "input",
 		"resize", "exec", "subsystem", "file", "exit", "end" };
 
+	if (t == REC_EV_FILE_DATA)
+		return "file_data";
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 
@@ -376,6 +380,27 @@ event_jsonl(const struct rec_event *ev)
 			json_object_set_new(o, "path2",
 			    bytes_json((const uint8_t *)ev->file.path2,
 				strlen(ev->file.path2), &key));
+		if (ev->file.contents) {
+			json_object_set_new(
+			    o, "channel", json_integer(ev->file.channel));
+			json_object_set_new(o, "file_id",
+			    json_integer((json_int_t)ev->file.file_id));
+		}
+		break;
+	case REC_EV_FILE_DATA:
+		/* Where content lies; the bytes are for extract, not jsonl. */
+		json_object_set_new(
+		    o, "channel", json_integer(ev->fdata.channel));
+		json_object_set_new(
+		    o, "file_id", json_integer((json_int_t)ev->fdata.file_id));
+		json_object_set_new(
+		    o, "direction", json_integer(ev->fdata.direction));
+		json_object_set_new(
+		    o, "offset", json_integer((json_int_t)ev->fdata.offset));
+		json_object_set_new(
+		    o, "len", json_integer((json_int_t)ev->len));
+		break;
+	case REC_EV_FILE_REF: /* folded into the FILE event by the reader */
 		break;
 	case REC_EV_EXIT:
 		if (ev->exit.kind == REC_EXIT_STATUS)
@@ -691,7 +716,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "verify") != 0 && strcmp(cmd, "play") != 0 &&
 	    strcmp(cmd, "export") != 0 && strcmp(cmd, "grep") != 0 &&
-	    strcmp(cmd, "files") != 0) {
+	    strcmp(cmd, "files") != 0 && strcmp(cmd, "extract") != 0) {
 		fprintf(stderr, "provost-replay: unknown command %s\n", cmd);
 		usage(stderr);
 		rc = 2;
@@ -710,6 +735,8 @@ main(int argc, char **argv)
 		rc = replay_cmd_play(n, sub, &keys);
 	else if (strcmp(cmd, "files") == 0)
 		rc = cmd_files(n, sub, &keys);
+	else if (strcmp(cmd, "extract") == 0)
+		rc = replay_cmd_extract(n, sub, &keys);
 	else
 		rc = replay_cmd_grep(n, sub, &keys);
 out:

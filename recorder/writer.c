@@ -234,6 +234,13 @@ rec_writer_file(struct rec_writer *w, uint64_t now_ms, const struct rec_file *f)
 	if (l1 > REC_PATH_MAX || l2 > REC_PATH_MAX || (int)f->op < 1 ||
 	    (int)f->op > 255 || (int)f->direction < 0 || (int)f->direction > 2)
 		return PV_ERR_RANGE;
+	if (f->contents) {
+		if ((r = writer_event(w, now_ms, REC_EV_FILE_REF,
+			 REC_FILE_REF_LEN, &p)) != 0)
+			return r;
+		rec_put_be32(p, f->channel);
+		rec_put_be64(p + 4, f->file_id);
+	}
 	if ((r = writer_event(w, now_ms, REC_EV_FILE,
 		 2 + 4 + 8 + 32 + 4 + l1 + 4 + l2, &p)) != 0)
 		return r;
@@ -249,6 +256,41 @@ rec_writer_file(struct rec_writer *w, uint64_t now_ms, const struct rec_file *f)
 	if (l2 > 0)
 		memcpy(p + 54 + l1, f->path2, l2);
 	return writer_check(w, now_ms);
+}
+
+int
+rec_writer_file_data(struct rec_writer *w, uint64_t now_ms,
+    const struct rec_file_data *d, const void *data, size_t len)
+{
+	const uint8_t *src = data;
+	uint64_t off = d->offset;
+	uint8_t *p;
+	size_t n;
+	int r;
+
+	if (writer_err(w) != 0)
+		return w->err;
+	if ((d->direction != REC_DIR_UPLOAD &&
+		d->direction != REC_DIR_DOWNLOAD) ||
+	    off > UINT64_MAX - len)
+		return PV_ERR_RANGE;
+	while (len > 0) {
+		n = len > REC_DATA_MAX ? REC_DATA_MAX : len;
+		if ((r = writer_event(w, now_ms, REC_EV_FILE_DATA,
+			 REC_FILE_DATA_HDR + n, &p)) != 0)
+			return r;
+		rec_put_be32(p, d->channel);
+		rec_put_be64(p + 4, d->file_id);
+		p[12] = (uint8_t)d->direction;
+		rec_put_be64(p + 13, off);
+		memcpy(p + REC_FILE_DATA_HDR, src, n);
+		src += n;
+		off += n;
+		len -= n;
+		if ((r = writer_check(w, now_ms)) != 0)
+			return r;
+	}
+	return 0;
 }
 
 int

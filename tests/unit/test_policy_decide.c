@@ -598,6 +598,95 @@ test_forward_allowed(void **state)
 	    policy_forward_allowed(&d, "localhost", 5432), PV_DENY);
 }
 
+/* RemoteForwardListen: where ssh -R may listen on the target. */
+static void
+test_remote_forward_allowed(void **state)
+{
+	static const char conf[] =
+	    "Levels public internal\n"
+	    "Rule rfwd\n"
+	    "  Target app1\n"
+	    "  Classification internal\n"
+	    "  Approval auto\n"
+	    "  Channels shell forward remote-forward\n"
+	    "  ForwardTo localhost:5432\n"
+	    "  RemoteForwardListen localhost:8080 \"*:9000\" 127.0.0.1:*\n"
+	    "Rule plain\n"
+	    "  Classification public\n"
+	    "  Approval none\n";
+	struct policy_grant g = { .id = "g",
+		.engineer = "alice",
+		.target = "app1",
+		.account = "root",
+		.not_before = NOON - H,
+		.not_after = NOON + H };
+	struct policy_request req = {
+		.engineer = "alice",
+		.target = "app1",
+		.classification = "internal",
+		.account = "root",
+		.channel = POLICY_CH_REMOTE_FORWARD,
+		.now = NOON,
+		.grant = &g,
+	};
+	struct policy *rp = NULL;
+	struct policy_decision d;
+	char err[256];
+	static const struct {
+		const char *addr;
+		unsigned int port;
+		int want;
+	} t[] = {
+		{ "localhost", 8080, PV_ALLOW },
+		{ "LocalHost", 8080, PV_ALLOW },
+		{ "localhost", 8081, PV_DENY },
+		{ "localhost", 0, PV_DENY }, /* the target picks: only "*" */
+		{ "", 9000, PV_ALLOW },      /* every address: "*" matches */
+		{ "10.1.2.3", 9000, PV_ALLOW },
+		{ "", 8080, PV_DENY },
+		{ "127.0.0.1", 0, PV_ALLOW },
+		{ "127.0.0.1", 65535, PV_ALLOW },
+		{ "127.0.0.1", 65536, PV_DENY },
+		{ NULL, 8080, PV_DENY },
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(policy_load_mem("r.conf", conf, strlen(conf), &rp, err,
+			     sizeof(err)),
+	    0);
+	(void)policy_decide(rp, &req, &d);
+	assert_int_equal(d.outcome, POLICY_ALLOW);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (policy_remote_forward_allowed(&d, t[i].addr, t[i].port) !=
+		    t[i].want)
+			fail_msg("case %zu: %s:%u", i,
+			    t[i].addr ? t[i].addr : "(null)", t[i].port);
+	assert_int_equal(
+	    policy_remote_forward_allowed(NULL, "localhost", 8080), PV_DENY);
+	/* ForwardTo does not let -R listen, nor the reverse. */
+	assert_int_equal(
+	    policy_remote_forward_allowed(&d, "localhost", 5432), PV_DENY);
+	assert_int_equal(
+	    policy_forward_allowed(&d, "localhost", 8080), PV_DENY);
+	/* Not for a rule without remote-forward, nor a denied decision. */
+	req.target = "www";
+	req.classification = "public";
+	req.channel = POLICY_CH_SHELL;
+	(void)policy_decide(rp, &req, &d);
+	assert_int_equal(d.outcome, POLICY_ALLOW);
+	assert_int_equal(
+	    policy_remote_forward_allowed(&d, "localhost", 8080), PV_DENY);
+	req.target = "app1";
+	req.classification = "internal";
+	req.channel = POLICY_CH_REMOTE_FORWARD;
+	g.revoked = 1;
+	(void)policy_decide(rp, &req, &d);
+	assert_int_equal(
+	    policy_remote_forward_allowed(&d, "localhost", 8080), PV_DENY);
+	policy_free(rp);
+}
+
 /* Bad calls are errors, and the decision still says deny. */
 static void
 test_bad_requests(void **state)
@@ -793,6 +882,7 @@ main(void)
 		cmocka_unit_test(test_valid_until),
 		cmocka_unit_test(test_hours_always),
 		cmocka_unit_test(test_forward_allowed),
+		cmocka_unit_test(test_remote_forward_allowed),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_doc_example),

@@ -114,6 +114,7 @@ test_all_keywords(void **state)
 	    "  transfer upload\n"
 	    "  forwardto localhost:5432 \"[::1]:22\" *.db:*\n"
 	    "  forwardto 10.0.0.1:80\n"
+	    "  remoteforwardlisten localhost:8080 \"*:*\"\n"
 	    "  provider acme \"big corp\"\n"
 	    "  engineer alice b*\n"
 	    "  target *\n"
@@ -303,6 +304,16 @@ static const struct {
 	{ L R("a") OK_RULE "  Channels forward\n  ForwardTo ::1:22\n",
 	    "t.conf:6: bad ForwardTo \"::1:22\" (HOST:PORT, [IPV6]:PORT; HOST "
 	    "may be a glob, PORT may be *)" },
+	{ L R("a") OK_RULE "  Channels remote-forward\n",
+	    "t.conf:2: rule \"a\" allows remote-forward but has no "
+	    "RemoteForwardListen (ADDRESS:PORT on the target)" },
+	{ L R("a") OK_RULE "  RemoteForwardListen localhost:8080\n",
+	    "t.conf:2: rule \"a\" has RemoteForwardListen but no "
+	    "remote-forward channel" },
+	{ L R("a") OK_RULE
+	    "  Channels remote-forward\n  RemoteForwardListen 8080\n",
+	    "t.conf:6: bad RemoteForwardListen \"8080\" (HOST:PORT, "
+	    "[IPV6]:PORT; HOST may be a glob, PORT may be *)" },
 	/* 50 */
 	{ L R("a") OK_RULE "  TZ Mars/Olympus_Mons\n",
 	    "t.conf:5: unknown time zone \"Mars/Olympus_Mons\" (not in "
