@@ -31,6 +31,8 @@ struct sb {
 	const struct pv_config *conf;
 	const char *db;
 	struct store *st; /* opened lazily, in the process that uses it */
+	dev_t st_dev;	  /* the file st has open: a store moved away or */
+	ino_t st_ino;	  /* replaced is not read through the old handle */
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
@@ -52,8 +54,23 @@ sb_store(struct sb *b)
 	char path[4096];
 	int r;
 
-	if (b->st != NULL)
-		return b->st;
+	struct stat sbuf;
+
+	if (b->st != NULL) {
+		if (stat(b->db, &sbuf) == 0 && sbuf.st_dev == b->st_dev &&
+		    sbuf.st_ino == b->st_ino)
+			return b->st;
+		pv_warn("store %s: the file was moved or replaced; reopening",
+		    b->db);
+		store_close(b->st);
+		b->st = NULL;
+	}
+	if (stat(b->db, &sbuf) != 0) {
+		pv_error("store %s: %s", b->db, strerror(errno));
+		return NULL;
+	}
+	b->st_dev = sbuf.st_dev;
+	b->st_ino = sbuf.st_ino;
 	if ((r = store_open(b->db, &b->st)) != 0) {
 		pv_error("store %s: cannot open: %s", b->db, pv_err_str(r));
 		return NULL;

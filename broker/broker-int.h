@@ -275,7 +275,9 @@ int broker_monsrv_serve(struct broker_mon_child *c);
 int broker_monsrv_sock(const struct broker_mon_child *c);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
 /* The child was reaped: a session row it left open is marked aborted. */
-void broker_monsrv_reaped(struct broker_mon_child *c, int status);
+/* row_closed: the row was closed already (the control side aborted it). */
+void broker_monsrv_reaped(
+    struct broker_mon_child *c, int status, int row_closed);
 void broker_monsrv_free(struct broker_mon_child *c);
 
 /* What the daemon hands every session process. */

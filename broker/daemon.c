@@ -319,9 +319,7 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 				    (long)pid, WTERMSIG(status));
 			continue;
 		}
-		if (aborted)
-			c->ended = 1;
-		broker_monsrv_reaped(c, status);
+		broker_monsrv_reaped(c, status, aborted);
 		broker_monsrv_free(c);
 		k->v[at] = k->v[--k->n];
 	}

@@ -642,11 +642,13 @@ out:
 }
 
 void
-broker_monsrv_reaped(struct broker_mon_child *c, int status)
+broker_monsrv_reaped(struct broker_mon_child *c, int status, int row_closed)
 {
 	char why[128];
 
 	ms_close(c);
+	if (row_closed)
+		c->ended = 1;
 	if (WIFSIGNALED(status)) {
 		if (!c->killed)
 			pv_warn("session %s: session process %ld killed by "

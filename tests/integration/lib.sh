@@ -128,6 +128,9 @@ StrictModes no
 AuthorizedKeysFile $dir/authorized_keys
 LogLevel VERBOSE
 MaxStartups ${PV_SSHD_MAXSTARTUPS:-100:30:200}
+# bash skips ~/.bashrc when started by sshd at SHLVL >= 2: a login shell's
+# start-up files (pyenv rehash takes a lock) must not time the tests.
+SetEnv SHLVL=1
 EOC
 		[ -n "$extra" ] && cat "$extra" >> "$dir/sshd_config"
 		"$SSHD" -t -f "$dir/sshd_config" || pv_fail "sshd -t rejected $dir/sshd_config"

@@ -28,6 +28,7 @@ StateDirectory $PV_TMP/state
 PolicyFile $PV_TMP/etc/policy.conf
 RecordingDirectory $PV_TMP/rec
 RecordingRecipient $PV_TMP/s.pub
+SandboxUser nobody
 EOC
 "$top_builddir/provostctl" -f "$PV_TMP/etc/provostd.conf" init >/dev/null 2>&1 || pv_fail "provostctl init"
 pre=$(sed -n 's/^ExecStartPre=//p' "$u/provostd.service")
