@@ -25,7 +25,7 @@ pvssh "$L" true </dev/null || pv_fail "first login"
 
 i=1
 while [ $i -le $N ]; do
-	pvssh "$L" "echo up $i; while :; do seq 1 2000; sleep 0.2; done" \
+	pvssh "$L" "echo up $i; while seq 1 2000; do sleep 0.2; done" \
 	    </dev/null >"$PV_TMP/s$i.out" 2>"$PV_TMP/s$i.err" &
 	echo $! >> "$PV_TMP/ssh.pids"
 	i=$((i + 1))

@@ -17,7 +17,7 @@ seq 1 5000000 > "$PV_TMP/seq.txt"
 
 # A long transfer (the numbers in order, 10,000 every 50 ms), paced so
 # that it is still running when it is killed.
-pvssh "$L" 'i=0; while :; do seq $((i * 10000 + 1)) $((i * 10000 + 10000));
+pvssh "$L" 'i=0; while seq $((i * 10000 + 1)) $((i * 10000 + 10000)); do
     i=$((i + 1)); sleep 0.05; done' </dev/null >"$PV_TMP/out" 2>"$PV_TMP/err" &
 sp=$!
 n=0
