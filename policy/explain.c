@@ -74,6 +74,33 @@ put_selector(
 	return pv_buf_putf(out, "; ");
 }
 
+/* "; LABEL host:port [v6]:* ..." for a rule's ForwardTo or listen list. */
+static int
+put_dests(struct pv_buf *out, const char *label,
+    const struct policy_forward *list, size_t n)
+{
+	size_t i;
+	int r;
+
+	if (n > 0 && (r = pv_buf_putf(out, "%s", label)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		const struct policy_forward *f = &list[i];
+		int v6 = strchr(f->host, ':') != NULL;
+
+		if ((r = pv_buf_putf(out, " %s", v6 ? "[" : "")) != 0 ||
+		    (r = put_safe(out, f->host)) != 0)
+			return r;
+		if (f->port == 0)
+			r = pv_buf_putf(out, "%s:*", v6 ? "]" : "");
+		else
+			r = pv_buf_putf(out, "%s:%u", v6 ? "]" : "", f->port);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 put_rule_terms(
     struct pv_buf *out, const struct policy *p, const struct policy_rule *rule)
@@ -136,40 +163,11 @@ put_rule_terms(
 							  : "download only")) !=
 		0)
 		return r;
-	if (rule->nforward_to > 0 &&
-	    (r = pv_buf_putf(out, "; forward to")) != 0)
+	if ((r = put_dests(out, "; forward to", rule->forward_to,
+		 rule->nforward_to)) != 0 ||
+	    (r = put_dests(out, "; remote forward listen on",
+		 rule->remote_listen, rule->nremote_listen)) != 0)
 		return r;
-	for (i = 0; i < rule->nforward_to; i++) {
-		const struct policy_forward *f = &rule->forward_to[i];
-		int v6 = strchr(f->host, ':') != NULL;
-
-		if ((r = pv_buf_putf(out, " %s", v6 ? "[" : "")) != 0 ||
-		    (r = put_safe(out, f->host)) != 0)
-			return r;
-		if (f->port == 0)
-			r = pv_buf_putf(out, "%s:*", v6 ? "]" : "");
-		else
-			r = pv_buf_putf(out, "%s:%u", v6 ? "]" : "", f->port);
-		if (r != 0)
-			return r;
-	}
-	if (rule->nremote_listen > 0 &&
-	    (r = pv_buf_putf(out, "; remote forward listen on")) != 0)
-		return r;
-	for (i = 0; i < rule->nremote_listen; i++) {
-		const struct policy_forward *f = &rule->remote_listen[i];
-		int v6 = strchr(f->host, ':') != NULL;
-
-		if ((r = pv_buf_putf(out, " %s", v6 ? "[" : "")) != 0 ||
-		    (r = put_safe(out, f->host)) != 0)
-			return r;
-		if (f->port == 0)
-			r = pv_buf_putf(out, "%s:*", v6 ? "]" : "");
-		else
-			r = pv_buf_putf(out, "%s:%u", v6 ? "]" : "", f->port);
-		if (r != 0)
-			return r;
-	}
 	if (rule->fresh_mfa && (r = pv_buf_putf(out, "; fresh MFA")) != 0)
 		return r;
 	if (rule->record_file_contents &&
