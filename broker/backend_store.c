@@ -31,8 +31,8 @@ struct sb {
 	const struct pv_config *conf;
 	const char *db;
 	struct store *st; /* opened lazily, in the process that uses it */
-	dev_t st_dev;	  /* the file st has open: a store moved away or */
-	ino_t st_ino;	  /* replaced is not read through the old handle */
+	dev_t st_dev;     /* the file st has open: a store moved away or */
+	ino_t st_ino;     /* replaced is not read through the old handle */
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;

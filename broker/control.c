@@ -428,8 +428,8 @@ broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status)
 		if (c->kids[i].pid != pid)
 			continue;
 		if (WIFSIGNALED(status))
-			aborted = ctl_child_abort(
-			    c, &c->kids[i], WTERMSIG(status));
+			aborted =
+			    ctl_child_abort(c, &c->kids[i], WTERMSIG(status));
 		if (c->kids[i].fd >= 0)
 			close(c->kids[i].fd);
 		c->kids[i] = c->kids[--c->nkids];

@@ -10,7 +10,7 @@
 
 start_provostd "MFAGrace 0"
 TLOG="$PV_TMP/target.log"
-conns() { grep -c 'Connection from 127.0.0.1 port' "$TLOG"; }
+conns() { grep -c '^Connection from 127.0.0.1 port' "$TLOG"; }
 accepts() { grep -c 'Accepted publickey for' "$TLOG"; }
 # ends N: wait until provostd has logged N session ends.
 ends() {
@@ -19,6 +19,19 @@ ends() {
 		i=$((i + 1))
 		[ $i -lt 100 ] || pv_fail "provostd logged fewer than $1 session ends"
 		sleep 0.1
+	done
+}
+# settle: wait until the target's count of connections has been still for
+# 1.5 s; a leg pre-opened by a session that already ended may be logged by
+# the target's sshd a moment later.
+settle() {
+	i=0; last=$(conns); still=0
+	while [ $still -lt 15 ]; do
+		sleep 0.1
+		now=$(conns)
+		if [ "$now" -eq "$last" ]; then still=$((still + 1)); else still=0; last=$now; fi
+		i=$((i + 1))
+		[ $i -lt 200 ] || pv_fail "the target's connection count never settled"
 	done
 }
 nend=0
@@ -68,7 +81,7 @@ grep -q 'pre-opening the target leg to db01' "$PVD_LOG" ||
 # A refused decision (vault is above bob's clearance): the pre-opened leg
 # is closed without authenticating, and the refusal is audited.  (bob: a
 # code is good once, and alice's comes next.)
-c1=$(conns)
+settle; c1=$(conns)
 (ENG_KEY="$PV_TMP/bob"; TOTP_OF=bob; export TOTP_OF
     pvssh "bob+$ME@vault" true </dev/null >/dev/null 2>"$PV_TMP/deny.err") &&
     pv_fail "vault let in"
@@ -89,7 +102,7 @@ grep "$sid" "$PV_TMP/audit.jsonl" | grep -q '"credential.issued"' &&
 
 # Allowed: one connection (the pre-opened one), authenticated with the
 # certificate only after the decision allowed it.
-c2=$(conns)
+settle; c2=$(conns)
 out=$(pvssh "alice+$ME@db01" 'echo through' </dev/null) || pv_fail "db01 refused: $out"
 [ "$out" = through ] || pv_fail "db01 said: $out"
 nend=$((nend + 1)); ends $nend
@@ -109,6 +122,8 @@ for v in "$k" "$p" "$c" "$d" "$u"; do [ -n "$v" ] || pv_fail "session $sid: a lo
 
 # A pre-opened leg the target drops while the code is typed (its
 # LoginGraceTime is 2 s, the code takes 4): the decision connects again.
+# bob's code is the next step's: his last one (vault, above) may still be
+# the current step, and a step is good once.
 cp "$PV_TMP/target_extra" "$PV_TMP/short_extra"
 echo "LoginGraceTime 2" >> "$PV_TMP/short_extra"
 pv_start_sshd short "$PV_TMP/short_extra"
@@ -117,7 +132,7 @@ pvctl target add short01 --host 127.0.0.1 --port "$PV_SSHD_PORT" --classificatio
 cat > "$PV_TMP/askpass-slow" <<EOC
 #!/bin/sh
 sleep 4
-exec "$OATHTOOL" --totp -b "\$(cat "$PV_TMP/bob.totp")"
+exec "$OATHTOOL" --totp -b -N "now + 30 seconds" "\$(cat "$PV_TMP/bob.totp")"
 EOC
 chmod +x "$PV_TMP/askpass-slow"
 out=$(SSH_ASKPASS="$PV_TMP/askpass-slow" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
@@ -129,6 +144,6 @@ grep -q 'the pre-opened leg to short01 is gone: connecting again' "$PVD_LOG" ||
     grep -q 'the pre-opened leg to short01 failed' "$PVD_LOG" ||
     pv_fail "the dropped leg was not noticed"
 pv_log "$(grep -h "pre-opened leg to short01" "$PVD_LOG")"
-[ "$(grep -c 'Connection from 127.0.0.1 port' "$PV_TMP/short.log")" -eq 2 ] ||
+[ "$(grep -c '^Connection from 127.0.0.1 port' "$PV_TMP/short.log")" -eq 2 ] ||
     pv_fail "short01: want two connections (the dropped one and the new one)"
 pv_log "ok"
