@@ -2,9 +2,10 @@
  * backend_store.c: the broker's questions answered by the governance store
  * (store/) and the policy (policy/); the CA signs here, nowhere else.
  *
- * Today this runs in the session process (SQLite is opened after the fork,
- * never carried across it).  With privilege separation (issue 6) these
- * functions move to the monitor behind the same ops table.
+ * These run in the provostd monitor (monitor_srv.c dispatches the session
+ * processes' requests to them); SQLite is opened there lazily and reopened
+ * when the file is moved or replaced.  The monitor wraps each poll round
+ * of requests in one store batch (sb_batch): one commit for many.
  */
 #include "config.h"
 
@@ -33,6 +34,7 @@ struct sb {
 	struct store *st; /* opened lazily, in the process that uses it */
 	dev_t st_dev;     /* the file st has open: a store moved away or */
 	ino_t st_ino;     /* replaced is not read through the old handle */
+	int in_batch;     /* st stays the handle the batch is open on */
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
@@ -57,6 +59,8 @@ sb_store(struct sb *b)
 	struct stat sbuf;
 
 	if (b->st != NULL) {
+		if (b->in_batch)
+			return b->st;
 		if (stat(b->db, &sbuf) == 0 && sbuf.st_dev == b->st_dev &&
 		    sbuf.st_ino == b->st_ino)
 			return b->st;
@@ -588,6 +592,30 @@ sb_session_close(
 	return r;
 }
 
+static int
+sb_batch(void *ctx, int begin)
+{
+	struct sb *b = ctx;
+	struct store *st;
+	int r;
+
+	if (begin) {
+		if (b->in_batch || (st = sb_store(b)) == NULL)
+			return PV_ERR_STORE;
+		if ((r = store_batch_begin(st)) != 0)
+			return r;
+		b->in_batch = 1;
+		return 0;
+	}
+	if (!b->in_batch)
+		return PV_ERR_INVALID;
+	b->in_batch = 0;
+	if ((r = store_batch_end(b->st)) != 0)
+		pv_error("store: the batch was not committed: %s",
+		    store_errmsg(b->st));
+	return r;
+}
+
 static void
 sb_free(void *ctx)
 {
@@ -617,6 +645,7 @@ static const struct broker_backend_ops sb_ops = {
 	.menu = sb_menu,
 	.revoked = sb_revoked,
 	.audit = sb_audit,
+	.batch = sb_batch,
 	.free = sb_free,
 };
 
@@ -688,6 +717,7 @@ broker_backend_store_detach(struct broker_backend *bk)
 
 	store_close(b->st);
 	b->st = NULL;
+	b->in_batch = 0;
 	return 0;
 }
 

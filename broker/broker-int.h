@@ -162,6 +162,12 @@ struct broker_backend_ops {
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);
+	/*
+	 * Group commit (may be NULL): begin 1 opens a batch, begin 0 commits
+	 * it; what the ops wrote between is durable only once that returns
+	 * 0, and no answer built in the batch may leave before.
+	 */
+	int (*batch)(void *ctx, int begin);
 	void (*free)(void *ctx);
 };
 
@@ -267,11 +273,16 @@ int broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
     pid_t pid, int sock, const char *session_id, const char *client_addr,
     struct broker_mon_child **out);
 /*
- * Serves one request of a child whose socket is readable: 0, PV_ERR_CLOSED
- * (the child closed its end), or PV_ERR_PROTOCOL (malformed or out of
- * order: the child was killed, the violation logged and audited).
+ * Takes one request of a child whose socket is readable and builds its
+ * answer, kept until broker_monsrv_answer: 0, PV_ERR_CLOSED (the child
+ * closed its end), or PV_ERR_PROTOCOL (malformed or out of order: the
+ * child was killed, the violation logged and audited).
  */
-int broker_monsrv_serve(struct broker_mon_child *c);
+int broker_monsrv_take(struct broker_mon_child *c);
+/* Is an answer waiting to be sent? */
+int broker_monsrv_pending(const struct broker_mon_child *c);
+/* Sends it; lost: the store did not keep the batch, send an error. */
+int broker_monsrv_answer(struct broker_mon_child *c, int lost);
 int broker_monsrv_sock(const struct broker_mon_child *c);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
 /* The child was reaped: a session row it left open is marked aborted. */

@@ -51,7 +51,8 @@ BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
 	tests/unit/test_broker_control \
 	tests/unit/test_broker_listen \
-	tests/unit/test_broker_login
+	tests/unit/test_broker_login \
+	tests/unit/test_broker_monsrv
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
 TESTS += $(BROKER_UNIT_TESTS)
 tests_unit_test_broker_login_SOURCES = tests/unit/test_broker_login.c
@@ -59,6 +60,13 @@ tests_unit_test_broker_login_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_login_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_login_LDADD = libprovost_broker.la \
 	libprovost_common.la $(CMOCKA_LIBS)
+tests_unit_test_broker_monsrv_SOURCES = tests/unit/test_broker_monsrv.c
+tests_unit_test_broker_monsrv_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS) \
+	$(LIBSSH_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_broker_monsrv_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_monsrv_LDADD = libprovost_broker.la \
+	libprovost_privsep.la libprovost_store.la libprovost_common.la \
+	$(CMOCKA_LIBS)
 tests_unit_test_broker_cert_SOURCES = tests/unit/test_broker_cert.c
 tests_unit_test_broker_cert_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_cert_LDFLAGS = $(UNIT_LINK)

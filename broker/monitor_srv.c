@@ -49,6 +49,10 @@ struct broker_mon_child {
 	int row_open;
 	int ended;
 	int killed;
+	/* a request answered but not yet sent (broker_monsrv_take) */
+	struct mon_msg *pq, *pa;
+	int pfd;
+	int ptype;
 };
 
 int
@@ -66,6 +70,7 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	c->bk = bk;
 	c->pid = pid;
 	c->sock = sock;
+	c->pfd = -1;
 	(void)snprintf(c->id, sizeof(c->id), "%s", session_id);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", client_addr);
 	/* key queries count too: a bound on abuse, not MaxAuthTries */
@@ -92,11 +97,35 @@ broker_monsrv_pid(const struct broker_mon_child *c)
 	return c->pid;
 }
 
+static void
+ms_pending_drop(struct broker_mon_child *c)
+{
+	if (c->pfd >= 0)
+		(void)close(c->pfd);
+	c->pfd = -1;
+	if (c->pq != NULL) {
+		broker_mon_msg_clear(c->pq);
+		free(c->pq);
+	}
+	if (c->pa != NULL) {
+		broker_mon_msg_clear(c->pa);
+		free(c->pa);
+	}
+	c->pq = c->pa = NULL;
+}
+
+int
+broker_monsrv_pending(const struct broker_mon_child *c)
+{
+	return c->pa != NULL;
+}
+
 void
 broker_monsrv_free(struct broker_mon_child *c)
 {
 	if (c == NULL)
 		return;
+	ms_pending_drop(c);
 	if (c->sock >= 0)
 		(void)close(c->sock);
 	pv_secret_wipe(c, sizeof(*c));
@@ -573,8 +602,13 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 	}
 }
 
+/*
+ * Reads one request and builds its answer, which waits in c until
+ * broker_monsrv_answer: the monitor takes every ready request, commits
+ * what they wrote to the store once, then answers them all.
+ */
 int
-broker_monsrv_serve(struct broker_mon_child *c)
+broker_monsrv_take(struct broker_mon_child *c)
 {
 	struct mon_msg *q = NULL, *a = NULL;
 	uint64_t t0;
@@ -582,6 +616,8 @@ broker_monsrv_serve(struct broker_mon_child *c)
 
 	if (c->sock < 0)
 		return PV_ERR_CLOSED;
+	if (c->pa != NULL)
+		return 0; /* one request at a time; the next one waits */
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
 		free(q);
@@ -591,34 +627,74 @@ broker_monsrv_serve(struct broker_mon_child *c)
 	if (r == PV_ERR_CLOSED || r == PV_ERR_IO) {
 		ms_close(c);
 		r = PV_ERR_CLOSED;
-		goto out;
+		goto fail;
 	}
 	if (r != 0) {
 		r = ms_violation(c,
 		    r == PV_ERR_TIMEOUT ? "an unfinished frame"
 					: "a malformed frame",
 		    0);
-		goto out;
+		goto fail;
 	}
 	type = (int)q->type;
 	t0 = pv_mono_ms();
 	if (broker_mon_state_request(&c->st, q) != 0) {
 		r = ms_violation(c, "a request out of order", type);
-		goto out;
+		goto fail;
 	}
 	if (ms_dispatch(c, q, a, &fd) != 0) {
 		r = ms_violation(c, "a request that does not fit", type);
-		goto out;
-	}
-	if (broker_mon_state_answer(&c->st, a) != 0) {
-		r = ms_violation(c, "an answer the rules refuse", type);
-		goto out;
+		goto fail;
 	}
 	if (pv_mono_ms() - t0 >= MS_SLOW_MS)
 		pv_verbose("session %s: monitor: %s took %llu ms", c->id,
 		    broker_mon_type_name(type),
 		    (unsigned long long)(pv_mono_ms() - t0));
-	r = broker_mon_send(c->sock, a, fd, pv_mono_ms() + MS_FRAME_MS);
+	c->pq = q;
+	c->pa = a;
+	c->pfd = fd;
+	c->ptype = type;
+	return 0;
+fail:
+	if (fd >= 0)
+		(void)close(fd);
+	broker_mon_msg_clear(q);
+	broker_mon_msg_clear(a);
+	free(q);
+	free(a);
+	return r;
+}
+
+/*
+ * Sends the answer broker_monsrv_take built.  lost: the store did not
+ * keep what the batch wrote, so the answer becomes that error.
+ */
+int
+broker_monsrv_answer(struct broker_mon_child *c, int lost)
+{
+	struct mon_msg *a = c->pa;
+	int r;
+
+	if (a == NULL)
+		return 0;
+	if (c->sock < 0) {
+		ms_pending_drop(c);
+		return PV_ERR_CLOSED;
+	}
+	if (lost) {
+		if (c->pfd >= 0)
+			(void)close(c->pfd);
+		c->pfd = -1;
+		broker_mon_msg_clear(a);
+		(void)ms_error(
+		    a, PV_ERR_STORE, "the governance store did not keep it");
+	}
+	if (broker_mon_state_answer(&c->st, a) != 0) {
+		r = ms_violation(c, "an answer the rules refuse", c->ptype);
+		ms_pending_drop(c);
+		return r;
+	}
+	r = broker_mon_send(c->sock, a, c->pfd, pv_mono_ms() + MS_FRAME_MS);
 	if (r == PV_ERR_INVALID) {
 		/* a field the protocol cannot carry: an error instead */
 		broker_mon_msg_clear(a);
@@ -631,13 +707,7 @@ broker_monsrv_serve(struct broker_mon_child *c)
 		ms_close(c);
 		r = PV_ERR_CLOSED;
 	}
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	broker_mon_msg_clear(q);
-	broker_mon_msg_clear(a);
-	free(q);
-	free(a);
+	ms_pending_drop(c);
 	return r;
 }
 

@@ -185,7 +185,11 @@ st_begin(struct store *st, int immediate)
 
 	if (st->in_tx)
 		return st_fail(st, PV_ERR_INTERNAL, "nested transaction");
-	r = st_exec(st, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "begin");
+	if (st->batch)
+		r = st_exec(st, "SAVEPOINT pv_tx", "savepoint");
+	else
+		r = st_exec(
+		    st, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "begin");
 	if (r == 0)
 		st->in_tx = 1;
 	return r;
@@ -194,7 +198,7 @@ st_begin(struct store *st, int immediate)
 int
 st_commit(struct store *st)
 {
-	int r = st_exec(st, "COMMIT", "commit");
+	int r = st_exec(st, st->batch ? "RELEASE pv_tx" : "COMMIT", "commit");
 
 	if (r != 0)
 		st_rollback(st);
@@ -205,9 +209,49 @@ st_commit(struct store *st)
 void
 st_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db) == 0)
+	if (st->batch) {
+		/* this transaction's changes only; the batch goes on */
+		if (st->in_tx)
+			(void)sqlite3_exec(st->db,
+			    "ROLLBACK TO pv_tx; RELEASE pv_tx", NULL, NULL,
+			    NULL);
+	} else if (sqlite3_get_autocommit(st->db) == 0)
 		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_tx = 0;
+}
+
+/*
+ * Group commit: every transaction until store_batch_end is a savepoint of
+ * one write transaction, made durable by one commit (one fsync of the WAL
+ * instead of one each).  A caller must not act on anything written in the
+ * batch before store_batch_end has returned 0.
+ */
+int
+store_batch_begin(struct store *st)
+{
+	int r;
+
+	if (st->in_tx || st->batch)
+		return st_fail(st, PV_ERR_INTERNAL, "nested batch");
+	if ((r = st_exec(st, "BEGIN IMMEDIATE", "begin batch")) == 0)
+		st->batch = 1;
+	return r;
+}
+
+int
+store_batch_end(struct store *st)
+{
+	int r;
+
+	if (!st->batch)
+		return st_fail(st, PV_ERR_INTERNAL, "no batch");
+	if (st->in_tx)
+		st_rollback(st);
+	st->batch = 0;
+	if ((r = st_exec(st, "COMMIT", "commit batch")) != 0 &&
+	    sqlite3_get_autocommit(st->db) == 0)
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
 }
 
 static int
@@ -352,6 +396,8 @@ store_close(struct store *st)
 		return;
 	if (st->in_tx)
 		st_rollback(st);
+	if (st->batch) /* nothing of it was acted on: not kept */
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st_cache_clear(st);
 	sqlite3_close_v2(st->db);
 	EVP_PKEY_free(st->audit_key);

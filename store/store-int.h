@@ -21,6 +21,7 @@ struct store_stmt {
 struct store {
 	sqlite3 *db;
 	int in_tx;
+	int batch; /* store_batch_begin: transactions are savepoints in it */
 	int in_checkpoint;
 	EVP_PKEY *audit_key;
 	int have_totp_key;

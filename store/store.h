@@ -36,6 +36,12 @@ struct store;
 int store_open(const char *path, struct store **out);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
+/*
+ * Group commit: the transactions between these two are made durable by one
+ * commit.  Act on none of them before store_batch_end returns 0.
+ */
+int store_batch_begin(struct store *st);
+int store_batch_end(struct store *st);
 int store_schema_version(struct store *st, int *version);
 /* The Ed25519 key that signs audit checkpoints (a reference is taken). */
 int store_set_audit_key(struct store *st, EVP_PKEY *key);

@@ -711,6 +711,64 @@ test_concurrency(void **state)
 	store_close(st);
 }
 
+/*
+ * Group commit: transactions in a batch are savepoints; another connection
+ * sees none of them until the one commit; a failed one leaves the others;
+ * a batch never ended keeps nothing.
+ */
+static void
+test_batch(void **state)
+{
+	struct store_audit_report rep;
+	struct store *st, *st2;
+	uint64_t h0, h;
+	char path[512];
+	int i;
+
+	(void)state;
+	path_in(path, sizeof(path), "b.db");
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(store_open(path, &st2), 0);
+	assert_int_equal(store_batch_end(st), PV_ERR_INTERNAL);
+	assert_int_equal(store_audit_head(st2, &h0), 0);
+
+	assert_int_equal(store_batch_begin(st), 0);
+	assert_int_equal(store_batch_begin(st), PV_ERR_INTERNAL);
+	assert_int_equal(store_provider_add(st, "admin:t", "acme", 0, 0), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(
+		    store_audit_append(st, "t", "test.batch", "x", NULL), 0);
+	/* a duplicate fails alone; the batch goes on */
+	assert_int_not_equal(
+	    store_provider_add(st, "admin:t", "acme", 0, 0), 0);
+	assert_int_equal(
+	    store_audit_append(st, "t", "test.batch", "y", NULL), 0);
+	assert_int_equal(store_audit_head(st2, &h), 0);
+	assert_int_equal(h, h0); /* nothing visible before the commit */
+	assert_int_equal(store_batch_end(st), 0);
+	assert_int_equal(store_audit_head(st2, &h), 0);
+	assert_int_equal(h, h0 + 7); /* provider.add, five, then y */
+	assert_int_not_equal(
+	    store_provider_add(st2, "admin:t", "acme", 0, 0), 0);
+
+	/* outside a batch, transactions commit on their own again */
+	assert_int_equal(
+	    store_audit_append(st, "t", "test.after", "z", NULL), 0);
+	assert_int_equal(store_audit_head(st2, &h), 0);
+	assert_int_equal(h, h0 + 8);
+
+	/* closed inside a batch: nothing of it is kept */
+	assert_int_equal(store_batch_begin(st), 0);
+	assert_int_equal(
+	    store_audit_append(st, "t", "test.lost", "x", NULL), 0);
+	store_close(st);
+	assert_int_equal(store_audit_head(st2, &h), 0);
+	assert_int_equal(h, h0 + 8);
+	assert_int_equal(store_audit_verify(st2, NULL, &rep), 0);
+	assert_int_equal(rep.rows, h0 + 8);
+	store_close(st2);
+}
+
 int
 main(void)
 {
@@ -725,6 +783,7 @@ main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_credentials_and_revocations),
 		cmocka_unit_test(test_concurrency),
+		cmocka_unit_test(test_batch),
 	};
 
 	pv_log_init("test_store", PV_LOG_STDERR, PV_LOG_ERROR);

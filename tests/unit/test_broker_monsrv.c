@@ -1,0 +1,191 @@
+/*
+ * test_broker_monsrv.c: the monitor's server side over a real socketpair
+ * with a fake backend: a request is taken and answered after the batch;
+ * a batch the store did not keep turns the answer into an error, and the
+ * order rules still hold after it.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/broker-int.h"
+#include "broker/broker-monitor.h"
+#include "store/store.h"
+
+#define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
+
+static int key_checks;
+
+static int
+fake_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
+{
+	key_checks++;
+	return strcmp(engineer, "alice") == 0 ? PV_ALLOW : PV_DENY;
+}
+
+static int
+fake_audit(
+    void *ctx, const char *session_id, const char *event, const char *detail)
+{
+	return 0;
+}
+
+static const struct broker_backend_ops fake_ops = {
+	.name = "fake",
+	.key_check = fake_key_check,
+	.audit = fake_audit,
+};
+
+struct fixture {
+	struct pv_config *conf;
+	struct broker_backend bk;
+	struct broker_mon_child *c;
+	int child; /* the session process's end */
+};
+
+static void
+fixture_init(struct fixture *f)
+{
+	int sv[2];
+
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(pv_config_new(&f->conf), 0);
+	f->bk.ops = &fake_ops;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* pid 0: a violation kills nobody */
+	assert_int_equal(broker_monsrv_new(f->conf, &f->bk, 0, sv[0], SID,
+			     "127.0.0.1", &f->c),
+	    0);
+	f->child = sv[1];
+}
+
+static void
+fixture_done(struct fixture *f)
+{
+	broker_monsrv_free(f->c);
+	close(f->child);
+	pv_config_free(f->conf);
+}
+
+static void
+ask_key(struct fixture *f, const char *login)
+{
+	struct mon_msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_AUTH_PUBKEY;
+	(void)snprintf(
+	    q.u.auth_pubkey.login, sizeof(q.u.auth_pubkey.login), "%s", login);
+	memcpy(q.u.auth_pubkey.blob, "\0\0\0\x0bssh-ed25519", 15);
+	q.u.auth_pubkey.bloblen = 15;
+	(void)snprintf(
+	    q.u.auth_pubkey.addr, sizeof(q.u.auth_pubkey.addr), "127.0.0.1");
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+}
+
+static void
+test_take_then_answer(void **state)
+{
+	struct fixture f;
+	struct mon_msg a;
+
+	(void)state;
+	fixture_init(&f);
+	ask_key(&f, "alice");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(key_checks, 1);
+	/* built, not sent: nothing to read before the answer */
+	assert_true(broker_monsrv_pending(f.c));
+	assert_int_equal(recv(f.child, &a, 1, MSG_DONTWAIT | MSG_PEEK), -1);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	assert_false(broker_monsrv_pending(f.c));
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, NULL, 0), 0);
+	assert_int_equal(a.type, MON_AUTH_PUBKEY_ANS);
+	assert_true(a.u.auth_ans.flags & MON_AUTH_OK);
+	broker_mon_msg_clear(&a);
+	fixture_done(&f);
+}
+
+static void
+test_lost_batch(void **state)
+{
+	struct fixture f;
+	struct mon_msg a;
+
+	(void)state;
+	fixture_init(&f);
+	ask_key(&f, "alice");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	/* the store did not keep the batch: an error, not the approval */
+	assert_int_equal(broker_monsrv_answer(f.c, 1), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, NULL, 0), 0);
+	assert_int_equal(a.type, MON_ERROR);
+	assert_int_equal(a.u.error.code, PV_ERR_STORE);
+	assert_non_null(strstr(a.u.error.msg, "did not keep"));
+	broker_mon_msg_clear(&a);
+	/* and the session goes on by the rules: the key may be asked again */
+	ask_key(&f, "alice");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, NULL, 0), 0);
+	assert_int_equal(a.type, MON_AUTH_PUBKEY_ANS);
+	broker_mon_msg_clear(&a);
+	fixture_done(&f);
+}
+
+/* A second request before the first is answered waits in the socket. */
+static void
+test_one_at_a_time(void **state)
+{
+	struct fixture f;
+	struct mon_msg a;
+	int n;
+
+	(void)state;
+	fixture_init(&f);
+	key_checks = 0;
+	ask_key(&f, "alice");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	ask_key(&f, "bob");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(key_checks, 1);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	for (n = 0; n < 2; n++) {
+		if (n == 1) {
+			assert_int_equal(broker_monsrv_take(f.c), 0);
+			assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+		}
+		memset(&a, 0, sizeof(a));
+		assert_int_equal(broker_mon_recv(f.child, &a, NULL, 0), 0);
+		assert_int_equal(a.type, MON_AUTH_PUBKEY_ANS);
+		assert_int_equal(
+		    (a.u.auth_ans.flags & MON_AUTH_OK) != 0, n == 0);
+		broker_mon_msg_clear(&a);
+	}
+	assert_int_equal(key_checks, 2);
+	fixture_done(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_take_then_answer),
+		cmocka_unit_test(test_lost_batch),
+		cmocka_unit_test(test_one_at_a_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
