@@ -38,6 +38,8 @@ int broker_ctl_admit(
 void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 int broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status);
+/* provostd is stopping: every session process is told to end (reason). */
+void broker_ctl_stop(struct broker_ctl *c, const char *reason);
 /* In the child after fork: closes every descriptor of the daemon's side. */
 void broker_ctl_forget(struct broker_ctl *c);
 

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +490,28 @@ broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
 	ctl_audit(c, k->id, event, "admin=%s engineer=%s target=%s reason=%s",
 	    actor, k->engineer, k->target, reason);
 	return r;
+}
+
+/*
+ * provostd is stopping: every session process is told to end, as a kill
+ * would (the engineer sees the reason, the recording is sealed, the row
+ * closed by the session itself); those not logged in yet just end.
+ */
+void
+broker_ctl_stop(struct broker_ctl *c, const char *reason)
+{
+	char msg[256];
+	size_t i;
+
+	(void)snprintf(msg, sizeof(msg), "E\t%s", reason);
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].ending)
+			continue;
+		if (broker_ctl_tell(&c->kids[i], msg) != 0 &&
+		    c->kids[i].pid > 0)
+			(void)kill(c->kids[i].pid, SIGTERM);
+		c->kids[i].ending = 1;
+	}
 }
 
 void

@@ -45,12 +45,23 @@
 
 /* Signal handlers only set these. */
 static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t n_term;
 static volatile sig_atomic_t got_chld;
+
+/*
+ * On the first SIGTERM provostd stops accepting and tells every session to
+ * end (the engineer is told, the recording sealed, the row closed); it
+ * goes on serving their last requests for up to this long, then kills
+ * what is left.  A second signal kills at once.  systemd's stop timeout
+ * (90 s by default, KillMode=mixed) is longer.
+ */
+#define STOP_GRACE_MS 10000
 
 static void
 on_term(int sig)
 {
 	got_term = sig;
+	n_term++;
 }
 
 static void
@@ -325,6 +336,26 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 	}
 }
 
+/*
+ * The stop grace is over: what is left is killed and reaped (its row
+ * marked aborted, its recording ends at its last flush).
+ */
+static void
+kids_kill(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
+{
+	uint64_t until = pv_mono_ms() + 5000;
+	size_t i;
+
+	pv_warn("%zu session process(es) did not end in time: killed", k->n);
+	for (i = 0; i < k->n; i++)
+		(void)kill(broker_monsrv_pid(k->v[i]), SIGKILL);
+	while (k->n > 0 && pv_mono_ms() < until) {
+		kids_reap(k, ctl, children);
+		if (k->n > 0)
+			(void)poll(NULL, 0, 20);
+	}
+}
+
 /* Listeners first, then each live session process's monitor socket. */
 static int
 kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
@@ -430,16 +461,38 @@ serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
 	struct kids k = { 0 };
 	struct broker_mon_child *mc;
 	uint32_t children = 0;
+	uint64_t stop_ms = 0;
 	pid_t pid;
 	int i, n, fd, cfd, sv[2], burst = 0;
 
-	while (!got_term) {
+	for (;;) {
 		if (got_chld) {
 			got_chld = 0;
 			kids_reap(&k, ctl, &children);
 		}
+		if (got_term && stop_ms == 0) {
+			/* no new connections; every session told to end */
+			for (i = 0; i < npfd; i++) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+			npfd = 0;
+			pv_info("terminating on signal %d: ending %zu "
+				"session(s), at most %d s",
+			    (int)got_term, k.n, STOP_GRACE_MS / 1000);
+			broker_ctl_stop(
+			    ctl, "session ended: provostd is stopping");
+			stop_ms = pv_mono_ms() + STOP_GRACE_MS;
+		}
+		if (stop_ms != 0 && k.n == 0)
+			break;
+		if (stop_ms != 0 && (n_term > 1 || pv_mono_ms() >= stop_ms)) {
+			kids_kill(&k, ctl, &children);
+			break;
+		}
 		n = kids_pollfds(&k, pfd, npfd);
-		if (broker_ctl_poll(ctl, k.pfd, n, 1000) <= 0)
+		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
+		    0)
 			continue;
 		kids_serve(&bx->backend, &k, npfd, n);
 		for (i = 0; i < npfd; i++) {
@@ -519,7 +572,7 @@ serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
 			close(fd);
 		}
 	}
-	pv_info("terminating on signal %d", (int)got_term);
+	pv_info("terminated on signal %d", (int)got_term);
 	for (size_t j = 0; j < k.n; j++)
 		broker_monsrv_free(k.v[j]);
 	free(k.v);
