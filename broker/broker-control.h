@@ -6,6 +6,7 @@
 #define PROVOST_BROKER_CONTROL_H
 
 #include <poll.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define BROKER_CTL_LINE_MAX 4096
@@ -37,7 +38,8 @@ int broker_ctl_admit(
 /* In the parent after fork; pid -1 if the fork failed. */
 void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
-int broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status);
+void broker_ctl_child_gone(
+    struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);
 /* provostd is stopping: every session process is told to end (reason). */
 void broker_ctl_stop(struct broker_ctl *c, const char *reason);
 /* In the child after fork: closes every descriptor of the daemon's side. */

@@ -285,10 +285,12 @@ int broker_monsrv_pending(const struct broker_mon_child *c);
 int broker_monsrv_answer(struct broker_mon_child *c, int lost);
 int broker_monsrv_sock(const struct broker_mon_child *c);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
-/* The child was reaped: a session row it left open is marked aborted. */
-/* row_closed: the row was closed already (the control side aborted it). */
-void broker_monsrv_reaped(
-    struct broker_mon_child *c, int status, int row_closed);
+/*
+ * The child was reaped: a session row it left open is marked aborted, with
+ * the bytes its last reports gave.
+ */
+void broker_monsrv_reaped(struct broker_mon_child *c, int status,
+    uint64_t bytes_in, uint64_t bytes_out);
 void broker_monsrv_free(struct broker_mon_child *c);
 
 /* What the daemon hands every session process. */
@@ -352,7 +354,6 @@ struct relay_chan {
 	size_t drop_left;        /* of a REFUSE verdict, still to drop */
 	int in_blocked;          /* inq waits for window or replies */
 	int busy;                /* inside a callback or the pump */
-	int rec_data;            /* record the channel's bytes in full */
 	uint64_t files, refused; /* transfer events, refusals */
 	int fwd;                 /* direct-tcpip: metadata recorded only */
 	char fwd_dest[256];      /* its destination host (-R: the listen) */

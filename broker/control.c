@@ -177,17 +177,6 @@ broker_ctl_forget(struct broker_ctl *c)
 	}
 }
 
-/*
- * The parent never keeps a store handle across a fork: daemon.c closes it
- * right before each one.  Between forks it stays open: the monitor answers
- * every session process from it, and a close is a WAL checkpoint (fsync).
- */
-static void
-ctl_store_release(struct broker_backend *b)
-{
-	(void)b;
-}
-
 /* An audit row from the daemon itself; the store is closed again after. */
 static void ctl_audit(struct broker_ctl *c, const char *id, const char *event,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -209,7 +198,6 @@ ctl_audit(struct broker_ctl *c, const char *id, const char *event,
 	if (b->ops->audit(b->ctx, id, event, detail) != 0)
 		pv_warn("audit %s %s: not recorded (store unavailable)", event,
 		    detail);
-	ctl_store_release(b);
 }
 
 static struct ctl_source *
@@ -384,59 +372,25 @@ broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr)
 
 static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);
 
-/*
- * A session process killed by a signal (kill -9, the sandbox, a crash)
- * could not close its session row: the daemon marks it aborted now rather
- * than at the next start.  Its recording ends at its last sealed chunk.
- */
-static int
-ctl_child_abort(struct broker_ctl *c, struct ctl_child *k, int sig)
-{
-	struct broker_backend *b = &c->bx->backend;
-	char reason[96];
-
-	if (k->fd >= 0)
-		ctl_child_report(c, k); /* reports still queued (the target) */
-	if (k->id[0] == '\0' || k->target[0] == '\0')
-		return 0; /* no session row was opened, or not reported yet */
-	(void)snprintf(
-	    reason, sizeof(reason), "session process killed by signal %d", sig);
-	struct broker_session_end end = {
-		.bytes_in = k->bytes_in,
-		.bytes_out = k->bytes_out,
-		.recording_sha256 = NULL, /* never sealed */
-		.reason = reason,
-		.aborted = 1,
-	};
-	if (b->ops->session_close(b->ctx, k->id, &end) != 0) {
-		ctl_store_release(b);
-		return 0;
-	}
-	pv_warn("session %s: %s: marked aborted, the recording ends at its "
-		"last flush",
-	    k->id, reason);
-	ctl_store_release(b);
-	return 1;
-}
-
-int
-broker_ctl_child_gone(struct broker_ctl *c, pid_t pid, int status)
+void
+broker_ctl_child_gone(
+    struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out)
 {
 	size_t i;
-	int aborted = 0;
 
+	*bytes_in = *bytes_out = 0;
 	for (i = 0; i < c->nkids; i++) {
 		if (c->kids[i].pid != pid)
 			continue;
-		if (WIFSIGNALED(status))
-			aborted =
-			    ctl_child_abort(c, &c->kids[i], WTERMSIG(status));
-		if (c->kids[i].fd >= 0)
+		if (c->kids[i].fd >= 0) {
+			ctl_child_report(c, &c->kids[i]); /* still queued */
 			close(c->kids[i].fd);
+		}
+		*bytes_in = c->kids[i].bytes_in;
+		*bytes_out = c->kids[i].bytes_out;
 		c->kids[i] = c->kids[--c->nkids];
 		break;
 	}
-	return aborted;
 }
 
 struct ctl_child *
@@ -612,7 +566,6 @@ ctl_store_poll(struct broker_ctl *c)
 		return;
 	c->store_next_ms = now + CTL_STORE_POLL_MS;
 	r = b->ops->revoked(b->ctx, "-", NULL, "-", &cursor, why, sizeof(why));
-	ctl_store_release(b);
 	if (r >= 0) {
 		if (c->stale)
 			pv_warn("the store can be read again: new sessions are "

@@ -312,17 +312,14 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 	struct broker_mon_child *c;
 	size_t at;
 	pid_t pid;
-	int status, aborted;
+	uint64_t in, out;
+	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (*children > 0)
 			(*children)--;
-		/*
-		 * The control side knows the bytes relayed: it marks a killed
-		 * session's row aborted (and audits it) when it can; the
-		 * monitor does it otherwise (the child had not reported yet).
-		 */
-		aborted = broker_ctl_child_gone(ctl, pid, status);
+		/* The control side knows the bytes relayed (the reports). */
+		broker_ctl_child_gone(ctl, pid, &in, &out);
 		if ((c = kids_find(k, pid, &at)) == NULL) {
 			if (WIFSIGNALED(status))
 				pv_warn("session process %ld killed by signal "
@@ -330,7 +327,7 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 				    (long)pid, WTERMSIG(status));
 			continue;
 		}
-		broker_monsrv_reaped(c, status, aborted);
+		broker_monsrv_reaped(c, status, in, out);
 		broker_monsrv_free(c);
 		k->v[at] = k->v[--k->n];
 	}

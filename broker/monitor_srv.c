@@ -134,10 +134,13 @@ broker_monsrv_free(struct broker_mon_child *c)
 
 /* The session row, if the child opened one and did not end it. */
 static void
-ms_abort_row(struct broker_mon_child *c, const char *reason)
+ms_abort_row(struct broker_mon_child *c, const char *reason, uint64_t bytes_in,
+    uint64_t bytes_out)
 {
 	struct broker_session_end end = {
-		.recording_sha256 = "",
+		.bytes_in = bytes_in,
+		.bytes_out = bytes_out,
+		.recording_sha256 = "", /* never sealed */
 		.reason = reason,
 		.aborted = 1,
 	};
@@ -148,8 +151,8 @@ ms_abort_row(struct broker_mon_child *c, const char *reason)
 	if (c->bk->ops->session_close(c->bk->ctx, c->id, &end) != 0)
 		pv_error("session %s: cannot mark the session aborted", c->id);
 	else
-		pv_info("session %s: marked aborted (%s); recording %s stays "
-			"as written",
+		pv_warn("session %s: %s: marked aborted; the recording %s ends "
+			"at its last flush",
 		    c->id, reason, c->rec_path[0] ? c->rec_path : "(none)");
 }
 
@@ -177,7 +180,8 @@ ms_violation(struct broker_mon_child *c, const char *what, int type)
 	    (long)c->pid, what, name != NULL ? name : "-");
 	(void)c->bk->ops->audit(
 	    c->bk->ctx, c->id, "session.monitor_violation", detail);
-	ms_abort_row(c, "session process killed: monitor protocol violation");
+	ms_abort_row(
+	    c, "session process killed: monitor protocol violation", 0, 0);
 	ms_close(c);
 	return PV_ERR_PROTOCOL;
 }
@@ -712,13 +716,12 @@ broker_monsrv_answer(struct broker_mon_child *c, int lost)
 }
 
 void
-broker_monsrv_reaped(struct broker_mon_child *c, int status, int row_closed)
+broker_monsrv_reaped(struct broker_mon_child *c, int status, uint64_t bytes_in,
+    uint64_t bytes_out)
 {
 	char why[128];
 
 	ms_close(c);
-	if (row_closed)
-		c->ended = 1;
 	if (WIFSIGNALED(status)) {
 		if (!c->killed)
 			pv_warn("session %s: session process %ld killed by "
@@ -732,5 +735,5 @@ broker_monsrv_reaped(struct broker_mon_child *c, int status, int row_closed)
 		    "session process exited (status %d) without ending the "
 		    "session",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	ms_abort_row(c, why);
+	ms_abort_row(c, why, bytes_in, bytes_out);
 }

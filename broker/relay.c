@@ -80,7 +80,7 @@ broker_relay_forward(struct relay_chan *rc, ssh_channel to,
 	*prerec -= skip;
 	/* sftp and scp bytes: file events, the stream with RecordFileContents */
 	if (n > skip &&
-	    (rc->rec_data || kind == BROKER_REC_STDERR ||
+	    (kind == BROKER_REC_STDERR ||
 		(rc->sftp == NULL && rc->scp == NULL && !rc->fwd)) &&
 	    broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
 		return 0;

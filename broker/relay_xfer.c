@@ -83,7 +83,7 @@ xfer_content(void *ctx, uint64_t file_id, enum sftp_dir dir, uint64_t offset,
 
 /*
  * File content is recorded as content events (provost-replay extract),
- * not as the channel's raw stream: rec_data stays 0 on these channels.
+ * not as the channel's raw stream.
  */
 static struct sftp_config
 xfer_config(struct relay_chan *rc)
@@ -177,9 +177,6 @@ broker_xfer_flush(struct relay_chan *rc)
 			return 1;
 		if (n > win)
 			n = win;
-		if (rc->rec_data &&
-		    broker_rec(rc->s, BROKER_REC_OUTPUT, rc->id, p, n) != 0)
-			return -1;
 		w = ssh_channel_write(rc->c, p, (uint32_t)n);
 		if (w < 0 || (w > 0 && (size_t)w != n)) {
 			broker_session_end(rc->s, "a write to a peer failed");

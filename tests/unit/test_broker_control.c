@@ -86,6 +86,7 @@ test_per_source(void **state)
 {
 	struct fixture f;
 	pid_t pid = 100;
+	uint64_t in, out;
 	int i;
 
 	fixture_init(&f, "PerSourceMaxStartups 3\nMaxStartups 50:30:100\n");
@@ -100,7 +101,7 @@ test_per_source(void **state)
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_DENY);
 	/* A process that exits leaves the table. */
-	broker_ctl_child_gone(&f.c, f.c.kids[1].pid, 0);
+	broker_ctl_child_gone(&f.c, f.c.kids[1].pid, &in, &out);
 	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_ALLOW);
 	fixture_done(&f);
 }
