@@ -540,8 +540,10 @@ sb_audit(
 	(void)snprintf(object, sizeof(object), "session:%s", session_id);
 	if ((j = json_pack("{s:s}", "detail", detail)) == NULL)
 		return PV_ERR_ALLOC;
+	/* store_audit_append takes its own reference */
 	if ((r = store_audit_append(st, SB_ACTOR, event, object, j)) != 0)
 		pv_error("audit: %s", store_errmsg(st));
+	json_decref(j);
 	return r;
 }
 

@@ -14,6 +14,13 @@
  */
 enum broker_sandbox_role {
 	BROKER_SANDBOX_SESSION = 1,
+	/*
+	 * From the privilege drop until SESSION: key exchange and
+	 * authentication of an unauthenticated client, the target's TCP
+	 * connect, the recorder's threads.  SESSION is stacked on it later
+	 * (both filters apply; the narrower wins).
+	 */
+	BROKER_SANDBOX_PREAUTH = 2,
 };
 
 /*
@@ -21,6 +28,8 @@ enum broker_sandbox_role {
  * a passed fd or two, nothing more.
  */
 #define BROKER_SANDBOX_NOFILE_MARGIN 2
+/* preauth: the target socket, the recording, libc's files, sockets. */
+#define BROKER_SANDBOX_PREAUTH_NOFILE_MARGIN 32
 
 /*
  * Enters the sandbox for role, for every thread of the process (TSYNC):
@@ -44,7 +53,7 @@ int broker_sandbox_rlimits(
  */
 int broker_sandbox_export_pfc(enum broker_sandbox_role role, char **out);
 
-/* "session", or NULL for an unknown role. */
+/* "session", "preauth", or NULL for an unknown role. */
 const char *broker_sandbox_role_name(enum broker_sandbox_role role);
 
 #endif /* PROVOST_BROKER_SANDBOX_H */

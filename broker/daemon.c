@@ -23,6 +23,7 @@
 
 #include "broker/broker-control.h"
 #include "broker/broker-int.h"
+#include "broker/broker-sandbox.h"
 #include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
@@ -417,6 +418,7 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
     EVP_PKEY **ca, const struct sandbox_id *sb, int sock, int cfd, int fd,
     const char *id, const char *peer, const char *addr)
 {
+	char err[256];
 	size_t i;
 	int j;
 
@@ -438,6 +440,18 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	    broker_backend_monitor_new(sock, addr, &bx->backend) != 0 ||
 	    broker_link_new(ctl, cfd, &bx->link) != 0)
 		_exit(1);
+	/*
+	 * Before a byte from the client is read: the preauth filter (no
+	 * exec, no process, no write-open, TCP sockets only, ...).  The
+	 * session filter is stacked on it once the target leg is up.
+	 */
+	if (broker_sandbox_enter(BROKER_SANDBOX_PREAUTH, err, sizeof(err)) !=
+	    0) {
+		pv_error("session %s: the preauth sandbox could not be "
+			 "entered: %s",
+		    id, err);
+		_exit(1);
+	}
 	broker_recorder_rec_set_opener(
 	    &bx->recorder, broker_backend_monitor_rec_open, &bx->backend);
 	(void)snprintf(bx->session_id, sizeof(bx->session_id), "%s", id);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -115,6 +117,42 @@ static const int session_eacces[] = {
 	SCMP_SYS(statx),
 };
 
+/*
+ * The preauth role (from the fork until the session role): the session
+ * list, plus what key exchange, authentication, the target's TCP connect
+ * and the recorder's start need.  Measured with strace -ff over the
+ * broker integration tests (t_broker_relay, _auth, _sftp, _forward): the
+ * session processes between the privilege drop and the session filter
+ * called, beyond the session list, socket(AF_INET) and connect (the target
+ * leg), openat O_RDONLY of /etc/passwd, /etc/nsswitch.conf, /etc/localtime,
+ * /dev/null and /dev/urandom (libssh's getpwuid, localtime, OpenSSL),
+ * newfstatat on paths, getuid, and clone3, rseq, set_robust_list for the
+ * recorder's threads.  Stat-like calls only read metadata.
+ */
+static const struct sb_rule preauth_allow[] = {
+	{ SCMP_SYS(connect), "the target leg (a socket made below)" },
+	{ SCMP_SYS(rseq), "a new thread registers (the recorder's)" },
+	{ SCMP_SYS(set_robust_list), "a new thread's futex list" },
+	{ SCMP_SYS(getuid), "libssh's getpwuid(getuid())" },
+	{ SCMP_SYS(geteuid), "libc" },
+	{ SCMP_SYS(getgid), "libc" },
+	{ SCMP_SYS(getegid), "libc" },
+	{ SCMP_SYS(getppid), "libc" },
+	{ SCMP_SYS(uname), "libc, OpenSSL" },
+	{ SCMP_SYS(sched_getaffinity), "thread start-up (sanitizers)" },
+	{ SCMP_SYS(getdents64), "/proc/self/fd, counted for the NOFILE limit" },
+	{ SCMP_SYS(newfstatat), "nsswitch.conf and friends" },
+	{ SCMP_SYS(stat), "metadata only" },
+	{ SCMP_SYS(lstat), "metadata only" },
+	{ SCMP_SYS(access), "metadata only" },
+	{ SCMP_SYS(faccessat), "metadata only" },
+	{ SCMP_SYS(faccessat2), "metadata only" },
+	{ SCMP_SYS(readlink), "metadata only" },
+	{ SCMP_SYS(readlinkat), "metadata only" },
+	{ SCMP_SYS(statx), "metadata only" },
+	{ SCMP_SYS(seccomp), "entering the session filter (only narrows)" },
+};
+
 static void __attribute__((format(printf, 3, 4)))
 sb_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -133,7 +171,13 @@ sb_err(char *err, size_t errlen, const char *fmt, ...)
 const char *
 broker_sandbox_role_name(enum broker_sandbox_role role)
 {
-	return role == BROKER_SANDBOX_SESSION ? "session" : NULL;
+	switch (role) {
+	case BROKER_SANDBOX_SESSION:
+		return "session";
+	case BROKER_SANDBOX_PREAUTH:
+		return "preauth";
+	}
+	return NULL;
 }
 
 /* Marks the open descriptors below SB_FD_SCAN_MAX, from /proc or probing. */
@@ -221,9 +265,15 @@ broker_sandbox_rlimits(enum broker_sandbox_role role, char *err, size_t errlen)
 		sb_err(err, errlen, "sandbox: unknown role %d", (int)role);
 		return PV_ERR_INVALID;
 	}
-	/* No core file can leak session keys; no process can be made. */
-	if ((r = sb_setrlimit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen)) !=
-		0 ||
+	/* No core file can leak session keys. */
+	if ((r = sb_setrlimit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen)) != 0)
+		return r;
+	/*
+	 * No process can be made.  RLIMIT_NPROC counts threads too, and the
+	 * recorder's are started under preauth: there the filter alone
+	 * refuses processes (clone without CLONE_THREAD kills).
+	 */
+	if (role == BROKER_SANDBOX_SESSION &&
 	    (r = sb_setrlimit(RLIMIT_NPROC, "RLIMIT_NPROC", 0, err, errlen)) !=
 		0)
 		return r;
@@ -233,7 +283,10 @@ broker_sandbox_rlimits(enum broker_sandbox_role role, char *err, size_t errlen)
 		    strerror(errno));
 		return PV_ERR_INTERNAL;
 	}
-	if ((r = sb_nofile_limit(BROKER_SANDBOX_NOFILE_MARGIN, &nofile)) != 0) {
+	if ((r = sb_nofile_limit(role == BROKER_SANDBOX_PREAUTH
+		     ? BROKER_SANDBOX_PREAUTH_NOFILE_MARGIN
+		     : BROKER_SANDBOX_NOFILE_MARGIN,
+		 &nofile)) != 0) {
 		sb_err(err, errlen, "sandbox: out of memory");
 		return r;
 	}
@@ -262,9 +315,100 @@ sb_add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int n,
 	return 0;
 }
 
+/*
+ * preauth: open(2)/openat(2) read-only is allowed; asking for write, create
+ * or truncate is refused with EACCES.  The rules split the flags into
+ * disjoint cases (an access mode, then O_CREAT and O_TRUNC with O_RDONLY).
+ */
+static int
+sb_preauth_open(
+    scmp_filter_ctx ctx, int nr, unsigned int arg, char *err, size_t errlen)
+{
+	static const scmp_datum_t refused_acc[] = { O_WRONLY, O_RDWR,
+		O_ACCMODE };
+	static const scmp_datum_t refused_rdonly[] = { O_CREAT, O_TRUNC,
+		O_CREAT | O_TRUNC };
+	const scmp_datum_t all = O_ACCMODE | O_CREAT | O_TRUNC;
+	struct scmp_arg_cmp c[1];
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(refused_acc) / sizeof(refused_acc[0]); i++) {
+		c[0] = (struct scmp_arg_cmp){ arg, SCMP_CMP_MASKED_EQ,
+			O_ACCMODE, refused_acc[i] };
+		if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, c, err,
+			 errlen)) != 0)
+			return r;
+	}
+	for (i = 0; i < sizeof(refused_rdonly) / sizeof(refused_rdonly[0]);
+	     i++) {
+		c[0] = (struct scmp_arg_cmp){ arg, SCMP_CMP_MASKED_EQ, all,
+			refused_rdonly[i] };
+		if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), nr, 1, c, err,
+			 errlen)) != 0)
+			return r;
+	}
+	c[0] = (struct scmp_arg_cmp){ arg, SCMP_CMP_MASKED_EQ, all, O_RDONLY };
+	return sb_add(ctx, SCMP_ACT_ALLOW, nr, 1, c, err, errlen);
+}
+
+/* preauth: the rules with argument checks that only it has. */
+static int
+sb_preauth_conditional(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	const uint32_t A = SCMP_ACT_ALLOW;
+	static const int prctl_ok[] = { PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE,
+		PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_SECCOMP };
+	struct scmp_arg_cmp c[1];
+	size_t i;
+	int r;
+
+	/* TCP for the target leg; nscd, syslog, netlink probes: refused. */
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET);
+	if ((r = sb_add(ctx, A, SCMP_SYS(socket), 1, c, err, errlen)) != 0)
+		return r;
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
+	if ((r = sb_add(ctx, A, SCMP_SYS(socket), 1, c, err, errlen)) != 0)
+		return r;
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
+	if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, c,
+		 err, errlen)) != 0)
+		return r;
+	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
+	if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, c,
+		 err, errlen)) != 0)
+		return r;
+	if ((r = sb_preauth_open(ctx, SCMP_SYS(open), 1, err, errlen)) != 0 ||
+	    (r = sb_preauth_open(ctx, SCMP_SYS(openat), 2, err, errlen)) != 0)
+		return r;
+	/* Threads (the recorder's), never processes; clone3 hides its flags. */
+	c[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+	if ((r = sb_add(ctx, A, SCMP_SYS(clone), 1, c, err, errlen)) != 0 ||
+	    (r = sb_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL,
+		 err, errlen)) != 0)
+		return r;
+	/* Code never made: dlopen (an NSS module) fails instead of killing. */
+	c[0] = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
+	if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1, c, err,
+		 errlen)) != 0 ||
+	    (r = sb_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mprotect), 1, c,
+		 err, errlen)) != 0)
+		return r;
+	/* Entering the session role: its rlimits, NNP, dumpable, filter. */
+	for (i = 0; i < sizeof(prctl_ok) / sizeof(prctl_ok[0]); i++) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ok[i]);
+		if ((r = sb_add(ctx, A, SCMP_SYS(prctl), 1, c, err, errlen)) !=
+		    0)
+			return r;
+	}
+	c[0] = SCMP_A0(SCMP_CMP_EQ, 0); /* this process's own limits */
+	return sb_add(ctx, A, SCMP_SYS(prlimit64), 1, c, err, errlen);
+}
+
 /* Rules with argument checks, one line each. */
 static int
-sb_session_conditional(scmp_filter_ctx ctx, char *err, size_t errlen)
+sb_session_conditional(scmp_filter_ctx ctx, enum broker_sandbox_role role,
+    char *err, size_t errlen)
 {
 	const uint32_t A = SCMP_ACT_ALLOW;
 	const scmp_datum_t self = (scmp_datum_t)getpid();
@@ -303,6 +447,8 @@ sb_session_conditional(scmp_filter_ctx ctx, char *err, size_t errlen)
 	if ((r = sb_add(ctx, A, SCMP_SYS(kill), 1, c, err, errlen)) != 0 ||
 	    (r = sb_add(ctx, A, SCMP_SYS(tgkill), 1, c, err, errlen)) != 0)
 		return r;
+	if (role == BROKER_SANDBOX_PREAUTH)
+		return sb_preauth_conditional(ctx, err, errlen);
 	/* fstat() is newfstatat(fd, "", AT_EMPTY_PATH); paths are refused. */
 	c[0] = SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
 	if ((r = sb_add(ctx, A, SCMP_SYS(newfstatat), 1, c, err, errlen)) != 0)
@@ -321,7 +467,7 @@ sb_filter_new(enum broker_sandbox_role role, scmp_filter_ctx *out, char *err,
 	int r = PV_ERR_INTERNAL, rc;
 
 	*out = NULL;
-	if (role != BROKER_SANDBOX_SESSION) {
+	if (broker_sandbox_role_name(role) == NULL) {
 		sb_err(err, errlen, "sandbox: unknown role %d", (int)role);
 		return PV_ERR_INVALID;
 	}
@@ -354,11 +500,22 @@ sb_filter_new(enum broker_sandbox_role role, scmp_filter_ctx *out, char *err,
 		if ((r = sb_add(ctx, SCMP_ACT_ALLOW, session_allow[i].nr, 0,
 			 NULL, err, errlen)) != 0)
 			goto out;
-	for (i = 0; i < sizeof(session_eacces) / sizeof(session_eacces[0]); i++)
-		if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), session_eacces[i],
-			 0, NULL, err, errlen)) != 0)
-			goto out;
-	if ((r = sb_session_conditional(ctx, err, errlen)) != 0)
+	if (role == BROKER_SANDBOX_PREAUTH) {
+		for (i = 0;
+		     i < sizeof(preauth_allow) / sizeof(preauth_allow[0]); i++)
+			if ((r = sb_add(ctx, SCMP_ACT_ALLOW,
+				 preauth_allow[i].nr, 0, NULL, err, errlen)) !=
+			    0)
+				goto out;
+	} else {
+		for (i = 0;
+		     i < sizeof(session_eacces) / sizeof(session_eacces[0]);
+		     i++)
+			if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES),
+				 session_eacces[i], 0, NULL, err, errlen)) != 0)
+				goto out;
+	}
+	if ((r = sb_session_conditional(ctx, role, err, errlen)) != 0)
 		goto out;
 	*out = ctx;
 	ctx = NULL;

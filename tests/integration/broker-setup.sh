@@ -6,7 +6,7 @@
 # Sets ME, STATE, CONF, TARGET_PORT, ENG_KEY; defines pvctl, pvssh,
 # start_provostd [extra provostd.conf lines].
 
-PROVOSTD="$top_builddir/provostd"
+PROVOSTD="${PV_PROVOSTD_WRAP:-$top_builddir/provostd}" # a wrapper (strace, valgrind) may stand in
 PROVOSTCTL="$top_builddir/provostctl"
 [ -x "$PROVOSTD" ] || pv_fail "no $PROVOSTD"
 [ -x "$PROVOSTCTL" ] || pv_fail "no $PROVOSTCTL"

@@ -136,6 +136,8 @@ grep -Eq "^Gid:[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:space:]]+${SBGID}[[:sp
 grep -Eq "^Groups:[[:space:]]*${SBGID}[[:space:]]*$" "$st" || pv_fail "groups: $(grep ^Groups "$st")"
 grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || pv_fail "not in seccomp filter mode: $(grep ^Seccomp "$st")"
 grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "no NoNewPrivs"
+# both filters: preauth's (from the fork) and the session's stacked on it
+grep -Eq '^Seccomp_filters:[[:space:]]+2$' "$st" || pv_fail "filters: $(grep ^Seccomp_filters "$st")"
 grep -Eq '^CapEff:[[:space:]]+0+$' "$st" || pv_fail "capabilities left: $(grep ^CapEff "$st")"
 
 # 2. The CA key: in the monitor (the scan works), not in the session.
@@ -179,10 +181,28 @@ pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out 
     pv_fail "out-of-order request: not killed"
 wait "$LP"
 
-# 6. Sessions still work afterwards, sandboxed, and none was killed by
+# 6. Before a byte from the client: a connection that sends nothing has
+# a session process already in the preauth filter (not root, Seccomp 2).
+n0=$(grep -c 'runs as uid' "$PVD_LOG")
+python3 -c "import socket, time; s = socket.create_connection(('127.0.0.1', $PVD_PORT)); time.sleep(30)" &
+IDLE=$!
+pv_track "$IDLE"
+i=0
+while [ "$(grep -c 'runs as uid' "$PVD_LOG")" -le "$n0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+PP=$(sed -n 's/.*session process \([0-9]*\) runs as uid .*/\1/p' "$PVD_LOG" | tail -1)
+[ -n "$PP" ] && [ -d "/proc/$PP" ] || pv_fail "no session process for the idle connection"
+sleep 0.3
+st="/proc/$PP/status"
+grep -Eq "^Uid:[[:space:]]+${SBUID}[[:space:]]" "$st" || pv_fail "preauth uids: $(grep ^Uid "$st")"
+grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || pv_fail "preauth: not in seccomp filter mode: $(grep ^Seccomp "$st")"
+grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "preauth: no NoNewPrivs"
+grep -Eq '^Seccomp_filters:[[:space:]]+1$' "$st" || pv_fail "preauth: $(grep ^Seccomp_filters "$st")"
+kill "$IDLE" 2>/dev/null
+
+# 7. Sessions still work afterwards, sandboxed, and none was killed by
 # the sandbox (SIGSYS) all along.
 out=$(pvssh "$L" 'echo still-ok' </dev/null) || pv_fail "session after the kills: $out"
 [ "$out" = still-ok ] || pv_fail "output: $out"
 grep -q 'signal 31' "$PVD_LOG" && pv_fail "a session process was killed by the sandbox"
-pv_log "session processes: uid $SBUID, Seccomp 2, no CA key; violations kill"
+pv_log "session processes: uid $SBUID, preauth filter from the fork, session filter stacked, no CA key; violations kill"
 exit 0

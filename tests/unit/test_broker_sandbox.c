@@ -37,9 +37,9 @@
 #define CHILD_SANDBOX_FAILED 100
 #define CHILD_WRONG 101
 
-/* Forks; the child enters the sandbox and returns fn()'s value as status. */
+/* Forks; the child enters role's sandbox and returns fn()'s value. */
 static int
-in_sandbox(int (*fn)(const void *), const void *arg)
+in_role(enum broker_sandbox_role role, int (*fn)(const void *), const void *arg)
 {
 	int st = 0;
 	pid_t pid;
@@ -49,8 +49,7 @@ in_sandbox(int (*fn)(const void *), const void *arg)
 	if (pid == 0) {
 		char err[256];
 
-		if (broker_sandbox_enter(
-			BROKER_SANDBOX_SESSION, err, sizeof(err)) != 0) {
+		if (broker_sandbox_enter(role, err, sizeof(err)) != 0) {
 			_exit(write(2, err, strlen(err)) > 0
 				? CHILD_SANDBOX_FAILED
 				: CHILD_WRONG);
@@ -59,6 +58,12 @@ in_sandbox(int (*fn)(const void *), const void *arg)
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	return st;
+}
+
+static int
+in_sandbox(int (*fn)(const void *), const void *arg)
+{
+	return in_role(BROKER_SANDBOX_SESSION, fn, arg);
 }
 
 static void
@@ -372,6 +377,141 @@ test_threads_filtered(void **state)
 	close(thread_pipe[1]);
 }
 
+/*
+ * preauth: what the session role kills is killed here too, except what
+ * key exchange, the target's connect and the recorder's threads need
+ * (allowed) and what libc probes (refused with an errno).
+ */
+static const char *const preauth_not_killed[] = { "socket", "connect", "clone3",
+	"mprotect PROT_EXEC", "mmap PROT_EXEC", "prlimit64", "seccomp" };
+
+static const struct forbidden preauth_forbidden[] = {
+	{ "socket AF_PACKET", SYS_socket, { AF_PACKET, SOCK_RAW, 0 } },
+	{ "prlimit64 of init", SYS_prlimit64, { 1, RLIMIT_NOFILE, 0, 0 } },
+	{ "prctl PR_SET_NAME", SYS_prctl, { PR_SET_NAME, 0, 0, 0, 0 } },
+};
+
+static void
+test_preauth_killed(void **state)
+{
+	size_t i, j;
+	int skip;
+
+	(void)state;
+	for (i = 0; i < sizeof(forbidden_cases) / sizeof(forbidden_cases[0]);
+	     i++) {
+		for (skip = 0, j = 0; j <
+		     sizeof(preauth_not_killed) / sizeof(preauth_not_killed[0]);
+		     j++)
+			skip |= strcmp(forbidden_cases[i].name,
+				    preauth_not_killed[j]) == 0;
+		if (!skip)
+			assert_sigsys(in_role(BROKER_SANDBOX_PREAUTH,
+					  do_forbidden, &forbidden_cases[i]),
+			    forbidden_cases[i].name);
+	}
+	for (i = 0;
+	     i < sizeof(preauth_forbidden) / sizeof(preauth_forbidden[0]); i++)
+		assert_sigsys(in_role(BROKER_SANDBOX_PREAUTH, do_forbidden,
+				  &preauth_forbidden[i]),
+		    preauth_forbidden[i].name);
+}
+
+/* A raw call that must fail with want; 0 if it did. */
+static int
+fails_with(long ret, int want)
+{
+	return ret == -1 && errno == want ? 0 : 1;
+}
+
+static int
+do_preauth_refused(const void *arg)
+{
+	int r = 0;
+
+	(void)arg;
+	r |= fails_with(syscall(SYS_openat, AT_FDCWD, "/tmp/pv-sandbox-x",
+			    O_WRONLY | O_CREAT, 0600),
+		 EACCES)
+	    << 0;
+	r |= fails_with(
+		 syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDWR), EACCES)
+	    << 1;
+	r |= fails_with(syscall(SYS_openat, AT_FDCWD, "/tmp/pv-sandbox-x",
+			    O_RDONLY | O_CREAT, 0600),
+		 EACCES)
+	    << 2;
+	r |= fails_with(
+		 syscall(SYS_open, "/etc/passwd", O_RDONLY | O_TRUNC), EACCES)
+	    << 3;
+	r |= fails_with(
+		 syscall(SYS_open, "/etc/passwd", O_WRONLY | O_APPEND), EACCES)
+	    << 4;
+	r |= fails_with(syscall(SYS_socket, AF_UNIX, SOCK_DGRAM, 0), EACCES)
+	    << 5;
+	r |= fails_with(syscall(SYS_clone3, 0, 0), ENOSYS) << 6;
+	r |= fails_with(syscall(SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		 EPERM)
+	    << 7;
+	return r;
+}
+
+static int preauth_thread_ran;
+
+static void *
+preauth_thread(void *arg)
+{
+	(void)arg;
+	return &preauth_thread_ran;
+}
+
+static int
+do_preauth_allowed(const void *arg)
+{
+	char buf[64], err[256];
+	pthread_t t;
+	void *ret = NULL;
+	struct stat st;
+	int fd, s;
+
+	(void)arg;
+	/* what libc's getpwuid and localtime read */
+	if ((fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    read(fd, buf, sizeof(buf)) <= 0 || close(fd) != 0)
+		return 1;
+	if (stat("/etc/passwd", &st) != 0)
+		return 2;
+	/* the target leg's socket */
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 || close(s) != 0)
+		return 3;
+	/* the recorder's threads (clone3 refused: glibc falls back) */
+	if (pthread_create(&t, NULL, preauth_thread, NULL) != 0 ||
+	    pthread_join(t, &ret) != 0 || ret != &preauth_thread_ran)
+		return 4;
+	/* then the session role stacked on it; sockets kill from there */
+	if (broker_sandbox_enter(BROKER_SANDBOX_SESSION, err, sizeof(err)) != 0)
+		return 5;
+	(void)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	return 6;
+}
+
+static void
+test_preauth_works(void **state)
+{
+	int st;
+
+	(void)state;
+	(void)unlink("/tmp/pv-sandbox-x");
+	assert_exit0(in_role(BROKER_SANDBOX_PREAUTH, do_preauth_refused, NULL),
+	    "preauth refusals");
+	assert_int_equal(access("/tmp/pv-sandbox-x", F_OK), -1);
+	st = in_role(BROKER_SANDBOX_PREAUTH, do_preauth_allowed, NULL);
+	if (WIFEXITED(st))
+		fail_msg("preauth then session: exit %d", WEXITSTATUS(st));
+	assert_sigsys(st, "socket after the session role");
+}
+
 /* Reads /proc/PID/FILE into buf; 0 or -1. */
 static int
 read_proc(pid_t pid, const char *file, char *buf, size_t len)
@@ -534,6 +674,8 @@ test_bad_role(void **state)
 	assert_non_null(strstr(err, "unknown role"));
 	assert_string_equal(
 	    broker_sandbox_role_name(BROKER_SANDBOX_SESSION), "session");
+	assert_string_equal(
+	    broker_sandbox_role_name(BROKER_SANDBOX_PREAUTH), "preauth");
 	assert_null(broker_sandbox_role_name(7));
 }
 
@@ -550,6 +692,8 @@ main(void)
 		cmocka_unit_test(test_threads_filtered),
 		cmocka_unit_test(test_process_state),
 		cmocka_unit_test(test_no_new_files),
+		cmocka_unit_test(test_preauth_killed),
+		cmocka_unit_test(test_preauth_works),
 		cmocka_unit_test(test_pfc_export),
 		cmocka_unit_test(test_bad_role),
 	};
