@@ -131,6 +131,8 @@ static const int session_eacces[] = {
  */
 static const struct sb_rule preauth_allow[] = {
 	{ SCMP_SYS(connect), "the target leg (a socket made below)" },
+	{ SCMP_SYS(sendmmsg), "glibc's resolver: A and AAAA queries at once" },
+	{ SCMP_SYS(recvmmsg), "as sendmmsg" },
 	{ SCMP_SYS(rseq), "a new thread registers (the recorder's)" },
 	{ SCMP_SYS(set_robust_list), "a new thread's futex list" },
 	{ SCMP_SYS(getuid), "libssh's getpwuid(getuid())" },

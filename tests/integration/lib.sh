@@ -39,6 +39,18 @@ pv_cleanup() {
 		done
 		kill -9 "$p" 2>/dev/null
 	done
+	# A sanitizer build's provostd reports leaks and errors as it exits
+	# (it stops cleanly on SIGTERM): a report fails the test.
+	if [ "$rc" -eq 0 ]; then
+		for f in "$PV_TMP"/provostd*.log; do
+			[ -f "$f" ] || continue
+			if grep -Eq 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$f"; then
+				echo "$PV_TEST: FAIL: sanitizer report in $f:"
+				grep -E -A 30 'ERROR: (LeakSanitizer|AddressSanitizer)|runtime error:' "$f" | head -n 60
+				rc=1
+			fi
+		done
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		# Show what the servers said before the evidence goes away.
 		for f in "$PV_TMP"/*.log; do

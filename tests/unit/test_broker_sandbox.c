@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -469,6 +470,7 @@ preauth_thread(void *arg)
 static int
 do_preauth_allowed(const void *arg)
 {
+	struct addrinfo hints = { 0 }, *ai = NULL;
 	char buf[64], err[256];
 	pthread_t t;
 	void *ret = NULL;
@@ -482,9 +484,15 @@ do_preauth_allowed(const void *arg)
 		return 1;
 	if (stat("/etc/passwd", &st) != 0)
 		return 2;
-	/* the target leg's socket */
+	/* the target leg's socket, and its name (files; nscd and netlink
+	 * probes are refused with an errno and glibc goes on without them) */
 	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 || close(s) != 0)
 		return 3;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if (getaddrinfo("localhost", "22", &hints, &ai) != 0)
+		return 7;
+	freeaddrinfo(ai);
 	/* the recorder's threads (clone3 refused: glibc falls back) */
 	if (pthread_create(&t, NULL, preauth_thread, NULL) != 0 ||
 	    pthread_join(t, &ret) != 0 || ret != &preauth_thread_ran)
