@@ -396,6 +396,17 @@ struct broker_session {
 	int pre_tried;         /* the pre-open was tried (once per session) */
 	int target_connecting; /* ssh_connect returned SSH_AGAIN */
 	int target_up;         /* authenticated: channels may open */
+	/*
+	 * Target sessions dropped inside ssh_event_dopoll (from a callback):
+	 * libssh may still touch their poll handles in the same round, so
+	 * they are freed after it returns (broker_session_poll).
+	 */
+	struct {
+		ssh_session t;
+		int added;
+	} dropped[4];
+	size_t ndropped;
+	int polling; /* depth of broker_session_poll */
 	struct broker_target tgt;
 	char account[BROKER_ACCOUNT_MAX + 1];
 	struct broker_decision decision;
@@ -443,6 +454,10 @@ int broker_target_preconnect(struct broker_session *s);
 void broker_target_preconnect_step(struct broker_session *s);
 /* Closes the leg (never authenticated if not up) and forgets it. */
 void broker_target_drop(struct broker_session *s);
+/* Frees what broker_target_drop set aside inside a poll round. */
+void broker_target_reap(struct broker_session *s);
+/* ssh_event_dopoll on the session's event; reaps dropped legs after. */
+int broker_session_poll(struct broker_session *s, int timeout);
 int broker_target_open(struct broker_session *s, struct relay_chan *rc,
     const char *command, const char *subsystem, char *msg, size_t msglen);
 

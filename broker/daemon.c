@@ -358,19 +358,23 @@ kids_kill(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 static int
 kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
 {
-	size_t need = (size_t)nlfd + k->n, i;
+	size_t need = (size_t)nlfd + k->n, i, nk = k->n;
 	int n = nlfd, fd;
 
 	if (need > k->pfdcap) {
 		struct pollfd *p = realloc(k->pfd, need * sizeof(*p));
 
-		if (p == NULL)
-			return nlfd; /* the listeners still work */
-		k->pfd = p;
-		k->pfdcap = need;
+		if (p != NULL) {
+			k->pfd = p;
+			k->pfdcap = need;
+		} else if ((size_t)nlfd <= k->pfdcap)
+			nk = 0; /* the listeners still work this round */
+		else
+			return 0;
 	}
-	memcpy(k->pfd, lfd, (size_t)nlfd * sizeof(*lfd));
-	for (i = 0; i < k->n; i++) {
+	if (nlfd > 0) /* none once stopping (and pfd may be NULL then) */
+		memcpy(k->pfd, lfd, (size_t)nlfd * sizeof(*lfd));
+	for (i = 0; i < nk; i++) {
 		if ((fd = broker_monsrv_sock(k->v[i])) < 0)
 			continue;
 		k->pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };

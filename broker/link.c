@@ -164,7 +164,7 @@ link_refuse(struct broker_session *s, const char *msg)
 	ssh_set_message_callback(s->client, link_refuse_message, s);
 	(void)ssh_session_set_disconnect_message(s->client, msg);
 	while (pv_mono_ms() < until && ssh_is_connected(s->client))
-		if (ssh_event_dopoll(s->event, 100) == SSH_ERROR)
+		if (broker_session_poll(s, 100) == SSH_ERROR)
 			break;
 	(void)ssh_blocking_flush(s->client, 500);
 }

@@ -285,7 +285,7 @@ session_notify_end(struct broker_session *s)
 		while (ssh_channel_window_size(rc->c) < (uint32_t)n &&
 		    pv_mono_ms() < deadline && ssh_is_connected(s->client) &&
 		    s->event != NULL)
-			(void)ssh_event_dopoll(s->event, 100);
+			(void)broker_session_poll(s, 100);
 		if (ssh_channel_write_stderr(rc->c, line, (uint32_t)n) != n)
 			pv_verbose("session %s: channel %u: the end notice did "
 				   "not fit (window %u)",
@@ -389,7 +389,7 @@ session_loop(struct broker_session *s)
 			if (next >= 0 && next < timeout)
 				timeout = next;
 		}
-		if (ssh_event_dopoll(s->event, timeout) == SSH_ERROR &&
+		if (broker_session_poll(s, timeout) == SSH_ERROR &&
 		    !ssh_is_connected(s->client)) {
 			broker_session_end(s, "the engineer disconnected");
 			break;
@@ -434,6 +434,18 @@ session_loop(struct broker_session *s)
 	}
 }
 
+int
+broker_session_poll(struct broker_session *s, int timeout)
+{
+	int r;
+
+	s->polling++;
+	r = ssh_event_dopoll(s->event, timeout);
+	if (--s->polling == 0)
+		broker_target_reap(s);
+	return r;
+}
+
 static void
 session_finish(struct broker_session *s)
 {
@@ -454,7 +466,7 @@ session_finish(struct broker_session *s)
 		(void)ssh_blocking_flush(s->client, 3000);
 		while (ssh_is_connected(s->client) && pv_mono_ms() < until &&
 		    s->event != NULL)
-			(void)ssh_event_dopoll(s->event, 100);
+			(void)broker_session_poll(s, 100);
 	}
 	/* Transfers still open are summarised while the recording is. */
 	for (i = 0; i < s->nchans; i++) {
@@ -494,6 +506,8 @@ session_finish(struct broker_session *s)
 		    s->end_reason, (unsigned long long)s->bytes_in,
 		    (unsigned long long)s->bytes_out);
 	broker_target_drop(s);
+	if (s->polling == 0)
+		broker_target_reap(s);
 	for (i = 0; i < s->nchans; i++)
 		broker_relay_chan_free(s->chans[i]);
 	s->nchans = 0;

@@ -265,15 +265,45 @@ target_auth(struct broker_session *s, char *msg, size_t msglen)
 	return target_auth_cert(s, msg, msglen);
 }
 
+static void
+target_free(struct broker_session *s, ssh_session t, int added)
+{
+	if (added && s->event != NULL)
+		ssh_event_remove_session(s->event, t);
+	ssh_disconnect(t);
+	ssh_free(t);
+}
+
+void
+broker_target_reap(struct broker_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndropped; i++)
+		target_free(s, s->dropped[i].t, s->dropped[i].added);
+	s->ndropped = 0;
+}
+
+/*
+ * Inside a poll round (a decision refused, a connect failed, both run in
+ * callbacks) the leg is only set aside: removing and freeing a session
+ * while ssh_event_dopoll walks its poll handles crashed libssh
+ * (t_broker_preconnect under ASan: a SEGV in the poll loop right after a
+ * refused decision closed the pre-opened leg).
+ */
 void
 broker_target_drop(struct broker_session *s)
 {
+	const size_t max = sizeof(s->dropped) / sizeof(s->dropped[0]);
+
 	if (s->target == NULL)
 		return;
-	if (s->target_added && s->event != NULL)
-		ssh_event_remove_session(s->event, s->target);
-	ssh_disconnect(s->target);
-	ssh_free(s->target);
+	if (s->polling > 0 && s->ndropped < max) {
+		s->dropped[s->ndropped].t = s->target;
+		s->dropped[s->ndropped].added = s->target_added;
+		s->ndropped++;
+	} else
+		target_free(s, s->target, s->target_added);
 	s->target = NULL;
 	s->target_added = 0;
 	s->target_connecting = 0;
