@@ -286,10 +286,10 @@ broker_target_reap(struct broker_session *s)
 
 /*
  * Inside a poll round (a decision refused, a connect failed, both run in
- * callbacks) the leg is only set aside: removing and freeing a session
- * while ssh_event_dopoll walks its poll handles crashed libssh
- * (t_broker_preconnect under ASan: a SEGV in the poll loop right after a
- * refused decision closed the pre-opened leg).
+ * callbacks) the leg is only set aside: freeing a session while libssh
+ * polls it crashed (t_broker_preconnect under ASan: a refused decision,
+ * handled inside the pre-opened leg's own non-blocking ssh_connect, freed
+ * the leg that ssh_connect was working on).
  */
 void
 broker_target_drop(struct broker_session *s)
@@ -378,11 +378,26 @@ out:
 void
 broker_target_preconnect_step(struct broker_session *s)
 {
+	ssh_session t;
 	int r;
 
 	if (s->target == NULL || !s->target_connecting || s->target_up)
 		return;
-	r = ssh_connect(s->target);
+	/*
+	 * ssh_connect polls the whole event (the target is in it): the
+	 * engineer's packets are handled in here too, and a refused
+	 * decision drops this leg while its ssh_connect is on the stack.
+	 * Counted as a poll round, so such a drop is only set aside.
+	 */
+	t = s->target;
+	s->polling++;
+	r = ssh_connect(t);
+	if (--s->polling == 0 && s->target != t) {
+		broker_target_reap(s); /* dropped meanwhile */
+		return;
+	}
+	if (s->target != t)
+		return;
 	if (r == SSH_AGAIN)
 		return;
 	s->target_connecting = 0;
