@@ -51,8 +51,8 @@ static volatile sig_atomic_t got_chld;
 
 /*
  * On the first SIGTERM provostd stops accepting and tells every session to
- * end (the engineer is told, the recording sealed, the row closed); it
- * goes on serving their last requests for up to this long, then kills
+ * end (the engineer is told, the recording sealed, the row ended as
+ * aborted with the reason); it goes on serving their last requests for up to this long, then kills
  * what is left.  A second signal kills at once.  systemd's stop timeout
  * (90 s by default, KillMode=mixed) is longer.
  */
