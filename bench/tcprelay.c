@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +21,6 @@
 #include "common/common.h"
 
 #define RELAY_BUF 65536
-
-/* Reaps relays, so their CPU time reaches this process's children's. */
-static void
-reap(int sig)
-{
-	int saved = errno;
-
-	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		continue;
-	errno = saved;
-}
 
 static int
 tcp_socket(void)
@@ -129,20 +116,28 @@ main(int argc, char **argv)
 		perror("tcprelay: listen");
 		return 1;
 	}
-	(void)signal(SIGCHLD, reap);
 	printf("tcprelay: listening on 127.0.0.1 port %u\n", port);
 	fflush(stdout);
 	for (;;) {
+		struct pollfd lp = { .fd = l, .events = POLLIN };
 		pid_t pid;
 
+		/*
+		 * Reap finished relays (no SIGCHLD handler), so their CPU
+		 * time reaches this process's children's time.
+		 */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			continue;
+		if (poll(&lp, 1, 1000) <= 0)
+			continue;
 		if ((c = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			perror("tcprelay: accept");
 			return 1;
 		}
-		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
+		(void)setsockopt(
+		    c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((pid = fork()) == 0) {
 			(void)close(l);
 			relay(c, (uint16_t)target);
