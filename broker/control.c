@@ -427,6 +427,42 @@ broker_ctl_tell(struct ctl_child *k, const char *msg)
 	return 0;
 }
 
+/*
+ * A session told to end (a kill, staleness) ends itself: the engineer
+ * reads why, the recording is sealed, the row closed.  One that has not
+ * gone this long after being told (stopped, hung, or no longer ours to
+ * trust) is killed, and the monitor marks its row aborted.
+ */
+#define CTL_END_GRACE_MS 10000
+
+static void
+ctl_told_to_end(struct ctl_child *k)
+{
+	k->ending = 1;
+	if (k->end_told_ms == 0)
+		k->end_told_ms = pv_mono_ms();
+}
+
+static void
+ctl_end_overdue(struct broker_ctl *c)
+{
+	uint64_t now = pv_mono_ms();
+	size_t i;
+
+	for (i = 0; i < c->nkids; i++) {
+		struct ctl_child *k = &c->kids[i];
+
+		if (k->end_told_ms == 0 || k->end_killed || k->pid <= 0 ||
+		    now - k->end_told_ms < CTL_END_GRACE_MS)
+			continue;
+		pv_warn("session %s: still running %d s after it was told to "
+			"end: killed",
+		    k->id, CTL_END_GRACE_MS / 1000);
+		(void)kill(k->pid, SIGKILL);
+		k->end_killed = 1;
+	}
+}
+
 /* Ends a session with reason shown to the engineer; audited by actor. */
 int
 broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
@@ -439,7 +475,7 @@ broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return PV_ERR_RANGE;
 	r = broker_ctl_tell(k, msg);
-	k->ending = 1;
+	ctl_told_to_end(k);
 	pv_info("session %s: %s by %s: %s", k->id, event, actor, reason);
 	ctl_audit(c, k->id, event, "admin=%s engineer=%s target=%s reason=%s",
 	    actor, k->engineer, k->target, reason);
@@ -593,7 +629,7 @@ ctl_store_poll(struct broker_ctl *c)
 			continue;
 		pv_warn("session %s: ended: the store is stale (%s is %s)",
 		    k->id, k->target, k->classification);
-		k->ending = 1;
+		ctl_told_to_end(k);
 		(void)broker_ctl_tell(k,
 		    "E\tsession ended: the governance store cannot be read "
 		    "(fail closed)");
@@ -635,5 +671,6 @@ broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
 			broker_ctl_serve(c, c->lfd);
 	}
 	ctl_store_poll(c);
+	ctl_end_overdue(c);
 	return n;
 }

@@ -116,6 +116,34 @@ out=$(pvctl session show "$id") || pv_fail "show of an ended session"
 echo "$out" | grep -q "ended: session killed by the security team: policy breach" ||
     pv_fail "ended row: $out"
 
+# A session process that does not end when told (here it is stopped) is
+# killed once the grace (10 s) has passed, and its row says so.
+pvssh "alice+$ME@db01" 'echo live4; sleep 60' </dev/null >"$PV_TMP/s4.out" 2>"$PV_TMP/s4.err" &
+sp=$!
+pv_wait_log "$PV_TMP/s4.out" live4 10 || pv_fail "fourth session did not start"
+sleep 0.5
+js=$(pvctl session list --json)
+id4=$(echo "$js" | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
+kp=$(echo "$js" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+[ -n "$id4" ] && [ -n "$kp" ] && kill -0 "$kp" || pv_fail "the live session: $js"
+kill -STOP "$kp"
+t0=$(date +%s%N)
+pvctl session kill "$id4" --reason hung >/dev/null || pv_fail "kill of a stopped session"
+tries=0
+while kill -0 "$kp" 2>/dev/null; do
+	tries=$((tries + 1))
+	[ $tries -lt 150 ] || { kill -KILL "$kp"; pv_fail "the stopped session process is still there after 30 s"; }
+	sleep 0.2
+done
+t1=$(date +%s%N)
+wait $sp
+hung_ms=$(( (t1 - t0) / 1000000 ))
+[ $hung_ms -ge 9000 ] && [ $hung_ms -lt 30000 ] || pv_fail "the stopped session ended after $hung_ms ms"
+grep -q "session $id4: still running 10 s after it was told to end: killed" "$PVD_LOG" ||
+    pv_fail "no kill line: $(tail -5 "$PVD_LOG")"
+out=$(pvctl session show "$id4") || pv_fail "show of the killed session"
+echo "$out" | grep -q "killed by signal 9" || pv_fail "killed row: $out"
+
 # Revocation: from provostctl revoke to the engineer's ssh exiting.
 ENG_KEY="$PV_TMP/bob" TOTP_OF=bob pvssh "bob+$ME@db01" 'echo live; sleep 30' \
     </dev/null >"$PV_TMP/s2.out" 2>"$PV_TMP/s2.err" &
@@ -144,5 +172,5 @@ grep -q "provostd is not running" "$PV_TMP/down.err" || pv_fail "kill: $(cat "$P
 "$PROVOSTD" -D -f "$CONF" >"$PV_TMP/nostart.log" 2>&1 && pv_fail "started over a file"
 grep -q "exists and is not a socket" "$PV_TMP/nostart.log" || pv_fail "$(cat "$PV_TMP/nostart.log")"
 
-pv_log "kill ended the session in $kill_ms ms; revoke to ssh exit $rev_ms ms"
+pv_log "kill ended the session in $kill_ms ms (a stopped one: killed after $hung_ms ms); revoke to ssh exit $rev_ms ms"
 exit 0
