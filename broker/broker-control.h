@@ -42,6 +42,14 @@ void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);
 /* provostd is stopping: every session process is told to end (reason). */
 void broker_ctl_stop(struct broker_ctl *c, const char *reason);
+/*
+ * The monitor's own revocation scan: due once a second, and at once after
+ * a revoke nudged the daemon (then cleared).  broker_ctl_revoked ends the
+ * live session ID like a kill (the engineer reads why; killed if it has
+ * not ended 10 s later), audited as session.revoked.
+ */
+int broker_ctl_revoke_due(struct broker_ctl *c);
+void broker_ctl_revoked(struct broker_ctl *c, const char *id, const char *why);
 /* In the child after fork: closes every descriptor of the daemon's side. */
 void broker_ctl_forget(struct broker_ctl *c);
 

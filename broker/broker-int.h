@@ -285,6 +285,14 @@ int broker_monsrv_pending(const struct broker_mon_child *c);
 int broker_monsrv_answer(struct broker_mon_child *c, int lost);
 int broker_monsrv_sock(const struct broker_mon_child *c);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
+const char *broker_monsrv_id(const struct broker_mon_child *c);
+/*
+ * The monitor's own revocation check of a live session, from what the
+ * monitor approved (never the child's word): 1 (why filled) when its
+ * engineer, their provider, its grant or the session itself was revoked
+ * since the last check, 0 if not, < 0 if the store could not say.
+ */
+int broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen);
 /*
  * The child was reaped: a session row it left open is marked aborted, with
  * the bytes its last reports gave.

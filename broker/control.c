@@ -434,6 +434,8 @@ broker_ctl_tell(struct ctl_child *k, const char *msg)
  * trust) is killed, and the monitor marks its row aborted.
  */
 #define CTL_END_GRACE_MS 10000
+/* The monitor's revocation scan, for revokes made by other brokers. */
+#define CTL_REVOKE_SCAN_MS 1000
 
 static void
 ctl_told_to_end(struct ctl_child *k)
@@ -509,9 +511,33 @@ broker_ctl_nudge(struct broker_ctl *c)
 {
 	size_t i;
 
+	c->revoke_now = 1;
 	for (i = 0; i < c->nkids; i++)
 		if (c->kids[i].authenticated)
 			(void)broker_ctl_tell(&c->kids[i], "R");
+}
+
+int
+broker_ctl_revoke_due(struct broker_ctl *c)
+{
+	uint64_t now = pv_mono_ms();
+
+	if (!c->revoke_now && now < c->revoke_next_ms)
+		return 0;
+	c->revoke_now = 0;
+	c->revoke_next_ms = now + CTL_REVOKE_SCAN_MS;
+	return 1;
+}
+
+void
+broker_ctl_revoked(struct broker_ctl *c, const char *id, const char *why)
+{
+	struct ctl_child *k;
+	int ambiguous;
+
+	if ((k = broker_ctl_find(c, id, &ambiguous)) == NULL || k->ending)
+		return;
+	(void)broker_ctl_end(c, k, "session.revoked", "broker", why);
 }
 
 /* Splits a tab-separated report into at most max fields (in place). */

@@ -412,6 +412,27 @@ kids_serve(struct broker_backend *bk, struct kids *k, int nlfd, int n)
 }
 
 /*
+ * Revocation enforced by the monitor: once a second (at once after a
+ * revoke's nudge) every live session is checked against what the monitor
+ * itself approved, and a revoked one is told to end like a kill (killed
+ * if it does not).  The session process checks too, and is usually
+ * first; this scan does not depend on it, and catches revokes made by
+ * other brokers sharing the store.
+ */
+static void
+kids_revoke(struct broker_ctl *ctl, struct kids *k)
+{
+	char why[256];
+	size_t i;
+
+	if (!broker_ctl_revoke_due(ctl))
+		return;
+	for (i = 0; i < k->n; i++)
+		if (broker_monsrv_revoked(k->v[i], why, sizeof(why)) == 1)
+			broker_ctl_revoked(ctl, broker_monsrv_id(k->v[i]), why);
+}
+
+/*
  * A new session process: nothing of the monitor's stays with it (keys
  * freed, which wipes them; the store was closed before the fork; other
  * sessions' sockets closed), then it drops to the SandboxUser and asks
@@ -505,6 +526,8 @@ serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
 			kids_kill(&k, ctl, &children);
 			break;
 		}
+		if (stop_ms == 0)
+			kids_revoke(ctl, &k);
 		n = kids_pollfds(&k, pfd, npfd);
 		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
 		    0)

@@ -45,7 +45,8 @@ struct broker_mon_child {
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
 	char rec_path[MON_PATH_MAX + 1];
-	uint64_t cursor;
+	uint64_t cursor;  /* the child's revocation asks */
+	uint64_t mcursor; /* the monitor's own scan */
 	int row_open;
 	int ended;
 	int killed;
@@ -434,6 +435,7 @@ ms_rec_open(struct broker_mon_child *c, struct mon_msg *a, int *fd)
 static int
 ms_row(struct broker_mon_child *c, struct mon_msg *a)
 {
+	char why[MON_REASON_MAX + 1];
 	int r;
 
 	if (c->rec_path[0] == '\0')
@@ -451,6 +453,9 @@ ms_row(struct broker_mon_child *c, struct mon_msg *a)
 	if ((r = c->bk->ops->session_open(c->bk->ctx, &row)) != 0)
 		return ms_error(a, r, "the session row was not written");
 	c->row_open = 1;
+	/* the monitor's scan starts here: a revoke from now on ends it */
+	(void)c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id,
+	    c->id, &c->mcursor, why, sizeof(why));
 	a->type = MON_SESSION_OPEN_ACK;
 	return 0;
 }
@@ -521,6 +526,31 @@ ms_revoked(struct broker_mon_child *c, struct mon_msg *a)
 	if (r != PV_ALLOW)
 		a->u.revoked_ans.why[0] = '\0';
 	return 0;
+}
+
+int
+broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen)
+{
+	int r;
+
+	if (!c->row_open || c->ended || c->killed || c->mcursor == 0)
+		return 0;
+	why[0] = '\0';
+	r = c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id, c->id,
+	    &c->mcursor, why, whylen);
+	if (r < 0)
+		return r;
+	if (r != PV_ALLOW)
+		return 0;
+	if (why[0] == '\0')
+		(void)snprintf(why, whylen, "access revoked");
+	return 1;
+}
+
+const char *
+broker_monsrv_id(const struct broker_mon_child *c)
+{
+	return c->id;
 }
 
 /* The child's audit event: of this session, details {"detail": TEXT}. */

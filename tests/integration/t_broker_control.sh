@@ -157,6 +157,34 @@ rev_ms=$(( (t1 - t0) / 1000000 ))
 grep -q "provost: access revoked (engineer" "$PV_TMP/s2.err" ||
     pv_fail "revocation message: $(cat "$PV_TMP/s2.err")"
 [ $rev_ms -lt 1000 ] || pv_fail "revoke to close took $rev_ms ms"
+# The monitor enforces revocation itself: a session process that does not
+# check (here it is stopped) is told to end by the monitor's own scan,
+# audited as session.revoked, and killed when the grace has passed.
+pvssh "alice+$ME@db01" 'echo live5; sleep 60' </dev/null >"$PV_TMP/s5.out" 2>"$PV_TMP/s5.err" &
+sp=$!
+pv_wait_log "$PV_TMP/s5.out" live5 10 || pv_fail "fifth session did not start"
+sleep 0.5
+js=$(pvctl session list --json)
+id5=$(echo "$js" | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
+kp=$(echo "$js" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+[ -n "$id5" ] && [ -n "$kp" ] && kill -0 "$kp" || pv_fail "the live session: $js"
+kill -STOP "$kp"
+t0=$(date +%s%N)
+pvctl revoke engineer alice --reason "contract ended" >/dev/null || pv_fail "revoke alice"
+tries=0
+while kill -0 "$kp" 2>/dev/null; do
+	tries=$((tries + 1))
+	[ $tries -lt 150 ] || { kill -KILL "$kp"; pv_fail "the stopped, revoked session process is still there after 30 s"; }
+	sleep 0.2
+done
+t1=$(date +%s%N)
+wait $sp
+rhung_ms=$(( (t1 - t0) / 1000000 ))
+[ $rhung_ms -ge 9000 ] && [ $rhung_ms -lt 30000 ] || pv_fail "the stopped session ended after $rhung_ms ms"
+pvctl audit export --format jsonl | grep '"session.revoked"' | grep -q "$id5" ||
+    pv_fail "the monitor's revocation is not audited"
+grep -q "session $id5: still running 10 s after it was told to end: killed" "$PVD_LOG" ||
+    pv_fail "no kill line: $(tail -5 "$PVD_LOG")"
 
 # With provostd down: list falls back to the store and says so; kill fails.
 kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
@@ -172,5 +200,5 @@ grep -q "provostd is not running" "$PV_TMP/down.err" || pv_fail "kill: $(cat "$P
 "$PROVOSTD" -D -f "$CONF" >"$PV_TMP/nostart.log" 2>&1 && pv_fail "started over a file"
 grep -q "exists and is not a socket" "$PV_TMP/nostart.log" || pv_fail "$(cat "$PV_TMP/nostart.log")"
 
-pv_log "kill ended the session in $kill_ms ms (a stopped one: killed after $hung_ms ms); revoke to ssh exit $rev_ms ms"
+pv_log "kill ended the session in $kill_ms ms (a stopped one: killed after $hung_ms ms); revoke to ssh exit $rev_ms ms (a stopped one: killed after $rhung_ms ms)"
 exit 0
