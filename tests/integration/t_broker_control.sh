@@ -116,32 +116,45 @@ out=$(pvctl session show "$id") || pv_fail "show of an ended session"
 echo "$out" | grep -q "ended: session killed by the security team: policy breach" ||
     pv_fail "ended row: $out"
 
-# A session process that does not end when told (here it is stopped) is
+# stopped_session TAG: a live session of alice, then its session process
+# stopped (SIGSTOP), so it can neither end nor check anything by itself.
+# Sets sp (its ssh), sid and kp (the session process).
+stopped_session() {
+	pvssh "alice+$ME@db01" "echo live$1; sleep 60" </dev/null >"$PV_TMP/s$1.out" 2>"$PV_TMP/s$1.err" &
+	sp=$!
+	pv_wait_log "$PV_TMP/s$1.out" "live$1" 10 || pv_fail "session $1 did not start"
+	sleep 0.5
+	js=$(pvctl session list --json)
+	sid=$(echo "$js" | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
+	kp=$(echo "$js" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+	[ -n "$sid" ] && [ -n "$kp" ] && kill -0 "$kp" || pv_fail "the live session: $js"
+	kill -STOP "$kp"
+	t0=$(date +%s%N)
+}
+# killed_after: waits (30 s at most) for the stopped session process to be
+# gone, which must take the 10 s grace, then for its ssh; sets gone_ms
+# (since t0) and checks provostd's kill line.
+killed_after() {
+	tries=0
+	while kill -0 "$kp" 2>/dev/null; do
+		tries=$((tries + 1))
+		[ $tries -lt 150 ] || { kill -KILL "$kp"; pv_fail "the stopped session process is still there after 30 s"; }
+		sleep 0.2
+	done
+	gone_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	wait $sp
+	[ $gone_ms -ge 9000 ] && [ $gone_ms -lt 30000 ] || pv_fail "the stopped session ended after $gone_ms ms"
+	grep -q "session $sid: still running 10 s after it was told to end: killed" "$PVD_LOG" ||
+	    pv_fail "no kill line: $(tail -5 "$PVD_LOG")"
+}
+
+# A session process that does not end when killed (here it is stopped) is
 # killed once the grace (10 s) has passed, and its row says so.
-pvssh "alice+$ME@db01" 'echo live4; sleep 60' </dev/null >"$PV_TMP/s4.out" 2>"$PV_TMP/s4.err" &
-sp=$!
-pv_wait_log "$PV_TMP/s4.out" live4 10 || pv_fail "fourth session did not start"
-sleep 0.5
-js=$(pvctl session list --json)
-id4=$(echo "$js" | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
-kp=$(echo "$js" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
-[ -n "$id4" ] && [ -n "$kp" ] && kill -0 "$kp" || pv_fail "the live session: $js"
-kill -STOP "$kp"
-t0=$(date +%s%N)
-pvctl session kill "$id4" --reason hung >/dev/null || pv_fail "kill of a stopped session"
-tries=0
-while kill -0 "$kp" 2>/dev/null; do
-	tries=$((tries + 1))
-	[ $tries -lt 150 ] || { kill -KILL "$kp"; pv_fail "the stopped session process is still there after 30 s"; }
-	sleep 0.2
-done
-t1=$(date +%s%N)
-wait $sp
-hung_ms=$(( (t1 - t0) / 1000000 ))
-[ $hung_ms -ge 9000 ] && [ $hung_ms -lt 30000 ] || pv_fail "the stopped session ended after $hung_ms ms"
-grep -q "session $id4: still running 10 s after it was told to end: killed" "$PVD_LOG" ||
-    pv_fail "no kill line: $(tail -5 "$PVD_LOG")"
-out=$(pvctl session show "$id4") || pv_fail "show of the killed session"
+stopped_session 4
+pvctl session kill "$sid" --reason hung >/dev/null || pv_fail "kill of a stopped session"
+killed_after
+hung_ms=$gone_ms
+out=$(pvctl session show "$sid") || pv_fail "show of the killed session"
 echo "$out" | grep -q "killed by signal 9" || pv_fail "killed row: $out"
 
 # Revocation: from provostctl revoke to the engineer's ssh exiting.
@@ -160,31 +173,12 @@ grep -q "provost: access revoked (engineer" "$PV_TMP/s2.err" ||
 # The monitor enforces revocation itself: a session process that does not
 # check (here it is stopped) is told to end by the monitor's own scan,
 # audited as session.revoked, and killed when the grace has passed.
-pvssh "alice+$ME@db01" 'echo live5; sleep 60' </dev/null >"$PV_TMP/s5.out" 2>"$PV_TMP/s5.err" &
-sp=$!
-pv_wait_log "$PV_TMP/s5.out" live5 10 || pv_fail "fifth session did not start"
-sleep 0.5
-js=$(pvctl session list --json)
-id5=$(echo "$js" | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p')
-kp=$(echo "$js" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
-[ -n "$id5" ] && [ -n "$kp" ] && kill -0 "$kp" || pv_fail "the live session: $js"
-kill -STOP "$kp"
-t0=$(date +%s%N)
+stopped_session 5
 pvctl revoke engineer alice --reason "contract ended" >/dev/null || pv_fail "revoke alice"
-tries=0
-while kill -0 "$kp" 2>/dev/null; do
-	tries=$((tries + 1))
-	[ $tries -lt 150 ] || { kill -KILL "$kp"; pv_fail "the stopped, revoked session process is still there after 30 s"; }
-	sleep 0.2
-done
-t1=$(date +%s%N)
-wait $sp
-rhung_ms=$(( (t1 - t0) / 1000000 ))
-[ $rhung_ms -ge 9000 ] && [ $rhung_ms -lt 30000 ] || pv_fail "the stopped session ended after $rhung_ms ms"
-pvctl audit export --format jsonl | grep '"session.revoked"' | grep -q "$id5" ||
+killed_after
+rhung_ms=$gone_ms
+pvctl audit export --format jsonl | grep '"session.revoked"' | grep -q "$sid" ||
     pv_fail "the monitor's revocation is not audited"
-grep -q "session $id5: still running 10 s after it was told to end: killed" "$PVD_LOG" ||
-    pv_fail "no kill line: $(tail -5 "$PVD_LOG")"
 
 # With provostd down: list falls back to the store and says so; kill fails.
 kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
