@@ -24,7 +24,7 @@ struct ctl_child {
 	char classification[64];
 	int authenticated;
 	int ending;
-	uint64_t end_told_ms; /* told to end by a kill or staleness; 0: not */
+	uint64_t end_told_ms; /* told to end (kill, revoke, stale); 0: not */
 	int end_killed;       /* ... and SIGKILLed for not ending in time */
 	int64_t start;        /* unix seconds */
 	uint64_t bytes_in, bytes_out;

@@ -428,7 +428,7 @@ broker_ctl_tell(struct ctl_child *k, const char *msg)
 }
 
 /*
- * A session told to end (a kill, staleness) ends itself: the engineer
+ * A session told to end (a kill, a revocation, staleness) ends itself: the engineer
  * reads why, the recording is sealed, the row closed.  One that has not
  * gone this long after being told (stopped, hung, or no longer ours to
  * trust) is killed, and the monitor marks its row aborted.

@@ -432,6 +432,9 @@ ms_rec_open(struct broker_mon_child *c, struct mon_msg *a, int *fd)
 	return 0;
 }
 
+static int ms_check_revoked(
+    struct broker_mon_child *c, uint64_t *cursor, char *why, size_t whylen);
+
 static int
 ms_row(struct broker_mon_child *c, struct mon_msg *a)
 {
@@ -454,8 +457,7 @@ ms_row(struct broker_mon_child *c, struct mon_msg *a)
 		return ms_error(a, r, "the session row was not written");
 	c->row_open = 1;
 	/* the monitor's scan starts here: a revoke from now on ends it */
-	(void)c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id,
-	    c->id, &c->mcursor, why, sizeof(why));
+	(void)ms_check_revoked(c, &c->mcursor, why, sizeof(why));
 	a->type = MON_SESSION_OPEN_ACK;
 	return 0;
 }
@@ -508,43 +510,53 @@ ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 	return 0;
 }
 
+/*
+ * Was this session's engineer, their provider, its grant or the session
+ * itself revoked since *cursor (0: start the cursor at the audit head)?
+ * From the monitor's own view: 1 with why (never empty), 0, or < 0.
+ */
+static int
+ms_check_revoked(
+    struct broker_mon_child *c, uint64_t *cursor, char *why, size_t whylen)
+{
+	int r;
+
+	why[0] = '\0';
+	r = c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id, c->id,
+	    cursor, why, whylen);
+	if (r < 0)
+		return r;
+	if (r != PV_ALLOW) {
+		why[0] = '\0';
+		return 0;
+	}
+	if (why[0] == '\0')
+		(void)snprintf(why, whylen, "access revoked");
+	return 1;
+}
+
 static int
 ms_revoked(struct broker_mon_child *c, struct mon_msg *a)
 {
-	char why[MON_REASON_MAX + 1] = "";
+	char why[MON_REASON_MAX + 1];
 	int r;
 
-	r = c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id, c->id,
-	    &c->cursor, why, sizeof(why));
-	if (r < 0)
+	if ((r = ms_check_revoked(c, &c->cursor, why, sizeof(why))) < 0)
 		return ms_error(a, r, "the revocation poll failed");
 	a->type = MON_REVOKED_ANS;
-	a->u.revoked_ans.revoked = r == PV_ALLOW;
+	a->u.revoked_ans.revoked = r == 1;
 	a->u.revoked_ans.cursor = c->cursor;
-	(void)snprintf(a->u.revoked_ans.why, sizeof(a->u.revoked_ans.why), "%s",
-	    r == PV_ALLOW && why[0] == '\0' ? "access revoked" : why);
-	if (r != PV_ALLOW)
-		a->u.revoked_ans.why[0] = '\0';
+	(void)snprintf(
+	    a->u.revoked_ans.why, sizeof(a->u.revoked_ans.why), "%s", why);
 	return 0;
 }
 
 int
 broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen)
 {
-	int r;
-
 	if (!c->row_open || c->ended || c->killed || c->mcursor == 0)
 		return 0;
-	why[0] = '\0';
-	r = c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id, c->id,
-	    &c->mcursor, why, whylen);
-	if (r < 0)
-		return r;
-	if (r != PV_ALLOW)
-		return 0;
-	if (why[0] == '\0')
-		(void)snprintf(why, whylen, "access revoked");
-	return 1;
+	return ms_check_revoked(c, &c->mcursor, why, whylen);
 }
 
 const char *
