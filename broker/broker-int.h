@@ -342,6 +342,11 @@ struct relay_chan {
 	/* stalled: bytes wait in libssh's channel buffer for the peer */
 	int stall_in, stall_out, stall_err;
 	size_t pre_in, pre_out, pre_err; /* recorded, not yet taken */
+	/*
+	 * Read out of the sender's buffer and recorded, not yet taken by the
+	 * peer (its key re-exchange): in, out, err.  Written first.
+	 */
+	struct pv_buf *carry[3];
 	/* tails, forwarded in order once every byte before them is out */
 	int c_eof, c_closed, t_eof, t_closed;
 	int c_eof_sent, t_eof_sent;

@@ -48,13 +48,101 @@ broker_rec(struct broker_session *s, enum broker_rec_kind kind,
 	return r;
 }
 
+/* The carry that holds a direction's taken bytes: input, output, stderr. */
+static struct pv_buf **
+relay_carry(struct relay_chan *rc, enum broker_rec_kind kind)
+{
+	return &rc->carry[kind == BROKER_REC_INPUT ? 0
+		: kind == BROKER_REC_STDERR        ? 2
+						   : 1];
+}
+
 /*
- * Forwards at most what the peer's window takes, recording it first.
- * *prerec counts bytes at the head of the sender's libssh buffer that were
- * recorded but not yet taken (a write that returned 0 during a key
- * re-exchange), so that no byte is recorded twice.  consumed: data is no
- * longer in that buffer (a drain), so it must be taken whole.  Returns the
- * bytes taken.
+ * Writes at most n bytes to the peer; what it took is counted and shown to
+ * the transfer trackers.  Returns the bytes taken (0 during the peer's key
+ * re-exchange or with no window), or -1 when the session is ending.
+ */
+static int
+relay_write(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind,
+    const uint8_t *data, size_t n)
+{
+	struct broker_session *s = rc->s;
+	uint32_t win = ssh_channel_window_size(to);
+	int w;
+
+	if (n > win)
+		n = win;
+	if (n == 0)
+		return 0;
+	if (kind == BROKER_REC_STDERR)
+		w = ssh_channel_write_stderr(to, data, (uint32_t)n);
+	else
+		w = ssh_channel_write(to, data, (uint32_t)n);
+	if (w < 0 || (size_t)w > n) {
+		broker_session_end(s, "a write to a peer failed");
+		return -1;
+	}
+	if (kind == BROKER_REC_INPUT) {
+		rc->bytes_in += (uint64_t)w;
+		s->bytes_in += (uint64_t)w;
+	} else {
+		rc->bytes_out += (uint64_t)w;
+		s->bytes_out += (uint64_t)w;
+	}
+	/* Fails the channel on a protocol error; the bytes were taken. */
+	if (w > 0 && (rc->sftp != NULL || rc->scp != NULL))
+		(void)broker_xfer_passed(rc, kind, data, (size_t)w);
+	return w;
+}
+
+/* The side to writes to sent its close: it takes nothing more. */
+static int
+relay_peer_closed(const struct relay_chan *rc, ssh_channel to)
+{
+	return (to == rc->c && rc->c_closed) || (to == rc->t && rc->t_closed);
+}
+
+/*
+ * Before a direction's new bytes: the sftp refusal replies, then the bytes
+ * carried from an earlier read.  1 when both are out.
+ */
+static int
+relay_ready(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind)
+{
+	struct pv_buf *carry = *relay_carry(rc, kind);
+	int w;
+
+	if (relay_peer_closed(rc, to)) {
+		pv_buf_free(carry);
+		*relay_carry(rc, kind) = NULL;
+		return 1;
+	}
+
+	/* sftp: refusal replies go out before more of the target's bytes. */
+	if (kind == BROKER_REC_OUTPUT && broker_xfer_flush(rc) != 0)
+		return 0;
+	if (carry == NULL || pv_buf_len(carry) == 0)
+		return 1;
+	w = relay_write(rc, to, kind, pv_buf_ptr(carry), pv_buf_len(carry));
+	if (w <= 0)
+		return 0;
+	(void)pv_buf_consume(carry, (size_t)w);
+	return pv_buf_len(carry) == 0;
+}
+
+/*
+ * Forwards what the peer takes, recording it first.  Two kinds of caller:
+ *
+ * - a data callback (consumed 0): data stays in the sender's libssh buffer
+ *   until taken.  *prerec counts bytes at its head that were recorded but
+ *   not taken (a write that returned 0 during the peer's key re-exchange),
+ *   so that no byte is recorded twice.  Returns the bytes taken.
+ * - the pump's drain (consumed 1): data was read out of that buffer.  All
+ *   of it is recorded and what the peer does not take now (a key
+ *   re-exchange on the peer's leg, a window that shrank) is carried and
+ *   written before any later byte of the direction.  Returns len.
+ *
+ * Never forwards a byte that was not recorded, nor loses or reorders one.
  */
 int
 broker_relay_forward(struct relay_chan *rc, ssh_channel to,
@@ -62,20 +150,31 @@ broker_relay_forward(struct relay_chan *rc, ssh_channel to,
     int consumed)
 {
 	struct broker_session *s = rc->s;
+	struct pv_buf **carry;
 	size_t n = len, skip;
-	uint32_t win;
-	int w;
+	int ready, w = 0;
 
 	if (s->ending || to == NULL || rc->fail_msg[0] != '\0')
 		return 0;
-	/* sftp: refusal replies go out before more of the target's bytes. */
-	if (kind == BROKER_REC_OUTPUT && broker_xfer_flush(rc) != 0)
+	if (relay_peer_closed(rc, to)) {
+		/* Nothing more reaches a side that closed: taken, dropped. */
+		skip = *prerec < len ? *prerec : len;
+		*prerec -= skip;
+		return (int)len;
+	}
+	ready = relay_ready(rc, to, kind);
+	if (s->ending)
 		return 0;
-	win = ssh_channel_window_size(to);
-	if (n > win)
-		n = win;
-	if (n == 0)
-		return 0;
+	if (!consumed) {
+		uint32_t win = ssh_channel_window_size(to);
+
+		if (!ready)
+			return 0;
+		if (n > win)
+			n = win;
+		if (n == 0)
+			return 0;
+	}
 	skip = *prerec < n ? *prerec : n;
 	*prerec -= skip;
 	/* sftp and scp bytes: file events, the stream with RecordFileContents */
@@ -84,30 +183,25 @@ broker_relay_forward(struct relay_chan *rc, ssh_channel to,
 		(rc->sftp == NULL && rc->scp == NULL && !rc->fwd)) &&
 	    broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
 		return 0;
-	if (kind == BROKER_REC_STDERR)
-		w = ssh_channel_write_stderr(to, data, (uint32_t)n);
-	else
-		w = ssh_channel_write(to, data, (uint32_t)n);
-	if (w == 0 && !consumed) {
-		*prerec += n; /* recorded; still at the head of the buffer */
+	if (ready && (w = relay_write(rc, to, kind, data, n)) < 0)
+		return 0;
+	if ((size_t)w == n)
+		return (int)n;
+	if (!consumed) {
+		*prerec += n - (size_t)w; /* recorded; still in the buffer */
+		return w;
+	}
+	carry = relay_carry(rc, kind);
+	if (*carry == NULL &&
+	    (*carry = pv_buf_new(2 * BROKER_RELAY_CHUNK)) == NULL) {
+		broker_session_end(s, "out of memory");
 		return 0;
 	}
-	if (w < 0 || (size_t)w != n) {
-		/* Never forward what was not recorded, nor lose a byte. */
-		broker_session_end(s, "a write to a peer failed");
+	if (pv_buf_put(*carry, data + w, n - (size_t)w) != 0) {
+		broker_session_end(s, "internal error: relay carry");
 		return 0;
 	}
-	if (kind == BROKER_REC_INPUT) {
-		rc->bytes_in += n;
-		s->bytes_in += n;
-	} else {
-		rc->bytes_out += n;
-		s->bytes_out += n;
-	}
-	/* Fails the channel on a protocol error; the bytes were taken. */
-	if (rc->sftp != NULL || rc->scp != NULL)
-		(void)broker_xfer_passed(rc, kind, data, n);
-	return w;
+	return (int)n;
 }
 
 /* Engineer -> target. */
@@ -569,11 +663,16 @@ broker_relay_chan_free(struct relay_chan *rc)
 		free(rc->env[i][1]);
 	}
 	pv_buf_free(rc->menu_out);
+	for (i = 0; i < 3; i++)
+		pv_buf_free(rc->carry[i]);
 	broker_xfer_end(rc);
 	free(rc);
 }
 
-/* Moves bytes that waited in from's buffer; returns 1 if it is empty. */
+/*
+ * Moves bytes that waited in from's buffer; returns 1 when that buffer and
+ * the direction's carry are empty.
+ */
 static int
 relay_drain(struct relay_chan *rc, ssh_channel from, ssh_channel to,
     enum broker_rec_kind kind, size_t *prerec)
@@ -583,15 +682,16 @@ relay_drain(struct relay_chan *rc, ssh_channel from, ssh_channel to,
 	uint32_t win;
 
 	for (rounds = 0; rounds < 16 && !s->ending; rounds++) {
+		if (!relay_ready(rc, to, kind))
+			return 0;
 		win = ssh_channel_window_size(to);
 		if (win == 0)
 			return 0;
 		if (win > sizeof(s->buf))
 			win = sizeof(s->buf);
 		/*
-		 * Bytes already recorded stay at the head of from's buffer
-		 * until taken: read no more than the window so that all of
-		 * what is read is taken.
+		 * Read no more than the window: what the peer does not take
+		 * now is carried, and the carry stays small.
 		 */
 		n = ssh_channel_read_nonblocking(from, s->buf, win, is_err);
 		if (n == SSH_EOF || n == 0)
@@ -720,11 +820,14 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		(void)ssh_channel_send_eof(rc->c);
 		rc->t_eof_sent = 1;
 	}
-	if (rc->t_closed || rc->c_closed) {
-		if (!rc->c_closed || rc->t_closed)
-			(void)ssh_channel_close(rc->c);
-		if (!rc->t_closed)
-			(void)ssh_channel_close(rc->t);
+	/*
+	 * A side that closed gets its close answered, and the other side is
+	 * closed once every byte the closing side sent has reached it (the
+	 * target's: above, before its status; the engineer's: stall_in).
+	 */
+	if (rc->t_closed || (rc->c_closed && !rc->stall_in)) {
+		(void)ssh_channel_close(rc->c);
+		(void)ssh_channel_close(rc->t);
 		if (rc->have_status == 2)
 			(void)snprintf(
 			    stat, sizeof(stat), "signal:%s", rc->exit_signal);

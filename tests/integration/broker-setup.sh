@@ -3,8 +3,8 @@
 # TOTP, targets with pinned host keys, a policy, a recipient key), a real
 # sshd target trusting provost's CA, and provostd in front of it.  The
 # engineer's TOTP comes from oathtool through SSH_ASKPASS.
-# Sets ME, STATE, CONF, TARGET_PORT, ENG_KEY; defines pvctl, pvssh,
-# start_provostd [extra provostd.conf lines].
+# Sets ME, STATE, CONF, TARGET_PORT, ENG_KEY; defines pvctl, pvssh, pvsftp,
+# pvscp, last_rec, sha, start_provostd [extra provostd.conf lines].
 
 PROVOSTD="${PV_PROVOSTD_WRAP:-$top_builddir/provostd}" # a wrapper (strace, valgrind) may stand in
 PROVOSTCTL="$top_builddir/provostctl"
@@ -152,11 +152,43 @@ chmod +x "$PV_TMP/askpass"
 pv_ssh_config "$PV_TMP/ssh_config"
 
 # pvssh LOGIN [ssh args...] [command]: ssh through provostd with ENG_KEY.
-pvssh() {
+# pvssh_bg LOGIN ...: the same in the background, PVSSH_PID being ssh's own
+# pid (stopped when the test ends).
+pvssh_exec() {
 	login=$1; shift
 	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
+	    exec "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
 	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
 	    -o PreferredAuthentications=publickey,keyboard-interactive \
 	    -l "$login" 127.0.0.1 "$@"
 }
+pvssh() { (pvssh_exec "$@"); }
+pvssh_bg() {
+	pvssh_exec "$@" &
+	PVSSH_PID=$!
+	pv_track "$PVSSH_PID"
+}
+
+# pvsftp LOGIN [sftp args...] and pvscp LOGIN [scp args...] SRC DST (the
+# remote side written as 127.0.0.1:PATH): through provostd, TOTP by askpass.
+SFTP=${SFTP:-$(command -v sftp || :)}
+SCP=${SCP:-$(command -v scp || :)}
+pvsftp() {
+	login=$1; shift
+	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SFTP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -o User="$login" "$@" 127.0.0.1
+}
+pvscp() {
+	login=$1; shift
+	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SCP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -o User="$login" "$@"
+}
+# last_rec: the newest recording provostd logged; sha FILE: its SHA-256.
+last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
+sha() { sha256sum < "$1" | cut -d' ' -f1; }

@@ -7,8 +7,6 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
-SFTP=${SFTP:-$(command -v sftp || :)}
-SCP=${SCP:-$(command -v scp || :)}
 [ -n "$SFTP" ] && [ -n "$SCP" ] || pv_skip "sftp/scp not found"
 
 cat > "$PV_TMP/policy.conf" <<'EOC'
@@ -36,22 +34,6 @@ KEY="$PV_TMP/sec.pem"
 W="$PV_TMP/work"
 mkdir -p "$W/remote" "$W/out"
 
-pvsftp() {
-	login=$1; shift
-	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SFTP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -o User="$login" "$@" 127.0.0.1
-}
-pvscp() {
-	login=$1; shift
-	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SCP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -o User="$login" "$@"
-}
 # The recording of the session that just ended (its seal is logged).
 nsealed=0
 session_rec() {
@@ -62,7 +44,6 @@ session_rec() {
 	done
 	sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1
 }
-sha() { sha256sum < "$1" | cut -d' ' -f1; }
 # line OP PATH FILESOUT: the line number (= --transfer N) of that transfer.
 line() { awk -F'\t' -v o="$1" -v p="$2" '$2==o && $7==p {print NR; exit}' "$3"; }
 

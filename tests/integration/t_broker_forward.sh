@@ -13,45 +13,7 @@ PY=$(command -v python3 || :)
 [ -n "$PY" ] || pv_skip "python3 not found"
 W="$PV_TMP/work"
 mkdir -p "$W"
-# A tiny echo server on a free port (it prints the port).
-cat > "$W/echo.py" <<'EOC'
-import socket, sys, threading
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(8)
-print(s.getsockname()[1], flush=True)
-def serve(c):
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        c.sendall(d)
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOC
-# client.py PORT FILE: sends FILE, prints the sha256 of what came back.
-cat > "$W/client.py" <<'EOC'
-import hashlib, socket, sys, threading
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
-data = open(sys.argv[2], "rb").read()
-def send():
-    c.sendall(data)
-    c.shutdown(socket.SHUT_WR)
-threading.Thread(target=send, daemon=True).start()
-h = hashlib.sha256()
-n = 0
-while True:
-    d = c.recv(65536)
-    if not d:
-        break
-    h.update(d)
-    n += len(d)
-print(h.hexdigest(), n)
-EOC
-"$PY" "$W/echo.py" > "$W/echo.port" 2>/dev/null &
+"$PY" "$top_srcdir/tests/integration/tcp-echo.py" > "$W/echo.port" 2>/dev/null &
 pv_track $!
 i=0
 while [ ! -s "$W/echo.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -87,20 +49,13 @@ pvctl target add fwd01 --host 127.0.0.1 --port "$TARGET_PORT" --classification p
 pvctl target add rfwd01 --host 127.0.0.1 --port "$TARGET_PORT" --classification public \
     --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add rfwd01"
 start_provostd
-last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
 
 # fwd L DEST_PORT: ssh -N -L through provostd; sets FPID and LPORT.
 fwd() {
 	LPORT=$(pv_free_port) || pv_fail "no free port"
-	# exec: $! is ssh itself, so that stop_fwd ends it.
-	(SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    exec "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -l "$1" -N -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$2" \
-	    127.0.0.1 </dev/null > "$W/fwd.out" 2>&1) &
-	FPID=$!
-	pv_track "$FPID"
+	pvssh_bg "$1" -N -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$2" \
+	    </dev/null > "$W/fwd.out" 2>&1
+	FPID=$PVSSH_PID
 	i=0
 	while ! "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $LPORT), 1)" \
 	    2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
@@ -111,7 +66,7 @@ head -c 4194304 /dev/urandom > "$W/blob"
 want="$(sha256sum < "$W/blob" | cut -d' ' -f1) 4194304"
 # Allowed: byte-exact both ways.
 fwd "alice+$ME@fwd01" "$SRV"
-got=$("$PY" "$W/client.py" "$LPORT" "$W/blob" 2>&1) || pv_fail "forwarded connection: $got $(cat "$W/fwd.out")"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" 2>&1) || pv_fail "forwarded connection: $got $(cat "$W/fwd.out")"
 [ "$got" = "$want" ] || pv_fail "forwarded bytes changed: $got"
 stop_fwd
 pv_wait_log "$PVD_LOG" 'sealed' 10 || pv_fail "forward session did not end"
@@ -124,11 +79,11 @@ grep -q "127.0.0.1:$SRV" "$W/files" || pv_fail "forward destination not recorded
 # Refused: a destination ForwardTo does not list; a rule without forward.
 OTHER=$(pv_free_port)
 fwd "alice+$ME@fwd01" "$OTHER"
-"$PY" "$W/client.py" "$LPORT" "$W/blob" > "$W/c2.out" 2>&1
+"$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" > "$W/c2.out" 2>&1
 [ "$(cat "$W/c2.out")" != "$want" ] || pv_fail "forward to an unlisted port worked"
 stop_fwd
 fwd "alice+$ME@db01" "$SRV"
-"$PY" "$W/client.py" "$LPORT" "$W/blob" > "$W/c3.out" 2>&1
+"$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" > "$W/c3.out" 2>&1
 [ "$(cat "$W/c3.out")" != "$want" ] || pv_fail "forward without Channels forward worked"
 stop_fwd
 
@@ -146,19 +101,14 @@ grep -qi "forwarding failed for listen port $RBAD" "$W/r2.out" || pv_fail "-R un
     pv_fail "the target listens on the refused port"
 # Allowed: the target listens on RPORT; a connection there reaches the
 # engineer's echo server through both legs, byte-exact.
-(SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-    exec "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" \
-    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-    -o PreferredAuthentications=publickey,keyboard-interactive \
-    -l "alice+$ME@rfwd01" -N -o ExitOnForwardFailure=yes \
-    -R "127.0.0.1:$RPORT:127.0.0.1:$SRV" 127.0.0.1 </dev/null > "$W/rfwd.out" 2>&1) &
-FPID=$!
-pv_track "$FPID"
+pvssh_bg "alice+$ME@rfwd01" -N -o ExitOnForwardFailure=yes \
+    -R "127.0.0.1:$RPORT:127.0.0.1:$SRV" </dev/null > "$W/rfwd.out" 2>&1
+FPID=$PVSSH_PID
 pv_wait_log "$PVD_LOG" "remote forward from 127.0.0.1:$RPORT" 20 ||
     pv_fail "no remote forward: $(cat "$W/rfwd.out")"
-got=$("$PY" "$W/client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "remote-forwarded connection: $got $(cat "$W/rfwd.out")"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "remote-forwarded connection: $got $(cat "$W/rfwd.out")"
 [ "$got" = "$want" ] || pv_fail "remote-forwarded bytes changed: $got"
-got=$("$PY" "$W/client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "second remote-forwarded connection: $got"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "second remote-forwarded connection: $got"
 [ "$got" = "$want" ] || pv_fail "second remote-forwarded connection changed: $got"
 stop_fwd
 nseal=$(grep -c 'sealed' "$PVD_LOG")

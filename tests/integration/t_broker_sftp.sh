@@ -6,8 +6,6 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
-SFTP=${SFTP:-$(command -v sftp || :)}
-SCP=${SCP:-$(command -v scp || :)}
 [ -n "$SFTP" ] && [ -n "$SCP" ] || pv_skip "sftp/scp not found"
 
 # Our own rules: download-only, a grant-bound target, and the rest.
@@ -43,26 +41,6 @@ REPLAY="$top_builddir/provost-replay"
 W="$PV_TMP/work"
 mkdir -p "$W/remote"
 
-# pvsftp LOGIN [sftp args...]: sftp through provostd, TOTP by askpass.
-pvsftp() {
-	login=$1; shift
-	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SFTP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -o User="$login" "$@" 127.0.0.1
-}
-# pvscp LOGIN [scp args...] SRC DST (remote side written as R:PATH).
-pvscp() {
-	login=$1; shift
-	SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SCP" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -P "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -o User="$login" "$@"
-}
-last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
-sha() { sha256sum < "$1" | cut -d' ' -f1; }
 
 L="alice+$ME@db01"
 head -c 104857600 /dev/urandom > "$W/big"
