@@ -426,8 +426,9 @@ struct broker_session {
 	void *rec;
 	char rec_path[4096];
 	int row_open; /* the store has a session row */
-	struct relay_chan *chans[BROKER_MAX_CHANNELS];
+	struct relay_chan *chans[BROKER_MAX_CHANNELS]; /* open at once */
 	int nchans;
+	uint32_t chan_seq; /* the next channel's id (recordings, audit) */
 	struct broker_rfwd rfwd[BROKER_MAX_RFWD];
 	int nrfwd;
 	uint64_t deadline_ms;   /* LoginGraceTime, 0 once authenticated */
@@ -480,6 +481,7 @@ struct relay_chan *broker_relay_chan_new(struct broker_session *s);
 void broker_relay_chan_free(struct relay_chan *rc);
 void broker_relay_target_callbacks(struct relay_chan *rc);
 /* Moves stalled bytes and pending tails; returns 1 if a channel is done. */
+void broker_relay_reap(struct broker_session *s);
 int broker_relay_pump(struct broker_session *s, struct relay_chan *rc);
 int broker_rec(struct broker_session *s, enum broker_rec_kind kind,
     uint32_t channel, const void *data, size_t len);

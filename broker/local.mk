@@ -116,10 +116,11 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_sftp.sh \
 	tests/integration/t_broker_extract.sh \
 	tests/integration/t_broker_forward.sh \
-	tests/integration/t_broker_rekey.sh
+	tests/integration/t_broker_rekey.sh \
+	tests/integration/t_broker_close.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
-	tests/integration/tcp-echo.py tests/integration/tcp-client.py
+	tests/integration/tcp-peer.py
 dist_man_MANS += docs/provostd.8
 
 FUZZ_TARGETS += tests/fuzz/fuzz_cert

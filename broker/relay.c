@@ -609,7 +609,7 @@ broker_relay_chan_new(struct broker_session *s)
 	    (rc = calloc(1, sizeof(*rc))) == NULL)
 		return NULL;
 	rc->s = s;
-	rc->id = (uint32_t)s->nchans;
+	rc->id = s->chan_seq++;
 	if ((rc->c = ssh_channel_new(s->client)) == NULL) {
 		free(rc);
 		return NULL;
@@ -667,6 +667,39 @@ broker_relay_chan_free(struct relay_chan *rc)
 		pv_buf_free(rc->carry[i]);
 	broker_xfer_end(rc);
 	free(rc);
+}
+
+/*
+ * Frees the channels that ended, so that a long session (ControlMaster, a
+ * forward that a browser opens a connection on per request) is not limited
+ * to BROKER_MAX_CHANNELS in its life, only at once.  Outside a poll round:
+ * our callbacks go first, and libssh frees a channel whose peer has not yet
+ * answered our close when the answer comes.
+ */
+void
+broker_relay_reap(struct broker_session *s)
+{
+	struct relay_chan *rc;
+	int i = 0;
+
+	while (i < s->nchans) {
+		rc = s->chans[i];
+		if (!rc->done || rc->busy) {
+			i++;
+			continue;
+		}
+		(void)ssh_remove_channel_callbacks(rc->c, &rc->ccb);
+		ssh_channel_free(rc->c);
+		/* a target channel lives only on the leg that is up */
+		if (rc->t != NULL && s->target != NULL && s->target_up) {
+			(void)ssh_remove_channel_callbacks(rc->t, &rc->tcb);
+			ssh_channel_free(rc->t);
+		}
+		broker_relay_chan_free(rc);
+		s->nchans--;
+		memmove(&s->chans[i], &s->chans[i + 1],
+		    (size_t)(s->nchans - i) * sizeof(s->chans[0]));
+	}
 }
 
 /*

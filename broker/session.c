@@ -411,6 +411,7 @@ session_loop(struct broker_session *s)
 		}
 		for (i = 0; i < s->nchans; i++)
 			(void)broker_relay_pump(s, s->chans[i]);
+		broker_relay_reap(s);
 		broker_privsep_tick(s);
 		now = pv_mono_ms();
 		if (s->deadline_ms != 0 && now > s->deadline_ms)

@@ -13,7 +13,7 @@ PY=$(command -v python3 || :)
 [ -n "$PY" ] || pv_skip "python3 not found"
 W="$PV_TMP/work"
 mkdir -p "$W"
-"$PY" "$top_srcdir/tests/integration/tcp-echo.py" > "$W/echo.port" 2>/dev/null &
+"$PY" "$top_srcdir/tests/integration/tcp-peer.py" serve echo > "$W/echo.port" 2>/dev/null &
 pv_track $!
 i=0
 while [ ! -s "$W/echo.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -66,7 +66,7 @@ head -c 4194304 /dev/urandom > "$W/blob"
 want="$(sha256sum < "$W/blob" | cut -d' ' -f1) 4194304"
 # Allowed: byte-exact both ways.
 fwd "alice+$ME@fwd01" "$SRV"
-got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" 2>&1) || pv_fail "forwarded connection: $got $(cat "$W/fwd.out")"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$LPORT" send "$W/blob" 2>&1) || pv_fail "forwarded connection: $got $(cat "$W/fwd.out")"
 [ "$got" = "$want" ] || pv_fail "forwarded bytes changed: $got"
 stop_fwd
 pv_wait_log "$PVD_LOG" 'sealed' 10 || pv_fail "forward session did not end"
@@ -79,11 +79,11 @@ grep -q "127.0.0.1:$SRV" "$W/files" || pv_fail "forward destination not recorded
 # Refused: a destination ForwardTo does not list; a rule without forward.
 OTHER=$(pv_free_port)
 fwd "alice+$ME@fwd01" "$OTHER"
-"$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" > "$W/c2.out" 2>&1
+"$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$LPORT" send "$W/blob" > "$W/c2.out" 2>&1
 [ "$(cat "$W/c2.out")" != "$want" ] || pv_fail "forward to an unlisted port worked"
 stop_fwd
 fwd "alice+$ME@db01" "$SRV"
-"$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/blob" > "$W/c3.out" 2>&1
+"$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$LPORT" send "$W/blob" > "$W/c3.out" 2>&1
 [ "$(cat "$W/c3.out")" != "$want" ] || pv_fail "forward without Channels forward worked"
 stop_fwd
 
@@ -106,9 +106,9 @@ pvssh_bg "alice+$ME@rfwd01" -N -o ExitOnForwardFailure=yes \
 FPID=$PVSSH_PID
 pv_wait_log "$PVD_LOG" "remote forward from 127.0.0.1:$RPORT" 20 ||
     pv_fail "no remote forward: $(cat "$W/rfwd.out")"
-got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "remote-forwarded connection: $got $(cat "$W/rfwd.out")"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$RPORT" send "$W/blob" 2>&1) || pv_fail "remote-forwarded connection: $got $(cat "$W/rfwd.out")"
 [ "$got" = "$want" ] || pv_fail "remote-forwarded bytes changed: $got"
-got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$RPORT" "$W/blob" 2>&1) || pv_fail "second remote-forwarded connection: $got"
+got=$("$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$RPORT" send "$W/blob" 2>&1) || pv_fail "second remote-forwarded connection: $got"
 [ "$got" = "$want" ] || pv_fail "second remote-forwarded connection changed: $got"
 stop_fwd
 nseal=$(grep -c 'sealed' "$PVD_LOG")

@@ -21,7 +21,7 @@ mkdir -p "$W/remote"
 MB=${PV_REKEY_MB:-200}
 BYTES=$((MB * 1048576))
 
-"$PY" "$top_srcdir/tests/integration/tcp-echo.py" > "$W/echo.port" 2>/dev/null &
+"$PY" "$top_srcdir/tests/integration/tcp-peer.py" serve echo > "$W/echo.port" 2>/dev/null &
 pv_track $!
 i=0
 while [ ! -s "$W/echo.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -162,7 +162,7 @@ kinds() {
 	i=0
 	while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $LPORT), 1)" \
 	    2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
-	got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$LPORT" "$W/src" 2>&1)
+	got=$("$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$LPORT" send "$W/src" 2>&1)
 	[ "$got" = "$WANT" ] || pv_fail "$MODE: -L changed: $got $(cat "$W/fwd.out")"
 	kill "$FPID"; wait "$FPID" 2>/dev/null
 	verified_rec "$MODE -L"
@@ -176,7 +176,7 @@ kinds() {
 	nrf=$((nrf + 1))
 	[ "$(grep -c "remote forward from 127.0.0.1:$RPORT" "$PVD_LOG")" -ge "$nrf" ] ||
 	    pv_fail "$MODE: no remote forward: $(cat "$W/rfwd.out")"
-	got=$("$PY" "$top_srcdir/tests/integration/tcp-client.py" "$RPORT" "$W/src" 2>&1)
+	got=$("$PY" "$top_srcdir/tests/integration/tcp-peer.py" connect "$RPORT" send "$W/src" 2>&1)
 	[ "$got" = "$WANT" ] || pv_fail "$MODE: -R changed: $got $(cat "$W/rfwd.out")"
 	kill "$FPID"; wait "$FPID" 2>/dev/null
 	verified_rec "$MODE -R"
