@@ -711,6 +711,34 @@ fail:
 	return r;
 }
 
+/*
+ * A reload: the policy every decision uses from now on (the backend owns
+ * it), and the config.reload audit row.
+ */
+int
+broker_backend_store_reload(
+    struct broker_backend *bk, struct policy *pol, const char *detail)
+{
+	struct sb *b = bk->ctx;
+	struct store *st;
+	json_t *j;
+	int r;
+
+	if (pol != NULL) {
+		policy_free(b->pol);
+		b->pol = pol;
+	}
+	if ((st = sb_store(b)) == NULL)
+		return PV_ERR_STORE;
+	if ((j = json_pack("{s:s}", "detail", detail)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = store_audit_append(
+		 st, SB_ACTOR, "config.reload", "provostd", j)) != 0)
+		pv_error("audit: %s", store_errmsg(st));
+	json_decref(j);
+	return r;
+}
+
 /* The parent closes its handle before forking; children open their own. */
 int
 broker_backend_store_detach(struct broker_backend *bk)

@@ -44,12 +44,19 @@ void broker_ctl_child_gone(
 void broker_ctl_stop(struct broker_ctl *c, const char *reason);
 /*
  * The monitor's own revocation scan: due once a second, and at once after
- * a revoke nudged the daemon (then cleared).  broker_ctl_revoked ends the
- * live session ID like a kill (the engineer reads why; killed if it has
- * not ended 10 s later), audited as session.revoked.
+ * a revoke nudged the daemon (then cleared).
  */
 int broker_ctl_revoke_due(struct broker_ctl *c);
-void broker_ctl_revoked(struct broker_ctl *c, const char *id, const char *why);
+/*
+ * Ends the live session ID like a kill (the engineer reads why; killed if
+ * it has not ended 10 s later), audited as event: session.revoked for the
+ * revocation scan, session.policy for a reload's recheck.
+ */
+void broker_ctl_ended(
+    struct broker_ctl *c, const char *id, const char *event, const char *why);
+/* A reloaded policy (owned from now on): the stale-store ranks. */
+struct policy;
+void broker_ctl_set_policy(struct broker_ctl *c, struct policy *pol);
 /* In the child after fork: closes every descriptor of the daemon's side. */
 void broker_ctl_forget(struct broker_ctl *c);
 

@@ -243,6 +243,9 @@ int broker_backend_store_new(
     const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
 /* The parent closes its store before forking; each child opens its own. */
 int broker_backend_store_detach(struct broker_backend *bk);
+struct policy;
+int broker_backend_store_reload(
+    struct broker_backend *bk, struct policy *pol, const char *detail);
 /* At start-up: sessions a crash left open are marked aborted. */
 int broker_backend_store_recover(struct broker_backend *bk);
 /* recorder_rec.c: recorder/'s encrypted recordings. */
@@ -293,6 +296,9 @@ const char *broker_monsrv_id(const struct broker_mon_child *c);
  * since the last check, 0 if not, < 0 if the store could not say.
  */
 int broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen);
+/* A session row is open and the session has not ended. */
+int broker_monsrv_live(const struct broker_mon_child *c);
+int broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen);
 /*
  * The child was reaped: a session row it left open is marked aborted, with
  * the bytes its last reports gave.

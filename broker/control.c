@@ -109,6 +109,7 @@ int
 broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out)
 {
 	struct broker_ctl *c;
+	struct policy *pol = NULL;
 	char err[PV_CONF_ERR_MAX];
 	int r;
 
@@ -120,14 +121,11 @@ broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out)
 	c->pending_fd = -1;
 	c->store_ok_ms = pv_mono_ms();
 	if ((r = policy_load_file(
-		 bx->conf->policy_file, &c->pol, err, sizeof(err))) != 0) {
+		 bx->conf->policy_file, &pol, err, sizeof(err))) != 0) {
 		pv_error("%s", err);
 		goto fail;
 	}
-	/* Fail closed: with no "confidential" level every session counts. */
-	c->stale_rank = policy_level_rank(c->pol, "confidential");
-	if (c->stale_rank < 0)
-		c->stale_rank = 0;
+	broker_ctl_set_policy(c, pol);
 	if ((r = ctl_socket_open(bx->conf->control_socket, &c->lfd)) != 0)
 		goto fail;
 	pv_info("control socket %s", bx->conf->control_socket);
@@ -530,14 +528,25 @@ broker_ctl_revoke_due(struct broker_ctl *c)
 }
 
 void
-broker_ctl_revoked(struct broker_ctl *c, const char *id, const char *why)
+broker_ctl_ended(
+    struct broker_ctl *c, const char *id, const char *event, const char *why)
 {
 	struct ctl_child *k;
 	int ambiguous;
 
 	if ((k = broker_ctl_find(c, id, &ambiguous)) == NULL || k->ending)
 		return;
-	(void)broker_ctl_end(c, k, "session.revoked", "broker", why);
+	(void)broker_ctl_end(c, k, event, "broker", why);
+}
+
+void
+broker_ctl_set_policy(struct broker_ctl *c, struct policy *pol)
+{
+	policy_free(c->pol);
+	c->pol = pol;
+	c->stale_rank = policy_level_rank(c->pol, "confidential");
+	if (c->stale_rank < 0)
+		c->stale_rank = 0;
 }
 
 /* Splits a tab-separated report into at most max fields (in place). */

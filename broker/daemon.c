@@ -24,6 +24,7 @@
 #include "broker/broker-control.h"
 #include "broker/broker-int.h"
 #include "broker/broker-sandbox.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
@@ -48,6 +49,7 @@
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t n_term;
 static volatile sig_atomic_t got_chld;
+static volatile sig_atomic_t got_hup;
 
 /*
  * On the first SIGTERM provostd stops accepting and tells every session to
@@ -69,6 +71,12 @@ static void
 on_chld(int sig)
 {
 	got_chld = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	got_hup = 1;
 }
 
 static void
@@ -429,7 +437,8 @@ kids_revoke(struct broker_ctl *ctl, struct kids *k)
 		return;
 	for (i = 0; i < k->n; i++)
 		if (broker_monsrv_revoked(k->v[i], why, sizeof(why)) == 1)
-			broker_ctl_revoked(ctl, broker_monsrv_id(k->v[i]), why);
+			broker_ctl_ended(ctl, broker_monsrv_id(k->v[i]),
+			    "session.revoked", why);
 }
 
 /*
@@ -487,9 +496,83 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	_exit(broker_session_run(bx, fd, peer, addr) == 0 ? 0 : 1);
 }
 
+/*
+ * SIGHUP: provostd.conf and the policy are read and checked first; a bad
+ * one is refused with one line and the running ones stay.  Otherwise they
+ * apply to every decision from now on, keywords that need a restart are
+ * named, and every live session is asked again of the new policy: one it
+ * no longer allows is ended with the reason, the others go on.  Audited as
+ * config.reload (and session.policy for each session ended).
+ */
 static void
-serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
-    int npfd, EVP_PKEY **ca, const struct sandbox_id *sb)
+reload(struct broker_ctx *bx, struct pv_config *conf, const char *path,
+    struct broker_ctl *ctl, struct kids *k)
+{
+	struct pv_config *nc = NULL;
+	struct policy *pol = NULL, *cpol = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0, i;
+	char err[PV_CONF_ERR_MAX], restart[256], detail[1024], why[512];
+	int checked = 0, ended = 0, r;
+
+	if (pv_config_new(&nc) != 0 ||
+	    pv_config_load_file(nc, path, err, sizeof(err)) != 0)
+		goto refuse;
+	/* One read, two parses: the decisions' copy and the control side's. */
+	if ((r = pv_file_read(
+		 nc->policy_file, PV_CONF_MAX_FILE, &text, &len)) != 0) {
+		(void)snprintf(err, sizeof(err), "%s: cannot read: %s",
+		    nc->policy_file, pv_err_str(r));
+		goto refuse;
+	}
+	if (policy_load_mem(nc->policy_file, (const char *)text, len, &pol, err,
+		sizeof(err)) != 0 ||
+	    policy_load_mem(nc->policy_file, (const char *)text, len, &cpol,
+		err, sizeof(err)) != 0)
+		goto refuse;
+	pv_config_reload(conf, nc, restart, sizeof(restart));
+	pv_log_set_level((enum pv_log_level)conf->log_level);
+	broker_ctl_set_policy(ctl, cpol);
+	cpol = NULL;
+	(void)snprintf(detail, sizeof(detail), "applied %s and %s%s%s", path,
+	    conf->policy_file,
+	    restart[0] ? "; unchanged until a restart: " : "", restart);
+	(void)broker_backend_store_reload(&bx->backend, pol, detail);
+	pol = NULL;
+	pv_info("reload: %s", detail);
+	if (restart[0] != '\0')
+		pv_warn("reload: %s change only on a restart; the running "
+			"values stay",
+		    restart);
+	for (i = 0; i < k->n; i++) {
+		checked += broker_monsrv_live(k->v[i]);
+		if (broker_monsrv_recheck(k->v[i], why, sizeof(why)) == 0)
+			continue;
+		pv_info(
+		    "session %s: ended: %s", broker_monsrv_id(k->v[i]), why);
+		broker_ctl_ended(
+		    ctl, broker_monsrv_id(k->v[i]), "session.policy", why);
+		ended++;
+	}
+	pv_info("reload: %d live session(s) checked, %d ended", checked, ended);
+	goto out;
+refuse:
+	pv_error("reload refused: %s; the running configuration and policy "
+		 "stay",
+	    err);
+	(void)snprintf(detail, sizeof(detail), "refused: %s", err);
+	(void)broker_backend_store_reload(&bx->backend, NULL, detail);
+out:
+	free(text);
+	policy_free(pol);
+	policy_free(cpol);
+	pv_config_free(nc);
+}
+
+static void
+serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
+    struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
+    const struct sandbox_id *sb)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -525,6 +608,10 @@ serve(struct broker_ctx *bx, struct broker_ctl *ctl, struct pollfd *pfd,
 		if (stop_ms != 0 && (n_term > 1 || pv_mono_ms() >= stop_ms)) {
 			kids_kill(&k, ctl, &children);
 			break;
+		}
+		if (got_hup && stop_ms == 0) {
+			got_hup = 0;
+			reload(bx, conf, conf_path, ctl, &k);
 		}
 		if (stop_ms == 0)
 			kids_revoke(ctl, &k);
@@ -702,6 +789,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_term;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
 	(void)sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = on_chld;
 	sa.sa_flags = SA_NOCLDSTOP;
@@ -720,7 +808,7 @@ main(int argc, char **argv)
 		"processes run as %s, sandboxed)",
 	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,
 	    sb.drop ? conf->sandbox_user : "this user");
-	serve(&bx, ctl, pfd, npfd, &ca, &sb);
+	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb);
 	r = 0;
 	goto out;
 fail:

@@ -21,12 +21,15 @@
 
 #include "broker/broker-int.h"
 #include "broker/broker-monitor.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 /* A child has this long to finish a frame it started. */
 #define MS_FRAME_MS 5000
 /* A request that keeps every session waiting this long is logged. */
 #define MS_SLOW_MS 100
+/* Distinct decisions a session keeps for a reload's recheck. */
+#define MS_ALLOWED_MAX 16
 
 struct broker_mon_child {
 	const struct pv_config *conf;
@@ -45,6 +48,13 @@ struct broker_mon_child {
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
 	char rec_path[MON_PATH_MAX + 1];
+	/* what was allowed, asked again of a reloaded policy (recheck) */
+	struct {
+		uint32_t channel;
+		char fwd_host[MON_HOST_MAX + 1];
+		uint32_t fwd_port;
+	} allowed[MS_ALLOWED_MAX];
+	size_t nallowed;
 	uint64_t cursor;  /* the child's revocation asks */
 	uint64_t mcursor; /* the monitor's own scan */
 	int row_open;
@@ -271,6 +281,9 @@ ms_target_put(const struct broker_target *t, struct mon_target *o)
 	return 0;
 }
 
+static void ms_allowed_add(
+    struct broker_mon_child *c, const struct mon_decide_ch *d);
+
 static int
 ms_decide(
     struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
@@ -330,6 +343,84 @@ ms_decide(
 		c->dec = dec;
 		(void)snprintf(
 		    c->account, sizeof(c->account), "%s", d->account);
+		ms_allowed_add(c, d);
+	}
+	return 0;
+}
+
+/* Keeps a decision that allowed for recheck (once each; a full list
+ * keeps what it has: the kinds a session uses are few). */
+static void
+ms_allowed_add(struct broker_mon_child *c, const struct mon_decide_ch *d)
+{
+	size_t i;
+
+	for (i = 0; i < c->nallowed; i++) {
+		if (c->allowed[i].channel == d->channel &&
+		    c->allowed[i].fwd_port == d->fwd_port &&
+		    strcmp(c->allowed[i].fwd_host, d->fwd_host) == 0)
+			return;
+	}
+	if (c->nallowed >= MS_ALLOWED_MAX)
+		return;
+	c->allowed[c->nallowed].channel = d->channel;
+	c->allowed[c->nallowed].fwd_port = d->fwd_port;
+	(void)snprintf(c->allowed[c->nallowed].fwd_host,
+	    sizeof(c->allowed[0].fwd_host), "%s", d->fwd_host);
+	c->nallowed++;
+}
+
+/*
+ * After a reload: asks the policy in force again about everything this
+ * session was allowed.  1 with why when it no longer allows one of them,
+ * 0 when it does, < 0 when it cannot tell (the caller ends the session:
+ * fail closed).
+ */
+int
+broker_monsrv_live(const struct broker_mon_child *c)
+{
+	return c->row_open && !c->ended && !c->killed;
+}
+
+int
+broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen)
+{
+	struct broker_decision dec;
+	size_t i;
+	int r;
+
+	why[0] = '\0';
+	if (!broker_monsrv_live(c) || c->nallowed == 0)
+		return 0;
+	for (i = 0; i < c->nallowed; i++) {
+		struct broker_decide_req req = {
+			.session_id = c->id,
+			.engineer = c->engineer,
+			.target = &c->tgt,
+			.account = c->account,
+			.channel = c->allowed[i].channel,
+			.now = (int64_t)time(NULL),
+			.client_addr = c->addr,
+			.forward_host = c->allowed[i].fwd_host[0]
+			    ? c->allowed[i].fwd_host
+			    : NULL,
+			.forward_port = c->allowed[i].fwd_port,
+		};
+		memset(&dec, 0, sizeof(dec));
+		r = c->bk->ops->decide(c->bk->ctx, &req, &dec);
+		if (r < 0) {
+			(void)snprintf(why, whylen,
+			    "the reloaded policy could not decide: %s",
+			    pv_err_str(r));
+			return r;
+		}
+		if (r != PV_ALLOW) {
+			(void)snprintf(why, whylen,
+			    "the reloaded policy no longer allows %s%s%s: %s",
+			    policy_channel_name(c->allowed[i].channel),
+			    dec.rule[0] ? ", rule " : "", dec.rule, dec.reason);
+			return 1;
+		}
 	}
 	return 0;
 }

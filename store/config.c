@@ -517,3 +517,99 @@ pv_config_free(struct pv_config *c)
 	free(c->sandbox_user);
 	free(c);
 }
+
+/* restart += ", NAME" when a keyword that needs a restart differs. */
+static void
+reload_note(char *restart, size_t len, const char *name, int differs)
+{
+	size_t used = strlen(restart);
+
+	if (!differs || used >= len)
+		return;
+	(void)snprintf(
+	    restart + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
+static int
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int
+strv_differs(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++) {
+		if (str_differs(a[i], b[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+plugins_differ(const struct pv_config *a, const struct pv_config *b)
+{
+	size_t i;
+
+	if (a->nplugins != b->nplugins)
+		return 1;
+	for (i = 0; i < a->nplugins; i++) {
+		if (str_differs(a->plugins[i].path, b->plugins[i].path) ||
+		    str_differs(a->plugins[i].config, b->plugins[i].config))
+			return 1;
+	}
+	return 0;
+}
+
+void
+pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
+    size_t restartlen)
+{
+	char *t;
+
+	restart[0] = '\0';
+	/* These hold listeners, files and processes open since the start. */
+	reload_note(restart, restartlen, "ListenAddress",
+	    strv_differs(
+		cur->listen, cur->nlisten, next->listen, next->nlisten));
+	reload_note(restart, restartlen, "StateDirectory",
+	    str_differs(cur->state_dir, next->state_dir));
+	reload_note(
+	    restart, restartlen, "Store", str_differs(cur->store, next->store));
+	reload_note(restart, restartlen, "RecordingDirectory",
+	    str_differs(cur->recording_dir, next->recording_dir));
+	reload_note(restart, restartlen, "RecordingRecipient",
+	    strv_differs(cur->recipients, cur->nrecipients, next->recipients,
+		next->nrecipients));
+	reload_note(restart, restartlen, "ControlSocket",
+	    str_differs(cur->control_socket, next->control_socket));
+	reload_note(restart, restartlen, "RevocationList",
+	    str_differs(cur->revocation_list, next->revocation_list));
+	reload_note(restart, restartlen, "SandboxUser",
+	    str_differs(cur->sandbox_user, next->sandbox_user));
+	reload_note(restart, restartlen, "Plugin", plugins_differ(cur, next));
+	/* The rest applies to every decision and connection from now on. */
+	t = cur->policy_file;
+	cur->policy_file = next->policy_file;
+	next->policy_file = t;
+	cur->recording_min_free = next->recording_min_free;
+	cur->cert_lifetime = next->cert_lifetime;
+	cur->max_sessions = next->max_sessions;
+	cur->login_grace = next->login_grace;
+	cur->max_auth_tries = next->max_auth_tries;
+	cur->mfa_grace = next->mfa_grace;
+	cur->store_staleness = next->store_staleness;
+	cur->startups_begin = next->startups_begin;
+	cur->startups_rate = next->startups_rate;
+	cur->startups_full = next->startups_full;
+	cur->per_source_startups = next->per_source_startups;
+	cur->penalty_failures = next->penalty_failures;
+	cur->penalty_duration = next->penalty_duration;
+	cur->log_level = next->log_level;
+}

@@ -456,5 +456,13 @@ int pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
 /* The SQLite path of Store ("sqlite:PATH"); PV_ERR_UNSUPPORTED otherwise. */
 int pv_config_store_path(const struct pv_config *c, const char **path);
 void pv_config_free(struct pv_config *c);
+/*
+ * A reload (SIGHUP): moves what may change while provostd runs from next
+ * into cur (next then holds, and frees, what it replaced).  Keywords that
+ * change only on a restart keep cur's values; those that differ are named
+ * in restart, comma-separated ("" when none).
+ */
+void pv_config_reload(struct pv_config *cur, struct pv_config *next,
+    char *restart, size_t restartlen);
 
 #endif /* PROVOST_STORE_H */

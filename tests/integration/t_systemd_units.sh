@@ -33,6 +33,12 @@ EOC
 "$top_builddir/provostctl" -f "$PV_TMP/etc/provostd.conf" init >/dev/null 2>&1 || pv_fail "provostctl init"
 pre=$(sed -n 's/^ExecStartPre=//p' "$u/provostd.service")
 $pre >/dev/null 2>&1 || pv_fail "ExecStartPre failed: $pre"
+# systemctl reload: the files are checked first, then provostd gets SIGHUP
+# (t_broker_reload drives the reload itself).
+rel=$(sed -n 's/^ExecReload=//p' "$u/provostd.service" | head -n 1)
+$rel >/dev/null 2>&1 || pv_fail "ExecReload's check failed: $rel"
+[ "$(sed -n 's/^ExecReload=//p' "$u/provostd.service" | tail -n 1)" = '/bin/kill -HUP $MAINPID' ] ||
+    pv_fail "ExecReload does not send SIGHUP"
 sweep=$(sed -n 's/^ExecStart=//p' "$u/provost-sweep.service")
 $sweep >/dev/null 2>&1 || pv_fail "the sweep failed: $sweep"
 # The sysusers and tmpfiles lines parse.
