@@ -40,6 +40,7 @@ struct rec_reader {
 	int final;             /* the current chunk is the final one */
 	int seen_end;
 	uint64_t nevents, nskipped, last_ms;
+	uint8_t last_type; /* of the event before (EXEC_MORE follows EXEC) */
 	struct rec_totals tot;
 	char *path1, *path2, *signame;
 	/* a FILE_REF waiting for its FILE event */
@@ -518,7 +519,7 @@ reader_decode(
 	ev->data = p;
 	ev->len = len;
 	if (ev->type >= 128 && ev->type != REC_EV_FILE_DATA &&
-	    ev->type != REC_EV_FILE_REF)
+	    ev->type != REC_EV_FILE_REF && ev->type != REC_EV_EXEC_MORE)
 		return 0;
 	if ((b = pv_buf_from(p, len)) == NULL)
 		return reader_fail(r, PV_ERR_ALLOC, "out of memory");
@@ -561,6 +562,13 @@ reader_decode(
 			r->tot.stderr_bytes += len;
 		else if (ev->type == REC_EV_INPUT)
 			r->tot.input_bytes += len;
+		break;
+	case REC_EV_EXEC_MORE:
+		if (len < 1 || len > REC_DATA_MAX ||
+		    (r->last_type != REC_EV_EXEC &&
+			r->last_type != REC_EV_EXEC_MORE))
+			ret = reader_malformed(
+			    r, "exec continuation without an exec before it");
 		break;
 	case REC_EV_SUBSYSTEM:
 		if (len < 1 || len > REC_SUBSYS_MAX)
@@ -694,7 +702,9 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 		ev->type = (enum rec_event_type)type;
 		ev->t_ms = t;
 		r->last_ms = t;
-		if ((ret = reader_decode(r, ev, p, len)) < 0)
+		ret = reader_decode(r, ev, p, len);
+		r->last_type = type;
+		if (ret < 0)
 			return ret;
 		if (ret == 0) {
 			r->nskipped++;

@@ -32,6 +32,8 @@
  */
 #define REC_WRITER_PLAIN_CAP (2 * 65536 + 16384)
 #define REC_DATA_MAX 65536
+/* An exec command, in EXEC and EXEC_MORE events (SSH packets are smaller). */
+#define REC_EXEC_MAX (1024 * 1024)
 /* FILE_DATA: u32 channel, u64 file_id, u8 direction, u64 offset, data */
 #define REC_FILE_DATA_HDR 21
 #define REC_FILE_REF_LEN 12 /* u32 channel, u64 file_id */

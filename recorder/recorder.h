@@ -33,6 +33,11 @@ enum rec_event_type {
 	 */
 	REC_EV_FILE_DATA = 128,
 	REC_EV_FILE_REF = 129,
+	/*
+	 * EXEC_MORE: the next piece of a command longer than one EXEC event
+	 * holds (65536 bytes); right after the EXEC or the EXEC_MORE before it.
+	 */
+	REC_EV_EXEC_MORE = 130,
 };
 
 enum rec_file_op {

@@ -319,6 +319,8 @@ event_name(enum rec_event_type t)
 
 	if (t == REC_EV_FILE_DATA)
 		return "file_data";
+	if (t == REC_EV_EXEC_MORE)
+		return "exec_more";
 	return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
 
@@ -355,6 +357,7 @@ event_jsonl(const struct rec_event *ev)
 	case REC_EV_STDERR:
 	case REC_EV_INPUT:
 	case REC_EV_EXEC:
+	case REC_EV_EXEC_MORE:
 	case REC_EV_SUBSYSTEM: {
 		json_t *d = bytes_json(ev->data, ev->len, &key);
 

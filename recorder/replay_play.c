@@ -346,7 +346,7 @@ grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
 	struct grep_stream so = { .name = "output" }, si = { .name = "input" };
 	struct rec_reader *r = NULL;
 	struct rec_event ev;
-	int ret, rc = -1;
+	int ret, rc = -1, exec_open = 0;
 
 	g->file = path;
 	if ((so.esc = rec_escape_new(REC_ESC_TEXT)) == NULL ||
@@ -357,14 +357,27 @@ grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
 	if (replay_open_report(path, keys, &r) != 0)
 		goto out;
 	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		/* an exec command is one line, over its EXEC_MORE pieces */
+		if (exec_open && ev.type != REC_EV_EXEC_MORE) {
+			exec_open = 0;
+			if ((ret = grep_event(g, &si, NULL, 0, ev.t_ms, 1)) !=
+			    0)
+				goto out;
+		}
 		if (want_out &&
 		    (ev.type == REC_EV_OUTPUT || ev.type == REC_EV_STDERR))
 			ret = grep_event(g, &so, ev.data, ev.len, ev.t_ms, 0);
 		else if (want_in && ev.type == REC_EV_INPUT)
 			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 0);
-		else if (want_in && ev.type == REC_EV_EXEC)
-			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 1);
-		else
+		else if (want_in &&
+		    (ev.type == REC_EV_EXEC || ev.type == REC_EV_EXEC_MORE)) {
+			if (ev.type == REC_EV_EXEC &&
+			    (ret = grep_event(g, &si, NULL, 0, ev.t_ms, 1)) !=
+				0)
+				goto out;
+			exec_open = 1;
+			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 0);
+		} else
 			continue;
 		if (ret != 0)
 			goto out;

@@ -210,8 +210,20 @@ int
 rec_writer_exec(
     struct rec_writer *w, uint64_t now_ms, const void *cmd, size_t len)
 {
-	return writer_bytes_event(
-	    w, now_ms, REC_EV_EXEC, cmd, len, 0, REC_DATA_MAX);
+	const uint8_t *p = cmd;
+	size_t n = len > REC_DATA_MAX ? REC_DATA_MAX : len, off;
+	int r;
+
+	/* A longer command goes on in EXEC_MORE events (never refused). */
+	if (len > REC_EXEC_MAX)
+		return PV_ERR_RANGE;
+	r = writer_bytes_event(w, now_ms, REC_EV_EXEC, p, n, 0, REC_DATA_MAX);
+	for (off = n; r == 0 && off < len; off += n) {
+		n = len - off > REC_DATA_MAX ? REC_DATA_MAX : len - off;
+		r = writer_bytes_event(
+		    w, now_ms, REC_EV_EXEC_MORE, p + off, n, 1, REC_DATA_MAX);
+	}
+	return r;
 }
 
 int

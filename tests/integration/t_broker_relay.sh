@@ -62,6 +62,44 @@ out=$(pvssh "$L" -o SetEnv="LANG=C.UTF-8 LC_TIME=C PV_SNEAK=1" \
     'echo "$LANG/$LC_TIME/${PV_SNEAK:-none}"' </dev/null)
 [ "$out" = "C.UTF-8/C/none" ] || pv_fail "env: $out"
 
+# Long command lines (ssh ... "$(cat big-script.sh)"): 100 KB, and the
+# longest one argument a Linux target runs (128 KiB with its NUL), run and
+# are recorded whole (EXEC and EXEC_MORE events); 250 KB in two arguments
+# (sshd takes the request, its kernel refuses the exec as it would without
+# provost) is recorded whole too and ends with bash's own error.
+# exec_cmd REC: the SHA-256 of the command a recording holds.
+exec_cmd() {
+	"$top_builddir/provost-replay" export --key "$PV_TMP/sec.pem" --format jsonl "$1" |
+	    python3 -c '
+import hashlib, json, sys
+h = hashlib.sha256()
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("type") in ("exec", "exec_more"):
+        h.update(e["data"].encode())
+print(h.hexdigest())'
+}
+for n in 102400 131071; do
+	python3 -c "import sys; sys.stdout.write('echo start; : ' + 'x' * ($n - 24) + '; echo end')" \
+	    > "$PV_TMP/cmd"
+	[ "$(wc -c < "$PV_TMP/cmd")" -eq "$n" ] || pv_fail "command size"
+	out=$(pvssh "$L" "$(cat "$PV_TMP/cmd")" </dev/null 2>&1 | tr '\n' ' ')
+	[ "$out" = "start end " ] || pv_fail "a $n-byte command: $(echo "$out" | cut -c1-200)"
+	rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+	pv_wait_log "$PVD_LOG" "$(basename "$rec") sealed" 10 || pv_fail "no seal"
+	[ "$(exec_cmd "$rec")" = "$(sha256sum < "$PV_TMP/cmd" | cut -d' ' -f1)" ] ||
+	    pv_fail "the $n-byte command is not recorded whole"
+done
+python3 -c "import sys; sys.stdout.write(': ' + 'y' * 128000)" > "$PV_TMP/half"
+pvssh "$L" "$(cat "$PV_TMP/half")" "$(cat "$PV_TMP/half")" </dev/null > "$PV_TMP/big.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q 'Argument list too long' "$PV_TMP/big.out" ||
+    pv_fail "a 250 KB command: $rc $(cut -c1-200 "$PV_TMP/big.out")"
+rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+pv_wait_log "$PVD_LOG" "$(basename "$rec") sealed" 10 || pv_fail "no seal"
+[ "$(exec_cmd "$rec")" = "$( (cat "$PV_TMP/half"; printf ' '; cat "$PV_TMP/half") | sha256sum | cut -d' ' -f1)" ] ||
+    pv_fail "the 250 KB command is not recorded whole"
+
 # An interactive shell under a pty.
 printf 'echo pty-$((6*7)); tty; stty size\nexit 5\n' > "$PV_TMP/typed"
 pvssh "$L" -tt < "$PV_TMP/typed" > "$PV_TMP/pty.out" 2>&1

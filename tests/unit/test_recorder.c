@@ -462,6 +462,70 @@ test_incompressible(void **state)
 	unlink(path);
 }
 
+/*
+ * A command longer than one event holds (sshd takes up to its 256 KiB
+ * packet) is recorded whole: EXEC with the first 65536 bytes, EXEC_MORE
+ * pieces right after it; past REC_EXEC_MAX it is refused.
+ */
+static void
+test_long_exec(void **state)
+{
+	int idx[] = { 0 };
+	struct rec_recipients *rs = load_rcpts(idx, 1);
+	struct rec_writer *w;
+	struct rec_reader *r;
+	struct rec_key *k;
+	struct rec_event ev;
+	char path[TR_PATH_MAX], err[256];
+	const size_t n = 200000;
+	uint8_t *cmd, *got, sha[32];
+	size_t off = 0, i, pieces = 0;
+	uint64_t size;
+	int ret;
+
+	(void)state;
+	cmd = malloc(n);
+	got = malloc(n);
+	assert_non_null(cmd);
+	assert_non_null(got);
+	for (i = 0; i < n; i++)
+		cmd[i] = (uint8_t)("echo abcdefgh; "[i % 15]);
+	tr_path(&env, "longexec.pvr", path, sizeof(path));
+	assert_int_equal(rec_writer_open(&w, path, rs, &meta), 0);
+	assert_int_equal(rec_writer_exec(w, meta.start_mono_ms, cmd, n), 0);
+	assert_int_equal(
+	    rec_writer_exec(w, meta.start_mono_ms, cmd, 1024 * 1024 + 1),
+	    PV_ERR_RANGE);
+	assert_int_equal(
+	    rec_writer_data(w, meta.start_mono_ms + 1, REC_EV_OUTPUT, "ok", 2),
+	    0);
+	assert_int_equal(
+	    rec_writer_close(w, meta.start_mono_ms + 2, sha, &size), 0);
+	assert_int_equal(rec_key_load(&k, env.priv[0], err, sizeof(err)), 0);
+	assert_int_equal(rec_reader_open(&r, path), 0);
+	assert_int_equal(rec_reader_unlock(r, k), 0);
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if (ev.type != REC_EV_EXEC && ev.type != REC_EV_EXEC_MORE)
+			continue;
+		assert_int_equal(
+		    ev.type, pieces == 0 ? REC_EV_EXEC : REC_EV_EXEC_MORE);
+		assert_true(ev.len <= 65536 && off + ev.len <= n);
+		memcpy(got + off, ev.data, ev.len);
+		off += ev.len;
+		pieces++;
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(pieces, 4);
+	assert_int_equal(off, n);
+	assert_memory_equal(got, cmd, n);
+	rec_reader_free(r);
+	rec_key_free(k);
+	free(cmd);
+	free(got);
+	rec_recipients_free(rs);
+	unlink(path);
+}
+
 static void
 test_files(void **state)
 {
@@ -625,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_recipients),
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_incompressible),
+		cmocka_unit_test(test_long_exec),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_shared_recipients),
 		cmocka_unit_test(test_reader_keys),
