@@ -483,6 +483,7 @@ int broker_target_open(struct broker_session *s, struct relay_chan *rc,
 
 /* relay.c */
 void broker_nodelay(int fd); /* TCP_NODELAY on a connected socket */
+int broker_rekey_options(const struct pv_config *conf, ssh_session leg);
 struct relay_chan *broker_relay_chan_new(struct broker_session *s);
 void broker_relay_chan_free(struct relay_chan *rc);
 void broker_relay_target_callbacks(struct relay_chan *rc);

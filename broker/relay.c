@@ -14,6 +14,7 @@
 
 #include "broker/broker-int.h"
 #include "policy/policy.h"
+#include "store/store.h"
 
 #define FAIL_EXIT_STATUS 1
 
@@ -29,6 +30,22 @@ broker_nodelay(int fd)
 	if (fd >= 0)
 		(void)setsockopt(
 		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* RekeyLimit on a leg (either side); libssh's defaults when unset. */
+int
+broker_rekey_options(const struct pv_config *conf, ssh_session leg)
+{
+	uint64_t data = conf->rekey_data;
+	uint32_t secs = (uint32_t)conf->rekey_time;
+
+	if (data != 0 &&
+	    ssh_options_set(leg, SSH_OPTIONS_REKEY_DATA, &data) < 0)
+		return PV_ERR_INTERNAL;
+	if (secs != 0 &&
+	    ssh_options_set(leg, SSH_OPTIONS_REKEY_TIME, &secs) < 0)
+		return PV_ERR_INTERNAL;
+	return 0;
 }
 
 int

@@ -550,6 +550,11 @@ broker_session_run(
 		close(fd);
 		goto out;
 	}
+	if (broker_rekey_options(bx->conf, s->client) != 0) {
+		pv_error("session %s: RekeyLimit: %s", s->id,
+		    ssh_get_error(s->client));
+		goto out;
+	}
 	s->scb = (struct ssh_server_callbacks_struct){
 		.userdata = s,
 		.channel_open_request_session_function = session_open_channel,

@@ -110,7 +110,9 @@ target_options(struct broker_session *s, ssh_session t, const char *hostkeys)
 	    ssh_options_set(t, SSH_OPTIONS_NODELAY, &one) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") < 0)
+	    ssh_options_set(t, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") <
+		0 ||
+	    broker_rekey_options(s->bx->conf, t) != 0)
 		return PV_ERR_INTERNAL;
 	return 0;
 }

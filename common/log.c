@@ -70,6 +70,11 @@ pv_log_level_parse(const char *s, enum pv_log_level *out)
 {
 	size_t i;
 
+	/* the documented keyword; "warning" is what log lines print */
+	if (strcasecmp(s, "warn") == 0) {
+		*out = PV_LOG_WARN;
+		return 0;
+	}
 	for (i = 0; i < sizeof(pv_level_names) / sizeof(pv_level_names[0]);
 	     i++) {
 		if (strcasecmp(s, pv_level_names[i]) == 0) {

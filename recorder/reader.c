@@ -325,6 +325,12 @@ rec_reader_chunks(const struct rec_reader *r)
 	return r->index;
 }
 
+const struct rec_totals *
+rec_reader_totals(const struct rec_reader *r)
+{
+	return &r->tot;
+}
+
 uint64_t
 rec_reader_events(const struct rec_reader *r)
 {

@@ -224,6 +224,8 @@ const char *rec_reader_error(const struct rec_reader *r);
 /* Counts so far (chunks verified, events returned, last event time). */
 uint64_t rec_reader_chunks(const struct rec_reader *r);
 uint64_t rec_reader_events(const struct rec_reader *r);
+/* The byte totals of the events read so far (output, stderr, input). */
+const struct rec_totals *rec_reader_totals(const struct rec_reader *r);
 uint64_t rec_reader_last_ms(const struct rec_reader *r);
 
 /* "HH:MM:SS" (hours may exceed 24) of a relative time in ms. */

@@ -232,6 +232,15 @@ verify_json(const char *path, int ok, const char *error, struct rec_reader *r,
 		    json_integer((json_int_t)rec_reader_chunks(r)));
 		json_object_set_new(o, "last_event_ms",
 		    json_integer((json_int_t)rec_reader_last_ms(r)));
+		json_object_set_new(o, "output_bytes",
+		    json_integer(
+			(json_int_t)rec_reader_totals(r)->output_bytes));
+		json_object_set_new(o, "stderr_bytes",
+		    json_integer(
+			(json_int_t)rec_reader_totals(r)->stderr_bytes));
+		json_object_set_new(o, "input_bytes",
+		    json_integer(
+			(json_int_t)rec_reader_totals(r)->input_bytes));
 	}
 	if (sha != NULL && sha[0] != '\0')
 		json_object_set_new(o, "sha256", json_string(sha));

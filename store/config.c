@@ -66,7 +66,7 @@ struct cfg_ctx {
 	struct pv_config *c;
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
-	    seen_penalty, seen_minfree;
+	    seen_penalty, seen_minfree, seen_rekey;
 };
 
 static int
@@ -159,6 +159,34 @@ kw_lifetime(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		return r;
 	if (x->c->cert_lifetime < 10 || x->c->cert_lifetime > 86400)
 		return cfg_err(err, errlen, "%s must be 10s..1d", l->keyword);
+	return 0;
+}
+
+/* RekeyLimit DATA [TIME], as sshd_config: DATA "default" or a size,
+ * TIME "none" or a duration. */
+static int
+kw_rekey(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	uint64_t data = 0, t = 0;
+
+	if (x->seen_rekey)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (strcmp(l->args[0], "default") != 0 &&
+	    (pv_size_parse(l->args[0], &data) != 0 || data < 65536))
+		return cfg_err(err, errlen,
+		    "%s: DATA is default or a size of at least 64K (like "
+		    "1G)",
+		    l->keyword);
+	if (l->nargs > 1 && strcmp(l->args[1], "none") != 0 &&
+	    (pv_duration_parse(l->args[1], &t) != 0 || t == 0 ||
+		t > 30 * 86400))
+		return cfg_err(err, errlen,
+		    "%s: TIME is none or a duration of 1s..30d (like 1h)",
+		    l->keyword);
+	x->c->rekey_data = data;
+	x->c->rekey_time = t;
+	x->seen_rekey = 1;
 	return 0;
 }
 
@@ -380,6 +408,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "RecordingRecipient", 1, 1, kw_recipient },
 	{ "RecordingMinFree", 1, 1, kw_minfree },
 	{ "CertificateLifetime", 1, 1, kw_lifetime },
+	{ "RekeyLimit", 1, 2, kw_rekey },
 	{ "ControlSocket", 1, 1, kw_control },
 	{ "RevocationList", 1, 1, kw_revlist },
 	{ "SandboxUser", 1, 1, kw_user },
@@ -600,6 +629,8 @@ pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
 	next->policy_file = t;
 	cur->recording_min_free = next->recording_min_free;
 	cur->cert_lifetime = next->cert_lifetime;
+	cur->rekey_data = next->rekey_data;
+	cur->rekey_time = next->rekey_time;
 	cur->max_sessions = next->max_sessions;
 	cur->login_grace = next->login_grace;
 	cur->max_auth_tries = next->max_auth_tries;

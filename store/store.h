@@ -429,6 +429,9 @@ struct pv_config {
 	size_t nrecipients;
 	char *recipients[PV_CONFIG_MAX_RECIPIENTS];
 	uint64_t cert_lifetime; /* seconds */
+	/* RekeyLimit on both legs: bytes (0 = libssh's default for the
+	 * cipher), seconds (0 = none) */
+	uint64_t rekey_data, rekey_time;
 	char *control_socket;
 	char *revocation_list; /* RevocationList: NULL = not kept */
 	char *sandbox_user;

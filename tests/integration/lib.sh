@@ -115,7 +115,7 @@ pv_keygen() {
 
 # pv_start_sshd NAME [EXTRA-CONFIG-FILE]: a real sshd on a free port.
 # Sets PV_SSHD_PORT, PV_SSHD_DIR (host key, config, log); PV_SSHD_MAXSTARTUPS
-# overrides its MaxStartups (load tests).  The config is
+# overrides its MaxStartups (load tests), PV_SSHD_LOGLEVEL its LogLevel.  The config is
 # checked with sshd -t first; a failed bind is retried on another port.
 pv_start_sshd() {
 	name=$1; extra=${2:-}
@@ -138,7 +138,7 @@ PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 StrictModes no
 AuthorizedKeysFile $dir/authorized_keys
-LogLevel VERBOSE
+LogLevel ${PV_SSHD_LOGLEVEL:-VERBOSE}
 MaxStartups ${PV_SSHD_MAXSTARTUPS:-100:30:200}
 # bash skips ~/.bashrc when started by sshd at SHLVL >= 2: a login shell's
 # start-up files (pyenv rehash takes a lock) must not time the tests.

@@ -6,8 +6,9 @@
 # way with RekeyLimit 4M on the engineer's client, then on the target's
 # sshd, then on both: byte-exact, every recording verifies, file events carry
 # the right SHA-256.  Then a re-key while either side's window is full (a
-# slow reader), and more than 1 GiB through exec and sftp get with default
-# settings (the client's own re-key at 1 GiB).
+# slow reader), provostd's own RekeyLimit on both its legs, and with
+# default settings more than 4 GiB through exec (64-bit counters) and more
+# than 1 GiB through sftp get (the client's own re-key at 1 GiB).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -214,6 +215,28 @@ for MODE in client target both; do
 	pv_log "$MODE re-keys: every kind, $MB MB each way, $nc key exchanges on the first client connection, $(($(date +%s) - t0)) s"
 done
 
+# libssh's own re-keys: provostd's RekeyLimit (applied by a reload) makes
+# both of its legs re-key every 4 MB and every second.  The engineer's ssh
+# sees them; a target sshd logging at DEBUG1 counts those on the target leg.
+PV_SSHD_LOGLEVEL=DEBUG1 pv_start_sshd dbgtarget "$PV_TMP/target_extra"
+pvctl target add dbg01 --host 127.0.0.1 --port "$PV_SSHD_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add dbg01"
+echo 'RekeyLimit 4M 1s' >> "$CONF"
+kill -HUP "$PVD_PID"
+pv_wait_log "$PVD_LOG" 'reload: applied' 10 || pv_fail "RekeyLimit reload"
+MODE=broker
+t0=$(date +%s)
+kinds db01
+nc=$(newkeys "$W/client-$MODE.log")
+[ "$nc" -ge $((MB / 8)) ] || pv_fail "broker: only $nc key exchanges started by provostd on the engineer's leg"
+pvssh "alice+$ME@dbg01" "cat $W/src" </dev/null 2>"$W/dbg.err" > "$W/dbg.out"
+got=$(sha "$W/dbg.out")
+[ "$got" = "$SRC" ] || pv_fail "broker: output through a re-keying target leg changed: $(wc -c < "$W/dbg.out") bytes, $(head -c 300 "$W/dbg.err")"
+verified_rec "broker target leg"
+nt=$(newkeys "$PV_TMP/dbgtarget.log")
+[ "$nt" -ge $((MB / 8)) ] || pv_fail "broker: only $nt key exchanges on the target leg"
+pv_log "broker re-keys (RekeyLimit 4M 1s): every kind, $MB MB each way, $nc key exchanges on the engineer's leg of the first connection, $nt on a target leg, $(($(date +%s) - t0)) s"
+
 # A re-key while the engineer's window is full: the client re-keys every
 # second while its reader sleeps; the same with the target's window full.
 MODE=slow
@@ -229,13 +252,24 @@ verified_rec "slow target reader"
 sessions_ended_ok
 
 # Past the client's default re-key (1 GiB with chacha20-poly1305), default
-# settings: exec output and an sftp get of a sparse file.
+# settings: exec output past 4 GiB (every counter on the way is 64-bit: the
+# session row, the recording's totals, libssh's windows), and an sftp get
+# of a sparse file past 1 GiB.
+sed -i '/^RekeyLimit /d' "$CONF"
+kill -HUP "$PVD_PID"
 MODE=default
-GB=$((1024 * 1048576 + 64 * 1048576))
+BIG=$((4 * 1073741824 + 100 * 1048576))
 t0=$(date +%s)
-n=$(pvssh "alice+$ME@db01" "head -c $GB /dev/zero" </dev/null | wc -c)
-[ "$n" -eq "$GB" ] || pv_fail "default settings: $n of $GB bytes through exec"
-verified_rec "1 GiB exec"
+n=$(pvssh "alice+$ME@db01" "head -c $BIG /dev/zero" </dev/null | wc -c)
+[ "$n" -eq "$BIG" ] || pv_fail "default settings: $n of $BIG bytes through exec"
+verified_rec "4 GiB exec"
+tot=$("$REPLAY" verify --key "$KEY" --json "$rec" | sed -n 's/.*"output_bytes": *\([0-9]*\).*/\1/p')
+[ "$tot" = "$BIG" ] || pv_fail "the recording's output total is $tot, not $BIG"
+if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
+	row=$("$SQLITE3" "$STATE/provost.db" "select bytes_out from sessions where recording_path = '$rec'")
+	[ "$row" = "$BIG" ] || pv_fail "the session row counts $row bytes out, not $BIG"
+fi
+GB=$((1024 * 1048576 + 64 * 1048576))
 truncate -s "$GB" "$W/remote/sparse"
 zsha=$(head -c "$GB" /dev/zero | sha256sum | cut -d' ' -f1)
 printf 'get %s %s\n' "$W/remote/sparse" "$W/sparse.got" > "$W/batch"
@@ -247,5 +281,5 @@ rm -f "$W/sparse.got"
 verified_rec "1 GiB sftp get"
 file_event "$rec" get "$GB" "$zsha" "$W/remote/sparse"
 sessions_ended_ok
-pv_log "past 1 GiB with default settings: exec and sftp get, $(($(date +%s) - t0)) s"
+pv_log "default settings: $BIG bytes through exec, $GB through sftp get, $(($(date +%s) - t0)) s"
 pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"

@@ -344,6 +344,14 @@ test_log(void **state)
 	assert_int_equal(pv_log_level_parse("DEBUG", &l), 0);
 	assert_int_equal(l, PV_LOG_DEBUG);
 	assert_int_equal(pv_log_level_parse("loud", &l), PV_ERR_INVALID);
+	/* every name the docs and the error message list */
+	assert_int_equal(pv_log_level_parse("warn", &l), 0);
+	assert_int_equal(l, PV_LOG_WARN);
+	assert_int_equal(pv_log_level_parse("warning", &l), 0);
+	assert_int_equal(l, PV_LOG_WARN);
+	assert_int_equal(pv_log_level_parse("error", &l), 0);
+	assert_int_equal(pv_log_level_parse("info", &l), 0);
+	assert_int_equal(pv_log_level_parse("verbose", &l), 0);
 	assert_string_equal(pv_log_level_name(PV_LOG_WARN), "warning");
 }
 

@@ -28,7 +28,8 @@ test_config(void **state)
 				   "MFAGrace 0\n"
 				   "Plugin /usr/lib/c.so /etc/c.conf\n"
 				   "LogLevel debug\n"
-				   "RevocationList /srv/provost/revoked.list\n";
+				   "RevocationList /srv/provost/revoked.list\n"
+				   "RekeyLimit 4M 1h\n";
 	static const struct {
 		const char *text;
 		const char *err;
@@ -53,6 +54,12 @@ test_config(void **state)
 		{ "RevocationList revoked.list\n", "needs an absolute path" },
 		{ "RevocationList /a\nRevocationList /b\n",
 		    "x.conf:2: RevocationList given twice" },
+		{ "RekeyLimit 4K\n", "x.conf:1: RekeyLimit: DATA is default" },
+		{ "RekeyLimit lots\n", "x.conf:1: RekeyLimit: DATA" },
+		{ "RekeyLimit 1G 0s\n", "x.conf:1: RekeyLimit: TIME is none" },
+		{ "RekeyLimit 1G 1h 1\n", "x.conf:1:" },
+		{ "RekeyLimit 1G\nRekeyLimit 2G\n",
+		    "x.conf:2: RekeyLimit given twice" },
 	};
 	struct pv_config *c;
 	const char *path;
@@ -81,6 +88,8 @@ test_config(void **state)
 	assert_int_equal(c->log_level, PV_LOG_DEBUG);
 	assert_string_equal(c->sandbox_user, "provost");
 	assert_string_equal(c->revocation_list, "/srv/provost/revoked.list");
+	assert_true(c->rekey_data == 4 * 1024 * 1024);
+	assert_int_equal(c->rekey_time, 3600);
 	pv_config_free(c);
 	pv_config_free(NULL);
 	/* Not kept unless configured. */
@@ -89,6 +98,7 @@ test_config(void **state)
 	    pv_config_load_mem(c, "x.conf", "", 0, err, sizeof(err)), 0);
 	assert_null(c->revocation_list);
 	assert_true(c->recording_min_free == PV_CONFIG_MIN_FREE_DEFAULT);
+	assert_true(c->rekey_data == 0 && c->rekey_time == 0);
 	pv_config_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pv_config_new(&c), 0);
@@ -100,6 +110,48 @@ test_config(void **state)
 			fail_msg("case %zu: got \"%s\"", i, err);
 		pv_config_free(c);
 	}
+}
+
+/* A reload takes what may change and names what needs a restart. */
+static void
+test_config_reload(void **state)
+{
+	static const char a[] = "ListenAddress 127.0.0.1:2222\n"
+				"PolicyFile /etc/a.conf\n"
+				"MaxSessions 10\n"
+				"Store sqlite:/a.db\n";
+	static const char b[] = "ListenAddress 127.0.0.1:2223\n"
+				"PolicyFile /etc/b.conf\n"
+				"MaxSessions 20\n"
+				"RekeyLimit 1G 1h\n"
+				"LogLevel warn\n"
+				"Store sqlite:/b.db\n";
+	struct pv_config *cur, *next;
+	char err[256], restart[256];
+
+	(void)state;
+	assert_int_equal(pv_config_new(&cur), 0);
+	assert_int_equal(pv_config_new(&next), 0);
+	assert_int_equal(
+	    pv_config_load_mem(cur, "a.conf", a, strlen(a), err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    pv_config_load_mem(next, "b.conf", b, strlen(b), err, sizeof(err)),
+	    0);
+	pv_config_reload(cur, next, restart, sizeof(restart));
+	assert_string_equal(restart, "ListenAddress, Store");
+	assert_string_equal(cur->listen[0], "127.0.0.1:2222");
+	assert_string_equal(cur->store, "sqlite:/a.db");
+	assert_string_equal(cur->policy_file, "/etc/b.conf");
+	assert_string_equal(next->policy_file, "/etc/a.conf");
+	assert_int_equal(cur->max_sessions, 20);
+	assert_int_equal(cur->rekey_time, 3600);
+	assert_int_equal(cur->log_level, PV_LOG_WARN);
+	/* the same file again: nothing needs a restart */
+	pv_config_reload(cur, cur, restart, sizeof(restart));
+	assert_string_equal(restart, "");
+	pv_config_free(cur);
+	pv_config_free(next);
 }
 
 static int
@@ -201,6 +253,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_reload),
 		cmocka_unit_test(test_names_and_small_parts),
 	};
 
