@@ -79,11 +79,19 @@ on_hup(int sig)
 	got_hup = 1;
 }
 
+/* -h and --help: to stdout, exit 0; a bad option: to stderr, exit 2. */
 static void
-usage(void)
+usage(int help)
 {
-	fprintf(stderr, "usage: provostd [-f CONFIG] [-D] [-t] [-d]\n");
-	exit(2);
+	fprintf(help ? stdout : stderr,
+	    "usage: provostd [-f CONFIG] [-D] [-t | -T] [-d]\n"
+	    "  -f CONFIG  the configuration (default %s)\n"
+	    "  -D         stay in the foreground, log to stderr\n"
+	    "  -t         check the configuration, the policy and the keys\n"
+	    "  -T         the same, then print the configuration in force\n"
+	    "  -d         debug logging\n",
+	    DEFAULT_CONFIG);
+	exit(help ? 0 : 2);
 }
 
 static int
@@ -719,7 +727,11 @@ main(int argc, char **argv)
 	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
 
 	memset(&bx, 0, sizeof(bx));
-	while ((ch = getopt(argc, argv, "f:Dtd")) != -1) {
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			usage(1);
+	}
+	while ((ch = getopt(argc, argv, "f:DtTdh")) != -1) {
 		switch (ch) {
 		case 'f':
 			conf_path = optarg;
@@ -730,15 +742,21 @@ main(int argc, char **argv)
 		case 't':
 			test = 1;
 			break;
+		case 'T':
+			test = 2;
+			break;
 		case 'd':
 			debug = 1;
 			break;
+		case 'h':
+			usage(1);
+			break;
 		default:
-			usage();
+			usage(0);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(0);
 	pv_log_init("provostd",
 	    foreground || test ? PV_LOG_STDERR : PV_LOG_SYSLOG, PV_LOG_INFO);
 	if (pv_config_new(&conf) != 0 ||
@@ -772,6 +790,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (test) {
+		if (test == 2)
+			pv_config_print(conf, stdout);
 		fprintf(stderr, "provostd: %s: configuration OK\n", conf_path);
 		r = 0;
 		goto out;

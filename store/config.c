@@ -66,20 +66,27 @@ struct cfg_ctx {
 	struct pv_config *c;
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
-	    seen_penalty, seen_minfree, seen_rekey;
+	    seen_penalty, seen_minfree, seen_rekey, seen_revlist;
 };
 
 static int
 kw_listen(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+	const char *a;
+	size_t len;
 
 	if (c->nlisten == PV_CONFIG_MAX_LISTEN)
 		return cfg_err(err, errlen, "too many %s lines", l->keyword);
-	if (strrchr(l->args[0], ':') == NULL)
-		return cfg_err(
-		    err, errlen, "%s wants ADDRESS:PORT", l->keyword);
-	if ((c->listen[c->nlisten] = strdup(l->args[0])) == NULL)
+	a = l->args[0];
+	len = strlen(a);
+	/* A bare HOST or [V6] listens on the default port, as sshd's. */
+	if (strchr(a, ':') == NULL || (a[0] == '[' && a[len - 1] == ']')) {
+		if (asprintf(&c->listen[c->nlisten], "%s:2222", a) < 0) {
+			c->listen[c->nlisten] = NULL;
+			return PV_ERR_ALLOC;
+		}
+	} else if ((c->listen[c->nlisten] = strdup(a)) == NULL)
 		return PV_ERR_ALLOC;
 	c->nlisten++;
 	return 0;
@@ -200,8 +207,15 @@ kw_control(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 static int
 kw_revlist(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
-	return set_path(
-	    &((struct cfg_ctx *)v)->c->revocation_list, l, err, errlen);
+	struct cfg_ctx *x = v;
+
+	if (x->seen_revlist)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	x->seen_revlist = 1;
+	/* "none" (the default, as provostd -T prints it): not kept */
+	if (strcmp(l->args[0], "none") == 0)
+		return 0;
+	return set_path(&x->c->revocation_list, l, err, errlen);
 }
 
 static int
@@ -643,4 +657,60 @@ pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
 	cur->penalty_failures = next->penalty_failures;
 	cur->penalty_duration = next->penalty_duration;
 	cur->log_level = next->log_level;
+}
+
+/* A duration as provost.conf takes it back: 0, or whole seconds. */
+static void
+print_secs(FILE *f, const char *kw, uint64_t secs)
+{
+	fprintf(f, "%s %llus\n", kw, (unsigned long long)secs);
+}
+
+void
+pv_config_print(const struct pv_config *c, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisten; i++)
+		fprintf(f, "listenaddress %s\n", c->listen[i]);
+	fprintf(f, "statedirectory %s\n", c->state_dir);
+	fprintf(f, "store %s\n", c->store);
+	fprintf(f, "policyfile %s\n", c->policy_file);
+	fprintf(f, "recordingdirectory %s\n", c->recording_dir);
+	for (i = 0; i < c->nrecipients; i++)
+		fprintf(f, "recordingrecipient %s\n", c->recipients[i]);
+	fprintf(f, "recordingminfree %llu\n",
+	    (unsigned long long)c->recording_min_free);
+	print_secs(f, "certificatelifetime", c->cert_lifetime);
+	if (c->rekey_data != 0)
+		fprintf(
+		    f, "rekeylimit %llu", (unsigned long long)c->rekey_data);
+	else
+		fprintf(f, "rekeylimit default");
+	if (c->rekey_time != 0)
+		fprintf(f, " %llus\n", (unsigned long long)c->rekey_time);
+	else
+		fprintf(f, " none\n");
+	fprintf(f, "controlsocket %s\n", c->control_socket);
+	fprintf(f, "revocationlist %s\n",
+	    c->revocation_list != NULL ? c->revocation_list : "none");
+	fprintf(f, "sandboxuser %s\n", c->sandbox_user);
+	fprintf(f, "maxsessions %u\n", c->max_sessions);
+	print_secs(f, "logingracetime", c->login_grace);
+	fprintf(f, "maxauthtries %u\n", c->max_auth_tries);
+	print_secs(f, "mfagrace", c->mfa_grace);
+	print_secs(f, "storestaleness", c->store_staleness);
+	fprintf(f, "maxstartups %u:%u:%u\n", c->startups_begin,
+	    c->startups_rate, c->startups_full);
+	fprintf(f, "persourcemaxstartups %u\n", c->per_source_startups);
+	fprintf(f, "persourcepenalty %u:%llus\n", c->penalty_failures,
+	    (unsigned long long)c->penalty_duration);
+	for (i = 0; i < c->nplugins; i++)
+		fprintf(f, "plugin %s%s%s\n", c->plugins[i].path,
+		    c->plugins[i].config != NULL ? " " : "",
+		    c->plugins[i].config != NULL ? c->plugins[i].config : "");
+	fprintf(f, "loglevel %s\n",
+	    c->log_level == PV_LOG_WARN
+		? "warn"
+		: pv_log_level_name((enum pv_log_level)c->log_level));
 }

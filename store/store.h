@@ -467,5 +467,8 @@ void pv_config_free(struct pv_config *c);
  */
 void pv_config_reload(struct pv_config *cur, struct pv_config *next,
     char *restart, size_t restartlen);
+/* provostd -T: every keyword with the value in force, one per line, in a
+ * form provostd.conf takes back (sshd -T's convention). */
+void pv_config_print(const struct pv_config *c, FILE *f);
 
 #endif /* PROVOST_STORE_H */

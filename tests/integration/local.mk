@@ -3,7 +3,8 @@
 # and stops what it started by pid.
 INTEGRATION_TESTS = \
 	tests/integration/t_harness_sshd.sh \
-	tests/integration/t_configure_missing.sh
+	tests/integration/t_configure_missing.sh \
+	tests/integration/t_docs.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/README.md

@@ -50,9 +50,10 @@ test_config(void **state)
 		{ "PolicyFile /a\nPolicyFile /b\n",
 		    "x.conf:2: PolicyFile given "
 		    "twice" },
-		{ "ListenAddress nocolon\n", "ADDRESS:PORT" },
 		{ "RevocationList revoked.list\n", "needs an absolute path" },
 		{ "RevocationList /a\nRevocationList /b\n",
+		    "x.conf:2: RevocationList given twice" },
+		{ "RevocationList none\nRevocationList /a\n",
 		    "x.conf:2: RevocationList given twice" },
 		{ "RekeyLimit 4K\n", "x.conf:1: RekeyLimit: DATA is default" },
 		{ "RekeyLimit lots\n", "x.conf:1: RekeyLimit: DATA" },
