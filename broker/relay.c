@@ -666,6 +666,14 @@ broker_relay_target_callbacks(struct relay_chan *rc)
 	};
 	ssh_callbacks_init(&rc->tcb);
 	ssh_set_channel_callbacks(rc->t, &rc->tcb);
+	/*
+	 * What the target sent while its channel was being opened (a banner,
+	 * and its EOF and close, can all come in the open's own poll) waits
+	 * in libssh's buffer with no callback having seen it: the pump
+	 * drains it before the channel's tails.
+	 */
+	rc->stall_out = rc->stall_err = 1;
+	rc->s->repump = 1;
 }
 
 void
@@ -697,7 +705,7 @@ void
 broker_relay_reap(struct broker_session *s)
 {
 	struct relay_chan *rc;
-	int i = 0;
+	int i = 0, j;
 
 	while (i < s->nchans) {
 		rc = s->chans[i];
@@ -713,9 +721,9 @@ broker_relay_reap(struct broker_session *s)
 			ssh_channel_free(rc->t);
 		}
 		broker_relay_chan_free(rc);
+		for (j = i + 1; j < s->nchans; j++)
+			s->chans[j - 1] = s->chans[j];
 		s->nchans--;
-		memmove(&s->chans[i], &s->chans[i + 1],
-		    (size_t)(s->nchans - i) * sizeof(s->chans[0]));
 	}
 }
 
@@ -833,6 +841,15 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		rc->stall_err = 0;
 	if (s->ending || rc->stall_out || rc->stall_err)
 		return 0;
+	/*
+	 * An EOF or close that came while the channel was being opened,
+	 * before its callbacks: libssh saw it, nobody told us.  (is_eof is
+	 * true only once its buffer is empty.)
+	 */
+	if (!rc->t_eof && ssh_channel_is_eof(rc->t))
+		rc->t_eof = 1;
+	if (!rc->t_closed && ssh_channel_is_closed(rc->t))
+		rc->t_closed = rc->t_eof = 1;
 	if (rc->fail_msg[0] != '\0') {
 		relay_fail(rc);
 		return 1;

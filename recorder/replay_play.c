@@ -360,8 +360,7 @@ grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
 		/* an exec command is one line, over its EXEC_MORE pieces */
 		if (exec_open && ev.type != REC_EV_EXEC_MORE) {
 			exec_open = 0;
-			if ((ret = grep_event(g, &si, NULL, 0, ev.t_ms, 1)) !=
-			    0)
+			if (grep_event(g, &si, NULL, 0, ev.t_ms, 1) != 0)
 				goto out;
 		}
 		if (want_out &&
@@ -372,8 +371,7 @@ grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
 		else if (want_in &&
 		    (ev.type == REC_EV_EXEC || ev.type == REC_EV_EXEC_MORE)) {
 			if (ev.type == REC_EV_EXEC &&
-			    (ret = grep_event(g, &si, NULL, 0, ev.t_ms, 1)) !=
-				0)
+			    grep_event(g, &si, NULL, 0, ev.t_ms, 1) != 0)
 				goto out;
 			exec_open = 1;
 			ret = grep_event(g, &si, ev.data, ev.len, ev.t_ms, 0);

@@ -50,10 +50,10 @@ gone() {
 	while kill -0 "$2" 2>/dev/null && [ $i -lt $(($1 * 10)) ]; do sleep 0.1; i=$((i + 1)); done
 	! kill -0 "$2" 2>/dev/null
 }
-# no_live: the live list empties within 5 s (the engineer's ssh exited).
+# no_live: the live list empties within 15 s of the engineer's ssh exiting.
 no_live() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt 150 ]; do
 		[ "$(pvctl session list --live --json | grep -c '"id"')" -eq 0 ] && return 0
 		sleep 0.1; i=$((i + 1))
 	done
@@ -62,7 +62,7 @@ no_live() {
 # through PORT CLIENTMODE [FILE]: a connection to PORT; prints its result.
 through() { "$PY" "$PEER" connect "$@" 2>&1; }
 
-# -L: the engineer's ssh runs 'sleep 2; echo done' with a forward to each
+# -L: the engineer's ssh runs 'sleep 5; echo done' with a forward to each
 # far end; a connection through it must not keep ssh from exiting.
 for case in server-first client-first half-close both-at-once; do
 	LP=$(pv_free_port) || pv_fail "no free port"
@@ -73,7 +73,7 @@ for case in server-first client-first half-close both-at-once; do
 	both-at-once) DEST=$PD ;;
 	esac
 	t0=$(date +%s)
-	pvssh_bg "$L" -o ExitOnForwardFailure=yes -L "$LP:127.0.0.1:$DEST" 'sleep 2; echo done' \
+	pvssh_bg "$L" -o ExitOnForwardFailure=yes -L "$LP:127.0.0.1:$DEST" 'sleep 5; echo done' \
 	    </dev/null > "$W/l.out" 2>&1
 	i=0
 	while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $LP), 1).close()" \
@@ -111,7 +111,7 @@ for case in server-first client-first half-close both-at-once; do
 	both-at-once) DEST=$PD ;;
 	esac
 	pvssh_bg "$L" -o ExitOnForwardFailure=yes -R "127.0.0.1:$RPORT:127.0.0.1:$DEST" \
-	    'sleep 3; echo done' </dev/null > "$W/r.out" 2>&1
+	    'sleep 5; echo done' </dev/null > "$W/r.out" 2>&1
 	nrf=$((nrf + 1))
 	i=0
 	while [ "$(grep -c "remote forward from 127.0.0.1:$RPORT" "$PVD_LOG")" -lt "$nrf" ] &&
