@@ -1,6 +1,9 @@
 /*
- * broker.h: provostd's building blocks that tests and other modules see:
- * the login string parser, OpenSSH certificate minting, provostd.conf.
+ * broker.h: what provostd's privileged monitor (broker/monitor/) and its
+ * session processes (broker/session/) share: the login string parser,
+ * certificates, the backend and recorder interfaces that privilege
+ * separation runs across, and the entry points the monitor calls in a new
+ * session process.  Nothing here is private to one side.
  */
 #ifndef PROVOST_BROKER_H
 #define PROVOST_BROKER_H
@@ -9,9 +12,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <sys/types.h>
+
 #include <openssl/evp.h>
 
 #include "common/common.h"
+
+struct pv_config;
+struct sftp_event;
+struct ssh_bind_struct;
 
 /*
  * Login strings (the user part of ssh's user@host, split by OpenSSH at the
@@ -90,5 +99,270 @@ struct broker_listen {
 
 /* "host:port", "[v6]:port" or "host" (port 2222). */
 int broker_listen_parse(const char *s, struct broker_listen *out);
+
+/*
+ * The backend: every question the broker asks of the store, the policy and
+ * the CA.  The monitor answers them from the store (monitor/backend_store.c);
+ * a session process asks them of the monitor (session/backend_monitor.c).
+ * Decisions return PV_ALLOW / PV_DENY / <0 (callers test == PV_ALLOW).
+ */
+#define BROKER_HOSTKEY_MAX 2048
+#define BROKER_MAX_ACCOUNTS 16
+#define BROKER_REASON_MAX 256
+
+/* broker_target.auth: how the broker logs in to the target. */
+#define BROKER_AUTH_CERT 0      /* an SSH certificate for an ephemeral key */
+#define BROKER_AUTH_PAM_TOKEN 1 /* a pvt1 token for pam_provost */
+
+struct broker_target {
+	char name[BROKER_TARGET_MAX + 1];
+	int auth; /* BROKER_AUTH_* */
+	char host[256];
+	uint16_t port;
+	char classification[64];
+	char hostkey[BROKER_HOSTKEY_MAX]; /* pinned: "TYPE BASE64" */
+	char accounts[BROKER_MAX_ACCOUNTS][BROKER_ACCOUNT_MAX + 1];
+	int naccounts;
+};
+
+struct broker_decide_req {
+	const char *session_id;
+	const char *engineer;
+	const struct broker_target *target;
+	const char *account;
+	unsigned int channel; /* POLICY_CH_* of policy/policy.h */
+	int64_t now;
+	const char *client_addr;
+	/*
+	 * POLICY_CH_FORWARD: the destination, checked against ForwardTo;
+	 * POLICY_CH_REMOTE_FORWARD: the listen address and port asked of
+	 * the target (port 0: it picks), checked against
+	 * RemoteForwardListen.
+	 */
+	const char *forward_host;
+	unsigned int forward_port;
+};
+
+struct broker_decision {
+	int permit_pty;
+	int permit_forward;    /* the target cert allows port forwarding
+				  (forward or remote-forward) */
+	unsigned int channels; /* POLICY_CH_* the rule allows */
+	char rule[64];
+	char grant_id[64];
+	int64_t grant_ends;             /* unix seconds; 0 = standing access */
+	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
+	unsigned int transfer;          /* POLICY_TRANSFER_* for sftp and scp */
+	int record_file_contents;       /* sftp/scp bytes recorded in full */
+};
+
+struct broker_session_row {
+	const char *id;
+	const char *engineer;
+	const char *target;
+	const char *account;
+	const char *grant_id; /* NULL for standing access */
+	const char *rule;
+	const char *client_addr;
+	const char *recording_path;
+};
+
+struct broker_session_end {
+	uint64_t bytes_in; /* engineer -> target */
+	uint64_t bytes_out;
+	const char *recording_sha256; /* hex, "" if none */
+	uint64_t recording_size;
+	const char *reason;
+	int aborted;
+};
+
+/* A pvt1 token for a pam-token target (docs/pam-token.md). */
+struct broker_token_req {
+	const char *session_id;
+	const char *engineer;
+	const char *account;
+	const char *grant_id; /* "" or NULL: none */
+	int64_t now;
+	uint64_t lifetime; /* seconds: CertificateLifetime */
+	uint64_t serial;   /* out: the credential's serial */
+};
+
+struct broker_backend_ops {
+	const char *name;
+	/* Is blob (SSH wire public key) a registered key of engineer? */
+	int (*key_check)(
+	    void *ctx, const char *engineer, const uint8_t *blob, size_t len);
+	/*
+	 * Is code the engineer's TOTP now (+-1 step), never used before?  On
+	 * success the backend notes (engineer, key, address, time) for
+	 * MFAGrace.
+	 */
+	int (*totp_check)(void *ctx, const char *engineer, const char *code,
+	    const uint8_t *blob, size_t len, const char *addr);
+	/*
+	 * Does a rule that could open target (any of its accounts when
+	 * account is "") demand a fresh code (FreshMFA yes)?  PV_ALLOW if so.
+	 */
+	int (*fresh_mfa)(void *ctx, const char *engineer, const char *target,
+	    const char *account);
+	/* Did this key from this address pass a code within grace seconds? */
+	int (*mfa_recent)(void *ctx, const char *engineer, const uint8_t *blob,
+	    size_t len, const char *addr, uint64_t grace);
+	/* The target by name, if this engineer may know of it. */
+	int (*target_get)(void *ctx, const char *engineer, const char *name,
+	    struct broker_target *out);
+	/* Policy decision (plus grant lookup); reason filled either way. */
+	int (*decide)(void *ctx, const struct broker_decide_req *req,
+	    struct broker_decision *out);
+	/*
+	 * Records the credential (which assigns the serial), then signs
+	 * with the CA: req->serial is set; the blob is appended to out.
+	 */
+	int (*cert_mint)(void *ctx, const char *target,
+	    struct broker_cert_req *req, struct pv_buf *out);
+	/*
+	 * Records the credential (kind token), then signs a pvt1 token with
+	 * the token key: req->serial is set; *token is freed with
+	 * pv_secret_freestr.  NULL in backends without pam-token targets.
+	 */
+	int (*token_mint)(void *ctx, const char *target,
+	    struct broker_token_req *req, char **token);
+	/* The session row: opened when the first channel is allowed. */
+	int (*session_open)(void *ctx, const struct broker_session_row *row);
+	int (*session_close)(void *ctx, const char *session_id,
+	    const struct broker_session_end *end);
+	/*
+	 * Menu mode (login ENGINEER): runs command (NULL: a shell) and
+	 * appends its output; returns the exit status for the engineer.
+	 */
+	int (*menu)(void *ctx, const char *engineer, const char *command,
+	    struct pv_buf *out);
+	/*
+	 * Revocations since *cursor (0: start from now) that end this
+	 * session: its engineer, provider, grant or the session itself.
+	 * PV_ALLOW with why filled if so; *cursor advances.
+	 */
+	int (*revoked)(void *ctx, const char *engineer, const char *grant_id,
+	    const char *session_id, uint64_t *cursor, char *why, size_t whylen);
+	/* An audit event (one line of detail, no secrets). */
+	int (*audit)(void *ctx, const char *session_id, const char *event,
+	    const char *detail);
+	/*
+	 * Group commit (may be NULL): begin 1 opens a batch, begin 0 commits
+	 * it; what the ops wrote between is durable only once that returns
+	 * 0, and no answer built in the batch may leave before.
+	 */
+	int (*batch)(void *ctx, int begin);
+	void (*free)(void *ctx);
+};
+
+struct broker_backend {
+	const struct broker_backend_ops *ops;
+	void *ctx;
+};
+
+/*
+ * The recorder hook: every byte each way goes through event() before it
+ * is forwarded; an error ends the session ("session ended: recording
+ * failed").  session/recorder_rec.c puts recorder/'s writer behind them.
+ */
+enum broker_rec_kind {
+	BROKER_REC_INPUT = 0,
+	BROKER_REC_OUTPUT,
+	BROKER_REC_STDERR,
+	BROKER_REC_RESIZE,      /* data: u32 cols, u32 rows (big-endian) */
+	BROKER_REC_EXEC,        /* data: the command, or "" for a shell */
+	BROKER_REC_EXIT,        /* data: u32 status (big-endian) */
+	BROKER_REC_EXIT_SIGNAL, /* data: the signal name ("KILL") */
+	BROKER_REC_SUBSYSTEM,   /* data: the subsystem name ("sftp") */
+};
+
+struct broker_rec_info {
+	const char *session_id;
+	const char *engineer;
+	const char *provider;
+	const char *target;
+	const char *account;
+	const char *client_addr;
+	const char *term;
+	uint16_t cols, rows;
+};
+
+struct broker_recorder_ops {
+	const char *name;
+	/* Opens the recording; its path (for the session row) into path. */
+	int (*open)(void *ctx, const struct broker_rec_info *info, void **rec,
+	    char *path, size_t pathlen);
+	int (*event)(void *rec, enum broker_rec_kind kind, uint32_t channel,
+	    const void *data, size_t len);
+	/* A file-transfer event (sftp, scp) of a channel. */
+	int (*file)(void *rec, uint32_t channel, const struct sftp_event *ev);
+	/*
+	 * File content as it passes (RecordFileContents yes): the bytes at
+	 * offset of the channel's file file_id, one direction (enum
+	 * sftp_dir of session/sftp.h).
+	 */
+	int (*content)(void *rec, uint32_t channel, uint64_t file_id,
+	    unsigned int dir, uint64_t offset, const uint8_t *data, size_t len);
+	/* Seals what is due; returns when it next wants a call (ms). */
+	int (*tick)(void *rec, int *next_ms);
+	/* Seals; reports the file's SHA-256 (hex) and size when known. */
+	int (*close)(void *rec, int aborted, char *sha256_hex, size_t hexlen,
+	    uint64_t *size);
+	void (*free)(void *ctx);
+};
+
+struct broker_recorder {
+	const struct broker_recorder_ops *ops;
+	void *ctx;
+};
+
+/* The entry points the monitor calls in a new session process. */
+/* What the daemon hands every session process. */
+struct broker_ctx {
+	const struct pv_config *conf;
+	struct broker_backend backend;
+	struct broker_recorder recorder;
+	struct ssh_bind_struct *bind; /* ssh_bind */
+	struct broker_link *link;     /* the session's line to provostd */
+	/* privilege separation (docs/privsep.md): set in the session process */
+	char session_id[PV_UUID_LEN + 1]; /* the monitor's id for it */
+	int sandbox;   /* enter the seccomp sandbox once the legs are up */
+	int sandboxed; /* ... and it did */
+};
+
+/* session/session.c: serves one connection; returns when it ended. */
+int broker_session_run(
+    struct broker_ctx *bx, int fd, const char *peer, const char *addr);
+/* backend_monitor.c: a session process's calls, sent to the monitor. */
+int broker_backend_monitor_new(
+    int sock, const char *client_addr, struct broker_backend *out);
+/* A broker_rec_opener; arg is the monitor backend. */
+int broker_backend_monitor_rec_open(
+    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+/* The monitor socket, or -1 if the backend is not one or the link is lost. */
+int broker_backend_monitor_sock(const struct broker_backend *bk);
+
+/* recorder_rec.c: recorder/'s encrypted recordings. */
+int broker_recorder_rec_new(
+    const struct pv_config *conf, struct broker_recorder *out);
+/* Opens a session's recording elsewhere: its path into path, its fd. */
+typedef int (*broker_rec_opener)(
+    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+/* Privilege separation: the recording file comes from the monitor. */
+void broker_recorder_rec_set_opener(
+    struct broker_recorder *rec, broker_rec_opener fn, void *arg);
+/* The recording's path: RecordingDirectory/YYYY/MM/ID.pvr (dirs made). */
+int broker_recorder_rec_path(const struct pv_config *conf,
+    const char *session_id, char *path, size_t pathlen);
+
+/* session/link.c: the session process's line to provostd's control side. */
+struct broker_link;
+#define BROKER_END_ORPHANED \
+	"session ended: provostd stopped; no session runs unsupervised"
+/* delay_ms and refuse: the admission verdict for this connection. */
+int broker_link_new(
+    int fd, uint32_t delay_ms, const char *refuse, struct broker_link **out);
+void broker_link_free(struct broker_link *l);
 
 #endif /* PROVOST_BROKER_H */

@@ -1,29 +1,33 @@
-# broker/: provostd, the SSH broker (DESIGN.md "Connection flow").  The
-# library holds everything testable; provostd is its main().
+# broker/: provostd, in three parts that show the privilege boundary:
+# monitor/ (the privileged parent), session/ (the sandboxed per-connection
+# process), privsep/ (what both link: privsep/local.mk), and broker.h, the
+# interfaces they share.  The library holds everything testable; provostd
+# is its main().  check-layout refuses an include across the boundary.
 noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
-	broker/broker-int.h \
-	broker/broker-control.h \
-	broker/control-int.h \
-	broker/auth.c \
-	broker/backend_monitor.c \
-	broker/backend_store.c \
-	broker/cert.c \
-	broker/control.c \
-	broker/control_cmd.c \
-	broker/link.c \
-	broker/listen.c \
 	broker/login.c \
-	broker/menu.c \
-	broker/monitor_srv.c \
-	broker/privsep.c \
-	broker/recorder_rec.c \
-	broker/relay.c \
-	broker/relay_xfer.c \
-	broker/relay_rfwd.c \
-	broker/session.c \
-	broker/target.c
+	broker/monitor/monitor.h \
+	broker/monitor/control.h \
+	broker/monitor/control-int.h \
+	broker/monitor/backend_store.c \
+	broker/monitor/cert.c \
+	broker/monitor/control.c \
+	broker/monitor/control_cmd.c \
+	broker/monitor/listen.c \
+	broker/monitor/menu.c \
+	broker/monitor/monitor_srv.c \
+	broker/session/session.h \
+	broker/session/auth.c \
+	broker/session/backend_monitor.c \
+	broker/session/link.c \
+	broker/session/recorder_rec.c \
+	broker/session/relay.c \
+	broker/session/relay_rfwd.c \
+	broker/session/relay_xfer.c \
+	broker/session/sandbox_enter.c \
+	broker/session/session.c \
+	broker/session/target.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 libprovost_broker_la_LIBADD = libprovost_privsep.la \
@@ -35,7 +39,7 @@ LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
 sbin_PROGRAMS += provostd
-provostd_SOURCES = broker/daemon.c
+provostd_SOURCES = broker/monitor/daemon.c
 provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS)
 provostd_LDFLAGS = $(PROG_LINK)
@@ -45,7 +49,7 @@ provostd_LDADD = libprovost_broker.la libprovost_privsep.la \
 	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
 	$(ZSTD_LIBS) $(OATH_LIBS) $(SECCOMP_LIBS)
-LINT_C_FILES += broker/daemon.c
+LINT_C_FILES += broker/monitor/daemon.c
 
 BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_cert \
@@ -95,12 +99,12 @@ LINT_C_FILES += tests/fuzz/fuzz_login.c
 
 # A test helper that mints certificates as provostd does (not installed).
 check_PROGRAMS += broker/pv-broker-mint
-broker_pv_broker_mint_SOURCES = broker/tool_mint.c
+broker_pv_broker_mint_SOURCES = broker/monitor/tool_mint.c
 broker_pv_broker_mint_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 broker_pv_broker_mint_LDFLAGS = $(PROG_LINK)
 broker_pv_broker_mint_LDADD = libprovost_broker.la libprovost_common.la \
 	$(CRYPTO_LIBS)
-LINT_C_FILES += broker/tool_mint.c
+LINT_C_FILES += broker/monitor/tool_mint.c
 
 BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
@@ -136,8 +140,21 @@ EXTRA_DIST += bench/broker-throughput bench/broker-sftp
 
 # A test helper: offers a key without a signature, then a good code.
 check_PROGRAMS += broker/pv-broker-probe
-broker_pv_broker_probe_SOURCES = broker/tool_probe.c
+broker_pv_broker_probe_SOURCES = broker/session/tool_probe.c
 broker_pv_broker_probe_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS)
 broker_pv_broker_probe_LDFLAGS = $(PROG_LINK)
 broker_pv_broker_probe_LDADD = libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS)
-LINT_C_FILES += broker/tool_probe.c
+LINT_C_FILES += broker/session/tool_probe.c
+
+# The boundary, enforced: nothing under broker/monitor/ includes a
+# broker/session/ header, and the reverse (DESIGN.md, docs/privsep.md).
+check-layout:
+	@bad=$$(cd $(srcdir) && { grep -l '#include "broker/session/' \
+	    broker/monitor/*.[ch] 2>/dev/null; grep -l \
+	    '#include "broker/monitor/' broker/session/*.[ch] 2>/dev/null; \
+	    grep -l '#include "broker/\(monitor\|session\)/' \
+	    broker/privsep/*.[ch] broker/*.[ch] 2>/dev/null; }); \
+	if [ -n "$$bad" ]; then \
+		echo "check-layout: includes across the privilege boundary:" \
+		    $$bad >&2; exit 1; fi
+.PHONY: check-layout

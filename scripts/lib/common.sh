@@ -37,7 +37,7 @@ pv_install_missing() {
 # pv_bootstrap: autoreconf once per change of configure.ac or any *.mk/*.am.
 pv_bootstrap() {
 	local top=$1
-	if [ ! -x "$top/configure" ] || [ -n "$(find "$top" -maxdepth 2 \
+	if [ ! -x "$top/configure" ] || [ -n "$(find "$top" -maxdepth 3 \
 	    \( -name configure.ac -o -name '*.am' -o -name local.mk \) \
 	    -newer "$top/configure" -print -quit 2>/dev/null)" ]; then
 		pv_say "autoreconf"

@@ -3,7 +3,8 @@
 # no groff warning.  One source decides the configuration keywords: the
 # parser's table (store/config.c); README's table, provostd(8) and
 # provost.conf(5) each name every keyword it has, and no other; provostd -T
-# prints every one of them in a form provostd takes back.
+# prints every one of them in a form provostd takes back.  No file under
+# broker/monitor/ includes a broker/session/ header, nor the reverse.
 . "$top_srcdir/tests/integration/lib.sh"
 
 command -v groff >/dev/null || pv_skip "groff not found (apt-get install groff-base)"
@@ -62,4 +63,7 @@ for h in -h --help; do
 	echo "$out" | grep -q '^usage: provostd' || pv_fail "provostd $h: $out"
 	echo "$out" | grep -qi 'invalid' && pv_fail "provostd $h: $out"
 done
+# The tree shows the privilege boundary, and the build enforces it.
+env -u MAKEFLAGS -u MFLAGS make -s -C "$top_builddir" check-layout >"$PV_TMP/layout.out" 2>&1 ||
+    pv_fail "$(cat "$PV_TMP/layout.out")"
 pv_log "$(echo "$kw" | wc -l) keywords in README, provostd(8), provost.conf(5) and -T"

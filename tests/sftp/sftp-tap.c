@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "broker/broker-sftp.h"
+#include "broker/session/sftp.h"
 #include "common/common.h"
 
 #define TAP_READ (64 * 1024)

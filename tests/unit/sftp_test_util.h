@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-sftp.h"
+#include "broker/session/sftp.h"
 #include "common/common.h"
 
 #define MAXEV 64

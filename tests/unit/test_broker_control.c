@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-int.h"
-#include "broker/control-int.h"
+#include "broker/monitor/monitor.h"
+#include "broker/monitor/control-int.h"
 #include "store/store.h"
 
 static int audits;

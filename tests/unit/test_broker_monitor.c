@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-monitor.h"
+#include "broker/privsep/protocol.h"
 
 #define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
 #define SID2 "1b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-int.h"
-#include "broker/broker-monitor.h"
+#include "broker/monitor/monitor.h"
+#include "broker/privsep/protocol.h"
 #include "store/store.h"
 
 #define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"

@@ -32,7 +32,7 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-sandbox.h"
+#include "broker/privsep/sandbox.h"
 #include "common/common.h"
 
 #define CHILD_SANDBOX_FAILED 100

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "broker/broker-sftp.h"
+#include "broker/session/sftp.h"
 #include "common/common.h"
 
 #include "tests/unit/sftp_test_util.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "broker/broker-sftp.h"
+#include "broker/session/sftp.h"
 #include "common/common.h"
 
 #define SCP_LINE_MAX_TEST 5000 /* over sftp_scp.c's line cap */

@@ -1,0 +1,769 @@
+/*
+ * backend_store.c: the broker's questions answered by the governance store
+ * (store/) and the policy (policy/); the CA signs here, nowhere else.
+ *
+ * These run in the provostd monitor (monitor_srv.c dispatches the session
+ * processes' requests to them); SQLite is opened there lazily and reopened
+ * when the file is moved or replaced.  The monitor wraps each poll round
+ * of requests in one store batch (sb_batch): one commit for many.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "broker/monitor/monitor.h"
+#include "pam_module/pam_module.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#define SB_ACTOR "broker"
+
+struct sb {
+	const struct pv_config *conf;
+	const char *db;
+	struct store *st; /* opened lazily, in the process that uses it */
+	dev_t st_dev;     /* the file st has open: a store moved away or */
+	ino_t st_ino;     /* replaced is not read through the old handle */
+	int in_batch;     /* st stays the handle the batch is open on */
+	struct policy *pol;
+	EVP_PKEY *ca;
+	EVP_PKEY *audit;
+	EVP_PKEY *token; /* token_ed25519, loaded when first needed */
+	char grace_dir[4096];
+};
+
+static int
+sb_path(const struct pv_config *c, const char *name, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s", c->state_dir, name);
+
+	return n > 0 && (size_t)n < len ? 0 : PV_ERR_RANGE;
+}
+
+static struct store *
+sb_store(struct sb *b)
+{
+	char path[4096];
+	int r;
+
+	struct stat sbuf;
+
+	if (b->st != NULL) {
+		if (b->in_batch)
+			return b->st;
+		if (stat(b->db, &sbuf) == 0 && sbuf.st_dev == b->st_dev &&
+		    sbuf.st_ino == b->st_ino)
+			return b->st;
+		pv_warn("store %s: the file was moved or replaced; reopening",
+		    b->db);
+		store_close(b->st);
+		b->st = NULL;
+	}
+	if (stat(b->db, &sbuf) != 0) {
+		pv_error("store %s: %s", b->db, strerror(errno));
+		return NULL;
+	}
+	b->st_dev = sbuf.st_dev;
+	b->st_ino = sbuf.st_ino;
+	if ((r = store_open(b->db, &b->st)) != 0) {
+		pv_error("store %s: cannot open: %s", b->db, pv_err_str(r));
+		return NULL;
+	}
+	if (store_set_audit_key(b->st, b->audit) != 0 ||
+	    sb_path(b->conf, "totp.key", path, sizeof(path)) != 0 ||
+	    store_totp_key_load(b->st, path) != 0) {
+		pv_error("store: %s", store_errmsg(b->st));
+		store_close(b->st);
+		b->st = NULL;
+	}
+	return b->st;
+}
+
+static int
+sb_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if ((r = store_engineer_get_by_login(st, engineer, &e)) != 0)
+		return r == PV_ERR_NOT_FOUND ? PV_DENY : r;
+	/* Disabled engineers and blocked providers fail like strangers. */
+	if (e->disabled_at != 0 || e->provider_blocked)
+		r = PV_DENY;
+	else
+		r = store_engineer_key_match(st, engineer, blob, len);
+	store_engineer_free(e);
+	return r;
+}
+
+/* MFAGrace: "<StateDirectory>/mfagrace/<engineer>" holds lines of
+ * SHA-256(key blob | address) and the unix time a code was accepted. */
+static int
+sb_grace_tag(struct sb *b, const char *engineer, const uint8_t *blob,
+    size_t len, const char *addr, char *path, size_t pathlen, char *tag,
+    size_t taglen)
+{
+	EVP_MD_CTX *md;
+	uint8_t d[32];
+	unsigned int dl = 0;
+	int n, ok;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return PV_ERR_ALLOC;
+	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(md, blob, len) == 1 &&
+	    EVP_DigestUpdate(md, "|", 1) == 1 &&
+	    EVP_DigestUpdate(md, addr, strlen(addr)) == 1 &&
+	    EVP_DigestFinal_ex(md, d, &dl) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok || pv_hex_encode(d, dl, tag, taglen) != 0)
+		return PV_ERR_CRYPTO;
+	n = snprintf(path, pathlen, "%s/%s", b->grace_dir, engineer);
+	return n > 0 && (size_t)n < pathlen ? 0 : PV_ERR_RANGE;
+}
+
+static int
+sb_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
+    const char *addr, uint64_t grace)
+{
+	char path[4096], want[65], line[128], *sp, *end;
+	long long when, now = (long long)time(NULL);
+	FILE *fp;
+	int r = PV_DENY;
+
+	if (sb_grace_tag(ctx, engineer, blob, len, addr, path, sizeof(path),
+		want, sizeof(want)) != 0 ||
+	    (fp = fopen(path, "re")) == NULL)
+		return PV_DENY;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		/* "TAG WHEN\n": the tag must match, the time parse strictly. */
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp++ = '\0';
+		if (strcmp(line, want) != 0)
+			continue;
+		errno = 0;
+		when = strtoll(sp, &end, 10);
+		if (errno != 0 || end == sp || (*end != '\n' && *end != '\0'))
+			continue;
+		if (when <= now && (uint64_t)(now - when) < grace)
+			r = PV_ALLOW;
+	}
+	fclose(fp);
+	return r;
+}
+
+static int
+sb_fresh_mfa(
+    void *ctx, const char *engineer, const char *target, const char *account)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	struct store_target *t = NULL;
+	struct policy_decision d;
+	size_t i;
+	int r = PV_DENY;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (store_engineer_get_by_login(st, engineer, &e) != 0 ||
+	    store_target_get(st, target, &t) != 0)
+		goto out;
+	for (i = 0; i < t->naccounts; i++) {
+		if (account[0] != '\0' && strcmp(account, t->accounts[i]) != 0)
+			continue;
+		struct policy_request pr = {
+			.engineer = e->login,
+			.provider = e->provider,
+			.clearance = e->clearance,
+			.target = t->name,
+			.classification = t->classification,
+			.account = t->accounts[i],
+			.channel = POLICY_CH_SHELL,
+			.now = (int64_t)time(NULL),
+		};
+		if (policy_decide(b->pol, &pr, &d) >= 0 && d.rule != NULL &&
+		    d.fresh_mfa)
+			r = PV_ALLOW;
+	}
+out:
+	store_target_free(t);
+	store_engineer_free(e);
+	return r;
+}
+
+static int
+sb_totp_check(void *ctx, const char *engineer, const char *code,
+    const uint8_t *blob, size_t len, const char *addr)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	char path[4096], tag[65];
+	FILE *fp;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	r = store_totp_check(st, engineer, code, (int64_t)time(NULL));
+	if (r != PV_ALLOW)
+		return r < 0 && r != PV_ERR_NOT_FOUND ? r : PV_DENY;
+	if (sb_grace_tag(b, engineer, blob, len, addr, path, sizeof(path), tag,
+		sizeof(tag)) == 0 &&
+	    (fp = fopen(path, "ae")) != NULL) {
+		fprintf(fp, "%s %lld\n", tag, (long long)time(NULL));
+		fclose(fp);
+	}
+	return PV_ALLOW;
+}
+
+static int
+sb_target_get(void *ctx, const char *engineer, const char *name,
+    struct broker_target *out)
+{
+	struct store *st = sb_store(ctx);
+	struct store_target *t = NULL;
+	size_t i;
+	int r, n;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if ((r = store_target_get(st, name, &t)) != 0)
+		return r;
+	r = PV_ERR_RANGE;
+	if ((t->auth != STORE_AUTH_CERT && t->auth != STORE_AUTH_PAM_TOKEN) ||
+	    t->naccounts > BROKER_MAX_ACCOUNTS || t->port == 0 ||
+	    t->port > 65535)
+		goto out;
+	(void)snprintf(out->name, sizeof(out->name), "%s", t->name);
+	out->auth = t->auth == STORE_AUTH_PAM_TOKEN ? BROKER_AUTH_PAM_TOKEN
+						    : BROKER_AUTH_CERT;
+	n = snprintf(out->host, sizeof(out->host), "%s", t->host);
+	if (n < 0 || (size_t)n >= sizeof(out->host))
+		goto out;
+	out->port = (uint16_t)t->port;
+	(void)snprintf(out->classification, sizeof(out->classification), "%s",
+	    t->classification);
+	n = snprintf(out->hostkey, sizeof(out->hostkey), "%s",
+	    t->hostkey ? t->hostkey : "");
+	if (n < 0 || (size_t)n >= sizeof(out->hostkey))
+		goto out;
+	for (i = 0; i < t->naccounts; i++)
+		(void)snprintf(out->accounts[i], sizeof(out->accounts[i]), "%s",
+		    t->accounts[i]);
+	out->naccounts = (int)t->naccounts;
+	r = 0;
+out:
+	store_target_free(t);
+	return r;
+}
+
+static int
+target_has_account(const struct broker_target *t, const char *account)
+{
+	int i;
+
+	for (i = 0; i < t->naccounts; i++) {
+		if (strcmp(t->accounts[i], account) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+sb_decide(
+    void *ctx, const struct broker_decide_req *req, struct broker_decision *out)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	struct store_grant *g = NULL;
+	struct policy_grant pg;
+	struct policy_decision d;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if ((r = store_engineer_get_by_login(st, req->engineer, &e)) != 0)
+		return r;
+	if (e->disabled_at != 0 || e->provider_blocked) {
+		(void)snprintf(out->reason, sizeof(out->reason),
+		    "engineer %s is disabled", e->login);
+		r = PV_DENY;
+		goto out;
+	}
+	r = store_grant_best_for(
+	    st, req->engineer, req->target->name, req->account, req->now, &g);
+	if (r != 0 && r != PV_ERR_NOT_FOUND)
+		goto out;
+	if (g != NULL)
+		store_grant_to_policy(g, &pg);
+	struct policy_request pr = {
+		.engineer = e->login,
+		.provider = e->provider,
+		.clearance = e->clearance,
+		.target = req->target->name,
+		.classification = req->target->classification,
+		.account = req->account,
+		.channel = req->channel,
+		.now = req->now,
+		.grant = g != NULL ? &pg : NULL,
+	};
+	/* The account must be one the target has, whatever the rules say. */
+	if (!target_has_account(req->target, req->account)) {
+		(void)snprintf(out->reason, sizeof(out->reason),
+		    "%s has no account %s", req->target->name, req->account);
+		r = PV_DENY;
+		goto out;
+	}
+	r = policy_decide(b->pol, &pr, &d);
+	(void)snprintf(
+	    out->rule, sizeof(out->rule), "%s", d.rule != NULL ? d.rule : "");
+	(void)snprintf(out->reason, sizeof(out->reason), "%s", d.reason);
+	/* A grant bounds the session unless the rule is standing access. */
+	if (g != NULL && d.outcome == POLICY_ALLOW &&
+	    d.approval != POLICY_APPROVAL_NONE) {
+		(void)snprintf(
+		    out->grant_id, sizeof(out->grant_id), "%s", g->id);
+		out->grant_ends = g->not_after;
+	}
+	/* A forward goes only where the rule's ForwardTo lets it. */
+	if (r == PV_ALLOW && req->channel == POLICY_CH_FORWARD &&
+	    (req->forward_host == NULL ||
+		policy_forward_allowed(
+		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		int n = snprintf(out->reason, sizeof(out->reason),
+		    "rule %s does not allow forwarding to %.100s:%u", out->rule,
+		    req->forward_host != NULL ? req->forward_host : "?",
+		    req->forward_port);
+
+		if (n < 0)
+			out->reason[0] = '\0';
+		r = PV_DENY;
+	}
+	out->channels = d.channels;
+	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
+	/* ssh -R listens only where RemoteForwardListen lets it. */
+	if (r == PV_ALLOW && req->channel == POLICY_CH_REMOTE_FORWARD &&
+	    (req->forward_host == NULL ||
+		policy_remote_forward_allowed(
+		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		int n = snprintf(out->reason, sizeof(out->reason),
+		    "rule %s does not allow remote forwarding from "
+		    "%.100s:%u",
+		    out->rule,
+		    req->forward_host != NULL ? req->forward_host : "?",
+		    req->forward_port);
+
+		if (n < 0)
+			out->reason[0] = '\0';
+		r = PV_DENY;
+	}
+	out->permit_forward =
+	    (d.channels & (POLICY_CH_FORWARD | POLICY_CH_REMOTE_FORWARD)) != 0;
+	out->transfer = d.transfer;
+	out->record_file_contents = d.record_file_contents;
+out:
+	store_grant_free(g);
+	store_engineer_free(e);
+	return r;
+}
+
+static int
+sb_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
+    struct pv_buf *out)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	char keyid[256];
+	int r, n;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	n = snprintf(keyid, sizeof(keyid), "provost:%s:%s", req->session_id,
+	    req->engineer);
+	if (n < 0 || (size_t)n >= sizeof(keyid))
+		return PV_ERR_RANGE;
+	/* Recorded before it is signed: no certificate goes unaccounted. */
+	if ((r = store_credential_record(st, SB_ACTOR, STORE_CRED_CERT, keyid,
+		 req->principal, req->engineer, target, req->session_id,
+		 req->now - BROKER_CERT_BACKDATE,
+		 req->now + (int64_t)req->lifetime, &req->serial)) != 0) {
+		pv_error("credential: %s", store_errmsg(st));
+		return r;
+	}
+	return broker_cert_mint(b->ca, req, out);
+}
+
+/* A pvt1 token for a pam-token target: recorded first, then signed. */
+static int
+sb_token_mint(
+    void *ctx, const char *target, struct broker_token_req *req, char **token)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct pvt_claims c;
+	char keyid[256], path[4096];
+	uint64_t life = req->lifetime;
+	int r, n;
+
+	*token = NULL;
+	req->serial = 0;
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (life == 0)
+		return PV_ERR_INVALID;
+	if (life > PVT_LIFETIME_MAX)
+		life = PVT_LIFETIME_MAX;
+	if (b->token == NULL &&
+	    ((r = sb_path(b->conf, "token_ed25519", path, sizeof(path))) != 0 ||
+		(r = pv_sshkey_load_private(path, &b->token)) != 0)) {
+		pv_error("token key %s: %s", path, pv_err_str(r));
+		return r;
+	}
+	n = snprintf(keyid, sizeof(keyid), "provost:%s:%s", req->session_id,
+	    req->engineer);
+	if (n < 0 || (size_t)n >= sizeof(keyid))
+		return PV_ERR_RANGE;
+	if ((r = store_credential_record(st, SB_ACTOR, STORE_CRED_TOKEN, keyid,
+		 req->account, req->engineer, target, req->session_id, req->now,
+		 req->now + (int64_t)life, &req->serial)) != 0) {
+		pv_error("credential: %s", store_errmsg(st));
+		return r;
+	}
+	if ((r = pvt_claims_init(&c, req->engineer, req->account, target,
+		 req->session_id, req->grant_id, req->serial, req->now,
+		 (uint32_t)life)) != 0)
+		return r;
+	r = pvt_issue(b->token, &c, token);
+	OPENSSL_cleanse(&c, sizeof(c));
+	return r;
+}
+
+struct sb_revoke {
+	char objs[4][128];
+	char *why;
+	size_t whylen;
+	int hit;
+};
+
+static int
+sb_revoke_row(void *ctx, const struct store_revocation *r)
+{
+	struct sb_revoke *v = ctx;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (v->objs[i][0] != '\0' &&
+		    strcmp(r->object, v->objs[i]) == 0 && !v->hit) {
+			(void)snprintf(v->why, v->whylen,
+			    "access revoked (%s %s)", r->action, r->object);
+			v->hit = 1;
+		}
+	}
+	return 0;
+}
+
+static int
+sb_revoked(void *ctx, const char *engineer, const char *grant_id,
+    const char *session_id, uint64_t *cursor, char *why, size_t whylen)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+	struct store_engineer *e = NULL;
+	struct sb_revoke v;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (*cursor == 0)
+		return store_audit_head(st, cursor) == 0 ? PV_DENY
+							 : PV_ERR_STORE;
+	memset(&v, 0, sizeof(v));
+	v.why = why;
+	v.whylen = whylen;
+	(void)snprintf(v.objs[0], sizeof(v.objs[0]), "engineer:%s", engineer);
+	if (grant_id != NULL && grant_id[0] != '\0')
+		(void)snprintf(
+		    v.objs[1], sizeof(v.objs[1]), "grant:%s", grant_id);
+	(void)snprintf(v.objs[2], sizeof(v.objs[2]), "session:%s", session_id);
+	if (store_engineer_get_by_login(st, engineer, &e) == 0 &&
+	    e->provider != NULL)
+		(void)snprintf(
+		    v.objs[3], sizeof(v.objs[3]), "provider:%s", e->provider);
+	store_engineer_free(e);
+	if ((r = store_revoked_since(st, cursor, sb_revoke_row, &v)) != 0)
+		return r;
+	return v.hit ? PV_ALLOW : PV_DENY;
+}
+
+static int
+sb_menu(
+    void *ctx, const char *engineer, const char *command, struct pv_buf *out)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	return broker_menu_run(
+	    st, b->pol, engineer, command, (int64_t)time(NULL), out);
+}
+
+static int
+sb_audit(
+    void *ctx, const char *session_id, const char *event, const char *detail)
+{
+	struct store *st = sb_store(ctx);
+	char object[64];
+	json_t *j;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	(void)snprintf(object, sizeof(object), "session:%s", session_id);
+	if ((j = json_pack("{s:s}", "detail", detail)) == NULL)
+		return PV_ERR_ALLOC;
+	/* store_audit_append takes its own reference */
+	if ((r = store_audit_append(st, SB_ACTOR, event, object, j)) != 0)
+		pv_error("audit: %s", store_errmsg(st));
+	json_decref(j);
+	return r;
+}
+
+static int
+sb_session_open(void *ctx, const struct broker_session_row *row)
+{
+	struct store *st = sb_store(ctx);
+	char id[PV_UUID_LEN + 1];
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	struct store_session_info in = {
+		.id = row->id,
+		.engineer = row->engineer,
+		.target = row->target,
+		.account = row->account,
+		.grant_id = row->grant_id,
+		.rule = row->rule,
+		.client_addr = row->client_addr,
+		.recording_path = row->recording_path,
+	};
+	if ((r = store_session_open(st, &in, (int64_t)time(NULL), id)) != 0)
+		pv_error("session row: %s", store_errmsg(st));
+	return r;
+}
+
+static int
+sb_session_close(
+    void *ctx, const char *session_id, const struct broker_session_end *end)
+{
+	struct store *st = sb_store(ctx);
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	struct store_session_end e = {
+		.bytes_in = end->bytes_in,
+		.bytes_out = end->bytes_out,
+		.recording_sha256 = end->recording_sha256,
+		.recording_size = end->recording_size,
+		.reason = end->reason,
+		.aborted = end->aborted,
+	};
+	if ((r = store_session_close(
+		 st, session_id, &e, (int64_t)time(NULL))) != 0)
+		pv_error("session row: %s", store_errmsg(st));
+	return r;
+}
+
+static int
+sb_batch(void *ctx, int begin)
+{
+	struct sb *b = ctx;
+	struct store *st;
+	int r;
+
+	if (begin) {
+		if (b->in_batch || (st = sb_store(b)) == NULL)
+			return PV_ERR_STORE;
+		if ((r = store_batch_begin(st)) != 0)
+			return r;
+		b->in_batch = 1;
+		return 0;
+	}
+	if (!b->in_batch)
+		return PV_ERR_INVALID;
+	b->in_batch = 0;
+	if ((r = store_batch_end(b->st)) != 0)
+		pv_error("store: the batch was not committed: %s",
+		    store_errmsg(b->st));
+	return r;
+}
+
+static void
+sb_free(void *ctx)
+{
+	struct sb *b = ctx;
+
+	if (b == NULL)
+		return;
+	store_close(b->st);
+	policy_free(b->pol);
+	EVP_PKEY_free(b->audit);
+	EVP_PKEY_free(b->token);
+	free(b);
+}
+
+static const struct broker_backend_ops sb_ops = {
+	.name = "store",
+	.key_check = sb_key_check,
+	.totp_check = sb_totp_check,
+	.mfa_recent = sb_mfa_recent,
+	.fresh_mfa = sb_fresh_mfa,
+	.target_get = sb_target_get,
+	.decide = sb_decide,
+	.cert_mint = sb_cert_mint,
+	.token_mint = sb_token_mint,
+	.session_open = sb_session_open,
+	.session_close = sb_session_close,
+	.menu = sb_menu,
+	.revoked = sb_revoked,
+	.audit = sb_audit,
+	.batch = sb_batch,
+	.free = sb_free,
+};
+
+int
+broker_backend_store_new(
+    const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out)
+{
+	struct sb *b;
+	char path[4096], err[PV_CONF_ERR_MAX];
+	int r, n;
+
+	memset(out, 0, sizeof(*out));
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return PV_ERR_ALLOC;
+	b->conf = conf;
+	b->ca = ca;
+	if ((r = pv_config_store_path(conf, &b->db)) != 0) {
+		pv_error(
+		    "Store %s: only sqlite: stores are supported", conf->store);
+		goto fail;
+	}
+	if ((r = policy_load_file(
+		 conf->policy_file, &b->pol, err, sizeof(err))) != 0) {
+		pv_error("%s", err);
+		goto fail;
+	}
+	if ((r = sb_path(conf, "audit_ed25519", path, sizeof(path))) != 0 ||
+	    (r = pv_sshkey_load_private(path, &b->audit)) != 0) {
+		pv_error("%s: %s", path, pv_err_str(r));
+		goto fail;
+	}
+	/* Loaded before any fork or privilege drop; pam-token targets need it */
+	if (sb_path(conf, "token_ed25519", path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0 &&
+	    (r = pv_sshkey_load_private(path, &b->token)) != 0) {
+		pv_error("%s: %s", path, pv_err_str(r));
+		goto fail;
+	}
+	n = snprintf(
+	    b->grace_dir, sizeof(b->grace_dir), "%s/mfagrace", conf->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(b->grace_dir) ||
+	    (mkdir(b->grace_dir, 0700) != 0 && errno != EEXIST)) {
+		pv_error("%s: cannot create", b->grace_dir);
+		r = PV_ERR_IO;
+		goto fail;
+	}
+	if (access(b->db, R_OK | W_OK) != 0) {
+		pv_error("%s: no store (run provostctl init first)", b->db);
+		r = PV_ERR_CONFIG;
+		goto fail;
+	}
+	if (sb_store(b) == NULL) {
+		r = PV_ERR_STORE;
+		goto fail;
+	}
+	out->ops = &sb_ops;
+	out->ctx = b;
+	return 0;
+fail:
+	sb_free(b);
+	return r;
+}
+
+/*
+ * A reload: the policy every decision uses from now on (the backend owns
+ * it), and the config.reload audit row.
+ */
+int
+broker_backend_store_reload(
+    struct broker_backend *bk, struct policy *pol, const char *detail)
+{
+	struct sb *b = bk->ctx;
+	struct store *st;
+	json_t *j;
+	int r;
+
+	if (pol != NULL) {
+		policy_free(b->pol);
+		b->pol = pol;
+	}
+	if ((st = sb_store(b)) == NULL)
+		return PV_ERR_STORE;
+	if ((j = json_pack("{s:s}", "detail", detail)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = store_audit_append(
+		 st, SB_ACTOR, "config.reload", "provostd", j)) != 0)
+		pv_error("audit: %s", store_errmsg(st));
+	json_decref(j);
+	return r;
+}
+
+/* The parent closes its handle before forking; children open their own. */
+int
+broker_backend_store_detach(struct broker_backend *bk)
+{
+	struct sb *b = bk->ctx;
+
+	store_close(b->st);
+	b->st = NULL;
+	b->in_batch = 0;
+	return 0;
+}
+
+/* At start-up: sessions a crash left open are marked aborted. */
+int
+broker_backend_store_recover(struct broker_backend *bk)
+{
+	struct store *st = sb_store(bk->ctx);
+	int n = 0, r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if ((r = store_session_mark_aborted_open(
+		 st, (int64_t)time(NULL), &n)) != 0)
+		return r;
+	if (n > 0)
+		pv_warn("%d session(s) left open by a crash marked aborted", n);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * control-int.h: what control.c (the table, limits, staleness) and
+ * control_cmd.c (the control socket's requests) share.
+ */
+#ifndef PROVOST_BROKER_MONITOR_CONTROL_INT_H
+#define PROVOST_BROKER_MONITOR_CONTROL_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/monitor/control.h"
+#include "broker/broker.h"
+#include "common/common.h"
+
+/* One session process, as its reports describe it. */
+struct ctl_child {
+	pid_t pid;
+	int fd; /* the link; -1 once closed */
+	char addr[64];
+	char id[PV_UUID_LEN + 1];
+	char engineer[BROKER_LOGIN_MAX + 1];
+	char target[BROKER_TARGET_MAX + 1];
+	char account[BROKER_ACCOUNT_MAX + 1];
+	char classification[64];
+	int authenticated;
+	int ending;
+	uint64_t end_told_ms; /* told to end (kill, revoke, stale); 0: not */
+	int end_killed;       /* ... and SIGKILLed for not ending in time */
+	int64_t start;        /* unix seconds */
+	uint64_t bytes_in, bytes_out;
+	int64_t active_ms; /* wall clock of the last byte relayed */
+};
+
+/* Authentication failures per source address (PerSourcePenalty). */
+struct ctl_source {
+	char addr[64];
+	uint32_t failures;
+	int64_t last_ms;
+	int refused_noted;
+};
+
+struct policy;
+struct broker_ctl {
+	struct broker_ctx *bx;
+	int lfd;
+	struct ctl_child *kids;
+	size_t nkids, kidcap;
+	struct ctl_source *src;
+	size_t nsrc, srccap;
+	struct pollfd *pfd;
+	size_t pfdcap;
+	struct policy *pol;
+	int stale_rank; /* sessions at this rank and above end when stale */
+	int stale;
+	uint64_t store_ok_ms, store_next_ms;
+	uint64_t revoke_next_ms; /* the monitor's revocation scan */
+	int revoke_now;          /* a revoke nudged us: scan at once */
+	uint64_t drops, drop_log_ms;
+	/* the verdict for the connection being forked */
+	int pending_fd;
+	uint32_t verdict_delay_ms;
+	char verdict_refuse[192];
+};
+
+/* control_cmd.c: one request on the control socket (accepts it). */
+void broker_ctl_serve(struct broker_ctl *c, int lfd);
+/* control.c */
+struct ctl_child *broker_ctl_find(
+    struct broker_ctl *c, const char *id, int *ambiguous);
+int broker_ctl_tell(struct ctl_child *k, const char *msg);
+int broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
+    const char *actor, const char *reason);
+void broker_ctl_nudge(struct broker_ctl *c);
+
+#endif /* PROVOST_BROKER_MONITOR_CONTROL_INT_H */

@@ -1,0 +1,719 @@
+/*
+ * control.c: provostd's side of live-session control: the table of session
+ * processes, the control socket, pre-auth limits and store staleness.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "broker/monitor/control.h"
+#include "broker/monitor/monitor.h"
+#include "broker/monitor/control-int.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#define CTL_MAX_SOURCES 1024
+#define CTL_STORE_POLL_MS 1000
+#define CTL_IO_TIMEOUT_S 2
+
+static int
+ctl_socket_dir_ok(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int n;
+
+	if (slash == NULL)
+		return PV_ERR_CONFIG;
+	n = snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return PV_ERR_RANGE;
+	if (dir[0] == '\0')
+		(void)snprintf(dir, sizeof(dir), "/");
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0700) != 0 ||
+		    stat(dir, &st) != 0) {
+			pv_error("ControlSocket %s: directory %s: %s", path,
+			    dir, strerror(errno));
+			return PV_ERR_IO;
+		}
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		pv_error("ControlSocket %s: directory %s is group or world "
+			 "writable (or not a directory)",
+		    path, dir);
+		return PV_ERR_PERM;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			pv_error("ControlSocket %s exists and is not a socket",
+			    path);
+			return PV_ERR_EXISTS;
+		}
+		if (unlink(path) != 0) {
+			pv_error("ControlSocket %s: %s", path, strerror(errno));
+			return PV_ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static int
+ctl_socket_open(const char *path, int *out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, r;
+
+	*out = -1;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		pv_error("ControlSocket %s: path too long", path);
+		return PV_ERR_RANGE;
+	}
+	if ((r = ctl_socket_dir_ok(path)) != 0)
+		return r;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(
+		 AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return PV_ERR_IO;
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	(void)umask(old);
+	if (r != 0 || fchmod(fd, 0600) != 0 || chmod(path, 0600) != 0 ||
+	    listen(fd, 16) != 0) {
+		pv_error("ControlSocket %s: %s", path, strerror(errno));
+		close(fd);
+		return PV_ERR_IO;
+	}
+	*out = fd;
+	return 0;
+}
+
+int
+broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out)
+{
+	struct broker_ctl *c;
+	struct policy *pol = NULL;
+	char err[PV_CONF_ERR_MAX];
+	int r;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PV_ERR_ALLOC;
+	c->bx = bx;
+	c->lfd = -1;
+	c->pending_fd = -1;
+	c->store_ok_ms = pv_mono_ms();
+	if ((r = policy_load_file(
+		 bx->conf->policy_file, &pol, err, sizeof(err))) != 0) {
+		pv_error("%s", err);
+		goto fail;
+	}
+	broker_ctl_set_policy(c, pol);
+	if ((r = ctl_socket_open(bx->conf->control_socket, &c->lfd)) != 0)
+		goto fail;
+	pv_info("control socket %s", bx->conf->control_socket);
+	*out = c;
+	return 0;
+fail:
+	broker_ctl_free(c);
+	return r;
+}
+
+void
+broker_ctl_free(struct broker_ctl *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	if (c->lfd >= 0) {
+		close(c->lfd);
+		(void)unlink(c->bx->conf->control_socket);
+	}
+	for (i = 0; i < c->nkids; i++)
+		if (c->kids[i].fd >= 0)
+			close(c->kids[i].fd);
+	free(c->kids);
+	free(c->src);
+	free(c->pfd);
+	policy_free(c->pol);
+	free(c);
+}
+
+void
+broker_ctl_forget(struct broker_ctl *c)
+{
+	size_t i;
+
+	if (c->lfd >= 0)
+		close(c->lfd);
+	c->lfd = -1;
+	if (c->pending_fd >= 0)
+		close(c->pending_fd);
+	c->pending_fd = -1;
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].fd >= 0)
+			close(c->kids[i].fd);
+		c->kids[i].fd = -1;
+	}
+}
+
+/* An audit row from the daemon itself; the store is closed again after. */
+static void ctl_audit(struct broker_ctl *c, const char *id, const char *event,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+ctl_audit(struct broker_ctl *c, const char *id, const char *event,
+    const char *fmt, ...)
+{
+	struct broker_backend *b = &c->bx->backend;
+	char detail[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		detail[0] = '\0';
+	if (b->ops->audit(b->ctx, id, event, detail) != 0)
+		pv_warn("audit %s %s: not recorded (store unavailable)", event,
+		    detail);
+}
+
+static struct ctl_source *
+ctl_source(struct broker_ctl *c, const char *addr, int create)
+{
+	struct ctl_source *e, *oldest = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nsrc; i++) {
+		e = &c->src[i];
+		if (strcmp(e->addr, addr) == 0)
+			return e;
+		if (oldest == NULL || e->last_ms < oldest->last_ms)
+			oldest = e;
+	}
+	if (!create)
+		return NULL;
+	if (c->nsrc == c->srccap && c->srccap < CTL_MAX_SOURCES) {
+		size_t cap = c->srccap ? c->srccap * 2 : 16;
+		struct ctl_source *n = realloc(c->src, cap * sizeof(*n));
+
+		if (n == NULL)
+			return oldest;
+		c->src = n;
+		c->srccap = cap;
+	}
+	if (c->nsrc < c->srccap)
+		e = &c->src[c->nsrc++];
+	else
+		e = oldest; /* full: the stalest entry makes room */
+	if (e == NULL)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	(void)snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	return e;
+}
+
+/* The penalty ends DURATION after an address's last failure. */
+static void
+ctl_source_decay(struct broker_ctl *c, struct ctl_source *e, int64_t now)
+{
+	if (e->failures > 0 &&
+	    now - e->last_ms > (int64_t)c->bx->conf->penalty_duration * 1000) {
+		e->failures = 0;
+		e->refused_noted = 0;
+	}
+}
+
+int
+broker_ctl_admit(
+    struct broker_ctl *c, const char *addr, const char *peer, int *child_fd)
+{
+	const struct pv_config *conf = c->bx->conf;
+	uint32_t preauth = 0, mine = 0, p;
+	struct ctl_source *e;
+	int64_t now = pv_wall_ms();
+	int sv[2];
+	size_t i;
+
+	*child_fd = -1;
+	c->verdict_delay_ms = 0;
+	c->verdict_refuse[0] = '\0';
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].authenticated)
+			continue;
+		preauth++;
+		if (strcmp(c->kids[i].addr, addr) == 0)
+			mine++;
+	}
+	if (mine >= conf->per_source_startups) {
+		c->drops++;
+		if (pv_mono_ms() >= c->drop_log_ms) {
+			pv_warn("dropped connection from %s: "
+				"PerSourceMaxStartups %u (%llu dropped so far)",
+			    peer, conf->per_source_startups,
+			    (unsigned long long)c->drops);
+			c->drop_log_ms = pv_mono_ms() + 1000;
+		}
+		return PV_DENY;
+	}
+	/* sshd's random early drop: rate% at START, rising to 100% at FULL */
+	if (preauth >= conf->startups_begin) {
+		uint32_t roll;
+
+		if (preauth >= conf->startups_full)
+			p = 100;
+		else
+			p = conf->startups_rate +
+			    (uint32_t)((uint64_t)(100 - conf->startups_rate) *
+				(preauth - conf->startups_begin) /
+				(conf->startups_full - conf->startups_begin));
+		if (pv_random_bytes(&roll, sizeof(roll)) != 0 ||
+		    roll % 100 < p) {
+			c->drops++;
+			if (pv_mono_ms() >= c->drop_log_ms) {
+				pv_warn("dropped connection from %s: "
+					"MaxStartups %u:%u:%u with %u "
+					"unauthenticated (%llu dropped so far)",
+				    peer, conf->startups_begin,
+				    conf->startups_rate, conf->startups_full,
+				    preauth, (unsigned long long)c->drops);
+				c->drop_log_ms = pv_mono_ms() + 1000;
+			}
+			return PV_DENY;
+		}
+	}
+	if ((e = ctl_source(c, addr, 0)) != NULL) {
+		ctl_source_decay(c, e, now);
+		if (e->failures >= conf->penalty_failures) {
+			pv_warn("refused connection from %s: %u authentication "
+				"failures (PerSourcePenalty)",
+			    peer, e->failures);
+			if (!e->refused_noted) {
+				e->refused_noted = 1;
+				ctl_audit(c, "-", "preauth.penalty",
+				    "addr=%s failures=%u refused_for=%llus",
+				    addr, e->failures,
+				    (unsigned long long)conf->penalty_duration);
+			}
+			return PV_DENY;
+		}
+		/* Each failure adds a quarter second, up to 5 s. */
+		c->verdict_delay_ms =
+		    e->failures * 250 > 5000 ? 5000 : e->failures * 250;
+	}
+	if (c->stale)
+		(void)snprintf(c->verdict_refuse, sizeof(c->verdict_refuse),
+		    "provost: the governance store cannot be read; new "
+		    "sessions are refused until it is back");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		pv_error("socketpair: %s", strerror(errno));
+		return PV_DENY;
+	}
+	c->pending_fd = sv[0];
+	*child_fd = sv[1];
+	return PV_ALLOW;
+}
+
+void
+broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr)
+{
+	struct ctl_child *k;
+
+	if (pid < 0 || (c->nkids == c->kidcap && c->kidcap >= 100000)) {
+		close(c->pending_fd);
+		c->pending_fd = -1;
+		return;
+	}
+	if (c->nkids == c->kidcap) {
+		size_t cap = c->kidcap ? c->kidcap * 2 : 32;
+		struct ctl_child *n = realloc(c->kids, cap * sizeof(*n));
+
+		if (n == NULL) {
+			close(c->pending_fd);
+			c->pending_fd = -1;
+			return;
+		}
+		c->kids = n;
+		c->kidcap = cap;
+	}
+	k = &c->kids[c->nkids++];
+	*k = (struct ctl_child){
+		.pid = pid,
+		.fd = c->pending_fd,
+		.start = (int64_t)time(NULL),
+		.active_ms = pv_wall_ms(),
+	};
+	(void)snprintf(k->addr, sizeof(k->addr), "%s", addr);
+	(void)fcntl(k->fd, F_SETFL, O_NONBLOCK);
+	c->pending_fd = -1;
+}
+
+static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);
+
+void
+broker_ctl_child_gone(
+    struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out)
+{
+	size_t i;
+
+	*bytes_in = *bytes_out = 0;
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].pid != pid)
+			continue;
+		if (c->kids[i].fd >= 0) {
+			ctl_child_report(c, &c->kids[i]); /* still queued */
+			close(c->kids[i].fd);
+		}
+		*bytes_in = c->kids[i].bytes_in;
+		*bytes_out = c->kids[i].bytes_out;
+		c->kids[i] = c->kids[--c->nkids];
+		break;
+	}
+}
+
+struct ctl_child *
+broker_ctl_find(struct broker_ctl *c, const char *id, int *ambiguous)
+{
+	struct ctl_child *hit = NULL;
+	size_t i, len = strlen(id);
+
+	*ambiguous = 0;
+	if (len < 8)
+		return NULL;
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].id[0] == '\0' ||
+		    strncmp(c->kids[i].id, id, len) != 0)
+			continue;
+		if (hit != NULL) {
+			*ambiguous = 1;
+			return NULL;
+		}
+		hit = &c->kids[i];
+	}
+	return hit;
+}
+
+int
+broker_ctl_tell(struct ctl_child *k, const char *msg)
+{
+	size_t len = strlen(msg);
+
+	if (k->fd < 0)
+		return PV_ERR_CLOSED;
+	if (send(k->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return PV_ERR_IO;
+	return 0;
+}
+
+/*
+ * A session told to end (a kill, a revocation, staleness) ends itself: the engineer
+ * reads why, the recording is sealed, the row closed.  One that has not
+ * gone this long after being told (stopped, hung, or no longer ours to
+ * trust) is killed, and the monitor marks its row aborted.
+ */
+#define CTL_END_GRACE_MS 10000
+/* The monitor's revocation scan, for revokes made by other brokers. */
+#define CTL_REVOKE_SCAN_MS 1000
+
+static void
+ctl_told_to_end(struct ctl_child *k)
+{
+	k->ending = 1;
+	if (k->end_told_ms == 0)
+		k->end_told_ms = pv_mono_ms();
+}
+
+static void
+ctl_end_overdue(struct broker_ctl *c)
+{
+	uint64_t now = pv_mono_ms();
+	size_t i;
+
+	for (i = 0; i < c->nkids; i++) {
+		struct ctl_child *k = &c->kids[i];
+
+		if (k->end_told_ms == 0 || k->end_killed || k->pid <= 0 ||
+		    now - k->end_told_ms < CTL_END_GRACE_MS)
+			continue;
+		pv_warn("session %s: still running %d s after it was told to "
+			"end: killed",
+		    k->id, CTL_END_GRACE_MS / 1000);
+		(void)kill(k->pid, SIGKILL);
+		k->end_killed = 1;
+	}
+}
+
+/* Ends a session with reason shown to the engineer; audited by actor. */
+int
+broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
+    const char *actor, const char *reason)
+{
+	char msg[256];
+	int n, r;
+
+	n = snprintf(msg, sizeof(msg), "E\t%s", reason);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return PV_ERR_RANGE;
+	r = broker_ctl_tell(k, msg);
+	ctl_told_to_end(k);
+	pv_info("session %s: %s by %s: %s", k->id, event, actor, reason);
+	ctl_audit(c, k->id, event, "admin=%s engineer=%s target=%s reason=%s",
+	    actor, k->engineer, k->target, reason);
+	return r;
+}
+
+/*
+ * provostd is stopping: every session process is told to end, as a kill
+ * would (the engineer sees the reason, the recording is sealed, the row
+ * closed by the session itself); those not logged in yet just end.
+ */
+void
+broker_ctl_stop(struct broker_ctl *c, const char *reason)
+{
+	char msg[256];
+	size_t i;
+
+	(void)snprintf(msg, sizeof(msg), "E\t%s", reason);
+	for (i = 0; i < c->nkids; i++) {
+		if (c->kids[i].ending)
+			continue;
+		if (broker_ctl_tell(&c->kids[i], msg) != 0 &&
+		    c->kids[i].pid > 0)
+			(void)kill(c->kids[i].pid, SIGTERM);
+		c->kids[i].ending = 1;
+	}
+}
+
+void
+broker_ctl_nudge(struct broker_ctl *c)
+{
+	size_t i;
+
+	c->revoke_now = 1;
+	for (i = 0; i < c->nkids; i++)
+		if (c->kids[i].authenticated)
+			(void)broker_ctl_tell(&c->kids[i], "R");
+}
+
+int
+broker_ctl_revoke_due(struct broker_ctl *c)
+{
+	uint64_t now = pv_mono_ms();
+
+	if (!c->revoke_now && now < c->revoke_next_ms)
+		return 0;
+	c->revoke_now = 0;
+	c->revoke_next_ms = now + CTL_REVOKE_SCAN_MS;
+	return 1;
+}
+
+void
+broker_ctl_ended(
+    struct broker_ctl *c, const char *id, const char *event, const char *why)
+{
+	struct ctl_child *k;
+	int ambiguous;
+
+	if ((k = broker_ctl_find(c, id, &ambiguous)) == NULL || k->ending)
+		return;
+	(void)broker_ctl_end(c, k, event, "broker", why);
+}
+
+void
+broker_ctl_set_policy(struct broker_ctl *c, struct policy *pol)
+{
+	policy_free(c->pol);
+	c->pol = pol;
+	c->stale_rank = policy_level_rank(c->pol, "confidential");
+	if (c->stale_rank < 0)
+		c->stale_rank = 0;
+}
+
+/* Splits a tab-separated report into at most max fields (in place). */
+static int
+ctl_fields(char *s, char **f, int max)
+{
+	int n = 0;
+
+	while (n < max) {
+		f[n++] = s;
+		if ((s = strchr(s, '\t')) == NULL)
+			break;
+		*s++ = '\0';
+	}
+	return n;
+}
+
+static void
+ctl_copy(char *dst, size_t len, const char *src)
+{
+	(void)snprintf(dst, len, "%s", src);
+}
+
+static void
+ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
+{
+	char buf[1024], *f[6];
+	struct ctl_source *e;
+	uint64_t v;
+	int64_t t;
+	ssize_t n;
+	int nf;
+
+	for (;;) {
+		n = recv(k->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			close(k->fd);
+			k->fd = -1;
+			return;
+		}
+		buf[n] = '\0';
+		nf = ctl_fields(buf, f, 6);
+		if (strcmp(f[0], "I") == 0 && nf == 2 && pv_uuid_valid(f[1]))
+			ctl_copy(k->id, sizeof(k->id), f[1]);
+		else if (strcmp(f[0], "A") == 0 && nf == 2) {
+			k->authenticated = 1;
+			ctl_copy(k->engineer, sizeof(k->engineer), f[1]);
+		} else if (strcmp(f[0], "F") == 0) {
+			if ((e = ctl_source(c, k->addr, 1)) != NULL) {
+				ctl_source_decay(c, e, pv_wall_ms());
+				e->failures++;
+				e->last_ms = pv_wall_ms();
+			}
+		} else if (strcmp(f[0], "T") == 0 && nf == 4) {
+			ctl_copy(k->target, sizeof(k->target), f[1]);
+			ctl_copy(k->account, sizeof(k->account), f[2]);
+			ctl_copy(
+			    k->classification, sizeof(k->classification), f[3]);
+		} else if (strcmp(f[0], "S") == 0 && nf == 4) {
+			if (pv_parse_u64(f[1], 0, UINT64_MAX, &v) == 0)
+				k->bytes_in = v;
+			if (pv_parse_u64(f[2], 0, UINT64_MAX, &v) == 0)
+				k->bytes_out = v;
+			if (pv_parse_i64(f[3], 0, INT64_MAX, &t) == 0)
+				k->active_ms = t;
+		} else
+			pv_warn(
+			    "session process %ld: bad report", (long)k->pid);
+	}
+}
+
+/*
+ * Every second: can the store be read?  Past StoreStaleness, sessions at
+ * confidential and above end and new connections are refused.
+ */
+static void
+ctl_store_poll(struct broker_ctl *c)
+{
+	struct broker_backend *b = &c->bx->backend;
+	uint64_t now = pv_mono_ms(), cursor = 0;
+	char why[64];
+	size_t i;
+	int r;
+
+	if (now < c->store_next_ms)
+		return;
+	c->store_next_ms = now + CTL_STORE_POLL_MS;
+	r = b->ops->revoked(b->ctx, "-", NULL, "-", &cursor, why, sizeof(why));
+	if (r >= 0) {
+		if (c->stale)
+			pv_warn("the store can be read again: new sessions are "
+				"accepted");
+		c->stale = 0;
+		c->store_ok_ms = now;
+		return;
+	}
+	if (now - c->store_ok_ms <= c->bx->conf->store_staleness * 1000)
+		return;
+	if (!c->stale)
+		pv_error("the store could not be read for %llu s "
+			 "(StoreStaleness): ending sessions at confidential "
+			 "and above, refusing new ones",
+		    (unsigned long long)((now - c->store_ok_ms) / 1000));
+	c->stale = 1;
+	for (i = 0; i < c->nkids; i++) {
+		struct ctl_child *k = &c->kids[i];
+		int rank;
+
+		if (k->ending || k->target[0] == '\0')
+			continue;
+		rank = policy_level_rank(c->pol, k->classification);
+		if (rank >= 0 && rank < c->stale_rank)
+			continue;
+		pv_warn("session %s: ended: the store is stale (%s is %s)",
+		    k->id, k->target, k->classification);
+		ctl_told_to_end(k);
+		(void)broker_ctl_tell(k,
+		    "E\tsession ended: the governance store cannot be read "
+		    "(fail closed)");
+	}
+}
+
+int
+broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
+{
+	size_t need = (size_t)nlfd + 1 + c->nkids, i, nk;
+	int n, j;
+
+	if (need > c->pfdcap) {
+		struct pollfd *p = realloc(c->pfd, need * sizeof(*p));
+
+		if (p == NULL)
+			return poll(lfd, (nfds_t)nlfd, ms);
+		c->pfd = p;
+		c->pfdcap = need;
+	}
+	for (j = 0; j < nlfd; j++)
+		c->pfd[j] = lfd[j];
+	c->pfd[nlfd] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
+	nk = c->nkids;
+	for (i = 0; i < nk; i++)
+		c->pfd[(size_t)nlfd + 1 + i] =
+		    (struct pollfd){ .fd = c->kids[i].fd, .events = POLLIN };
+	n = poll(c->pfd, (nfds_t)need, ms);
+	for (j = 0; j < nlfd; j++)
+		lfd[j].revents = n > 0 ? c->pfd[j].revents : 0;
+	if (n > 0) {
+		for (i = 0; i < nk && i < c->nkids; i++)
+			if (c->kids[i].fd >= 0 &&
+			    c->kids[i].fd == c->pfd[(size_t)nlfd + 1 + i].fd &&
+			    (c->pfd[(size_t)nlfd + 1 + i].revents &
+				(POLLIN | POLLHUP | POLLERR)))
+				ctl_child_report(c, &c->kids[i]);
+		if (c->pfd[nlfd].revents & POLLIN)
+			broker_ctl_serve(c, c->lfd);
+	}
+	ctl_store_poll(c);
+	ctl_end_overdue(c);
+	return n;
+}
+
+void
+broker_ctl_verdict(
+    const struct broker_ctl *c, uint32_t *delay_ms, const char **refuse)
+{
+	*delay_ms = c->verdict_delay_ms;
+	*refuse = c->verdict_refuse;
+}

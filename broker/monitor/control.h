@@ -1,0 +1,70 @@
+/*
+ * control.h: the monitor's live-session table, its control socket, pre-auth
+ * limits and store staleness (control.c); session processes report to it
+ * over their link (session/link.c).
+ */
+#ifndef PROVOST_BROKER_MONITOR_CONTROL_H
+#define PROVOST_BROKER_MONITOR_CONTROL_H
+
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define BROKER_CTL_LINE_MAX 4096
+#define BROKER_CTL_REASON_MAX 80
+
+struct broker_ctx;
+struct broker_ctl;
+
+/*
+ * The daemon side.  _new opens ControlSocket (0600; refuses a group- or
+ * world-writable directory or a non-socket in the way).
+ */
+int broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out);
+void broker_ctl_free(struct broker_ctl *c);
+/*
+ * poll(2) over the listeners (their revents are filled in) plus the
+ * control socket and every session link; serves control requests and
+ * child reports and polls the store every second.  Returns poll's count.
+ */
+int broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms);
+/*
+ * An accepted connection from addr: PV_DENY to drop it (MaxStartups,
+ * PerSourceMaxStartups, PerSourcePenalty), else PV_ALLOW with *child_fd
+ * the session's end of a new link.
+ */
+int broker_ctl_admit(
+    struct broker_ctl *c, const char *addr, const char *peer, int *child_fd);
+/* In the parent after fork; pid -1 if the fork failed. */
+void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
+/* status as waitpid(2) gave it: a signalled child's session row is aborted. */
+void broker_ctl_child_gone(
+    struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);
+/* provostd is stopping: every session process is told to end (reason). */
+void broker_ctl_stop(struct broker_ctl *c, const char *reason);
+/*
+ * The monitor's own revocation scan: due once a second, and at once after
+ * a revoke nudged the daemon (then cleared).
+ */
+int broker_ctl_revoke_due(struct broker_ctl *c);
+/*
+ * Ends the live session ID like a kill (the engineer reads why; killed if
+ * it has not ended 10 s later), audited as event: session.revoked for the
+ * revocation scan, session.policy for a reload's recheck.
+ */
+void broker_ctl_ended(
+    struct broker_ctl *c, const char *id, const char *event, const char *why);
+/* A reloaded policy (owned from now on): the stale-store ranks. */
+struct policy;
+void broker_ctl_set_policy(struct broker_ctl *c, struct policy *pol);
+/* In the child after fork: closes every descriptor of the daemon's side. */
+void broker_ctl_forget(struct broker_ctl *c);
+
+/*
+ * The admission verdict for the connection being forked (a delay, a
+ * refusal to show after key exchange): the session's link carries it.
+ */
+void broker_ctl_verdict(
+    const struct broker_ctl *c, uint32_t *delay_ms, const char **refuse);
+
+#endif /* PROVOST_BROKER_MONITOR_CONTROL_H */

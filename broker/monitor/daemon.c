@@ -1,0 +1,856 @@
+/*
+ * daemon.c: provostd's main(): options, configuration, keys, listeners on
+ * every ListenAddress, one session process per connection, reaping.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "broker/monitor/control.h"
+#include "broker/monitor/monitor.h"
+#include "broker/privsep/sandbox.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#define DEFAULT_CONFIG "/etc/provost/provostd.conf"
+#define MAX_LISTENERS 64
+
+/* Modern algorithms only; strict kex is on in libssh >= 0.10.6. */
+#define SERVER_KEX \
+	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256"
+#define SERVER_CIPHERS                                          \
+	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com," \
+	"aes128-gcm@openssh.com"
+#define SERVER_MACS \
+	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+#define SERVER_HOSTKEY_ALGS \
+	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+#define SERVER_PUBKEY_TYPES                                    \
+	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
+	"ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"      \
+	"sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+
+/* Signal handlers only set these. */
+static volatile sig_atomic_t got_term;
+static volatile sig_atomic_t n_term;
+static volatile sig_atomic_t got_chld;
+static volatile sig_atomic_t got_hup;
+
+/*
+ * On the first SIGTERM provostd stops accepting and tells every session to
+ * end (the engineer is told, the recording sealed, the row ended as
+ * aborted with the reason); it goes on serving their last requests for up to this long, then kills
+ * what is left.  A second signal kills at once.  systemd's stop timeout
+ * (90 s by default, KillMode=mixed) is longer.
+ */
+#define STOP_GRACE_MS 10000
+
+static void
+on_term(int sig)
+{
+	got_term = sig;
+	n_term++;
+}
+
+static void
+on_chld(int sig)
+{
+	got_chld = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	got_hup = 1;
+}
+
+/* -h and --help: to stdout, exit 0; a bad option: to stderr, exit 2. */
+static void
+usage(int help)
+{
+	fprintf(help ? stdout : stderr,
+	    "usage: provostd [-f CONFIG] [-D] [-t | -T] [-d]\n"
+	    "  -f CONFIG  the configuration (default %s)\n"
+	    "  -D         stay in the foreground, log to stderr\n"
+	    "  -t         check the configuration, the policy and the keys\n"
+	    "  -T         the same, then print the configuration in force\n"
+	    "  -d         debug logging\n",
+	    DEFAULT_CONFIG);
+	exit(help ? 0 : 2);
+}
+
+static int
+path_join(char *out, size_t outlen, const char *dir, const char *name)
+{
+	int n = snprintf(out, outlen, "%s/%s", dir, name);
+
+	return n > 0 && (size_t)n < outlen ? 0 : PV_ERR_RANGE;
+}
+
+static int
+setup_bind(const struct pv_config *c, ssh_bind *out)
+{
+	char path[4096];
+	ssh_bind b;
+	ssh_key hk = NULL;
+	bool no = false;
+
+	*out = NULL;
+	if (path_join(path, sizeof(path), c->state_dir, "host_ed25519") != 0 ||
+	    (b = ssh_bind_new()) == NULL)
+		return PV_ERR_ALLOC;
+	/*
+	 * Loaded here, as root: session processes (SandboxUser) cannot read
+	 * the state directory, and libssh would load it at each accept.
+	 */
+	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &hk) !=
+	    SSH_OK) {
+		pv_error("host key %s: cannot load", path);
+		ssh_bind_free(b);
+		return PV_ERR_CONFIG;
+	}
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, hk) < 0) {
+		pv_error("host key %s: %s", path, ssh_get_error(b));
+		ssh_key_free(hk);
+		ssh_bind_free(b);
+		return PV_ERR_CONFIG;
+	}
+	/* the bind owns hk now */
+	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, SERVER_KEX) <
+		0 ||
+	    ssh_bind_options_set(
+		b, SSH_BIND_OPTIONS_CIPHERS_C_S, SERVER_CIPHERS) < 0 ||
+	    ssh_bind_options_set(
+		b, SSH_BIND_OPTIONS_CIPHERS_S_C, SERVER_CIPHERS) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, SERVER_MACS) <
+		0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, SERVER_MACS) <
+		0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
+		SERVER_HOSTKEY_ALGS) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES,
+		SERVER_PUBKEY_TYPES) < 0) {
+		pv_error("host key %s: %s", path, ssh_get_error(b));
+		ssh_bind_free(b);
+		return PV_ERR_CONFIG;
+	}
+	*out = b;
+	return 0;
+}
+
+static int
+open_listeners(const struct pv_config *c, struct pollfd *pfd, int *npfd)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res, *ai;
+	struct broker_listen la;
+	char port[8];
+	size_t i;
+	int fd, one = 1, rc;
+
+	*npfd = 0;
+	for (i = 0; i < c->nlisten; i++) {
+		if (broker_listen_parse(c->listen[i], &la) != 0) {
+			pv_error(
+			    "ListenAddress %s: not HOST:PORT", c->listen[i]);
+			return PV_ERR_CONFIG;
+		}
+		(void)snprintf(port, sizeof(port), "%u", la.port);
+		if ((rc = getaddrinfo(la.host, port, &hints, &res)) != 0) {
+			pv_error(
+			    "ListenAddress %s: %s", la.host, gai_strerror(rc));
+			return PV_ERR_CONFIG;
+		}
+		for (ai = res; ai != NULL && *npfd < MAX_LISTENERS;
+		     ai = ai->ai_next) {
+			fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+			if (fd < 0)
+				continue;
+			(void)setsockopt(
+			    fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (ai->ai_family == AF_INET6)
+				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+				    &one, sizeof(one));
+			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+			    listen(fd, 128) != 0) {
+				pv_error("cannot listen on %s port %s: %s",
+				    la.host, port, strerror(errno));
+				close(fd);
+				freeaddrinfo(res);
+				return PV_ERR_IO;
+			}
+			pfd[*npfd].fd = fd;
+			pfd[*npfd].events = POLLIN;
+			(*npfd)++;
+			pv_info("listening on %s port %s", la.host, port);
+		}
+		freeaddrinfo(res);
+	}
+	return *npfd > 0 ? 0 : PV_ERR_CONFIG;
+}
+
+static void
+peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
+    size_t outlen, char *addr, size_t addrlen)
+{
+	char h[NI_MAXHOST], p[NI_MAXSERV];
+	int n = -1;
+
+	if (getnameinfo((const struct sockaddr *)ss, sl, h, sizeof(h), p,
+		sizeof(p), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		n = snprintf(out, outlen, "%.64s port %.8s", h, p);
+	if (n < 0 || (size_t)n >= outlen) {
+		(void)snprintf(out, outlen, "?");
+		(void)snprintf(addr, addrlen, "?");
+	} else
+		(void)snprintf(addr, addrlen, "%.63s", h);
+}
+
+/* The session processes' user, resolved once at start-up. */
+struct sandbox_id {
+	uid_t uid;
+	gid_t gid;
+	int drop; /* we are root: children drop to uid/gid */
+};
+
+static int
+sandbox_user(const struct pv_config *c, struct sandbox_id *out)
+{
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
+	int e;
+
+	memset(out, 0, sizeof(*out));
+	e = getpwnam_r(c->sandbox_user, &pwd, buf, sizeof(buf), &pw);
+	if (e != 0 || pw == NULL) {
+		pv_error("SandboxUser %s: no such user (create it, e.g. "
+			 "useradd --system --no-create-home --shell "
+			 "/usr/sbin/nologin %s)",
+		    c->sandbox_user, c->sandbox_user);
+		return PV_ERR_CONFIG;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		pv_error("SandboxUser %s: must not be root or in group root",
+		    c->sandbox_user);
+		return PV_ERR_CONFIG;
+	}
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	out->drop = geteuid() == 0;
+	return 0;
+}
+
+/*
+ * In a new session process: to the SandboxUser for good, verified (no way
+ * back to root).  Fails closed: the caller exits.
+ */
+static int
+drop_privileges(const struct sandbox_id *sb)
+{
+	if (!sb->drop)
+		return 0;
+	if (setgroups(1, &sb->gid) != 0 || setgid(sb->gid) != 0 ||
+	    setuid(sb->uid) != 0) {
+		pv_error("cannot drop to the SandboxUser: %s", strerror(errno));
+		return PV_ERR_PERM;
+	}
+	if (getuid() != sb->uid || geteuid() != sb->uid ||
+	    getgid() != sb->gid || getegid() != sb->gid || setuid(0) != -1 ||
+	    setgid(0) != -1) {
+		pv_error("privileges not dropped (uid %ld euid %ld)",
+		    (long)getuid(), (long)geteuid());
+		return PV_ERR_PERM;
+	}
+	return 0;
+}
+
+/* The monitor's side of every live session process. */
+struct kids {
+	struct broker_mon_child **v;
+	size_t n, cap;
+	struct pollfd *pfd;
+	size_t pfdcap;
+};
+
+static struct broker_mon_child *
+kids_find(struct kids *k, pid_t pid, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (broker_monsrv_pid(k->v[i]) == pid) {
+			*at = i;
+			return k->v[i];
+		}
+	return NULL;
+}
+
+static int
+kids_add(struct kids *k, struct broker_mon_child *c)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		struct broker_mon_child **v =
+		    realloc(k->v, cap * sizeof(struct broker_mon_child *));
+
+		if (v == NULL)
+			return PV_ERR_ALLOC;
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = c;
+	return 0;
+}
+
+static void
+kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
+{
+	struct broker_mon_child *c;
+	size_t at;
+	pid_t pid;
+	uint64_t in, out;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (*children > 0)
+			(*children)--;
+		/* The control side knows the bytes relayed (the reports). */
+		broker_ctl_child_gone(ctl, pid, &in, &out);
+		if ((c = kids_find(k, pid, &at)) == NULL) {
+			if (WIFSIGNALED(status))
+				pv_warn("session process %ld killed by signal "
+					"%d",
+				    (long)pid, WTERMSIG(status));
+			continue;
+		}
+		broker_monsrv_reaped(c, status, in, out);
+		broker_monsrv_free(c);
+		k->v[at] = k->v[--k->n];
+	}
+}
+
+/*
+ * The stop grace is over: what is left is killed and reaped (its row
+ * marked aborted, its recording ends at its last flush).
+ */
+static void
+kids_kill(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
+{
+	uint64_t until = pv_mono_ms() + 5000;
+	size_t i;
+
+	pv_warn("%zu session process(es) did not end in time: killed", k->n);
+	for (i = 0; i < k->n; i++)
+		(void)kill(broker_monsrv_pid(k->v[i]), SIGKILL);
+	while (k->n > 0 && pv_mono_ms() < until) {
+		kids_reap(k, ctl, children);
+		if (k->n > 0)
+			(void)poll(NULL, 0, 20);
+	}
+}
+
+/* Listeners first, then each live session process's monitor socket. */
+static int
+kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
+{
+	size_t need = (size_t)nlfd + k->n, i, nk = k->n;
+	int n = nlfd, fd;
+
+	if (need > k->pfdcap) {
+		struct pollfd *p = realloc(k->pfd, need * sizeof(*p));
+
+		if (p != NULL) {
+			k->pfd = p;
+			k->pfdcap = need;
+		} else if ((size_t)nlfd <= k->pfdcap)
+			nk = 0; /* the listeners still work this round */
+		else
+			return 0;
+	}
+	if (nlfd > 0) /* none once stopping (and pfd may be NULL then) */
+		memcpy(k->pfd, lfd, (size_t)nlfd * sizeof(*lfd));
+	for (i = 0; i < nk; i++) {
+		if ((fd = broker_monsrv_sock(k->v[i])) < 0)
+			continue;
+		k->pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	return n;
+}
+
+/*
+ * Every ready request of this poll round is taken inside one store batch
+ * and answered only after its single commit (group commit: 200 logins at
+ * once cost a few fsyncs, not some 1,800).  A batch that is not kept
+ * turns every answer of the round into an error.
+ */
+static void
+kids_serve(struct broker_backend *bk, struct kids *k, int nlfd, int n)
+{
+	size_t i;
+	int j, batch, lost = 0;
+
+	batch = bk->ops->batch != NULL && bk->ops->batch(bk->ctx, 1) == 0;
+	for (j = nlfd; j < n; j++) {
+		if (!(k->pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		for (i = 0; i < k->n; i++)
+			if (broker_monsrv_sock(k->v[i]) == k->pfd[j].fd) {
+				(void)broker_monsrv_take(k->v[i]);
+				break;
+			}
+	}
+	if (batch && bk->ops->batch(bk->ctx, 0) != 0)
+		lost = 1;
+	for (i = 0; i < k->n; i++)
+		if (broker_monsrv_pending(k->v[i]))
+			(void)broker_monsrv_answer(k->v[i], lost);
+}
+
+/*
+ * Revocation enforced by the monitor: once a second (at once after a
+ * revoke's nudge) every live session is checked against what the monitor
+ * itself approved, and a revoked one is told to end like a kill (killed
+ * if it does not).  The session process checks too, and is usually
+ * first; this scan does not depend on it, and catches revokes made by
+ * other brokers sharing the store.
+ */
+static void
+kids_revoke(struct broker_ctl *ctl, struct kids *k)
+{
+	char why[256];
+	size_t i;
+
+	if (!broker_ctl_revoke_due(ctl))
+		return;
+	for (i = 0; i < k->n; i++)
+		if (broker_monsrv_revoked(k->v[i], why, sizeof(why)) == 1)
+			broker_ctl_ended(ctl, broker_monsrv_id(k->v[i]),
+			    "session.revoked", why);
+}
+
+/*
+ * A new session process: nothing of the monitor's stays with it (keys
+ * freed, which wipes them; the store was closed before the fork; other
+ * sessions' sockets closed), then it drops to the SandboxUser and asks
+ * the monitor for everything through sock.
+ */
+static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
+    struct broker_ctl *ctl, struct pollfd *pfd, int npfd, struct kids *k,
+    EVP_PKEY **ca, const struct sandbox_id *sb, int sock, int cfd, int fd,
+    const char *id, const char *peer, const char *addr)
+{
+	const char *refuse;
+	char err[256];
+	uint32_t delay_ms;
+	size_t i;
+	int j;
+
+	for (j = 0; j < npfd; j++)
+		close(pfd[j].fd);
+	for (i = 0; i < k->n; i++)
+		broker_monsrv_free(k->v[i]);
+	k->n = 0;
+	broker_ctl_forget(ctl);
+	bx->backend.ops->free(bx->backend.ctx);
+	memset(&bx->backend, 0, sizeof(bx->backend));
+	EVP_PKEY_free(*ca);
+	*ca = NULL;
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGINT, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGCHLD, SIG_DFL);
+	broker_ctl_verdict(ctl, &delay_ms, &refuse);
+	if (drop_privileges(sb) != 0 ||
+	    broker_backend_monitor_new(sock, addr, &bx->backend) != 0 ||
+	    broker_link_new(cfd, delay_ms, refuse, &bx->link) != 0)
+		_exit(1);
+	/*
+	 * Before a byte from the client is read: the preauth filter (no
+	 * exec, no process, no write-open, TCP sockets only, ...).  The
+	 * session filter is stacked on it once the target leg is up.
+	 */
+	if (broker_sandbox_enter(BROKER_SANDBOX_PREAUTH, err, sizeof(err)) !=
+	    0) {
+		pv_error("session %s: the preauth sandbox could not be "
+			 "entered: %s",
+		    id, err);
+		_exit(1);
+	}
+	broker_recorder_rec_set_opener(
+	    &bx->recorder, broker_backend_monitor_rec_open, &bx->backend);
+	(void)snprintf(bx->session_id, sizeof(bx->session_id), "%s", id);
+	bx->sandbox = 1;
+	pv_verbose("session %s: session process %ld runs as uid %ld, monitor "
+		   "socket fd %d",
+	    id, (long)getpid(), (long)getuid(), sock);
+	_exit(broker_session_run(bx, fd, peer, addr) == 0 ? 0 : 1);
+}
+
+/*
+ * SIGHUP: provostd.conf and the policy are read and checked first; a bad
+ * one is refused with one line and the running ones stay.  Otherwise they
+ * apply to every decision from now on, keywords that need a restart are
+ * named, and every live session is asked again of the new policy: one it
+ * no longer allows is ended with the reason, the others go on.  Audited as
+ * config.reload (and session.policy for each session ended).
+ */
+static void
+reload(struct broker_ctx *bx, struct pv_config *conf, const char *path,
+    struct broker_ctl *ctl, struct kids *k)
+{
+	struct pv_config *nc = NULL;
+	struct policy *pol = NULL, *cpol = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0, i;
+	char err[PV_CONF_ERR_MAX], restart[256], detail[1024], why[512];
+	int checked = 0, ended = 0, r;
+
+	if (pv_config_new(&nc) != 0 ||
+	    pv_config_load_file(nc, path, err, sizeof(err)) != 0)
+		goto refuse;
+	/* One read, two parses: the decisions' copy and the control side's. */
+	if ((r = pv_file_read(
+		 nc->policy_file, PV_CONF_MAX_FILE, &text, &len)) != 0) {
+		(void)snprintf(err, sizeof(err), "%s: cannot read: %s",
+		    nc->policy_file, pv_err_str(r));
+		goto refuse;
+	}
+	if (policy_load_mem(nc->policy_file, (const char *)text, len, &pol, err,
+		sizeof(err)) != 0 ||
+	    policy_load_mem(nc->policy_file, (const char *)text, len, &cpol,
+		err, sizeof(err)) != 0)
+		goto refuse;
+	pv_config_reload(conf, nc, restart, sizeof(restart));
+	pv_log_set_level((enum pv_log_level)conf->log_level);
+	broker_ctl_set_policy(ctl, cpol);
+	cpol = NULL;
+	(void)snprintf(detail, sizeof(detail), "applied %s and %s%s%s", path,
+	    conf->policy_file,
+	    restart[0] ? "; unchanged until a restart: " : "", restart);
+	(void)broker_backend_store_reload(&bx->backend, pol, detail);
+	pol = NULL;
+	pv_info("reload: %s", detail);
+	if (restart[0] != '\0')
+		pv_warn("reload: %s change only on a restart; the running "
+			"values stay",
+		    restart);
+	for (i = 0; i < k->n; i++) {
+		checked += broker_monsrv_live(k->v[i]);
+		if (broker_monsrv_recheck(k->v[i], why, sizeof(why)) == 0)
+			continue;
+		pv_info(
+		    "session %s: ended: %s", broker_monsrv_id(k->v[i]), why);
+		broker_ctl_ended(
+		    ctl, broker_monsrv_id(k->v[i]), "session.policy", why);
+		ended++;
+	}
+	pv_info("reload: %d live session(s) checked, %d ended", checked, ended);
+	goto out;
+refuse:
+	pv_error("reload refused: %s; the running configuration and policy "
+		 "stay",
+	    err);
+	(void)snprintf(detail, sizeof(detail), "refused: %s", err);
+	(void)broker_backend_store_reload(&bx->backend, NULL, detail);
+out:
+	free(text);
+	policy_free(pol);
+	policy_free(cpol);
+	pv_config_free(nc);
+}
+
+static void
+serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
+    struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
+    const struct sandbox_id *sb)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char peer[128], addr[64], id[PV_UUID_LEN + 1];
+	struct kids k = { 0 };
+	struct broker_mon_child *mc;
+	uint32_t children = 0;
+	uint64_t stop_ms = 0;
+	pid_t pid;
+	int i, n, fd, cfd, sv[2], burst = 0;
+
+	for (;;) {
+		if (got_chld) {
+			got_chld = 0;
+			kids_reap(&k, ctl, &children);
+		}
+		if (got_term && stop_ms == 0) {
+			/* no new connections; every session told to end */
+			for (i = 0; i < npfd; i++) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+			npfd = 0;
+			pv_info("terminating on signal %d: ending %zu "
+				"session(s), at most %d s",
+			    (int)got_term, k.n, STOP_GRACE_MS / 1000);
+			broker_ctl_stop(
+			    ctl, "session ended: provostd is stopping");
+			stop_ms = pv_mono_ms() + STOP_GRACE_MS;
+		}
+		if (stop_ms != 0 && k.n == 0)
+			break;
+		if (stop_ms != 0 && (n_term > 1 || pv_mono_ms() >= stop_ms)) {
+			kids_kill(&k, ctl, &children);
+			break;
+		}
+		if (got_hup && stop_ms == 0) {
+			got_hup = 0;
+			reload(bx, conf, conf_path, ctl, &k);
+		}
+		if (stop_ms == 0)
+			kids_revoke(ctl, &k);
+		n = kids_pollfds(&k, pfd, npfd);
+		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
+		    0)
+			continue;
+		kids_serve(&bx->backend, &k, npfd, n);
+		for (i = 0; i < npfd; i++) {
+			if (!(k.pfd[i].revents & POLLIN))
+				continue;
+			sl = sizeof(ss);
+			fd = accept4(k.pfd[i].fd, (struct sockaddr *)&ss, &sl,
+			    SOCK_CLOEXEC);
+			if (fd < 0) {
+				burst = 0;
+				continue;
+			}
+			/*
+			 * A burst is drained at once (the listener does not
+			 * block): this listener again, up to 64 in a row.
+			 */
+			if (++burst < 64)
+				i--;
+			else
+				burst = 0;
+			peer_name(
+			    &ss, sl, peer, sizeof(peer), addr, sizeof(addr));
+			if (children >= bx->conf->max_sessions) {
+				pv_warn("refused connection from %s: "
+					"MaxSessions %u reached",
+				    peer, bx->conf->max_sessions);
+				close(fd);
+				continue;
+			}
+			if (broker_ctl_admit(ctl, addr, peer, &cfd) !=
+			    PV_ALLOW) {
+				close(fd);
+				continue;
+			}
+			if (pv_uuid_new(id) != 0 ||
+			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				sv) != 0) {
+				pv_error("session setup: %s", strerror(errno));
+				broker_ctl_child_add(ctl, -1, addr);
+				close(cfd);
+				close(fd);
+				continue;
+			}
+			/* No store handle crosses a fork (reopened on use). */
+			(void)broker_backend_store_detach(&bx->backend);
+			if ((pid = fork()) < 0) {
+				pv_error("fork: %s", strerror(errno));
+				broker_ctl_child_add(ctl, -1, addr);
+				close(sv[0]);
+				close(sv[1]);
+				close(cfd);
+				close(fd);
+				continue;
+			}
+			if (pid == 0) {
+				close(sv[0]);
+				session_child(bx, ctl, pfd, npfd, &k, ca, sb,
+				    sv[1], cfd, fd, id, peer, addr);
+			}
+			close(sv[1]);
+			if (broker_monsrv_new(bx->conf, &bx->backend, pid,
+				sv[0], id, addr, &mc) != 0 ||
+			    kids_add(&k, mc) != 0) {
+				/* no monitor for it: it must not run */
+				pv_error(
+				    "session %s: no monitor state; killed", id);
+				(void)kill(pid, SIGKILL);
+				if (mc != NULL)
+					broker_monsrv_free(mc);
+				else
+					close(sv[0]);
+			}
+			mc = NULL;
+			children++;
+			broker_ctl_child_add(ctl, pid, addr);
+			close(cfd);
+			close(fd);
+		}
+	}
+	pv_info("terminated on signal %d", (int)got_term);
+	for (size_t j = 0; j < k.n; j++)
+		broker_monsrv_free(k.v[j]);
+	free(k.v);
+	free(k.pfd);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf_path = DEFAULT_CONFIG;
+	struct pv_config *conf = NULL;
+	struct broker_ctx bx;
+	struct broker_ctl *ctl = NULL;
+	struct pollfd pfd[MAX_LISTENERS];
+	struct sigaction sa;
+	char err[PV_CONF_ERR_MAX], path[4096];
+	EVP_PKEY *ca = NULL;
+	struct sandbox_id sb;
+	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
+
+	memset(&bx, 0, sizeof(bx));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			usage(1);
+	}
+	while ((ch = getopt(argc, argv, "f:DtTdh")) != -1) {
+		switch (ch) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'D':
+			foreground = 1;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'T':
+			test = 2;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'h':
+			usage(1);
+			break;
+		default:
+			usage(0);
+		}
+	}
+	if (optind != argc)
+		usage(0);
+	pv_log_init("provostd",
+	    foreground || test ? PV_LOG_STDERR : PV_LOG_SYSLOG, PV_LOG_INFO);
+	if (pv_config_new(&conf) != 0 ||
+	    pv_config_load_file(conf, conf_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "provostd: %s\n", err);
+		pv_config_free(conf);
+		return 1;
+	}
+	pv_log_set_level(
+	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
+	if (sandbox_user(conf, &sb) != 0)
+		goto fail;
+	if (path_join(path, sizeof(path), conf->state_dir, "ca") != 0 ||
+	    broker_ca_load(path, &ca) != 0)
+		goto fail;
+	if (broker_backend_store_new(conf, ca, &bx.backend) != 0 ||
+	    broker_recorder_rec_new(conf, &bx.recorder) != 0)
+		goto fail;
+	ssh_init();
+	if (setup_bind(conf, &bx.bind) != 0)
+		goto fail;
+	for (i = 0; i < (int)conf->nlisten; i++) {
+		struct broker_listen la;
+
+		if (broker_listen_parse(conf->listen[i], &la) != 0) {
+			fprintf(stderr,
+			    "provostd: ListenAddress %s: not "
+			    "HOST:PORT\n",
+			    conf->listen[i]);
+			goto fail;
+		}
+	}
+	if (test) {
+		if (test == 2)
+			pv_config_print(conf, stdout);
+		fprintf(stderr, "provostd: %s: configuration OK\n", conf_path);
+		r = 0;
+		goto out;
+	}
+	if (broker_backend_store_recover(&bx.backend) != 0)
+		goto fail;
+	/* SQLite handles do not survive a fork: reopened when used. */
+	(void)broker_backend_store_detach(&bx.backend);
+	if (!sb.drop)
+		pv_warn("not running as root: session processes keep uid %ld "
+			"(SandboxUser %s is not used)",
+		    (long)getuid(), conf->sandbox_user);
+	bx.conf = conf;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	(void)sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_chld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+	/* A file size limit makes writes fail (EFBIG) instead of killing. */
+	(void)signal(SIGXFSZ, SIG_IGN);
+	if (open_listeners(conf, pfd, &npfd) != 0 ||
+	    broker_ctl_new(&bx, &ctl) != 0)
+		goto fail;
+	if (!foreground && daemon(0, 0) != 0) {
+		pv_error("daemon: %s", strerror(errno));
+		goto fail;
+	}
+	pv_info("provostd %s started (backend: %s, recorder: %s; session "
+		"processes run as %s, sandboxed)",
+	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,
+	    sb.drop ? conf->sandbox_user : "this user");
+	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb);
+	r = 0;
+	goto out;
+fail:
+	r = 1;
+out:
+	for (i = 0; i < npfd; i++)
+		close(pfd[i].fd);
+	broker_ctl_free(ctl);
+	if (bx.bind != NULL)
+		ssh_bind_free(bx.bind);
+	if (bx.backend.ops != NULL)
+		bx.backend.ops->free(bx.backend.ctx);
+	if (bx.recorder.ops != NULL)
+		bx.recorder.ops->free(bx.recorder.ctx);
+	EVP_PKEY_free(ca);
+	pv_config_free(conf);
+	ssh_finalize();
+	return r;
+}

@@ -1,0 +1,259 @@
+/*
+ * menu.c: what an engineer can do logged in as plain ENGINEER: list what
+ * they may reach and why, request a grant, see their grants, get help.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/monitor/monitor.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+#define MENU_MAX_ARGS 16
+
+static const char menu_help[] =
+    "provost menu commands:\n"
+    "  list                      targets and accounts you may reach, and "
+    "why\n"
+    "  request TARGET --account A --for 2h [--ticket T] [--reason R]\n"
+    "                            ask for a grant; prints its id\n"
+    "  status                    your pending and active grants\n"
+    "  help                      this text\n"
+    "To open a session: ssh -p PORT ENGINEER+ACCOUNT@TARGET@bastion\n";
+
+/* Splits on blanks; "double quotes" group.  Modifies line. */
+static int
+menu_split(char *line, char **argv, int max)
+{
+	char *p = line, *w;
+	int n = 0;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (n == max)
+			return -1;
+		if (*p == '"') {
+			w = ++p;
+			while (*p != '\0' && *p != '"')
+				p++;
+			if (*p != '"')
+				return -1;
+		} else {
+			w = p;
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				p++;
+		}
+		if (*p != '\0')
+			*p++ = '\0';
+		argv[n++] = w;
+	}
+	return n;
+}
+
+struct menu_list {
+	struct store *st;
+	const struct policy *pol;
+	const struct store_engineer *e;
+	struct pv_buf *out;
+	int64_t now;
+	int shown;
+};
+
+static int
+menu_list_target(void *ctx, const struct store_target *t)
+{
+	struct menu_list *m = ctx;
+	struct store_grant *g = NULL;
+	struct policy_grant pg;
+	struct policy_decision d;
+	size_t i;
+	int r;
+
+	for (i = 0; i < t->naccounts; i++) {
+		g = NULL;
+		r = store_grant_best_for(
+		    m->st, m->e->login, t->name, t->accounts[i], m->now, &g);
+		if (r != 0 && r != PV_ERR_NOT_FOUND)
+			return r;
+		if (g != NULL)
+			store_grant_to_policy(g, &pg);
+		struct policy_request pr = {
+			.engineer = m->e->login,
+			.provider = m->e->provider,
+			.clearance = m->e->clearance,
+			.target = t->name,
+			.classification = t->classification,
+			.account = t->accounts[i],
+			.channel = POLICY_CH_SHELL,
+			.now = m->now,
+			.grant = g != NULL ? &pg : NULL,
+		};
+		r = policy_decide(m->pol, &pr, &d);
+		/* Nothing about targets no rule or grant opens. */
+		if (r >= 0 && d.rule != NULL && d.outcome != POLICY_DENY) {
+			(void)pv_buf_putf(m->out, "%s+%s@%s\t%s: %s\n",
+			    m->e->login, t->accounts[i], t->name,
+			    d.outcome == POLICY_ALLOW ? "open"
+				: d.outcome == POLICY_NEEDS_GRANT
+				? "needs a grant"
+				: "pending",
+			    d.reason);
+			m->shown++;
+		}
+		store_grant_free(g);
+	}
+	return 0;
+}
+
+static int
+menu_status_grant(void *ctx, const struct store_grant *g)
+{
+	struct menu_list *m = ctx;
+	char d[32];
+
+	if (pv_duration_format(g->duration, d, sizeof(d)) != 0)
+		d[0] = '\0';
+	(void)pv_buf_putf(m->out, "%s\t%s@%s\t%s", g->id, g->account, g->target,
+	    store_grant_state_name(g->state));
+	if (g->state == STORE_GRANT_ACTIVE)
+		(void)pv_buf_putf(m->out, ", %lld min left\n",
+		    (long long)((g->not_after - m->now + 59) / 60));
+	else
+		(void)pv_buf_putf(m->out, ", %d of %d approvals, for %s\n",
+		    g->approvals, g->approvals_needed, d);
+	m->shown++;
+	return 0;
+}
+
+static int
+menu_request(struct menu_list *m, int argc, char **argv)
+{
+	const char *account = NULL, *dur = NULL, *ticket = NULL, *why = NULL;
+	struct store_target *t = NULL;
+	struct store_grant *g = NULL;
+	struct policy_decision d;
+	uint64_t secs = 0;
+	int i, rc = 2;
+
+	for (i = 2; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--account") == 0)
+			account = argv[i + 1];
+		else if (strcmp(argv[i], "--for") == 0)
+			dur = argv[i + 1];
+		else if (strcmp(argv[i], "--ticket") == 0)
+			ticket = argv[i + 1];
+		else if (strcmp(argv[i], "--reason") == 0)
+			why = argv[i + 1];
+		else
+			break;
+	}
+	if (argc < 2 || i != argc || account == NULL || dur == NULL ||
+	    pv_duration_parse(dur, &secs) != 0 || secs == 0 ||
+	    !broker_name_valid(argv[1], strlen(argv[1]), BROKER_TARGET_MAX)) {
+		(void)pv_buf_putf(m->out,
+		    "usage: request TARGET --account A --for 2h [--ticket T] "
+		    "[--reason R]\n");
+		return 2;
+	}
+	if (store_target_get(m->st, argv[1], &t) != 0) {
+		(void)pv_buf_putf(
+		    m->out, "request: access to %s denied\n", argv[1]);
+		return 1;
+	}
+	struct policy_request pr = {
+		.engineer = m->e->login,
+		.provider = m->e->provider,
+		.clearance = m->e->clearance,
+		.target = t->name,
+		.classification = t->classification,
+		.account = account,
+		.channel = 0,
+		.now = m->now,
+	};
+	struct store_grant_req req = {
+		.engineer = m->e->login,
+		.target = t->name,
+		.account = account,
+		.duration = secs,
+		.ticket = ticket,
+		.reason = why,
+	};
+	char actor[64];
+
+	(void)snprintf(actor, sizeof(actor), "engineer:%s", m->e->login);
+	if (!store_target_has_account(t, account) ||
+	    policy_decide(m->pol, &pr, &d) < 0 ||
+	    store_grant_request(m->st, actor, &req, &d, m->now, &g) != 0) {
+		(void)pv_buf_putf(
+		    m->out, "request refused: %s\n", store_errmsg(m->st));
+		rc = 1;
+		goto out;
+	}
+	(void)pv_buf_putf(m->out, "%s\n", g->id);
+	if (g->state == STORE_GRANT_ACTIVE)
+		(void)pv_buf_putf(m->out, "active now%s\n",
+		    g->capped ? " (duration capped by the rule)" : "");
+	else
+		(void)pv_buf_putf(m->out,
+		    "needs approval: %d of %d from group %s\n", g->approvals,
+		    g->approvals_needed, g->group ? g->group : "-");
+	rc = 0;
+out:
+	store_target_free(t);
+	store_grant_free(g);
+	return rc;
+}
+
+int
+broker_menu_run(struct store *st, const struct policy *pol,
+    const char *engineer, const char *command, int64_t now, struct pv_buf *out)
+{
+	struct store_engineer *e = NULL;
+	char *line = NULL, *argv[MENU_MAX_ARGS];
+	int argc, rc = 2;
+
+	if (store_engineer_get_by_login(st, engineer, &e) != 0)
+		return 1;
+	if ((line = strdup(command != NULL ? command : "help")) == NULL)
+		goto out;
+	struct menu_list m = {
+		.st = st,
+		.pol = pol,
+		.e = e,
+		.out = out,
+		.now = now,
+	};
+	if ((argc = menu_split(line, argv, MENU_MAX_ARGS)) <= 0 ||
+	    strcmp(argv[0], "help") == 0) {
+		(void)pv_buf_put(out, menu_help, sizeof(menu_help) - 1);
+		rc = argc < 0 ? 2 : 0;
+	} else if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		rc = store_target_list(st, menu_list_target, &m) == 0 ? 0 : 1;
+		if (rc == 0 && m.shown == 0)
+			(void)pv_buf_putf(out,
+			    "nothing yet: ask for a grant "
+			    "with request\n");
+	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		rc = store_grant_list(st, e->login, STORE_GRANTS_CURRENT, now,
+			 menu_status_grant, &m) == 0
+		    ? 0
+		    : 1;
+		if (rc == 0 && m.shown == 0)
+			(void)pv_buf_putf(out, "no pending or active grants\n");
+	} else if (strcmp(argv[0], "request") == 0) {
+		rc = menu_request(&m, argc, argv);
+	} else {
+		(void)pv_buf_putf(out, "unknown command; try help\n");
+		rc = 2;
+	}
+out:
+	free(line);
+	store_engineer_free(e);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/*
+ * monitor.h: the privileged monitor's own parts (provostd's parent): the
+ * store backend, one monitor state per session process, the menu.  Nothing
+ * under broker/monitor/ includes a broker/session/ header.
+ */
+#ifndef PROVOST_BROKER_MONITOR_MONITOR_H
+#define PROVOST_BROKER_MONITOR_MONITOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "broker/broker.h"
+
+struct pv_config;
+struct policy;
+struct store;
+/* menu.c: list, request, status, help for a plain ENGINEER login. */
+int broker_menu_run(struct store *st, const struct policy *pol,
+    const char *engineer, const char *command, int64_t now, struct pv_buf *out);
+/* backend_store.c: the governance store and the policy. */
+int broker_backend_store_new(
+    const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
+/* The parent closes its store before forking; each child opens its own. */
+int broker_backend_store_detach(struct broker_backend *bk);
+struct policy;
+int broker_backend_store_reload(
+    struct broker_backend *bk, struct policy *pol, const char *detail);
+/* At start-up: sessions a crash left open are marked aborted. */
+int broker_backend_store_recover(struct broker_backend *bk);
+
+/* monitor_srv.c: the monitor's side, one per session process. */
+struct broker_mon_child;
+int broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
+    pid_t pid, int sock, const char *session_id, const char *client_addr,
+    struct broker_mon_child **out);
+/*
+ * Takes one request of a child whose socket is readable and builds its
+ * answer, kept until broker_monsrv_answer: 0, PV_ERR_CLOSED (the child
+ * closed its end), or PV_ERR_PROTOCOL (malformed or out of order: the
+ * child was killed, the violation logged and audited).
+ */
+int broker_monsrv_take(struct broker_mon_child *c);
+/* Is an answer waiting to be sent? */
+int broker_monsrv_pending(const struct broker_mon_child *c);
+/* Sends it; lost: the store did not keep the batch, send an error. */
+int broker_monsrv_answer(struct broker_mon_child *c, int lost);
+int broker_monsrv_sock(const struct broker_mon_child *c);
+pid_t broker_monsrv_pid(const struct broker_mon_child *c);
+const char *broker_monsrv_id(const struct broker_mon_child *c);
+/*
+ * The monitor's own revocation check of a live session, from what the
+ * monitor approved (never the child's word): 1 (why filled) when its
+ * engineer, their provider, its grant or the session itself was revoked
+ * since the last check, 0 if not, < 0 if the store could not say.
+ */
+int broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen);
+/* A session row is open and the session has not ended. */
+int broker_monsrv_live(const struct broker_mon_child *c);
+int broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen);
+/*
+ * The child was reaped: a session row it left open is marked aborted, with
+ * the bytes its last reports gave.
+ */
+void broker_monsrv_reaped(struct broker_mon_child *c, int status,
+    uint64_t bytes_in, uint64_t bytes_out);
+void broker_monsrv_free(struct broker_mon_child *c);
+
+#endif /* PROVOST_BROKER_MONITOR_MONITOR_H */

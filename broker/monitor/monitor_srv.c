@@ -1,0 +1,872 @@
+/*
+ * monitor_srv.c: the monitor's side of privilege separation: one state per
+ * session process; each request is checked (frame, fields, order), then
+ * answered from the real backend (store, policy, CA), which only the
+ * monitor holds.  A bad request kills the session process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "broker/monitor/monitor.h"
+#include "broker/privsep/protocol.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+/* A child has this long to finish a frame it started. */
+#define MS_FRAME_MS 5000
+/* A request that keeps every session waiting this long is logged. */
+#define MS_SLOW_MS 100
+/* Distinct decisions a session keeps for a reload's recheck. */
+#define MS_ALLOWED_MAX 16
+
+struct broker_mon_child {
+	const struct pv_config *conf;
+	struct broker_backend *bk;
+	pid_t pid;
+	int sock;
+	char id[PV_UUID_LEN + 1];
+	char addr[MON_ADDR_MAX + 1];
+	struct monitor_state st;
+	/* what the monitor itself approved, never taken from the child */
+	char engineer[MON_NAME_MAX + 1];
+	uint8_t keyblob[MON_BLOB_MAX];
+	size_t keybloblen;
+	int by_code;
+	struct broker_target tgt;
+	struct broker_decision dec;
+	char account[MON_NAME_MAX + 1];
+	char rec_path[MON_PATH_MAX + 1];
+	/* what was allowed, asked again of a reloaded policy (recheck) */
+	struct {
+		uint32_t channel;
+		char fwd_host[MON_HOST_MAX + 1];
+		uint32_t fwd_port;
+	} allowed[MS_ALLOWED_MAX];
+	size_t nallowed;
+	uint64_t cursor;  /* the child's revocation asks */
+	uint64_t mcursor; /* the monitor's own scan */
+	int row_open;
+	int ended;
+	int killed;
+	/* a request answered but not yet sent (broker_monsrv_take) */
+	struct mon_msg *pq, *pa;
+	int pfd;
+	int ptype;
+};
+
+int
+broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
+    pid_t pid, int sock, const char *session_id, const char *client_addr,
+    struct broker_mon_child **out)
+{
+	struct broker_mon_child *c;
+	unsigned int tries;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return PV_ERR_ALLOC;
+	c->conf = conf;
+	c->bk = bk;
+	c->pid = pid;
+	c->sock = sock;
+	c->pfd = -1;
+	(void)snprintf(c->id, sizeof(c->id), "%s", session_id);
+	(void)snprintf(c->addr, sizeof(c->addr), "%s", client_addr);
+	/* key queries count too: a bound on abuse, not MaxAuthTries */
+	tries = conf->max_auth_tries * 4;
+	if (tries < MON_AUTH_REQS_MAX)
+		tries = MON_AUTH_REQS_MAX;
+	if (broker_mon_state_init(&c->st, session_id, tries) != 0) {
+		free(c);
+		return PV_ERR_INVALID;
+	}
+	*out = c;
+	return 0;
+}
+
+int
+broker_monsrv_sock(const struct broker_mon_child *c)
+{
+	return c->sock;
+}
+
+pid_t
+broker_monsrv_pid(const struct broker_mon_child *c)
+{
+	return c->pid;
+}
+
+static void
+ms_pending_drop(struct broker_mon_child *c)
+{
+	if (c->pfd >= 0)
+		(void)close(c->pfd);
+	c->pfd = -1;
+	if (c->pq != NULL) {
+		broker_mon_msg_clear(c->pq);
+		free(c->pq);
+	}
+	if (c->pa != NULL) {
+		broker_mon_msg_clear(c->pa);
+		free(c->pa);
+	}
+	c->pq = c->pa = NULL;
+}
+
+int
+broker_monsrv_pending(const struct broker_mon_child *c)
+{
+	return c->pa != NULL;
+}
+
+void
+broker_monsrv_free(struct broker_mon_child *c)
+{
+	if (c == NULL)
+		return;
+	ms_pending_drop(c);
+	if (c->sock >= 0)
+		(void)close(c->sock);
+	pv_secret_wipe(c, sizeof(*c));
+	free(c);
+}
+
+/* The session row, if the child opened one and did not end it. */
+static void
+ms_abort_row(struct broker_mon_child *c, const char *reason, uint64_t bytes_in,
+    uint64_t bytes_out)
+{
+	struct broker_session_end end = {
+		.bytes_in = bytes_in,
+		.bytes_out = bytes_out,
+		.recording_sha256 = "", /* never sealed */
+		.reason = reason,
+		.aborted = 1,
+	};
+
+	if (!c->row_open || c->ended)
+		return;
+	c->ended = 1;
+	if (c->bk->ops->session_close(c->bk->ctx, c->id, &end) != 0)
+		pv_error("session %s: cannot mark the session aborted", c->id);
+	else
+		pv_warn("session %s: %s: marked aborted; the recording %s ends "
+			"at its last flush",
+		    c->id, reason, c->rec_path[0] ? c->rec_path : "(none)");
+}
+
+static void
+ms_close(struct broker_mon_child *c)
+{
+	if (c->sock >= 0)
+		(void)close(c->sock);
+	c->sock = -1;
+}
+
+/* A malformed or out-of-order request: kill, log, audit, abort the row. */
+static int
+ms_violation(struct broker_mon_child *c, const char *what, int type)
+{
+	const char *name = broker_mon_type_name(type);
+	char detail[256];
+
+	if (!c->killed && c->pid > 0)
+		(void)kill(c->pid, SIGKILL);
+	c->killed = 1;
+	pv_error("session %s: session process %ld killed: %s (%s)", c->id,
+	    (long)c->pid, what, name != NULL ? name : "no request");
+	(void)snprintf(detail, sizeof(detail), "pid=%ld reason=%s request=%s",
+	    (long)c->pid, what, name != NULL ? name : "-");
+	(void)c->bk->ops->audit(
+	    c->bk->ctx, c->id, "session.monitor_violation", detail);
+	ms_abort_row(
+	    c, "session process killed: monitor protocol violation", 0, 0);
+	ms_close(c);
+	return PV_ERR_PROTOCOL;
+}
+
+static int
+ms_error(struct mon_msg *a, int code, const char *msg)
+{
+	a->type = MON_ERROR;
+	a->u.error.code =
+	    code < 0 && code >= PV_ERR_MIN_ ? code : PV_ERR_INTERNAL;
+	(void)snprintf(a->u.error.msg, sizeof(a->u.error.msg), "%s", msg);
+	return 0;
+}
+
+static int
+ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	const struct mon_auth_pubkey *k = &q->u.auth_pubkey;
+	int r;
+
+	/* provostd sends the engineer's name, and the address we know */
+	if (!broker_name_valid(k->login, strlen(k->login), BROKER_ENGINEER_MAX))
+		return PV_ERR_PROTOCOL;
+	r = c->bk->ops->key_check(c->bk->ctx, k->login, k->blob, k->bloblen);
+	a->type = MON_AUTH_PUBKEY_ANS;
+	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK : 0;
+	if (r == PV_ALLOW) {
+		(void)snprintf(
+		    c->engineer, sizeof(c->engineer), "%s", k->login);
+		memcpy(c->keyblob, k->blob, k->bloblen);
+		c->keybloblen = k->bloblen;
+	}
+	return 0;
+}
+
+static int
+ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	int r;
+
+	r = c->bk->ops->totp_check(c->bk->ctx, c->engineer, q->u.auth_totp.code,
+	    c->keyblob, c->keybloblen, c->addr);
+	a->type = MON_AUTH_TOTP_ANS;
+	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK | MON_AUTH_DONE : 0;
+	if (r == PV_ALLOW)
+		c->by_code = 1;
+	return 0;
+}
+
+static int
+ms_grace(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	int r = PV_DENY;
+
+	/* only for the key this monitor approved */
+	if (q->u.mfa_grace.bloblen != c->keybloblen ||
+	    memcmp(q->u.mfa_grace.blob, c->keyblob, c->keybloblen) != 0)
+		return PV_ERR_PROTOCOL;
+	if (c->conf->mfa_grace > 0)
+		r = c->bk->ops->mfa_recent(c->bk->ctx, c->engineer, c->keyblob,
+		    c->keybloblen, c->addr, c->conf->mfa_grace);
+	a->type = MON_MFA_GRACE_ANS;
+	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK | MON_AUTH_DONE : 0;
+	return 0;
+}
+
+static int
+ms_target_put(const struct broker_target *t, struct mon_target *o)
+{
+	int i;
+
+	o->found = 1;
+	if (t->naccounts < 0 || t->naccounts > MON_ACCOUNTS_MAX)
+		return PV_ERR_RANGE;
+	(void)snprintf(o->name, sizeof(o->name), "%s", t->name);
+	o->auth = t->auth == BROKER_AUTH_PAM_TOKEN ? 1 : 0;
+	(void)snprintf(o->host, sizeof(o->host), "%s", t->host);
+	o->port = t->port;
+	(void)snprintf(o->classification, sizeof(o->classification), "%s",
+	    t->classification);
+	(void)snprintf(o->hostkey, sizeof(o->hostkey), "%s", t->hostkey);
+	for (i = 0; i < t->naccounts; i++)
+		(void)snprintf(o->accounts[i], sizeof(o->accounts[i]), "%s",
+		    t->accounts[i]);
+	o->naccounts = (uint32_t)t->naccounts;
+	return 0;
+}
+
+static void ms_allowed_add(
+    struct broker_mon_child *c, const struct mon_decide_ch *d);
+
+static int
+ms_decide(
+    struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	const struct mon_decide_ch *d = &q->u.decide_ch;
+	struct mon_decision_ch *o = &a->u.decision_ch;
+	struct broker_decision dec;
+	char client[MON_CLIENT_MAX + 1];
+	int r;
+
+	memset(&dec, 0, sizeof(dec));
+	memset(&c->dec, 0, sizeof(c->dec));
+	c->account[0] = '\0';
+	a->type = MON_DECISION_CH;
+	o->outcome = PV_DENY;
+	/* the target as the store has it now, not as the child says */
+	if (c->bk->ops->target_get(
+		c->bk->ctx, c->engineer, d->target, &c->tgt) != 0) {
+		memset(&c->tgt, 0, sizeof(c->tgt));
+		(void)snprintf(o->reason, sizeof(o->reason), "unknown target");
+		return 0;
+	}
+	/* MFAGrace stood for the code: a rule wanting a fresh one refuses */
+	if (!c->by_code &&
+	    c->bk->ops->fresh_mfa(
+		c->bk->ctx, c->engineer, d->target, d->account) != PV_DENY) {
+		(void)snprintf(o->reason, sizeof(o->reason),
+		    "a fresh verification code is required");
+		return 0;
+	}
+	(void)snprintf(client, sizeof(client), "%s", d->client);
+	struct broker_decide_req req = {
+		.session_id = c->id,
+		.engineer = c->engineer,
+		.target = &c->tgt,
+		.account = d->account,
+		.channel = d->channel,
+		.now = (int64_t)time(NULL),
+		.client_addr = client,
+		.forward_host = d->fwd_host[0] ? d->fwd_host : NULL,
+		.forward_port = d->fwd_port,
+	};
+	r = c->bk->ops->decide(c->bk->ctx, &req, &dec);
+	if (r < 0)
+		return ms_error(a, r, "the decision failed");
+	o->outcome = r == PV_ALLOW ? PV_ALLOW : PV_DENY;
+	o->permit_pty = dec.permit_pty != 0;
+	o->permit_forward = dec.permit_forward != 0;
+	o->channels = dec.channels;
+	(void)snprintf(o->rule, sizeof(o->rule), "%s", dec.rule);
+	(void)snprintf(o->grant_id, sizeof(o->grant_id), "%s", dec.grant_id);
+	o->grant_ends = dec.grant_ends < 0 ? 0 : dec.grant_ends;
+	(void)snprintf(o->reason, sizeof(o->reason), "%s", dec.reason);
+	o->transfer = dec.transfer;
+	o->record_file_contents = dec.record_file_contents != 0;
+	if (r == PV_ALLOW) {
+		c->dec = dec;
+		(void)snprintf(
+		    c->account, sizeof(c->account), "%s", d->account);
+		ms_allowed_add(c, d);
+	}
+	return 0;
+}
+
+/* Keeps a decision that allowed for recheck (once each; a full list
+ * keeps what it has: the kinds a session uses are few). */
+static void
+ms_allowed_add(struct broker_mon_child *c, const struct mon_decide_ch *d)
+{
+	size_t i;
+
+	for (i = 0; i < c->nallowed; i++) {
+		if (c->allowed[i].channel == d->channel &&
+		    c->allowed[i].fwd_port == d->fwd_port &&
+		    strcmp(c->allowed[i].fwd_host, d->fwd_host) == 0)
+			return;
+	}
+	if (c->nallowed >= MS_ALLOWED_MAX)
+		return;
+	c->allowed[c->nallowed].channel = d->channel;
+	c->allowed[c->nallowed].fwd_port = d->fwd_port;
+	(void)snprintf(c->allowed[c->nallowed].fwd_host,
+	    sizeof(c->allowed[0].fwd_host), "%s", d->fwd_host);
+	c->nallowed++;
+}
+
+/*
+ * After a reload: asks the policy in force again about everything this
+ * session was allowed.  1 with why when it no longer allows one of them,
+ * 0 when it does, < 0 when it cannot tell (the caller ends the session:
+ * fail closed).
+ */
+int
+broker_monsrv_live(const struct broker_mon_child *c)
+{
+	return c->row_open && !c->ended && !c->killed;
+}
+
+int
+broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen)
+{
+	struct broker_decision dec;
+	size_t i;
+	int r;
+
+	why[0] = '\0';
+	if (!broker_monsrv_live(c) || c->nallowed == 0)
+		return 0;
+	for (i = 0; i < c->nallowed; i++) {
+		struct broker_decide_req req = {
+			.session_id = c->id,
+			.engineer = c->engineer,
+			.target = &c->tgt,
+			.account = c->account,
+			.channel = c->allowed[i].channel,
+			.now = (int64_t)time(NULL),
+			.client_addr = c->addr,
+			.forward_host = c->allowed[i].fwd_host[0]
+			    ? c->allowed[i].fwd_host
+			    : NULL,
+			.forward_port = c->allowed[i].fwd_port,
+		};
+		memset(&dec, 0, sizeof(dec));
+		r = c->bk->ops->decide(c->bk->ctx, &req, &dec);
+		if (r < 0) {
+			(void)snprintf(why, whylen,
+			    "the reloaded policy could not decide: %s",
+			    pv_err_str(r));
+			return r;
+		}
+		if (r != PV_ALLOW) {
+			(void)snprintf(why, whylen,
+			    "the reloaded policy no longer allows %s%s%s: %s",
+			    policy_channel_name(c->allowed[i].channel),
+			    dec.rule[0] ? ", rule " : "", dec.rule, dec.reason);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	const struct mon_mint_cert *m = &q->u.mint_cert;
+	struct pv_buf *cb = NULL;
+	int r;
+
+	if (c->tgt.auth != BROKER_AUTH_CERT)
+		return ms_error(a, PV_ERR_INVALID, "not a certificate target");
+	struct broker_cert_req req = {
+		.pubkey = m->pubkey,
+		.session_id = c->id,
+		.engineer = c->engineer,
+		.principal = c->account,
+		.now = (int64_t)time(NULL),
+		.lifetime = c->conf->cert_lifetime,
+		.source_address = m->source_address,
+		.permit_pty = c->dec.permit_pty,
+		.permit_port_forwarding = c->dec.permit_forward,
+	};
+	if ((cb = pv_buf_new(MON_CERT_MAX)) == NULL)
+		return ms_error(a, PV_ERR_ALLOC, "out of memory");
+	r = c->bk->ops->cert_mint(c->bk->ctx, c->tgt.name, &req, cb);
+	if (r == 0 && (pv_buf_len(cb) == 0 || pv_buf_len(cb) > MON_CERT_MAX))
+		r = PV_ERR_LIMIT;
+	if (r != 0) {
+		pv_buf_free(cb);
+		return ms_error(a, r, "the certificate was not issued");
+	}
+	a->type = MON_CERT_SERIAL;
+	a->u.cert_serial.serial = req.serial;
+	memcpy(a->u.cert_serial.blob, pv_buf_ptr(cb), pv_buf_len(cb));
+	a->u.cert_serial.bloblen = pv_buf_len(cb);
+	pv_buf_free(cb);
+	return 0;
+}
+
+static int
+ms_token(struct broker_mon_child *c, struct mon_msg *a)
+{
+	char *token = NULL;
+	int r, n;
+
+	if (c->tgt.auth != BROKER_AUTH_PAM_TOKEN ||
+	    c->bk->ops->token_mint == NULL)
+		return ms_error(a, PV_ERR_INVALID, "not a pam-token target");
+	struct broker_token_req req = {
+		.session_id = c->id,
+		.engineer = c->engineer,
+		.account = c->account,
+		.grant_id = c->dec.grant_id,
+		.now = (int64_t)time(NULL),
+		.lifetime = c->conf->cert_lifetime,
+	};
+	if ((r = c->bk->ops->token_mint(
+		 c->bk->ctx, c->tgt.name, &req, &token)) != 0)
+		return ms_error(a, r, "the token was not issued");
+	a->type = MON_TOKEN;
+	a->u.token.serial = req.serial;
+	n = snprintf(a->u.token.token, sizeof(a->u.token.token), "%s", token);
+	pv_secret_freestr(token);
+	if (n < 0 || (size_t)n >= sizeof(a->u.token.token)) {
+		broker_mon_msg_clear(a);
+		return ms_error(a, PV_ERR_LIMIT, "the token is too long");
+	}
+	return 0;
+}
+
+/* The recording file: created here, written by the child through the fd. */
+static int
+ms_rec_open(struct broker_mon_child *c, struct mon_msg *a, int *fd)
+{
+	char path[MON_PATH_MAX + 1];
+	int r;
+
+	*fd = -1;
+	if ((r = broker_recorder_rec_path(
+		 c->conf, c->id, path, sizeof(path))) != 0)
+		return ms_error(a, r, "no recording path");
+	*fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		pv_error("recording %s: %s", path, strerror(errno));
+		return ms_error(a, PV_ERR_IO, "cannot create the recording");
+	}
+	if (fchmod(*fd, 0600) != 0 || pv_fsync_parent(path) != 0) {
+		(void)close(*fd);
+		*fd = -1;
+		(void)unlink(path);
+		return ms_error(a, PV_ERR_IO, "cannot create the recording");
+	}
+	(void)snprintf(c->rec_path, sizeof(c->rec_path), "%s", path);
+	a->type = MON_REC_OPEN_ANS;
+	(void)snprintf(
+	    a->u.rec_open_ans.path, sizeof(a->u.rec_open_ans.path), "%s", path);
+	return 0;
+}
+
+static int ms_check_revoked(
+    struct broker_mon_child *c, uint64_t *cursor, char *why, size_t whylen);
+
+static int
+ms_row(struct broker_mon_child *c, struct mon_msg *a)
+{
+	char why[MON_REASON_MAX + 1];
+	int r;
+
+	if (c->rec_path[0] == '\0')
+		return ms_error(a, PV_ERR_INVALID, "no recording yet");
+	struct broker_session_row row = {
+		.id = c->id,
+		.engineer = c->engineer,
+		.target = c->tgt.name,
+		.account = c->account,
+		.grant_id = c->dec.grant_id[0] ? c->dec.grant_id : NULL,
+		.rule = c->dec.rule,
+		.client_addr = c->addr,
+		.recording_path = c->rec_path,
+	};
+	if ((r = c->bk->ops->session_open(c->bk->ctx, &row)) != 0)
+		return ms_error(a, r, "the session row was not written");
+	c->row_open = 1;
+	/* the monitor's scan starts here: a revoke from now on ends it */
+	(void)ms_check_revoked(c, &c->mcursor, why, sizeof(why));
+	a->type = MON_SESSION_OPEN_ACK;
+	return 0;
+}
+
+static int
+ms_end(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	const struct mon_session_end *e = &q->u.session_end;
+	int r;
+
+	struct broker_session_end end = {
+		.bytes_in = e->bytes_in,
+		.bytes_out = e->bytes_out,
+		.recording_sha256 = e->sha256,
+		.recording_size = e->size,
+		.reason = e->reason,
+		.aborted = e->aborted,
+	};
+	if (!c->row_open)
+		return ms_error(a, PV_ERR_INVALID, "no session row");
+	c->ended = 1;
+	if ((r = c->bk->ops->session_close(c->bk->ctx, c->id, &end)) != 0)
+		return ms_error(a, r, "the session row was not closed");
+	a->type = MON_SESSION_END_ACK;
+	return 0;
+}
+
+static int
+ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	struct pv_buf *out;
+	size_t n;
+	int r;
+
+	if ((out = pv_buf_new(1024 * 1024)) == NULL)
+		return ms_error(a, PV_ERR_ALLOC, "out of memory");
+	r = c->bk->ops->menu(c->bk->ctx, c->engineer, q->u.menu.command, out);
+	if (r < 0) {
+		pv_buf_free(out);
+		return ms_error(a, r, "the menu failed");
+	}
+	a->type = MON_MENU_OUT;
+	a->u.menu_out.status = r > 255 ? 255 : (uint32_t)r;
+	n = pv_buf_len(out);
+	if (n > sizeof(a->u.menu_out.out))
+		n = sizeof(a->u.menu_out.out);
+	memcpy(a->u.menu_out.out, pv_buf_ptr(out), n);
+	a->u.menu_out.outlen = n;
+	pv_buf_free(out);
+	return 0;
+}
+
+/*
+ * Was this session's engineer, their provider, its grant or the session
+ * itself revoked since *cursor (0: start the cursor at the audit head)?
+ * From the monitor's own view: 1 with why (never empty), 0, or < 0.
+ */
+static int
+ms_check_revoked(
+    struct broker_mon_child *c, uint64_t *cursor, char *why, size_t whylen)
+{
+	int r;
+
+	why[0] = '\0';
+	r = c->bk->ops->revoked(c->bk->ctx, c->engineer, c->dec.grant_id, c->id,
+	    cursor, why, whylen);
+	if (r < 0)
+		return r;
+	if (r != PV_ALLOW) {
+		why[0] = '\0';
+		return 0;
+	}
+	if (why[0] == '\0')
+		(void)snprintf(why, whylen, "access revoked");
+	return 1;
+}
+
+static int
+ms_revoked(struct broker_mon_child *c, struct mon_msg *a)
+{
+	char why[MON_REASON_MAX + 1];
+	int r;
+
+	if ((r = ms_check_revoked(c, &c->cursor, why, sizeof(why))) < 0)
+		return ms_error(a, r, "the revocation poll failed");
+	a->type = MON_REVOKED_ANS;
+	a->u.revoked_ans.revoked = r == 1;
+	a->u.revoked_ans.cursor = c->cursor;
+	(void)snprintf(
+	    a->u.revoked_ans.why, sizeof(a->u.revoked_ans.why), "%s", why);
+	return 0;
+}
+
+int
+broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen)
+{
+	if (!c->row_open || c->ended || c->killed || c->mcursor == 0)
+		return 0;
+	return ms_check_revoked(c, &c->mcursor, why, whylen);
+}
+
+const char *
+broker_monsrv_id(const struct broker_mon_child *c)
+{
+	return c->id;
+}
+
+/* The child's audit event: of this session, details {"detail": TEXT}. */
+static int
+ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+{
+	char object[64];
+	json_t *j;
+	const char *detail;
+	int r;
+
+	(void)snprintf(object, sizeof(object), "session:%s", c->id);
+	if (strcmp(q->u.audit.object, object) != 0)
+		return PV_ERR_PROTOCOL;
+	if ((j = json_loads(
+		 q->u.audit.details, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(j) || json_object_size(j) != 1 ||
+	    (detail = json_string_value(json_object_get(j, "detail"))) ==
+		NULL) {
+		json_decref(j);
+		return PV_ERR_PROTOCOL;
+	}
+	r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, detail);
+	json_decref(j);
+	if (r != 0)
+		return ms_error(a, r, "the audit event was not recorded");
+	a->type = MON_AUDIT_ACK;
+	return 0;
+}
+
+/* Fills the answer to q; PV_ERR_PROTOCOL for a request that is a lie. */
+static int
+ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
+{
+	int r;
+
+	*fd = -1;
+	switch (q->type) {
+	case MON_AUTH_PUBKEY:
+		return ms_key(c, q, a);
+	case MON_AUTH_TOTP:
+		return ms_totp(c, q, a);
+	case MON_MFA_GRACE:
+		return ms_grace(c, q, a);
+	case MON_FRESH_MFA:
+		r = c->bk->ops->fresh_mfa(c->bk->ctx, c->engineer,
+		    q->u.fresh_mfa.target, q->u.fresh_mfa.account);
+		a->type = MON_FRESH_MFA_ANS;
+		a->u.verdict.allow = r != PV_DENY; /* unsure: ask for a code */
+		return 0;
+	case MON_TARGET_GET: {
+		struct broker_target t;
+
+		a->type = MON_TARGET;
+		if (c->bk->ops->target_get(c->bk->ctx, c->engineer,
+			q->u.target_get.name, &t) != 0 ||
+		    ms_target_put(&t, &a->u.target) != 0)
+			memset(&a->u.target, 0, sizeof(a->u.target));
+		return 0;
+	}
+	case MON_DECIDE_CH:
+		return ms_decide(c, q, a);
+	case MON_MINT_CERT:
+		return ms_mint(c, q, a);
+	case MON_MINT_TOKEN:
+		return ms_token(c, a);
+	case MON_REC_OPEN:
+		return ms_rec_open(c, a, fd);
+	case MON_SESSION_OPEN:
+		return ms_row(c, a);
+	case MON_SESSION_END:
+		return ms_end(c, q, a);
+	case MON_MENU:
+		return ms_menu(c, q, a);
+	case MON_REVOKED:
+		return ms_revoked(c, a);
+	case MON_AUDIT:
+		return ms_audit(c, q, a);
+	default:
+		/* decide (5) and mint (7) are not provostd's: 23 and 25 are */
+		return PV_ERR_PROTOCOL;
+	}
+}
+
+/*
+ * Reads one request and builds its answer, which waits in c until
+ * broker_monsrv_answer: the monitor takes every ready request, commits
+ * what they wrote to the store once, then answers them all.
+ */
+int
+broker_monsrv_take(struct broker_mon_child *c)
+{
+	struct mon_msg *q = NULL, *a = NULL;
+	uint64_t t0;
+	int r, fd = -1, type = 0;
+
+	if (c->sock < 0)
+		return PV_ERR_CLOSED;
+	if (c->pa != NULL)
+		return 0; /* one request at a time; the next one waits */
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (a = calloc(1, sizeof(*a))) == NULL) {
+		free(q);
+		return PV_ERR_ALLOC;
+	}
+	r = broker_mon_recv(c->sock, q, NULL, pv_mono_ms() + MS_FRAME_MS);
+	if (r == PV_ERR_CLOSED || r == PV_ERR_IO) {
+		ms_close(c);
+		r = PV_ERR_CLOSED;
+		goto fail;
+	}
+	if (r != 0) {
+		r = ms_violation(c,
+		    r == PV_ERR_TIMEOUT ? "an unfinished frame"
+					: "a malformed frame",
+		    0);
+		goto fail;
+	}
+	type = (int)q->type;
+	t0 = pv_mono_ms();
+	if (broker_mon_state_request(&c->st, q) != 0) {
+		r = ms_violation(c, "a request out of order", type);
+		goto fail;
+	}
+	if (ms_dispatch(c, q, a, &fd) != 0) {
+		r = ms_violation(c, "a request that does not fit", type);
+		goto fail;
+	}
+	if (pv_mono_ms() - t0 >= MS_SLOW_MS)
+		pv_verbose("session %s: monitor: %s took %llu ms", c->id,
+		    broker_mon_type_name(type),
+		    (unsigned long long)(pv_mono_ms() - t0));
+	c->pq = q;
+	c->pa = a;
+	c->pfd = fd;
+	c->ptype = type;
+	return 0;
+fail:
+	if (fd >= 0)
+		(void)close(fd);
+	broker_mon_msg_clear(q);
+	broker_mon_msg_clear(a);
+	free(q);
+	free(a);
+	return r;
+}
+
+/*
+ * Sends the answer broker_monsrv_take built.  lost: the store did not
+ * keep what the batch wrote, so the answer becomes that error.
+ */
+int
+broker_monsrv_answer(struct broker_mon_child *c, int lost)
+{
+	struct mon_msg *a = c->pa;
+	int r;
+
+	if (a == NULL)
+		return 0;
+	if (c->sock < 0) {
+		ms_pending_drop(c);
+		return PV_ERR_CLOSED;
+	}
+	if (lost) {
+		if (c->pfd >= 0)
+			(void)close(c->pfd);
+		c->pfd = -1;
+		broker_mon_msg_clear(a);
+		(void)ms_error(
+		    a, PV_ERR_STORE, "the governance store did not keep it");
+	}
+	if (broker_mon_state_answer(&c->st, a) != 0) {
+		r = ms_violation(c, "an answer the rules refuse", c->ptype);
+		ms_pending_drop(c);
+		return r;
+	}
+	r = broker_mon_send(c->sock, a, c->pfd, pv_mono_ms() + MS_FRAME_MS);
+	if (r == PV_ERR_INVALID) {
+		/* a field the protocol cannot carry: an error instead */
+		broker_mon_msg_clear(a);
+		(void)ms_error(a, PV_ERR_RANGE, "the answer does not fit");
+		r = broker_mon_send(c->sock, a, -1, pv_mono_ms() + MS_FRAME_MS);
+	}
+	if (r != 0) {
+		pv_warn("session %s: monitor answer not sent: %s", c->id,
+		    pv_err_str(r));
+		ms_close(c);
+		r = PV_ERR_CLOSED;
+	}
+	ms_pending_drop(c);
+	return r;
+}
+
+void
+broker_monsrv_reaped(struct broker_mon_child *c, int status, uint64_t bytes_in,
+    uint64_t bytes_out)
+{
+	char why[128];
+
+	ms_close(c);
+	if (WIFSIGNALED(status)) {
+		if (!c->killed)
+			pv_warn("session %s: session process %ld killed by "
+				"signal %d%s",
+			    c->id, (long)c->pid, WTERMSIG(status),
+			    WTERMSIG(status) == SIGSYS ? " (the sandbox)" : "");
+		(void)snprintf(why, sizeof(why),
+		    "session process killed by signal %d", WTERMSIG(status));
+	} else
+		(void)snprintf(why, sizeof(why),
+		    "session process exited (status %d) without ending the "
+		    "session",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	ms_abort_row(c, why, bytes_in, bytes_out);
+}

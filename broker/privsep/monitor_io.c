@@ -1,0 +1,242 @@
+/*
+ * monitor_io.c: blocking send and receive of monitor frames over a unix
+ * socket, with an absolute deadline and descriptor passing (SCM_RIGHTS).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "broker/privsep/protocol.h"
+
+/* Waits for events on sock until deadline_ms (0 = none). */
+static int
+io_wait(int sock, short events, uint64_t deadline_ms)
+{
+	struct pollfd pfd = { .fd = sock, .events = events };
+	uint64_t now;
+	int timeout, n;
+
+	for (;;) {
+		timeout = -1;
+		if (deadline_ms != 0) {
+			now = pv_mono_ms();
+			if (now >= deadline_ms)
+				return PV_ERR_TIMEOUT;
+			timeout = deadline_ms - now > 60000
+			    ? 60000
+			    : (int)(deadline_ms - now);
+		}
+		n = poll(&pfd, 1, timeout);
+		if (n > 0)
+			return 0; /* the next call reports errors and EOF */
+		if (n < 0 && errno != EINTR)
+			return PV_ERR_IO;
+	}
+}
+
+int
+broker_mon_send(
+    int sock, const struct mon_msg *m, int fd_pass, uint64_t deadline_ms)
+{
+	struct pv_buf *b = NULL;
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	uint8_t *p = NULL;
+	size_t len = 0, off = 0;
+	ssize_t n;
+	int r = PV_ERR_INTERNAL;
+
+	if ((fd_pass >= 0) != broker_mon_type_has_fd((int)m->type))
+		return PV_ERR_INVALID;
+	if ((b = pv_buf_new(MON_HDR_LEN + MON_FRAME_MAX)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = broker_mon_msg_encode(m, b)) != 0)
+		goto out;
+	/* a copy that iovec may point at (pv_buf hands out const) */
+	len = pv_buf_len(b);
+	if ((p = malloc(len)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	memcpy(p, pv_buf_ptr(b), len);
+	while (off < len) {
+		struct iovec iov = {
+			.iov_base = p + off,
+			.iov_len = len - off,
+		};
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+		if (off == 0 && fd_pass >= 0) {
+			struct cmsghdr *c;
+
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fd_pass, sizeof(int));
+		}
+		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((r = io_wait(sock, POLLOUT, deadline_ms)) != 0)
+				goto out;
+			continue;
+		}
+		r = n < 0 && (errno == EPIPE || errno == ECONNRESET)
+		    ? PV_ERR_CLOSED
+		    : PV_ERR_IO;
+		goto out;
+	}
+	r = 0;
+out:
+	if (p != NULL) {
+		pv_secret_wipe(p, len); /* a TOTP code may be inside */
+		free(p);
+	}
+	pv_buf_free(b);
+	return r;
+}
+
+/* Closes every descriptor carried in mh's control data. */
+static int
+take_fds(struct msghdr *mh, int *fd, int *extra)
+{
+	struct cmsghdr *c;
+	size_t i, nfd;
+	int got;
+
+	if (mh->msg_flags & MSG_CTRUNC)
+		*extra = 1;
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+			*extra = 1;
+			continue;
+		}
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(
+			    &got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (*fd == -1)
+				*fd = got;
+			else {
+				(void)close(got);
+				*extra = 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes into dst, collecting a passed descriptor. */
+static int
+read_full(int sock, uint8_t *dst, size_t len, int *fd, int *extra,
+    uint64_t deadline_ms)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} cm;
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	while (off < len) {
+		struct iovec iov = { .iov_base = dst + off,
+			.iov_len = len - off };
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf),
+		};
+
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0) {
+			(void)take_fds(&mh, fd, extra);
+			off += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return PV_ERR_CLOSED;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if ((r = io_wait(sock, POLLIN, deadline_ms)) != 0)
+				return r;
+			continue;
+		}
+		return errno == ECONNRESET ? PV_ERR_CLOSED : PV_ERR_IO;
+	}
+	return 0;
+}
+
+int
+broker_mon_recv(
+    int sock, struct mon_msg *out, int *fd_out, uint64_t deadline_ms)
+{
+	uint8_t *frame = NULL;
+	struct pv_buf *hb = NULL;
+	uint32_t flen = 0;
+	int r = PV_ERR_INTERNAL, fd = -1, extra = 0;
+
+	broker_mon_msg_clear(out);
+	if (fd_out != NULL)
+		*fd_out = -1;
+	if ((frame = malloc(MON_HDR_LEN + MON_FRAME_MAX)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = read_full(
+		 sock, frame, MON_HDR_LEN, &fd, &extra, deadline_ms)) != 0)
+		goto out;
+	if ((hb = pv_buf_from(frame, MON_HDR_LEN)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if (pv_buf_get_u32(hb, &flen) != 0 || flen == 0 ||
+	    flen > MON_FRAME_MAX) {
+		r = PV_ERR_PROTOCOL;
+		goto out;
+	}
+	if ((r = read_full(sock, frame + MON_HDR_LEN, flen, &fd, &extra,
+		 deadline_ms)) != 0)
+		goto out;
+	if ((r = broker_mon_msg_decode(frame, MON_HDR_LEN + flen, out)) != 0)
+		goto out;
+	/* a descriptor exactly where one belongs, and only if wanted */
+	if (extra || (fd != -1) != broker_mon_type_has_fd((int)out->type) ||
+	    (fd != -1 && fd_out == NULL)) {
+		r = PV_ERR_PROTOCOL;
+		goto out;
+	}
+	if (fd_out != NULL) {
+		*fd_out = fd;
+		fd = -1;
+	}
+	r = 0;
+out:
+	if (r != 0)
+		broker_mon_msg_clear(out);
+	if (fd != -1)
+		(void)close(fd);
+	pv_buf_free(hb);
+	if (frame != NULL) {
+		pv_secret_wipe(frame,
+		    MON_HDR_LEN + (flen <= MON_FRAME_MAX ? (size_t)flen : 0));
+		free(frame);
+	}
+	return r;
+}

@@ -1,0 +1,396 @@
+/*
+ * protocol.h: the framed IPC between provostd's privileged monitor
+ * and a session process: messages, their codecs, the order rules, the I/O.
+ */
+#ifndef PROVOST_BROKER_PRIVSEP_PROTOCOL_H
+#define PROVOST_BROKER_PRIVSEP_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+/*
+ * A frame is u32 length (of what follows), u8 type, payload; 1 <= length
+ * <= MON_FRAME_MAX.  Integers are big-endian, strings u32 length + bytes
+ * (pv_buf).  Every field is checked on decode; a short, long or trailing
+ * frame, an unknown type or a bad field is PV_ERR_PROTOCOL, and the
+ * monitor then kills the session process.  Type numbers are frozen.
+ */
+#define MON_FRAME_MAX (64 * 1024)
+#define MON_HDR_LEN 4
+
+enum mon_type {
+	MON_AUTH_PUBKEY = 1,      /* child: is this key the login's? */
+	MON_AUTH_PUBKEY_ANS = 2,  /* monitor: struct mon_auth_ans */
+	MON_AUTH_TOTP = 3,        /* child: is this the login's code? */
+	MON_AUTH_TOTP_ANS = 4,    /* monitor: struct mon_auth_ans */
+	MON_DECIDE = 5,           /* child: may engineer use target? */
+	MON_DECISION = 6,         /* monitor */
+	MON_MINT = 7,             /* child: a certificate, please */
+	MON_CERT = 8,             /* monitor */
+	MON_REC_OPEN = 9,         /* child: open the recording */
+	MON_REC_OPEN_ANS = 10,    /* monitor: + the fd (SCM_RIGHTS) */
+	MON_AUDIT = 11,           /* child: append to the audit chain */
+	MON_AUDIT_ACK = 12,       /* monitor */
+	MON_SESSION_END = 13,     /* child: totals and the recording hash */
+	MON_SESSION_END_ACK = 14, /* monitor */
+	MON_ERROR = 15,           /* monitor: the request failed (not denied) */
+	/*
+	 * provostd's backend calls (broker/broker.h) that 1..14 do not carry;
+	 * 16 is unused (15, an answer, broke the odd/even pattern).
+	 */
+	MON_MFA_GRACE = 17,        /* child: a code within MFAGrace? */
+	MON_MFA_GRACE_ANS = 18,    /* monitor: struct mon_auth_ans */
+	MON_FRESH_MFA = 19,        /* child: does the target want a code? */
+	MON_FRESH_MFA_ANS = 20,    /* monitor: struct mon_verdict */
+	MON_TARGET_GET = 21,       /* child: the target by name */
+	MON_TARGET = 22,           /* monitor: struct mon_target */
+	MON_DECIDE_CH = 23,        /* child: a channel's decision */
+	MON_DECISION_CH = 24,      /* monitor: struct mon_decision_ch */
+	MON_MINT_CERT = 25,        /* child: a certificate for the target leg */
+	MON_CERT_SERIAL = 26,      /* monitor: serial and certificate */
+	MON_MINT_TOKEN = 27,       /* child: a pvt1 token for the target leg */
+	MON_TOKEN = 28,            /* monitor: serial and token */
+	MON_SESSION_OPEN = 29,     /* child: the session row */
+	MON_SESSION_OPEN_ACK = 30, /* monitor */
+	MON_MENU = 31,             /* child: a menu command */
+	MON_MENU_OUT = 32,         /* monitor: status and output */
+	MON_REVOKED = 33,          /* child: revoked since the cursor? */
+	MON_REVOKED_ANS = 34,      /* monitor */
+};
+#define MON_TYPE_MAX_ 34
+
+/* Field limits (bytes, without the NUL). */
+#define MON_NAME_MAX 64    /* engineer, target, account, rule */
+#define MON_LOGIN_MAX 160  /* ENGINEER+ACCOUNT@TARGET */
+#define MON_ADDR_MAX 64    /* client address */
+#define MON_CODE_MAX 10    /* TOTP digits */
+#define MON_BLOB_MAX 2048  /* SSH public key blob */
+#define MON_CERT_MAX 8192  /* certificate blob */
+#define MON_REASON_MAX 256 /* decision reason, end reason, error text */
+#define MON_ACTION_MAX 64  /* audit action "session.end" */
+#define MON_OBJECT_MAX 256 /* audit object */
+#define MON_DETAILS_MAX (32 * 1024) /* audit details, a JSON object */
+#define MON_PATH_MAX 1024           /* recording path (for logs) */
+#define MON_HOST_MAX 255            /* target host name or address */
+#define MON_HOSTKEY_MAX 2048        /* pinned host key "TYPE BASE64" */
+#define MON_SHA256_HEX 64
+#define MON_TCLASS_MAX 63    /* target classification */
+#define MON_ACCOUNTS_MAX 16  /* accounts of a target */
+#define MON_CLIENT_MAX 127   /* "ADDR port N" */
+#define MON_SRCADDR_MAX 79   /* certificate source-address "ADDR/32" */
+#define MON_ED25519_LEN 32   /* raw ephemeral public key */
+#define MON_TOKEN_MAX 4096   /* a pvt1 token */
+#define MON_COMMAND_MAX 4096 /* a menu command */
+#define MON_MENU_OUT_MAX 60000
+/* Auth requests (key, code, grace) a session may make in all. */
+#define MON_AUTH_REQS_MAX 64
+
+/* mon_auth_ans.flags */
+#define MON_AUTH_OK 0x1   /* this factor is good */
+#define MON_AUTH_DONE 0x2 /* authentication is complete (needs OK) */
+/* mon_decision.flags */
+#define MON_DECISION_PERMIT_PTY 0x1
+
+struct mon_auth_pubkey {
+	char login[MON_LOGIN_MAX + 1];
+	uint8_t blob[MON_BLOB_MAX];
+	size_t bloblen;
+	char addr[MON_ADDR_MAX + 1];
+};
+
+struct mon_auth_totp {
+	char login[MON_LOGIN_MAX + 1];
+	char code[MON_CODE_MAX + 1]; /* secret: wiped by broker_mon_msg_clear */
+};
+
+struct mon_auth_ans {
+	uint32_t flags; /* MON_AUTH_* */
+};
+
+struct mon_decide {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1]; /* "" if the login names none */
+	uint32_t channel;               /* one POLICY_CH_* bit */
+};
+
+struct mon_decision {
+	int outcome; /* PV_ALLOW or PV_DENY */
+	char rule[MON_NAME_MAX + 1];
+	char reason[MON_REASON_MAX + 1];
+	int64_t valid_until; /* unix seconds; 0 = standing access */
+	uint32_t channels;   /* POLICY_CH_* the rule allows */
+	uint32_t flags;      /* MON_DECISION_* */
+	/* on allow, where to connect (all set); on deny, all empty */
+	char account[MON_NAME_MAX + 1]; /* resolved (the login may omit it) */
+	char host[MON_HOST_MAX + 1];
+	uint16_t port;
+	char hostkey[MON_HOSTKEY_MAX + 1]; /* pinned, "TYPE BASE64" */
+};
+
+struct mon_mint {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+	uint8_t pubkey[MON_BLOB_MAX]; /* ephemeral key, SSH wire blob */
+	size_t pubkeylen;
+	int permit_pty;
+};
+
+struct mon_cert {
+	uint8_t blob[MON_CERT_MAX];
+	size_t bloblen;
+};
+
+struct mon_rec_open {
+	char session_id[PV_UUID_LEN + 1];
+};
+
+struct mon_rec_open_ans {
+	char path[MON_PATH_MAX + 1]; /* for logs and the session row */
+};
+
+struct mon_audit {
+	char action[MON_ACTION_MAX + 1];
+	char object[MON_OBJECT_MAX + 1];
+	char details[MON_DETAILS_MAX + 1]; /* a JSON object: {...} */
+};
+
+struct mon_session_end {
+	uint64_t bytes_in; /* engineer -> target */
+	uint64_t bytes_out;
+	char reason[MON_REASON_MAX + 1];
+	char sha256[MON_SHA256_HEX + 1]; /* hex, or "" with no recording */
+	uint64_t size;
+	int aborted;
+};
+
+/* Answers that are a yes or no (PV_ALLOW / PV_DENY). */
+struct mon_verdict {
+	int allow;
+};
+
+struct mon_mfa_grace {
+	char engineer[MON_NAME_MAX + 1];
+	uint8_t blob[MON_BLOB_MAX];
+	size_t bloblen;
+	char addr[MON_ADDR_MAX + 1];
+};
+
+struct mon_fresh_mfa {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1]; /* "" when the login names none */
+};
+
+struct mon_target_get {
+	char engineer[MON_NAME_MAX + 1];
+	char name[MON_NAME_MAX + 1];
+};
+
+struct mon_target {
+	int found;
+	/* only when found: */
+	char name[MON_NAME_MAX + 1];
+	int auth; /* 0 certificate, 1 pam-token */
+	char host[MON_HOST_MAX + 1];
+	uint16_t port;
+	char classification[MON_TCLASS_MAX + 1];
+	char hostkey[MON_HOSTKEY_MAX + 1];
+	uint32_t naccounts; /* <= MON_ACCOUNTS_MAX */
+	char accounts[MON_ACCOUNTS_MAX][MON_NAME_MAX + 1];
+};
+
+struct mon_decide_ch {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+	uint32_t channel;                /* one POLICY_CH_* bit */
+	char client[MON_CLIENT_MAX + 1]; /* "ADDR port N" */
+	char fwd_host[MON_HOST_MAX + 1]; /* forwards only, else "" */
+	uint32_t fwd_port;               /* 0..65535 */
+};
+
+struct mon_decision_ch {
+	int outcome; /* PV_ALLOW or PV_DENY */
+	int permit_pty;
+	int permit_forward;
+	uint32_t channels;
+	char rule[MON_NAME_MAX + 1];
+	char grant_id[MON_NAME_MAX + 1];
+	int64_t grant_ends; /* 0 = standing */
+	char reason[MON_REASON_MAX + 1];
+	uint32_t transfer;
+	int record_file_contents;
+};
+
+struct mon_mint_cert {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char principal[MON_NAME_MAX + 1];
+	uint8_t pubkey[MON_ED25519_LEN];
+	char source_address[MON_SRCADDR_MAX + 1];
+};
+
+struct mon_cert_serial {
+	uint64_t serial;
+	uint8_t blob[MON_CERT_MAX];
+	size_t bloblen;
+};
+
+struct mon_mint_token {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+};
+
+struct mon_token {
+	uint64_t serial;
+	char token[MON_TOKEN_MAX +
+	    1]; /* secret: wiped by broker_mon_msg_clear */
+};
+
+struct mon_session_open {
+	char session_id[PV_UUID_LEN + 1];
+	char target[MON_NAME_MAX + 1];
+	char account[MON_NAME_MAX + 1];
+};
+
+struct mon_menu {
+	char command[MON_COMMAND_MAX + 1]; /* any bytes but NUL */
+};
+
+struct mon_menu_out {
+	uint32_t status;
+	uint8_t out[MON_MENU_OUT_MAX];
+	size_t outlen;
+};
+
+struct mon_revoked {
+	char session_id[PV_UUID_LEN + 1];
+	uint64_t cursor;
+};
+
+struct mon_revoked_ans {
+	int revoked;
+	uint64_t cursor;
+	char why[MON_REASON_MAX + 1];
+};
+
+struct mon_error {
+	int code; /* a PV_ERR_* */
+	char msg[MON_REASON_MAX + 1];
+};
+
+struct mon_msg {
+	enum mon_type type;
+	union {
+		struct mon_auth_pubkey auth_pubkey;
+		struct mon_auth_totp auth_totp;
+		struct mon_auth_ans auth_ans; /* both answer types */
+		struct mon_decide decide;
+		struct mon_decision decision;
+		struct mon_mint mint;
+		struct mon_cert cert;
+		struct mon_rec_open rec_open;
+		struct mon_rec_open_ans rec_open_ans;
+		struct mon_audit audit;
+		struct mon_session_end session_end;
+		struct mon_error error;
+		struct mon_verdict verdict; /* MON_FRESH_MFA_ANS */
+		struct mon_mfa_grace mfa_grace;
+		struct mon_fresh_mfa fresh_mfa;
+		struct mon_target_get target_get;
+		struct mon_target target;
+		struct mon_decide_ch decide_ch;
+		struct mon_decision_ch decision_ch;
+		struct mon_mint_cert mint_cert;
+		struct mon_cert_serial cert_serial;
+		struct mon_mint_token mint_token;
+		struct mon_token token;
+		struct mon_session_open session_open;
+		struct mon_menu menu;
+		struct mon_menu_out menu_out;
+		struct mon_revoked revoked;
+		struct mon_revoked_ans revoked_ans;
+		/* MON_AUDIT_ACK, MON_SESSION_END_ACK, MON_SESSION_OPEN_ACK: empty */
+	} u;
+};
+
+/* "auth-pubkey", ... or NULL. */
+const char *broker_mon_type_name(int type);
+/* 1 for the child's requests, 0 for the monitor's answers (and unknown). */
+int broker_mon_type_is_request(int type);
+/* Does an answer of this type carry a descriptor?  (MON_REC_OPEN_ANS) */
+int broker_mon_type_has_fd(int type);
+
+/* Appends the whole frame (header included) to out. */
+int broker_mon_msg_encode(const struct mon_msg *m, struct pv_buf *out);
+/*
+ * Decodes exactly one whole frame (header included, len must match it).
+ * out is cleared first; on error it stays cleared.  PV_ERR_PROTOCOL.
+ */
+int broker_mon_msg_decode(
+    const uint8_t *frame, size_t len, struct mon_msg *out);
+/* Wipes m (it may hold a TOTP code). */
+void broker_mon_msg_clear(struct mon_msg *m);
+
+/*
+ * Blocking I/O on a SOCK_STREAM unix socket, EINTR and partial transfers
+ * handled, until deadline_ms (absolute, pv_mono_ms(); 0 = no deadline):
+ * PV_ERR_TIMEOUT, PV_ERR_CLOSED (peer gone), PV_ERR_IO, PV_ERR_PROTOCOL.
+ * send passes fd_pass (>= 0) with the frame's first byte.  recv accepts a
+ * descriptor only for a type that carries one and only if fd_out is not
+ * NULL (*fd_out = -1 otherwise); any other descriptor is closed and the
+ * frame is PV_ERR_PROTOCOL, as is an answer that should carry one and
+ * does not.
+ */
+int broker_mon_send(
+    int sock, const struct mon_msg *m, int fd_pass, uint64_t deadline_ms);
+int broker_mon_recv(
+    int sock, struct mon_msg *out, int *fd_out, uint64_t deadline_ms);
+
+/*
+ * The order rules, kept by the monitor per session process (and usable by
+ * the child to check the monitor): one request at a time; auth checks only
+ * before authentication completes and at most max_auth_tries of them, a
+ * code only after a good key for the same login; decide only after
+ * authentication; mint only after an allow decision, once per decision,
+ * for that decision's target and resolved account (a terminal only if it allows
+ * one); open-recording once, after an allow decision; session-end once,
+ * after which only audit; audit always.  A violation is PV_ERR_PROTOCOL
+ * and sticks: every later call fails too.
+ */
+struct monitor_state {
+	char session_id[PV_UUID_LEN + 1];
+	unsigned int max_auth_tries;
+	unsigned int auth_tries;
+	int pending; /* the request awaiting its answer, 0 if none */
+	char pend_login[MON_LOGIN_MAX + 1]; /* of a pending auth request */
+	int key_ok; /* a good key was shown for key_login */
+	char key_login[MON_LOGIN_MAX + 1];
+	int authenticated;
+	int allowed;  /* an allow decision was seen */
+	int mint_ok;  /* the last decision allows one mint */
+	int mint_pty; /* ... with a terminal */
+	char dec_target[MON_NAME_MAX + 1];
+	char dec_account[MON_NAME_MAX + 1];
+	int rec_opened;
+	int ended;
+	int failed;
+	/* provostd's calls (17..34) */
+	int by_code;     /* authenticated with a code, not by MFAGrace */
+	int row_opened;  /* session-open was asked */
+	int dec_allowed; /* the last decision allowed */
+};
+
+int broker_mon_state_init(struct monitor_state *st, const char *session_id,
+    unsigned int max_auth_tries);
+/* A request from the child: 0 if it may be asked now, else PV_ERR_PROTOCOL. */
+int broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m);
+/* The monitor's answer to the pending request (updates the state). */
+int broker_mon_state_answer(struct monitor_state *st, const struct mon_msg *m);
+
+#endif /* PROVOST_BROKER_PRIVSEP_PROTOCOL_H */
