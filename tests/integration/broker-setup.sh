@@ -192,3 +192,16 @@ pvscp() {
 # last_rec: the newest recording provostd logged; sha FILE: its SHA-256.
 last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
+# peer_serve MODE: a far end for forwarding tests (tcp-peer.py serve MODE:
+# banner, echo, sink or drop) on a free port, set in PEER_PORT; stopped when
+# the test ends.
+peer_serve() {
+	command -v python3 >/dev/null || pv_skip "python3 not found"
+	python3 "$top_srcdir/tests/integration/tcp-peer.py" serve "$1" \
+	    > "$PV_TMP/peer-$1.port" 2>/dev/null &
+	pv_track $!
+	i=0
+	while [ ! -s "$PV_TMP/peer-$1.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$PV_TMP/peer-$1.port" ] || pv_fail "the $1 server did not start"
+	PEER_PORT=$(cat "$PV_TMP/peer-$1.port")
+}

@@ -14,20 +14,10 @@ PY=$(command -v python3 || :)
 PEER="$top_srcdir/tests/integration/tcp-peer.py"
 W="$PV_TMP/work"
 mkdir -p "$W"
-# serve MODE: a far end; sets PORT_<MODE>.
-for mode in banner echo sink drop; do
-	"$PY" "$PEER" serve "$mode" > "$W/$mode.port" 2>/dev/null &
-	pv_track $!
-done
-i=0
-while [ $i -lt 100 ]; do
-	n=0
-	for mode in banner echo sink drop; do [ -s "$W/$mode.port" ] && n=$((n + 1)); done
-	[ $n -eq 4 ] && break
-	sleep 0.1; i=$((i + 1))
-done
-PB=$(cat "$W/banner.port"); PE=$(cat "$W/echo.port")
-PS=$(cat "$W/sink.port"); PD=$(cat "$W/drop.port")
+peer_serve banner; PB=$PEER_PORT
+peer_serve echo; PE=$PEER_PORT
+peer_serve sink; PS=$PEER_PORT
+peer_serve drop; PD=$PEER_PORT
 RPORT=$(pv_free_port) || pv_fail "no free port"
 cat > "$PV_TMP/policy.conf" <<EOC
 Levels public internal confidential restricted

@@ -13,12 +13,8 @@ PY=$(command -v python3 || :)
 [ -n "$PY" ] || pv_skip "python3 not found"
 W="$PV_TMP/work"
 mkdir -p "$W"
-"$PY" "$top_srcdir/tests/integration/tcp-peer.py" serve echo > "$W/echo.port" 2>/dev/null &
-pv_track $!
-i=0
-while [ ! -s "$W/echo.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-SRV=$(cat "$W/echo.port")
-[ -n "$SRV" ] || pv_fail "echo server did not start"
+peer_serve echo
+SRV=$PEER_PORT
 
 RPORT=$(pv_free_port) || pv_fail "no free port"
 cat > "$PV_TMP/policy.conf" <<EOC

@@ -22,12 +22,8 @@ mkdir -p "$W/remote"
 MB=${PV_REKEY_MB:-200}
 BYTES=$((MB * 1048576))
 
-"$PY" "$top_srcdir/tests/integration/tcp-peer.py" serve echo > "$W/echo.port" 2>/dev/null &
-pv_track $!
-i=0
-while [ ! -s "$W/echo.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-SRV=$(cat "$W/echo.port")
-[ -n "$SRV" ] || pv_fail "echo server did not start"
+peer_serve echo
+SRV=$PEER_PORT
 RPORT=$(pv_free_port) || pv_fail "no free port"
 
 # A second target whose sshd re-keys every 4 MB and every second (its
