@@ -848,7 +848,9 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 	 */
 	if (!rc->t_eof && ssh_channel_is_eof(rc->t))
 		rc->t_eof = 1;
-	if (!rc->t_closed && ssh_channel_is_closed(rc->t))
+	/* (a lost leg also reads as closed: that ends the session instead) */
+	if (!rc->t_closed && ssh_is_connected(s->target) &&
+	    ssh_channel_is_closed(rc->t))
 		rc->t_closed = rc->t_eof = 1;
 	if (rc->fail_msg[0] != '\0') {
 		relay_fail(rc);
