@@ -53,6 +53,9 @@ test_config(void **state)
 		{ "RevocationList revoked.list\n", "needs an absolute path" },
 		{ "RevocationList /a\nRevocationList /b\n",
 		    "x.conf:2: RevocationList given twice" },
+		/* provostd(8): LoginGraceTime cannot be turned off */
+		{ "LoginGraceTime 0\n",
+		    "x.conf:1: LoginGraceTime must be 1s..1h" },
 		{ "RevocationList none\nRevocationList /a\n",
 		    "x.conf:2: RevocationList given twice" },
 		{ "RekeyLimit 4K\n", "x.conf:1: RekeyLimit: DATA is default" },
