@@ -81,6 +81,8 @@ void pv_vlog(enum pv_log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Escapes src into dst (always NUL-terminated); returns PV_ERR_LIMIT if cut. */
 int pv_log_escape(char *dst, size_t dstlen, const char *src);
+/* Control bytes (below 0x20, 0x7f) in s become '?', in place. */
+void pv_str_printable(char *s);
 
 #define pv_error(...) pv_log(PV_LOG_ERROR, __VA_ARGS__)
 #define pv_warn(...) pv_log(PV_LOG_WARN, __VA_ARGS__)

@@ -129,6 +129,14 @@ cut:
 }
 
 void
+pv_str_printable(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void
 pv_vlog(enum pv_log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = {

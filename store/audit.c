@@ -692,6 +692,7 @@ store_revoked_since(
 {
 	sqlite3_stmt *s = NULL;
 	struct store_revocation rv;
+	json_t *d, *why;
 	uint64_t head;
 	int r;
 
@@ -700,7 +701,8 @@ store_revoked_since(
 	if ((r = store_audit_head(st, &head)) != 0)
 		goto out;
 	if ((r = st_prep_once(st,
-		 "SELECT seq, action, object, ts FROM audit WHERE seq > ? AND "
+		 "SELECT seq, action, object, ts, details FROM audit WHERE "
+		 "seq > ? AND "
 		 "seq <= ? AND action IN ('engineer.disable', "
 		 "'engineer.revoke', 'provider.revoke', 'provider.status', "
 		 "'grant.revoke', 'grant.deny', 'grant.expire', "
@@ -712,13 +714,22 @@ store_revoked_since(
 	    (r = st_bind_i64(st, s, 2, (int64_t)head)) != 0)
 		goto out;
 	while ((r = st_step_row(st, s, "revocations")) == 1) {
+		/* The details were canonical JSON when the row was chained. */
+		d = st_col_text(s, 4) != NULL
+		    ? json_loads(st_col_text(s, 4), 0, NULL)
+		    : NULL;
+		why = json_object_get(d, "reason");
 		rv = (struct store_revocation){
 			.seq = (uint64_t)sqlite3_column_int64(s, 0),
 			.action = st_col_text(s, 1),
 			.object = st_col_text(s, 2),
+			.reason =
+			    json_is_string(why) ? json_string_value(why) : NULL,
 			.ts_ms = sqlite3_column_int64(s, 3),
 		};
-		if (cb(ctx, &rv) != 0) {
+		r = cb(ctx, &rv);
+		json_decref(d);
+		if (r != 0) {
 			head = rv.seq;
 			r = 0;
 			break;

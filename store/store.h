@@ -376,6 +376,7 @@ struct store_revocation {
 	uint64_t seq;
 	const char *action;
 	const char *object; /* "engineer:alice", "grant:UUID", ... */
+	const char *reason; /* the admin's --reason, or NULL */
 	int64_t ts_ms;
 };
 typedef int (*store_revocation_cb)(void *ctx, const struct store_revocation *r);

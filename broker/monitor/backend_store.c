@@ -473,7 +473,11 @@ sb_revoke_row(void *ctx, const struct store_revocation *r)
 		if (v->objs[i][0] != '\0' &&
 		    strcmp(r->object, v->objs[i]) == 0 && !v->hit) {
 			(void)snprintf(v->why, v->whylen,
-			    "access revoked (%s %s)", r->action, r->object);
+			    "access revoked (%s %s)%s%s", r->action, r->object,
+			    r->reason != NULL && r->reason[0] != '\0' ? ": "
+								      : "",
+			    r->reason != NULL ? r->reason : "");
+			pv_str_printable(v->why);
 			v->hit = 1;
 		}
 	}

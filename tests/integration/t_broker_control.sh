@@ -167,7 +167,7 @@ pvctl revoke engineer bob --reason "left the company" >/dev/null || pv_fail "rev
 wait $sp
 t1=$(date +%s%N)
 rev_ms=$(( (t1 - t0) / 1000000 ))
-grep -q "provost: access revoked (engineer" "$PV_TMP/s2.err" ||
+grep -q "provost: access revoked (engineer.revoke engineer:bob): left the company" "$PV_TMP/s2.err" ||
     pv_fail "revocation message: $(cat "$PV_TMP/s2.err")"
 [ $rev_ms -lt 1000 ] || pv_fail "revoke to close took $rev_ms ms"
 # The monitor enforces revocation itself: a session process that does not

@@ -592,8 +592,9 @@ rev_cb(void *ctx, const struct store_revocation *r)
 	struct revs *v = ctx;
 
 	v->n++;
-	assert_true(snprintf(v->last, sizeof(v->last), "%s %s", r->action,
-			r->object) > 0);
+	assert_true(snprintf(v->last, sizeof(v->last), "%s %s%s%s", r->action,
+			r->object, r->reason != NULL ? ": " : "",
+			r->reason != NULL ? r->reason : "") > 0);
 	return 0;
 }
 
@@ -647,13 +648,13 @@ test_credentials_and_revocations(void **state)
 	    store_engineer_revoke(st, "admin:t", "alice", "end"), 0);
 	assert_int_equal(store_revoked_since(st, &cursor, rev_cb, &v), 0);
 	assert_int_equal(v.n, 2);
-	assert_string_equal(v.last, "engineer.revoke engineer:alice");
+	assert_string_equal(v.last, "engineer.revoke engineer:alice: end");
 	assert_int_equal(store_revoked_since(st, &cursor, rev_cb, &v), 0);
 	assert_int_equal(v.n, 2);
 	assert_int_equal(
 	    store_provider_revoke(st, "admin:t", "acme", "exit"), 0);
 	assert_int_equal(store_revoked_since(st, &cursor, rev_cb, &v), 0);
-	assert_string_equal(v.last, "provider.revoke provider:acme");
+	assert_string_equal(v.last, "provider.revoke provider:acme: exit");
 	store_close(st);
 }
 
