@@ -1,6 +1,7 @@
 #!/bin/sh
 # t_docs.sh: the docs and the program agree.  Every man page renders with
-# no groff warning.  One source decides the configuration keywords: the
+# no groff warning, and its synopsis keeps each option whole (no word
+# hyphenated, no bracket split over lines) at 60 columns.  One source decides the configuration keywords: the
 # parser's table (store/config.c); README's table, provostd(8) and
 # provost.conf(5) each name every keyword it has, and no other; provostd -T
 # prints every one of them in a form provostd takes back.  No file under
@@ -12,6 +13,12 @@ for page in "$top_srcdir"/docs/*.[1-8]; do
 	out=$(LC_ALL=C.UTF-8 groff -ww -z -man "$page" 2>&1)
 	[ -z "$out" ] || pv_fail "$(basename "$page"): $out"
 	grep -q "$(printf '\f')" "$page" && pv_fail "$(basename "$page") holds a form feed"
+	LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -rLL=60n "$page" 2>/dev/null |
+	    sed 's/.\x08//g' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' >"$PV_TMP/syn"
+	[ -s "$PV_TMP/syn" ] || pv_fail "$(basename "$page"): no SYNOPSIS rendered"
+	bad=$(awk '/[-‐]$/ || gsub(/\[/, "[") != gsub(/\]/, "]") ||
+	    gsub(/\(/, "(") != gsub(/\)/, ")")' "$PV_TMP/syn")
+	[ -z "$bad" ] || pv_fail "$(basename "$page"): synopsis breaks an option: $bad"
 done
 
 kw=$(sed -n 's/^	{ "\([A-Za-z]*\)", [0-9], [0-9], kw_[a-z]* },$/\1/p' "$top_srcdir/store/config.c")
