@@ -6,12 +6,16 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +34,11 @@
 #define MS_SLOW_MS 100
 /* Distinct decisions a session keeps for a reload's recheck. */
 #define MS_ALLOWED_MAX 16
+/*
+ * Credentials (certificates, tokens) one session process may have minted:
+ * its one target leg, and a retry or two if that leg is lost.
+ */
+#define MS_CREDS_MAX 3
 
 struct broker_mon_child {
 	const struct pv_config *conf;
@@ -60,6 +69,8 @@ struct broker_mon_child {
 	int row_open;
 	int ended;
 	int killed;
+	unsigned int ncreds; /* certificates and tokens minted */
+	const char *lie;     /* why a request does not fit, for the log */
 	/* a request answered but not yet sent (broker_monsrv_take) */
 	struct mon_msg *pq, *pa;
 	int pfd;
@@ -425,15 +436,145 @@ broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen)
 	return 0;
 }
 
+/* Is a (AF_INET or AF_INET6, raw) one of this host's own addresses? */
+static int
+ms_local_address(int af, const void *a)
+{
+	struct ifaddrs *ifa, *i;
+	int found = 0;
+
+	if (getifaddrs(&ifa) != 0)
+		return 0;
+	for (i = ifa; i != NULL && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != af)
+			continue;
+		if (af == AF_INET)
+			found =
+			    memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)
+					->sin_addr,
+				a, sizeof(struct in_addr)) == 0;
+		else
+			found =
+			    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)
+					->sin6_addr,
+				a, sizeof(struct in6_addr)) == 0;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * The address this host sends from to a numeric target (a connected UDP
+ * socket sends nothing); 1 if found, 0 for a host name.
+ */
+static int
+ms_route_source(const char *host, uint16_t port, int af, void *out)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t sl, ml = sizeof(me);
+	int fd, ok = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&me, 0, sizeof(me));
+	if (af == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return 0;
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return 0;
+		sl = sizeof(*s6);
+	}
+	if ((fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, sl) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &ml) == 0 &&
+	    me.ss_family == af) {
+		if (af == AF_INET)
+			memcpy(out, &((struct sockaddr_in *)&me)->sin_addr,
+			    sizeof(struct in_addr));
+		else
+			memcpy(out, &((struct sockaddr_in6 *)&me)->sin6_addr,
+			    sizeof(struct in6_addr));
+		ok = 1;
+	}
+	(void)close(fd);
+	return ok ? 1 : -1;
+}
+
+/*
+ * The certificate's source-address, decided here: the session process
+ * names the address its target leg is bound to ("ADDR/32", "ADDR/128"),
+ * which must be one address of this host and, for a target given by
+ * address, the one this host routes to it from.  A stolen certificate
+ * then works from this host only.  0, or -1 for a lie.
+ */
+static int
+ms_source(
+    struct broker_mon_child *c, const char *want, char *out, size_t outlen)
+{
+	char text[MON_SRCADDR_MAX + 1], *slash;
+	uint8_t a[sizeof(struct in6_addr)], via[sizeof(struct in6_addr)];
+	int af, n;
+
+	(void)snprintf(text, sizeof(text), "%s", want);
+	if ((slash = strchr(text, '/')) == NULL)
+		return -1;
+	*slash++ = '\0';
+	if (inet_pton(AF_INET, text, a) == 1 && strcmp(slash, "32") == 0)
+		af = AF_INET;
+	else if (inet_pton(AF_INET6, text, a) == 1 && strcmp(slash, "128") == 0)
+		af = AF_INET6;
+	else
+		return -1;
+	if (!ms_local_address(af, a))
+		return -1;
+	switch (ms_route_source(c->tgt.host, c->tgt.port, af, via)) {
+	case 1:
+		if (memcmp(via, a,
+			af == AF_INET ? sizeof(struct in_addr)
+				      : sizeof(struct in6_addr)) != 0)
+			return -1;
+		break;
+	case 0: /* a host name: resolved by the session process only */
+		break;
+	default:
+		return -1;
+	}
+	if (inet_ntop(af, a, text, sizeof(text)) == NULL)
+		return -1;
+	n = snprintf(out, outlen, "%s/%s", text, af == AF_INET ? "32" : "128");
+	return n > 0 && (size_t)n < outlen ? 0 : -1;
+}
+
 static int
 ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 {
 	const struct mon_mint_cert *m = &q->u.mint_cert;
 	struct pv_buf *cb = NULL;
+	char src[MON_SRCADDR_MAX + 1];
 	int r;
 
 	if (c->tgt.auth != BROKER_AUTH_CERT)
 		return ms_error(a, PV_ERR_INVALID, "not a certificate target");
+	if (c->ncreds >= MS_CREDS_MAX) {
+		c->lie = "more credentials than one session needs";
+		return PV_ERR_PROTOCOL;
+	}
+	if (ms_source(c, m->source_address, src, sizeof(src)) != 0) {
+		c->lie = "a certificate for an address that is not "
+			 "this host's";
+		return PV_ERR_PROTOCOL;
+	}
+	c->ncreds++;
 	struct broker_cert_req req = {
 		.pubkey = m->pubkey,
 		.session_id = c->id,
@@ -441,7 +582,7 @@ ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 		.principal = c->account,
 		.now = (int64_t)time(NULL),
 		.lifetime = c->conf->cert_lifetime,
-		.source_address = m->source_address,
+		.source_address = src,
 		.permit_pty = c->dec.permit_pty,
 		.permit_port_forwarding = c->dec.permit_forward,
 	};
@@ -471,6 +612,11 @@ ms_token(struct broker_mon_child *c, struct mon_msg *a)
 	if (c->tgt.auth != BROKER_AUTH_PAM_TOKEN ||
 	    c->bk->ops->token_mint == NULL)
 		return ms_error(a, PV_ERR_INVALID, "not a pam-token target");
+	if (c->ncreds >= MS_CREDS_MAX) {
+		c->lie = "more credentials than one session needs";
+		return PV_ERR_PROTOCOL;
+	}
+	c->ncreds++;
 	struct broker_token_req req = {
 		.session_id = c->id,
 		.engineer = c->engineer,
@@ -780,7 +926,9 @@ broker_monsrv_take(struct broker_mon_child *c)
 		goto fail;
 	}
 	if (ms_dispatch(c, q, a, &fd) != 0) {
-		r = ms_violation(c, "a request that does not fit", type);
+		r = ms_violation(c,
+		    c->lie != NULL ? c->lie : "a request that does not fit",
+		    type);
 		goto fail;
 	}
 	if (pv_mono_ms() - t0 >= MS_SLOW_MS)

@@ -38,3 +38,13 @@ tests_fuzz_fuzz_monitor_LDADD = $(FUZZ_MAIN_LIB) libprovost_privsep.la \
 LINT_C_FILES += tests/fuzz/fuzz_monitor.c
 
 EXTRA_DIST += docs/privsep.md
+
+# A test helper: plays a taken-over session process against the real
+# monitor (tests/integration/t_broker_forge.sh).
+check_PROGRAMS += broker/pv-broker-forge
+broker_pv_broker_forge_SOURCES = broker/privsep/tool_forge.c
+broker_pv_broker_forge_CFLAGS = $(AM_CFLAGS)
+broker_pv_broker_forge_LDFLAGS = $(PROG_LINK)
+broker_pv_broker_forge_LDADD = libprovost_privsep.la libprovost_policy.la \
+	libprovost_common.la $(SECCOMP_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += broker/privsep/tool_forge.c

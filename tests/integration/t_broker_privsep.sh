@@ -111,21 +111,6 @@ else:
 os.write(mine, frame)
 EOP
 
-# live_session TAG: a session that stays up; sets SP (its process), SID.
-live_session() {
-	: > "$PV_TMP/$1.out"
-	pvssh "$L" 'echo up; sleep 600' </dev/null >"$PV_TMP/$1.out" 2>&1 &
-	LP=$!
-	pv_track "$LP"
-	pv_wait_log "$PV_TMP/$1.out" up 15 || pv_fail "$1: session did not start"
-	SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
-	[ -n "$SID" ] || pv_fail "$1: no session id in the log"
-	SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
-	MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\)/\1/p" "$PVD_LOG")
-	[ -n "$SP" ] && [ -d "/proc/$SP" ] || pv_fail "$1: no session process"
-	pv_wait_log "$PVD_LOG" "session $SID: sandboxed" 10 || pv_fail "$1: not sandboxed"
-}
-
 live_session a
 # 1. Who it is and what it may do.
 st="/proc/$SP/status"

@@ -1,0 +1,237 @@
+/*
+ * tool_forge.c: a test helper (not installed) that plays a taken-over
+ * session process against the real monitor.  It stops a live session
+ * process (SIGSTOP), takes a copy of its monitor socket (pidfd_getfd, as
+ * root), and sends the requests named on the command line with the real
+ * codec, printing one line per answer.  What a libssh bug in the session
+ * process would let an attacker say, said on purpose.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "broker/privsep/protocol.h"
+#include "policy/policy.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+#define FORGE_FIELDS 8
+#define FORGE_WAIT_MS 10000
+/* Answers the stopped process had asked for before it stopped: skipped. */
+#define FORGE_STALE_MAX 4
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: pv-broker-forge PID FD REQUEST...\n"
+	    "  REQUEST is one argument, fields split on spaces:\n"
+	    "    decide ENGINEER TARGET ACCOUNT CHANNEL\n"
+	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
+	    "    mint-token SESSION TARGET ACCOUNT\n"
+	    "    target-get ENGINEER NAME\n"
+	    "  The session process PID is stopped; its monitor socket is "
+	    "FD.\n"
+	    "  Exit 0, or 3 when the monitor closed the socket.\n");
+	exit(2);
+}
+
+static int
+set(char *dst, size_t size, const char *src)
+{
+	if (strlen(src) >= size) {
+		fprintf(stderr, "pv-broker-forge: field too long: %s\n", src);
+		exit(2);
+	}
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+/* A request from its fields; 0, or exits on a bad command line. */
+static void
+build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
+{
+	memset(q, 0, sizeof(*q));
+	if (strcmp(f[0], "decide") == 0 && n == 5) {
+		q->type = MON_DECIDE_CH;
+		set(q->u.decide_ch.engineer, sizeof(q->u.decide_ch.engineer),
+		    f[1]);
+		set(q->u.decide_ch.target, sizeof(q->u.decide_ch.target), f[2]);
+		set(q->u.decide_ch.account, sizeof(q->u.decide_ch.account),
+		    f[3]);
+		if ((q->u.decide_ch.channel = policy_channel_parse(f[4])) == 0)
+			usage();
+		set(q->u.decide_ch.client, sizeof(q->u.decide_ch.client),
+		    "127.0.0.1 port 1");
+	} else if (strcmp(f[0], "mint-cert") == 0 && n == 6) {
+		q->type = MON_MINT_CERT;
+		set(q->u.mint_cert.session_id,
+		    sizeof(q->u.mint_cert.session_id), f[1]);
+		set(q->u.mint_cert.target, sizeof(q->u.mint_cert.target), f[2]);
+		set(q->u.mint_cert.principal, sizeof(q->u.mint_cert.principal),
+		    f[3]);
+		set(q->u.mint_cert.source_address,
+		    sizeof(q->u.mint_cert.source_address), f[4]);
+		/* any 32 bytes make an Ed25519 public key to sign */
+		memset(
+		    q->u.mint_cert.pubkey, 0x5a, sizeof(q->u.mint_cert.pubkey));
+		set(out, outlen, f[5]);
+	} else if (strcmp(f[0], "mint-token") == 0 && n == 4) {
+		q->type = MON_MINT_TOKEN;
+		set(q->u.mint_token.session_id,
+		    sizeof(q->u.mint_token.session_id), f[1]);
+		set(q->u.mint_token.target, sizeof(q->u.mint_token.target),
+		    f[2]);
+		set(q->u.mint_token.account, sizeof(q->u.mint_token.account),
+		    f[3]);
+	} else if (strcmp(f[0], "target-get") == 0 && n == 3) {
+		q->type = MON_TARGET_GET;
+		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
+		    f[1]);
+		set(q->u.target_get.name, sizeof(q->u.target_get.name), f[2]);
+	} else
+		usage();
+}
+
+static int
+write_cert(const char *path, const struct mon_cert_serial *c)
+{
+	char *b64 = NULL;
+	FILE *fp;
+	int ok;
+
+	if (pv_b64_encode(c->blob, c->bloblen, 0, &b64) != 0)
+		return -1;
+	if ((fp = fopen(path, "w")) == NULL) {
+		free(b64);
+		return -1;
+	}
+	ok = fprintf(fp, "ssh-ed25519-cert-v01@openssh.com %s forged\n", b64) >
+	    0;
+	ok = fclose(fp) == 0 && ok;
+	free(b64);
+	return ok ? 0 : -1;
+}
+
+/* One line for the answer a to q. */
+static void
+show(const struct mon_msg *a, const char *out)
+{
+	switch (a->type) {
+	case MON_DECISION_CH:
+		printf("decision %s %s\n",
+		    a->u.decision_ch.outcome == PV_ALLOW ? "allow" : "deny",
+		    a->u.decision_ch.rule[0] ? a->u.decision_ch.rule : "-");
+		break;
+	case MON_CERT_SERIAL:
+		if (write_cert(out, &a->u.cert_serial) != 0) {
+			perror(out);
+			exit(1);
+		}
+		printf("cert serial %llu\n",
+		    (unsigned long long)a->u.cert_serial.serial);
+		break;
+	case MON_TOKEN:
+		printf("token serial %llu\n",
+		    (unsigned long long)a->u.token.serial);
+		break;
+	case MON_TARGET:
+		if (!a->u.target.found)
+			printf("target none\n");
+		else
+			printf("target %s host %s port %u class %s "
+			       "accounts %u\n",
+			    a->u.target.name, a->u.target.host,
+			    (unsigned)a->u.target.port,
+			    a->u.target.classification[0]
+				? a->u.target.classification
+				: "-",
+			    (unsigned)a->u.target.naccounts);
+		break;
+	case MON_ERROR:
+		printf("error %s: %s\n", pv_err_str(a->u.error.code),
+		    a->u.error.msg);
+		break;
+	default:
+		printf("answer %s\n",
+		    broker_mon_type_name((int)a->type)
+			? broker_mon_type_name((int)a->type)
+			: "?");
+		break;
+	}
+	fflush(stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mon_msg q, a;
+	char line[1024], *f[FORGE_FIELDS], *save = NULL, out[1024] = "";
+	long pid, fd;
+	int pidfd, sock, i, n, r, stale, afd;
+
+	if (argc < 4)
+		usage();
+	pid = strtol(argv[1], NULL, 10);
+	fd = strtol(argv[2], NULL, 10);
+	if (pid <= 1 || fd < 0)
+		usage();
+	if ((pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0 ||
+	    (sock = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0)) < 0) {
+		fprintf(stderr, "pv-broker-forge: pid %ld fd %ld: %s\n", pid,
+		    fd, strerror(errno));
+		return 1;
+	}
+	/* The real process stays out of the way from here on. */
+	if (kill((pid_t)pid, SIGSTOP) != 0) {
+		perror("pv-broker-forge: SIGSTOP");
+		return 1;
+	}
+	for (i = 3; i < argc; i++) {
+		if (strlen(argv[i]) >= sizeof(line))
+			usage();
+		memcpy(line, argv[i], strlen(argv[i]) + 1);
+		n = 0;
+		f[0] = strtok_r(line, " ", &save);
+		while (n < FORGE_FIELDS - 1 && f[n] != NULL) {
+			n++;
+			f[n] = strtok_r(NULL, " ", &save);
+		}
+		if (n == 0)
+			usage();
+		build(f, n, &q, out, sizeof(out));
+		if ((r = broker_mon_send(
+			 sock, &q, -1, pv_mono_ms() + FORGE_WAIT_MS)) != 0) {
+			printf("closed (send: %s)\n", pv_err_str(r));
+			return 3;
+		}
+		for (stale = 0;; stale++) {
+			afd = -1;
+			r = broker_mon_recv(
+			    sock, &a, &afd, pv_mono_ms() + FORGE_WAIT_MS);
+			if (afd >= 0)
+				close(afd);
+			if (r != 0) {
+				printf("closed (%s)\n", pv_err_str(r));
+				return 3;
+			}
+			if ((int)a.type == (int)q.type + 1 ||
+			    a.type == MON_ERROR || stale >= FORGE_STALE_MAX)
+				break;
+		}
+		show(&a, out);
+		broker_mon_msg_clear(&a);
+	}
+	return 0;
+}

@@ -1,0 +1,79 @@
+#!/bin/sh
+# t_broker_forge.sh: the monitor believes nothing a taken-over session
+# process says.  pv-broker-forge stops a live session process, takes its
+# monitor socket and speaks the real protocol as an attacker who owns the
+# process would (a libssh bug is enough):
+# - a certificate for source-address 0.0.0.0/0,::/0 (usable from
+#   anywhere), for an address that is not this host's, or for one of this
+#   host's addresses that does not route to the target: the process is
+#   killed, the refusal logged and audited, no certificate issued;
+# - a certificate for the leg's own address: issued, bound to it (checked
+#   with ssh-keygen -L);
+# - more certificates than a session needs (3 in all): killed.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+[ "$(id -u)" -eq 0 ] || pv_skip "needs root (pidfd_getfd on the sandboxed process)"
+FORGE="$top_builddir/broker/pv-broker-forge"
+[ -x "$FORGE" ] || pv_fail "no $FORGE (make check builds it)"
+SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
+[ -n "$SQLITE3" ] && [ -x "$SQLITE3" ] || pv_skip "sqlite3 not found"
+sql() { "$SQLITE3" -cmd '.timeout 5000' "$STATE/provost.db" "$1"; }
+
+start_provostd
+L="alice+$ME@db01"
+
+# forge REQUEST...: against the live session's process; its output in $out.
+forge() { out=$("$FORGE" "$SP" "$MFD" "$@" 2>&1); }
+# killed_for WHY: the forged process was killed, logged and audited.
+killed_for() {
+	echo "$out" | tail -1 | grep -q '^closed' || pv_fail "not refused: $out"
+	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: $1 (mint-cert)" 5 ||
+	    pv_fail "no kill logged for: $1"
+	n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
+	    and object = 'session:$SID'")
+	[ "$n" -eq 1 ] || pv_fail "violation audited $n times"
+	kill -CONT "$SP" 2>/dev/null
+	wait "$LP"
+}
+
+# 1. Usable from anywhere.
+live_session a
+forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 0.0.0.0/0,::/0 $PV_TMP/any-cert.pub"
+echo "$out" | head -1 | grep -q '^decision allow' || pv_fail "decision: $out"
+[ -s "$PV_TMP/any-cert.pub" ] && pv_fail "a certificate for 0.0.0.0/0 was issued: $("$SSH_KEYGEN" -L -f "$PV_TMP/any-cert.pub" | grep -A1 source)"
+killed_for "a certificate for an address that is not this host's"
+
+# 2. Another host's address.
+live_session b
+forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 192.0.2.7/32 $PV_TMP/other-cert.pub"
+[ -s "$PV_TMP/other-cert.pub" ] && pv_fail "a certificate for 192.0.2.7 was issued"
+killed_for "a certificate for an address that is not this host's"
+
+# 3. This host's, but not the one it reaches the target (127.0.0.1) from.
+other=$(ip -o -4 addr show scope global 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
+if [ -n "$other" ]; then
+	live_session c
+	forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME $other/32 $PV_TMP/route-cert.pub"
+	[ -s "$PV_TMP/route-cert.pub" ] && pv_fail "a certificate for $other (not the route to the target) was issued"
+	killed_for "a certificate for an address that is not this host's"
+	pv_log "this host's $other, not the route to 127.0.0.1: refused"
+fi
+
+# 4. The leg's own address: issued and bound to it; two more would make
+# four credentials for one session: the fourth is refused.
+live_session d
+forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 127.0.0.1/32 $PV_TMP/own-cert.pub" \
+    "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 127.0.0.1/32 $PV_TMP/own2-cert.pub" \
+    "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 127.0.0.1/32 $PV_TMP/own3-cert.pub"
+echo "$out" | sed -n 2p | grep -q '^cert serial' || pv_fail "own address: $out"
+"$SSH_KEYGEN" -L -f "$PV_TMP/own-cert.pub" >"$PV_TMP/own.txt" || pv_fail "ssh-keygen -L"
+grep -A1 'source-address' "$PV_TMP/own.txt" | grep -q '127\.0\.0\.1/32' ||
+    pv_fail "source-address: $(cat "$PV_TMP/own.txt")"
+echo "$out" | sed -n 4p | grep -q '^cert serial' || pv_fail "the third credential: $out"
+[ -s "$PV_TMP/own3-cert.pub" ] && pv_fail "a fourth credential was issued"
+out=$(echo "$out" | tail -1)
+killed_for "more credentials than one session needs"
+
+pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
+exit 0
