@@ -240,6 +240,7 @@ ctl_cmd_session_list(struct ctl *c, int argc, char **argv)
 		{ NULL, 0, NULL, NULL },
 	};
 	json_t *req, *ans = NULL, *a;
+	json_int_t pre;
 	size_t i;
 
 	if ((r = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0)
@@ -271,10 +272,10 @@ ctl_cmd_session_list(struct ctl *c, int argc, char **argv)
 	a = json_object_get(ans, "sessions");
 	for (i = 0; i < json_array_size(a); i++)
 		print_live(json_array_get(a, i));
-	if (json_integer_value(json_object_get(ans, "unauthenticated")) > 0)
-		printf("(%lld connection(s) not yet authenticated)\n",
-		    (long long)json_integer_value(
-			json_object_get(ans, "unauthenticated")));
+	/* Always, as provostctl(8) promises: 0 is an answer too. */
+	pre = json_integer_value(json_object_get(ans, "unauthenticated"));
+	printf("(%lld connection%s not yet authenticated)\n", (long long)pre,
+	    pre == 1 ? "" : "s");
 	if (json_is_true(json_object_get(ans, "store_stale")))
 		printf(
 		    "(the store cannot be read: new sessions are refused)\n");

@@ -60,6 +60,34 @@ pvctl session show "$(echo "$id" | cut -c1-8)" --json > "$PV_TMP/show.json" ||
     pv_fail "session show by prefix"
 grep -q "\"id\": \"$id\"" "$PV_TMP/show.json" || pv_fail "show: $(cat "$PV_TMP/show.json")"
 
+# Connections not yet authenticated are counted beside the sessions: two
+# held open after provostd's version line, then dropped.
+cat > "$PV_TMP/hold.py" <<'EOP'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print(s.recv(256).decode(errors="replace").strip(), flush=True)
+time.sleep(60)
+EOP
+unauth() { pvctl session list --json | sed -n 's/.*"unauthenticated": \([0-9]*\).*/\1/p'; }
+out=$(pvctl session list) || pv_fail "session list"
+echo "$out" | grep -q '^(0 connections not yet authenticated)$' || pv_fail "no count of 0: $out"
+[ "$(unauth)" = 0 ] || pv_fail "unauthenticated before: $(unauth)"
+hp=""
+for i in 1 2; do
+	"$PYTHON3" "$PV_TMP/hold.py" "$PVD_PORT" >"$PV_TMP/hold$i.out" 2>&1 &
+	hp="$hp $!"
+	pv_track $!
+	pv_wait_log "$PV_TMP/hold$i.out" '^SSH-2.0' 10 || pv_fail "hold $i: $(cat "$PV_TMP/hold$i.out")"
+done
+out=$(pvctl session list) || pv_fail "session list with two held"
+echo "$out" | grep -q '^(2 connections not yet authenticated)$' || pv_fail "held: $out"
+echo "$out" | grep -q "^$id  alice " || pv_fail "the live session is gone from the list: $out"
+[ "$(unauth)" = 2 ] || pv_fail "unauthenticated with two held: $(unauth)"
+kill $hp
+i=0
+while [ "$(unauth)" != 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(unauth)" = 0 ] || pv_fail "unauthenticated after the drop: $(unauth)"
+
 # Only root or provostd's own user may talk to it: nobody is refused by
 # the socket's mode, and, with the mode opened up, by SO_PEERCRED.
 # (A python3 that nobody may run: pyenv shims under /root are not.)
