@@ -161,18 +161,30 @@ out:
 	return rc;
 }
 
-/* grep: each stream becomes lines; a line remembers when it began. */
+/*
+ * grep: each stream becomes lines; a line remembers when each of its bytes
+ * was recorded, so that a match is stamped with the time of its own first
+ * byte (a command typed after a prompt, a word written after a pause), not
+ * with the time the line began.
+ */
 struct grep_line {
 	char *s;
-	uint64_t t;
+	uint64_t t;  /* when its first byte was recorded */
 	uint64_t no; /* line number in this stream */
+};
+
+/* The bytes of the current line from off on came in an event at t. */
+struct grep_span {
+	size_t off;
+	uint64_t t;
 };
 
 struct grep_stream {
 	const char *name; /* "output" or "input" */
 	struct rec_escape *esc;
 	struct pv_buf *cur;
-	uint64_t cur_t;
+	struct grep_span *spans; /* in order of off; at most one per byte */
+	size_t nspans, spancap;
 	int cur_started;
 	uint64_t lineno;
 	struct grep_line ring[CONTEXT_MAX]; /* the lines before */
@@ -224,31 +236,57 @@ grep_print(struct grep_ctx *g, struct grep_stream *s, const char *line,
 	s->printed_any = 1;
 }
 
-static int
-grep_line_done(struct grep_ctx *g, struct grep_stream *s)
+/* When the byte at off of the current line was recorded (t_end: none). */
+static uint64_t
+grep_byte_time(const struct grep_stream *s, size_t off, uint64_t t_end)
 {
+	size_t lo = 0, hi = s->nspans, mid;
+
+	if (s->nspans == 0)
+		return t_end;
+	/* the last span that starts at or before off */
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (s->spans[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return s->spans[lo].t;
+}
+
+/* The line ends (by a newline in an event at t_end, or its length). */
+static int
+grep_line_done(struct grep_ctx *g, struct grep_stream *s, uint64_t t_end)
+{
+	regmatch_t m[1];
 	char *line;
 	size_t i;
-	uint64_t no = ++s->lineno;
+	uint64_t no = ++s->lineno, t_line, t_match;
 
 	if ((line = calloc(1, pv_buf_len(s->cur) + 1)) == NULL)
 		return PV_ERR_ALLOC;
 	memcpy(line, pv_buf_ptr(s->cur), pv_buf_len(s->cur));
-	pv_buf_reset(s->cur);
-	s->cur_started = 0;
-	if (regexec(&g->re, line, 0, NULL, 0) == 0) {
+	t_line = grep_byte_time(s, 0, t_end);
+	if (regexec(&g->re, line, 1, m, 0) == 0) {
+		t_match = m[0].rm_so >= 0
+		    ? grep_byte_time(s, (size_t)m[0].rm_so, t_end)
+		    : t_line;
 		for (i = 0; i < s->nring; i++) {
 			if (s->ring[i].no > s->last_printed || !s->printed_any)
 				grep_print(g, s, s->ring[i].s, s->ring[i].t,
 				    s->ring[i].no, 0);
 		}
-		grep_print(g, s, line, s->cur_t, no, 1);
+		grep_print(g, s, line, t_match, no, 1);
 		g->matches++;
 		s->after = g->context;
 	} else if (s->after > 0) {
-		grep_print(g, s, line, s->cur_t, no, 0);
+		grep_print(g, s, line, t_line, no, 0);
 		s->after--;
 	}
+	pv_buf_reset(s->cur);
+	s->nspans = 0;
+	s->cur_started = 0;
 	if (g->context == 0) {
 		free(line);
 		return 0;
@@ -260,7 +298,28 @@ grep_line_done(struct grep_ctx *g, struct grep_stream *s)
 		s->nring--;
 	}
 	s->ring[s->nring++] =
-	    (struct grep_line){ .s = line, .t = s->cur_t, .no = no };
+	    (struct grep_line){ .s = line, .t = t_line, .no = no };
+	return 0;
+}
+
+/* The bytes put next (from the line's current end) came at t. */
+static int
+grep_span_add(struct grep_stream *s, uint64_t t)
+{
+	struct grep_span *n;
+	size_t cap;
+
+	if (s->nspans > 0 && s->spans[s->nspans - 1].t == t)
+		return 0;
+	if (s->nspans == s->spancap) {
+		cap = s->spancap ? s->spancap * 2 : 16;
+		if ((n = reallocarray(s->spans, cap, sizeof(*n))) == NULL)
+			return PV_ERR_ALLOC;
+		s->spans = n;
+		s->spancap = cap;
+	}
+	s->spans[s->nspans++] =
+	    (struct grep_span){ .off = pv_buf_len(s->cur), .t = t };
 	return 0;
 }
 
@@ -274,7 +333,7 @@ grep_feed(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
 
 	while (i < len) {
 		if (d[i] == '\n' || pv_buf_len(s->cur) >= LINE_MAX_BYTES) {
-			if ((r = grep_line_done(g, s)) != 0)
+			if ((r = grep_line_done(g, s, t)) != 0)
 				return r;
 			if (d[i] == '\n')
 				i++;
@@ -289,20 +348,22 @@ grep_feed(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
 				n--;
 			(void)pv_buf_consume_end(
 			    s->cur, pv_buf_len(s->cur) - n);
+			/* erased bytes take their times with them */
+			while (
+			    s->nspans > 0 && s->spans[s->nspans - 1].off >= n)
+				s->nspans--;
 			i++;
 			continue;
 		}
-		if (!s->cur_started) {
-			s->cur_started = 1;
-			s->cur_t = t;
-		}
+		s->cur_started = 1;
 		/* A run up to the next newline or backspace goes in at once. */
 		room = LINE_MAX_BYTES - pv_buf_len(s->cur);
 		for (j = i;
 		     j < len && j - i < room && d[j] != '\n' && d[j] != '\b';
 		     j++)
 			;
-		if ((r = pv_buf_put(s->cur, d + i, j - i)) != 0)
+		if ((r = grep_span_add(s, t)) != 0 ||
+		    (r = pv_buf_put(s->cur, d + i, j - i)) != 0)
 			return r;
 		i = j;
 	}
@@ -323,7 +384,7 @@ grep_event(struct grep_ctx *g, struct grep_stream *s, const uint8_t *d,
 	    0)
 		return r;
 	if (finish && s->cur_started)
-		return grep_line_done(g, s);
+		return grep_line_done(g, s, t);
 	return 0;
 }
 
@@ -336,6 +397,7 @@ grep_stream_clear(struct grep_stream *s)
 		free(s->ring[i].s);
 	rec_escape_free(s->esc);
 	pv_buf_free(s->cur);
+	free(s->spans);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -429,8 +491,8 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 	if (!want_in && !want_out)
 		want_in = want_out = 1;
 	pattern = argv[a++];
-	if (regcomp(&g.re, pattern,
-		REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0)) != 0) {
+	if (regcomp(&g.re, pattern, REG_EXTENDED | (icase ? REG_ICASE : 0)) !=
+	    0) {
 		fprintf(stderr, "provost-replay: bad pattern %s\n", pattern);
 		return 2;
 	}

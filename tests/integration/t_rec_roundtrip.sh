@@ -78,6 +78,28 @@ if "$REPLAY" grep --key sec1.pem 'no-such-thing' in.pvr >/dev/null; then
 	pv_fail "grep without a match exited 0"
 fi
 
+# A match is stamped with the time its first byte was recorded, not the
+# time its line began: 'needle' is written 3 s after 'start ' on the same
+# line; a command is typed 3 s after a character typed and erased.
+(printf 'x\b'; sleep 3; printf 'echo late-typed\nexit 0\n') |
+    "$REC" --recipient sec1.pub -o typed.pvr -- sh >/dev/null 2>&1 &
+tp=$!
+"$REC" --recipient sec1.pub -o late.pvr -- sh -c 'printf "start "; sleep 3; echo needle' \
+    </dev/null >/dev/null || pv_fail "rec late"
+wait $tp || pv_fail "rec typed"
+g_ms() { "$REPLAY" grep --key sec1.pem --json "$@" | sed -n 's/.*"t_ms":\([0-9]*\).*/\1/p'; }
+"$REPLAY" grep --key sec1.pem --output needle late.pvr >gl.txt || pv_fail "grep needle"
+grep -q '^late.pvr:00:00:0[34]:output:start needle$' gl.txt || pv_fail "needle stamped: $(cat gl.txt)"
+t_start=$(g_ms --output start late.pvr)
+t_needle=$(g_ms --output needle late.pvr)
+[ -n "$t_start" ] && [ -n "$t_needle" ] && [ "$t_start" -lt 1000 ] && [ "$t_needle" -ge 3000 ] ||
+    pv_fail "needle at $t_needle ms, its line at $t_start ms"
+# (the typing starts with the recorder, so a little before its time 0)
+t_typed=$(g_ms --input 'late-typed' typed.pvr)
+[ -n "$t_typed" ] && [ "$t_typed" -ge 2500 ] || pv_fail "typed at $t_typed ms"
+"$REPLAY" grep --key sec1.pem --input 'late-typed' typed.pvr >gt.txt || pv_fail "grep typed"
+grep -q '^typed.pvr:00:00:0[234]:input:echo late-typed$' gt.txt || pv_fail "typed stamped: $(cat gt.txt)"
+
 # Window size is passed through and SIGWINCH is recorded: an outer
 # provost-rec gives the inner one a terminal to read the size from.
 "$REC" --recipient sec1.pub -o outer.pvr -- sh -c \
