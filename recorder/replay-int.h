@@ -6,6 +6,9 @@
 #define PROVOST_REPLAY_INT_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "recorder/recorder.h"
 
@@ -24,6 +27,19 @@ int replay_open_report(
     const char *path, const struct replay_keys *keys, struct rec_reader **out);
 /* Prints the reader's stop reason for path to stderr (nothing if complete). */
 void replay_report(const char *path, struct rec_reader *r, int ret);
+
+/*
+ * --json of a command over several things (info, verify, grep): one JSON
+ * array, written as it goes with an object a line, "[]" when empty.
+ */
+struct replay_json_array {
+	FILE *f;
+	size_t n;
+};
+void replay_json_array_begin(struct replay_json_array *a, FILE *f);
+/* Appends o (taking it); PV_ERR_* if it cannot be written. */
+int replay_json_array_put(struct replay_json_array *a, json_t *o);
+void replay_json_array_end(struct replay_json_array *a);
 
 int replay_cmd_play(int argc, char **argv, const struct replay_keys *keys);
 int replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys);

@@ -109,9 +109,57 @@ load_key(struct replay_keys *keys, const char *path)
 	return 0;
 }
 
+void
+replay_json_array_begin(struct replay_json_array *a, FILE *f)
+{
+	a->f = f;
+	a->n = 0;
+	(void)fputc('[', f);
+}
+
+int
+replay_json_array_put(struct replay_json_array *a, json_t *o)
+{
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	int r = 0;
+
+	json_decref(o);
+	if (s == NULL)
+		return PV_ERR_ALLOC;
+	if (fprintf(a->f, "%s\n%s", a->n > 0 ? "," : "", s) < 0)
+		r = PV_ERR_IO;
+	a->n++;
+	free(s);
+	return r;
+}
+
+void
+replay_json_array_end(struct replay_json_array *a)
+{
+	(void)fputs(a->n > 0 ? "\n]\n" : "]\n", a->f);
+}
+
+/* info --json: the header as stored, under the file's name. */
+static int
+info_json(struct replay_json_array *arr, const char *path, struct rec_reader *r,
+    const char *error)
+{
+	json_t *h = NULL;
+
+	if (error == NULL &&
+	    (h = json_loads(rec_reader_header_json(r), 0, NULL)) == NULL)
+		error = "the header is not JSON";
+	if (h != NULL)
+		return replay_json_array_put(
+		    arr, json_pack("{s:s, s:o}", "file", path, "header", h));
+	return replay_json_array_put(
+	    arr, json_pack("{s:s, s:s}", "file", path, "error", error));
+}
+
 static int
 cmd_info(int argc, char **argv)
 {
+	struct replay_json_array arr;
 	struct rec_reader *r;
 	json_t *h, *v, *rc;
 	const char *key;
@@ -130,16 +178,23 @@ cmd_info(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (json)
+		replay_json_array_begin(&arr, stdout);
 	for (; a < argc; a++) {
 		if (rec_reader_open(&r, argv[a]) != 0) {
-			fprintf(
-			    stderr, "%s: %s\n", argv[a], rec_reader_error(r));
+			if (json)
+				(void)info_json(
+				    &arr, argv[a], r, rec_reader_error(r));
+			else
+				fprintf(stderr, "%s: %s\n", argv[a],
+				    rec_reader_error(r));
 			rec_reader_free(r);
 			rcode = 1;
 			continue;
 		}
 		if (json) {
-			printf("%s\n", rec_reader_header_json(r));
+			if (info_json(&arr, argv[a], r, NULL) != 0)
+				rcode = 1;
 			rec_reader_free(r);
 			continue;
 		}
@@ -182,6 +237,8 @@ cmd_info(int argc, char **argv)
 		if (a + 1 < argc)
 			printf("\n");
 	}
+	if (json)
+		replay_json_array_end(&arr);
 	return rcode;
 }
 
@@ -213,11 +270,10 @@ out:
 }
 
 static void
-verify_json(const char *path, int ok, const char *error, struct rec_reader *r,
-    const char *sha)
+verify_json(struct replay_json_array *arr, const char *path, int ok,
+    const char *error, struct rec_reader *r, const char *sha)
 {
 	json_t *o = json_object();
-	char *s;
 
 	if (o == NULL)
 		return;
@@ -244,15 +300,13 @@ verify_json(const char *path, int ok, const char *error, struct rec_reader *r,
 	}
 	if (sha != NULL && sha[0] != '\0')
 		json_object_set_new(o, "sha256", json_string(sha));
-	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
-		printf("%s\n", s);
-	free(s);
-	json_decref(o);
+	(void)replay_json_array_put(arr, o);
 }
 
 static int
 cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 {
+	struct replay_json_array arr;
 	struct rec_reader *r;
 	struct rec_event ev;
 	char when[32], err[512], sha[65];
@@ -268,12 +322,14 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 		usage(stderr);
 		return 2;
 	}
+	if (json)
+		replay_json_array_begin(&arr, stdout);
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--json") == 0)
 			continue;
 		if (replay_open(argv[a], keys, &r, err, sizeof(err)) != 0) {
 			if (json)
-				verify_json(argv[a], 0, err, NULL, NULL);
+				verify_json(&arr, argv[a], 0, err, NULL, NULL);
 			else
 				printf("%s: FAILED: %s\n", argv[a], err);
 			bad = 1;
@@ -285,7 +341,7 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 		    rec_reader_last_ms(r), when, sizeof(when));
 		(void)file_sha256(argv[a], sha);
 		if (json)
-			verify_json(argv[a], ret == 0,
+			verify_json(&arr, argv[a], ret == 0,
 			    ret == 0 ? NULL : rec_reader_error(r), r, sha);
 		else if (ret == 0)
 			printf("%s: OK: complete and authentic, %llu events in "
@@ -302,6 +358,8 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 			bad = 1;
 		rec_reader_free(r);
 	}
+	if (json)
+		replay_json_array_end(&arr);
 	return bad;
 }
 

@@ -199,6 +199,7 @@ struct grep_ctx {
 	regex_t re;
 	size_t context;
 	int json;
+	struct replay_json_array arr;
 	uint64_t matches;
 	struct pv_buf *tmp;
 };
@@ -207,7 +208,7 @@ static void
 grep_print(struct grep_ctx *g, struct grep_stream *s, const char *line,
     uint64_t t, uint64_t no, int match)
 {
-	char when[32], *js;
+	char when[32];
 	char sep = match ? ':' : '-';
 	json_t *o;
 
@@ -221,10 +222,7 @@ grep_print(struct grep_ctx *g, struct grep_stream *s, const char *line,
 		json_object_set_new(o, "stream", json_string(s->name));
 		json_object_set_new(o, "match", json_boolean(match));
 		json_object_set_new(o, "line", json_string(line));
-		if ((js = json_dumps(o, JSON_COMPACT)) != NULL)
-			printf("%s\n", js);
-		free(js);
-		json_decref(o);
+		(void)replay_json_array_put(&g->arr, o);
 		s->last_printed = no;
 		s->printed_any = 1;
 		return;
@@ -500,10 +498,14 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 		regfree(&g.re);
 		return 2;
 	}
+	if (g.json)
+		replay_json_array_begin(&g.arr, stdout);
 	for (; a < argc; a++) {
 		if (grep_file(&g, argv[a], keys, want_in, want_out) != 0)
 			err = 1;
 	}
+	if (g.json)
+		replay_json_array_end(&g.arr);
 	fflush(stdout);
 	pv_buf_free(g.tmp);
 	regfree(&g.re);

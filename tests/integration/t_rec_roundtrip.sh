@@ -7,7 +7,18 @@ OPENSSL=${OPENSSL:-openssl}
 command -v "$OPENSSL" >/dev/null 2>&1 || pv_skip "openssl not found"
 REC=$top_builddir/provost-rec
 REPLAY=$top_builddir/provost-replay
+PYTHON3=${PYTHON3:-$(command -v python3 || :)}
 cd "$PV_TMP" || exit 99
+
+# json_array FILE [N]: FILE is one JSON array (of N objects), as every
+# --json over several things prints (checked when python3 is there).
+json_array() {
+	[ -n "$PYTHON3" ] || return 0
+	"$PYTHON3" -c 'import json, sys
+a = json.load(open(sys.argv[1]))
+assert isinstance(a, list) and all(isinstance(o, dict) for o in a), a
+assert sys.argv[2] == "" or len(a) == int(sys.argv[2]), len(a)' "$1" "${2:-}" 2>&1
+}
 
 for k in sec1 sec3; do
 	"$OPENSSL" genpkey -algorithm X25519 -out $k.pem 2>/dev/null || pv_fail "genpkey"
@@ -30,6 +41,11 @@ grep -q hello-recorder out.txt || pv_fail "output not passed through"
 "$REPLAY" info a.pvr >info.txt || pv_fail "info"
 grep -q '^format: provost-recording' info.txt || pv_fail "info: no format"
 [ "$(grep -c '^recipient: ' info.txt)" -eq 2 ] || pv_fail "info: not 2 recipients"
+"$REPLAY" info --json a.pvr nope.pvr >ij.txt && pv_fail "info of a missing file exited 0"
+out=$(json_array ij.txt 2) || pv_fail "info --json is not an array of 2: $out: $(cat ij.txt)"
+grep -q '^{"file":"a.pvr","header":{"format":"provost-recording",.*},$' ij.txt ||
+    pv_fail "info --json: $(cat ij.txt)"
+grep -q '^{"file":"nope.pvr","error":"[^"]*"}$' ij.txt || pv_fail "info --json missing file: $(cat ij.txt)"
 
 # Each recipient verifies; a third key does not.
 "$REPLAY" verify --key sec1.pem a.pvr >v1.txt || pv_fail "verify sec1: $(cat v1.txt)"
@@ -37,7 +53,8 @@ grep -q '^a.pvr: OK' v1.txt || pv_fail "verify line: $(cat v1.txt)"
 sum=$(sha256sum a.pvr | cut -d' ' -f1)
 grep -q "sha256 $sum\$" v1.txt || pv_fail "verify does not give the file's SHA-256"
 "$REPLAY" verify --key sec1.pem --json a.pvr nope.pvr >vj.txt && pv_fail "verify of a missing file exited 0"
-grep -q '^{"file":"a.pvr","ok":true,.*"sha256":"'"$sum"'"}$' vj.txt || pv_fail "verify --json: $(cat vj.txt)"
+out=$(json_array vj.txt 2) || pv_fail "verify --json is not an array of 2: $out: $(cat vj.txt)"
+grep -q '^{"file":"a.pvr","ok":true,.*"sha256":"'"$sum"'"},$' vj.txt || pv_fail "verify --json: $(cat vj.txt)"
 grep -q '^{"file":"nope.pvr","ok":false,"error":' vj.txt || pv_fail "verify --json missing file: $(cat vj.txt)"
 "$REPLAY" verify --key sec2.pem a.pvr >/dev/null || pv_fail "verify sec2 (RSA)"
 if "$REPLAY" verify --key sec3.pem a.pvr >v3.txt; then
@@ -72,11 +89,14 @@ grep -q '^in.pvr:00:00:0[0-9]:input:echo typed-\$((40+2))$' g.txt ||
     pv_fail "grep --output"
 grep -q ':output:.*typed-42$' g2.txt || pv_fail "grep output line: $(cat g2.txt)"
 "$REPLAY" grep --key sec1.pem --input --json 'echo typed' in.pvr >gj.txt || pv_fail "grep --json"
+out=$(json_array gj.txt 1) || pv_fail "grep --json is not an array of 1: $out: $(cat gj.txt)"
 grep -q '^{"file":"in.pvr","t_ms":[0-9]*,"offset":"00:00:0[0-9]","stream":"input","match":true,"line":"echo typed-\$((40+2))"}$' gj.txt ||
     pv_fail "grep --json: $(cat gj.txt)"
 if "$REPLAY" grep --key sec1.pem 'no-such-thing' in.pvr >/dev/null; then
 	pv_fail "grep without a match exited 0"
 fi
+"$REPLAY" grep --key sec1.pem --json 'no-such-thing' in.pvr >gn.txt && pv_fail "grep --json without a match exited 0"
+[ "$(cat gn.txt)" = "[]" ] || pv_fail "grep --json without a match: $(cat gn.txt)"
 
 # A match is stamped with the time its first byte was recorded, not the
 # time its line began: 'needle' is written 3 s after 'start ' on the same
