@@ -212,9 +212,11 @@ list_from_store(struct ctl *c)
 		json_decref(a);
 		return ctl_fail(r, "sessions: %s", store_errmsg(c->st));
 	}
+	/* The same keys as provostd's answer; what only it knows is null. */
 	if (c->json)
 		return ctl_print_json(
-		    json_pack("{s:o, s:s}", "sessions", a, "source", "store"));
+		    json_pack("{s:s, s:o, s:n, s:n}", "source", "store",
+			"sessions", a, "unauthenticated", "store_stale"));
 	for (i = 0; i < json_array_size(a); i++) {
 		json_t *s = json_array_get(a, i);
 
@@ -263,11 +265,18 @@ ctl_cmd_session_list(struct ctl *c, int argc, char **argv)
 		json_decref(ans);
 		return r;
 	}
+	/*
+	 * provostctl(8): the one list that is an object, because provostd
+	 * says more than its sessions; exactly these keys, whatever else the
+	 * daemon's answer holds.
+	 */
 	if (c->json) {
-		(void)json_object_set_new(
-		    ans, "source", json_string("provostd"));
-		(void)json_object_del(ans, "ok");
-		return ctl_print_json(ans);
+		a = json_pack("{s:s, s:O?, s:O?, s:O?}", "source", "provostd",
+		    "sessions", json_object_get(ans, "sessions"),
+		    "unauthenticated", json_object_get(ans, "unauthenticated"),
+		    "store_stale", json_object_get(ans, "store_stale"));
+		json_decref(ans);
+		return ctl_print_json(a);
 	}
 	a = json_object_get(ans, "sessions");
 	for (i = 0; i < json_array_size(a); i++)
@@ -304,8 +313,11 @@ ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
 	if (r == 0) {
 		s = json_incref(json_object_get(ans, "session"));
 		json_decref(ans);
-		if (c->json)
+		if (c->json) {
+			(void)json_object_set_new(
+			    s, "source", json_string("provostd"));
 			return ctl_print_json(s);
+		}
 		print_live(s);
 		json_decref(s);
 		return CTL_EXIT_OK;
@@ -319,9 +331,9 @@ ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
 		    r == PV_ERR_NOT_FOUND ? "not found" : store_errmsg(c->st));
 	if (c->json) {
 		r = ctl_print_json(json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id",
-		    row->id, "engineer", row->engineer, "target", row->target,
-		    "account", row->account, "state",
+		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
+		    "source", "store", "id", row->id, "engineer", row->engineer,
+		    "target", row->target, "account", row->account, "state",
 		    row->state == STORE_SESSION_OPEN         ? "open"
 			: row->state == STORE_SESSION_CLOSED ? "closed"
 							     : "aborted",
@@ -373,8 +385,14 @@ ctl_cmd_session_kill(struct ctl *c, int argc, char **argv)
 		json_decref(ans);
 		return r;
 	}
-	if (c->json)
-		return ctl_print_json(ans);
+	if (c->json) {
+		/* What was done, as every command's object; no "ok". */
+		r = ctl_print_json(json_pack("{s:O?, s:O?}", "killed",
+		    json_object_get(ans, "killed"), "pid",
+		    json_object_get(ans, "pid")));
+		json_decref(ans);
+		return r;
+	}
 	printf("session %s killed\n",
 	    json_string_value(json_object_get(ans, "killed")));
 	json_decref(ans);

@@ -29,6 +29,12 @@ while True:
 sys.stdout.write(out.decode())
 EOP
 raw() { "$PYTHON3" "$PV_TMP/raw.py" "$SOCK" "$1"; }
+# jcheck FILE EXPR: FILE is one JSON document j for which EXPR holds.
+jcheck() {
+	"$PYTHON3" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+assert eval("(" + sys.argv[2] + ")"), j' "$1" "$2" 2>&1
+}
 out=$(raw 'not json') || pv_fail "raw request"
 echo "$out" | grep -q '"error":"malformed request' || pv_fail "malformed: $out"
 out=$(raw '{"cmd":"frobnicate"}')
@@ -49,6 +55,11 @@ grep -q '"engineer": "alice"' "$PV_TMP/list.json" || pv_fail "list: $(cat "$PV_T
 grep -q '"target": "db01"' "$PV_TMP/list.json" || pv_fail "list target"
 grep -q "\"account\": \"$ME\"" "$PV_TMP/list.json" || pv_fail "list account"
 grep -q '"source": "provostd"' "$PV_TMP/list.json" || pv_fail "list source"
+# provostctl(8): the one list printed as an object, with exactly these keys.
+out=$(jcheck "$PV_TMP/list.json" 'sorted(j) == ["sessions", "source", "store_stale", "unauthenticated"]
+    and isinstance(j["sessions"], list) and len(j["sessions"]) == 1
+    and j["unauthenticated"] == 0 and j["store_stale"] is False') ||
+    pv_fail "list --json shape: $out"
 bout=$(sed -n 's/.*"bytes_out": \([0-9]*\).*/\1/p' "$PV_TMP/list.json")
 [ -n "$bout" ] && [ "$bout" -ge 5001 ] && [ "$bout" -lt 6000 ] ||
     pv_fail "bytes_out $bout (5006 expected)"
@@ -59,6 +70,8 @@ echo "$out" | grep -q "^$id  alice .*$ME@db01 .*pid " || pv_fail "list text: $ou
 pvctl session show "$(echo "$id" | cut -c1-8)" --json > "$PV_TMP/show.json" ||
     pv_fail "session show by prefix"
 grep -q "\"id\": \"$id\"" "$PV_TMP/show.json" || pv_fail "show: $(cat "$PV_TMP/show.json")"
+out=$(jcheck "$PV_TMP/show.json" 'j["source"] == "provostd" and j["engineer"] == "alice"') ||
+    pv_fail "show --json shape: $out"
 
 # Connections not yet authenticated are counted beside the sessions: two
 # held open after provostd's version line, then dropped.
@@ -115,7 +128,7 @@ fi
 # Kill: the engineer reads the reason, ssh exits within a second, and
 # the audit names the admin.
 t0=$(date +%s%N)
-pvctl session kill "$id" --reason "policy breach" > "$PV_TMP/kill.out" ||
+pvctl session kill "$id" --reason "policy breach" --json > "$PV_TMP/kill.out" ||
     pv_fail "session kill: $(cat "$PV_TMP/kill.out")"
 wait $sp
 t1=$(date +%s%N)
@@ -123,6 +136,8 @@ kill_ms=$(( (t1 - t0) / 1000000 ))
 grep -q "provost: session killed by the security team: policy breach" "$PV_TMP/s1.err" ||
     pv_fail "kill message: $(cat "$PV_TMP/s1.err")"
 [ $kill_ms -lt 1000 ] || pv_fail "kill took $kill_ms ms"
+out=$(jcheck "$PV_TMP/kill.out" "sorted(j) == ['killed', 'pid'] and j['killed'] == '$id'") ||
+    pv_fail "kill --json shape: $out"
 pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
 grep '"session.kill"' "$PV_TMP/audit.jsonl" | grep -q "admin=admin:$ME" ||
     pv_fail "kill not audited with the admin"
@@ -143,6 +158,9 @@ grep -q 'no such live session' "$PV_TMP/kill2.err" || pv_fail "kill2: $(cat "$PV
 out=$(pvctl session show "$id") || pv_fail "show of an ended session"
 echo "$out" | grep -q "ended: session killed by the security team: policy breach" ||
     pv_fail "ended row: $out"
+pvctl session show "$id" --json > "$PV_TMP/ended.json" || pv_fail "show --json of an ended session"
+out=$(jcheck "$PV_TMP/ended.json" 'j["source"] == "store" and "policy breach" in j["end_reason"]') ||
+    pv_fail "ended row --json: $out"
 
 # stopped_session TAG: a live session of alice, then its session process
 # stopped (SIGSTOP), so it can neither end nor check anything by itself.
@@ -214,6 +232,11 @@ kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
 pvctl session list >/dev/null 2>"$PV_TMP/down.err" || pv_fail "list without daemon"
 grep -q "provostd is not running.*showing the store's open session rows" "$PV_TMP/down.err" ||
     pv_fail "fallback: $(cat "$PV_TMP/down.err")"
+pvctl session list --json >"$PV_TMP/down.json" 2>/dev/null || pv_fail "list --json without daemon"
+out=$(jcheck "$PV_TMP/down.json" 'sorted(j) == ["sessions", "source", "store_stale", "unauthenticated"]
+    and j["source"] == "store" and isinstance(j["sessions"], list)
+    and j["unauthenticated"] is None and j["store_stale"] is None') ||
+    pv_fail "list --json from the store: $out"
 pvctl session list --live >/dev/null 2>&1 && pv_fail "--live without a daemon"
 pvctl session kill "$id" 2>"$PV_TMP/down.err" && pv_fail "kill without daemon"
 grep -q "provostd is not running" "$PV_TMP/down.err" || pv_fail "kill: $(cat "$PV_TMP/down.err")"

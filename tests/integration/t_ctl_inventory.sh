@@ -113,6 +113,48 @@ ctl approver add alice-sec --group security --engineer alice > /dev/null || pv_f
 [ "$(ctl --json approver list | grep -c '"group"')" -eq 3 ] || pv_fail "approver list"
 ctl engineer disable alice > /dev/null || pv_fail "disable"
 ctl --json engineer show alice | grep -q '"disabled_at": 0' && pv_fail "not disabled"
+
+# --json, one convention (provostctl(8)): a list is one JSON array of
+# objects, [] when empty; every other command prints one object.
+PYTHON3=${PYTHON3:-$(command -v python3 || :)}
+if [ -n "$PYTHON3" ]; then
+	while IFS='|' read -r want args; do
+		# shellcheck disable=SC2086 # the arguments are words
+		ctl --json $args > "$PV_TMP/j.json" 2>"$PV_TMP/j.err" ||
+		    pv_fail "--json $args: $(cat "$PV_TMP/j.err")"
+		out=$("$PYTHON3" -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+want = sys.argv[2]
+if want == "object":
+    assert isinstance(j, dict), j
+else:
+    assert isinstance(j, list) and all(isinstance(o, dict) for o in j), j
+    assert (len(j) == 0) == (want == "empty"), j' "$PV_TMP/j.json" "$want" 2>&1) ||
+		    pv_fail "--json $args is not $want: $out"
+	done <<EOT
+array|provider list
+array|engineer list
+array|engineer list --provider acme
+array|approver list
+array|target list
+empty|grant list
+empty|grant list --pending
+object|provider add globex
+object|provider show acme
+object|engineer add erin --provider globex
+object|engineer show alice
+object|approver add sec2 --group security
+object|target show db01
+object|engineer disable erin
+object|policy check $PV_TMP/policy.conf
+object|policy explain alice web1 www
+object|grant expire
+object|audit checkpoint
+object|audit verify
+EOT
+else
+	pv_log "no python3: --json shapes not parsed"
+fi
 ctl audit verify > /dev/null || pv_fail "audit verify"
 pv_log "providers, engineers, keys, TOTP, targets, import ok"
 exit 0
