@@ -245,6 +245,13 @@ sb_target_get(void *ctx, const char *engineer, const char *name,
 		return PV_ERR_STORE;
 	if ((r = store_target_get(st, name, &t)) != 0)
 		return r;
+	/* Nothing of a target no rule or grant opens to this engineer. */
+	if (engineer != NULL &&
+	    (r = broker_target_visible(st, ((struct sb *)ctx)->pol, engineer, t,
+		 (int64_t)time(NULL))) != PV_ALLOW) {
+		r = r < 0 ? r : PV_ERR_NOT_FOUND;
+		goto out;
+	}
 	r = PV_ERR_RANGE;
 	if ((t->auth != STORE_AUTH_CERT && t->auth != STORE_AUTH_PAM_TOKEN) ||
 	    t->naccounts > BROKER_MAX_ACCOUNTS || t->port == 0 ||

@@ -65,38 +65,77 @@ struct menu_list {
 	int shown;
 };
 
+/*
+ * What the policy says now of engineer e on target t as account (the
+ * engineer's best grant for it counted): PV_ALLOW when a rule or grant
+ * could open it (allowed, or needs a grant), PV_DENY, or < 0 when the
+ * store fails.
+ */
+static int
+menu_decide(struct store *st, const struct policy *pol,
+    const struct store_engineer *e, const struct store_target *t,
+    const char *account, int64_t now, struct policy_decision *d)
+{
+	struct store_grant *g = NULL;
+	struct policy_grant pg;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	r = store_grant_best_for(st, e->login, t->name, account, now, &g);
+	if (r != 0 && r != PV_ERR_NOT_FOUND)
+		return r;
+	if (g != NULL)
+		store_grant_to_policy(g, &pg);
+	struct policy_request pr = {
+		.engineer = e->login,
+		.provider = e->provider,
+		.clearance = e->clearance,
+		.target = t->name,
+		.classification = t->classification,
+		.account = account,
+		.channel = POLICY_CH_SHELL,
+		.now = now,
+		.grant = g != NULL ? &pg : NULL,
+	};
+	r = policy_decide(pol, &pr, d);
+	store_grant_free(g);
+	/* a policy that cannot decide shows nothing (fail closed) */
+	return r >= 0 && d->rule != NULL && d->outcome != POLICY_DENY ? PV_ALLOW
+								      : PV_DENY;
+}
+
+int
+broker_target_visible(struct store *st, const struct policy *pol,
+    const char *engineer, const struct store_target *t, int64_t now)
+{
+	struct store_engineer *e = NULL;
+	struct policy_decision d;
+	size_t i;
+	int r = PV_DENY;
+
+	if (store_engineer_get_by_login(st, engineer, &e) != 0)
+		return PV_DENY;
+	for (i = 0; i < t->naccounts && r == PV_DENY; i++)
+		r = menu_decide(st, pol, e, t, t->accounts[i], now, &d);
+	store_engineer_free(e);
+	return r;
+}
+
 static int
 menu_list_target(void *ctx, const struct store_target *t)
 {
 	struct menu_list *m = ctx;
-	struct store_grant *g = NULL;
-	struct policy_grant pg;
 	struct policy_decision d;
 	size_t i;
 	int r;
 
 	for (i = 0; i < t->naccounts; i++) {
-		g = NULL;
-		r = store_grant_best_for(
-		    m->st, m->e->login, t->name, t->accounts[i], m->now, &g);
-		if (r != 0 && r != PV_ERR_NOT_FOUND)
+		r = menu_decide(
+		    m->st, m->pol, m->e, t, t->accounts[i], m->now, &d);
+		if (r < 0)
 			return r;
-		if (g != NULL)
-			store_grant_to_policy(g, &pg);
-		struct policy_request pr = {
-			.engineer = m->e->login,
-			.provider = m->e->provider,
-			.clearance = m->e->clearance,
-			.target = t->name,
-			.classification = t->classification,
-			.account = t->accounts[i],
-			.channel = POLICY_CH_SHELL,
-			.now = m->now,
-			.grant = g != NULL ? &pg : NULL,
-		};
-		r = policy_decide(m->pol, &pr, &d);
 		/* Nothing about targets no rule or grant opens. */
-		if (r >= 0 && d.rule != NULL && d.outcome != POLICY_DENY) {
+		if (r == PV_ALLOW) {
 			(void)pv_buf_putf(m->out, "%s+%s@%s\t%s: %s\n",
 			    m->e->login, t->accounts[i], t->name,
 			    d.outcome == POLICY_ALLOW ? "open"
@@ -106,7 +145,6 @@ menu_list_target(void *ctx, const struct store_target *t)
 			    d.reason);
 			m->shown++;
 		}
-		store_grant_free(g);
 	}
 	return 0;
 }

@@ -17,6 +17,13 @@ struct store;
 /* menu.c: list, request, status, help for a plain ENGINEER login. */
 int broker_menu_run(struct store *st, const struct policy *pol,
     const char *engineer, const char *command, int64_t now, struct pv_buf *out);
+/*
+ * May engineer know of target t: could a rule or grant open one of its
+ * accounts now (what list shows)?  PV_ALLOW, PV_DENY or a store error.
+ */
+struct store_target;
+int broker_target_visible(struct store *st, const struct policy *pol,
+    const char *engineer, const struct store_target *t, int64_t now);
 /* backend_store.c: the governance store and the policy. */
 int broker_backend_store_new(
     const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);

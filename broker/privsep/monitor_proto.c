@@ -881,6 +881,9 @@ broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 		if (!(st->authenticated || st->key_ok) ||
 		    strcmp(st->key_login, m->u.target_get.engineer) != 0)
 			return state_fail(st);
+		/* before the code: the one target the login names */
+		if (!st->authenticated && st->pre_gets++ > 0)
+			return state_fail(st);
 		break;
 	case MON_DECIDE_CH:
 		if (!st->authenticated ||

@@ -384,6 +384,7 @@ struct monitor_state {
 	int by_code;     /* authenticated with a code, not by MFAGrace */
 	int row_opened;  /* session-open was asked */
 	int dec_allowed; /* the last decision allowed */
+	int pre_gets;    /* target-gets before authentication (at most 1) */
 };
 
 int broker_mon_state_init(struct monitor_state *st, const char *session_id,

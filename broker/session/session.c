@@ -114,8 +114,8 @@ session_resolve(struct broker_session *s, char *msg, size_t msglen, int audit)
 		    msg, msglen, "access to %s denied", s->login.target);
 		if (audit)
 			broker_audit(s, "decision",
-			    "deny target=%s reason=unknown "
-			    "target",
+			    "deny target=%s reason=no such target, or "
+			    "none the engineer may see",
 			    s->login.target);
 		memset(&s->tgt, 0, sizeof(s->tgt));
 		return PV_DENY;

@@ -9,7 +9,12 @@
 #   killed, the refusal logged and audited, no certificate issued;
 # - a certificate for the leg's own address: issued, bound to it (checked
 #   with ssh-keygen -L);
-# - more certificates than a session needs (3 in all): killed.
+# - more certificates than a session needs (3 in all): killed;
+# - target-get for a target no rule or grant opens to the engineer:
+#   answered as for one that does not exist, after authentication and
+#   before it; before authentication (a verified key, the code not yet
+#   typed) a second target-get, for another target than the login's, is
+#   killed.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -74,6 +79,48 @@ echo "$out" | sed -n 4p | grep -q '^cert serial' || pv_fail "the third credentia
 [ -s "$PV_TMP/own3-cert.pub" ] && pv_fail "a fourth credential was issued"
 out=$(echo "$out" | tail -1)
 killed_for "more credentials than one session needs"
+
+# 5. After authentication: nothing of vault (above alice's clearance).
+live_session e
+forge "target-get alice vault" "target-get alice db01"
+echo "$out" | sed -n 1p | grep -qx 'target none' || pv_fail "vault was described: $out"
+echo "$out" | sed -n 2p | grep -q '^target db01 host 127.0.0.1 ' || pv_fail "db01: $out"
+kill -CONT "$SP"
+kill "$LP" 2>/dev/null
+wait "$LP"
+
+# 6. Before authentication: bob's verified key (bob has no MFAGrace yet),
+# his code still being typed (the askpass waits).  The login's own target was asked for (the leg is
+# pre-opened); a second target-get is a lie.
+cat > "$PV_TMP/askpass-wait" <<'EOC'
+#!/bin/sh
+sleep 30
+echo 000000
+EOC
+chmod +x "$PV_TMP/askpass-wait"
+pre=$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")
+SSH_ASKPASS="$PV_TMP/askpass-wait" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "bob+$ME@db01" 127.0.0.1 true >/dev/null 2>&1 </dev/null &
+WP=$!
+pv_track "$WP"
+i=0
+while [ "$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")" -le "$pre" ]; do
+	i=$((i + 1))
+	[ $i -lt 150 ] || pv_fail "no leg pre-opened"
+	sleep 0.1
+done
+SID=$(sed -n 's/.*session \([0-9a-f-]*\): pre-opening the target leg to db01.*/\1/p' "$PVD_LOG" | tail -1)
+SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
+MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\)/\1/p" "$PVD_LOG")
+[ -n "$SP" ] && [ -n "$MFD" ] || pv_fail "no pre-auth session process for $SID"
+forge "target-get bob vault"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a second target before the code: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (target-get)" 5 ||
+    pv_fail "the pre-auth target-get was not refused"
+kill -CONT "$SP" 2>/dev/null
+kill "$WP" 2>/dev/null
+wait "$WP"
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0

@@ -78,25 +78,41 @@ nend=$((nend + 1)); ends $nend
 grep -q 'pre-opening the target leg to db01' "$PVD_LOG" ||
     pv_fail "no leg was pre-opened after the key verified"
 
-# A refused decision (vault is above bob's clearance): the pre-opened leg
-# is closed without authenticating, and the refusal is audited.  (bob: a
+# A target no rule opens to alice (vault is above her clearance): a
+# session process holding only her verified key learns nothing of it (no
+# host, port or host key), so no leg is pre-opened while the (here wrong)
+# code is typed.  After a good code it reads as a target that does not
+# exist (t_broker_auth).
+settle; c0=$(conns)
+SSH_ASKPASS="$PV_TMP/askpass-wrong" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" -i "$ENG_KEY" -p "$PVD_PORT" -o BatchMode=no \
+    -o NumberOfPasswordPrompts=1 -l "alice+$ME@vault" 127.0.0.1 true 2>/dev/null </dev/null &&
+    pv_fail "a wrong code got in"
+nend=$((nend + 1)); ends $nend
+settle
+[ "$(conns)" -eq "$c0" ] || pv_fail "vault: the target saw $(($(conns) - c0)) connection(s) for a target alice may not see"
+grep -q 'pre-opening the target leg to vault' "$PVD_LOG" && pv_fail "a leg to vault was pre-opened"
+
+# A refused decision (jit needs a grant bob does not hold): the pre-opened
+# leg is closed without authenticating, and the refusal is audited.  (bob: a
 # code is good once, and alice's comes next.)
 settle; c1=$(conns)
 (ENG_KEY="$PV_TMP/bob"; TOTP_OF=bob; export TOTP_OF
-    pvssh "bob+$ME@vault" true </dev/null >/dev/null 2>"$PV_TMP/deny.err") &&
-    pv_fail "vault let in"
-grep -q 'provost: access denied: ' "$PV_TMP/deny.err" || pv_fail "vault: $(cat "$PV_TMP/deny.err")"
+    pvssh "bob+$ME@jit" true </dev/null >/dev/null 2>"$PV_TMP/deny.err") &&
+    pv_fail "jit let in without a grant"
+grep -q 'provost: access denied: ' "$PV_TMP/deny.err" || pv_fail "jit: $(cat "$PV_TMP/deny.err")"
 nend=$((nend + 1)); ends $nend
+settle
 [ "$(conns)" -eq $((c1 + 1)) ] ||
-    pv_fail "vault: the target saw $(($(conns) - c1)) connections, want the one pre-opened"
+    pv_fail "jit: the target saw $(($(conns) - c1)) connections, want the one pre-opened"
 [ "$(accepts)" -eq "$a0" ] || pv_fail "the target authenticated a refused session"
-grep -q 'pre-opened leg to vault closed unauthenticated: the decision refused' "$PVD_LOG" ||
+grep -q 'pre-opened leg to jit closed unauthenticated: the decision refused' "$PVD_LOG" ||
     pv_fail "the refused leg's close was not logged"
 pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"
-sid=$(sed -n 's/.*session \([0-9a-f-]*\): decision for bob as .*@vault.*deny.*/\1/p' "$PVD_LOG" | tail -n 1)
-[ -n "$sid" ] || pv_fail "no logged decision for vault"
-grep "$sid" "$PV_TMP/audit.jsonl" | grep '"decision"' | grep -q 'deny engineer=bob target=vault' ||
-    pv_fail "the vault refusal was not audited"
+sid=$(sed -n 's/.*session \([0-9a-f-]*\): decision for bob as .*@jit.*deny.*/\1/p' "$PVD_LOG" | tail -n 1)
+[ -n "$sid" ] || pv_fail "no logged decision for jit"
+grep "$sid" "$PV_TMP/audit.jsonl" | grep '"decision"' | grep -q 'deny engineer=bob target=jit' ||
+    pv_fail "the jit refusal was not audited"
 grep "$sid" "$PV_TMP/audit.jsonl" | grep -q '"credential.issued"' &&
     pv_fail "a credential was minted for a refused session"
 

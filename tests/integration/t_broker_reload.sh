@@ -45,7 +45,7 @@ grep -q 'provost: the reloaded policy no longer allows exec: no rule allows alic
 grep -q not-ended "$W/cut.out" && pv_fail "the refused session's command ran on"
 kill -0 "$KEEP" || pv_fail "the allowed session ended: $(cat "$W/keep.err")"
 pvssh "alice+$ME@files" 'echo in' </dev/null > "$W/n1.out" 2>&1 && pv_fail "a new session to files was allowed"
-grep -q 'access denied' "$W/n1.out" || pv_fail "refusal: $(cat "$W/n1.out")"
+grep -q 'access to files denied' "$W/n1.out" || pv_fail "refusal: $(cat "$W/n1.out")"
 
 # 2. Loosen: internal needs no grant any more; jit lets a new session in.
 sed 's/^    Approval auto$/    Approval none/' "$PV_TMP/policy.conf" > "$W/p2" && cp "$W/p2" "$PV_TMP/policy.conf"

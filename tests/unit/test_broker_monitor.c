@@ -926,6 +926,12 @@ test_provostd_order(void **state)
 		MON_SESSION_END, MON_SESSION_END_ACK, MON_REVOKED };
 	static const int wrong_answer[] = { MON_AUTH_PUBKEY,
 		MON_AUTH_PUBKEY_ANS, MON_FRESH_MFA, MON_TARGET };
+	/* before the code: one target (the login's), after it: any */
+	static const int target_twice_pre[] = { MON_AUTH_PUBKEY,
+		MON_AUTH_PUBKEY_ANS, MON_TARGET_GET, MON_TARGET,
+		MON_TARGET_GET };
+	static const int target_twice_post[] = { AUTHED_BY_GRACE,
+		MON_TARGET_GET, MON_TARGET, MON_TARGET_GET, MON_TARGET };
 
 	(void)state;
 #define RUN(arr, at, fn, want)                                           \
@@ -952,6 +958,8 @@ test_provostd_order(void **state)
 	RUN(fresh_after, 0, NULL, 6);
 	RUN(revoked_after_end, 0, NULL, 8);
 	RUN(wrong_answer, 0, NULL, 3);
+	RUN(target_twice_pre, 0, NULL, 4);
+	RUN(target_twice_post, 0, NULL, -1);
 #undef RUN
 }
 
