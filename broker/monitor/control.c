@@ -335,7 +335,8 @@ broker_ctl_admit(
 }
 
 void
-broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr)
+broker_ctl_child_add(
+    struct broker_ctl *c, pid_t pid, const char *addr, const char *id)
 {
 	struct ctl_child *k;
 
@@ -364,8 +365,35 @@ broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr)
 		.active_ms = pv_wall_ms(),
 	};
 	(void)snprintf(k->addr, sizeof(k->addr), "%s", addr);
+	(void)snprintf(k->id, sizeof(k->id), "%s", id != NULL ? id : "");
 	(void)fcntl(k->fd, F_SETFL, O_NONBLOCK);
 	c->pending_fd = -1;
+}
+
+void
+broker_ctl_child_identity(struct broker_ctl *c, pid_t pid, const char *engineer,
+    const char *target, const char *account, const char *classification)
+{
+	struct ctl_child *k = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nkids && k == NULL; i++)
+		if (c->kids[i].pid == pid)
+			k = &c->kids[i];
+	if (k == NULL)
+		return;
+	if (engineer != NULL && engineer[0] != '\0') {
+		k->authenticated = 1;
+		(void)snprintf(
+		    k->engineer, sizeof(k->engineer), "%s", engineer);
+	}
+	if (target != NULL && target[0] != '\0') {
+		(void)snprintf(k->target, sizeof(k->target), "%s", target);
+		(void)snprintf(k->account, sizeof(k->account), "%s",
+		    account != NULL ? account : "");
+		(void)snprintf(k->classification, sizeof(k->classification),
+		    "%s", classification != NULL ? classification : "");
+	}
 }
 
 static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);
@@ -564,10 +592,20 @@ ctl_fields(char *s, char **f, int max)
 	return n;
 }
 
+/* A malformed report: killed (the monitor marks its row aborted). */
 static void
-ctl_copy(char *dst, size_t len, const char *src)
+ctl_bad_report(struct broker_ctl *c, struct ctl_child *k)
 {
-	(void)snprintf(dst, len, "%s", src);
+	pv_error("session %s: session process %ld killed: a malformed report",
+	    k->id[0] ? k->id : "-", (long)k->pid);
+	ctl_audit(c, k->id, "session.monitor_violation",
+	    "pid=%ld reason=a malformed report", (long)k->pid);
+	if (k->pid > 0 && !k->end_killed)
+		(void)kill(k->pid, SIGKILL);
+	k->end_killed = 1;
+	k->ending = 1;
+	close(k->fd);
+	k->fd = -1;
 }
 
 static void
@@ -575,7 +613,7 @@ ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 {
 	char buf[1024], *f[6];
 	struct ctl_source *e;
-	uint64_t v;
+	uint64_t in, out;
 	int64_t t;
 	ssize_t n;
 	int nf;
@@ -591,32 +629,28 @@ ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 		}
 		buf[n] = '\0';
 		nf = ctl_fields(buf, f, 6);
-		if (strcmp(f[0], "I") == 0 && nf == 2 && pv_uuid_valid(f[1]))
-			ctl_copy(k->id, sizeof(k->id), f[1]);
-		else if (strcmp(f[0], "A") == 0 && nf == 2) {
-			k->authenticated = 1;
-			ctl_copy(k->engineer, sizeof(k->engineer), f[1]);
-		} else if (strcmp(f[0], "F") == 0) {
+		if (strcmp(f[0], "F") == 0 && nf == 1) {
 			if ((e = ctl_source(c, k->addr, 1)) != NULL) {
 				ctl_source_decay(c, e, pv_wall_ms());
 				e->failures++;
 				e->last_ms = pv_wall_ms();
 			}
-		} else if (strcmp(f[0], "T") == 0 && nf == 4) {
-			ctl_copy(k->target, sizeof(k->target), f[1]);
-			ctl_copy(k->account, sizeof(k->account), f[2]);
-			ctl_copy(
-			    k->classification, sizeof(k->classification), f[3]);
-		} else if (strcmp(f[0], "S") == 0 && nf == 4) {
-			if (pv_parse_u64(f[1], 0, UINT64_MAX, &v) == 0)
-				k->bytes_in = v;
-			if (pv_parse_u64(f[2], 0, UINT64_MAX, &v) == 0)
-				k->bytes_out = v;
-			if (pv_parse_i64(f[3], 0, INT64_MAX, &t) == 0)
-				k->active_ms = t;
-		} else
-			pv_warn(
-			    "session process %ld: bad report", (long)k->pid);
+		} else if (strcmp(f[0], "S") == 0 && nf == 4 &&
+		    pv_parse_u64(f[1], 0, UINT64_MAX, &in) == 0 &&
+		    pv_parse_u64(f[2], 0, UINT64_MAX, &out) == 0 &&
+		    pv_parse_i64(f[3], 0, INT64_MAX, &t) == 0) {
+			k->bytes_in = in;
+			k->bytes_out = out;
+			k->active_ms = t;
+		} else {
+			/*
+			 * Counters are all a session process reports; who
+			 * it is comes from the monitor.  Anything else is a
+			 * lie or a fault: the process goes.
+			 */
+			ctl_bad_report(c, k);
+			return;
+		}
 	}
 }
 

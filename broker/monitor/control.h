@@ -35,8 +35,21 @@ int broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms);
  */
 int broker_ctl_admit(
     struct broker_ctl *c, const char *addr, const char *peer, int *child_fd);
-/* In the parent after fork; pid -1 if the fork failed. */
-void broker_ctl_child_add(struct broker_ctl *c, pid_t pid, const char *addr);
+/*
+ * In the parent after fork; pid -1 if the fork failed.  id is the session
+ * id the monitor made: the control side learns who a session is only
+ * from the monitor (broker_ctl_child_identity), never from the process.
+ */
+void broker_ctl_child_add(
+    struct broker_ctl *c, pid_t pid, const char *addr, const char *id);
+/*
+ * What the monitor approved of session process pid: the authenticated
+ * engineer (NULL: not yet), and once its row is open the target, account
+ * and classification (NULL: not yet).
+ */
+void broker_ctl_child_identity(struct broker_ctl *c, pid_t pid,
+    const char *engineer, const char *target, const char *account,
+    const char *classification);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);

@@ -401,6 +401,17 @@ kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
 	return n;
 }
 
+/* Who a session is, as the monitor approved it, for the control side. */
+static void
+kids_identity(struct broker_ctl *ctl, struct broker_mon_child *c)
+{
+	struct broker_mon_identity id;
+
+	if (broker_monsrv_identity(c, &id))
+		broker_ctl_child_identity(ctl, broker_monsrv_pid(c),
+		    id.engineer, id.target, id.account, id.classification);
+}
+
 /*
  * Every ready request of this poll round is taken inside one store batch
  * and answered only after its single commit (group commit: 200 logins at
@@ -408,7 +419,8 @@ kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
  * turns every answer of the round into an error.
  */
 static void
-kids_serve(struct broker_backend *bk, struct kids *k, int nlfd, int n)
+kids_serve(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
+    int nlfd, int n)
 {
 	size_t i;
 	int j, batch, lost = 0;
@@ -425,9 +437,11 @@ kids_serve(struct broker_backend *bk, struct kids *k, int nlfd, int n)
 	}
 	if (batch && bk->ops->batch(bk->ctx, 0) != 0)
 		lost = 1;
-	for (i = 0; i < k->n; i++)
+	for (i = 0; i < k->n; i++) {
 		if (broker_monsrv_pending(k->v[i]))
 			(void)broker_monsrv_answer(k->v[i], lost);
+		kids_identity(ctl, k->v[i]);
+	}
 }
 
 /*
@@ -505,8 +519,8 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	(void)snprintf(bx->session_id, sizeof(bx->session_id), "%s", id);
 	bx->sandbox = 1;
 	pv_verbose("session %s: session process %ld runs as uid %ld, monitor "
-		   "socket fd %d",
-	    id, (long)getpid(), (long)getuid(), sock);
+		   "socket fd %d, link fd %d",
+	    id, (long)getpid(), (long)getuid(), sock, cfd);
 	_exit(broker_session_run(bx, fd, peer, addr) == 0 ? 0 : 1);
 }
 
@@ -633,7 +647,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
 		    0)
 			continue;
-		kids_serve(&bx->backend, &k, npfd, n);
+		kids_serve(&bx->backend, ctl, &k, npfd, n);
 		for (i = 0; i < npfd; i++) {
 			if (!(k.pfd[i].revents & POLLIN))
 				continue;
@@ -670,7 +684,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 				sv) != 0) {
 				pv_error("session setup: %s", strerror(errno));
-				broker_ctl_child_add(ctl, -1, addr);
+				broker_ctl_child_add(ctl, -1, addr, NULL);
 				close(cfd);
 				close(fd);
 				continue;
@@ -679,7 +693,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 			(void)broker_backend_store_detach(&bx->backend);
 			if ((pid = fork()) < 0) {
 				pv_error("fork: %s", strerror(errno));
-				broker_ctl_child_add(ctl, -1, addr);
+				broker_ctl_child_add(ctl, -1, addr, NULL);
 				close(sv[0]);
 				close(sv[1]);
 				close(cfd);
@@ -706,7 +720,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 			}
 			mc = NULL;
 			children++;
-			broker_ctl_child_add(ctl, pid, addr);
+			broker_ctl_child_add(ctl, pid, addr, id);
 			close(cfd);
 			close(fd);
 		}

@@ -53,6 +53,19 @@ int broker_monsrv_pending(const struct broker_mon_child *c);
 int broker_monsrv_answer(struct broker_mon_child *c, int lost);
 int broker_monsrv_sock(const struct broker_mon_child *c);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
+/*
+ * Who the session is, from the monitor's own state: the engineer once
+ * authenticated ("" before), the target, account and classification once
+ * its row is open ("" before).  1 when it changed since the last call.
+ */
+struct broker_mon_identity {
+	const char *engineer;
+	const char *target;
+	const char *account;
+	const char *classification;
+};
+int broker_monsrv_identity(
+    struct broker_mon_child *c, struct broker_mon_identity *out);
 const char *broker_monsrv_id(const struct broker_mon_child *c);
 /*
  * The monitor's own revocation check of a live session, from what the

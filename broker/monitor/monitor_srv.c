@@ -70,6 +70,7 @@ struct broker_mon_child {
 	int ended;
 	int killed;
 	unsigned int ncreds; /* certificates and tokens minted */
+	int id_told;         /* identity given out: 1 authenticated, 2 row */
 	const char *lie;     /* why a request does not fit, for the log */
 	/* a request answered but not yet sent (broker_monsrv_take) */
 	struct mon_msg *pq, *pa;
@@ -117,6 +118,22 @@ pid_t
 broker_monsrv_pid(const struct broker_mon_child *c)
 {
 	return c->pid;
+}
+
+int
+broker_monsrv_identity(
+    struct broker_mon_child *c, struct broker_mon_identity *out)
+{
+	int now = c->row_open ? 2 : c->st.authenticated ? 1 : 0;
+
+	out->engineer = now >= 1 ? c->engineer : "";
+	out->target = now >= 2 ? c->tgt.name : "";
+	out->account = now >= 2 ? c->account : "";
+	out->classification = now >= 2 ? c->tgt.classification : "";
+	if (now == c->id_told)
+		return 0;
+	c->id_told = now;
+	return 1;
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,6 +42,9 @@ usage(void)
 	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
+	    "    report FIELD...   (FD is the control link: one message, "
+	    "fields\n"
+	    "                       joined by tabs, no answer awaited)\n"
 	    "  The session process PID is stopped; its monitor socket is "
 	    "FD.\n"
 	    "  Exit 0, or 3 when the monitor closed the socket.\n");
@@ -122,6 +126,30 @@ write_cert(const char *path, const struct mon_cert_serial *c)
 	ok = fclose(fp) == 0 && ok;
 	free(b64);
 	return ok ? 0 : -1;
+}
+
+/* A control-link report, as a session process sends one (SEQPACKET). */
+static void
+report(int sock, char **f, int n)
+{
+	char msg[1024] = "";
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (len + strlen(f[i]) + 2 > sizeof(msg))
+			usage();
+		if (i > 0)
+			msg[len++] = '\t';
+		memcpy(msg + len, f[i], strlen(f[i]));
+		len += strlen(f[i]);
+	}
+	if (send(sock, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		printf("closed (send: %s)\n", strerror(errno));
+		exit(3);
+	}
+	printf("sent\n");
+	fflush(stdout);
 }
 
 /* One line for the answer a to q. */
@@ -210,6 +238,10 @@ main(int argc, char **argv)
 		}
 		if (n == 0)
 			usage();
+		if (strcmp(f[0], "report") == 0) {
+			report(sock, f + 1, n - 1);
+			continue;
+		}
 		build(f, n, &q, out, sizeof(out));
 		if ((r = broker_mon_send(
 			 sock, &q, -1, pv_mono_ms() + FORGE_WAIT_MS)) != 0) {

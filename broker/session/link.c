@@ -25,7 +25,6 @@ struct broker_link {
 	int eof;
 	uint32_t delay_ms;
 	char refuse[192];
-	int sent_auth, sent_target;
 	uint32_t sent_fail;
 	uint64_t in, out, next_ms;
 	int64_t active_ms;
@@ -189,7 +188,6 @@ broker_link_start(struct broker_session *s)
 		broker_session_end(s, l->refuse);
 		return PV_DENY;
 	}
-	link_send(l, "I\t%s", s->id);
 	if (ssh_event_add_fd(s->event, l->fd, POLLIN, link_readable, s) ==
 	    SSH_OK)
 		l->attached = 1;
@@ -212,15 +210,6 @@ broker_link_tick(struct broker_session *s)
 	while (l->sent_fail < s->auth_failures) {
 		link_send(l, "F");
 		l->sent_fail++;
-	}
-	if (s->authenticated && !l->sent_auth) {
-		link_send(l, "A\t%s", s->login.engineer);
-		l->sent_auth = 1;
-	}
-	if (s->row_open && !l->sent_target) {
-		link_send(l, "T\t%s\t%s\t%s", s->tgt.name, s->account,
-		    s->tgt.classification);
-		l->sent_target = 1;
 	}
 	now = pv_mono_ms();
 	if (s->bytes_in != l->in || s->bytes_out != l->out) {

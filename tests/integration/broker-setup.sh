@@ -207,7 +207,8 @@ peer_serve() {
 }
 
 # live_session TAG: a session of $L that stays up; sets LP (its ssh), SP
-# (its session process), MFD (that process's monitor socket) and SID.
+# (its session process), MFD and LFD (that process's monitor socket and
+# control link) and SID.
 live_session() {
 	: > "$PV_TMP/$1.out"
 	pvssh "$L" 'echo up; sleep 600' </dev/null >"$PV_TMP/$1.out" 2>&1 &
@@ -217,7 +218,8 @@ live_session() {
 	SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
 	[ -n "$SID" ] || pv_fail "$1: no session id in the log"
 	SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
-	MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\)/\1/p" "$PVD_LOG")
+	MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\), .*/\1/p" "$PVD_LOG")
+	LFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid .*, link fd \([0-9]*\)$/\1/p" "$PVD_LOG")
 	[ -n "$SP" ] && [ -d "/proc/$SP" ] || pv_fail "$1: no session process"
 	pv_wait_log "$PVD_LOG" "session $SID: sandboxed" 10 || pv_fail "$1: not sandboxed"
 }

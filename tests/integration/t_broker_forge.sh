@@ -14,7 +14,10 @@
 #   answered as for one that does not exist, after authentication and
 #   before it; before authentication (a verified key, the code not yet
 #   typed) a second target-get, for another target than the login's, is
-#   killed.
+#   killed;
+# - a control-link report that names another session id (so that a kill
+#   or revocation of its own id misses it): killed as a malformed report,
+#   and the live list shows the monitor's id and engineer throughout.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -112,7 +115,7 @@ while [ "$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")" -le "$pre" 
 done
 SID=$(sed -n 's/.*session \([0-9a-f-]*\): pre-opening the target leg to db01.*/\1/p' "$PVD_LOG" | tail -1)
 SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
-MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\)/\1/p" "$PVD_LOG")
+MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\), .*/\1/p" "$PVD_LOG")
 [ -n "$SP" ] && [ -n "$MFD" ] || pv_fail "no pre-auth session process for $SID"
 forge "target-get bob vault"
 echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a second target before the code: $out"
@@ -121,6 +124,25 @@ pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out 
 kill -CONT "$SP" 2>/dev/null
 kill "$WP" 2>/dev/null
 wait "$WP"
+
+# 7. Who a session is comes from the monitor, not from the process.
+live_session f
+pvctl session list --live >"$PV_TMP/list.txt" 2>&1 || pv_fail "session list: $(cat "$PV_TMP/list.txt")"
+grep "$SID" "$PV_TMP/list.txt" | grep -q alice || pv_fail "live list: $(cat "$PV_TMP/list.txt")"
+FAKE=00000000-0000-4000-8000-000000000001
+"$FORGE" "$SP" "$LFD" "report I $FAKE" "report A bob" >"$PV_TMP/rep.out" 2>&1 ||
+    pv_fail "report: $(cat "$PV_TMP/rep.out")"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a malformed report" 5 ||
+    pv_fail "a forged identity report was taken"
+pvctl session list --live >"$PV_TMP/list.txt" 2>&1
+grep -q "$FAKE" "$PV_TMP/list.txt" && pv_fail "the forged id is listed: $(cat "$PV_TMP/list.txt")"
+n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
+    and object = 'session:$SID'")
+[ "$n" -ge 1 ] || pv_fail "the malformed report was not audited"
+kill -CONT "$SP" 2>/dev/null
+wait "$LP"
+[ "$(sql "select state from sessions where id = '$SID'")" = aborted ] ||
+    pv_fail "row after the malformed report: $(sql "select state, end_reason from sessions where id = '$SID'")"
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0

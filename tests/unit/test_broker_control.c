@@ -75,7 +75,7 @@ admit(struct fixture *f, const char *addr, pid_t pid)
 	if (r == PV_ALLOW) {
 		assert_true(cfd >= 0);
 		close(cfd);
-		broker_ctl_child_add(&f->c, pid, addr);
+		broker_ctl_child_add(&f->c, pid, addr, NULL);
 	} else
 		assert_int_equal(cfd, -1);
 	return r;
