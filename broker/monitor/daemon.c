@@ -643,6 +643,8 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		}
 		if (stop_ms == 0)
 			kids_revoke(ctl, &k);
+		for (size_t t = 0; t < k.n; t++)
+			(void)broker_monsrv_tick(k.v[t], pv_mono_ms());
 		n = kids_pollfds(&k, pfd, npfd);
 		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
 		    0)

@@ -66,6 +66,12 @@ struct broker_mon_identity {
 };
 int broker_monsrv_identity(
     struct broker_mon_child *c, struct broker_mon_identity *out);
+/*
+ * Once a poll round: a frame unfinished for 5 s, or no authentication
+ * LoginGraceTime (+2 s) after the fork, gets the process killed.  1 if it
+ * was.
+ */
+int broker_monsrv_tick(struct broker_mon_child *c, uint64_t now);
 const char *broker_monsrv_id(const struct broker_mon_child *c);
 /*
  * The monitor's own revocation check of a live session, from what the

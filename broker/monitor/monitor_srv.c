@@ -30,6 +30,17 @@
 
 /* A child has this long to finish a frame it started. */
 #define MS_FRAME_MS 5000
+/*
+ * The monitor's own LoginGraceTime: the session process ends an
+ * unauthenticated connection at LoginGraceTime (and tells the client);
+ * one that has not gone this much later is killed here.
+ */
+#define MS_GRACE_SLACK_MS 2000
+/*
+ * Requests before authentication, all kinds (audit appends too): a few
+ * per auth try is what a real login makes.
+ */
+#define MS_PREAUTH_REQS(tries) (16 + 4 * (tries))
 /* A request that keeps every session waiting this long is logged. */
 #define MS_SLOW_MS 100
 /* Distinct decisions a session keeps for a reload's recheck. */
@@ -69,9 +80,12 @@ struct broker_mon_child {
 	int row_open;
 	int ended;
 	int killed;
-	unsigned int ncreds; /* certificates and tokens minted */
-	int id_told;         /* identity given out: 1 authenticated, 2 row */
-	const char *lie;     /* why a request does not fit, for the log */
+	unsigned int ncreds;   /* certificates and tokens minted */
+	int id_told;           /* identity given out: 1 authenticated, 2 row */
+	const char *lie;       /* why a request does not fit, for the log */
+	struct mon_reader rd;  /* the frame being read (never waited for) */
+	uint64_t start_ms;     /* forked at, for LoginGraceTime */
+	unsigned int pre_reqs; /* requests before authentication */
 	/* a request answered but not yet sent (broker_monsrv_take) */
 	struct mon_msg *pq, *pa;
 	int pfd;
@@ -94,6 +108,7 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	c->pid = pid;
 	c->sock = sock;
 	c->pfd = -1;
+	c->start_ms = pv_mono_ms();
 	(void)snprintf(c->id, sizeof(c->id), "%s", session_id);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", client_addr);
 	/* key queries count too: a bound on abuse, not MaxAuthTries */
@@ -167,6 +182,7 @@ broker_monsrv_free(struct broker_mon_child *c)
 	ms_pending_drop(c);
 	if (c->sock >= 0)
 		(void)close(c->sock);
+	broker_mon_reader_free(&c->rd);
 	pv_secret_wipe(c, sizeof(*c));
 	free(c);
 }
@@ -923,20 +939,28 @@ broker_monsrv_take(struct broker_mon_child *c)
 		free(q);
 		return PV_ERR_ALLOC;
 	}
-	r = broker_mon_recv(c->sock, q, NULL, pv_mono_ms() + MS_FRAME_MS);
+	r = broker_mon_read_some(c->sock, &c->rd, q);
+	if (r == 0) { /* not whole yet: broker_monsrv_tick watches it */
+		free(q);
+		free(a);
+		return 0;
+	}
 	if (r == PV_ERR_CLOSED || r == PV_ERR_IO) {
 		ms_close(c);
 		r = PV_ERR_CLOSED;
 		goto fail;
 	}
-	if (r != 0) {
-		r = ms_violation(c,
-		    r == PV_ERR_TIMEOUT ? "an unfinished frame"
-					: "a malformed frame",
-		    0);
+	if (r != 1) {
+		r = ms_violation(c, "a malformed frame", 0);
 		goto fail;
 	}
 	type = (int)q->type;
+	if (!c->st.authenticated &&
+	    ++c->pre_reqs > MS_PREAUTH_REQS(c->conf->max_auth_tries)) {
+		r = ms_violation(
+		    c, "too many requests before authentication", type);
+		goto fail;
+	}
 	t0 = pv_mono_ms();
 	if (broker_mon_state_request(&c->st, q) != 0) {
 		r = ms_violation(c, "a request out of order", type);
@@ -1034,4 +1058,31 @@ broker_monsrv_reaped(struct broker_mon_child *c, int status, uint64_t bytes_in,
 		    "session",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	ms_abort_row(c, why, bytes_in, bytes_out);
+}
+
+int
+broker_monsrv_tick(struct broker_mon_child *c, uint64_t now)
+{
+	if (c->killed || c->sock < 0)
+		return 0;
+	if (c->rd.started_ms != 0 && now - c->rd.started_ms >= MS_FRAME_MS) {
+		(void)ms_violation(c, "an unfinished frame", 0);
+		return 1;
+	}
+	if (!c->st.authenticated &&
+	    now - c->start_ms >=
+		(uint64_t)c->conf->login_grace * 1000 + MS_GRACE_SLACK_MS) {
+		(void)kill(c->pid, SIGKILL);
+		c->killed = 1;
+		pv_warn("session %s: session process %ld killed: not "
+			"authenticated within LoginGraceTime (%llu s)",
+		    c->id, (long)c->pid,
+		    (unsigned long long)c->conf->login_grace);
+		(void)c->bk->ops->audit(c->bk->ctx, c->id,
+		    "session.monitor_violation",
+		    "reason=not authenticated within LoginGraceTime");
+		ms_close(c);
+		return 1;
+	}
+	return 0;
 }

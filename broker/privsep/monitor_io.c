@@ -240,3 +240,87 @@ out:
 	}
 	return r;
 }
+
+int
+broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} cm;
+	struct pv_buf *hb;
+	uint32_t flen = 0;
+	size_t want;
+	ssize_t n;
+	int fd = -1, extra = 0, r;
+
+	if (rd->buf == NULL &&
+	    (rd->buf = malloc(MON_HDR_LEN + MON_FRAME_MAX)) == NULL)
+		return PV_ERR_ALLOC;
+	for (;;) {
+		if (rd->have < MON_HDR_LEN)
+			want = MON_HDR_LEN - rd->have;
+		else {
+			if ((hb = pv_buf_from(rd->buf, MON_HDR_LEN)) == NULL)
+				return PV_ERR_ALLOC;
+			r = pv_buf_get_u32(hb, &flen);
+			pv_buf_free(hb);
+			if (r != 0 || flen == 0 || flen > MON_FRAME_MAX)
+				return PV_ERR_PROTOCOL;
+			if (rd->have == MON_HDR_LEN + flen)
+				break;
+			want = MON_HDR_LEN + flen - rd->have;
+		}
+		struct iovec iov = { .iov_base = rd->buf + rd->have,
+			.iov_len = want };
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = cm.buf,
+			.msg_controllen = sizeof(cm.buf),
+		};
+
+		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n > 0) {
+			(void)take_fds(&mh, &fd, &extra);
+			if (fd != -1) {
+				(void)close(fd);
+				return PV_ERR_PROTOCOL;
+			}
+			if (extra)
+				return PV_ERR_PROTOCOL;
+			if (rd->have == 0)
+				rd->started_ms = pv_mono_ms();
+			rd->have += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return PV_ERR_CLOSED;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return errno == ECONNRESET ? PV_ERR_CLOSED : PV_ERR_IO;
+	}
+	r = broker_mon_msg_decode(rd->buf, rd->have, out);
+	pv_secret_wipe(rd->buf, rd->have);
+	rd->have = 0;
+	rd->started_ms = 0;
+	if (r != 0)
+		return r;
+	if (broker_mon_type_has_fd((int)out->type)) {
+		broker_mon_msg_clear(out);
+		return PV_ERR_PROTOCOL;
+	}
+	return 1;
+}
+
+void
+broker_mon_reader_free(struct mon_reader *rd)
+{
+	if (rd->buf != NULL) {
+		pv_secret_wipe(rd->buf, MON_HDR_LEN + MON_FRAME_MAX);
+		free(rd->buf);
+	}
+	memset(rd, 0, sizeof(*rd));
+}

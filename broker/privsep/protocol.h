@@ -353,6 +353,23 @@ int broker_mon_recv(
     int sock, struct mon_msg *out, int *fd_out, uint64_t deadline_ms);
 
 /*
+ * The monitor's reader: never waits.  Each call takes what the socket
+ * holds of the current frame (never past it) and returns 1 with out
+ * filled once the frame is whole, 0 while it is not (started_ms then says
+ * since when a frame is unfinished, 0 if none is), or PV_ERR_CLOSED,
+ * PV_ERR_IO, PV_ERR_PROTOCOL (a bad length or type, or any descriptor: a
+ * session process passes none).  One reader per socket; free with
+ * broker_mon_reader_free (it wipes: a TOTP code may be inside).
+ */
+struct mon_reader {
+	uint8_t *buf; /* MON_HDR_LEN + MON_FRAME_MAX, allocated on first use */
+	size_t have;
+	uint64_t started_ms;
+};
+int broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out);
+void broker_mon_reader_free(struct mon_reader *rd);
+
+/*
  * The order rules, kept by the monitor per session process (and usable by
  * the child to check the monitor): one request at a time; auth checks only
  * before authentication completes and at most max_auth_tries of them, a

@@ -42,6 +42,9 @@ usage(void)
 	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
+	    "    partial           (a frame header and part of its body, no "
+	    "more)\n"
+	    "    audit-flood SESSION N  (N audit appends, each awaited)\n"
 	    "    report FIELD...   (FD is the control link: one message, "
 	    "fields\n"
 	    "                       joined by tabs, no answer awaited)\n"
@@ -126,6 +129,49 @@ write_cert(const char *path, const struct mon_cert_serial *c)
 	ok = fclose(fp) == 0 && ok;
 	free(b64);
 	return ok ? 0 : -1;
+}
+
+/* A frame that says 100 bytes follow, and 10 that do: a slow writer. */
+static void
+partial(int sock)
+{
+	static const uint8_t part[4 + 10] = { 0, 0, 0, 100, MON_AUDIT };
+
+	if (send(sock, part, sizeof(part), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(part)) {
+		printf("closed (send: %s)\n", strerror(errno));
+		exit(3);
+	}
+	printf("sent\n");
+	fflush(stdout);
+}
+
+/* n audit appends for session, each waited for; stops at an error. */
+static void
+flood(int sock, const char *session, int n)
+{
+	struct mon_msg q, a;
+	int i, r;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_AUDIT;
+	set(q.u.audit.action, sizeof(q.u.audit.action), "forge.flood");
+	if (snprintf(q.u.audit.object, sizeof(q.u.audit.object), "session:%s",
+		session) >= (int)sizeof(q.u.audit.object))
+		usage();
+	set(q.u.audit.details, sizeof(q.u.audit.details),
+	    "{\"detail\":\"flood\"}");
+	for (i = 0; i < n; i++) {
+		if ((r = broker_mon_send(
+			 sock, &q, -1, pv_mono_ms() + FORGE_WAIT_MS)) != 0 ||
+		    (r = broker_mon_recv(
+			 sock, &a, NULL, pv_mono_ms() + FORGE_WAIT_MS)) != 0) {
+			printf("closed after %d (%s)\n", i, pv_err_str(r));
+			exit(3);
+		}
+	}
+	printf("flood of %d taken\n", n);
+	fflush(stdout);
 }
 
 /* A control-link report, as a session process sends one (SEQPACKET). */
@@ -238,6 +284,14 @@ main(int argc, char **argv)
 		}
 		if (n == 0)
 			usage();
+		if (strcmp(f[0], "partial") == 0 && n == 1) {
+			partial(sock);
+			continue;
+		}
+		if (strcmp(f[0], "audit-flood") == 0 && n == 3) {
+			flood(sock, f[1], (int)strtol(f[2], NULL, 10));
+			continue;
+		}
 		if (strcmp(f[0], "report") == 0) {
 			report(sock, f + 1, n - 1);
 			continue;

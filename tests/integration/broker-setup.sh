@@ -18,8 +18,14 @@ ME=$(id -un)
 STATE="$PV_TMP/state"
 CONF="$PV_TMP/provostd.conf"
 
-# write_conf PORT [extra lines]
+# write_conf PORT [extra lines]: the control socket is the test's own
+# (never /run/provost: tests running side by side would reach each other's
+# provostd), unless the extra lines name one.
 write_conf() {
+	case "${2:-}" in
+	*ControlSocket*) ctlsock= ;;
+	*) ctlsock="ControlSocket $PV_TMP/run/control.sock" ;;
+	esac
 	cat > "$CONF" <<EOC
 ListenAddress 127.0.0.1:$1
 StateDirectory $STATE
@@ -31,6 +37,7 @@ LoginGraceTime ${LOGIN_GRACE:-20s}
 MaxAuthTries 3
 SandboxUser ${PVD_SANDBOX_USER:-nobody}
 LogLevel ${PVD_LOGLEVEL:-verbose}
+$ctlsock
 ${2:-}
 EOC
 }

@@ -17,7 +17,12 @@
 #   killed;
 # - a control-link report that names another session id (so that a kill
 #   or revocation of its own id misses it): killed as a malformed report,
-#   and the live list shows the monitor's id and engineer throughout.
+#   and the live list shows the monitor's id and engineer throughout;
+# - a frame started and never finished: the monitor goes on serving every
+#   other session (it never waits for one), and kills the writer 5 s on;
+# - a flood of requests before authentication: killed past the bound;
+# - a session process that never authenticates and cannot end itself
+#   (stopped): killed by the monitor after LoginGraceTime.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -28,6 +33,7 @@ SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
 [ -n "$SQLITE3" ] && [ -x "$SQLITE3" ] || pv_skip "sqlite3 not found"
 sql() { "$SQLITE3" -cmd '.timeout 5000' "$STATE/provost.db" "$1"; }
 
+LOGIN_GRACE=8s
 start_provostd
 L="alice+$ME@db01"
 
@@ -92,38 +98,47 @@ kill -CONT "$SP"
 kill "$LP" 2>/dev/null
 wait "$LP"
 
-# 6. Before authentication: bob's verified key (bob has no MFAGrace yet),
-# his code still being typed (the askpass waits).  The login's own target was asked for (the leg is
-# pre-opened); a second target-get is a lie.
+# preauth_bob: bob's key verified, his code still being typed (the
+# askpass waits; bob has no MFAGrace yet); sets WP (his ssh), SID, SP, MFD.
 cat > "$PV_TMP/askpass-wait" <<'EOC'
 #!/bin/sh
 sleep 30
 echo 000000
 EOC
 chmod +x "$PV_TMP/askpass-wait"
-pre=$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")
-SSH_ASKPASS="$PV_TMP/askpass-wait" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
-    -o NumberOfPasswordPrompts=1 -l "bob+$ME@db01" 127.0.0.1 true >/dev/null 2>&1 </dev/null &
-WP=$!
-pv_track "$WP"
-i=0
-while [ "$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")" -le "$pre" ]; do
-	i=$((i + 1))
-	[ $i -lt 150 ] || pv_fail "no leg pre-opened"
-	sleep 0.1
-done
-SID=$(sed -n 's/.*session \([0-9a-f-]*\): pre-opening the target leg to db01.*/\1/p' "$PVD_LOG" | tail -1)
-SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
-MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\), .*/\1/p" "$PVD_LOG")
-[ -n "$SP" ] && [ -n "$MFD" ] || pv_fail "no pre-auth session process for $SID"
+preauth_bob() {
+	pre=$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")
+	SSH_ASKPASS="$PV_TMP/askpass-wait" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/bob" -p "$PVD_PORT" -o BatchMode=no \
+	    -o NumberOfPasswordPrompts=1 -l "bob+$ME@db01" 127.0.0.1 true >/dev/null 2>&1 </dev/null &
+	WP=$!
+	pv_track "$WP"
+	i=0
+	while [ "$(grep -c 'pre-opening the target leg to db01' "$PVD_LOG")" -le "$pre" ]; do
+		i=$((i + 1))
+		[ $i -lt 150 ] || pv_fail "no leg pre-opened"
+		sleep 0.1
+	done
+	SID=$(sed -n 's/.*session \([0-9a-f-]*\): pre-opening the target leg to db01.*/\1/p' "$PVD_LOG" | tail -1)
+	SP=$(sed -n "s/.*session $SID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
+	MFD=$(sed -n "s/.*session $SID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\), .*/\1/p" "$PVD_LOG")
+	[ -n "$SP" ] && [ -n "$MFD" ] || pv_fail "no pre-auth session process for $SID"
+}
+# preauth_done: the forged pre-auth process is gone; its ssh too.
+preauth_done() {
+	kill -CONT "$SP" 2>/dev/null
+	kill "$WP" 2>/dev/null
+	wait "$WP"
+}
+
+# 6. Before authentication, the login's own target was asked for (the
+# leg is pre-opened); a second target-get is a lie.
+preauth_bob
 forge "target-get bob vault"
 echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a second target before the code: $out"
 pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (target-get)" 5 ||
     pv_fail "the pre-auth target-get was not refused"
-kill -CONT "$SP" 2>/dev/null
-kill "$WP" 2>/dev/null
-wait "$WP"
+preauth_done
 
 # 7. Who a session is comes from the monitor, not from the process.
 live_session f
@@ -143,6 +158,37 @@ kill -CONT "$SP" 2>/dev/null
 wait "$LP"
 [ "$(sql "select state from sessions where id = '$SID'")" = aborted ] ||
     pv_fail "row after the malformed report: $(sql "select state, end_reason from sessions where id = '$SID'")"
+
+# 8. A frame begun and never finished: nobody else waits for it.
+live_session g
+forge "partial"
+t0=$(date +%s%N)
+pvctl session list --live >"$PV_TMP/list.txt" 2>&1 || pv_fail "session list during a slow frame"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $ms -lt 3500 ] || pv_fail "the monitor waited on a slow frame: session list took $ms ms"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an unfinished frame" 10 ||
+    pv_fail "the slow writer was not killed"
+kill -CONT "$SP" 2>/dev/null
+wait "$LP"
+pv_log "a frame left unfinished: session list answered in $ms ms meanwhile; the writer killed"
+
+# 9. A flood before authentication.
+preauth_bob
+forge "audit-flood $SID 200"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a pre-auth flood was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: too many requests before authentication" 5 ||
+    pv_fail "the pre-auth flood: $(tail -3 "$PVD_LOG")"
+preauth_done
+
+# 10. A pre-auth process that cannot end itself (stopped): the monitor
+# ends it after LoginGraceTime (8 s here, and 2 s of slack).
+preauth_bob
+kill -STOP "$SP"
+t0=$(date +%s)
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: not authenticated within LoginGraceTime" 20 ||
+    pv_fail "a stopped pre-auth process outlived LoginGraceTime"
+pv_log "a stopped pre-auth process killed by the monitor $(( $(date +%s) - t0 )) s after it was stopped"
+preauth_done
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0

@@ -7,7 +7,7 @@
 CTL="$top_builddir/provostctl"
 S="$PV_TMP/state"
 [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ] || pv_skip "sqlite3 not found (apt-get install sqlite3)"
-printf 'StateDirectory %s\nPolicyFile %s/none.conf\n' "$S" "$PV_TMP" > "$PV_TMP/provostd.conf"
+printf 'StateDirectory %s\nPolicyFile %s/none.conf\nControlSocket %s/run/control.sock\n' "$S" "$PV_TMP" "$PV_TMP" > "$PV_TMP/provostd.conf"
 printf 'StateDirectory %s\nStore sqlite:%s/copy.db\nPolicyFile %s/none.conf\n' \
     "$S" "$PV_TMP" "$PV_TMP" > "$PV_TMP/copy.conf"
 ctl() { "$CTL" -f "$PV_TMP/provostd.conf" "$@"; }

@@ -15,6 +15,7 @@ PolicyFile $PV_TMP/policy.conf
 CertificateLifetime 2m
 MFAGrace 10m
 LogLevel info
+ControlSocket $PV_TMP/run/control.sock
 EOC
 ctl() { "$CTL" -f "$PV_TMP/provostd.conf" "$@"; }
 

@@ -7,7 +7,7 @@
 
 CTL="$top_builddir/provostctl"
 S="$PV_TMP/state"
-printf 'StateDirectory %s\nPolicyFile %s/policy.conf\n' "$S" "$PV_TMP" > "$PV_TMP/provostd.conf"
+printf 'StateDirectory %s\nPolicyFile %s/policy.conf\nControlSocket %s/run/control.sock\n' "$S" "$PV_TMP" "$PV_TMP" > "$PV_TMP/provostd.conf"
 cat > "$PV_TMP/policy.conf" <<'EOC'
 Levels public internal confidential restricted
 Rule standing

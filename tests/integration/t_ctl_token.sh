@@ -16,6 +16,7 @@ StateDirectory $S
 PolicyFile $T/policy.conf
 CertificateLifetime 5m
 RevocationList $T/auto.list
+ControlSocket $T/run/control.sock
 EOC
 cat >"$T/policy.conf" <<'EOC'
 Levels public internal confidential

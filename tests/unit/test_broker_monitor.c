@@ -1133,6 +1133,65 @@ test_large_frames(void **state)
 	free(m);
 }
 
+/* The monitor's reader: a frame in pieces, never past it, no fds. */
+static void
+test_read_some(void **state)
+{
+	struct mon_msg *in = calloc(1, sizeof(*in));
+	struct mon_msg *out = calloc(1, sizeof(*out));
+	struct mon_reader rd = { 0 };
+	struct pv_buf *b = pv_buf_new(MON_HDR_LEN + MON_FRAME_MAX);
+	int sp[2], p[2];
+	size_t len;
+
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_non_null(b);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	make_step(DEC, out);
+	assert_int_equal(broker_mon_msg_encode(out, b), 0);
+	len = pv_buf_len(b);
+	/* nothing yet, then three bytes, then the rest and a second frame */
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), 0);
+	assert_int_equal(rd.started_ms, 0);
+	assert_int_equal(write(sp[0], pv_buf_ptr(b), 3), 3);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), 0);
+	assert_true(rd.started_ms != 0);
+	assert_int_equal(
+	    write(sp[0], pv_buf_ptr(b) + 3, len - 3), (ssize_t)(len - 3));
+	assert_int_equal(write(sp[0], pv_buf_ptr(b), len), (ssize_t)len);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), 1);
+	assert_int_equal((int)in->type, MON_DECIDE);
+	assert_int_equal(rd.started_ms, 0);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), 1);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), 0);
+	/* a descriptor from a session process: refused */
+	assert_int_equal(pipe(p), 0);
+	out->type = MON_REC_OPEN_ANS;
+	(void)snprintf(out->u.rec_open_ans.path,
+	    sizeof(out->u.rec_open_ans.path), "/rec/x.pvr");
+	assert_int_equal(broker_mon_send(sp[0], out, p[1], 0), 0);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), PV_ERR_PROTOCOL);
+	broker_mon_reader_free(&rd);
+	close(sp[0]);
+	close(sp[1]);
+	/* a length out of range (the monitor kills the writer after) */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	assert_int_equal(write(sp[0], "\0\0\0\0", 4), 4);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), PV_ERR_PROTOCOL);
+	broker_mon_reader_free(&rd);
+	close(sp[0]);
+	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), PV_ERR_CLOSED);
+	broker_mon_reader_free(&rd);
+	close(sp[1]);
+	close(p[0]);
+	close(p[1]);
+	pv_buf_free(b);
+	free(in);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1144,6 +1203,7 @@ main(void)
 		cmocka_unit_test(test_provostd_order),
 		cmocka_unit_test(test_socketpair_roundtrip),
 		cmocka_unit_test(test_large_frames),
+		cmocka_unit_test(test_read_some),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
