@@ -169,27 +169,64 @@ menu_status_grant(void *ctx, const struct store_grant *g)
 	return 0;
 }
 
+/*
+ * ssh joins the words of its command with blanks, so the reason of
+ * `ssh alice@bastion request ... --reason "disk full"` arrives as two words:
+ * a reason runs from argv[from] to the next --option.  Sets *next to it.
+ */
+static int
+menu_reason(char **argv, int from, int argc, char **out, int *next)
+{
+	struct pv_buf *b = NULL;
+	int j, r = PV_ERR_INVALID;
+
+	*out = NULL;
+	if ((b = pv_buf_new(STORE_TEXT_MAX)) == NULL)
+		return PV_ERR_ALLOC;
+	for (j = from; j < argc && strncmp(argv[j], "--", 2) != 0; j++) {
+		if ((r = pv_buf_putf(
+			 b, "%s%s", j > from ? " " : "", argv[j])) != 0)
+			goto out;
+	}
+	if (j == from) {
+		r = PV_ERR_INVALID;
+		goto out;
+	}
+	if ((r = pv_buf_dup_cstring(b, out)) != 0)
+		goto out;
+	*next = j;
+	r = 0;
+out:
+	pv_buf_free(b);
+	return r;
+}
+
 static int
 menu_request(struct menu_list *m, int argc, char **argv)
 {
-	const char *account = NULL, *dur = NULL, *ticket = NULL, *why = NULL;
+	const char *account = NULL, *dur = NULL, *ticket = NULL;
+	char *why = NULL;
 	struct store_target *t = NULL;
 	struct store_grant *g = NULL;
 	struct policy_decision d;
 	uint64_t secs = 0;
-	int i, rc = 2;
+	int i = 2, rc = 2;
 
-	for (i = 2; i + 1 < argc; i += 2) {
+	while (i + 1 < argc) {
+		if (strcmp(argv[i], "--reason") == 0 && why == NULL) {
+			if (menu_reason(argv, i + 1, argc, &why, &i) != 0)
+				break;
+			continue;
+		}
 		if (strcmp(argv[i], "--account") == 0)
 			account = argv[i + 1];
 		else if (strcmp(argv[i], "--for") == 0)
 			dur = argv[i + 1];
 		else if (strcmp(argv[i], "--ticket") == 0)
 			ticket = argv[i + 1];
-		else if (strcmp(argv[i], "--reason") == 0)
-			why = argv[i + 1];
 		else
 			break;
+		i += 2;
 	}
 	if (argc < 2 || i != argc || account == NULL || dur == NULL ||
 	    pv_duration_parse(dur, &secs) != 0 || secs == 0 ||
@@ -197,12 +234,13 @@ menu_request(struct menu_list *m, int argc, char **argv)
 		(void)pv_buf_putf(m->out,
 		    "usage: request TARGET --account A --for 2h [--ticket T] "
 		    "[--reason R]\n");
-		return 2;
+		goto out;
 	}
 	if (store_target_get(m->st, argv[1], &t) != 0) {
 		(void)pv_buf_putf(
 		    m->out, "request: access to %s denied\n", argv[1]);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	struct policy_request pr = {
 		.engineer = m->e->login,
@@ -243,6 +281,7 @@ menu_request(struct menu_list *m, int argc, char **argv)
 		    g->approvals_needed, g->group ? g->group : "-");
 	rc = 0;
 out:
+	free(why);
 	store_target_free(t);
 	store_grant_free(g);
 	return rc;
