@@ -4,7 +4,8 @@
 INTEGRATION_TESTS = \
 	tests/integration/t_harness_sshd.sh \
 	tests/integration/t_configure_missing.sh \
-	tests/integration/t_docs.sh
+	tests/integration/t_docs.sh \
+	tests/integration/t_docs_examples.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
 	tests/integration/README.md

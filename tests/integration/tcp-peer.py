@@ -1,5 +1,5 @@
 # tcp-peer.py: the far ends of the close-order tests (t_broker_close).
-#   serve MODE        listen on a free 127.0.0.1 port (printed first); each
+#   serve MODE [PORT] listen on PORT or a free 127.0.0.1 port (printed first); each
 #                     connection: banner (a line, then close), echo (until
 #                     EOF), sink (read to EOF, answer the count, close) or
 #                     drop (close at once)
@@ -13,10 +13,10 @@ import sys
 import threading
 
 
-def serve(mode):
+def serve(mode, port=0):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
+    s.bind(("127.0.0.1", port))
     s.listen(16)
     print(s.getsockname()[1], flush=True)
 
@@ -79,6 +79,6 @@ def connect(port, mode, path=None):
 
 
 if sys.argv[1] == "serve":
-    serve(sys.argv[2])
+    serve(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
 else:
     connect(int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
