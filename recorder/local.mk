@@ -72,7 +72,8 @@ RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_kill.sh \
 	tests/integration/t_rec_asciicast.sh \
 	tests/integration/t_rec_play.sh \
-	tests/integration/t_rec_spec.sh
+	tests/integration/t_rec_spec.sh \
+	tests/integration/t_rec_cli.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pty.h>
 #include <pwd.h>
@@ -26,6 +27,13 @@
 #define REC_IO_BUF 16384
 /* Exit status when recording itself fails (the command is stopped). */
 #define REC_EXIT_FAIL 125
+/* How often the command's terminal is checked for unread input while an
+ * EOF character waits, and the first wait after one was sent; the wait
+ * doubles after each one up to the maximum. */
+#define REC_EOF_CHECK_MS 200
+#define REC_EOF_WAIT_MAX_MS 3200
+/* How long output is still copied after the command ended. */
+#define REC_DRAIN_MS 2000
 
 /* Signal handlers only write the signal number into this pipe. */
 static int sig_pipe[2] = { -1, -1 };
@@ -53,10 +61,25 @@ usage(FILE *f)
 
 struct rec_run {
 	struct rec_writer *w;
-	int master;
+	int master; /* non-blocking */
+	int master_open;
+	/* The pty's slave side, opened once a non-terminal stdin ended, to
+	 * see whether the command has read everything written to it. */
+	int slave;
 	pid_t pid;
+	int exited;
+	uint64_t drain_until;
 	int in_tty;
 	int stdin_open;
+	/* Input read and recorded, not yet taken by the pty. */
+	uint8_t in[REC_IO_BUF];
+	size_t in_off, in_len;
+	/* The end of a non-terminal stdin goes to the command as the
+	 * terminal's EOF character, not before it read all input before it,
+	 * and again each time it read the last one while it runs on. */
+	int eof_wanted;
+	uint64_t eof_next;
+	uint64_t eof_wait;
 	struct termios saved;
 	int raw;
 };
@@ -83,7 +106,7 @@ run_restore(struct rec_run *s)
 
 /* Copies one read from the pty to stdout, recorded first. */
 static int
-run_output(struct rec_run *s, uint8_t *buf, int *done)
+run_output(struct rec_run *s, uint8_t *buf)
 {
 	ssize_t n = read(s->master, buf, REC_IO_BUF);
 	int r;
@@ -91,7 +114,7 @@ run_output(struct rec_run *s, uint8_t *buf, int *done)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) { /* EIO: the last holder of the pty's slave side left */
-		*done = 1;
+		s->master_open = 0;
 		return 0;
 	}
 	if ((r = rec_writer_data(
@@ -101,82 +124,202 @@ run_output(struct rec_run *s, uint8_t *buf, int *done)
 	return 0;
 }
 
-static int
-run_input(struct rec_run *s, uint8_t *buf)
+/* Gives the pty as much of the pending input as it takes now: a blocking
+ * write could wait for ever on a command that waits for its output to be
+ * read. */
+static void
+run_input_flush(struct rec_run *s)
 {
-	ssize_t n = read(STDIN_FILENO, buf, REC_IO_BUF);
-	unsigned char eof = 4; /* ^D: end of input for the command */
+	ssize_t n;
+
+	while (s->in_len > 0) {
+		n = write(s->master, s->in + s->in_off, s->in_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) { /* no slave side left: nobody would read it */
+			s->in_len = 0;
+			s->stdin_open = 0;
+			s->eof_wanted = 0;
+			break;
+		}
+		s->in_off += (size_t)n;
+		s->in_len -= (size_t)n;
+	}
+	s->in_off = 0;
+}
+
+/* Reads and records one piece of input, when the last is all passed on. */
+static int
+run_input(struct rec_run *s, uint64_t now)
+{
+	ssize_t n = read(STDIN_FILENO, s->in, sizeof(s->in));
 	int r;
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
 	if (n <= 0) {
 		s->stdin_open = 0;
-		if (!s->in_tty)
-			(void)!write(s->master, &eof, 1);
+		if (!s->in_tty) {
+			s->eof_wanted = 1;
+			s->eof_next = now;
+			s->eof_wait = REC_EOF_CHECK_MS;
+		}
 		return 0;
 	}
-	if ((r = rec_writer_data(
-		 s->w, pv_mono_ms(), REC_EV_INPUT, buf, (size_t)n)) != 0)
+	if ((r = rec_writer_data(s->w, now, REC_EV_INPUT, s->in, (size_t)n)) !=
+	    0)
 		return r;
-	(void)pv_write_all(s->master, buf, (size_t)n);
+	s->in_off = 0;
+	s->in_len = (size_t)n;
+	run_input_flush(s);
 	return 0;
 }
 
+/*
+ * Writes the terminal's EOF character once all input is passed on and the
+ * command has read all of it: written earlier, the line discipline keeps it
+ * as a NUL that a shell switching to its own line editor reads as a key.
+ * As that can still happen, and a command may read on after an end of
+ * input, it is written again each time the last one was read, at doubling
+ * intervals (a line editor takes ^D after unfinished text as a key).
+ */
+static void
+run_eof(struct rec_run *s, uint64_t now)
+{
+	struct pollfd p;
+	struct termios t;
+	char name[128];
+
+	if (!s->eof_wanted || s->exited || s->in_len > 0 || now < s->eof_next)
+		return;
+	s->eof_next = now + REC_EOF_CHECK_MS;
+	if (s->slave < 0 &&
+	    (ptsname_r(s->master, name, sizeof(name)) != 0 ||
+		(s->slave = open(
+		     name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0)) {
+		/* Cannot tell what the command read: one EOF, now. */
+		pv_warn(
+		    "cannot open the command's terminal: %s", strerror(errno));
+		s->eof_wanted = 0;
+	} else {
+		p = (struct pollfd){ .fd = s->slave, .events = POLLIN };
+		if (poll(&p, 1, 0) != 0)
+			return; /* not all read yet */
+	}
+	if (tcgetattr(s->master, &t) != 0 || t.c_cc[VEOF] == _POSIX_VDISABLE)
+		return;
+	if (write(s->master, &t.c_cc[VEOF], 1) != 1)
+		return; /* the pty is full: try again at the next check */
+	s->eof_next = now + s->eof_wait;
+	if (s->eof_wait < REC_EOF_WAIT_MAX_MS)
+		s->eof_wait *= 2;
+}
+
+/* t, or the time until due if that is sooner (t < 0: no timeout). */
+static int
+run_sooner(int t, uint64_t due, uint64_t now)
+{
+	int d;
+
+	if (due <= now)
+		d = 0;
+	else
+		d = due - now > INT_MAX ? INT_MAX : (int)(due - now);
+	return t < 0 || d < t ? d : t;
+}
+
+/* The poll timeout: the next chunk seal or EOF character. */
+static int
+run_timeout(const struct rec_run *s, uint64_t now)
+{
+	int t = rec_writer_next_tick_ms(s->w, now);
+
+	if (s->exited)
+		return 0;
+	if (s->eof_wanted && s->in_len == 0)
+		t = run_sooner(t, s->eof_next, now);
+	return t;
+}
+
+static int
+run_signals(struct rec_run *s, int *status)
+{
+	unsigned char sig;
+	uint64_t now;
+	int r;
+
+	while (read(sig_pipe[0], &sig, 1) == 1) {
+		now = pv_mono_ms();
+		if (sig == SIGWINCH) {
+			if ((r = run_winsize(s, now)) != 0)
+				return r;
+		} else if (sig == SIGCHLD) {
+			if (!s->exited &&
+			    waitpid(s->pid, status, WNOHANG) == s->pid) {
+				s->exited = 1;
+				s->drain_until = now + REC_DRAIN_MS;
+			}
+		} else if (!s->exited)
+			(void)kill(s->pid, sig);
+	}
+	return 0;
+}
+
+/*
+ * Copies input to the command and its output out, recording both, until
+ * the command has ended and its output is drained (at most REC_DRAIN_MS, as
+ * something it left running may hold the pty).
+ */
 static int
 run_loop(struct rec_run *s, int *status)
 {
 	uint8_t buf[REC_IO_BUF];
 	struct pollfd pfd[3];
-	unsigned char sig;
-	int done = 0, exited = 0, r, timeout, nfd;
-	pid_t w;
+	uint64_t now;
+	int r, nfd;
 
 	*status = 0;
-	while (!done) {
-		timeout = rec_writer_next_tick_ms(s->w, pv_mono_ms());
-		pfd[0] = (struct pollfd){ .fd = s->master, .events = POLLIN };
+	for (;;) {
+		now = pv_mono_ms();
+		run_eof(s, now);
+		pfd[0] = (struct pollfd){
+			.fd = s->master_open ? s->master : -1,
+			.events = (short)(POLLIN |
+			    (s->in_len > 0 && !s->exited ? POLLOUT : 0)),
+		};
 		pfd[1] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
-		pfd[2] =
-		    (struct pollfd){ .fd = s->stdin_open ? STDIN_FILENO : -1,
-			    .events = POLLIN };
-		nfd = poll(pfd, 3, exited ? 0 : timeout);
+		pfd[2] = (struct pollfd){
+			.fd = s->stdin_open && s->in_len == 0 && !s->exited
+			    ? STDIN_FILENO
+			    : -1,
+			.events = POLLIN,
+		};
+		nfd = poll(pfd, 3, run_timeout(s, now));
 		if (nfd < 0 && errno != EINTR)
 			return PV_ERR_IO;
-		if ((r = rec_writer_tick(s->w, pv_mono_ms())) != 0)
+		now = pv_mono_ms();
+		if ((r = rec_writer_tick(s->w, now)) != 0)
 			return r;
-		if (nfd <= 0) {
-			if (exited)
-				break; /* child gone and the pty drained */
+		if (s->exited &&
+		    (nfd <= 0 || !s->master_open || now >= s->drain_until))
+			break;
+		if (nfd <= 0)
 			continue;
-		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((r = run_output(s, buf, &done)) != 0)
+			if ((r = run_output(s, buf)) != 0)
 				return r;
 		}
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((r = run_input(s, buf)) != 0)
+		if ((pfd[0].revents & POLLOUT) && s->master_open)
+			run_input_flush(s);
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
+			if ((r = run_input(s, now)) != 0)
 				return r;
 		}
-		if (pfd[1].revents & POLLIN) {
-			if (read(sig_pipe[0], &sig, 1) != 1)
-				continue;
-			if (sig == SIGWINCH) {
-				if ((r = run_winsize(s, pv_mono_ms())) != 0)
-					return r;
-			} else if (sig == SIGCHLD) {
-				w = waitpid(s->pid, status, WNOHANG);
-				if (w == s->pid)
-					exited = 1;
-			} else
-				(void)kill(s->pid, sig);
-		}
-	}
-	if (!exited) {
-		while ((w = waitpid(s->pid, status, 0)) < 0 && errno == EINTR)
-			;
-		if (w < 0)
-			return PV_ERR_INTERNAL;
+		if ((pfd[1].revents & POLLIN) &&
+		    (r = run_signals(s, status)) != 0)
+			return r;
 	}
 	return 0;
 }
@@ -220,7 +363,7 @@ main(int argc, char **argv)
 	};
 	const char *rpaths[REC_MAX_RECIPIENTS], *out = NULL, *sid = NULL;
 	struct rec_recipients *rs = NULL;
-	struct rec_run s = { .master = -1, .stdin_open = 1 };
+	struct rec_run s = { .master = -1, .slave = -1, .stdin_open = 1 };
 	struct winsize ws = { .ws_col = 80, .ws_row = 24 };
 	struct termios raw;
 	struct sigaction sa;
@@ -228,7 +371,7 @@ main(int argc, char **argv)
 	size_t nr = 0;
 	uint8_t sha[32];
 	uint64_t size;
-	int ch, r, status = 0, rc = REC_EXIT_FAIL;
+	int ch, r, fl, status = 0, rc = REC_EXIT_FAIL;
 	const int sigs[] = { SIGWINCH, SIGCHLD, SIGINT, SIGTERM, SIGHUP,
 		SIGQUIT };
 	size_t i;
@@ -329,6 +472,14 @@ main(int argc, char **argv)
 		    strerror(errno));
 		_exit(127);
 	}
+	s.master_open = 1;
+	if ((fl = fcntl(s.master, F_GETFL)) < 0 ||
+	    fcntl(s.master, F_SETFL, fl | O_NONBLOCK) != 0) {
+		fprintf(stderr, "provost-rec: fcntl: %s\n", strerror(errno));
+		(void)kill(s.pid, SIGKILL);
+		(void)waitpid(s.pid, NULL, 0);
+		goto out;
+	}
 	if (s.in_tty) {
 		raw = s.saved;
 		cfmakeraw(&raw);
@@ -341,9 +492,11 @@ main(int argc, char **argv)
 		    "provost-rec: recording failed (%s): stopping the "
 		    "command\n",
 		    pv_err_str(r));
-		(void)kill(s.pid, SIGHUP);
-		(void)kill(s.pid, SIGKILL);
-		(void)waitpid(s.pid, NULL, 0);
+		if (!s.exited) {
+			(void)kill(s.pid, SIGHUP);
+			(void)kill(s.pid, SIGKILL);
+			(void)waitpid(s.pid, NULL, 0);
+		}
 		goto out;
 	}
 	run_restore(&s);
@@ -359,6 +512,8 @@ out:
 	run_restore(&s);
 	rec_writer_free(s.w);
 	rec_recipients_free(rs);
+	if (s.slave >= 0)
+		close(s.slave);
 	if (s.master >= 0)
 		close(s.master);
 	return rc;
