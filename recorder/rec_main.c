@@ -48,6 +48,20 @@ on_signal(int sig)
 	errno = save;
 }
 
+/* Opens /dev/null on each of fds 0-2 that is closed, so that no file
+ * opened later (the recording, the signal pipe) takes its place and is read
+ * as stdin or written to as stdout. */
+static void
+std_fds_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 static void
 usage(FILE *f)
 {
@@ -376,6 +390,7 @@ main(int argc, char **argv)
 		SIGQUIT };
 	size_t i;
 
+	std_fds_open();
 	pv_log_init("provost-rec", PV_LOG_STDERR, PV_LOG_WARN);
 	while (
 	    (ch = getopt_long(argc, argv, "+r:o:s:h", longopts, NULL)) != -1) {

@@ -47,4 +47,21 @@ grep -q cat-done seq.out || pv_fail "cat did not see the end of its input"
 grep -q "\"type\":\"end\",.*\"input_bytes\":$(wc -c <seq.txt)," seq.pvr.jsonl ||
     pv_fail "not all input recorded: $(tail -n 1 seq.pvr.jsonl)"
 
+# A closed stdin is one at its end, and a closed stdout loses what is shown,
+# not the recording: no file provost-rec opens takes their place.
+timeout -k 5 20 "$REC" --recipient sec.pub -o closed0.pvr -- sh -c 'read x; echo "read-$?"' \
+    <&- >closed0.out 2>closed0.err
+rc=$?
+[ $rc -eq 0 ] || pv_fail "closed stdin: exit $rc, not 0: $(cat closed0.err)"
+verify closed0.pvr
+grep -q '"type":"output","data":"read-1' closed0.pvr.jsonl ||
+    pv_fail "closed stdin: $(grep output closed0.pvr.jsonl)"
+timeout -k 5 20 "$REC" --recipient sec.pub -o closed1.pvr -- echo shown-nowhere \
+    </dev/null >&- 2>closed1.err
+rc=$?
+[ $rc -eq 0 ] || pv_fail "closed stdout: exit $rc, not 0: $(cat closed1.err)"
+verify closed1.pvr
+grep -q '"type":"output","data":"shown-nowhere' closed1.pvr.jsonl ||
+    pv_fail "closed stdout: $(grep output closed1.pvr.jsonl)"
+
 exit 0
