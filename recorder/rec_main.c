@@ -27,6 +27,8 @@
 #define REC_IO_BUF 16384
 /* Exit status when recording itself fails (the command is stopped). */
 #define REC_EXIT_FAIL 125
+/* From a forwarded SIGTERM, SIGINT, SIGHUP or SIGQUIT to SIGKILL. */
+#define REC_KILL_GRACE_MS 5000
 /* How often the command's terminal is checked for unread input while an
  * EOF character waits, and the first wait after one was sent; the wait
  * doubles after each one up to the maximum. */
@@ -94,6 +96,9 @@ struct rec_run {
 	int eof_wanted;
 	uint64_t eof_next;
 	uint64_t eof_wait;
+	/* 1: a stop signal was forwarded, SIGKILL at kill_at; 2: killed. */
+	int stopping;
+	uint64_t kill_at;
 	struct termios saved;
 	int raw;
 };
@@ -116,6 +121,45 @@ run_restore(struct rec_run *s)
 		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &s->saved);
 		s->raw = 0;
 	}
+}
+
+/*
+ * Sends sig to the command's process group and to the terminal's foreground
+ * process group when that is another (a job of a shell with job control),
+ * as a terminal does for ^C.  Only while the command is not yet reaped, so
+ * its pid still names it.
+ */
+static void
+run_signal(struct rec_run *s, int sig)
+{
+	pid_t fg;
+
+	if (s->exited || s->pid <= 1)
+		return;
+	if (kill(-s->pid, sig) != 0)
+		(void)kill(s->pid, sig);
+	fg = tcgetpgrp(s->master);
+	if (fg > 1 && fg != s->pid)
+		(void)kill(-fg, sig);
+}
+
+/* SIGTERM, SIGINT, SIGHUP or SIGQUIT to provost-rec: passed on to the
+ * command, which gets SIGKILL if it has not ended REC_KILL_GRACE_MS later,
+ * or at once on a second such signal. */
+static void
+run_stop(struct rec_run *s, int sig, uint64_t now)
+{
+	if (s->exited || s->stopping == 2)
+		return;
+	if (s->stopping == 1) {
+		pv_warn("SIG%s again: killing the command", sigabbrev_np(sig));
+		run_signal(s, SIGKILL);
+		s->stopping = 2;
+		return;
+	}
+	run_signal(s, sig);
+	s->stopping = 1;
+	s->kill_at = now + REC_KILL_GRACE_MS;
 }
 
 /* Copies one read from the pty to stdout, recorded first. */
@@ -244,7 +288,7 @@ run_sooner(int t, uint64_t due, uint64_t now)
 	return t < 0 || d < t ? d : t;
 }
 
-/* The poll timeout: the next chunk seal or EOF character. */
+/* The poll timeout: the next chunk seal, EOF character or SIGKILL. */
 static int
 run_timeout(const struct rec_run *s, uint64_t now)
 {
@@ -254,6 +298,8 @@ run_timeout(const struct rec_run *s, uint64_t now)
 		return 0;
 	if (s->eof_wanted && s->in_len == 0)
 		t = run_sooner(t, s->eof_next, now);
+	if (s->stopping == 1)
+		t = run_sooner(t, s->kill_at, now);
 	return t;
 }
 
@@ -275,8 +321,8 @@ run_signals(struct rec_run *s, int *status)
 				s->exited = 1;
 				s->drain_until = now + REC_DRAIN_MS;
 			}
-		} else if (!s->exited)
-			(void)kill(s->pid, sig);
+		} else
+			run_stop(s, sig, now);
 	}
 	return 0;
 }
@@ -297,6 +343,13 @@ run_loop(struct rec_run *s, int *status)
 	*status = 0;
 	for (;;) {
 		now = pv_mono_ms();
+		if (s->stopping == 1 && now >= s->kill_at) {
+			pv_warn("the command did not end %d s after the "
+				"signal: killing it",
+			    REC_KILL_GRACE_MS / 1000);
+			run_signal(s, SIGKILL);
+			s->stopping = 2;
+		}
 		run_eof(s, now);
 		pfd[0] = (struct pollfd){
 			.fd = s->master_open ? s->master : -1,
@@ -381,6 +434,7 @@ main(int argc, char **argv)
 	struct winsize ws = { .ws_col = 80, .ws_row = 24 };
 	struct termios raw;
 	struct sigaction sa;
+	sigset_t block, oldmask;
 	char uuid[PV_UUID_LEN + 1], host[256], err[512], pwbuf[4096];
 	size_t nr = 0;
 	uint8_t sha[32];
@@ -440,6 +494,22 @@ main(int argc, char **argv)
 		if (tcgetattr(STDIN_FILENO, &s.saved) != 0)
 			s.in_tty = 0;
 	}
+	/* From here a stop signal waits in the pipe for the command, so it
+	 * cannot leave a recording without its end. */
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fprintf(stderr, "provost-rec: pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		(void)sigaction(sigs[i], &sa, NULL);
+	/* A closed stdout must not kill the recorder before it seals, and a
+	 * file size limit is a write error (EFBIG) that stops the command. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGXFSZ, SIG_IGN);
 	if (gethostname(host, sizeof(host)) != 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
@@ -460,38 +530,34 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
+	/* Blocked until the child has its default handlers back: caught
+	 * there, a signal would come into our pipe as if it were ours. */
+	sigemptyset(&block);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		(void)sigaction(sigs[i], &sa, NULL);
-	/* A closed stdout must not kill the recorder before it seals, and a
-	 * file size limit is a write error (EFBIG) that stops the command. */
-	(void)signal(SIGPIPE, SIG_IGN);
-	(void)signal(SIGXFSZ, SIG_IGN);
+		sigaddset(&block, sigs[i]);
+	(void)sigprocmask(SIG_BLOCK, &block, &oldmask);
 	s.pid = forkpty(&s.master, NULL, s.in_tty ? &s.saved : NULL, &ws);
-	if (s.pid < 0) {
-		fprintf(stderr, "provost-rec: forkpty: %s\n", strerror(errno));
-		goto out;
-	}
 	if (s.pid == 0) {
 		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			(void)signal(sigs[i], SIG_DFL);
 		(void)signal(SIGPIPE, SIG_DFL);
 		(void)signal(SIGXFSZ, SIG_DFL);
+		(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "provost-rec: %s: %s\r\n", argv[optind],
 		    strerror(errno));
 		_exit(127);
 	}
+	(void)sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	if (s.pid < 0) {
+		fprintf(stderr, "provost-rec: forkpty: %s\n", strerror(errno));
+		goto out;
+	}
 	s.master_open = 1;
 	if ((fl = fcntl(s.master, F_GETFL)) < 0 ||
 	    fcntl(s.master, F_SETFL, fl | O_NONBLOCK) != 0) {
 		fprintf(stderr, "provost-rec: fcntl: %s\n", strerror(errno));
-		(void)kill(s.pid, SIGKILL);
+		run_signal(&s, SIGKILL);
 		(void)waitpid(s.pid, NULL, 0);
 		goto out;
 	}
@@ -507,11 +573,10 @@ main(int argc, char **argv)
 		    "provost-rec: recording failed (%s): stopping the "
 		    "command\n",
 		    pv_err_str(r));
-		if (!s.exited) {
-			(void)kill(s.pid, SIGHUP);
-			(void)kill(s.pid, SIGKILL);
+		run_signal(&s, SIGHUP);
+		run_signal(&s, SIGKILL);
+		if (!s.exited)
 			(void)waitpid(s.pid, NULL, 0);
-		}
 		goto out;
 	}
 	run_restore(&s);
