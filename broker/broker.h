@@ -23,6 +23,13 @@ struct sftp_event;
 struct ssh_bind_struct;
 
 /*
+ * A failed authentication waits this long before its answer (the session
+ * process sleeps it); the monitor takes no code sooner than this after a
+ * wrong one (less 100 ms for scheduling), whatever the process does.
+ */
+#define BROKER_AUTH_FAIL_DELAY_MS 700
+
+/*
  * Login strings (the user part of ssh's user@host, split by OpenSSH at the
  * last '@'): "alice" (menu), "alice+db01" (target, the grant's one
  * account), "alice+postgres@db01" (account at target).  Names use only

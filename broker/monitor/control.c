@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -198,15 +200,49 @@ ctl_audit(struct broker_ctl *c, const char *id, const char *event,
 		    detail);
 }
 
+/*
+ * Who a source is for the per-source limits: an IPv4 address, or the /64
+ * of an IPv6 one (a host is handed a whole /64 and picks addresses in it
+ * at will).  Anything unparsed is its own key.
+ */
+static void
+ctl_source_key(const char *addr, char *out, size_t outlen)
+{
+	struct in6_addr a;
+	char text[INET6_ADDRSTRLEN];
+
+	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, &a) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a)) {
+		memset(a.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a, text, sizeof(text)) != NULL) {
+			(void)snprintf(out, outlen, "%s/64", text);
+			return;
+		}
+	}
+	(void)snprintf(out, outlen, "%s", addr);
+}
+
+static int
+ctl_same_source(const char *a, const char *b)
+{
+	char ka[INET6_ADDRSTRLEN + 4], kb[INET6_ADDRSTRLEN + 4];
+
+	ctl_source_key(a, ka, sizeof(ka));
+	ctl_source_key(b, kb, sizeof(kb));
+	return strcmp(ka, kb) == 0;
+}
+
 static struct ctl_source *
 ctl_source(struct broker_ctl *c, const char *addr, int create)
 {
 	struct ctl_source *e, *oldest = NULL;
+	char key[sizeof(e->addr)];
 	size_t i;
 
+	ctl_source_key(addr, key, sizeof(key));
 	for (i = 0; i < c->nsrc; i++) {
 		e = &c->src[i];
-		if (strcmp(e->addr, addr) == 0)
+		if (strcmp(e->addr, key) == 0)
 			return e;
 		if (oldest == NULL || e->last_ms < oldest->last_ms)
 			oldest = e;
@@ -229,7 +265,7 @@ ctl_source(struct broker_ctl *c, const char *addr, int create)
 	if (e == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
-	(void)snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	(void)snprintf(e->addr, sizeof(e->addr), "%s", key);
 	return e;
 }
 
@@ -242,6 +278,18 @@ ctl_source_decay(struct broker_ctl *c, struct ctl_source *e, int64_t now)
 		e->failures = 0;
 		e->refused_noted = 0;
 	}
+}
+
+void
+broker_ctl_auth_failed(struct broker_ctl *c, const char *addr, unsigned int n)
+{
+	struct ctl_source *e;
+
+	if (n == 0 || (e = ctl_source(c, addr, 1)) == NULL)
+		return;
+	ctl_source_decay(c, e, pv_wall_ms());
+	e->failures += n;
+	e->last_ms = pv_wall_ms();
 }
 
 int
@@ -262,7 +310,7 @@ broker_ctl_admit(
 		if (c->kids[i].authenticated)
 			continue;
 		preauth++;
-		if (strcmp(c->kids[i].addr, addr) == 0)
+		if (ctl_same_source(c->kids[i].addr, addr))
 			mine++;
 	}
 	if (mine >= conf->per_source_startups) {
@@ -612,7 +660,6 @@ static void
 ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 {
 	char buf[1024], *f[6];
-	struct ctl_source *e;
 	uint64_t in, out;
 	int64_t t;
 	ssize_t n;
@@ -630,11 +677,7 @@ ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 		buf[n] = '\0';
 		nf = ctl_fields(buf, f, 6);
 		if (strcmp(f[0], "F") == 0 && nf == 1) {
-			if ((e = ctl_source(c, k->addr, 1)) != NULL) {
-				ctl_source_decay(c, e, pv_wall_ms());
-				e->failures++;
-				e->last_ms = pv_wall_ms();
-			}
+			broker_ctl_auth_failed(c, k->addr, 1);
 		} else if (strcmp(f[0], "S") == 0 && nf == 4 &&
 		    pv_parse_u64(f[1], 0, UINT64_MAX, &in) == 0 &&
 		    pv_parse_u64(f[2], 0, UINT64_MAX, &out) == 0 &&

@@ -53,6 +53,13 @@ void broker_ctl_child_identity(struct broker_ctl *c, pid_t pid,
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);
+/*
+ * n authentication failures from addr (PerSourcePenalty; an IPv6 address
+ * counts for its /64): from the monitor's own answers (codes) and the
+ * session process's reports (keys).
+ */
+void broker_ctl_auth_failed(
+    struct broker_ctl *c, const char *addr, unsigned int n);
 /* provostd is stopping: every session process is told to end (reason). */
 void broker_ctl_stop(struct broker_ctl *c, const char *reason);
 /*

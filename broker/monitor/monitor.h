@@ -66,6 +66,9 @@ struct broker_mon_identity {
 };
 int broker_monsrv_identity(
     struct broker_mon_child *c, struct broker_mon_identity *out);
+/* Wrong codes since the last call (for the per-source penalty). */
+unsigned int broker_monsrv_auth_fails(struct broker_mon_child *c);
+const char *broker_monsrv_addr(const struct broker_mon_child *c);
 /*
  * Once a poll round: a frame unfinished for 5 s, or no authentication
  * LoginGraceTime (+2 s) after the fork, gets the process killed.  1 if it

@@ -86,6 +86,9 @@ struct broker_mon_child {
 	struct mon_reader rd;  /* the frame being read (never waited for) */
 	uint64_t start_ms;     /* forked at, for LoginGraceTime */
 	unsigned int pre_reqs; /* requests before authentication */
+	unsigned int code_fails; /* wrong codes, counted here */
+	unsigned int fails_told; /* ... of which given to the control side */
+	uint64_t fail_ms;        /* the last wrong code */
 	/* a request answered but not yet sent (broker_monsrv_take) */
 	struct mon_msg *pq, *pa;
 	int pfd;
@@ -272,18 +275,60 @@ ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 	return 0;
 }
 
+/*
+ * A code: MaxAuthTries wrong ones per connection, each at least the
+ * failure delay after the last, counted, audited and given to the
+ * per-source penalty here, whatever the session process does.
+ */
 static int
 ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 {
 	int r;
 
+	if (c->code_fails >= c->conf->max_auth_tries) {
+		c->lie = "a code after MaxAuthTries wrong ones";
+		return PV_ERR_PROTOCOL;
+	}
+	if (c->code_fails > 0 &&
+	    pv_mono_ms() - c->fail_ms < BROKER_AUTH_FAIL_DELAY_MS - 100) {
+		c->lie = "a code sooner than the failure delay";
+		return PV_ERR_PROTOCOL;
+	}
 	r = c->bk->ops->totp_check(c->bk->ctx, c->engineer, q->u.auth_totp.code,
 	    c->keyblob, c->keybloblen, c->addr);
 	a->type = MON_AUTH_TOTP_ANS;
 	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK | MON_AUTH_DONE : 0;
-	if (r == PV_ALLOW)
+	if (r == PV_ALLOW) {
 		c->by_code = 1;
+		return 0;
+	}
+	c->code_fails++;
+	c->fail_ms = pv_mono_ms();
+	{
+		char detail[320];
+
+		(void)snprintf(detail, sizeof(detail),
+		    "engineer=%s from=%s factor=code failure=%u of %u",
+		    c->engineer, c->addr, c->code_fails,
+		    c->conf->max_auth_tries);
+		(void)c->bk->ops->audit(c->bk->ctx, c->id, "auth.fail", detail);
+	}
 	return 0;
+}
+
+unsigned int
+broker_monsrv_auth_fails(struct broker_mon_child *c)
+{
+	unsigned int n = c->code_fails - c->fails_told;
+
+	c->fails_told = c->code_fails;
+	return n;
+}
+
+const char *
+broker_monsrv_addr(const struct broker_mon_child *c)
+{
+	return c->addr;
 }
 
 static int

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ usage(void)
 	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
+	    "    totp ENGINEER CODE\n"
+	    "    sleep MS\n"
 	    "    partial           (a frame header and part of its body, no "
 	    "more)\n"
 	    "    audit-flood SESSION N  (N audit appends, each awaited)\n"
@@ -102,6 +105,10 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		    f[2]);
 		set(q->u.mint_token.account, sizeof(q->u.mint_token.account),
 		    f[3]);
+	} else if (strcmp(f[0], "totp") == 0 && n == 3) {
+		q->type = MON_AUTH_TOTP;
+		set(q->u.auth_totp.login, sizeof(q->u.auth_totp.login), f[1]);
+		set(q->u.auth_totp.code, sizeof(q->u.auth_totp.code), f[2]);
 	} else if (strcmp(f[0], "target-get") == 0 && n == 3) {
 		q->type = MON_TARGET_GET;
 		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
@@ -216,6 +223,10 @@ show(const struct mon_msg *a, const char *out)
 		printf("cert serial %llu\n",
 		    (unsigned long long)a->u.cert_serial.serial);
 		break;
+	case MON_AUTH_TOTP_ANS:
+		printf("code %s\n",
+		    a->u.auth_ans.flags & MON_AUTH_OK ? "ok" : "wrong");
+		break;
 	case MON_TOKEN:
 		printf("token serial %llu\n",
 		    (unsigned long long)a->u.token.serial);
@@ -284,6 +295,10 @@ main(int argc, char **argv)
 		}
 		if (n == 0)
 			usage();
+		if (strcmp(f[0], "sleep") == 0 && n == 2) {
+			(void)poll(NULL, 0, (int)strtol(f[1], NULL, 10));
+			continue;
+		}
 		if (strcmp(f[0], "partial") == 0 && n == 1) {
 			partial(sock);
 			continue;

@@ -13,23 +13,31 @@
 #include "broker/session/session.h"
 #include "store/store.h"
 
-#define AUTH_FAIL_DELAY_MS 700
 #define TOTP_PROMPT "Verification code: "
 
-/* Every failure looks and waits the same, whichever factor failed. */
+/*
+ * Every failure looks and waits the same, whichever factor failed.  A
+ * wrong code is counted, audited and given to the per-source penalty by
+ * the monitor itself; a refused key only here (the monitor cannot tell a
+ * key query from a signed attempt).
+ */
 static void
-auth_failed(struct broker_session *s, const char *what)
+auth_failed(struct broker_session *s, const char *what, int is_key)
 {
 	struct timespec ts = {
-		.tv_sec = AUTH_FAIL_DELAY_MS / 1000,
-		.tv_nsec = (AUTH_FAIL_DELAY_MS % 1000) * 1000000L,
+		.tv_sec = BROKER_AUTH_FAIL_DELAY_MS / 1000,
+		.tv_nsec = (BROKER_AUTH_FAIL_DELAY_MS % 1000) * 1000000L,
 	};
 
 	s->auth_failures++;
 	pv_info("session %s: auth failed for \"%s\" from %s (%s, %u of %u)",
 	    s->id, s->user, s->peer, what, s->auth_failures,
 	    s->bx->conf->max_auth_tries);
-	broker_audit(s, "auth.fail", "user=%s from=%s", s->user, s->peer);
+	if (is_key) {
+		s->key_failures++;
+		broker_audit(
+		    s, "auth.fail", "user=%s from=%s", s->user, s->peer);
+	}
 	(void)nanosleep(&ts, NULL);
 	if (s->auth_failures >= s->bx->conf->max_auth_tries)
 		broker_session_end(s, "too many authentication failures");
@@ -91,7 +99,7 @@ auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *key,
 	}
 	if (ok != PV_ALLOW || signature_state != SSH_PUBLICKEY_STATE_VALID) {
 		free(blob);
-		auth_failed(s, "public key");
+		auth_failed(s, "public key", 1);
 		return SSH_AUTH_DENIED;
 	}
 	s->key_ok = 1;
@@ -148,7 +156,7 @@ auth_kbdint(struct broker_session *s, ssh_message msg)
 		PV_WIPE(code);
 	}
 	if (ok != PV_ALLOW) {
-		auth_failed(s, "code");
+		auth_failed(s, "code", 0);
 		if (!s->ending)
 			ssh_message_reply_default(msg);
 		return 0;

@@ -207,7 +207,7 @@ broker_link_tick(struct broker_session *s)
 		ssh_event_remove_fd(s->event, l->fd);
 		l->attached = 0;
 	}
-	while (l->sent_fail < s->auth_failures) {
+	while (l->sent_fail < s->key_failures) {
 		link_send(l, "F");
 		l->sent_fail++;
 	}

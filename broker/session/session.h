@@ -101,6 +101,8 @@ struct broker_session {
 	struct broker_login login;
 	int login_ok;
 	uint32_t auth_failures;
+	uint32_t
+	    key_failures; /* of them, refused keys (wrong codes: the monitor counts) */
 	int key_ok;
 	int authenticated;
 	int target_added; /* target session is in the event */

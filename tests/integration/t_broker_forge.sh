@@ -22,7 +22,10 @@
 #   other session (it never waits for one), and kills the writer 5 s on;
 # - a flood of requests before authentication: killed past the bound;
 # - a session process that never authenticates and cannot end itself
-#   (stopped): killed by the monitor after LoginGraceTime.
+#   (stopped): killed by the monitor after LoginGraceTime;
+# - codes guessed by the process itself: one sooner than the failure delay
+#   after a wrong one, or one past MaxAuthTries (3), is killed; each wrong
+#   one is audited by the monitor and counts for the per-source penalty.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -188,6 +191,26 @@ t0=$(date +%s)
 pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: not authenticated within LoginGraceTime" 20 ||
     pv_fail "a stopped pre-auth process outlived LoginGraceTime"
 pv_log "a stopped pre-auth process killed by the monitor $(( $(date +%s) - t0 )) s after it was stopped"
+preauth_done
+
+# 11. Guessing codes from inside: too fast, then too many.
+preauth_bob
+forge "totp bob 000000" "totp bob 111111"
+echo "$out" | sed -n 1p | grep -qx 'code wrong' || pv_fail "first guess: $out"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a code right after a wrong one was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a code sooner than the failure delay" 5 ||
+    pv_fail "fast guesses: $(tail -3 "$PVD_LOG")"
+n=$(sql "select count(*) from audit where action = 'auth.fail' and object = 'session:$SID'")
+[ "$n" -eq 1 ] || pv_fail "wrong codes audited $n times, want 1"
+preauth_done
+preauth_bob
+forge "totp bob 000000" "sleep 800" "totp bob 111111" "sleep 800" "totp bob 222222" "sleep 800" "totp bob 333333"
+[ "$(echo "$out" | grep -c '^code wrong')" -eq 3 ] || pv_fail "three guesses: $out"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a fourth code was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a code after MaxAuthTries wrong ones" 5 ||
+    pv_fail "a fourth guess: $(tail -3 "$PVD_LOG")"
+n=$(sql "select count(*) from audit where action = 'auth.fail' and object = 'session:$SID'")
+[ "$n" -eq 3 ] || pv_fail "wrong codes audited $n times, want 3"
 preauth_done
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"

@@ -169,6 +169,29 @@ test_penalty(void **state)
 	fixture_done(&f);
 }
 
+/* An IPv6 client is its /64: a host picks addresses in it at will. */
+static void
+test_penalty_v6(void **state)
+{
+	struct fixture f;
+	pid_t pid = 100;
+
+	fixture_init(&f, "PerSourcePenalty 3:1m\nPerSourceMaxStartups 2\n");
+	broker_ctl_auth_failed(&f.c, "2001:db8:1:2::1", 1);
+	broker_ctl_auth_failed(&f.c, "2001:db8:1:2::2", 1);
+	broker_ctl_auth_failed(&f.c, "2001:db8:1:2:ffff::3", 1);
+	assert_int_equal(admit(&f, "2001:db8:1:2::4", pid++), PV_DENY);
+	assert_int_equal(admit(&f, "2001:db8:1:3::1", pid++), PV_ALLOW);
+	assert_int_equal(admit(&f, "2001:db8:1:3::2", pid++), PV_ALLOW);
+	/* PerSourceMaxStartups counts the /64 too */
+	assert_int_equal(admit(&f, "2001:db8:1:3::3", pid++), PV_DENY);
+	/* IPv4 addresses stay their own */
+	broker_ctl_auth_failed(&f.c, "10.0.0.1", 3);
+	assert_int_equal(admit(&f, "10.0.0.2", pid++), PV_ALLOW);
+	assert_int_equal(admit(&f, "10.0.0.1", pid++), PV_DENY);
+	fixture_done(&f);
+}
+
 struct kw_case {
 	const char *text;
 	int ok;
@@ -230,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_per_source),
 		cmocka_unit_test(test_max_startups),
 		cmocka_unit_test(test_penalty),
+		cmocka_unit_test(test_penalty_v6),
 		cmocka_unit_test(test_keywords),
 	};
 
