@@ -18,7 +18,7 @@
 # REC, N, ID and LPORT are what its check chose, RECS is every recording of
 # the demo, TGT stands for the target's /tmp and /srv.  [optional] parts and
 # a|b words run as variants: each alternative at least once, and once
-# without the optional parts.
+# without the optional parts (a "|" standing alone is a pipe).
 subst_table() {
 	cat <<EOT
 ssh -p 2222 -> ssh -F $PV_TMP/ssh_config -p $PORT
@@ -33,6 +33,7 @@ provostctl -> provostctl -f $CONF
 /var/lib/provost/recordings/2026/11/*.pvr -> $RECS
 'rm -rf|shred' *.pvr -> 'rm -rf|shred' $RECS
 /var/lib/provost/recordings/breakglass.pvr -> $W/breakglass.pvr
+/var/lib/provost/recordings/check.pvr -> $W/check.pvr
 /var/lib/provost -> $demo/state
 FILE.pvr... -> $RECS
 FILE.pvr -> $REC
@@ -134,6 +135,8 @@ make distcheck
 @ provost-rec.1
 provost-rec --recipient /etc/provost/recipients/security.pub -o /var/lib/provost/recordings/breakglass.pvr -- /bin/bash -l
 	demo breakglass
+echo 'id; uptime' | provost-rec --recipient /etc/provost/recipients/security.pub -o /var/lib/provost/recordings/check.pvr -- /bin/bash -l
+	demo piped_check
 
 @ provost-replay.1
 provost-replay verify --key sec.pem /var/lib/provost/recordings/2026/11/*.pvr
@@ -331,7 +334,7 @@ variants() {
 	awk '
 	function flush() {
 		if (word == "") return
-		if (bar) { ng++; gn[ng] = split(word, a, "|")
+		if (bar && word != "|" && word != "||") { ng++; gn[ng] = split(word, a, "|")
 			for (m = 1; m <= gn[ng]; m++) g[ng, m - 1] = a[m]
 			piece[++np] = "\001" ng
 		} else piece[++np] = word
@@ -754,6 +757,20 @@ breakglass() {
 	    bad "the recording does not verify"
 	provost-replay export --key "$W/sec.pem" --format text "$W/breakglass.pvr" >"$OUT" 2>&1
 	grep -q '^breakglass-ok' "$OUT" || bad "the recording lacks the shell's output"
+}
+# A piped stdin: the commands run, the shell ends with the input, and the
+# recording holds their output.
+piped_check() {
+	EX_TIMEOUT=15
+	ex_run
+	EX_TIMEOUT=30
+	[ "$RC" -ne 124 ] || bad "the shell did not end when its piped input did (15 s)"
+	want_rc 0
+	provost-replay verify --key "$W/sec.pem" "$W/check.pvr" >"$OUT" 2>&1 ||
+	    bad "the recording does not verify"
+	provost-replay export --key "$W/sec.pem" --format text "$W/check.pvr" >"$OUT" 2>&1
+	grep -q 'uid=' "$OUT" || bad "the recording lacks id's output"
+	grep -q 'load average' "$OUT" || bad "the recording lacks uptime's output"
 }
 export_cast() {
 	REC=$REC_SHELL
