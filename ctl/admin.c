@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <liboath/oath.h>
@@ -258,6 +259,8 @@ ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv)
 	json_t *j, *keys;
 	char a[32];
 	size_t i;
+	uint32_t fails = 0;
+	int64_t locked = 0;
 	int r;
 	PARSE("engineer", "show", NULL);
 
@@ -277,6 +280,18 @@ ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv)
 		json_decref(keys);
 		return STORE_FAIL(r ? r : PV_ERR_ALLOC);
 	}
+	if ((r = store_engineer_lock_state(
+		 c->st, argv[first], &fails, &locked)) != 0) {
+		json_decref(j);
+		json_decref(keys);
+		return STORE_FAIL(r);
+	}
+	json_object_set_new(j, "wrong_codes", json_integer((json_int_t)fails));
+	json_object_set_new(j, "locked_until",
+	    locked == STORE_LOCK_FOREVER ? json_string("until unlocked")
+		: locked > (int64_t)time(NULL)
+		? json_integer((json_int_t)locked)
+		: json_null());
 	if (c->json) {
 		json_object_set_new(j, "public_keys", keys);
 		return ctl_print_json(j);
@@ -296,6 +311,14 @@ ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv)
 		: "active");
 	printf("totp:       %s\n",
 	    json_is_true(json_object_get(j, "totp")) ? "enrolled" : "none");
+	if (locked == STORE_LOCK_FOREVER)
+		printf("locked:     until an admin unlocks (%u wrong codes)\n",
+		    fails);
+	else if (locked > (int64_t)time(NULL))
+		printf("locked:     until %s (%u wrong codes)\n",
+		    ctl_time(locked, a, sizeof(a)), fails);
+	else if (fails > 0)
+		printf("locked:     no (%u wrong codes in a row)\n", fails);
 	printf("created:    %s\n",
 	    ctl_time(json_integer_value(json_object_get(j, "created_at")), a,
 		sizeof(a)));
@@ -467,6 +490,32 @@ ctl_cmd_engineer_disable(struct ctl *c, int argc, char **argv)
 	else
 		return ctl_print_json(json_pack(
 		    "{s:s, s:s}", "login", argv[first], "state", "disabled"));
+	return 0;
+}
+
+int
+ctl_cmd_engineer_unlock(struct ctl *c, int argc, char **argv)
+{
+	const char *why = NULL;
+	const struct ctl_opt opts[] = {
+		{ "reason", 1, &why, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	int r;
+	PARSE("engineer", "unlock", opts);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one login please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_engineer_unlock(c->st, c->actor, argv[first], why)) != 0)
+		return STORE_FAIL(r);
+	if (!c->json)
+		printf("engineer %s unlocked: wrong codes forgotten\n",
+		    argv[first]);
+	else
+		return ctl_print_json(json_pack(
+		    "{s:s, s:s}", "login", argv[first], "state", "unlocked"));
 	return 0;
 }
 

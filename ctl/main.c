@@ -37,6 +37,8 @@ static const struct ctl_cmd commands[] = {
 	    "engineer totp LOGIN [--qr] [--json]" },
 	{ "engineer", "disable", ctl_cmd_engineer_disable,
 	    "engineer disable LOGIN [--reason R]" },
+	{ "engineer", "unlock", ctl_cmd_engineer_unlock,
+	    "engineer unlock LOGIN [--reason R]" },
 	{ "approver", "add", ctl_cmd_approver_add,
 	    "approver add NAME --group G [--engineer LOGIN]" },
 	{ "approver", "list", ctl_cmd_approver_list, "approver list [--json]" },

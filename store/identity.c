@@ -524,6 +524,65 @@ store_engineer_revoke(
 }
 
 int
+store_engineer_lock_state(struct store *st, const char *login,
+    uint32_t *failures, int64_t *locked_until)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	*failures = 0;
+	*locked_until = 0;
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = st_prep(st,
+		 "SELECT auth_failures, locked_until FROM engineers WHERE "
+		 "login = ?",
+		 &s)) != 0 ||
+	    (r = st_bind_text(st, s, 1, login)) != 0 ||
+	    (r = st_step_row(st, s, "engineer lock")) < 0)
+		goto out;
+	if (r == 0) {
+		r = st_fail(st, PV_ERR_NOT_FOUND, "no engineer %s", login);
+		goto out;
+	}
+	*failures = (uint32_t)sqlite3_column_int64(s, 0);
+	*locked_until = sqlite3_column_int64(s, 1);
+	r = 0;
+out:
+	st_done(s);
+	st_rollback(st);
+	return r;
+}
+
+int
+store_engineer_unlock(
+    struct store *st, const char *actor, const char *login, const char *why)
+{
+	char obj[128];
+	int r, n;
+
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = st_update(st,
+		 "UPDATE engineers SET auth_failures = 0, locked_until = ?1 "
+		 "WHERE login = ?3",
+		 0, 0, login, &n)) != 0)
+		goto out;
+	if (n != 1) {
+		r = st_fail(st, PV_ERR_NOT_FOUND, "no engineer %s", login);
+		goto out;
+	}
+	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	    (r = st_audit(st, actor, "engineer.unlock", obj,
+		 json_pack("{s:s?}", "reason", why))) != 0)
+		goto out;
+	return st_commit(st);
+out:
+	st_rollback(st);
+	return r;
+}
+
+int
 store_approver_add(struct store *st, const char *actor, const char *name,
     const char *group, const char *engineer)
 {

@@ -133,8 +133,16 @@ static const char schema_v1[] =
     "CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON audit_checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;";
 
+/* 2: wrong codes per engineer and the lockout they lead to. */
+static const char schema_v2[] =
+    "ALTER TABLE engineers ADD COLUMN auth_failures INTEGER NOT NULL "
+    "DEFAULT 0;"
+    "ALTER TABLE engineers ADD COLUMN locked_until INTEGER NOT NULL "
+    "DEFAULT 0;";
+
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
 
 int

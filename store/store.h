@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -138,6 +138,23 @@ int store_totp_set(struct store *st, const char *actor, const char *login,
  */
 int store_totp_check(
     struct store *st, const char *login, const char *code, int64_t now);
+/*
+ * Wrong codes per engineer, across connections, sources and brokers: after
+ * STORE_LOCK_AFTER in a row the engineer is locked out for a minute,
+ * doubling with each further wrong one (at most an hour); at
+ * STORE_LOCK_HARD in a row, until an admin unlocks.  A code is not even
+ * checked while locked (that try counts as wrong too).  A good code
+ * clears the count.  Each lock is audited (engineer.locked).
+ */
+#define STORE_LOCK_AFTER 5
+#define STORE_LOCK_HARD 20
+#define STORE_LOCK_FOREVER INT64_MAX
+/* The count and the lock's end (0: none, STORE_LOCK_FOREVER: an admin's). */
+int store_engineer_lock_state(struct store *st, const char *login,
+    uint32_t *failures, int64_t *locked_until);
+/* Clears the count and the lock; audited engineer.unlock. */
+int store_engineer_unlock(
+    struct store *st, const char *actor, const char *login, const char *why);
 
 /* Approvers (the client's security team); engineer links a person. */
 struct store_approver {

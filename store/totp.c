@@ -159,12 +159,75 @@ code_valid(const char *code)
 	return 1;
 }
 
+/*
+ * The engineer's count of wrong codes, and the lock: until -1 clears it,
+ * else it only ever lengthens.
+ */
+static int
+totp_set_fails(struct store *st, int64_t eid, uint32_t fails, int64_t until)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	if ((r = st_prep(st,
+		 "UPDATE engineers SET auth_failures = ?2, locked_until = "
+		 "CASE WHEN ?3 < 0 THEN 0 ELSE max(locked_until, ?3) END "
+		 "WHERE id = ?1",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_i64(st, s, 1, eid)) == 0 &&
+	    (r = st_bind_i64(st, s, 2, (int64_t)fails)) == 0 &&
+	    (r = st_bind_i64(st, s, 3, until)) == 0)
+		r = st_step_done(st, s, "wrong codes");
+	st_done(s);
+	return r;
+}
+
+/*
+ * A wrong code (or any code while locked) inside the open write
+ * transaction: counted, a lock set or lengthened (audited), committed.
+ * PV_DENY, or a store error.
+ */
+static int
+totp_wrong(struct store *st, int64_t eid, const char *login, uint32_t fails,
+    int64_t now, int while_locked)
+{
+	int64_t until = 0, secs;
+	char obj[128];
+	int r;
+
+	fails++;
+	if (fails >= STORE_LOCK_HARD)
+		until = STORE_LOCK_FOREVER;
+	else if (fails >= STORE_LOCK_AFTER) {
+		secs = (int64_t)60 << (fails - STORE_LOCK_AFTER);
+		until = now + (secs > 3600 ? 3600 : secs);
+	}
+	if ((r = totp_set_fails(st, eid, fails, until)) != 0)
+		goto out;
+	if (until != 0 &&
+	    ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+		(r = st_audit(st, "broker", "engineer.locked", obj,
+		     json_pack("{s:I, s:I, s:b}", "failures", (json_int_t)fails,
+			 "until",
+			 (json_int_t)(until == STORE_LOCK_FOREVER ? -1 : until),
+			 "while_locked", while_locked))) != 0))
+		goto out;
+	if ((r = st_commit(st)) != 0)
+		return r;
+	return PV_DENY;
+out:
+	st_rollback(st);
+	return r;
+}
+
 int
 store_totp_check(
     struct store *st, const char *login, const char *code, int64_t now)
 {
 	static const char get[] =
-	    "SELECT t.engineer_id, t.sealed, t.last_step FROM totp t JOIN "
+	    "SELECT t.engineer_id, t.sealed, t.last_step, e.auth_failures, "
+	    "e.locked_until FROM totp t JOIN "
 	    "engineers e ON e.id = t.engineer_id WHERE e.login = ? AND "
 	    "t.revoked_at IS NULL AND e.disabled_at IS NULL";
 	static const char upd[] =
@@ -173,7 +236,8 @@ store_totp_check(
 	uint8_t secret[64], sealed[SEAL_NONCE + 64 + SEAL_TAG];
 	sqlite3_stmt *s = NULL;
 	size_t slen = 0, sealed_len;
-	int64_t eid, last, step;
+	int64_t eid, last, step, locked;
+	uint32_t fails;
 	int r, pos = 0, rc;
 	char obj[128];
 
@@ -193,6 +257,12 @@ store_totp_check(
 	}
 	eid = sqlite3_column_int64(s, 0);
 	last = sqlite3_column_int64(s, 2);
+	fails = (uint32_t)sqlite3_column_int64(s, 3);
+	locked = sqlite3_column_int64(s, 4);
+	if (locked > now) {
+		st_done(s);
+		return totp_wrong(st, eid, login, fails, now, 1);
+	}
 	sealed_len = (size_t)sqlite3_column_bytes(s, 1);
 	if (sealed_len > sizeof(sealed) || sqlite3_column_blob(s, 1) == NULL) {
 		r = st_fail(st, PV_ERR_AUTH, "sealed TOTP secret is damaged");
@@ -212,13 +282,14 @@ store_totp_check(
 	    STORE_TOTP_STEP, 0, 1, &pos, code);
 	PV_WIPE(secret);
 	if (rc < 0) {
-		r = PV_DENY;
-		goto out;
+		PV_WIPE(sealed);
+		return totp_wrong(st, eid, login, fails, now, 0);
 	}
 	step = now / STORE_TOTP_STEP + pos;
 	if (step <= last) {
-		r = PV_DENY; /* this code, or a later one, was used already */
-		goto out;
+		/* this code, or a later one, was used already */
+		PV_WIPE(sealed);
+		return totp_wrong(st, eid, login, fails, now, 0);
 	}
 	if ((r = st_prep(st, upd, &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, step)) != 0 ||
@@ -231,6 +302,8 @@ store_totp_check(
 	}
 	st_done(s);
 	s = NULL;
+	if (fails > 0 && (r = totp_set_fails(st, eid, 0, -1)) != 0)
+		goto out;
 	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
 	    (r = st_audit(st, obj, "totp.accept", obj,
 		 json_pack("{s:I}", "step", (json_int_t)step))) != 0)

@@ -220,8 +220,24 @@ sb_totp_check(void *ctx, const char *engineer, const char *code,
 	if (st == NULL)
 		return PV_ERR_STORE;
 	r = store_totp_check(st, engineer, code, (int64_t)time(NULL));
-	if (r != PV_ALLOW)
+	if (r != PV_ALLOW) {
+		uint32_t fails;
+		int64_t until;
+
+		if (r == PV_DENY &&
+		    store_engineer_lock_state(st, engineer, &fails, &until) ==
+			0 &&
+		    until > (int64_t)time(NULL))
+			pv_warn(
+			    "engineer %s is locked out after %u wrong codes "
+			    "(%s)",
+			    engineer, fails,
+			    until == STORE_LOCK_FOREVER
+				? "until an admin runs provostctl engineer "
+				  "unlock"
+				: "for a while");
 		return r < 0 && r != PV_ERR_NOT_FOUND ? r : PV_DENY;
+	}
 	if (sb_grace_tag(b, engineer, blob, len, addr, path, sizeof(path), tag,
 		sizeof(tag)) == 0 &&
 	    (fp = fopen(path, "ae")) != NULL) {

@@ -266,6 +266,110 @@ totp_code(const uint8_t *secret, size_t len, int64_t t, char code[7])
 	    OATH_OK);
 }
 
+/* A code that is not the one for t (valid digits, wrong value). */
+static void
+wrong_code(const uint8_t *secret, int64_t t, char code[7])
+{
+	totp_code(secret, 20, t, code);
+	code[0] = code[0] == '9' ? '0' : (char)(code[0] + 1);
+}
+
+/* Wrong codes lock the engineer out, longer each time, then for good. */
+static void
+test_totp_lockout(void **state)
+{
+	uint8_t secret[STORE_TOTP_SECRET_LEN];
+	char keyp[512], dbp[512], code[7];
+	struct store *st;
+	int64_t now = 1800000000, until;
+	uint32_t fails;
+	int i;
+
+	(void)state;
+	memset(secret, 0x3c, sizeof(secret));
+	path_in(keyp, sizeof(keyp), "lock.key");
+	path_in(dbp, sizeof(dbp), "lock.db");
+	assert_int_equal(store_totp_key_create(keyp), 0);
+	assert_int_equal(store_open(dbp, &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	assert_int_equal(store_totp_key_load(st, keyp), 0);
+	assert_int_equal(store_totp_set(st, "admin:t", "alice", secret, 20), 0);
+	for (i = 1; i < STORE_LOCK_AFTER; i++) {
+		wrong_code(secret, now, code);
+		assert_int_equal(
+		    store_totp_check(st, "alice", code, now), PV_DENY);
+	}
+	assert_int_equal(
+	    store_engineer_lock_state(st, "alice", &fails, &until), 0);
+	assert_int_equal(fails, STORE_LOCK_AFTER - 1);
+	assert_int_equal(until, 0);
+	wrong_code(secret, now, code);
+	assert_int_equal(store_totp_check(st, "alice", code, now), PV_DENY);
+	assert_int_equal(
+	    store_engineer_lock_state(st, "alice", &fails, &until), 0);
+	assert_int_equal(until, now + 60);
+	/* While locked the right code is not even checked, and counts. */
+	totp_code(secret, 20, now + 30, code);
+	assert_int_equal(
+	    store_totp_check(st, "alice", code, now + 30), PV_DENY);
+	assert_int_equal(
+	    store_engineer_lock_state(st, "alice", &fails, &until), 0);
+	assert_int_equal(fails, STORE_LOCK_AFTER + 1);
+	assert_int_equal(until, now + 30 + 120);
+	/* Past the lock, a good code clears the count. */
+	totp_code(secret, 20, now + 300, code);
+	assert_int_equal(
+	    store_totp_check(st, "alice", code, now + 300), PV_ALLOW);
+	assert_int_equal(
+	    store_engineer_lock_state(st, "alice", &fails, &until), 0);
+	assert_int_equal(fails, 0);
+	assert_int_equal(until, 0);
+	/* STORE_LOCK_HARD in a row: until an admin unlocks. */
+	for (i = 0; i < STORE_LOCK_HARD; i++) {
+		wrong_code(secret, now + 400, code);
+		assert_int_equal(
+		    store_totp_check(st, "alice", code, now + 400), PV_DENY);
+	}
+	assert_int_equal(
+	    store_engineer_lock_state(st, "alice", &fails, &until), 0);
+	assert_int_equal(until, STORE_LOCK_FOREVER);
+	totp_code(secret, 20, now + 86400, code);
+	assert_int_equal(
+	    store_totp_check(st, "alice", code, now + 86400), PV_DENY);
+	assert_int_equal(store_engineer_unlock(st, "admin:t", "nobody", NULL),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_engineer_unlock(st, "admin:t", "alice", "called her"), 0);
+	totp_code(secret, 20, now + 86430, code);
+	assert_int_equal(
+	    store_totp_check(st, "alice", code, now + 86430), PV_ALLOW);
+	/* Each lock and the unlock are in the audit chain. */
+	{
+		sqlite3_stmt *s;
+
+		assert_int_equal(
+		    sqlite3_prepare_v2(st->db,
+			"SELECT count(*) FROM audit WHERE action = "
+			"'engineer.locked'",
+			-1, &s, NULL),
+		    0);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_true(sqlite3_column_int(s, 0) >= 2);
+		sqlite3_finalize(s);
+		assert_int_equal(
+		    sqlite3_prepare_v2(st->db,
+			"SELECT count(*) FROM audit WHERE action = "
+			"'engineer.unlock'",
+			-1, &s, NULL),
+		    0);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), 1);
+		sqlite3_finalize(s);
+	}
+	store_close(st);
+	PV_WIPE(secret);
+}
+
 static void
 test_totp(void **state)
 {
@@ -779,6 +883,7 @@ main(void)
 		cmocka_unit_test(test_providers),
 		cmocka_unit_test(test_engineers_and_keys),
 		cmocka_unit_test(test_totp),
+		cmocka_unit_test(test_totp_lockout),
 		cmocka_unit_test(test_targets),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_sessions),
