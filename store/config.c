@@ -451,7 +451,7 @@ pv_config_new(struct pv_config **out)
 	c->max_sessions = 500;
 	c->login_grace = 30;
 	c->max_auth_tries = 3;
-	c->mfa_grace = 600;
+	c->mfa_grace = 0; /* off: see MFAGrace in provost.conf(5) */
 	c->store_staleness = 60;
 	c->startups_begin = 10;
 	c->startups_rate = 30;

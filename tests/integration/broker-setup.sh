@@ -26,6 +26,12 @@ write_conf() {
 	*ControlSocket*) ctlsock= ;;
 	*) ctlsock="ControlSocket $PV_TMP/run/control.sock" ;;
 	esac
+	# The tests log in many times a minute, with one code: MFAGrace on
+	# (off by default), unless the extra lines set it.
+	case "${2:-}" in
+	*MFAGrace*) grace= ;;
+	*) grace="MFAGrace 10m" ;;
+	esac
 	cat > "$CONF" <<EOC
 ListenAddress 127.0.0.1:$1
 StateDirectory $STATE
@@ -38,6 +44,7 @@ MaxAuthTries 3
 SandboxUser ${PVD_SANDBOX_USER:-nobody}
 LogLevel ${PVD_LOGLEVEL:-verbose}
 $ctlsock
+$grace
 ${2:-}
 EOC
 }

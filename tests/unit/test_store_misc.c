@@ -98,6 +98,8 @@ test_config(void **state)
 	pv_config_free(NULL);
 	/* Not kept unless configured. */
 	assert_int_equal(pv_config_new(&c), 0);
+	/* MFAGrace is off unless turned on (docs/threat-model.md). */
+	assert_int_equal(c->mfa_grace, 0);
 	assert_int_equal(
 	    pv_config_load_mem(c, "x.conf", "", 0, err, sizeof(err)), 0);
 	assert_null(c->revocation_list);
