@@ -255,6 +255,14 @@ struct broker_backend_ops {
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);
 	/*
+	 * The audit chain's signed checkpoints after row *after, each given
+	 * to cb as its anchor JSON; *after advances.  NULL in backends
+	 * without a store.
+	 */
+	int (*audit_anchors)(void *ctx, uint64_t *after,
+	    void (*cb)(void *cbctx, uint64_t seq, const char *json),
+	    void *cbctx);
+	/*
 	 * Group commit (may be NULL): begin 1 opens a batch, begin 0 commits
 	 * it; what the ops wrote between is durable only once that returns
 	 * 0, and no answer built in the batch may leave before.

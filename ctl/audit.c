@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,36 +21,108 @@ int
 ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {
 	struct store_audit_report rep;
+	const char *anchors = NULL;
+	const struct ctl_opt opts[] = {
+		{ "anchors", 1, &anchors, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
 	char path[4096];
 	EVP_PKEY *pub = NULL;
+	uint64_t nanch = 0;
+	FILE *fp = NULL;
 	int r;
-	PARSE("audit", "verify", NULL);
+	PARSE("audit", "verify", opts);
 
 	if (argc != first)
 		return ctl_usage(cmd, "no arguments please");
+	if (anchors != NULL && (fp = fopen(anchors, "re")) == NULL)
+		return ctl_fail(PV_ERR_IO, "%s: %s", anchors, strerror(errno));
 	if ((rc = ctl_open_store(c)) != 0)
-		return rc;
+		goto done;
 	/* The public half on disk, so a swapped private key shows too. */
 	if ((r = ctl_state_path(c, "audit_ed25519.pub", path, sizeof(path))) !=
 		0 ||
-	    (r = pv_sshkey_load_public(path, &pub)) != 0)
-		return ctl_fail(PV_ERR_CONFIG, "%s: %s", path, pv_err_str(r));
+	    (r = pv_sshkey_load_public(path, &pub)) != 0) {
+		rc = ctl_fail(PV_ERR_CONFIG, "%s: %s", path, pv_err_str(r));
+		goto done;
+	}
 	r = store_audit_verify(c->st, pub, &rep);
-	EVP_PKEY_free(pub);
-	if (r != 0 && r != PV_ERR_AUTH)
-		return ctl_fail(r, "%s", store_errmsg(c->st));
+	/* The chain holds together: does it still hold what was anchored? */
+	if (r == 0 && fp != NULL) {
+		char what[sizeof(rep.what)];
+
+		memcpy(what, rep.what, sizeof(what));
+		r = store_audit_verify_anchors(
+		    c->st, pub, anchors, fp, &nanch, &rep);
+		if (r == PV_ERR_INVALID) {
+			rc = ctl_fail(r, "%s", rep.what);
+			goto done;
+		}
+		if (r == 0)
+			(void)snprintf(rep.what, sizeof(rep.what),
+			    "%.180s; %llu anchors held", what,
+			    (unsigned long long)nanch);
+	}
+	if (r != 0 && r != PV_ERR_AUTH) {
+		rc = ctl_fail(r, "%s", store_errmsg(c->st));
+		goto done;
+	}
 	if (c->json) {
-		rc = ctl_print_json(json_pack("{s:b, s:I, s:I, s:I, s:s}",
+		rc = ctl_print_json(json_pack("{s:b, s:I, s:I, s:I, s:s, s:I}",
 		    "intact", r == 0, "rows", (json_int_t)rep.rows,
 		    "checkpoints", (json_int_t)rep.checkpoints, "bad_row",
-		    (json_int_t)rep.bad_seq, "what", rep.what));
-		return r == 0 ? rc : CTL_EXIT_TAMPERED;
-	}
-	if (r == 0) {
+		    (json_int_t)rep.bad_seq, "what", rep.what, "anchors",
+		    (json_int_t)nanch));
+		if (r != 0)
+			rc = CTL_EXIT_TAMPERED;
+	} else if (r == 0) {
 		printf("audit: %s\n", rep.what);
-		return 0;
-	}
-	return ctl_fail(PV_ERR_AUTH, "audit: TAMPERED: %s", rep.what);
+		rc = 0;
+	} else
+		rc = ctl_fail(PV_ERR_AUTH, "audit: TAMPERED: %s", rep.what);
+done:
+	EVP_PKEY_free(pub);
+	if (fp != NULL)
+		(void)fclose(fp);
+	return rc;
+}
+
+static int
+anchor_print(void *ctx, const struct store_anchor *a)
+{
+	char *j = store_anchor_json(a);
+
+	(void)ctx;
+	if (j == NULL)
+		return PV_ERR_ALLOC;
+	(void)printf("%s\n", j);
+	free(j);
+	return 0;
+}
+
+int
+ctl_cmd_audit_anchors_export(struct ctl *c, int argc, char **argv)
+{
+	const char *after = NULL;
+	const struct ctl_opt opts[] = {
+		{ "after", 1, &after, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	uint64_t seq = 0;
+	int r;
+	PARSE("audit", "anchors export", opts);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if (after != NULL && pv_parse_u64(after, 0, INT64_MAX, &seq) != 0)
+		return ctl_usage(cmd, "--after takes a row number");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_audit_anchors(c->st, seq, anchor_print, NULL)) != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	if (fflush(stdout) != 0)
+		return ctl_fail(PV_ERR_IO, "stdout: write failed");
+	return 0;
 }
 
 int

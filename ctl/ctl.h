@@ -95,6 +95,7 @@ int ctl_cmd_engineer_key_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv);
 int ctl_cmd_engineer_disable(struct ctl *c, int argc, char **argv);
 int ctl_cmd_engineer_unlock(struct ctl *c, int argc, char **argv);
+int ctl_cmd_audit_anchors_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_approver_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_approver_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_target_add(struct ctl *c, int argc, char **argv);

@@ -56,9 +56,9 @@ hex_to_32(const char *hex, uint8_t out[32])
  * canonical JSON of an object, else *canonical is cleared.
  */
 int
-st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
-    const char *action, const char *object, const char *details_text,
-    char hash_hex[STORE_HASH_HEX], int *canonical)
+st_audit_row_hash(const char *prev_hex, uint64_t seq, int form, int64_t ts,
+    const char *actor, const char *action, const char *object,
+    const char *details_text, char hash_hex[STORE_HASH_HEX], int *canonical)
 {
 	json_t *details = NULL, *row = NULL;
 	char *djson = NULL, *rjson = NULL;
@@ -86,6 +86,9 @@ st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
 		 action ? action : "", "actor", actor ? actor : "", "details",
 		 details, "object", object ? object : "", "ts",
 		 (json_int_t)ts)) == NULL ||
+	    (form >= 2 &&
+		json_object_set_new(
+		    row, "seq", json_integer((json_int_t)seq)) != 0) ||
 	    (rjson = json_dumps(row, AUDIT_JSON_FLAGS)) == NULL) {
 		r = PV_ERR_ALLOC;
 		goto out;
@@ -199,7 +202,7 @@ st_audit(struct store *st, const char *actor, const char *action,
 	    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 	static const char ins_sql[] = "INSERT INTO audit(seq, ts, actor, "
 				      "action, object, details, prev_hash, "
-				      "hash) VALUES (?,?,?,?,?,?,?,?)";
+				      "hash, form) VALUES (?,?,?,?,?,?,?,?,?)";
 	char prev[STORE_HASH_HEX] = AUDIT_GENESIS, hash[STORE_HASH_HEX];
 	sqlite3_stmt *s = NULL;
 	char *dtext = NULL;
@@ -235,8 +238,8 @@ st_audit(struct store *st, const char *actor, const char *action,
 	}
 	st_done(s);
 	s = NULL;
-	if ((r = st_audit_row_hash(
-		 prev, ts, actor, action, object, dtext, hash, &canon)) != 0)
+	if ((r = st_audit_row_hash(prev, seq, ST_AUDIT_FORM, ts, actor, action,
+		 object, dtext, hash, &canon)) != 0)
 		goto out;
 	if ((r = st_prep(st, ins_sql, &s)) != 0)
 		goto out;
@@ -248,6 +251,7 @@ st_audit(struct store *st, const char *actor, const char *action,
 	    (r = st_bind_text(st, s, 6, dtext)) != 0 ||
 	    (r = st_bind_text(st, s, 7, prev)) != 0 ||
 	    (r = st_bind_text(st, s, 8, hash)) != 0 ||
+	    (r = st_bind_i64(st, s, 9, ST_AUDIT_FORM)) != 0 ||
 	    (r = st_step_done(st, s, "audit append")) != 0)
 		goto out;
 	st_done(s);
@@ -416,11 +420,11 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 	char expect[STORE_HASH_HEX] = AUDIT_GENESIS, calc[STORE_HASH_HEX];
 	char nprev[STORE_HASH_HEX];
 	uint64_t prev_seq = 0, seq, other;
-	int r, canon, found;
+	int r, canon, found, form, last_form = 1;
 
 	if ((r = st_prep_once(st,
 		 "SELECT seq, ts, actor, action, object, details, prev_hash, "
-		 "hash FROM audit ORDER BY seq",
+		 "hash, form FROM audit ORDER BY seq",
 		 &s)) != 0)
 		return r;
 	while ((r = st_step_row(st, s, "audit verify")) == 1) {
@@ -428,7 +432,19 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 		int self_ok, link_ok;
 
 		seq = (uint64_t)sqlite3_column_int64(s, 0);
-		if ((r = st_audit_row_hash(ph ? ph : "",
+		/*
+		 * A row's form is what it says, but a form 1 row after a
+		 * form 2 one is a rewrite (forms only go up).
+		 */
+		form = sqlite3_column_int(s, 8);
+		if (form < last_form || form < 1 || form > ST_AUDIT_FORM) {
+			r = report(rep, seq,
+			    "row %" PRIu64 " edited (its form %d follows %d)",
+			    seq, form, last_form);
+			goto out;
+		}
+		last_form = form;
+		if ((r = st_audit_row_hash(ph ? ph : "", seq, form,
 			 sqlite3_column_int64(s, 1), st_col_text(s, 2),
 			 st_col_text(s, 3), st_col_text(s, 4),
 			 st_col_text(s, 5), calc, &canon)) != 0)
@@ -461,7 +477,12 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 				    "row %" PRIu64 " deleted (row %" PRIu64
 				    " follows row %" PRIu64 ")",
 				    prev_seq + 1, seq, prev_seq);
-			else if (self_ok)
+			else if (self_ok || form >= 2)
+				/*
+				 * Its link points at no row: the one before
+				 * it is gone (a form 2 row renumbered into
+				 * the gap no longer hashes either).
+				 */
 				r = report(rep, seq,
 				    "a row before row %" PRIu64 " deleted",
 				    seq);
@@ -573,6 +594,40 @@ out:
 	return r;
 }
 
+/*
+ * A checkpoint is signed at every STORE_CHECKPOINT_EVERY-th row, in the
+ * row's own transaction: one missing where it must be was deleted.
+ */
+static int
+verify_cadence(
+    struct store *st, struct store_audit_report *rep, uint64_t last_seq)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t k;
+	int r = 0;
+
+	if ((r = st_prep(
+		 st, "SELECT 1 FROM audit_checkpoints WHERE seq = ?", &s)) != 0)
+		return r;
+	for (k = STORE_CHECKPOINT_EVERY; k <= last_seq;
+	     k += STORE_CHECKPOINT_EVERY) {
+		sqlite3_reset(s);
+		if ((r = st_bind_i64(st, s, 1, (int64_t)k)) != 0 ||
+		    (r = st_step_row(st, s, "audit verify")) < 0)
+			break;
+		if (r == 0) {
+			r = report(rep, k,
+			    "checkpoint at row %" PRIu64 " missing (one is "
+			    "signed every %d rows)",
+			    k, STORE_CHECKPOINT_EVERY);
+			break;
+		}
+		r = 0;
+	}
+	st_done(s);
+	return r;
+}
+
 /* Every audit.checkpoint row must still have its checkpoint. */
 static int
 verify_checkpoint_rows(struct store *st, struct store_audit_report *rep)
@@ -615,9 +670,184 @@ store_audit_verify(
 		goto out;
 	if ((r = verify_checkpoint_rows(st, rep)) != 0)
 		goto out;
+	/* every writer that holds the audit key signs at the cadence */
+	if (pub != NULL && (r = verify_cadence(st, rep, last_seq)) != 0)
+		goto out;
 	(void)snprintf(rep->what, sizeof(rep->what),
 	    "%" PRIu64 " rows, %" PRIu64 " checkpoints: intact", rep->rows,
 	    rep->checkpoints);
+out:
+	st_rollback(st);
+	return r;
+}
+
+int
+store_audit_anchors(
+    struct store *st, uint64_t after_seq, store_anchor_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	struct store_anchor a;
+	int r;
+
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = st_prep(st,
+		 "SELECT seq, hash, ts, key_fp, sig FROM audit_checkpoints "
+		 "WHERE seq > ? ORDER BY seq",
+		 &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, (int64_t)after_seq)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "audit anchors")) == 1) {
+		a = (struct store_anchor){
+			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.hash = st_col_text(s, 1),
+			.ts = sqlite3_column_int64(s, 2),
+			.key_fp = st_col_text(s, 3),
+			.sig = st_col_text(s, 4),
+		};
+		if (a.hash == NULL || a.key_fp == NULL || a.sig == NULL)
+			continue;
+		if ((r = cb(ctx, &a)) != 0)
+			goto out;
+	}
+	if (r > 0)
+		r = 0;
+out:
+	st_done(s);
+	st_rollback(st);
+	return r;
+}
+
+char *
+store_anchor_json(const struct store_anchor *a)
+{
+	json_t *j = json_pack("{s:I, s:s, s:I, s:s, s:s}", "seq",
+	    (json_int_t)a->seq, "hash", a->hash, "ts", (json_int_t)a->ts, "key",
+	    a->key_fp, "sig", a->sig);
+	char *out = j != NULL ? json_dumps(j, AUDIT_JSON_FLAGS) : NULL;
+
+	json_decref(j);
+	return out;
+}
+
+/*
+ * An anchor line: a JSON object alone, or after "audit anchor: " in a log
+ * line.  1 if the line is none of those (other log lines), 0 with *a
+ * filled, PV_ERR_INVALID for one that should be an anchor and is not.
+ */
+static int
+anchor_parse(const char *line, struct store_anchor *a, json_t **hold)
+{
+	const char *brace = strstr(line, "audit anchor: ");
+	json_t *j, *v;
+
+	*hold = NULL;
+	if (brace != NULL)
+		brace += strlen("audit anchor: ");
+	else if (line[strspn(line, " \t")] == '{')
+		brace = line + strspn(line, " \t");
+	else
+		return 1;
+	if ((j = json_loads(brace, JSON_DISABLE_EOF_CHECK, NULL)) == NULL)
+		return PV_ERR_INVALID;
+	memset(a, 0, sizeof(*a));
+	if (!json_is_integer(v = json_object_get(j, "seq")) ||
+	    json_integer_value(v) <= 0)
+		goto bad;
+	a->seq = (uint64_t)json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(j, "ts")))
+		goto bad;
+	a->ts = json_integer_value(v);
+	if ((a->hash = json_string_value(json_object_get(j, "hash"))) == NULL ||
+	    (a->sig = json_string_value(json_object_get(j, "sig"))) == NULL ||
+	    (a->key_fp = json_string_value(json_object_get(j, "key"))) == NULL)
+		goto bad;
+	*hold = j;
+	return 0;
+bad:
+	json_decref(j);
+	return PV_ERR_INVALID;
+}
+
+int
+store_audit_verify_anchors(struct store *st, EVP_PKEY *pub, const char *name,
+    FILE *in, uint64_t *checked, struct store_audit_report *rep)
+{
+	uint8_t msg[sizeof(AUDIT_SIG_CONTEXT) + 48], sig[64];
+	char line[2048], have[STORE_HASH_HEX], fp[128];
+	struct store_anchor a;
+	json_t *hold;
+	unsigned long lineno = 0;
+	int r = 0;
+
+	*checked = 0;
+	memset(rep, 0, sizeof(*rep));
+	if (pub == NULL || audit_key_fp(pub, fp, sizeof(fp)) != 0)
+		return PV_ERR_INVALID;
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(in)) {
+			(void)snprintf(rep->what, sizeof(rep->what),
+			    "%s:%lu: line too long", name, lineno);
+			r = PV_ERR_INVALID;
+			goto out;
+		}
+		if ((r = anchor_parse(line, &a, &hold)) == 1) {
+			r = 0;
+			continue; /* a log line of something else */
+		}
+		if (r != 0) {
+			(void)snprintf(rep->what, sizeof(rep->what),
+			    "%s:%lu: not an anchor (a JSON object with seq, "
+			    "hash, ts, key, sig)",
+			    name, lineno);
+			r = PV_ERR_INVALID;
+			goto out;
+		}
+		if (strcmp(a.key_fp, fp) != 0 ||
+		    hex_decode(a.sig, sig, sizeof(sig)) != 0 ||
+		    checkpoint_msg(a.seq, a.hash, a.ts, msg, sizeof(msg)) !=
+			0 ||
+		    !audit_sig_ok(pub, msg, sizeof(msg), sig)) {
+			r = report(rep, a.seq,
+			    "%s:%lu: the anchor for row %" PRIu64
+			    " is not signed by this audit key",
+			    name, lineno, a.seq);
+			json_decref(hold);
+			goto out;
+		}
+		if ((r = hash_at(st, a.seq, have)) != 0) {
+			json_decref(hold);
+			goto out;
+		}
+		if (have[0] == '\0')
+			r = report(rep, a.seq,
+			    "row %" PRIu64 " is gone: the store no longer "
+			    "holds what anchor %s:%lu signed",
+			    a.seq, name, lineno);
+		else if (strcmp(have, a.hash) != 0)
+			r = report(rep, a.seq,
+			    "row %" PRIu64 " differs from anchor %s:%lu (the "
+			    "chain up to it was rewritten)",
+			    a.seq, name, lineno);
+		json_decref(hold);
+		if (r != 0)
+			goto out;
+		(*checked)++;
+	}
+	if (ferror(in)) {
+		(void)snprintf(
+		    rep->what, sizeof(rep->what), "%s: read error", name);
+		r = PV_ERR_IO;
+	} else if (*checked == 0) {
+		(void)snprintf(rep->what, sizeof(rep->what),
+		    "%s: no anchors in it (JSON lines, or log lines with "
+		    "\"audit anchor: \")",
+		    name);
+		r = PV_ERR_INVALID;
+	}
 out:
 	st_rollback(st);
 	return r;

@@ -64,6 +64,15 @@ tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_inventory.c
 
+# Fuzz target: the audit anchors file (provostctl audit verify --anchors).
+FUZZ_TARGETS += tests/fuzz/fuzz_anchors
+tests_fuzz_fuzz_anchors_SOURCES = tests/fuzz/fuzz_anchors.c
+tests_fuzz_fuzz_anchors_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_anchors_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_anchors_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la $(CRYPTO_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_anchors.c
+
 # Benchmark driver for bench/store (not installed, not a test).
 noinst_PROGRAMS += bench/store_bench
 bench_store_bench_SOURCES = bench/store_bench.c

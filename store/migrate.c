@@ -133,12 +133,14 @@ static const char schema_v1[] =
     "CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON audit_checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;";
 
-/* 2: wrong codes per engineer and the lockout they lead to. */
+/* 2: wrong codes per engineer and their lockout; audit row form 2. */
 static const char schema_v2[] =
     "ALTER TABLE engineers ADD COLUMN auth_failures INTEGER NOT NULL "
     "DEFAULT 0;"
     "ALTER TABLE engineers ADD COLUMN locked_until INTEGER NOT NULL "
-    "DEFAULT 0;";
+    "DEFAULT 0;"
+    /* rows from now on hash their seq too (form 2); older ones stay 1 */
+    "ALTER TABLE audit ADD COLUMN form INTEGER NOT NULL DEFAULT 1;";
 
 static const char *const migrations[] = {
 	schema_v1,

@@ -67,10 +67,14 @@ int st_target_id(struct store *st, const char *name, int64_t *id);
  */
 int st_audit(struct store *st, const char *actor, const char *action,
     const char *object, json_t *details);
-/* hash = SHA-256(prev || canonical row JSON); *canonical if details is. */
-int st_audit_row_hash(const char *prev_hex, int64_t ts, const char *actor,
-    const char *action, const char *object, const char *details_text,
-    char hash_hex[STORE_HASH_HEX], int *canonical);
+/*
+ * hash = SHA-256(prev || canonical row JSON); *canonical if details is.
+ * Form 2 rows (schema 2 on) have their seq in the JSON, form 1 not.
+ */
+#define ST_AUDIT_FORM 2
+int st_audit_row_hash(const char *prev_hex, uint64_t seq, int form, int64_t ts,
+    const char *actor, const char *action, const char *object,
+    const char *details_text, char hash_hex[STORE_HASH_HEX], int *canonical);
 /* "kind:name" into buf. */
 int st_object(char *buf, size_t len, const char *kind, const char *name);
 

@@ -421,6 +421,32 @@ int store_audit_verify(
     struct store *st, EVP_PKEY *pub, struct store_audit_report *rep);
 /* One JSON object per line, rows with ts >= since_ms. */
 int store_audit_export(struct store *st, int64_t since_ms, FILE *out);
+/*
+ * Anchors: the signed checkpoints, to be kept off the host (provostd logs
+ * each as it is made; provostctl audit anchors export).  An anchor's JSON
+ * is {"hash","key","seq","sig","ts"}.
+ */
+struct store_anchor {
+	uint64_t seq;
+	const char *hash;
+	int64_t ts;
+	const char *key_fp;
+	const char *sig;
+};
+typedef int (*store_anchor_cb)(void *ctx, const struct store_anchor *a);
+int store_audit_anchors(
+    struct store *st, uint64_t after_seq, store_anchor_cb cb, void *ctx);
+/* malloc'd canonical JSON of a, or NULL. */
+char *store_anchor_json(const struct store_anchor *a);
+/*
+ * Every anchor in in (one per line: the JSON, or a log line holding it) is
+ * signed by pub and its row is in the store with that hash.  0 with
+ * *checked; PV_ERR_AUTH naming the first that fails, PV_ERR_INVALID for a
+ * line that is no anchor (name:line in rep->what).
+ */
+int store_audit_verify_anchors(struct store *st, EVP_PKEY *pub,
+    const char *name, FILE *in, uint64_t *checked,
+    struct store_audit_report *rep);
 
 /*
  * provostd.conf (DESIGN.md "Configuration"): every keyword of the broker,

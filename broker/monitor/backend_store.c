@@ -540,6 +540,38 @@ sb_revoked(void *ctx, const char *engineer, const char *grant_id,
 	return v.hit ? PV_ALLOW : PV_DENY;
 }
 
+struct sb_anchor {
+	void (*cb)(void *cbctx, uint64_t seq, const char *json);
+	void *cbctx;
+	uint64_t *after;
+};
+
+static int
+sb_anchor_one(void *ctx, const struct store_anchor *a)
+{
+	struct sb_anchor *x = ctx;
+	char *j = store_anchor_json(a);
+
+	if (j == NULL)
+		return PV_ERR_ALLOC;
+	x->cb(x->cbctx, a->seq, j);
+	free(j);
+	*x->after = a->seq;
+	return 0;
+}
+
+static int
+sb_audit_anchors(void *ctx, uint64_t *after,
+    void (*cb)(void *cbctx, uint64_t seq, const char *json), void *cbctx)
+{
+	struct store *st = sb_store(ctx);
+	struct sb_anchor x = { cb, cbctx, after };
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	return store_audit_anchors(st, *after, sb_anchor_one, &x);
+}
+
 static int
 sb_menu(
     void *ctx, const char *engineer, const char *command, struct pv_buf *out)
@@ -666,6 +698,7 @@ static const struct broker_backend_ops sb_ops = {
 	.mfa_recent = sb_mfa_recent,
 	.fresh_mfa = sb_fresh_mfa,
 	.target_get = sb_target_get,
+	.audit_anchors = sb_audit_anchors,
 	.decide = sb_decide,
 	.cert_mint = sb_cert_mint,
 	.token_mint = sb_token_mint,

@@ -53,6 +53,8 @@ struct broker_ctl {
 	int stale_rank; /* sessions at this rank and above end when stale */
 	int stale;
 	uint64_t store_ok_ms, store_next_ms;
+	uint64_t anchor_seq;     /* the last audit anchor published */
+	int anchor_loaded;       /* anchor_seq read from the state directory */
 	uint64_t revoke_next_ms; /* the monitor's revocation scan */
 	int revoke_now;          /* a revoke nudged us: scan at once */
 	uint64_t drops, drop_log_ms;

@@ -698,6 +698,59 @@ ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 }
 
 /*
+ * Each signed checkpoint of the audit chain goes to the log (journald,
+ * syslog) as it is made, by whichever program made it: an anchor kept off
+ * this host (docs/threat-model.md).  At warn level, so that LogLevel warn
+ * keeps them.  The last one published is kept in the state directory, so
+ * a restart publishes what was made while provostd was down.
+ */
+#define CTL_ANCHOR_FILE "audit-anchor.published"
+
+static void
+ctl_anchor_log(void *cbctx, uint64_t seq, const char *json)
+{
+	(void)cbctx;
+	(void)seq;
+	pv_warn("audit anchor: %s", json);
+}
+
+static void
+ctl_anchors(struct broker_ctl *c)
+{
+	struct broker_backend *b = &c->bx->backend;
+	char path[4096], tmp[4200], buf[32];
+	uint64_t before;
+	FILE *fp;
+
+	if (b->ops->audit_anchors == NULL ||
+	    snprintf(path, sizeof(path), "%s/%s", c->bx->conf->state_dir,
+		CTL_ANCHOR_FILE) >= (int)sizeof(path))
+		return;
+	if (!c->anchor_loaded) {
+		c->anchor_loaded = 1;
+		if ((fp = fopen(path, "re")) != NULL) {
+			if (fgets(buf, sizeof(buf), fp) != NULL) {
+				buf[strcspn(buf, "\n")] = '\0';
+				(void)pv_parse_u64(
+				    buf, 0, INT64_MAX, &c->anchor_seq);
+			}
+			(void)fclose(fp);
+		}
+	}
+	before = c->anchor_seq;
+	if (b->ops->audit_anchors(b->ctx, &c->anchor_seq, ctl_anchor_log, c) !=
+		0 ||
+	    c->anchor_seq == before)
+		return;
+	(void)snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "we")) == NULL)
+		return;
+	fprintf(fp, "%llu\n", (unsigned long long)c->anchor_seq);
+	if (fclose(fp) == 0)
+		(void)rename(tmp, path);
+}
+
+/*
  * Every second: can the store be read?  Past StoreStaleness, sessions at
  * confidential and above end and new connections are refused.
  */
@@ -715,6 +768,7 @@ ctl_store_poll(struct broker_ctl *c)
 	c->store_next_ms = now + CTL_STORE_POLL_MS;
 	r = b->ops->revoked(b->ctx, "-", NULL, "-", &cursor, why, sizeof(why));
 	if (r >= 0) {
+		ctl_anchors(c);
 		if (c->stale)
 			pv_warn("the store can be read again: new sessions are "
 				"accepted");

@@ -226,6 +226,16 @@ rhung_ms=$gone_ms
 pvctl audit export --format jsonl | grep '"session.revoked"' | grep -q "$sid" ||
     pv_fail "the monitor's revocation is not audited"
 
+# Each signed checkpoint of the audit chain is published in provostd's
+# log (an anchor for off the host), whoever made it: here provostctl.
+pvctl audit checkpoint >/dev/null || pv_fail "audit checkpoint"
+last=$(pvctl audit anchors export | tail -n 1)
+[ -n "$last" ] || pv_fail "no anchor to export"
+pv_wait_log "$PVD_LOG" "audit anchor: $last" 5 || pv_fail "the anchor was not published: $last"
+grep 'audit anchor: ' "$PVD_LOG" | sed 's/.*audit anchor: //' >"$PV_TMP/anchors.log"
+pvctl audit verify --anchors "$PVD_LOG" >"$PV_TMP/av.txt" || pv_fail "verify against the log: $(cat "$PV_TMP/av.txt")"
+grep -q "$(wc -l <"$PV_TMP/anchors.log") anchors held" "$PV_TMP/av.txt" || pv_fail "anchors: $(cat "$PV_TMP/av.txt")"
+
 # With provostd down: list falls back to the store and says so; kill fails.
 kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
 [ ! -e "$SOCK" ] || pv_fail "control socket left behind"

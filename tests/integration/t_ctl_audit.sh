@@ -52,7 +52,7 @@ tamper delete "DELETE FROM audit WHERE seq = 5" "row 5 deleted"
 tamper insert "UPDATE audit SET seq = -seq WHERE seq >= 5;
 UPDATE audit SET seq = -seq + 1 WHERE seq < 0;
 INSERT INTO audit SELECT 5, ts, 'admin:mallory', 'grant.approve', 'grant:x', '{}', hash,
-    '0000000000000000000000000000000000000000000000000000000000000001' FROM audit WHERE seq = 4" \
+    '0000000000000000000000000000000000000000000000000000000000000001', 2 FROM audit WHERE seq = 4" \
     "row 5 inserted"
 tamper reorder "UPDATE audit SET seq = -5 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 6;
 UPDATE audit SET seq = 6 WHERE seq = -5" "row 5 reordered"
@@ -67,6 +67,30 @@ rm -f "$PV_TMP/copy.db"
 "$SQLITE3" "$S/provost.db" ".backup '$PV_TMP/copy.db'" || pv_fail "backup"
 "$CTL" -f "$PV_TMP/copy.conf" audit verify > /dev/null || pv_fail "clean copy fails to verify"
 "$CTL" -f "$PV_TMP/copy.conf" --json audit verify | grep -q '"intact": true' || pv_fail "json verify"
+
+# Anchors: the signed checkpoints, kept off the host.  A tail cut back
+# before the last checkpoint, with the checkpoints gone too, leaves a chain
+# that holds together (the limit without anchors); the anchors name it.
+ctl audit anchors export > "$PV_TMP/anchors.jsonl" || pv_fail "anchors export"
+[ "$(wc -l < "$PV_TMP/anchors.jsonl")" -ge 1 ] || pv_fail "no anchors"
+grep -q '^{"hash":"[0-9a-f]\{64\}","key":"SHA256:[^"]*","seq":21,"sig":"[0-9a-f]\{128\}","ts":[0-9]*}$' \
+    "$PV_TMP/anchors.jsonl" || pv_fail "anchor: $(cat "$PV_TMP/anchors.jsonl")"
+ctl audit verify --anchors "$PV_TMP/anchors.jsonl" >"$PV_TMP/out" || pv_fail "verify --anchors: $(cat "$PV_TMP/out")"
+grep -q '1 anchors held' "$PV_TMP/out" || pv_fail "verify --anchors: $(cat "$PV_TMP/out")"
+rm -f "$PV_TMP/copy.db" "$PV_TMP/copy.db-wal" "$PV_TMP/copy.db-shm"
+"$SQLITE3" "$S/provost.db" ".backup '$PV_TMP/copy.db'" || pv_fail "backup"
+"$SQLITE3" "$PV_TMP/copy.db" "$DROP DELETE FROM audit WHERE seq > 15; DELETE FROM audit_checkpoints" ||
+    pv_fail "sqlite3 refused the tampering"
+"$CTL" -f "$PV_TMP/copy.conf" audit verify >/dev/null || pv_fail "the cut chain should hold together alone"
+"$CTL" -f "$PV_TMP/copy.conf" audit verify --anchors "$PV_TMP/anchors.jsonl" >/dev/null 2>"$PV_TMP/err"
+[ $? -eq 7 ] || pv_fail "verify --anchors on a cut chain: $(cat "$PV_TMP/err")"
+grep -q 'TAMPERED: row 21 is gone' "$PV_TMP/err" || pv_fail "anchors: $(cat "$PV_TMP/err")"
+printf 'a log line\n{"seq":21}\n' > "$PV_TMP/bad.jsonl"
+ctl audit verify --anchors "$PV_TMP/bad.jsonl" >/dev/null 2>"$PV_TMP/err" && pv_fail "a bad anchors file was taken"
+grep -q "bad.jsonl:2: not an anchor" "$PV_TMP/err" || pv_fail "bad anchors file: $(cat "$PV_TMP/err")"
+printf 'a log line\n' > "$PV_TMP/none.log"
+ctl audit verify --anchors "$PV_TMP/none.log" >/dev/null 2>"$PV_TMP/err" && pv_fail "a file with no anchors was taken"
+grep -q "none.log: no anchors in it" "$PV_TMP/err" || pv_fail "no anchors: $(cat "$PV_TMP/err")"
 
 # Export: one JSON object per line, --since filters.
 ctl audit export --format jsonl > "$PV_TMP/all.jsonl" || pv_fail "export"

@@ -191,7 +191,7 @@ test_insert(void **state)
 	    "UPDATE audit SET seq = -seq WHERE seq >= 5; UPDATE audit "
 	    "SET seq = -seq + 1 WHERE seq < 0; INSERT INTO audit SELECT 5, "
 	    "ts, 'admin:mallory', 'grant.approve', 'grant:x', '{}', hash, "
-	    "hash FROM audit WHERE seq = 4");
+	    "hash, 2 FROM audit WHERE seq = 4");
 	expect_bad(f, 5, "row 5 inserted");
 }
 
@@ -216,13 +216,14 @@ test_insert_consistent(void **state)
 	sqlite3_finalize(s);
 	/* A forger who computes the row's hash correctly is caught by the
 	 * row after it, which still links to row 4. */
-	assert_int_equal(st_audit_row_hash(prev, 1, "admin:mallory",
-			     "grant.approve", "grant:x", "{}", h, &canon),
+	assert_int_equal(
+	    st_audit_row_hash(prev, 5, ST_AUDIT_FORM, 1, "admin:mallory",
+		"grant.approve", "grant:x", "{}", h, &canon),
 	    0);
 	assert_true(canon);
 	assert_int_equal(sqlite3_prepare_v2(f->st->db,
 			     "INSERT INTO audit VALUES (5, 1, 'admin:mallory', "
-			     "'grant.approve', 'grant:x', '{}', ?, ?)",
+			     "'grant.approve', 'grant:x', '{}', ?, ?, 2)",
 			     -1, &s, NULL),
 	    0);
 	sqlite3_bind_text(s, 1, prev, -1, SQLITE_TRANSIENT);
@@ -277,6 +278,121 @@ test_checkpoints_and_truncation(void **state)
 	untrigger(f->st);
 	sql(f->st, "DELETE FROM audit WHERE seq > 90");
 	expect_bad(f, 91, "log truncated: it ends at row 90");
+}
+
+/*
+ * The insider with the store file but not the audit key: recomputes every
+ * hash after an edit, deletes the checkpoints and their rows.
+ */
+static void
+rehash_all(struct store *st)
+{
+	char prev[STORE_HASH_HEX] = "0000000000000000000000000000000000000000"
+				    "000000000000000000000000",
+	     h[STORE_HASH_HEX];
+	sqlite3_stmt *s, *u;
+	int canon;
+
+	assert_int_equal(sqlite3_prepare_v2(st->db,
+			     "SELECT seq, ts, actor, action, object, details, "
+			     "form FROM audit ORDER BY seq",
+			     -1, &s, NULL),
+	    0);
+	assert_int_equal(sqlite3_prepare_v2(st->db,
+			     "UPDATE audit SET prev_hash = ?, hash = ? WHERE "
+			     "seq = ?",
+			     -1, &u, NULL),
+	    0);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		assert_int_equal(
+		    st_audit_row_hash(prev,
+			(uint64_t)sqlite3_column_int64(s, 0),
+			sqlite3_column_int(s, 6), sqlite3_column_int64(s, 1),
+			(const char *)sqlite3_column_text(s, 2),
+			(const char *)sqlite3_column_text(s, 3),
+			(const char *)sqlite3_column_text(s, 4),
+			(const char *)sqlite3_column_text(s, 5), h, &canon),
+		    0);
+		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(u, 2, h, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(u, 3, sqlite3_column_int64(s, 0));
+		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
+		sqlite3_reset(u);
+		memcpy(prev, h, STORE_HASH_HEX);
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+}
+
+static int
+anchor_out(void *ctx, const struct store_anchor *a)
+{
+	char *j = store_anchor_json(a);
+
+	assert_non_null(j);
+	fprintf(ctx, "provostd: audit anchor: %s\n", j);
+	free(j);
+	return 0;
+}
+
+static void
+test_insider(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit_report rep;
+	char *buf = NULL;
+	size_t len = 0;
+	char bad[] = "{\"seq\":1}\n";
+	uint64_t n;
+	FILE *mem, *in;
+	int i;
+
+	/* 10 + 240 rows: checkpoints at 100 and 200, published. */
+	for (i = 0; i < 240; i++)
+		assert_int_equal(
+		    store_audit_append(f->st, "t", "test.more", "o", NULL), 0);
+	assert_non_null(mem = open_memstream(&buf, &len));
+	assert_int_equal(store_audit_anchors(f->st, 0, anchor_out, mem), 0);
+	assert_int_equal(fclose(mem), 0);
+	assert_non_null(strstr(buf, "\"seq\":100,"));
+	assert_non_null(strstr(buf, "\"seq\":200,"));
+	assert_non_null(in = fmemopen(buf, len, "r"));
+	assert_int_equal(
+	    store_audit_verify_anchors(f->st, f->key, "off-host", in, &n, &rep),
+	    0);
+	assert_int_equal(n, 2);
+	fclose(in);
+	/* Edit row 50, drop the checkpoints and their rows, rehash. */
+	untrigger(f->st);
+	sql(f->st,
+	    "DELETE FROM "
+	    "audit_checkpoints; DELETE FROM audit WHERE action = "
+	    "'audit.checkpoint'; UPDATE audit SET seq = -seq WHERE seq > 101; "
+	    "UPDATE audit SET seq = -seq - 1 WHERE seq < 0 AND -seq < 201; "
+	    "UPDATE audit SET seq = -seq - 2 WHERE seq < 0; "
+	    "UPDATE audit SET actor = 'admin:nobody' WHERE seq = 50");
+	rehash_all(f->st);
+	/* A checkpoint is due every 100 rows: its absence is the tell. */
+	expect_bad(f, 100, "checkpoint at row 100 missing");
+	/* Cut back below the first checkpoint: the chain alone cannot tell. */
+	sql(f->st, "DELETE FROM audit WHERE seq > 60");
+	rehash_all(f->st);
+	assert_int_equal(store_audit_verify(f->st, f->key, &rep), 0);
+	/* The anchors kept off the host can. */
+	assert_non_null(in = fmemopen(buf, len, "r"));
+	assert_int_equal(
+	    store_audit_verify_anchors(f->st, f->key, "off-host", in, &n, &rep),
+	    PV_ERR_AUTH);
+	assert_non_null(strstr(rep.what, "row 100 is gone"));
+	fclose(in);
+	/* A line that is no anchor is named. */
+	assert_non_null(in = fmemopen(bad, strlen(bad), "r"));
+	assert_int_equal(
+	    store_audit_verify_anchors(f->st, f->key, "x", in, &n, &rep),
+	    PV_ERR_INVALID);
+	assert_non_null(strstr(rep.what, "x:1: not an anchor"));
+	fclose(in);
+	free(buf);
 }
 
 static void
@@ -359,6 +475,7 @@ main(void)
 		T(test_insert_consistent),
 		T(test_reorder),
 		T(test_checkpoints_and_truncation),
+		T(test_insider),
 		T(test_checkpoint_forged),
 		T(test_checkpoint_deleted),
 		T(test_export),
