@@ -96,6 +96,8 @@ int ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv);
 int ctl_cmd_engineer_disable(struct ctl *c, int argc, char **argv);
 int ctl_cmd_engineer_unlock(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_anchors_export(struct ctl *c, int argc, char **argv);
+/* RevocationList rewritten if it is missing or at least age seconds old. */
+int ctl_revlist_refresh_old(struct ctl *c, int64_t age);
 int ctl_cmd_approver_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_approver_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_target_add(struct ctl *c, int argc, char **argv);

@@ -393,6 +393,13 @@ ctl_cmd_grant_expire(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((r = store_grant_expire_due(c->st, pv_wall_ms() / 1000, &n)) != 0)
 		return STORE_FAIL(r);
+	/*
+	 * The sweep (every minute) also keeps RevocationList fresh: re-signed
+	 * when an hour old, so that pam_provost's revoked_maxage (1d by
+	 * default) never refuses a list only because nothing was revoked.
+	 */
+	if ((rc = ctl_revlist_refresh_old(c, 3600)) != 0)
+		return rc;
 	if (c->json)
 		return ctl_print_json(json_pack("{s:i}", "expired", n));
 	printf("%d grant%s expired\n", n, n == 1 ? "" : "s");

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
@@ -376,6 +378,21 @@ ctl_revlist_refresh(struct ctl *c)
 		printf("revocation list %s rewritten (sequence %llu)\n",
 		    c->cfg->revocation_list, (unsigned long long)seq);
 	return 0;
+}
+
+int
+ctl_revlist_refresh_old(struct ctl *c, int64_t age)
+{
+	struct stat sb;
+	uint64_t seq;
+	size_t n;
+
+	if (c->cfg->revocation_list == NULL || c->st == NULL)
+		return 0;
+	if (stat(c->cfg->revocation_list, &sb) == 0 &&
+	    (int64_t)time(NULL) - (int64_t)sb.st_mtime < age)
+		return 0;
+	return revlist_export(c, c->cfg->revocation_list, &seq, &n);
 }
 
 int

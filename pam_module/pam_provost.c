@@ -25,6 +25,13 @@
 #define PP_ENV_SESSION "PROVOST_SESSION"
 #define PP_PROMPT "Provost token: "
 #define PP_DEFAULT_NONCE_DIR "/run/provost"
+/*
+ * The revocation list's sequence must survive a reboot (else an older
+ * list put back after one is taken): kept on persistent storage.
+ */
+#define PP_DEFAULT_STATE_DIR "/var/lib/provost-pam"
+/* A list not refreshed for this long refuses, unless told otherwise. */
+#define PP_DEFAULT_MAXAGE (24 * 3600)
 #define PP_DEFAULT_SKEW 60
 
 struct pp_opts {
@@ -33,6 +40,7 @@ struct pp_opts {
 	const char *revoked;
 	uint64_t revoked_maxage; /* seconds; 0 = no limit */
 	const char *nonce_dir;
+	const char *state_dir; /* revlist.seq */
 	uint32_t skew;
 	int debug;
 };
@@ -73,13 +81,15 @@ static int
 pp_opts_parse(
     pam_handle_t *pamh, int argc, const char **argv, struct pp_opts *o)
 {
-	const char *v, *nonce_dir = NULL;
+	const char *v, *nonce_dir = NULL, *state_dir = NULL;
 	char esc[128];
 	int i, ok, have_skew = 0, have_maxage = 0;
 
 	*o = (struct pp_opts){
 		.nonce_dir = PP_DEFAULT_NONCE_DIR,
+		.state_dir = PP_DEFAULT_STATE_DIR,
 		.skew = PP_DEFAULT_SKEW,
+		.revoked_maxage = PP_DEFAULT_MAXAGE,
 	};
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -90,6 +100,8 @@ pp_opts_parse(
 			ok = pp_opt_path(&o->revoked, v);
 		else if (pp_opt(a, "nonce_dir", &v))
 			ok = pp_opt_path(&nonce_dir, v);
+		else if (pp_opt(a, "state_dir", &v))
+			ok = pp_opt_path(&state_dir, v);
 		else if (pp_opt(a, "target", &v)) {
 			ok = o->target == NULL &&
 			    pvt_name_valid(v, PVT_NAME_MAX);
@@ -99,9 +111,9 @@ pp_opts_parse(
 			    pv_parse_u32(v, 0, PVT_SKEW_MAX, &o->skew) == 0;
 			have_skew = 1;
 		} else if (pp_opt(a, "revoked_maxage", &v)) {
+			/* 0 turns the limit off, and must be said */
 			ok = !have_maxage &&
-			    pv_duration_parse(v, &o->revoked_maxage) == 0 &&
-			    o->revoked_maxage > 0;
+			    pv_duration_parse(v, &o->revoked_maxage) == 0;
 			have_maxage = 1;
 		} else if (strcmp(a, "debug") == 0) {
 			ok = 1;
@@ -119,12 +131,14 @@ pp_opts_parse(
 	}
 	if (nonce_dir != NULL)
 		o->nonce_dir = nonce_dir;
+	if (state_dir != NULL)
+		o->state_dir = state_dir;
 	if (o->key == NULL || o->target == NULL) {
 		pam_syslog(pamh, LOG_ERR,
 		    "key=/path and target=NAME are required (refusing)");
 		return PAM_SERVICE_ERR;
 	}
-	if (o->revoked_maxage > 0 && o->revoked == NULL) {
+	if (have_maxage && o->revoked == NULL) {
 		pam_syslog(pamh, LOG_ERR,
 		    "revoked_maxage needs revoked=/path (refusing)");
 		return PAM_SERVICE_ERR;
@@ -224,7 +238,7 @@ pp_revocation_check(pam_handle_t *pamh, const struct pp_opts *o,
 	}
 	/* An older list put back would hide later revocations. */
 	r = pvt_revlist_seq_check(
-	    o->nonce_dir, pvt_revlist_sequence(rl), &seen);
+	    o->state_dir, pvt_revlist_sequence(rl), &seen);
 	if (r != PV_ALLOW) {
 		if (r == PV_DENY)
 			pam_syslog(pamh, LOG_ERR,
@@ -236,7 +250,7 @@ pp_revocation_check(pam_handle_t *pamh, const struct pp_opts *o,
 		else
 			pam_syslog(pamh, LOG_ERR,
 			    "%s refused for %s: %s/revlist.seq: %s", what,
-			    c->account, o->nonce_dir, pv_err_str(r));
+			    c->account, o->state_dir, pv_err_str(r));
 		pvt_revlist_free(rl);
 		return PV_DENY;
 	}

@@ -59,7 +59,7 @@ fi
 mkdir "$T/svc"
 # svc NAME [revoked=LIST]: a service checking tokens for target db01.
 svc() {
-	o="key=$S/token.pub target=db01 nonce_dir=$T/nonces${2:+ $2}"
+	o="key=$S/token.pub target=db01 nonce_dir=$T/nonces state_dir=$T/pamstate${2:+ $2}"
 	printf 'auth required %s %s\naccount required %s %s\n' "$MOD" "$o" "$MOD" "$o" \
 	    >"$T/svc/$1"
 }
@@ -169,4 +169,14 @@ expect_rc 0 "disable alice" ctl engineer disable alice
 grep -qx 'engineer alice' "$T/auto.list" || pv_fail "disabled engineer not listed"
 ctl audit export --format jsonl | grep -c '"action":"revocations.export"' >"$T/n"
 [ "$(cat "$T/n")" -ge 5 ] || pv_fail "exports not audited ($(cat "$T/n"))"
-pv_log "ok: revocation list exported, rising, kept current by revoke"
+# The minutely sweep re-signs a list an hour old (pam_provost refuses one
+# older than revoked_maxage, 1d by default), and leaves a newer one alone.
+s4=$(sed -n 's/^sequence //p' "$T/auto.list")
+expect_rc 0 "sweep, list fresh" ctl grant expire
+[ "$(sed -n 's/^sequence //p' "$T/auto.list")" = "$s4" ] || pv_fail "a fresh list was rewritten"
+touch -d '2 hours ago' "$T/auto.list"
+expect_rc 0 "sweep, list an hour old" ctl grant expire
+s5=$(sed -n 's/^sequence //p' "$T/auto.list")
+[ "$s5" -gt "$s4" ] || pv_fail "the sweep did not re-sign an old list ($s4 -> $s5)"
+[ "$(find "$T/auto.list" -mmin -5)" ] || pv_fail "the re-signed list is not new"
+pv_log "ok: revocation list exported, rising, kept current by revoke and by the sweep"

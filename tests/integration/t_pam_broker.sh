@@ -43,7 +43,7 @@ pvctl revocations export "$REVLIST" >/dev/null || pv_fail "revocations export"
 printf '#!/bin/sh\ntr -d "\\000" >"%s/seen.token"\n' "$T" >"$T/grab"
 chmod +x "$T/grab"
 mkdir "$T/svc"
-opts="key=$STATE/token.pub target=pamt nonce_dir=$T/nonces revoked=$REVLIST"
+opts="key=$STATE/token.pub target=pamt nonce_dir=$T/nonces state_dir=$T/pamstate revoked=$REVLIST"
 cat >"$T/svc/sshd" <<EOC
 auth requisite $PAMEXEC expose_authtok quiet $T/grab
 auth required $MOD $opts

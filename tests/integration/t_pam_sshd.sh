@@ -44,7 +44,7 @@ T=$PV_TMP
 "$SSH_KEYGEN" -q -t ed25519 -N '' -C token -f "$T/token" || pv_fail keygen
 "$SSH_KEYGEN" -q -t ed25519 -N '' -C host -f "$T/host_ed25519" || pv_fail keygen
 mkdir "$T/svc"
-opts="key=$T/token.pub target=db01 nonce_dir=$T/nonces"
+opts="key=$T/token.pub target=db01 nonce_dir=$T/nonces state_dir=$T/pamstate"
 cat >"$T/svc/sshd" <<EOC
 auth required $MOD $opts
 account required $MOD $opts

@@ -65,7 +65,7 @@ svc() { # NAME AUTH-ARGS ACCOUNT-ARGS
 		echo "session required $PAMEXEC stdout /usr/bin/env"
 	} >"$T/svc/$1"
 }
-base="key=$T/token.pub target=db01 nonce_dir=$T/nonces skew=60"
+base="key=$T/token.pub target=db01 nonce_dir=$T/nonces state_dir=$T/state skew=60"
 svc pvt "$base revoked=$T/revoked.list" "$base revoked=$T/revoked.list"
 svc acctrev "$base" "$base revoked=$T/revoked.list"
 svc corrupt "$base revoked=$T/corrupt.list" "$base revoked=$T/corrupt.list"
@@ -77,6 +77,11 @@ svc stale "$base revoked=$T/old.list revoked_maxage=1h" \
 	"$base revoked=$T/old.list revoked_maxage=1h"
 svc fresh "$base revoked=$T/old.list revoked_maxage=3h" \
 	"$base revoked=$T/old.list revoked_maxage=3h"
+PVT_ISSUED_OFFSET=-172800 "$TOOL" revlist "$T/token" 7 engineer nobody \
+	>"$T/old2.list" || pv_fail revlist
+svc stale2 "$base revoked=$T/old2.list" "$base revoked=$T/old2.list"
+svc nolimit "$base revoked=$T/old2.list revoked_maxage=0" \
+	"$base revoked=$T/old2.list revoked_maxage=0"
 nokey="key=$T/absent.pub target=db01 nonce_dir=$T/nonces"
 svc nokey "$nokey" "$nokey"
 svc badopt "$base colour=blue" "$base"
@@ -208,6 +213,17 @@ ok "revocation list within revoked_maxage" fresh postgres \
 # The fresh list (sequence 5) was accepted: the older one (3) is refused now.
 refused "revocation list rolled back" "rolled back (sequence 3, 5 seen before)" \
 	pvt postgres "$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+# A reboot empties /run (the nonce cache): the sequence is kept elsewhere.
+[ -f "$T/state/revlist.seq" ] || pv_fail "no revlist.seq in state_dir"
+mv "$T/nonces" "$T/nonces.before-reboot"
+refused "revocation list rolled back after a reboot" "rolled back (sequence 3, 5 seen before)" \
+	pvt postgres "$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+# Without revoked_maxage, a list two days old is stale (the default is 1d);
+# revoked_maxage=0 says not to care.
+refused "revocation list older than the default maxage" "revoked_maxage is 86400 s" \
+	stale2 postgres "$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate
+ok "revoked_maxage=0" nolimit postgres \
+	"$(tok "$T/token" alice postgres db01 0 120 1 -)" authenticate acct_mgmt
 
 # 5. Configuration errors never succeed.
 refused "missing key file" "cannot load token key" nokey postgres \
@@ -226,8 +242,8 @@ refused "account without auth" "no provost token was verified" acctonly postgres
 	"" acct_mgmt
 
 # Only tokens that passed auth were claimed: the valid one, the one the
-# account phase refused and the fresh-list one.  Refused tokens leave
-# nothing behind.
-n=$(ls "$T/nonces" | grep -c '^[0-9a-f]\{32\}$')
-[ "$n" -eq 3 ] || pv_fail "replay cache holds $n entries, want 3"
+# account phase refused, the fresh-list one (before the "reboot") and the
+# revoked_maxage=0 one (after).  Refused tokens leave nothing behind.
+n=$(ls "$T/nonces" "$T/nonces.before-reboot" | grep -c '^[0-9a-f]\{32\}$')
+[ "$n" -eq 4 ] || pv_fail "replay cache holds $n entries, want 4"
 pv_log "all cases passed"
