@@ -28,12 +28,35 @@ struct rr_rec {
 	struct rec_writer *w;
 };
 
+/*
+ * One directory of the recording path: made 0700 if missing, else it
+ * must be a real directory (not a symlink) of this process's user that
+ * nobody else can write: whoever could write it could swap the year or
+ * month for a link and have recordings made elsewhere, or remove them.
+ */
 static int
 mkdir_one(const char *path)
 {
+	struct stat sb;
+
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		pv_error("%s: cannot create: %s", path, strerror(errno));
 		return PV_ERR_IO;
+	}
+	if (lstat(path, &sb) != 0) {
+		pv_error("%s: %s", path, strerror(errno));
+		return PV_ERR_IO;
+	}
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		pv_error("%s: %s: refusing to record under it (new sessions "
+			 "are refused)",
+		    path,
+		    !S_ISDIR(sb.st_mode) ? "not a directory (a link?)"
+			: sb.st_uid != geteuid()
+			? "owned by another user"
+			: "writable by group or others");
+		return PV_ERR_PERM;
 	}
 	return 0;
 }
@@ -129,13 +152,17 @@ broker_recorder_rec_path(const struct pv_config *conf, const char *session_id,
 		return PV_ERR_INVALID;
 	n = snprintf(dir, sizeof(dir), "%s/%04d", conf->recording_dir,
 	    tm.tm_year + 1900);
-	if (n < 0 || (size_t)n >= sizeof(dir) ||
-	    mkdir_one(conf->recording_dir) != 0 || mkdir_one(dir) != 0)
-		return PV_ERR_IO;
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return PV_ERR_RANGE;
+	if ((e = mkdir_one(conf->recording_dir)) != 0 ||
+	    (e = mkdir_one(dir)) != 0)
+		return e;
 	n = snprintf(dir, sizeof(dir), "%s/%04d/%02d", conf->recording_dir,
 	    tm.tm_year + 1900, tm.tm_mon + 1);
-	if (n < 0 || (size_t)n >= sizeof(dir) || mkdir_one(dir) != 0)
-		return PV_ERR_IO;
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return PV_ERR_RANGE;
+	if ((e = mkdir_one(dir)) != 0)
+		return e;
 	if ((e = rr_space_check(conf, dir)) != 0)
 		return e;
 	n = snprintf(path, pathlen, "%s/%s.pvr", dir, session_id);

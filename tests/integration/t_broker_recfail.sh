@@ -75,5 +75,26 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	[ "$n" -eq 0 ] || pv_fail "restart left $n rows open"
 	grep -q 'left open by a crash marked aborted' "$PVD_LOG" || pv_fail "recovery not logged"
 fi
+# A recording directory someone else could write (then swap the month for
+# a link to anywhere): no session starts, the log says why; the same for
+# a month that is a link.  Back to 0700, sessions start again.
+M="$PV_TMP/rec/$(date -u +%Y)/$(date -u +%m)"
+pvssh "$L" true </dev/null >/dev/null 2>&1 || pv_fail "a session before the checks"
+[ -d "$M" ] || pv_fail "no month directory $M"
+chmod 0777 "$M"
+pvssh "$L" 'echo in' </dev/null >"$PV_TMP/w.out" 2>&1 && pv_fail "recorded under a world-writable directory: $(cat "$PV_TMP/w.out")"
+grep -q "$M: writable by group or others: refusing to record under it" "$PVD_LOG" ||
+    pv_fail "no refusal logged for a writable directory"
+chmod 0700 "$M"
+mv "$M" "$M.real"
+mkdir -m 0700 "$PV_TMP/elsewhere"
+ln -s "$PV_TMP/elsewhere" "$M"
+pvssh "$L" 'echo in' </dev/null >"$PV_TMP/w.out" 2>&1 && pv_fail "recorded through a link: $(cat "$PV_TMP/w.out")"
+grep -q "$M: not a directory (a link?): refusing" "$PVD_LOG" || pv_fail "no refusal logged for a link"
+[ -z "$(ls "$PV_TMP/elsewhere")" ] || pv_fail "a recording was made through the link"
+rm "$M"
+mv "$M.real" "$M"
+out=$(pvssh "$L" 'echo in' </dev/null 2>&1) || pv_fail "after the directory was fixed: $out"
+
 pv_log "recording failure ends the session; $got bytes out (file limit $LIMIT)"
 exit 0
