@@ -523,9 +523,12 @@ int
 ctl_cmd_approver_add(struct ctl *c, int argc, char **argv)
 {
 	const char *group = NULL, *eng = NULL;
+	struct store_engineer *e = NULL;
+	int other = 0;
 	const struct ctl_opt opts[] = {
 		{ "group", 1, &group, NULL },
 		{ "engineer", 1, &eng, NULL },
+		{ "not-engineer", 0, NULL, &other },
 		{ NULL, 0, NULL, NULL },
 	};
 	int r;
@@ -533,8 +536,24 @@ ctl_cmd_approver_add(struct ctl *c, int argc, char **argv)
 
 	if (argc - first != 1 || group == NULL)
 		return ctl_usage(cmd, "NAME and --group are required");
+	if (eng != NULL && other)
+		return ctl_usage(
+		    cmd, "--engineer and --not-engineer contradict each other");
 	if ((rc = ctl_open_store(c)) != 0)
 		return rc;
+	/*
+	 * An approver named like an engineer: the same person (who must never
+	 * approve their own requests) or another?  The admin says which.
+	 */
+	if (eng == NULL && !other &&
+	    store_engineer_get_by_login(c->st, argv[first], &e) == 0) {
+		store_engineer_free(e);
+		return ctl_fail(PV_ERR_INVALID,
+		    "%s is also an engineer's login: say --engineer %s if "
+		    "they are the same person (they will never approve "
+		    "their own requests), or --not-engineer if not",
+		    argv[first], argv[first]);
+	}
 	if ((r = store_approver_add(
 		 c->st, c->actor, argv[first], group, eng)) != 0)
 		return STORE_FAIL(r);

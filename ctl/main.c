@@ -40,7 +40,7 @@ static const struct ctl_cmd commands[] = {
 	{ "engineer", "unlock", ctl_cmd_engineer_unlock,
 	    "engineer unlock LOGIN [--reason R]" },
 	{ "approver", "add", ctl_cmd_approver_add,
-	    "approver add NAME --group G [--engineer LOGIN]" },
+	    "approver add NAME --group G [--engineer LOGIN | --not-engineer]" },
 	{ "approver", "list", ctl_cmd_approver_list, "approver list [--json]" },
 	{ "target", "add", ctl_cmd_target_add,
 	    "target add NAME --host H [--port P] --classification LEVEL "

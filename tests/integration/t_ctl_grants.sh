@@ -59,6 +59,17 @@ done
 for a in sec1 sec2 sec3; do ctl approver add $a --group security > /dev/null; done
 ctl approver add ops1 --group ops > /dev/null
 ctl approver add alice-sec --group security --engineer alice > /dev/null
+# An approver named like an engineer: the admin must say whether it is the
+# same person (who then never approves their own requests) or not.
+ctl approver add bob --group security > /dev/null 2>"$PV_TMP/err" &&
+    pv_fail "an approver named like engineer bob was taken without saying who"
+grep -q 'bob is also an engineer.s login: say --engineer bob' "$PV_TMP/err" ||
+    pv_fail "approver named like an engineer: $(cat "$PV_TMP/err")"
+ctl approver list | grep -q '^bob ' && pv_fail "the refused approver was added"
+ctl approver add bob --group ops --engineer bob > /dev/null || pv_fail "approver bob as engineer bob"
+ctl approver add alice --group ops --not-engineer > /dev/null || pv_fail "approver alice, another person"
+ctl approver add carol --group ops --engineer carol --not-engineer > /dev/null 2>&1 &&
+    pv_fail "--engineer with --not-engineer"
 
 # Standing access needs no grant; a rule's deny stays a deny.
 expect_rc 2 "grant for standing access" ctl grant request alice pub1 --account root --duration 1h
