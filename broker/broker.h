@@ -263,6 +263,13 @@ struct broker_backend_ops {
 	    void (*cb)(void *cbctx, uint64_t seq, const char *json),
 	    void *cbctx);
 	/*
+	 * Client addresses that opened a session since (unix seconds), each
+	 * with the last time.  NULL in backends without a store.
+	 */
+	int (*recent_sources)(void *ctx, int64_t since,
+	    void (*cb)(void *cbctx, const char *addr, int64_t last),
+	    void *cbctx);
+	/*
 	 * Group commit (may be NULL): begin 1 opens a batch, begin 0 commits
 	 * it; what the ops wrote between is durable only once that returns
 	 * 0, and no answer built in the batch may leave before.

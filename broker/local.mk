@@ -125,7 +125,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_reload.sh \
 	tests/integration/t_broker_long.sh \
 	tests/integration/t_broker_forge.sh \
-	tests/integration/t_broker_lockout.sh
+	tests/integration/t_broker_lockout.sh \
+	tests/integration/t_broker_flood.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
 	tests/integration/tcp-peer.py

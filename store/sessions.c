@@ -488,3 +488,32 @@ out:
 	st_rollback(st);
 	return r;
 }
+
+int
+store_recent_sources(
+    struct store *st, int64_t since, store_source_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	const char *addr;
+	int r;
+
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = st_prep(st,
+		 "SELECT client_addr, max(started_at) FROM sessions WHERE "
+		 "started_at >= ? AND client_addr IS NOT NULL GROUP BY "
+		 "client_addr",
+		 &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, since)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "recent sources")) == 1) {
+		if ((addr = st_col_text(s, 0)) == NULL)
+			continue;
+		if ((r = cb(ctx, addr, sqlite3_column_int64(s, 1))) != 0)
+			goto out;
+	}
+out:
+	st_done(s);
+	st_rollback(st);
+	return r < 0 ? r : 0;
+}

@@ -399,6 +399,10 @@ struct store_revocation {
 typedef int (*store_revocation_cb)(void *ctx, const struct store_revocation *r);
 int store_revoked_since(
     struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx);
+/* Each client address that opened a session since (unix seconds). */
+typedef int (*store_source_cb)(void *ctx, const char *addr, int64_t last);
+int store_recent_sources(
+    struct store *st, int64_t since, store_source_cb cb, void *ctx);
 
 /*
  * Audit: append-only, hash-chained rows.  details is canonical JSON

@@ -572,6 +572,32 @@ sb_audit_anchors(void *ctx, uint64_t *after,
 	return store_audit_anchors(st, *after, sb_anchor_one, &x);
 }
 
+struct sb_sources {
+	void (*cb)(void *cbctx, const char *addr, int64_t last);
+	void *cbctx;
+};
+
+static int
+sb_source_one(void *ctx, const char *addr, int64_t last)
+{
+	struct sb_sources *x = ctx;
+
+	x->cb(x->cbctx, addr, last);
+	return 0;
+}
+
+static int
+sb_recent_sources(void *ctx, int64_t since,
+    void (*cb)(void *cbctx, const char *addr, int64_t last), void *cbctx)
+{
+	struct store *st = sb_store(ctx);
+	struct sb_sources x = { cb, cbctx };
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	return store_recent_sources(st, since, sb_source_one, &x);
+}
+
 static int
 sb_menu(
     void *ctx, const char *engineer, const char *command, struct pv_buf *out)
@@ -699,6 +725,7 @@ static const struct broker_backend_ops sb_ops = {
 	.fresh_mfa = sb_fresh_mfa,
 	.target_get = sb_target_get,
 	.audit_anchors = sb_audit_anchors,
+	.recent_sources = sb_recent_sources,
 	.decide = sb_decide,
 	.cert_mint = sb_cert_mint,
 	.token_mint = sb_token_mint,

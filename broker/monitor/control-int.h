@@ -23,6 +23,7 @@ struct ctl_child {
 	char account[BROKER_ACCOUNT_MAX + 1];
 	char classification[64];
 	int authenticated;
+	int known; /* admitted from a known-good source (its own pool) */
 	int ending;
 	uint64_t end_told_ms; /* told to end (kill, revoke, stale); 0: not */
 	int end_killed;       /* ... and SIGKILLed for not ending in time */
@@ -31,12 +32,16 @@ struct ctl_child {
 	int64_t active_ms; /* wall clock of the last byte relayed */
 };
 
-/* Authentication failures per source address (PerSourcePenalty). */
+/*
+ * Per source (an address, an IPv6 /64): authentication failures
+ * (PerSourcePenalty), and when an engineer last got in from it.
+ */
 struct ctl_source {
 	char addr[64];
 	uint32_t failures;
 	int64_t last_ms;
 	int refused_noted;
+	int64_t good_ms; /* last authentication from it (wall ms), 0: none */
 };
 
 struct policy;
@@ -61,6 +66,8 @@ struct broker_ctl {
 	/* the verdict for the connection being forked */
 	int pending_fd;
 	uint32_t verdict_delay_ms;
+	int verdict_known;  /* the connection being forked is known-good */
+	int sources_loaded; /* known-good sources read from the store */
 	char verdict_refuse[192];
 };
 

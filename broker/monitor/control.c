@@ -240,11 +240,19 @@ ctl_source(struct broker_ctl *c, const char *addr, int create)
 	size_t i;
 
 	ctl_source_key(addr, key, sizeof(key));
-	for (i = 0; i < c->nsrc; i++) {
+	for (i = 0; c->src != NULL && i < c->nsrc; i++) {
 		e = &c->src[i];
 		if (strcmp(e->addr, key) == 0)
 			return e;
-		if (oldest == NULL || e->last_ms < oldest->last_ms)
+		/*
+		 * The stalest makes room, known-good sources last: failures
+		 * from many addresses must not push them out.
+		 */
+		if (oldest == NULL ||
+		    (oldest->good_ms != 0) > (e->good_ms != 0) ||
+		    ((oldest->good_ms != 0) == (e->good_ms != 0) &&
+			e->last_ms + e->good_ms <
+			    oldest->last_ms + oldest->good_ms))
 			oldest = e;
 	}
 	if (!create)
@@ -280,6 +288,48 @@ ctl_source_decay(struct broker_ctl *c, struct ctl_source *e, int64_t now)
 	}
 }
 
+/*
+ * Known-good sources: an engineer authenticated from it within the last
+ * CTL_KNOWN_DAYS (learned from the store's sessions at start, and from
+ * every authentication since).  They have start capacity of their own
+ * that a flood of unknown addresses cannot take (MaxStartups counts them
+ * apart, and only its FULL applies to them), and CTL_KNOWN_PER_SOURCE
+ * times PerSourceMaxStartups, for a burst of honest logins from one
+ * control host (ansible -f 30).
+ */
+#define CTL_KNOWN_DAYS 7
+#define CTL_KNOWN_PER_SOURCE 4
+
+static void
+ctl_source_good(struct broker_ctl *c, const char *addr, int64_t at_ms)
+{
+	struct ctl_source *e;
+
+	if ((e = ctl_source(c, addr, 1)) != NULL && at_ms > e->good_ms)
+		e->good_ms = at_ms;
+}
+
+static void
+ctl_source_seen(void *cbctx, const char *addr, int64_t last)
+{
+	ctl_source_good(cbctx, addr, last * 1000);
+}
+
+static int
+ctl_source_known(struct broker_ctl *c, const char *addr, int64_t now)
+{
+	struct broker_backend *b = &c->bx->backend;
+	struct ctl_source *e;
+
+	if (!c->sources_loaded && b->ops->recent_sources != NULL) {
+		c->sources_loaded = 1;
+		(void)b->ops->recent_sources(b->ctx,
+		    now / 1000 - CTL_KNOWN_DAYS * 86400, ctl_source_seen, c);
+	}
+	return (e = ctl_source(c, addr, 0)) != NULL && e->good_ms != 0 &&
+	    now - e->good_ms < (int64_t)CTL_KNOWN_DAYS * 86400 * 1000;
+}
+
 void
 broker_ctl_auth_failed(struct broker_ctl *c, const char *addr, unsigned int n)
 {
@@ -298,6 +348,7 @@ broker_ctl_admit(
 {
 	const struct pv_config *conf = c->bx->conf;
 	uint32_t preauth = 0, mine = 0, p;
+	int known;
 	struct ctl_source *e;
 	int64_t now = pv_wall_ms();
 	int sv[2];
@@ -306,14 +357,17 @@ broker_ctl_admit(
 	*child_fd = -1;
 	c->verdict_delay_ms = 0;
 	c->verdict_refuse[0] = '\0';
+	c->verdict_known = known = ctl_source_known(c, addr, now);
+	/* a known source counts against its own pool, an unknown one too */
 	for (i = 0; i < c->nkids; i++) {
-		if (c->kids[i].authenticated)
+		if (c->kids[i].authenticated || c->kids[i].known != known)
 			continue;
 		preauth++;
 		if (ctl_same_source(c->kids[i].addr, addr))
 			mine++;
 	}
-	if (mine >= conf->per_source_startups) {
+	if (mine >=
+	    conf->per_source_startups * (known ? CTL_KNOWN_PER_SOURCE : 1)) {
 		c->drops++;
 		if (pv_mono_ms() >= c->drop_log_ms) {
 			pv_warn("dropped connection from %s: "
@@ -324,8 +378,12 @@ broker_ctl_admit(
 		}
 		return PV_DENY;
 	}
-	/* sshd's random early drop: rate% at START, rising to 100% at FULL */
-	if (preauth >= conf->startups_begin) {
+	/*
+	 * sshd's random early drop: rate% at START, rising to 100% at FULL.
+	 * Known-good sources (their own pool) only meet FULL: a burst of
+	 * honest logins from one host is no flood.
+	 */
+	if (preauth >= (known ? conf->startups_full : conf->startups_begin)) {
 		uint32_t roll;
 
 		if (preauth >= conf->startups_full)
@@ -409,6 +467,7 @@ broker_ctl_child_add(
 	*k = (struct ctl_child){
 		.pid = pid,
 		.fd = c->pending_fd,
+		.known = c->verdict_known,
 		.start = (int64_t)time(NULL),
 		.active_ms = pv_wall_ms(),
 	};
@@ -431,6 +490,8 @@ broker_ctl_child_identity(struct broker_ctl *c, pid_t pid, const char *engineer,
 	if (k == NULL)
 		return;
 	if (engineer != NULL && engineer[0] != '\0') {
+		if (!k->authenticated)
+			ctl_source_good(c, k->addr, pv_wall_ms());
 		k->authenticated = 1;
 		(void)snprintf(
 		    k->engineer, sizeof(k->engineer), "%s", engineer);

@@ -169,6 +169,34 @@ test_penalty(void **state)
 	fixture_done(&f);
 }
 
+/*
+ * A source an engineer got in from has its own start capacity: a flood
+ * from unknown addresses fills MaxStartups, and she still gets in; and a
+ * burst from her host may hold 4 x PerSourceMaxStartups.
+ */
+static void
+test_known_sources(void **state)
+{
+	struct fixture f;
+	char addr[32];
+	pid_t pid = 100;
+	int i;
+
+	fixture_init(&f, "MaxStartups 4:100:4\nPerSourceMaxStartups 2\n");
+	assert_int_equal(admit(&f, "10.9.9.9", pid), PV_ALLOW);
+	broker_ctl_child_identity(&f.c, pid++, "alice", NULL, NULL, NULL);
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(addr, sizeof(addr), "10.2.0.%d", i + 1);
+		assert_int_equal(admit(&f, addr, pid++), PV_ALLOW);
+	}
+	assert_int_equal(admit(&f, "10.2.0.99", pid++), PV_DENY);
+	/* her own pool (MaxStartups counts it apart): the flood cannot fill it */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(admit(&f, "10.9.9.9", pid++), PV_ALLOW);
+	assert_int_equal(admit(&f, "10.9.9.9", pid++), PV_DENY);
+	fixture_done(&f);
+}
+
 /* An IPv6 client is its /64: a host picks addresses in it at will. */
 static void
 test_penalty_v6(void **state)
@@ -254,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_max_startups),
 		cmocka_unit_test(test_penalty),
 		cmocka_unit_test(test_penalty_v6),
+		cmocka_unit_test(test_known_sources),
 		cmocka_unit_test(test_keywords),
 	};
 
