@@ -37,10 +37,14 @@
  */
 #define MS_GRACE_SLACK_MS 2000
 /*
- * Requests before authentication, all kinds (audit appends too): a few
- * per auth try is what a real login makes.
+ * Requests before authentication, all kinds (audit appends too): the
+ * auth requests the order rules allow (key queries count: a client may
+ * offer every key of its agent) and a few more.
  */
-#define MS_PREAUTH_REQS(tries) (16 + 4 * (tries))
+#define MS_PREAUTH_REQS(tries)                             \
+	(16 +                                              \
+	    (4 * (tries) > MON_AUTH_REQS_MAX ? 4 * (tries) \
+					     : MON_AUTH_REQS_MAX))
 /* A request that keeps every session waiting this long is logged. */
 #define MS_SLOW_MS 100
 /* Distinct decisions a session keeps for a reload's recheck. */

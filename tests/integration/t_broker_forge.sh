@@ -213,5 +213,20 @@ n=$(sql "select count(*) from audit where action = 'auth.fail' and object = 'ses
 [ "$n" -eq 3 ] || pv_fail "wrong codes audited $n times, want 3"
 preauth_done
 
+# 12. The bounds leave honest clients alone: one that offers 30 other keys
+# from its agent before the right one gets in.
+ids=""
+i=1
+while [ $i -le 30 ]; do
+	"$SSH_KEYGEN" -q -t ed25519 -N '' -f "$PV_TMP/k$i" || pv_fail "keygen"
+	ids="$ids -i $PV_TMP/k$i"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+out=$(SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+    "$SSH" -F "$PV_TMP/ssh_config" $ids -i "$ENG_KEY" -o IdentitiesOnly=yes -p "$PVD_PORT" \
+    -l "$L" 127.0.0.1 'echo many-keys' </dev/null 2>&1) || pv_fail "31 keys offered: $out"
+echo "$out" | grep -qx many-keys || pv_fail "31 keys offered: $out"
+
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0
