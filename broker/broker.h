@@ -23,6 +23,24 @@ struct sftp_event;
 struct ssh_bind_struct;
 
 /*
+ * SSH algorithms (algos.c): provostd's preference order filtered by what
+ * this libssh implements, or the configured list (each name checked).
+ * server: the engineer's leg (else the target leg, which prefers
+ * AES-GCM).  0, or PV_ERR_UNSUPPORTED with err saying which name.
+ */
+enum broker_algo {
+	BROKER_ALGO_KEX,
+	BROKER_ALGO_CIPHER,
+	BROKER_ALGO_MAC,
+	BROKER_ALGO_HOSTKEY,
+};
+int broker_algos(const struct pv_config *conf, enum broker_algo kind,
+    int server, char *out, size_t outlen, char *err, size_t errlen);
+/* Is name (one) a method of kind this libssh implements? */
+int broker_algo_supported(enum broker_algo kind, const char *name);
+const char *broker_algo_keyword(enum broker_algo kind);
+
+/*
  * A failed authentication waits this long before its answer (the session
  * process sleeps it); the monitor takes no code sooner than this after a
  * wrong one (less 100 ms for scheduling), whatever the process does.
@@ -347,6 +365,8 @@ struct broker_ctx {
 	struct broker_recorder recorder;
 	struct ssh_bind_struct *bind; /* ssh_bind */
 	struct broker_link *link;     /* the session's line to provostd */
+	/* the target leg's algorithms (broker_algos), set at start */
+	char target_kex[512], target_ciphers[256], target_macs[256];
 	/* privilege separation (docs/privsep.md): set in the session process */
 	char session_id[PV_UUID_LEN + 1]; /* the monitor's id for it */
 	int sandbox;   /* enter the seccomp sandbox once the legs are up */

@@ -6,6 +6,7 @@
 noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
+	broker/algos.c \
 	broker/login.c \
 	broker/monitor/monitor.h \
 	broker/monitor/control.h \
@@ -126,7 +127,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_long.sh \
 	tests/integration/t_broker_forge.sh \
 	tests/integration/t_broker_lockout.sh \
-	tests/integration/t_broker_flood.sh
+	tests/integration/t_broker_flood.sh \
+	tests/integration/t_broker_kex.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
 	tests/integration/tcp-peer.py

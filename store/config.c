@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/common.h"
 #include "store/store.h"
@@ -413,6 +414,43 @@ kw_loglevel(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms: NAME[,NAME...]. */
+static int
+kw_algos(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	const char *s = l->args[0];
+	char **slot;
+	size_t i, n = strlen(s);
+
+	if (strcasecmp(l->keyword, "KexAlgorithms") == 0)
+		slot = &x->c->kex_algos;
+	else if (strcasecmp(l->keyword, "Ciphers") == 0)
+		slot = &x->c->ciphers;
+	else if (strcasecmp(l->keyword, "MACs") == 0)
+		slot = &x->c->macs;
+	else
+		slot = &x->c->hostkey_algos;
+	if (*slot != NULL)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (n == 0 || n > 1024 || s[0] == ',' || s[n - 1] == ',' ||
+	    strstr(s, ",,") != NULL)
+		return cfg_err(err, errlen,
+		    "%s: a comma-separated list of algorithm names",
+		    l->keyword);
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '@' ||
+			s[i] == '.' || s[i] == '-' || s[i] == ','))
+			return cfg_err(err, errlen,
+			    "%s: '%c' is not part of an algorithm name",
+			    l->keyword, s[i]);
+	if ((*slot = strdup(s)) == NULL)
+		return cfg_err(err, errlen, "out of memory");
+	return 0;
+}
+
 static const struct pv_conf_keyword config_keywords[] = {
 	{ "ListenAddress", 1, 1, kw_listen },
 	{ "StateDirectory", 1, 1, kw_state },
@@ -436,6 +474,10 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "PerSourcePenalty", 1, 1, kw_penalty },
 	{ "Plugin", 1, 2, kw_plugin },
 	{ "LogLevel", 1, 1, kw_loglevel },
+	{ "KexAlgorithms", 1, 1, kw_algos },
+	{ "Ciphers", 1, 1, kw_algos },
+	{ "MACs", 1, 1, kw_algos },
+	{ "HostKeyAlgorithms", 1, 1, kw_algos },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -558,6 +600,10 @@ pv_config_free(struct pv_config *c)
 	free(c->control_socket);
 	free(c->revocation_list);
 	free(c->sandbox_user);
+	free(c->kex_algos);
+	free(c->ciphers);
+	free(c->macs);
+	free(c->hostkey_algos);
 	free(c);
 }
 
@@ -637,6 +683,15 @@ pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
 	reload_note(restart, restartlen, "SandboxUser",
 	    str_differs(cur->sandbox_user, next->sandbox_user));
 	reload_note(restart, restartlen, "Plugin", plugins_differ(cur, next));
+	/* The listening socket's algorithms are set when it is made. */
+	reload_note(restart, restartlen, "KexAlgorithms",
+	    str_differs(cur->kex_algos, next->kex_algos));
+	reload_note(restart, restartlen, "Ciphers",
+	    str_differs(cur->ciphers, next->ciphers));
+	reload_note(
+	    restart, restartlen, "MACs", str_differs(cur->macs, next->macs));
+	reload_note(restart, restartlen, "HostKeyAlgorithms",
+	    str_differs(cur->hostkey_algos, next->hostkey_algos));
 	/* The rest applies to every decision and connection from now on. */
 	t = cur->policy_file;
 	cur->policy_file = next->policy_file;

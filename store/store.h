@@ -497,6 +497,12 @@ struct pv_config {
 	size_t nplugins;
 	struct pv_config_plugin plugins[PV_CONFIG_MAX_PLUGINS];
 	int log_level; /* enum pv_log_level */
+	/*
+	 * KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms: comma lists, NULL
+	 * for provostd's own (the best this libssh has); checked against
+	 * libssh by provostd.
+	 */
+	char *kex_algos, *ciphers, *macs, *hostkey_algos;
 };
 /* Defaults as documented. */
 int pv_config_new(struct pv_config **out);

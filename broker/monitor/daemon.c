@@ -33,16 +33,10 @@
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
 #define MAX_LISTENERS 64
 
-/* Modern algorithms only; strict kex is on in libssh >= 0.10.6. */
-#define SERVER_KEX \
-	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256"
-#define SERVER_CIPHERS                                          \
-	"chacha20-poly1305@openssh.com,aes256-gcm@openssh.com," \
-	"aes128-gcm@openssh.com"
-#define SERVER_MACS \
-	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
-#define SERVER_HOSTKEY_ALGS \
-	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+/*
+ * Modern algorithms only (broker/algos.c: the best this libssh has, or the
+ * configured lists); strict kex is on in libssh >= 0.10.6.
+ */
 #define SERVER_PUBKEY_TYPES                                    \
 	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
 	"ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,"      \
@@ -105,8 +99,45 @@ path_join(char *out, size_t outlen, const char *dir, const char *name)
 	return n > 0 && (size_t)n < outlen ? 0 : PV_ERR_RANGE;
 }
 
+/* The engineer's leg's lists (the target leg's live in broker_ctx). */
+struct server_algos {
+	char kex[512], ciphers[256], macs[256], hostkeys[256];
+};
+
+/*
+ * Both legs' lists, from the configuration or the best this libssh has;
+ * a configured name libssh lacks is one line on stderr and a refusal.
+ */
 static int
-setup_bind(const struct pv_config *c, ssh_bind *out)
+resolve_algos(const struct pv_config *c, const char *conf_path,
+    struct server_algos *sa, struct broker_ctx *bx)
+{
+	char err[256];
+	int r;
+
+	if ((r = broker_algos(c, BROKER_ALGO_KEX, 1, sa->kex, sizeof(sa->kex),
+		 err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_CIPHER, 1, sa->ciphers,
+		 sizeof(sa->ciphers), err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_MAC, 1, sa->macs, sizeof(sa->macs),
+		 err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_HOSTKEY, 1, sa->hostkeys,
+		 sizeof(sa->hostkeys), err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_KEX, 0, bx->target_kex,
+		 sizeof(bx->target_kex), err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_CIPHER, 0, bx->target_ciphers,
+		 sizeof(bx->target_ciphers), err, sizeof(err))) != 0 ||
+	    (r = broker_algos(c, BROKER_ALGO_MAC, 0, bx->target_macs,
+		 sizeof(bx->target_macs), err, sizeof(err))) != 0) {
+		fprintf(stderr, "provostd: %s: %s\n", conf_path, err);
+		return r;
+	}
+	return 0;
+}
+
+static int
+setup_bind(
+    const struct pv_config *c, const struct server_algos *sa, ssh_bind *out)
 {
 	char path[4096];
 	ssh_bind b;
@@ -135,18 +166,16 @@ setup_bind(const struct pv_config *c, ssh_bind *out)
 	}
 	/* the bind owns hk now */
 	if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, SERVER_KEX) <
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_KEY_EXCHANGE, sa->kex) <
 		0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_C_S, sa->ciphers) <
+		0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_CIPHERS_S_C, sa->ciphers) <
+		0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, sa->macs) < 0 ||
+	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, sa->macs) < 0 ||
 	    ssh_bind_options_set(
-		b, SSH_BIND_OPTIONS_CIPHERS_C_S, SERVER_CIPHERS) < 0 ||
-	    ssh_bind_options_set(
-		b, SSH_BIND_OPTIONS_CIPHERS_S_C, SERVER_CIPHERS) < 0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_C_S, SERVER_MACS) <
-		0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HMAC_S_C, SERVER_MACS) <
-		0 ||
-	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS,
-		SERVER_HOSTKEY_ALGS) < 0 ||
+		b, SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, sa->hostkeys) < 0 ||
 	    ssh_bind_options_set(b, SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES,
 		SERVER_PUBKEY_TYPES) < 0) {
 		pv_error("host key %s: %s", path, ssh_get_error(b));
@@ -748,6 +777,7 @@ main(int argc, char **argv)
 	char err[PV_CONF_ERR_MAX], path[4096];
 	EVP_PKEY *ca = NULL;
 	struct sandbox_id sb;
+	struct server_algos algos;
 	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
 
 	memset(&bx, 0, sizeof(bx));
@@ -800,7 +830,8 @@ main(int argc, char **argv)
 	    broker_recorder_rec_new(conf, &bx.recorder) != 0)
 		goto fail;
 	ssh_init();
-	if (setup_bind(conf, &bx.bind) != 0)
+	if (resolve_algos(conf, conf_path, &algos, &bx) != 0 ||
+	    setup_bind(conf, &algos, &bx.bind) != 0)
 		goto fail;
 	for (i = 0; i < (int)conf->nlisten; i++) {
 		struct broker_listen la;
@@ -814,8 +845,14 @@ main(int argc, char **argv)
 		}
 	}
 	if (test) {
-		if (test == 2)
+		if (test == 2) {
 			pv_config_print(conf, stdout);
+			/* the lists in force, whether configured or not */
+			printf("kexalgorithms %s\nciphers %s\nmacs %s\n"
+			       "hostkeyalgorithms %s\n",
+			    algos.kex, algos.ciphers, algos.macs,
+			    algos.hostkeys);
+		}
 		fprintf(stderr, "provostd: %s: configuration OK\n", conf_path);
 		r = 0;
 		goto out;

@@ -16,13 +16,6 @@
 #include "broker/session/session.h"
 #include "store/store.h"
 
-/* The target leg prefers AES-GCM: with AES-NI it costs the relay least. */
-#define TARGET_KEX "curve25519-sha256,curve25519-sha256@libssh.org"
-#define TARGET_CIPHERS                                   \
-	"aes128-gcm@openssh.com,aes256-gcm@openssh.com," \
-	"chacha20-poly1305@openssh.com"
-#define TARGET_MACS \
-	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
 #define TARGET_TIMEOUT_S 10
 #define TARGET_KBDINT_ROUNDS 4
 
@@ -101,12 +94,15 @@ target_options(struct broker_session *s, ssh_session t, const char *hostkeys)
 	    ssh_options_set(t, SSH_OPTIONS_HOST, s->tgt.host) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_PORT, &port) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_USER, s->account) < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_KEY_EXCHANGE, TARGET_KEX) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_KEY_EXCHANGE, s->bx->target_kex) <
+		0 ||
 	    ssh_options_set(t, SSH_OPTIONS_HOSTKEYS, hostkeys) < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_C_S, TARGET_CIPHERS) < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_S_C, TARGET_CIPHERS) < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_HMAC_C_S, TARGET_MACS) < 0 ||
-	    ssh_options_set(t, SSH_OPTIONS_HMAC_S_C, TARGET_MACS) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_C_S, s->bx->target_ciphers) <
+		0 ||
+	    ssh_options_set(t, SSH_OPTIONS_CIPHERS_S_C, s->bx->target_ciphers) <
+		0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HMAC_C_S, s->bx->target_macs) < 0 ||
+	    ssh_options_set(t, SSH_OPTIONS_HMAC_S_C, s->bx->target_macs) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_NODELAY, &one) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
 	    ssh_options_set(t, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") < 0 ||

@@ -29,7 +29,10 @@ test_config(void **state)
 				   "Plugin /usr/lib/c.so /etc/c.conf\n"
 				   "LogLevel debug\n"
 				   "RevocationList /srv/provost/revoked.list\n"
-				   "RekeyLimit 4M 1h\n";
+				   "RekeyLimit 4M 1h\n"
+				   "KexAlgorithms curve25519-sha256,"
+				   "sntrup761x25519-sha512@openssh.com\n"
+				   "macs hmac-sha2-256-etm@openssh.com\n";
 	static const struct {
 		const char *text;
 		const char *err;
@@ -47,6 +50,12 @@ test_config(void **state)
 		{ "RecordingMinFree 1M\nRecordingMinFree 2M\n",
 		    "x.conf:2: RecordingMinFree given twice" },
 		{ "LogLevel loud\n", "x.conf:1:" },
+		{ "KexAlgorithms a\nKexAlgorithms b\n",
+		    "x.conf:2: KexAlgorithms given twice" },
+		{ "Ciphers aes256-gcm@openssh.com,\n",
+		    "x.conf:1: Ciphers: a comma-separated list" },
+		{ "MACs hmac;sha\n",
+		    "x.conf:1: MACs: ';' is not part of an algorithm name" },
 		{ "PolicyFile /a\nPolicyFile /b\n",
 		    "x.conf:2: PolicyFile given "
 		    "twice" },
@@ -94,6 +103,11 @@ test_config(void **state)
 	assert_string_equal(c->revocation_list, "/srv/provost/revoked.list");
 	assert_true(c->rekey_data == 4 * 1024 * 1024);
 	assert_int_equal(c->rekey_time, 3600);
+	assert_string_equal(c->kex_algos,
+	    "curve25519-sha256,sntrup761x25519-sha512@openssh.com");
+	assert_string_equal(c->macs, "hmac-sha2-256-etm@openssh.com");
+	assert_null(c->ciphers);
+	assert_null(c->hostkey_algos);
 	pv_config_free(c);
 	pv_config_free(NULL);
 	/* Not kept unless configured. */
