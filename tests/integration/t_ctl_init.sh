@@ -72,6 +72,7 @@ sed -n 's/^ *provostctl \([a-z]*\) \([a-z]*\).*/\1 \2/p' "$PV_TMP/help" | sort -
 while read -r g c; do
 	case "$g $c" in
 	"engineer key") set -- engineer key add ;;
+	"audit anchors") set -- audit anchors export ;;
 	*) set -- "$g" "$c" ;;
 	esac
 	"$CTL" "$@" --help > "$PV_TMP/h1" || pv_fail "$* --help exited non-zero"
