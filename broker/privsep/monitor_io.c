@@ -142,22 +142,22 @@ take_fds(struct msghdr *mh, int *fd, int *extra)
 	return 0;
 }
 
-/* Reads exactly len bytes into dst, collecting a passed descriptor. */
-static int
-read_full(int sock, uint8_t *dst, size_t len, int *fd, int *extra,
-    uint64_t deadline_ms)
+/*
+ * One recvmsg of at most len bytes, never waiting: the bytes read (> 0),
+ * 0 when none are there yet, or PV_ERR_CLOSED / PV_ERR_IO.  Descriptors
+ * that come with them go to take_fds.
+ */
+static ssize_t
+recv_part(int sock, uint8_t *dst, size_t len, int *fd, int *extra)
 {
 	union {
 		struct cmsghdr hdr;
 		char buf[CMSG_SPACE(2 * sizeof(int))];
 	} cm;
-	size_t off = 0;
 	ssize_t n;
-	int r;
 
-	while (off < len) {
-		struct iovec iov = { .iov_base = dst + off,
-			.iov_len = len - off };
+	for (;;) {
+		struct iovec iov = { .iov_base = dst, .iov_len = len };
 		struct msghdr mh = {
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
@@ -168,19 +168,36 @@ read_full(int sock, uint8_t *dst, size_t len, int *fd, int *extra,
 		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n > 0) {
 			(void)take_fds(&mh, fd, extra);
-			off += (size_t)n;
-			continue;
+			return n;
 		}
 		if (n == 0)
 			return PV_ERR_CLOSED;
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return errno == ECONNRESET ? PV_ERR_CLOSED : PV_ERR_IO;
+	}
+}
+
+/* Reads exactly len bytes into dst, collecting a passed descriptor. */
+static int
+read_full(int sock, uint8_t *dst, size_t len, int *fd, int *extra,
+    uint64_t deadline_ms)
+{
+	size_t off = 0;
+	ssize_t n;
+	int r;
+
+	while (off < len) {
+		if ((n = recv_part(sock, dst + off, len - off, fd, extra)) < 0)
+			return (int)n;
+		if (n == 0) {
 			if ((r = io_wait(sock, POLLIN, deadline_ms)) != 0)
 				return r;
 			continue;
 		}
-		return errno == ECONNRESET ? PV_ERR_CLOSED : PV_ERR_IO;
+		off += (size_t)n;
 	}
 	return 0;
 }
@@ -244,10 +261,6 @@ out:
 int
 broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} cm;
 	struct pv_buf *hb;
 	uint32_t flen = 0;
 	size_t want;
@@ -271,36 +284,20 @@ broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out)
 				break;
 			want = MON_HDR_LEN + flen - rd->have;
 		}
-		struct iovec iov = { .iov_base = rd->buf + rd->have,
-			.iov_len = want };
-		struct msghdr mh = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cm.buf,
-			.msg_controllen = sizeof(cm.buf),
-		};
-
-		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		if (n > 0) {
-			(void)take_fds(&mh, &fd, &extra);
-			if (fd != -1) {
-				(void)close(fd);
-				return PV_ERR_PROTOCOL;
-			}
-			if (extra)
-				return PV_ERR_PROTOCOL;
-			if (rd->have == 0)
-				rd->started_ms = pv_mono_ms();
-			rd->have += (size_t)n;
-			continue;
+		n = recv_part(sock, rd->buf + rd->have, want, &fd, &extra);
+		if (n < 0)
+			return (int)n;
+		if (fd != -1) {
+			(void)close(fd);
+			return PV_ERR_PROTOCOL;
 		}
+		if (extra)
+			return PV_ERR_PROTOCOL;
 		if (n == 0)
-			return PV_ERR_CLOSED;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		return errno == ECONNRESET ? PV_ERR_CLOSED : PV_ERR_IO;
+		if (rd->have == 0)
+			rd->started_ms = pv_mono_ms();
+		rd->have += (size_t)n;
 	}
 	r = broker_mon_msg_decode(rd->buf, rd->have, out);
 	pv_secret_wipe(rd->buf, rd->have);
