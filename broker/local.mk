@@ -34,8 +34,8 @@ libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 libprovost_broker_la_LIBADD = libprovost_privsep.la \
 	libprovost_sftp.la libprovost_store.la \
 	libprovost_recorder.la libprovost_pam_module.la \
-	libprovost_policy.la libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS) \
-	$(JANSSON_LIBS) $(SECCOMP_LIBS)
+	libprovost_plugins.la libprovost_policy.la libprovost_common.la \
+	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SECCOMP_LIBS) -ldl
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
@@ -47,9 +47,10 @@ provostd_LDFLAGS = $(PROG_LINK)
 provostd_LDADD = libprovost_broker.la libprovost_privsep.la \
 	libprovost_sftp.la libprovost_store.la \
 	libprovost_pam_module.la \
-	libprovost_recorder.la libprovost_policy.la libprovost_common.la \
+	libprovost_recorder.la libprovost_plugins.la libprovost_policy.la \
+	libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \
-	$(ZSTD_LIBS) $(OATH_LIBS) $(SECCOMP_LIBS)
+	$(ZSTD_LIBS) $(OATH_LIBS) $(SECCOMP_LIBS) -ldl
 LINT_C_FILES += broker/monitor/daemon.c
 
 BROKER_UNIT_TESTS = \

@@ -220,17 +220,13 @@ ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv)
 		{ "at", 1, &at, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
-	struct store_engineer *e = NULL;
-	struct store_target *t = NULL;
-	struct store_grant *g = NULL;
-	struct policy_grant pg;
-	struct policy_request pr;
-	struct policy_decision d;
+	struct store_decision sd = { 0 };
+	struct store_decide_req q;
 	struct pv_buf *b = NULL;
 	int64_t now = pv_wall_ms() / 1000;
 	unsigned int ch = 0;
 	char *text = NULL;
-	int r, dec;
+	int r;
 	PARSE("policy", "explain", opts);
 
 	if (argc - first != 3)
@@ -241,69 +237,57 @@ ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv)
 		return ctl_usage(cmd, "--at: RFC 3339 or unix seconds");
 	if ((rc = ctl_load_policy(c, 1)) != 0 || (rc = ctl_open_store(c)) != 0)
 		return rc;
-	if ((r = store_engineer_get_by_login(c->st, argv[first], &e)) != 0 ||
-	    (r = store_target_get(c->st, argv[first + 1], &t)) != 0) {
-		rc = ctl_fail(r, "%s", store_errmsg(c->st));
-		goto out;
-	}
-	r = store_grant_best_for(
-	    c->st, e->login, t->name, argv[first + 2], now, &g);
-	if (r != 0 && r != PV_ERR_NOT_FOUND) {
-		rc = ctl_fail(r, "%s", store_errmsg(c->st));
-		goto out;
-	}
-	if (g != NULL)
-		store_grant_to_policy(g, &pg);
-	pr = (struct policy_request){
-		.engineer = e->login,
-		.provider = e->provider,
-		.clearance = e->clearance,
-		.target = t->name,
-		.classification = t->classification,
+	if ((b = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	/* The broker's own path: the same rows, checks and plugins. */
+	q = (struct store_decide_req){
+		.engineer = argv[first],
+		.target = argv[first + 1],
 		.account = argv[first + 2],
 		.channel = ch,
 		.now = now,
-		.grant = g != NULL ? &pg : NULL,
+		.explain = b,
 	};
-	if ((b = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL) {
-		rc = ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = ctl_decide(c, &q, &sd)) < 0) {
+		rc = r == PV_ERR_CONFIG ? ctl_exit_code(r)
+		    : r == PV_ERR_NOT_FOUND
+		    ? ctl_fail(r, "%s", store_errmsg(c->st))
+		    : ctl_fail(r, "policy explain failed");
 		goto out;
 	}
-	if ((dec = policy_explain(c->pol, &pr, b, &d)) < 0 ||
-	    (r = pv_buf_dup_cstring(b, &text)) != 0) {
-		rc = ctl_fail(dec < 0 ? dec : r, "policy explain failed");
+	if ((r = pv_buf_dup_cstring(b, &text)) != 0) {
+		rc = ctl_fail(r, "policy explain failed");
 		goto out;
 	}
-	/* The broker refuses these before asking the policy. */
 	if (c->json) {
 		rc = ctl_print_json(
-		    json_pack("{s:s, s:s?, s:s, s:s?, s:b, s:b, s:b, s:s}",
-			"outcome", policy_outcome_name(d.outcome), "rule",
-			d.rule, "reason", d.reason, "grant",
-			g != NULL ? g->id : NULL, "engineer_disabled",
-			e->disabled_at != 0, "provider_blocked",
-			e->provider_blocked, "target_has_account",
-			store_target_has_account(t, argv[first + 2]),
-			"explanation", text));
+		    json_pack("{s:s, s:s?, s:s, s:s?, s:b, s:b, s:b, s:b, s:s}",
+			"outcome", policy_outcome_name(sd.d.outcome), "rule",
+			sd.d.rule, "reason", sd.reason, "grant",
+			sd.g != NULL ? sd.g->id : NULL, "engineer_disabled",
+			sd.e->disabled_at != 0, "provider_blocked",
+			sd.e->provider_blocked, "target_has_account",
+			store_target_has_account(sd.t, argv[first + 2]),
+			"plugin_refused", sd.vetoed, "explanation", text));
 		goto out;
 	}
 	fputs(text, stdout);
-	if (e->disabled_at != 0 || e->provider_blocked)
+	if (sd.e->disabled_at != 0 || sd.e->provider_blocked)
 		printf("note: %s is %s: the broker refuses every connection "
 		       "before this decision\n",
-		    e->login,
-		    e->disabled_at ? "disabled"
-				   : "of a revoked or exited "
-				     "provider");
-	if (!store_target_has_account(t, argv[first + 2]))
+		    sd.e->login,
+		    sd.e->disabled_at ? "disabled"
+				      : "of a revoked or exited "
+					"provider");
+	if (!store_target_has_account(sd.t, argv[first + 2]))
 		printf("note: target %s has no account %s in the inventory\n",
-		    t->name, argv[first + 2]);
+		    sd.t->name, argv[first + 2]);
+	if (sd.vetoed)
+		printf("note: refused by the plugins: %s\n", sd.reason);
 	rc = 0;
 out:
 	free(text);
 	pv_buf_free(b);
-	store_engineer_free(e);
-	store_target_free(t);
-	store_grant_free(g);
+	store_decision_clear(&sd);
 	return rc;
 }

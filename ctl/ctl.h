@@ -31,9 +31,12 @@ struct ctl {
 	struct store *st;
 	struct policy *pol;
 	int json;
-	int policy_missing; /* PolicyFile does not exist */
-	int create;         /* init: the store may be created */
-	char actor[128];    /* "admin:USER" */
+	int policy_missing;          /* PolicyFile does not exist */
+	int create;                  /* init: the store may be created */
+	char actor[128];             /* "admin:USER" */
+	struct plugin_host *plugins; /* started by ctl_decide when needed */
+	int plugins_started;
+	int plugins_failed;
 };
 
 /* A command: argv[0] is its name ("add"); returns an exit code. */
@@ -57,6 +60,16 @@ const struct ctl_cmd *ctl_cmd_find(const char *group, const char *name);
 int ctl_open_store(struct ctl *c);
 /* Loads PolicyFile; missing file -> policy_missing and 0 unless needed. */
 int ctl_load_policy(struct ctl *c, int needed);
+/*
+ * The one decision path (store_decide) with the plugins of the config's
+ * Plugin lines as its veto (their host started on first use: a plugin
+ * that cannot load is a config error).  Returns what store_decide does,
+ * or the exit code of a failed start as a PV_ERR_CONFIG.
+ */
+int ctl_decide(
+    struct ctl *c, struct store_decide_req *q, struct store_decision *sd);
+/* Starts the plugin host once (c->plugins stays NULL without Plugin lines). */
+int ctl_plugins(struct ctl *c);
 /* STATE/name into buf. */
 int ctl_state_path(
     const struct ctl *c, const char *name, char *buf, size_t len);
@@ -123,6 +136,7 @@ int ctl_cmd_audit_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_check(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv);
+int ctl_cmd_report(struct ctl *c, int argc, char **argv);
 /* sessions.c: live sessions through provostd's control socket. */
 int ctl_cmd_session_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_show(struct ctl *c, int argc, char **argv);

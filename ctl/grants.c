@@ -74,8 +74,8 @@ ctl_cmd_grant_request(struct ctl *c, int argc, char **argv)
 	struct store_engineer *e = NULL;
 	struct store_target *t = NULL;
 	struct store_grant *g = NULL;
-	struct policy_decision d;
-	struct policy_request pr;
+	struct store_decision sd = { 0 };
+	struct store_decide_req q;
 	struct store_grant_req req;
 	int64_t now = pv_wall_ms() / 1000;
 	uint64_t secs;
@@ -94,19 +94,29 @@ ctl_cmd_grant_request(struct ctl *c, int argc, char **argv)
 		rc = STORE_FAIL(r);
 		goto out;
 	}
-	pr = (struct policy_request){
+	q = (struct store_decide_req){
 		.engineer = e->login,
-		.provider = e->provider,
-		.clearance = e->clearance,
 		.target = t->name,
-		.classification = t->classification,
 		.account = account,
 		.channel = 0,
 		.now = now,
-		.grant = NULL,
+		.no_grant = 1,
+		.what = "request",
 	};
-	if ((r = policy_decide(c->pol, &pr, &d)) < 0) {
-		rc = ctl_fail(r, "policy: %s", pv_err_str(r));
+	if ((r = ctl_decide(c, &q, &sd)) < 0) {
+		rc = r == PV_ERR_CONFIG
+		    ? ctl_exit_code(r)
+		    : ctl_fail(r, "policy: %s", pv_err_str(r));
+		goto out;
+	}
+	/* the rows' own refusals and the plugins' before the grant's rules */
+	if ((r = store_decide_audit(c->st, c->actor, &q, &sd)) != 0) {
+		rc = STORE_FAIL(r);
+		goto out;
+	}
+	if (sd.refused || sd.vetoed) {
+		rc = ctl_fail(sd.refused ? sd.refused : PV_ERR_DENIED,
+		    "refused: %s", sd.reason);
 		goto out;
 	}
 	req = (struct store_grant_req){
@@ -117,7 +127,7 @@ ctl_cmd_grant_request(struct ctl *c, int argc, char **argv)
 		.ticket = ticket,
 		.reason = why,
 	};
-	if ((r = store_grant_request(c->st, c->actor, &req, &d, now, &g)) !=
+	if ((r = store_grant_request(c->st, c->actor, &req, &sd.d, now, &g)) !=
 	    0) {
 		rc = STORE_FAIL(r);
 		goto out;
@@ -130,6 +140,7 @@ ctl_cmd_grant_request(struct ctl *c, int argc, char **argv)
 		rc = 0;
 	}
 out:
+	store_decision_clear(&sd);
 	store_engineer_free(e);
 	store_target_free(t);
 	store_grant_free(g);

@@ -8,6 +8,7 @@ provostctl_SOURCES = \
 	ctl/grants.c \
 	ctl/init.c \
 	ctl/main.c \
+	ctl/report.c \
 	ctl/sessions.c \
 	ctl/targets.c \
 	ctl/tokens.c
@@ -15,9 +16,9 @@ provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS)
 provostctl_LDFLAGS = $(PROG_LINK)
 provostctl_LDADD = libprovost_store.la libprovost_policy.la \
-	libprovost_pam_module.la \
+	libprovost_pam_module.la libprovost_plugins.la \
 	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
-	$(QRENCODE_LIBS)
+	$(QRENCODE_LIBS) -ldl
 LINT_C_FILES += $(filter %.c,$(provostctl_SOURCES))
 LINT_H_FILES += ctl/ctl.h
 

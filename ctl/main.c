@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "plugins/plugins.h"
 
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
 
@@ -86,6 +87,7 @@ static const struct ctl_cmd commands[] = {
 	{ "audit", "checkpoint", ctl_cmd_audit_checkpoint,
 	    "audit checkpoint [--json]" },
 	{ "policy", "check", ctl_cmd_policy_check, "policy check FILE" },
+	{ NULL, "report", ctl_cmd_report, "report KIND [ARGS...]" },
 	{ "policy", "explain", ctl_cmd_policy_explain,
 	    "policy explain ENGINEER TARGET ACCOUNT [--channel C] [--at TIME] "
 	    "[--json]" },
@@ -269,6 +271,40 @@ ctl_load_policy(struct ctl *c, int needed)
 	if (r != 0)
 		return ctl_fail(PV_ERR_CONFIG, "%s", err);
 	return 0;
+}
+
+int
+ctl_plugins(struct ctl *c)
+{
+	const struct plugin_host_opts o = {
+		.timeout_ms = PLUGIN_CHECK_TIMEOUT_MS,
+	};
+	char err[512];
+
+	if (c->plugins_started)
+		return c->plugins_failed ? PV_ERR_CONFIG : 0;
+	c->plugins_started = 1;
+	if (plugin_host_start_config(
+		c->cfg, &o, &c->plugins, err, sizeof(err)) != 0) {
+		c->plugins_failed = 1;
+		(void)ctl_fail(PV_ERR_CONFIG, "Plugin: %s", err);
+		return PV_ERR_CONFIG;
+	}
+	return 0;
+}
+
+int
+ctl_decide(struct ctl *c, struct store_decide_req *q, struct store_decision *sd)
+{
+	if (ctl_plugins(c) != 0) {
+		memset(sd, 0, sizeof(*sd));
+		return PV_ERR_CONFIG;
+	}
+	if (c->plugins != NULL) {
+		q->veto = plugin_host_veto;
+		q->veto_ctx = c->plugins;
+	}
+	return store_decide(c->st, c->pol, q, sd);
 }
 
 int
@@ -456,6 +492,7 @@ main(int argc, char **argv)
 		strcmp(cmd->name, "disable") == 0))
 		ctl_control_nudge(&c);
 out:
+	plugin_host_free(c.plugins);
 	store_close(c.st);
 	policy_free(c.pol);
 	pv_config_free(c.cfg);

@@ -42,58 +42,54 @@ load_token_key(struct ctl *c, EVP_PKEY **key)
 }
 
 /*
- * The policy's word on engineer@target/account now (channel 0, the grant
- * from store_grant_best_for); *until is when access must end (0: never).
+ * The one decision path's word on engineer@target/account now (channel
+ * 0, her best grant, the plugins asked with "token"); *until is when
+ * access must end (0: never).
  */
 static int
 token_decide(struct ctl *c, const struct store_engineer *e,
     const struct store_target *t, const char *account, int64_t now,
     char grant_id[PV_UUID_LEN + 1], int64_t *until)
 {
-	struct store_grant *g = NULL;
-	struct policy_grant pg;
-	struct policy_decision d;
+	struct store_decision sd;
+	struct store_decide_req q = {
+		.engineer = e->login,
+		.target = t->name,
+		.account = account,
+		.channel = 0,
+		.now = now,
+		.what = "token",
+	};
 	int r, ok;
 
 	grant_id[0] = '\0';
 	*until = 0;
-	if (e->disabled_at != 0 || e->provider_blocked)
-		return ctl_fail(
-		    PV_ERR_DENIED, "engineer %s is disabled", e->login);
-	if (!store_target_has_account(t, account))
-		return ctl_fail(
-		    PV_ERR_DENIED, "%s has no account %s", t->name, account);
-	r = store_grant_best_for(c->st, e->login, t->name, account, now, &g);
-	if (r != 0 && r != PV_ERR_NOT_FOUND)
-		return STORE_FAIL(r);
-	if (g != NULL)
-		store_grant_to_policy(g, &pg);
-	struct policy_request pr = {
-		.engineer = e->login,
-		.provider = e->provider,
-		.clearance = e->clearance,
-		.target = t->name,
-		.classification = t->classification,
-		.account = account,
-		.channel = 0,
-		.now = now,
-		.grant = g != NULL ? &pg : NULL,
-	};
-	memset(&d, 0, sizeof(d));
-	r = policy_decide(c->pol, &pr, &d);
-	ok = r == PV_ALLOW && d.outcome == POLICY_ALLOW;
-	if (ok && g != NULL && d.approval != POLICY_APPROVAL_NONE) {
-		ok = g->state == STORE_GRANT_ACTIVE &&
-		    strlen(g->id) == PV_UUID_LEN;
-		if (ok)
-			memcpy(grant_id, g->id, PV_UUID_LEN + 1);
+	r = ctl_decide(c, &q, &sd);
+	if (r >= 0 && store_decide_audit(c->st, c->actor, &q, &sd) != 0)
+		r = PV_ERR_STORE;
+	if (r < 0 && r != PV_ERR_CONFIG)
+		r = STORE_FAIL(r);
+	else if (r == PV_ERR_CONFIG)
+		r = ctl_exit_code(r);
+	else {
+		ok = r == PV_ALLOW && sd.d.outcome == POLICY_ALLOW;
+		if (ok && sd.g != NULL &&
+		    sd.d.approval != POLICY_APPROVAL_NONE) {
+			ok = sd.g->state == STORE_GRANT_ACTIVE &&
+			    strlen(sd.g->id) == PV_UUID_LEN;
+			if (ok)
+				memcpy(grant_id, sd.g->id, PV_UUID_LEN + 1);
+		}
+		if (ok) {
+			*until = sd.d.valid_until;
+			r = 0;
+		} else
+			r = ctl_fail(PV_ERR_DENIED, "refused: %s",
+			    sd.reason[0] ? sd.reason
+					 : "the policy does not allow it");
 	}
-	store_grant_free(g);
-	if (!ok)
-		return ctl_fail(PV_ERR_DENIED, "refused: %s",
-		    d.reason[0] ? d.reason : "the policy does not allow it");
-	*until = d.valid_until;
-	return 0;
+	store_decision_clear(&sd);
+	return r;
 }
 
 int

@@ -209,3 +209,33 @@ plugin_set_event(struct plugin_set *set, const struct provost_event *event)
 		}
 	}
 }
+
+int
+plugin_set_report(struct plugin_set *set, FILE *out, const char *what,
+    char *err, size_t errlen)
+{
+	const char *errstr;
+	size_t i;
+	int v;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	for (i = 0; i < set->n; i++) {
+		const struct provost_plugin *ops = set->p[i].ops;
+
+		if (ops->report == NULL)
+			continue;
+		errstr = NULL;
+		v = ops->report(set->p[i].state, out, what, &errstr);
+		if (v == 1)
+			return 1;
+		if (v < 0) {
+			(void)snprintf(err, errlen, "plugin %s: report %s: %s",
+			    ops->name, what,
+			    errstr != NULL ? errstr : "no reason given");
+			return -1;
+		}
+	}
+	(void)snprintf(err, errlen, "no plugin makes the report %s", what);
+	return 0;
+}

@@ -6,6 +6,7 @@
 #define PROVOST_PLUGINS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "plugins/provost_plugin.h"
 
@@ -31,5 +32,65 @@ int plugin_set_check_access(struct plugin_set *set,
 /* Delivers an event to every plugin; one that errs is switched off. */
 void plugin_set_event(
     struct plugin_set *set, const struct provost_event *event);
+/*
+ * Asks each plugin with a report hook, in order, for the report what
+ * ("contract --provider acme"): 1 the first that wrote it, 0 none makes
+ * it, -1 one failed (err says which and why).
+ */
+int plugin_set_report(struct plugin_set *set, FILE *out, const char *what,
+    char *err, size_t errlen);
+
+/*
+ * The plugin host (host.c): the plugins run in a process of their own,
+ * forked by plugin_host_start, so that a crash or a hang takes down only
+ * that process.  Every question to a host that crashed, hangs past
+ * timeout_ms or cannot be restarted is answered deny.
+ */
+struct plugin_spec {
+	const char *path;
+	const char *config; /* NULL: none */
+};
+struct plugin_host;
+struct plugin_host_opts {
+	unsigned int timeout_ms; /* a check's time limit */
+	/*
+	 * Run first in every new host's process (also on a restart): the
+	 * caller wipes what plugins have no business with (keys).
+	 */
+	void (*scrub)(void *ctx);
+	void *scrub_ctx;
+};
+/* Loads every plugin in a new host; err holds the one line on failure. */
+int plugin_host_start(const struct plugin_spec *specs, size_t n,
+    const struct plugin_host_opts *o, struct plugin_host **out, char *err,
+    size_t errlen);
+/* Kills the host (in the process that started it); NULL is a no-op. */
+void plugin_host_free(struct plugin_host *h);
+/* PV_ALLOW (also when h is NULL: no plugins) or PV_DENY with reason. */
+int plugin_host_check(struct plugin_host *h, const struct provost_access *a,
+    char *reason, size_t reasonlen);
+/* Hands an event on; does not wait. */
+void plugin_host_event(struct plugin_host *h, const struct provost_event *ev);
+/*
+ * Writes the report what to outfd: 0, PV_ERR_NOT_FOUND when no plugin
+ * makes it, or another PV_ERR_* with err.
+ */
+int plugin_host_report(struct plugin_host *h, const char *what, int outfd,
+    unsigned int timeout_ms, char *err, size_t errlen);
+unsigned int plugin_host_count(const struct plugin_host *h);
+/*
+ * A host for the Plugin lines of c; *out stays NULL (and 0 is returned)
+ * when there are none.
+ */
+struct pv_config;
+int plugin_host_start_config(const struct pv_config *c,
+    const struct plugin_host_opts *o, struct plugin_host **out, char *err,
+    size_t errlen);
+/* How long a check may take before the host is killed and it is denied. */
+#define PLUGIN_CHECK_TIMEOUT_MS 2000
+/* store_decide's veto over a host (ctx): plugin_host_check. */
+struct store_veto;
+int plugin_host_veto(
+    void *ctx, const struct store_veto *v, char *reason, size_t reasonlen);
 
 #endif /* PROVOST_PLUGINS_H */

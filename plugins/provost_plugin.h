@@ -25,7 +25,12 @@
 #define PROVOST_PLUGIN_DENY 0
 #define PROVOST_PLUGIN_ERROR (-1)
 
-/* What the broker asks about before it lets a channel through. */
+/*
+ * What provost asks about before it lets an engineer in: channel is
+ * "login", "shell", "exec", "sftp", "scp", "forward", "remote-forward"
+ * (the broker), "list", "request" (a grant request) or "token" (a PAM
+ * token).  Strings are never NULL except grant_id.
+ */
 struct provost_access {
 	const char *engineer;
 	const char *provider;
@@ -79,7 +84,10 @@ struct provost_plugin {
 	/* 1 handled, -1 error (the hook is then switched off). */
 	int (*on_event)(void *state, const struct provost_event *event,
 	    const char **errstr);
-	/* Writes a report ("sla 2026-11", "contract") to out. */
+	/*
+	 * Writes the report what ("sla --month 2026-11", "contract") to out:
+	 * 1 written, 0 not a report this plugin makes, -1 error.
+	 */
 	int (*report)(
 	    void *state, FILE *out, const char *what, const char **errstr);
 	void (*fini)(void *state);

@@ -916,51 +916,45 @@ out:
 	return r;
 }
 
-int
-store_revoked_since(
-    struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx)
+/*
+ * The rows from seq > *cursor up to the head as it is now, selected by
+ * sql (seq, action, object, ts, details, actor; two parameters: the
+ * cursor and the head; LIMIT limit when limit is not 0), to cb in order; *cursor advances to the last one
+ * cb took (cb returning non-zero stops before the row after it).
+ */
+static int
+audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
+    unsigned int limit, store_audit_row_cb cb, void *ctx)
 {
 	sqlite3_stmt *s = NULL;
-	struct store_revocation rv;
-	json_t *d, *why;
+	struct store_audit_row row;
 	uint64_t head;
+	unsigned int n = 0;
 	int r;
 
 	if ((r = st_begin(st, 0)) != 0)
 		return r;
 	if ((r = store_audit_head(st, &head)) != 0)
 		goto out;
-	if ((r = st_prep_once(st,
-		 "SELECT seq, action, object, ts, details FROM audit WHERE "
-		 "seq > ? AND "
-		 "seq <= ? AND action IN ('engineer.disable', "
-		 "'engineer.revoke', 'provider.revoke', 'provider.status', "
-		 "'grant.revoke', 'grant.deny', 'grant.expire', "
-		 "'credential.revoke', 'session.kill', 'totp.revoke', "
-		 "'key.revoke') ORDER BY seq",
-		 &s)) != 0)
+	if ((r = st_prep_once(st, sql, &s)) != 0)
 		goto out;
 	if ((r = st_bind_i64(st, s, 1, (int64_t)*cursor)) != 0 ||
 	    (r = st_bind_i64(st, s, 2, (int64_t)head)) != 0)
 		goto out;
-	while ((r = st_step_row(st, s, "revocations")) == 1) {
-		/* The details were canonical JSON when the row was chained. */
-		d = st_col_text(s, 4) != NULL
-		    ? json_loads(st_col_text(s, 4), 0, NULL)
-		    : NULL;
-		why = json_object_get(d, "reason");
-		rv = (struct store_revocation){
+	while ((r = st_step_row(st, s, "audit rows")) == 1) {
+		row = (struct store_audit_row){
 			.seq = (uint64_t)sqlite3_column_int64(s, 0),
 			.action = st_col_text(s, 1),
 			.object = st_col_text(s, 2),
-			.reason =
-			    json_is_string(why) ? json_string_value(why) : NULL,
 			.ts_ms = sqlite3_column_int64(s, 3),
+			.details = st_col_text(s, 4),
+			.actor = st_col_text(s, 5),
 		};
-		r = cb(ctx, &rv);
-		json_decref(d);
-		if (r != 0) {
-			head = rv.seq;
+		/* a full page: the rest is for the next call */
+		if (++n == limit)
+			head = row.seq;
+		if (cb(ctx, &row) != 0) {
+			head = row.seq;
 			r = 0;
 			break;
 		}
@@ -973,4 +967,59 @@ out:
 	sqlite3_finalize(s);
 	st_rollback(st);
 	return r;
+}
+
+int
+store_audit_since(
+    struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx)
+{
+	return audit_rows_since(st, cursor,
+	    "SELECT seq, action, object, ts, details, actor FROM audit "
+	    "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1000",
+	    1000, cb, ctx);
+}
+
+struct revoked {
+	store_revocation_cb cb;
+	void *ctx;
+};
+
+static int
+revoked_row(void *ctx, const struct store_audit_row *row)
+{
+	struct revoked *x = ctx;
+	struct store_revocation rv;
+	json_t *d, *why;
+	int r;
+
+	/* The details were canonical JSON when the row was chained. */
+	d = row->details != NULL ? json_loads(row->details, 0, NULL) : NULL;
+	why = json_object_get(d, "reason");
+	rv = (struct store_revocation){
+		.seq = row->seq,
+		.action = row->action,
+		.object = row->object,
+		.reason = json_is_string(why) ? json_string_value(why) : NULL,
+		.ts_ms = row->ts_ms,
+	};
+	r = x->cb(x->ctx, &rv);
+	json_decref(d);
+	return r;
+}
+
+int
+store_revoked_since(
+    struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx)
+{
+	struct revoked x = { cb, ctx };
+
+	return audit_rows_since(st, cursor,
+	    "SELECT seq, action, object, ts, details, actor FROM audit WHERE "
+	    "seq > ? AND "
+	    "seq <= ? AND action IN ('engineer.disable', "
+	    "'engineer.revoke', 'provider.revoke', 'provider.status', "
+	    "'grant.revoke', 'grant.deny', 'grant.expire', "
+	    "'credential.revoke', 'session.kill', 'totp.revoke', "
+	    "'key.revoke') ORDER BY seq",
+	    0, revoked_row, &x);
 }

@@ -7,6 +7,7 @@ libprovost_store_la_SOURCES = \
 	store/audit.c \
 	store/config.c \
 	store/db.c \
+	store/decide.c \
 	store/grants.c \
 	store/identity.c \
 	store/keys.c \
@@ -16,7 +17,7 @@ libprovost_store_la_SOURCES = \
 	store/totp.c
 libprovost_store_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OATH_CFLAGS) $(CRYPTO_CFLAGS)
-libprovost_store_la_LIBADD = libprovost_common.la $(SQLITE_LIBS) \
+libprovost_store_la_LIBADD = libprovost_policy.la libprovost_common.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
 LINT_H_FILES += store/store.h store/store-int.h
@@ -24,6 +25,7 @@ LINT_H_FILES += store/store.h store/store-int.h
 STORE_UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_store_audit \
+	tests/unit/test_store_decide \
 	tests/unit/test_store_grants \
 	tests/unit/test_store_misc
 check_PROGRAMS += $(STORE_UNIT_TESTS)
@@ -42,6 +44,11 @@ tests_unit_test_store_audit_SOURCES = tests/unit/test_store_audit.c \
 tests_unit_test_store_audit_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_audit_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_audit_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_decide_SOURCES = tests/unit/test_store_decide.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_decide_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_decide_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_decide_LDADD = $(STORE_TEST_LDADD)
 tests_unit_test_store_grants_SOURCES = tests/unit/test_store_grants.c \
 	tests/unit/store_test_util.h
 tests_unit_test_store_grants_CFLAGS = $(STORE_TEST_CFLAGS)
@@ -53,7 +60,8 @@ tests_unit_test_store_misc_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_misc_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_misc_LDADD = $(STORE_TEST_LDADD)
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
-	tests/unit/test_store_grants.c tests/unit/test_store_misc.c
+	tests/unit/test_store_grants.c tests/unit/test_store_misc.c \
+	tests/unit/test_store_decide.c
 LINT_H_FILES += tests/unit/store_test_util.h
 
 # Fuzz target: the JSON inventory import on an in-memory store.

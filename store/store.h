@@ -293,6 +293,63 @@ void store_grant_to_policy(
 void store_grant_free(struct store_grant *g);
 const char *store_grant_state_name(enum store_grant_state s);
 
+/*
+ * The one decision path (decide.c): may ENGINEER use ACCOUNT of TARGET,
+ * for CHANNEL, now?  Every caller -- the broker's login and channels, the
+ * engineer's list and request, provostctl's grant request, token issue
+ * and policy explain -- asks here, so none can drift from the others.
+ * The engineer must be enabled (provider not blocked), the account must be
+ * the target's, the best grant counts unless no_grant, the policy decides,
+ * and veto, when set, is asked whenever the policy does not deny: it may
+ * only take a yes away (PV_ALLOW: no objection; anything else denies,
+ * with the reason it wrote).
+ */
+struct store_veto {
+	const char *engineer;
+	const char *provider;
+	const char *target;
+	const char *classification;
+	const char *account;
+	const char *what;     /* "login", "shell", ..., "request", "token" */
+	const char *grant_id; /* the grant the access rests on, or NULL */
+	int64_t now;
+};
+typedef int (*store_veto_fn)(
+    void *ctx, const struct store_veto *v, char *reason, size_t reasonlen);
+struct store_decide_req {
+	const char *engineer; /* login */
+	const char *target;   /* name */
+	const char *account;
+	unsigned int channel; /* one POLICY_CH_*, or 0: none yet */
+	int64_t now;
+	int no_grant;           /* a grant request: the policy alone */
+	const char *what;       /* for the veto; NULL: from channel */
+	struct pv_buf *explain; /* not NULL: policy_explain's text here */
+	store_veto_fn veto;
+	void *veto_ctx;
+};
+struct store_decision {
+	struct policy_decision d; /* outcome DENY whenever refused */
+	char
+	    reason[POLICY_REASON_MAX]; /* the one line for engineer and audit */
+	/* 0, PV_ERR_DENIED (engineer disabled), PV_ERR_NOT_FOUND (account) */
+	int refused;
+	int vetoed; /* a veto took the yes away */
+	/* The rows it was decided on, freed by store_decision_clear. */
+	struct store_engineer *e;
+	struct store_target *t;
+	struct store_grant *g; /* the best grant, or NULL */
+};
+/* PV_ALLOW, PV_DENY, or a PV_ERR_* (unknown engineer or target, store). */
+int store_decide(struct store *st, const struct policy *pol,
+    const struct store_decide_req *req, struct store_decision *out);
+void store_decision_clear(struct store_decision *out);
+/* A refusal by the veto is audited (plugin.deny); anything else is not. */
+int store_decide_audit(struct store *st, const char *actor,
+    const struct store_decide_req *req, const struct store_decision *sd);
+/* "shell", "exec", ... for a POLICY_CH_*; "login" for 0. */
+const char *store_decide_what(unsigned int channel);
+
 /* Sessions. */
 enum store_session_state {
 	STORE_SESSION_OPEN = 0,
@@ -399,6 +456,22 @@ struct store_revocation {
 typedef int (*store_revocation_cb)(void *ctx, const struct store_revocation *r);
 int store_revoked_since(
     struct store *st, uint64_t *cursor, store_revocation_cb cb, void *ctx);
+/*
+ * Every audit row from seq > *cursor (at most 1000 a call), in order: what
+ * provostd hands the plugins as events.  *cursor advances as for
+ * store_revoked_since.
+ */
+struct store_audit_row {
+	uint64_t seq;
+	int64_t ts_ms;
+	const char *actor;
+	const char *action;
+	const char *object;
+	const char *details; /* canonical JSON */
+};
+typedef int (*store_audit_row_cb)(void *ctx, const struct store_audit_row *r);
+int store_audit_since(
+    struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx);
 /* Each client address that opened a session since (unix seconds). */
 typedef int (*store_source_cb)(void *ctx, const char *addr, int64_t last);
 int store_recent_sources(

@@ -23,6 +23,7 @@
 
 #include "broker/monitor/monitor.h"
 #include "pam_module/pam_module.h"
+#include "plugins/plugins.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -40,7 +41,12 @@ struct sb {
 	EVP_PKEY *audit;
 	EVP_PKEY *token; /* token_ed25519, loaded when first needed */
 	char grace_dir[4096];
+	struct plugin_host *plugins; /* NULL: no Plugin lines */
+	uint64_t event_cursor;       /* the last audit row handed on */
 };
+
+/* store_decide's veto: the plugins, when there are any. */
+#define SB_VETO(b) ((b)->plugins != NULL ? plugin_host_veto : NULL)
 
 static int
 sb_path(const struct pv_config *c, const char *name, char *out, size_t len)
@@ -173,37 +179,32 @@ sb_fresh_mfa(
 {
 	struct sb *b = ctx;
 	struct store *st = sb_store(b);
-	struct store_engineer *e = NULL;
 	struct store_target *t = NULL;
-	struct policy_decision d;
+	struct store_decision sd;
 	size_t i;
 	int r = PV_DENY;
 
 	if (st == NULL)
 		return PV_ERR_STORE;
-	if (store_engineer_get_by_login(st, engineer, &e) != 0 ||
-	    store_target_get(st, target, &t) != 0)
-		goto out;
-	for (i = 0; i < t->naccounts; i++) {
+	if (store_target_get(st, target, &t) != 0)
+		return PV_DENY;
+	/* Does the rule that would decide any of its accounts want a code? */
+	for (i = 0; i < t->naccounts && r == PV_DENY; i++) {
 		if (account[0] != '\0' && strcmp(account, t->accounts[i]) != 0)
 			continue;
-		struct policy_request pr = {
-			.engineer = e->login,
-			.provider = e->provider,
-			.clearance = e->clearance,
-			.target = t->name,
-			.classification = t->classification,
+		struct store_decide_req q = {
+			.engineer = engineer,
+			.target = target,
 			.account = t->accounts[i],
 			.channel = POLICY_CH_SHELL,
 			.now = (int64_t)time(NULL),
 		};
-		if (policy_decide(b->pol, &pr, &d) >= 0 && d.rule != NULL &&
-		    d.fresh_mfa)
+		if (store_decide(st, b->pol, &q, &sd) >= 0 &&
+		    sd.d.rule != NULL && sd.d.fresh_mfa)
 			r = PV_ALLOW;
+		store_decision_clear(&sd);
 	}
-out:
 	store_target_free(t);
-	store_engineer_free(e);
 	return r;
 }
 
@@ -297,80 +298,50 @@ out:
 }
 
 static int
-target_has_account(const struct broker_target *t, const char *account)
-{
-	int i;
-
-	for (i = 0; i < t->naccounts; i++) {
-		if (strcmp(t->accounts[i], account) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static int
 sb_decide(
     void *ctx, const struct broker_decide_req *req, struct broker_decision *out)
 {
 	struct sb *b = ctx;
 	struct store *st = sb_store(b);
-	struct store_engineer *e = NULL;
-	struct store_grant *g = NULL;
-	struct policy_grant pg;
-	struct policy_decision d;
+	struct store_decision sd;
+	const struct policy_decision *d = &sd.d;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (st == NULL)
 		return PV_ERR_STORE;
-	if ((r = store_engineer_get_by_login(st, req->engineer, &e)) != 0)
-		return r;
-	if (e->disabled_at != 0 || e->provider_blocked) {
-		(void)snprintf(out->reason, sizeof(out->reason),
-		    "engineer %s is disabled", e->login);
-		r = PV_DENY;
-		goto out;
-	}
-	r = store_grant_best_for(
-	    st, req->engineer, req->target->name, req->account, req->now, &g);
-	if (r != 0 && r != PV_ERR_NOT_FOUND)
-		goto out;
-	if (g != NULL)
-		store_grant_to_policy(g, &pg);
-	struct policy_request pr = {
-		.engineer = e->login,
-		.provider = e->provider,
-		.clearance = e->clearance,
+	struct store_decide_req q = {
+		.engineer = req->engineer,
 		.target = req->target->name,
-		.classification = req->target->classification,
 		.account = req->account,
 		.channel = req->channel,
 		.now = req->now,
-		.grant = g != NULL ? &pg : NULL,
+		.veto = SB_VETO(b),
+		.veto_ctx = b->plugins,
 	};
-	/* The account must be one the target has, whatever the rules say. */
-	if (!target_has_account(req->target, req->account)) {
-		(void)snprintf(out->reason, sizeof(out->reason),
-		    "%s has no account %s", req->target->name, req->account);
-		r = PV_DENY;
+	r = store_decide(st, b->pol, &q, &sd);
+	if (r < 0)
+		goto out;
+	/* the monitor's own word that a plugin refused (fail closed) */
+	if (store_decide_audit(st, SB_ACTOR, &q, &sd) != 0) {
+		r = PV_ERR_STORE;
 		goto out;
 	}
-	r = policy_decide(b->pol, &pr, &d);
 	(void)snprintf(
-	    out->rule, sizeof(out->rule), "%s", d.rule != NULL ? d.rule : "");
-	(void)snprintf(out->reason, sizeof(out->reason), "%s", d.reason);
+	    out->rule, sizeof(out->rule), "%s", d->rule != NULL ? d->rule : "");
+	(void)snprintf(out->reason, sizeof(out->reason), "%s", sd.reason);
 	/* A grant bounds the session unless the rule is standing access. */
-	if (g != NULL && d.outcome == POLICY_ALLOW &&
-	    d.approval != POLICY_APPROVAL_NONE) {
+	if (sd.g != NULL && d->outcome == POLICY_ALLOW &&
+	    d->approval != POLICY_APPROVAL_NONE) {
 		(void)snprintf(
-		    out->grant_id, sizeof(out->grant_id), "%s", g->id);
-		out->grant_ends = g->not_after;
+		    out->grant_id, sizeof(out->grant_id), "%s", sd.g->id);
+		out->grant_ends = sd.g->not_after;
 	}
 	/* A forward goes only where the rule's ForwardTo lets it. */
 	if (r == PV_ALLOW && req->channel == POLICY_CH_FORWARD &&
 	    (req->forward_host == NULL ||
 		policy_forward_allowed(
-		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		    d, req->forward_host, req->forward_port) != PV_ALLOW)) {
 		int n = snprintf(out->reason, sizeof(out->reason),
 		    "rule %s does not allow forwarding to %.100s:%u", out->rule,
 		    req->forward_host != NULL ? req->forward_host : "?",
@@ -380,13 +351,13 @@ sb_decide(
 			out->reason[0] = '\0';
 		r = PV_DENY;
 	}
-	out->channels = d.channels;
-	out->permit_pty = (d.channels & POLICY_CH_SHELL) != 0;
+	out->channels = d->channels;
+	out->permit_pty = (d->channels & POLICY_CH_SHELL) != 0;
 	/* ssh -R listens only where RemoteForwardListen lets it. */
 	if (r == PV_ALLOW && req->channel == POLICY_CH_REMOTE_FORWARD &&
 	    (req->forward_host == NULL ||
 		policy_remote_forward_allowed(
-		    &d, req->forward_host, req->forward_port) != PV_ALLOW)) {
+		    d, req->forward_host, req->forward_port) != PV_ALLOW)) {
 		int n = snprintf(out->reason, sizeof(out->reason),
 		    "rule %s does not allow remote forwarding from "
 		    "%.100s:%u",
@@ -399,12 +370,11 @@ sb_decide(
 		r = PV_DENY;
 	}
 	out->permit_forward =
-	    (d.channels & (POLICY_CH_FORWARD | POLICY_CH_REMOTE_FORWARD)) != 0;
-	out->transfer = d.transfer;
-	out->record_file_contents = d.record_file_contents;
+	    (d->channels & (POLICY_CH_FORWARD | POLICY_CH_REMOTE_FORWARD)) != 0;
+	out->transfer = d->transfer;
+	out->record_file_contents = d->record_file_contents;
 out:
-	store_grant_free(g);
-	store_engineer_free(e);
+	store_decision_clear(&sd);
 	return r;
 }
 
@@ -607,8 +577,13 @@ sb_menu(
 
 	if (st == NULL)
 		return PV_ERR_STORE;
-	return broker_menu_run(
-	    st, b->pol, engineer, command, (int64_t)time(NULL), out);
+	struct broker_menu_ctx m = {
+		.st = st,
+		.pol = b->pol,
+		.veto = SB_VETO(b),
+		.veto_ctx = b->plugins,
+	};
+	return broker_menu_run(&m, engineer, command, (int64_t)time(NULL), out);
 }
 
 static int
@@ -714,6 +689,7 @@ sb_free(void *ctx)
 	policy_free(b->pol);
 	EVP_PKEY_free(b->audit);
 	EVP_PKEY_free(b->token);
+	plugin_host_free(b->plugins);
 	free(b);
 }
 
@@ -853,4 +829,110 @@ broker_backend_store_recover(struct broker_backend *bk)
 	if (n > 0)
 		pv_warn("%d session(s) left open by a crash marked aborted", n);
 	return 0;
+}
+
+int
+broker_backend_store_set_plugins(
+    struct broker_backend *bk, struct plugin_host *h)
+{
+	struct sb *b = bk->ctx;
+	struct store *st;
+
+	if ((st = sb_store(b)) == NULL)
+		return PV_ERR_STORE;
+	plugin_host_free(b->plugins);
+	b->plugins = h;
+	/* Events are what happens from now on. */
+	return store_audit_head(st, &b->event_cursor);
+}
+
+void
+broker_backend_store_wipe_keys(struct broker_backend *bk)
+{
+	struct sb *b = bk->ctx;
+
+	EVP_PKEY_free(b->audit);
+	EVP_PKEY_free(b->token);
+	b->audit = NULL;
+	b->token = NULL;
+}
+
+/* "session.open" -> PROVOST_EVENT_SESSION_START, ...; 0: not an event. */
+static int
+sb_event_kind(const char *action)
+{
+	static const struct {
+		const char *action;
+		enum provost_event_kind kind;
+	} map[] = {
+		{ "session.open", PROVOST_EVENT_SESSION_START },
+		{ "session.close", PROVOST_EVENT_SESSION_END },
+		{ "session.abort", PROVOST_EVENT_SESSION_END },
+		{ "session.recover", PROVOST_EVENT_SESSION_END },
+		{ "engineer.disable", PROVOST_EVENT_REVOKE },
+		{ "engineer.revoke", PROVOST_EVENT_REVOKE },
+		{ "provider.revoke", PROVOST_EVENT_REVOKE },
+		{ "provider.status", PROVOST_EVENT_REVOKE },
+		{ "credential.revoke", PROVOST_EVENT_REVOKE },
+		{ "session.kill", PROVOST_EVENT_REVOKE },
+		{ "grant.revoke", PROVOST_EVENT_REVOKE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(action, map[i].action) == 0)
+			return (int)map[i].kind;
+	}
+	if (strncmp(action, "grant.", 6) == 0)
+		return PROVOST_EVENT_GRANT;
+	if (strncmp(action, "exit.", 5) == 0)
+		return PROVOST_EVENT_EXIT;
+	return 0;
+}
+
+static int
+sb_event_row(void *ctx, const struct store_audit_row *row)
+{
+	struct sb *b = ctx;
+	const char *colon;
+	json_t *d, *full;
+	char *text;
+	int kind = row->action != NULL ? sb_event_kind(row->action) : 0;
+
+	if (kind == 0)
+		return 0;
+	d = row->details != NULL ? json_loads(row->details, 0, NULL) : NULL;
+	/* The plugin sees the action and actor with the details. */
+	full = json_pack("{s:s, s:s?, s:s?, s:O?}", "action", row->action,
+	    "actor", row->actor, "object", row->object, "details", d);
+	text = full != NULL ? json_dumps(full, JSON_COMPACT | JSON_SORT_KEYS)
+			    : NULL;
+	colon = row->object != NULL ? strchr(row->object, ':') : NULL;
+	struct provost_event ev = {
+		.kind = (enum provost_event_kind)kind,
+		.time = row->ts_ms / 1000,
+		.provider = json_string_value(json_object_get(d, "provider")),
+		.engineer = json_string_value(json_object_get(d, "engineer")),
+		.target = json_string_value(json_object_get(d, "target")),
+		.object_id = colon != NULL ? colon + 1 : row->object,
+		.details_json = text,
+	};
+	plugin_host_event(b->plugins, &ev);
+	free(text);
+	json_decref(full);
+	json_decref(d);
+	return 0;
+}
+
+int
+broker_backend_store_events(struct broker_backend *bk)
+{
+	struct sb *b = bk->ctx;
+	struct store *st;
+
+	if (b->plugins == NULL || b->in_batch)
+		return 0;
+	if ((st = sb_store(b)) == NULL)
+		return PV_ERR_STORE;
+	return store_audit_since(st, &b->event_cursor, sb_event_row, b);
 }

@@ -27,6 +27,7 @@
 #include "broker/monitor/control.h"
 #include "broker/monitor/monitor.h"
 #include "broker/privsep/sandbox.h"
+#include "plugins/plugins.h"
 #include "policy/policy.h"
 #include "store/store.h"
 
@@ -639,7 +640,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	struct kids k = { 0 };
 	struct broker_mon_child *mc;
 	uint32_t children = 0;
-	uint64_t stop_ms = 0;
+	uint64_t stop_ms = 0, events_ms = 0;
 	pid_t pid;
 	int i, n, fd, cfd, sv[2], burst = 0;
 
@@ -674,6 +675,11 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		}
 		if (stop_ms == 0)
 			kids_revoke(ctl, &k);
+		/* The plugins hear of what the audit chain holds, once a second. */
+		if (stop_ms == 0 && pv_mono_ms() >= events_ms) {
+			events_ms = pv_mono_ms() + 1000;
+			(void)broker_backend_store_events(&bx->backend);
+		}
 		for (size_t t = 0; t < k.n; t++)
 			(void)broker_monsrv_tick(k.v[t], pv_mono_ms());
 		n = kids_pollfds(&k, pfd, npfd);
@@ -765,6 +771,58 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	free(k.pfd);
 }
 
+/* What a new plugin host's process must not keep of the monitor's. */
+struct host_scrub {
+	EVP_PKEY **ca;
+	struct broker_backend *bk;
+};
+
+static void
+host_scrub(void *ctx)
+{
+	struct host_scrub *x = ctx;
+
+	EVP_PKEY_free(*x->ca);
+	*x->ca = NULL;
+	if (x->bk->ops != NULL)
+		broker_backend_store_wipe_keys(x->bk);
+}
+
+/*
+ * The Plugin lines' host: loaded once before daemon() so that a plugin
+ * that cannot load stops the start with its line (and -t says so), then
+ * for good in the daemon itself (a host whose parent exits dies).
+ */
+static int
+plugins_start(const struct pv_config *conf, struct host_scrub *x, int keep)
+{
+	const struct plugin_host_opts o = {
+		.timeout_ms = PLUGIN_CHECK_TIMEOUT_MS,
+		.scrub = host_scrub,
+		.scrub_ctx = x,
+	};
+	struct plugin_host *h = NULL;
+	char err[512];
+
+	if (plugin_host_start_config(conf, &o, &h, err, sizeof(err)) != 0) {
+		pv_error("Plugin: %s", err);
+		return -1;
+	}
+	if (h == NULL)
+		return 0;
+	if (!keep) {
+		plugin_host_free(h);
+		return 0;
+	}
+	if (broker_backend_store_set_plugins(x->bk, h) != 0) {
+		pv_error("Plugin: the store cannot be read");
+		return -1;
+	}
+	pv_info(
+	    "%u plugin(s) loaded in their host process", plugin_host_count(h));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -778,6 +836,7 @@ main(int argc, char **argv)
 	EVP_PKEY *ca = NULL;
 	struct sandbox_id sb;
 	struct server_algos algos;
+	struct host_scrub scrub = { &ca, &bx.backend };
 	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
 
 	memset(&bx, 0, sizeof(bx));
@@ -844,6 +903,8 @@ main(int argc, char **argv)
 			goto fail;
 		}
 	}
+	if (plugins_start(conf, &scrub, 0) != 0)
+		goto fail;
 	if (test) {
 		if (test == 2) {
 			pv_config_print(conf, stdout);
@@ -885,6 +946,8 @@ main(int argc, char **argv)
 		pv_error("daemon: %s", strerror(errno));
 		goto fail;
 	}
+	if (plugins_start(conf, &scrub, 1) != 0)
+		goto fail;
 	pv_info("provostd %s started (backend: %s, recorder: %s; session "
 		"processes run as %s, sandboxed)",
 	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,

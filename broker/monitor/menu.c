@@ -57,8 +57,7 @@ menu_split(char *line, char **argv, int max)
 }
 
 struct menu_list {
-	struct store *st;
-	const struct policy *pol;
+	const struct broker_menu_ctx *mc;
 	const struct store_engineer *e;
 	struct pv_buf *out;
 	int64_t now;
@@ -66,85 +65,78 @@ struct menu_list {
 };
 
 /*
- * What the policy says now of engineer e on target t as account (the
- * engineer's best grant for it counted): PV_ALLOW when a rule or grant
- * could open it (allowed, or needs a grant), PV_DENY, or < 0 when the
- * store fails.
+ * What the one decision path says now of engineer on target as account
+ * (her best grant counted): PV_ALLOW when a rule or grant could open it
+ * (allowed, or needs a grant), PV_DENY, or < 0 when the store fails.
+ * sd is filled either way (store_decision_clear it).
  */
 static int
-menu_decide(struct store *st, const struct policy *pol,
-    const struct store_engineer *e, const struct store_target *t,
-    const char *account, int64_t now, struct policy_decision *d)
+menu_decide(const struct broker_menu_ctx *mc, const char *engineer,
+    const char *target, const char *account, int64_t now, int veto,
+    struct store_decision *sd)
 {
-	struct store_grant *g = NULL;
-	struct policy_grant pg;
-	int r;
-
-	memset(d, 0, sizeof(*d));
-	r = store_grant_best_for(st, e->login, t->name, account, now, &g);
-	if (r != 0 && r != PV_ERR_NOT_FOUND)
-		return r;
-	if (g != NULL)
-		store_grant_to_policy(g, &pg);
-	struct policy_request pr = {
-		.engineer = e->login,
-		.provider = e->provider,
-		.clearance = e->clearance,
-		.target = t->name,
-		.classification = t->classification,
+	struct store_decide_req q = {
+		.engineer = engineer,
+		.target = target,
 		.account = account,
-		.channel = POLICY_CH_SHELL,
+		.channel = 0,
 		.now = now,
-		.grant = g != NULL ? &pg : NULL,
+		.what = "list",
+		.veto = veto ? mc->veto : NULL,
+		.veto_ctx = mc->veto_ctx,
 	};
-	r = policy_decide(pol, &pr, d);
-	store_grant_free(g);
+	int r = store_decide(mc->st, mc->pol, &q, sd);
+
 	/* a policy that cannot decide shows nothing (fail closed) */
-	return r >= 0 && d->rule != NULL && d->outcome != POLICY_DENY ? PV_ALLOW
-								      : PV_DENY;
+	if (r < 0)
+		return r == PV_ERR_NOT_FOUND ? PV_DENY : r;
+	return sd->d.rule != NULL && sd->d.outcome != POLICY_DENY ? PV_ALLOW
+								  : PV_DENY;
 }
 
+/* Before authentication: no plugin is asked for a stranger. */
 int
 broker_target_visible(struct store *st, const struct policy *pol,
     const char *engineer, const struct store_target *t, int64_t now)
 {
-	struct store_engineer *e = NULL;
-	struct policy_decision d;
+	const struct broker_menu_ctx mc = { .st = st, .pol = pol };
+	struct store_decision sd;
 	size_t i;
 	int r = PV_DENY;
 
-	if (store_engineer_get_by_login(st, engineer, &e) != 0)
-		return PV_DENY;
-	for (i = 0; i < t->naccounts && r == PV_DENY; i++)
-		r = menu_decide(st, pol, e, t, t->accounts[i], now, &d);
-	store_engineer_free(e);
-	return r;
+	for (i = 0; i < t->naccounts && r == PV_DENY; i++) {
+		r = menu_decide(
+		    &mc, engineer, t->name, t->accounts[i], now, 0, &sd);
+		store_decision_clear(&sd);
+	}
+	return r < 0 ? PV_DENY : r;
 }
 
 static int
 menu_list_target(void *ctx, const struct store_target *t)
 {
 	struct menu_list *m = ctx;
-	struct policy_decision d;
+	struct store_decision sd;
 	size_t i;
 	int r;
 
 	for (i = 0; i < t->naccounts; i++) {
-		r = menu_decide(
-		    m->st, m->pol, m->e, t, t->accounts[i], m->now, &d);
-		if (r < 0)
-			return r;
+		r = menu_decide(m->mc, m->e->login, t->name, t->accounts[i],
+		    m->now, 1, &sd);
 		/* Nothing about targets no rule or grant opens. */
 		if (r == PV_ALLOW) {
 			(void)pv_buf_putf(m->out, "%s+%s@%s\t%s: %s\n",
 			    m->e->login, t->accounts[i], t->name,
-			    d.outcome == POLICY_ALLOW ? "open"
-				: d.outcome == POLICY_NEEDS_GRANT
+			    sd.d.outcome == POLICY_ALLOW ? "open"
+				: sd.d.outcome == POLICY_NEEDS_GRANT
 				? "needs a grant"
 				: "pending",
-			    d.reason);
+			    sd.reason);
 			m->shown++;
 		}
+		store_decision_clear(&sd);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -206,11 +198,10 @@ menu_request(struct menu_list *m, int argc, char **argv)
 {
 	const char *account = NULL, *dur = NULL, *ticket = NULL;
 	char *why = NULL;
-	struct store_target *t = NULL;
 	struct store_grant *g = NULL;
-	struct policy_decision d;
+	struct store_decision sd = { 0 };
 	uint64_t secs = 0;
-	int i = 2, rc = 2;
+	int i = 2, rc = 2, r;
 
 	while (i + 1 < argc) {
 		if (strcmp(argv[i], "--reason") == 0 && why == NULL) {
@@ -236,25 +227,27 @@ menu_request(struct menu_list *m, int argc, char **argv)
 		    "[--reason R]\n");
 		goto out;
 	}
-	if (store_target_get(m->st, argv[1], &t) != 0) {
+	struct store_decide_req q = {
+		.engineer = m->e->login,
+		.target = argv[1],
+		.account = account,
+		.channel = 0,
+		.now = m->now,
+		.no_grant = 1,
+		.what = "request",
+		.veto = m->mc->veto,
+		.veto_ctx = m->mc->veto_ctx,
+	};
+	if ((r = store_decide(m->mc->st, m->mc->pol, &q, &sd)) ==
+	    PV_ERR_NOT_FOUND) {
 		(void)pv_buf_putf(
 		    m->out, "request: access to %s denied\n", argv[1]);
 		rc = 1;
 		goto out;
 	}
-	struct policy_request pr = {
-		.engineer = m->e->login,
-		.provider = m->e->provider,
-		.clearance = m->e->clearance,
-		.target = t->name,
-		.classification = t->classification,
-		.account = account,
-		.channel = 0,
-		.now = m->now,
-	};
 	struct store_grant_req req = {
 		.engineer = m->e->login,
-		.target = t->name,
+		.target = argv[1],
 		.account = account,
 		.duration = secs,
 		.ticket = ticket,
@@ -263,11 +256,15 @@ menu_request(struct menu_list *m, int argc, char **argv)
 	char actor[64];
 
 	(void)snprintf(actor, sizeof(actor), "engineer:%s", m->e->login);
-	if (!store_target_has_account(t, account) ||
-	    policy_decide(m->pol, &pr, &d) < 0 ||
-	    store_grant_request(m->st, actor, &req, &d, m->now, &g) != 0) {
-		(void)pv_buf_putf(
-		    m->out, "request refused: %s\n", store_errmsg(m->st));
+	if (r >= 0 && store_decide_audit(m->mc->st, actor, &q, &sd) != 0)
+		r = PV_ERR_STORE;
+	if (r < 0 || sd.refused || sd.vetoed ||
+	    store_grant_request(m->mc->st, actor, &req, &sd.d, m->now, &g) !=
+		0) {
+		(void)pv_buf_putf(m->out, "request refused: %s\n",
+		    r >= 0 && (sd.refused || sd.vetoed)
+			? sd.reason
+			: store_errmsg(m->mc->st));
 		rc = 1;
 		goto out;
 	}
@@ -282,15 +279,16 @@ menu_request(struct menu_list *m, int argc, char **argv)
 	rc = 0;
 out:
 	free(why);
-	store_target_free(t);
+	store_decision_clear(&sd);
 	store_grant_free(g);
 	return rc;
 }
 
 int
-broker_menu_run(struct store *st, const struct policy *pol,
-    const char *engineer, const char *command, int64_t now, struct pv_buf *out)
+broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
+    const char *command, int64_t now, struct pv_buf *out)
 {
+	struct store *st = mc->st;
 	struct store_engineer *e = NULL;
 	char *line = NULL, *argv[MENU_MAX_ARGS];
 	int argc, rc = 2;
@@ -300,8 +298,7 @@ broker_menu_run(struct store *st, const struct policy *pol,
 	if ((line = strdup(command != NULL ? command : "help")) == NULL)
 		goto out;
 	struct menu_list m = {
-		.st = st,
-		.pol = pol,
+		.mc = mc,
 		.e = e,
 		.out = out,
 		.now = now,

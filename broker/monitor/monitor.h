@@ -15,8 +15,17 @@ struct pv_config;
 struct policy;
 struct store;
 /* menu.c: list, request, status, help for a plain ENGINEER login. */
-int broker_menu_run(struct store *st, const struct policy *pol,
-    const char *engineer, const char *command, int64_t now, struct pv_buf *out);
+struct store_veto;
+struct broker_menu_ctx {
+	struct store *st;
+	const struct policy *pol;
+	/* store_decide's veto (the plugins), or NULL */
+	int (*veto)(void *ctx, const struct store_veto *v, char *reason,
+	    size_t reasonlen);
+	void *veto_ctx;
+};
+int broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
+    const char *command, int64_t now, struct pv_buf *out);
 /*
  * May engineer know of target t: could a rule or grant open one of its
  * accounts now (what list shows)?  PV_ALLOW, PV_DENY or a store error.
@@ -32,6 +41,17 @@ int broker_backend_store_detach(struct broker_backend *bk);
 struct policy;
 int broker_backend_store_reload(
     struct broker_backend *bk, struct policy *pol, const char *detail);
+/*
+ * The plugin host every decision asks from now on (the backend owns it);
+ * plugins get the audit rows appended from now on as events, handed on by
+ * broker_backend_store_events once a poll round.
+ */
+struct plugin_host;
+int broker_backend_store_set_plugins(
+    struct broker_backend *bk, struct plugin_host *h);
+int broker_backend_store_events(struct broker_backend *bk);
+/* In the plugin host's process: the audit and token keys freed (wiped). */
+void broker_backend_store_wipe_keys(struct broker_backend *bk);
 /* At start-up: sessions a crash left open are marked aborted. */
 int broker_backend_store_recover(struct broker_backend *bk);
 

@@ -73,6 +73,7 @@ while read -r g c; do
 	case "$g $c" in
 	"engineer key") set -- engineer key add ;;
 	"audit anchors") set -- audit anchors export ;;
+	"report ") set -- report ;;
 	*) set -- "$g" "$c" ;;
 	esac
 	"$CTL" "$@" --help > "$PV_TMP/h1" || pv_fail "$* --help exited non-zero"

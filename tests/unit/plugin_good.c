@@ -1,12 +1,17 @@
 /*
- * plugin_good.c: a test plugin for the loader.  It denies the engineer
- * "mallory", errs for "error", and counts events; built a second time with
- * PLUGIN_TEST_MAJOR=2 to test the ABI check.
+ * plugin_good.c: a test plugin for the loader and the plugin host.  It
+ * denies the engineer "mallory", errs for "error", hangs for "hangman"
+ * and crashes for "crasher" (t_broker_plugin), counts events and, when its
+ * config is an absolute path, appends one line per event there; "report
+ * test" prints the count.  Built a second time with PLUGIN_TEST_MAJOR=2 to
+ * test the ABI check.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plugins/provost_plugin.h"
 
@@ -16,6 +21,7 @@
 
 struct state {
 	int events;
+	char log[4096]; /* "" or where events are appended */
 };
 
 static int
@@ -25,12 +31,18 @@ t_init(const struct provost_plugin_host *host, const char *config, void **state,
 	struct state *s;
 
 	(void)host;
-	if (config != NULL && strcmp(config, "fail") == 0) {
+	/* "fail", or a path ending in /fail (provostd wants absolute paths) */
+	if (config != NULL &&
+	    (strcmp(config, "fail") == 0 ||
+		(strlen(config) > 5 &&
+		    strcmp(config + strlen(config) - 5, "/fail") == 0))) {
 		*errstr = "config says fail";
 		return PROVOST_PLUGIN_ERROR;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return PROVOST_PLUGIN_ERROR;
+	if (config != NULL && config[0] == '/')
+		(void)snprintf(s->log, sizeof(s->log), "%s", config);
 	*state = s;
 	return 1;
 }
@@ -47,6 +59,10 @@ t_check(void *state, const struct provost_access *a, const char **errstr)
 		*errstr = "database down";
 		return PROVOST_PLUGIN_ERROR;
 	}
+	if (strcmp(a->engineer, "hangman") == 0)
+		(void)sleep(3600);
+	if (strcmp(a->engineer, "crasher") == 0)
+		abort();
 	return PROVOST_PLUGIN_ALLOW;
 }
 
@@ -56,12 +72,36 @@ t_event(void *state, const struct provost_event *ev, const char **errstr)
 	struct state *s = state;
 
 	s->events++;
+	if (s->log[0] != '\0') {
+		FILE *f = fopen(s->log, "a");
+
+		if (f != NULL) {
+			fprintf(f, "%d %s\n", (int)ev->kind,
+			    ev->details_json != NULL ? ev->details_json : "");
+			(void)fclose(f);
+		}
+	}
 	if (ev->object_id != NULL && strcmp(ev->object_id, "boom") == 0) {
 		*errstr = "cannot handle boom";
 		return PROVOST_PLUGIN_ERROR;
 	}
 	/* The count is reported back through the event's own id field. */
 	return s->events;
+}
+
+static int
+t_report(void *state, FILE *out, const char *what, const char **errstr)
+{
+	struct state *s = state;
+
+	if (strcmp(what, "test fail") == 0) {
+		*errstr = "asked to fail";
+		return PROVOST_PLUGIN_ERROR;
+	}
+	if (strncmp(what, "test", 4) != 0)
+		return 0;
+	fprintf(out, "events %d\nwhat %s\n", s->events, what);
+	return 1;
 }
 
 static void
@@ -77,9 +117,12 @@ static const struct provost_plugin ops = {
 	.init = t_init,
 	.check_access = t_check,
 	.on_event = t_event,
+	.report = t_report,
 	.fini = t_fini,
 };
 
+/* Built a third time without its entry point: "no provost_plugin_v1()". */
+#ifndef PLUGIN_TEST_NOSYM
 __attribute__((visibility("default"))) const struct provost_plugin *
 provost_plugin_v1(void);
 
@@ -88,3 +131,13 @@ provost_plugin_v1(void)
 {
 	return &ops;
 }
+#else
+__attribute__((visibility("default"))) const struct provost_plugin *
+plugin_test_ops(void);
+
+__attribute__((visibility("default"))) const struct provost_plugin *
+plugin_test_ops(void)
+{
+	return &ops;
+}
+#endif
