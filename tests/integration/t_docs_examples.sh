@@ -157,6 +157,20 @@ CertificateLifetime 2m
 MFAGrace 10m
 	demo conf_check
 
+@ provost-contract.5
+Contract acme-msa-2026
+Provider acme
+Start 2026-01-01
+End 2026-12-31
+Notice 30d
+TimeZone Europe/Berlin
+Days Mon-Fri
+Hours 07:00-19:00
+Targets db* web*
+Classifications public internal confidential
+Exclude account root@db*
+	demo contract_check
+
 @ pam_provost.8
 UsePAM yes
 KbdInteractiveAuthentication yes
@@ -793,6 +807,17 @@ conf_check() {
 	CMD="provostd -t -f $PV_TMP/conf5"
 	getent passwd provost >/dev/null || echo 'SandboxUser nobody' >>"$PV_TMP/conf5"
 	provostd -t -f "$PV_TMP/conf5" >"$OUT" 2>"$ERR"
+	RC=$?
+	want_rc 0
+}
+# provost-contract(5)'s EXAMPLE is a file the contract plugin loads:
+# provostd -t with the demo's configuration and a Plugin line for it.
+contract_check() {
+	printf '%s\n' "$V" >"$PV_TMP/contracts5"
+	{ cat "$CONF"; echo "Plugin $top_builddir/plugins/contract/.libs/contract.so $PV_TMP/contracts5"; } \
+	    >"$PV_TMP/conf-contract"
+	CMD="provostd -t -f $PV_TMP/conf-contract"
+	provostd -t -f "$PV_TMP/conf-contract" >"$OUT" 2>"$ERR"
 	RC=$?
 	want_rc 0
 }

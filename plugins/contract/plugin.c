@@ -1,0 +1,165 @@
+/*
+ * plugin.c: the contract plugin (provost-contract(5)).  Its config is the
+ * contracts file; every access outside the provider's contract is refused
+ * with the clause named, a provider without a contract is refused, and in
+ * a contract's notice period the security team is warned in provostd's
+ * log once a day per provider.  "provostctl report contract [--provider
+ * P]" prints the terms in force.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugins/contract/contract.h"
+#include "plugins/provost_plugin.h"
+
+#define WARNED_MAX 64
+
+struct state {
+	const struct provost_plugin_host *host;
+	struct contracts *c;
+	char why[CONTRACT_ERR_MAX];
+	/* notice warnings given: provider and the day (unix days) */
+	struct {
+		char provider[65];
+		long day;
+	} warned[WARNED_MAX];
+	size_t nwarned;
+};
+
+static int
+c_init(const struct provost_plugin_host *host, const char *config, void **state,
+    const char **errstr)
+{
+	static char err[CONTRACT_ERR_MAX];
+	struct state *s;
+
+	if (config == NULL) {
+		*errstr = "the config must name the contracts file";
+		return PROVOST_PLUGIN_ERROR;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		*errstr = "out of memory";
+		return PROVOST_PLUGIN_ERROR;
+	}
+	if (contracts_load(config, &s->c, err, sizeof(err)) != 0) {
+		free(s);
+		*errstr = err;
+		return PROVOST_PLUGIN_ERROR;
+	}
+	s->host = host;
+	*state = s;
+	return 1;
+}
+
+/* The notice period: one warning a day per provider in provostd's log. */
+static void
+c_notice(struct state *s, const struct provost_access *a, int days)
+{
+	char msg[256];
+	long day = (long)(a->now / 86400);
+	size_t i;
+
+	for (i = 0; i < s->nwarned; i++) {
+		if (strcmp(s->warned[i].provider, a->provider) == 0) {
+			if (s->warned[i].day == day)
+				return;
+			break;
+		}
+	}
+	if (i == s->nwarned) {
+		if (s->nwarned == WARNED_MAX)
+			i = 0;
+		else
+			s->nwarned++;
+	}
+	(void)snprintf(s->warned[i].provider, sizeof(s->warned[i].provider),
+	    "%s", a->provider);
+	s->warned[i].day = day;
+	(void)snprintf(msg, sizeof(msg),
+	    "contract: provider %s is in its notice period: the contract "
+	    "ends in %d day(s)",
+	    a->provider, days);
+	if (s->host != NULL && s->host->log != NULL)
+		s->host->log(s->host->ctx, 1, msg);
+}
+
+static int
+c_check(void *state, const struct provost_access *a, const char **errstr)
+{
+	struct state *s = state;
+	struct contract_ask q = {
+		.provider = a->provider,
+		.target = a->target,
+		.classification = a->classification,
+		.account = a->account,
+		.now = a->now,
+	};
+	int notice, r;
+
+	r = contracts_check(s->c, &q, s->why, sizeof(s->why), &notice);
+	if (r == 1) {
+		if (notice >= 0)
+			c_notice(s, a, notice);
+		return PROVOST_PLUGIN_ALLOW;
+	}
+	*errstr = s->why;
+	return r == 0 ? PROVOST_PLUGIN_DENY : PROVOST_PLUGIN_ERROR;
+}
+
+/* "contract" or "contract --provider P". */
+static int
+c_report(void *state, FILE *out, const char *what, const char **errstr)
+{
+	struct state *s = state;
+	const char *p = NULL;
+
+	if (strcmp(what, "contract") == 0)
+		p = NULL;
+	else if (strncmp(what, "contract --provider ", 20) == 0 &&
+	    what[20] != '\0' && strchr(what + 20, ' ') == NULL)
+		p = what + 20;
+	else if (strncmp(what, "contract", 8) == 0 &&
+	    (what[8] == ' ' || what[8] == '\0')) {
+		*errstr = "usage: report contract [--provider P]";
+		return PROVOST_PLUGIN_ERROR;
+	} else
+		return 0;
+	if (contracts_print(s->c, p, out) != 0) {
+		(void)snprintf(s->why, sizeof(s->why),
+		    "no contract for provider %s", p != NULL ? p : "?");
+		*errstr = s->why;
+		return PROVOST_PLUGIN_ERROR;
+	}
+	return 1;
+}
+
+static void
+c_fini(void *state)
+{
+	struct state *s = state;
+
+	contracts_free(s->c);
+	free(s);
+}
+
+static const struct provost_plugin contract_ops = {
+	.type = PROVOST_PLUGIN_TYPE,
+	.version = PROVOST_PLUGIN_VERSION,
+	.name = "contract",
+	.init = c_init,
+	.check_access = c_check,
+	.report = c_report,
+	.fini = c_fini,
+};
+
+__attribute__((visibility("default"))) const struct provost_plugin *
+provost_plugin_v1(void);
+
+__attribute__((visibility("default"))) const struct provost_plugin *
+provost_plugin_v1(void)
+{
+	return &contract_ops;
+}

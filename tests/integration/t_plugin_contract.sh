@@ -1,0 +1,60 @@
+#!/bin/sh
+# t_plugin_contract.sh: the contract plugin in provostd and provostctl,
+# through stock ssh.  Access inside the contract goes through; a target
+# outside its Targets scope and an excluded account are refused with the
+# clause and line, even where the policy allows them; the notice period is
+# warned in provostd's log; a contract that has ended refuses; a malformed
+# contracts file stops provostd -t with FILE:LINE; report contract prints
+# the terms.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+SO="$top_builddir/plugins/contract/.libs/contract.so"
+[ -f "$SO" ] || pv_fail "no $SO"
+day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y-%m-%d; }
+CF="$PV_TMP/contracts.conf"
+# contracts END: acme's contract from ten days ago to END.
+contracts() {
+	cat > "$CF" <<EOC
+Contract acme-msa
+    Provider acme
+    Start $(day -10)
+    End $1
+    Notice 30d
+    Targets db01 multi
+    Exclude account other@multi
+EOC
+}
+
+contracts "$(day 2)-x"
+write_conf 2222 "Plugin $SO $CF"
+"$PROVOSTD" -t -f "$CONF" >/dev/null 2>"$PV_TMP/t.err" && pv_fail "a bad contracts file passed -t"
+grep -q "contracts.conf:4: End: not a date YYYY-MM-DD" "$PV_TMP/t.err" || pv_fail "-t: $(cat "$PV_TMP/t.err")"
+
+contracts "$(day 2)"
+start_provostd "Plugin $SO $CF"
+out=$(pvssh "alice+$ME@db01" 'echo in' </dev/null 2>&1) || pv_fail "inside the contract: $out"
+[ "$out" = in ] || pv_fail "inside the contract: $out"
+grep -q "contract: provider acme is in its notice period: the contract ends in 2 day(s)" "$PVD_LOG" ||
+    pv_fail "no notice warning"
+# files (confidential) is open to alice by a standing rule, not by the contract.
+out=$(pvssh "alice+$ME@files" 'echo in' </dev/null 2>&1) && pv_fail "outside the scope: $out"
+echo "$out" | grep -q "plugin contract denies: contract acme-msa ($CF:6, Targets): files is outside the service scope" ||
+    pv_fail "scope: $out"
+out=$(pvssh "alice+other@multi" 'echo in' </dev/null 2>&1) && pv_fail "an excluded account: $out"
+echo "$out" | grep -q "($CF:7, Exclude): account other on multi is excluded" || pv_fail "exclude: $out"
+
+pvctl report contract --provider acme >"$PV_TMP/report" || pv_fail "report contract"
+grep -q "^contract acme-msa" "$PV_TMP/report" && grep -q "^targets: db01 multi" "$PV_TMP/report" ||
+    pv_fail "report: $(cat "$PV_TMP/report")"
+pvctl report contract --provider globex >/dev/null 2>"$PV_TMP/rep.err" && pv_fail "a report for no contract"
+grep -q "no contract for provider globex" "$PV_TMP/rep.err" || pv_fail "report globex: $(cat "$PV_TMP/rep.err")"
+
+# The contract ended yesterday: provostctl's own host reads the file anew.
+contracts "$(day -1)"
+pvctl policy explain alice db01 "$ME" >"$PV_TMP/explain" || pv_fail "explain"
+grep -q "^note: refused by the plugins: plugin contract denies: contract acme-msa ($CF:4, End): it ended on $(day -1)" \
+    "$PV_TMP/explain" || pv_fail "explain after the end: $(cat "$PV_TMP/explain")"
+pvctl token issue alice db01 "$ME" >/dev/null 2>"$PV_TMP/tok.err" && pv_fail "a token after the end"
+grep -q "it ended on" "$PV_TMP/tok.err" || pv_fail "token: $(cat "$PV_TMP/tok.err")"
+pv_log "ok"
