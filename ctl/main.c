@@ -273,14 +273,43 @@ ctl_load_policy(struct ctl *c, int needed)
 	return 0;
 }
 
+/* A plugin's audit row, appended with provostctl's store and key. */
+static int
+ctl_plugin_audit(void *ctx, const char *plugin, const char *action,
+    const char *object, const char *details_json)
+{
+	struct ctl *c = ctx;
+	char actor[80];
+	json_t *d = NULL;
+	int r;
+
+	if (ctl_open_store(c) != 0)
+		return PV_ERR_STORE;
+	if (details_json != NULL &&
+	    (d = json_loads(details_json, 0, NULL)) == NULL)
+		return PV_ERR_INVALID;
+	(void)snprintf(actor, sizeof(actor), "plugin:%.64s", plugin);
+	r = store_audit_append(
+	    c->st, actor, action, object != NULL ? object : "", d);
+	json_decref(d);
+	return r;
+}
+
 int
 ctl_plugins(struct ctl *c)
 {
-	const struct plugin_host_opts o = {
+	const char *db = NULL;
+	struct plugin_host_opts o = {
 		.timeout_ms = PLUGIN_CHECK_TIMEOUT_MS,
+		.audit = ctl_plugin_audit,
+		.audit_ctx = c,
 	};
 	char err[512];
 
+	if (pv_config_store_path(c->cfg, &db) == 0) {
+		o.query = plugin_host_store_query;
+		o.query_ctx = db;
+	}
 	if (c->plugins_started)
 		return c->plugins_failed ? PV_ERR_CONFIG : 0;
 	c->plugins_started = 1;

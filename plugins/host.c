@@ -55,14 +55,14 @@ struct plugin_host {
 	uint64_t last_start_ms;
 	int start_failed; /* the last start failed: retried a second on */
 	unsigned int nplugins;
-	void (*scrub)(void *ctx); /* run first in the host's process */
-	void *scrub_ctx;
+	struct plugin_host_opts o;
 	char last_failure[256];
 };
 
 /* ---- the host process ---- */
 
 static int host_fd = -1;
+static const struct plugin_host_opts *host_opts;
 
 static void
 host_log(void *ctx, int level, const char *msg)
@@ -104,6 +104,71 @@ host_request_exit(void *ctx, const char *provider, const char *reason)
 		       provider, "reason", reason != NULL ? reason : "")) == 0
 	    ? 1
 	    : -1;
+}
+
+/* "plugin.NAME..." in letters, digits, . _ -: a plugin's own actions. */
+static int
+action_valid(const char *a)
+{
+	size_t i, n = strlen(a);
+
+	if (strncmp(a, "plugin.", 7) != 0 || n > 64 || n < 8)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!((a[i] >= 'a' && a[i] <= 'z') ||
+			(a[i] >= '0' && a[i] <= '9') || a[i] == '.' ||
+			a[i] == '_' || a[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Queued for the caller, which appends it (it holds the audit key). */
+static int
+host_audit(void *ctx, const char *action, const char *object,
+    const char *details, const char **errstr)
+{
+	json_t *d = NULL;
+
+	if (action == NULL || !action_valid(action)) {
+		*errstr = "the action must be plugin.NAME (a-z 0-9 . _ -)";
+		return -1;
+	}
+	if (details != NULL &&
+	    ((d = json_loads(details, 0, NULL)) == NULL ||
+		!json_is_object(d))) {
+		json_decref(d);
+		*errstr = "details must be a JSON object";
+		return -1;
+	}
+	if (host_send_json(host_fd,
+		json_pack("{s:s, s:s, s:s, s:s?, s:o?}", "op", "audit",
+		    "plugin", plugin_name_of(ctx), "action", action, "object",
+		    object, "details", d)) != 0) {
+		*errstr = "the audit row could not be queued";
+		return -1;
+	}
+	return 1;
+}
+
+static int
+host_query(void *ctx, const char *what, char **out, const char **errstr)
+{
+	static char err[256];
+
+	(void)ctx;
+	*out = NULL;
+	if (host_opts == NULL || host_opts->query == NULL) {
+		*errstr = "no store to ask";
+		return -1;
+	}
+	if (what == NULL ||
+	    host_opts->query(
+		host_opts->query_ctx, what, out, err, sizeof(err)) != 0) {
+		*errstr = what == NULL ? "no question" : err;
+		return -1;
+	}
+	return 1;
 }
 
 static const char *
@@ -213,14 +278,16 @@ host_recv(int fd, char *buf, size_t len, int *passed)
 	return n;
 }
 
-static void __attribute__((noreturn))
-host_main(const struct host_spec *specs, size_t n, int fd)
+static void __attribute__((noreturn)) host_main(const struct host_spec *specs,
+    size_t n, int fd, const struct plugin_host_opts *o)
 {
 	static const struct provost_plugin_host api = {
 		.version = PROVOST_PLUGIN_VERSION,
 		.ctx = NULL,
 		.log = host_log,
 		.request_exit = host_request_exit,
+		.audit = host_audit,
+		.query = host_query,
 	};
 	struct plugin_set *set;
 	char err[512], *buf;
@@ -230,6 +297,7 @@ host_main(const struct host_spec *specs, size_t n, int fd)
 	int passed;
 
 	host_fd = fd;
+	host_opts = o;
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)signal(SIGCHLD, SIG_DFL);
@@ -297,6 +365,24 @@ host_kill(struct plugin_host *h, const char *why)
 	(void)snprintf(h->last_failure, sizeof(h->last_failure), "%s", why);
 }
 
+/* A plugin's audit row, appended by the caller (actor plugin:NAME). */
+static void
+host_audit_row(struct plugin_host *h, json_t *o)
+{
+	json_t *d = json_object_get(o, "details");
+	char *details = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+
+	if (jstr(o, "plugin") == NULL || jstr(o, "action") == NULL ||
+	    !action_valid(jstr(o, "action")))
+		pv_error("plugin host: a malformed audit row was dropped");
+	else if (h->o.audit == NULL ||
+	    h->o.audit(h->o.audit_ctx, jstr(o, "plugin"), jstr(o, "action"),
+		jstr(o, "object"), details) != 0)
+		pv_error("plugin %.64s: audit row %.64s not appended",
+		    jstr(o, "plugin"), jstr(o, "action"));
+	free(details);
+}
+
 /* Waits for one message of the host (ms: the time limit). */
 static json_t *
 host_wait(struct plugin_host *h, unsigned int ms, const char **why)
@@ -315,15 +401,14 @@ host_wait(struct plugin_host *h, unsigned int ms, const char **why)
 		uint64_t now = pv_mono_ms();
 		int r;
 
-		if (now >= until) {
+		/* polled once even when no time is left (ms 0: a drain) */
+		r = poll(&p, 1, now < until ? (int)(until - now) : 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
 			*why = "did not answer in time";
 			break;
 		}
-		r = poll(&p, 1, (int)(until - now));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
 		do
 			n = recv(h->fd, buf, HOST_MSG_MAX - 1, MSG_DONTWAIT);
 		while (n < 0 && errno == EINTR);
@@ -337,6 +422,13 @@ host_wait(struct plugin_host *h, unsigned int ms, const char **why)
 		if ((o = json_loads(buf, 0, NULL)) == NULL) {
 			*why = "sent a malformed answer";
 			break;
+		}
+		if (jstr(o, "op") != NULL &&
+		    strcmp(jstr(o, "op"), "audit") == 0) {
+			host_audit_row(h, o);
+			json_decref(o);
+			o = NULL;
+			continue;
 		}
 		/* A plugin's request for an exit: logged for the admin. */
 		if (jstr(o, "op") != NULL &&
@@ -378,12 +470,12 @@ host_spawn(struct plugin_host *h, char *err, size_t errlen)
 	}
 	if (h->pid == 0) {
 		/* Nothing of the caller's but the socket and stdio. */
-		if (h->scrub != NULL)
-			h->scrub(h->scrub_ctx);
+		if (h->o.scrub != NULL)
+			h->o.scrub(h->o.scrub_ctx);
 		if (dup2(sv[1], 3) != 3)
 			_exit(1);
 		(void)close_range(4, ~0U, 0);
-		host_main(h->specs, h->nspecs, 3);
+		host_main(h->specs, h->nspecs, 3, &h->o);
 	}
 	close(sv[1]);
 	h->fd = sv[0];
@@ -427,8 +519,7 @@ plugin_host_start(const struct plugin_spec *specs, size_t n,
 	h->pid = -1;
 	h->owner = getpid();
 	h->timeout_ms = o->timeout_ms;
-	h->scrub = o->scrub;
-	h->scrub_ctx = o->scrub_ctx;
+	h->o = *o;
 	for (i = 0; i < n; i++) {
 		h->specs[i].path = strdup(specs[i].path);
 		h->specs[i].config =
@@ -690,4 +781,22 @@ plugin_host_start_config(const struct pv_config *c,
 		specs[i].config = c->plugins[i].config;
 	}
 	return plugin_host_start(specs, i, o, out, err, errlen);
+}
+
+void
+plugin_host_poll(struct plugin_host *h)
+{
+	const char *why = NULL;
+	json_t *o;
+
+	if (h == NULL || h->fd < 0)
+		return;
+	/* unsolicited messages are handled inside; an answer is not due */
+	while ((o = host_wait(h, 0, &why)) != NULL)
+		json_decref(o);
+	if (why != NULL && strcmp(why, "did not answer in time") != 0) {
+		pv_error(
+		    "the plugin host %s (pid %ld): killed", why, (long)h->pid);
+		host_kill(h, why);
+	}
 }

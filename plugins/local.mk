@@ -2,11 +2,12 @@
 # and the loader (plugins/plugins.h).
 noinst_LTLIBRARIES += libprovost_plugins.la
 libprovost_plugins_la_SOURCES = plugins/plugins.h plugins/plugins.c \
-	plugins/host.c
-libprovost_plugins_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-libprovost_plugins_la_LIBADD = libprovost_common.la $(JANSSON_LIBS) -ldl
+	plugins/host.c plugins/host_store.c
+libprovost_plugins_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+libprovost_plugins_la_LIBADD = libprovost_store.la libprovost_common.la \
+	$(JANSSON_LIBS) -ldl
 pkginclude_HEADERS = plugins/provost_plugin.h
-LINT_C_FILES += plugins/plugins.c plugins/host.c
+LINT_C_FILES += plugins/plugins.c plugins/host.c plugins/host_store.c
 LINT_H_FILES += plugins/plugins.h plugins/provost_plugin.h
 
 # Test plugins: shared objects built only for make check.

@@ -21,6 +21,8 @@
 struct plugin {
 	void *handle;
 	const struct provost_plugin *ops;
+	/* the host's functions with this plugin as their ctx */
+	struct provost_plugin_host api;
 	void *state;
 	char *path;
 	int events_off; /* on_event failed once: switched off */
@@ -59,6 +61,14 @@ plugin_set_free(struct plugin_set *set)
 		free(pl->path);
 	}
 	free(set);
+}
+
+const char *
+plugin_name_of(const void *ctx)
+{
+	const struct plugin *pl = ctx;
+
+	return pl != NULL && pl->ops != NULL ? pl->ops->name : "?";
 }
 
 size_t
@@ -140,7 +150,10 @@ plugin_set_load(struct plugin_set *set, const char *path, const char *config,
 		    err, errlen, "%s: plugin has no name or init", path);
 		goto out;
 	}
-	if (ops->init(set->host, config, &state, &errstr) != 1) {
+	set->p[set->n].ops = ops;
+	set->p[set->n].api = *set->host;
+	set->p[set->n].api.ctx = &set->p[set->n];
+	if (ops->init(&set->p[set->n].api, config, &state, &errstr) != 1) {
 		(void)snprintf(err, errlen, "%s: %s: init failed: %s", path,
 		    ops->name, errstr != NULL ? errstr : "no reason given");
 		goto out;

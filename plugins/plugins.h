@@ -24,6 +24,11 @@ int plugin_set_load(struct plugin_set *set, const char *path,
     const char *config, char *err, size_t errlen);
 size_t plugin_set_count(const struct plugin_set *set);
 /*
+ * Each plugin gets the host functions with its own ctx: the name of the
+ * plugin calling one of them.
+ */
+const char *plugin_name_of(const void *ctx);
+/*
  * Asks every plugin with check_access: PV_ALLOW only if all allow.  A
  * plugin that denies or errs decides (deny); reason names it.
  */
@@ -59,6 +64,14 @@ struct plugin_host_opts {
 	 */
 	void (*scrub)(void *ctx);
 	void *scrub_ctx;
+	/* In the host's process: a plugin's query of the store (or NULL). */
+	int (*query)(const void *ctx, const char *what, char **json_out,
+	    char *err, size_t errlen);
+	const void *query_ctx;
+	/* In the caller's process: a plugin's audit row (or NULL: refused). */
+	int (*audit)(void *ctx, const char *plugin, const char *action,
+	    const char *object, const char *details_json);
+	void *audit_ctx;
 };
 /* Loads every plugin in a new host; err holds the one line on failure. */
 int plugin_host_start(const struct plugin_spec *specs, size_t n,
@@ -78,6 +91,14 @@ void plugin_host_event(struct plugin_host *h, const struct provost_event *ev);
 int plugin_host_report(struct plugin_host *h, const char *what, int outfd,
     unsigned int timeout_ms, char *err, size_t errlen);
 unsigned int plugin_host_count(const struct plugin_host *h);
+/*
+ * A query function for plugin_host_opts (host_store.c): ctx is the store's
+ * file; the host's process opens its own connection on first use.
+ */
+int plugin_host_store_query(const void *ctx, const char *what, char **json_out,
+    char *err, size_t errlen);
+/* Handles what the host sent unasked (audit rows, exit requests). */
+void plugin_host_poll(struct plugin_host *h);
 /*
  * A host for the Plugin lines of c; *out stays NULL (and 0 is returned)
  * when there are none.

@@ -11,7 +11,7 @@
 
 #define PROVOST_PLUGIN_TYPE 0x70767374U /* "pvst" */
 #define PROVOST_PLUGIN_MAJOR 1
-#define PROVOST_PLUGIN_MINOR 0
+#define PROVOST_PLUGIN_MINOR 1
 #define PROVOST_PLUGIN_VERSION \
 	((PROVOST_PLUGIN_MAJOR << 16) | PROVOST_PLUGIN_MINOR)
 #define PROVOST_PLUGIN_VERSION_MAJOR(v) ((v) >> 16)
@@ -69,6 +69,22 @@ struct provost_plugin_host {
 	/* Asks provost to start a provider's exit (contract plugin). */
 	int (*request_exit)(
 	    void *ctx, const char *provider, const char *reason);
+	/* Added in 1.1: check version >= 0x10001 before use. */
+	/*
+	 * Appends a row to the audit chain, actor "plugin:NAME"; details is
+	 * a JSON object or NULL.  1 appended (or queued for the monitor),
+	 * -1 refused (errstr says why).
+	 */
+	int (*audit)(void *ctx, const char *action, const char *object,
+	    const char *details_json, const char **errstr);
+	/*
+	 * A read-only question to the governance store: "providers",
+	 * "engineers", "targets", "grants", "sessions" or "audit SEQ" (up
+	 * to 1000 rows after SEQ).  1 with *json_out a malloc'd JSON array
+	 * (the caller frees it), -1 with errstr.
+	 */
+	int (*query)(
+	    void *ctx, const char *what, char **json_out, const char **errstr);
 };
 
 struct provost_plugin {

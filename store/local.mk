@@ -10,8 +10,10 @@ libprovost_store_la_SOURCES = \
 	store/decide.c \
 	store/grants.c \
 	store/identity.c \
+	store/json.c \
 	store/keys.c \
 	store/migrate.c \
+	store/query.c \
 	store/sessions.c \
 	store/targets.c \
 	store/totp.c

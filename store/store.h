@@ -347,6 +347,20 @@ void store_decision_clear(struct store_decision *out);
 /* A refusal by the veto is audited (plugin.deny); anything else is not. */
 int store_decide_audit(struct store *st, const char *actor,
     const struct store_decide_req *req, const struct store_decision *sd);
+/* The rows as JSON (json.c): provostctl --json and plugin queries. */
+json_t *store_provider_json(const struct store_provider *p);
+json_t *store_engineer_json(const struct store_engineer *e);
+json_t *store_target_json(const struct store_target *t);
+json_t *store_grant_json(const struct store_grant *g);
+struct store_session;
+json_t *store_session_json(const struct store_session *s);
+/*
+ * A plugin's read-only question (query.c): "providers", "engineers",
+ * "targets", "grants", "sessions" or "audit SEQ"; *out a malloc'd JSON
+ * array.  0, or a PV_ERR_* with err.
+ */
+int store_query(struct store *st, const char *what, int64_t now, char **out,
+    char *err, size_t errlen);
 /* "shell", "exec", ... for a POLICY_CH_*; "login" for 0. */
 const char *store_decide_what(unsigned int channel);
 

@@ -925,6 +925,30 @@ sb_event_row(void *ctx, const struct store_audit_row *row)
 }
 
 int
+broker_backend_store_plugin_audit(void *ctx, const char *plugin,
+    const char *action, const char *object, const char *details_json)
+{
+	struct broker_backend *bk = ctx;
+	struct sb *b = bk->ctx;
+	struct store *st = sb_store(b);
+	char actor[80];
+	json_t *d = NULL;
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (details_json != NULL &&
+	    (d = json_loads(details_json, 0, NULL)) == NULL)
+		return PV_ERR_INVALID;
+	(void)snprintf(actor, sizeof(actor), "plugin:%.64s", plugin);
+	if ((r = store_audit_append(
+		 st, actor, action, object != NULL ? object : "", d)) != 0)
+		pv_error("audit: %s", store_errmsg(st));
+	json_decref(d);
+	return r;
+}
+
+int
 broker_backend_store_events(struct broker_backend *bk)
 {
 	struct sb *b = bk->ctx;
@@ -932,6 +956,7 @@ broker_backend_store_events(struct broker_backend *bk)
 
 	if (b->plugins == NULL || b->in_batch)
 		return 0;
+	plugin_host_poll(b->plugins);
 	if ((st = sb_store(b)) == NULL)
 		return PV_ERR_STORE;
 	return store_audit_since(st, &b->event_cursor, sb_event_row, b);

@@ -796,14 +796,21 @@ host_scrub(void *ctx)
 static int
 plugins_start(const struct pv_config *conf, struct host_scrub *x, int keep)
 {
-	const struct plugin_host_opts o = {
+	const char *db = NULL;
+	struct plugin_host_opts o = {
 		.timeout_ms = PLUGIN_CHECK_TIMEOUT_MS,
 		.scrub = host_scrub,
 		.scrub_ctx = x,
+		.audit = broker_backend_store_plugin_audit,
+		.audit_ctx = x->bk,
 	};
 	struct plugin_host *h = NULL;
 	char err[512];
 
+	if (pv_config_store_path(conf, &db) == 0) {
+		o.query = plugin_host_store_query;
+		o.query_ctx = db;
+	}
 	if (plugin_host_start_config(conf, &o, &h, err, sizeof(err)) != 0) {
 		pv_error("Plugin: %s", err);
 		return -1;

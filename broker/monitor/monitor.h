@@ -50,6 +50,9 @@ struct plugin_host;
 int broker_backend_store_set_plugins(
     struct broker_backend *bk, struct plugin_host *h);
 int broker_backend_store_events(struct broker_backend *bk);
+/* A plugin's audit row (plugin_host_opts.audit; ctx the backend). */
+int broker_backend_store_plugin_audit(void *ctx, const char *plugin,
+    const char *action, const char *object, const char *details_json);
 /* In the plugin host's process: the audit and token keys freed (wiped). */
 void broker_backend_store_wipe_keys(struct broker_backend *bk);
 /* At start-up: sessions a crash left open are marked aborted. */

@@ -29,16 +29,16 @@ refused_conf() {
 	[ "$(grep -c . "$PV_TMP/t.err")" -eq 1 ] ||
 	    pv_fail "more than one line for '$1': $(cat "$PV_TMP/t.err")"
 }
-refused_conf "Plugin $LIBS/plugin_badabi.so" "plugin ABI 2.0, provost speaks 1.0"
+refused_conf "Plugin $LIBS/plugin_badabi.so" "plugin ABI 2.1, provost speaks 1.1"
 refused_conf "Plugin $LIBS/plugin_nosym.so" "no provost_plugin_v1()"
 refused_conf "Plugin $PLUG $PV_TMP/fail" "testplugin: init failed: config says fail"
 refused_conf "Plugin $PV_TMP/missing.so" "missing.so: not a regular file"
 # The start refuses too (not only -t).
 write_conf 2222 "Plugin $LIBS/plugin_badabi.so"
 "$PROVOSTD" -D -f "$CONF" >"$PV_TMP/start.err" 2>&1 && pv_fail "provostd started with a bad plugin"
-grep -q "plugin ABI 2.0" "$PV_TMP/start.err" || pv_fail "start: $(cat "$PV_TMP/start.err")"
+grep -q "plugin ABI 2.1" "$PV_TMP/start.err" || pv_fail "start: $(cat "$PV_TMP/start.err")"
 
-for e in mallory error hangman crasher; do
+for e in mallory error hangman crasher querier; do
 	pv_keygen "$PV_TMP/$e"
 	pvctl engineer add "$e" --provider acme >/dev/null || pv_fail "engineer add $e"
 	pvctl engineer key add "$e" "$PV_TMP/$e.pub" >/dev/null || pv_fail "key add $e"
@@ -119,6 +119,22 @@ out=$(pvssh "alice+$ME@db01" 'echo after-crash' </dev/null 2>&1) || pv_fail "ali
 [ "$out" = after-crash ] || pv_fail "alice after the crash: $out"
 wait "$AP" || pv_fail "alice's live session: $(cat "$PV_TMP/alice.out")"
 grep -q still-here "$PV_TMP/alice.out" || pv_fail "alice's live session: $(cat "$PV_TMP/alice.out")"
+
+# The host API: a plugin reads the store and appends audit rows of its own
+# (actor plugin:NAME), but cannot write another kind of row.
+login_as querier "plugin testplugin denies: engineers=7 audit=ok forged=refused" >/dev/null
+i=0
+until pvctl audit export --format jsonl | grep '"actor":"plugin:testplugin"' |
+    grep -q '"action":"plugin.testplugin.asked"'; do
+	i=$((i + 1)); [ $i -lt 20 ] || pv_fail "the plugin's audit row was not appended"
+	sleep 0.2
+done
+pvctl policy explain querier db01 "$ME" | grep -q "engineers=7 audit=ok forged=refused" ||
+    pv_fail "the host API in provostctl"
+[ "$(pvctl audit export --format jsonl | grep -c '"action":"plugin.testplugin.asked"')" -ge 2 ] ||
+    pv_fail "provostctl did not append the plugin's row"
+pvctl audit export --format jsonl | grep '"actor":"plugin:' | grep -q '"action":"session.open"' &&
+    pv_fail "a plugin forged a session.open row"
 
 # The monitor audits each refusal itself.
 pvctl audit export --format jsonl >"$PV_TMP/audit.jsonl" || pv_fail "audit export"

@@ -20,6 +20,8 @@
 #endif
 
 struct state {
+	const struct provost_plugin_host *host;
+	char reason[128];
 	int events;
 	char log[4096]; /* "" or where events are appended */
 };
@@ -43,14 +45,51 @@ t_init(const struct provost_plugin_host *host, const char *config, void **state,
 		return PROVOST_PLUGIN_ERROR;
 	if (config != NULL && config[0] == '/')
 		(void)snprintf(s->log, sizeof(s->log), "%s", config);
+	s->host = host;
 	*state = s;
 	return 1;
+}
+
+/*
+ * "querier": asks the store for the engineers, appends an audit row of its
+ * own and tries to forge a session.open; the reason tells what happened.
+ */
+static int
+t_query(struct state *s, const char **errstr)
+{
+	const struct provost_plugin_host *h = s->host;
+	const char *e = NULL, *p;
+	char *json = NULL, details[64];
+	int n = 0, ok, forged;
+
+	if (h == NULL || h->version < 0x10001 || h->query == NULL ||
+	    h->audit == NULL) {
+		*errstr = "no query or audit in this host";
+		return PROVOST_PLUGIN_ERROR;
+	}
+	if (h->query(h->ctx, "engineers", &json, &e) != 1) {
+		*errstr = e != NULL ? e : "query failed";
+		return PROVOST_PLUGIN_ERROR;
+	}
+	for (p = json; (p = strstr(p, "\"login\":")) != NULL; p++)
+		n++;
+	free(json);
+	(void)snprintf(details, sizeof(details), "{\"engineers\":%d}", n);
+	ok = h->audit(
+	    h->ctx, "plugin.testplugin.asked", "engineer:querier", details, &e);
+	forged = h->audit(h->ctx, "session.open", "session:x", NULL, &e);
+	(void)snprintf(s->reason, sizeof(s->reason),
+	    "engineers=%d audit=%s forged=%s", n, ok == 1 ? "ok" : "failed",
+	    forged == 1 ? "accepted" : "refused");
+	*errstr = s->reason;
+	return PROVOST_PLUGIN_DENY;
 }
 
 static int
 t_check(void *state, const struct provost_access *a, const char **errstr)
 {
-	(void)state;
+	if (strcmp(a->engineer, "querier") == 0)
+		return t_query(state, errstr);
 	if (strcmp(a->engineer, "mallory") == 0) {
 		*errstr = "contract ended";
 		return PROVOST_PLUGIN_DENY;

@@ -79,7 +79,7 @@ test_refusals(void **state)
 	(void)state;
 	assert_int_not_equal(
 	    plugin_set_load(set, BADABI, NULL, err, sizeof(err)), 0);
-	assert_non_null(strstr(err, "plugin ABI 2.0, provost speaks 1.0"));
+	assert_non_null(strstr(err, "plugin ABI 2.1, provost speaks 1.1"));
 	assert_int_not_equal(
 	    plugin_set_load(set, GOOD, "fail", err, sizeof(err)), 0);
 	assert_non_null(
