@@ -233,6 +233,13 @@ int pv_file_read(const char *path, size_t max, uint8_t **out, size_t *len);
 int pv_file_write_new(
     const char *path, mode_t mode, const void *data, size_t len);
 int pv_write_all(int fd, const void *data, size_t len);
+/*
+ * Replaces path atomically: a temporary file beside it (mkstemp), written,
+ * fsynced and given mode, renamed over path, the directory fsynced.  A
+ * reader sees the old file or the new one, never a part.
+ */
+int pv_file_replace(
+    const char *path, mode_t mode, const void *data, size_t len);
 int pv_fsync_parent(const char *path);
 
 /*
@@ -263,6 +270,26 @@ int pv_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len,
 /* 0 if the signature verifies, PV_ERR_AUTH if not. */
 int pv_ed25519_verify(EVP_PKEY *pub, const void *msg, size_t len,
     const uint8_t sig[PV_ED25519_SIG_LEN]);
+
+/*
+ * OpenSSH key revocation lists (PROTOCOL.krl): the certificate serials of
+ * one CA and plain public keys (SSH wire blobs), written for sshd's
+ * RevokedKeys and ssh-keygen -Q.  Sorted and without duplicates, so the
+ * same set gives the same file; runs of serials become ranges.
+ */
+#define PV_KRL_KEY_MAX 16384
+struct pv_krl;
+struct pv_krl *pv_krl_new(void);
+void pv_krl_free(struct pv_krl *k);
+/* Serial 0 is PV_ERR_RANGE (sshd never revokes it). */
+int pv_krl_add_serial(struct pv_krl *k, uint64_t serial);
+int pv_krl_add_key(struct pv_krl *k, const uint8_t *blob, size_t len);
+/* Distinct serials and keys held. */
+size_t pv_krl_serials(struct pv_krl *k);
+size_t pv_krl_keys(struct pv_krl *k);
+/* The KRL for CA ca (its SSH wire public key) appended to out. */
+int pv_krl_write(struct pv_krl *k, const uint8_t *ca, size_t calen,
+    uint64_t version, uint64_t date, const char *comment, struct pv_buf *out);
 
 /* Time: CLOCK_MONOTONIC for deadlines, CLOCK_REALTIME for records. */
 uint64_t pv_mono_ms(void);

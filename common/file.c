@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -139,4 +140,32 @@ pv_file_write_new(const char *path, mode_t mode, const void *data, size_t len)
 		return PV_ERR_IO;
 	}
 	return pv_fsync_parent(path);
+}
+
+int
+pv_file_replace(const char *path, mode_t mode, const void *data, size_t len)
+{
+	char *tmp = NULL;
+	int fd, r;
+
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return PV_ERR_ALLOC;
+	if ((fd = mkstemp(tmp)) == -1) {
+		r = errno == EACCES ? PV_ERR_PERM : PV_ERR_IO;
+		free(tmp);
+		return r;
+	}
+	if (fchmod(fd, mode) != 0 || pv_write_all(fd, data, len) != 0 ||
+	    fsync(fd) != 0) {
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0)
+		goto fail;
+	free(tmp);
+	return pv_fsync_parent(path);
+fail:
+	(void)unlink(tmp);
+	free(tmp);
+	return PV_ERR_IO;
 }

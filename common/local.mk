@@ -9,6 +9,7 @@ libprovost_common_la_SOURCES = \
 	common/err.c \
 	common/file.c \
 	common/id.c \
+	common/krl.c \
 	common/log.c \
 	common/num.c \
 	common/secret.c \

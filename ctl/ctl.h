@@ -129,6 +129,11 @@ int ctl_cmd_revoke_provider(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revoke_grant(struct ctl *c, int argc, char **argv);
 int ctl_cmd_token_issue(struct ctl *c, int argc, char **argv);
 int ctl_cmd_revocations_export(struct ctl *c, int argc, char **argv);
+/* krl.c: the OpenSSH KRL of provider (NULL: every ended engineer) to path,
+ * written atomically and audited krl.export; an exit code. */
+int ctl_krl_export(struct ctl *c, const char *provider, const char *path,
+    size_t *serials, size_t *keys);
+int ctl_cmd_krl_export(struct ctl *c, int argc, char **argv);
 /* After a revocation: rewrites RevocationList if set (exit code). */
 int ctl_revlist_refresh(struct ctl *c);
 int ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv);

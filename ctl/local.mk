@@ -7,6 +7,7 @@ provostctl_SOURCES = \
 	ctl/audit.c \
 	ctl/grants.c \
 	ctl/init.c \
+	ctl/krl.c \
 	ctl/main.c \
 	ctl/report.c \
 	ctl/sessions.c \
@@ -27,7 +28,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_inventory.sh \
 	tests/integration/t_ctl_grants.sh \
 	tests/integration/t_ctl_audit.sh \
-	tests/integration/t_ctl_token.sh
+	tests/integration/t_ctl_token.sh \
+	tests/integration/t_ctl_krl.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

@@ -73,6 +73,8 @@ static const struct ctl_cmd commands[] = {
 	    "token issue ENGINEER TARGET ACCOUNT [--lifetime 2m] [--json]" },
 	{ "revocations", "export", ctl_cmd_revocations_export,
 	    "revocations export FILE [--json]" },
+	{ "krl", "export", ctl_cmd_krl_export,
+	    "krl export FILE [--provider P] [--json]" },
 	{ "session", "list", ctl_cmd_session_list,
 	    "session list [--live] [--json]" },
 	{ "session", "show", ctl_cmd_session_show, "session show ID [--json]" },

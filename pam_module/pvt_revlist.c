@@ -418,39 +418,7 @@ out:
 int
 pvt_revlist_write_file(const char *path, const char *data, size_t len)
 {
-	char *tmp = NULL;
-	int fd = -1, r = PV_ERR_IO;
-
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-		return PV_ERR_ALLOC;
-	if ((fd = mkstemp(tmp)) == -1) {
-		r = errno == EACCES ? PV_ERR_PERM : PV_ERR_IO;
-		free(tmp);
-		return r;
-	}
-	if (fchmod(fd, 0644) != 0 || pv_write_all(fd, data, len) != 0 ||
-	    fsync(fd) != 0) {
-		r = PV_ERR_IO;
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = PV_ERR_IO;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		r = PV_ERR_IO;
-		goto fail;
-	}
-	free(tmp);
-	return pv_fsync_parent(path);
-fail:
-	if (fd != -1)
-		close(fd);
-	(void)unlink(tmp);
-	free(tmp);
-	return r;
+	return pv_file_replace(path, 0644, data, len);
 }
 
 int

@@ -302,3 +302,62 @@ out:
 	st_done(s);
 	return r;
 }
+
+/*
+ * The engineers a KRL covers: the provider's (?1), or with ?1 NULL every
+ * engineer disabled or whose provider is revoked or exited.
+ */
+#define KRL_ENGINEERS                                                      \
+	"SELECT e.id FROM engineers e JOIN providers p ON p.id = "         \
+	"e.provider_id WHERE (?1 IS NOT NULL AND p.name = ?1) OR (?1 IS "  \
+	"NULL AND (e.disabled_at IS NOT NULL OR p.revoked_at IS NOT NULL " \
+	"OR p.status = 'exited'))"
+
+int
+store_krl_list(struct store *st, const char *provider,
+    store_krl_serial_cb serial_cb, store_krl_key_cb key_cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t pid;
+	int r;
+
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if (provider != NULL && (r = st_provider_id(st, provider, &pid)) != 0)
+		goto out;
+	/* Certificates only: tokens go to pam_provost's revocation list. */
+	if ((r = st_prep_once(st,
+		 "SELECT serial FROM credentials WHERE kind = 'cert' AND "
+		 "(engineer_id IN (" KRL_ENGINEERS ") OR (?1 IS NULL AND "
+		 "revoked_at IS NOT NULL)) ORDER BY serial",
+		 &s)) != 0 ||
+	    (r = st_bind_text(st, s, 1, provider)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "krl serials")) == 1)
+		if ((r = serial_cb(
+			 ctx, (uint64_t)sqlite3_column_int64(s, 0))) != 0)
+			goto out;
+	if (r < 0)
+		goto out;
+	sqlite3_finalize(s);
+	s = NULL;
+	/* Every key ever registered, also those revoked since. */
+	if ((r = st_prep_once(st,
+		 "SELECT blob FROM engineer_keys WHERE engineer_id IN "
+		 "(" KRL_ENGINEERS ") OR (?1 IS NULL AND revoked_at IS NOT "
+		 "NULL) ORDER BY id",
+		 &s)) != 0 ||
+	    (r = st_bind_text(st, s, 1, provider)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "krl keys")) == 1) {
+		if (sqlite3_column_bytes(s, 0) <= 0)
+			continue;
+		if ((r = key_cb(ctx, sqlite3_column_blob(s, 0),
+			 (size_t)sqlite3_column_bytes(s, 0))) != 0)
+			goto out;
+	}
+out:
+	sqlite3_finalize(s);
+	st_rollback(st);
+	return r < 0 ? r : 0;
+}

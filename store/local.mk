@@ -28,6 +28,7 @@ STORE_UNIT_TESTS = \
 	tests/unit/test_store \
 	tests/unit/test_store_audit \
 	tests/unit/test_store_decide \
+	tests/unit/test_store_exit \
 	tests/unit/test_store_grants \
 	tests/unit/test_store_misc
 check_PROGRAMS += $(STORE_UNIT_TESTS)
@@ -51,6 +52,11 @@ tests_unit_test_store_decide_SOURCES = tests/unit/test_store_decide.c \
 tests_unit_test_store_decide_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_decide_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_decide_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_exit_SOURCES = tests/unit/test_store_exit.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_exit_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_exit_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_exit_LDADD = $(STORE_TEST_LDADD)
 tests_unit_test_store_grants_SOURCES = tests/unit/test_store_grants.c \
 	tests/unit/store_test_util.h
 tests_unit_test_store_grants_CFLAGS = $(STORE_TEST_CFLAGS)
@@ -63,7 +69,7 @@ tests_unit_test_store_misc_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_misc_LDADD = $(STORE_TEST_LDADD)
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
 	tests/unit/test_store_grants.c tests/unit/test_store_misc.c \
-	tests/unit/test_store_decide.c
+	tests/unit/test_store_decide.c tests/unit/test_store_exit.c
 LINT_H_FILES += tests/unit/store_test_util.h
 
 # Fuzz target: the JSON inventory import on an in-memory store.

@@ -448,6 +448,19 @@ int store_credential_revoke(
 int store_credential_list(
     struct store *st, const char *provider, store_credential_cb cb, void *ctx);
 
+/*
+ * What an OpenSSH KRL revokes: every certificate serial (not tokens) and
+ * every public key (SSH wire blob) ever registered, also revoked ones, of
+ * provider's engineers; with provider NULL, of every engineer disabled or
+ * whose provider is revoked or exited, and every certificate and key
+ * revoked on its own.  A negative callback return stops the walk (and is
+ * returned).  PV_ERR_NOT_FOUND for an unknown provider.
+ */
+typedef int (*store_krl_serial_cb)(void *ctx, uint64_t serial);
+typedef int (*store_krl_key_cb)(void *ctx, const uint8_t *blob, size_t len);
+int store_krl_list(struct store *st, const char *provider,
+    store_krl_serial_cb serial_cb, store_krl_key_cb key_cb, void *ctx);
+
 /* Exposures: static secrets a provider was ever shown. */
 int store_exposure_add(struct store *st, const char *actor,
     const char *provider, const char *engineer, const char *target,

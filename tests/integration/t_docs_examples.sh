@@ -206,6 +206,8 @@ provostctl policy explain alice db01 postgres --channel shell
 	man8 ok '^decision: allow$'
 provostctl audit verify
 	man8 ok '^audit: [0-9]+ rows, [0-9]+ checkpoints?: intact$'
+provostctl krl export revoked.krl --provider acme
+	man8 ok '^revoked\.krl: [0-9]+ certificate serials?, [0-9]+ keys?$'
 
 @ README.md
 provostctl revoke grant ID

@@ -385,8 +385,25 @@ test_files(void **state)
 	assert_int_not_equal(pv_file_write_new(path, 0600, "x", 1), 0);
 	assert_int_equal(access("/tmp/provost-nonexistent-target", F_OK), -1);
 	assert_int_equal(unlink(path), 0);
+	/* Replace: the new contents and mode, a link replaced, not followed */
 	(void)snprintf(path, sizeof(path), "%s/secret", dir);
+	assert_int_equal(pv_file_replace(path, 0644, "new", 3), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(pv_file_read(path, 100, &d, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(d, "new", 3);
+	free(d);
 	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(symlink("/tmp/provost-nonexistent-target", path), 0);
+	assert_int_equal(pv_file_replace(path, 0644, "x", 1), 0);
+	assert_int_equal(access("/tmp/provost-nonexistent-target", F_OK), -1);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(unlink(path), 0);
+	(void)snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	assert_int_equal(pv_file_replace(path, 0644, "x", 1), PV_ERR_IO);
 	assert_int_equal(rmdir(dir), 0);
 }
 
@@ -410,6 +427,64 @@ test_err_and_time(void **state)
 	assert_true(pv_wall_ms() > 1700000000000LL);
 }
 
+/* The KRL's bytes for a small set, laid out as PROTOCOL.krl says. */
+static void
+test_krl(void **state)
+{
+	static const uint8_t ca[] = { 0, 0, 0, 1, 'c' };
+	static const uint8_t k1[] = { 0, 0, 0, 1, 'b' }, k2[] = { 1, 2 };
+	/* header: magic, format 1, version 7, date 1000, flags 0, "", "x" */
+	static const uint8_t want_head[] = { 'S', 'S', 'H', 'K', 'R', 'L', '\n',
+		0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 3,
+		0xe8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
+	/* section 1: CA, reserved, range 4..6, list {1, 2, 9} */
+	static const uint8_t want_certs[] = { 1, 0, 0, 0, 0x3f, 0, 0, 0, 5, 0,
+		0, 0, 1, 'c', 0, 0, 0, 0, 0x21, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0,
+		0, 4, 0, 0, 0, 0, 0, 0, 0, 6, 0x20, 0, 0, 0, 24, 0, 0, 0, 0, 0,
+		0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9 };
+	/* section 2: the keys sorted, each once */
+	static const uint8_t want_keys[] = { 2, 0, 0, 0, 15, 0, 0, 0, 5, 0, 0,
+		0, 1, 'b', 0, 0, 0, 2, 1, 2 };
+	static const uint64_t serials[] = { 9, 5, 1, 4, 2, 6, 9 };
+	struct pv_krl *k;
+	struct pv_buf *b;
+	const uint8_t *p;
+	size_t i;
+
+	(void)state;
+	assert_non_null(k = pv_krl_new());
+	assert_non_null(b = pv_buf_new(4096));
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++)
+		assert_int_equal(pv_krl_add_serial(k, serials[i]), 0);
+	assert_int_equal(pv_krl_add_serial(k, 0), PV_ERR_RANGE);
+	assert_int_equal(pv_krl_add_key(k, k2, sizeof(k2)), 0);
+	assert_int_equal(pv_krl_add_key(k, k1, sizeof(k1)), 0);
+	assert_int_equal(pv_krl_add_key(k, k2, sizeof(k2)), 0);
+	assert_int_equal(pv_krl_add_key(k, k1, 0), PV_ERR_RANGE);
+	assert_int_equal(pv_krl_serials(k), 6);
+	assert_int_equal(pv_krl_keys(k), 2);
+	assert_int_equal(
+	    pv_krl_write(k, NULL, 0, 7, 1000, "x", b), PV_ERR_INVALID);
+	assert_int_equal(pv_krl_write(k, ca, sizeof(ca), 7, 1000, "x", b), 0);
+	assert_int_equal(pv_buf_len(b),
+	    sizeof(want_head) + sizeof(want_certs) + sizeof(want_keys));
+	p = pv_buf_ptr(b);
+	assert_memory_equal(p, want_head, sizeof(want_head));
+	p += sizeof(want_head);
+	assert_memory_equal(p, want_certs, sizeof(want_certs));
+	p += sizeof(want_certs);
+	assert_memory_equal(p, want_keys, sizeof(want_keys));
+	pv_krl_free(k);
+	/* Empty: the header alone. */
+	assert_non_null(k = pv_krl_new());
+	pv_buf_reset(b);
+	assert_int_equal(pv_krl_write(k, ca, sizeof(ca), 7, 1000, "x", b), 0);
+	assert_int_equal(pv_buf_len(b), sizeof(want_head));
+	pv_krl_free(k);
+	pv_krl_free(NULL);
+	pv_buf_free(b);
+}
+
 int
 main(void)
 {
@@ -425,6 +500,7 @@ main(void)
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_err_and_time),
+		cmocka_unit_test(test_krl),
 	};
 
 	return cmocka_run_group_tests_name("common_misc", tests, NULL, NULL);
