@@ -134,6 +134,14 @@ int ctl_cmd_revocations_export(struct ctl *c, int argc, char **argv);
 int ctl_krl_export(struct ctl *c, const char *provider, const char *path,
     size_t *serials, size_t *keys);
 int ctl_cmd_krl_export(struct ctl *c, int argc, char **argv);
+/* exposures.c */
+int ctl_cmd_exposure_add(struct ctl *c, int argc, char **argv);
+int ctl_cmd_exposure_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_exposure_import(struct ctl *c, int argc, char **argv);
+/* An exposure as JSON (NULL: out of memory); "account@place" into buf. */
+json_t *ctl_exposure_json(const struct store_exposure *x);
+const char *ctl_exposure_where(
+    const struct store_exposure *x, char *buf, size_t len);
 /* After a revocation: rewrites RevocationList if set (exit code). */
 int ctl_revlist_refresh(struct ctl *c);
 int ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv);

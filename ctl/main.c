@@ -73,6 +73,13 @@ static const struct ctl_cmd commands[] = {
 	    "token issue ENGINEER TARGET ACCOUNT [--lifetime 2m] [--json]" },
 	{ "revocations", "export", ctl_cmd_revocations_export,
 	    "revocations export FILE [--json]" },
+	{ "exposure", "add", ctl_cmd_exposure_add,
+	    "exposure add --provider P (--target T | --system S) [--account A] "
+	    "--kind K --reference R [--engineer E] [--note N] [--json]" },
+	{ "exposure", "list", ctl_cmd_exposure_list,
+	    "exposure list [--provider P] [--json]" },
+	{ "exposure", "import", ctl_cmd_exposure_import,
+	    "exposure import FILE.csv|FILE.jsonl [--json]" },
 	{ "krl", "export", ctl_cmd_krl_export,
 	    "krl export FILE [--provider P] [--json]" },
 	{ "session", "list", ctl_cmd_session_list,

@@ -8,6 +8,7 @@ libprovost_store_la_SOURCES = \
 	store/config.c \
 	store/db.c \
 	store/decide.c \
+	store/exposures.c \
 	store/grants.c \
 	store/identity.c \
 	store/json.c \
@@ -79,6 +80,14 @@ tests_fuzz_fuzz_inventory_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_inventory.c
+
+# Fuzz target: provostctl exposure import (CSV, JSON lines).
+FUZZ_TARGETS += tests/fuzz/fuzz_exposures
+tests_fuzz_fuzz_exposures_SOURCES = tests/fuzz/fuzz_exposures.c
+tests_fuzz_fuzz_exposures_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_exposures_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_exposures.c
 
 # Fuzz target: the audit anchors file (provostctl audit verify --anchors).
 FUZZ_TARGETS += tests/fuzz/fuzz_anchors

@@ -142,9 +142,22 @@ static const char schema_v2[] =
     /* rows from now on hash their seq too (form 2); older ones stay 1 */
     "ALTER TABLE audit ADD COLUMN form INTEGER NOT NULL DEFAULT 1;";
 
+/*
+ * 3: an exposure names a target's account or a system outside the
+ * inventory, and a kind (the rotation hook that applies); rows from
+ * before are kind 'secret'.
+ */
+static const char schema_v3[] =
+    "ALTER TABLE exposures ADD COLUMN system TEXT;"
+    "ALTER TABLE exposures ADD COLUMN account TEXT;"
+    "ALTER TABLE exposures ADD COLUMN kind TEXT NOT NULL DEFAULT 'secret';"
+    "CREATE INDEX exposures_provider ON exposures(provider_id);"
+    "CREATE INDEX sessions_engineer ON sessions(engineer_id);";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 
 int

@@ -440,56 +440,6 @@ out:
 }
 
 int
-store_exposure_add(struct store *st, const char *actor, const char *provider,
-    const char *engineer, const char *target, const char *secret_ref,
-    const char *note, int64_t now)
-{
-	static const char ins[] =
-	    "INSERT INTO exposures(provider_id, engineer_id, target_id, "
-	    "secret_ref, note, exposed_at) VALUES (?,?,?,?,?,?)";
-	sqlite3_stmt *s = NULL;
-	int64_t pid, eid = 0, tid = 0;
-	char obj[128];
-	int r;
-
-	if (secret_ref == NULL || secret_ref[0] == '\0' ||
-	    strlen(secret_ref) > STORE_TEXT_MAX ||
-	    (note != NULL && strlen(note) > STORE_TEXT_MAX))
-		return st_fail(st, PV_ERR_INVALID,
-		    "exposure: a secret reference "
-		    "is required");
-	if ((r = st_begin(st, 1)) != 0)
-		return r;
-	if ((r = st_provider_id(st, provider, &pid)) != 0 ||
-	    (engineer != NULL &&
-		(r = st_engineer_id(st, engineer, &eid)) != 0) ||
-	    (target != NULL && (r = st_target_id(st, target, &tid)) != 0) ||
-	    (r = st_prep(st, ins, &s)) != 0)
-		goto out;
-	if ((r = st_bind_i64(st, s, 1, pid)) != 0 ||
-	    (eid != 0 && (r = st_bind_i64(st, s, 2, eid)) != 0) ||
-	    (tid != 0 && (r = st_bind_i64(st, s, 3, tid)) != 0) ||
-	    (r = st_bind_text(st, s, 4, secret_ref)) != 0 ||
-	    (r = st_bind_text(st, s, 5, note)) != 0 ||
-	    (r = st_bind_i64(st, s, 6, now)) != 0 ||
-	    (r = st_step_done(st, s, "exposure add")) != 0)
-		goto out;
-	st_done(s);
-	s = NULL;
-	if ((r = st_object(obj, sizeof(obj), "provider", provider)) != 0 ||
-	    (r = st_audit(st, actor, "exposure.add", obj,
-		 json_pack("{s:s, s:s?, s:s?, s:s?}", "secret_ref", secret_ref,
-		     "engineer", engineer, "target", target, "note", note))) !=
-		0)
-		goto out;
-	return st_commit(st);
-out:
-	st_done(s);
-	st_rollback(st);
-	return r;
-}
-
-int
 store_recent_sources(
     struct store *st, int64_t since, store_source_cb cb, void *ctx)
 {

@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -461,10 +461,71 @@ typedef int (*store_krl_key_cb)(void *ctx, const uint8_t *blob, size_t len);
 int store_krl_list(struct store *st, const char *provider,
     store_krl_serial_cb serial_cb, store_krl_key_cb key_cb, void *ctx);
 
-/* Exposures: static secrets a provider was ever shown. */
+/*
+ * Exposures: static secrets a provider was shown (DESIGN.md "Exit at
+ * contract end"), each to be rotated at the exit.  One is on a target's
+ * account (or the target as a whole) or on a system outside the inventory
+ * (a network device, a cloud account), of a kind (the rotation hook that
+ * applies: unix-password, api-key, ...), with a reference saying where the
+ * secret lives (a vault path, a ticket), never the secret itself.  The
+ * same provider, place, account, kind and reference is one exposure:
+ * adding it again changes nothing.
+ */
+#define STORE_KIND_MAX 32
+struct store_exposure_spec {
+	const char *provider;
+	const char *engineer; /* NULL: the provider as a whole */
+	const char *target;   /* exactly one of target and system */
+	const char *system;
+	const char *account; /* NULL: none */
+	const char *kind;    /* [a-z0-9-], at most STORE_KIND_MAX */
+	const char *reference;
+	const char *note; /* NULL: none */
+};
+/* *added (may be NULL) is 0 if it was recorded before. */
 int store_exposure_add(struct store *st, const char *actor,
-    const char *provider, const char *engineer, const char *target,
-    const char *secret_ref, const char *note, int64_t now);
+    const struct store_exposure_spec *e, int64_t now, int *added);
+/* One line for what is wrong with e (NULL if nothing; no store lookups). */
+const char *store_exposure_check(const struct store_exposure_spec *e);
+/*
+ * Import: CSV with a header row naming its columns (provider, engineer,
+ * target, system, account, kind, reference, note; any order, the unknown
+ * refused), or JSON lines (one object per line with those fields).  Blank
+ * lines and lines starting with '#' are skipped.  All or nothing: the
+ * first bad row is named as NAME:LINE: what in err and nothing is stored.
+ * Rows already recorded count in *present, not *added.  Audited once as
+ * exposure.import.
+ */
+#define STORE_EXPOSURE_IMPORT_MAX 10000
+int store_exposure_import(struct store *st, const char *actor, const char *name,
+    const char *data, size_t len, int64_t now, size_t *added, size_t *present,
+    char *err, size_t errlen);
+/*
+ * The provider's exposures (provider NULL: every provider's): those
+ * recorded (source "recorded"), then one per target account its engineers
+ * opened a session into (source "session", kind "account", reference
+ * "sessions", id 0), derived from the sessions table when asked, so that
+ * none is missed, also from before exposures were recorded.
+ */
+struct store_exposure {
+	int64_t id;
+	const char *source;
+	const char *provider;
+	const char *engineer; /* NULL: none; a session exposure: its logins */
+	const char *target;
+	const char *system;
+	const char *account;
+	const char *kind;
+	const char *reference;
+	const char *note;
+	int64_t exposed_at; /* a session exposure: its first session */
+	int64_t last_at;    /* its last session (recorded: exposed_at) */
+	int64_t sessions;   /* sessions behind it (recorded: 0) */
+	int64_t rotated_at; /* 0: not yet */
+};
+typedef int (*store_exposure_cb)(void *ctx, const struct store_exposure *e);
+int store_exposure_list(
+    struct store *st, const char *provider, store_exposure_cb cb, void *ctx);
 
 /*
  * Revocations for the daemon's 1-second poll: every audit row from seq >

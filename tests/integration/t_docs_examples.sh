@@ -206,6 +206,10 @@ provostctl policy explain alice db01 postgres --channel shell
 	man8 ok '^decision: allow$'
 provostctl audit verify
 	man8 ok '^audit: [0-9]+ rows, [0-9]+ checkpoints?: intact$'
+provostctl exposure add --provider acme --target db01 --account root --kind unix-password --reference vault:db01/root
+	man8 ok '^exposure added: root@db01, unix-password, vault:db01/root$'
+provostctl exposure list --provider acme
+	man8 ok '^recorded acme +root@db01 +unix-password +vault:db01/root$'
 provostctl krl export revoked.krl --provider acme
 	man8 ok '^revoked\.krl: [0-9]+ certificate serials?, [0-9]+ keys?$'
 

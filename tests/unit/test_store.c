@@ -732,13 +732,24 @@ test_credentials_and_revocations(void **state)
 	    PV_ERR_INVALID);
 	assert_int_equal(store_credential_list(st, "acme", cred_count, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(
-	    store_exposure_add(st, "admin:t", "acme", "alice", "db01",
-		"vault:db01/postgres", "shown in ticket", 100),
-	    0);
-	assert_int_equal(store_exposure_add(
-			     st, "admin:t", "acme", NULL, NULL, "", NULL, 100),
-	    PV_ERR_INVALID);
+	{
+		struct store_exposure_spec x = { .provider = "acme",
+			.engineer = "alice",
+			.target = "db01",
+			.account = "postgres",
+			.kind = "db-password",
+			.reference = "vault:db01/postgres",
+			.note = "shown in ticket" };
+		int added = -1;
+
+		assert_int_equal(
+		    store_exposure_add(st, "admin:t", &x, 100, &added), 0);
+		assert_int_equal(added, 1);
+		x.reference = "";
+		assert_int_equal(
+		    store_exposure_add(st, "admin:t", &x, 100, NULL),
+		    PV_ERR_INVALID);
+	}
 	/* Nothing revoked yet. */
 	assert_int_equal(store_revoked_since(st, &cursor, rev_cb, &v), 0);
 	assert_int_equal(v.n, 0);

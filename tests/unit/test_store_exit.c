@@ -149,11 +149,307 @@ test_krl_scope(void **state)
 	store_close(st);
 }
 
+/* Every exposure listed, as "source provider account@place kind ref". */
+struct xs {
+	char line[16][160];
+	size_t n;
+};
+
+static int
+xs_cb(void *ctx, const struct store_exposure *x)
+{
+	struct xs *l = ctx;
+
+	if (l->n == 16)
+		return PV_ERR_LIMIT;
+	(void)snprintf(l->line[l->n++], sizeof(l->line[0]),
+	    "%s %s %s@%s %s %s %s %lld", x->source, x->provider,
+	    x->account ? x->account : "-", x->target ? x->target : x->system,
+	    x->kind, x->reference, x->engineer ? x->engineer : "-",
+	    (long long)x->sessions);
+	return 0;
+}
+
+static size_t
+xs_count(struct store *st, const char *provider)
+{
+	struct xs l = { .n = 0 };
+
+	assert_int_equal(store_exposure_list(st, provider, xs_cb, &l), 0);
+	return l.n;
+}
+
+static void
+exit_populate(struct store *st)
+{
+	assert_int_equal(tsu_populate(st), 0);
+	assert_int_equal(store_provider_add(st, "admin:t", "other", 0, 0), 0);
+	assert_int_equal(
+	    store_engineer_add(st, "admin:t", "carol", "other", NULL), 0);
+}
+
+static void
+test_exposure_add(void **state)
+{
+	struct store_exposure_spec x = { .provider = "acme",
+		.engineer = "alice",
+		.target = "db01",
+		.account = "root",
+		.kind = "unix-password",
+		.reference = "vault:db01/root" };
+	static const struct {
+		const char *field, *value, *why;
+	} bad[] = {
+		{ "provider", "Acme", "provider:" },
+		{ "kind", "Unix", "kind:" },
+		{ "kind", "-x", "kind:" },
+		{ "reference", "", "reference:" },
+		{ "reference", "a\tb", "reference:" },
+		{ "account", "a b", "account:" },
+		{ "system", "fw01", "exactly one of target and system" },
+		{ "note", "x\n", "note:" },
+	};
+	struct store_exposure_spec y;
+	struct store *st;
+	uint64_t h1, h2;
+	size_t i;
+	int added = -1;
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", &st), 0);
+	exit_populate(st);
+	assert_int_equal(store_exposure_add(st, "admin:t", &x, 100, &added), 0);
+	assert_int_equal(added, 1);
+	/* The same again: nothing added, nothing audited. */
+	assert_int_equal(store_audit_head(st, &h1), 0);
+	assert_int_equal(store_exposure_add(st, "admin:t", &x, 101, &added), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(store_audit_head(st, &h2), 0);
+	assert_int_equal(h1, h2);
+	/* Another account is another exposure. */
+	x.account = "postgres";
+	assert_int_equal(store_exposure_add(st, "admin:t", &x, 102, &added), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(xs_count(st, "acme"), 2);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		y = x;
+		if (strcmp(bad[i].field, "provider") == 0)
+			y.provider = bad[i].value;
+		else if (strcmp(bad[i].field, "kind") == 0)
+			y.kind = bad[i].value;
+		else if (strcmp(bad[i].field, "reference") == 0)
+			y.reference = bad[i].value;
+		else if (strcmp(bad[i].field, "account") == 0)
+			y.account = bad[i].value;
+		else if (strcmp(bad[i].field, "system") == 0)
+			y.system = bad[i].value;
+		else
+			y.note = bad[i].value;
+		assert_int_equal(
+		    store_exposure_add(st, "admin:t", &y, 103, NULL),
+		    PV_ERR_INVALID);
+		if (strstr(store_errmsg(st), bad[i].why) == NULL)
+			fail_msg("%s: %s", bad[i].field, store_errmsg(st));
+	}
+	/* carol is not acme's; nope is no target. */
+	y = x;
+	y.engineer = "carol";
+	assert_int_equal(
+	    store_exposure_add(st, "admin:t", &y, 103, NULL), PV_ERR_INVALID);
+	assert_non_null(strstr(store_errmsg(st), "not of provider acme"));
+	y = x;
+	y.target = "nope";
+	assert_int_equal(
+	    store_exposure_add(st, "admin:t", &y, 103, NULL), PV_ERR_NOT_FOUND);
+	assert_int_equal(xs_count(st, NULL), 2);
+	assert_int_equal(xs_count(st, "other"), 0);
+	store_close(st);
+}
+
+static const struct {
+	const char *text;
+	const char *err; /* NULL: imports */
+	size_t added, present;
+} imports[] = {
+	{ "provider,target,account,kind,reference\n"
+	  "acme,db01,root,unix-password,vault:db01/root\n"
+	  "acme,db01,postgres,db-password,\"vault:db01/pg, \"\"main\"\"\"\n",
+	    NULL, 2, 0 },
+	{ "# again, CRLF, another column order\r\n"
+	  "kind,reference,provider,account,target\r\n"
+	  "unix-password,vault:db01/root,acme,root,db01\r\n",
+	    NULL, 0, 1 },
+	{ "{\"provider\":\"acme\",\"system\":\"fw01\",\"account\":\"admin\","
+	  "\"kind\":\"net-password\",\"reference\":\"r\",\"note\":null}\n"
+	  "\n"
+	  "{\"provider\":\"acme\",\"engineer\":\"bob\",\"system\":\"aws:1\","
+	  "\"kind\":\"api-key\",\"reference\":\"r\"}\n",
+	    NULL, 2, 0 },
+	/* The first bad row is named; the good ones before are not kept. */
+	{ "provider,system,kind,reference\nacme,s1,k,r\nacme,s2,k\n",
+	    "f:3: 3 fields, the header has 4", 0, 0 },
+	{ "provider,system,kind,reference\nacme,s1,k,r\nacme,s2,k,\"r\n",
+	    "f:3: unterminated quote", 0, 0 },
+	{ "provider,system,kind,reference\nacme,s\"1,k,r\n",
+	    "f:2: field 2: a quote inside an unquoted field", 0, 0 },
+	{ "provider,system,kind,reference\nacme,\"s\"x,k,r\n",
+	    "f:2: field 2: text after the closing quote", 0, 0 },
+	{ "provider,system,kind,reference,colour\n",
+	    "f:1: header: unknown column \"colour\"", 0, 0 },
+	{ "provider,system,kind,kind\n", "f:1: header: column kind twice", 0,
+	    0 },
+	{ "provider,account,kind,reference\n",
+	    "f:1: header: provider, kind, reference and target or system", 0,
+	    0 },
+	{ "provider,system,kind,reference\nacme,s1,k,r\nnope,s1,k,r\n",
+	    "f:3: provider nope: not found", 0, 0 },
+	{ "provider,target,kind,reference\nacme,db01,k,r\nacme,db02,k,r\n",
+	    "f:3: target db02: not found", 0, 0 },
+	{ "provider,engineer,system,kind,reference\nacme,carol,s,k,r\n",
+	    "f:2: engineer carol: not of provider acme", 0, 0 },
+	{ "provider,target,system,kind,reference\nacme,db01,s,k,r\n",
+	    "f:2: exactly one of target and system", 0, 0 },
+	{ "{\"provider\":\"acme\",\"system\":\"s\",\"kind\":\"k\","
+	  "\"reference\":\"r\"}\n{\"provider\":\"acme\",\"colour\":\"r\"}\n",
+	    "f:2: unknown field \"colour\"", 0, 0 },
+	{ "{\"provider\":\"acme\",\"system\":1,\"kind\":\"k\"}\n",
+	    "f:1: system: must be a string", 0, 0 },
+	{ "{\"provider\":\"acme\",\"provider\":\"acme\"}\n", "f:1: column", 0,
+	    0 },
+	{ "{\"provider\":\"acme\",\n", "f:1: column", 0, 0 },
+	{ "[1]\n", "f:1: header: unknown column", 0, 0 },
+	{ "# only a comment\n\n", "f:2: no exposures", 0, 0 },
+	{ "", "f:1: no exposures", 0, 0 },
+};
+
+static void
+test_exposure_import(void **state)
+{
+	struct store *st;
+	char err[512];
+	size_t i, added, present, have = 0;
+	uint64_t h1, h2;
+	int r;
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", &st), 0);
+	exit_populate(st);
+	for (i = 0; i < sizeof(imports) / sizeof(imports[0]); i++) {
+		assert_int_equal(store_audit_head(st, &h1), 0);
+		r = store_exposure_import(st, "admin:t", "f", imports[i].text,
+		    strlen(imports[i].text), 100, &added, &present, err,
+		    sizeof(err));
+		assert_int_equal(store_audit_head(st, &h2), 0);
+		if (imports[i].err == NULL) {
+			if (r != 0)
+				fail_msg("case %zu: %s", i, err);
+			assert_int_equal(added, imports[i].added);
+			assert_int_equal(present, imports[i].present);
+			assert_int_equal(h2, h1 + 1); /* exposure.import */
+			have += added;
+		} else {
+			assert_int_equal(r, PV_ERR_INVALID);
+			if (strstr(err, imports[i].err) != err)
+				fail_msg("case %zu: \"%s\", want \"%s\"", i,
+				    err, imports[i].err);
+			assert_int_equal(added + present, 0);
+			assert_int_equal(h2, h1);
+		}
+		assert_int_equal(xs_count(st, NULL), have);
+	}
+	/* A NUL byte anywhere refuses the file. */
+	r = store_exposure_import(st, "admin:t", "f",
+	    "provider,system,kind,reference\nacme,s,k,r\0\n", 44, 100, &added,
+	    &present, err, sizeof(err));
+	assert_int_equal(r, PV_ERR_INVALID);
+	assert_string_equal(err, "f:1: a NUL byte in the file");
+	store_close(st);
+}
+
+/* Every target account acme's engineers had a session as is an exposure. */
+static void
+test_exposure_sessions(void **state)
+{
+	struct store_session_info in = { .engineer = "alice",
+		.target = "db01",
+		.account = "postgres",
+		.rule = "r",
+		.client_addr = "192.0.2.1" };
+	char id[PV_UUID_LEN + 1];
+	struct store *st;
+	struct xs l = { .n = 0 };
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", &st), 0);
+	exit_populate(st);
+	assert_int_equal(store_session_open(st, &in, 100, id), 0);
+	assert_int_equal(store_session_open(st, &in, 200, id), 0);
+	in.engineer = "bob";
+	in.account = "root";
+	assert_int_equal(store_session_open(st, &in, 300, id), 0);
+	in.engineer = "carol";
+	assert_int_equal(store_session_open(st, &in, 400, id), 0);
+	assert_int_equal(store_exposure_list(st, "acme", xs_cb, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(
+	    l.line[0], "session acme postgres@db01 account sessions alice 2");
+	assert_string_equal(
+	    l.line[1], "session acme root@db01 account sessions bob 1");
+	assert_int_equal(xs_count(st, "other"), 1);
+	assert_int_equal(xs_count(st, NULL), 3);
+	assert_int_equal(
+	    store_exposure_list(st, "nope", xs_cb, &l), PV_ERR_NOT_FOUND);
+	store_close(st);
+}
+
+/* A schema 2 store (before exposures had a kind) migrates with its rows. */
+static void
+test_migrate_v2(void **state)
+{
+	char dir[256], path[300];
+	struct store *st;
+	struct xs l = { .n = 0 };
+	int v;
+
+	(void)state;
+	assert_int_equal(tsu_tmpdir(dir, sizeof(dir)), 0);
+	assert_true(snprintf(path, sizeof(path), "%s/v2.db", dir) > 0);
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	/* Back to schema 2 exactly, with an exposure of its time. */
+	assert_int_equal(sqlite3_exec(st->db,
+			     "DROP INDEX exposures_provider;"
+			     "DROP INDEX sessions_engineer;"
+			     "ALTER TABLE exposures DROP COLUMN kind;"
+			     "ALTER TABLE exposures DROP COLUMN account;"
+			     "ALTER TABLE exposures DROP COLUMN system;"
+			     "INSERT INTO exposures(provider_id, target_id, "
+			     "secret_ref, exposed_at) VALUES (1, 1, "
+			     "'vault:old', 50);"
+			     "PRAGMA user_version = 2;",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	store_close(st);
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(store_schema_version(st, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(store_exposure_list(st, "acme", xs_cb, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(
+	    l.line[0], "recorded acme -@db01 secret vault:old - 0");
+	store_close(st);
+	tsu_rmdir(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_krl_scope),
+		cmocka_unit_test(test_exposure_add),
+		cmocka_unit_test(test_exposure_import),
+		cmocka_unit_test(test_exposure_sessions),
+		cmocka_unit_test(test_migrate_v2),
 	};
 
 	return cmocka_run_group_tests_name("store_exit", tests, NULL, NULL);
