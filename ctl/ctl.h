@@ -134,6 +134,8 @@ int ctl_cmd_revocations_export(struct ctl *c, int argc, char **argv);
 int ctl_krl_export(struct ctl *c, const char *provider, const char *path,
     size_t *serials, size_t *keys);
 int ctl_cmd_krl_export(struct ctl *c, int argc, char **argv);
+/* exit.c: provider exit --dry-run (the plan; the run is not built yet). */
+int ctl_cmd_provider_exit(struct ctl *c, int argc, char **argv);
 /* exposures.c */
 int ctl_cmd_exposure_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_exposure_list(struct ctl *c, int argc, char **argv);

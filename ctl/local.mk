@@ -5,6 +5,7 @@ provostctl_SOURCES = \
 	ctl/ctl.h \
 	ctl/admin.c \
 	ctl/audit.c \
+	ctl/exit.c \
 	ctl/exposures.c \
 	ctl/grants.c \
 	ctl/init.c \
@@ -31,7 +32,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_audit.sh \
 	tests/integration/t_ctl_token.sh \
 	tests/integration/t_ctl_krl.sh \
-	tests/integration/t_ctl_exposure.sh
+	tests/integration/t_ctl_exposure.sh \
+	tests/integration/t_ctl_exit.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

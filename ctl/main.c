@@ -26,6 +26,8 @@ static const struct ctl_cmd commands[] = {
 	{ "provider", "list", ctl_cmd_provider_list, "provider list [--json]" },
 	{ "provider", "show", ctl_cmd_provider_show,
 	    "provider show NAME [--json]" },
+	{ "provider", "exit", ctl_cmd_provider_exit,
+	    "provider exit NAME --dry-run [--json]" },
 	{ "engineer", "add", ctl_cmd_engineer_add,
 	    "engineer add LOGIN --provider P [--clearance LEVEL]" },
 	{ "engineer", "list", ctl_cmd_engineer_list,

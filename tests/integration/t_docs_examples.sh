@@ -212,6 +212,8 @@ provostctl exposure list --provider acme
 	man8 ok '^recorded acme +root@db01 +unix-password +vault:db01/root$'
 provostctl krl export revoked.krl --provider acme
 	man8 ok '^revoked\.krl: [0-9]+ certificate serials?, [0-9]+ keys?$'
+provostctl provider exit acme --dry-run
+	man8 ok '^exit plan for provider acme \(dry run: nothing was changed\)$' '^  recorded root@db01 unix-password vault:db01/root: no rotation hook'
 
 @ README.md
 provostctl revoke grant ID
