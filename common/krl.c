@@ -15,8 +15,15 @@
 #define KRL_SECTION_EXPLICIT_KEY 2
 #define KRL_CERT_SERIAL_LIST 0x20
 #define KRL_CERT_SERIAL_RANGE 0x21
+#define KRL_CERT_SERIAL_BITMAP 0x22
 /* A run this long costs less as one range (16 bytes) than as a list. */
 #define KRL_RANGE_MIN 3
+/* ... and than as part of a bitmap (a bit each). */
+#define KRL_RANGE_LONG 256
+/* Serials this close share a bitmap (at most 8 bytes of gap each). */
+#define KRL_BITMAP_GAP 64
+/* sshd's limit on a bitmap: an mpint of at most 16384 bits. */
+#define KRL_BITMAP_BITS 16384
 
 struct krl_blob {
 	uint8_t *data;
@@ -151,13 +158,41 @@ pv_krl_keys(struct pv_krl *k)
 	return k->nkeys;
 }
 
-/* The certificate section's body: runs as ranges, the rest as one list. */
+static int
+krl_put_range(struct pv_buf *b, uint64_t lo, uint64_t hi)
+{
+	int r;
+
+	if ((r = pv_buf_put_u8(b, KRL_CERT_SERIAL_RANGE)) != 0 ||
+	    (r = pv_buf_put_u32(b, 16)) != 0 ||
+	    (r = pv_buf_put_u64(b, lo)) != 0)
+		return r;
+	return pv_buf_put_u64(b, hi);
+}
+
+/* Bytes a bitmap subsection of span bits takes. */
+static uint64_t
+krl_bitmap_cost(uint64_t span)
+{
+	return 1 + 4 + 8 + 4 + 1 + (span + 7) / 8;
+}
+
+/*
+ * The certificate section's body.  Serials are walked as runs of
+ * consecutive numbers: a long run is a range; nearby short runs make a
+ * cluster, written as a bitmap when that is smaller than listing it (sshd
+ * takes bitmaps of at most KRL_BITMAP_BITS bits); what is left goes into
+ * one list.
+ */
 static int
 krl_cert_section(
     const struct pv_krl *k, const uint8_t *ca, size_t calen, struct pv_buf *b)
 {
 	struct pv_buf *list = NULL;
-	size_t i, j;
+	uint8_t bits[KRL_BITMAP_BITS / 8 + 1];
+	const uint64_t *sn = k->serials;
+	size_t i, j, e, n = k->nserials, nb, bit;
+	uint64_t span;
 	int r;
 
 	if ((list = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL)
@@ -165,23 +200,61 @@ krl_cert_section(
 	if ((r = pv_buf_put_string(b, ca, calen)) != 0 ||
 	    (r = pv_buf_put_string(b, NULL, 0)) != 0) /* reserved */
 		goto out;
-	for (i = 0; i < k->nserials; i = j) {
-		for (j = i + 1;
-		     j < k->nserials && k->serials[j] == k->serials[j - 1] + 1;
-		     j++)
+	for (i = 0; i < n; i = j) {
+		/* j: past the run at i; e: past the cluster at i */
+		for (j = i + 1; j < n && sn[j] == sn[j - 1] + 1; j++)
 			;
-		if (j - i >= KRL_RANGE_MIN) {
-			if ((r = pv_buf_put_u8(b, KRL_CERT_SERIAL_RANGE)) !=
-				0 ||
-			    (r = pv_buf_put_u32(b, 16)) != 0 ||
-			    (r = pv_buf_put_u64(b, k->serials[i])) != 0 ||
-			    (r = pv_buf_put_u64(b, k->serials[j - 1])) != 0)
+		if (j - i >= KRL_RANGE_LONG) {
+			if ((r = krl_put_range(b, sn[i], sn[j - 1])) != 0)
 				goto out;
 			continue;
 		}
-		for (; i < j; i++)
-			if ((r = pv_buf_put_u64(list, k->serials[i])) != 0)
+		for (e = j; e < n && sn[e] - sn[e - 1] <= KRL_BITMAP_GAP &&
+		     sn[e] - sn[i] < KRL_BITMAP_BITS;
+		     e++) {
+			/* a long run ahead starts its own range */
+			size_t f;
+
+			for (f = e + 1; f < n && sn[f] == sn[f - 1] + 1 &&
+			     f - e < KRL_RANGE_LONG;
+			     f++)
+				;
+			if (f - e >= KRL_RANGE_LONG)
+				break;
+		}
+		span = sn[e - 1] - sn[i] + 1;
+		if (e == j && j - i >= KRL_RANGE_MIN) {
+			if ((r = krl_put_range(b, sn[i], sn[j - 1])) != 0)
 				goto out;
+		} else if (e - i >= KRL_RANGE_MIN &&
+		    krl_bitmap_cost(span) < 8 * (e - i)) {
+			/* big-endian: bit N (serial sn[i] + N) is in byte
+			 * nb - 1 - N / 8; the top byte is never zero */
+			nb = (size_t)((span - 1) / 8 + 1);
+			memset(bits, 0, nb);
+			for (j = i; j < e; j++) {
+				bit = (size_t)(sn[j] - sn[i]);
+				bits[nb - 1 - bit / 8] |=
+				    (uint8_t)(1U << (bit % 8));
+			}
+			if ((r = pv_buf_put_u8(b, KRL_CERT_SERIAL_BITMAP)) !=
+				0 ||
+			    (r = pv_buf_put_u32(b,
+				 (uint32_t)(8 + 4 + nb + (bits[0] >= 0x80)))) !=
+				0 ||
+			    (r = pv_buf_put_u64(b, sn[i])) != 0 ||
+			    (r = pv_buf_put_u32(
+				 b, (uint32_t)(nb + (bits[0] >= 0x80)))) != 0 ||
+			    (bits[0] >= 0x80 &&
+				(r = pv_buf_put_u8(b, 0)) != 0) ||
+			    (r = pv_buf_put(b, bits, nb)) != 0)
+				goto out;
+		} else {
+			for (j = i; j < e; j++)
+				if ((r = pv_buf_put_u64(list, sn[j])) != 0)
+					goto out;
+		}
+		j = e;
 	}
 	if (pv_buf_len(list) > 0 &&
 	    ((r = pv_buf_put_u8(b, KRL_CERT_SERIAL_LIST)) != 0 ||

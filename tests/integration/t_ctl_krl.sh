@@ -11,6 +11,7 @@
 MINT="$top_builddir/broker/pv-broker-mint"
 [ -x "$MINT" ] || pv_fail "no $MINT"
 KRL="$PV_TMP/revoked.krl"
+DB="$STATE/provost.db"
 
 # Nothing has ended yet: the list without --provider is empty, and sshd
 # starts on it (a missing RevokedKeys file would refuse every key).
@@ -50,7 +51,7 @@ out=$(pvssh "alice+krl01" 'echo via-broker' </dev/null) || pv_fail "broker login
 serial=$(sed -n 's/.*Accepted publickey for .* ID provost:[0-9a-f-]*:alice (serial \([0-9]*\)) CA .*/\1/p' \
     "$PV_TMP/krlt.log" | tail -1)
 [ -n "$serial" ] || pv_fail "no serial in the target's log: $(tail -5 "$PV_TMP/krlt.log")"
-sqlite3 "$STATE/provost.db" "SELECT count(*) FROM credentials c JOIN engineers e ON
+sqlite3 "$DB" "SELECT count(*) FROM credentials c JOIN engineers e ON
     e.id = c.engineer_id WHERE c.serial = $serial AND e.login = 'alice'" | grep -qx 1 ||
     pv_fail "serial $serial is not alice's in the store"
 
@@ -70,9 +71,19 @@ direct() { # direct KEY [CERT]: an "echo" on the target, not through provostd
     pv_fail "the certificate did not log in before the export"
 [ "$(direct "$PV_TMP/alice")" = direct-ok ] || pv_fail "alice's key before the export"
 
+# More of alice's serials, in the shapes the KRL writes: every third
+# (a bitmap), a bitmap whose top bit needs a leading zero, bitmaps at sshd's
+# size limit, a long run (a range) and lone ones (the list).
+aid=$(sqlite3 "$DB" "SELECT id FROM engineers WHERE login = 'alice'")
+sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 599)
+    INSERT INTO credentials(serial, kind, key_id, principals, valid_after, valid_before,
+    engineer_id, issued_at) SELECT s, 'cert', 'provost:t:alice', 'root', 1, 2, $aid, 1 FROM
+    (SELECT 5000 + 3 * i AS s FROM n WHERE i < 100 UNION SELECT 20000 + i FROM n
+     UNION SELECT 40000 + 60 * i FROM n WHERE i < 300
+     UNION VALUES (30000), (30001), (30007), (90000), (95000))" || pv_fail "insert serials"
 # The export for acme: serials and keys of alice and bob, not dave's.
 out=$(pvctl krl export "$KRL" --provider acme) || pv_fail "krl export: $out"
-n=$(sqlite3 "$STATE/provost.db" "SELECT count(*) FROM credentials c JOIN engineers e ON
+n=$(sqlite3 "$DB" "SELECT count(*) FROM credentials c JOIN engineers e ON
     e.id = c.engineer_id JOIN providers p ON p.id = e.provider_id WHERE
     p.name = 'acme' AND c.kind = 'cert'")
 pl=s; [ "$n" = 1 ] && pl=
@@ -81,6 +92,16 @@ pl=s; [ "$n" = 1 ] && pl=
 "$SSH_KEYGEN" -Q -f "$KRL" "$PV_TMP/eph-cert.pub" "$PV_TMP/alice.pub" "$PV_TMP/bob.pub" \
     > "$PV_TMP/Q" 2>&1 && pv_fail "ssh-keygen -Q found nothing revoked: $(cat "$PV_TMP/Q")"
 [ "$(grep -c ': REVOKED$' "$PV_TMP/Q")" = 3 ] || pv_fail "ssh-keygen -Q: $(cat "$PV_TMP/Q")"
+# ssh-keygen reads back exactly the store's serials.
+"$SSH_KEYGEN" -Q -l -f "$KRL" | sed -n 's/^serial: //p' | while IFS=- read -r lo hi; do
+	seq "$lo" "${hi:-$lo}"
+done > "$PV_TMP/krl.serials"
+sqlite3 "$DB" "SELECT c.serial FROM credentials c JOIN engineers e ON e.id = c.engineer_id
+    JOIN providers p ON p.id = e.provider_id WHERE p.name = 'acme' AND c.kind = 'cert'
+    ORDER BY 1" > "$PV_TMP/db.serials"
+cmp -s "$PV_TMP/krl.serials" "$PV_TMP/db.serials" ||
+    pv_fail "ssh-keygen -Ql reads other serials: $(diff "$PV_TMP/db.serials" "$PV_TMP/krl.serials" | head -5)"
+"$SSH_KEYGEN" -Q -l -f "$KRL" | grep -q '^serial: 20000-20599$' || pv_fail "no range"
 for k in carl.pub dave.pub eph2-cert.pub; do
 	"$SSH_KEYGEN" -Q -f "$KRL" "$PV_TMP/$k" | grep -q ': ok$' ||
 	    pv_fail "$k revoked by acme's list"

@@ -437,15 +437,20 @@ test_krl(void **state)
 	static const uint8_t want_head[] = { 'S', 'S', 'H', 'K', 'R', 'L', '\n',
 		0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 3,
 		0xe8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
-	/* section 1: CA, reserved, range 4..6, list {1, 2, 9} */
-	static const uint8_t want_certs[] = { 1, 0, 0, 0, 0x3f, 0, 0, 0, 5, 0,
-		0, 0, 1, 'c', 0, 0, 0, 0, 0x21, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0,
-		0, 4, 0, 0, 0, 0, 0, 0, 0, 6, 0x20, 0, 0, 0, 24, 0, 0, 0, 0, 0,
-		0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9 };
+	/*
+	 * section 1: CA, reserved; {1,2,4,5,6,9} as a bitmap from 1 (bits
+	 * 0,1,3,4,5,8: 0x013b); 200000..200299 as a range; 100000 alone in
+	 * the list at the end
+	 */
+	static const uint8_t want_certs[] = { 1, 0, 0, 0, 0x42, 0, 0, 0, 5, 0,
+		0, 0, 1, 'c', 0, 0, 0, 0, 0x22, 0, 0, 0, 14, 0, 0, 0, 0, 0, 0,
+		0, 1, 0, 0, 0, 2, 0x01, 0x3b, 0x21, 0, 0, 0, 16, 0, 0, 0, 0, 0,
+		0x03, 0x0d, 0x40, 0, 0, 0, 0, 0, 0x03, 0x0e, 0x6b, 0x20, 0, 0,
+		0, 8, 0, 0, 0, 0, 0, 0x01, 0x86, 0xa0 };
 	/* section 2: the keys sorted, each once */
 	static const uint8_t want_keys[] = { 2, 0, 0, 0, 15, 0, 0, 0, 5, 0, 0,
 		0, 1, 'b', 0, 0, 0, 2, 1, 2 };
-	static const uint64_t serials[] = { 9, 5, 1, 4, 2, 6, 9 };
+	static const uint64_t serials[] = { 9, 5, 1, 4, 2, 6, 9, 100000 };
 	struct pv_krl *k;
 	struct pv_buf *b;
 	const uint8_t *p;
@@ -456,12 +461,14 @@ test_krl(void **state)
 	assert_non_null(b = pv_buf_new(4096));
 	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++)
 		assert_int_equal(pv_krl_add_serial(k, serials[i]), 0);
+	for (i = 200299; i >= 200000; i--)
+		assert_int_equal(pv_krl_add_serial(k, i), 0);
 	assert_int_equal(pv_krl_add_serial(k, 0), PV_ERR_RANGE);
 	assert_int_equal(pv_krl_add_key(k, k2, sizeof(k2)), 0);
 	assert_int_equal(pv_krl_add_key(k, k1, sizeof(k1)), 0);
 	assert_int_equal(pv_krl_add_key(k, k2, sizeof(k2)), 0);
 	assert_int_equal(pv_krl_add_key(k, k1, 0), PV_ERR_RANGE);
-	assert_int_equal(pv_krl_serials(k), 6);
+	assert_int_equal(pv_krl_serials(k), 307);
 	assert_int_equal(pv_krl_keys(k), 2);
 	assert_int_equal(
 	    pv_krl_write(k, NULL, 0, 7, 1000, "x", b), PV_ERR_INVALID);
