@@ -445,6 +445,9 @@ imp_parse(struct imp *m, const char *data, size_t len)
 
 	if (memchr(data, '\0', len) != NULL)
 		return imp_fail(m, 1, "a NUL byte in the file");
+	/* A spreadsheet's UTF-8 byte order mark. */
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		off = 3;
 	while (off < len) {
 		p = data + off;
 		line++;

@@ -491,8 +491,9 @@ const char *store_exposure_check(const struct store_exposure_spec *e);
  * Import: CSV with a header row naming its columns (provider, engineer,
  * target, system, account, kind, reference, note; any order, the unknown
  * refused), or JSON lines (one object per line with those fields).  Blank
- * lines and lines starting with '#' are skipped.  All or nothing: the
- * first bad row is named as NAME:LINE: what in err and nothing is stored.
+ * lines, lines starting with '#' and a UTF-8 byte order mark at the start
+ * are skipped.  All or nothing: the first bad row is named as NAME:LINE:
+ * what in err and nothing is stored.
  * Rows already recorded count in *present, not *added.  Audited once as
  * exposure.import.
  */

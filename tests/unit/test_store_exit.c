@@ -275,6 +275,8 @@ static const struct {
 	  "acme,db01,root,unix-password,vault:db01/root\n"
 	  "acme,db01,postgres,db-password,\"vault:db01/pg, \"\"main\"\"\"\n",
 	    NULL, 2, 0 },
+	{ "\xef\xbb\xbfprovider,system,kind,reference\r\nacme,bom,k,r\r\n",
+	    NULL, 1, 0 },
 	{ "# again, CRLF, another column order\r\n"
 	  "kind,reference,provider,account,target\r\n"
 	  "unix-password,vault:db01/root,acme,root,db01\r\n",
