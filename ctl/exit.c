@@ -32,6 +32,19 @@ struct plan {
 	int err;
 };
 
+/* e[k] += 1 */
+static int
+bump(struct plan *p, json_t *e, const char *k)
+{
+	if (json_object_set_new(e, k,
+		json_integer(json_integer_value(json_object_get(e, k)) + 1)) !=
+	    0) {
+		p->err = PV_ERR_ALLOC;
+		return 1;
+	}
+	return 0;
+}
+
 static json_t *
 eng_of(struct plan *p, const char *login)
 {
@@ -95,10 +108,7 @@ plan_cred(void *ctx, const struct store_credential *cr)
 		return 1;
 	}
 	if (cr->revoked_at == 0 && cr->valid_before > p->now)
-		json_object_set_new(e, "unexpired_credentials",
-		    json_integer(json_integer_value(json_object_get(
-				     e, "unexpired_credentials")) +
-			1));
+		return bump(p, e, "unexpired_credentials");
 	return 0;
 }
 
@@ -107,19 +117,13 @@ plan_session(void *ctx, const struct store_session *s)
 {
 	struct plan *p = ctx;
 	json_t *e = eng_of(p, s->engineer), *accts;
-	const char *k;
 
 	if (e == NULL)
 		return 0;
-	k = "sessions";
-	json_object_set_new(
-	    e, k, json_integer(json_integer_value(json_object_get(e, k)) + 1));
-	if (s->state == STORE_SESSION_OPEN) {
-		k = "live_sessions";
-		json_object_set_new(e, k,
-		    json_integer(
-			json_integer_value(json_object_get(e, k)) + 1));
-	}
+	if (bump(p, e, "sessions") != 0 ||
+	    (s->state == STORE_SESSION_OPEN &&
+		bump(p, e, "live_sessions") != 0))
+		return 1;
 	if ((accts = json_object_get(
 		 json_object_get(e, "targets"), s->target)) == NULL) {
 		if ((accts = json_object()) == NULL ||
@@ -461,12 +465,49 @@ plan_print(const struct plan *p)
 		    json_string_value(json_object_get(g, "why")));
 }
 
+/* root.engineers: the engineers in login order, their target sets as
+ * sorted arrays. */
+static int
+engineers_sorted(struct plan *p)
+{
+	json_t *arr, *logins, *l, *e, *tset, *t, *tobj;
+	const char *tn;
+	size_t i;
+	int r = PV_ERR_ALLOC;
+
+	if ((arr = json_array()) == NULL)
+		return PV_ERR_ALLOC;
+	if (json_object_set_new(p->root, "engineers", arr) != 0 ||
+	    (logins = set_array(p->engineers)) == NULL)
+		return PV_ERR_ALLOC;
+	for (i = 0; (l = json_array_get(logins, i)) != NULL; i++) {
+		e = json_object_get(p->engineers, json_string_value(l));
+		tset = json_object_get(e, "targets");
+		if ((tobj = json_object()) == NULL)
+			goto out;
+		json_object_foreach(tset, tn, t)
+		{
+			if (json_object_set_new(tobj, tn, set_array(t)) != 0) {
+				json_decref(tobj);
+				goto out;
+			}
+		}
+		if (json_object_set_new(e, "targets", tobj) != 0 ||
+		    json_array_append(arr, e) != 0)
+			goto out;
+	}
+	r = 0;
+out:
+	json_decref(logins);
+	return r;
+}
+
 static int
 plan_build(struct ctl *c, const char *name, struct plan *p)
 {
 	struct store_provider *pr = NULL;
 	size_t krl[2] = { 0, 0 };
-	json_t *arr, *e, *sw;
+	json_t *e, *sw;
 	const char *login;
 	int r;
 
@@ -503,36 +544,8 @@ plan_build(struct ctl *c, const char *name, struct plan *p)
 		 c->st, name, krl_count_serial, krl_count_key, krl)) != 0)
 		goto fail;
 	/* Sets become sorted arrays; engineers in login order. */
-	if ((arr = json_array()) == NULL)
-		return ctl_fail(PV_ERR_ALLOC, "out of memory");
-	json_object_set_new(p->root, "engineers", arr);
-	{
-		json_t *logins = set_array(p->engineers), *l;
-		size_t i;
-
-		if (logins == NULL)
-			return ctl_fail(PV_ERR_ALLOC, "out of memory");
-		for (i = 0; (l = json_array_get(logins, i)) != NULL; i++) {
-			json_t *t, *accts, *tobj = json_object();
-			const char *tn;
-
-			e = json_object_get(p->engineers, json_string_value(l));
-			if (tobj == NULL) {
-				json_decref(logins);
-				return ctl_fail(PV_ERR_ALLOC, "out of memory");
-			}
-			json_t *tset = json_object_get(e, "targets");
-
-			json_object_foreach(tset, tn, t)
-			{
-				accts = set_array(t);
-				json_object_set_new(tobj, tn, accts);
-			}
-			json_object_set_new(e, "targets", tobj);
-			json_array_append(arr, e);
-		}
-		json_decref(logins);
-	}
+	if ((r = engineers_sorted(p)) != 0)
+		return ctl_fail(r, "out of memory");
 	if ((sw = set_array(p->sweep)) == NULL ||
 	    json_object_set_new(p->root, "sweep", sw) != 0 ||
 	    json_object_set_new(p->root, "krl",
