@@ -190,6 +190,8 @@ struct broker_session_row {
 	const char *rule;
 	const char *client_addr;
 	const char *recording_path;
+	/* hex SHA-256 of the header the monitor wrote; NULL if none */
+	const char *recording_header_sha256;
 };
 
 struct broker_session_end {
@@ -380,17 +382,23 @@ int broker_session_run(
 int broker_backend_monitor_new(
     int sock, const char *client_addr, struct broker_backend *out);
 /* A broker_rec_opener; arg is the monitor backend. */
-int broker_backend_monitor_rec_open(
-    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+struct rec_resume;
+int broker_backend_monitor_rec_open(void *arg,
+    const struct broker_rec_info *info, char *path, size_t pathlen, int *fd,
+    struct rec_resume *res);
 /* The monitor socket, or -1 if the backend is not one or the link is lost. */
 int broker_backend_monitor_sock(const struct broker_backend *bk);
 
 /* recorder_rec.c: recorder/'s encrypted recordings. */
 int broker_recorder_rec_new(
     const struct pv_config *conf, struct broker_recorder *out);
-/* Opens a session's recording elsewhere: its path into path, its fd. */
-typedef int (*broker_rec_opener)(
-    void *arg, const char *session_id, char *path, size_t pathlen, int *fd);
+/*
+ * Opens a session's recording elsewhere (the monitor, which writes the
+ * header): its path into path, its fd, and what writing the chunks needs
+ * (res holds the data key: the caller wipes it, rec_resume_wipe).
+ */
+typedef int (*broker_rec_opener)(void *arg, const struct broker_rec_info *info,
+    char *path, size_t pathlen, int *fd, struct rec_resume *res);
 /* Privilege separation: the recording file comes from the monitor. */
 void broker_recorder_rec_set_opener(
     struct broker_recorder *rec, broker_rec_opener fn, void *arg);

@@ -156,6 +156,7 @@ int ctl_cmd_report(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_show(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_kill(struct ctl *c, int argc, char **argv);
+int ctl_cmd_session_verify(struct ctl *c, int argc, char **argv);
 /* Asks a running provostd to check revocations now (quiet if none). */
 void ctl_control_nudge(struct ctl *c);
 

@@ -89,6 +89,8 @@ static const struct ctl_cmd commands[] = {
 	{ "session", "show", ctl_cmd_session_show, "session show ID [--json]" },
 	{ "session", "kill", ctl_cmd_session_kill,
 	    "session kill ID [--reason R]" },
+	{ "session", "verify", ctl_cmd_session_verify,
+	    "session verify ID [--recording FILE] [--json]" },
 	{ "audit", "verify", ctl_cmd_audit_verify,
 	    "audit verify [--anchors FILE] [--json]" },
 	{ "audit", "anchors export", ctl_cmd_audit_anchors_export,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "recorder/recorder.h"
 
 #define CTL_ANSWER_MAX (4 * 1024 * 1024)
 
@@ -397,4 +398,93 @@ ctl_cmd_session_kill(struct ctl *c, int argc, char **argv)
 	    json_string_value(json_object_get(ans, "killed")));
 	json_decref(ans);
 	return CTL_EXIT_OK;
+}
+
+/*
+ * session verify ID: the audit chain is checked first (as audit verify),
+ * then the session's recording against what the chain recorded of it:
+ * the header hash at session.open, the file hash and size at its end.
+ */
+int
+ctl_cmd_session_verify(struct ctl *c, int argc, char **argv)
+{
+	const char *file = NULL;
+	const struct ctl_opt opts[] = {
+		{ "recording", 1, &file, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	const struct ctl_cmd *cmd = ctl_cmd_find("session", "verify");
+	struct store_audit_report rep;
+	struct rec_audit_index *ix = NULL;
+	const struct rec_audit_ref *ref;
+	char path[4096], msg[1024], err[512];
+	const char *id, *rec;
+	EVP_PKEY *pub = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf = NULL;
+	int first, r, rc;
+
+	if ((r = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0)
+		return r < 0 ? CTL_EXIT_OK : r;
+	if (argc - first != 1 || !pv_uuid_valid(argv[first]))
+		return ctl_usage(cmd, "one session ID (a UUID) expected");
+	id = argv[first];
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = ctl_state_path(c, "audit_ed25519.pub", path, sizeof(path))) !=
+		0 ||
+	    (r = pv_sshkey_load_public(path, &pub)) != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s: %s", path, pv_err_str(r));
+	r = store_audit_verify(c->st, pub, &rep);
+	EVP_PKEY_free(pub);
+	if (r == PV_ERR_AUTH)
+		return ctl_fail(r,
+		    "audit: TAMPERED: %s (no recording is checked against a "
+		    "broken chain)",
+		    rep.what);
+	if (r != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	/* the chain's own rows, as audit export writes them */
+	if ((mf = open_memstream(&text, &len)) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	r = store_audit_export(c->st, 0, mf);
+	if (fclose(mf) != 0 && r == 0)
+		r = PV_ERR_IO;
+	if (r != 0) {
+		free(text);
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	}
+	r = rec_audit_index_load(&ix, "audit", text, len, err, sizeof(err));
+	free(text);
+	if (r != 0)
+		return ctl_fail(r, "%s", err);
+	if ((ref = rec_audit_index_find(ix, id)) == NULL ||
+	    ref->open_seq == 0) {
+		rec_audit_index_free(ix);
+		return ctl_fail(PV_ERR_NOT_FOUND,
+		    "session %s: no session.open in the audit chain", id);
+	}
+	(void)snprintf(
+	    path, sizeof(path), "%s", file != NULL ? file : ref->path);
+	rec = path;
+	if (rec[0] == '\0') {
+		rec_audit_index_free(ix);
+		return ctl_fail(PV_ERR_NOT_FOUND,
+		    "session %s: the audit chain names no recording (give "
+		    "--recording FILE)",
+		    id);
+	}
+	r = rec_audit_check(ix, rec, id, msg, sizeof(msg));
+	rec_audit_index_free(ix);
+	if (c->json)
+		rc = ctl_print_json(json_pack("{s:s, s:s, s:b, s:s}", "session",
+		    id, "recording", rec, "ok", r > 0, "what", msg));
+	else if (r > 0)
+		printf("session %s: recording %s: OK: %s\n", id, rec, msg);
+	else
+		printf("session %s: recording %s: FAILED: %s\n", id, rec, msg);
+	if (r < 0)
+		return ctl_exit_code(r);
+	return r > 0 ? rc : CTL_EXIT_TAMPERED;
 }

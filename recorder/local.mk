@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libprovost_recorder.la
 libprovost_recorder_la_SOURCES = \
 	recorder/recorder.h \
 	recorder/recorder-int.h \
+	recorder/audit_ref.c \
 	recorder/escape.c \
 	recorder/extract.c \
 	recorder/keys.c \

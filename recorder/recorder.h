@@ -146,6 +146,31 @@ int rec_writer_open(struct rec_writer **out, const char *path,
 int rec_writer_open_fd(struct rec_writer **out, int fd,
     const struct rec_recipients *rs, const struct rec_meta *meta);
 
+/*
+ * The header made apart from the writer of the chunks (provostd's
+ * monitor makes it, the session process writes the chunks): a fresh data
+ * key and nonce prefix, the header written to fd and fdatasynced.  out
+ * holds what the chunks' writer needs (the data key: a secret, wipe it
+ * with rec_resume_wipe) and the header's SHA-256 and length.
+ */
+struct rec_resume {
+	uint8_t dk[32];
+	uint8_t nonce_prefix[4];
+	uint8_t header_sha256[32];
+	uint64_t header_len;
+};
+int rec_header_write(int fd, const struct rec_recipients *rs,
+    const struct rec_meta *meta, struct rec_resume *out);
+void rec_resume_wipe(struct rec_resume *res);
+/*
+ * Writes the chunks after a header rec_header_write put on fd (which this
+ * takes, also on error); event times are relative to start_mono_ms.  Its
+ * rec_writer_close gives the SHA-256 of the bytes it wrote (the chunks,
+ * not the header) and the size of the whole file.
+ */
+int rec_writer_resume_fd(struct rec_writer **out, int fd,
+    const struct rec_resume *res, uint64_t start_mono_ms);
+
 /* type is REC_EV_OUTPUT, REC_EV_STDERR or REC_EV_INPUT. */
 int rec_writer_data(struct rec_writer *w, uint64_t now_ms,
     enum rec_event_type type, const void *data, size_t len);
@@ -227,6 +252,53 @@ uint64_t rec_reader_events(const struct rec_reader *r);
 /* The byte totals of the events read so far (output, stderr, input). */
 const struct rec_totals *rec_reader_totals(const struct rec_reader *r);
 uint64_t rec_reader_last_ms(const struct rec_reader *r);
+
+/*
+ * Recordings against the audit chain (audit_ref.c).  An index of what the
+ * session rows of `provostctl audit export` (jsonl) say: session.open's
+ * recording path and header hash, session.close's or session.abort's file
+ * hash and size.  Other rows are skipped; a line that is not an audit row,
+ * a session row with a malformed member, or a session opened or ended
+ * twice is refused with "NAME:LINE: why" in err.
+ */
+struct rec_audit_ref {
+	char session[37];
+	char path[4096];            /* "" if the row names none */
+	char header_sha256[64 + 1]; /* "" if the row holds none */
+	uint64_t open_seq, end_seq; /* 0: no such row */
+	int aborted;                /* the end is session.abort */
+	char sha256[64 + 1];        /* "" if the end row holds none */
+	uint64_t size;
+};
+struct rec_audit_index;
+int rec_audit_index_load(struct rec_audit_index **out, const char *name,
+    const char *text, size_t len, char *err, size_t errlen);
+const struct rec_audit_ref *rec_audit_index_find(
+    const struct rec_audit_index *ix, const char *session);
+size_t rec_audit_index_count(const struct rec_audit_index *ix);
+void rec_audit_index_free(struct rec_audit_index *ix);
+
+/* A recording file's hashes, read without a key. */
+struct rec_file_hash {
+	uint8_t header_sha256[32]; /* HH: of the header bytes */
+	uint8_t sha256[32];        /* of the whole file */
+	uint64_t header_len, size;
+	char session[37]; /* the header's session, "" if none */
+};
+int rec_file_hashes(
+    const char *path, struct rec_file_hash *out, char *err, size_t errlen);
+/* The same of an open file (read with pread from offset 0). */
+int rec_fd_hashes(int fd, struct rec_file_hash *out, char *err, size_t errlen);
+/*
+ * Checks the recording at path against the index: it must be the
+ * recording of session expect (NULL: the session its name ID.pvr says, else
+ * its header's), its header must hash to what session.open recorded and
+ * the whole file to what the session's end recorded.  1 it matches; 2 the
+ * header matches and the session has no end row yet; 0 it does not (msg
+ * names what differs); < 0 it could not be read (msg says why).
+ */
+int rec_audit_check(const struct rec_audit_index *ix, const char *path,
+    const char *expect, char *msg, size_t msglen);
 
 /* "HH:MM:SS" (hours may exceed 24) of a relative time in ms. */
 int rec_format_offset(uint64_t ms, char *buf, size_t buflen);

@@ -17,12 +17,17 @@
 #include "recorder/recorder.h"
 #include "recorder/replay-int.h"
 
+/* An audit export read whole (provostctl audit export, jsonl). */
+#define REPLAY_AUDIT_MAX ((size_t)1 << 30)
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: provost-replay info [--json] FILE...\n"
-	    "       provost-replay verify --key KEY [--json] FILE...\n"
+	    "       provost-replay verify [--key KEY] [--audit EXPORT] "
+	    "[--json] "
+	    "FILE...\n"
 	    "       provost-replay play --key KEY [--speed X] [--idle-limit S] "
 	    "[--raw] FILE\n"
 	    "       provost-replay export --key KEY --format "
@@ -271,7 +276,8 @@ out:
 
 static void
 verify_json(struct replay_json_array *arr, const char *path, int ok,
-    const char *error, struct rec_reader *r, const char *sha)
+    const char *error, struct rec_reader *r, const char *sha, int audit,
+    const char *audit_msg)
 {
 	json_t *o = json_object();
 
@@ -300,66 +306,149 @@ verify_json(struct replay_json_array *arr, const char *path, int ok,
 	}
 	if (sha != NULL && sha[0] != '\0')
 		json_object_set_new(o, "sha256", json_string(sha));
+	if (audit >= 0) {
+		json_object_set_new(o, "audit_ok", json_boolean(audit > 0));
+		json_object_set_new(o, "audit", json_string(audit_msg));
+	}
 	(void)replay_json_array_put(arr, o);
+}
+
+/* The --audit EXPORT index; NULL with one line on stderr if unreadable. */
+static struct rec_audit_index *
+load_audit(const char *path)
+{
+	struct rec_audit_index *ix = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char err[512];
+	int r;
+
+	if ((r = pv_file_read(path, REPLAY_AUDIT_MAX, &text, &len)) != 0) {
+		fprintf(stderr, "provost-replay: %s: cannot read: %s\n", path,
+		    pv_err_str(r));
+		return NULL;
+	}
+	if (rec_audit_index_load(
+		&ix, path, (const char *)text, len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "provost-replay: %s\n", err);
+		ix = NULL;
+	}
+	free(text);
+	return ix;
+}
+
+/*
+ * One file: authentic and complete (with keys), and the recording the
+ * audit chain holds (with --audit).  0 when all it was asked holds.
+ */
+static int
+verify_one(const char *path, const struct replay_keys *keys,
+    const struct rec_audit_index *ix, int json, struct replay_json_array *arr)
+{
+	struct rec_reader *r = NULL;
+	struct rec_event ev;
+	char when[32], err[512], sha[65] = "", amsg[1024] = "", line[1024];
+	int ret = 0, opened = 0, arc = -1, ok;
+
+	if (keys->n > 0) {
+		if ((ret = replay_open(path, keys, &r, err, sizeof(err))) ==
+		    0) {
+			opened = 1;
+			while ((ret = rec_reader_next(r, &ev)) == 1)
+				;
+			if (ret != 0)
+				(void)snprintf(err, sizeof(err),
+				    "%s (%llu events before it verify)",
+				    rec_reader_error(r),
+				    (unsigned long long)rec_reader_events(r));
+		}
+		(void)file_sha256(path, sha);
+	}
+	if (ix != NULL) {
+		arc = rec_audit_check(ix, path, NULL, amsg, sizeof(amsg));
+		if (arc < 0)
+			arc = 0;
+	}
+	/* 2: the header matches and the session has not ended yet */
+	ok = ret == 0 && arc != 0;
+	if (json) {
+		verify_json(arr, path, ok,
+		    ret != 0       ? err
+			: arc == 0 ? amsg
+				   : NULL,
+		    opened ? r : NULL, sha, arc < 0 ? -1 : arc != 0, amsg);
+	} else if (ok) {
+		line[0] = '\0';
+		if (opened) {
+			(void)rec_format_offset(
+			    rec_reader_last_ms(r), when, sizeof(when));
+			(void)snprintf(line, sizeof(line),
+			    "complete and authentic, %llu events in %llu "
+			    "chunks, %s, sha256 %s",
+			    (unsigned long long)rec_reader_events(r),
+			    (unsigned long long)rec_reader_chunks(r), when,
+			    sha);
+		}
+		printf("%s: OK: %s%s%s\n", path, line,
+		    line[0] && amsg[0] ? "; " : "", amsg);
+	} else {
+		printf("%s: FAILED: %s%s%s\n", path, ret != 0 ? err : "",
+		    ret != 0 && arc == 0 ? "; and " : "", arc == 0 ? amsg : "");
+	}
+	rec_reader_free(r);
+	return ok ? 0 : 1;
 }
 
 static int
 cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 {
 	struct replay_json_array arr;
-	struct rec_reader *r;
-	struct rec_event ev;
-	char when[32], err[512], sha[65];
-	int a, ret, bad = 0, json = 0, nfiles = 0;
+	struct rec_audit_index *ix = NULL;
+	const char *audit = NULL;
+	int a, bad = 0, json = 0, nfiles = 0;
 
 	for (a = 1; a < argc; a++) {
 		if (strcmp(argv[a], "--json") == 0)
 			json = 1;
-		else
+		else if (strcmp(argv[a], "--audit") == 0 && a + 1 < argc)
+			audit = argv[++a];
+		else if (strncmp(argv[a], "--audit=", 8) == 0)
+			audit = argv[a] + 8;
+		else if (argv[a][0] == '-' && argv[a][1] != '\0') {
+			fprintf(stderr,
+			    "provost-replay: verify: unknown "
+			    "option %s\n",
+			    argv[a]);
+			return 2;
+		} else
 			nfiles++;
 	}
-	if (nfiles == 0) {
-		usage(stderr);
+	if (nfiles == 0 || (keys->n == 0 && audit == NULL)) {
+		if (nfiles > 0)
+			fprintf(stderr,
+			    "provost-replay: verify needs --key KEY "
+			    "or --audit EXPORT\n");
+		else
+			usage(stderr);
 		return 2;
 	}
+	if (audit != NULL && (ix = load_audit(audit)) == NULL)
+		return 2;
 	if (json)
 		replay_json_array_begin(&arr, stdout);
 	for (a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--json") == 0)
+		if (strcmp(argv[a], "--json") == 0 ||
+		    strncmp(argv[a], "--audit=", 8) == 0)
 			continue;
-		if (replay_open(argv[a], keys, &r, err, sizeof(err)) != 0) {
-			if (json)
-				verify_json(&arr, argv[a], 0, err, NULL, NULL);
-			else
-				printf("%s: FAILED: %s\n", argv[a], err);
-			bad = 1;
+		if (strcmp(argv[a], "--audit") == 0) {
+			a++;
 			continue;
 		}
-		while ((ret = rec_reader_next(r, &ev)) == 1)
-			;
-		(void)rec_format_offset(
-		    rec_reader_last_ms(r), when, sizeof(when));
-		(void)file_sha256(argv[a], sha);
-		if (json)
-			verify_json(&arr, argv[a], ret == 0,
-			    ret == 0 ? NULL : rec_reader_error(r), r, sha);
-		else if (ret == 0)
-			printf("%s: OK: complete and authentic, %llu events in "
-			       "%llu chunks, %s, sha256 %s\n",
-			    argv[a], (unsigned long long)rec_reader_events(r),
-			    (unsigned long long)rec_reader_chunks(r), when,
-			    sha);
-		else
-			printf(
-			    "%s: FAILED: %s (%llu events before it verify)\n",
-			    argv[a], rec_reader_error(r),
-			    (unsigned long long)rec_reader_events(r));
-		if (ret != 0)
-			bad = 1;
-		rec_reader_free(r);
+		bad |= verify_one(argv[a], keys, ix, json, &arr);
 	}
 	if (json)
 		replay_json_array_end(&arr);
+	rec_audit_index_free(ix);
 	return bad;
 }
 
@@ -792,7 +881,7 @@ main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (keys.n == 0) {
+	if (keys.n == 0 && strcmp(cmd, "verify") != 0) {
 		fprintf(stderr, "provost-replay: %s needs --key KEY\n", cmd);
 		rc = 2;
 		goto out;

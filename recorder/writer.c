@@ -368,7 +368,8 @@ rec_writer_flush(struct rec_writer *w)
 
 /* The cleartext header: prefix and JSON (format section 2). */
 static int
-writer_header(struct rec_writer *w, const struct rec_recipients *rs,
+writer_header(const uint8_t dk[REC_KEY_LEN],
+    const uint8_t prefix[REC_NONCE_PREFIX_LEN], const struct rec_recipients *rs,
     const struct rec_meta *m, struct pv_buf *hdr)
 {
 	json_t *root = NULL, *arr = NULL, *o;
@@ -381,7 +382,7 @@ writer_header(struct rec_writer *w, const struct rec_recipients *rs,
 	if ((root = json_object()) == NULL || (arr = json_array()) == NULL)
 		goto out;
 	if ((r = pv_hex_encode(
-		 w->prefix, sizeof(w->prefix), hex, sizeof(hex))) != 0 ||
+		 prefix, REC_NONCE_PREFIX_LEN, hex, sizeof(hex))) != 0 ||
 	    (r = pv_time_format(m->start_unix_ms / 1000, when, sizeof(when))) !=
 		0)
 		goto out;
@@ -422,7 +423,7 @@ writer_header(struct rec_writer *w, const struct rec_recipients *rs,
 	for (i = 0; i < rs->n; i++) {
 		const struct rec_recipient *rc = &rs->v[i];
 
-		if ((r = rec_wrap_key(rc, w->dk, epk, &wrapped, &wlen)) != 0)
+		if ((r = rec_wrap_key(rc, dk, epk, &wrapped, &wlen)) != 0)
 			goto out;
 		r = PV_ERR_ALLOC;
 		if ((o = json_object()) == NULL ||
@@ -518,7 +519,7 @@ rec_writer_open_fd(struct rec_writer **out, int fd,
 		r = PV_ERR_CRYPTO;
 		goto out;
 	}
-	if ((r = writer_header(w, rs, meta, hdr)) != 0)
+	if ((r = writer_header(w->dk, w->prefix, rs, meta, hdr)) != 0)
 		goto out;
 	if (EVP_Digest(pv_buf_ptr(hdr), pv_buf_len(hdr), w->hh, NULL,
 		EVP_sha256(), NULL) != 1) {
@@ -537,6 +538,98 @@ out:
 	if (fd >= 0)
 		close(fd);
 	pv_buf_free(hdr);
+	rec_writer_free(w);
+	return r;
+}
+
+int
+rec_header_write(int fd, const struct rec_recipients *rs,
+    const struct rec_meta *meta, struct rec_resume *out)
+{
+	struct pv_buf *hdr = NULL;
+	int r = PV_ERR_INTERNAL;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || rs == NULL || rs->n == 0 || meta == NULL ||
+	    meta->session_id == NULL)
+		return PV_ERR_INVALID;
+	if ((hdr = pv_buf_new(REC_JSON_MAX + REC_PREFIX_LEN)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = pv_random_bytes(out->dk, sizeof(out->dk))) != 0 ||
+	    (r = pv_random_bytes(
+		 out->nonce_prefix, sizeof(out->nonce_prefix))) != 0 ||
+	    (r = writer_header(out->dk, out->nonce_prefix, rs, meta, hdr)) != 0)
+		goto out;
+	if (EVP_Digest(pv_buf_ptr(hdr), pv_buf_len(hdr), out->header_sha256,
+		NULL, EVP_sha256(), NULL) != 1) {
+		r = PV_ERR_CRYPTO;
+		goto out;
+	}
+	if (pv_write_all(fd, pv_buf_ptr(hdr), pv_buf_len(hdr)) != 0 ||
+	    fdatasync(fd) != 0) {
+		pv_error("recording: writing the header: %s", strerror(errno));
+		r = PV_ERR_IO;
+		goto out;
+	}
+	out->header_len = pv_buf_len(hdr);
+	r = 0;
+out:
+	if (r != 0)
+		rec_resume_wipe(out);
+	pv_buf_free(hdr);
+	return r;
+}
+
+void
+rec_resume_wipe(struct rec_resume *res)
+{
+	pv_secret_wipe(res, sizeof(*res));
+}
+
+int
+rec_writer_resume_fd(struct rec_writer **out, int fd,
+    const struct rec_resume *res, uint64_t start_mono_ms)
+{
+	struct rec_writer *w = NULL;
+	int r = PV_ERR_INTERNAL;
+
+	*out = NULL;
+	if (fd < 0 || res == NULL || res->header_len < REC_PREFIX_LEN + 2 ||
+	    res->header_len > REC_PREFIX_LEN + REC_JSON_MAX) {
+		r = PV_ERR_INVALID;
+		goto out;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	w->fd = fd;
+	fd = -1;
+	w->start_mono = start_mono_ms;
+	/* the header is on disk: only chunks follow, each appended */
+	w->size = res->header_len;
+	memcpy(w->dk, res->dk, sizeof(w->dk));
+	memcpy(w->prefix, res->nonce_prefix, sizeof(w->prefix));
+	memcpy(w->hh, res->header_sha256, sizeof(w->hh));
+	if ((w->plain = malloc(REC_WRITER_PLAIN_CAP)) == NULL ||
+	    (w->fh = EVP_MD_CTX_new()) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if (EVP_DigestInit_ex(w->fh, EVP_sha256(), NULL) != 1) {
+		r = PV_ERR_CRYPTO;
+		goto out;
+	}
+	if ((r = rec_wio_start(
+		 &w->io, w->fd, w->fh, w->dk, w->prefix, w->hh)) != 0)
+		goto out;
+	PV_WIPE(w->dk);
+	*out = w;
+	w = NULL;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
 	rec_writer_free(w);
 	return r;
 }

@@ -54,11 +54,12 @@ store_session_open(struct store *st, const struct store_session_info *in,
 	s = NULL;
 	if ((r = st_object(obj, sizeof(obj), "session", id)) != 0 ||
 	    (r = st_audit(st, "broker", "session.open", obj,
-		 json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?}",
+		 json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}",
 		     "engineer", in->engineer, "target", in->target, "account",
 		     in->account, "grant", in->grant_id, "rule", in->rule,
-		     "client", in->client_addr, "recording",
-		     in->recording_path))) != 0)
+		     "client", in->client_addr, "recording", in->recording_path,
+		     "recording_header_sha256",
+		     in->recording_header_sha256))) != 0)
 		goto out;
 	if ((r = st_commit(st)) != 0)
 		id[0] = '\0';

@@ -379,6 +379,8 @@ struct store_session_info {
 	const char *rule;
 	const char *client_addr;
 	const char *recording_path;
+	/* hex; in the session.open audit row only (NULL: none) */
+	const char *recording_header_sha256;
 };
 struct store_session_end {
 	uint64_t bytes_in;            /* engineer -> target */

@@ -625,6 +625,7 @@ sb_session_open(void *ctx, const struct broker_session_row *row)
 		.rule = row->rule,
 		.client_addr = row->client_addr,
 		.recording_path = row->recording_path,
+		.recording_header_sha256 = row->recording_header_sha256,
 	};
 	if ((r = store_session_open(st, &in, (int64_t)time(NULL), id)) != 0)
 		pv_error("session row: %s", store_errmsg(st));

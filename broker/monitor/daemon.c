@@ -29,6 +29,7 @@
 #include "broker/privsep/sandbox.h"
 #include "plugins/plugins.h"
 #include "policy/policy.h"
+#include "recorder/recorder.h"
 #include "store/store.h"
 
 #define DEFAULT_CONFIG "/etc/provost/provostd.conf"
@@ -632,7 +633,7 @@ out:
 static void
 serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
     struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
-    const struct sandbox_id *sb)
+    const struct sandbox_id *sb, const struct rec_recipients *rs)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -745,7 +746,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 				    sv[1], cfd, fd, id, peer, addr);
 			}
 			close(sv[1]);
-			if (broker_monsrv_new(bx->conf, &bx->backend, pid,
+			if (broker_monsrv_new(bx->conf, &bx->backend, rs, pid,
 				sv[0], id, addr, &mc) != 0 ||
 			    kids_add(&k, mc) != 0) {
 				/* no monitor for it: it must not run */
@@ -841,6 +842,7 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	char err[PV_CONF_ERR_MAX], path[4096];
 	EVP_PKEY *ca = NULL;
+	struct rec_recipients *rs = NULL;
 	struct sandbox_id sb;
 	struct server_algos algos;
 	struct host_scrub scrub = { &ca, &bx.backend };
@@ -895,6 +897,12 @@ main(int argc, char **argv)
 	if (broker_backend_store_new(conf, ca, &bx.backend) != 0 ||
 	    broker_recorder_rec_new(conf, &bx.recorder) != 0)
 		goto fail;
+	/* the monitor's own copy: it makes every recording's header */
+	if (rec_recipients_load(&rs, (const char *const *)conf->recipients,
+		conf->nrecipients, err, sizeof(err)) != 0) {
+		pv_error("RecordingRecipient: %s", err);
+		goto fail;
+	}
 	ssh_init();
 	if (resolve_algos(conf, conf_path, &algos, &bx) != 0 ||
 	    setup_bind(conf, &algos, &bx.bind) != 0)
@@ -959,7 +967,7 @@ main(int argc, char **argv)
 		"processes run as %s, sandboxed)",
 	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,
 	    sb.drop ? conf->sandbox_user : "this user");
-	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb);
+	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb, rs);
 	r = 0;
 	goto out;
 fail:
@@ -974,6 +982,7 @@ out:
 		bx.backend.ops->free(bx.backend.ctx);
 	if (bx.recorder.ops != NULL)
 		bx.recorder.ops->free(bx.recorder.ctx);
+	rec_recipients_free(rs);
 	EVP_PKEY_free(ca);
 	pv_config_free(conf);
 	ssh_finalize();

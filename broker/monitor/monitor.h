@@ -60,8 +60,11 @@ int broker_backend_store_recover(struct broker_backend *bk);
 
 /* monitor_srv.c: the monitor's side, one per session process. */
 struct broker_mon_child;
+struct rec_recipients;
+/* rs: the RecordingRecipient keys the monitor wraps each data key to. */
 int broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
-    pid_t pid, int sock, const char *session_id, const char *client_addr,
+    const struct rec_recipients *rs, pid_t pid, int sock,
+    const char *session_id, const char *client_addr,
     struct broker_mon_child **out);
 /*
  * Takes one request of a child whose socket is readable and builds its

@@ -26,6 +26,7 @@
 #include "broker/monitor/monitor.h"
 #include "broker/privsep/protocol.h"
 #include "policy/policy.h"
+#include "recorder/recorder.h"
 #include "store/store.h"
 
 /* A child has this long to finish a frame it started. */
@@ -72,6 +73,10 @@ struct broker_mon_child {
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
 	char rec_path[MON_PATH_MAX + 1];
+	/* the recording: the monitor's own descriptor and the header it made */
+	const struct rec_recipients *rs;
+	int rec_fd;
+	char rec_hh[MON_SHA256_HEX + 1];
 	/* what was allowed, asked again of a reloaded policy (recheck) */
 	struct {
 		uint32_t channel;
@@ -101,7 +106,8 @@ struct broker_mon_child {
 
 int
 broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
-    pid_t pid, int sock, const char *session_id, const char *client_addr,
+    const struct rec_recipients *rs, pid_t pid, int sock,
+    const char *session_id, const char *client_addr,
     struct broker_mon_child **out)
 {
 	struct broker_mon_child *c;
@@ -115,6 +121,8 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	c->pid = pid;
 	c->sock = sock;
 	c->pfd = -1;
+	c->rs = rs;
+	c->rec_fd = -1;
 	c->start_ms = pv_mono_ms();
 	(void)snprintf(c->id, sizeof(c->id), "%s", session_id);
 	(void)snprintf(c->addr, sizeof(c->addr), "%s", client_addr);
@@ -189,9 +197,69 @@ broker_monsrv_free(struct broker_mon_child *c)
 	ms_pending_drop(c);
 	if (c->sock >= 0)
 		(void)close(c->sock);
+	if (c->rec_fd >= 0)
+		(void)close(c->rec_fd);
 	broker_mon_reader_free(&c->rd);
 	pv_secret_wipe(c, sizeof(*c));
 	free(c);
+}
+
+/*
+ * The recording as it is on disk now, hashed by the monitor from its own
+ * descriptor (never the session process's word): the file's SHA-256 into
+ * hex and its size.  A header that is no longer the one the monitor wrote
+ * is logged and audited (recording.header_changed); so is a size other
+ * than the one the child says it wrote (claimed, UINT64_MAX: none).  The
+ * descriptor is closed: this is the session's last word on it.
+ */
+static void
+ms_rec_seal(
+    struct broker_mon_child *c, uint64_t claimed, char hex[65], uint64_t *size)
+{
+	struct rec_file_hash fh;
+	char hh[MON_SHA256_HEX + 1], err[256], detail[MON_PATH_MAX + 512];
+	uint64_t t0 = pv_mono_ms();
+
+	hex[0] = '\0';
+	*size = 0;
+	if (c->rec_fd < 0)
+		return;
+	if (rec_fd_hashes(c->rec_fd, &fh, err, sizeof(err)) != 0) {
+		pv_error(
+		    "session %s: recording %s: %s", c->id, c->rec_path, err);
+		(void)snprintf(detail, sizeof(detail), "recording=%s reason=%s",
+		    c->rec_path, err);
+		(void)c->bk->ops->audit(
+		    c->bk->ctx, c->id, "recording.header_changed", detail);
+		goto out;
+	}
+	(void)pv_hex_encode(fh.sha256, sizeof(fh.sha256), hex, 65);
+	*size = fh.size;
+	(void)pv_hex_encode(
+	    fh.header_sha256, sizeof(fh.header_sha256), hh, sizeof(hh));
+	if (strcmp(hh, c->rec_hh) != 0) {
+		pv_error("session %s: recording %s: its header is no longer "
+			 "the one the monitor wrote (sha256 %s, written %s)",
+		    c->id, c->rec_path, hh, c->rec_hh);
+		(void)snprintf(detail, sizeof(detail),
+		    "recording=%s header_sha256=%s written=%s", c->rec_path, hh,
+		    c->rec_hh);
+		(void)c->bk->ops->audit(
+		    c->bk->ctx, c->id, "recording.header_changed", detail);
+	}
+	if (claimed != UINT64_MAX && claimed != fh.size)
+		pv_warn("session %s: recording %s: the session process says "
+			"%llu bytes, the file has %llu",
+		    c->id, c->rec_path, (unsigned long long)claimed,
+		    (unsigned long long)fh.size);
+	if (pv_mono_ms() - t0 >= MS_SLOW_MS)
+		pv_verbose("session %s: hashing the recording (%llu bytes) "
+			   "took %llu ms",
+		    c->id, (unsigned long long)fh.size,
+		    (unsigned long long)(pv_mono_ms() - t0));
+out:
+	(void)close(c->rec_fd);
+	c->rec_fd = -1;
 }
 
 /* The session row, if the child opened one and did not end it. */
@@ -199,10 +267,12 @@ static void
 ms_abort_row(struct broker_mon_child *c, const char *reason, uint64_t bytes_in,
     uint64_t bytes_out)
 {
+	char hex[MON_SHA256_HEX + 1];
+	uint64_t size;
 	struct broker_session_end end = {
 		.bytes_in = bytes_in,
 		.bytes_out = bytes_out,
-		.recording_sha256 = "", /* never sealed */
+		.recording_sha256 = hex, /* as the file is now: not sealed */
 		.reason = reason,
 		.aborted = 1,
 	};
@@ -210,6 +280,8 @@ ms_abort_row(struct broker_mon_child *c, const char *reason, uint64_t bytes_in,
 	if (!c->row_open || c->ended)
 		return;
 	c->ended = 1;
+	ms_rec_seal(c, UINT64_MAX, hex, &size);
+	end.recording_size = size;
 	if (c->bk->ops->session_close(c->bk->ctx, c->id, &end) != 0)
 		pv_error("session %s: cannot mark the session aborted", c->id);
 	else
@@ -721,33 +793,73 @@ ms_token(struct broker_mon_child *c, struct mon_msg *a)
 	return 0;
 }
 
-/* The recording file: created here, written by the child through the fd. */
+/*
+ * The recording file: created here with the header the monitor makes
+ * (who, where and when as the monitor decided it, a fresh data key
+ * wrapped to the recipients, the nonce prefix), written and synced before
+ * the session process gets the descriptor (O_APPEND) and what it needs to
+ * seal the chunks.  The monitor keeps its own descriptor to hash the file
+ * at the end.
+ */
 static int
-ms_rec_open(struct broker_mon_child *c, struct mon_msg *a, int *fd)
+ms_rec_open(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
 {
+	const struct mon_rec_open *o = &q->u.rec_open;
+	struct mon_rec_open_ans *ans = &a->u.rec_open_ans;
+	struct rec_resume res;
 	char path[MON_PATH_MAX + 1];
-	int r;
+	int wfd = -1, r;
 
 	*fd = -1;
+	memset(&res, 0, sizeof(res));
+	if (c->rs == NULL)
+		return ms_error(a, PV_ERR_CONFIG, "no recording recipients");
 	if ((r = broker_recorder_rec_path(
 		 c->conf, c->id, path, sizeof(path))) != 0)
 		return ms_error(a, r, "no recording path");
-	*fd = open(
-	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (*fd < 0) {
+	wfd = open(path,
+	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (wfd < 0) {
 		pv_error("recording %s: %s", path, strerror(errno));
 		return ms_error(a, PV_ERR_IO, "cannot create the recording");
 	}
-	if (fchmod(*fd, 0600) != 0 || pv_fsync_parent(path) != 0) {
-		(void)close(*fd);
-		*fd = -1;
+	struct rec_meta meta = {
+		.session_id = c->id,
+		.engineer = c->engineer,
+		.target = c->tgt.name,
+		.account = c->account,
+		.client = c->addr,
+		.term = o->term[0] != '\0' ? o->term : NULL,
+		.cols = o->cols,
+		.rows = o->rows,
+		.start_unix_ms = pv_wall_ms(),
+		.start_mono_ms = pv_mono_ms(),
+	};
+	if (fchmod(wfd, 0600) != 0 ||
+	    rec_header_write(wfd, c->rs, &meta, &res) != 0 ||
+	    pv_fsync_parent(path) != 0 ||
+	    (*fd = fcntl(wfd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		pv_error("recording %s: the header was not written", path);
+		rec_resume_wipe(&res);
+		(void)close(wfd);
 		(void)unlink(path);
+		*fd = -1;
 		return ms_error(a, PV_ERR_IO, "cannot create the recording");
 	}
+	c->rec_fd = wfd;
+	(void)pv_hex_encode(res.header_sha256, sizeof(res.header_sha256),
+	    c->rec_hh, sizeof(c->rec_hh));
 	(void)snprintf(c->rec_path, sizeof(c->rec_path), "%s", path);
 	a->type = MON_REC_OPEN_ANS;
-	(void)snprintf(
-	    a->u.rec_open_ans.path, sizeof(a->u.rec_open_ans.path), "%s", path);
+	(void)snprintf(ans->path, sizeof(ans->path), "%s", path);
+	memcpy(ans->dk, res.dk, sizeof(ans->dk));
+	memcpy(ans->nonce_prefix, res.nonce_prefix, sizeof(ans->nonce_prefix));
+	memcpy(
+	    ans->header_sha256, res.header_sha256, sizeof(ans->header_sha256));
+	ans->header_len = res.header_len;
+	rec_resume_wipe(&res);
 	return 0;
 }
 
@@ -771,6 +883,7 @@ ms_row(struct broker_mon_child *c, struct mon_msg *a)
 		.rule = c->dec.rule,
 		.client_addr = c->addr,
 		.recording_path = c->rec_path,
+		.recording_header_sha256 = c->rec_hh,
 	};
 	if ((r = c->bk->ops->session_open(c->bk->ctx, &row)) != 0)
 		return ms_error(a, r, "the session row was not written");
@@ -785,19 +898,25 @@ static int
 ms_end(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 {
 	const struct mon_session_end *e = &q->u.session_end;
+	char hex[MON_SHA256_HEX + 1];
 	int r;
 
 	struct broker_session_end end = {
 		.bytes_in = e->bytes_in,
 		.bytes_out = e->bytes_out,
-		.recording_sha256 = e->sha256,
-		.recording_size = e->size,
+		.recording_sha256 = hex,
 		.reason = e->reason,
 		.aborted = e->aborted,
 	};
 	if (!c->row_open)
 		return ms_error(a, PV_ERR_INVALID, "no session row");
 	c->ended = 1;
+	/* the hash is the monitor's, of the file as it is now */
+	ms_rec_seal(c, e->size, hex, &end.recording_size);
+	if (hex[0] != '\0')
+		pv_info("session %s: recording %s: %llu bytes, sha256 %s",
+		    c->id, c->rec_path, (unsigned long long)end.recording_size,
+		    hex);
 	if ((r = c->bk->ops->session_close(c->bk->ctx, c->id, &end)) != 0)
 		return ms_error(a, r, "the session row was not closed");
 	a->type = MON_SESSION_END_ACK;
@@ -950,7 +1069,7 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 	case MON_MINT_TOKEN:
 		return ms_token(c, a);
 	case MON_REC_OPEN:
-		return ms_rec_open(c, a, fd);
+		return ms_rec_open(c, q, a, fd);
 	case MON_SESSION_OPEN:
 		return ms_row(c, a);
 	case MON_SESSION_END:

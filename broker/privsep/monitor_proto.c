@@ -323,10 +323,23 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		break;
 	case MON_REC_OPEN:
 		G(get_str(b, m->u.rec_open.session_id, PV_UUID_LEN, MC_UUID));
+		G(get_str(b, m->u.rec_open.term, MON_TERM_MAX, MC_TEXT0));
+		G(pv_buf_get_u16(b, &m->u.rec_open.cols));
+		G(pv_buf_get_u16(b, &m->u.rec_open.rows));
 		break;
-	case MON_REC_OPEN_ANS:
-		G(get_str(b, m->u.rec_open_ans.path, MON_PATH_MAX, MC_TEXT));
+	case MON_REC_OPEN_ANS: {
+		struct mon_rec_open_ans *o = &m->u.rec_open_ans;
+
+		G(get_str(b, o->path, MON_PATH_MAX, MC_TEXT));
+		G(get_fixed(b, o->dk, sizeof(o->dk)));
+		G(get_fixed(b, o->nonce_prefix, sizeof(o->nonce_prefix)));
+		G(get_fixed(b, o->header_sha256, sizeof(o->header_sha256)));
+		G(pv_buf_get_u64(b, &o->header_len));
+		/* magic, version, length and a JSON object at least */
+		if (o->header_len < 16 || o->header_len > MON_REC_HEADER_MAX)
+			goto out;
 		break;
+	}
 	case MON_AUDIT: {
 		struct mon_audit *a = &m->u.audit;
 
@@ -341,7 +354,6 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		G(pv_buf_get_u64(b, &e->bytes_in));
 		G(pv_buf_get_u64(b, &e->bytes_out));
 		G(get_str(b, e->reason, MON_REASON_MAX, MC_TEXT));
-		G(get_str(b, e->sha256, MON_SHA256_HEX, MC_SHA256));
 		G(pv_buf_get_u64(b, &e->size));
 		G(get_bool(b, &e->aborted));
 		break;
@@ -599,10 +611,22 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		break;
 	case MON_REC_OPEN:
 		P(pv_buf_put_cstring(b, m->u.rec_open.session_id));
+		P(pv_buf_put_cstring(b, m->u.rec_open.term));
+		P(pv_buf_put_u16(b, m->u.rec_open.cols));
+		P(pv_buf_put_u16(b, m->u.rec_open.rows));
 		break;
-	case MON_REC_OPEN_ANS:
-		P(pv_buf_put_cstring(b, m->u.rec_open_ans.path));
+	case MON_REC_OPEN_ANS: {
+		const struct mon_rec_open_ans *o = &m->u.rec_open_ans;
+
+		P(pv_buf_put_cstring(b, o->path));
+		P(pv_buf_put_string(b, o->dk, sizeof(o->dk)));
+		P(pv_buf_put_string(
+		    b, o->nonce_prefix, sizeof(o->nonce_prefix)));
+		P(pv_buf_put_string(
+		    b, o->header_sha256, sizeof(o->header_sha256)));
+		P(pv_buf_put_u64(b, o->header_len));
 		break;
+	}
 	case MON_AUDIT:
 		P(pv_buf_put_cstring(b, m->u.audit.action));
 		P(pv_buf_put_cstring(b, m->u.audit.object));
@@ -612,7 +636,6 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		P(pv_buf_put_u64(b, m->u.session_end.bytes_in));
 		P(pv_buf_put_u64(b, m->u.session_end.bytes_out));
 		P(pv_buf_put_cstring(b, m->u.session_end.reason));
-		P(pv_buf_put_cstring(b, m->u.session_end.sha256));
 		P(pv_buf_put_u64(b, m->u.session_end.size));
 		P(pv_buf_put_u8(b, m->u.session_end.aborted ? 1 : 0));
 		break;

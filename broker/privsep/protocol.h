@@ -33,7 +33,7 @@ enum mon_type {
 	MON_REC_OPEN_ANS = 10,    /* monitor: + the fd (SCM_RIGHTS) */
 	MON_AUDIT = 11,           /* child: append to the audit chain */
 	MON_AUDIT_ACK = 12,       /* monitor */
-	MON_SESSION_END = 13,     /* child: totals and the recording hash */
+	MON_SESSION_END = 13,     /* child: totals (the monitor hashes) */
 	MON_SESSION_END_ACK = 14, /* monitor */
 	MON_ERROR = 15,           /* monitor: the request failed (not denied) */
 	/*
@@ -76,6 +76,11 @@ enum mon_type {
 #define MON_HOST_MAX 255            /* target host name or address */
 #define MON_HOSTKEY_MAX 2048        /* pinned host key "TYPE BASE64" */
 #define MON_SHA256_HEX 64
+#define MON_TERM_MAX 64      /* TERM of the first terminal */
+#define MON_REC_KEY_LEN 32   /* the recording's data key */
+#define MON_REC_PREFIX_LEN 4 /* its nonce prefix */
+#define MON_REC_HASH_LEN 32  /* SHA-256 of its header */
+#define MON_REC_HEADER_MAX (14 + 1024 * 1024)
 #define MON_TCLASS_MAX 63    /* target classification */
 #define MON_ACCOUNTS_MAX 16  /* accounts of a target */
 #define MON_CLIENT_MAX 127   /* "ADDR port N" */
@@ -144,12 +149,25 @@ struct mon_cert {
 	size_t bloblen;
 };
 
+/*
+ * The monitor makes the recording's header (the session's metadata as it
+ * decided it, a fresh data key wrapped to the recipients, the nonce
+ * prefix) and writes it; the child sends only what the first channel's
+ * terminal looks like, and gets what it needs to write the chunks.
+ */
 struct mon_rec_open {
 	char session_id[PV_UUID_LEN + 1];
+	char term[MON_TERM_MAX + 1]; /* "" without a terminal */
+	uint16_t cols, rows;
 };
 
 struct mon_rec_open_ans {
 	char path[MON_PATH_MAX + 1]; /* for logs and the session row */
+	/* secret: wiped by broker_mon_msg_clear */
+	uint8_t dk[MON_REC_KEY_LEN];
+	uint8_t nonce_prefix[MON_REC_PREFIX_LEN];
+	uint8_t header_sha256[MON_REC_HASH_LEN];
+	uint64_t header_len;
 };
 
 struct mon_audit {
@@ -162,7 +180,10 @@ struct mon_session_end {
 	uint64_t bytes_in; /* engineer -> target */
 	uint64_t bytes_out;
 	char reason[MON_REASON_MAX + 1];
-	char sha256[MON_SHA256_HEX + 1]; /* hex, or "" with no recording */
+	/*
+	 * The bytes the child says the recording holds; the monitor hashes
+	 * the file itself and records its own hash and size.
+	 */
 	uint64_t size;
 	int aborted;
 };

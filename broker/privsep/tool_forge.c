@@ -8,7 +8,10 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +51,9 @@ usage(void)
 	    "    partial           (a frame header and part of its body, no "
 	    "more)\n"
 	    "    audit-flood SESSION N  (N audit appends, each awaited)\n"
+	    "    rewrite FILE      (the process's recording, *.pvr, replaced "
+	    "by FILE)\n"
+	    "    session-end       (ends the session: counters, no hash)\n"
 	    "    report FIELD...   (FD is the control link: one message, "
 	    "fields\n"
 	    "                       joined by tabs, no answer awaited)\n"
@@ -114,8 +120,63 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
 		    f[1]);
 		set(q->u.target_get.name, sizeof(q->u.target_get.name), f[2]);
+	} else if (strcmp(f[0], "session-end") == 0 && n == 1) {
+		q->type = MON_SESSION_END;
+		set(q->u.session_end.reason, sizeof(q->u.session_end.reason),
+		    "forged end");
 	} else
 		usage();
+}
+
+/*
+ * The recording descriptor of the session process (a *.pvr it holds),
+ * taken as a writer of it would, and its content replaced by FILE's.
+ */
+static void
+rewrite(int pidfd, long pid, const char *file)
+{
+	char dir[64], link[PATH_MAX], target[PATH_MAX], buf[65536];
+	struct dirent *de;
+	ssize_t n, len;
+	DIR *d;
+	int in, rfd = -1;
+
+	(void)snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+	if ((d = opendir(dir)) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	/* a DIR of our own: readdir is safe (readdir_r is deprecated) */
+	// cppcheck-suppress readdirCalled
+	while ((de = readdir(d)) != NULL && rfd < 0) {
+		(void)snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 5)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target + len - 4, ".pvr") == 0)
+			rfd = (int)syscall(SYS_pidfd_getfd, pidfd,
+			    (int)strtol(de->d_name, NULL, 10), 0);
+	}
+	closedir(d);
+	if (rfd < 0 || (in = open(file, O_RDONLY)) < 0) {
+		fprintf(stderr, "pv-broker-forge: no recording to rewrite\n");
+		exit(1);
+	}
+	/* O_APPEND: emptied first, then written from offset 0 */
+	if (ftruncate(rfd, 0) != 0) {
+		perror("pv-broker-forge: ftruncate");
+		exit(1);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (pv_write_all(rfd, buf, (size_t)n) != 0) {
+			perror("pv-broker-forge: write");
+			exit(1);
+		}
+	(void)close(in);
+	(void)close(rfd);
+	printf("rewritten %s\n", target);
+	fflush(stdout);
 }
 
 static int
@@ -305,6 +366,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(f[0], "audit-flood") == 0 && n == 3) {
 			flood(sock, f[1], (int)strtol(f[2], NULL, 10));
+			continue;
+		}
+		if (strcmp(f[0], "rewrite") == 0 && n == 2) {
+			rewrite(pidfd, pid, f[1]);
 			continue;
 		}
 		if (strcmp(f[0], "report") == 0) {

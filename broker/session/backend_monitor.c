@@ -16,6 +16,7 @@
 #include "broker/session/session.h"
 #include "broker/privsep/protocol.h"
 #include "policy/policy.h"
+#include "recorder/recorder.h"
 
 /* A slow store (busy SQLite) is waited for; a dead monitor is not. */
 #define BM_DEADLINE_MS 60000
@@ -399,9 +400,7 @@ bm_session_close(
 	(void)bm_set(e->reason, sizeof(e->reason),
 	    end->reason != NULL && end->reason[0] != '\0' ? end->reason
 							  : "ended");
-	if ((r = bm_set(e->sha256, sizeof(e->sha256), end->recording_sha256)) ==
-	    0)
-		r = bm_call(ctx, q, MON_SESSION_END_ACK, a, NULL);
+	r = bm_call(ctx, q, MON_SESSION_END_ACK, a, NULL);
 	bm_done(q, a);
 	return r;
 }
@@ -539,27 +538,49 @@ broker_backend_monitor_new(
 }
 
 int
-broker_backend_monitor_rec_open(
-    void *arg, const char *session_id, char *path, size_t pathlen, int *fd)
+broker_backend_monitor_rec_open(void *arg, const struct broker_rec_info *info,
+    char *path, size_t pathlen, int *fd, struct rec_resume *res)
 {
 	struct broker_backend *bk = arg;
+	struct mon_rec_open_ans *o;
 	struct mon_msg *q, *a;
+	size_t i, tl;
 	int r;
 
 	*fd = -1;
+	memset(res, 0, sizeof(*res));
 	if (bk->ops != &bm_ops)
 		return PV_ERR_INVALID;
 	if ((r = bm_msgs(&q, &a)) != 0)
 		return r;
 	q->type = MON_REC_OPEN;
+	q->u.rec_open.cols = info->cols;
+	q->u.rec_open.rows = info->rows;
+	/* a TERM the protocol cannot carry goes unrecorded, not refused */
+	tl = info->term != NULL ? strlen(info->term) : 0;
+	for (i = 0; i < tl; i++)
+		if ((unsigned char)info->term[i] < 0x20 ||
+		    (unsigned char)info->term[i] == 0x7f)
+			tl = 0;
+	if (tl > 0 && tl <= MON_TERM_MAX)
+		memcpy(q->u.rec_open.term, info->term, tl + 1);
 	if ((r = bm_set(q->u.rec_open.session_id,
-		 sizeof(q->u.rec_open.session_id), session_id)) == 0 &&
+		 sizeof(q->u.rec_open.session_id), info->session_id)) == 0 &&
 	    (r = bm_call(bk->ctx, q, MON_REC_OPEN_ANS, a, fd)) == 0 &&
 	    (r = bm_set(path, pathlen, a->u.rec_open_ans.path)) != 0) {
 		(void)close(*fd);
 		*fd = -1;
 	}
-	bm_done(q, a);
+	if (r == 0) {
+		o = &a->u.rec_open_ans;
+		memcpy(res->dk, o->dk, sizeof(res->dk));
+		memcpy(res->nonce_prefix, o->nonce_prefix,
+		    sizeof(res->nonce_prefix));
+		memcpy(res->header_sha256, o->header_sha256,
+		    sizeof(res->header_sha256));
+		res->header_len = o->header_len;
+	}
+	bm_done(q, a); /* wipes the data key in a */
 	return r;
 }
 

@@ -79,28 +79,33 @@ rr_meta(const struct broker_rec_info *info, struct rec_meta *meta)
 	};
 }
 
-/* The file comes from the monitor (SCM_RIGHTS); we only write to it. */
+/*
+ * The file comes from the monitor (SCM_RIGHTS) with its header already
+ * written (the monitor made it); we only append the chunks.
+ */
 static int
 rr_open_fd(struct rr *r, const struct broker_rec_info *info, void **out,
     char *path, size_t pathlen)
 {
 	struct rr_rec *rec;
-	struct rec_meta meta;
+	struct rec_resume res;
 	int fd = -1, e;
 
-	if ((e = r->opener(
-		 r->opener_arg, info->session_id, path, pathlen, &fd)) != 0) {
+	if ((e = r->opener(r->opener_arg, info, path, pathlen, &fd, &res)) !=
+	    0) {
 		pv_error("the monitor did not open the recording: %s",
 		    pv_err_str(e));
 		return e;
 	}
 	if ((rec = calloc(1, sizeof(*rec))) == NULL) {
+		rec_resume_wipe(&res);
 		(void)close(fd);
 		return PV_ERR_ALLOC;
 	}
-	rr_meta(info, &meta);
-	/* rec_writer_open_fd owns fd from here, also on error */
-	if ((e = rec_writer_open_fd(&rec->w, fd, r->rs, &meta)) != 0) {
+	/* rec_writer_resume_fd owns fd from here, also on error */
+	e = rec_writer_resume_fd(&rec->w, fd, &res, pv_mono_ms());
+	rec_resume_wipe(&res);
+	if (e != 0) {
 		pv_error(
 		    "%s: cannot write the recording: %s", path, pv_err_str(e));
 		free(rec);

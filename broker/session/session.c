@@ -481,9 +481,9 @@ session_finish(struct broker_session *s)
 			aborted = 1;
 		}
 		s->rec = NULL;
-		pv_info(
-		    "session %s: recording %s sealed: %llu bytes, sha256 %s",
-		    s->id, s->rec_path, (unsigned long long)size, hex);
+		/* the monitor hashes the file and records it (not hex) */
+		pv_info("session %s: recording %s sealed: %llu bytes", s->id,
+		    s->rec_path, (unsigned long long)size);
 	}
 	if (s->row_open) {
 		struct broker_session_end end = {

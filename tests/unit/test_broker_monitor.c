@@ -68,6 +68,12 @@ struct frame_case {
 	}
 #define TGT S("root"), S("db01.example"), U16(22), S("ssh-ed25519 AAAAC3Nz")
 #define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define RAW(x, n)             \
+	{                     \
+		's', (x), (n) \
+	}
+#define K32 RAW("0123456789abcdef0123456789abcdef", 32)
+#define P4 RAW("\x01\x02\x03\x04", 4)
 
 static const struct frame_case frame_cases[] = {
 	/* valid, one of each type */
@@ -90,16 +96,18 @@ static const struct frame_case frame_cases[] = {
 	{ "mint", MON_MINT, { S(SID), S("db01"), S("root"), BLOB, B(0) }, 0,
 	    0 },
 	{ "cert", MON_CERT, { BLOB }, 0, 0 },
-	{ "rec open", MON_REC_OPEN, { S(SID) }, 0, 0 },
-	{ "rec ans", MON_REC_OPEN_ANS, { S("/var/lib/provost/rec/x.pvr") }, 0,
+	{ "rec open", MON_REC_OPEN,
+	    { S(SID), S("xterm-256color"), U16(80), U16(24) }, 0, 0 },
+	{ "rec open no pty", MON_REC_OPEN, { S(SID), S(""), U16(0), U16(0) }, 0,
 	    0 },
+	{ "rec ans", MON_REC_OPEN_ANS,
+	    { S("/var/lib/provost/rec/x.pvr"), K32, P4, K32, Q(300) }, 0, 0 },
 	{ "audit", MON_AUDIT, { S("session.end"), S(""), S("{\"a\":1}") }, 0,
 	    0 },
 	{ "audit ack", MON_AUDIT_ACK, { { 0, NULL, 0 } }, 0, 0 },
-	{ "end", MON_SESSION_END,
-	    { Q(1), Q(2), S("bye"), S(HEX64), Q(3), B(0) }, 0, 0 },
-	{ "end no rec", MON_SESSION_END,
-	    { Q(1), Q(2), S("bye"), S(""), Q(0), B(1) }, 0, 0 },
+	{ "end", MON_SESSION_END, { Q(1), Q(2), S("bye"), Q(3), B(0) }, 0, 0 },
+	{ "end no rec", MON_SESSION_END, { Q(1), Q(2), S("bye"), Q(0), B(1) },
+	    0, 0 },
 	{ "end ack", MON_SESSION_END_ACK, { { 0, NULL, 0 } }, 0, 0 },
 	{ "error", MON_ERROR, { U(13), S("store down") }, 0, 0 },
 	/* framing */
@@ -185,14 +193,27 @@ static const struct frame_case frame_cases[] = {
 	    PV_ERR_PROTOCOL, 0 },
 	{ "action empty", MON_AUDIT, { S(""), S(""), S("{}") }, PV_ERR_PROTOCOL,
 	    0 },
-	{ "sha256 short", MON_SESSION_END,
-	    { Q(1), Q(2), S("bye"), S("abcd"), Q(3), B(0) }, PV_ERR_PROTOCOL,
+	/* the child no longer says what the recording hashes to */
+	{ "end with a hash", MON_SESSION_END,
+	    { Q(1), Q(2), S("bye"), S(HEX64), Q(3), B(0) }, PV_ERR_PROTOCOL,
 	    0 },
-	{ "sha256 upper", MON_SESSION_END,
-	    { Q(1), Q(2), S("bye"),
-		S("0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789ab"
-		  "cdef"),
-		Q(3), B(0) },
+	{ "rec open term ctl", MON_REC_OPEN,
+	    { S(SID), S("xterm\x1b"), U16(80), U16(24) }, PV_ERR_PROTOCOL, 0 },
+	{ "rec open term long", MON_REC_OPEN,
+	    { S(SID),
+		S("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "x"
+		  "xxxx"),
+		U16(80), U16(24) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "rec ans key short", MON_REC_OPEN_ANS,
+	    { S("/r/x.pvr"), RAW("0123456789abcdef0123456789abcde", 31), P4,
+		K32, Q(300) },
+	    PV_ERR_PROTOCOL, 0 },
+	{ "rec ans header 0", MON_REC_OPEN_ANS,
+	    { S("/r/x.pvr"), K32, P4, K32, Q(0) }, PV_ERR_PROTOCOL, 0 },
+	{ "rec ans header huge", MON_REC_OPEN_ANS,
+	    { S("/r/x.pvr"), K32, P4, K32, Q(MON_REC_HEADER_MAX + 1) },
 	    PV_ERR_PROTOCOL, 0 },
 	{ "error code 0", MON_ERROR, { U(0), S("x") }, PV_ERR_PROTOCOL, 0 },
 	{ "error code 99", MON_ERROR, { U(99), S("x") }, PV_ERR_PROTOCOL, 0 },
@@ -728,6 +749,7 @@ mk(struct mon_msg *m, enum mon_type t)
 	case MON_REC_OPEN_ANS:
 		(void)snprintf(m->u.rec_open_ans.path,
 		    sizeof(m->u.rec_open_ans.path), "/r/x.pvr");
+		m->u.rec_open_ans.header_len = 300;
 		break;
 	case MON_AUDIT:
 		(void)snprintf(
@@ -994,12 +1016,16 @@ test_socketpair_roundtrip(void **state)
 	out->type = MON_REC_OPEN_ANS;
 	(void)snprintf(out->u.rec_open_ans.path,
 	    sizeof(out->u.rec_open_ans.path), "/rec/x.pvr");
+	out->u.rec_open_ans.header_len = 300;
+	memset(out->u.rec_open_ans.dk, 0x42, sizeof(out->u.rec_open_ans.dk));
 	assert_int_equal(broker_mon_send(sp[1], out, -1, 0), PV_ERR_INVALID);
 	assert_int_equal(broker_mon_send(sp[1], out, p[1], 0), 0);
 	assert_int_equal(
 	    broker_mon_recv(sp[0], in, &fd, pv_mono_ms() + 1000), 0);
 	assert_true(fd >= 0 && fd != p[1]);
 	assert_string_equal(in->u.rec_open_ans.path, "/rec/x.pvr");
+	assert_int_equal(in->u.rec_open_ans.header_len, 300);
+	assert_int_equal(in->u.rec_open_ans.dk[31], 0x42);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	assert_int_equal(write(fd, "r", 1), 1);
 	assert_int_equal(read(p[0], &c, 1), 1);
@@ -1040,6 +1066,7 @@ test_socketpair_roundtrip(void **state)
 		ack.type = MON_REC_OPEN_ANS;
 		(void)snprintf(ack.u.rec_open_ans.path,
 		    sizeof(ack.u.rec_open_ans.path), "/x");
+		ack.u.rec_open_ans.header_len = 300;
 		pv_buf_reset(b);
 		assert_int_equal(broker_mon_msg_encode(&ack, b), 0);
 		assert_true(write(sp[1], pv_buf_ptr(b), pv_buf_len(b)) ==
@@ -1171,6 +1198,7 @@ test_read_some(void **state)
 	out->type = MON_REC_OPEN_ANS;
 	(void)snprintf(out->u.rec_open_ans.path,
 	    sizeof(out->u.rec_open_ans.path), "/rec/x.pvr");
+	out->u.rec_open_ans.header_len = 300;
 	assert_int_equal(broker_mon_send(sp[0], out, p[1], 0), 0);
 	assert_int_equal(broker_mon_read_some(sp[1], &rd, in), PV_ERR_PROTOCOL);
 	broker_mon_reader_free(&rd);

@@ -62,7 +62,7 @@ fixture_init(struct fixture *f)
 	f->bk.ops = &fake_ops;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	/* pid 0: a violation kills nobody */
-	assert_int_equal(broker_monsrv_new(f->conf, &f->bk, 0, sv[0], SID,
+	assert_int_equal(broker_monsrv_new(f->conf, &f->bk, NULL, 0, sv[0], SID,
 			     "127.0.0.1", &f->c),
 	    0);
 	f->child = sv[1];
