@@ -22,7 +22,8 @@ RECORDER_UNIT_TESTS = \
 	tests/unit/test_recorder \
 	tests/unit/test_recorder_tamper \
 	tests/unit/test_recorder_escape \
-	tests/unit/test_recorder_extract
+	tests/unit/test_recorder_extract \
+	tests/unit/test_recorder_audit
 check_PROGRAMS += $(RECORDER_UNIT_TESTS)
 TESTS += $(RECORDER_UNIT_TESTS)
 RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
@@ -48,6 +49,12 @@ tests_unit_test_recorder_extract_SOURCES = \
 tests_unit_test_recorder_extract_CFLAGS = $(RECORDER_UNIT_CC)
 tests_unit_test_recorder_extract_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_recorder_extract_LDADD = $(RECORDER_UNIT_LD)
+tests_unit_test_recorder_audit_SOURCES = tests/unit/test_recorder_audit.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_audit_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_audit_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_audit_LDADD = $(RECORDER_UNIT_LD)
+LINT_C_FILES += tests/unit/test_recorder_audit.c
 LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
 	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c \
 	tests/unit/test_recorder_extract.c
@@ -78,7 +85,12 @@ RECORDER_INTEGRATION_TESTS = \
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
 
-FUZZ_TARGETS += tests/fuzz/fuzz_rec_reader tests/fuzz/fuzz_rec_escape
+FUZZ_TARGETS += tests/fuzz/fuzz_rec_reader tests/fuzz/fuzz_rec_escape \
+	tests/fuzz/fuzz_rec_audit
+tests_fuzz_fuzz_rec_audit_SOURCES = tests/fuzz/fuzz_rec_audit.c
+tests_fuzz_fuzz_rec_audit_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_rec_audit_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la
 tests_fuzz_fuzz_rec_reader_SOURCES = tests/fuzz/fuzz_rec_reader.c
 tests_fuzz_fuzz_rec_reader_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_rec_reader_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
@@ -87,7 +99,8 @@ tests_fuzz_fuzz_rec_escape_SOURCES = tests/fuzz/fuzz_rec_escape.c
 tests_fuzz_fuzz_rec_escape_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_rec_escape_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
 	libprovost_common.la
-LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c
+LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c \
+	tests/fuzz/fuzz_rec_audit.c
 
 # Docs and the benchmark (bench/recorder drives bench/recorder-bench).
 EXTRA_DIST += docs/recording-format.md bench/recorder

@@ -141,6 +141,9 @@ echo 'id; uptime' | provost-rec --recipient /etc/provost/recipients/security.pub
 @ provost-replay.1
 provost-replay verify --key sec.pem /var/lib/provost/recordings/2026/11/*.pvr
 	demo verify_all
+provostctl audit export --format jsonl > audit.jsonl
+provost-replay verify --key sec.pem --audit audit.jsonl /var/lib/provost/recordings/2026/11/*.pvr
+	demo verify_audit
 provost-replay grep --key sec.pem --input -C 2 'rm -rf|shred' *.pvr
 	demo grep_rm
 provost-replay export --key sec.pem --format asciicast s.pvr > s.cast
@@ -640,6 +643,14 @@ verify_all() {
 	[ "$(grep -c ': OK: complete and authentic, ' "$OUT")" -eq "$n" ] ||
 	    bad "not one OK line for each of the $n recordings"
 	[ "$(wc -l <"$OUT")" -eq "$n" ] || bad "more than one line per file"
+}
+# Every recording of the demo is also the one the audit chain holds.
+verify_audit() {
+	ex_run
+	want_rc 0
+	n=$(ls $RECS | wc -l)
+	[ "$(grep -Ec ': OK: complete and authentic, .*; (matches the audit chain: session|header matches session.open)' "$OUT")" -eq "$n" ] ||
+	    bad "not one audit-checked OK line for each of the $n recordings"
 }
 # play shows what the shell printed.
 play() {
