@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "broker/monitor/monitor.h"
 #include "broker/privsep/protocol.h"
@@ -46,6 +47,11 @@
 	(16 +                                              \
 	    (4 * (tries) > MON_AUTH_REQS_MAX ? 4 * (tries) \
 					     : MON_AUTH_REQS_MAX))
+/*
+ * Recording bytes the monitor hashes per session and tick (about 4 ms at
+ * 1 GB/s): the rest waits for the next tick or the end.
+ */
+#define MS_HASH_STEP (4u << 20)
 /* A request that keeps every session waiting this long is logged. */
 #define MS_SLOW_MS 100
 /* Distinct decisions a session keeps for a reload's recheck. */
@@ -77,6 +83,9 @@ struct broker_mon_child {
 	const struct rec_recipients *rs;
 	int rec_fd;
 	char rec_hh[MON_SHA256_HEX + 1];
+	uint64_t rec_hlen;
+	EVP_MD_CTX *rec_md;  /* SHA-256 of the file, as it is written */
+	uint64_t rec_hashed; /* ... up to here */
 	/* what was allowed, asked again of a reloaded policy (recheck) */
 	struct {
 		uint32_t channel;
@@ -199,67 +208,127 @@ broker_monsrv_free(struct broker_mon_child *c)
 		(void)close(c->sock);
 	if (c->rec_fd >= 0)
 		(void)close(c->rec_fd);
+	EVP_MD_CTX_free(c->rec_md);
 	broker_mon_reader_free(&c->rd);
 	pv_secret_wipe(c, sizeof(*c));
 	free(c);
 }
 
 /*
- * The recording as it is on disk now, hashed by the monitor from its own
- * descriptor (never the session process's word): the file's SHA-256 into
- * hex and its size.  A header that is no longer the one the monitor wrote
- * is logged and audited (recording.header_changed); so is a size other
- * than the one the child says it wrote (claimed, UINT64_MAX: none).  The
- * descriptor is closed: this is the session's last word on it.
+ * The monitor hashes the recording from its own descriptor as it grows
+ * (at most MS_HASH_STEP bytes a tick, so the end has little left to do):
+ * the chain then holds the bytes as they were first written.  0, or < 0
+ * on a read error.
+ */
+static int
+ms_rec_hash_some(struct broker_mon_child *c, uint64_t budget)
+{
+	uint8_t buf[64 * 1024];
+	ssize_t n;
+
+	while (budget > 0) {
+		n = pread(c->rec_fd, buf,
+		    budget < sizeof(buf) ? (size_t)budget : sizeof(buf),
+		    (off_t)c->rec_hashed);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return PV_ERR_IO;
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(c->rec_md, buf, (size_t)n) != 1)
+			return PV_ERR_CRYPTO;
+		c->rec_hashed += (uint64_t)n;
+		budget -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static void
+ms_rec_audit(struct broker_mon_child *c, const char *what, const char *more)
+{
+	char detail[MON_PATH_MAX + 512];
+
+	pv_error(
+	    "session %s: recording %s: %s%s", c->id, c->rec_path, what, more);
+	(void)snprintf(detail, sizeof(detail), "recording=%s reason=%s%s",
+	    c->rec_path, what, more);
+	(void)c->bk->ops->audit(
+	    c->bk->ctx, c->id, "recording.header_changed", detail);
+}
+
+/*
+ * The end of the recording, for the chain: its SHA-256 (hex) and size, the
+ * monitor's, never the session process's word.  A header that is no
+ * longer the one the monitor wrote, or a file shorter than what was
+ * already hashed, is logged and audited (recording.header_changed) and the
+ * file is hashed again as it is now.  claimed (UINT64_MAX: none) is the
+ * size the child says it wrote; a difference is logged.  The descriptor is
+ * closed: this is the session's last word on it.
  */
 static void
 ms_rec_seal(
     struct broker_mon_child *c, uint64_t claimed, char hex[65], uint64_t *size)
 {
-	struct rec_file_hash fh;
-	char hh[MON_SHA256_HEX + 1], err[256], detail[MON_PATH_MAX + 512];
-	uint64_t t0 = pv_mono_ms();
+	uint8_t *hdr = NULL, md[32];
+	char hh[MON_SHA256_HEX + 1] = "";
+	struct stat sb;
+	uint64_t t0 = pv_mono_ms(), left = 0;
+	int ok = 0;
 
 	hex[0] = '\0';
 	*size = 0;
-	if (c->rec_fd < 0)
-		return;
-	if (rec_fd_hashes(c->rec_fd, &fh, err, sizeof(err)) != 0) {
-		pv_error(
-		    "session %s: recording %s: %s", c->id, c->rec_path, err);
-		(void)snprintf(detail, sizeof(detail), "recording=%s reason=%s",
-		    c->rec_path, err);
-		(void)c->bk->ops->audit(
-		    c->bk->ctx, c->id, "recording.header_changed", detail);
+	if (c->rec_fd < 0 || c->rec_md == NULL)
+		goto out;
+	if (c->rec_hlen > 0 && c->rec_hlen <= MON_REC_HEADER_MAX &&
+	    (hdr = malloc(c->rec_hlen)) != NULL &&
+	    pread(c->rec_fd, hdr, c->rec_hlen, 0) == (ssize_t)c->rec_hlen &&
+	    EVP_Digest(hdr, c->rec_hlen, md, NULL, EVP_sha256(), NULL) == 1)
+		(void)pv_hex_encode(md, sizeof(md), hh, sizeof(hh));
+	free(hdr);
+	if (fstat(c->rec_fd, &sb) != 0) {
+		ms_rec_audit(c, "cannot be read", "");
 		goto out;
 	}
-	(void)pv_hex_encode(fh.sha256, sizeof(fh.sha256), hex, 65);
-	*size = fh.size;
-	(void)pv_hex_encode(
-	    fh.header_sha256, sizeof(fh.header_sha256), hh, sizeof(hh));
-	if (strcmp(hh, c->rec_hh) != 0) {
-		pv_error("session %s: recording %s: its header is no longer "
-			 "the one the monitor wrote (sha256 %s, written %s)",
-		    c->id, c->rec_path, hh, c->rec_hh);
-		(void)snprintf(detail, sizeof(detail),
-		    "recording=%s header_sha256=%s written=%s", c->rec_path, hh,
-		    c->rec_hh);
-		(void)c->bk->ops->audit(
-		    c->bk->ctx, c->id, "recording.header_changed", detail);
+	if (strcmp(hh, c->rec_hh) != 0 ||
+	    (uint64_t)sb.st_size < c->rec_hashed) {
+		ms_rec_audit(c,
+		    "its header is no longer the one the monitor wrote",
+		    (uint64_t)sb.st_size < c->rec_hashed
+			? " (and the file is shorter than what was written)"
+			: "");
+		/* the chain gets the file as it is now */
+		if (EVP_DigestInit_ex(c->rec_md, EVP_sha256(), NULL) != 1)
+			goto out;
+		c->rec_hashed = 0;
 	}
-	if (claimed != UINT64_MAX && claimed != fh.size)
+	left = c->rec_hashed;
+	if (ms_rec_hash_some(c, UINT64_MAX) != 0 ||
+	    EVP_DigestFinal_ex(c->rec_md, md, NULL) != 1) {
+		ms_rec_audit(c, "cannot be read", "");
+		goto out;
+	}
+	(void)pv_hex_encode(md, sizeof(md), hex, 65);
+	*size = c->rec_hashed;
+	ok = 1;
+	if (claimed != UINT64_MAX && claimed != c->rec_hashed)
 		pv_warn("session %s: recording %s: the session process says "
 			"%llu bytes, the file has %llu",
 		    c->id, c->rec_path, (unsigned long long)claimed,
-		    (unsigned long long)fh.size);
-	if (pv_mono_ms() - t0 >= MS_SLOW_MS)
-		pv_verbose("session %s: hashing the recording (%llu bytes) "
-			   "took %llu ms",
-		    c->id, (unsigned long long)fh.size,
-		    (unsigned long long)(pv_mono_ms() - t0));
+		    (unsigned long long)c->rec_hashed);
+	pv_verbose("session %s: recording hashed: %llu bytes, %llu of them "
+		   "at the end, in %llu ms",
+	    c->id, (unsigned long long)c->rec_hashed,
+	    (unsigned long long)(c->rec_hashed - left),
+	    (unsigned long long)(pv_mono_ms() - t0));
 out:
-	(void)close(c->rec_fd);
+	if (!ok)
+		hex[0] = '\0';
+	if (c->rec_fd >= 0)
+		(void)close(c->rec_fd);
 	c->rec_fd = -1;
+	EVP_MD_CTX_free(c->rec_md);
+	c->rec_md = NULL;
 }
 
 /* The session row, if the child opened one and did not end it. */
@@ -849,6 +918,11 @@ ms_rec_open(struct broker_mon_child *c, const struct mon_msg *q,
 		return ms_error(a, PV_ERR_IO, "cannot create the recording");
 	}
 	c->rec_fd = wfd;
+	c->rec_hlen = res.header_len;
+	c->rec_hashed = 0;
+	if ((c->rec_md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(c->rec_md, EVP_sha256(), NULL) != 1)
+		pv_error("session %s: the recording will not be hashed", c->id);
 	(void)pv_hex_encode(res.header_sha256, sizeof(res.header_sha256),
 	    c->rec_hh, sizeof(c->rec_hh));
 	(void)snprintf(c->rec_path, sizeof(c->rec_path), "%s", path);
@@ -1231,6 +1305,8 @@ broker_monsrv_reaped(struct broker_mon_child *c, int status, uint64_t bytes_in,
 int
 broker_monsrv_tick(struct broker_mon_child *c, uint64_t now)
 {
+	if (c->rec_fd >= 0 && c->rec_md != NULL && !c->ended)
+		(void)ms_rec_hash_some(c, MS_HASH_STEP);
 	if (c->killed || c->sock < 0)
 		return 0;
 	if (c->rd.started_ms != 0 && now - c->rd.started_ms >= MS_FRAME_MS) {
