@@ -468,8 +468,11 @@ rec_audit_check(const struct rec_audit_index *ix, const char *path,
 	}
 	(void)snprintf(msg, msglen,
 	    "matches the audit chain: session %s, header sha256 %s (seq "
-	    "%llu), sha256 %s, %llu bytes (seq %llu)",
+	    "%llu), sha256 %s, %llu bytes (seq %llu%s)",
 	    want, hh, (unsigned long long)ref->open_seq, sha,
-	    (unsigned long long)fh.size, (unsigned long long)ref->end_seq);
+	    (unsigned long long)fh.size, (unsigned long long)ref->end_seq,
+	    ref->aborted ? ", session.abort: the recording ends where the "
+			   "session process stopped"
+			 : "");
 	return 1;
 }

@@ -11,7 +11,9 @@
 # and a session process taken over (pv-broker-forge) that replaces its
 # recording with such a forgery and ends the session cannot get its header
 # into the chain: session.open holds the monitor's header hash, the
-# monitor logs and audits the changed header, and both commands name it.
+# monitor logs and audits the changed header, and both commands name it;
+# an insider who then writes the forgery's header hash into the store's
+# session.open row breaks the chain, and session verify says so.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -119,11 +121,34 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$FORGE" ]; then
 	    pv_fail "no recording.header_changed audited"
 	[ "$(row session.open "$SID" recording_header_sha256)" != "$(hh "$RC")" ] ||
 	    pv_fail "the chain holds the forged header's hash"
+	# the end row's hash is the monitor's reading of the disk
+	[ "$(row session.close "$SID" recording_sha256)" = "$(sha "$RC")" ] ||
+	    pv_fail "session.close does not hold the hash of the file on disk"
 	"$REPLAY" verify --key "$PV_TMP/sec.pem" "$RC" >/dev/null ||
 	    pv_fail "the forged recording should verify without the chain"
 	named "forged by the session process" "$RC" "$SID" "header sha256 $(hh "$RC") is not the"
 else
 	pv_log "not root or no $FORGE: the taken-over process is not played"
+fi
+
+# 5. An insider with the store file writes the forgery's header hash into
+# A's session.open row: the chain no longer holds, and session verify
+# checks no recording against it.
+SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
+if [ -n "$SQLITE3" ]; then
+	cp "$PV_TMP/forged.pvr" "$RA"
+	"$SQLITE3" -cmd '.timeout 5000' "$STATE/provost.db" "DROP TRIGGER audit_no_update;
+	    UPDATE audit SET details = replace(details, '$(hh "$PV_TMP/a.keep")', '$(hh "$RA")')
+	    WHERE action = 'session.open' AND object = 'session:$A';" ||
+	    pv_fail "sqlite3 refused the tampering"
+	out=$(pvctl session verify "$A" 2>&1)
+	rc=$?
+	[ $rc -eq 7 ] || pv_fail "insider: session verify exit $rc: $out"
+	echo "$out" | grep -q "audit: TAMPERED: .*no recording is checked against a broken chain" ||
+	    pv_fail "insider: session verify said: $out"
+	cp "$PV_TMP/a.keep" "$RA"
+else
+	pv_log "sqlite3 not found: the insider is not played"
 fi
 
 # A malformed export is refused with its line.
