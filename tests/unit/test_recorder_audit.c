@@ -179,8 +179,22 @@ test_check(void **state)
 	assert_non_null(strstr(msg, "the header was rewritten"));
 	rec_audit_index_free(ix);
 
-	/* the file cut short: named at the end row */
+	/* a live session (no end row yet): the header alone, and it says so */
 	assert_int_equal(pv_hex_encode(hh, 32, hex, sizeof(hex)), 0);
+	assert_true(asprintf(&text,
+			"{\"seq\":7,\"action\":\"session.open\",\"object\":"
+			"\"session:%s\",\"details\":{"
+			"\"recording_header_sha256\":\"%s\"}}\n",
+			SID_A, hex) > 0);
+	assert_int_equal(rec_audit_index_load(&ix, "x.jsonl", text,
+			     strlen(text), err, sizeof(err)),
+	    0);
+	free(text);
+	assert_int_equal(rec_audit_check(ix, pa, NULL, msg, sizeof(msg)), 2);
+	assert_non_null(strstr(msg, "the session has not ended"));
+	rec_audit_index_free(ix);
+
+	/* the file cut short: named at the end row */
 	text = export_of(SID_A, hex, shex, size);
 	assert_int_equal(rec_audit_index_load(&ix, "x.jsonl", text,
 			     strlen(text), err, sizeof(err)),
