@@ -149,7 +149,8 @@ int rec_writer_open_fd(struct rec_writer **out, int fd,
 /*
  * The header made apart from the writer of the chunks (provostd's
  * monitor makes it, the session process writes the chunks): a fresh data
- * key and nonce prefix, the header written to fd and fdatasynced.  out
+ * key and nonce prefix, the header written to fd (not synced:
+ * rec_writer_resume_fd syncs it before the first chunk).  out
  * holds what the chunks' writer needs (the data key: a secret, wipe it
  * with rec_resume_wipe) and the header's SHA-256 and length.
  */

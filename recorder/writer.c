@@ -565,8 +565,8 @@ rec_header_write(int fd, const struct rec_recipients *rs,
 		r = PV_ERR_CRYPTO;
 		goto out;
 	}
-	if (pv_write_all(fd, pv_buf_ptr(hdr), pv_buf_len(hdr)) != 0 ||
-	    fdatasync(fd) != 0) {
+	/* rec_writer_resume_fd syncs it (not here: the monitor's loop) */
+	if (pv_write_all(fd, pv_buf_ptr(hdr), pv_buf_len(hdr)) != 0) {
 		pv_error("recording: writing the header: %s", strerror(errno));
 		r = PV_ERR_IO;
 		goto out;
@@ -606,6 +606,12 @@ rec_writer_resume_fd(struct rec_writer **out, int fd,
 	w->fd = fd;
 	fd = -1;
 	w->start_mono = start_mono_ms;
+	/* the header rec_header_write left: durable before the first chunk */
+	if (fdatasync(w->fd) != 0) {
+		pv_error("recording: fdatasync failed: %s", strerror(errno));
+		r = PV_ERR_IO;
+		goto out;
+	}
 	/* the header is on disk: only chunks follow, each appended */
 	w->size = res->header_len;
 	memcpy(w->dk, res->dk, sizeof(w->dk));

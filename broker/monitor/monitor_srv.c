@@ -866,10 +866,12 @@ ms_token(struct broker_mon_child *c, struct mon_msg *a)
 /*
  * The recording file: created here with the header the monitor makes
  * (who, where and when as the monitor decided it, a fresh data key
- * wrapped to the recipients, the nonce prefix), written and synced before
- * the session process gets the descriptor (O_APPEND) and what it needs to
- * seal the chunks.  The monitor keeps its own descriptor to hash the file
- * at the end.
+ * wrapped to the recipients, the nonce prefix), written before the
+ * session process gets the descriptor (O_APPEND) and what it needs to
+ * seal the chunks; the session process fdatasyncs the header before its
+ * first chunk (here it would cost the monitor's loop about 7 ms per
+ * session start on the test host).  The monitor keeps its own descriptor
+ * to hash the file as it grows and at the end.
  */
 static int
 ms_rec_open(struct broker_mon_child *c, const struct mon_msg *q,
