@@ -47,8 +47,15 @@ killed_for() {
 	echo "$out" | tail -1 | grep -q '^closed' || pv_fail "not refused: $out"
 	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: $1 (mint-cert)" 5 ||
 	    pv_fail "no kill logged for: $1"
-	n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
-	    and object = 'session:$SID'")
+	# the log line comes before the round's store batch commits
+	i=0
+	while :; do
+		n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
+		    and object = 'session:$SID'")
+		[ "$n" -eq 0 ] && [ $i -lt 50 ] || break
+		sleep 0.1
+		i=$((i + 1))
+	done
 	[ "$n" -eq 1 ] || pv_fail "violation audited $n times"
 	kill -CONT "$SP" 2>/dev/null
 	wait "$LP"
