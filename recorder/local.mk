@@ -66,13 +66,38 @@ provost_rec_CFLAGS = $(AM_CFLAGS)
 provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
-	recorder/replay_extract.c recorder/replay-int.h
+	recorder/replay_extract.c recorder/replay_scan.c \
+	recorder/replay_html.c recorder/replay-int.h
+nodist_provost_replay_SOURCES = recorder/player-assets.c
 provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
 provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
 	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
-	recorder/replay_play.c recorder/replay_extract.c
+	recorder/replay_play.c recorder/replay_extract.c \
+	recorder/replay_scan.c recorder/replay_html.c
+
+# The replay page's player: asciinema-player from the npm registry, vendored
+# as the registry's tarball and pinned by the registry's dist.integrity
+# (npm view asciinema-player@VERSION dist.integrity).  Every build checks the
+# tarball against it before inlining the player (recorder/player-assets.sh);
+# scripts/player-check asks the registry again and updates the pin.
+PLAYER_VERSION = 3.18.0
+PLAYER_INTEGRITY = sha512-5gpt2ipFcy4NKmgkv+c/QXnJ9zMicxqWROCOuJqgwwtiYKM8Qe9hnDOvfqke5bW6M2DW/seO3uQYkQ0xeUUVtw==
+PLAYER_TARBALL = third_party/asciinema-player-$(PLAYER_VERSION).tgz
+PLAYER_ASSET_DEPS = $(srcdir)/$(PLAYER_TARBALL) \
+	$(srcdir)/recorder/player-assets.sh $(srcdir)/recorder/replay-page.js \
+	$(srcdir)/recorder/replay-page.css $(srcdir)/recorder/local.mk
+recorder/player-assets.c: $(PLAYER_ASSET_DEPS)
+	$(AM_V_GEN)$(MKDIR_P) recorder && $(SHELL) \
+	    $(srcdir)/recorder/player-assets.sh $(srcdir)/$(PLAYER_TARBALL) \
+	    '$(PLAYER_VERSION)' '$(PLAYER_INTEGRITY)' \
+	    $(srcdir)/recorder/replay-page.js \
+	    $(srcdir)/recorder/replay-page.css $@
+BUILT_SOURCES = recorder/player-assets.c
+CLEANFILES += recorder/player-assets.c
+EXTRA_DIST += $(PLAYER_TARBALL) recorder/player-assets.sh \
+	recorder/replay-page.js recorder/replay-page.css
 LINT_H_FILES += recorder/replay-int.h
 
 RECORDER_INTEGRATION_TESTS = \
@@ -81,9 +106,10 @@ RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_asciicast.sh \
 	tests/integration/t_rec_play.sh \
 	tests/integration/t_rec_spec.sh \
-	tests/integration/t_rec_cli.sh
+	tests/integration/t_rec_cli.sh \
+	tests/integration/t_replay_html.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
-EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS)
+EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS) tests/integration/replay-page.py
 
 FUZZ_TARGETS += tests/fuzz/fuzz_rec_reader tests/fuzz/fuzz_rec_escape \
 	tests/fuzz/fuzz_rec_audit

@@ -6,6 +6,7 @@
 #define PROVOST_REPLAY_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -41,7 +42,44 @@ void replay_json_array_begin(struct replay_json_array *a, FILE *f);
 int replay_json_array_put(struct replay_json_array *a, json_t *o);
 void replay_json_array_end(struct replay_json_array *a);
 
+/* One JSON object on a line of f (takes o). */
+int replay_put_json_line(FILE *f, json_t *o);
+/* The SHA-256 of a whole file in hex, as the broker stores it. */
+int replay_file_sha256(const char *path, char hex[65]);
+/* asciicast v2: the header line of r, and one event through esc (NULL:
+ * the bytes are our own, not the recording's). */
+int replay_cast_header(FILE *f, struct rec_reader *r);
+int replay_cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp,
+    double t, const char *code, const uint8_t *d, size_t len, int finish);
+
+/*
+ * Reads a whole recording into one JSON object: file, the header's who and
+ * where, ok/error/events/chunks/totals/sha256 (the verify result), end,
+ * commands ([{t, kind typed|exec, command, exit_status?}]), files
+ * (transfers) and, with page, lines ([[t_ms, text]] of output) and cast
+ * (asciicast v2 text).  A file that cannot be opened or unlocked gives
+ * {file, ok: false, error}.  PV_ERR_* only when memory runs out.
+ */
+int replay_scan(
+    const char *path, const struct replay_keys *keys, int page, json_t **out);
+
+/* The player inlined into the page (recorder/player-assets.sh). */
+extern const char replay_player_version[];
+extern const unsigned char replay_player_js[];
+extern const size_t replay_player_js_len;
+extern const unsigned char replay_player_css[];
+extern const size_t replay_player_css_len;
+extern const unsigned char replay_page_js[];
+extern const size_t replay_page_js_len;
+extern const unsigned char replay_page_css[];
+extern const size_t replay_page_css_len;
+
 int replay_cmd_play(int argc, char **argv, const struct replay_keys *keys);
+/* export --format html (page NULL: standard output) and --format commands. */
+int replay_cmd_html(
+    int nfiles, char **files, const char *page, const struct replay_keys *keys);
+int replay_cmd_commands(
+    int nfiles, char **files, const struct replay_keys *keys);
 int replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys);
 int replay_cmd_extract(int argc, char **argv, const struct replay_keys *keys);
 

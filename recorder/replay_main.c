@@ -32,6 +32,9 @@ usage(FILE *f)
 	    "[--raw] FILE\n"
 	    "       provost-replay export --key KEY --format "
 	    "asciicast|text|jsonl FILE\n"
+	    "       provost-replay export --key KEY --format html [-o PAGE] "
+	    "FILE...\n"
+	    "       provost-replay export --key KEY --format commands FILE...\n"
 	    "       provost-replay grep --key KEY [--input|--output] [-i] "
 	    "[-C N] [--json] PATTERN FILE...\n"
 	    "       provost-replay files --key KEY FILE\n"
@@ -248,8 +251,8 @@ cmd_info(int argc, char **argv)
 }
 
 /* The SHA-256 of a whole file, as the broker stores it for the session. */
-static int
-file_sha256(const char *path, char hex[65])
+int
+replay_file_sha256(const char *path, char hex[65])
 {
 	uint8_t buf[65536], md[32];
 	EVP_MD_CTX *ctx;
@@ -452,8 +455,8 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 	return bad;
 }
 
-static int
-put_json_line(FILE *f, json_t *o)
+int
+replay_put_json_line(FILE *f, json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	int r = 0;
@@ -592,16 +595,19 @@ event_jsonl(const struct rec_event *ev)
 }
 
 /* One filtered event as an asciicast v2 line [time, code, text]. */
-static int
-cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp, double t,
+int
+replay_cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp, double t,
     const char *code, const uint8_t *d, size_t len, int finish)
 {
 	json_t *a;
 	int r;
 
 	pv_buf_reset(tmp);
-	if ((r = rec_escape_filter(esc, d, len, tmp)) != 0 ||
-	    (finish && (r = rec_escape_finish(esc, tmp)) != 0))
+	if (esc == NULL) /* text of our own making */
+		r = pv_buf_put(tmp, d, len);
+	else if ((r = rec_escape_filter(esc, d, len, tmp)) == 0 && finish)
+		r = rec_escape_finish(esc, tmp);
+	if (r != 0)
 		return r;
 	if (pv_buf_len(tmp) == 0)
 		return 0;
@@ -611,11 +617,11 @@ cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp, double t,
 	json_array_append_new(a, json_string(code));
 	json_array_append_new(
 	    a, json_stringn((const char *)pv_buf_ptr(tmp), pv_buf_len(tmp)));
-	return put_json_line(f, a);
+	return replay_put_json_line(f, a);
 }
 
-static int
-export_header_cast(FILE *f, struct rec_reader *r)
+int
+replay_cast_header(FILE *f, struct rec_reader *r)
 {
 	json_t *h = json_loads(rec_reader_header_json(r), 0, NULL), *o, *env;
 	uint16_t cols, rows;
@@ -648,7 +654,7 @@ export_header_cast(FILE *f, struct rec_reader *r)
 		who ? who : "?", tgt ? tgt : "?") < (int)sizeof(title))
 		json_object_set_new(o, "title", json_string(title));
 	json_decref(h);
-	return put_json_line(f, o);
+	return replay_put_json_line(f, o);
 }
 
 static int
@@ -658,21 +664,42 @@ cmd_export(int argc, char **argv, const struct replay_keys *keys)
 	struct rec_escape *eo = NULL, *ei = NULL;
 	struct pv_buf *tmp = NULL;
 	struct rec_event ev;
-	const char *format = NULL;
+	const char *format = NULL, *page = NULL;
 	int ret, a, rc = 1, fmt;
 
-	for (a = 1; a + 1 < argc && strcmp(argv[a], "--format") == 0; a += 2)
-		format = argv[a + 1];
-	if (format == NULL || a + 1 != argc) {
+	for (a = 1; a + 1 < argc; a += 2) {
+		if (strcmp(argv[a], "--format") == 0)
+			format = argv[a + 1];
+		else if (strcmp(argv[a], "-o") == 0)
+			page = argv[a + 1];
+		else
+			break;
+	}
+	if (format == NULL || a >= argc) {
 		usage(stderr);
 		return 2;
 	}
 	fmt = strcmp(format, "asciicast") == 0 ? 0
 	    : strcmp(format, "text") == 0      ? 1
 	    : strcmp(format, "jsonl") == 0     ? 2
+	    : strcmp(format, "html") == 0      ? 3
+	    : strcmp(format, "commands") == 0  ? 4
 					       : -1;
 	if (fmt < 0) {
 		fprintf(stderr, "provost-replay: unknown format %s\n", format);
+		return 2;
+	}
+	if (fmt == 3)
+		return replay_cmd_html(argc - a, argv + a, page, keys);
+	if (page != NULL) {
+		fprintf(stderr, "provost-replay: -o is for --format html\n");
+		return 2;
+	}
+	if (fmt == 4)
+		return replay_cmd_commands(argc - a, argv + a, keys);
+	if (a + 1 != argc) {
+		fprintf(stderr, "provost-replay: --format %s takes one FILE\n",
+		    format);
 		return 2;
 	}
 	if (replay_open_report(argv[a], keys, &r) != 0)
@@ -681,13 +708,13 @@ cmd_export(int argc, char **argv, const struct replay_keys *keys)
 	ei = rec_escape_new(REC_ESC_TERMINAL);
 	if (eo == NULL || ei == NULL || (tmp = pv_buf_new(0)) == NULL)
 		goto out;
-	if (fmt == 0 && export_header_cast(stdout, r) != 0)
+	if (fmt == 0 && replay_cast_header(stdout, r) != 0)
 		goto out;
 	if (fmt == 2) {
 		json_t *h = json_loads(rec_reader_header_json(r), 0, NULL);
 
 		json_object_set_new(h, "type", json_string("header"));
-		if (put_json_line(stdout, h) != 0)
+		if (replay_put_json_line(stdout, h) != 0)
 			goto out;
 	}
 	while ((ret = rec_reader_next(r, &ev)) == 1) {
@@ -695,12 +722,12 @@ cmd_export(int argc, char **argv, const struct replay_keys *keys)
 		int e = 0;
 
 		if (fmt == 2) {
-			e = put_json_line(stdout, event_jsonl(&ev));
+			e = replay_put_json_line(stdout, event_jsonl(&ev));
 		} else if (ev.type == REC_EV_OUTPUT ||
 		    ev.type == REC_EV_STDERR) {
 			if (fmt == 0)
-				e = cast_event(stdout, eo, tmp, t, "o", ev.data,
-				    ev.len, 0);
+				e = replay_cast_event(stdout, eo, tmp, t, "o",
+				    ev.data, ev.len, 0);
 			else {
 				pv_buf_reset(tmp);
 				e = rec_escape_filter(eo, ev.data, ev.len, tmp);
@@ -713,10 +740,10 @@ cmd_export(int argc, char **argv, const struct replay_keys *keys)
 
 			(void)snprintf(sz, sizeof(sz), "%ux%u",
 			    (unsigned)ev.cols, (unsigned)ev.rows);
-			e = cast_event(stdout, ei, tmp, t, "r",
+			e = replay_cast_event(stdout, ei, tmp, t, "r",
 			    (const uint8_t *)sz, strlen(sz), 0);
 		} else if (ev.type == REC_EV_INPUT && fmt == 0)
-			e = cast_event(
+			e = replay_cast_event(
 			    stdout, ei, tmp, t, "i", ev.data, ev.len, 0);
 		if (e != 0) {
 			fprintf(stderr, "provost-replay: export: %s\n",
