@@ -12,7 +12,7 @@ PV_RUN_PKGS=(openssh-server openssh-client oathtool openssl sqlite3 iproute2
 # Programs only the tests, lint, fuzzing and benchmarks use.
 PV_TEST_PKGS=(pamtester libpam-wrapper asciinema tmux clang
 	libclang-rt-14-dev cppcheck clang-tidy clang-format tlog zstd python3
-	python3-cryptography groff-base)
+	python3-cryptography groff-base chromium)
 
 pv_say() { printf '%s: %s\n' "${PV_SCRIPT:-provost}" "$*"; }
 pv_die() { printf '%s: error: %s\n' "${PV_SCRIPT:-provost}" "$*" >&2; exit 1; }
@@ -32,6 +32,12 @@ pv_install_missing() {
 	apt-get update -qq || pv_die "apt-get update failed"
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" \
 	    >/dev/null || pv_die "apt-get install failed: ${missing[*]}"
+}
+
+# pv_install_npm: npm (Debian's, with its node) unless one is on PATH
+# (scripts/player-check asks the npm registry about the replay page's player).
+pv_install_npm() {
+	command -v npm >/dev/null 2>&1 || pv_install_missing npm
 }
 
 # pv_bootstrap: autoreconf once per change of configure.ac or any *.mk/*.am.

@@ -110,6 +110,10 @@ provost-replay play --key sec.pem [--speed 2] [--idle-limit 2] FILE.pvr
 	demo play
 provost-replay export --key sec.pem --format asciicast|text|jsonl FILE.pvr
 	demo export_fmt
+provost-replay export --key sec.pem --format html -o review.html FILE.pvr...
+	demo html_page review.html
+provost-replay export --key sec.pem --format commands FILE.pvr...
+	demo commands_json
 provost-replay grep --key sec.pem [--input|--output] [-C 2] 'rm -rf' /var/lib/provost/recordings/2026/11/*.pvr
 	demo grep_rm
 provost-replay files --key sec.pem FILE.pvr
@@ -148,6 +152,8 @@ provost-replay grep --key sec.pem --input -C 2 'rm -rf|shred' *.pvr
 	demo grep_rm
 provost-replay export --key sec.pem --format asciicast s.pvr > s.cast
 	demo export_cast
+provost-replay export --key sec.pem --format html -o nov.html /var/lib/provost/recordings/2026/11/*.pvr
+	demo html_page nov.html
 provost-replay extract --key sec.pem s.pvr --path /srv/app.tar -o app.tar
 	demo extract_path
 
@@ -810,6 +816,23 @@ export_cast() {
 	ex_run
 	want_rc 0
 	head -n 1 "$W/s.cast" | grep -q '"version": *2' || bad "s.cast is not asciicast v2"
+}
+# "one page ... written with mode 0600", one entry per recording; the
+# browser test (t_replay_html) checks what the page does.
+html_page() {
+	ex_run
+	want_rc 0
+	[ "$(stat -c %a "$W/$1")" = 600 ] || bad "$1 is not mode 600"
+	grep -q 'decrypted' "$W/$1" || bad "$1 does not say it holds decrypted content"
+	[ "$(grep -o '{"file":' "$W/$1" | wc -l)" -eq "$(ls $RECS | wc -l)" ] ||
+	    bad "$1 does not hold every recording"
+}
+# "one JSON object per command": the shell's typed lines are there.
+commands_json() {
+	ex_run
+	want_rc 0
+	json_lines "$OUT"
+	want_out '"kind":"typed",.*"command":"id -un"'
 }
 # Rebuilt under RecordFileContents yes (the demo's db01 rule), checked.
 extract_path() {
