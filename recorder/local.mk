@@ -67,7 +67,7 @@ provost_rec_LDFLAGS = $(PROG_LINK)
 provost_rec_LDADD = libprovost_recorder.la libprovost_common.la -lutil
 provost_replay_SOURCES = recorder/replay_main.c recorder/replay_play.c \
 	recorder/replay_extract.c recorder/replay_scan.c \
-	recorder/replay_html.c recorder/replay-int.h
+	recorder/replay_html.c recorder/replay_util.c recorder/replay-int.h
 nodist_provost_replay_SOURCES = recorder/player-assets.c
 provost_replay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 provost_replay_LDFLAGS = $(PROG_LINK)
@@ -75,7 +75,7 @@ provost_replay_LDADD = libprovost_recorder.la libprovost_common.la \
 	$(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += recorder/rec_main.c recorder/replay_main.c \
 	recorder/replay_play.c recorder/replay_extract.c \
-	recorder/replay_scan.c recorder/replay_html.c
+	recorder/replay_scan.c recorder/replay_html.c recorder/replay_util.c
 
 # The replay page's player: asciinema-player from the npm registry, vendored
 # as the registry's tarball and pinned by the registry's dist.integrity
@@ -127,6 +127,16 @@ tests_fuzz_fuzz_rec_escape_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_rec_reader.c tests/fuzz/fuzz_rec_escape.c \
 	tests/fuzz/fuzz_rec_audit.c
+# The replay page's data from arbitrary events (what the page shows).
+FUZZ_TARGETS += tests/fuzz/fuzz_replay_page
+tests_fuzz_fuzz_replay_page_SOURCES = tests/fuzz/fuzz_replay_page.c \
+	recorder/replay_scan.c recorder/replay_util.c
+tests_fuzz_fuzz_replay_page_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_replay_page_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_replay_page_LDADD = $(FUZZ_MAIN_LIB) libprovost_recorder.la \
+	libprovost_common.la $(JANSSON_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_replay_page.c
 
 # Docs and the benchmark (bench/recorder drives bench/recorder-bench).
 EXTRA_DIST += docs/recording-format.md bench/recorder

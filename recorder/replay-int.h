@@ -62,6 +62,19 @@ int replay_cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp,
  */
 int replay_scan(
     const char *path, const struct replay_keys *keys, int page, json_t **out);
+/*
+ * The same fed event by event (the reader's, or a fuzzer's): into sess go
+ * commands, files and, with page, lines; with cast, the asciicast events
+ * after the header the caller wrote.  _end flushes what is pending.
+ */
+struct replay_scan;
+int replay_scan_new(
+    struct replay_scan **out, json_t *sess, int page, FILE *cast);
+int replay_scan_event(struct replay_scan *s, const struct rec_event *ev);
+int replay_scan_end(struct replay_scan *s, uint64_t last_ms);
+void replay_scan_free(struct replay_scan *s);
+/* JSON text as it may stand inside <script type="application/json">. */
+int replay_json_html(FILE *f, const char *json);
 
 /* The player inlined into the page (recorder/player-assets.sh). */
 extern const char replay_player_version[];

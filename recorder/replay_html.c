@@ -86,37 +86,6 @@ csp_hash(const unsigned char *d, size_t len, char *out, size_t outlen)
 	return r;
 }
 
-/*
- * JSON inside <script type="application/json">: '<', '>' and '&' only occur
- * inside strings, where \u003c and friends mean the same; so "</script>"
- * and "<!--" cannot appear and the block ends where the page says.
- * U+2028 and U+2029 go too, for any parser that takes JSON as script.
- */
-static int
-put_json_html(FILE *f, const char *s)
-{
-	const char *p;
-
-	for (p = s; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '<' || c == '>' || c == '&') {
-			if (fprintf(f, "\\u%04x", c) < 0)
-				return PV_ERR_IO;
-		} else if (c == 0xe2 && (unsigned char)p[1] == 0x80 &&
-		    ((unsigned char)p[2] == 0xa8 ||
-			(unsigned char)p[2] == 0xa9)) {
-			if (fprintf(f, "\\u%04x",
-				(unsigned char)p[2] == 0xa8 ? 0x2028 : 0x2029) <
-			    0)
-				return PV_ERR_IO;
-			p += 2;
-		} else if (fputc(c, f) == EOF)
-			return PV_ERR_IO;
-	}
-	return 0;
-}
-
 static int
 put_bytes(FILE *f, const unsigned char *d, size_t len)
 {
@@ -148,7 +117,7 @@ write_page(FILE *f, json_t *data, int n)
 		replay_player_version) < 0 ||
 	    fputs("<script type=\"application/json\" id=\"pv-data\">", f) ==
 		EOF ||
-	    put_json_html(f, js) != 0 ||
+	    replay_json_html(f, js) != 0 ||
 	    fputs("</script>\n<script>", f) == EOF ||
 	    put_bytes(f, replay_player_js, replay_player_js_len) != 0 ||
 	    fputs("</script>\n<script>", f) == EOF ||

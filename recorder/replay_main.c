@@ -44,61 +44,6 @@ usage(FILE *f)
 	    "repeated.\n");
 }
 
-int
-replay_open(const char *path, const struct replay_keys *keys,
-    struct rec_reader **out, char *err, size_t errlen)
-{
-	struct rec_reader *r = NULL;
-	size_t i;
-	int ret;
-
-	*out = NULL;
-	if ((ret = rec_reader_open(&r, path)) != 0) {
-		(void)snprintf(err, errlen, "%s", rec_reader_error(r));
-		rec_reader_free(r);
-		return ret;
-	}
-	ret = PV_ERR_NOT_FOUND;
-	for (i = 0; i < keys->n; i++) {
-		if ((ret = rec_reader_unlock(r, keys->k[i])) !=
-		    PV_ERR_NOT_FOUND)
-			break;
-		/* Try the next key on a fresh reader. */
-		rec_reader_free(r);
-		if ((ret = rec_reader_open(&r, path)) != 0)
-			break;
-		ret = PV_ERR_NOT_FOUND;
-	}
-	if (ret != 0) {
-		(void)snprintf(err, errlen, "%s",
-		    ret == PV_ERR_NOT_FOUND ? "no recipient matches this key"
-					    : rec_reader_error(r));
-		rec_reader_free(r);
-		return ret;
-	}
-	*out = r;
-	return 0;
-}
-
-int
-replay_open_report(
-    const char *path, const struct replay_keys *keys, struct rec_reader **out)
-{
-	char err[512];
-	int r;
-
-	if ((r = replay_open(path, keys, out, err, sizeof(err))) != 0)
-		fprintf(stderr, "%s: %s\n", path, err);
-	return r;
-}
-
-void
-replay_report(const char *path, struct rec_reader *r, int ret)
-{
-	if (ret < 0)
-		fprintf(stderr, "%s: %s\n", path, rec_reader_error(r));
-}
-
 /* Parses the --key options every keyed command shares. */
 static int
 load_key(struct replay_keys *keys, const char *path)
@@ -115,36 +60,6 @@ load_key(struct replay_keys *keys, const char *path)
 	}
 	keys->n++;
 	return 0;
-}
-
-void
-replay_json_array_begin(struct replay_json_array *a, FILE *f)
-{
-	a->f = f;
-	a->n = 0;
-	(void)fputc('[', f);
-}
-
-int
-replay_json_array_put(struct replay_json_array *a, json_t *o)
-{
-	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-	int r = 0;
-
-	json_decref(o);
-	if (s == NULL)
-		return PV_ERR_ALLOC;
-	if (fprintf(a->f, "%s\n%s", a->n > 0 ? "," : "", s) < 0)
-		r = PV_ERR_IO;
-	a->n++;
-	free(s);
-	return r;
-}
-
-void
-replay_json_array_end(struct replay_json_array *a)
-{
-	(void)fputs(a->n > 0 ? "\n]\n" : "]\n", a->f);
 }
 
 /* info --json: the header as stored, under the file's name. */
@@ -248,33 +163,6 @@ cmd_info(int argc, char **argv)
 	if (json)
 		replay_json_array_end(&arr);
 	return rcode;
-}
-
-/* The SHA-256 of a whole file, as the broker stores it for the session. */
-int
-replay_file_sha256(const char *path, char hex[65])
-{
-	uint8_t buf[65536], md[32];
-	EVP_MD_CTX *ctx;
-	ssize_t n;
-	int fd, r = PV_ERR_IO;
-
-	hex[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return PV_ERR_IO;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (n == 0 && EVP_DigestFinal_ex(ctx, md, NULL) == 1)
-		r = pv_hex_encode(md, sizeof(md), hex, 65);
-out:
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return r;
 }
 
 static void
@@ -455,21 +343,6 @@ cmd_verify(int argc, char **argv, const struct replay_keys *keys)
 	return bad;
 }
 
-int
-replay_put_json_line(FILE *f, json_t *o)
-{
-	char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-	int r = 0;
-
-	json_decref(o);
-	if (s == NULL)
-		return PV_ERR_ALLOC;
-	if (fprintf(f, "%s\n", s) < 0)
-		r = PV_ERR_IO;
-	free(s);
-	return r;
-}
-
 static const char *
 event_name(enum rec_event_type t)
 {
@@ -592,69 +465,6 @@ event_jsonl(const struct rec_event *ev)
 		break;
 	}
 	return o;
-}
-
-/* One filtered event as an asciicast v2 line [time, code, text]. */
-int
-replay_cast_event(FILE *f, struct rec_escape *esc, struct pv_buf *tmp, double t,
-    const char *code, const uint8_t *d, size_t len, int finish)
-{
-	json_t *a;
-	int r;
-
-	pv_buf_reset(tmp);
-	if (esc == NULL) /* text of our own making */
-		r = pv_buf_put(tmp, d, len);
-	else if ((r = rec_escape_filter(esc, d, len, tmp)) == 0 && finish)
-		r = rec_escape_finish(esc, tmp);
-	if (r != 0)
-		return r;
-	if (pv_buf_len(tmp) == 0)
-		return 0;
-	if ((a = json_array()) == NULL)
-		return PV_ERR_ALLOC;
-	json_array_append_new(a, json_real(t));
-	json_array_append_new(a, json_string(code));
-	json_array_append_new(
-	    a, json_stringn((const char *)pv_buf_ptr(tmp), pv_buf_len(tmp)));
-	return replay_put_json_line(f, a);
-}
-
-int
-replay_cast_header(FILE *f, struct rec_reader *r)
-{
-	json_t *h = json_loads(rec_reader_header_json(r), 0, NULL), *o, *env;
-	uint16_t cols, rows;
-	const char *term, *who, *tgt;
-	char title[256];
-
-	if (rec_reader_header_size(r, &cols, &rows) != 0 || cols == 0 ||
-	    rows == 0) {
-		cols = 80;
-		rows = 24;
-	}
-	if ((o = json_object()) == NULL || (env = json_object()) == NULL) {
-		json_decref(h);
-		json_decref(o);
-		return PV_ERR_ALLOC;
-	}
-	json_object_set_new(o, "version", json_integer(2));
-	json_object_set_new(o, "width", json_integer(cols));
-	json_object_set_new(o, "height", json_integer(rows));
-	json_object_set_new(
-	    o, "timestamp", json_integer(rec_reader_start_ms(r) / 1000));
-	term = json_string_value(json_object_get(h, "term"));
-	json_object_set_new(env, "TERM", json_string(term ? term : "xterm"));
-	json_object_set_new(env, "SHELL", json_string("/bin/sh"));
-	json_object_set_new(o, "env", env);
-	who = json_string_value(json_object_get(h, "engineer"));
-	tgt = json_string_value(json_object_get(h, "target"));
-	if (snprintf(title, sizeof(title), "provost session %s (%s@%s)",
-		json_string_value(json_object_get(h, "session")),
-		who ? who : "?", tgt ? tgt : "?") < (int)sizeof(title))
-		json_object_set_new(o, "title", json_string(title));
-	json_decref(h);
-	return replay_put_json_line(f, o);
 }
 
 static int

@@ -35,10 +35,11 @@ struct scan_line {
 	size_t nspans, spancap;
 };
 
-struct scan {
-	json_t *sess;
+struct replay_scan {
+	json_t *sess;                     /* not owned */
 	json_t *commands, *files, *lines; /* lines: NULL = not wanted */
-	struct rec_escape *esc_out, *esc_in;
+	FILE *cast;                       /* not owned; NULL = no cast */
+	struct rec_escape *esc_out, *esc_in, *cast_esc;
 	struct scan_line out, in;
 	struct pv_buf *tmp, *exec;
 	uint64_t exec_t;
@@ -179,8 +180,9 @@ scan_line_text(struct scan_line *l, size_t *lead)
  * (cut at a character boundary).
  */
 static int
-scan_line_feed(struct scan *s, struct scan_line *l, const uint8_t *d,
-    size_t len, uint64_t t, int (*emit)(struct scan *, struct scan_line *))
+scan_line_feed(struct replay_scan *s, struct scan_line *l, const uint8_t *d,
+    size_t len, uint64_t t,
+    int (*emit)(struct replay_scan *, struct scan_line *))
 {
 	size_t i = 0, j, n, room;
 	int r;
@@ -233,7 +235,7 @@ scan_line_feed(struct scan *s, struct scan_line *l, const uint8_t *d,
 }
 
 static int
-emit_output(struct scan *s, struct scan_line *l)
+emit_output(struct replay_scan *s, struct scan_line *l)
 {
 	size_t lead = 0;
 	json_t *text = scan_line_text(l, &lead), *a, *sp;
@@ -249,7 +251,7 @@ emit_output(struct scan *s, struct scan_line *l)
 }
 
 static int
-add_command(struct scan *s, uint64_t t, const char *kind, json_t *text)
+add_command(struct replay_scan *s, uint64_t t, const char *kind, json_t *text)
 {
 	json_t *o;
 
@@ -264,7 +266,7 @@ add_command(struct scan *s, uint64_t t, const char *kind, json_t *text)
 
 /* A typed line ends: the command's time is when Enter was pressed. */
 static int
-emit_typed(struct scan *s, struct scan_line *l)
+emit_typed(struct replay_scan *s, struct scan_line *l)
 {
 	size_t lead = 0;
 	json_t *text = scan_line_text(l, &lead);
@@ -276,7 +278,7 @@ emit_typed(struct scan *s, struct scan_line *l)
 
 static int
 scan_output(
-    struct scan *s, const uint8_t *d, size_t len, uint64_t t, int finish)
+    struct replay_scan *s, const uint8_t *d, size_t len, uint64_t t, int finish)
 {
 	int r;
 
@@ -299,7 +301,7 @@ scan_output(
  * line, ^U clears it; escape sequences (arrows, bracketed paste) go.
  */
 static int
-scan_input(struct scan *s, const uint8_t *d, size_t len, uint64_t t)
+scan_input(struct replay_scan *s, const uint8_t *d, size_t len, uint64_t t)
 {
 	size_t i = 0, j;
 	int r;
@@ -330,7 +332,7 @@ scan_input(struct scan *s, const uint8_t *d, size_t len, uint64_t t)
 
 /* An exec command is its EXEC event and the EXEC_MORE pieces after it. */
 static int
-scan_exec_done(struct scan *s)
+scan_exec_done(struct replay_scan *s)
 {
 	struct rec_escape *e;
 	json_t *text;
@@ -359,7 +361,7 @@ scan_exec_done(struct scan *s)
 }
 
 static int
-scan_exec(struct scan *s, const struct rec_event *ev)
+scan_exec(struct replay_scan *s, const struct rec_event *ev)
 {
 	size_t n = ev->len;
 	int r;
@@ -387,7 +389,7 @@ scan_op_name(enum rec_file_op op)
 }
 
 static int
-scan_file(struct scan *s, const struct rec_event *ev)
+scan_file(struct replay_scan *s, const struct rec_event *ev)
 {
 	static const char *const dirs[] = { "none", "upload", "download" };
 	static const uint8_t zero[32];
@@ -412,7 +414,7 @@ scan_file(struct scan *s, const struct rec_event *ev)
 
 /* The exit goes to the exec command it ends, else to the session. */
 static void
-scan_exit(struct scan *s, const struct rec_event *ev)
+scan_exit(struct replay_scan *s, const struct rec_event *ev)
 {
 	json_t *to = s->last_exec != NULL ? s->last_exec : s->sess;
 
@@ -485,140 +487,170 @@ scan_verify(json_t *sess, const char *path, struct rec_reader *r, int ret)
 		    sess, "file_bytes", json_integer((json_int_t)st.st_size));
 }
 
-static void
-scan_free(struct scan *s)
+void
+replay_scan_free(struct replay_scan *s)
 {
+	if (s == NULL)
+		return;
 	rec_escape_free(s->esc_out);
 	rec_escape_free(s->esc_in);
+	rec_escape_free(s->cast_esc);
 	pv_buf_free(s->out.cur);
 	pv_buf_free(s->in.cur);
 	free(s->out.spans);
 	free(s->in.spans);
 	pv_buf_free(s->tmp);
 	pv_buf_free(s->exec);
+	json_decref(s->commands);
+	json_decref(s->files);
+	json_decref(s->lines);
+	free(s);
+}
+
+int
+replay_scan_new(struct replay_scan **out, json_t *sess, int page, FILE *cast)
+{
+	struct replay_scan *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return PV_ERR_ALLOC;
+	s->sess = sess;
+	s->cast = cast;
+	s->commands = json_array();
+	s->files = json_array();
+	s->lines = page ? json_array() : NULL;
+	if (s->commands == NULL || s->files == NULL ||
+	    (page && s->lines == NULL) ||
+	    json_object_set(sess, "commands", s->commands) != 0 ||
+	    json_object_set(sess, "files", s->files) != 0 ||
+	    (page && json_object_set(sess, "lines", s->lines) != 0) ||
+	    (s->esc_out = rec_escape_new(REC_ESC_TEXT)) == NULL ||
+	    (s->esc_in = rec_escape_new(REC_ESC_TEXT)) == NULL ||
+	    (cast != NULL &&
+		(s->cast_esc = rec_escape_new(REC_ESC_TERMINAL)) == NULL) ||
+	    scan_line_init(&s->out) != 0 || scan_line_init(&s->in) != 0 ||
+	    (s->tmp = pv_buf_new(0)) == NULL ||
+	    (s->exec = pv_buf_new(0)) == NULL) {
+		replay_scan_free(s);
+		return PV_ERR_ALLOC;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+replay_scan_event(struct replay_scan *s, const struct rec_event *ev)
+{
+	double t = (double)ev->t_ms / 1000.0;
+	char sz[32];
+	int e;
+
+	if (s->exec_open && ev->type != REC_EV_EXEC_MORE &&
+	    (e = scan_exec_done(s)) != 0)
+		return e;
+	switch (ev->type) {
+	case REC_EV_OUTPUT:
+	case REC_EV_STDERR:
+		if ((e = scan_output(s, ev->data, ev->len, ev->t_ms, 0)) != 0 ||
+		    s->cast == NULL)
+			return e;
+		return replay_cast_event(
+		    s->cast, s->cast_esc, s->tmp, t, "o", ev->data, ev->len, 0);
+	case REC_EV_RESIZE:
+		if (s->cast == NULL)
+			return 0;
+		(void)snprintf(sz, sizeof(sz), "%ux%u", (unsigned)ev->cols,
+		    (unsigned)ev->rows);
+		return replay_cast_event(s->cast, NULL, s->tmp, t, "r",
+		    (const uint8_t *)sz, strlen(sz), 0);
+	case REC_EV_INPUT:
+		return scan_input(s, ev->data, ev->len, ev->t_ms);
+	case REC_EV_EXEC:
+	case REC_EV_EXEC_MORE:
+		return scan_exec(s, ev);
+	case REC_EV_FILE:
+		return scan_file(s, ev);
+	case REC_EV_EXIT:
+		scan_exit(s, ev);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int
+replay_scan_end(struct replay_scan *s, uint64_t last_ms)
+{
+	int r;
+
+	if ((r = scan_exec_done(s)) != 0 ||
+	    (r = scan_output(s, NULL, 0, last_ms, 1)) != 0)
+		return r;
+	if (s->in.started) {
+		/* typed but never entered: shown, at the end */
+		s->enter_t = last_ms;
+		if ((r = emit_typed(s, &s->in)) != 0)
+			return r;
+		scan_line_clear(&s->in);
+	}
+	return 0;
 }
 
 int
 replay_scan(
     const char *path, const struct replay_keys *keys, int page, json_t **out)
 {
-	struct scan s = { .sess = NULL };
+	struct replay_scan *s = NULL;
 	struct rec_reader *r = NULL;
 	struct rec_event ev;
+	json_t *sess;
 	char err[512];
 	FILE *cast = NULL;
 	char *cast_text = NULL;
 	size_t cast_len = 0;
-	struct rec_escape *cast_esc = NULL;
 	int ret = 0, rc = PV_ERR_ALLOC;
 
 	*out = NULL;
-	if ((s.sess = json_pack("{s:s}", "file", path)) == NULL)
+	if ((sess = json_pack("{s:s}", "file", path)) == NULL)
 		return PV_ERR_ALLOC;
 	if (replay_open(path, keys, &r, err, sizeof(err)) != 0) {
-		json_object_set_new(s.sess, "ok", json_false());
-		json_object_set_new(s.sess, "error", json_string(err));
-		*out = s.sess;
+		json_object_set_new(sess, "ok", json_false());
+		json_object_set_new(sess, "error", json_string(err));
+		*out = sess;
 		return 0;
 	}
-	scan_header(s.sess, r);
-	s.commands = json_array();
-	s.files = json_array();
-	s.lines = page ? json_array() : NULL;
-	if (s.commands == NULL || s.files == NULL || (page && s.lines == NULL))
-		goto out;
-	json_object_set(s.sess, "commands", s.commands);
-	json_object_set(s.sess, "files", s.files);
-	if (page)
-		json_object_set(s.sess, "lines", s.lines);
-	if ((s.esc_out = rec_escape_new(REC_ESC_TEXT)) == NULL ||
-	    (s.esc_in = rec_escape_new(REC_ESC_TEXT)) == NULL ||
-	    scan_line_init(&s.out) != 0 || scan_line_init(&s.in) != 0 ||
-	    (s.tmp = pv_buf_new(0)) == NULL || (s.exec = pv_buf_new(0)) == NULL)
-		goto out;
+	scan_header(sess, r);
 	if (page &&
 	    ((cast = open_memstream(&cast_text, &cast_len)) == NULL ||
-		(cast_esc = rec_escape_new(REC_ESC_TERMINAL)) == NULL ||
 		replay_cast_header(cast, r) != 0))
 		goto out;
-	while ((ret = rec_reader_next(r, &ev)) == 1) {
-		int e = 0;
-
-		if (s.exec_open && ev.type != REC_EV_EXEC_MORE &&
-		    (e = scan_exec_done(&s)) != 0)
-			break;
-		switch (ev.type) {
-		case REC_EV_OUTPUT:
-		case REC_EV_STDERR:
-			if ((e = scan_output(
-				 &s, ev.data, ev.len, ev.t_ms, 0)) == 0 &&
-			    cast != NULL)
-				e = replay_cast_event(cast, cast_esc, s.tmp,
-				    (double)ev.t_ms / 1000.0, "o", ev.data,
-				    ev.len, 0);
-			break;
-		case REC_EV_RESIZE:
-			if (cast != NULL) {
-				char sz[32];
-
-				(void)snprintf(sz, sizeof(sz), "%ux%u",
-				    (unsigned)ev.cols, (unsigned)ev.rows);
-				e = replay_cast_event(cast, NULL, s.tmp,
-				    (double)ev.t_ms / 1000.0, "r",
-				    (const uint8_t *)sz, strlen(sz), 0);
-			}
-			break;
-		case REC_EV_INPUT:
-			e = scan_input(&s, ev.data, ev.len, ev.t_ms);
-			break;
-		case REC_EV_EXEC:
-		case REC_EV_EXEC_MORE:
-			e = scan_exec(&s, &ev);
-			break;
-		case REC_EV_FILE:
-			e = scan_file(&s, &ev);
-			break;
-		case REC_EV_EXIT:
-			scan_exit(&s, &ev);
-			break;
-		default:
-			break;
-		}
-		if (e != 0) {
-			rc = e;
-			goto out;
-		}
-	}
-	if (scan_exec_done(&s) != 0 ||
-	    scan_output(&s, NULL, 0, rec_reader_last_ms(r), 1) != 0)
+	if ((rc = replay_scan_new(&s, sess, page, cast)) != 0)
 		goto out;
-	if (s.in.started) {
-		/* typed but never entered: shown, at its last keystroke */
-		s.enter_t = rec_reader_last_ms(r);
-		if (emit_typed(&s, &s.in) != 0)
+	while ((ret = rec_reader_next(r, &ev)) == 1) {
+		if ((rc = replay_scan_event(s, &ev)) != 0)
 			goto out;
 	}
-	scan_verify(s.sess, path, r, ret);
+	if ((rc = replay_scan_end(s, rec_reader_last_ms(r))) != 0)
+		goto out;
+	scan_verify(sess, path, r, ret);
+	rc = PV_ERR_ALLOC;
 	if (cast != NULL) {
 		if (fclose(cast) != 0)
 			goto out;
 		cast = NULL;
 		json_object_set_new(
-		    s.sess, "cast", json_stringn(cast_text, cast_len));
+		    sess, "cast", json_stringn(cast_text, cast_len));
 	}
-	*out = s.sess;
-	s.sess = NULL;
+	*out = sess;
+	sess = NULL;
 	rc = 0;
 out:
+	replay_scan_free(s);
 	if (cast != NULL)
 		(void)fclose(cast);
 	free(cast_text);
-	rec_escape_free(cast_esc);
-	json_decref(s.commands);
-	json_decref(s.files);
-	json_decref(s.lines);
-	json_decref(s.sess);
-	scan_free(&s);
+	json_decref(sess);
 	rec_reader_free(r);
 	return rc;
 }
