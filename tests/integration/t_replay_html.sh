@@ -116,6 +116,25 @@ ln -s "$W/victim" "$W/link.html"
     pv_fail "export followed a symbolic link"
 [ "$(cat "$W/victim")" = keep ] || pv_fail "the link's target was written"
 pv_log "page mode 600; an existing file and a link are refused: $(cat "$W/link.err")"
+# Without -o the page goes to standard output, never to a terminal.
+python3 -c 'import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write("%d %s" % (os.waitstatus_to_exitcode(st), out.decode(errors="replace")))' \
+    "$REPLAY" export --key "$KEY" --format html "$EXEC_REC" >"$W/tty.out" 2>&1
+grep -q '^2 .*give -o PAGE or redirect standard output' "$W/tty.out" ||
+    pv_fail "the page went to a terminal: $(head -c 300 "$W/tty.out")"
 
 # In the browser.  First, that the request monitor sees a page's request.
 browser probe 'data:text/html,<img src="http://127.0.0.1:9/probe">'
