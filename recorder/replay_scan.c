@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct scan_line {
 	uint64_t t0; /* when the line's first byte was recorded */
 	int started;
 	int cut;
+	int secret;              /* typed at a password prompt */
 	struct scan_span *spans; /* in order of off */
 	size_t nspans, spancap;
 };
@@ -46,7 +48,19 @@ struct replay_scan {
 	int exec_open;
 	json_t *last_exec; /* the exec command an EXIT belongs to */
 	uint64_t enter_t;  /* when the typed line being ended was entered */
+	regex_t prompt;    /* a password prompt: what is typed after it */
+	int prompt_ok;
 };
+
+/*
+ * The output line a typed line starts after, when it asks for a secret
+ * ("[sudo] password for alice: ", "Enter passphrase for key ...: "): such a
+ * line is not echoed and is not shown on the page or sent to a SIEM.
+ */
+#define SCAN_SECRET_PROMPT                                                     \
+	"(password|passphrase|passcode|(^|[^[:alpha:]])pin)[^:]*:[[:space:]]*" \
+	"$"
+#define SCAN_SECRET_TEXT "(typed at a password prompt: not shown)"
 
 static const char *const scan_header_keys[] = { "session", "engineer",
 	"provider", "target", "account", "client", "start", "term" };
@@ -87,6 +101,7 @@ scan_line_clear(struct scan_line *l)
 	pv_buf_reset(l->cur);
 	l->started = 0;
 	l->cut = 0;
+	l->secret = 0;
 	l->nspans = 0;
 }
 
@@ -238,9 +253,11 @@ static int
 emit_output(struct replay_scan *s, struct scan_line *l)
 {
 	size_t lead = 0;
-	json_t *text = scan_line_text(l, &lead), *a, *sp;
+	json_t *text, *a, *sp;
 
-	if (text == NULL)
+	if (s->lines == NULL) /* only followed, for the prompts */
+		return 0;
+	if ((text = scan_line_text(l, &lead)) == NULL)
 		return 0;
 	sp = scan_line_spans(l, lead);
 	if ((a = sp != NULL
@@ -270,10 +287,22 @@ emit_typed(struct replay_scan *s, struct scan_line *l)
 {
 	size_t lead = 0;
 	json_t *text = scan_line_text(l, &lead);
+	int r;
 
 	if (text == NULL)
 		return 0;
-	return add_command(s, s->enter_t, "typed", text);
+	if (!l->secret)
+		return add_command(s, s->enter_t, "typed", text);
+	json_decref(text);
+	if ((text = json_string(SCAN_SECRET_TEXT)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = add_command(s, s->enter_t, "typed", text)) != 0)
+		return r;
+	return json_object_set_new(json_array_get(s->commands,
+				       json_array_size(s->commands) - 1),
+		   "secret", json_true()) == 0
+	    ? 0
+	    : PV_ERR_ALLOC;
 }
 
 static int
@@ -282,8 +311,6 @@ scan_output(
 {
 	int r;
 
-	if (s->lines == NULL)
-		return 0;
 	pv_buf_reset(s->tmp);
 	if ((r = rec_escape_filter(s->esc_out, d, len, s->tmp)) != 0 ||
 	    (finish && (r = rec_escape_finish(s->esc_out, s->tmp)) != 0))
@@ -294,6 +321,23 @@ scan_output(
 	if (finish && s->out.started)
 		r = emit_output(s, &s->out);
 	return r;
+}
+
+/* Does the output line shown last (unfinished) ask for a secret? */
+static int
+scan_secret_prompt(struct replay_scan *s)
+{
+	size_t n = pv_buf_len(s->out.cur);
+	char *line;
+	int m;
+
+	if (!s->prompt_ok || n == 0 || (line = malloc(n + 1)) == NULL)
+		return 0;
+	memcpy(line, pv_buf_ptr(s->out.cur), n);
+	line[n] = '\0';
+	m = regexec(&s->prompt, line, 0, NULL, 0) == 0;
+	free(line);
+	return m;
 }
 
 /*
@@ -311,6 +355,8 @@ scan_input(struct replay_scan *s, const uint8_t *d, size_t len, uint64_t t)
 		     d[j] != 0x03 && d[j] != 0x15;
 		     j++)
 			;
+		if (!s->in.started)
+			s->in.secret = scan_secret_prompt(s);
 		pv_buf_reset(s->tmp);
 		if ((r = rec_escape_filter(s->esc_in, d + i, j - i, s->tmp)) !=
 			0 ||
@@ -504,6 +550,8 @@ replay_scan_free(struct replay_scan *s)
 	json_decref(s->commands);
 	json_decref(s->files);
 	json_decref(s->lines);
+	if (s->prompt_ok)
+		regfree(&s->prompt);
 	free(s);
 }
 
@@ -517,6 +565,13 @@ replay_scan_new(struct replay_scan **out, json_t *sess, int page, FILE *cast)
 		return PV_ERR_ALLOC;
 	s->sess = sess;
 	s->cast = cast;
+	/* without it a typed secret would be shown: fail closed */
+	if (regcomp(&s->prompt, SCAN_SECRET_PROMPT,
+		REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
+		free(s);
+		return PV_ERR_ALLOC;
+	}
+	s->prompt_ok = 1;
 	s->commands = json_array();
 	s->files = json_array();
 	s->lines = page ? json_array() : NULL;
@@ -706,6 +761,9 @@ replay_cmd_commands(int nfiles, char **files, const struct replay_keys *keys)
 			if (json_object_get(c, "exit_status") != NULL)
 				json_object_set(o, "exit_status",
 				    json_object_get(c, "exit_status"));
+			if (json_object_get(c, "secret") != NULL)
+				json_object_set(
+				    o, "secret", json_object_get(c, "secret"));
 			if (json_object_get(c, "exit_signal") != NULL)
 				json_object_set(o, "exit_signal",
 				    json_object_get(c, "exit_signal"));

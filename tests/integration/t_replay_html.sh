@@ -46,8 +46,11 @@ browser() {
 }
 L="alice+$ME@files"
 
-# A shell session, typed at a human pace: phase-one, then phase-two 3 s later.
-{ sleep 1; echo 'echo phase-one'; sleep 3; echo 'echo phase-two'; sleep 1; echo 'exit'; } |
+# A shell session, typed at a human pace: phase-one, then phase-two 3 s
+# later, then a password typed at a prompt that does not echo it.
+{ sleep 1; echo 'echo phase-one'; sleep 3; echo 'echo phase-two'; sleep 1
+  echo "read -s -p 'Password: ' pw; echo; echo got-\${#pw}"; sleep 1
+  echo 'hunter2-secret'; sleep 1; echo 'exit'; } |
     pvssh "$L" -tt >"$W/shell.out" 2>&1 || pv_fail "shell session: $(tail -5 "$W/shell.out")"
 SHELL_REC=$(session_rec)
 # An exec session whose command fails with 7.
@@ -95,7 +98,11 @@ assert len([r for r in rows if r["command"] == ""]) == 0, rows
 assert 2500 <= b["t_ms"] - a["t_ms"] <= 3500, (a, b)
 e = one("echo exec-out; exit 7")
 assert e["kind"] == "exec" and e["exit_status"] == 7, e
+p = one("(typed at a password prompt: not shown)")
+assert p["secret"] is True and p["t_ms"] > b["t_ms"], p
+assert not [r for r in rows if "hunter2" in r["command"]], rows
 EOF
+grep -q 'got-14' "$W/shell.out" || pv_fail "the password was not typed: $(tail -5 "$W/shell.out")"
 T1=$(sed -n 's/.*"t_ms":\([0-9]*\),.*"command":"echo phase-one".*/\1/p' "$W/commands.jsonl")
 T2=$(sed -n 's/.*"t_ms":\([0-9]*\),.*"command":"echo phase-two".*/\1/p' "$W/commands.jsonl")
 pv_log "commands: phase-one at ${T1} ms, phase-two at ${T2} ms, exec exit 7"
@@ -106,6 +113,9 @@ pv_log "commands: phase-one at ${T1} ms, phase-two at ${T2} ms, exec exit 7"
 [ "$(stat -c %a "$W/shell.html")" = 600 ] ||
     pv_fail "the page is mode $(stat -c %a "$W/shell.html"), not 600"
 grep -q 'decrypted' "$W/shell.html" || pv_fail "the page does not say it holds decrypted content"
+! grep -q hunter2 "$W/shell.html" || pv_fail "the password typed at a prompt is on the page"
+"$REPLAY" grep --key "$KEY" --input hunter2 "$SHELL_REC" >/dev/null ||
+    pv_fail "the password is not in the recording (grep --input): the check above proves nothing"
 before=$(sha "$W/shell.html")
 "$REPLAY" export --key "$KEY" --format html -o "$W/shell.html" "$EXEC_REC" 2>"$W/excl.err" &&
     pv_fail "export wrote over an existing page"
