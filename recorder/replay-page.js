@@ -160,6 +160,9 @@
       meta(dl, "file", s.file);
       meta(dl, "file size", bytes(s.file_bytes));
       meta(dl, "file sha256", s.sha256);
+      meta(dl, "search", s.lines_cut ? "covers the first " +
+        s.lines.length + " lines of output (provost-replay grep covers all)" :
+        "");
       renderCommands(s);
       renderFiles(s);
       var box = document.getElementById("pv-player");

@@ -20,6 +20,11 @@
 #define SCAN_LINE_MAX 4096
 /* An exec command is kept up to this many bytes (the format allows 1 MiB). */
 #define SCAN_EXEC_MAX 65536
+/*
+ * The page's search covers this many output lines of a session (each
+ * costs ~300 bytes of memory here); grep covers all of them.
+ */
+#define SCAN_LINES_MAX 1000000
 
 /* Where the bytes of a line recorded at t begin (as grep keeps them). */
 struct scan_span {
@@ -257,6 +262,10 @@ emit_output(struct replay_scan *s, struct scan_line *l)
 
 	if (s->lines == NULL) /* only followed, for the prompts */
 		return 0;
+	if (json_array_size(s->lines) >= SCAN_LINES_MAX) {
+		json_object_set_new(s->sess, "lines_cut", json_true());
+		return 0;
+	}
 	if ((text = scan_line_text(l, &lead)) == NULL)
 		return 0;
 	sp = scan_line_spans(l, lead);
