@@ -95,7 +95,7 @@ def one(cmd):
 a, b = one("echo phase-one"), one("echo phase-two")
 assert a["kind"] == "typed" and "exit_status" not in a, a
 assert len([r for r in rows if r["command"] == ""]) == 0, rows
-assert 2500 <= b["t_ms"] - a["t_ms"] <= 3500, (a, b)
+assert 2500 <= b["t_ms"] - a["t_ms"] <= 8000, (a, b)
 e = one("echo exec-out; exit 7")
 assert e["kind"] == "exec" and e["exit_status"] == 7, e
 p = one("(typed at a password prompt: not shown)")
