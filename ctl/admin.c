@@ -55,17 +55,6 @@ ctl_cmd_provider_add(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static json_t *
-provider_json(const struct store_provider *p)
-{
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:i}", "name", p->name,
-	    "status", store_provider_status_name(p->status), "contract_start",
-	    (json_int_t)p->contract_start, "contract_end",
-	    (json_int_t)p->contract_end, "created_at",
-	    (json_int_t)p->created_at, "revoked_at", (json_int_t)p->revoked_at,
-	    "engineers", p->engineers);
-}
-
 /* Lists collect JSON into an array through this context. */
 struct list_ctx {
 	struct ctl *c;
@@ -81,7 +70,8 @@ provider_cb(void *ctx, const struct store_provider *p)
 
 	l->n++;
 	if (l->arr != NULL)
-		return json_array_append_new(l->arr, provider_json(p)) != 0;
+		return json_array_append_new(l->arr, store_provider_json(p)) !=
+		    0;
 	printf("%-20s %-8s %-10d %s\n", p->name,
 	    p->revoked_at ? "revoked" : store_provider_status_name(p->status),
 	    p->engineers, ctl_time(p->contract_end, a, sizeof(a)));
@@ -126,7 +116,7 @@ ctl_cmd_provider_show(struct ctl *c, int argc, char **argv)
 	if ((r = store_provider_get(c->st, argv[first], &p)) != 0)
 		return STORE_FAIL(r);
 	if (c->json)
-		rc = ctl_print_json(provider_json(p));
+		rc = ctl_print_json(store_provider_json(p));
 	else {
 		printf("name:           %s\n", p->name);
 		printf("status:         %s%s\n",
@@ -186,16 +176,6 @@ ctl_cmd_engineer_add(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static json_t *
-engineer_json(const struct store_engineer *e)
-{
-	return json_pack("{s:s, s:s, s:s?, s:I, s:I, s:b, s:b, s:i}", "login",
-	    e->login, "provider", e->provider, "clearance", e->clearance,
-	    "created_at", (json_int_t)e->created_at, "disabled_at",
-	    (json_int_t)e->disabled_at, "provider_blocked", e->provider_blocked,
-	    "totp", e->has_totp, "keys", e->keys);
-}
-
 static int
 engineer_cb(void *ctx, const struct store_engineer *e)
 {
@@ -203,7 +183,8 @@ engineer_cb(void *ctx, const struct store_engineer *e)
 
 	l->n++;
 	if (l->arr != NULL)
-		return json_array_append_new(l->arr, engineer_json(e)) != 0;
+		return json_array_append_new(l->arr, store_engineer_json(e)) !=
+		    0;
 	printf("%-20s %-16s %-14s %-4d %-4s %s\n", e->login, e->provider,
 	    e->clearance ? e->clearance : "-", e->keys,
 	    e->has_totp ? "yes" : "no",
@@ -270,7 +251,7 @@ ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv)
 		return rc;
 	if ((r = store_engineer_get_by_login(c->st, argv[first], &e)) != 0)
 		return STORE_FAIL(r);
-	j = engineer_json(e);
+	j = store_engineer_json(e);
 	keys = json_array();
 	store_engineer_free(e);
 	if (j == NULL || keys == NULL ||

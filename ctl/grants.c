@@ -18,22 +18,6 @@
 
 #define STORE_FAIL(r) ctl_fail((r), "%s", store_errmsg(c->st))
 
-static json_t *
-grant_json(const struct store_grant *g)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s?, s:s?, "
-			 "s:s?, s:s?, s:I, s:I, s:I, s:I, s:b}",
-	    "id", g->id, "engineer", g->engineer, "target", g->target,
-	    "account", g->account, "rule", g->rule, "state",
-	    store_grant_state_name(g->state), "approvals", g->approvals,
-	    "approvals_needed", g->approvals_needed, "group", g->group,
-	    "ticket", g->ticket, "reason", g->reason, "requested_by",
-	    g->requested_by, "requested_at", (json_int_t)g->requested_at,
-	    "not_before", (json_int_t)g->not_before, "not_after",
-	    (json_int_t)g->not_after, "duration", (json_int_t)g->duration,
-	    "capped", g->capped);
-}
-
 /* One line on stderr saying where the grant stands. */
 static void
 grant_status(const struct store_grant *g)
@@ -133,7 +117,7 @@ ctl_cmd_grant_request(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	if (c->json)
-		rc = ctl_print_json(grant_json(g));
+		rc = ctl_print_json(store_grant_json(g));
 	else {
 		printf("%s\n", g->id);
 		grant_status(g);
@@ -167,7 +151,7 @@ ctl_cmd_grant_approve(struct ctl *c, int argc, char **argv)
 		 c->st, as, argv[first], pv_wall_ms() / 1000, &g)) != 0)
 		return STORE_FAIL(r);
 	if (c->json)
-		rc = ctl_print_json(grant_json(g));
+		rc = ctl_print_json(store_grant_json(g));
 	else {
 		printf("grant %s approved by %s: %s\n", g->id, as,
 		    store_grant_state_name(g->state));
@@ -254,7 +238,7 @@ grant_cb(void *ctx, const struct store_grant *g)
 	char t[32];
 
 	if (l->arr != NULL)
-		return json_array_append_new(l->arr, grant_json(g)) != 0;
+		return json_array_append_new(l->arr, store_grant_json(g)) != 0;
 	printf("%-36s %-8s %-14s %-14s %-10s %-14s %d/%-3d %s\n", g->id,
 	    store_grant_state_name(g->state), g->engineer, g->target,
 	    g->account, g->rule, g->approvals, g->approvals_needed,
@@ -311,7 +295,7 @@ ctl_cmd_grant_show(struct ctl *c, int argc, char **argv)
 		 c->st, argv[first], pv_wall_ms() / 1000, &g)) != 0)
 		return STORE_FAIL(r);
 	if (c->json) {
-		rc = ctl_print_json(grant_json(g));
+		rc = ctl_print_json(store_grant_json(g));
 		store_grant_free(g);
 		return rc;
 	}

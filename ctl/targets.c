@@ -153,28 +153,6 @@ out:
 	return rc;
 }
 
-static json_t *
-target_json(const struct store_target *t)
-{
-	json_t *j, *a = json_array();
-	size_t i;
-
-	for (i = 0; a != NULL && i < t->naccounts; i++)
-		if (json_array_append_new(a, json_string(t->accounts[i])) !=
-		    0) {
-			json_decref(a);
-			return NULL;
-		}
-	if (a == NULL)
-		return NULL;
-	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:I}", "name",
-	    t->name, "host", t->host, "port", (int)t->port, "classification",
-	    t->classification, "hostkey", t->hostkey, "auth",
-	    store_auth_name(t->auth), "accounts", a, "created_at",
-	    (json_int_t)t->created_at);
-	return j;
-}
-
 struct tlist {
 	json_t *arr;
 };
@@ -186,7 +164,7 @@ target_cb(void *ctx, const struct store_target *t)
 	size_t i;
 
 	if (l->arr != NULL)
-		return json_array_append_new(l->arr, target_json(t)) != 0;
+		return json_array_append_new(l->arr, store_target_json(t)) != 0;
 	printf("%-20s %-24s %-5u %-14s %-9s ", t->name, t->host, t->port,
 	    t->classification, store_auth_name(t->auth));
 	for (i = 0; i < t->naccounts; i++)
@@ -234,7 +212,7 @@ ctl_cmd_target_show(struct ctl *c, int argc, char **argv)
 	if ((r = store_target_get(c->st, argv[first], &t)) != 0)
 		return ctl_fail(r, "%s", store_errmsg(c->st));
 	if (c->json) {
-		rc = ctl_print_json(target_json(t));
+		rc = ctl_print_json(store_target_json(t));
 		store_target_free(t);
 		return rc;
 	}
