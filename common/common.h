@@ -296,5 +296,11 @@ uint64_t pv_mono_ms(void);
 int64_t pv_wall_ms(void);
 /* Formats a UTC time as RFC 3339 "2026-11-27T20:45:49Z". */
 int pv_time_format(int64_t unix_secs, char *buf, size_t buflen);
+/*
+ * Days as the policy's Hours and the contract plugin's Days take them:
+ * "*", "Mon", "Mon-Fri", "Sat-Mon" (wraps), "Mon,Wed,Fri-Sun"; bit 0 is
+ * Sunday.  0 or PV_ERR_INVALID.
+ */
+int pv_days_parse(const char *s, unsigned int *days);
 
 #endif /* PROVOST_COMMON_H */

@@ -49,34 +49,33 @@ PLUGIN_INTEGRATION_TESTS = tests/integration/t_broker_plugin.sh \
 TESTS += $(PLUGIN_INTEGRATION_TESTS)
 EXTRA_DIST += $(PLUGIN_INTEGRATION_TESTS) tests/integration/memscan.py
 
-# The contract plugin (provost-contract(5)): its parser and evaluator in a
-# convenience library (unit tests and the fuzz target call it), the ABI
-# glue in the installed module.
-noinst_LTLIBRARIES += libprovost_contract.la
-libprovost_contract_la_SOURCES = plugins/contract/contract.h \
-	plugins/contract/parse.c
+# The contract plugin (provost-contract(5)): its parser and evaluator
+# (parse.c, which the unit tests and the fuzz target build too) and the
+# ABI glue, in the installed module with common/ inside it.
 pluginsdir = $(pkglibdir)/plugins
 plugins_LTLIBRARIES = plugins/contract/contract.la
-plugins_contract_contract_la_SOURCES = plugins/contract/plugin.c
+plugins_contract_contract_la_SOURCES = plugins/contract/contract.h \
+	plugins/contract/parse.c plugins/contract/plugin.c
 plugins_contract_contract_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 plugins_contract_contract_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version \
 	-shared -export-symbols-regex '^provost_plugin_v1$$'
-plugins_contract_contract_la_LIBADD = libprovost_contract.la
+plugins_contract_contract_la_LIBADD = libprovost_common.la
 LINT_C_FILES += plugins/contract/parse.c plugins/contract/plugin.c
 LINT_H_FILES += plugins/contract/contract.h
 dist_man_MANS += docs/provost-contract.5
 
 check_PROGRAMS += tests/unit/test_plugin_contract
 TESTS += tests/unit/test_plugin_contract
-tests_unit_test_plugin_contract_SOURCES = tests/unit/test_plugin_contract.c
+tests_unit_test_plugin_contract_SOURCES = tests/unit/test_plugin_contract.c \
+	plugins/contract/parse.c
 tests_unit_test_plugin_contract_CFLAGS = $(UNIT_CC)
 tests_unit_test_plugin_contract_LDFLAGS = $(UNIT_LINK)
-tests_unit_test_plugin_contract_LDADD = libprovost_contract.la $(CMOCKA_LIBS)
+tests_unit_test_plugin_contract_LDADD = libprovost_common.la $(CMOCKA_LIBS)
 LINT_C_FILES += tests/unit/test_plugin_contract.c
 
 FUZZ_TARGETS += tests/fuzz/fuzz_contract
-tests_fuzz_fuzz_contract_SOURCES = tests/fuzz/fuzz_contract.c
+tests_fuzz_fuzz_contract_SOURCES = tests/fuzz/fuzz_contract.c \
+	plugins/contract/parse.c
 tests_fuzz_fuzz_contract_LDFLAGS = $(FUZZ_LINK)
-tests_fuzz_fuzz_contract_LDADD = $(FUZZ_MAIN_LIB) libprovost_contract.la \
-	libprovost_common.la
+tests_fuzz_fuzz_contract_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_contract.c

@@ -7,64 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/common.h"
 #include "policy/policy-int.h"
-
-static const char *const day_names[7] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-	"Fri", "Sat" };
-
-static int
-day_parse(const char *s, size_t len)
-{
-	int i;
-
-	if (len != 3)
-		return -1;
-	for (i = 0; i < 7; i++)
-		if (strncasecmp(s, day_names[i], 3) == 0)
-			return i;
-	return -1;
-}
-
-/* "*", "Mon", "Mon-Fri", "Sat-Mon" (wraps), "Mon,Wed,Fri-Sun". */
-static int
-days_parse(const char *s, unsigned int *days)
-{
-	const char *item = s, *end, *dash;
-	int a, b;
-
-	*days = 0;
-	if (strcmp(s, "*") == 0) {
-		*days = 0x7f;
-		return 0;
-	}
-	for (;;) {
-		if ((end = strchr(item, ',')) == NULL)
-			end = item + strlen(item);
-		dash = memchr(item, '-', (size_t)(end - item));
-		if (dash == NULL) {
-			if ((a = day_parse(item, (size_t)(end - item))) < 0)
-				return PV_ERR_INVALID;
-			b = a;
-		} else {
-			if ((a = day_parse(item, (size_t)(dash - item))) < 0 ||
-			    (b = day_parse(
-				 dash + 1, (size_t)(end - dash - 1))) < 0)
-				return PV_ERR_INVALID;
-		}
-		for (;;) {
-			*days |= 1U << a;
-			if (a == b)
-				break;
-			a = (a + 1) % 7;
-		}
-		if (*end == '\0')
-			return 0;
-		item = end + 1;
-	}
-}
 
 static int
 two_digits(const char *s, int *out)
@@ -105,7 +50,7 @@ policy_hours_parse(struct policy *p, struct policy_rule *rule,
 	char *t = NULL;
 
 	if (l->args[0][0] < '0' || l->args[0][0] > '9') {
-		if (days_parse(l->args[0], &days) != 0) {
+		if (pv_days_parse(l->args[0], &days) != 0) {
 			(void)pv_log_escape(e, sizeof(e), l->args[0]);
 			(void)snprintf(err, errlen,
 			    "bad weekday \"%s\" (Sun Mon Tue Wed Thu Fri Sat, "

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/common.h"
 #include "plugins/contract/contract.h"
 
 #define LINE_MAX_LEN 1024
@@ -138,56 +139,6 @@ date_format(long days, char *out, size_t len)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(out, len, "%Y-%m-%d", &tm) == 0)
 		(void)snprintf(out, len, "?");
-}
-
-static int
-day_parse(const char *s, size_t len)
-{
-	int i;
-
-	if (len != 3)
-		return -1;
-	for (i = 0; i < 7; i++) {
-		if (strncasecmp(s, day_names[i], 3) == 0)
-			return i;
-	}
-	return -1;
-}
-
-/* "*", "Mon", "Mon-Fri", "Fri-Mon" (wraps), "Mon,Wed,Fri-Sun". */
-static int
-days_parse(const char *s, unsigned int *out)
-{
-	const char *item = s, *end, *dash;
-	int a, b;
-
-	*out = 0;
-	if (strcmp(s, "*") == 0) {
-		*out = 0x7f;
-		return 0;
-	}
-	for (;;) {
-		end = strchr(item, ',');
-		if (end == NULL)
-			end = item + strlen(item);
-		dash = memchr(item, '-', (size_t)(end - item));
-		if (dash == NULL) {
-			if ((a = day_parse(item, (size_t)(end - item))) < 0)
-				return -1;
-			b = a;
-		} else if ((a = day_parse(item, (size_t)(dash - item))) < 0 ||
-		    (b = day_parse(dash + 1, (size_t)(end - dash - 1))) < 0)
-			return -1;
-		for (;;) {
-			*out |= 1U << a;
-			if (a == b)
-				break;
-			a = (a + 1) % 7;
-		}
-		if (*end == '\0')
-			return 0;
-		item = end + 1;
-	}
 }
 
 static int
@@ -412,7 +363,7 @@ keyword_line(struct contracts *c, struct contract *k, char **w, size_t nw,
 	if (strcasecmp(kw, "Days") == 0) {
 		ONE_VALUE();
 		ONCE(k->days_line);
-		if (days_parse(w[1], &k->days) != 0)
+		if (pv_days_parse(w[1], &k->days) != 0)
 			return fail(err, errlen, name, line,
 			    "Days: like Mon-Fri, Mon,Wed,Fri or *");
 		return 0;
