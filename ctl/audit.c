@@ -11,12 +11,6 @@
 
 #include "ctl/ctl.h"
 
-#define PARSE(grp, nm, opts)                                         \
-	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
-	int first, rc;                                               \
-	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
-		return rc < 0 ? 0 : rc;
-
 int
 ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv)
 {

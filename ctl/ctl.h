@@ -87,6 +87,19 @@ struct ctl_opt {
 int ctl_parse(struct ctl *c, const struct ctl_cmd *cmd, int argc, char **argv,
     const struct ctl_opt *opts, int *first);
 
+/*
+ * A command's first lines: its table entry (cmd), its options parsed
+ * (first: the first positional argument; rc declared), --help handled.
+ * Needs c, argc and argv in scope.
+ */
+#define PARSE(grp, nm, opts)                                         \
+	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
+	int first, rc;                                               \
+	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
+		return rc < 0 ? 0 : rc;
+/* One line with the store's last error; the exit code for r. */
+#define STORE_FAIL(r) ctl_fail((r), "%s", store_errmsg(c->st))
+
 /* Output: a JSON value to stdout (stolen); returns an exit code. */
 int ctl_print_json(json_t *v);
 /* Time as RFC 3339 or "-" for 0 into buf. */

@@ -10,14 +10,6 @@
 
 #include "ctl/ctl.h"
 
-#define PARSE(grp, nm, opts)                                         \
-	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
-	int first, rc;                                               \
-	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
-		return rc < 0 ? 0 : rc;
-
-#define STORE_FAIL(r) ctl_fail((r), "%s", store_errmsg(c->st))
-
 /* One line on stderr saying where the grant stands. */
 static void
 grant_status(const struct store_grant *g)

@@ -10,14 +10,6 @@
 
 #include "ctl/ctl.h"
 
-#define PARSE(grp, nm, opts)                                         \
-	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
-	int first, rc;                                               \
-	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
-		return rc < 0 ? 0 : rc;
-
-#define STORE_FAIL(r) ctl_fail((r), "%s", store_errmsg(c->st))
-
 static int
 krl_serial(void *ctx, uint64_t serial)
 {

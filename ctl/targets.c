@@ -10,12 +10,6 @@
 
 #include "ctl/ctl.h"
 
-#define PARSE(grp, nm, opts)                                         \
-	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
-	int first, rc;                                               \
-	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
-		return rc < 0 ? 0 : rc;
-
 #define IMPORT_MAX (64UL * 1024 * 1024)
 
 /* The policy's levels as a NULL-terminated list, or NULL without one. */

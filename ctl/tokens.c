@@ -17,13 +17,6 @@
 #include "ctl/ctl.h"
 #include "pam_module/pam_module.h"
 
-#define PARSE(grp, nm, opts)                                         \
-	const struct ctl_cmd *cmd = ctl_cmd_find(grp, nm);           \
-	int first, rc;                                               \
-	if ((rc = ctl_parse(c, cmd, argc, argv, opts, &first)) != 0) \
-		return rc < 0 ? 0 : rc;
-
-#define STORE_FAIL(r) ctl_fail((r), "%s", store_errmsg(c->st))
 #define SEQ_FILE "revlist.seq"
 
 static int
