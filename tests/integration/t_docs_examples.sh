@@ -58,8 +58,8 @@ EOT
 # down; "ok ERE..." means exit 0 and a line of stdout matching each ERE.
 EXPECTATIONS=$(cat <<'EOT'
 @ README.md
-sudo scripts/quickstart
-sudo scripts/test
+scripts/quickstart
+scripts/test
 	skip installs packages and builds as root; this test runs quickstart --build itself, and scripts/test is the suite
 ssh -p 2222 alice+postgres@db01@bastion
 	demo shell
