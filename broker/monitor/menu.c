@@ -24,36 +24,57 @@ static const char menu_help[] =
     "  help                      this text\n"
     "To open a session: ssh -p PORT ENGINEER+ACCOUNT@TARGET@bastion\n";
 
-/* Splits on blanks; "double quotes" group.  Modifies line. */
+/*
+ * Splits a command line as sh would, without expanding anything: blanks
+ * separate words, 'single quotes' keep everything, "double quotes" keep
+ * all but \" \\ \$ and \` (escaped), a backslash outside quotes keeps the
+ * next character.  ssh joins its arguments with blanks, so
+ * `--reason "disk full"` arrives as --reason disk full and
+ * `--reason "'disk full'"` as --reason 'disk full': both work.  Words are
+ * written back into line.  The count, or -1 (too many words, an open
+ * quote, a trailing backslash).
+ */
 static int
 menu_split(char *line, char **argv, int max)
 {
-	char *p = line, *w;
+	char *p = line, *o = line;
 	int n = 0;
 
-	while (*p != '\0') {
+	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '\0')
-			break;
+			return n;
 		if (n == max)
 			return -1;
-		if (*p == '"') {
-			w = ++p;
-			while (*p != '\0' && *p != '"')
-				p++;
-			if (*p != '"')
-				return -1;
-		} else {
-			w = p;
-			while (*p != '\0' && *p != ' ' && *p != '\t')
-				p++;
+		argv[n++] = o;
+		while (*p != '\0' && *p != ' ' && *p != '\t') {
+			if (*p == '\'') {
+				for (p++; *p != '\'' && *p != '\0'; p++)
+					*o++ = *p;
+				if (*p++ != '\'')
+					return -1;
+			} else if (*p == '"') {
+				for (p++; *p != '"' && *p != '\0'; p++) {
+					if (*p == '\\' && p[1] != '\0' &&
+					    strchr("\"\\$`", p[1]) != NULL)
+						p++;
+					*o++ = *p;
+				}
+				if (*p++ != '"')
+					return -1;
+			} else if (*p == '\\') {
+				if (*++p == '\0')
+					return -1;
+				*o++ = *p++;
+			} else
+				*o++ = *p++;
 		}
+		/* o never passes p: the word ends where the blank was */
 		if (*p != '\0')
-			*p++ = '\0';
-		argv[n++] = w;
+			p++;
+		*o++ = '\0';
 	}
-	return n;
 }
 
 struct menu_list {

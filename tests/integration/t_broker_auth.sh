@@ -141,6 +141,27 @@ echo "$out" | grep -q "active now" || pv_fail "request: $out"
 out=$(pvssh alice status </dev/null) || pv_fail "menu status"
 echo "$out" | grep -q "^$mgid	$ME@jit	active, 30 min left" || pv_fail "status: $out"
 pvctl grant revoke "$mgid" >/dev/null || pv_fail "revoke menu grant"
+pvctl grant show --json "$mgid" | grep -q '"reason": "disk full"' || pv_fail "the reason is not 'disk full'"
+# The menu's line is split as sh would: README's example as typed (ssh
+# joins the words: --reason disk full), quoting twice, a backslash.
+out=$(pvssh alice request jit --account "$ME" --for 30m --ticket INC-42 --reason "disk full" </dev/null) ||
+    pv_fail "README's request: $out"
+gid=$(echo "$out" | head -1)
+pvctl grant show --json "$gid" | grep -q '"reason": "disk full"' || pv_fail "README's request: reason"
+pvctl grant revoke "$gid" >/dev/null
+out=$(pvssh alice request jit --account "$ME" --for 30m --reason "'disk full; see --force, 99%'" </dev/null) ||
+    pv_fail "a quoted reason: $out"
+gid=$(echo "$out" | head -1)
+pvctl grant show --json "$gid" | grep -q '"reason": "disk full; see --force, 99%"' ||
+    pv_fail "quoted reason: $(pvctl grant show --json "$gid")"
+pvctl grant revoke "$gid" >/dev/null
+out=$(pvssh alice 'request jit --account '"$ME"' --for 30m --reason it\'"'"'s full' </dev/null) ||
+    pv_fail "a backslash: $out"
+gid=$(echo "$out" | head -1)
+pvctl grant show --json "$gid" | grep -q "\"reason\": \"it's full\"" || pv_fail "backslash reason"
+pvctl grant revoke "$gid" >/dev/null
+out=$(pvssh alice "request jit --account $ME --for 30m --reason 'open quote" </dev/null 2>&1) &&
+    pv_fail "an open quote was taken: $out"
 
 # A target that needs a grant: refused without one, allowed with one,
 # refused again once it has expired or been revoked.
