@@ -99,6 +99,15 @@ tests_fuzz_fuzz_login_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_login.c
 
+# The engineer's menu line (split as sh would) on an in-memory store.
+FUZZ_TARGETS += tests/fuzz/fuzz_menu
+tests_fuzz_fuzz_menu_SOURCES = tests/fuzz/fuzz_menu.c
+tests_fuzz_fuzz_menu_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_menu_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_menu_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_menu.c
+
 # A test helper that mints certificates as provostd does (not installed).
 check_PROGRAMS += broker/pv-broker-mint
 broker_pv_broker_mint_SOURCES = broker/monitor/tool_mint.c

@@ -1,0 +1,85 @@
+/*
+ * fuzz_menu.c: libFuzzer target for the engineer's menu (broker_menu_run):
+ * the command line an engineer sends after "ssh alice@bastion", split as
+ * sh would and run against an in-memory store (one provider, engineer and
+ * target, a policy with a standing and a grant rule).  Whatever the line,
+ * it answers with an exit status of 0, 1 or 2 and some text, and the
+ * store's audit chain still verifies.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/monitor/monitor.h"
+#include "common/common.h"
+#include "policy/policy.h"
+#include "store/store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char policy_text[] = "Levels public internal\n"
+				  "Rule open\n    Classification public\n"
+				  "    Approval none\n"
+				  "Rule jit\n    Classification internal\n"
+				  "    Approval auto\n    MaxDuration 8h\n";
+
+static int
+populate(struct store *st)
+{
+	static const char *const accts[] = { "postgres", "root" };
+	static const char hk[] =
+	    "ssh-ed25519 "
+	    "AAAAC3NzaC1lZDI1NTE5AAAAIEJCQkJCQkJCQkJCQkJCQkJ"
+	    "CQkJCQkJCQkJCQkJCQkJC";
+	struct store_target_spec t = {
+		.name = "db01",
+		.host = "127.0.0.1",
+		.port = 22,
+		.classification = "internal",
+		.hostkey = hk,
+		.naccounts = 2,
+		.accounts = accts,
+	};
+
+	return store_provider_add(st, "admin:f", "acme", 0, 0) != 0 ||
+		store_engineer_add(st, "admin:f", "alice", "acme", NULL) != 0 ||
+		store_target_add(st, "admin:f", &t) != 0
+	    ? -1
+	    : 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct policy *pol;
+	struct store *st = NULL;
+	struct pv_buf *out = NULL;
+	char *line, err[256];
+	int rc;
+
+	if (size > 64 * 1024)
+		return 0;
+	pv_log_set_level(PV_LOG_ERROR);
+	if (pol == NULL &&
+	    policy_load_mem("f.conf", policy_text, sizeof(policy_text) - 1,
+		&pol, err, sizeof(err)) != 0)
+		__builtin_trap();
+	if ((line = malloc(size + 1)) == NULL)
+		return 0;
+	memcpy(line, data, size);
+	line[size] = '\0';
+	if (store_open(":memory:", &st) != 0 || populate(st) != 0 ||
+	    (out = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL)
+		__builtin_trap();
+	const struct broker_menu_ctx mc = { .st = st, .pol = pol };
+	rc = broker_menu_run(&mc, "alice", line, 1800000000LL, out);
+	if (rc < 0 || rc > 2 || pv_buf_len(out) == 0)
+		__builtin_trap();
+	pv_buf_free(out);
+	store_close(st);
+	free(line);
+	return 0;
+}
