@@ -79,3 +79,13 @@ tests_fuzz_fuzz_contract_SOURCES = tests/fuzz/fuzz_contract.c \
 tests_fuzz_fuzz_contract_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_contract_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_contract.c
+
+# bench/plugins' driver (not installed, not a test).
+noinst_PROGRAMS += bench/plugins_bench
+bench_plugins_bench_SOURCES = bench/plugins_bench.c
+bench_plugins_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_plugins_bench_LDFLAGS = $(PROG_LINK)
+bench_plugins_bench_LDADD = libprovost_plugins.la libprovost_store.la \
+	libprovost_policy.la libprovost_common.la
+LINT_C_FILES += bench/plugins_bench.c
+EXTRA_DIST += bench/plugins
