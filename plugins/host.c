@@ -632,17 +632,21 @@ host_send(struct plugin_host *h, json_t *req, int fd)
 static json_t *
 host_answer(struct plugin_host *h, uint64_t seq, unsigned int ms)
 {
+	uint64_t until = pv_mono_ms() + ms, now;
 	const char *why = NULL;
 	json_t *o;
 	char msg[256];
 
-	while ((o = host_wait(h, ms, &why)) != NULL) {
+	/* one deadline, however many stale answers come first */
+	while ((now = pv_mono_ms()) < until &&
+	    (o = host_wait(h, (unsigned int)(until - now), &why)) != NULL) {
 		if ((uint64_t)json_integer_value(json_object_get(o, "seq")) ==
 		    seq)
 			return o;
 		json_decref(o); /* an answer to a question given up on */
 	}
-	(void)snprintf(msg, sizeof(msg), "the plugin host %s", why);
+	(void)snprintf(msg, sizeof(msg), "the plugin host %s",
+	    why != NULL ? why : "did not answer in time");
 	pv_error("%s (pid %ld): killed; every decision is denied until it "
 		 "is back",
 	    msg, (long)h->pid);
