@@ -55,6 +55,7 @@ store_decide(struct store *st, const struct policy *pol,
 {
 	struct policy_grant pg;
 	struct store_veto v;
+	char why[POLICY_REASON_MAX];
 	int r, refused = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -119,16 +120,16 @@ store_decide(struct store *st, const struct policy *pol,
 		    : NULL,
 		.now = req->now,
 	};
-	if (req->veto(req->veto_ctx, &v, out->reason, sizeof(out->reason)) ==
-	    PV_ALLOW)
+	/* the policy's reason stays unless the veto refuses */
+	why[0] = '\0';
+	if (req->veto(req->veto_ctx, &v, why, sizeof(why)) == PV_ALLOW)
 		return r;
 	/* A plugin may only take a yes away; it has the last word. */
 	out->d.outcome = POLICY_DENY;
 	out->d.valid_until = 0;
 	out->vetoed = 1;
-	if (out->reason[0] == '\0')
-		(void)snprintf(
-		    out->reason, sizeof(out->reason), "refused by a plugin");
+	(void)snprintf(out->reason, sizeof(out->reason), "%s",
+	    why[0] != '\0' ? why : "refused by a plugin");
 	return PV_DENY;
 }
 
