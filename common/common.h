@@ -241,6 +241,8 @@ int pv_write_all(int fd, const void *data, size_t len);
 int pv_file_replace(
     const char *path, mode_t mode, const void *data, size_t len);
 int pv_fsync_parent(const char *path);
+/* The SHA-256 of a file's contents, as 64 hex digits. */
+int pv_file_sha256(const char *path, char hex[65]);
 
 /*
  * OpenSSH key formats for Ed25519 over OpenSSL EVP: PROTOCOL.key private
@@ -290,6 +292,18 @@ size_t pv_krl_keys(struct pv_krl *k);
 /* The KRL for CA ca (its SSH wire public key) appended to out. */
 int pv_krl_write(struct pv_krl *k, const uint8_t *ca, size_t calen,
     uint64_t version, uint64_t date, const char *comment, struct pv_buf *out);
+
+/*
+ * OpenSSH detached signatures (PROTOCOL.sshsig; Ed25519, SHA-512), as
+ * `ssh-keygen -Y sign -n NS` writes them: *armored is malloc'd text.
+ * verify: 0 and the signer's SSH wire public key (malloc'd) if the
+ * signature over msg in namespace ns verifies; PV_ERR_INVALID (malformed,
+ * another namespace) or PV_ERR_AUTH (a bad signature) otherwise.
+ */
+int pv_sshsig_sign(
+    EVP_PKEY *key, const char *ns, const void *msg, size_t len, char **armored);
+int pv_sshsig_verify(const char *armored, size_t alen, const char *ns,
+    const void *msg, size_t len, uint8_t **pubblob, size_t *publen);
 
 /* Time: CLOCK_MONOTONIC for deadlines, CLOCK_REALTIME for records. */
 uint64_t pv_mono_ms(void);

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "common/common.h"
 
 int
@@ -168,4 +170,30 @@ fail:
 	(void)unlink(tmp);
 	free(tmp);
 	return PV_ERR_IO;
+}
+
+int
+pv_file_sha256(const char *path, char hex[65])
+{
+	uint8_t buf[65536], md[32];
+	EVP_MD_CTX *ctx;
+	ssize_t n;
+	int fd, r = PV_ERR_IO;
+
+	hex[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return PV_ERR_IO;
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (n == 0 && EVP_DigestFinal_ex(ctx, md, NULL) == 1)
+		r = pv_hex_encode(md, sizeof(md), hex, 65);
+out:
+	EVP_MD_CTX_free(ctx);
+	close(fd);
+	return r;
 }

@@ -14,6 +14,7 @@ libprovost_common_la_SOURCES = \
 	common/num.c \
 	common/secret.c \
 	common/sshkey.c \
+	common/sshsig.c \
 	common/time.c
 libprovost_common_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 libprovost_common_la_LIBADD = $(CRYPTO_LIBS)

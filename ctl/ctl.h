@@ -147,8 +147,19 @@ int ctl_cmd_revocations_export(struct ctl *c, int argc, char **argv);
 int ctl_krl_export(struct ctl *c, const char *provider, const char *path,
     size_t *serials, size_t *keys);
 int ctl_cmd_krl_export(struct ctl *c, int argc, char **argv);
-/* exit.c: provider exit --dry-run (the plan; the run is not built yet). */
+/* exit.c: provider exit (--dry-run: the plan); exit_run.c: the run. */
 int ctl_cmd_provider_exit(struct ctl *c, int argc, char **argv);
+struct ctl_exit_opts {
+	const char *provider;
+	int64_t contract_end; /* 0: the provider's own */
+	const char *erasure;  /* --erasure-certificate FILE, or NULL */
+	int resume;
+	int reverify;
+};
+int ctl_exit_run(struct ctl *c, const struct ctl_exit_opts *o);
+/* exit_bundle.c: the evidence bundle and the signed certificate. */
+int ctl_cmd_exit_verify(struct ctl *c, int argc, char **argv);
+int ctl_cmd_exit_hold(struct ctl *c, int argc, char **argv);
 /* exposures.c */
 int ctl_cmd_exposure_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_exposure_list(struct ctl *c, int argc, char **argv);
@@ -170,6 +181,11 @@ int ctl_cmd_session_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_show(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_kill(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_verify(struct ctl *c, int argc, char **argv);
+/*
+ * One request to provostd's control socket, one answer.  PV_ERR_CLOSED if
+ * no daemon listens; "ok": false is PV_ERR_DENIED with the answer in *ans.
+ */
+int ctl_control_call(struct ctl *c, json_t *req, json_t **ans);
 /* Asks a running provostd to check revocations now (quiet if none). */
 void ctl_control_nudge(struct ctl *c);
 

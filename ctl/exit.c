@@ -10,13 +10,14 @@
 
 #include "ctl/ctl.h"
 
-#define NO_HOOK "no rotation hook (RotationHook is not built yet)"
+#define NO_HOOK "no rotation hook (no RotationHook line for its kind)"
 
 /*
  * The plan is built as one JSON object (printed as is with --json) and
  * rendered as text from it, so both say the same.
  */
 struct plan {
+	struct ctl *c;
 	json_t *root;
 	json_t *engineers; /* login -> engineer object */
 	json_t *sweep;     /* target name -> true */
@@ -145,16 +146,30 @@ unresolved(struct plan *p, const char *item, const char *why)
 	return 0;
 }
 
+static const char *
+plan_hook(const struct plan *p, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < p->c->cfg->nhooks; i++)
+		if (strcmp(p->c->cfg->hooks[i].kind, kind) == 0)
+			return p->c->cfg->hooks[i].program;
+	return NULL;
+}
+
 static int
 plan_exposure(void *ctx, const struct store_exposure *x)
 {
 	struct plan *p = ctx;
+	const char *hook = plan_hook(p, x->kind);
 	char where[512], item[1600];
 	json_t *j;
 
 	if ((j = ctl_exposure_json(x)) == NULL ||
-	    json_object_set_new(j, "rotation", json_null()) != 0 ||
-	    json_object_set_new(j, "unresolved", json_string(NO_HOOK)) != 0 ||
+	    json_object_set_new(j, "rotation",
+		hook != NULL ? json_string(hook) : json_null()) != 0 ||
+	    json_object_set_new(j, "unresolved",
+		hook != NULL ? json_null() : json_string(NO_HOOK)) != 0 ||
 	    json_array_append_new(json_object_get(p->root, "exposures"), j) !=
 		0) {
 		p->err = PV_ERR_ALLOC;
@@ -165,6 +180,8 @@ plan_exposure(void *ctx, const struct store_exposure *x)
 		p->err = PV_ERR_ALLOC;
 		return 1;
 	}
+	if (hook != NULL)
+		return 0;
 	(void)snprintf(item, sizeof(item), "exposure %s %s %s",
 	    ctl_exposure_where(x, where, sizeof(where)), x->kind, x->reference);
 	return unresolved(p, item, NO_HOOK);
@@ -566,23 +583,34 @@ ctl_cmd_provider_exit(struct ctl *c, int argc, char **argv)
 		{ "erasure-certificate", 1, &erasure, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
-	struct plan p = { .now = pv_wall_ms() / 1000 };
+	struct plan p = { .now = pv_wall_ms() / 1000, .c = NULL };
+	struct ctl_exit_opts o = { .provider = NULL };
 	PARSE("provider", "exit", opts);
 
 	if (argc - first != 1)
 		return ctl_usage(cmd, "one provider name please");
 	if (!store_name_valid(argv[first]))
 		return ctl_usage(cmd, "not a valid provider name");
-	/* Never a partial exit: refused before anything is opened. */
-	if (!dry || resume || reverify || contract_end != NULL ||
-	    erasure != NULL)
-		return ctl_fail(PV_ERR_UNSUPPORTED,
-		    "provider exit: the exit run is not built yet; nothing was "
-		    "changed (--dry-run prints its plan; provostctl revoke "
-		    "provider %s ends access now)",
-		    argv[first]);
+	if (dry && (resume || reverify || erasure != NULL))
+		return ctl_usage(cmd,
+		    "--dry-run changes nothing: it takes no "
+		    "--resume, --reverify or "
+		    "--erasure-certificate");
+	if (resume && reverify)
+		return ctl_usage(cmd, "--resume or --reverify, not both");
+	if (contract_end != NULL &&
+	    ctl_parse_time(contract_end, p.now, &o.contract_end) != 0)
+		return ctl_usage(cmd, "--contract-end: not a time");
 	if ((rc = ctl_open_store(c)) != 0)
 		return rc;
+	if (!dry) {
+		o.provider = argv[first];
+		o.erasure = erasure;
+		o.resume = resume;
+		o.reverify = reverify;
+		return ctl_exit_run(c, &o);
+	}
+	p.c = c;
 	rc = plan_build(c, argv[first], &p);
 	json_decref(p.engineers);
 	json_decref(p.sweep);

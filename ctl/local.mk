@@ -6,6 +6,9 @@ provostctl_SOURCES = \
 	ctl/admin.c \
 	ctl/audit.c \
 	ctl/exit.c \
+	ctl/exit-int.h \
+	ctl/exit_bundle.c \
+	ctl/exit_run.c \
 	ctl/exposures.c \
 	ctl/grants.c \
 	ctl/init.c \
@@ -33,7 +36,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_token.sh \
 	tests/integration/t_ctl_krl.sh \
 	tests/integration/t_ctl_exposure.sh \
-	tests/integration/t_ctl_exit.sh
+	tests/integration/t_ctl_exit.sh \
+	tests/integration/t_ctl_exit_run.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

@@ -24,7 +24,7 @@
  * refused); the answer's "ok": false is returned as PV_ERR_DENIED with
  * its error in *ans.
  */
-static int
+int
 ctl_control_call(struct ctl *c, json_t *req, json_t **ans)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };

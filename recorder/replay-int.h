@@ -44,8 +44,6 @@ void replay_json_array_end(struct replay_json_array *a);
 
 /* One JSON object on a line of f (takes o). */
 int replay_put_json_line(FILE *f, json_t *o);
-/* The SHA-256 of a whole file in hex, as the broker stores it. */
-int replay_file_sha256(const char *path, char hex[65]);
 /* asciicast v2: the header line of r, and one event through esc (NULL:
  * the bytes are our own, not the recording's). */
 int replay_cast_header(FILE *f, struct rec_reader *r);

@@ -253,7 +253,7 @@ verify_one(const char *path, const struct replay_keys *keys,
 				    rec_reader_error(r),
 				    (unsigned long long)rec_reader_events(r));
 		}
-		(void)replay_file_sha256(path, sha);
+		(void)pv_file_sha256(path, sha);
 	}
 	if (ix != NULL) {
 		arc = rec_audit_check(ix, path, NULL, amsg, sizeof(amsg));

@@ -535,7 +535,7 @@ scan_verify(json_t *sess, const char *path, struct rec_reader *r, int ret)
 	if (pv_time_format((start + (int64_t)last) / 1000, end, sizeof(end)) ==
 	    0)
 		json_object_set_new(sess, "end", json_string(end));
-	if (replay_file_sha256(path, sha) == 0)
+	if (pv_file_sha256(path, sha) == 0)
 		json_object_set_new(sess, "sha256", json_string(sha));
 	if (stat(path, &st) == 0)
 		json_object_set_new(

@@ -102,33 +102,6 @@ replay_json_array_end(struct replay_json_array *a)
 	(void)fputs(a->n > 0 ? "\n]\n" : "]\n", a->f);
 }
 
-/* The SHA-256 of a whole file, as the broker stores it for the session. */
-int
-replay_file_sha256(const char *path, char hex[65])
-{
-	uint8_t buf[65536], md[32];
-	EVP_MD_CTX *ctx;
-	ssize_t n;
-	int fd, r = PV_ERR_IO;
-
-	hex[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return PV_ERR_IO;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (n == 0 && EVP_DigestFinal_ex(ctx, md, NULL) == 1)
-		r = pv_hex_encode(md, sizeof(md), hex, 65);
-out:
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return r;
-}
-
 int
 replay_put_json_line(FILE *f, json_t *o)
 {

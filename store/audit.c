@@ -865,7 +865,7 @@ store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 		return r;
 	if ((r = st_prep_once(st,
 		 "SELECT seq, ts, actor, action, object, details, prev_hash, "
-		 "hash FROM audit WHERE ts >= ? ORDER BY seq",
+		 "hash, form FROM audit WHERE ts >= ? ORDER BY seq",
 		 &s)) != 0)
 		goto out;
 	if ((r = st_bind_i64(st, s, 1, since_ms)) != 0)
@@ -879,13 +879,14 @@ store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 			details = json_object();
 		if (pv_time_format(ts / 1000, when, sizeof(when)) != 0)
 			when[0] = '\0';
-		row = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
-		    "seq", (json_int_t)sqlite3_column_int64(s, 0), "ts_ms",
-		    (json_int_t)ts, "time", when, "actor",
-		    st_col_text(s, 2) ? st_col_text(s, 2) : "", "action",
-		    st_col_text(s, 3) ? st_col_text(s, 3) : "", "object",
-		    st_col_text(s, 4) ? st_col_text(s, 4) : "", "details",
-		    details, "prev_hash",
+		row = json_pack("{s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:o, s:s, "
+				"s:s}",
+		    "seq", (json_int_t)sqlite3_column_int64(s, 0), "form",
+		    sqlite3_column_int(s, 8), "ts_ms", (json_int_t)ts, "time",
+		    when, "actor", st_col_text(s, 2) ? st_col_text(s, 2) : "",
+		    "action", st_col_text(s, 3) ? st_col_text(s, 3) : "",
+		    "object", st_col_text(s, 4) ? st_col_text(s, 4) : "",
+		    "details", details, "prev_hash",
 		    st_col_text(s, 6) ? st_col_text(s, 6) : "", "hash",
 		    st_col_text(s, 7) ? st_col_text(s, 7) : "");
 		if (row == NULL ||
@@ -1022,4 +1023,101 @@ store_revoked_since(
 	    "'credential.revoke', 'session.kill', 'totp.revoke', "
 	    "'key.revoke') ORDER BY seq",
 	    0, revoked_row, &x);
+}
+
+/*
+ * An export checked on its own: each row's hash recomputed from the row
+ * before it, the rows in sequence from the first.  What an exit bundle's
+ * audit.jsonl is checked with, away from the store.
+ */
+int
+store_audit_export_check(FILE *in, const char *name, uint64_t *rows,
+    char last_hash[STORE_HASH_HEX], char *err, size_t errlen)
+{
+	char *line = NULL, hash[STORE_HASH_HEX], prev[STORE_HASH_HEX] = "";
+	const char *ph, *h, *actor, *action, *object;
+	size_t cap = 0, lineno = 0;
+	uint64_t seq, want = 0;
+	json_t *row = NULL;
+	char *details = NULL;
+	int r = PV_ERR_INVALID, canon, form;
+
+	*rows = 0;
+	last_hash[0] = '\0';
+	err[0] = '\0';
+	while (getline(&line, &cap, in) > 0) {
+		lineno++;
+		json_decref(row);
+		free(details);
+		details = NULL;
+		if ((row = json_loads(line, JSON_REJECT_DUPLICATES, NULL)) ==
+			NULL ||
+		    !json_is_integer(json_object_get(row, "seq")) ||
+		    !json_is_integer(json_object_get(row, "ts_ms")) ||
+		    !json_is_object(json_object_get(row, "details")) ||
+		    (ph = json_string_value(
+			 json_object_get(row, "prev_hash"))) == NULL ||
+		    (h = json_string_value(json_object_get(row, "hash"))) ==
+			NULL ||
+		    (actor = json_string_value(
+			 json_object_get(row, "actor"))) == NULL ||
+		    (action = json_string_value(
+			 json_object_get(row, "action"))) == NULL ||
+		    (object = json_string_value(
+			 json_object_get(row, "object"))) == NULL) {
+			(void)snprintf(err, errlen, "%s:%zu: not an audit row",
+			    name, lineno);
+			goto out;
+		}
+		seq = (uint64_t)json_integer_value(json_object_get(row, "seq"));
+		form = (int)json_integer_value(json_object_get(row, "form"));
+		if (form == 0)
+			form = 1;
+		if (want != 0 && seq != want) {
+			(void)snprintf(err, errlen,
+			    "%s:%zu: row %llu where row %llu must be", name,
+			    lineno, (unsigned long long)seq,
+			    (unsigned long long)want);
+			goto out;
+		}
+		if (want != 0 && strcmp(ph, prev) != 0) {
+			(void)snprintf(err, errlen,
+			    "%s:%zu: row %llu does not follow row %llu", name,
+			    lineno, (unsigned long long)seq,
+			    (unsigned long long)(seq - 1));
+			goto out;
+		}
+		if ((details = json_dumps(json_object_get(row, "details"),
+			 AUDIT_JSON_FLAGS)) == NULL) {
+			r = PV_ERR_ALLOC;
+			goto out;
+		}
+		if ((r = st_audit_row_hash(ph, seq, form,
+			 json_integer_value(json_object_get(row, "ts_ms")),
+			 actor, action, object, details, hash, &canon)) != 0)
+			goto out;
+		r = PV_ERR_INVALID;
+		if (strcmp(hash, h) != 0) {
+			(void)snprintf(err, errlen,
+			    "%s:%zu: row %llu was edited (its hash does not "
+			    "match)",
+			    name, lineno, (unsigned long long)seq);
+			goto out;
+		}
+		(void)snprintf(prev, sizeof(prev), "%s", h);
+		want = seq + 1;
+		(*rows)++;
+	}
+	if (ferror(in)) {
+		(void)snprintf(err, errlen, "%s: read error", name);
+		r = PV_ERR_IO;
+		goto out;
+	}
+	(void)snprintf(last_hash, STORE_HASH_HEX, "%s", prev);
+	r = 0;
+out:
+	json_decref(row);
+	free(details);
+	free(line);
+	return r;
 }

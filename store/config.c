@@ -67,7 +67,8 @@ struct cfg_ctx {
 	struct pv_config *c;
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
-	    seen_penalty, seen_minfree, seen_rekey, seen_revlist;
+	    seen_penalty, seen_minfree, seen_rekey, seen_revlist, seen_krl,
+	    seen_hooktime;
 };
 
 static int
@@ -399,6 +400,78 @@ kw_plugin(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 }
 
 static int
+kw_krl(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	if (x->seen_krl)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	x->seen_krl = 1;
+	if (strcmp(l->args[0], "none") == 0)
+		return 0;
+	return set_path(&x->c->revoked_keys, l, err, errlen);
+}
+
+static int
+kw_exitdir(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	return set_path(&((struct cfg_ctx *)v)->c->exit_dir, l, err, errlen);
+}
+
+/* RotationHook KIND PROGRAM: one program per kind of exposure. */
+static int
+kw_hook(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+	struct pv_config_hook *h;
+	const char *k = l->args[0];
+	size_t i, n = strlen(k);
+
+	if (c->nhooks == PV_CONFIG_MAX_HOOKS)
+		return cfg_err(err, errlen, "too many %s lines", l->keyword);
+	if (n == 0 || n > STORE_KIND_MAX || k[0] == '-')
+		return cfg_err(err, errlen, "%s: KIND is [a-z0-9-], 1..%d",
+		    l->keyword, STORE_KIND_MAX);
+	for (i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+			(k[i] >= '0' && k[i] <= '9') || k[i] == '-'))
+			return cfg_err(err, errlen,
+			    "%s: KIND is [a-z0-9-], 1..%d", l->keyword,
+			    STORE_KIND_MAX);
+	for (i = 0; i < c->nhooks; i++)
+		if (strcmp(c->hooks[i].kind, k) == 0)
+			return cfg_err(
+			    err, errlen, "%s %s given twice", l->keyword, k);
+	if (l->args[1][0] != '/')
+		return cfg_err(err, errlen,
+		    "%s: PROGRAM needs an absolute path", l->keyword);
+	h = &c->hooks[c->nhooks];
+	if ((h->kind = strdup(k)) == NULL)
+		return PV_ERR_ALLOC;
+	if ((h->program = strdup(l->args[1])) == NULL) {
+		free(h->kind);
+		h->kind = NULL;
+		return PV_ERR_ALLOC;
+	}
+	c->nhooks++;
+	return 0;
+}
+
+static int
+kw_hooktime(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->hook_timeout, &x->seen_hooktime, l, err, errlen)) != 0)
+		return r;
+	if (x->c->hook_timeout == 0 || x->c->hook_timeout > 3600)
+		return cfg_err(err, errlen, "%s: 1s..1h", l->keyword);
+	return 0;
+}
+
+static int
 kw_loglevel(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct cfg_ctx *x = v;
@@ -473,6 +546,10 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "PerSourceMaxStartups", 1, 1, kw_psstartups },
 	{ "PerSourcePenalty", 1, 1, kw_penalty },
 	{ "Plugin", 1, 2, kw_plugin },
+	{ "RevokedKeys", 1, 1, kw_krl },
+	{ "ExitDirectory", 1, 1, kw_exitdir },
+	{ "RotationHook", 2, 2, kw_hook },
+	{ "RotationHookTimeout", 1, 1, kw_hooktime },
 	{ "LogLevel", 1, 1, kw_loglevel },
 	{ "KexAlgorithms", 1, 1, kw_algos },
 	{ "Ciphers", 1, 1, kw_algos },
@@ -502,6 +579,7 @@ pv_config_new(struct pv_config **out)
 	c->penalty_failures = 10;
 	c->penalty_duration = 300;
 	c->recording_min_free = PV_CONFIG_MIN_FREE_DEFAULT;
+	c->hook_timeout = 60;
 	c->log_level = PV_LOG_INFO;
 	*out = c;
 	return 0;
@@ -528,6 +606,10 @@ config_finish(struct pv_config *c)
 	if (c->recording_dir == NULL &&
 	    asprintf(&c->recording_dir, "%s/recordings", sd) < 0) {
 		c->recording_dir = NULL;
+		return PV_ERR_ALLOC;
+	}
+	if (c->exit_dir == NULL && asprintf(&c->exit_dir, "%s/exits", sd) < 0) {
+		c->exit_dir = NULL;
 		return PV_ERR_ALLOC;
 	}
 	if (c->policy_file == NULL &&
@@ -599,6 +681,12 @@ pv_config_free(struct pv_config *c)
 	free(c->recording_dir);
 	free(c->control_socket);
 	free(c->revocation_list);
+	free(c->revoked_keys);
+	free(c->exit_dir);
+	for (i = 0; i < c->nhooks; i++) {
+		free(c->hooks[i].kind);
+		free(c->hooks[i].program);
+	}
 	free(c->sandbox_user);
 	free(c->kex_algos);
 	free(c->ciphers);
@@ -749,6 +837,13 @@ pv_config_print(const struct pv_config *c, FILE *f)
 	fprintf(f, "controlsocket %s\n", c->control_socket);
 	fprintf(f, "revocationlist %s\n",
 	    c->revocation_list != NULL ? c->revocation_list : "none");
+	fprintf(f, "revokedkeys %s\n",
+	    c->revoked_keys != NULL ? c->revoked_keys : "none");
+	fprintf(f, "exitdirectory %s\n", c->exit_dir);
+	for (i = 0; i < c->nhooks; i++)
+		fprintf(f, "rotationhook %s %s\n", c->hooks[i].kind,
+		    c->hooks[i].program);
+	print_secs(f, "rotationhooktimeout", c->hook_timeout);
 	fprintf(f, "sandboxuser %s\n", c->sandbox_user);
 	fprintf(f, "maxsessions %u\n", c->max_sessions);
 	print_secs(f, "logingracetime", c->login_grace);

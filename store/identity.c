@@ -371,7 +371,8 @@ out:
 #define ENGINEER_COLS                                                       \
 	"e.id, e.login, p.name, e.clearance, e.created_at, "                \
 	"coalesce(e.disabled_at, 0), (p.revoked_at IS NOT NULL OR "         \
-	"p.status = 'exited'), EXISTS(SELECT 1 FROM totp t WHERE "          \
+	"p.status IN ('exiting', 'exited')), EXISTS(SELECT 1 FROM totp t "  \
+	"WHERE "                                                            \
 	"t.engineer_id = e.id AND t.revoked_at IS NULL), (SELECT count(*) " \
 	"FROM engineer_keys k WHERE k.engineer_id = e.id AND "              \
 	"k.revoked_at IS NULL)"

@@ -8,8 +8,10 @@ libprovost_store_la_SOURCES = \
 	store/config.c \
 	store/db.c \
 	store/decide.c \
+	store/exits.c \
 	store/exposures.c \
 	store/grants.c \
+	store/hook.c \
 	store/identity.c \
 	store/json.c \
 	store/keys.c \
@@ -88,6 +90,16 @@ tests_fuzz_fuzz_exposures_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_exposures_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_exposures.c
+
+# Fuzz target: what an exit reads (hook answers, a bundle's audit.jsonl,
+# the certificate's signature).
+FUZZ_TARGETS += tests/fuzz/fuzz_exit
+tests_fuzz_fuzz_exit_SOURCES = tests/fuzz/fuzz_exit.c
+tests_fuzz_fuzz_exit_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_exit_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_exit_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la $(CRYPTO_LIBS) $(JANSSON_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_exit.c
 
 # Fuzz target: the audit anchors file (provostctl audit verify --anchors).
 FUZZ_TARGETS += tests/fuzz/fuzz_anchors

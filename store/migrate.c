@@ -154,10 +154,34 @@ static const char schema_v3[] =
     "CREATE INDEX exposures_provider ON exposures(provider_id);"
     "CREATE INDEX sessions_engineer ON sessions(engineer_id);";
 
+/*
+ * 4: a provider's exit (DESIGN.md "Exit at contract end"): one row per
+ * provider, and one per item of each step as it finishes, so that a run
+ * stopped anywhere resumes without repeating a finished item.  An item is
+ * 'started' before anything outside the store is changed for it (with
+ * what it will set, sealed), then 'done' or 'unresolved'.
+ */
+static const char schema_v4[] =
+    "CREATE TABLE exits("
+    " id TEXT PRIMARY KEY,"
+    " provider_id INTEGER NOT NULL UNIQUE REFERENCES providers(id),"
+    " started_at INTEGER NOT NULL, started_by TEXT NOT NULL,"
+    " contract_end INTEGER, finished_at INTEGER,"
+    " certificate_sha256 TEXT, bundle TEXT,"
+    " legal_hold INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE exit_items("
+    " exit_id TEXT NOT NULL REFERENCES exits(id),"
+    " step TEXT NOT NULL, item TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('started','done','unresolved')),"
+    " detail TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 1,"
+    " PRIMARY KEY(exit_id, step, item));";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };
 
 int

@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -531,6 +531,98 @@ int store_exposure_list(
     struct store *st, const char *provider, store_exposure_cb cb, void *ctx);
 
 /*
+ * A provider's exit (exits.c): one per provider, its items recorded as
+ * each finishes, so that a run stopped anywhere (kill -9, Ctrl-C, a lost
+ * connection) resumes where it stopped.  An item that changes something
+ * outside the store is put 'started' first, with everything it will set
+ * (a new secret only sealed): a resumed run finds it and finishes the same
+ * change, never a second one.  Each change of an item is audited
+ * (exit.item); the exit's start and end too (exit.start, exit.finish).
+ */
+enum store_exit_state {
+	STORE_EXIT_STARTED = 0,
+	STORE_EXIT_DONE,
+	STORE_EXIT_UNRESOLVED,
+};
+struct store_exit {
+	char id[40];
+	char *provider;
+	char *started_by;
+	int64_t started_at;
+	int64_t contract_end; /* 0: not set */
+	int64_t finished_at;  /* 0: not finished */
+	char *certificate_sha256;
+	char *bundle;
+	int legal_hold;
+};
+struct store_exit_item {
+	char *step;
+	char *item;
+	enum store_exit_state state;
+	char *detail; /* canonical JSON object */
+	int64_t updated_at;
+	int attempts;
+};
+typedef int (*store_exit_item_cb)(void *ctx, const struct store_exit_item *i);
+/*
+ * The provider's exit, started now if there is none (*created 1; the
+ * provider's status becomes 'exiting').  PV_ERR_NOT_FOUND: no provider.
+ */
+int store_exit_begin(struct store *st, const char *actor, const char *provider,
+    int64_t contract_end, int64_t now, struct store_exit **out, int *created);
+/* PV_ERR_NOT_FOUND if the provider has no exit. */
+int store_exit_get(
+    struct store *st, const char *provider, struct store_exit **out);
+/* *out NULL (and 0) if the item was never recorded. */
+int store_exit_item_get(struct store *st, const char *exit_id, const char *step,
+    const char *item, struct store_exit_item **out);
+/* Records (or moves on) an item; detail is stolen.  Audited exit.item. */
+int store_exit_item_set(struct store *st, const char *actor,
+    const char *exit_id, const char *step, const char *item,
+    enum store_exit_state state, json_t *detail, int64_t now);
+/* In the order recorded; step NULL: every step's. */
+int store_exit_item_list(struct store *st, const char *exit_id,
+    const char *step, store_exit_item_cb cb, void *ctx);
+/* The end: certificate and bundle recorded, the provider 'exited'. */
+int store_exit_finish(struct store *st, const char *actor, const char *exit_id,
+    const char *bundle, const char *certificate_sha256, int64_t now);
+/* Lifts (hold 0) or puts back the legal hold; audited exit.hold. */
+int store_exit_hold(struct store *st, const char *actor, const char *provider,
+    int hold, const char *why);
+/* 1 if engineer's provider has an exit (started or finished), else 0. */
+int store_exit_of_engineer(struct store *st, const char *login);
+/*
+ * A rotation hook's answer (hook.c): one JSON object.  To "rotate":
+ * {"status": "rotated"|"failed", "fingerprint": F, "message": M,
+ * "secret": S} (fingerprint needed with rotated; secret optional, sealed
+ * to the client at once and never kept).  To "verify": {"status":
+ * "ok"|"failed"|"unsupported", "message": M}.  Unknown fields, other
+ * types, control characters are refused with one line in err.
+ */
+#define STORE_HOOK_ANSWER_MAX 65536
+#define STORE_HOOK_SECRET_MAX 16384
+enum store_hook_status {
+	STORE_HOOK_ROTATED = 0,
+	STORE_HOOK_FAILED,
+	STORE_HOOK_OK,
+	STORE_HOOK_UNSUPPORTED,
+};
+struct store_hook_answer {
+	enum store_hook_status status;
+	char *fingerprint; /* NULL: none */
+	char *message;     /* NULL: none */
+	uint8_t *secret;   /* NULL: none; wiped by _clear */
+	size_t secret_len;
+};
+int store_hook_answer_parse(const char *data, size_t len, int verify,
+    struct store_hook_answer *out, char *err, size_t errlen);
+void store_hook_answer_clear(struct store_hook_answer *a);
+const char *store_hook_status_name(enum store_hook_status s);
+void store_exit_free(struct store_exit *x);
+void store_exit_item_free(struct store_exit_item *i);
+const char *store_exit_state_name(enum store_exit_state s);
+
+/*
  * Revocations for the daemon's 1-second poll: every audit row from seq >
  * *cursor whose action revokes or ends access (engineer.disable,
  * engineer.revoke, provider.revoke, provider.status, grant.revoke,
@@ -590,6 +682,13 @@ int store_audit_verify(
 /* One JSON object per line, rows with ts >= since_ms. */
 int store_audit_export(struct store *st, int64_t since_ms, FILE *out);
 /*
+ * An export (from its first row on) checked without a store: rows in
+ * sequence, each hash recomputed; *rows and the last row's hash.  0, or
+ * PV_ERR_INVALID with "NAME:LINE: what" in err.
+ */
+int store_audit_export_check(FILE *in, const char *name, uint64_t *rows,
+    char last_hash[65], char *err, size_t errlen);
+/*
  * Anchors: the signed checkpoints, to be kept off the host (provostd logs
  * each as it is made; provostctl audit anchors export).  An anchor's JSON
  * is {"hash","key","seq","sig","ts"}.
@@ -625,6 +724,11 @@ int store_audit_verify_anchors(struct store *st, EVP_PKEY *pub,
 #define PV_CONFIG_MAX_RECIPIENTS 16
 #define PV_CONFIG_MAX_PLUGINS 16
 #define PV_CONFIG_MIN_FREE_DEFAULT (64ULL << 20)
+#define PV_CONFIG_MAX_HOOKS 32
+struct pv_config_hook {
+	char *kind; /* an exposure kind */
+	char *program;
+};
 struct pv_config_plugin {
 	char *path;
 	char *config; /* NULL if none */
@@ -646,6 +750,11 @@ struct pv_config {
 	uint64_t rekey_data, rekey_time;
 	char *control_socket;
 	char *revocation_list; /* RevocationList: NULL = not kept */
+	char *revoked_keys;    /* RevokedKeys (the KRL): NULL = not kept */
+	char *exit_dir;        /* ExitDirectory: evidence bundles */
+	size_t nhooks;         /* RotationHook KIND PROGRAM */
+	struct pv_config_hook hooks[PV_CONFIG_MAX_HOOKS];
+	uint64_t hook_timeout; /* RotationHookTimeout, seconds */
 	char *sandbox_user;
 	uint32_t max_sessions;
 	uint64_t login_grace; /* seconds */

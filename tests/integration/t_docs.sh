@@ -50,6 +50,7 @@ PolicyFile $PV_TMP/policy.conf
 RecordingRecipient $PV_TMP/s.pub
 SandboxUser nobody
 LogLevel warn
+RotationHook net-password /bin/true
 EOC
 "$top_builddir/provostctl" -f "$PV_TMP/provostd.conf" init >/dev/null 2>&1 || pv_fail "provostctl init"
 "$top_builddir/provostd" -T -f "$PV_TMP/provostd.conf" > "$PV_TMP/T.out" 2>"$PV_TMP/T.err" ||

@@ -223,6 +223,8 @@ provostctl krl export revoked.krl --provider acme
 	man8 ok '^revoked\.krl: [0-9]+ certificate serials?, [0-9]+ keys?$'
 provostctl provider exit acme --dry-run
 	man8 ok '^exit plan for provider acme \(dry run: nothing was changed\)$' '^  recorded root@db01 unix-password vault:db01/root: no rotation hook'
+provostctl provider exit acme --erasure-certificate acme-erasure.pdf
+	skip the exit run ends the provider for the lines after it; t_ctl_exit_run.sh runs it against provostd and a real sshd
 
 @ README.md
 provostctl revoke grant ID

@@ -420,6 +420,8 @@ test_migrate_v2(void **state)
 	assert_int_equal(tsu_populate(st), 0);
 	/* Back to schema 2 exactly, with an exposure of its time. */
 	assert_int_equal(sqlite3_exec(st->db,
+			     "DROP TABLE exit_items;"
+			     "DROP TABLE exits;"
 			     "DROP INDEX exposures_provider;"
 			     "DROP INDEX sessions_engineer;"
 			     "ALTER TABLE exposures DROP COLUMN kind;"
@@ -434,13 +436,119 @@ test_migrate_v2(void **state)
 	store_close(st);
 	assert_int_equal(store_open(path, &st), 0);
 	assert_int_equal(store_schema_version(st, &v), 0);
-	assert_int_equal(v, 3);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
 	assert_int_equal(store_exposure_list(st, "acme", xs_cb, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(
 	    l.line[0], "recorded acme -@db01 secret vault:old - 0");
 	store_close(st);
 	tsu_rmdir(dir);
+}
+
+static int
+count_items(void *ctx, const struct store_exit_item *i)
+{
+	(void)i;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/*
+ * The exit's record: begun once (the provider exiting, its engineers
+ * refused), an item started twice counts two attempts and stays
+ * unfinished until done, finishing makes the provider exited, and the
+ * legal hold is lifted and restored, each audited.
+ */
+static void
+test_exit_record(void **state)
+{
+	struct store *st;
+	struct store_exit *x = NULL, *y = NULL;
+	struct store_exit_item *it = NULL;
+	struct store_engineer *e = NULL;
+	struct store_provider *p = NULL;
+	struct store_audit_report rep;
+	int created, n = 0;
+
+	(void)state;
+	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	assert_int_equal(store_exit_get(st, "acme", &x), PV_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_exit_begin(st, "admin:t", "nope", 0, 10, &x, &created),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_exit_begin(st, "admin:t", "acme", 99, 10, &x, &created), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(x->contract_end, 99);
+	assert_int_equal(x->legal_hold, 1);
+	/* begun again: the same exit */
+	assert_int_equal(
+	    store_exit_begin(st, "admin:t", "acme", 0, 20, &y, &created), 0);
+	assert_int_equal(created, 0);
+	assert_string_equal(x->id, y->id);
+	store_exit_free(y);
+	assert_int_equal(store_provider_get(st, "acme", &p), 0);
+	assert_int_equal(p->status, STORE_PROVIDER_EXITING);
+	store_provider_free(p);
+	assert_int_equal(store_engineer_get_by_login(st, "alice", &e), 0);
+	assert_true(e->provider_blocked);
+	store_engineer_free(e);
+	assert_int_equal(store_exit_of_engineer(st, "alice"), 1);
+
+	assert_int_equal(store_exit_item_get(st, x->id, "rotate", "k", &it), 0);
+	assert_null(it);
+	assert_int_equal(store_exit_item_set(st, "admin:t", x->id, "rotate",
+			     "k", STORE_EXIT_STARTED, NULL, 30),
+	    0);
+	assert_int_equal(store_exit_item_set(st, "admin:t", x->id, "rotate",
+			     "k", STORE_EXIT_STARTED, NULL, 31),
+	    0);
+	assert_int_equal(store_exit_item_get(st, x->id, "rotate", "k", &it), 0);
+	assert_int_equal(it->state, STORE_EXIT_STARTED);
+	assert_int_equal(it->attempts, 2);
+	store_exit_item_free(it);
+	assert_int_equal(
+	    store_exit_item_set(st, "admin:t", x->id, "rotate", "k",
+		STORE_EXIT_DONE, json_pack("{s:s}", "fingerprint", "f1"), 32),
+	    0);
+	assert_int_equal(store_exit_item_get(st, x->id, "rotate", "k", &it), 0);
+	assert_int_equal(it->state, STORE_EXIT_DONE);
+	assert_int_equal(it->attempts, 2);
+	assert_string_equal(it->detail, "{\"fingerprint\":\"f1\"}");
+	store_exit_item_free(it);
+	assert_int_equal(store_exit_item_set(st, "admin:t", x->id, "sweep", "t",
+			     STORE_EXIT_UNRESOLVED, NULL, 33),
+	    0);
+	assert_int_equal(
+	    store_exit_item_list(st, x->id, NULL, count_items, &n), 0);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(
+	    store_exit_item_list(st, x->id, "sweep", count_items, &n), 0);
+	assert_int_equal(n, 1);
+
+	assert_int_equal(
+	    store_exit_finish(st, "admin:t", x->id, "/b", "abc", 40), 0);
+	assert_int_equal(
+	    store_exit_finish(st, "admin:t", "no-such", "/b", "abc", 40),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(store_provider_get(st, "acme", &p), 0);
+	assert_int_equal(p->status, STORE_PROVIDER_EXITED);
+	store_provider_free(p);
+	assert_int_equal(
+	    store_exit_hold(st, "admin:t", "acme", 0, "settled"), 0);
+	store_exit_free(x);
+	assert_int_equal(store_exit_get(st, "acme", &x), 0);
+	assert_int_equal(x->finished_at, 40);
+	assert_int_equal(x->legal_hold, 0);
+	assert_string_equal(x->bundle, "/b");
+	store_exit_free(x);
+	assert_int_equal(
+	    store_exit_hold(st, "admin:t", "globex", 0, "x"), PV_ERR_NOT_FOUND);
+	assert_int_equal(store_exit_of_engineer(st, "nobody"), 0);
+	assert_int_equal(store_audit_verify(st, NULL, &rep), 0);
+	store_close(st);
 }
 
 int
@@ -452,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_exposure_import),
 		cmocka_unit_test(test_exposure_sessions),
 		cmocka_unit_test(test_migrate_v2),
+		cmocka_unit_test(test_exit_record),
 	};
 
 	return cmocka_run_group_tests_name("store_exit", tests, NULL, NULL);

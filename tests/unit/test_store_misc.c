@@ -32,7 +32,11 @@ test_config(void **state)
 				   "RekeyLimit 4M 1h\n"
 				   "KexAlgorithms curve25519-sha256,"
 				   "sntrup761x25519-sha512@openssh.com\n"
-				   "macs hmac-sha2-256-etm@openssh.com\n";
+				   "macs hmac-sha2-256-etm@openssh.com\n"
+				   "RevokedKeys /srv/provost/revoked.krl\n"
+				   "RotationHook net-password /usr/lib/h1\n"
+				   "RotationHook api-key /usr/lib/h2\n"
+				   "RotationHookTimeout 2m\n";
 	static const struct {
 		const char *text;
 		const char *err;
@@ -73,6 +77,23 @@ test_config(void **state)
 		{ "RekeyLimit 1G 1h 1\n", "x.conf:1:" },
 		{ "RekeyLimit 1G\nRekeyLimit 2G\n",
 		    "x.conf:2: RekeyLimit given twice" },
+		{ "RotationHook Net /bin/true\n",
+		    "x.conf:1: RotationHook: KIND is [a-z0-9-]" },
+		{ "RotationHook -x /bin/true\n",
+		    "x.conf:1: RotationHook: KIND is [a-z0-9-]" },
+		{ "RotationHook k hook.sh\n",
+		    "x.conf:1: RotationHook: PROGRAM needs an absolute path" },
+		{ "RotationHook k /a\nRotationHook k /b\n",
+		    "x.conf:2: RotationHook k given twice" },
+		{ "RotationHook k\n", "x.conf:1:" },
+		{ "RotationHookTimeout 0\n",
+		    "x.conf:1: RotationHookTimeout: 1s..1h" },
+		{ "RotationHookTimeout 2h\n",
+		    "x.conf:1: RotationHookTimeout: 1s..1h" },
+		{ "RevokedKeys krl\n", "needs an absolute path" },
+		{ "RevokedKeys none\nRevokedKeys /a\n",
+		    "x.conf:2: RevokedKeys given twice" },
+		{ "ExitDirectory exits\n", "needs an absolute path" },
 	};
 	struct pv_config *c;
 	const char *path;
@@ -108,6 +129,12 @@ test_config(void **state)
 	assert_string_equal(c->macs, "hmac-sha2-256-etm@openssh.com");
 	assert_null(c->ciphers);
 	assert_null(c->hostkey_algos);
+	assert_string_equal(c->revoked_keys, "/srv/provost/revoked.krl");
+	assert_string_equal(c->exit_dir, "/srv/provost/exits");
+	assert_int_equal(c->nhooks, 2);
+	assert_string_equal(c->hooks[1].kind, "api-key");
+	assert_string_equal(c->hooks[1].program, "/usr/lib/h2");
+	assert_int_equal(c->hook_timeout, 120);
 	pv_config_free(c);
 	pv_config_free(NULL);
 	/* Not kept unless configured. */
@@ -117,6 +144,9 @@ test_config(void **state)
 	assert_int_equal(
 	    pv_config_load_mem(c, "x.conf", "", 0, err, sizeof(err)), 0);
 	assert_null(c->revocation_list);
+	assert_null(c->revoked_keys);
+	assert_int_equal(c->nhooks, 0);
+	assert_int_equal(c->hook_timeout, 60);
 	assert_true(c->recording_min_free == PV_CONFIG_MIN_FREE_DEFAULT);
 	assert_true(c->rekey_data == 0 && c->rekey_time == 0);
 	pv_config_free(c);
