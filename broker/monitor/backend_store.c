@@ -108,9 +108,24 @@ sb_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 	if ((r = store_engineer_get_by_login(st, engineer, &e)) != 0)
 		return r == PV_ERR_NOT_FOUND ? PV_DENY : r;
 	/* Disabled engineers and blocked providers fail like strangers. */
-	if (e->disabled_at != 0 || e->provider_blocked)
+	if (e->disabled_at != 0 || e->provider_blocked) {
 		r = PV_DENY;
-	else
+		/* after the provider's exit, every try is on the record */
+		if (store_exit_of_engineer(st, engineer) == 1) {
+			char obj[128];
+
+			(void)snprintf(
+			    obj, sizeof(obj), "engineer:%s", engineer);
+			(void)store_audit_append(st, "broker", "exit.violation",
+			    obj,
+			    json_pack("{s:s, s:s, s:s}", "engineer", engineer,
+				"provider", e->provider, "what",
+				"a login with a key"));
+			pv_warn("login by %s of provider %s after its exit "
+				"(audited exit.violation)",
+			    engineer, e->provider);
+		}
+	} else
 		r = store_engineer_key_match(st, engineer, blob, len);
 	store_engineer_free(e);
 	return r;

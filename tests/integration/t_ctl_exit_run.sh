@@ -9,7 +9,8 @@
 # exactly once, the new one is readable only with the security team's key,
 # the hook's check says the old one fails; the session is ended, the
 # certificate and alice's key are refused by sshd, the failing and hanging
-# hooks, the sweep and the KRL push end as unresolved items, never done.
+# hooks, the sweep and the KRL push end as unresolved items, never done;
+# a later login by her is audited exit.violation.
 # The certificate verifies with stock ssh-keygen -Y verify and with
 # provostctl exit verify; a bundle with one byte changed, a file added or
 # a certificate edited does not.  A second exit says it is done.
@@ -166,6 +167,12 @@ grep -rqF "$(cat "$PV_TMP/fw01.pw")" "$BUNDLE" "$DB" && pv_fail "the new secret 
 direct "$PV_TMP/eph" "$PV_TMP/eph-cert.pub" >/dev/null && pv_fail "sshd accepted a certificate minted before the exit"
 direct "$PV_TMP/alice" >/dev/null && pv_fail "sshd accepted alice's key after the exit"
 "$SSH_KEYGEN" -Q -f "$KRL" "$PV_TMP/eph-cert.pub" | grep -q ': REVOKED$' || pv_fail "ssh-keygen -Q"
+# A login by the provider's engineer after the exit is on the record.
+n0=$(pvctl audit export --format jsonl | grep -c '"action":"exit.violation"')
+out=$(pvssh "alice+db01" 'echo in' </dev/null 2>&1) && pv_fail "alice logged in after the exit: $out"
+[ "$(pvctl audit export --format jsonl | grep '"action":"exit.violation"' |
+    grep -c '"engineer":"alice"')" -gt "$n0" ] || pv_fail "no exit.violation row for alice's login"
+grep -q 'login by alice of provider acme after its exit' "$PVD_LOG" || pv_fail "no exit.violation log line"
 
 # Unresolved, never done: the failing and the hanging hook, sweep, push.
 for pat in "rotate.*vault unreachable" "rotate.*RotationHookTimeout" "sweep target:db01" "krl push:krl01"; do
