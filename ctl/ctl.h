@@ -157,6 +157,21 @@ struct ctl_exit_opts {
 	int reverify;
 };
 int ctl_exit_run(struct ctl *c, const struct ctl_exit_opts *o);
+/*
+ * remote.c: provost's own connection to a target as its admin account
+ * (target admin): script on stdin of "sh -s -- ARG", its output in *out
+ * (malloc'd); the exchange recorded to rec (NULL: not) sealed to the
+ * RecordingRecipient keys; audited target.connect.  0, or a PV_ERR_*
+ * with one line in err.  _look runs the sweep script and parses it.
+ */
+int ctl_remote_run(struct ctl *c, const char *target, const char *why,
+    const char *script, const char *arg, const char *rec, char **out,
+    size_t *outlen, char *err, size_t errlen);
+int ctl_remote_look(struct ctl *c, const char *target, const char *why,
+    const char *rec, char **text, size_t *len, json_t **state, char *err,
+    size_t errlen);
+int ctl_cmd_target_admin(struct ctl *c, int argc, char **argv);
+int ctl_cmd_target_baseline(struct ctl *c, int argc, char **argv);
 /* exit_bundle.c: the evidence bundle and the signed certificate. */
 int ctl_cmd_exit_verify(struct ctl *c, int argc, char **argv);
 int ctl_cmd_exit_hold(struct ctl *c, int argc, char **argv);

@@ -37,6 +37,9 @@ int exit_count(struct exit_run *x, const char *step);
 int exit_hook_run(struct exit_run *x, const char *program, const char *action,
     json_t *req, struct store_hook_answer *ans, char *why, size_t whylen);
 
+/* exit_sweep.c: each target touched against its baseline. */
+int exit_step_sweep(struct exit_run *x);
+
 /* exit_bundle.c */
 int exit_bundle_dir(struct exit_run *x);
 int exit_erasure(struct exit_run *x, const char *path);

@@ -243,6 +243,31 @@ set_array(json_t *set)
 	return arr;
 }
 
+/* 0 if the sweep can look at t, else why not. */
+static int
+plan_sweepable(struct ctl *c, const char *t, char *why, size_t len)
+{
+	char *acct = NULL, *root = NULL, *text = NULL;
+	int64_t at;
+
+	if (store_target_admin_get(c->st, t, &acct, &root) != 0) {
+		(void)snprintf(why, len,
+		    "no admin account: provostctl target admin %s", t);
+		return -1;
+	}
+	free(acct);
+	free(root);
+	if (store_baseline_get(c->st, t, &text, &at) != 0) {
+		(void)snprintf(why, len,
+		    "no baseline to compare with: provostctl target baseline "
+		    "%s",
+		    t);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
 /* The steps with their counts, and what cannot be done automatically. */
 static int
 plan_steps(struct plan *p, struct ctl *c, size_t krl[2])
@@ -251,7 +276,7 @@ plan_steps(struct plan *p, struct ctl *c, size_t krl[2])
 	size_t i, n_eng = 0, n_req = 0, n_grant = 0, n_live = 0, n_sess = 0;
 	size_t n_tok = 0, n_unexp = 0;
 	const char *t;
-	char item[300];
+	char item[300], why[300];
 
 	for (i = 0; (e = json_array_get(engs, i)) != NULL; i++) {
 		if (!json_is_true(json_object_get(e, "disabled")))
@@ -287,9 +312,8 @@ plan_steps(struct plan *p, struct ctl *c, size_t krl[2])
 	for (i = 0; (e = json_array_get(sw, i)) != NULL; i++) {
 		t = json_string_value(e);
 		(void)snprintf(item, sizeof(item), "sweep %s", t);
-		if (unresolved(p, item,
-			"no baseline and no sweep (target baseline and the "
-			"sweep are not built yet)") != 0)
+		if (plan_sweepable(c, t, why, sizeof(why)) != 0 &&
+		    unresolved(p, item, why) != 0)
 			return PV_ERR_ALLOC;
 		(void)snprintf(item, sizeof(item), "krl push %s", t);
 		if (unresolved(p, item,

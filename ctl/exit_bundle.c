@@ -33,6 +33,7 @@ int
 exit_bundle_dir(struct exit_run *x)
 {
 	const char *d = x->c->cfg->exit_dir;
+	char sub[4200];
 
 	if (mkdir(d, 0700) != 0 && errno != EEXIST)
 		return ctl_fail(PV_ERR_IO, "%s: %s", d, strerror(errno));
@@ -41,6 +42,10 @@ exit_bundle_dir(struct exit_run *x)
 		return ctl_fail(PV_ERR_RANGE, "%s: path too long", d);
 	if (mkdir(x->dir, 0700) != 0 && errno != EEXIST)
 		return ctl_fail(PV_ERR_IO, "%s: %s", x->dir, strerror(errno));
+	if ((size_t)snprintf(sub, sizeof(sub), "%s/recordings", x->dir) >=
+		sizeof(sub) ||
+	    (mkdir(sub, 0700) != 0 && errno != EEXIST))
+		return ctl_fail(PV_ERR_IO, "%s: %s", sub, strerror(errno));
 	return 0;
 }
 

@@ -561,31 +561,6 @@ step_rotate(struct exit_run *x)
 	return r;
 }
 
-/* sweep: not built; every target touched is an unresolved item. */
-static int
-step_sweep(struct exit_run *x)
-{
-	const char *t;
-	char item[300];
-	json_t *v;
-	int r;
-
-	json_object_foreach(x->targets, t, v)
-	{
-		(void)v;
-		(void)snprintf(item, sizeof(item), "target:%s", t);
-		if ((r = exit_item_done(x, "sweep", item)) < 0)
-			return XFAIL(PV_ERR_STORE);
-		if (r == 0 &&
-		    (r = exit_unresolved(x, "sweep", item,
-			 "not swept: provost does not compare targets with a "
-			 "baseline yet; check authorized_keys, accounts, "
-			 "sudoers, cron and systemd units by hand")) != 0)
-			return r;
-	}
-	return 0;
-}
-
 static int
 step_run(struct exit_run *x, const char *name, int (*fn)(struct exit_run *))
 {
@@ -723,7 +698,7 @@ ctl_exit_run(struct ctl *c, const struct ctl_exit_opts *o)
 	    (r = step_run(&x, "end-sessions", step_end_sessions)) != 0 ||
 	    (r = step_run(&x, "krl", step_krl)) != 0 ||
 	    (r = step_run(&x, "rotate", step_rotate)) != 0 ||
-	    (r = step_run(&x, "sweep", step_sweep)) != 0 ||
+	    (r = step_run(&x, "sweep", exit_step_sweep)) != 0 ||
 	    (r = step_run(&x, "verify", exit_step_verify)) != 0 ||
 	    (r = exit_finish(&x)) != 0)
 		goto out;

@@ -9,15 +9,19 @@ provostctl_SOURCES = \
 	ctl/exit-int.h \
 	ctl/exit_bundle.c \
 	ctl/exit_run.c \
+	ctl/exit_sweep.c \
 	ctl/exposures.c \
 	ctl/grants.c \
 	ctl/init.c \
 	ctl/krl.c \
 	ctl/main.c \
+	ctl/remote.c \
 	ctl/report.c \
 	ctl/sessions.c \
 	ctl/targets.c \
-	ctl/tokens.c
+	ctl/tokens.c \
+	broker/login.c \
+	broker/monitor/cert.c
 provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS)
 provostctl_LDFLAGS = $(PROG_LINK)
@@ -25,7 +29,7 @@ provostctl_LDADD = libprovost_plugins.la libprovost_store.la \
 	libprovost_policy.la libprovost_pam_module.la libprovost_recorder.la \
 	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
 	$(QRENCODE_LIBS) -ldl
-LINT_C_FILES += $(filter %.c,$(provostctl_SOURCES))
+LINT_C_FILES += $(filter ctl/%.c,$(provostctl_SOURCES))
 LINT_H_FILES += ctl/ctl.h
 
 CTL_INTEGRATION_TESTS = \
@@ -37,7 +41,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_krl.sh \
 	tests/integration/t_ctl_exposure.sh \
 	tests/integration/t_ctl_exit.sh \
-	tests/integration/t_ctl_exit_run.sh
+	tests/integration/t_ctl_exit_run.sh \
+	tests/integration/t_ctl_exit_sweep.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

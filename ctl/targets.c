@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl/ctl.h"
 
@@ -222,5 +224,88 @@ ctl_cmd_target_show(struct ctl *c, int argc, char **argv)
 		printf("%s%s", i ? "," : "", t->accounts[i]);
 	printf("\n");
 	store_target_free(t);
+	return 0;
+}
+
+/* target admin NAME --account A [--root DIR]: provost's own connection. */
+int
+ctl_cmd_target_admin(struct ctl *c, int argc, char **argv)
+{
+	const char *account = NULL, *root = "/";
+	const struct ctl_opt opts[] = {
+		{ "account", 1, &account, NULL },
+		{ "root", 1, &root, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	int r;
+	PARSE("target", "admin", opts);
+
+	if (argc - first != 1 || account == NULL)
+		return ctl_usage(cmd, "NAME and --account are required");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_target_admin_set(
+		 c->st, c->actor, argv[first], account, root)) != 0)
+		return STORE_FAIL(r);
+	if (c->json)
+		return ctl_print_json(json_pack("{s:s, s:s, s:s}", "target",
+		    argv[first], "account", account, "root", root));
+	printf("target %s: provost connects as %s, root %s\n", argv[first],
+	    account, root);
+	return 0;
+}
+
+/* target baseline NAME: what the exit's sweep will compare with. */
+int
+ctl_cmd_target_baseline(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_opt opts[] = {
+		{ NULL, 0, NULL, NULL },
+	};
+	char err[512], rec[4200], *text = NULL;
+	json_t *state = NULL, *v;
+	size_t len = 0;
+	int r;
+	PARSE("target", "baseline", opts);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one target NAME");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	(void)snprintf(rec, sizeof(rec), "%s/admin", c->cfg->recording_dir);
+	if (mkdir(rec, 0700) != 0 && errno != EEXIST)
+		return ctl_fail(PV_ERR_IO, "%s: %s", rec, strerror(errno));
+	(void)snprintf(rec, sizeof(rec), "%s/admin/baseline-%s-%lld.pvr",
+	    c->cfg->recording_dir, argv[first],
+	    (long long)(pv_wall_ms() / 1000));
+	if ((r = ctl_remote_look(c, argv[first], "baseline", rec, &text, &len,
+		 &state, err, sizeof(err))) != 0)
+		return ctl_fail(r, "target %s: %s", argv[first], err);
+	r = store_baseline_put(
+	    c->st, c->actor, argv[first], text, len, rec, pv_wall_ms() / 1000);
+	free(text);
+	if (r != 0) {
+		json_decref(state);
+		return STORE_FAIL(r);
+	}
+	v = json_pack("{s:s, s:I, s:I, s:I, s:s}", "target", argv[first],
+	    "files",
+	    (json_int_t)json_object_size(json_object_get(state, "files")),
+	    "accounts",
+	    (json_int_t)json_object_size(json_object_get(state, "users")),
+	    "keyed_accounts",
+	    (json_int_t)json_object_size(json_object_get(state, "keys")),
+	    "recording", rec);
+	json_decref(state);
+	if (c->json)
+		return ctl_print_json(v);
+	printf("target %s: baseline of %lld files, %lld accounts (%lld with "
+	       "keys); recorded to %s\n",
+	    argv[first],
+	    (long long)json_integer_value(json_object_get(v, "files")),
+	    (long long)json_integer_value(json_object_get(v, "accounts")),
+	    (long long)json_integer_value(json_object_get(v, "keyed_accounts")),
+	    rec);
+	json_decref(v);
 	return 0;
 }

@@ -68,7 +68,7 @@ struct cfg_ctx {
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
 	    seen_penalty, seen_minfree, seen_rekey, seen_revlist, seen_krl,
-	    seen_hooktime;
+	    seen_hooktime, seen_sweep;
 };
 
 static int
@@ -471,6 +471,25 @@ kw_hooktime(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* ExitSweep report|quarantine */
+static int
+kw_sweep(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	if (x->seen_sweep)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	x->seen_sweep = 1;
+	if (strcmp(l->args[0], "quarantine") == 0)
+		x->c->exit_quarantine = 1;
+	else if (strcmp(l->args[0], "report") == 0)
+		x->c->exit_quarantine = 0;
+	else
+		return cfg_err(
+		    err, errlen, "%s: report or quarantine", l->keyword);
+	return 0;
+}
+
 static int
 kw_loglevel(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
@@ -550,6 +569,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "ExitDirectory", 1, 1, kw_exitdir },
 	{ "RotationHook", 2, 2, kw_hook },
 	{ "RotationHookTimeout", 1, 1, kw_hooktime },
+	{ "ExitSweep", 1, 1, kw_sweep },
 	{ "LogLevel", 1, 1, kw_loglevel },
 	{ "KexAlgorithms", 1, 1, kw_algos },
 	{ "Ciphers", 1, 1, kw_algos },
@@ -844,6 +864,8 @@ pv_config_print(const struct pv_config *c, FILE *f)
 		fprintf(f, "rotationhook %s %s\n", c->hooks[i].kind,
 		    c->hooks[i].program);
 	print_secs(f, "rotationhooktimeout", c->hook_timeout);
+	fprintf(
+	    f, "exitsweep %s\n", c->exit_quarantine ? "quarantine" : "report");
 	fprintf(f, "sandboxuser %s\n", c->sandbox_user);
 	fprintf(f, "maxsessions %u\n", c->max_sessions);
 	print_secs(f, "logingracetime", c->login_grace);

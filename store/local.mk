@@ -18,6 +18,7 @@ libprovost_store_la_SOURCES = \
 	store/migrate.c \
 	store/query.c \
 	store/sessions.c \
+	store/sweep.c \
 	store/targets.c \
 	store/totp.c
 libprovost_store_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \

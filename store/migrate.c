@@ -177,11 +177,27 @@ static const char schema_v4[] =
     " attempts INTEGER NOT NULL DEFAULT 1,"
     " PRIMARY KEY(exit_id, step, item));";
 
+/*
+ * 5: the account and root provost's own connection to a target uses
+ * (baselines, the exit's sweep), and the baselines it took.
+ */
+static const char schema_v5[] =
+    "CREATE TABLE target_admin("
+    " target_id INTEGER PRIMARY KEY REFERENCES targets(id),"
+    " account TEXT NOT NULL, root TEXT NOT NULL DEFAULT '/');"
+    "CREATE TABLE target_baselines("
+    " id INTEGER PRIMARY KEY,"
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " taken_at INTEGER NOT NULL, taken_by TEXT NOT NULL,"
+    " text TEXT NOT NULL, sha256 TEXT NOT NULL, recording TEXT);"
+    "CREATE INDEX target_baselines_target ON target_baselines(target_id);";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };
 
 int

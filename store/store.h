@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -592,6 +592,33 @@ int store_exit_hold(struct store *st, const char *actor, const char *provider,
 /* 1 if engineer's provider has an exit (started or finished), else 0. */
 int store_exit_of_engineer(struct store *st, const char *login);
 /*
+ * Sweeps (sweep.c): store_sweep_script runs on a target ("sh -s -- ROOT")
+ * over provost's own admin connection and prints where OpenSSH, PAM,
+ * sudo, cron and systemd take credentials or programs from; _parse reads
+ * that strictly into {files, links, users, keys, locked} ("NAME:LINE:
+ * what" in err); _diff lists what a later look has that the baseline has
+ * not: [{kind, what, where, changed_at?, detail?}], kind one of
+ * file-added, file-changed, file-removed, link-added, account-added,
+ * key-added ("USER:SHA256-of-line"), account-unlocked.
+ */
+extern const char store_sweep_script[];
+int store_sweep_parse(const char *name, const char *text, size_t len,
+    json_t **out, char *err, size_t errlen);
+int store_sweep_diff(json_t *base, json_t *now, json_t **findings);
+/* The target's admin account and the root its sweep reads (audited). */
+int store_target_admin_set(struct store *st, const char *actor,
+    const char *target, const char *account, const char *root);
+/* PV_ERR_NOT_FOUND if none was set; both malloc'd. */
+int store_target_admin_get(
+    struct store *st, const char *target, char **account, char **root);
+/* A baseline: the script's output as taken (audited target.baseline). */
+int store_baseline_put(struct store *st, const char *actor, const char *target,
+    const char *text, size_t len, const char *recording, int64_t now);
+/* The latest; PV_ERR_NOT_FOUND if none. */
+int store_baseline_get(
+    struct store *st, const char *target, char **text, int64_t *taken_at);
+
+/*
  * A rotation hook's answer (hook.c): one JSON object.  To "rotate":
  * {"status": "rotated"|"failed", "fingerprint": F, "message": M,
  * "secret": S} (fingerprint needed with rotated; secret optional, sealed
@@ -755,6 +782,7 @@ struct pv_config {
 	size_t nhooks;         /* RotationHook KIND PROGRAM */
 	struct pv_config_hook hooks[PV_CONFIG_MAX_HOOKS];
 	uint64_t hook_timeout; /* RotationHookTimeout, seconds */
+	int exit_quarantine;   /* ExitSweep quarantine (else report) */
 	char *sandbox_user;
 	uint32_t max_sessions;
 	uint64_t login_grace; /* seconds */

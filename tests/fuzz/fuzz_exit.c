@@ -2,7 +2,8 @@
  * fuzz_exit.c: libFuzzer target for what a provider's exit reads from
  * outside: a rotation hook's answer (to rotate and to verify), an evidence
  * bundle's audit.jsonl (checked by provostctl exit verify away from the
- * store) and an exit certificate's SSH signature.  The first byte picks
+ * store), an exit certificate's SSH signature, and what the sweep script
+ * prints on a target.  The first byte picks
  * the parser; every input ends with an answer or one line of error.
  */
 #include "config.h"
@@ -80,6 +81,24 @@ sig(const char *d, size_t n)
 	free(blob);
 }
 
+/* A target's look: parsed strictly; compared with itself, no finding. */
+static void
+sweep(const char *d, size_t n)
+{
+	json_t *st = NULL, *f = NULL;
+	char err[256];
+
+	if (store_sweep_parse("t", d, n, &st, err, sizeof(err)) != 0) {
+		if (err[0] == '\0' || strchr(err, '\n') != NULL)
+			__builtin_trap();
+		return;
+	}
+	if (store_sweep_diff(st, st, &f) != 0 || json_array_size(f) != 0)
+		__builtin_trap();
+	json_decref(f);
+	json_decref(st);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -88,7 +107,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		hook(d, n, 0);
 		break;
@@ -98,8 +117,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		export_check(d, n);
 		break;
-	default:
+	case 3:
 		sig(d, n);
+		break;
+	default:
+		sweep(d, n);
 		break;
 	}
 	return 0;

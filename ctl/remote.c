@@ -1,0 +1,412 @@
+/*
+ * remote.c: provost's own connection to a target, as its admin account:
+ * stock ssh with a key made for this one connection and a certificate
+ * provost's CA signs for a minute (serial 0: no engineer's, never in a
+ * KRL), the target's pinned host key as the only known host, and a
+ * script on standard input.  What was sent and what came back is recorded
+ * like a session, sealed to the RecordingRecipient keys.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "broker/broker.h"
+#include "ctl/ctl.h"
+#include "recorder/recorder.h"
+
+#define REMOTE_OUT_MAX (16 * 1024 * 1024)
+#define REMOTE_TIMEOUT_MS (120 * 1000)
+#define REMOTE_CERT_LIFETIME 60
+
+struct remote_files {
+	char dir[4096];
+	char key[4200], cert[4200], known[4200];
+};
+
+static void
+remote_files_rm(struct remote_files *f)
+{
+	if (f->key[0] != '\0')
+		(void)unlink(f->key);
+	if (f->cert[0] != '\0')
+		(void)unlink(f->cert);
+	if (f->known[0] != '\0')
+		(void)unlink(f->known);
+	if (f->dir[0] != '\0')
+		(void)rmdir(f->dir);
+}
+
+/*
+ * The address this host reaches the target from (the kernel's route, by
+ * a UDP socket that sends nothing), as a source-address for the
+ * certificate: it is good from here only.
+ */
+static int
+source_for(const struct store_target *t, char *out, size_t outlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *ai = NULL;
+	struct sockaddr_storage ss = { .ss_family = AF_UNSPEC };
+	socklen_t sl = sizeof(ss);
+	char port[16], host[INET6_ADDRSTRLEN];
+	int fd = -1, r = PV_ERR_IO;
+
+	(void)snprintf(port, sizeof(port), "%u", t->port);
+	if (getaddrinfo(t->host, port, &hints, &ai) != 0 || ai == NULL)
+		return PV_ERR_IO;
+	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		goto out;
+	if (ss.ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host,
+		sizeof(host)) != NULL)
+		r = snprintf(out, outlen, "%s/32", host) > 0 ? 0 : PV_ERR_RANGE;
+	else if (ss.ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
+		sizeof(host)) != NULL)
+		r = snprintf(out, outlen, "%s/128", host) > 0 ? 0
+							      : PV_ERR_RANGE;
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return r;
+}
+
+/* The key, its certificate for account, and the pinned host key. */
+static int
+remote_files(struct ctl *c, const struct store_target *t, const char *account,
+    const char *why, struct remote_files *f, char *err, size_t errlen)
+{
+	EVP_PKEY *key = NULL, *ca = NULL;
+	struct pv_buf *blob = NULL, *cert = NULL;
+	struct broker_cert_req req = { 0 };
+	uint8_t pub[BROKER_ED25519_LEN];
+	size_t publen = sizeof(pub);
+	char sid[PV_UUID_LEN + 1], capath[4096], *line = NULL, *text = NULL;
+	char src[64];
+	const char *tmp = getenv("TMPDIR");
+	int r = PV_ERR_CRYPTO;
+
+	(void)snprintf(f->dir, sizeof(f->dir), "%s/provost-remote.XXXXXX",
+	    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	if (mkdtemp(f->dir) == NULL) {
+		f->dir[0] = '\0';
+		(void)snprintf(
+		    err, errlen, "a private directory: %s", strerror(errno));
+		return PV_ERR_IO;
+	}
+	(void)snprintf(f->key, sizeof(f->key), "%s/id", f->dir);
+	(void)snprintf(f->cert, sizeof(f->cert), "%s/id-cert.pub", f->dir);
+	(void)snprintf(f->known, sizeof(f->known), "%s/known_hosts", f->dir);
+	if ((r = ctl_state_path(c, "ca", capath, sizeof(capath))) != 0 ||
+	    (r = pv_sshkey_load_private(capath, &ca)) != 0) {
+		(void)snprintf(err, errlen, "%s: %s", capath, pv_err_str(r));
+		goto out;
+	}
+	if ((r = pv_sshkey_generate_ed25519(&key)) != 0 ||
+	    (r = pv_sshkey_save_private(f->key, key, "provost-admin")) != 0 ||
+	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 ||
+	    (r = pv_uuid_new(sid)) != 0) {
+		(void)snprintf(err, errlen, "a key for the connection: %s",
+		    pv_err_str(r != 0 ? r : PV_ERR_CRYPTO));
+		r = r != 0 ? r : PV_ERR_CRYPTO;
+		goto out;
+	}
+	req.pubkey = pub;
+	req.serial = 0;
+	req.session_id = sid;
+	req.engineer = "provost-admin";
+	req.principal = account;
+	req.now = pv_wall_ms() / 1000;
+	req.lifetime = REMOTE_CERT_LIFETIME;
+	if ((r = source_for(t, src, sizeof(src))) != 0) {
+		(void)snprintf(
+		    err, errlen, "no route to %s:%u", t->host, t->port);
+		goto out;
+	}
+	req.source_address = src;
+	req.permit_pty = 0;
+	if ((cert = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL ||
+	    (blob = pv_buf_new(PV_BUF_DEFAULT_MAX)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = broker_cert_mint(ca, &req, cert)) != 0 ||
+	    (r = broker_sshkey_line(BROKER_CERT_TYPE, pv_buf_ptr(cert),
+		 pv_buf_len(cert), "provost-admin", &line)) != 0) {
+		(void)snprintf(err, errlen, "a certificate: %s", pv_err_str(r));
+		goto out;
+	}
+	if (asprintf(&text, "%s\n", line) < 0) {
+		text = NULL;
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = pv_file_write_new(f->cert, 0600, text, strlen(text))) != 0)
+		goto out;
+	free(text);
+	text = NULL;
+	if (asprintf(&text, "[%s]:%u %s\n", t->host, t->port, t->hostkey) < 0) {
+		text = NULL;
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	r = pv_file_write_new(f->known, 0600, text, strlen(text));
+	if (r == 0 &&
+	    (r = store_audit_append(c->st, c->actor, "target.connect",
+		 "target:*",
+		 json_pack("{s:s, s:s, s:s, s:s, s:i}", "target", t->name,
+		     "account", account, "key_id", sid, "why", why, "lifetime",
+		     REMOTE_CERT_LIFETIME))) != 0)
+		(void)snprintf(err, errlen, "audit: %s", store_errmsg(c->st));
+out:
+	if (r != 0 && err[0] == '\0')
+		(void)snprintf(err, errlen, "%s", pv_err_str(r));
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(ca);
+	pv_buf_free(cert);
+	pv_buf_free(blob);
+	free(line);
+	free(text);
+	return r;
+}
+
+/* The connection's script and output, sealed as a recording. */
+static int
+remote_record(struct ctl *c, const char *rec, const struct store_target *t,
+    const char *account, const char *script, const char *out, size_t outlen)
+{
+	struct rec_recipients *rs = NULL;
+	struct rec_writer *w = NULL;
+	struct rec_meta m = { 0 };
+	char err[256], sid[PV_UUID_LEN + 1];
+	uint8_t sha[32];
+	uint64_t size;
+	int r = PV_ERR_CONFIG;
+
+	if (rec == NULL)
+		return 0;
+	if (c->cfg->nrecipients == 0 ||
+	    rec_recipients_load(&rs, (const char *const *)c->cfg->recipients,
+		c->cfg->nrecipients, err, sizeof(err)) != 0 ||
+	    pv_uuid_new(sid) != 0)
+		goto out;
+	r = PV_ERR_IO;
+	m.session_id = sid;
+	m.engineer = "provost-admin";
+	m.target = t->name;
+	m.account = account;
+	m.start_unix_ms = pv_wall_ms();
+	m.start_mono_ms = pv_mono_ms();
+	(void)unlink(rec);
+	if (rec_writer_open(&w, rec, rs, &m) != 0)
+		goto out;
+	if (rec_writer_exec(w, pv_mono_ms(), "sh -s", 5) != 0 ||
+	    rec_writer_data(
+		w, pv_mono_ms(), REC_EV_INPUT, script, strlen(script)) != 0 ||
+	    rec_writer_data(w, pv_mono_ms(), REC_EV_OUTPUT, out, outlen) != 0) {
+		rec_writer_free(w);
+		goto out;
+	}
+	r = rec_writer_close(w, pv_mono_ms(), sha, &size);
+out:
+	rec_recipients_free(rs);
+	return r;
+}
+
+int
+ctl_remote_run(struct ctl *c, const char *target, const char *why,
+    const char *script, const char *arg, const char *rec, char **out,
+    size_t *outlen, char *err, size_t errlen)
+{
+	struct store_target *t = NULL;
+	struct remote_files f = { .dir = "" };
+	char *account = NULL, *root = NULL, port[16], dest[300], idopt[4300],
+	     certopt[4300], knownopt[4300], *buf = NULL, ebuf[512];
+	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, st = 0,
+	    r = PV_ERR_IO;
+	uint64_t deadline = pv_mono_ms() + REMOTE_TIMEOUT_MS;
+	size_t len = 0, elen = 0;
+	struct pollfd pfd[2];
+	pid_t pid = -1;
+	ssize_t n;
+
+	*out = NULL;
+	*outlen = 0;
+	err[0] = '\0';
+	if ((r = store_target_get(c->st, target, &t)) != 0 ||
+	    (r = store_target_admin_get(c->st, target, &account, &root)) != 0) {
+		(void)snprintf(err, errlen, "%s", store_errmsg(c->st));
+		goto out;
+	}
+	if ((r = remote_files(c, t, account, why, &f, err, errlen)) != 0)
+		goto out;
+	(void)snprintf(port, sizeof(port), "%u", t->port);
+	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
+	(void)snprintf(idopt, sizeof(idopt), "IdentityFile=%s", f.key);
+	(void)snprintf(certopt, sizeof(certopt), "CertificateFile=%s", f.cert);
+	(void)snprintf(
+	    knownopt, sizeof(knownopt), "UserKnownHostsFile=%s", f.known);
+	if ((buf = malloc(REMOTE_OUT_MAX)) == NULL) {
+		r = PV_ERR_ALLOC;
+		goto out;
+	}
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 ||
+	    pipe2(e, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		(void)snprintf(err, errlen, "ssh: %s", strerror(errno));
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 ||
+		    dup2(e[1], 2) < 0)
+			_exit(127);
+		execlp("ssh", "ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
+		    "-o", "IdentitiesOnly=yes", "-o", idopt, "-o", certopt,
+		    "-o", knownopt, "-o", "GlobalKnownHostsFile=/dev/null",
+		    "-o", "StrictHostKeyChecking=yes", "-o",
+		    "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-T", "-p",
+		    port, dest, "sh", "-s", "--", arg, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(o[1]);
+	close(e[1]);
+	in[0] = o[1] = e[1] = -1;
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (pv_write_all(in[1], script, strlen(script)) != 0)
+		(void)snprintf(err, errlen, "ssh did not take the script");
+	close(in[1]);
+	in[1] = -1;
+	pfd[0].fd = o[0];
+	pfd[1].fd = e[0];
+	pfd[0].events = pfd[1].events = POLLIN;
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		uint64_t now = pv_mono_ms();
+		int i;
+
+		if (now >= deadline) {
+			(void)snprintf(err, errlen, "no answer in %d s: killed",
+			    REMOTE_TIMEOUT_MS / 1000);
+			(void)kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(pfd, 2, (int)(deadline - now)) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			if (i == 0)
+				n = read(
+				    pfd[0].fd, buf + len, REMOTE_OUT_MAX - len);
+			else
+				n = read(pfd[1].fd, ebuf + elen,
+				    elen < sizeof(ebuf) - 1
+					? sizeof(ebuf) - 1 - elen
+					: 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 ||
+			    (i == 0 && len + (size_t)n == REMOTE_OUT_MAX)) {
+				pfd[i].fd = -1;
+				continue;
+			}
+			if (i == 0)
+				len += (size_t)n;
+			else if (elen < sizeof(ebuf) - 1)
+				elen += (size_t)n;
+		}
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	ebuf[elen] = '\0';
+	ebuf[strcspn(ebuf, "\r\n")] = '\0';
+	/* no recording, no use of what came back (fail closed) */
+	if (remote_record(c, rec, t, account, script, buf, len) != 0) {
+		(void)snprintf(err, errlen,
+		    "%s: the connection could not be "
+		    "recorded (RecordingRecipient?)",
+		    rec);
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if (err[0] != '\0') {
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		(void)snprintf(err, errlen, "ssh %s@%s:%u: %s", account,
+		    t->host, t->port,
+		    ebuf[0] != '\0'     ? ebuf
+			: WIFEXITED(st) ? "the script failed"
+					: "killed");
+		r = PV_ERR_IO;
+		goto out;
+	}
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	r = 0;
+out:
+	remote_files_rm(&f);
+	free(buf);
+	free(account);
+	free(root);
+	store_target_free(t);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (in[1] >= 0)
+		close(in[1]);
+	if (o[0] >= 0)
+		close(o[0]);
+	if (o[1] >= 0)
+		close(o[1]);
+	if (e[0] >= 0)
+		close(e[0]);
+	if (e[1] >= 0)
+		close(e[1]);
+	return r;
+}
+
+int
+ctl_remote_look(struct ctl *c, const char *target, const char *why,
+    const char *rec, char **text, size_t *len, json_t **state, char *err,
+    size_t errlen)
+{
+	char *account = NULL, *root = NULL;
+	int r;
+
+	*text = NULL;
+	*state = NULL;
+	if ((r = store_target_admin_get(c->st, target, &account, &root)) != 0) {
+		(void)snprintf(err, errlen, "%s", store_errmsg(c->st));
+		return r;
+	}
+	r = ctl_remote_run(c, target, why, store_sweep_script, root, rec, text,
+	    len, err, errlen);
+	free(account);
+	free(root);
+	if (r != 0)
+		return r;
+	if ((r = store_sweep_parse(target, *text, *len, state, err, errlen)) !=
+	    0) {
+		free(*text);
+		*text = NULL;
+	}
+	return r;
+}

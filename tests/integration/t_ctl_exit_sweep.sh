@@ -1,0 +1,124 @@
+#!/bin/sh
+# t_ctl_exit_sweep.sh: the exit's sweep against a real sshd.  The target's
+# file system is a tree under the test's directory (its sshd reads the
+# admin account's authorized_keys from there), so that persistence can be
+# planted without touching this machine's /etc.  provostctl takes a
+# baseline over its own certificate connection; acme's engineer then, in a
+# recorded session through provostd, adds a key to the account, a new
+# account with a key, and a cron job.  The planted key logs in before the
+# exit.  provostctl provider exit with ExitSweep quarantine finds all
+# three (the cron job tied to her session), moves the key line and the
+# cron file aside with their hashes, locks and expires the account: the
+# planted key is refused by sshd afterwards, the legitimate key still gets
+# in, nothing was deleted, and the admin connections are recordings in the
+# bundle that the security team's key opens.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+REPLAY="$top_builddir/provost-replay"
+DB="$STATE/provost.db"
+TROOT="$PV_TMP/troot"
+H="/home/$ME"
+
+mkdir -p "$TROOT/etc/cron.d" "$TROOT/etc/ssh" "$TROOT$H/.ssh"
+printf '%s:x:0:0::%s:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n' \
+    "$ME" "$H" > "$TROOT/etc/passwd"
+printf '%s:$6$salt$hash:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' "$ME" \
+    > "$TROOT/etc/shadow"
+printf 'root:x:0:\n' > "$TROOT/etc/group"
+printf 'SHELL=/bin/sh\n' > "$TROOT/etc/crontab"
+pv_keygen "$PV_TMP/ops"
+pv_keygen "$PV_TMP/evil"
+cp "$PV_TMP/ops.pub" "$TROOT$H/.ssh/authorized_keys"
+
+# The target: trusts provost's CA; its authorized_keys is the tree's.
+cat > "$PV_TMP/swt_extra" <<EOC
+TrustedUserCAKeys $STATE/ca.pub
+EOC
+mkdir -p "$PV_TMP/swt"
+ln -sf "$TROOT$H/.ssh/authorized_keys" "$PV_TMP/swt/authorized_keys"
+pv_start_sshd swt "$PV_TMP/swt_extra"
+SWT_PORT=$PV_SSHD_PORT
+pvctl target add sw01 --host 127.0.0.1 --port "$SWT_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add"
+printf '[127.0.0.1]:%s %s\n' "$SWT_PORT" "$(cat "$PV_SSHD_DIR/host_ed25519.pub")" \
+    >> "$PV_TMP/known_hosts"
+direct() {
+	"$SSH" -F "$PV_TMP/ssh_config" -i "$1" -p "$SWT_PORT" "$ME@127.0.0.1" 'echo direct-ok' \
+	    2>>"$PV_TMP/direct.err"
+}
+[ "$(direct "$PV_TMP/ops")" = direct-ok ] || pv_fail "the ops key does not log in"
+direct "$PV_TMP/evil" >/dev/null && pv_fail "the evil key logs in before it is planted"
+
+# No admin account: the baseline says so in one line.
+out=$(pvctl target baseline sw01 2>&1) && pv_fail "a baseline without an admin account"
+echo "$out" | grep -q 'has no admin account' || pv_fail "no admin account: $out"
+pvctl target admin sw01 --account "$ME" --root "$TROOT" >/dev/null || pv_fail "target admin"
+pvctl target admin sw01 --account "$ME" --root "rel/dir" >/dev/null 2>&1 && pv_fail "a relative root"
+out=$(pvctl target baseline sw01) || pv_fail "baseline: $out"
+echo "$out" | grep -q "^target sw01: baseline of [0-9]* files, 2 accounts (1 with keys)" ||
+    pv_fail "baseline: $out"
+grep -q 'Accepted certificate ID "provost:[0-9a-f-]*:provost-admin" (serial 0)' "$PV_TMP/swt.log" ||
+    pv_fail "the admin connection was not a certificate login"
+pvctl audit export --format jsonl | grep -q '"action":"target.baseline"' || pv_fail "baseline not audited"
+
+start_provostd "ExitSweep quarantine
+ExitDirectory $PV_TMP/exits"
+# acme's engineer plants persistence in a recorded session.
+cp "$PV_TMP/evil.pub" "$TROOT/evil.pub"
+out=$(pvssh "alice+sw01" "cat $TROOT/evil.pub >> $TROOT$H/.ssh/authorized_keys &&
+    echo 'svc:x:999:999::/home/svc:/bin/sh' >> $TROOT/etc/passwd &&
+    echo 'svc:\$6\$x\$y:19000:0:99999:7:::' >> $TROOT/etc/shadow &&
+    mkdir -p $TROOT/home/svc/.ssh && cp $TROOT/evil.pub $TROOT/home/svc/.ssh/authorized_keys &&
+    echo '* * * * * root sh /tmp/x' > $TROOT/etc/cron.d/backdoor && echo planted" </dev/null) ||
+    pv_fail "planting: $out"
+rm -f "$TROOT/evil.pub"
+SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
+[ "$(direct "$PV_TMP/evil")" = direct-ok ] || pv_fail "the planted key does not log in"
+
+pvctl provider exit acme > "$PV_TMP/exit.out" 2>&1 || pv_fail "exit: $(cat "$PV_TMP/exit.out")"
+grep -q '^sweep ' "$PV_TMP/exit.out" || pv_fail "no sweep step: $(cat "$PV_TMP/exit.out")"
+BUNDLE=$(sqlite3 "$DB" "SELECT bundle FROM exits")
+EXIT=$(sqlite3 "$DB" "SELECT id FROM exits")
+Q="$TROOT/var/lib/provost-quarantine/$EXIT"
+
+# Neutralised, never deleted.
+direct "$PV_TMP/evil" >/dev/null && pv_fail "the planted key still logs in after the exit"
+[ "$(direct "$PV_TMP/ops")" = direct-ok ] || pv_fail "the legitimate key was taken away"
+grep -qF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME" ||
+    pv_fail "the planted key line is not in the quarantine"
+grep -q '^svc:!' "$TROOT/etc/shadow" || pv_fail "svc not locked: $(cat "$TROOT/etc/shadow")"
+[ "$(grep '^svc:' "$TROOT/etc/shadow" | cut -d: -f8)" = 1 ] || pv_fail "svc not expired"
+[ ! -e "$TROOT/etc/cron.d/backdoor" ] || pv_fail "the cron job is still in place"
+grep -q 'root sh /tmp/x' "$Q/files/etc/cron.d/backdoor" || pv_fail "the cron job was not kept aside"
+
+# The record: each finding, the cron job tied to her session.
+items="$BUNDLE/exit-items.jsonl"
+python3 - "$items" "$SID" "$ME" <<'EOP' || pv_fail "findings: $(grep finding "$items")"
+import json, sys
+items = [json.loads(l) for l in open(sys.argv[1])]
+sid, me = sys.argv[2], sys.argv[3]
+f = {i["item"]: i for i in items if i["step"] == "sweep"}
+cron = f["finding:sw01:file-added:/etc/cron.d/backdoor"]
+assert cron["state"] == "done", cron
+assert cron["detail"]["session"] == sid, (cron, sid)
+assert cron["detail"]["quarantine"].startswith("done "), cron
+acct = f["finding:sw01:account-added:svc"]
+assert acct["state"] == "done" and acct["detail"]["quarantine"] == "done", acct
+keys = [i for k, i in f.items() if k.startswith("finding:sw01:key-added:" + me + ":")]
+assert len(keys) == 1 and keys[0]["state"] == "done", keys
+# the passwd change is left for review, not called done
+pw = f["finding:sw01:file-changed:/etc/passwd"]
+assert pw["state"] == "unresolved", pw
+assert f["target:sw01"]["state"] == "done", f["target:sw01"]
+EOP
+# The admin connections are recordings the security team opens.
+[ -f "$BUNDLE/recordings/sweep-sw01.pvrec" ] || pv_fail "no recording of the sweep"
+"$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$BUNDLE/recordings/quarantine-sw01.pvrec" \
+    > "$PV_TMP/q.txt" 2>&1 || pv_fail "quarantine recording: $(cat "$PV_TMP/q.txt")"
+grep -q "^Q	file	/etc/cron.d/backdoor	done " "$PV_TMP/q.txt" || pv_fail "q.txt: $(cat "$PV_TMP/q.txt")"
+pvctl exit verify "$BUNDLE/certificate.json" "$BUNDLE" >/dev/null || pv_fail "exit verify"
+grep -q 'sweep finding:sw01:file-changed:/etc/passwd' "$BUNDLE/certificate.md" ||
+    pv_fail "the review item is not in the certificate"
+pv_log "sweep: planted key, account and cron job found and neutralised; ops key kept"
+exit 0
