@@ -157,6 +157,7 @@ struct ctl_exit_opts {
 	int reverify;
 };
 int ctl_exit_run(struct ctl *c, const struct ctl_exit_opts *o);
+int ctl_cmd_exit_due(struct ctl *c, int argc, char **argv);
 /*
  * remote.c: provost's own connection to a target as its admin account
  * (target admin): script on stdin of "sh -s -- ARG", its output in *out

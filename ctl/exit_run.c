@@ -707,3 +707,104 @@ out:
 	exit_run_free(&x);
 	return r;
 }
+
+struct due_ctx {
+	json_t *names;
+	int64_t now;
+	int auto_exit;
+};
+
+static int
+due_provider(void *ctx, const struct store_provider *p)
+{
+	struct due_ctx *d = ctx;
+
+	return json_array_append_new(d->names,
+		   json_pack("{s:s, s:I, s:s}", "name", p->name, "end",
+		       (json_int_t)p->contract_end, "status",
+		       store_provider_status_name(p->status))) != 0;
+}
+
+static int
+last_reverify(void *ctx, const struct store_exit_item *i)
+{
+	int64_t *t = ctx;
+
+	if (strncmp(i->step, "reverify-", 9) == 0 && i->updated_at > *t)
+		*t = i->updated_at;
+	return 0;
+}
+
+/*
+ * exit due: run by provost-exit.timer.  A provider whose contract has
+ * ended gets its exit (ExitOnContractEnd yes) or a warning; an exit left
+ * unfinished is resumed; a finished one is verified again once a week.
+ */
+int
+ctl_cmd_exit_due(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_opt opts[] = {
+		{ NULL, 0, NULL, NULL },
+	};
+	struct due_ctx d = { .now = pv_wall_ms() / 1000 };
+	struct ctl_exit_opts o = { .provider = NULL };
+	struct store_exit *x = NULL;
+	const char *name;
+	char tm[40];
+	json_t *p;
+	size_t i;
+	int r, bad = 0;
+	PARSE("exit", "due", opts);
+
+	if (argc - first != 0)
+		return ctl_usage(cmd, "no arguments");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((d.names = json_array()) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = store_provider_list(c->st, due_provider, &d)) != 0) {
+		json_decref(d.names);
+		return r > 0 ? ctl_fail(PV_ERR_ALLOC, "out of memory")
+			     : STORE_FAIL(r);
+	}
+	for (i = 0; (p = json_array_get(d.names, i)) != NULL; i++) {
+		int64_t end = json_integer_value(json_object_get(p, "end"));
+		int64_t rv = 0;
+
+		name = json_string_value(json_object_get(p, "name"));
+		memset(&o, 0, sizeof(o));
+		o.provider = name;
+		r = store_exit_get(c->st, name, &x);
+		if (r != 0 && r != PV_ERR_NOT_FOUND) {
+			json_decref(d.names);
+			return STORE_FAIL(r);
+		}
+		if (x == NULL && (end == 0 || end > d.now))
+			continue;
+		if (x == NULL && !c->cfg->exit_on_contract_end) {
+			printf("provider %s: contract ended %s; "
+			       "ExitOnContractEnd is no: run provostctl "
+			       "provider exit %s\n",
+			    name, ctl_time(end, tm, sizeof(tm)), name);
+			continue;
+		}
+		if (x != NULL && x->finished_at != 0) {
+			(void)store_exit_item_list(
+			    c->st, x->id, NULL, last_reverify, &rv);
+			if ((rv != 0 ? rv : x->finished_at) + 7 * 86400 >
+			    d.now) {
+				store_exit_free(x);
+				x = NULL;
+				continue;
+			}
+			o.reverify = 1;
+		} else if (x != NULL)
+			o.resume = 1;
+		store_exit_free(x);
+		x = NULL;
+		if (ctl_exit_run(c, &o) != 0)
+			bad = 1;
+	}
+	json_decref(d.names);
+	return bad ? CTL_EXIT_FAIL : 0;
+}

@@ -89,6 +89,7 @@ static const struct ctl_cmd commands[] = {
 	    "exposure import FILE.csv|FILE.jsonl [--json]" },
 	{ "exit", "verify", ctl_cmd_exit_verify,
 	    "exit verify CERT BUNDLE [--signer PUBKEY] [--json]" },
+	{ "exit", "due", ctl_cmd_exit_due, "exit due" },
 	{ "exit", "hold", ctl_cmd_exit_hold,
 	    "exit hold PROVIDER --lift|--restore --reason R" },
 	{ "krl", "export", ctl_cmd_krl_export,

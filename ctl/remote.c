@@ -167,13 +167,20 @@ remote_files(struct ctl *c, const struct store_target *t, const char *account,
 		goto out;
 	}
 	r = pv_file_write_new(f->known, 0600, text, strlen(text));
-	if (r == 0 &&
-	    (r = store_audit_append(c->st, c->actor, "target.connect",
-		 "target:*",
-		 json_pack("{s:s, s:s, s:s, s:s, s:i}", "target", t->name,
-		     "account", account, "key_id", sid, "why", why, "lifetime",
-		     REMOTE_CERT_LIFETIME))) != 0)
-		(void)snprintf(err, errlen, "audit: %s", store_errmsg(c->st));
+	if (r == 0) {
+		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i}", "target",
+		    t->name, "account", account, "key_id", sid, "why", why,
+		    "lifetime", REMOTE_CERT_LIFETIME);
+
+		/* store_audit_append takes its own reference */
+		r = d == NULL ? PV_ERR_ALLOC
+			      : store_audit_append(c->st, c->actor,
+				    "target.connect", "target:*", d);
+		json_decref(d);
+		if (r != 0)
+			(void)snprintf(
+			    err, errlen, "audit: %s", store_errmsg(c->st));
+	}
 out:
 	if (r != 0 && err[0] == '\0')
 		(void)snprintf(err, errlen, "%s", pv_err_str(r));

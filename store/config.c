@@ -68,7 +68,7 @@ struct cfg_ctx {
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
 	    seen_penalty, seen_minfree, seen_rekey, seen_revlist, seen_krl,
-	    seen_hooktime, seen_sweep;
+	    seen_hooktime, seen_sweep, seen_exitend;
 };
 
 static int
@@ -471,6 +471,19 @@ kw_hooktime(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+kw_exitend(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	if (x->seen_exitend)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	x->seen_exitend = 1;
+	if (pv_conf_yesno(l->args[0], &x->c->exit_on_contract_end) != 0)
+		return cfg_err(err, errlen, "%s: yes or no", l->keyword);
+	return 0;
+}
+
 /* ExitSweep report|quarantine */
 static int
 kw_sweep(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
@@ -570,6 +583,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "RotationHook", 2, 2, kw_hook },
 	{ "RotationHookTimeout", 1, 1, kw_hooktime },
 	{ "ExitSweep", 1, 1, kw_sweep },
+	{ "ExitOnContractEnd", 1, 1, kw_exitend },
 	{ "LogLevel", 1, 1, kw_loglevel },
 	{ "KexAlgorithms", 1, 1, kw_algos },
 	{ "Ciphers", 1, 1, kw_algos },
@@ -866,6 +880,8 @@ pv_config_print(const struct pv_config *c, FILE *f)
 	print_secs(f, "rotationhooktimeout", c->hook_timeout);
 	fprintf(
 	    f, "exitsweep %s\n", c->exit_quarantine ? "quarantine" : "report");
+	fprintf(f, "exitoncontractend %s\n",
+	    c->exit_on_contract_end ? "yes" : "no");
 	fprintf(f, "sandboxuser %s\n", c->sandbox_user);
 	fprintf(f, "maxsessions %u\n", c->max_sessions);
 	print_secs(f, "logingracetime", c->login_grace);

@@ -781,8 +781,9 @@ struct pv_config {
 	char *exit_dir;        /* ExitDirectory: evidence bundles */
 	size_t nhooks;         /* RotationHook KIND PROGRAM */
 	struct pv_config_hook hooks[PV_CONFIG_MAX_HOOKS];
-	uint64_t hook_timeout; /* RotationHookTimeout, seconds */
-	int exit_quarantine;   /* ExitSweep quarantine (else report) */
+	uint64_t hook_timeout;    /* RotationHookTimeout, seconds */
+	int exit_quarantine;      /* ExitSweep quarantine (else report) */
+	int exit_on_contract_end; /* ExitOnContractEnd */
 	char *sandbox_user;
 	uint32_t max_sessions;
 	uint64_t login_grace; /* seconds */

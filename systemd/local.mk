@@ -3,13 +3,16 @@ systemdunitdir = $(prefix)/lib/systemd/system
 sysusersdir = $(prefix)/lib/sysusers.d
 tmpfilesdir = $(prefix)/lib/tmpfiles.d
 systemdunit_DATA = systemd/provostd.service systemd/provost-sweep.service \
-	systemd/provost-sweep.timer
+	systemd/provost-sweep.timer systemd/provost-exit.service \
+	systemd/provost-exit.timer
 sysusers_DATA = systemd/provost.conf
 tmpfiles_DATA = systemd/provost-tmpfiles.conf
 EXTRA_DIST += systemd/provostd.service.in systemd/provost-sweep.service.in \
-	systemd/provost-sweep.timer systemd/provost.sysusers \
+	systemd/provost-sweep.timer systemd/provost-exit.service.in \
+	systemd/provost-exit.timer systemd/provost.sysusers \
 	systemd/provost.tmpfiles
 CLEANFILES += systemd/provostd.service systemd/provost-sweep.service \
+	systemd/provost-exit.service \
 	systemd/provost.conf systemd/provost-tmpfiles.conf
 
 # Paths are filled in at make time, as the GNU standards want.

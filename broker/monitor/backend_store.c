@@ -112,15 +112,17 @@ sb_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 		r = PV_DENY;
 		/* after the provider's exit, every try is on the record */
 		if (store_exit_of_engineer(st, engineer) == 1) {
+			json_t *d = json_pack("{s:s, s:s, s:s}", "engineer",
+			    engineer, "provider", e->provider, "what",
+			    "a login with a key");
 			char obj[128];
 
 			(void)snprintf(
 			    obj, sizeof(obj), "engineer:%s", engineer);
-			(void)store_audit_append(st, "broker", "exit.violation",
-			    obj,
-			    json_pack("{s:s, s:s, s:s}", "engineer", engineer,
-				"provider", e->provider, "what",
-				"a login with a key"));
+			/* store_audit_append takes its own reference */
+			(void)store_audit_append(
+			    st, "broker", "exit.violation", obj, d);
+			json_decref(d);
 			pv_warn("login by %s of provider %s after its exit "
 				"(audited exit.violation)",
 			    engineer, e->provider);

@@ -86,7 +86,8 @@ ExitDirectory $EXITS
 RotationHook net-password $PV_TMP/hook-net
 RotationHook api-key $PV_TMP/hook-api
 RotationHook slow-key $PV_TMP/hook-slow
-RotationHookTimeout 10s"
+RotationHookTimeout 10s
+ExitOnContractEnd yes"
 pvctl --json provider exit acme --dry-run | grep -q "\"rotation\": \"$PV_TMP/hook-net\"" ||
     pv_fail "the plan does not name the hook"
 
@@ -233,5 +234,17 @@ sqlite3 "$DB" "SELECT count(*) FROM exit_items WHERE step LIKE 'reverify-%' AND 
     grep -qvx 0 || pv_fail "reverify recorded nothing"
 pvctl exit hold acme --lift --reason "claims settled" >/dev/null || pv_fail "hold lift"
 pvctl audit export --format jsonl | grep -q '"action":"exit.hold"' || pv_fail "hold not audited"
+# exit due (provost-exit.timer): a provider whose contract has ended gets
+# its exit; one whose has not, and acme (verified again just now), not.
+pvctl provider add initech --contract-end 2026-01-01T00:00:00Z >/dev/null || pv_fail "initech"
+pvctl provider add hooli --contract-end 2099-01-01T00:00:00Z >/dev/null || pv_fail "hooli"
+nrv=$(sqlite3 "$DB" "SELECT count(*) FROM exit_items WHERE step LIKE 'reverify-%'")
+pvctl exit due > "$PV_TMP/due.out" 2>&1 || pv_fail "exit due: $(cat "$PV_TMP/due.out")"
+sqlite3 "$DB" "SELECT p.name, p.status FROM providers p JOIN exits x ON x.provider_id = p.id
+    ORDER BY 1" | tr '\n' ' ' | grep -qx 'acme|exited initech|exited ' ||
+    pv_fail "exits after exit due: $(sqlite3 "$DB" "SELECT provider_id, finished_at FROM exits")"
+[ "$(sqlite3 "$DB" "SELECT count(*) FROM exit_items WHERE step LIKE 'reverify-%'")" = "$nrv" ] ||
+    pv_fail "acme verified again within the week"
+grep -q 'provider initech: exit .* started' "$PV_TMP/due.out" || pv_fail "due: $(cat "$PV_TMP/due.out")"
 pv_log "exit: killed in rotation, resumed, rotated once; certificate verifies; tampering named"
 exit 0

@@ -6,13 +6,14 @@
 
 command -v systemd-analyze >/dev/null || pv_skip "systemd-analyze not found (apt-get install systemd)"
 u="$PV_TMP/units"; mkdir -p "$u"
-for f in provostd.service provost-sweep.service; do
+for f in provostd.service provost-sweep.service provost-exit.service; do
 	sed -e "s|@sbindir@|$top_builddir|g" -e "s|@sysconfdir@/provost|$PV_TMP/etc|g" \
 	    "$top_srcdir/systemd/$f.in" > "$u/$f"
 done
-cp "$top_srcdir/systemd/provost-sweep.timer" "$u/"
+cp "$top_srcdir/systemd/provost-sweep.timer" "$top_srcdir/systemd/provost-exit.timer" "$u/"
 out=$(cd "$u" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no \
-    ./provostd.service ./provost-sweep.service ./provost-sweep.timer 2>&1)
+    ./provostd.service ./provost-sweep.service ./provost-sweep.timer \
+    ./provost-exit.service ./provost-exit.timer 2>&1)
 # Warnings about the missing config file are expected; anything else fails.
 bad=$(printf '%s\n' "$out" | grep -v -e '^$' -e 'provostd.conf' -e 'Failed to load' || :)
 [ -z "$bad" ] || pv_fail "systemd-analyze verify: $bad"
@@ -41,8 +42,10 @@ $rel >/dev/null 2>&1 || pv_fail "ExecReload's check failed: $rel"
     pv_fail "ExecReload does not send SIGHUP"
 sweep=$(sed -n 's/^ExecStart=//p' "$u/provost-sweep.service")
 $sweep >/dev/null 2>&1 || pv_fail "the sweep failed: $sweep"
+ex=$(sed -n 's/^ExecStart=//p' "$u/provost-exit.service")
+$ex >/dev/null 2>&1 || pv_fail "exit due failed: $ex"
 # The sysusers and tmpfiles lines parse.
 systemd-sysusers --dry-run "$top_srcdir/systemd/provost.sysusers" >/dev/null 2>&1 ||
     pv_fail "systemd-sysusers rejects provost.sysusers"
-pv_log "units verified; ExecStartPre and the sweep run"
+pv_log "units verified; ExecStartPre, the sweep and exit due run"
 exit 0
