@@ -5,7 +5,9 @@
  * with the provider's session that was live when it changed.  With
  * ExitSweep quarantine, added key lines are moved to a quarantine file,
  * added accounts locked and expired, added files under cron, systemd,
- * sudoers, profile.d, pam.d moved aside with their hashes; never deleted.
+ * sudoers, profile.d, pam.d moved aside with their hashes, and every line
+ * with a key of the provider's engineers removed (kept aside too), also
+ * one the baseline had; never deleted.
  * The target is looked at again: what is gone is done, what is left is
  * unresolved.
  */
@@ -14,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "ctl/ctl.h"
 #include "ctl/exit-int.h"
@@ -99,6 +103,83 @@ live_at(struct exit_run *x, const char *target, json_int_t t)
 	return NULL;
 }
 
+/* The provider's keys, as the sweep names them: SHA-256 of the base64. */
+static int
+pk_serial(void *ctx, uint64_t serial)
+{
+	(void)ctx;
+	(void)serial;
+	return 0;
+}
+
+static int
+pk_key(void *ctx, const uint8_t *blob, size_t len)
+{
+	char *b64 = NULL, hex[65];
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	int r = -1;
+
+	if (pv_b64_encode(blob, len, 0, &b64) == 0 &&
+	    EVP_Digest(b64, strlen(b64), md, &mdlen, EVP_sha256(), NULL) == 1 &&
+	    pv_hex_encode(md, sizeof(md), hex, sizeof(hex)) == 0 &&
+	    json_object_set_new(ctx, hex, json_true()) == 0)
+		r = 0;
+	free(b64);
+	return r;
+}
+
+/*
+ * Every line on the target with a key of the provider's engineers, also
+ * one that was in the baseline (the client gave it): a finding to remove.
+ */
+static int
+provider_keys(struct exit_run *x, json_t *now, json_t *findings)
+{
+	json_t *mine = json_object(), *lines, *b, *f, *keys;
+	const char *u, *lh;
+	char where[200];
+	size_t i;
+	int r = 0, dup;
+
+	if (mine == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = store_krl_list(
+		 x->c->st, x->provider, pk_serial, pk_key, mine)) != 0) {
+		json_decref(mine);
+		return r;
+	}
+	keys = json_object_get(now, "keys");
+	json_object_foreach(json_object_get(now, "blobs"), u, lines)
+	{
+		json_object_foreach(lines, lh, b)
+		{
+			if (json_object_get(mine, json_string_value(b)) == NULL)
+				continue;
+			(void)snprintf(where, sizeof(where), "%s:%s", u, lh);
+			for (dup = 0, i = 0;
+			     (f = json_array_get(findings, i)) != NULL; i++)
+				dup |= strcmp(json_string_value(
+						  json_object_get(f, "where")),
+					   where) == 0;
+			if (dup)
+				continue;
+			if (json_array_append_new(findings,
+				json_pack("{s:s, s:s, s:s, s:s?}", "kind",
+				    "provider-key", "what",
+				    "a key of the provider's engineers",
+				    "where", where, "detail",
+				    json_string_value(json_object_get(
+					json_object_get(keys, u), lh)))) != 0) {
+				json_decref(mine);
+				return PV_ERR_ALLOC;
+			}
+		}
+	}
+	json_decref(mine);
+	return 0;
+}
+
 /* A finding's item name. */
 static void
 finding_item(const char *target, json_t *f, char *buf, size_t len)
@@ -125,7 +206,8 @@ quarantine_script(json_t *findings, json_t *state)
 		kind = json_string_value(json_object_get(f, "kind"));
 		where = json_string_value(json_object_get(f, "where"));
 		/* every value was checked by the parser: no quotes, spaces */
-		if (strcmp(kind, "key-added") == 0) {
+		if (strcmp(kind, "key-added") == 0 ||
+		    strcmp(kind, "provider-key") == 0) {
 			(void)snprintf(user, sizeof(user), "%s", where);
 			if ((colon = strchr(user, ':')) == NULL)
 				continue;
@@ -196,6 +278,17 @@ still_there(json_t *after, json_t *f)
 		/* locked counts: the account stays, for the client to judge */
 		return !json_is_true(
 		    json_object_get(json_object_get(after, "locked"), where));
+	if (strcmp(kind, "provider-key") == 0) {
+		char u[80], *colon;
+
+		(void)snprintf(u, sizeof(u), "%s", where);
+		if ((colon = strchr(u, ':')) == NULL)
+			return 1;
+		*colon = '\0';
+		return json_object_get(
+			   json_object_get(json_object_get(after, "blobs"), u),
+			   colon + 1) != NULL;
+	}
 	for (i = 0;
 	     (x = json_array_get(json_object_get(after, "left"), i)) != NULL;
 	     i++)
@@ -245,8 +338,9 @@ sweep_target(struct exit_run *x, const char *t)
 	}
 	free(text);
 	text = NULL;
-	if ((r = store_sweep_diff(base, now, &findings)) != 0) {
-		r = ctl_fail(r, "sweep: out of memory");
+	if ((r = store_sweep_diff(base, now, &findings)) != 0 ||
+	    (r = provider_keys(x, now, findings)) != 0) {
+		r = ctl_fail(r, "sweep: %s", pv_err_str(r));
 		goto out;
 	}
 	for (i = 0; (f = json_array_get(findings, i)) != NULL; i++) {

@@ -595,7 +595,7 @@ int store_exit_of_engineer(struct store *st, const char *login);
  * Sweeps (sweep.c): store_sweep_script runs on a target ("sh -s -- ROOT")
  * over provost's own admin connection and prints where OpenSSH, PAM,
  * sudo, cron and systemd take credentials or programs from; _parse reads
- * that strictly into {files, links, users, keys, locked} ("NAME:LINE:
+ * that strictly into {files, links, users, keys, blobs, locked} ("NAME:LINE:
  * what" in err); _diff lists what a later look has that the baseline has
  * not: [{kind, what, where, changed_at?, detail?}], kind one of
  * file-added, file-changed, file-removed, link-added, account-added,

@@ -20,7 +20,8 @@
 /*
  * Run as "sh -s -- ROOT" by the target's admin account.  Lines, tab
  * separated: F sha256 mtime path; S link-target path; U user uid home
- * shell; K user sha256-of-line key-type; L user 0|1 (locked); E end.
+ * shell; K user sha256-of-line key-type sha256-of-the-key's-base64; L user
+ * 0|1 (locked); E end.
  */
 const char store_sweep_script[] =
     "set -u\n"
@@ -55,10 +56,12 @@ const char store_sweep_script[] =
     "    [ -f \"$R$k\" ] || continue\n"
     "    while IFS= read -r line; do\n"
     "      case $line in ''|'#'*) continue ;; esac\n"
-    "      t=$(printf '%s\\n' \"$line\" | awk '{for (i = 1; i <= NF; i++) if "
-    "($i ~ /^(ssh-|ecdsa-|sk-)/) { print $i; exit }}')\n"
-    "      printf 'K\\t%s\\t%s\\t%s\\n' \"$u\" \"$(printf '%s' \"$line\" | "
-    "sha256sum | cut -c1-64)\" \"${t:-unknown}\"\n"
+    "      tb=$(printf '%s\\n' \"$line\" | awk '{for (i = 1; i <= NF; i++) "
+    "if ($i ~ /^(ssh-|ecdsa-|sk-)/) { print $i, $(i + 1); exit }}')\n"
+    "      t=${tb%% *}; b=${tb#* }\n"
+    "      printf 'K\\t%s\\t%s\\t%s\\t%s\\n' \"$u\" \"$(printf '%s' \"$line\" "
+    "| sha256sum | cut -c1-64)\" \"${t:-unknown}\" \"$(printf '%s' \"$b\" | "
+    "sha256sum | cut -c1-64)\"\n"
     "    done < \"$R$k\"\n"
     "  done\n"
     "done < \"$R/etc/passwd\"\n"
@@ -153,8 +156,8 @@ store_sweep_parse(const char *name, const char *text, size_t len, json_t **out,
 		return PV_ERR_INVALID;
 	}
 	if ((copy = malloc(len + 1)) == NULL ||
-	    (o = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}}", "files", "links",
-		 "users", "keys", "locked")) == NULL) {
+	    (o = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{}}", "files",
+		 "links", "users", "keys", "blobs", "locked")) == NULL) {
 		free(copy);
 		return PV_ERR_ALLOC;
 	}
@@ -212,12 +215,15 @@ store_sweep_parse(const char *name, const char *text, size_t len, json_t **out,
 			    json_pack("{s:I, s:s, s:s}", "uid",
 				(json_int_t)strtoll(f[2], NULL, 10), "home",
 				f[3], "shell", f[4]));
-		else if (strcmp(f[0], "K") == 0 && nf == 4 &&
+		else if (strcmp(f[0], "K") == 0 && nf == 5 &&
 		    word_ok(f[1], strlen(f[1]), 64, 0) && hex64_ok(f[2]) &&
-		    word_ok(f[3], strlen(f[3]), 128, 0))
+		    word_ok(f[3], strlen(f[3]), 128, 0) && hex64_ok(f[4])) {
 			r = set2(json_object_get(o, "keys"), f[1], f[2],
 			    json_string(f[3]));
-		else if (strcmp(f[0], "L") == 0 && nf == 3 &&
+			if (r == 0)
+				r = set2(json_object_get(o, "blobs"), f[1],
+				    f[2], json_string(f[4]));
+		} else if (strcmp(f[0], "L") == 0 && nf == 3 &&
 		    word_ok(f[1], strlen(f[1]), 64, 0) &&
 		    (strcmp(f[2], "0") == 0 || strcmp(f[2], "1") == 0))
 			r = json_object_set_new(json_object_get(o, "locked"),

@@ -8,8 +8,9 @@
 # account with a key, and a cron job.  The planted key logs in before the
 # exit.  provostctl provider exit with ExitSweep quarantine finds all
 # three (the cron job tied to her session), moves the key line and the
-# cron file aside with their hashes, locks and expires the account: the
-# planted key is refused by sshd afterwards, the legitimate key still gets
+# cron file aside with their hashes, locks and expires the account, and
+# takes out alice's own key, which the client had put there before the
+# baseline: both keys are refused by sshd afterwards, the legitimate key gets
 # in, nothing was deleted, and the admin connections are recordings in the
 # bundle that the security team's key opens.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -29,7 +30,10 @@ printf 'root:x:0:\n' > "$TROOT/etc/group"
 printf 'SHELL=/bin/sh\n' > "$TROOT/etc/crontab"
 pv_keygen "$PV_TMP/ops"
 pv_keygen "$PV_TMP/evil"
-cp "$PV_TMP/ops.pub" "$TROOT$H/.ssh/authorized_keys"
+# ops' key, and alice's own: the client gave the provider's engineer
+# direct access once; the exit must take it away although the baseline
+# has it.
+cat "$PV_TMP/ops.pub" "$PV_TMP/alice.pub" > "$TROOT$H/.ssh/authorized_keys"
 
 # The target: trusts provost's CA; its authorized_keys is the tree's.
 cat > "$PV_TMP/swt_extra" <<EOC
@@ -48,6 +52,7 @@ direct() {
 	    2>>"$PV_TMP/direct.err"
 }
 [ "$(direct "$PV_TMP/ops")" = direct-ok ] || pv_fail "the ops key does not log in"
+[ "$(direct "$PV_TMP/alice")" = direct-ok ] || pv_fail "alice's key does not log in directly"
 direct "$PV_TMP/evil" >/dev/null && pv_fail "the evil key logs in before it is planted"
 
 # No admin account: the baseline says so in one line.
@@ -84,6 +89,9 @@ Q="$TROOT/var/lib/provost-quarantine/$EXIT"
 
 # Neutralised, never deleted.
 direct "$PV_TMP/evil" >/dev/null && pv_fail "the planted key still logs in after the exit"
+direct "$PV_TMP/alice" >/dev/null && pv_fail "alice's own key still logs in after the exit"
+grep -qF "$(cut -d' ' -f2 "$PV_TMP/alice.pub")" "$Q/authorized_keys.$ME" ||
+    pv_fail "alice's key line is not in the quarantine"
 [ "$(direct "$PV_TMP/ops")" = direct-ok ] || pv_fail "the legitimate key was taken away"
 grep -qF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME" ||
     pv_fail "the planted key line is not in the quarantine"
@@ -107,6 +115,8 @@ acct = f["finding:sw01:account-added:svc"]
 assert acct["state"] == "done" and acct["detail"]["quarantine"] == "done", acct
 keys = [i for k, i in f.items() if k.startswith("finding:sw01:key-added:" + me + ":")]
 assert len(keys) == 1 and keys[0]["state"] == "done", keys
+pk = [i for k, i in f.items() if k.startswith("finding:sw01:provider-key:" + me + ":")]
+assert len(pk) == 1 and pk[0]["state"] == "done", pk
 # the passwd change is left for review, not called done
 pw = f["finding:sw01:file-changed:/etc/passwd"]
 assert pw["state"] == "unresolved", pw
