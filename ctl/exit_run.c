@@ -211,6 +211,78 @@ step_end_sessions(struct exit_run *x)
 	return 0;
 }
 
+/*
+ * The KRL of every ended engineer to the file the target's sshd reads
+ * (target admin --krl), over provost's own connection, atomically; the
+ * hash it reports back must be the file's.
+ */
+static const char krl_push_head[] = "set -u\n"
+				    "R=${1%/}; P=$2\n"
+				    "t=\"$R$P.provost.$$\"\n"
+				    "base64 -d > \"$t\" <<'EOK'\n";
+static const char krl_push_tail[] =
+    "EOK\n"
+    "chmod 644 \"$t\" && mv \"$t\" \"$R$P\" && printf 'P\\t%s\\n' "
+    "\"$(sha256sum < \"$R$P\" | cut -c1-64)\"\n";
+
+static int
+krl_push(struct exit_run *x, const char *t, const char *item, const char *file)
+{
+	char *krl = NULL, *acct = NULL, *root = NULL, *script = NULL,
+	     *b64 = NULL, *out = NULL, arg[2200], rec[4400], err[512], sha[65],
+	     want[70];
+	uint8_t *data = NULL;
+	size_t len = 0, olen = 0;
+	int r;
+
+	if (store_target_krl_get(x->c->st, t, &krl) != 0 || krl == NULL) {
+		free(krl);
+		return exit_unresolved(x, "krl", item,
+		    "not pushed: no --krl for this target (provostctl target "
+		    "admin): install the KRL where its sshd's RevokedKeys "
+		    "points");
+	}
+	if (store_target_admin_get(x->c->st, t, &acct, &root) != 0 ||
+	    pv_file_read(file, 1 << 24, &data, &len) != 0 ||
+	    pv_b64_encode(data, len, 0, &b64) != 0 ||
+	    pv_file_sha256(file, sha) != 0) {
+		r = exit_unresolved(
+		    x, "krl", item, "not pushed: the KRL could not be read");
+		goto out;
+	}
+	if (asprintf(&script, "%s%s\n%s", krl_push_head, b64, krl_push_tail) <
+	    0) {
+		script = NULL;
+		r = ctl_fail(PV_ERR_ALLOC, "out of memory");
+		goto out;
+	}
+	(void)snprintf(arg, sizeof(arg), "%s %s", root, krl);
+	(void)snprintf(
+	    rec, sizeof(rec), "%s/recordings/krl-%.200s.pvrec", x->dir, t);
+	(void)snprintf(want, sizeof(want), "P\t%s\n", sha);
+	if (ctl_remote_run(x->c, t, "exit krl push", script, arg, rec, &out,
+		&olen, err, sizeof(err)) != 0) {
+		char why[700];
+
+		(void)snprintf(why, sizeof(why), "not pushed: %s", err);
+		r = exit_unresolved(x, "krl", item, why);
+	} else if (olen != strlen(want) || memcmp(out, want, olen) != 0)
+		r = exit_unresolved(x, "krl", item,
+		    "pushed, but the target's file is not the KRL sent");
+	else
+		r = exit_item_put(x, "krl", item, STORE_EXIT_DONE,
+		    json_pack("{s:s, s:s}", "path", krl, "sha256", sha));
+out:
+	free(krl);
+	free(acct);
+	free(root);
+	free(script);
+	free(b64);
+	free(out);
+	free(data);
+	return r;
+}
+
 /* krl: the provider's KRL into the bundle, RevokedKeys, RevocationList. */
 static int
 step_krl(struct exit_run *x)
@@ -262,18 +334,19 @@ step_krl(struct exit_run *x)
 			return r;
 	} else if (r < 0)
 		return XFAIL(PV_ERR_STORE);
-	/* Targets elsewhere must be given the file: not automated. */
+	/* Every ended engineer's, for the targets' own RevokedKeys. */
+	(void)snprintf(path, sizeof(path), "%s/revoked_keys-all.krl", x->dir);
+	if ((r = ctl_krl_export(x->c, NULL, path, &serials, &keys)) != 0)
+		return r;
 	json_object_foreach(x->targets, t, v)
 	{
+		char item[300];
+
 		(void)v;
-		(void)snprintf(path, sizeof(path), "push:%s", t);
-		if ((r = exit_item_done(x, "krl", path)) < 0)
+		(void)snprintf(item, sizeof(item), "push:%s", t);
+		if ((r = exit_item_done(x, "krl", item)) < 0)
 			return XFAIL(PV_ERR_STORE);
-		if (r == 0 &&
-		    (r = exit_unresolved(x, "krl", path,
-			 "not pushed: provost does not copy the KRL to "
-			 "targets; install RevokedKeys there, or check that "
-			 "its sshd reads this broker's file")) != 0)
+		if (r == 0 && (r = krl_push(x, t, item, path)) != 0)
 			return r;
 	}
 	return 0;

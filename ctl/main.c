@@ -50,7 +50,8 @@ static const struct ctl_cmd commands[] = {
 	    "target add NAME --host H [--port P] --classification LEVEL "
 	    "--accounts a,b --hostkey FILE [--auth cert|pam-token]" },
 	{ "target", "admin", ctl_cmd_target_admin,
-	    "target admin NAME --account ACCOUNT [--root DIR] [--json]" },
+	    "target admin NAME --account ACCOUNT [--root DIR] [--krl PATH] "
+	    "[--json]" },
 	{ "target", "baseline", ctl_cmd_target_baseline,
 	    "target baseline NAME [--json]" },
 	{ "target", "import", ctl_cmd_target_import,

@@ -231,10 +231,11 @@ ctl_cmd_target_show(struct ctl *c, int argc, char **argv)
 int
 ctl_cmd_target_admin(struct ctl *c, int argc, char **argv)
 {
-	const char *account = NULL, *root = "/";
+	const char *account = NULL, *root = "/", *krl = NULL;
 	const struct ctl_opt opts[] = {
 		{ "account", 1, &account, NULL },
 		{ "root", 1, &root, NULL },
+		{ "krl", 1, &krl, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 	int r;
@@ -245,7 +246,7 @@ ctl_cmd_target_admin(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_store(c)) != 0)
 		return rc;
 	if ((r = store_target_admin_set(
-		 c->st, c->actor, argv[first], account, root)) != 0)
+		 c->st, c->actor, argv[first], account, root, krl)) != 0)
 		return STORE_FAIL(r);
 	if (c->json)
 		return ctl_print_json(json_pack("{s:s, s:s, s:s}", "target",

@@ -184,7 +184,7 @@ static const char schema_v4[] =
 static const char schema_v5[] =
     "CREATE TABLE target_admin("
     " target_id INTEGER PRIMARY KEY REFERENCES targets(id),"
-    " account TEXT NOT NULL, root TEXT NOT NULL DEFAULT '/');"
+    " account TEXT NOT NULL, root TEXT NOT NULL DEFAULT '/', krl TEXT);"
     "CREATE TABLE target_baselines("
     " id INTEGER PRIMARY KEY,"
     " target_id INTEGER NOT NULL REFERENCES targets(id),"

@@ -605,9 +605,14 @@ extern const char store_sweep_script[];
 int store_sweep_parse(const char *name, const char *text, size_t len,
     json_t **out, char *err, size_t errlen);
 int store_sweep_diff(json_t *base, json_t *now, json_t **findings);
-/* The target's admin account and the root its sweep reads (audited). */
+/*
+ * The target's admin account, the root its sweep reads, and the path of
+ * its sshd's RevokedKeys the exit pushes the KRL to (NULL: none); audited.
+ */
 int store_target_admin_set(struct store *st, const char *actor,
-    const char *target, const char *account, const char *root);
+    const char *target, const char *account, const char *root, const char *krl);
+/* Where the target's sshd reads RevokedKeys (*krl NULL: not set). */
+int store_target_krl_get(struct store *st, const char *target, char **krl);
 /* PV_ERR_NOT_FOUND if none was set; both malloc'd. */
 int store_target_admin_get(
     struct store *st, const char *target, char **account, char **root);

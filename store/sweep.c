@@ -377,7 +377,7 @@ out:
 
 int
 store_target_admin_set(struct store *st, const char *actor, const char *target,
-    const char *account, const char *root)
+    const char *account, const char *root, const char *krl)
 {
 	sqlite3_stmt *s = NULL;
 	char obj[128];
@@ -385,35 +385,58 @@ store_target_admin_set(struct store *st, const char *actor, const char *target,
 	int r;
 
 	if (!store_name_valid(account) || root == NULL || root[0] != '/' ||
-	    !word_ok(root, strlen(root), 1024, 1))
+	    !word_ok(root, strlen(root), 1024, 1) ||
+	    (krl != NULL && !word_ok(krl, strlen(krl), 1024, 1)))
 		return st_fail(st, PV_ERR_INVALID,
-		    "admin account: a user name; root: an absolute path of "
-		    "[A-Za-z0-9._/@+:-]");
+		    "admin account: a user name; root and krl: absolute paths "
+		    "of [A-Za-z0-9._/@+:-]");
 	if ((r = st_begin(st, 1)) != 0)
 		return r;
 	if ((r = st_target_id(st, target, &id)) != 0 ||
 	    (r = st_prep(st,
-		 "INSERT INTO target_admin(target_id, account, root) VALUES "
-		 "(?1, ?2, ?3) ON CONFLICT(target_id) DO UPDATE SET account = "
-		 "?2, root = ?3",
+		 "INSERT INTO target_admin(target_id, account, root, krl) "
+		 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(target_id) DO UPDATE SET "
+		 "account = ?2, root = ?3, krl = ?4",
 		 &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, id)) != 0 ||
 	    (r = st_bind_text(st, s, 2, account)) != 0 ||
 	    (r = st_bind_text(st, s, 3, root)) != 0 ||
+	    (krl != NULL && (r = st_bind_text(st, s, 4, krl)) != 0) ||
 	    (r = st_step_done(st, s, "target admin")) != 0)
 		goto out;
 	st_done(s);
 	s = NULL;
 	if ((r = st_object(obj, sizeof(obj), "target", target)) != 0 ||
 	    (r = st_audit(st, actor, "target.admin", obj,
-		 json_pack("{s:s, s:s}", "account", account, "root", root))) !=
-		0)
+		 json_pack("{s:s, s:s, s:s?}", "account", account, "root", root,
+		     "krl", krl))) != 0)
 		goto out;
 	return st_commit(st);
 out:
 	st_done(s);
 	st_rollback(st);
 	return r;
+}
+
+int
+store_target_krl_get(struct store *st, const char *target, char **krl)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	*krl = NULL;
+	if ((r = st_begin(st, 0)) != 0)
+		return r;
+	if ((r = st_prep(st,
+		 "SELECT a.krl FROM target_admin a JOIN targets t ON t.id = "
+		 "a.target_id WHERE t.name = ?",
+		 &s)) == 0 &&
+	    (r = st_bind_text(st, s, 1, target)) == 0 &&
+	    (r = st_step_row(st, s, "target krl")) == 1)
+		r = st_col_dup(s, 0, krl) != 0 ? PV_ERR_ALLOC : 0;
+	st_done(s);
+	st_rollback(st);
+	return r < 0 ? r : 0;
 }
 
 int

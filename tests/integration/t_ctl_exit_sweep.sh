@@ -11,8 +11,9 @@
 # cron file aside with their hashes, locks and expires the account, and
 # takes out alice's own key, which the client had put there before the
 # baseline: both keys are refused by sshd afterwards, the legitimate key gets
-# in, nothing was deleted, and the admin connections are recordings in the
-# bundle that the security team's key opens.
+# in, nothing was deleted; the KRL is pushed to the file the target's
+# sshd reads, which then refuses a certificate minted for her before the
+# exit; the admin connections are recordings the security team opens.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -36,8 +37,10 @@ pv_keygen "$PV_TMP/evil"
 cat "$PV_TMP/ops.pub" "$PV_TMP/alice.pub" > "$TROOT$H/.ssh/authorized_keys"
 
 # The target: trusts provost's CA; its authorized_keys is the tree's.
+"$SSH_KEYGEN" -k -f "$TROOT/etc/ssh/revoked.krl" 2>/dev/null || pv_fail "an empty KRL"
 cat > "$PV_TMP/swt_extra" <<EOC
 TrustedUserCAKeys $STATE/ca.pub
+RevokedKeys $TROOT/etc/ssh/revoked.krl
 EOC
 mkdir -p "$PV_TMP/swt"
 ln -sf "$TROOT$H/.ssh/authorized_keys" "$PV_TMP/swt/authorized_keys"
@@ -58,7 +61,8 @@ direct "$PV_TMP/evil" >/dev/null && pv_fail "the evil key logs in before it is p
 # No admin account: the baseline says so in one line.
 out=$(pvctl target baseline sw01 2>&1) && pv_fail "a baseline without an admin account"
 echo "$out" | grep -q 'has no admin account' || pv_fail "no admin account: $out"
-pvctl target admin sw01 --account "$ME" --root "$TROOT" >/dev/null || pv_fail "target admin"
+pvctl target admin sw01 --account "$ME" --root "$TROOT" --krl /etc/ssh/revoked.krl >/dev/null ||
+    pv_fail "target admin"
 pvctl target admin sw01 --account "$ME" --root "rel/dir" >/dev/null 2>&1 && pv_fail "a relative root"
 out=$(pvctl target baseline sw01) || pv_fail "baseline: $out"
 echo "$out" | grep -q "^target sw01: baseline of [0-9]* files, 2 accounts (1 with keys)" ||
@@ -80,6 +84,18 @@ out=$(pvssh "alice+sw01" "cat $TROOT/evil.pub >> $TROOT$H/.ssh/authorized_keys &
 rm -f "$TROOT/evil.pub"
 SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
 [ "$(direct "$PV_TMP/evil")" = direct-ok ] || pv_fail "the planted key does not log in"
+# alice's certificate from that session, over a key the test holds.
+serial=$(sed -n 's/.*Accepted certificate ID "provost:[0-9a-f-]*:alice" (serial \([0-9]*\)).*/\1/p' \
+    "$PV_TMP/swt.log" | tail -1)
+[ -n "$serial" ] || pv_fail "no serial of alice's in the target's log"
+pv_keygen "$PV_TMP/eph"
+"$top_builddir/broker/pv-broker-mint" cert "$STATE/ca" "$PV_TMP/eph.pub" "$ME" 127.0.0.1/32 10m \
+    "$serial" pty > "$PV_TMP/eph-cert.pub" || pv_fail "mint"
+certin() {
+	"$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/eph" -o CertificateFile="$PV_TMP/eph-cert.pub" \
+	    -p "$SWT_PORT" "$ME@127.0.0.1" 'echo cert-ok' 2>>"$PV_TMP/direct.err"
+}
+[ "$(certin)" = cert-ok ] || pv_fail "alice's certificate does not log in before the exit"
 
 pvctl provider exit acme > "$PV_TMP/exit.out" 2>&1 || pv_fail "exit: $(cat "$PV_TMP/exit.out")"
 grep -q '^sweep ' "$PV_TMP/exit.out" || pv_fail "no sweep step: $(cat "$PV_TMP/exit.out")"
@@ -90,6 +106,10 @@ Q="$TROOT/var/lib/provost-quarantine/$EXIT"
 # Neutralised, never deleted.
 direct "$PV_TMP/evil" >/dev/null && pv_fail "the planted key still logs in after the exit"
 direct "$PV_TMP/alice" >/dev/null && pv_fail "alice's own key still logs in after the exit"
+# The KRL went to the target's own RevokedKeys: her certificate is refused.
+certin >/dev/null && pv_fail "a certificate minted before the exit logs in after it"
+grep -q "revoked by file $TROOT/etc/ssh/revoked.krl" "$PV_TMP/swt.log" ||
+    pv_fail "sshd did not refuse it through the pushed KRL"
 grep -qF "$(cut -d' ' -f2 "$PV_TMP/alice.pub")" "$Q/authorized_keys.$ME" ||
     pv_fail "alice's key line is not in the quarantine"
 [ "$(direct "$PV_TMP/ops")" = direct-ok ] || pv_fail "the legitimate key was taken away"
@@ -121,6 +141,8 @@ assert len(pk) == 1 and pk[0]["state"] == "done", pk
 pw = f["finding:sw01:file-changed:/etc/passwd"]
 assert pw["state"] == "unresolved", pw
 assert f["target:sw01"]["state"] == "done", f["target:sw01"]
+k = {i["item"]: i for i in items if i["step"] == "krl"}
+assert k["push:sw01"]["state"] == "done", k
 EOP
 # The admin connections are recordings the security team opens.
 [ -f "$BUNDLE/recordings/sweep-sw01.pvrec" ] || pv_fail "no recording of the sweep"
