@@ -56,6 +56,12 @@ const char *broker_algo_keyword(enum broker_algo kind);
 #define BROKER_ENGINEER_MAX 32
 #define BROKER_ACCOUNT_MAX 32
 #define BROKER_TARGET_MAX 64
+/*
+ * Watchers of one live session at once (provostctl session watch): each
+ * is a socket the monitor passes to the session process, which the
+ * session sandbox's descriptor margin leaves room for.
+ */
+#define BROKER_WATCH_MAX 4
 #define BROKER_LOGIN_MAX \
 	(BROKER_ENGINEER_MAX + 1 + BROKER_ACCOUNT_MAX + 1 + BROKER_TARGET_MAX)
 

@@ -15,6 +15,7 @@ libprovost_broker_la_SOURCES = \
 	broker/monitor/cert.c \
 	broker/monitor/control.c \
 	broker/monitor/control_cmd.c \
+	broker/monitor/control_watch.c \
 	broker/monitor/listen.c \
 	broker/monitor/menu.c \
 	broker/monitor/monitor_srv.c \
@@ -28,7 +29,8 @@ libprovost_broker_la_SOURCES = \
 	broker/session/relay_xfer.c \
 	broker/session/sandbox_enter.c \
 	broker/session/session.c \
-	broker/session/target.c
+	broker/session/target.c \
+	broker/session/watch.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 libprovost_broker_la_LIBADD = libprovost_privsep.la \
@@ -121,6 +123,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_control.sh \
+	tests/integration/t_broker_watch.sh \
 	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_preconnect.sh \
 	tests/integration/t_broker_privsep.sh \

@@ -197,6 +197,7 @@ int ctl_cmd_session_list(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_show(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_kill(struct ctl *c, int argc, char **argv);
 int ctl_cmd_session_verify(struct ctl *c, int argc, char **argv);
+int ctl_cmd_session_watch(struct ctl *c, int argc, char **argv);
 /*
  * One request to provostd's control socket, one answer.  PV_ERR_CLOSED if
  * no daemon listens; "ok": false is PV_ERR_DENIED with the answer in *ans.

@@ -20,6 +20,7 @@ provostctl_SOURCES = \
 	ctl/sessions.c \
 	ctl/targets.c \
 	ctl/tokens.c \
+	ctl/watch.c \
 	broker/login.c \
 	broker/monitor/cert.c
 provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \

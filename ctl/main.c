@@ -100,6 +100,8 @@ static const struct ctl_cmd commands[] = {
 	{ "session", "show", ctl_cmd_session_show, "session show ID [--json]" },
 	{ "session", "kill", ctl_cmd_session_kill,
 	    "session kill ID [--reason R]" },
+	{ "session", "watch", ctl_cmd_session_watch,
+	    "session watch ID | --follow-engineer LOGIN" },
 	{ "session", "verify", ctl_cmd_session_verify,
 	    "session verify ID [--recording FILE] [--json]" },
 	{ "audit", "verify", ctl_cmd_audit_verify,

@@ -68,7 +68,7 @@ struct cfg_ctx {
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
 	    seen_penalty, seen_minfree, seen_rekey, seen_revlist, seen_krl,
-	    seen_hooktime, seen_sweep, seen_exitend;
+	    seen_hooktime, seen_sweep, seen_exitend, seen_notify;
 };
 
 static int
@@ -299,6 +299,21 @@ kw_stale(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		return r;
 	if (x->c->store_staleness == 0 || x->c->store_staleness > 86400)
 		return cfg_err(err, errlen, "%s must be 1s..1d", l->keyword);
+	return 0;
+}
+
+/* NotifyWatchers yes|no: the engineer reads a line when a watcher joins. */
+static int
+kw_notify(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+
+	if (x->seen_notify)
+		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (pv_conf_yesno(l->args[0], &x->c->notify_watchers) != 0)
+		return cfg_err(err, errlen, "%s: yes or no, not '%.32s'",
+		    l->keyword, l->args[0]);
+	x->seen_notify = 1;
 	return 0;
 }
 
@@ -577,6 +592,7 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "MaxStartups", 1, 1, kw_startups },
 	{ "PerSourceMaxStartups", 1, 1, kw_psstartups },
 	{ "PerSourcePenalty", 1, 1, kw_penalty },
+	{ "NotifyWatchers", 1, 1, kw_notify },
 	{ "Plugin", 1, 2, kw_plugin },
 	{ "RevokedKeys", 1, 1, kw_krl },
 	{ "ExitDirectory", 1, 1, kw_exitdir },
@@ -606,6 +622,7 @@ pv_config_new(struct pv_config **out)
 	c->max_auth_tries = 3;
 	c->mfa_grace = 0; /* off: see MFAGrace in provost.conf(5) */
 	c->store_staleness = 60;
+	c->notify_watchers = 1;
 	c->startups_begin = 10;
 	c->startups_rate = 30;
 	c->startups_full = 100;
@@ -827,6 +844,7 @@ pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
 	cur->max_auth_tries = next->max_auth_tries;
 	cur->mfa_grace = next->mfa_grace;
 	cur->store_staleness = next->store_staleness;
+	cur->notify_watchers = next->notify_watchers;
 	cur->startups_begin = next->startups_begin;
 	cur->startups_rate = next->startups_rate;
 	cur->startups_full = next->startups_full;
@@ -888,6 +906,7 @@ pv_config_print(const struct pv_config *c, FILE *f)
 	fprintf(f, "maxauthtries %u\n", c->max_auth_tries);
 	print_secs(f, "mfagrace", c->mfa_grace);
 	print_secs(f, "storestaleness", c->store_staleness);
+	fprintf(f, "notifywatchers %s\n", c->notify_watchers ? "yes" : "no");
 	fprintf(f, "maxstartups %u:%u:%u\n", c->startups_begin,
 	    c->startups_rate, c->startups_full);
 	fprintf(f, "persourcemaxstartups %u\n", c->per_source_startups);

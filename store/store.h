@@ -795,6 +795,7 @@ struct pv_config {
 	uint32_t max_auth_tries;
 	uint64_t mfa_grace;       /* seconds; 0 = a code every time */
 	uint64_t store_staleness; /* seconds the store may be unreadable */
+	int notify_watchers;      /* NotifyWatchers: the engineer is told */
 	/* MaxStartups start:rate:full (unauthenticated connections) */
 	uint32_t startups_begin, startups_rate, startups_full;
 	uint32_t per_source_startups; /* unauthenticated, per address */

@@ -5,6 +5,7 @@
 #ifndef PROVOST_BROKER_MONITOR_CONTROL_INT_H
 #define PROVOST_BROKER_MONITOR_CONTROL_INT_H
 
+#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -44,6 +45,23 @@ struct ctl_source {
 	int64_t good_ms; /* last authentication from it (wall ms), 0: none */
 };
 
+/*
+ * A watcher (provostctl session watch): the monitor keeps its own copy of
+ * the socket it passed to the session process, to see the watcher go
+ * (hang-up) whatever the session process says; following (pid 0): waits
+ * for the engineer's next session.
+ */
+struct ctl_watcher {
+	int fd;
+	pid_t pid; /* the session process watched; 0: following */
+	char id[PV_UUID_LEN + 1];
+	char actor[160]; /* who, from SO_PEERCRED (and root's claim) */
+	char follow[BROKER_ENGINEER_MAX + 1];
+	long peer_pid;
+	unsigned int peer_uid;
+	uint64_t since_ms; /* monotonic, at attach */
+};
+
 struct policy;
 struct broker_ctl {
 	struct broker_ctx *bx;
@@ -69,10 +87,30 @@ struct broker_ctl {
 	int verdict_known;  /* the connection being forked is known-good */
 	int sources_loaded; /* known-good sources read from the store */
 	char verdict_refuse[192];
+	struct ctl_watcher *watchers;
+	size_t nwatchers, watchcap;
 };
 
 /* control_cmd.c: one request on the control socket (accepts it). */
 void broker_ctl_serve(struct broker_ctl *c, int lfd);
+/*
+ * control_watch.c: a watch (id) or follow (follow: an engineer's next
+ * session) request from the control socket's fd: 0 when fd is the
+ * watcher's from now on (answered, kept), else err says why (the caller
+ * answers).  The watchers' poll slots (hang-ups), a session's new identity
+ * (followers attach), a session gone (its watchers detach).
+ */
+int broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor,
+    long peer_pid, unsigned int peer_uid, const char *id, const char *follow,
+    char *err, size_t errlen);
+size_t broker_ctl_watch_pollfds(struct broker_ctl *c, struct pollfd *p);
+void broker_ctl_watch_events(
+    struct broker_ctl *c, const struct pollfd *p, size_t n);
+void broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k);
+void broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k);
+void broker_ctl_watch_free(struct broker_ctl *c);
+void broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* control.c */
 struct ctl_child *broker_ctl_find(
     struct broker_ctl *c, const char *id, int *ambiguous);

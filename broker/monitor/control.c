@@ -153,6 +153,7 @@ broker_ctl_free(struct broker_ctl *c)
 		if (c->kids[i].fd >= 0)
 			close(c->kids[i].fd);
 	free(c->kids);
+	broker_ctl_watch_free(c);
 	free(c->src);
 	free(c->pfd);
 	policy_free(c->pol);
@@ -175,14 +176,17 @@ broker_ctl_forget(struct broker_ctl *c)
 			close(c->kids[i].fd);
 		c->kids[i].fd = -1;
 	}
+	/* A copy left here would hide a watcher's hang-up from the daemon. */
+	for (i = 0; i < c->nwatchers; i++) {
+		if (c->watchers[i].fd >= 0)
+			close(c->watchers[i].fd);
+		c->watchers[i].fd = -1;
+	}
 }
 
 /* An audit row from the daemon itself; the store is closed again after. */
-static void ctl_audit(struct broker_ctl *c, const char *id, const char *event,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-ctl_audit(struct broker_ctl *c, const char *id, const char *event,
+void
+broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,
     const char *fmt, ...)
 {
 	struct broker_backend *b = &c->bx->backend;
@@ -416,7 +420,7 @@ broker_ctl_admit(
 			    peer, e->failures);
 			if (!e->refused_noted) {
 				e->refused_noted = 1;
-				ctl_audit(c, "-", "preauth.penalty",
+				broker_ctl_audit(c, "-", "preauth.penalty",
 				    "addr=%s failures=%u refused_for=%llus",
 				    addr, e->failures,
 				    (unsigned long long)conf->penalty_duration);
@@ -502,6 +506,7 @@ broker_ctl_child_identity(struct broker_ctl *c, pid_t pid, const char *engineer,
 		    account != NULL ? account : "");
 		(void)snprintf(k->classification, sizeof(k->classification),
 		    "%s", classification != NULL ? classification : "");
+		broker_ctl_watch_identity(c, k);
 	}
 }
 
@@ -523,6 +528,7 @@ broker_ctl_child_gone(
 		}
 		*bytes_in = c->kids[i].bytes_in;
 		*bytes_out = c->kids[i].bytes_out;
+		broker_ctl_watch_gone(c, &c->kids[i]);
 		c->kids[i] = c->kids[--c->nkids];
 		break;
 	}
@@ -614,8 +620,9 @@ broker_ctl_end(struct broker_ctl *c, struct ctl_child *k, const char *event,
 	r = broker_ctl_tell(k, msg);
 	ctl_told_to_end(k);
 	pv_info("session %s: %s by %s: %s", k->id, event, actor, reason);
-	ctl_audit(c, k->id, event, "admin=%s engineer=%s target=%s reason=%s",
-	    actor, k->engineer, k->target, reason);
+	broker_ctl_audit(c, k->id, event,
+	    "admin=%s engineer=%s target=%s reason=%s", actor, k->engineer,
+	    k->target, reason);
 	return r;
 }
 
@@ -707,7 +714,7 @@ ctl_bad_report(struct broker_ctl *c, struct ctl_child *k)
 {
 	pv_error("session %s: session process %ld killed: a malformed report",
 	    k->id[0] ? k->id : "-", (long)k->pid);
-	ctl_audit(c, k->id, "session.monitor_violation",
+	broker_ctl_audit(c, k->id, "session.monitor_violation",
 	    "pid=%ld reason=a malformed report", (long)k->pid);
 	if (k->pid > 0 && !k->end_killed)
 		(void)kill(k->pid, SIGKILL);
@@ -866,7 +873,7 @@ ctl_store_poll(struct broker_ctl *c)
 int
 broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
 {
-	size_t need = (size_t)nlfd + 1 + c->nkids, i, nk;
+	size_t need = (size_t)nlfd + 1 + c->nkids + c->nwatchers, i, nk, nw;
 	int n, j;
 
 	if (need > c->pfdcap) {
@@ -884,6 +891,7 @@ broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
 	for (i = 0; i < nk; i++)
 		c->pfd[(size_t)nlfd + 1 + i] =
 		    (struct pollfd){ .fd = c->kids[i].fd, .events = POLLIN };
+	nw = broker_ctl_watch_pollfds(c, c->pfd + nlfd + 1 + nk);
 	n = poll(c->pfd, (nfds_t)need, ms);
 	for (j = 0; j < nlfd; j++)
 		lfd[j].revents = n > 0 ? c->pfd[j].revents : 0;
@@ -894,6 +902,8 @@ broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
 			    (c->pfd[(size_t)nlfd + 1 + i].revents &
 				(POLLIN | POLLHUP | POLLERR)))
 				ctl_child_report(c, &c->kids[i]);
+		/* before serving: a new watcher takes a slot of the table */
+		broker_ctl_watch_events(c, c->pfd + nlfd + 1 + nk, nw);
 		if (c->pfd[nlfd].revents & POLLIN)
 			broker_ctl_serve(c, c->lfd);
 	}

@@ -1,6 +1,7 @@
 /*
  * control_cmd.c: the control socket's line protocol: one JSON request per
- * connection (list, show, kill, nudge), one JSON answer, peer checked.
+ * connection (list, show, kill, nudge, watch), one JSON answer, peer
+ * checked; a watch keeps the connection (control_watch.c).
  */
 #include "config.h"
 
@@ -257,6 +258,25 @@ broker_ctl_serve(struct broker_ctl *c, int lfd)
 	if ((req = json_loadb(buf, (size_t)(nl - buf), JSON_REJECT_DUPLICATES,
 		 &jerr)) == NULL) {
 		ans = cmd_error("malformed request: %s", jerr.text);
+		goto answer;
+	}
+	if (json_is_object(req) &&
+	    json_is_string(json_object_get(req, "cmd")) &&
+	    strcmp(json_string_value(json_object_get(req, "cmd")), "watch") ==
+		0) {
+		char who[160], err[256];
+
+		/* Answered and kept: the watcher's socket from now on. */
+		cmd_acting(req, actor, who, sizeof(who));
+		if (broker_ctl_watch(c, fd, who, (long)cr.pid,
+			(unsigned int)cr.uid,
+			json_string_value(json_object_get(req, "id")),
+			json_string_value(json_object_get(req, "follow")), err,
+			sizeof(err)) == 0) {
+			json_decref(req);
+			return;
+		}
+		ans = cmd_error("%s", err);
 		goto answer;
 	}
 	ans = cmd_dispatch(c, req, actor);

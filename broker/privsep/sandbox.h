@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "broker/broker.h"
+
 /*
  * Process roles, each with its own allow-list.  The session process is the
  * network-facing child: after its client and target sockets, the monitor
@@ -25,9 +27,10 @@ enum broker_sandbox_role {
 
 /*
  * RLIMIT_NOFILE leaves exactly this many free descriptor numbers: room for
- * a passed fd or two, nothing more.
+ * a passed fd or two, and one socket per live watcher (BROKER_WATCH_MAX
+ * in broker/broker.h: the monitor passes no more), nothing more.
  */
-#define BROKER_SANDBOX_NOFILE_MARGIN 2
+#define BROKER_SANDBOX_NOFILE_MARGIN (2 + BROKER_WATCH_MAX)
 /* preauth: the target socket, the recording, libc's files, sockets. */
 #define BROKER_SANDBOX_PREAUTH_NOFILE_MARGIN 32
 

@@ -1,6 +1,7 @@
 /*
  * link.c: a session process's line to provostd: it reports who, where and
- * how many bytes; it takes "check revocations now" and "end: REASON".
+ * how many bytes; it takes "check revocations now", "end: REASON" and a
+ * watcher's socket.
  */
 #include "config.h"
 
@@ -76,6 +77,50 @@ link_send(struct broker_link *l, const char *fmt, ...)
 	(void)send(l->fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/*
+ * One message from provostd, and the descriptor that came with it (-1:
+ * none; a second one, or one cut short, is closed here).
+ */
+static ssize_t
+link_recv(int fd, char *buf, size_t len, int *passed)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	size_t i, nfd;
+	int got;
+
+	*passed = -1;
+	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(
+			    &got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (*passed < 0)
+				*passed = got;
+			else {
+				(void)shutdown(got, SHUT_RDWR);
+				(void)close(got);
+			}
+		}
+	}
+	if ((mh.msg_flags & MSG_CTRUNC) != 0)
+		pv_warn("link: a descriptor from provostd did not fit");
+	return n;
+}
+
 static int
 link_readable(socket_t fd, int revents, void *userdata)
 {
@@ -83,12 +128,15 @@ link_readable(socket_t fd, int revents, void *userdata)
 	struct broker_link *l = s->bx->link;
 	char buf[512];
 	ssize_t n;
+	int passed;
 
 	for (;;) {
-		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		n = link_recv(fd, buf, sizeof(buf) - 1, &passed);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		if (n <= 0) {
+			if (passed >= 0)
+				(void)close(passed);
 			/*
 			 * provostd is gone (killed, crashed): nobody could
 			 * list, kill or revoke this session any more, so it
@@ -105,11 +153,20 @@ link_readable(socket_t fd, int revents, void *userdata)
 			return 0;
 		}
 		buf[n] = '\0';
-		if (strcmp(buf, "R") == 0)
+		if (strncmp(buf, "W\t", 2) == 0 && passed >= 0 &&
+		    (buf[2] == '0' || buf[2] == '1') && buf[3] == '\t') {
+			/* a watcher's socket: "W\tNOTIFY\tWHO" */
+			broker_watch_add(s, passed, buf[2] == '1', buf + 4);
+			passed = -1;
+		} else if (strcmp(buf, "R") == 0)
 			s->revoke_next_ms = 0;
 		else if (strncmp(buf, "E\t", 2) == 0) {
 			pv_info("session %s: %s", s->id, buf + 2);
 			broker_session_end(s, buf + 2);
+		}
+		if (passed >= 0) {
+			(void)shutdown(passed, SHUT_RDWR);
+			(void)close(passed);
 		}
 	}
 }

@@ -57,6 +57,10 @@ broker_rec(struct broker_session *s, enum broker_rec_kind kind,
 	if (s->rec == NULL)
 		return PV_ERR_INTERNAL; /* nothing passes unrecorded */
 	r = s->bx->recorder.ops->event(s->rec, kind, channel, data, len);
+	/* Watchers see the recorded output stream, once it is recorded. */
+	if (r == 0 && s->nwatch > 0 &&
+	    (kind == BROKER_REC_OUTPUT || kind == BROKER_REC_STDERR))
+		broker_watch_feed(s, data, len);
 	if (r != 0) {
 		pv_error(
 		    "session %s: recording failed: %s", s->id, pv_err_str(r));

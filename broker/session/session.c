@@ -296,8 +296,8 @@ session_notify_end(struct broker_session *s)
 }
 
 /* A line on every live channel's stderr (small: windows do not matter). */
-static void
-session_say(struct broker_session *s, const char *line)
+void
+broker_session_say(struct broker_session *s, const char *line)
 {
 	int i;
 
@@ -351,10 +351,12 @@ session_grant_check(struct broker_session *s)
 		    (long long)s->grant_ends);
 		broker_session_end(s, "your grant has expired");
 	} else if (left <= 60 && s->grant_warned < 2) {
-		session_say(s, "\r\nprovost: your grant ends in 1 minute\r\n");
+		broker_session_say(
+		    s, "\r\nprovost: your grant ends in 1 minute\r\n");
 		s->grant_warned = 2;
 	} else if (left <= 300 && s->grant_warned < 1) {
-		session_say(s, "\r\nprovost: your grant ends in 5 minutes\r\n");
+		broker_session_say(
+		    s, "\r\nprovost: your grant ends in 5 minutes\r\n");
 		s->grant_warned = 1;
 	}
 }
@@ -418,6 +420,7 @@ session_loop(struct broker_session *s)
 		session_grant_check(s);
 		session_revocation_check(s);
 		broker_link_tick(s);
+		broker_watch_tick(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
 		if (s->target_up && !ssh_is_connected(s->target))
@@ -579,6 +582,7 @@ out:
 	if (!s->ending)
 		broker_session_end(s, "setup failed");
 	session_finish(s);
+	broker_watch_stop(s, s->end_reason);
 	broker_link_stop(s);
 	if (s->event != NULL) {
 		if (s->client != NULL)

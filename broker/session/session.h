@@ -144,6 +144,9 @@ struct broker_session {
 	int repump; /* a callback left bytes to the pump: poll without waiting */
 	char end_reason[128];
 	uint64_t bytes_in, bytes_out;
+	/* live watchers (watch.c): 0 costs the relay one test per chunk */
+	struct broker_watch *watch[BROKER_WATCH_MAX];
+	int nwatch;
 	uint8_t buf[BROKER_RELAY_CHUNK];
 };
 
@@ -221,6 +224,22 @@ int broker_xfer_passed(struct relay_chan *rc, enum broker_rec_kind kind,
 int broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len);
 int broker_xfer_in_pump(struct relay_chan *rc);
 void broker_xfer_end(struct relay_chan *rc);
+
+/*
+ * watch.c: live watchers.  _add takes a socket the monitor passed (and
+ * closes it if it cannot keep it); _feed copies recorded output to each
+ * without waiting (a watcher that falls behind is cut off); _tick closes
+ * the gone and sets poll events; _stop ends them all with reason.
+ */
+struct broker_watch;
+void broker_watch_add(
+    struct broker_session *s, int fd, int notify, const char *who);
+void broker_watch_feed(
+    struct broker_session *s, const uint8_t *data, size_t len);
+void broker_watch_tick(struct broker_session *s);
+void broker_watch_stop(struct broker_session *s, const char *reason);
+/* session.c: a line on every live channel's stderr (not recorded). */
+void broker_session_say(struct broker_session *s, const char *line);
 
 /* link.c: reports to provostd's control side, takes its orders. */
 int broker_link_start(struct broker_session *s);

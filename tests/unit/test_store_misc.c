@@ -26,6 +26,7 @@ test_config(void **state)
 				   "MaxSessions 10\n"
 				   "RecordingMinFree 512K\n"
 				   "MFAGrace 0\n"
+				   "NotifyWatchers no\n"
 				   "Plugin /usr/lib/c.so /etc/c.conf\n"
 				   "LogLevel debug\n"
 				   "RevocationList /srv/provost/revoked.list\n"
@@ -54,6 +55,10 @@ test_config(void **state)
 		{ "RecordingMinFree 1M\nRecordingMinFree 2M\n",
 		    "x.conf:2: RecordingMinFree given twice" },
 		{ "LogLevel loud\n", "x.conf:1:" },
+		{ "NotifyWatchers maybe\n",
+		    "x.conf:1: NotifyWatchers: yes or no, not 'maybe'" },
+		{ "NotifyWatchers yes\nNotifyWatchers no\n",
+		    "x.conf:2: NotifyWatchers given twice" },
 		{ "KexAlgorithms a\nKexAlgorithms b\n",
 		    "x.conf:2: KexAlgorithms given twice" },
 		{ "Ciphers aes256-gcm@openssh.com,\n",
@@ -127,6 +132,7 @@ test_config(void **state)
 	assert_string_equal(c->kex_algos,
 	    "curve25519-sha256,sntrup761x25519-sha512@openssh.com");
 	assert_string_equal(c->macs, "hmac-sha2-256-etm@openssh.com");
+	assert_int_equal(c->notify_watchers, 0);
 	assert_null(c->ciphers);
 	assert_null(c->hostkey_algos);
 	assert_string_equal(c->revoked_keys, "/srv/provost/revoked.krl");
@@ -149,6 +155,7 @@ test_config(void **state)
 	assert_int_equal(c->hook_timeout, 60);
 	assert_true(c->recording_min_free == PV_CONFIG_MIN_FREE_DEFAULT);
 	assert_true(c->rekey_data == 0 && c->rekey_time == 0);
+	assert_int_equal(c->notify_watchers, 1); /* the engineer is told */
 	pv_config_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pv_config_new(&c), 0);

@@ -1,0 +1,286 @@
+/*
+ * control_watch.c: live watch from the monitor's side: a watcher's socket
+ * is answered, passed to the session process it names, and kept to audit
+ * when it goes; followers wait for an engineer's next session.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "broker/monitor/control-int.h"
+#include "store/store.h"
+
+/* Watchers of every session together, followers included. */
+#define CTL_WATCH_TOTAL_MAX 256
+
+static void
+watch_line(int fd, json_t *o)
+{
+	char *s;
+
+	if (o == NULL)
+		return;
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+		if (pv_write_all(fd, s, strlen(s)) == 0)
+			(void)pv_write_all(fd, "\n", 1);
+		free(s);
+	}
+	json_decref(o);
+}
+
+static size_t
+watch_count(const struct broker_ctl *c, pid_t pid)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nwatchers; i++)
+		if (c->watchers[i].pid == pid)
+			n++;
+	return n;
+}
+
+/*
+ * Passes fd to session process k on its link: "W\tNOTIFY\tWHO" with the
+ * descriptor (SCM_RIGHTS).  The monitor names the session by choosing
+ * whose link it writes to; the process is told nothing it could use to
+ * claim another.
+ */
+static int
+watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
+{
+	char msg[256], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *cm;
+	int n;
+
+	if (k->fd < 0 || k->ending)
+		return PV_ERR_CLOSED;
+	n = snprintf(msg, sizeof(msg), "W\t%d\t%s",
+	    c->bx->conf->notify_watchers ? 1 : 0, who);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return PV_ERR_RANGE;
+	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(k->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+		return PV_ERR_IO;
+	return 0;
+}
+
+/*
+ * w (in the table, fd answered already) watches k from now on: the header
+ * line, the descriptor to the session, the audit row.  On failure w's
+ * socket is closed and w left for the caller to drop.
+ */
+static int
+watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
+{
+	int r;
+
+	if (watch_count(c, k->pid) >= BROKER_WATCH_MAX)
+		return PV_ERR_LIMIT;
+	watch_line(w->fd,
+	    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching", k->id,
+		"engineer", k->engineer, "target", k->target, "account",
+		k->account));
+	if ((r = watch_pass(c, k, w->fd, w->actor)) != 0)
+		return r;
+	w->pid = k->pid;
+	(void)snprintf(w->id, sizeof(w->id), "%s", k->id);
+	w->since_ms = pv_mono_ms();
+	pv_info("session %s: %s watches (pid %ld uid %u)", k->id, w->actor,
+	    w->peer_pid, w->peer_uid);
+	broker_ctl_audit(c, k->id, "session.watch",
+	    "watcher=%s uid=%u pid=%ld engineer=%s target=%s account=%s",
+	    w->actor, w->peer_uid, w->peer_pid, k->engineer, k->target,
+	    k->account);
+	return 0;
+}
+
+static void
+watch_drop(struct broker_ctl *c, size_t i, const char *why)
+{
+	struct ctl_watcher *w = &c->watchers[i];
+	uint64_t secs;
+
+	if (w->pid != 0) {
+		secs = (pv_mono_ms() - w->since_ms + 500) / 1000;
+		pv_info("session %s: %s stopped watching after %llu s (%s)",
+		    w->id, w->actor, (unsigned long long)secs, why);
+		broker_ctl_audit(c, w->id, "session.watch_end",
+		    "watcher=%s uid=%u pid=%ld seconds=%llu why=%s", w->actor,
+		    w->peer_uid, w->peer_pid, (unsigned long long)secs, why);
+	}
+	if (w->fd >= 0) {
+		(void)shutdown(w->fd, SHUT_RDWR);
+		close(w->fd);
+	}
+	c->watchers[i] = c->watchers[--c->nwatchers];
+}
+
+int
+broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
+    unsigned int peer_uid, const char *id, const char *follow, char *err,
+    size_t errlen)
+{
+	struct ctl_watcher *w;
+	struct ctl_child *k = NULL;
+	int amb, r;
+
+	if ((id == NULL) == (follow == NULL)) {
+		(void)snprintf(
+		    err, errlen, "a watch names \"id\" or \"follow\"");
+		return PV_ERR_INVALID;
+	}
+	if (follow != NULL &&
+	    (strlen(follow) > BROKER_ENGINEER_MAX ||
+		!store_name_valid(follow))) {
+		(void)snprintf(err, errlen, "follow: not an engineer login");
+		return PV_ERR_INVALID;
+	}
+	if (id != NULL) {
+		k = broker_ctl_find(c, id, &amb);
+		if (k == NULL || !k->authenticated) {
+			(void)snprintf(err, errlen,
+			    amb ? "session %.40s: ambiguous prefix"
+				: "session %.40s: no such live session",
+			    id);
+			return PV_ERR_NOT_FOUND;
+		}
+		if (k->ending) {
+			(void)snprintf(
+			    err, errlen, "session %s: ending", k->id);
+			return PV_ERR_CLOSED;
+		}
+		if (watch_count(c, k->pid) >= BROKER_WATCH_MAX) {
+			(void)snprintf(err, errlen,
+			    "session %s: already %d watchers (the most)", k->id,
+			    BROKER_WATCH_MAX);
+			return PV_ERR_LIMIT;
+		}
+	}
+	if (c->nwatchers >= CTL_WATCH_TOTAL_MAX) {
+		(void)snprintf(
+		    err, errlen, "too many watchers (%d)", CTL_WATCH_TOTAL_MAX);
+		return PV_ERR_LIMIT;
+	}
+	if (c->nwatchers == c->watchcap) {
+		size_t cap = c->watchcap ? c->watchcap * 2 : 8;
+		struct ctl_watcher *n = realloc(c->watchers, cap * sizeof(*n));
+
+		if (n == NULL) {
+			(void)snprintf(err, errlen, "out of memory");
+			return PV_ERR_ALLOC;
+		}
+		c->watchers = n;
+		c->watchcap = cap;
+	}
+	w = &c->watchers[c->nwatchers++];
+	*w = (struct ctl_watcher){
+		.fd = fd,
+		.peer_pid = peer_pid,
+		.peer_uid = peer_uid,
+	};
+	(void)snprintf(w->actor, sizeof(w->actor), "%s", actor);
+	if (follow != NULL) {
+		(void)snprintf(w->follow, sizeof(w->follow), "%s", follow);
+		watch_line(
+		    fd, json_pack("{s:b, s:s}", "ok", 1, "following", follow));
+		pv_info(
+		    "control socket: %s follows engineer %s", actor, follow);
+		return 0;
+	}
+	if ((r = watch_attach(c, w, k)) != 0) {
+		c->nwatchers--; /* w, the last: the caller still holds fd */
+		(void)snprintf(err, errlen,
+		    "session %s: its process did not take the watcher", k->id);
+		return r;
+	}
+	return 0;
+}
+
+size_t
+broker_ctl_watch_pollfds(struct broker_ctl *c, struct pollfd *p)
+{
+	size_t i;
+
+	/* Watchers send nothing: a hang-up (or an error) is all we wait for. */
+	for (i = 0; i < c->nwatchers; i++)
+		p[i] = (struct pollfd){ .fd = c->watchers[i].fd,
+			.events = POLLRDHUP };
+	return c->nwatchers;
+}
+
+void
+broker_ctl_watch_events(struct broker_ctl *c, const struct pollfd *p, size_t n)
+{
+	size_t i;
+
+	/* From the end: a drop moves the last entry into its slot. */
+	for (i = n; i-- > 0;) {
+		if (i >= c->nwatchers || c->watchers[i].fd != p[i].fd ||
+		    (p[i].revents & (POLLHUP | POLLERR | POLLRDHUP)) == 0)
+			continue;
+		watch_drop(c, i,
+		    c->watchers[i].pid == 0 ? "gave up following" : "detached");
+	}
+}
+
+void
+broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k)
+{
+	size_t i;
+
+	if (!k->authenticated || k->target[0] == '\0')
+		return;
+	for (i = c->nwatchers; i-- > 0;) {
+		struct ctl_watcher *w = &c->watchers[i];
+
+		if (w->pid != 0 || strcmp(w->follow, k->engineer) != 0)
+			continue;
+		if (watch_attach(c, w, k) != 0) {
+			pv_warn("session %s: follower %s not attached", k->id,
+			    w->actor);
+			watch_drop(c, i, "not attached");
+		}
+	}
+}
+
+void
+broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k)
+{
+	size_t i;
+
+	for (i = c->nwatchers; i-- > 0;)
+		if (c->watchers[i].pid == k->pid)
+			watch_drop(c, i, "session ended");
+}
+
+void
+broker_ctl_watch_free(struct broker_ctl *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwatchers; i++)
+		if (c->watchers[i].fd >= 0)
+			close(c->watchers[i].fd);
+	free(c->watchers);
+	c->watchers = NULL;
+	c->nwatchers = c->watchcap = 0;
+}
