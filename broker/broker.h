@@ -185,6 +185,8 @@ struct broker_decision {
 	char reason[BROKER_REASON_MAX]; /* shown to the engineer on deny */
 	unsigned int transfer;          /* POLICY_TRANSFER_* for sftp and scp */
 	int record_file_contents;       /* sftp/scp bytes recorded in full */
+	/* Moderated GROUP: starts and takes input only while watched */
+	char moderated[64];
 };
 
 struct broker_session_row {
@@ -302,6 +304,12 @@ struct broker_backend_ops {
 	 */
 	int (*batch)(void *ctx, int begin);
 	void (*free)(void *ctx);
+	/*
+	 * Is approver name in group (Moderated)?  PV_ALLOW, PV_DENY, < 0.
+	 * NULL in backends without a store.
+	 */
+	int (*approver_in_group)(
+	    void *ctx, const char *name, const char *group);
 };
 
 struct broker_backend {

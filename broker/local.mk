@@ -124,6 +124,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_control.sh \
 	tests/integration/t_broker_watch.sh \
+	tests/integration/t_broker_moderate.sh \
 	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_preconnect.sh \
 	tests/integration/t_broker_privsep.sh \

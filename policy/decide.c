@@ -294,6 +294,7 @@ decision_from_rule(struct policy_decision *out, const struct policy_rule *r)
 	out->nforward_to = r->nforward_to;
 	out->remote_listen = r->remote_listen;
 	out->nremote_listen = r->nremote_listen;
+	out->moderated = r->moderated;
 }
 
 static void

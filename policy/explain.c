@@ -170,6 +170,9 @@ put_rule_terms(
 		return r;
 	if (rule->fresh_mfa && (r = pv_buf_putf(out, "; fresh MFA")) != 0)
 		return r;
+	if (rule->moderated != NULL &&
+	    (r = pv_buf_putf(out, "; moderated by %s", rule->moderated)) != 0)
+		return r;
 	if (rule->record_file_contents &&
 	    (r = pv_buf_putf(out, "; file contents recorded")) != 0)
 		return r;

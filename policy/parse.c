@@ -328,6 +328,22 @@ h_ticket(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* Moderated GROUP: the session waits for, and runs only under, a watcher of GROUP. */
+static int
+h_moderated(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct parse_ctx *ctx = vctx;
+	struct policy_rule *rule;
+	char e[80];
+
+	if ((rule = rule_get(ctx, l, RK_MODERATED, err, errlen)) == NULL)
+		return PV_ERR_CONFIG;
+	if (!name_valid(l->args[0]))
+		return perr(err, errlen, "bad group name \"%s\"",
+		    esc(e, sizeof(e), l->args[0]));
+	return intern_str(ctx->p, l->args[0], &rule->moderated);
+}
+
 static int
 h_freshmfa(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 {
@@ -636,6 +652,7 @@ static const struct pv_conf_keyword policy_keywords[] = {
 	{ "Hours", 1, -1, h_hours },
 	{ "TZ", 1, 1, h_tz },
 	{ "FreshMFA", 1, 1, h_freshmfa },
+	{ "Moderated", 1, 1, h_moderated },
 	{ "RecordFileContents", 1, 1, h_recordfiles },
 	{ "Transfer", 1, 1, h_transfer },
 	{ "ForwardTo", 1, -1, h_forwardto },

@@ -68,6 +68,7 @@ enum {
 	RK_HOURS = 1 << 14,
 	RK_FORWARDTO = 1 << 15,
 	RK_REMOTELISTEN = 1 << 16,
+	RK_MODERATED = 1 << 17,
 };
 
 struct policy_rule {
@@ -90,6 +91,7 @@ struct policy_rule {
 	size_t nforward_to;
 	struct policy_forward *remote_listen; /* RemoteForwardListen */
 	size_t nremote_listen;
+	const char *moderated; /* Moderated GROUP: NULL if not */
 	struct policy_names provider, engineer, target, account;
 	uint8_t
 	    *hours; /* POLICY_WEEK_MINUTES bits (Sunday first); NULL = any */

@@ -106,6 +106,11 @@ struct policy_decision {
 	/* RemoteForwardListen: where ssh -R may listen on the target. */
 	const struct policy_forward *remote_listen; /* owned by the policy */
 	size_t nremote_listen;
+	/*
+	 * Moderated GROUP: the approver group one of whose members must
+	 * watch the session for it to start and take input; NULL if none.
+	 */
+	const char *moderated;
 };
 
 /* Parses a policy; errors are one line "FILE:LINE: what" in err. */

@@ -390,6 +390,8 @@ sb_decide(
 	    (d->channels & (POLICY_CH_FORWARD | POLICY_CH_REMOTE_FORWARD)) != 0;
 	out->transfer = d->transfer;
 	out->record_file_contents = d->record_file_contents;
+	(void)snprintf(out->moderated, sizeof(out->moderated), "%s",
+	    r == PV_ALLOW && d->moderated != NULL ? d->moderated : "");
 out:
 	store_decision_clear(&sd);
 	return r;
@@ -585,6 +587,35 @@ sb_recent_sources(void *ctx, int64_t since,
 	return store_recent_sources(st, since, sb_source_one, &x);
 }
 
+struct sb_member {
+	const char *name, *group;
+	int found;
+};
+
+static int
+sb_member_one(void *ctx, const struct store_approver *a)
+{
+	struct sb_member *x = ctx;
+
+	if (strcmp(a->name, x->name) == 0 && strcmp(a->group, x->group) == 0)
+		x->found = 1;
+	return 0;
+}
+
+static int
+sb_approver_in_group(void *ctx, const char *name, const char *group)
+{
+	struct store *st = sb_store(ctx);
+	struct sb_member x = { name, group, 0 };
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if ((r = store_approver_list(st, sb_member_one, &x)) != 0)
+		return r;
+	return x.found ? PV_ALLOW : PV_DENY;
+}
+
 static int
 sb_menu(
     void *ctx, const char *engineer, const char *command, struct pv_buf *out)
@@ -730,6 +761,7 @@ static const struct broker_backend_ops sb_ops = {
 	.audit = sb_audit,
 	.batch = sb_batch,
 	.free = sb_free,
+	.approver_in_group = sb_approver_in_group,
 };
 
 int

@@ -30,7 +30,9 @@ struct ctl_child {
 	int end_killed;       /* ... and SIGKILLed for not ending in time */
 	int64_t start;        /* unix seconds */
 	uint64_t bytes_in, bytes_out;
-	int64_t active_ms; /* wall clock of the last byte relayed */
+	int64_t active_ms;  /* wall clock of the last byte relayed */
+	char moderated[64]; /* Moderated GROUP of its decision, "" */
+	int mod_told;       /* last told: 1 a moderator watches, 0 not, -1 */
 };
 
 /*
@@ -59,6 +61,7 @@ struct ctl_watcher {
 	char follow[BROKER_ENGINEER_MAX + 1];
 	long peer_pid;
 	unsigned int peer_uid;
+	int moderator;     /* an approver of the session's Moderated group */
 	uint64_t since_ms; /* monotonic, at attach */
 };
 
@@ -109,6 +112,8 @@ void broker_ctl_watch_events(
 void broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_free(struct broker_ctl *c);
+/* Tells k whether a moderator watches it, when that changed. */
+void broker_ctl_watch_moderation(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* control.c */

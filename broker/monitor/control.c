@@ -474,6 +474,7 @@ broker_ctl_child_add(
 		.known = c->verdict_known,
 		.start = (int64_t)time(NULL),
 		.active_ms = pv_wall_ms(),
+		.mod_told = -1,
 	};
 	(void)snprintf(k->addr, sizeof(k->addr), "%s", addr);
 	(void)snprintf(k->id, sizeof(k->id), "%s", id != NULL ? id : "");
@@ -508,6 +509,21 @@ broker_ctl_child_identity(struct broker_ctl *c, pid_t pid, const char *engineer,
 		    "%s", classification != NULL ? classification : "");
 		broker_ctl_watch_identity(c, k);
 	}
+}
+
+void
+broker_ctl_child_moderated(struct broker_ctl *c, pid_t pid, const char *group)
+{
+	size_t i;
+
+	if (group == NULL || group[0] == '\0')
+		return;
+	for (i = 0; i < c->nkids; i++)
+		if (c->kids[i].pid == pid && c->kids[i].moderated[0] == '\0') {
+			(void)snprintf(c->kids[i].moderated,
+			    sizeof(c->kids[i].moderated), "%s", group);
+			broker_ctl_watch_moderation(c, &c->kids[i]);
+		}
 }
 
 static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);

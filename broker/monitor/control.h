@@ -50,6 +50,12 @@ void broker_ctl_child_add(
 void broker_ctl_child_identity(struct broker_ctl *c, pid_t pid,
     const char *engineer, const char *target, const char *account,
     const char *classification);
+/*
+ * The Moderated GROUP the monitor decided for session process pid ("" or
+ * NULL: none): it runs only while a member of GROUP watches.
+ */
+void broker_ctl_child_moderated(
+    struct broker_ctl *c, pid_t pid, const char *group);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);

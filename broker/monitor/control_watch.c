@@ -84,6 +84,67 @@ watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
 }
 
 /*
+ * The approver a watcher is, for Moderated (provostctl(8)): the local
+ * user of the control socket's peer ("admin:USER"), or the user root
+ * says it acts for (sudo's SUDO_USER: "admin:USER(via admin:root)").
+ */
+static int
+watch_approver(const char *actor, char *out, size_t outlen)
+{
+	size_t n;
+
+	if (strncmp(actor, "admin:", 6) != 0)
+		return PV_ERR_INVALID;
+	actor += 6;
+	n = strcspn(actor, "(");
+	if (n == 0 || n >= outlen)
+		return PV_ERR_INVALID;
+	memcpy(out, actor, n);
+	out[n] = '\0';
+	return store_name_valid(out) ? 0 : PV_ERR_INVALID;
+}
+
+static struct ctl_child *
+watch_kid(struct broker_ctl *c, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkids; i++)
+		if (c->kids[i].pid == pid)
+			return &c->kids[i];
+	return NULL;
+}
+
+void
+broker_ctl_watch_moderation(struct broker_ctl *c, struct ctl_child *k)
+{
+	const char *who = NULL;
+	size_t i;
+	int on;
+
+	if (k->moderated[0] == '\0' || k->ending)
+		return;
+	for (i = 0; i < c->nwatchers && who == NULL; i++)
+		if (c->watchers[i].pid == k->pid && c->watchers[i].moderator)
+			who = c->watchers[i].actor;
+	on = who != NULL;
+	if (on == k->mod_told)
+		return;
+	k->mod_told = on;
+	(void)broker_ctl_tell(k, on ? "M\t1" : "M\t0");
+	if (on)
+		pv_info("session %s: moderated by %s (group %s): it runs",
+		    k->id, who, k->moderated);
+	else
+		pv_info("session %s: no moderator of group %s watches: held",
+		    k->id, k->moderated);
+	broker_ctl_audit(c, k->id, "session.moderation",
+	    "state=%s group=%s moderator=%s engineer=%s target=%s",
+	    on ? "watched" : "held", k->moderated, on ? who : "-", k->engineer,
+	    k->target);
+}
+
+/*
  * w (in the table, fd answered already) watches k from now on: the header
  * line, the descriptor to the session, the audit row.  On failure w's
  * socket is closed and w left for the caller to drop.
@@ -99,6 +160,15 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 	    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching", k->id,
 		"engineer", k->engineer, "target", k->target, "account",
 		k->account));
+	if (k->moderated[0] != '\0') {
+		char name[BROKER_ENGINEER_MAX + 1];
+		const struct broker_backend *b = &c->bx->backend;
+
+		w->moderator = b->ops->approver_in_group != NULL &&
+		    watch_approver(w->actor, name, sizeof(name)) == 0 &&
+		    b->ops->approver_in_group(b->ctx, name, k->moderated) ==
+			PV_ALLOW;
+	}
 	if ((r = watch_pass(c, k, w->fd, w->actor)) != 0)
 		return r;
 	w->pid = k->pid;
@@ -107,9 +177,11 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 	pv_info("session %s: %s watches (pid %ld uid %u)", k->id, w->actor,
 	    w->peer_pid, w->peer_uid);
 	broker_ctl_audit(c, k->id, "session.watch",
-	    "watcher=%s uid=%u pid=%ld engineer=%s target=%s account=%s",
+	    "watcher=%s uid=%u pid=%ld engineer=%s target=%s account=%s%s%s",
 	    w->actor, w->peer_uid, w->peer_pid, k->engineer, k->target,
-	    k->account);
+	    k->account, w->moderator ? " moderator=" : "",
+	    w->moderator ? k->moderated : "");
+	broker_ctl_watch_moderation(c, k);
 	return 0;
 }
 
@@ -117,7 +189,9 @@ static void
 watch_drop(struct broker_ctl *c, size_t i, const char *why)
 {
 	struct ctl_watcher *w = &c->watchers[i];
+	struct ctl_child *k;
 	uint64_t secs;
+	pid_t pid = w->pid;
 
 	if (w->pid != 0) {
 		secs = (pv_mono_ms() - w->since_ms + 500) / 1000;
@@ -132,6 +206,8 @@ watch_drop(struct broker_ctl *c, size_t i, const char *why)
 		close(w->fd);
 	}
 	c->watchers[i] = c->watchers[--c->nwatchers];
+	if (pid != 0 && (k = watch_kid(c, pid)) != NULL)
+		broker_ctl_watch_moderation(c, k);
 }
 
 int
@@ -267,6 +343,7 @@ broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k)
 {
 	size_t i;
 
+	k->moderated[0] = '\0'; /* nothing more to tell it */
 	for (i = c->nwatchers; i-- > 0;)
 		if (c->watchers[i].pid == k->pid)
 			watch_drop(c, i, "session ended");

@@ -438,9 +438,12 @@ kids_identity(struct broker_ctl *ctl, struct broker_mon_child *c)
 {
 	struct broker_mon_identity id;
 
-	if (broker_monsrv_identity(c, &id))
+	if (broker_monsrv_identity(c, &id)) {
+		broker_ctl_child_moderated(
+		    ctl, broker_monsrv_pid(c), id.moderated);
 		broker_ctl_child_identity(ctl, broker_monsrv_pid(c),
 		    id.engineer, id.target, id.account, id.classification);
+	}
 	broker_ctl_auth_failed(
 	    ctl, broker_monsrv_addr(c), broker_monsrv_auth_fails(c));
 }

@@ -89,6 +89,7 @@ struct broker_mon_identity {
 	const char *target;
 	const char *account;
 	const char *classification;
+	const char *moderated; /* Moderated GROUP of its decision, "" */
 };
 int broker_monsrv_identity(
     struct broker_mon_child *c, struct broker_mon_identity *out);

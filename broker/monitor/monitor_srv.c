@@ -170,6 +170,7 @@ broker_monsrv_identity(
 	out->target = now >= 2 ? c->tgt.name : "";
 	out->account = now >= 2 ? c->account : "";
 	out->classification = now >= 2 ? c->tgt.classification : "";
+	out->moderated = now >= 2 ? c->dec.moderated : "";
 	if (now == c->id_told)
 		return 0;
 	c->id_told = now;
@@ -574,6 +575,7 @@ ms_decide(
 	(void)snprintf(o->reason, sizeof(o->reason), "%s", dec.reason);
 	o->transfer = dec.transfer;
 	o->record_file_contents = dec.record_file_contents != 0;
+	(void)snprintf(o->moderated, sizeof(o->moderated), "%s", dec.moderated);
 	if (r == PV_ALLOW) {
 		c->dec = dec;
 		(void)snprintf(

@@ -245,6 +245,7 @@ struct mon_decision_ch {
 	char reason[MON_REASON_MAX + 1];
 	uint32_t transfer;
 	int record_file_contents;
+	char moderated[MON_NAME_MAX + 1]; /* Moderated GROUP, "" if none */
 };
 
 struct mon_mint_cert {

@@ -294,6 +294,7 @@ bm_decide(
 	(void)bm_set(out->reason, sizeof(out->reason), c->reason);
 	out->transfer = c->transfer;
 	out->record_file_contents = c->record_file_contents;
+	(void)bm_set(out->moderated, sizeof(out->moderated), c->moderated);
 	r = c->outcome == PV_ALLOW ? PV_ALLOW : PV_DENY;
 out:
 	if (r < 0)

@@ -233,8 +233,9 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	struct relay_chan *rc = userdata;
 	int n;
 
+	/* Moderated and nobody moderating: input waits, in order. */
 	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0' ||
-	    rc->busy) {
+	    rc->busy || (rc->s->mod_required && !rc->s->mod_on)) {
 		rc->stall_in = 1; /* the pump moves it, in order */
 		rc->s->repump |= rc->busy;
 		return 0;
@@ -541,6 +542,79 @@ is_scp(const char *command)
 	return r != 0 || mode != SCP_NONE; /* malformed scp is still scp */
 }
 
+static int relay_go(
+    struct relay_chan *rc, const char *command, const char *subsystem);
+
+/*
+ * Moderated, and no moderator watches: the request is accepted and kept;
+ * the target's channel opens when one comes (broker_relay_moderation_tick).
+ */
+static int
+relay_hold(struct relay_chan *rc, const char *command, const char *subsystem)
+{
+	struct broker_session *s = rc->s;
+	char line[256];
+	int n;
+
+	if ((command != NULL && (rc->held_command = strdup(command)) == NULL) ||
+	    (subsystem != NULL &&
+		(rc->held_subsystem = strdup(subsystem)) == NULL)) {
+		(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg),
+		    "provost: out of memory\r\n");
+		return 0;
+	}
+	rc->held = 1;
+	pv_info("session %s: channel %u: held: moderated by group %s, no "
+		"moderator watches yet",
+	    s->id, rc->id, s->decision.moderated);
+	broker_audit(s, "channel.held", "channel=%u group=%s", rc->id,
+	    s->decision.moderated);
+	n = snprintf(line, sizeof(line),
+	    "provost: this session is moderated: it starts when a moderator "
+	    "(group %s) watches it\r\n",
+	    s->decision.moderated);
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)ssh_channel_write_stderr(rc->c, line, (uint32_t)n);
+	return 0;
+}
+
+void
+broker_relay_moderated(struct broker_session *s, int on)
+{
+	int was = s->mod_on;
+
+	s->mod_on = on != 0;
+	if (!s->mod_required || was == s->mod_on)
+		return;
+	pv_info("session %s: %s", s->id,
+	    s->mod_on ? "a moderator watches: it runs"
+		      : "no moderator watches: input held");
+	broker_session_say(s,
+	    s->mod_on ? "\r\nprovost: a moderator watches this session: "
+			"input passes\r\n"
+		      : "\r\nprovost: no moderator watches this session: "
+			"input is held until one does\r\n");
+	s->repump = 1;
+}
+
+void
+broker_relay_moderation_tick(struct broker_session *s)
+{
+	int i;
+
+	if (!s->mod_on || s->ending)
+		return;
+	for (i = 0; i < s->nchans; i++) {
+		struct relay_chan *rc = s->chans[i];
+
+		if (!rc->held || rc->done)
+			continue;
+		rc->held = 0;
+		(void)relay_go(rc, rc->held_command, rc->held_subsystem);
+		s->repump = 1;
+	}
+}
+
 /*
  * Decides, connects, opens: any refusal is printed to the engineer.
  * command: exec; subsystem: "sftp"; neither: a shell.
@@ -554,10 +628,6 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	    : is_scp(command)                 ? POLICY_CH_SCP
 	    : command != NULL                 ? POLICY_CH_EXEC
 					      : POLICY_CH_SHELL;
-	const char *kname = subsystem != NULL ? subsystem
-	    : command != NULL                 ? "exec"
-					      : "shell";
-	int r;
 
 	msg[0] = '\0';
 	if (rc->started || rc->fail_msg[0] != '\0')
@@ -570,6 +640,29 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	if (kind == POLICY_CH_SCP &&
 	    broker_xfer_scp_check(rc, command, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
+	if (s->decision.moderated[0] != '\0')
+		s->mod_required = 1;
+	if (s->mod_required && !s->mod_on)
+		return relay_hold(rc, command, subsystem);
+	return relay_go(rc, command, subsystem);
+fail:
+	(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg), "provost: %s\r\n",
+	    msg[0] ? msg : "refused");
+	return 0;
+}
+
+/* Records the request, connects, opens the target's channel. */
+static int
+relay_go(struct relay_chan *rc, const char *command, const char *subsystem)
+{
+	struct broker_session *s = rc->s;
+	char msg[sizeof(rc->fail_msg) - 32];
+	const char *kname = subsystem != NULL ? subsystem
+	    : command != NULL                 ? "exec"
+					      : "shell";
+	int r;
+
+	msg[0] = '\0';
 	if (subsystem != NULL)
 		r = broker_rec(s, BROKER_REC_SUBSYSTEM, rc->id, subsystem,
 		    strlen(subsystem));
@@ -692,6 +785,8 @@ broker_relay_chan_free(struct relay_chan *rc)
 		free(rc->env[i][1]);
 	}
 	pv_buf_free(rc->menu_out);
+	free(rc->held_command);
+	free(rc->held_subsystem);
 	for (i = 0; i < 3; i++)
 		pv_buf_free(rc->carry[i]);
 	broker_xfer_end(rc);
@@ -829,7 +924,7 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 	if (rc->stall_in && rc->sftp != NULL) {
 		if (broker_xfer_in_pump(rc))
 			rc->stall_in = 0;
-	} else if (rc->stall_in &&
+	} else if (rc->stall_in && !(s->mod_required && !s->mod_on) &&
 	    relay_drain(rc, rc->c, rc->t, BROKER_REC_INPUT, &rc->pre_in))
 		rc->stall_in = 0;
 	if (rc->c_eof && !rc->stall_in && !rc->c_eof_sent && !rc->t_closed) {

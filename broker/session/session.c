@@ -421,6 +421,7 @@ session_loop(struct broker_session *s)
 		session_revocation_check(s);
 		broker_link_tick(s);
 		broker_watch_tick(s);
+		broker_relay_moderation_tick(s);
 		if (!ssh_is_connected(s->client))
 			broker_session_end(s, "the engineer disconnected");
 		if (s->target_up && !ssh_is_connected(s->target))

@@ -76,6 +76,12 @@ struct relay_chan {
 	int rfwd;          /* forwarded-tcpip (ssh -R), fwd set too */
 	char fwd_src[256]; /* -R: the originator on the target */
 	unsigned int fwd_src_port;
+	/*
+	 * Moderated: decided and accepted, its start (the target's
+	 * channel) waits for a moderator; the request as it came.
+	 */
+	int held;
+	char *held_command, *held_subsystem;
 };
 
 /* A listen the broker asked of the target for ssh -R. */
@@ -147,6 +153,11 @@ struct broker_session {
 	/* live watchers (watch.c): 0 costs the relay one test per chunk */
 	struct broker_watch *watch[BROKER_WATCH_MAX];
 	int nwatch;
+	/*
+	 * Moderated (a decision named a group): channels start and input
+	 * passes only while the monitor says a moderator watches (mod_on).
+	 */
+	int mod_required, mod_on;
 	uint8_t buf[BROKER_RELAY_CHUNK];
 };
 
@@ -240,6 +251,13 @@ void broker_watch_tick(struct broker_session *s);
 void broker_watch_stop(struct broker_session *s, const char *reason);
 /* session.c: a line on every live channel's stderr (not recorded). */
 void broker_session_say(struct broker_session *s, const char *line);
+/*
+ * relay.c: the monitor says whether a moderator watches (link "M"):
+ * held channels start, input passes or is held, the engineer is told.
+ */
+void broker_relay_moderated(struct broker_session *s, int on);
+/* Held channels whose moderator came start (outside a poll round). */
+void broker_relay_moderation_tick(struct broker_session *s);
 
 /* link.c: reports to provostd's control side, takes its orders. */
 int broker_link_start(struct broker_session *s);

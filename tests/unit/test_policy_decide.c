@@ -873,11 +873,49 @@ test_doc_example(void **state)
 	policy_free(p);
 }
 
+/* Moderated GROUP reaches the decision; other rules leave it NULL. */
+static void
+test_moderated(void **state)
+{
+	static const char in[] = "Levels low high\n"
+				 "Rule watched\n"
+				 "  Classification high\n"
+				 "  Approval none\n"
+				 "  Moderated soc\n"
+				 "Rule plain\n"
+				 "  Classification low\n"
+				 "  Approval none\n";
+	struct policy_request req = {
+		.engineer = "alice",
+		.provider = "acme",
+		.target = "t",
+		.classification = "high",
+		.account = "root",
+		.channel = POLICY_CH_SHELL,
+		.now = NOON,
+	};
+	struct policy_decision d;
+	struct policy *p = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    policy_load_mem("m.conf", in, strlen(in), &p, err, sizeof(err)), 0);
+	assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+	assert_string_equal(d.moderated, "soc");
+	req.classification = "low";
+	assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+	assert_string_equal(d.rule, "plain");
+	assert_null(d.moderated);
+	policy_free(p);
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_moderated),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_valid_until),
 		cmocka_unit_test(test_hours_always),

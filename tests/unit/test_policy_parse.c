@@ -344,6 +344,15 @@ static const struct {
 	{ L R("a") "  Classification public\x1b[2J\n",
 	    "t.conf:3: control character 0x1b" },
 	{ L "Rule a b\n", "t.conf:2: Rule takes 1 argument, not 2" },
+	{ L R("a") OK_RULE "  Moderated\n",
+	    "t.conf:5: Moderated takes 1 argument, not 0" },
+	{ L R("a") OK_RULE "  Moderated sec soc\n",
+	    "t.conf:5: Moderated takes 1 argument, not 2" },
+	/* 65 */
+	{ L R("a") OK_RULE "  Moderated sec\n  Moderated soc\n",
+	    "t.conf:6: Moderated given twice in rule \"a\"" },
+	{ L R("a") OK_RULE "  Moderated \"the soc\"\n",
+	    "t.conf:5: bad group name \"the soc\"" },
 };
 
 static void
@@ -427,7 +436,7 @@ test_summary_terms(void **state)
 	    "  Classification high\n  Approval 2 group sec\n"
 	    "  Channels sftp forward\n  Transfer upload\n"
 	    "  ForwardTo localhost:5432 \"[::1]:*\"\n"
-	    "  FreshMFA yes\n  RecordFileContents yes\n"
+	    "  FreshMFA yes\n  RecordFileContents yes\n  Moderated soc\n"
 	    "  Hours Mon 07:00-08:00\n  Hours Tue 09:00-10:00\n  TZ UTC\n";
 	struct policy *p = NULL;
 	struct pv_buf *b;
@@ -446,7 +455,8 @@ test_summary_terms(void **state)
 	    "target db?; account root; classification high; approval 2 of "
 	    "group sec; hours Mon 07:00-08:00; Tue 09:00-10:00 (UTC); "
 	    "channels sftp forward; transfer upload only; forward to "
-	    "localhost:5432 [::1]:*; fresh MFA; file contents recorded\n");
+	    "localhost:5432 [::1]:*; fresh MFA; moderated by soc; file "
+	    "contents recorded\n");
 	free(text);
 	pv_buf_free(b);
 	policy_free(p);
