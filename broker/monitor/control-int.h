@@ -112,6 +112,8 @@ void broker_ctl_watch_events(
 void broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_free(struct broker_ctl *c);
+/* Marks k's watchers that are approvers of its Moderated group. */
+void broker_ctl_watch_rate(struct broker_ctl *c, struct ctl_child *k);
 /* Tells k whether a moderator watches it, when that changed. */
 void broker_ctl_watch_moderation(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,

@@ -522,8 +522,21 @@ broker_ctl_child_moderated(struct broker_ctl *c, pid_t pid, const char *group)
 		if (c->kids[i].pid == pid && c->kids[i].moderated[0] == '\0') {
 			(void)snprintf(c->kids[i].moderated,
 			    sizeof(c->kids[i].moderated), "%s", group);
+			/* watchers that came first: moderators now? */
+			broker_ctl_watch_rate(c, &c->kids[i]);
 			broker_ctl_watch_moderation(c, &c->kids[i]);
 		}
+}
+
+int
+broker_ctl_moderator_on(struct broker_ctl *c, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkids; i++)
+		if (c->kids[i].pid == pid)
+			return c->kids[i].mod_told == 1;
+	return 0;
 }
 
 static void ctl_child_report(struct broker_ctl *c, struct ctl_child *k);

@@ -56,6 +56,8 @@ void broker_ctl_child_identity(struct broker_ctl *c, pid_t pid,
  */
 void broker_ctl_child_moderated(
     struct broker_ctl *c, pid_t pid, const char *group);
+/* Does a moderator watch session process pid now? 1 or 0. */
+int broker_ctl_moderator_on(struct broker_ctl *c, pid_t pid);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);

@@ -115,6 +115,28 @@ watch_kid(struct broker_ctl *c, pid_t pid)
 	return NULL;
 }
 
+static void
+watch_rate_one(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
+{
+	const struct broker_backend *b = &c->bx->backend;
+	char name[BROKER_ENGINEER_MAX + 1];
+
+	w->moderator = k->moderated[0] != '\0' &&
+	    b->ops->approver_in_group != NULL &&
+	    watch_approver(w->actor, name, sizeof(name)) == 0 &&
+	    b->ops->approver_in_group(b->ctx, name, k->moderated) == PV_ALLOW;
+}
+
+void
+broker_ctl_watch_rate(struct broker_ctl *c, struct ctl_child *k)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwatchers; i++)
+		if (c->watchers[i].pid == k->pid)
+			watch_rate_one(c, &c->watchers[i], k);
+}
+
 void
 broker_ctl_watch_moderation(struct broker_ctl *c, struct ctl_child *k)
 {
@@ -160,15 +182,7 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 	    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching", k->id,
 		"engineer", k->engineer, "target", k->target, "account",
 		k->account));
-	if (k->moderated[0] != '\0') {
-		char name[BROKER_ENGINEER_MAX + 1];
-		const struct broker_backend *b = &c->bx->backend;
-
-		w->moderator = b->ops->approver_in_group != NULL &&
-		    watch_approver(w->actor, name, sizeof(name)) == 0 &&
-		    b->ops->approver_in_group(b->ctx, name, k->moderated) ==
-			PV_ALLOW;
-	}
+	watch_rate_one(c, w, k);
 	if ((r = watch_pass(c, k, w->fd, w->actor)) != 0)
 		return r;
 	w->pid = k->pid;

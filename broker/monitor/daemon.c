@@ -467,6 +467,10 @@ kids_serve(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
 			continue;
 		for (i = 0; i < k->n; i++)
 			if (broker_monsrv_sock(k->v[i]) == k->pfd[j].fd) {
+				/* as the control side told the process */
+				broker_monsrv_set_moderator(k->v[i],
+				    broker_ctl_moderator_on(
+					ctl, broker_monsrv_pid(k->v[i])));
 				(void)broker_monsrv_take(k->v[i]);
 				break;
 			}

@@ -93,6 +93,12 @@ struct broker_mon_identity {
 };
 int broker_monsrv_identity(
     struct broker_mon_child *c, struct broker_mon_identity *out);
+/*
+ * Whether a moderator watches the session now (the control side's own
+ * watcher table): a decision with a Moderated group gets no certificate
+ * or token without one, whatever the process says.
+ */
+void broker_monsrv_set_moderator(struct broker_mon_child *c, int on);
 /* Wrong codes since the last call (for the per-source penalty). */
 unsigned int broker_monsrv_auth_fails(struct broker_mon_child *c);
 const char *broker_monsrv_addr(const struct broker_mon_child *c);

@@ -75,6 +75,7 @@ struct broker_mon_child {
 	uint8_t keyblob[MON_BLOB_MAX];
 	size_t keybloblen;
 	int by_code;
+	int moderator_on; /* a moderator watches (control side's word) */
 	struct broker_target tgt;
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
@@ -158,6 +159,12 @@ pid_t
 broker_monsrv_pid(const struct broker_mon_child *c)
 {
 	return c->pid;
+}
+
+void
+broker_monsrv_set_moderator(struct broker_mon_child *c, int on)
+{
+	c->moderator_on = on != 0;
 }
 
 int
@@ -791,6 +798,9 @@ ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 
 	if (c->tgt.auth != BROKER_AUTH_CERT)
 		return ms_error(a, PV_ERR_INVALID, "not a certificate target");
+	if (c->dec.moderated[0] != '\0' && !c->moderator_on)
+		return ms_error(a, PV_ERR_DENIED,
+		    "moderated: no moderator watches the session");
 	if (c->ncreds >= MS_CREDS_MAX) {
 		c->lie = "more credentials than one session needs";
 		return PV_ERR_PROTOCOL;
@@ -838,6 +848,9 @@ ms_token(struct broker_mon_child *c, struct mon_msg *a)
 	if (c->tgt.auth != BROKER_AUTH_PAM_TOKEN ||
 	    c->bk->ops->token_mint == NULL)
 		return ms_error(a, PV_ERR_INVALID, "not a pam-token target");
+	if (c->dec.moderated[0] != '\0' && !c->moderator_on)
+		return ms_error(a, PV_ERR_DENIED,
+		    "moderated: no moderator watches the session");
 	if (c->ncreds >= MS_CREDS_MAX) {
 		c->lie = "more credentials than one session needs";
 		return PV_ERR_PROTOCOL;

@@ -5,7 +5,8 @@
 # GROUP watches; a watcher who is not one (an approver of another group,
 # root as itself) starts nothing; input is held again while no moderator
 # is attached, and passes when one comes back; the moderator ends it with
-# session kill.  Each step is audited (session.moderation, session.watch
+# session kill.  A taken-over session process gets no certificate while
+# no moderator watches (pv-broker-forge).  Each step is audited (session.moderation, session.watch
 # moderator=, channel.held, session.kill by the moderator).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
@@ -52,6 +53,35 @@ watcher() {
 	    pv_fail "$1: $(cat "$PV_TMP/$1.werr")"
 }
 audit() { pvctl audit export --format jsonl > "$PV_TMP/audit.jsonl" || pv_fail "audit export"; }
+
+# 0. Playing the session process taken over (pv-broker-forge stops it and
+# speaks on its monitor socket): no certificate while no moderator
+# watches, whatever the process does with the hold.
+FORGE="$top_builddir/broker/pv-broker-forge"
+if [ "$(id -u)" -eq 0 ] && [ -x "$FORGE" ]; then
+	pvssh "alice+$ME@mod01" 'echo forged' </dev/null >"$PV_TMP/f.out" 2>"$PV_TMP/f.err" &
+	FP=$!
+	pv_track "$FP"
+	wait_for "$PV_TMP/f.err" "provost: this session is moderated" 15 ||
+	    pv_fail "f: no waiting message: $(cat "$PV_TMP/f.err")"
+	FSID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
+	SP=$(sed -n "s/.*session $FSID: session process \([0-9]*\) runs as uid .*/\1/p" "$PVD_LOG")
+	MFD=$(sed -n "s/.*session $FSID: session process [0-9]* runs as uid [0-9]*, monitor socket fd \([0-9]*\), .*/\1/p" "$PVD_LOG")
+	[ -n "$SP" ] && [ -n "$MFD" ] || pv_fail "no session process in the log"
+	out=$("$FORGE" "$SP" "$MFD" "decide alice mod01 $ME shell" \
+	    "mint-cert $FSID mod01 $ME 127.0.0.1/32 $PV_TMP/forged-cert.pub" 2>&1)
+	kill -CONT "$SP"
+	echo "$out" | sed -n 1p | grep -q '^decision allow' || pv_fail "forged decide: $out"
+	echo "$out" | sed -n 2p | grep -q 'moderated: no moderator watches the session' ||
+	    pv_fail "a certificate with no moderator: $out"
+	[ -s "$PV_TMP/forged-cert.pub" ] && pv_fail "a certificate was issued with no moderator"
+	kill "$FP" 2>/dev/null
+	wait "$FP" 2>/dev/null
+	absent "$PV_TMP/f.out" forged || pv_fail "the forged session ran its command"
+	pv_log "forged: no certificate without a moderator"
+else
+	pv_log "not root or no pv-broker-forge: the forged request is skipped"
+fi
 
 # 1. The session waits, told why; what is typed goes nowhere yet.
 mkfifo "$PV_TMP/m.in"
