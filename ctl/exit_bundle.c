@@ -811,6 +811,7 @@ write_tar(struct exit_run *x)
 int
 exit_finish(struct exit_run *x)
 {
+	uint64_t t0 = pv_mono_ms();
 	json_t *cert;
 	char sha[65];
 	int r;
@@ -827,11 +828,18 @@ exit_finish(struct exit_run *x)
 	if (cert == NULL)
 		return ctl_fail(PV_ERR_ALLOC, "out of memory");
 	if ((r = write_evidence(x, cert)) != 0 ||
-	    (r = exit_count(x, "evidence")) != 0 ||
-	    json_object_set(cert, "steps", x->steps) != 0)
+	    (r = exit_count(x, "evidence")) != 0)
 		goto out;
+	(void)json_object_set_new(json_object_get(x->steps, "evidence"), "ms",
+	    json_integer((json_int_t)(pv_mono_ms() - t0)));
+	if (json_object_set(cert, "steps", x->steps) != 0) {
+		r = ctl_fail(PV_ERR_ALLOC, "out of memory");
+		goto out;
+	}
 	if (!x->c->json)
-		printf("%s\n%-13s ", x->dir, "certificate");
+		printf("%s (%llu ms)\n%-13s ", x->dir,
+		    (unsigned long long)(pv_mono_ms() - t0), "certificate");
+	t0 = pv_mono_ms();
 	if ((r = write_certificate(x, cert, sha)) != 0)
 		goto out;
 	if (write_tar(x) != 0) {
@@ -847,8 +855,9 @@ exit_finish(struct exit_run *x)
 	free(x->x->bundle);
 	x->x->bundle = strdup(x->dir);
 	if (!x->c->json)
-		printf("%s/certificate.md (sha256 of certificate.json %s)\n",
-		    x->dir, sha);
+		printf("%s/certificate.md (sha256 of certificate.json %s; %llu "
+		       "ms)\n",
+		    x->dir, sha, (unsigned long long)(pv_mono_ms() - t0));
 out:
 	json_decref(cert);
 	return r;
@@ -874,12 +883,12 @@ exit_print_json(struct exit_run *x)
 		return XFAIL(r);
 	}
 	return ctl_print_json(json_pack("{s:s, s:s, s:I, s:I, s:s?, s:s?, "
-					"s:b, s:o}",
+					"s:b, s:O?, s:o}",
 	    "provider", x->provider, "exit", x->x->id, "started_at",
 	    (json_int_t)x->x->started_at, "finished_at",
 	    (json_int_t)x->x->finished_at, "bundle", x->x->bundle,
 	    "certificate_sha256", x->x->certificate_sha256, "legal_hold",
-	    x->x->legal_hold, "items", items));
+	    x->x->legal_hold, "steps", x->steps, "items", items));
 }
 
 /* exit verify CERT BUNDLE: the signature, every hash, the audit chain. */

@@ -637,6 +637,7 @@ step_rotate(struct exit_run *x)
 static int
 step_run(struct exit_run *x, const char *name, int (*fn)(struct exit_run *))
 {
+	uint64_t t0 = pv_mono_ms();
 	int r;
 
 	if (!x->c->json) {
@@ -650,13 +651,17 @@ step_run(struct exit_run *x, const char *name, int (*fn)(struct exit_run *))
 	}
 	if ((r = exit_count(x, name)) != 0)
 		return r;
+	/* how long this run's part of the step took */
+	(void)json_object_set_new(json_object_get(x->steps, name), "ms",
+	    json_integer((json_int_t)(pv_mono_ms() - t0)));
 	if (!x->c->json) {
 		json_t *s = json_object_get(x->steps, name);
 
-		printf("%lld done, %lld unresolved\n",
+		printf("%lld done, %lld unresolved (%lld ms)\n",
 		    (long long)json_integer_value(json_object_get(s, "done")),
 		    (long long)json_integer_value(
-			json_object_get(s, "unresolved")));
+			json_object_get(s, "unresolved")),
+		    (long long)json_integer_value(json_object_get(s, "ms")));
 		(void)fflush(stdout);
 	}
 	return 0;
