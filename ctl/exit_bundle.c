@@ -26,6 +26,8 @@
 #define EXIT_SIGNER "provost-audit"
 #define EXIT_FORMAT "provost-exit-certificate/1"
 #define MANIFEST "manifest.sha256"
+/* Uploads named in the certificate itself (all are in transfers.jsonl). */
+#define EXIT_UPLOADS_LISTED 200
 
 static int item_json(void *ctx, const struct store_exit_item *i);
 
@@ -458,17 +460,56 @@ item_json(void *ctx, const struct store_exit_item *i)
 }
 
 /*
+ * A "transfer" row of a session (relay_xfer.c: "channel=N op=OP
+ * direction=D path=P bytes=B sha256=H status=S", the path possibly with
+ * spaces) as {session, ts_ms, direction, path, bytes, sha256}.
+ */
+static json_t *
+transfer_row(json_t *row)
+{
+	const char *d = json_string_value(
+	    json_object_get(json_object_get(row, "details"), "detail"));
+	const char *o = json_string_value(json_object_get(row, "object"));
+	const char *dir, *path, *bytes, *sha, *status;
+	char *pcopy;
+	json_t *t;
+
+	if (d == NULL || o == NULL || strncmp(o, "session:", 8) != 0 ||
+	    (dir = strstr(d, " direction=")) == NULL ||
+	    (path = strstr(dir, " path=")) == NULL ||
+	    (status = strstr(path, " status=")) == NULL)
+		return NULL;
+	/* the last " bytes=" before the status: a path may hold the text */
+	for (bytes = NULL, sha = path;
+	     (sha = strstr(sha + 1, " bytes=")) != NULL && sha < status;)
+		bytes = sha;
+	if (bytes == NULL || (sha = strstr(bytes, " sha256=")) == NULL ||
+	    sha > status)
+		return NULL;
+	if ((pcopy = strndup(path + 6, (size_t)(bytes - path - 6))) == NULL)
+		return NULL;
+	t = json_pack("{s:s, s:I, s:s%, s:s, s:I, s:s%}", "session", o + 8,
+	    "ts_ms", json_integer_value(json_object_get(row, "ts_ms")),
+	    "direction", dir + 11, (size_t)(strcspn(dir + 11, " ")), "path",
+	    pcopy, "bytes", (json_int_t)strtoll(bytes + 7, NULL, 10), "sha256",
+	    sha + 8, (size_t)(status - sha - 8));
+	free(pcopy);
+	return t;
+}
+
+/*
  * The provider's rows of the chain: those naming the provider, its
  * engineers, sessions or exit, or an engineer of it in their details.
  */
 static int
-audit_slice(struct exit_run *x, const char *all, const char *out, size_t *n)
+audit_slice(struct exit_run *x, const char *all, const char *out, size_t *n,
+    json_t *transfers)
 {
 	FILE *in, *f;
 	char *line = NULL, obj[200];
 	size_t cap = 0;
 	json_t *row, *ids;
-	const char *o, *eng, *login;
+	const char *o, *eng, *login, *act;
 	json_t *s, *v;
 	size_t i;
 	int r = 0, keep;
@@ -516,6 +557,14 @@ audit_slice(struct exit_run *x, const char *all, const char *out, size_t *n)
 			if (fputs(line, f) == EOF)
 				r = PV_ERR_IO;
 			(*n)++;
+			act = json_string_value(json_object_get(row, "action"));
+			if (act != NULL && strcmp(act, "transfer") == 0) {
+				json_t *t = transfer_row(row);
+
+				if (t != NULL &&
+				    json_array_append_new(transfers, t) != 0)
+					r = PV_ERR_ALLOC;
+			}
 		}
 		json_decref(row);
 	}
@@ -532,7 +581,8 @@ static int
 write_evidence(struct exit_run *x, json_t *cert)
 {
 	char path[8800], rel[8800], sha[65], err[300], head[65];
-	json_t *files, *items, *s, *recs;
+	json_t *files, *items, *s, *recs, *xfers, *ups;
+	size_t nup = 0;
 	const char *rp, *id;
 	uint64_t rows = 0;
 	size_t i, nslice = 0, nrec = 0, nmissing = 0;
@@ -558,8 +608,31 @@ write_evidence(struct exit_run *x, json_t *cert)
 		return ctl_fail(PV_ERR_AUTH, "the audit chain: %s", err);
 	(void)snprintf(rel, sizeof(rel), "%s/audit-provider.jsonl", x->dir);
 	(void)unlink(rel);
-	if ((r = audit_slice(x, path, rel, &nslice)) != 0)
+	if ((xfers = json_array()) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = audit_slice(x, path, rel, &nslice, xfers)) != 0) {
+		json_decref(xfers);
 		return ctl_fail(r, "%s: %s", rel, pv_err_str(r));
+	}
+	/* the files the provider moved, uploads first for the reader */
+	(void)snprintf(path, sizeof(path), "%s/transfers.jsonl", x->dir);
+	(void)unlink(path);
+	r = write_json_lines(path, xfers);
+	if ((ups = json_array()) == NULL) {
+		json_decref(xfers);
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	}
+	for (i = 0; (s = json_array_get(xfers, i)) != NULL; i++)
+		if (strcmp(json_string_value(json_object_get(s, "direction")),
+			"upload") == 0 &&
+		    ++nup <= EXIT_UPLOADS_LISTED)
+			(void)json_array_append(ups, s);
+	(void)json_object_set_new(cert, "transfers",
+	    json_pack("{s:i, s:i, s:o}", "all", (int)json_array_size(xfers),
+		"uploads", (int)nup, "uploads_listed", ups));
+	json_decref(xfers);
+	if (r != 0)
+		return ctl_fail(r, "%s: %s", path, strerror(errno));
 	/* sessions, and their recordings (still sealed to the client) */
 	(void)snprintf(path, sizeof(path), "%s/recordings", x->dir);
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
@@ -699,6 +772,23 @@ write_markdown(const char *path, json_t *cert)
 		    (long long)json_integer_value(
 			json_object_get(v, "unresolved")));
 	}
+	v = json_object_get(cert, "transfers");
+	fprintf(f,
+	    "\n## Files the provider uploaded\n\n%lld upload%s (every "
+	    "transfer in transfers.jsonl)%s\n\n",
+	    (long long)json_integer_value(json_object_get(v, "uploads")),
+	    json_integer_value(json_object_get(v, "uploads")) == 1 ? "" : "s",
+	    json_integer_value(json_object_get(v, "uploads")) >
+		    EXIT_UPLOADS_LISTED
+		? "; the first ones:"
+		: "");
+	for (i = 0; (it = json_array_get(
+			 json_object_get(v, "uploads_listed"), i)) != NULL;
+	     i++)
+		fprintf(f, "- `%s` sha256 %s, session %s\n",
+		    json_string_value(json_object_get(it, "path")),
+		    json_string_value(json_object_get(it, "sha256")),
+		    json_string_value(json_object_get(it, "session")));
 	fprintf(f, "\n## Unresolved: to be done by hand\n\n");
 	for (i = 0;
 	     (it = json_array_get(json_object_get(cert, "items"), i)) != NULL;

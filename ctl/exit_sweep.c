@@ -84,11 +84,14 @@ movable(const char *path)
 	return 0;
 }
 
-/* The provider's session on target live at t (unix seconds), or NULL. */
-static const char *
+/*
+ * The provider's sessions on target live at t (unix seconds; both ends
+ * count, so at a second's resolution two may be named), or NULL.
+ */
+static json_t *
 live_at(struct exit_run *x, const char *target, json_int_t t)
 {
-	json_t *s;
+	json_t *s, *ids = NULL;
 	size_t i;
 
 	for (i = 0; (s = json_array_get(x->sessions, i)) != NULL; i++) {
@@ -96,11 +99,14 @@ live_at(struct exit_run *x, const char *target, json_int_t t)
 		json_int_t b = json_integer_value(json_object_get(s, "end"));
 
 		if (strcmp(json_string_value(json_object_get(s, "target")),
-			target) == 0 &&
-		    t >= a && (b == 0 || t <= b))
-			return json_string_value(json_object_get(s, "id"));
+			target) != 0 ||
+		    t < a || (b != 0 && t > b))
+			continue;
+		if (ids == NULL && (ids = json_array()) == NULL)
+			return NULL;
+		(void)json_array_append(ids, json_object_get(s, "id"));
 	}
-	return NULL;
+	return ids;
 }
 
 /* The provider's keys, as the sweep names them: SHA-256 of the base64. */
@@ -346,11 +352,10 @@ sweep_target(struct exit_run *x, const char *t)
 	for (i = 0; (f = json_array_get(findings, i)) != NULL; i++) {
 		json_int_t at =
 		    json_integer_value(json_object_get(f, "changed_at"));
-		const char *sid = at > 0 ? live_at(x, t, at) : NULL;
+		json_t *sids = at > 0 ? live_at(x, t, at) : NULL;
 
-		if (sid != NULL)
-			(void)json_object_set_new(
-			    f, "session", json_string(sid));
+		if (sids != NULL)
+			(void)json_object_set_new(f, "sessions", sids);
 	}
 	if ((done = json_object()) == NULL) {
 		r = ctl_fail(PV_ERR_ALLOC, "out of memory");

@@ -22,6 +22,14 @@ DB="$STATE/provost.db"
 TROOT="$PV_TMP/troot"
 H="/home/$ME"
 
+# sw01 takes scp too, for the upload below.
+sed -i '/^Levels /a\
+\
+Rule sweep-files\
+    Target sw01\
+    Classification public\
+    Approval none\
+    Channels shell exec scp sftp' "$PV_TMP/policy.conf"
 mkdir -p "$TROOT/etc/cron.d" "$TROOT/etc/ssh" "$TROOT$H/.ssh"
 printf '%s:x:0:0::%s:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n' \
     "$ME" "$H" > "$TROOT/etc/passwd"
@@ -83,6 +91,10 @@ out=$(pvssh "alice+sw01" "cat $TROOT/evil.pub >> $TROOT$H/.ssh/authorized_keys &
     pv_fail "planting: $out"
 rm -f "$TROOT/evil.pub"
 SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tail -1)
+# and uploads a file (scp through provostd): named in the bundle.
+head -c 70000 /dev/urandom > "$PV_TMP/tool.bin"
+pvscp "alice+sw01" -O "$PV_TMP/tool.bin" "127.0.0.1:$PV_TMP/uploaded-tool.bin" </dev/null \
+    > "$PV_TMP/scp.out" 2>&1 || pv_fail "scp: $(cat "$PV_TMP/scp.out")"
 [ "$(direct "$PV_TMP/evil")" = direct-ok ] || pv_fail "the planted key does not log in"
 # alice's certificate from that session, over a key the test holds.
 serial=$(sed -n 's/.*Accepted certificate ID "provost:[0-9a-f-]*:alice" (serial \([0-9]*\)).*/\1/p' \
@@ -129,7 +141,7 @@ sid, me = sys.argv[2], sys.argv[3]
 f = {i["item"]: i for i in items if i["step"] == "sweep"}
 cron = f["finding:sw01:file-added:/etc/cron.d/backdoor"]
 assert cron["state"] == "done", cron
-assert cron["detail"]["session"] == sid, (cron, sid)
+assert sid in cron["detail"]["sessions"], (cron, sid)
 assert cron["detail"]["quarantine"].startswith("done "), cron
 acct = f["finding:sw01:account-added:svc"]
 assert acct["state"] == "done" and acct["detail"]["quarantine"] == "done", acct
@@ -149,6 +161,13 @@ EOP
 "$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$BUNDLE/recordings/quarantine-sw01.pvrec" \
     > "$PV_TMP/q.txt" 2>&1 || pv_fail "quarantine recording: $(cat "$PV_TMP/q.txt")"
 grep -q "^Q	file	/etc/cron.d/backdoor	done " "$PV_TMP/q.txt" || pv_fail "q.txt: $(cat "$PV_TMP/q.txt")"
+# (scp's own protocol names the file as sent, not the target's path)
+grep -q '"path":"tool.bin"' "$BUNDLE/transfers.jsonl" &&
+    grep -q "\"sha256\":\"$(sha "$PV_TMP/tool.bin")\"" "$BUNDLE/transfers.jsonl" &&
+    grep -q '"direction":"upload"' "$BUNDLE/transfers.jsonl" ||
+    pv_fail "transfers.jsonl: $(cat "$BUNDLE/transfers.jsonl")"
+grep -qF -- "- \`tool.bin\` sha256 $(sha "$PV_TMP/tool.bin"), session " "$BUNDLE/certificate.md" ||
+    pv_fail "the upload is not in certificate.md"
 pvctl exit verify "$BUNDLE/certificate.json" "$BUNDLE" >/dev/null || pv_fail "exit verify"
 grep -q 'sweep finding:sw01:file-changed:/etc/passwd' "$BUNDLE/certificate.md" ||
     pv_fail "the review item is not in the certificate"
