@@ -1,6 +1,7 @@
 /*
  * exposures.c: provostctl exposure add|list|import: the static secrets a
- * provider was shown, to be rotated at its exit.
+ * provider was shown, to be rotated at its exit; and incidents import,
+ * outages import, which read their files the same way.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include "ctl/ctl.h"
 
 #define IMPORT_FILE_MAX (16UL << 20)
+#define IMPORT_BIG_MAX (256UL << 20) /* a year of a large ticket export */
 
 json_t *
 ctl_exposure_json(const struct store_exposure *x)
@@ -180,4 +182,60 @@ ctl_cmd_exposure_import(struct ctl *c, int argc, char **argv)
 	printf("%s: %zu exposure%s added, %zu already recorded\n", argv[first],
 	    added, added == 1 ? "" : "s", present);
 	return 0;
+}
+
+/* incidents import / outages import: the sla plugin's data. */
+static int
+import_cmd(struct ctl *c, const struct ctl_cmd *cmd, const char *file,
+    const char *what,
+    int (*imp)(struct store *, const char *, const char *, const char *, size_t,
+	int64_t, struct store_import_counts *, char *, size_t))
+{
+	struct store_import_counts n;
+	char err[512];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r, rc;
+
+	(void)cmd;
+	if ((r = pv_file_read(file, IMPORT_BIG_MAX, &data, &len)) != 0)
+		return ctl_fail(r, "%s: %s", file, pv_err_str(r));
+	if ((rc = ctl_open_store(c)) != 0) {
+		free(data);
+		return rc;
+	}
+	r = imp(c->st, c->actor, file, (const char *)data, len,
+	    pv_wall_ms() / 1000, &n, err, sizeof(err));
+	free(data);
+	if (r != 0)
+		return ctl_fail(r, "%s (nothing imported)",
+		    err[0] != '\0' ? err : pv_err_str(r));
+	if (c->json)
+		return ctl_print_json(json_pack("{s:s, s:I, s:I, s:I}", "file",
+		    file, "added", (json_int_t)n.added, "updated",
+		    (json_int_t)n.updated, "present", (json_int_t)n.present));
+	printf("%s: %zu %s added, %zu updated, %zu already recorded\n", file,
+	    n.added, what, n.updated, n.present);
+	return 0;
+}
+
+int
+ctl_cmd_incidents_import(struct ctl *c, int argc, char **argv)
+{
+	PARSE("incidents", "import", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one FILE please (CSV or JSON lines)");
+	return import_cmd(
+	    c, cmd, argv[first], "incidents", store_incident_import);
+}
+
+int
+ctl_cmd_outages_import(struct ctl *c, int argc, char **argv)
+{
+	PARSE("outages", "import", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one FILE please (CSV or JSON lines)");
+	return import_cmd(c, cmd, argv[first], "outages", store_outage_import);
 }

@@ -48,7 +48,10 @@ static const struct ctl_cmd commands[] = {
 	{ "approver", "list", ctl_cmd_approver_list, "approver list [--json]" },
 	{ "target", "add", ctl_cmd_target_add,
 	    "target add NAME --host H [--port P] --classification LEVEL "
-	    "--accounts a,b --hostkey FILE [--auth cert|pam-token]" },
+	    "--accounts a,b --hostkey FILE [--auth cert|pam-token] "
+	    "[--region R]" },
+	{ "target", "set", ctl_cmd_target_set,
+	    "target set NAME --region R|--no-region" },
 	{ "target", "admin", ctl_cmd_target_admin,
 	    "target admin NAME --account ACCOUNT [--root DIR] [--krl PATH] "
 	    "[--json]" },
@@ -93,6 +96,10 @@ static const struct ctl_cmd commands[] = {
 	{ "exit", "due", ctl_cmd_exit_due, "exit due" },
 	{ "exit", "hold", ctl_cmd_exit_hold,
 	    "exit hold PROVIDER --lift|--restore --reason R" },
+	{ "incidents", "import", ctl_cmd_incidents_import,
+	    "incidents import FILE.csv|FILE.jsonl [--json]" },
+	{ "outages", "import", ctl_cmd_outages_import,
+	    "outages import FILE.csv|FILE.jsonl [--json]" },
 	{ "krl", "export", ctl_cmd_krl_export,
 	    "krl export FILE [--provider P] [--json]" },
 	{ "session", "list", ctl_cmd_session_list,

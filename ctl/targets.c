@@ -1,6 +1,6 @@
 /*
  * targets.c: provostctl target add, import (a CMDB's JSON inventory),
- * list and show.
+ * list, show and set (the region).
  */
 #include "config.h"
 
@@ -35,7 +35,7 @@ int
 ctl_cmd_target_add(struct ctl *c, int argc, char **argv)
 {
 	const char *host = NULL, *port = NULL, *cls = NULL, *accts = NULL,
-		   *hkfile = NULL, *auth = NULL;
+		   *hkfile = NULL, *auth = NULL, *region = NULL;
 	const struct ctl_opt opts[] = {
 		{ "host", 1, &host, NULL },
 		{ "port", 1, &port, NULL },
@@ -43,6 +43,7 @@ ctl_cmd_target_add(struct ctl *c, int argc, char **argv)
 		{ "accounts", 1, &accts, NULL },
 		{ "hostkey", 1, &hkfile, NULL },
 		{ "auth", 1, &auth, NULL },
+		{ "region", 1, &region, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 	const char *list[STORE_ACCOUNTS_MAX];
@@ -94,6 +95,7 @@ ctl_cmd_target_add(struct ctl *c, int argc, char **argv)
 	t.classification = cls;
 	t.hostkey = hk;
 	t.accounts = list;
+	t.region = region;
 	if ((rc = ctl_open_store(c)) != 0)
 		goto out;
 	if ((r = store_target_add(c->st, c->actor, &t)) != 0) {
@@ -161,8 +163,9 @@ target_cb(void *ctx, const struct store_target *t)
 
 	if (l->arr != NULL)
 		return json_array_append_new(l->arr, store_target_json(t)) != 0;
-	printf("%-20s %-24s %-5u %-14s %-9s ", t->name, t->host, t->port,
-	    t->classification, store_auth_name(t->auth));
+	printf("%-20s %-24s %-5u %-14s %-12s %-9s ", t->name, t->host, t->port,
+	    t->classification, t->region ? t->region : "-",
+	    store_auth_name(t->auth));
 	for (i = 0; i < t->naccounts; i++)
 		printf("%s%s", i ? "," : "", t->accounts[i]);
 	printf("\n");
@@ -183,8 +186,8 @@ ctl_cmd_target_list(struct ctl *c, int argc, char **argv)
 	if (c->json && (l.arr = json_array()) == NULL)
 		return ctl_fail(PV_ERR_ALLOC, "out of memory");
 	if (!c->json)
-		printf("%-20s %-24s %-5s %-14s %-9s %s\n", "NAME", "HOST",
-		    "PORT", "CLASS", "AUTH", "ACCOUNTS");
+		printf("%-20s %-24s %-5s %-14s %-12s %-9s %s\n", "NAME", "HOST",
+		    "PORT", "CLASS", "REGION", "AUTH", "ACCOUNTS");
 	if ((r = store_target_list(c->st, target_cb, &l)) != 0) {
 		json_decref(l.arr);
 		return ctl_fail(r, "%s", store_errmsg(c->st));
@@ -217,6 +220,7 @@ ctl_cmd_target_show(struct ctl *c, int argc, char **argv)
 	printf("name:           %s\n", t->name);
 	printf("address:        %s port %u\n", t->host, t->port);
 	printf("classification: %s\n", t->classification);
+	printf("region:         %s\n", t->region ? t->region : "-");
 	printf("auth:           %s\n", store_auth_name(t->auth));
 	printf("host key:       %s\n", fp);
 	printf("accounts:       ");
@@ -308,5 +312,34 @@ ctl_cmd_target_baseline(struct ctl *c, int argc, char **argv)
 	    (long long)json_integer_value(json_object_get(v, "keyed_accounts")),
 	    rec);
 	json_decref(v);
+	return 0;
+}
+
+int
+ctl_cmd_target_set(struct ctl *c, int argc, char **argv)
+{
+	const char *region = NULL;
+	int none = 0, r;
+	const struct ctl_opt opts[] = {
+		{ "region", 1, &region, NULL },
+		{ "no-region", 0, NULL, &none },
+		{ NULL, 0, NULL, NULL },
+	};
+	PARSE("target", "set", opts);
+
+	if (argc - first != 1 || (region == NULL) == (none == 0))
+		return ctl_usage(
+		    cmd, "NAME and one of --region R or --no-region please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_target_set_region(
+		 c->st, c->actor, argv[first], region)) != 0)
+		return ctl_fail(
+		    r, "target %s: %s", argv[first], store_errmsg(c->st));
+	if (c->json)
+		return ctl_print_json(json_pack(
+		    "{s:s, s:s?}", "target", argv[first], "region", region));
+	printf("target %s: region %s\n", argv[first],
+	    region != NULL ? region : "cleared");
 	return 0;
 }

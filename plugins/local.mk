@@ -45,7 +45,7 @@ dist_man_MANS += docs/provost_plugin.3
 
 # The plugin host against provostd, provostctl and stock ssh.
 PLUGIN_INTEGRATION_TESTS = tests/integration/t_broker_plugin.sh \
-	tests/integration/t_plugin_contract.sh
+	tests/integration/t_plugin_contract.sh tests/integration/t_plugin_sla.sh
 TESTS += $(PLUGIN_INTEGRATION_TESTS)
 EXTRA_DIST += $(PLUGIN_INTEGRATION_TESTS) tests/integration/memscan.py
 
@@ -53,7 +53,7 @@ EXTRA_DIST += $(PLUGIN_INTEGRATION_TESTS) tests/integration/memscan.py
 # (parse.c, which the unit tests and the fuzz target build too) and the
 # ABI glue, in the installed module with common/ inside it.
 pluginsdir = $(pkglibdir)/plugins
-plugins_LTLIBRARIES = plugins/contract/contract.la
+plugins_LTLIBRARIES = plugins/contract/contract.la plugins/sla/sla.la
 plugins_contract_contract_la_SOURCES = plugins/contract/contract.h \
 	plugins/contract/parse.c plugins/contract/plugin.c
 plugins_contract_contract_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
@@ -79,6 +79,46 @@ tests_fuzz_fuzz_contract_SOURCES = tests/fuzz/fuzz_contract.c \
 tests_fuzz_fuzz_contract_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_contract_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_contract.c
+
+# The sla plugin (provost-sla(5)): its parser (conf.c) and arithmetic
+# (calc.c, render.c), which the unit test and the fuzz targets build too,
+# and the ABI glue; reports from the store's incidents and outages.
+SLA_CORE = plugins/sla/sla.h plugins/sla/conf.c plugins/sla/calc.c \
+	plugins/sla/render.c
+plugins_sla_sla_la_SOURCES = $(SLA_CORE) plugins/sla/plugin.c
+plugins_sla_sla_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -fvisibility=hidden
+plugins_sla_sla_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version \
+	-shared -export-symbols-regex '^provost_plugin_v1$$'
+plugins_sla_sla_la_LIBADD = libprovost_common.la $(JANSSON_LIBS)
+LINT_C_FILES += plugins/sla/conf.c plugins/sla/calc.c plugins/sla/render.c \
+	plugins/sla/plugin.c
+LINT_H_FILES += plugins/sla/sla.h
+dist_man_MANS += docs/provost-sla.5
+
+check_PROGRAMS += tests/unit/test_plugin_sla
+TESTS += tests/unit/test_plugin_sla
+tests_unit_test_plugin_sla_SOURCES = tests/unit/test_plugin_sla.c $(SLA_CORE)
+tests_unit_test_plugin_sla_CFLAGS = $(UNIT_CC) $(JANSSON_CFLAGS) \
+	$(SQLITE_CFLAGS)
+tests_unit_test_plugin_sla_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_plugin_sla_LDADD = libprovost_store.la libprovost_common.la \
+	$(CMOCKA_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS)
+LINT_C_FILES += tests/unit/test_plugin_sla.c
+
+FUZZ_TARGETS += tests/fuzz/fuzz_sla_conf
+tests_fuzz_fuzz_sla_conf_SOURCES = tests/fuzz/fuzz_sla_conf.c $(SLA_CORE)
+tests_fuzz_fuzz_sla_conf_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_fuzz_sla_conf_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_sla_conf_LDADD = $(FUZZ_MAIN_LIB) libprovost_common.la \
+	$(JANSSON_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_sla_conf.c
+
+FUZZ_TARGETS += tests/fuzz/fuzz_incidents
+tests_fuzz_fuzz_incidents_SOURCES = tests/fuzz/fuzz_incidents.c
+tests_fuzz_fuzz_incidents_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_incidents_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_incidents.c
 
 # bench/plugins' driver (not installed, not a test).
 noinst_PROGRAMS += bench/plugins_bench

@@ -12,7 +12,6 @@
 #include "common/common.h"
 #include "store/store-int.h"
 
-#define LINE_MAX_LEN 4096
 #define SYSTEM_MAX 255
 #define ACCOUNT_MAX 128
 
@@ -200,226 +199,8 @@ store_exposure_add(struct store *st, const char *actor,
 	return 0;
 }
 
-/* One row of an import: its line and its values (NULL: empty). */
-struct imp_row {
-	size_t line;
-	char *v[NCOL];
-};
-
-struct imp {
-	const char *name;
-	struct imp_row *rows;
-	size_t n, cap;
-	int cols[NCOL]; /* CSV: column i of the file is cols[i]; -1 none */
-	size_t ncols;
-	int header_seen;
-	int jsonl;
-	char *err;
-	size_t errlen;
-};
-
-static int imp_fail(struct imp *m, size_t line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-imp_fail(struct imp *m, size_t line, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vsnprintf(what, sizeof(what), fmt, ap) < 0)
-		what[0] = '\0';
-	va_end(ap);
-	if (m->errlen > 0 &&
-	    snprintf(m->err, m->errlen, "%s:%zu: %s", m->name, line, what) < 0)
-		m->err[0] = '\0';
-	return PV_ERR_INVALID;
-}
-
 static void
-imp_row_free(struct imp_row *row)
-{
-	size_t i;
-
-	for (i = 0; i < NCOL; i++)
-		free(row->v[i]);
-}
-
-static int
-col_index(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < NCOL; i++)
-		if (strlen(col_names[i]) == len &&
-		    memcmp(col_names[i], name, len) == 0)
-			return (int)i;
-	return -1;
-}
-
-/*
- * One CSV line (no line break) split into at most NCOL fields, each a
- * malloc'd copy or NULL when empty.  Quoted fields take "" for a quote.
- */
-static int
-csv_split(struct imp *m, size_t line, const char *p, size_t len,
-    char *out[NCOL], size_t *nf)
-{
-	size_t i = 0, n = 0, o;
-	char buf[LINE_MAX_LEN + 1];
-
-	*nf = 0;
-	for (;;) {
-		o = 0;
-		if (n == NCOL)
-			return imp_fail(m, line, "more than %d fields", NCOL);
-		if (i < len && p[i] == '"') {
-			for (i++;; i++) {
-				if (i >= len)
-					return imp_fail(
-					    m, line, "unterminated quote");
-				if (p[i] == '"') {
-					if (i + 1 < len && p[i + 1] == '"') {
-						buf[o++] = '"';
-						i++;
-						continue;
-					}
-					i++;
-					break;
-				}
-				buf[o++] = p[i];
-			}
-			if (i < len && p[i] != ',')
-				return imp_fail(m, line,
-				    "field %zu: text after the closing quote",
-				    n + 1);
-		} else {
-			for (; i < len && p[i] != ','; i++) {
-				if (p[i] == '"')
-					return imp_fail(m, line,
-					    "field %zu: a quote inside an "
-					    "unquoted field",
-					    n + 1);
-				buf[o++] = p[i];
-			}
-		}
-		buf[o] = '\0';
-		if (o > 0 && (out[n] = strdup(buf)) == NULL)
-			return PV_ERR_ALLOC;
-		n++;
-		*nf = n;
-		if (i >= len)
-			return 0;
-		i++; /* the comma */
-	}
-}
-
-static int
-csv_header(struct imp *m, size_t line, const char *p, size_t len)
-{
-	char *f[NCOL] = { NULL };
-	int seen[NCOL] = { 0 }, c, r;
-	size_t nf = 0, i;
-
-	if ((r = csv_split(m, line, p, len, f, &nf)) != 0)
-		goto out;
-	for (i = 0; i < nf; i++) {
-		if (f[i] == NULL || (c = col_index(f[i], strlen(f[i]))) < 0) {
-			r = imp_fail(m, line, "header: unknown column \"%s\"",
-			    f[i] != NULL ? f[i] : "");
-			goto out;
-		}
-		if (seen[c]++) {
-			r = imp_fail(
-			    m, line, "header: column %s twice", col_names[c]);
-			goto out;
-		}
-		m->cols[i] = c;
-	}
-	if (!seen[COL_PROVIDER] || !seen[COL_KIND] || !seen[COL_REFERENCE] ||
-	    (!seen[COL_TARGET] && !seen[COL_SYSTEM])) {
-		r = imp_fail(m, line,
-		    "header: provider, kind, reference and target or system "
-		    "are needed");
-		goto out;
-	}
-	m->ncols = nf;
-	m->header_seen = 1;
-out:
-	for (i = 0; i < NCOL; i++)
-		free(f[i]);
-	return r;
-}
-
-static int
-csv_row(
-    struct imp *m, size_t line, const char *p, size_t len, struct imp_row *row)
-{
-	char *f[NCOL] = { NULL };
-	size_t nf = 0, i;
-	int r;
-
-	if ((r = csv_split(m, line, p, len, f, &nf)) != 0)
-		goto out;
-	if (nf != m->ncols) {
-		r = imp_fail(
-		    m, line, "%zu fields, the header has %zu", nf, m->ncols);
-		goto out;
-	}
-	for (i = 0; i < nf; i++) {
-		row->v[m->cols[i]] = f[i];
-		f[i] = NULL;
-	}
-out:
-	for (i = 0; i < NCOL; i++)
-		free(f[i]);
-	return r;
-}
-
-static int
-json_row(
-    struct imp *m, size_t line, const char *p, size_t len, struct imp_row *row)
-{
-	json_error_t je;
-	json_t *o, *v;
-	const char *k;
-	int c, r = 0;
-
-	if ((o = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return imp_fail(m, line, "column %d: %s", je.column, je.text);
-	if (!json_is_object(o)) {
-		r = imp_fail(m, line, "not a JSON object");
-		goto out;
-	}
-	json_object_foreach(o, k, v)
-	{
-		if ((c = col_index(k, strlen(k))) < 0) {
-			r = imp_fail(m, line, "unknown field \"%s\"", k);
-			goto out;
-		}
-		if (json_is_null(v))
-			continue;
-		if (!json_is_string(v) ||
-		    memchr(json_string_value(v), '\0', json_string_length(v)) !=
-			NULL) {
-			r = imp_fail(m, line, "%s: must be a string", k);
-			goto out;
-		}
-		if (json_string_length(v) == 0)
-			continue;
-		if ((row->v[c] = strdup(json_string_value(v))) == NULL) {
-			r = PV_ERR_ALLOC;
-			goto out;
-		}
-	}
-out:
-	json_decref(o);
-	return r;
-}
-
-static void
-row_spec(const struct imp_row *row, struct store_exposure_spec *e)
+row_spec(const struct st_imp_row *row, struct store_exposure_spec *e)
 {
 	*e = (struct store_exposure_spec){
 		.provider = row->v[COL_PROVIDER],
@@ -433,67 +214,24 @@ row_spec(const struct imp_row *row, struct store_exposure_spec *e)
 	};
 }
 
-/* Parses every line into m->rows, each checked; the first fault fails. */
-static int
-imp_parse(struct imp *m, const char *data, size_t len)
+static const char *
+header_check(const int *seen)
+{
+	if (!seen[COL_PROVIDER] || !seen[COL_KIND] || !seen[COL_REFERENCE] ||
+	    (!seen[COL_TARGET] && !seen[COL_SYSTEM]))
+		return "provider, kind, reference and target or system are "
+		       "needed";
+	return NULL;
+}
+
+static const char *
+row_check(void *ctx, const struct st_imp_row *row)
 {
 	struct store_exposure_spec e;
-	struct imp_row *nr;
-	const char *p, *nl, *why;
-	size_t off = 0, line = 0, l;
-	int r;
 
-	if (memchr(data, '\0', len) != NULL)
-		return imp_fail(m, 1, "a NUL byte in the file");
-	/* A spreadsheet's UTF-8 byte order mark. */
-	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-		off = 3;
-	while (off < len) {
-		p = data + off;
-		line++;
-		nl = memchr(p, '\n', len - off);
-		l = nl != NULL ? (size_t)(nl - p) : len - off;
-		off += l + (nl != NULL ? 1 : 0);
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		if (l == 0 || p[0] == '#')
-			continue;
-		if (l > LINE_MAX_LEN)
-			return imp_fail(
-			    m, line, "longer than %d bytes", LINE_MAX_LEN);
-		if (!m->header_seen && !m->jsonl) {
-			if (p[0] == '{')
-				m->jsonl = 1;
-			else {
-				if ((r = csv_header(m, line, p, l)) != 0)
-					return r;
-				continue;
-			}
-		}
-		if (m->n == STORE_EXPOSURE_IMPORT_MAX)
-			return imp_fail(m, line, "more than %d rows",
-			    STORE_EXPOSURE_IMPORT_MAX);
-		if (m->n == m->cap) {
-			size_t cap = m->cap == 0 ? 16 : m->cap * 2;
-
-			if ((nr = reallocarray(m->rows, cap, sizeof(*nr))) ==
-			    NULL)
-				return PV_ERR_ALLOC;
-			m->rows = nr;
-			m->cap = cap;
-		}
-		nr = &m->rows[m->n++];
-		*nr = (struct imp_row){ .line = line };
-		if ((r = m->jsonl ? json_row(m, line, p, l, nr)
-				  : csv_row(m, line, p, l, nr)) != 0)
-			return r;
-		row_spec(nr, &e);
-		if ((why = store_exposure_check(&e)) != NULL)
-			return imp_fail(m, line, "%s", why);
-	}
-	if (m->n == 0)
-		return imp_fail(m, line == 0 ? 1 : line, "no exposures");
-	return 0;
+	(void)ctx;
+	row_spec(row, &e);
+	return store_exposure_check(&e);
 }
 
 int
@@ -501,7 +239,17 @@ store_exposure_import(struct store *st, const char *actor, const char *name,
     const char *data, size_t len, int64_t now, size_t *added, size_t *present,
     char *err, size_t errlen)
 {
-	struct imp m = { .name = name, .err = err, .errlen = errlen };
+	struct st_imp m = {
+		.name = name,
+		.what = "exposures",
+		.colnames = col_names,
+		.ncolnames = NCOL,
+		.max_rows = STORE_EXPOSURE_IMPORT_MAX,
+		.header_check = header_check,
+		.row_check = row_check,
+		.err = err,
+		.errlen = errlen,
+	};
 	struct store_exposure_spec e;
 	size_t i, na = 0, np = 0;
 	char obj[128];
@@ -510,7 +258,7 @@ store_exposure_import(struct store *st, const char *actor, const char *name,
 	*added = *present = 0;
 	if (errlen > 0)
 		err[0] = '\0';
-	if ((r = imp_parse(&m, data, len)) != 0) {
+	if ((r = st_imp_parse(&m, data, len)) != 0) {
 		if (r == PV_ERR_ALLOC && errlen > 0)
 			(void)snprintf(err, errlen, "%s: out of memory", name);
 		goto out0;
@@ -522,7 +270,7 @@ store_exposure_import(struct store *st, const char *actor, const char *name,
 	for (i = 0; i < m.n; i++) {
 		row_spec(&m.rows[i], &e);
 		if ((r = exposure_insert(st, actor, &e, now, 0, &a)) != 0) {
-			(void)imp_fail(
+			(void)st_imp_fail(
 			    &m, m.rows[i].line, "%s", store_errmsg(st));
 			if (r == PV_ERR_NOT_FOUND || r == PV_ERR_INVALID)
 				r = PV_ERR_INVALID;
@@ -552,9 +300,7 @@ store_exposure_import(struct store *st, const char *actor, const char *name,
 out:
 	st_rollback(st);
 out0:
-	for (i = 0; i < m.n; i++)
-		imp_row_free(&m.rows[i]);
-	free(m.rows);
+	st_imp_free(&m);
 	return r;
 }
 

@@ -45,11 +45,11 @@ store_target_json(const struct store_target *t)
 	}
 	if (a == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:I}", "name",
-	    t->name, "host", t->host, "port", (int)t->port, "classification",
-	    t->classification, "hostkey", t->hostkey, "auth",
+	return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:I, s:s?}",
+	    "name", t->name, "host", t->host, "port", (int)t->port,
+	    "classification", t->classification, "hostkey", t->hostkey, "auth",
 	    store_auth_name(t->auth), "accounts", a, "created_at",
-	    (json_int_t)t->created_at);
+	    (json_int_t)t->created_at, "region", t->region);
 }
 
 json_t *

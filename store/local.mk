@@ -13,6 +13,8 @@ libprovost_store_la_SOURCES = \
 	store/grants.c \
 	store/hook.c \
 	store/identity.c \
+	store/import.c \
+	store/incidents.c \
 	store/json.c \
 	store/keys.c \
 	store/migrate.c \

@@ -192,12 +192,38 @@ static const char schema_v5[] =
     " text TEXT NOT NULL, sha256 TEXT NOT NULL, recording TEXT);"
     "CREATE INDEX target_baselines_target ON target_baselines(target_id);";
 
+/*
+ * 6: incidents from the client's ticketing export and target outages
+ * (the sla plugin), a target's region (the contract plugin's scope), and
+ * the indexes that find the first session under a ticket.
+ */
+static const char schema_v6[] =
+    "CREATE TABLE incidents("
+    " id TEXT PRIMARY KEY,"
+    " provider_id INTEGER NOT NULL REFERENCES providers(id),"
+    " priority TEXT NOT NULL,"
+    " opened_at INTEGER NOT NULL,"
+    " acked_at INTEGER, resolved_at INTEGER, service TEXT,"
+    " imported_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX incidents_provider ON incidents(provider_id, opened_at);"
+    "CREATE TABLE outages("
+    " id INTEGER PRIMARY KEY,"
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " started_at INTEGER NOT NULL,"
+    " ended_at INTEGER NOT NULL CHECK(ended_at > started_at),"
+    " note TEXT, imported_at INTEGER NOT NULL,"
+    " UNIQUE(target_id, started_at));"
+    "ALTER TABLE targets ADD COLUMN region TEXT;"
+    "CREATE INDEX grants_ticket ON grants(ticket);"
+    "CREATE INDEX sessions_grant ON sessions(grant_id);";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
 	schema_v5,
+	schema_v6,
 };
 
 int

@@ -60,6 +60,80 @@ q_audit(void *ctx, const struct store_audit_row *r)
 		d));
 }
 
+/* "N" in [0, 2^62): a time for a query; -1 if not. */
+static int64_t
+qnum(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno != 0 || v >= (1ULL << 62))
+		return -1;
+	return (int64_t)v;
+}
+
+/* The words of a query after its first, at most n; how many. */
+static size_t
+qwords(char *s, char **w, size_t n)
+{
+	size_t k = 0;
+	char *save = NULL, *t;
+
+	for (t = strtok_r(s, " ", &save); t != NULL;
+	     t = strtok_r(NULL, " ", &save)) {
+		if (k == n)
+			return n + 1;
+		w[k++] = t;
+	}
+	return k;
+}
+
+/*
+ * "incidents PROVIDER FROM TO", "outages FROM TO", "target NAME" (added
+ * for the sla and contract plugins).
+ */
+static int
+q_more(
+    struct store *st, const char *what, json_t *arr, char *err, size_t errlen)
+{
+	char buf[256], *w[4];
+	size_t n;
+	struct store_target *t = NULL;
+	int r;
+
+	if (strlen(what) >= sizeof(buf))
+		goto usage;
+	memcpy(buf, what, strlen(what) + 1);
+	n = qwords(buf, w, 4);
+	if (n == 4 && strcmp(w[0], "incidents") == 0 && qnum(w[2]) >= 0 &&
+	    qnum(w[3]) >= 0)
+		return store_incident_query(
+		    st, w[1], qnum(w[2]), qnum(w[3]), arr);
+	if (n == 3 && strcmp(w[0], "outages") == 0 && qnum(w[1]) >= 0 &&
+	    qnum(w[2]) >= 0)
+		return store_outage_query(st, qnum(w[1]), qnum(w[2]), arr);
+	if (n == 2 && strcmp(w[0], "target") == 0) {
+		r = store_target_get(st, w[1], &t);
+		if (r == PV_ERR_NOT_FOUND)
+			return 0; /* an empty array */
+		if (r == 0)
+			r = add(arr, store_target_json(t));
+		store_target_free(t);
+		return r;
+	}
+usage:
+	(void)snprintf(err, errlen,
+	    "unknown query \"%.40s\" (providers, engineers, targets, "
+	    "target NAME, grants, sessions, audit SEQ, incidents PROVIDER "
+	    "FROM TO, outages FROM TO)",
+	    what);
+	return PV_ERR_INVALID;
+}
+
 int
 store_query(struct store *st, const char *what, int64_t now, char **out,
     char *err, size_t errlen)
@@ -94,13 +168,9 @@ store_query(struct store *st, const char *what, int64_t now, char **out,
 		}
 		cursor = (uint64_t)after;
 		r = store_audit_since(st, &cursor, q_audit, arr);
-	} else {
-		(void)snprintf(err, errlen,
-		    "unknown query \"%.40s\" (providers, engineers, targets, "
-		    "grants, sessions, audit SEQ)",
-		    what);
+	} else if ((r = q_more(st, what, arr, err, errlen)) == PV_ERR_INVALID) {
 		json_decref(arr);
-		return PV_ERR_INVALID;
+		return r;
 	}
 	if (r != 0) {
 		(void)snprintf(err, errlen, "%s", store_errmsg(st));

@@ -78,6 +78,48 @@ int st_audit_row_hash(const char *prev_hex, uint64_t seq, int form, int64_t ts,
 /* "kind:name" into buf. */
 int st_object(char *buf, size_t len, const char *kind, const char *name);
 
+/*
+ * The reader the imports share (import.c): CSV with a header row naming
+ * the columns (any order, an unknown one refused) or JSON lines (one
+ * object a line, string values; integers too when integers is set).
+ * Blank lines, '#' lines and a UTF-8 byte order mark are skipped.  Each
+ * row is checked by row_check as it is read; the first fault is
+ * "NAME:LINE: what" in err and PV_ERR_INVALID.
+ */
+#define ST_IMP_COLS_MAX 16
+#define ST_IMP_LINE_MAX 4096
+struct st_imp_row {
+	size_t line;
+	char *v[ST_IMP_COLS_MAX]; /* by column; NULL: empty */
+};
+struct st_imp {
+	/* set by the caller */
+	const char *name; /* the file, for messages */
+	const char *what; /* "exposures": "no exposures" in an empty file */
+	const char *const *colnames;
+	size_t ncolnames;
+	size_t max_rows;
+	int integers;
+	/* seen[i] counts column i in the header: NULL or what is missing */
+	const char *(*header_check)(const int *seen);
+	const char *(*row_check)(void *ctx, const struct st_imp_row *row);
+	void *ctx;
+	char *err;
+	size_t errlen;
+	/* the result */
+	struct st_imp_row *rows;
+	size_t n, cap;
+	/* the reader's */
+	int cols[ST_IMP_COLS_MAX];
+	size_t ncols;
+	int header_seen;
+	int jsonl;
+};
+int st_imp_parse(struct st_imp *m, const char *data, size_t len);
+void st_imp_free(struct st_imp *m);
+int st_imp_fail(struct st_imp *m, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* The schema (migrate.c). */
 int st_migrate(struct store *st);
 

@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -185,6 +185,7 @@ struct store_target {
 	int64_t created_at;
 	size_t naccounts;
 	char **accounts;
+	char *region; /* NULL: none given */
 };
 struct store_target_spec {
 	const char *name;
@@ -195,6 +196,7 @@ struct store_target_spec {
 	enum store_auth auth;
 	size_t naccounts;
 	const char *const *accounts;
+	const char *region; /* NULL: none */
 };
 typedef int (*store_target_cb)(void *ctx, const struct store_target *t);
 int store_target_add(
@@ -202,6 +204,9 @@ int store_target_add(
 int store_target_get(
     struct store *st, const char *name, struct store_target **out);
 int store_target_list(struct store *st, store_target_cb cb, void *ctx);
+/* Sets (region NULL: clears) a target's region; audited target.set. */
+int store_target_set_region(
+    struct store *st, const char *actor, const char *name, const char *region);
 int store_target_has_account(const struct store_target *t, const char *acct);
 void store_target_free(struct store_target *t);
 const char *store_auth_name(enum store_auth a);
@@ -653,6 +658,40 @@ const char *store_hook_status_name(enum store_hook_status s);
 void store_exit_free(struct store_exit *x);
 void store_exit_item_free(struct store_exit_item *i);
 const char *store_exit_state_name(enum store_exit_state s);
+
+/*
+ * Incidents from the client's ticketing export and target outages, for
+ * the sla plugin (incidents.c).  Import reads CSV or JSON lines as
+ * exposures do (the shared reader): incidents have the columns id,
+ * provider, priority, opened, acknowledged, resolved, service; outages
+ * target, start, end, note.  Times are YYYY-MM-DDTHH:MM[:SS] with Z or
+ * an offset (none: UTC), or unix seconds.  All or nothing; idempotent by
+ * the incident's id (an outage's target and start): the same row again is
+ * present, a changed one is updated.  Audited once (incident.import,
+ * outage.import).
+ */
+#define STORE_INCIDENT_ID_MAX 64
+#define STORE_INCIDENT_IMPORT_MAX 1000000
+struct store_import_counts {
+	size_t added, updated, present;
+};
+int store_incident_import(struct store *st, const char *actor, const char *name,
+    const char *data, size_t len, int64_t now, struct store_import_counts *c,
+    char *err, size_t errlen);
+int store_outage_import(struct store *st, const char *actor, const char *name,
+    const char *data, size_t len, int64_t now, struct store_import_counts *c,
+    char *err, size_t errlen);
+/* 0 and unix seconds, or -1: the import's time forms. */
+int store_time_parse(const char *s, int64_t *out);
+/*
+ * The provider's incidents opened in [from, to), each {id, priority,
+ * opened, acknowledged?, resolved?, service?, engaged? (the first session
+ * under a grant with the incident's id as ticket), grants}, appended to
+ * arr; outages overlapping [from, to) as {target, region?, start, end}.
+ */
+int store_incident_query(struct store *st, const char *provider, int64_t from,
+    int64_t to, json_t *arr);
+int store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr);
 
 /*
  * Revocations for the daemon's 1-second poll: every audit row from seq >

@@ -130,6 +130,11 @@ spec_check(const struct store_target_spec *t, const char *const *levels,
 		*what = "not an OpenSSH public key line";
 		return PV_ERR_INVALID;
 	}
+	if (t->region != NULL && !store_name_valid(t->region)) {
+		*field = "region";
+		*what = "must be 1-64 of [a-z0-9._-]";
+		return PV_ERR_INVALID;
+	}
 	if ((unsigned int)t->auth > STORE_AUTH_PAM_TOKEN) {
 		*field = "auth";
 		*what = "must be cert or pam-token";
@@ -144,8 +149,8 @@ target_insert(
     struct store *st, const char *actor, const struct store_target_spec *t)
 {
 	static const char ins[] = "INSERT INTO targets(name, host, port, "
-				  "classification, hostkey, auth, created_at) "
-				  "VALUES (?,?,?,?,?,?,?)";
+				  "classification, hostkey, auth, created_at, "
+				  "region) VALUES (?,?,?,?,?,?,?,?)";
 	static const char acc[] = "INSERT INTO target_accounts(target_id, "
 				  "account) VALUES (?,?)";
 	char *type = NULL, *comment = NULL, *keyline = NULL, *b64 = NULL;
@@ -176,7 +181,8 @@ target_insert(
 	    (r = st_bind_text(st, s, 4, t->classification)) != 0 ||
 	    (r = st_bind_text(st, s, 5, keyline)) != 0 ||
 	    (r = st_bind_text(st, s, 6, store_auth_name(t->auth))) != 0 ||
-	    (r = st_bind_i64(st, s, 7, pv_wall_ms() / 1000)) != 0)
+	    (r = st_bind_i64(st, s, 7, pv_wall_ms() / 1000)) != 0 ||
+	    (r = st_bind_text(st, s, 8, t->region)) != 0)
 		goto out;
 	if ((r = st_step_done(st, s, "target add")) != 0) {
 		if (r == PV_ERR_EXISTS)
@@ -207,10 +213,11 @@ target_insert(
 	if ((r = st_object(obj, sizeof(obj), "target", t->name)) != 0)
 		goto out;
 	r = st_audit(st, actor, "target.add", obj,
-	    json_pack("{s:s, s:i, s:s, s:s, s:s, s:o}", "host", t->host, "port",
-		(int)(t->port ? t->port : 22), "classification",
+	    json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:s?}", "host", t->host,
+		"port", (int)(t->port ? t->port : 22), "classification",
 		t->classification, "hostkey", keyline, "auth",
-		store_auth_name(t->auth), "accounts", accounts));
+		store_auth_name(t->auth), "accounts", accounts, "region",
+		t->region));
 	accounts = NULL;
 out:
 	json_decref(accounts);
@@ -261,7 +268,8 @@ target_from_row(struct store *st, sqlite3_stmt *s, struct store_target **out)
 	if (st_col_dup(s, 1, &t->name) != 0 ||
 	    st_col_dup(s, 2, &t->host) != 0 ||
 	    st_col_dup(s, 4, &t->classification) != 0 ||
-	    st_col_dup(s, 5, &t->hostkey) != 0) {
+	    st_col_dup(s, 5, &t->hostkey) != 0 ||
+	    st_col_dup(s, 8, &t->region) != 0) {
 		r = PV_ERR_ALLOC;
 		goto out;
 	}
@@ -296,8 +304,9 @@ out:
 	return r;
 }
 
-#define TARGET_COLS \
-	"id, name, host, port, classification, hostkey, auth, created_at"
+#define TARGET_COLS                                                         \
+	"id, name, host, port, classification, hostkey, auth, created_at, " \
+	"region"
 
 int
 store_target_get(struct store *st, const char *name, struct store_target **out)
@@ -375,6 +384,7 @@ store_target_free(struct store_target *t)
 	free(t->host);
 	free(t->classification);
 	free(t->hostkey);
+	free(t->region);
 	free(t);
 }
 
@@ -400,7 +410,8 @@ import_entry(json_t *e, size_t idx, const char **acc,
     struct store_target_spec *t, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", "host", "port",
-		"classification", "accounts", "hostkey", "auth", NULL };
+		"classification", "accounts", "hostkey", "auth", "region",
+		NULL };
 	const char *key, *field, *what;
 	json_t *v;
 	size_t i;
@@ -437,6 +448,13 @@ import_entry(json_t *e, size_t idx, const char **acc,
 			return import_err(
 			    err, errlen, idx, "port", "must be 1..65535");
 		t->port = (unsigned int)json_integer_value(v);
+	}
+	if ((v = json_object_get(e, "region")) != NULL) {
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return import_err(
+			    err, errlen, idx, "region", "must be a string");
+		t->region = json_string_value(v);
 	}
 	if ((v = json_object_get(e, "auth")) != NULL) {
 		if (json_is_string(v) &&
@@ -555,5 +573,40 @@ out0:
 	json_decref(root);
 	if (r != 0 && err != NULL && errlen > 0)
 		(void)st_fail(st, r, "%s", err);
+	return r;
+}
+
+int
+store_target_set_region(
+    struct store *st, const char *actor, const char *name, const char *region)
+{
+	sqlite3_stmt *s = NULL;
+	char obj[128];
+	int64_t tid;
+	int r;
+
+	if (region != NULL && !store_name_valid(region))
+		return st_fail(
+		    st, PV_ERR_INVALID, "region: must be 1-64 of [a-z0-9._-]");
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = st_target_id(st, name, &tid)) != 0)
+		goto out;
+	if ((r = st_prep(
+		 st, "UPDATE targets SET region = ? WHERE id = ?", &s)) != 0 ||
+	    (r = st_bind_text(st, s, 1, region)) != 0 ||
+	    (r = st_bind_i64(st, s, 2, tid)) != 0 ||
+	    (r = st_step_done(st, s, "target set")) != 0)
+		goto out;
+	st_done(s);
+	s = NULL;
+	if ((r = st_object(obj, sizeof(obj), "target", name)) != 0 ||
+	    (r = st_audit(st, actor, "target.set", obj,
+		 json_pack("{s:s?}", "region", region))) != 0)
+		goto out;
+	return st_commit(st);
+out:
+	st_done(s);
+	st_rollback(st);
 	return r;
 }

@@ -180,6 +180,23 @@ Classifications public internal confidential
 Exclude account root@db*
 	demo contract_check
 
+@ provost-sla.5
+Sla acme-2026
+Provider acme
+TimeZone Europe/Berlin
+BusinessHours Mon-Fri 08:00-18:00
+Priority P1 Acknowledge 15m Resolve 4h Engage 30m Credit 5%
+Priority P2 Acknowledge 1h Resolve 8h Engage 2h Clock business Credit 2%
+Maintenance 2026-11-14T22:00 2026-11-15T02:00
+Availability 99.9%
+Targets db* web*
+Credit availability 99.9% 5%
+Credit availability 99% 10%
+CreditThreshold 10m
+CreditCap 25%
+MonthlyFee 20000 EUR
+	demo sla_check
+
 @ pam_provost.8
 UsePAM yes
 KbdInteractiveAuthentication yes
@@ -862,6 +879,17 @@ contract_check() {
 	    >"$PV_TMP/conf-contract"
 	CMD="provostd -t -f $PV_TMP/conf-contract"
 	provostd -t -f "$PV_TMP/conf-contract" >"$OUT" 2>"$ERR"
+	RC=$?
+	want_rc 0
+}
+# provost-sla(5)'s EXAMPLE is a file the sla plugin loads: provostd -t
+# with the demo's configuration and a Plugin line for it.
+sla_check() {
+	printf '%s\n' "$V" >"$PV_TMP/sla5"
+	{ cat "$CONF"; echo "Plugin $top_builddir/plugins/sla/.libs/sla.so $PV_TMP/sla5"; } \
+	    >"$PV_TMP/conf-sla"
+	CMD="provostd -t -f $PV_TMP/conf-sla"
+	provostd -t -f "$PV_TMP/conf-sla" >"$OUT" 2>"$ERR"
 	RC=$?
 	want_rc 0
 }

@@ -420,6 +420,11 @@ test_migrate_v2(void **state)
 	assert_int_equal(tsu_populate(st), 0);
 	/* Back to schema 2 exactly, with an exposure of its time. */
 	assert_int_equal(sqlite3_exec(st->db,
+			     "DROP TABLE incidents;"
+			     "DROP TABLE outages;"
+			     "DROP INDEX grants_ticket;"
+			     "DROP INDEX sessions_grant;"
+			     "ALTER TABLE targets DROP COLUMN region;"
 			     "DROP TABLE target_baselines;"
 			     "DROP TABLE target_admin;"
 			     "DROP TABLE exit_items;"

@@ -1,0 +1,95 @@
+#!/bin/sh
+# t_plugin_sla.sh: the sla plugin in provostd and provostctl.  A malformed
+# SLA file stops provostd -t with FILE:LINE; incidents import is all or
+# nothing (a bad row named FILE:LINE, nothing kept) and idempotent; a real
+# session through provostd under a grant with the incident's ticket is
+# the incident's time to engage; report sla gives the figures as
+# Markdown, CSV, JSON and one self-contained HTML page; report providers
+# puts every provider on one table; targets carry a region.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/broker-setup.sh"
+
+SO="$top_builddir/plugins/sla/.libs/sla.so"
+[ -f "$SO" ] || pv_fail "no $SO"
+SF="$PV_TMP/sla.conf"
+MONTH=$(date -u +%Y-%m)
+# pyj FILE EXPR: EXPR (Python, the JSON as d) is true.
+pyj() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"; }
+at() { date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ; }
+
+printf 'Sla acme-1\n    Provider acme\n    Priority P1 Acknowledge 15m Resolve 4x\n' > "$SF"
+write_conf 2222 "Plugin $SO $SF"
+"$PROVOSTD" -t -f "$CONF" >/dev/null 2>"$PV_TMP/t.err" && pv_fail "a bad SLA file passed -t"
+grep -q "sla.conf:3: Resolve: a duration" "$PV_TMP/t.err" || pv_fail "-t: $(cat "$PV_TMP/t.err")"
+cat > "$SF" <<EOC
+Sla acme-1
+    Provider acme
+    Priority P1 Acknowledge 15m Resolve 4h Engage 30m Credit 5%
+    Priority P2 Acknowledge 1h Resolve 8h Engage 2h Credit 2%
+    Targets db01 jit
+    Availability 99.9%
+    CreditThreshold 10m
+EOC
+start_provostd "Plugin $SO $SF"
+pvctl provider add globex >/dev/null || pv_fail "provider add globex"
+
+# All or nothing: the third line is bad, the second is not kept either.
+cat > "$PV_TMP/bad.csv" <<EOC
+id,provider,priority,opened,acknowledged,resolved
+INC-1,acme,P1,$(at -3600),$(at -3000),$(at -600)
+INC-2,acme,P1,last tuesday,,
+EOC
+pvctl incidents import "$PV_TMP/bad.csv" >/dev/null 2>"$PV_TMP/imp.err" && pv_fail "a bad row was imported"
+grep -q "bad.csv:3: opened: a time is needed" "$PV_TMP/imp.err" || pv_fail "import: $(cat "$PV_TMP/imp.err")"
+pvctl report sla --provider acme --month "$MONTH" --format json >"$PV_TMP/r0.json" || pv_fail "report sla"
+pyj "$PV_TMP/r0.json" 'd["incidents"] == 0' || pv_fail "half imported: $(cat "$PV_TMP/r0.json")"
+
+# INC-1 acknowledged in 10m and resolved in 50m; INC-7 opened 10 minutes
+# ago, engaged below by a session under its ticket.
+cat > "$PV_TMP/inc.csv" <<EOC
+id,provider,priority,opened,acknowledged,resolved
+INC-1,acme,P1,$(at -3600),$(at -3000),$(at -600)
+INC-7,acme,P2,$(at -600),$(at -300),
+EOC
+printf '{"id":"G-1","provider":"globex","priority":"P1","opened":"%s"}\n' "$(at -60)" > "$PV_TMP/g.jsonl"
+out=$(pvctl incidents import "$PV_TMP/inc.csv") || pv_fail "import"
+[ "$out" = "$PV_TMP/inc.csv: 2 incidents added, 0 updated, 0 already recorded" ] || pv_fail "import: $out"
+out=$(pvctl incidents import "$PV_TMP/inc.csv") || pv_fail "import again"
+[ "$out" = "$PV_TMP/inc.csv: 0 incidents added, 0 updated, 2 already recorded" ] || pv_fail "again: $out"
+pvctl incidents import "$PV_TMP/g.jsonl" >/dev/null || pv_fail "import jsonl"
+pvctl audit export --format jsonl | grep -q '"action":"incident.import"' || pv_fail "import not audited"
+
+pvctl grant request alice jit --account "$ME" --duration 1h --ticket INC-7 >/dev/null || pv_fail "grant"
+out=$(pvssh "alice+$ME@jit" 'echo in' </dev/null 2>&1) || pv_fail "session under INC-7: $out"
+[ "$out" = in ] || pv_fail "session: $out"
+
+pvctl report sla --provider acme --month "$MONTH" --format json >"$PV_TMP/r.json" || pv_fail "report json"
+p='d["priorities"]'
+pyj "$PV_TMP/r.json" "d['incidents'] == 2 and $p[0]['incidents'] == 1 and
+    $p[0]['MTTA']['mean_s'] == 600 and $p[0]['MTTR']['mean_s'] == 3000 and
+    $p[1]['MTTR']['pending'] == 1 and $p[1]['engage']['measured'] == 1 and
+    600 <= $p[1]['engage']['mean_s'] < 900 and
+    d['availability']['targets'] == 2 and d['credit']['total_mpct'] == 0" ||
+    pv_fail "figures: $(cat "$PV_TMP/r.json")"
+pvctl report sla --provider acme --month "$MONTH" >"$PV_TMP/r.md" || pv_fail "report md"
+grep -q "^| P1 | 24x7 | 1 | 1 | 10m | 10m | 50m | 50m | - | - | 0 |" "$PV_TMP/r.md" ||
+    pv_fail "md: $(cat "$PV_TMP/r.md")"
+pvctl report sla --provider acme --month "$MONTH" --format csv >"$PV_TMP/r.csv" || pv_fail "report csv"
+grep -q "^acme,$MONTH,P1,1,1,600,600,3000,3000,,,0,\"\",," "$PV_TMP/r.csv" || pv_fail "csv: $(cat "$PV_TMP/r.csv")"
+pvctl report sla --provider acme --month "$MONTH" --format html >"$PV_TMP/r.html" || pv_fail "report html"
+grep -q "<h1>SLA report: acme, $MONTH</h1>" "$PV_TMP/r.html" || pv_fail "html: no title"
+grep -Eq 'https?:|src=|<script|<link' "$PV_TMP/r.html" && pv_fail "html: an external resource"
+pvctl report sla --provider globex --month "$MONTH" >/dev/null 2>"$PV_TMP/g.err" && pv_fail "a report without an SLA"
+grep -q "no SLA for provider globex" "$PV_TMP/g.err" || pv_fail "globex: $(cat "$PV_TMP/g.err")"
+pvctl report sla --provider acme --month 2026-13 >/dev/null 2>&1 && pv_fail "month 13"
+
+pvctl report providers --month "$MONTH" >"$PV_TMP/p.md" || pv_fail "report providers"
+grep -q "^| acme | acme-1 | 2 | 0 |" "$PV_TMP/p.md" && grep -q "^| globex | (none) |" "$PV_TMP/p.md" ||
+    pv_fail "providers: $(cat "$PV_TMP/p.md")"
+
+# Regions: set, shown, offered to plugins with the target.
+pvctl target set db01 --region eu-west >/dev/null || pv_fail "target set --region"
+pvctl target list | grep -Eq "^db01 +127.0.0.1 +[0-9]+ +public +eu-west " || pv_fail "list: no region"
+pvctl target show db01 --json >"$PV_TMP/db01.json" && pyj "$PV_TMP/db01.json" 'd["region"] == "eu-west"' || pv_fail "show --json: no region"
+pvctl target set db01 --region 'EU West' >/dev/null 2>&1 && pv_fail "a region with a space"
+pv_log "ok"
