@@ -56,10 +56,11 @@ pluginsdir = $(pkglibdir)/plugins
 plugins_LTLIBRARIES = plugins/contract/contract.la plugins/sla/sla.la
 plugins_contract_contract_la_SOURCES = plugins/contract/contract.h \
 	plugins/contract/parse.c plugins/contract/plugin.c
-plugins_contract_contract_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+plugins_contract_contract_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	-fvisibility=hidden
 plugins_contract_contract_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version \
 	-shared -export-symbols-regex '^provost_plugin_v1$$'
-plugins_contract_contract_la_LIBADD = libprovost_common.la
+plugins_contract_contract_la_LIBADD = libprovost_common.la $(JANSSON_LIBS)
 LINT_C_FILES += plugins/contract/parse.c plugins/contract/plugin.c
 LINT_H_FILES += plugins/contract/contract.h
 dist_man_MANS += docs/provost-contract.5

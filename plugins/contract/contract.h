@@ -33,8 +33,12 @@ struct contract_ask {
 	const char *target;
 	const char *classification;
 	const char *account;
-	int64_t now; /* unix seconds */
+	int64_t now;        /* unix seconds */
+	const char *region; /* the target's; NULL: none or not asked */
 };
+
+/* 1 if provider's contract has a Regions clause (the caller asks). */
+int contracts_wants_region(const struct contracts *c, const char *provider);
 
 /*
  * 1 inside the contract, 0 outside (why names the contract, the clause

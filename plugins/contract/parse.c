@@ -56,6 +56,9 @@ struct contract {
 	char **classes;
 	size_t nclasses;
 	unsigned int classes_line;
+	char **regions; /* the targets' regions in scope (data residency) */
+	size_t nregions;
+	unsigned int regions_line;
 	struct exclude *ex;
 	size_t nex;
 };
@@ -234,6 +237,9 @@ contract_clear(struct contract *k)
 	for (i = 0; i < k->nclasses; i++)
 		free(k->classes[i]);
 	free(k->classes);
+	for (i = 0; i < k->nregions; i++)
+		free(k->regions[i]);
+	free(k->regions);
 	for (i = 0; i < k->nex; i++) {
 		free(k->ex[i].account);
 		free(k->ex[i].target);
@@ -409,6 +415,22 @@ keyword_line(struct contracts *c, struct contract *k, char **w, size_t nw,
 			k->classes_line = line;
 		return list_add(
 			   &k->classes, &k->nclasses, total, w + 1, nw - 1) == 0
+		    ? 0
+		    : fail(err, errlen, name, line, "too many values");
+	}
+	if (strcasecmp(kw, "Regions") == 0) {
+		if (nw < 2)
+			return fail(err, errlen, name, line,
+			    "Regions: one or more regions");
+		for (i = 1; i < nw; i++) {
+			if (!name_valid(w[i]))
+				return fail(err, errlen, name, line,
+				    "Regions: \"%.64s\" is not a region", w[i]);
+		}
+		if (k->regions_line == 0)
+			k->regions_line = line;
+		return list_add(
+			   &k->regions, &k->nregions, total, w + 1, nw - 1) == 0
 		    ? 0
 		    : fail(err, errlen, name, line, "too many values");
 	}
@@ -759,6 +781,21 @@ contracts_check(const struct contracts *c, const struct contract_ask *a,
 			    a->classification != NULL ? a->classification
 						      : "(none)");
 	}
+	if (k->nregions > 0) {
+		for (i = 0; i < k->nregions; i++) {
+			if (a->region != NULL &&
+			    strcmp(k->regions[i], a->region) == 0)
+				break;
+		}
+		if (i == k->nregions) {
+			if (a->region == NULL)
+				OUT(k->regions_line, "Regions",
+				    "%.64s has no region", a->target);
+			OUT(k->regions_line, "Regions",
+			    "%.64s is in region %.64s, outside the scope",
+			    a->target, a->region);
+		}
+	}
 	for (i = 0; i < k->nex; i++) {
 		const struct exclude *x = &k->ex[i];
 
@@ -815,6 +852,10 @@ contracts_print(const struct contracts *c, const char *provider, FILE *out)
 		for (j = 0; j < k->nclasses; j++)
 			fprintf(out, " %s", k->classes[j]);
 		fprintf(out, "%s\n", k->nclasses == 0 ? " every one" : "");
+		fprintf(out, "regions:");
+		for (j = 0; j < k->nregions; j++)
+			fprintf(out, " %s", k->regions[j]);
+		fprintf(out, "%s\n", k->nregions == 0 ? " every one" : "");
 		fprintf(out, "days:");
 		for (j = 0; j < 7; j++) {
 			if (k->days == 0 || (k->days & (1U << j)))
@@ -835,4 +876,15 @@ contracts_print(const struct contracts *c, const char *provider, FILE *out)
 		shown++;
 	}
 	return shown > 0 ? 0 : -1;
+}
+
+int
+contracts_wants_region(const struct contracts *c, const char *provider)
+{
+	size_t i;
+
+	for (i = 0; provider != NULL && i < c->n; i++)
+		if (strcmp(c->v[i].provider, provider) == 0)
+			return c->v[i].nregions > 0;
+	return 0;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "plugins/contract/contract.h"
 #include "plugins/provost_plugin.h"
 
@@ -86,6 +88,49 @@ c_notice(struct state *s, const struct provost_access *a, int days)
 		s->host->log(s->host->ctx, 1, msg);
 }
 
+/*
+ * The target's region, asked of the store (provostctl target set
+ * --region): 0 with *region NULL when it has none, -1 when the store
+ * cannot say (the access is then refused).
+ */
+static int
+c_region(struct state *s, const char *target, char *region, size_t len,
+    const char **have)
+{
+	char q[128], *out = NULL;
+	const char *e = NULL, *r;
+	json_t *arr = NULL;
+	int rc = -1;
+
+	*have = NULL;
+	if (s->host == NULL || s->host->version < 0x10001 ||
+	    s->host->query == NULL) {
+		(void)snprintf(s->why, sizeof(s->why),
+		    "contract: Regions needs store queries, which this provost "
+		    "does not offer");
+		return -1;
+	}
+	(void)snprintf(q, sizeof(q), "target %s", target);
+	if (s->host->query(s->host->ctx, q, &out, &e) != 1 ||
+	    (arr = json_loads(out, 0, NULL)) == NULL || !json_is_array(arr)) {
+		(void)snprintf(s->why, sizeof(s->why),
+		    "contract: the region of %.64s cannot be read: %s", target,
+		    e != NULL ? e : "a bad answer");
+		goto out;
+	}
+	r = json_string_value(
+	    json_object_get(json_array_get(arr, 0), "region"));
+	if (r != NULL) {
+		(void)snprintf(region, len, "%s", r);
+		*have = region;
+	}
+	rc = 0;
+out:
+	json_decref(arr);
+	free(out);
+	return rc;
+}
+
 static int
 c_check(void *state, const struct provost_access *a, const char **errstr)
 {
@@ -97,8 +142,14 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 		.account = a->account,
 		.now = a->now,
 	};
+	char region[80];
 	int notice, r;
 
+	if (contracts_wants_region(s->c, a->provider) &&
+	    c_region(s, a->target, region, sizeof(region), &q.region) != 0) {
+		*errstr = s->why;
+		return PROVOST_PLUGIN_ERROR;
+	}
 	r = contracts_check(s->c, &q, s->why, sizeof(s->why), &notice);
 	if (r == 1) {
 		if (notice >= 0)

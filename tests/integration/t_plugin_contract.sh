@@ -3,7 +3,8 @@
 # through stock ssh.  Access inside the contract goes through; a target
 # outside its Targets scope and an excluded account are refused with the
 # clause and line, even where the policy allows them; the notice period is
-# warned in provostd's log; a contract that has ended refuses; a malformed
+# warned in provostd's log; a target outside the contract's Regions (or
+# without a region) is refused; a contract that has ended refuses; a malformed
 # contracts file stops provostd -t with FILE:LINE; report contract prints
 # the terms.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -23,6 +24,7 @@ Contract acme-msa
     Notice 30d
     Targets db01 multi
     Exclude account other@multi
+${2:-}
 EOC
 }
 
@@ -49,6 +51,20 @@ grep -q "^contract acme-msa" "$PV_TMP/report" && grep -q "^targets: db01 multi" 
     pv_fail "report: $(cat "$PV_TMP/report")"
 pvctl report contract --provider globex >/dev/null 2>"$PV_TMP/rep.err" && pv_fail "a report for no contract"
 grep -q "no contract for provider globex" "$PV_TMP/rep.err" || pv_fail "report globex: $(cat "$PV_TMP/rep.err")"
+
+# Regions: db01 is in eu-west (target set --region), multi has none; the
+# plugin asks the store for the target's region at each decision.
+contracts "$(day 2)" "    Regions eu-west"
+pvctl target set db01 --region eu-west >/dev/null || pv_fail "target set --region"
+pvctl policy explain alice db01 "$ME" >"$PV_TMP/explain" || pv_fail "explain db01"
+grep -q "^note: refused" "$PV_TMP/explain" && pv_fail "db01 in eu-west refused: $(cat "$PV_TMP/explain")"
+pvctl policy explain alice multi "$ME" >"$PV_TMP/explain" || pv_fail "explain multi"
+grep -q "^note: refused by the plugins: plugin contract denies: contract acme-msa ($CF:8, Regions): multi has no region" \
+    "$PV_TMP/explain" || pv_fail "no region: $(cat "$PV_TMP/explain")"
+pvctl target set db01 --region us-east >/dev/null || pv_fail "target set --region us-east"
+pvctl token issue alice db01 "$ME" >/dev/null 2>"$PV_TMP/tok.err" && pv_fail "a token outside the regions"
+grep -q "db01 is in region us-east, outside the scope" "$PV_TMP/tok.err" || pv_fail "region: $(cat "$PV_TMP/tok.err")"
+pvctl report contract --provider acme | grep -q "^regions: eu-west" || pv_fail "report: no regions"
 
 # The contract ended yesterday: provostctl's own host reads the file anew.
 contracts "$(day -1)"

@@ -53,7 +53,7 @@ static int
 ask(const struct contracts *c, const char *provider, const char *target,
     const char *cls, const char *account, int64_t now, char *why, int *notice)
 {
-	struct contract_ask a = { provider, target, cls, account, now };
+	struct contract_ask a = { provider, target, cls, account, now, NULL };
 
 	return contracts_check(c, &a, why, CONTRACT_ERR_MAX, notice);
 }
@@ -113,6 +113,53 @@ clauses(void **state)
 	    ask(c, "initech", "db01", "public", "x", wed, why, &notice), 0);
 	assert_string_equal(why, "no contract for provider initech (c.conf)");
 	contracts_free(c);
+}
+
+/* Regions: the target's region (target set --region) must be listed. */
+static void
+regions(void **state)
+{
+	static const char conf[] = "Contract r\n"
+				   "    Provider acme\n"
+				   "    Start 2026-01-01\n"
+				   "    End 2026-12-31\n"
+				   "    Regions eu-west eu-central\n";
+	static const char bad[] = "Contract r\n    Provider acme\n"
+				  "    Regions eu west!\n";
+	struct contracts *c = NULL;
+	char err[CONTRACT_ERR_MAX], why[CONTRACT_ERR_MAX];
+	struct contract_ask a = { .provider = "acme",
+		.target = "db01",
+		.classification = "public",
+		.account = "root",
+		.now = utc(2026, 3, 11, 9, 0) };
+	int notice;
+
+	(void)state;
+	assert_int_equal(contracts_parse("c.conf", conf, sizeof(conf) - 1, &c,
+			     err, sizeof(err)),
+	    0);
+	assert_int_equal(contracts_wants_region(c, "acme"), 1);
+	assert_int_equal(contracts_wants_region(c, "globex"), 0);
+	a.region = "eu-central";
+	assert_int_equal(contracts_check(c, &a, why, sizeof(why), &notice), 1);
+	a.region = "us-east";
+	assert_int_equal(contracts_check(c, &a, why, sizeof(why), &notice), 0);
+	assert_string_equal(why,
+	    "contract r (c.conf:5, Regions): db01 is in region us-east, "
+	    "outside the scope");
+	/* a target without a region is outside a scope of regions */
+	a.region = NULL;
+	assert_int_equal(contracts_check(c, &a, why, sizeof(why), &notice), 0);
+	assert_string_equal(
+	    why, "contract r (c.conf:5, Regions): db01 has no region");
+	contracts_free(c);
+	c = NULL;
+	assert_int_equal(contracts_parse("c.conf", bad, sizeof(bad) - 1, &c,
+			     err, sizeof(err)),
+	    -1);
+	assert_string_equal(
+	    err, "c.conf:3: Regions: \"west!\" is not a region");
 }
 
 static void
@@ -224,6 +271,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clauses),
+		cmocka_unit_test(regions),
 		cmocka_unit_test(term_and_notice),
 		cmocka_unit_test(malformed),
 	};
