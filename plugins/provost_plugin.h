@@ -80,8 +80,10 @@ struct provost_plugin_host {
 	/*
 	 * A read-only question to the governance store: "providers",
 	 * "engineers", "targets", "grants", "sessions" or "audit SEQ" (up
-	 * to 1000 rows after SEQ).  1 with *json_out a malloc'd JSON array
-	 * (the caller frees it), -1 with errstr.
+	 * to 1000 rows after SEQ); later also "target NAME", "incidents
+	 * PROVIDER FROM TO" and "outages FROM TO" (provost_plugin(3)).  1
+	 * with *json_out a malloc'd JSON array (the caller frees it), -1
+	 * with errstr.
 	 */
 	int (*query)(
 	    void *ctx, const char *what, char **json_out, const char **errstr);

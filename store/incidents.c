@@ -166,8 +166,10 @@ i_row(void *ctx, const struct st_imp_row *row)
 	const char *why;
 
 	(void)ctx;
-	if (!word_ok(row->v[IC_ID], STORE_INCIDENT_ID_MAX, "._:#/-"))
-		return "id: 1-64 of letters, digits and . _ : # / -";
+	/* no leading '-': a spreadsheet reads "-A1" in a CSV as a formula */
+	if (!word_ok(row->v[IC_ID], STORE_INCIDENT_ID_MAX, "._:/-") ||
+	    row->v[IC_ID][0] == '-')
+		return "id: 1-64 of letters, digits and . _ : / - (not first)";
 	if (!store_name_valid(row->v[IC_PROVIDER]))
 		return "provider: not a valid name";
 	if (!word_ok(row->v[IC_PRIORITY], 16, "_-"))
@@ -557,7 +559,7 @@ store_incident_query(struct store *st, const char *provider, int64_t from,
 		}
 	}
 out:
-	st_done(s);
+	sqlite3_finalize(s); /* st_prep_once's own */
 	return r < 0 ? r : 0;
 }
 
@@ -587,6 +589,6 @@ store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr)
 		}
 	}
 out:
-	st_done(s);
+	sqlite3_finalize(s); /* st_prep_once's own */
 	return r < 0 ? r : 0;
 }

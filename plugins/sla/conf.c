@@ -316,7 +316,8 @@ block_end(struct pstate *p)
 			    "Maintenance: the end is not after the start");
 		s->win[i] = w;
 	}
-	qsort(s->win, p->nraw, sizeof(*s->win), win_cmp);
+	if (p->nraw > 1)
+		qsort(s->win, p->nraw, sizeof(*s->win), win_cmp);
 	/* merged, so that no second is excluded twice */
 	for (i = 0, k = 0; i < p->nraw; i = j) {
 		struct sla_window w = s->win[i];

@@ -495,6 +495,8 @@ test_import(void **state)
 		{ "{\"id\":\"A b\",\"provider\":\"acme\",\"priority\":\"P1\","
 		  "\"opened\":1793491200}\n",
 		    "f:1: id: 1-64" },
+		{ "provider,id,priority,opened\nacme,-A1,P1,1793491200\n",
+		    "f:2: id: 1-64" },
 		{ "id,provider,priority,opened,colour\n",
 		    "f:1: header: "
 		    "unknown column" },
