@@ -129,4 +129,4 @@ bench_plugins_bench_LDFLAGS = $(PROG_LINK)
 bench_plugins_bench_LDADD = libprovost_plugins.la libprovost_store.la \
 	libprovost_policy.la libprovost_common.la
 LINT_C_FILES += bench/plugins_bench.c
-EXTRA_DIST += bench/plugins bench/sla
+EXTRA_DIST += bench/plugins bench/plugins-login bench/sla
