@@ -63,13 +63,25 @@ pvctl grant request alice jit --account "$ME" --duration 1h --ticket INC-7 >/dev
 out=$(pvssh "alice+$ME@jit" 'echo in' </dev/null 2>&1) || pv_fail "session under INC-7: $out"
 [ "$out" = in ] || pv_fail "session: $out"
 
+# An outage of db01 (in scope) an hour long, two hours ago; a row naming
+# no target of the inventory refuses the file.
+printf 'target,start,end,note\ndb01,%s,%s,disk\nnope,%s,%s,\n' "$(at -7200)" "$(at -3600)" \
+    "$(at -7200)" "$(at -3600)" >"$PV_TMP/bad-out.csv"
+pvctl outages import "$PV_TMP/bad-out.csv" >/dev/null 2>"$PV_TMP/out.err" && pv_fail "an unknown target imported"
+grep -q "bad-out.csv:3: target nope" "$PV_TMP/out.err" || pv_fail "outages: $(cat "$PV_TMP/out.err")"
+printf 'target,start,end,note\ndb01,%s,%s,disk\n' "$(at -7200)" "$(at -3600)" >"$PV_TMP/out.csv"
+pvctl outages import "$PV_TMP/out.csv" >/dev/null || pv_fail "outages import"
+out=$(pvctl outages import "$PV_TMP/out.csv") || pv_fail "outages again"
+[ "$out" = "$PV_TMP/out.csv: 0 outages added, 0 updated, 1 already recorded" ] || pv_fail "outages again: $out"
+
 pvctl report sla --provider acme --month "$MONTH" --format json >"$PV_TMP/r.json" || pv_fail "report json"
 p='d["priorities"]'
 pyj "$PV_TMP/r.json" "d['incidents'] == 2 and $p[0]['incidents'] == 1 and
     $p[0]['MTTA']['mean_s'] == 600 and $p[0]['MTTR']['mean_s'] == 3000 and
     $p[1]['MTTR']['pending'] == 1 and $p[1]['engage']['measured'] == 1 and
     600 <= $p[1]['engage']['mean_s'] < 900 and
-    d['availability']['targets'] == 2 and d['credit']['total_mpct'] == 0" ||
+    d['availability']['targets'] == 2 and d['availability']['outage_s'] == 3600 and
+    d['availability']['mpct'] < 100000 and d['credit']['total_mpct'] == 0" ||
     pv_fail "figures: $(cat "$PV_TMP/r.json")"
 pvctl report sla --provider acme --month "$MONTH" >"$PV_TMP/r.md" || pv_fail "report md"
 grep -q "^| P1 | 24x7 | 1 | 1 | 10m | 10m | 50m | 50m | - | - | 0 |" "$PV_TMP/r.md" ||
