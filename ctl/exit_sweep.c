@@ -44,6 +44,12 @@ static const char quarantine_head[] =
     "2>/dev/null\n"
     "    mv \"$t\" \"$k\"\n"
     "  done\n"
+    "  if [ $found = missing ] && [ -f \"$Q/authorized_keys.$1\" ]; then\n"
+    "    while IFS= read -r line; do\n"
+    "      [ \"$(printf '%s' \"$line\" | sha256sum | cut -c1-64)\" = \"$3\" ] "
+    "&& found=done\n"
+    "    done < \"$Q/authorized_keys.$1\"\n"
+    "  fi\n"
     "  printf 'Q\\tkey\\t%s:%s\\t%s\\n' \"$1\" \"$3\" \"$found\"\n"
     "}\n"
     "qlock() {\n"
@@ -62,6 +68,8 @@ static const char quarantine_head[] =
     "    mkdir -p \"$Q/files$(dirname \"$1\")\" && h=$(sha256sum < \"$R$1\" | "
     "cut -c1-64) && mv \"$R$1\" \"$Q/files$1\" && r=\"done $h\" || "
     "r=failed\n"
+    "  elif [ -f \"$Q/files$1\" ]; then r=\"done $(sha256sum < \"$Q/files$1\" "
+    "| cut -c1-64)\"\n"
     "  else r=missing; fi\n"
     "  printf 'Q\\tfile\\t%s\\t%s\\n' \"$1\" \"$r\"\n"
     "}\n";
@@ -313,13 +321,33 @@ sweep_target(struct exit_run *x, const char *t)
 	    *text = NULL, *base_text = NULL, *qs = NULL;
 	json_t *base = NULL, *now = NULL, *findings = NULL, *f, *done = NULL,
 	       *after = NULL, *left = NULL;
+	struct store_exit_item *prev = NULL;
 	int64_t taken = 0;
 	size_t len = 0, i;
-	int r;
+	int r, attempt = 1;
 
 	(void)snprintf(item, sizeof(item), "target:%s", t);
-	if ((r = exit_item_done(x, "sweep", item)) != 0)
-		return r < 0 ? XFAIL(PV_ERR_STORE) : 0;
+	if ((r = store_exit_item_get(
+		 x->c->st, x->x->id, "sweep", item, &prev)) != 0)
+		return XFAIL(r);
+	if (prev != NULL && prev->state != STORE_EXIT_STARTED) {
+		store_exit_item_free(prev);
+		return 0;
+	}
+	/*
+	 * Stopped during its quarantine: the findings are those recorded
+	 * then (a new look would miss what was already moved aside); the
+	 * quarantine runs again (each action is idempotent), then the look.
+	 */
+	if (prev != NULL) {
+		json_t *d = json_loads(prev->detail, 0, NULL);
+
+		attempt = prev->attempts + 1;
+		findings = json_incref(json_object_get(d, "list"));
+		now = json_pack("{s:O}", "users", json_object_get(d, "users"));
+		json_decref(d);
+	}
+	store_exit_item_free(prev);
 	if (store_baseline_get(x->c->st, t, &base_text, &taken) != 0) {
 		(void)snprintf(why, sizeof(why),
 		    "not swept: %s (provostctl target admin and target "
@@ -334,6 +362,11 @@ sweep_target(struct exit_run *x, const char *t)
 		return exit_unresolved(x, "sweep", item, why);
 	}
 	free(base_text);
+	if (findings != NULL && now != NULL)
+		goto quarantine;
+	json_decref(findings);
+	json_decref(now);
+	findings = now = NULL;
 	(void)snprintf(
 	    rec, sizeof(rec), "%s/recordings/sweep-%.200s.pvrec", x->dir, t);
 	if (ctl_remote_look(x->c, t, "exit sweep", rec, &text, &len, &now, err,
@@ -357,6 +390,7 @@ sweep_target(struct exit_run *x, const char *t)
 		if (sids != NULL)
 			(void)json_object_set_new(f, "sessions", sids);
 	}
+quarantine:
 	if ((done = json_object()) == NULL) {
 		r = ctl_fail(PV_ERR_ALLOC, "out of memory");
 		goto out;
@@ -365,9 +399,11 @@ sweep_target(struct exit_run *x, const char *t)
 	    (qs = quarantine_script(findings, now)) != NULL) {
 		char arg[600], *root = NULL, *acct = NULL;
 
+		/* recorded before anything on the target is moved */
 		if ((r = exit_item_put(x, "sweep", item, STORE_EXIT_STARTED,
-			 json_pack("{s:i}", "findings",
-			     (int)json_array_size(findings)))) != 0)
+			 json_pack("{s:i, s:O, s:O?}", "findings",
+			     (int)json_array_size(findings), "list", findings,
+			     "users", json_object_get(now, "users")))) != 0)
 			goto out;
 		/* "sh -s -- ROOT EXIT": both checked words */
 		if (store_target_admin_get(x->c->st, t, &acct, &root) != 0) {
@@ -378,7 +414,8 @@ sweep_target(struct exit_run *x, const char *t)
 		free(acct);
 		free(root);
 		(void)snprintf(rec, sizeof(rec),
-		    "%s/recordings/quarantine-%.200s.pvrec", x->dir, t);
+		    "%s/recordings/quarantine-%.200s-%d.pvrec", x->dir, t,
+		    attempt);
 		if (ctl_remote_run(x->c, t, "exit quarantine", qs, arg, rec,
 			&text, &len, err, sizeof(err)) == 0)
 			quarantine_results(text, len, done);
@@ -386,7 +423,8 @@ sweep_target(struct exit_run *x, const char *t)
 		text = NULL;
 		/* and look again: what is gone is done */
 		(void)snprintf(rec, sizeof(rec),
-		    "%s/recordings/sweep-again-%.200s.pvrec", x->dir, t);
+		    "%s/recordings/sweep-again-%.200s-%d.pvrec", x->dir, t,
+		    attempt);
 		if (ctl_remote_look(x->c, t, "exit sweep again", rec, &text,
 			&len, &after, err, sizeof(err)) == 0 &&
 		    store_sweep_diff(base, after, &left) == 0)

@@ -7,7 +7,8 @@
 # recorded session through provostd, adds a key to the account, a new
 # account with a key, and a cron job.  The planted key logs in before the
 # exit.  provostctl provider exit with ExitSweep quarantine finds all
-# three (the cron job tied to her session), moves the key line and the
+# three (the cron job tied to her session) and, killed -9 while it moves
+# things aside and resumed, moves the key line and the
 # cron file aside with their hashes, locks and expires the account, and
 # takes out alice's own key, which the client had put there before the
 # baseline: both keys are refused by sshd afterwards, the legitimate key gets
@@ -109,8 +110,24 @@ certin() {
 }
 [ "$(certin)" = cert-ok ] || pv_fail "alice's certificate does not log in before the exit"
 
-pvctl provider exit acme > "$PV_TMP/exit.out" 2>&1 || pv_fail "exit: $(cat "$PV_TMP/exit.out")"
+# The run is killed -9 once the sweep has recorded its findings and is
+# moving things aside, then resumed: the same findings, each once.
+"$PROVOSTCTL" -f "$CONF" provider exit acme > "$PV_TMP/exit1.out" 2>&1 &
+RUN=$!
+i=0
+until [ "$(sqlite3 "$DB" "SELECT state FROM exit_items WHERE step = 'sweep' AND
+    item = 'target:sw01'" 2>/dev/null)" = started ]; do
+	i=$((i + 1))
+	[ $i -lt 3000 ] && kill -0 "$RUN" 2>/dev/null ||
+	    pv_fail "never saw the sweep started: $(cat "$PV_TMP/exit1.out")"
+	sleep 0.01
+done
+kill -9 "$RUN"
+wait "$RUN" 2>/dev/null
+pvctl provider exit acme --resume > "$PV_TMP/exit.out" 2>&1 || pv_fail "resume: $(cat "$PV_TMP/exit.out")"
 grep -q '^sweep ' "$PV_TMP/exit.out" || pv_fail "no sweep step: $(cat "$PV_TMP/exit.out")"
+[ "$(sqlite3 "$DB" "SELECT attempts FROM exit_items WHERE item = 'target:sw01'")" = 2 ] ||
+    pv_fail "the sweep was not resumed"
 BUNDLE=$(sqlite3 "$DB" "SELECT bundle FROM exits")
 EXIT=$(sqlite3 "$DB" "SELECT id FROM exits")
 Q="$TROOT/var/lib/provost-quarantine/$EXIT"
@@ -158,9 +175,12 @@ assert k["push:sw01"]["state"] == "done", k
 EOP
 # The admin connections are recordings the security team opens.
 [ -f "$BUNDLE/recordings/sweep-sw01.pvrec" ] || pv_fail "no recording of the sweep"
-"$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$BUNDLE/recordings/quarantine-sw01.pvrec" \
+"$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$BUNDLE/recordings/quarantine-sw01-2.pvrec" \
     > "$PV_TMP/q.txt" 2>&1 || pv_fail "quarantine recording: $(cat "$PV_TMP/q.txt")"
 grep -q "^Q	file	/etc/cron.d/backdoor	done " "$PV_TMP/q.txt" || pv_fail "q.txt: $(cat "$PV_TMP/q.txt")"
+[ "$(grep -c 'root sh /tmp/x' "$Q/files/etc/cron.d/backdoor")" = 1 ] || pv_fail "the cron file twice"
+[ "$(grep -cF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME")" = 1 ] ||
+    pv_fail "the planted key line quarantined $(grep -cF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME") times"
 # (scp's own protocol names the file as sent, not the target's path)
 grep -q '"path":"tool.bin"' "$BUNDLE/transfers.jsonl" &&
     grep -q "\"sha256\":\"$(sha "$PV_TMP/tool.bin")\"" "$BUNDLE/transfers.jsonl" &&
