@@ -21,6 +21,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/exit-int.h"
+#include "pam_module/pam_module.h"
 
 #define EXIT_NS "provost-exit"
 #define EXIT_SIGNER "provost-audit"
@@ -277,6 +278,88 @@ verify_grant(void *ctx, const struct store_grant *g)
 	return 0;
 }
 
+/* The provider's PAM tokens: (engineer, serial). */
+static int
+token_of(void *ctx, const struct store_credential *cr)
+{
+	if (cr->kind != STORE_CRED_TOKEN)
+		return 0;
+	return json_array_append_new(ctx,
+		   json_pack("{s:s, s:I}", "engineer", cr->engineer, "serial",
+		       (json_int_t)cr->serial)) != 0;
+}
+
+/*
+ * Every PAM token of the provider is refused by the revocation list
+ * pam_provost targets read (RevocationList, checked as pam_provost
+ * checks it: the list's signature, then the token's claims).
+ */
+static int
+verify_tokens(struct exit_run *x, const char *step)
+{
+	struct pvt_revlist *rl = NULL;
+	struct pvt_claims cl;
+	enum pvt_reason why;
+	EVP_PKEY *key = NULL;
+	json_t *toks = json_array(), *t;
+	char kp[4096], err[256], msg[512];
+	size_t i, bad = 0;
+	int r;
+
+	if (toks == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = store_credential_list(
+		 x->c->st, x->provider, token_of, toks)) != 0) {
+		json_decref(toks);
+		return r > 0 ? ctl_fail(PV_ERR_ALLOC, "out of memory")
+			     : XFAIL(r);
+	}
+	if (json_array_size(toks) == 0) {
+		json_decref(toks);
+		return 0;
+	}
+	if (x->c->cfg->revocation_list == NULL) {
+		json_decref(toks);
+		return exit_unresolved(x, step, "pam-tokens",
+		    "the provider had PAM tokens and RevocationList is not "
+		    "set: "
+		    "nothing tells pam_provost targets");
+	}
+	if (ctl_state_path(x->c, "token_ed25519", kp, sizeof(kp)) != 0 ||
+	    pv_sshkey_load_private(kp, &key) != 0 ||
+	    pvt_revlist_load(
+		x->c->cfg->revocation_list, key, &rl, err, sizeof(err)) != 0) {
+		(void)snprintf(msg, sizeof(msg), "%.200s: %.250s",
+		    x->c->cfg->revocation_list, key == NULL ? kp : err);
+		EVP_PKEY_free(key);
+		json_decref(toks);
+		return exit_unresolved(x, step, "pam-tokens", msg);
+	}
+	for (i = 0; (t = json_array_get(toks, i)) != NULL; i++) {
+		memset(&cl, 0, sizeof(cl));
+		(void)snprintf(cl.engineer, sizeof(cl.engineer), "%s",
+		    json_string_value(json_object_get(t, "engineer")));
+		cl.serial =
+		    (uint64_t)json_integer_value(json_object_get(t, "serial"));
+		if (pvt_revlist_check(rl, &cl, &why) == PV_ALLOW)
+			bad++;
+	}
+	pvt_revlist_free(rl);
+	EVP_PKEY_free(key);
+	if (bad > 0) {
+		(void)snprintf(msg, sizeof(msg),
+		    "%zu of %zu tokens are not in %.300s", bad,
+		    json_array_size(toks), x->c->cfg->revocation_list);
+		r = exit_unresolved(x, step, "pam-tokens", msg);
+	} else
+		r = exit_item_put(x, step, "pam-tokens", STORE_EXIT_DONE,
+		    json_pack("{s:I, s:s}", "revoked",
+			(json_int_t)json_array_size(toks), "list",
+			x->c->cfg->revocation_list));
+	json_decref(toks);
+	return r;
+}
+
 /* verify (and reverify): every old credential must fail. */
 static int
 verify_under(struct exit_run *x, const char *step)
@@ -339,6 +422,8 @@ verify_under(struct exit_run *x, const char *step)
 		    json_pack("{s:i, s:s, s:s}", "revoked", n, "krl", krl,
 			"checked_with", "ssh-keygen -Q"));
 	if (r != 0)
+		return r;
+	if ((r = verify_tokens(x, step)) != 0)
 		return r;
 	/* the rotated items first: the walk holds a transaction */
 	if ((rot = json_array()) == NULL)

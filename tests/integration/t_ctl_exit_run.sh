@@ -87,7 +87,8 @@ RotationHook net-password $PV_TMP/hook-net
 RotationHook api-key $PV_TMP/hook-api
 RotationHook slow-key $PV_TMP/hook-slow
 RotationHookTimeout 10s
-ExitOnContractEnd yes"
+ExitOnContractEnd yes
+RevocationList $PV_TMP/revoked.list"
 pvctl --json provider exit acme --dry-run | grep -q "\"rotation\": \"$PV_TMP/hook-net\"" ||
     pv_fail "the plan does not name the hook"
 
@@ -107,6 +108,8 @@ direct() {
 [ "$(direct "$PV_TMP/eph" "$PV_TMP/eph-cert.pub")" = direct-ok ] ||
     pv_fail "the certificate did not log in before the exit"
 
+# A PAM token of alice's: the exit's verify finds it in RevocationList.
+pvctl token issue alice db01 "$ME" > "$PV_TMP/token" || pv_fail "token issue"
 # A live session of alice's, to be ended by the exit.
 L="alice+db01"
 live_session exit1
@@ -139,6 +142,9 @@ pvctl provider exit acme --resume > "$PV_TMP/run2.out" 2>&1 || pv_fail "resume: 
 [ "$(grep -c '^rotate ' "$PV_TMP/hook.log")" = 2 ] || pv_fail "hook calls: $(cat "$PV_TMP/hook.log")"
 [ "$(grep '^rotate ' "$PV_TMP/hook.log" | sort -u | wc -l)" = 1 ] ||
     pv_fail "the resumed call had another idempotency key: $(cat "$PV_TMP/hook.log")"
+sqlite3 "$DB" "SELECT state, detail FROM exit_items WHERE step = 'verify' AND item = 'pam-tokens'" |
+    grep -q '^done|.*"revoked":1' || pv_fail "pam-tokens: $(sqlite3 "$DB" "SELECT * FROM exit_items
+    WHERE item = 'pam-tokens'")"
 grep -q "^verify " "$PV_TMP/hook.log" || { cat "$PV_TMP/run2.out" "$PV_TMP/hook.log" >&2; pv_fail "the hook was never asked to verify"; }
 grep -q '^freeze .*1 done' "$PV_TMP/run2.out" || pv_fail "run 2: $(cat "$PV_TMP/run2.out")"
 grep -q '^rotate .*1 done, 4 unresolved' "$PV_TMP/run2.out" || pv_fail "rotate: $(cat "$PV_TMP/run2.out")"
