@@ -7,6 +7,8 @@ libprovost_common_la_SOURCES = \
 	common/duration.c \
 	common/encode.c \
 	common/err.c \
+	common/fdpass.c \
+	common/fdpass.h \
 	common/file.c \
 	common/id.c \
 	common/krl.c \
@@ -19,7 +21,7 @@ libprovost_common_la_SOURCES = \
 libprovost_common_la_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 libprovost_common_la_LIBADD = $(CRYPTO_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_common_la_SOURCES))
-LINT_H_FILES += common/common.h
+LINT_H_FILES += common/common.h common/fdpass.h
 
 COMMON_UNIT_TESTS = \
 	tests/unit/test_common_buf \

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "common/common.h"
+#include "common/fdpass.h"
 #include "plugins/plugins.h"
 #include "store/store.h"
 
@@ -250,31 +251,25 @@ host_report(struct plugin_set *set, json_t *req, int fd)
 static ssize_t
 host_recv(int fd, char *buf, size_t len, int *passed)
 {
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
+	union pv_fd_cmsg cm;
 	struct iovec iov = { buf, len };
-	struct msghdr mh = { 0 };
-	struct cmsghdr *c;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
 	*passed = -1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.b;
-	mh.msg_controllen = sizeof(cm.b);
+	pv_fd_expect(&mh, &cm);
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&mh); n >= 0 && c != NULL;
-	     c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(passed, CMSG_DATA(c), sizeof(int));
+	if (n < 0)
+		return n;
+	/* one descriptor or none; anything else is not the host's peer */
+	if (pv_fd_take(&mh, passed) != 0 || (mh.msg_flags & MSG_TRUNC) != 0) {
+		if (*passed >= 0)
+			(void)close(*passed);
+		*passed = -1;
+		return -1;
 	}
-	if (n >= 0 && (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0)
-		n = -1;
 	return n;
 }
 
@@ -586,10 +581,7 @@ static int
 host_send(struct plugin_host *h, json_t *req, int fd)
 {
 	char *s = json_dumps(req, JSON_COMPACT);
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
+	union pv_fd_cmsg cm;
 	struct iovec iov;
 	struct msghdr mh = { 0 };
 	ssize_t w;
@@ -603,18 +595,8 @@ host_send(struct plugin_host *h, json_t *req, int fd)
 	iov.iov_len = strlen(s);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.b;
-		mh.msg_controllen = sizeof(cm.b);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	if (fd >= 0)
+		pv_fd_attach(&mh, &cm, fd);
 	do
 		w = sendmsg(h->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (w < 0 && errno == EINTR);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "broker/monitor/control-int.h"
+#include "common/fdpass.h"
 #include "store/store.h"
 
 /* Watchers of every session together, followers included. */
@@ -55,10 +56,10 @@ watch_count(const struct broker_ctl *c, pid_t pid)
 static int
 watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
 {
-	char msg[256], cbuf[CMSG_SPACE(sizeof(int))];
+	char msg[256];
+	union pv_fd_cmsg cm;
 	struct iovec iov;
 	struct msghdr mh = { 0 };
-	struct cmsghdr *cm;
 	int n;
 
 	if (k->fd < 0 || k->ending)
@@ -68,16 +69,9 @@ watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return PV_ERR_RANGE;
 	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
-	memset(cbuf, 0, sizeof(cbuf));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	pv_fd_attach(&mh, &cm, fd);
 	if (sendmsg(k->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
 		return PV_ERR_IO;
 	return 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "broker/privsep/protocol.h"
+#include "common/fdpass.h"
 
 /* Waits for events on sock until deadline_ms (0 = none). */
 static int
@@ -44,10 +45,7 @@ broker_mon_send(
     int sock, const struct mon_msg *m, int fd_pass, uint64_t deadline_ms)
 {
 	struct pv_buf *b = NULL;
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
+	union pv_fd_cmsg cm;
 	uint8_t *p = NULL;
 	size_t len = 0, off = 0;
 	ssize_t n;
@@ -73,18 +71,8 @@ broker_mon_send(
 		};
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-		if (off == 0 && fd_pass >= 0) {
-			struct cmsghdr *c;
-
-			memset(&cm, 0, sizeof(cm));
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &fd_pass, sizeof(int));
-		}
+		if (off == 0 && fd_pass >= 0)
+			pv_fd_attach(&mh, &cm, fd_pass);
 		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			off += (size_t)n;
@@ -112,62 +100,34 @@ out:
 	return r;
 }
 
-/* Closes every descriptor carried in mh's control data. */
-static int
-take_fds(struct msghdr *mh, int *fd, int *extra)
-{
-	struct cmsghdr *c;
-	size_t i, nfd;
-	int got;
-
-	if (mh->msg_flags & MSG_CTRUNC)
-		*extra = 1;
-	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
-			*extra = 1;
-			continue;
-		}
-		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfd; i++) {
-			memcpy(
-			    &got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (*fd == -1)
-				*fd = got;
-			else {
-				(void)close(got);
-				*extra = 1;
-			}
-		}
-	}
-	return 0;
-}
-
 /*
  * One recvmsg of at most len bytes, never waiting: the bytes read (> 0),
  * 0 when none are there yet, or PV_ERR_CLOSED / PV_ERR_IO.  Descriptors
- * that come with them go to take_fds.
+ * that come with them are collected (pv_fd_take).
  */
 static ssize_t
 recv_part(int sock, uint8_t *dst, size_t len, int *fd, int *extra)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} cm;
+	union pv_fd_cmsg cm;
 	ssize_t n;
+	int got;
 
 	for (;;) {
 		struct iovec iov = { .iov_base = dst, .iov_len = len };
-		struct msghdr mh = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cm.buf,
-			.msg_controllen = sizeof(cm.buf),
-		};
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
+		pv_fd_expect(&mh, &cm);
 		n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n > 0) {
-			(void)take_fds(&mh, fd, extra);
+			/* one descriptor a message, however it arrives */
+			if (pv_fd_take(&mh, &got))
+				*extra = 1;
+			if (got >= 0 && *fd == -1)
+				*fd = got;
+			else if (got >= 0) {
+				(void)close(got);
+				*extra = 1;
+			}
 			return n;
 		}
 		if (n == 0)

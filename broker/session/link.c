@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "broker/session/session.h"
 
 #define LINK_STATS_MS 500
@@ -84,39 +85,17 @@ link_send(struct broker_link *l, const char *fmt, ...)
 static ssize_t
 link_recv(int fd, char *buf, size_t len, int *passed)
 {
-	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	union pv_fd_cmsg cm;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
-	size_t i, nfd;
-	int got;
 
 	*passed = -1;
+	pv_fd_expect(&mh, &cm);
 	n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return n;
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfd; i++) {
-			memcpy(
-			    &got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (*passed < 0)
-				*passed = got;
-			else {
-				(void)shutdown(got, SHUT_RDWR);
-				(void)close(got);
-			}
-		}
-	}
-	if ((mh.msg_flags & MSG_CTRUNC) != 0)
+	if (pv_fd_take(&mh, passed) && (mh.msg_flags & MSG_CTRUNC) != 0)
 		pv_warn("link: a descriptor from provostd did not fit");
 	return n;
 }
