@@ -179,6 +179,7 @@ int ctl_cmd_target_baseline(struct ctl *c, int argc, char **argv);
 /* exit_bundle.c: the evidence bundle and the signed certificate. */
 int ctl_cmd_exit_verify(struct ctl *c, int argc, char **argv);
 int ctl_cmd_exit_hold(struct ctl *c, int argc, char **argv);
+int ctl_cmd_exit_secrets(struct ctl *c, int argc, char **argv);
 /* exposures.c */
 int ctl_cmd_exposure_add(struct ctl *c, int argc, char **argv);
 int ctl_cmd_exposure_list(struct ctl *c, int argc, char **argv);

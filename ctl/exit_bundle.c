@@ -22,6 +22,7 @@
 #include "ctl/ctl.h"
 #include "ctl/exit-int.h"
 #include "pam_module/pam_module.h"
+#include "recorder/recorder.h"
 
 #define EXIT_NS "provost-exit"
 #define EXIT_SIGNER "provost-audit"
@@ -1268,4 +1269,81 @@ ctl_cmd_exit_hold(struct ctl *c, int argc, char **argv)
 	printf("provider %s: legal hold %s\n", argv[first],
 	    restore ? "in force" : "lifted");
 	return 0;
+}
+
+/*
+ * exit secrets BUNDLE --key KEY: the new secrets the rotation hooks set,
+ * opened with a recipient's private key (what provost-replay export
+ * --format text does for one), one "ITEM: SECRET" line each.
+ */
+int
+ctl_cmd_exit_secrets(struct ctl *c, int argc, char **argv)
+{
+	const char *keyfile = NULL;
+	const struct ctl_opt opts[] = {
+		{ "key", 1, &keyfile, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct rec_key *k = NULL;
+	struct dirent **ents = NULL;
+	char dir[4200], path[8400], err[256];
+	int n, i, bad = 0, shown = 0;
+	PARSE("exit", "secrets", opts);
+
+	if (argc - first != 1 || keyfile == NULL)
+		return ctl_usage(cmd, "BUNDLE and --key KEY please");
+	if (rec_key_load(&k, keyfile, err, sizeof(err)) != 0)
+		return ctl_fail(PV_ERR_CONFIG, "%s: %s", keyfile, err);
+	(void)snprintf(dir, sizeof(dir), "%s/secrets", argv[first]);
+	if ((n = scandir(dir, &ents, NULL, alphasort)) < 0) {
+		rec_key_free(k);
+		return ctl_fail(
+		    PV_ERR_NOT_FOUND, "%s: no sealed secrets there", dir);
+	}
+	for (i = 0; i < n; i++) {
+		struct rec_reader *r = NULL;
+		struct rec_event ev;
+		json_t *h = NULL;
+		const char *nm = ents[i]->d_name;
+		int rr;
+
+		if (nm[0] == '.' || strstr(nm, ".pvrec") == NULL)
+			goto next;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, nm);
+		if (rec_reader_open(&r, path) != 0 ||
+		    rec_reader_unlock(r, k) != 0) {
+			fprintf(stderr, "provostctl: %s: %s\n", path,
+			    r != NULL ? rec_reader_error(r) : "cannot open");
+			bad = 1;
+			rec_reader_free(r);
+			goto next;
+		}
+		h = json_loads(rec_reader_header_json(r), 0, NULL);
+		printf("%s: ",
+		    json_string_value(json_object_get(h, "target")) != NULL
+			? json_string_value(json_object_get(h, "target"))
+			: nm);
+		while ((rr = rec_reader_next(r, &ev)) == 1)
+			if (ev.type == REC_EV_OUTPUT)
+				(void)fwrite(ev.data, 1, ev.len, stdout);
+		printf("\n");
+		if (rr != 0) {
+			fprintf(stderr, "provostctl: %s: %s\n", path,
+			    rec_reader_error(r));
+			bad = 1;
+		}
+		shown++;
+		json_decref(h);
+		rec_reader_free(r);
+next:
+		free(ents[i]);
+	}
+	free(ents);
+	rec_key_free(k);
+	if (shown > 0)
+		fprintf(stderr,
+		    "provostctl: %d secret%s above in clear: keep this "
+		    "terminal private\n",
+		    shown, shown == 1 ? "" : "s");
+	return bad ? CTL_EXIT_TAMPERED : 0;
 }

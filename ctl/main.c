@@ -94,6 +94,8 @@ static const struct ctl_cmd commands[] = {
 	{ "exit", "verify", ctl_cmd_exit_verify,
 	    "exit verify CERT BUNDLE [--signer PUBKEY] [--json]" },
 	{ "exit", "due", ctl_cmd_exit_due, "exit due" },
+	{ "exit", "secrets", ctl_cmd_exit_secrets,
+	    "exit secrets BUNDLE --key KEY" },
 	{ "exit", "hold", ctl_cmd_exit_hold,
 	    "exit hold PROVIDER --lift|--restore --reason R" },
 	{ "incidents", "import", ctl_cmd_incidents_import,

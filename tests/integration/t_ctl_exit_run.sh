@@ -166,9 +166,15 @@ got=$("$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$sealed" 2>&1) ||
     pv_fail "open the sealed secret: $got"
 echo "$got" | grep -qxF "$(cat "$PV_TMP/fw01.pw")" || pv_fail "the sealed secret is not the device's: $got"
 grep -rqF "$(cat "$PV_TMP/fw01.pw")" "$BUNDLE" "$DB" && pv_fail "the new secret in clear text"
+pvctl exit secrets "$BUNDLE" --key "$PV_TMP/sec.pem" > "$PV_TMP/secrets.out" 2>/dev/null ||
+    pv_fail "exit secrets"
+grep -qx "exposure:1: $(cat "$PV_TMP/fw01.pw")" "$PV_TMP/secrets.out" ||
+    pv_fail "exit secrets: $(cat "$PV_TMP/secrets.out")"
 "$OPENSSL" genpkey -algorithm X25519 -out "$PV_TMP/other.pem" 2>/dev/null
 "$REPLAY" export --key "$PV_TMP/other.pem" --format text "$sealed" >/dev/null 2>&1 &&
     pv_fail "opened with another key"
+pvctl exit secrets "$BUNDLE" --key "$PV_TMP/other.pem" >/dev/null 2>&1 &&
+    pv_fail "exit secrets opened them with another key"
 
 # sshd refuses the old certificate and alice's key through the KRL.
 direct "$PV_TMP/eph" "$PV_TMP/eph-cert.pub" >/dev/null && pv_fail "sshd accepted a certificate minted before the exit"
