@@ -221,9 +221,10 @@ verify_rotated(struct verify_ctx *v, json_t *it)
 			    PV_ERR_STORE, "%s", store_errmsg(v->x->c->st));
 		return r < 0;
 	}
-	req = json_pack("{s:s, s:s, s:s, s:s, s:O?}", "action", "verify",
+	req = json_pack("{s:s, s:s, s:s, s:s, s:O?, s:O?}", "action", "verify",
 	    "exit", v->x->x->id, "provider", v->x->provider, "item", ri,
-	    "fingerprint", json_object_get(d, "fingerprint"));
+	    "fingerprint", json_object_get(d, "fingerprint"), "exposure",
+	    json_object_get(d, "exposure"));
 	if (req == NULL) {
 		v->rc = ctl_fail(PV_ERR_ALLOC, "out of memory");
 		return 1;

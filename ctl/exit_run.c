@@ -597,9 +597,9 @@ rotate_one(struct exit_run *x, const char *item, json_t *exp, size_t n)
 		    pv_err_str(r));
 		return exit_unresolved(x, "rotate", item, why);
 	}
-	d = json_pack("{s:s, s:s, s:s?, s:s?, s:i}", "hook", prog,
+	d = json_pack("{s:s, s:s, s:s?, s:s?, s:i, s:O}", "hook", prog,
 	    "fingerprint", a.fingerprint, "message", a.message, "sealed",
-	    rel[0] != '\0' ? rel : NULL, "attempt", attempt);
+	    rel[0] != '\0' ? rel : NULL, "attempt", attempt, "exposure", exp);
 	store_hook_answer_clear(&a);
 	return exit_item_put(x, "rotate", item, STORE_EXIT_DONE, d);
 }

@@ -1,2 +1,3 @@
 # docs/: see Makefile.am for how the parts fit; this folder's build lives here.
 EXTRA_DIST += docs/threat-model.md
+EXTRA_DIST += docs/rotation-hooks.md docs/examples/rotation-hook-file

@@ -75,17 +75,22 @@ printf '[127.0.0.1]:%s %s\n' "$KRLT_PORT" "$(cat "$PV_SSHD_DIR/host_ed25519.pub"
     >> "$PV_TMP/known_hosts"
 pvctl provider add globex >/dev/null || pv_fail "provider add globex"
 pvctl engineer add dave --provider globex >/dev/null || pv_fail "engineer add dave"
-for e in "net-password v:fw01" "api-key v:billing" "slow-key v:ci"; do
+echo 'old-app-secret' > "$PV_TMP/app.secret"
+for e in "net-password v:fw01" "api-key v:billing" "slow-key v:ci" \
+    "file-secret file:$PV_TMP/app.secret"; do
 	set -- $e
-	pvctl exposure add --provider acme --system "${2#v:}" --kind "$1" --reference "$2" \
+	pvctl exposure add --provider acme --system "$(echo "${2#*:}" | tr -c 'a-z0-9\n' x)" \
+	    --kind "$1" --reference "$2" \
 	    >/dev/null || pv_fail "exposure $1"
 done
 
+export ROTATION_HOOK_STATE="$PV_TMP/hook-state"
 start_provostd "RevokedKeys $KRL
 ExitDirectory $EXITS
 RotationHook net-password $PV_TMP/hook-net
 RotationHook api-key $PV_TMP/hook-api
 RotationHook slow-key $PV_TMP/hook-slow
+RotationHook file-secret $top_srcdir/docs/examples/rotation-hook-file
 RotationHookTimeout 10s
 ExitOnContractEnd yes
 RevocationList $PV_TMP/revoked.list"
@@ -142,12 +147,17 @@ pvctl provider exit acme --resume > "$PV_TMP/run2.out" 2>&1 || pv_fail "resume: 
 [ "$(grep -c '^rotate ' "$PV_TMP/hook.log")" = 2 ] || pv_fail "hook calls: $(cat "$PV_TMP/hook.log")"
 [ "$(grep '^rotate ' "$PV_TMP/hook.log" | sort -u | wc -l)" = 1 ] ||
     pv_fail "the resumed call had another idempotency key: $(cat "$PV_TMP/hook.log")"
+sqlite3 "$DB" "SELECT state FROM exit_items WHERE step = 'verify' AND
+    item = 'rotated:exposure:4'" | grep -qx done || pv_fail "the example hook's verify"
 sqlite3 "$DB" "SELECT state, detail FROM exit_items WHERE step = 'verify' AND item = 'pam-tokens'" |
     grep -q '^done|.*"revoked":1' || pv_fail "pam-tokens: $(sqlite3 "$DB" "SELECT * FROM exit_items
     WHERE item = 'pam-tokens'")"
 grep -q "^verify " "$PV_TMP/hook.log" || { cat "$PV_TMP/run2.out" "$PV_TMP/hook.log" >&2; pv_fail "the hook was never asked to verify"; }
 grep -q '^freeze .*1 done' "$PV_TMP/run2.out" || pv_fail "run 2: $(cat "$PV_TMP/run2.out")"
-grep -q '^rotate .*1 done, 4 unresolved' "$PV_TMP/run2.out" || pv_fail "rotate: $(cat "$PV_TMP/run2.out")"
+grep -q '^rotate .*2 done, 4 unresolved' "$PV_TMP/run2.out" || pv_fail "rotate: $(cat "$PV_TMP/run2.out")"
+# docs/examples/rotation-hook-file: the file's secret replaced, sealed,
+# and verified gone (the example hook, as docs/rotation-hooks.md shows it).
+[ "$(cat "$PV_TMP/app.secret")" != old-app-secret ] || pv_fail "the example hook rotated nothing"
 
 BUNDLE=$(sqlite3 "$DB" "SELECT bundle FROM exits")
 [ -d "$BUNDLE" ] || pv_fail "no bundle: $BUNDLE"
@@ -160,14 +170,16 @@ sqlite3 "$DB" "SELECT status FROM providers WHERE name = 'acme'" | grep -qx exit
 pvctl audit verify >/dev/null || pv_fail "audit chain does not verify"
 
 # The new password: sealed to the security team, the one the device has.
-sealed=$(find "$BUNDLE/secrets" -name '*.pvrec' | head -1)
-[ -n "$sealed" ] || pv_fail "no sealed secret"
+sealed="$BUNDLE/secrets/1.pvrec"
+[ -f "$sealed" ] || pv_fail "no sealed secret"
 got=$("$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$sealed" 2>&1) ||
     pv_fail "open the sealed secret: $got"
 echo "$got" | grep -qxF "$(cat "$PV_TMP/fw01.pw")" || pv_fail "the sealed secret is not the device's: $got"
 grep -rqF "$(cat "$PV_TMP/fw01.pw")" "$BUNDLE" "$DB" && pv_fail "the new secret in clear text"
 pvctl exit secrets "$BUNDLE" --key "$PV_TMP/sec.pem" > "$PV_TMP/secrets.out" 2>/dev/null ||
     pv_fail "exit secrets"
+grep -qx "exposure:4: $(cat "$PV_TMP/app.secret")" "$PV_TMP/secrets.out" ||
+    pv_fail "exit secrets (file): $(cat "$PV_TMP/secrets.out")"
 grep -qx "exposure:1: $(cat "$PV_TMP/fw01.pw")" "$PV_TMP/secrets.out" ||
     pv_fail "exit secrets: $(cat "$PV_TMP/secrets.out")"
 "$OPENSSL" genpkey -algorithm X25519 -out "$PV_TMP/other.pem" 2>/dev/null
