@@ -268,8 +268,15 @@ pv_serialize docs-examples
 PATH="$top_builddir:$PATH"
 export PATH
 demo="$PV_TMP/demo"
+# As root, the demo's own target account (provost-demo, which quickstart
+# creates when missing); otherwise the target sshd runs as this user and
+# can only log in as this user.
+acct_opt=""
+[ "$(id -u)" -eq 0 ] || acct_opt="--account $(id -un)"
+# shellcheck disable=SC2086 # acct_opt is empty or two words
 bash "$top_srcdir/scripts/quickstart" --background --dir "$demo" \
-    --build "$top_builddir" --sandbox-user nobody >"$PV_TMP/quickstart.out" 2>&1
+    --build "$top_builddir" --sandbox-user nobody $acct_opt \
+    >"$PV_TMP/quickstart.out" 2>&1
 qrc=$?
 for f in "$demo/provostd.pid" "$demo/target.pid"; do
 	[ -s "$f" ] && pv_track "$(cat "$f")"
@@ -280,11 +287,28 @@ ln -s "$demo/target.log" "$PV_TMP/target-demo.log"
 ln -s "$PV_TMP/quickstart.out" "$PV_TMP/quickstart.log"
 [ $qrc -eq 0 ] || pv_fail "scripts/quickstart failed (exit $qrc)"
 PORT=$(sed -n 's/^ListenAddress 127\.0\.0\.1://p' "$demo/provostd.conf")
-ACCOUNT=$(id -un)
+# ACCOUNT is the demo's target account, as its walkthrough names it.
+ACCOUNT=$(sed -n 's/^  account  *\([^ ]*\) on both targets (unprivileged: uid [1-9][0-9]*, no sudo, home .*)$/\1/p' \
+    "$PV_TMP/quickstart.out")
+[ -n "$ACCOUNT" ] || pv_fail "quickstart's walkthrough names no unprivileged target account"
+if [ "$(id -u)" -eq 0 ]; then
+	[ "$ACCOUNT" = provost-demo ] || pv_fail "the demo's account is $ACCOUNT, not provost-demo"
+	[ "$(id -u "$ACCOUNT")" -ne 0 ] || pv_fail "$ACCOUNT has uid 0"
+	for g in $(id -Gn "$ACCOUNT"); do
+		case $g in root | sudo | wheel | adm | admin) pv_fail "$ACCOUNT is in group $g" ;; esac
+	done
+fi
 DLOG="$demo/provostd.log"
 RECS="$demo/recordings/*/*/*.pvr"
 W="$PV_TMP/work" TGT="$PV_TMP/target-fs" SRC="$PV_TMP/src"
 mkdir -p "$W" "$TGT" "$SRC" "$PV_TMP/etc-demo/recipients" || pv_fail mkdir
+# The target's /tmp and /srv belong to the target account, which must be
+# able to reach them through this test's directory.
+if [ "$ACCOUNT" != "$(id -un)" ]; then
+	chmod 711 "$PV_TMP" && chown "$ACCOUNT" "$TGT" || pv_fail "cannot hand $TGT to $ACCOUNT"
+	runuser -u "$ACCOUNT" -- test -w "$TGT" ||
+	    pv_fail "$ACCOUNT cannot write $TGT (a parent of $PV_TMP is closed to it)"
+fi
 ln -s "$demo/security.pem" "$W/sec.pem"
 cp "$demo/security.pub" "$PV_TMP/etc-demo/recipients/security.pub"
 ln -s "$demo/policy.conf" "$PV_TMP/etc-demo/policy.conf"
@@ -979,3 +1003,20 @@ while IFS= read -r line <&3; do
 	nrun=$((nrun + nl)) script=""
 done 3<"$PV_TMP/expect.tab"
 pv_log "$nrun example lines run ($nvar runs with the variants), $nskip listed with a reason"
+
+# quickstart's printed walkthrough: its replay page of the first session is
+# a command that runs as printed (the demo's own paths) and gives the page of
+# exactly one session, the oldest recording, written 0600.
+page_cmd=$(grep -E '^ +[^ ]*provost-replay export .*--format html -o [^ ]*/first-session\.html ' \
+    "$PV_TMP/quickstart.out" | sed 's/^ *//')
+[ -n "$page_cmd" ] || pv_fail "quickstart's walkthrough has no replay page of the first session"
+grep -q "open file://$demo/first-session.html in a browser" "$PV_TMP/quickstart.out" ||
+    pv_fail "quickstart's walkthrough does not say to open the page"
+(cd "$W" && sh -c "$page_cmd") >"$PV_TMP/page.out" 2>&1 ||
+    pv_fail "the walkthrough's replay page command failed: $page_cmd: $(tail -n 3 "$PV_TMP/page.out")"
+[ "$(stat -c %a "$demo/first-session.html")" = 600 ] || pv_fail "first-session.html is not mode 600"
+[ "$(grep -o '{"file":' "$demo/first-session.html" | wc -l)" -eq 1 ] ||
+    pv_fail "first-session.html does not hold exactly one recording"
+first=$(basename "$(ls -1tr $RECS | head -n 1)" .pvr)
+grep -q "$first" "$demo/first-session.html" || pv_fail "first-session.html is not the oldest recording $first"
+pv_log "the walkthrough's replay page of the first session ($first) runs as printed"
