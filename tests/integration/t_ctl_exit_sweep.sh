@@ -15,6 +15,8 @@
 # in, nothing was deleted; the KRL is pushed to the file the target's
 # sshd reads, which then refuses a certificate minted for her before the
 # exit; the admin connections are recordings the security team opens.
+# A second target she touched is down at the exit: its push and sweep end
+# unresolved, never done.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -80,6 +82,17 @@ grep -q 'Accepted certificate ID "provost:[0-9a-f-]*:provost-admin" (serial 0)' 
     pv_fail "the admin connection was not a certificate login"
 pvctl audit export --format jsonl | grep -q '"action":"target.baseline"' || pv_fail "baseline not audited"
 
+# A second target the provider touches, which is down at the exit.
+mkdir -p "$PV_TMP/troot2/etc/ssh" "$PV_TMP/troot2$H/.ssh"
+cp "$TROOT/etc/passwd" "$TROOT/etc/shadow" "$PV_TMP/troot2/etc/"
+printf 'TrustedUserCAKeys %s\n' "$STATE/ca.pub" > "$PV_TMP/down_extra"
+pv_start_sshd down "$PV_TMP/down_extra"
+DOWN_PID=$PV_SSHD_PID
+pvctl target add sw02 --host 127.0.0.1 --port "$PV_SSHD_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add sw02"
+pvctl target admin sw02 --account "$ME" --root "$PV_TMP/troot2" --krl /etc/ssh/revoked.krl \
+    >/dev/null || pv_fail "target admin sw02"
+pvctl target baseline sw02 >/dev/null || pv_fail "baseline sw02"
 start_provostd "ExitSweep quarantine
 ExitDirectory $PV_TMP/exits"
 # acme's engineer plants persistence in a recorded session.
@@ -96,6 +109,8 @@ SID=$(sed -n 's/.*session \([0-9a-f-]*\): recording to .*/\1/p' "$PVD_LOG" | tai
 head -c 70000 /dev/urandom > "$PV_TMP/tool.bin"
 pvscp "alice+sw01" -O "$PV_TMP/tool.bin" "127.0.0.1:$PV_TMP/uploaded-tool.bin" </dev/null \
     > "$PV_TMP/scp.out" 2>&1 || pv_fail "scp: $(cat "$PV_TMP/scp.out")"
+pvssh "alice+sw02" true </dev/null || pv_fail "alice on sw02"
+kill "$DOWN_PID"
 [ "$(direct "$PV_TMP/evil")" = direct-ok ] || pv_fail "the planted key does not log in"
 # alice's certificate from that session, over a key the test holds.
 serial=$(sed -n 's/.*Accepted certificate ID "provost:[0-9a-f-]*:alice" (serial \([0-9]*\)).*/\1/p' \
@@ -151,7 +166,8 @@ grep -q 'root sh /tmp/x' "$Q/files/etc/cron.d/backdoor" || pv_fail "the cron job
 
 # The record: each finding, the cron job tied to her session.
 items="$BUNDLE/exit-items.jsonl"
-python3 - "$items" "$SID" "$ME" <<'EOP' || pv_fail "findings: $(grep finding "$items")"
+python3 - "$items" "$SID" "$ME" > "$PV_TMP/py.out" 2>&1 <<'EOP' ||
+    pv_fail "findings: $(tail -n 4 "$PV_TMP/py.out" | tr '\n' ' ')"
 import json, sys
 items = [json.loads(l) for l in open(sys.argv[1])]
 sid, me = sys.argv[2], sys.argv[3]
@@ -172,6 +188,11 @@ assert pw["state"] == "unresolved", pw
 assert f["target:sw01"]["state"] == "done", f["target:sw01"]
 k = {i["item"]: i for i in items if i["step"] == "krl"}
 assert k["push:sw01"]["state"] == "done", k
+# the target that is down: never done
+assert k["push:sw02"]["state"] == "unresolved", k
+assert k["push:sw02"]["detail"]["why"].startswith("not pushed: ssh "), k
+assert f["target:sw02"]["state"] == "unresolved", f["target:sw02"]
+assert f["target:sw02"]["detail"]["why"].startswith("not swept: ssh "), f
 EOP
 # The admin connections are recordings the security team opens.
 [ -f "$BUNDLE/recordings/sweep-sw01.pvrec" ] || pv_fail "no recording of the sweep"
