@@ -187,6 +187,8 @@ struct broker_decision {
 	int record_file_contents;       /* sftp/scp bytes recorded in full */
 	/* Moderated GROUP: starts and takes input only while watched */
 	char moderated[64];
+	/* On allow: the plugins' notice for the engineer (a banner), or "" */
+	char notice[BROKER_REASON_MAX];
 };
 
 struct broker_session_row {

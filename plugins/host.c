@@ -669,6 +669,16 @@ plugin_host_check(struct plugin_host *h, const struct provost_access *a,
 		    jstr(ans, "reason") != NULL && jstr(ans, "reason")[0]
 			? jstr(ans, "reason")
 			: "a plugin denies");
+	else if (jstr(ans, "reason") != NULL) {
+		/* the notice: printable again here, the host is not trusted */
+		const char *t = jstr(ans, "reason");
+		size_t o = 0;
+
+		for (; *t != '\0' && o + 1 < reasonlen; t++)
+			reason[o++] = *t >= 0x20 && *t < 0x7f ? *t : '?';
+		if (reasonlen > 0)
+			reason[o] = '\0';
+	}
 	json_decref(ans);
 	return v == 1 ? PV_ALLOW : PV_DENY;
 deny:

@@ -45,7 +45,8 @@ dist_man_MANS += docs/provost_plugin.3
 
 # The plugin host against provostd, provostctl and stock ssh.
 PLUGIN_INTEGRATION_TESTS = tests/integration/t_broker_plugin.sh \
-	tests/integration/t_plugin_contract.sh tests/integration/t_plugin_sla.sh
+	tests/integration/t_plugin_contract.sh tests/integration/t_plugin_sla.sh \
+	tests/integration/t_contract_banner.sh
 TESTS += $(PLUGIN_INTEGRATION_TESTS)
 EXTRA_DIST += $(PLUGIN_INTEGRATION_TESTS) tests/integration/memscan.py
 

@@ -175,6 +175,36 @@ out:
 	return r;
 }
 
+/*
+ * Every allowing plugin's notice (1.2 and later), joined with "; ", into
+ * buf: printable ASCII only (anything else becomes '?'), so a plugin
+ * cannot move the engineer's cursor or forge a line of its own.
+ */
+static void
+plugin_set_notices(struct plugin_set *set, const struct provost_access *access,
+    char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < set->n && len > 0; i++) {
+		const struct provost_plugin *ops = set->p[i].ops;
+		const char *t;
+
+		if (PROVOST_PLUGIN_VERSION_MINOR(ops->version) < 2 ||
+		    ops->notice == NULL ||
+		    (t = ops->notice(set->p[i].state, access)) == NULL ||
+		    *t == '\0')
+			continue;
+		if (o > 0 && o + 2 < len) {
+			buf[o++] = ';';
+			buf[o++] = ' ';
+		}
+		for (; *t != '\0' && o + 1 < len; t++)
+			buf[o++] = *t >= 0x20 && *t < 0x7f ? *t : '?';
+		buf[o] = '\0';
+	}
+}
+
 int
 plugin_set_check_access(struct plugin_set *set,
     const struct provost_access *access, char *reason, size_t reasonlen)
@@ -199,6 +229,7 @@ plugin_set_check_access(struct plugin_set *set,
 		    errstr != NULL ? errstr : "no reason given");
 		return PV_DENY;
 	}
+	plugin_set_notices(set, access, reason, reasonlen);
 	return PV_ALLOW;
 }
 

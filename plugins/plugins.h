@@ -30,7 +30,9 @@ size_t plugin_set_count(const struct plugin_set *set);
 const char *plugin_name_of(const void *ctx);
 /*
  * Asks every plugin with check_access: PV_ALLOW only if all allow.  A
- * plugin that denies or errs decides (deny); reason names it.
+ * plugin that denies or errs decides (deny); reason names it.  On
+ * PV_ALLOW, reason holds the plugins' notices for the engineer (the
+ * notice hook, ABI 1.2), printable ASCII, or is empty.
  */
 int plugin_set_check_access(struct plugin_set *set,
     const struct provost_access *access, char *reason, size_t reasonlen);
@@ -79,7 +81,10 @@ int plugin_host_start(const struct plugin_spec *specs, size_t n,
     size_t errlen);
 /* Kills the host (in the process that started it); NULL is a no-op. */
 void plugin_host_free(struct plugin_host *h);
-/* PV_ALLOW (also when h is NULL: no plugins) or PV_DENY with reason. */
+/*
+ * PV_ALLOW (also when h is NULL: no plugins), reason then the plugins'
+ * notice or empty; or PV_DENY with reason.
+ */
 int plugin_host_check(struct plugin_host *h, const struct provost_access *a,
     char *reason, size_t reasonlen);
 /* Hands an event on; does not wait. */

@@ -11,7 +11,7 @@
 
 #define PROVOST_PLUGIN_TYPE 0x70767374U /* "pvst" */
 #define PROVOST_PLUGIN_MAJOR 1
-#define PROVOST_PLUGIN_MINOR 1
+#define PROVOST_PLUGIN_MINOR 2
 #define PROVOST_PLUGIN_VERSION \
 	((PROVOST_PLUGIN_MAJOR << 16) | PROVOST_PLUGIN_MINOR)
 #define PROVOST_PLUGIN_VERSION_MAJOR(v) ((v) >> 16)
@@ -109,6 +109,13 @@ struct provost_plugin {
 	int (*report)(
 	    void *state, FILE *out, const char *what, const char **errstr);
 	void (*fini)(void *state);
+	/*
+	 * Added in 1.2 (read only from a plugin whose version's minor is 2
+	 * or more; NULL: none).  Called right after check_access allowed
+	 * the same access: a one-line notice for the engineer (the banner
+	 * at login and in list), or NULL.  Not a decision: it cannot deny.
+	 */
+	const char *(*notice)(void *state, const struct provost_access *access);
 	/* New members go here, after a minor version bump. */
 };
 

@@ -122,8 +122,10 @@ store_decide(struct store *st, const struct policy *pol,
 	};
 	/* the policy's reason stays unless the veto refuses */
 	why[0] = '\0';
-	if (req->veto(req->veto_ctx, &v, why, sizeof(why)) == PV_ALLOW)
+	if (req->veto(req->veto_ctx, &v, why, sizeof(why)) == PV_ALLOW) {
+		(void)snprintf(out->notice, sizeof(out->notice), "%s", why);
 		return r;
+	}
 	/* A plugin may only take a yes away; it has the last word. */
 	out->d.outcome = POLICY_DENY;
 	out->d.valid_until = 0;

@@ -307,7 +307,8 @@ const char *store_grant_state_name(enum store_grant_state s);
  * the target's, the best grant counts unless no_grant, the policy decides,
  * and veto, when set, is asked whenever the policy does not deny: it may
  * only take a yes away (PV_ALLOW: no objection; anything else denies,
- * with the reason it wrote).
+ * with the reason it wrote).  What it writes with a PV_ALLOW is a notice
+ * for the engineer (store_decision's notice), never a reason to refuse.
  */
 struct store_veto {
 	const char *engineer;
@@ -340,6 +341,8 @@ struct store_decision {
 	/* 0, PV_ERR_DENIED (engineer disabled), PV_ERR_NOT_FOUND (account) */
 	int refused;
 	int vetoed; /* a veto took the yes away */
+	/* On a yes, the veto's notice for the engineer (a banner), or "" */
+	char notice[256];
 	/* The rows it was decided on, freed by store_decision_clear. */
 	struct store_engineer *e;
 	struct store_target *t;

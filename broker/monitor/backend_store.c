@@ -392,6 +392,8 @@ sb_decide(
 	out->record_file_contents = d->record_file_contents;
 	(void)snprintf(out->moderated, sizeof(out->moderated), "%s",
 	    r == PV_ALLOW && d->moderated != NULL ? d->moderated : "");
+	(void)snprintf(out->notice, sizeof(out->notice), "%s",
+	    r == PV_ALLOW ? sd.notice : "");
 out:
 	store_decision_clear(&sd);
 	return r;

@@ -83,6 +83,7 @@ struct menu_list {
 	struct pv_buf *out;
 	int64_t now;
 	int shown;
+	char notice[256]; /* the plugins' banner for this engineer, or "" */
 };
 
 /*
@@ -154,6 +155,9 @@ menu_list_target(void *ctx, const struct store_target *t)
 				: "pending",
 			    sd.reason);
 			m->shown++;
+			if (sd.notice[0] != '\0' && m->notice[0] == '\0')
+				(void)snprintf(m->notice, sizeof(m->notice),
+				    "%s", sd.notice);
 		}
 		store_decision_clear(&sd);
 		if (r < 0)
@@ -334,6 +338,9 @@ broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
 			(void)pv_buf_putf(out,
 			    "nothing yet: ask for a grant "
 			    "with request\n");
+		/* the monitor's plugins said it: a contract's notice period */
+		if (rc == 0 && m.notice[0] != '\0')
+			(void)pv_buf_putf(out, "provost: %s\n", m.notice);
 	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
 		rc = store_grant_list(st, e->login, STORE_GRANTS_CURRENT, now,
 			 menu_status_grant, &m) == 0

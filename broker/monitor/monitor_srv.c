@@ -583,6 +583,8 @@ ms_decide(
 	o->transfer = dec.transfer;
 	o->record_file_contents = dec.record_file_contents != 0;
 	(void)snprintf(o->moderated, sizeof(o->moderated), "%s", dec.moderated);
+	(void)snprintf(o->notice, sizeof(o->notice), "%s",
+	    r == PV_ALLOW ? dec.notice : "");
 	if (r == PV_ALLOW) {
 		c->dec = dec;
 		(void)snprintf(

@@ -452,6 +452,7 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		G(pv_buf_get_u32(b, &d->transfer));
 		G(get_bool(b, &d->record_file_contents));
 		G(get_str(b, d->moderated, MON_NAME_MAX, MC_NAME0));
+		G(get_str(b, d->notice, MON_REASON_MAX, MC_TEXT0));
 		break;
 	}
 	case MON_MINT_CERT: {
@@ -710,6 +711,7 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		P(pv_buf_put_u32(b, d->transfer));
 		P(pv_buf_put_u8(b, d->record_file_contents ? 1 : 0));
 		P(pv_buf_put_cstring(b, d->moderated));
+		P(pv_buf_put_cstring(b, d->notice));
 		break;
 	}
 	case MON_MINT_CERT:

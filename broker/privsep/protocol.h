@@ -246,6 +246,7 @@ struct mon_decision_ch {
 	uint32_t transfer;
 	int record_file_contents;
 	char moderated[MON_NAME_MAX + 1]; /* Moderated GROUP, "" if none */
+	char notice[MON_REASON_MAX + 1];  /* the plugins' banner, "" if none */
 };
 
 struct mon_mint_cert {

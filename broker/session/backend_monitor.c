@@ -295,6 +295,7 @@ bm_decide(
 	out->transfer = c->transfer;
 	out->record_file_contents = c->record_file_contents;
 	(void)bm_set(out->moderated, sizeof(out->moderated), c->moderated);
+	(void)bm_set(out->notice, sizeof(out->notice), c->notice);
 	r = c->outcome == PV_ALLOW ? PV_ALLOW : PV_DENY;
 out:
 	if (r < 0)

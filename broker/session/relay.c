@@ -616,6 +616,26 @@ broker_relay_moderation_tick(struct broker_session *s)
 }
 
 /*
+ * The monitor's notice for this decision (a contract in its notice
+ * period), one line on the channel's stderr before the shell or command
+ * starts: stdout stays the target's alone.  The monitor checked it is
+ * printable text; nothing here decides whether there is one.
+ */
+static void
+relay_notice(struct relay_chan *rc)
+{
+	char line[sizeof(rc->s->decision.notice) + 16];
+	int n;
+
+	if (rc->s->decision.notice[0] == '\0')
+		return;
+	n = snprintf(line, sizeof(line), "provost: %s%s",
+	    rc->s->decision.notice, rc->want_pty ? "\r\n" : "\n");
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)ssh_channel_write_stderr(rc->c, line, (uint32_t)n);
+}
+
+/*
  * Decides, connects, opens: any refusal is printed to the engineer.
  * command: exec; subsystem: "sftp"; neither: a shell.
  */
@@ -640,6 +660,8 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	if (kind == POLICY_CH_SCP &&
 	    broker_xfer_scp_check(rc, command, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
+	if (kind == POLICY_CH_SHELL || kind == POLICY_CH_EXEC)
+		relay_notice(rc);
 	if (s->decision.moderated[0] != '\0')
 		s->mod_required = 1;
 	if (s->mod_required && !s->mod_on)

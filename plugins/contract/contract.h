@@ -49,6 +49,13 @@ int contracts_wants_region(const struct contracts *c, const char *provider);
 int contracts_check(const struct contracts *c, const struct contract_ask *a,
     char *why, size_t whylen, int *notice);
 
+/*
+ * The engineer's banner for provider's contract with days left:
+ * "contract ID ends YYYY-MM-DD: N day(s) left".  0, or -1 (no contract).
+ */
+int contracts_banner(const struct contracts *c, const char *provider, int days,
+    char *buf, size_t len);
+
 /* The terms of provider's contract (or every one when NULL), for people. */
 int contracts_print(const struct contracts *c, const char *provider, FILE *out);
 

@@ -827,6 +827,24 @@ contracts_check(const struct contracts *c, const struct contract_ask *a,
 }
 
 int
+contracts_banner(const struct contracts *c, const char *provider, int days,
+    char *buf, size_t len)
+{
+	char d[16];
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (provider == NULL || strcmp(c->v[i].provider, provider) != 0)
+			continue;
+		date_format(c->v[i].end, d, sizeof(d));
+		(void)snprintf(buf, len, "contract %s ends %s: %d day%s left",
+		    c->v[i].id, d, days, days == 1 ? "" : "s");
+		return 0;
+	}
+	return -1;
+}
+
+int
 contracts_print(const struct contracts *c, const char *provider, FILE *out)
 {
 	char d1[16], d2[16];

@@ -29,6 +29,8 @@ struct state {
 		long day;
 	} warned[WARNED_MAX];
 	size_t nwarned;
+	/* the notice hook's answer for the access check_access last allowed */
+	char banner[200];
 };
 
 static int
@@ -81,11 +83,35 @@ c_notice(struct state *s, const struct provost_access *a, int days)
 	    "%s", a->provider);
 	s->warned[i].day = day;
 	(void)snprintf(msg, sizeof(msg),
-	    "contract: provider %s is in its notice period: the contract "
-	    "ends in %d day(s)",
-	    a->provider, days);
+	    "contract: provider %s is in its notice period: %s", a->provider,
+	    s->banner);
 	if (s->host != NULL && s->host->log != NULL)
 		s->host->log(s->host->ctx, 1, msg);
+	/* the security team's record: once a day per provider, too */
+	if (s->host != NULL && s->host->version >= 0x10001 &&
+	    s->host->audit != NULL) {
+		char object[80];
+		const char *e = NULL;
+		json_t *j = json_pack("{s:s, s:i, s:s}", "provider",
+		    a->provider, "days_left", days, "notice", s->banner);
+		char *details = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+		(void)snprintf(
+		    object, sizeof(object), "provider:%.64s", a->provider);
+		if (details == NULL ||
+		    s->host->audit(s->host->ctx, "plugin.contract.notice",
+			object, details, &e) != 1) {
+			(void)snprintf(msg, sizeof(msg),
+			    "contract: the notice for %s was not audited: %s",
+			    a->provider, e != NULL ? e : "out of memory");
+			if (s->host->log != NULL)
+				s->host->log(s->host->ctx, 0, msg);
+			/* not remembered: the next access tries again */
+			s->warned[i].day = -1;
+		}
+		free(details);
+		json_decref(j);
+	}
 }
 
 /*
@@ -150,9 +176,12 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 		*errstr = s->why;
 		return PROVOST_PLUGIN_ERROR;
 	}
+	s->banner[0] = '\0';
 	r = contracts_check(s->c, &q, s->why, sizeof(s->why), &notice);
 	if (r == 1) {
-		if (notice >= 0)
+		if (notice >= 0 &&
+		    contracts_banner(s->c, a->provider, notice, s->banner,
+			sizeof(s->banner)) == 0)
 			c_notice(s, a, notice);
 		return PROVOST_PLUGIN_ALLOW;
 	}
@@ -187,6 +216,16 @@ c_report(void *state, FILE *out, const char *what, const char **errstr)
 	return 1;
 }
 
+/* Right after c_check allowed the same access: its banner, if any. */
+static const char *
+c_banner(void *state, const struct provost_access *a)
+{
+	struct state *s = state;
+
+	(void)a;
+	return s->banner[0] != '\0' ? s->banner : NULL;
+}
+
 static void
 c_fini(void *state)
 {
@@ -204,6 +243,7 @@ static const struct provost_plugin contract_ops = {
 	.check_access = c_check,
 	.report = c_report,
 	.fini = c_fini,
+	.notice = c_banner,
 };
 
 __attribute__((visibility("default"))) const struct provost_plugin *

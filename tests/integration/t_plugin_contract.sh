@@ -35,9 +35,10 @@ grep -q "contracts.conf:4: End: not a date YYYY-MM-DD" "$PV_TMP/t.err" || pv_fai
 
 contracts "$(day 2)"
 start_provostd "Plugin $SO $CF"
-out=$(pvssh "alice+$ME@db01" 'echo in' </dev/null 2>&1) || pv_fail "inside the contract: $out"
+out=$(pvssh "alice+$ME@db01" 'echo in' </dev/null 2>"$PV_TMP/in.err") ||
+    pv_fail "inside the contract: $out $(cat "$PV_TMP/in.err")"
 [ "$out" = in ] || pv_fail "inside the contract: $out"
-grep -q "contract: provider acme is in its notice period: the contract ends in 2 day(s)" "$PVD_LOG" ||
+grep -q "contract: provider acme is in its notice period: contract acme-msa ends $(day 2): 2 days left" "$PVD_LOG" ||
     pv_fail "no notice warning"
 # files (confidential) is open to alice by a standing rule, not by the contract.
 out=$(pvssh "alice+$ME@files" 'echo in' </dev/null 2>&1) && pv_fail "outside the scope: $out"

@@ -143,6 +143,20 @@ t_report(void *state, FILE *out, const char *what, const char **errstr)
 	return 1;
 }
 
+/*
+ * "noticed" gets a notice that tries to clear the engineer's screen and
+ * forge a line of provost's own; the loader must make it one printable
+ * line.  Everyone else gets none.
+ */
+static const char *
+t_notice(void *state, const struct provost_access *a)
+{
+	(void)state;
+	if (strcmp(a->engineer, "noticed") == 0)
+		return "ends soon\x1b[2J\r\nprovost: forged";
+	return NULL;
+}
+
 static void
 t_fini(void *state)
 {
@@ -158,6 +172,7 @@ static const struct provost_plugin ops = {
 	.on_event = t_event,
 	.report = t_report,
 	.fini = t_fini,
+	.notice = t_notice,
 };
 
 /* Built a third time without its entry point: "no provost_plugin_v1()". */

@@ -204,6 +204,15 @@ term_and_notice(void **state)
 			     utc(2026, 12, 2, 9, 0), why, &notice),
 	    1);
 	assert_int_equal(notice, 29);
+	/* the engineer's banner names the contract, its end and days left */
+	assert_int_equal(contracts_banner(c, "acme", 29, why, sizeof(why)), 0);
+	assert_string_equal(
+	    why, "contract acme-msa ends 2026-12-31: 29 days left");
+	assert_int_equal(contracts_banner(c, "acme", 1, why, sizeof(why)), 0);
+	assert_string_equal(
+	    why, "contract acme-msa ends 2026-12-31: 1 day left");
+	assert_int_equal(
+	    contracts_banner(c, "initech", 1, why, sizeof(why)), -1);
 	/* 23:30 UTC on 31 Dec is 00:30 on 1 Jan in Berlin: ended */
 	assert_int_equal(ask(c, "acme", "db01", "public", "x",
 			     utc(2026, 12, 31, 23, 30), why, &notice),

@@ -56,6 +56,13 @@ test_load_and_check(void **state)
 	a = access_for("alice");
 	assert_int_equal(
 	    plugin_set_check_access(set, &a, reason, sizeof(reason)), PV_ALLOW);
+	/* no notice: the reason of a yes stays empty */
+	assert_string_equal(reason, "");
+	/* a notice comes back one printable line (ABI 1.2's notice hook) */
+	a = access_for("noticed");
+	assert_int_equal(
+	    plugin_set_check_access(set, &a, reason, sizeof(reason)), PV_ALLOW);
+	assert_string_equal(reason, "ends soon?[2J??provost: forged");
 	a = access_for("mallory");
 	assert_int_equal(
 	    plugin_set_check_access(set, &a, reason, sizeof(reason)), PV_DENY);
@@ -79,7 +86,7 @@ test_refusals(void **state)
 	(void)state;
 	assert_int_not_equal(
 	    plugin_set_load(set, BADABI, NULL, err, sizeof(err)), 0);
-	assert_non_null(strstr(err, "plugin ABI 2.1, provost speaks 1.1"));
+	assert_non_null(strstr(err, "plugin ABI 2.2, provost speaks 1.2"));
 	assert_int_not_equal(
 	    plugin_set_load(set, GOOD, "fail", err, sizeof(err)), 0);
 	assert_non_null(
