@@ -262,6 +262,9 @@ ctl_open_store(struct ctl *c)
 	EVP_PKEY *key = NULL;
 	int r;
 
+	/* once: a plugin's audit row may come during a command's own use */
+	if (c->st != NULL)
+		return 0;
 	if (pv_config_store_path(c->cfg, &db) != 0)
 		return ctl_fail(PV_ERR_UNSUPPORTED,
 		    "Store %s: only sqlite: stores are supported",
