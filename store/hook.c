@@ -183,10 +183,7 @@ out:
 		store_hook_answer_clear(out);
 		/* field names and jansson's quote of the input: one
 		 * printable line whatever the hook wrote */
-		for (i = 0; err[i] != '\0'; i++)
-			if ((unsigned char)err[i] < 0x20 ||
-			    (unsigned char)err[i] > 0x7e)
-				err[i] = '?';
+		pv_str_printable(err);
 	}
 	return r;
 }

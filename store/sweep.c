@@ -242,10 +242,7 @@ store_sweep_parse(const char *name, const char *text, size_t len, json_t **out,
 			    "%s:%zu: not a line of the "
 			    "sweep (\"%.40s\")",
 			    name, lineno, f[0]);
-			for (i = 0; err[i] != '\0'; i++)
-				if ((unsigned char)err[i] < 0x20 ||
-				    (unsigned char)err[i] > 0x7e)
-					err[i] = '?';
+			pv_str_printable(err);
 			goto out;
 		}
 	}
