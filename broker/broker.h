@@ -271,9 +271,11 @@ struct broker_backend_ops {
 	/*
 	 * Menu mode (login ENGINEER): runs command (NULL: a shell) and
 	 * appends its output; returns the exit status for the engineer.
+	 * client is the engineer's address as the monitor saw it (the
+	 * session process passes NULL: the monitor fills in its own).
 	 */
-	int (*menu)(void *ctx, const char *engineer, const char *command,
-	    struct pv_buf *out);
+	int (*menu)(void *ctx, const char *engineer, const char *client,
+	    const char *command, struct pv_buf *out);
 	/*
 	 * Revocations since *cursor (0: start from now) that end this
 	 * session: its engineer, provider, grant or the session itself.

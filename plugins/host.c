@@ -192,6 +192,7 @@ host_check(struct plugin_set *set, json_t *req)
 		.channel = jstr(a, "channel"),
 		.grant_id = jstr(a, "grant_id"),
 		.now = (int64_t)json_integer_value(json_object_get(a, "now")),
+		.source = jstr(a, "source"),
 	};
 	int v = plugin_set_check_access(set, &acc, reason, sizeof(reason));
 
@@ -652,12 +653,12 @@ plugin_host_check(struct plugin_host *h, const struct provost_access *a,
 		goto deny;
 	seq = ++h->seq;
 	req = json_pack("{s:s, s:I, s:{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
-			"s:s?, s:I}}",
+			"s:s?, s:I, s:s?}}",
 	    "op", "check", "seq", (json_int_t)seq, "access", "engineer",
 	    a->engineer, "provider", a->provider, "target", a->target,
 	    "classification", a->classification, "account", a->account,
 	    "channel", a->channel, "grant_id", a->grant_id, "now",
-	    (json_int_t)a->now);
+	    (json_int_t)a->now, "source", a->source);
 	if (req == NULL || host_send(h, req, -1) != 0 ||
 	    (ans = host_answer(h, seq, h->timeout_ms)) == NULL) {
 		(void)snprintf(reason, reasonlen, "%s", h->last_failure);
@@ -756,6 +757,7 @@ plugin_host_veto(
 		.channel = v->what,
 		.grant_id = v->grant_id,
 		.now = v->now,
+		.source = v->source,
 	};
 
 	return plugin_host_check(ctx, &a, reason, reasonlen);

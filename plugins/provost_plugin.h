@@ -11,7 +11,7 @@
 
 #define PROVOST_PLUGIN_TYPE 0x70767374U /* "pvst" */
 #define PROVOST_PLUGIN_MAJOR 1
-#define PROVOST_PLUGIN_MINOR 2
+#define PROVOST_PLUGIN_MINOR 3
 #define PROVOST_PLUGIN_VERSION \
 	((PROVOST_PLUGIN_MAJOR << 16) | PROVOST_PLUGIN_MINOR)
 #define PROVOST_PLUGIN_VERSION_MAJOR(v) ((v) >> 16)
@@ -40,6 +40,13 @@ struct provost_access {
 	const char *channel;  /* "shell", "exec", "sftp", ... */
 	const char *grant_id; /* NULL for standing access */
 	int64_t now;          /* unix seconds */
+	/*
+	 * Added in 1.3 (read only when the host's version is 0x10003 or
+	 * more): the engineer's address as provostd's monitor saw the
+	 * connection, or NULL for a decision that comes from no connection
+	 * (provostctl).
+	 */
+	const char *source;
 };
 
 /* Event kinds: values are frozen (plugins switch on them). */

@@ -119,6 +119,7 @@ store_decide(struct store *st, const struct policy *pol,
 		    ? out->g->id
 		    : NULL,
 		.now = req->now,
+		.source = req->source,
 	};
 	/* the policy's reason stays unless the veto refuses */
 	why[0] = '\0';

@@ -319,6 +319,7 @@ struct store_veto {
 	const char *what;     /* "login", "shell", ..., "request", "token" */
 	const char *grant_id; /* the grant the access rests on, or NULL */
 	int64_t now;
+	const char *source; /* the engineer's address, or NULL */
 };
 typedef int (*store_veto_fn)(
     void *ctx, const struct store_veto *v, char *reason, size_t reasonlen);
@@ -330,6 +331,7 @@ struct store_decide_req {
 	int64_t now;
 	int no_grant;           /* a grant request: the policy alone */
 	const char *what;       /* for the veto; NULL: from channel */
+	const char *source;     /* for the veto: the client's address */
 	struct pv_buf *explain; /* not NULL: policy_explain's text here */
 	store_veto_fn veto;
 	void *veto_ctx;

@@ -314,6 +314,23 @@ out:
 	return r;
 }
 
+/*
+ * The address alone out of the monitor's "ADDR port N" for a plugin's
+ * veto (OperateFrom); NULL when there is none.
+ */
+static const char *
+sb_source(const char *client, char *buf, size_t len)
+{
+	const char *p;
+
+	if (client == NULL || client[0] == '\0' || strcmp(client, "?") == 0)
+		return NULL;
+	p = strstr(client, " port ");
+	(void)snprintf(buf, len, "%.*s",
+	    (int)(p != NULL ? (size_t)(p - client) : strlen(client)), client);
+	return buf;
+}
+
 static int
 sb_decide(
     void *ctx, const struct broker_decide_req *req, struct broker_decision *out)
@@ -322,6 +339,7 @@ sb_decide(
 	struct store *st = sb_store(b);
 	struct store_decision sd;
 	const struct policy_decision *d = &sd.d;
+	char src[80];
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -333,6 +351,7 @@ sb_decide(
 		.account = req->account,
 		.channel = req->channel,
 		.now = req->now,
+		.source = sb_source(req->client_addr, src, sizeof(src)),
 		.veto = SB_VETO(b),
 		.veto_ctx = b->plugins,
 	};
@@ -619,11 +638,12 @@ sb_approver_in_group(void *ctx, const char *name, const char *group)
 }
 
 static int
-sb_menu(
-    void *ctx, const char *engineer, const char *command, struct pv_buf *out)
+sb_menu(void *ctx, const char *engineer, const char *client,
+    const char *command, struct pv_buf *out)
 {
 	struct sb *b = ctx;
 	struct store *st = sb_store(b);
+	char src[80];
 
 	if (st == NULL)
 		return PV_ERR_STORE;
@@ -632,6 +652,7 @@ sb_menu(
 		.pol = b->pol,
 		.veto = SB_VETO(b),
 		.veto_ctx = b->plugins,
+		.source = sb_source(client, src, sizeof(src)),
 	};
 	return broker_menu_run(&m, engineer, command, (int64_t)time(NULL), out);
 }

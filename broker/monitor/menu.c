@@ -106,6 +106,7 @@ menu_decide(const struct broker_menu_ctx *mc, const char *engineer,
 		.what = "list",
 		.veto = veto ? mc->veto : NULL,
 		.veto_ctx = mc->veto_ctx,
+		.source = mc->source,
 	};
 	int r = store_decide(mc->st, mc->pol, &q, sd);
 
@@ -262,6 +263,7 @@ menu_request(struct menu_list *m, int argc, char **argv)
 		.what = "request",
 		.veto = m->mc->veto,
 		.veto_ctx = m->mc->veto_ctx,
+		.source = m->mc->source,
 	};
 	if ((r = store_decide(m->mc->st, m->mc->pol, &q, &sd)) ==
 	    PV_ERR_NOT_FOUND) {

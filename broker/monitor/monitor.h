@@ -23,6 +23,7 @@ struct broker_menu_ctx {
 	int (*veto)(void *ctx, const struct store_veto *v, char *reason,
 	    size_t reasonlen);
 	void *veto_ctx;
+	const char *source; /* the engineer's address, for the veto */
 };
 int broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
     const char *command, int64_t now, struct pv_buf *out);

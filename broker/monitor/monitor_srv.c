@@ -1026,7 +1026,8 @@ ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 
 	if ((out = pv_buf_new(1024 * 1024)) == NULL)
 		return ms_error(a, PV_ERR_ALLOC, "out of memory");
-	r = c->bk->ops->menu(c->bk->ctx, c->engineer, q->u.menu.command, out);
+	r = c->bk->ops->menu(
+	    c->bk->ctx, c->engineer, c->addr, q->u.menu.command, out);
 	if (r < 0) {
 		pv_buf_free(out);
 		return ms_error(a, r, "the menu failed");

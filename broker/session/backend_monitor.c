@@ -408,13 +408,14 @@ bm_session_close(
 }
 
 static int
-bm_menu(
-    void *ctx, const char *engineer, const char *command, struct pv_buf *out)
+bm_menu(void *ctx, const char *engineer, const char *client,
+    const char *command, struct pv_buf *out)
 {
 	struct mon_msg *q, *a;
 	int r;
 
 	(void)engineer; /* the monitor's authenticated engineer */
+	(void)client;   /* and the address it accepted */
 	if ((r = bm_msgs(&q, &a)) != 0)
 		return r;
 	q->type = MON_MENU;

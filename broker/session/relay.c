@@ -479,11 +479,11 @@ relay_menu(struct relay_chan *rc, const char *command)
 
 	if ((rc->menu_out = pv_buf_new(1024 * 1024)) == NULL)
 		return -1;
-	r = b->ops->menu(b->ctx, s->login.engineer,
+	r = b->ops->menu(b->ctx, s->login.engineer, NULL,
 	    command != NULL ? command : "help", rc->menu_out);
 	if (r >= 0 && command == NULL)
 		r = b->ops->menu(
-		    b->ctx, s->login.engineer, "list", rc->menu_out);
+		    b->ctx, s->login.engineer, NULL, "list", rc->menu_out);
 	rc->menu_status = r < 0 ? 1 : r;
 	pv_info("session %s: menu for %s: %.64s (status %d)", s->id,
 	    s->login.engineer, command != NULL ? command : "(shell)",

@@ -35,6 +35,7 @@ struct contract_ask {
 	const char *account;
 	int64_t now;        /* unix seconds */
 	const char *region; /* the target's; NULL: none or not asked */
+	const char *source; /* the engineer's address; NULL: not known */
 };
 
 /* 1 if provider's contract has a Regions clause (the caller asks). */

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,19 @@
 struct exclude {
 	char *account; /* NULL: a target exclusion */
 	char *target;  /* glob; NULL: every target (account only) */
+	unsigned int line;
+};
+
+/* An OperateFrom clause: the networks a provider may work from. */
+struct net {
+	unsigned char a[16];
+	int v6;
+	unsigned int bits;
+};
+struct from {
+	char *name;
+	struct net *nets;
+	size_t nnets;
 	unsigned int line;
 };
 
@@ -61,6 +75,8 @@ struct contract {
 	unsigned int regions_line;
 	struct exclude *ex;
 	size_t nex;
+	struct from *ops; /* OperateFrom, in the order given */
+	size_t nfrom;
 };
 
 struct contracts {
@@ -245,6 +261,11 @@ contract_clear(struct contract *k)
 		free(k->ex[i].target);
 	}
 	free(k->ex);
+	for (i = 0; i < k->nfrom; i++) {
+		free(k->ops[i].name);
+		free(k->ops[i].nets);
+	}
+	free(k->ops);
 }
 
 void
@@ -265,6 +286,110 @@ size_t
 contracts_count(const struct contracts *c)
 {
 	return c->n;
+}
+
+/*
+ * "ADDRESS/BITS" or "ADDRESS" (a host), IPv4 or IPv6; bits past the
+ * prefix must be zero, as a network is written.  0 or -1.
+ */
+static int
+net_parse(const char *s, struct net *n)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned int i, max;
+	long bits;
+
+	memset(n, 0, sizeof(*n));
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	n->v6 = strchr(buf, ':') != NULL;
+	if (inet_pton(n->v6 ? AF_INET6 : AF_INET, buf, n->a) != 1)
+		return -1;
+	max = n->v6 ? 128 : 32;
+	bits = max;
+	if (slash != NULL) {
+		if (*slash == '\0' || strlen(slash) > 3 ||
+		    (bits = digits(slash, (int)strlen(slash))) < 0 ||
+		    bits > (long)max || (slash[0] == '0' && slash[1] != '\0'))
+			return -1;
+	}
+	n->bits = (unsigned int)bits;
+	for (i = n->bits; i < max; i++) {
+		if (n->a[i / 8] & (0x80 >> (i % 8)))
+			return -1;
+	}
+	return 0;
+}
+
+/* Is the address text a inside network n?  A v4-mapped IPv6 is IPv4. */
+static int
+net_match(const struct net *n, const char *a)
+{
+	unsigned char x[16];
+	int v6 = strchr(a, ':') != NULL;
+	unsigned int i;
+
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, a, x) != 1)
+		return 0;
+	if (v6 && !n->v6 &&
+	    memcmp(x, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(x, x + 12, 4);
+		v6 = 0;
+	}
+	if (v6 != n->v6)
+		return 0;
+	for (i = 0; i < n->bits; i++) {
+		if ((x[i / 8] ^ n->a[i / 8]) & (0x80 >> (i % 8)))
+			return 0;
+	}
+	return 1;
+}
+
+/* OperateFrom NAME NET...: one more place the provider may work from. */
+static int
+from_add(struct contracts *c, struct contract *k, char **w, size_t nw,
+    unsigned int line, size_t *total, char *err, size_t errlen)
+{
+	struct from *f;
+	size_t i;
+
+	if (nw < 3 || !name_valid(w[1]))
+		return fail(err, errlen, c->name, line,
+		    "OperateFrom: NAME and one or more networks "
+		    "(ADDRESS/BITS)");
+	for (i = 0; i < k->nfrom; i++) {
+		if (strcmp(k->ops[i].name, w[1]) == 0)
+			return fail(err, errlen, c->name, line,
+			    "OperateFrom %.64s given twice (line %u)", w[1],
+			    k->ops[i].line);
+	}
+	if (*total + nw - 2 > VALUES_MAX)
+		return fail(err, errlen, c->name, line, "too many values");
+	if ((f = realloc(k->ops, (k->nfrom + 1) * sizeof(*f))) == NULL)
+		return fail(err, errlen, c->name, line, "out of memory");
+	k->ops = f;
+	f = &k->ops[k->nfrom];
+	memset(f, 0, sizeof(*f));
+	f->line = line;
+	if ((f->name = strdup(w[1])) == NULL ||
+	    (f->nets = calloc(nw - 2, sizeof(*f->nets))) == NULL) {
+		free(f->name);
+		return fail(err, errlen, c->name, line, "out of memory");
+	}
+	k->nfrom++;
+	for (i = 2; i < nw; i++) {
+		if (net_parse(w[i], &f->nets[f->nnets]) != 0)
+			return fail(err, errlen, c->name, line,
+			    "OperateFrom: \"%.64s\" is not a network "
+			    "(ADDRESS/BITS, the host bits zero)",
+			    w[i]);
+		f->nnets++;
+		(*total)++;
+	}
+	return 0;
 }
 
 /* Appends words[0..n) to *list (strdup); -1 on a limit or no memory. */
@@ -434,6 +559,8 @@ keyword_line(struct contracts *c, struct contract *k, char **w, size_t nw,
 		    ? 0
 		    : fail(err, errlen, name, line, "too many values");
 	}
+	if (strcasecmp(kw, "OperateFrom") == 0)
+		return from_add(c, k, w, nw, line, total, err, errlen);
 	if (strcasecmp(kw, "Exclude") == 0) {
 		char *at;
 
@@ -706,6 +833,24 @@ local_tm(const char *zone, int64_t t, struct tm *out)
 	return r;
 }
 
+/* "eu-office, eu-vpn": the OperateFrom names, for a refusal. */
+static const char *
+from_names(const struct contract *k, char *buf, size_t len)
+{
+	size_t i, o = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < k->nfrom && o < len; i++) {
+		n = snprintf(buf + o, len - o, "%s%s", i > 0 ? ", " : "",
+		    k->ops[i].name);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
+}
+
 static int
 any_glob(char *const *globs, size_t n, const char *s)
 {
@@ -796,6 +941,22 @@ contracts_check(const struct contracts *c, const struct contract_ask *a,
 			    a->target, a->region);
 		}
 	}
+	if (k->nfrom > 0) {
+		char names[160];
+		size_t j;
+		int in = 0;
+
+		for (i = 0; a->source != NULL && i < k->nfrom && !in; i++)
+			for (j = 0; j < k->ops[i].nnets && !in; j++)
+				in = net_match(&k->ops[i].nets[j], a->source);
+		if (a->source == NULL)
+			OUT(k->ops[0].line, "OperateFrom",
+			    "the engineer's address is not known here");
+		if (!in)
+			OUT(k->ops[0].line, "OperateFrom",
+			    "%.64s is outside %s", a->source,
+			    from_names(k, names, sizeof(names)));
+	}
 	for (i = 0; i < k->nex; i++) {
 		const struct exclude *x = &k->ex[i];
 
@@ -883,6 +1044,22 @@ contracts_print(const struct contracts *c, const char *provider, FILE *out)
 			fprintf(out, "\nhours: %02d:%02d-%02d:%02d",
 			    k->from / 60, k->from % 60, k->to / 60, k->to % 60);
 		fprintf(out, "\n");
+		for (j = 0; j < k->nfrom; j++) {
+			const struct from *f = &k->ops[j];
+			char a[INET6_ADDRSTRLEN];
+			size_t m;
+
+			fprintf(out, "operate from: %s", f->name);
+			for (m = 0; m < f->nnets; m++)
+				fprintf(out, " %s/%u",
+				    inet_ntop(
+					f->nets[m].v6 ? AF_INET6 : AF_INET,
+					f->nets[m].a, a, sizeof(a)) != NULL
+					? a
+					: "?",
+				    f->nets[m].bits);
+			fprintf(out, "\n");
+		}
 		for (j = 0; j < k->nex; j++)
 			fprintf(out, "excluded: %s %s%s%s\n",
 			    k->ex[j].account != NULL ? "account" : "target",

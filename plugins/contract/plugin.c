@@ -167,6 +167,10 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 		.classification = a->classification,
 		.account = a->account,
 		.now = a->now,
+		/* the monitor's word, from 1.3 on */
+		.source = s->host != NULL && s->host->version >= 0x10003
+		    ? a->source
+		    : NULL,
 	};
 	char region[80];
 	int notice, r;

@@ -18,6 +18,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const providers[] = { "acme", "globex" };
+	static const char *const sources[] = { "192.0.2.7", "2001:db8::1" };
 	struct contracts *c = NULL;
 	char err[CONTRACT_ERR_MAX], why[CONTRACT_ERR_MAX];
 	FILE *null;
@@ -38,6 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.classification = "internal",
 			.account = "root",
 			.now = 1800000000LL + (int64_t)i * 86400 * 40,
+			.source = sources[i],
 		};
 
 		r = contracts_check(c, &a, why, sizeof(why), &notice);

@@ -178,6 +178,7 @@ Hours 07:00-19:00
 Targets db* web*
 Classifications public internal confidential
 Exclude account root@db*
+OperateFrom eu-office 192.0.2.0/24 2001:db8:1::/48
 	demo contract_check
 
 @ provost-sla.5

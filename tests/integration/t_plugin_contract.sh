@@ -4,7 +4,8 @@
 # outside its Targets scope and an excluded account are refused with the
 # clause and line, even where the policy allows them; the notice period is
 # warned in provostd's log; a target outside the contract's Regions (or
-# without a region) is refused; a contract that has ended refuses; a malformed
+# without a region) is refused; an engineer connecting from outside the
+# contract's OperateFrom networks is refused; a contract that has ended refuses; a malformed
 # contracts file stops provostd -t with FILE:LINE; report contract prints
 # the terms.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -52,6 +53,34 @@ grep -q "^contract acme-msa" "$PV_TMP/report" && grep -q "^targets: db01 multi" 
     pv_fail "report: $(cat "$PV_TMP/report")"
 pvctl report contract --provider globex >/dev/null 2>"$PV_TMP/rep.err" && pv_fail "a report for no contract"
 grep -q "no contract for provider globex" "$PV_TMP/rep.err" || pv_fail "report globex: $(cat "$PV_TMP/rep.err")"
+
+# OperateFrom: alice connects from 127.0.0.1, the address provostd's
+# monitor accepted.  A contract that lets acme work only from
+# 192.0.2.0/24 and 2001:db8::/32 refuses her login and hides db01 from the
+# menu's list, the clause named; provostctl decides from no connection, and
+# is refused rather than waved through.  One that names 127.0.0.0/8 lets
+# her in, and list shows db01 again.
+kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+contracts "$(day 2)" "    OperateFrom eu-office 192.0.2.0/24 2001:db8::/32"
+start_provostd "Plugin $SO $CF"
+out=$(pvssh "alice+$ME@db01" 'echo in' </dev/null 2>&1) && pv_fail "from outside OperateFrom: $out"
+echo "$out" | grep -q "plugin contract denies: contract acme-msa ($CF:8, OperateFrom): 127.0.0.1 is outside eu-office" ||
+    pv_fail "operate from: $out"
+pvssh alice list </dev/null >"$PV_TMP/list" 2>&1
+grep -q "^alice+$ME@db01" "$PV_TMP/list" && pv_fail "list from outside OperateFrom: $(cat "$PV_TMP/list")"
+pvctl policy explain alice db01 "$ME" >"$PV_TMP/explain" || pv_fail "explain db01"
+grep -q "($CF:8, OperateFrom): the engineer's address is not known here" "$PV_TMP/explain" ||
+    pv_fail "explain, no address: $(cat "$PV_TMP/explain")"
+pvctl report contract --provider acme | grep -q "^operate from: eu-office 192.0.2.0/24 2001:db8::/32$" ||
+    pv_fail "report: no operate from"
+kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+contracts "$(day 2)" "    OperateFrom lab 127.0.0.0/8"
+start_provostd "Plugin $SO $CF"
+out=$(pvssh "alice+$ME@db01" 'echo in' </dev/null 2>"$PV_TMP/in.err") ||
+    pv_fail "from inside OperateFrom: $out $(cat "$PV_TMP/in.err")"
+[ "$out" = in ] || pv_fail "from inside OperateFrom: $out"
+pvssh alice list </dev/null >"$PV_TMP/list" 2>&1 || pv_fail "list: $(cat "$PV_TMP/list")"
+grep -q "^alice+$ME@db01" "$PV_TMP/list" || pv_fail "list from inside OperateFrom: $(cat "$PV_TMP/list")"
 
 # Regions: db01 is in eu-west (target set --region), multi has none; the
 # plugin asks the store for the target's region at each decision.

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,7 +54,8 @@ static int
 ask(const struct contracts *c, const char *provider, const char *target,
     const char *cls, const char *account, int64_t now, char *why, int *notice)
 {
-	struct contract_ask a = { provider, target, cls, account, now, NULL };
+	struct contract_ask a = { provider, target, cls, account, now, NULL,
+		NULL };
 
 	return contracts_check(c, &a, why, CONTRACT_ERR_MAX, notice);
 }
@@ -220,6 +222,76 @@ term_and_notice(void **state)
 	contracts_free(c);
 }
 
+/* OperateFrom: where the provider's engineers may connect from. */
+static void
+operate_from(void **state)
+{
+	static const char conf[] = "Contract o\n"
+				   "    Provider acme\n"
+				   "    Start 2026-01-01\n"
+				   "    End 2026-12-31\n"
+				   "    OperateFrom eu-office 192.0.2.0/24 "
+				   "2001:db8:1::/48\n"
+				   "    OperateFrom eu-vpn 198.51.100.7\n";
+	static const struct {
+		const char *source;
+		int want;
+	} cases[] = {
+		{ "192.0.2.1", 1 },
+		{ "192.0.2.255", 1 },
+		{ "192.0.3.1", 0 },
+		{ "198.51.100.7", 1 },
+		{ "198.51.100.8", 0 },
+		{ "::ffff:192.0.2.9", 1 }, /* v4-mapped: IPv4 */
+		{ "::ffff:10.0.0.1", 0 },
+		{ "2001:db8:1:ffff::1", 1 },
+		{ "2001:db8:2::1", 0 },
+		{ "not an address", 0 },
+	};
+	struct contracts *c = NULL;
+	char err[CONTRACT_ERR_MAX], why[CONTRACT_ERR_MAX];
+	struct contract_ask a = { .provider = "acme",
+		.target = "db01",
+		.classification = "public",
+		.account = "root",
+		.now = utc(2026, 3, 11, 9, 0) };
+	FILE *f;
+	char *text = NULL;
+	size_t i, len = 0;
+	int notice;
+
+	(void)state;
+	assert_int_equal(contracts_parse("c.conf", conf, sizeof(conf) - 1, &c,
+			     err, sizeof(err)),
+	    0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		a.source = cases[i].source;
+		assert_int_equal(
+		    contracts_check(c, &a, why, sizeof(why), &notice),
+		    cases[i].want);
+	}
+	a.source = "203.0.113.5";
+	assert_int_equal(contracts_check(c, &a, why, sizeof(why), &notice), 0);
+	assert_string_equal(why,
+	    "contract o (c.conf:5, OperateFrom): 203.0.113.5 is outside "
+	    "eu-office, eu-vpn");
+	/* no connection, no address: refused, not waved through */
+	a.source = NULL;
+	assert_int_equal(contracts_check(c, &a, why, sizeof(why), &notice), 0);
+	assert_string_equal(why,
+	    "contract o (c.conf:5, OperateFrom): the engineer's address is "
+	    "not known here");
+	/* the terms name every network */
+	assert_non_null(f = open_memstream(&text, &len));
+	assert_int_equal(contracts_print(c, "acme", f), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text,
+	    "operate from: eu-office 192.0.2.0/24 2001:db8:1::/48\n"
+	    "operate from: eu-vpn 198.51.100.7/32\n"));
+	free(text);
+	contracts_free(c);
+}
+
 static void
 malformed(void **state)
 {
@@ -253,6 +325,22 @@ malformed(void **state)
 		{ "Contract a\nProvider ac\001me\n",
 		    "m.conf:2: a control character" },
 		{ "", "m.conf:0: no Contract" },
+		{ "Contract a\nOperateFrom eu\n",
+		    "m.conf:2: OperateFrom: NAME" },
+		{ "Contract a\nOperateFrom eu 192.0.2.1/24\n",
+		    "m.conf:2: OperateFrom: \"192.0.2.1/24\" is not a "
+		    "network" },
+		{ "Contract a\nOperateFrom eu 192.0.2.0/33\n",
+		    "m.conf:2: OperateFrom: \"192.0.2.0/33\"" },
+		{ "Contract a\nOperateFrom eu 192.0.2.0/024\n",
+		    "m.conf:2: OperateFrom: \"192.0.2.0/024\"" },
+		{ "Contract a\nOperateFrom eu 2001:db8::/129\n",
+		    "m.conf:2: OperateFrom: \"2001:db8::/129\"" },
+		{ "Contract a\nOperateFrom eu db01\n",
+		    "m.conf:2: OperateFrom: \"db01\"" },
+		{ "Contract a\nOperateFrom eu 10.0.0.0/8\nOperateFrom eu "
+		  "10.0.0.0/8\n",
+		    "m.conf:3: OperateFrom eu given twice (line 2)" },
 	};
 	struct contracts *c;
 	char err[CONTRACT_ERR_MAX];
@@ -281,6 +369,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clauses),
 		cmocka_unit_test(regions),
+		cmocka_unit_test(operate_from),
 		cmocka_unit_test(term_and_notice),
 		cmocka_unit_test(malformed),
 	};

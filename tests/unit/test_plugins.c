@@ -86,7 +86,7 @@ test_refusals(void **state)
 	(void)state;
 	assert_int_not_equal(
 	    plugin_set_load(set, BADABI, NULL, err, sizeof(err)), 0);
-	assert_non_null(strstr(err, "plugin ABI 2.2, provost speaks 1.2"));
+	assert_non_null(strstr(err, "plugin ABI 2.3, provost speaks 1.3"));
 	assert_int_not_equal(
 	    plugin_set_load(set, GOOD, "fail", err, sizeof(err)), 0);
 	assert_non_null(
