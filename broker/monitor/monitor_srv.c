@@ -557,7 +557,8 @@ ms_decide(
 		    "a fresh verification code is required");
 		return 0;
 	}
-	(void)snprintf(client, sizeof(client), "%s", d->client);
+	/* the address this monitor accepted, not the one the child names */
+	(void)snprintf(client, sizeof(client), "%s", c->addr);
 	struct broker_decide_req req = {
 		.session_id = c->id,
 		.engineer = c->engineer,

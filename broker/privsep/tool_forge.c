@@ -42,7 +42,7 @@ usage(void)
 	fprintf(stderr,
 	    "usage: pv-broker-forge PID FD REQUEST...\n"
 	    "  REQUEST is one argument, fields split on spaces:\n"
-	    "    decide ENGINEER TARGET ACCOUNT CHANNEL\n"
+	    "    decide ENGINEER TARGET ACCOUNT CHANNEL [CLIENT-ADDRESS]\n"
 	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
@@ -79,7 +79,7 @@ static void
 build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 {
 	memset(q, 0, sizeof(*q));
-	if (strcmp(f[0], "decide") == 0 && n == 5) {
+	if (strcmp(f[0], "decide") == 0 && (n == 5 || n == 6)) {
 		q->type = MON_DECIDE_CH;
 		set(q->u.decide_ch.engineer, sizeof(q->u.decide_ch.engineer),
 		    f[1]);
@@ -88,8 +88,9 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		    f[3]);
 		if ((q->u.decide_ch.channel = policy_channel_parse(f[4])) == 0)
 			usage();
-		set(q->u.decide_ch.client, sizeof(q->u.decide_ch.client),
-		    "127.0.0.1 port 1");
+		(void)snprintf(q->u.decide_ch.client,
+		    sizeof(q->u.decide_ch.client), "%s port 1",
+		    n == 6 ? f[5] : "127.0.0.1");
 	} else if (strcmp(f[0], "mint-cert") == 0 && n == 6) {
 		q->type = MON_MINT_CERT;
 		set(q->u.mint_cert.session_id,
@@ -272,9 +273,10 @@ show(const struct mon_msg *a, const char *out)
 {
 	switch (a->type) {
 	case MON_DECISION_CH:
-		printf("decision %s %s\n",
+		printf("decision %s %s %s\n",
 		    a->u.decision_ch.outcome == PV_ALLOW ? "allow" : "deny",
-		    a->u.decision_ch.rule[0] ? a->u.decision_ch.rule : "-");
+		    a->u.decision_ch.rule[0] ? a->u.decision_ch.rule : "-",
+		    a->u.decision_ch.reason);
 		break;
 	case MON_CERT_SERIAL:
 		if (write_cert(out, &a->u.cert_serial) != 0) {

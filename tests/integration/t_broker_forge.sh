@@ -25,7 +25,9 @@
 #   (stopped): killed by the monitor after LoginGraceTime;
 # - codes guessed by the process itself: one sooner than the failure delay
 #   after a wrong one, or one past MaxAuthTries (3), is killed; each wrong
-#   one is audited by the monitor and counts for the per-source penalty.
+#   one is audited by the monitor and counts for the per-source penalty;
+# - a decision asked with another client address than the connection's
+#   (to pass a contract's OperateFrom): decided on the monitor's own.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -166,6 +168,12 @@ n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
 [ "$n" -ge 1 ] || pv_fail "the malformed report was not audited"
 kill -CONT "$SP" 2>/dev/null
 wait "$LP"
+# the row is marked in the monitor's next store batch: not before ssh ends
+i=0
+while [ "$(sql "select state from sessions where id = '$SID'")" != aborted ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 [ "$(sql "select state from sessions where id = '$SID'")" = aborted ] ||
     pv_fail "row after the malformed report: $(sql "select state, end_reason from sessions where id = '$SID'")"
 
@@ -234,6 +242,33 @@ out=$(SSH_ASKPASS="$PV_TMP/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
     "$SSH" -F "$PV_TMP/ssh_config" $ids -i "$ENG_KEY" -o IdentitiesOnly=yes -p "$PVD_PORT" \
     -l "$L" 127.0.0.1 'echo many-keys' </dev/null 2>&1) || pv_fail "31 keys offered: $out"
 echo "$out" | grep -qx many-keys || pv_fail "31 keys offered: $out"
+
+# 13. Where the engineer connects from is the monitor's to say.  Under a
+# contract that lets acme work from 127.0.0.0/8 a session opens; the
+# contract then narrows to 192.0.2.0/24 (the plugin host, killed, is
+# restarted by a later decision and reads it anew).  The taken-over
+# session process asks for a channel and says it comes from 192.0.2.7: the
+# monitor decides on the address it accepted, 127.0.0.1, and refuses.
+SO="$top_builddir/plugins/contract/.libs/contract.so"
+[ -f "$SO" ] || pv_fail "no $SO"
+CF="$PV_TMP/contracts.conf"
+contract_from() {
+	printf 'Contract acme-msa\nProvider acme\nStart 2020-01-01\nEnd 2099-12-31\nOperateFrom %s\n' \
+	    "$1" > "$CF"
+}
+contract_from "lab 127.0.0.0/8"
+kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+start_provostd "Plugin $SO $CF"
+live_session e
+contract_from "office 192.0.2.0/24"
+HOST=$(pgrep -P "$PVD_PID" | grep -vx "$SP" | head -1)
+[ -n "$HOST" ] || pv_fail "no plugin host process"
+kill -9 "$HOST"
+# (the first decision finds the host gone; the second restarts it)
+forge "decide alice db01 $ME exec 192.0.2.7" "decide alice db01 $ME exec 192.0.2.7"
+echo "$out" | sed -n 2p | grep -q "^decision deny .*OperateFrom): 127.0.0.1 is outside office" ||
+    pv_fail "a forged client address was believed: $out"
+kill -CONT "$SP" 2>/dev/null
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0
