@@ -980,6 +980,17 @@ store_audit_since(
 	    1000, cb, ctx);
 }
 
+int
+store_audit_denials_since(
+    struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx)
+{
+	return audit_rows_since(st, cursor,
+	    "SELECT seq, action, object, ts, details, actor FROM audit "
+	    "WHERE seq > ? AND seq <= ? AND action = 'plugin.deny' "
+	    "ORDER BY seq LIMIT 1000",
+	    1000, cb, ctx);
+}
+
 struct revoked {
 	store_revocation_cb cb;
 	void *ctx;

@@ -147,10 +147,11 @@ store_decide_audit(struct store *st, const char *actor,
 	if (!sd->vetoed)
 		return 0;
 	(void)snprintf(object, sizeof(object), "engineer:%s", req->engineer);
-	j = json_pack("{s:s, s:s, s:s, s:s}", "target", req->target, "account",
-	    req->account, "what",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s?}", "target", req->target,
+	    "account", req->account, "what",
 	    req->what != NULL ? req->what : store_decide_what(req->channel),
-	    "reason", sd->reason);
+	    "reason", sd->reason, "provider",
+	    sd->e != NULL ? sd->e->provider : NULL);
 	if (j == NULL)
 		return PV_ERR_ALLOC;
 	r = store_audit_append(st, actor, "plugin.deny", object, j);

@@ -128,7 +128,8 @@ q_more(
 usage:
 	(void)snprintf(err, errlen,
 	    "unknown query \"%.40s\" (providers, engineers, targets, "
-	    "target NAME, grants, sessions, audit SEQ, incidents PROVIDER "
+	    "target NAME, grants, sessions, audit SEQ, denials SEQ, "
+	    "incidents PROVIDER "
 	    "FROM TO, outages FROM TO)",
 	    what);
 	return PV_ERR_INVALID;
@@ -157,17 +158,22 @@ store_query(struct store *st, const char *what, int64_t now, char **out,
 		r = store_grant_list(st, NULL, 0, now, q_grant, arr);
 	else if (strcmp(what, "sessions") == 0)
 		r = store_session_list(st, 0, q_session, arr);
-	else if (strncmp(what, "audit ", 6) == 0) {
+	else if (strncmp(what, "audit ", 6) == 0 ||
+	    strncmp(what, "denials ", 8) == 0) {
+		int den = what[0] == 'd';
+		const char *n = what + (den ? 8 : 6);
+
 		errno = 0;
-		after = strtoull(what + 6, &end, 10);
-		if (what[6] < '0' || what[6] > '9' || *end != '\0' ||
-		    errno != 0) {
-			(void)snprintf(err, errlen, "audit: SEQ, a number");
+		after = strtoull(n, &end, 10);
+		if (*n < '0' || *n > '9' || *end != '\0' || errno != 0) {
+			(void)snprintf(err, errlen, "%s: SEQ, a number",
+			    den ? "denials" : "audit");
 			json_decref(arr);
 			return PV_ERR_INVALID;
 		}
 		cursor = (uint64_t)after;
-		r = store_audit_since(st, &cursor, q_audit, arr);
+		r = den ? store_audit_denials_since(st, &cursor, q_audit, arr)
+			: store_audit_since(st, &cursor, q_audit, arr);
 	} else if ((r = q_more(st, what, arr, err, errlen)) == PV_ERR_INVALID) {
 		json_decref(arr);
 		return r;

@@ -57,7 +57,12 @@ int contracts_check(const struct contracts *c, const struct contract_ask *a,
 int contracts_banner(const struct contracts *c, const char *provider, int days,
     char *buf, size_t len);
 
-/* The terms of provider's contract (or every one when NULL), for people. */
-int contracts_print(const struct contracts *c, const char *provider, FILE *out);
+/*
+ * The terms of provider's contract (or every one when NULL), for people;
+ * after each contract's terms, more(ctx, out, id) when more is not NULL
+ * (a non-zero return stops and is returned).  0, or -1 (no contract).
+ */
+int contracts_print(const struct contracts *c, const char *provider, FILE *out,
+    int (*more)(void *ctx, FILE *out, const char *id), void *ctx);
 
 #endif /* PROVOST_PLUGINS_CONTRACT_H */

@@ -1006,7 +1006,8 @@ contracts_banner(const struct contracts *c, const char *provider, int days,
 }
 
 int
-contracts_print(const struct contracts *c, const char *provider, FILE *out)
+contracts_print(const struct contracts *c, const char *provider, FILE *out,
+    int (*more)(void *ctx, FILE *out, const char *id), void *ctx)
 {
 	char d1[16], d2[16];
 	size_t i, j, shown = 0;
@@ -1068,6 +1069,8 @@ contracts_print(const struct contracts *c, const char *provider, FILE *out)
 				? "@"
 				: "",
 			    k->ex[j].target != NULL ? k->ex[j].target : "");
+		if (more != NULL && more(ctx, out, k->id) != 0)
+			return -1;
 		shown++;
 	}
 	return shown > 0 ? 0 : -1;

@@ -4,13 +4,14 @@
  * with the clause named, a provider without a contract is refused, and in
  * a contract's notice period the security team is warned in provostd's
  * log once a day per provider.  "provostctl report contract [--provider
- * P]" prints the terms in force.
+ * P]" prints the terms in force and what was refused under them.
  */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -193,6 +194,108 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 	return r == 0 ? PROVOST_PLUGIN_DENY : PROVOST_PLUGIN_ERROR;
 }
 
+#define REFUSALS_SHOWN 50
+#define DENY_PREFIX "plugin contract denies: contract "
+
+/*
+ * The refusals the audit chain holds under contract id (plugin.deny rows
+ * whose reason names it), read page by page through the host's store
+ * queries: the count, and the last REFUSALS_SHOWN of them.  0, or -1
+ * when the store cannot say (the report then fails: it would be wrong).
+ */
+static int
+c_refusals(struct state *s, FILE *out, const char *id)
+{
+	char q[64], want[160], *page = NULL;
+	const char *e = NULL;
+	json_t *arr, *row, *shown;
+	unsigned long long cursor = 0, total = 0;
+	size_t i, n;
+
+	if (s->host == NULL || s->host->version < 0x10001 ||
+	    s->host->query == NULL) {
+		(void)snprintf(s->why, sizeof(s->why),
+		    "contract: the refusals need store queries, which this "
+		    "provost does not offer");
+		return -1;
+	}
+	if ((shown = json_array()) == NULL)
+		return -1;
+	(void)snprintf(want, sizeof(want), DENY_PREFIX "%s (", id);
+	do {
+		(void)snprintf(q, sizeof(q), "denials %llu", cursor);
+		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
+		    (arr = json_loads(page, 0, NULL)) == NULL ||
+		    !json_is_array(arr)) {
+			(void)snprintf(s->why, sizeof(s->why),
+			    "contract: the refusals cannot be read: %s",
+			    e != NULL ? e : "a bad answer");
+			free(page);
+			json_decref(shown);
+			return -1;
+		}
+		free(page);
+		page = NULL;
+		n = json_array_size(arr);
+		json_array_foreach(arr, i, row)
+		{
+			const char *why = json_string_value(json_object_get(
+			    json_object_get(row, "details"), "reason"));
+
+			cursor = (unsigned long long)json_integer_value(
+			    json_object_get(row, "seq"));
+			if (why == NULL || strstr(why, want) == NULL)
+				continue;
+			total++;
+			if (json_array_size(shown) == REFUSALS_SHOWN)
+				(void)json_array_remove(shown, 0);
+			(void)json_array_append(shown, row);
+		}
+		json_decref(arr);
+	} while (n == 1000);
+	fprintf(out, "refused under it: %llu%s\n", total,
+	    total > REFUSALS_SHOWN ? " (the last 50 below)" : "");
+	json_array_foreach(shown, i, row)
+	{
+		json_t *d = json_object_get(row, "details");
+		const char *why =
+		    json_string_value(json_object_get(d, "reason"));
+		const char *obj =
+		    json_string_value(json_object_get(row, "object"));
+		time_t t =
+		    (time_t)(json_integer_value(json_object_get(row, "ts_ms")) /
+			1000);
+		char tm[32];
+		struct tm g;
+
+		if (gmtime_r(&t, &g) == NULL ||
+		    strftime(tm, sizeof(tm), "%Y-%m-%dT%H:%M:%SZ", &g) == 0)
+			(void)snprintf(tm, sizeof(tm), "?");
+		/* after "... contract ID ": "(FILE:LINE, Clause): what" */
+		fprintf(out, "  %s %s %s %s@%s: %s\n", tm,
+		    obj != NULL && strncmp(obj, "engineer:", 9) == 0 ? obj + 9
+								     : "?",
+		    json_string_value(json_object_get(d, "what")) != NULL
+			? json_string_value(json_object_get(d, "what"))
+			: "?",
+		    json_string_value(json_object_get(d, "account")) != NULL
+			? json_string_value(json_object_get(d, "account"))
+			: "?",
+		    json_string_value(json_object_get(d, "target")) != NULL
+			? json_string_value(json_object_get(d, "target"))
+			: "?",
+		    strstr(why, want) + strlen(want) - 1);
+	}
+	json_decref(shown);
+	return 0;
+}
+
+static int
+c_refusals_cb(void *ctx, FILE *out, const char *id)
+{
+	return c_refusals(ctx, out, id);
+}
+
 /* "contract" or "contract --provider P". */
 static int
 c_report(void *state, FILE *out, const char *what, const char **errstr)
@@ -200,6 +303,7 @@ c_report(void *state, FILE *out, const char *what, const char **errstr)
 	struct state *s = state;
 	const char *p = NULL;
 
+	s->why[0] = '\0';
 	if (strcmp(what, "contract") == 0)
 		p = NULL;
 	else if (strncmp(what, "contract --provider ", 20) == 0 &&
@@ -211,9 +315,10 @@ c_report(void *state, FILE *out, const char *what, const char **errstr)
 		return PROVOST_PLUGIN_ERROR;
 	} else
 		return 0;
-	if (contracts_print(s->c, p, out) != 0) {
-		(void)snprintf(s->why, sizeof(s->why),
-		    "no contract for provider %s", p != NULL ? p : "?");
+	if (contracts_print(s->c, p, out, c_refusals_cb, s) != 0) {
+		if (s->why[0] == '\0')
+			(void)snprintf(s->why, sizeof(s->why),
+			    "no contract for provider %s", p != NULL ? p : "?");
 		*errstr = s->why;
 		return PROVOST_PLUGIN_ERROR;
 	}

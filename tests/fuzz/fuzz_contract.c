@@ -47,7 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	if ((null = fopen("/dev/null", "w")) != NULL) {
-		(void)contracts_print(c, NULL, null);
+		(void)contracts_print(c, NULL, null, NULL, NULL);
 		(void)fclose(null);
 	}
 	contracts_free(c);

@@ -7,7 +7,7 @@
 # without a region) is refused; an engineer connecting from outside the
 # contract's OperateFrom networks is refused; a contract that has ended refuses; a malformed
 # contracts file stops provostd -t with FILE:LINE; report contract prints
-# the terms.
+# the terms and the refusals the audit chain holds under them.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -51,6 +51,12 @@ echo "$out" | grep -q "($CF:7, Exclude): account other on multi is excluded" || 
 pvctl report contract --provider acme >"$PV_TMP/report" || pv_fail "report contract"
 grep -q "^contract acme-msa" "$PV_TMP/report" && grep -q "^targets: db01 multi" "$PV_TMP/report" ||
     pv_fail "report: $(cat "$PV_TMP/report")"
+# what was refused under it: the two refusals above, from the audit chain
+grep -q "^refused under it: 2$" "$PV_TMP/report" || pv_fail "report: refusals: $(cat "$PV_TMP/report")"
+grep -Eq "^  [0-9-]+T[0-9:]+Z alice exec $ME@files: \($CF:6, Targets\): files is outside the service scope$" \
+    "$PV_TMP/report" || pv_fail "report: the scope refusal: $(cat "$PV_TMP/report")"
+grep -Eq "^  [0-9-]+T[0-9:]+Z alice exec other@multi: \($CF:7, Exclude\): account other on multi is excluded$" \
+    "$PV_TMP/report" || pv_fail "report: the exclusion: $(cat "$PV_TMP/report")"
 pvctl report contract --provider globex >/dev/null 2>"$PV_TMP/rep.err" && pv_fail "a report for no contract"
 grep -q "no contract for provider globex" "$PV_TMP/rep.err" || pv_fail "report globex: $(cat "$PV_TMP/rep.err")"
 

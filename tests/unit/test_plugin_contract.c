@@ -283,7 +283,7 @@ operate_from(void **state)
 	    "not known here");
 	/* the terms name every network */
 	assert_non_null(f = open_memstream(&text, &len));
-	assert_int_equal(contracts_print(c, "acme", f), 0);
+	assert_int_equal(contracts_print(c, "acme", f, NULL, NULL), 0);
 	assert_int_equal(fclose(f), 0);
 	assert_non_null(strstr(text,
 	    "operate from: eu-office 192.0.2.0/24 2001:db8:1::/48\n"
