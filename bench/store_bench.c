@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "store/db_sqlite.h"
 #include "store/store-int.h"
 
 #define ENGINEERS 10000
@@ -32,7 +33,8 @@ exec_sql(struct store *st, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(st_sqlite_db(st), sql, NULL, NULL, &msg) !=
+	    SQLITE_OK) {
 		fprintf(stderr, "store_bench: %s: %s\n", sql, msg ? msg : "?");
 		exit(1);
 	}
@@ -50,7 +52,7 @@ populate(struct store *st, int64_t now)
 	exec_sql(st,
 	    "INSERT INTO providers(name, created_at) VALUES "
 	    "('acme', 0)");
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
 		"INSERT INTO engineers(login, provider_id, created_at) VALUES "
 		"(?, 1, 0)",
 		-1, &s, NULL) != SQLITE_OK)
@@ -63,7 +65,7 @@ populate(struct store *st, int64_t now)
 		sqlite3_reset(s);
 	}
 	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
 		"INSERT INTO targets(name, host, port, classification, "
 		"hostkey, created_at) VALUES (?, 'h', 22, 'confidential', "
 		"'ssh-ed25519 AAAA', 0)",
@@ -82,7 +84,7 @@ populate(struct store *st, int64_t now)
 	    "targets; INSERT INTO target_accounts SELECT id, "
 	    "'postgres' FROM targets");
 	/* 10 grants per engineer: a mix of active, expired, pending, revoked. */
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
 		"INSERT INTO grants(id, engineer_id, target_id, account, rule, "
 		"approval, approvals_needed, approval_group, requested_by, "
 		"requested_at, duration, state, not_before, not_after) VALUES "
@@ -174,7 +176,7 @@ bench_lookup(struct store *st)
 	uint64_t t0 = pv_mono_ms(), n = 0;
 	uint32_t x = 12345;
 
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
 		"SELECT id FROM engineers WHERE "
 		"login = ?",
 		-1, &s, NULL) != SQLITE_OK)
@@ -244,7 +246,7 @@ bench_appends(struct store *st, double *appends, double *raw, uint64_t *rows)
 	    "CREATE TABLE raw(seq INTEGER PRIMARY KEY, ts INTEGER, "
 	    "actor TEXT, action TEXT, object TEXT, details TEXT, "
 	    "prev_hash TEXT, hash TEXT)");
-	if (sqlite3_prepare_v2(st->db,
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
 		"INSERT INTO raw(ts, actor, action, object, details, "
 		"prev_hash, "
 		"hash) VALUES (?, 'bench', 'bench.append', 'grant:x', "

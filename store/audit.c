@@ -161,7 +161,7 @@ checkpoint_locked(struct store *st, uint64_t seq, const char *hash_hex)
 	uint8_t msg[sizeof(AUDIT_SIG_CONTEXT) + 48], sig[64];
 	char sighex[129], fp[128];
 	int64_t ts = pv_wall_ms();
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	json_t *d;
 	int r;
 
@@ -204,7 +204,7 @@ st_audit(struct store *st, const char *actor, const char *action,
 				      "action, object, details, prev_hash, "
 				      "hash, form) VALUES (?,?,?,?,?,?,?,?,?)";
 	char prev[STORE_HASH_HEX] = AUDIT_GENESIS, hash[STORE_HASH_HEX];
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char *dtext = NULL;
 	int64_t ts = pv_wall_ms();
 	uint64_t seq = 1;
@@ -229,7 +229,7 @@ st_audit(struct store *st, const char *actor, const char *action,
 	if (r == 1) {
 		const char *h = st_col_text(s, 1);
 
-		seq = (uint64_t)sqlite3_column_int64(s, 0) + 1;
+		seq = (uint64_t)st_col_i64(s, 0) + 1;
 		if (h == NULL || strlen(h) != 64) {
 			r = st_fail(st, PV_ERR_STORE, "audit head is damaged");
 			goto out;
@@ -288,7 +288,7 @@ store_audit_append(struct store *st, const char *actor, const char *action,
 int
 store_audit_head(struct store *st, uint64_t *seq)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*seq = 0;
@@ -296,7 +296,7 @@ store_audit_head(struct store *st, uint64_t *seq)
 	    0)
 		return r;
 	if ((r = st_step_row(st, s, "audit head")) == 1) {
-		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		*seq = (uint64_t)st_col_i64(s, 0);
 		r = 0;
 	}
 	st_done(s);
@@ -306,7 +306,7 @@ store_audit_head(struct store *st, uint64_t *seq)
 int
 store_audit_checkpoint(struct store *st, uint64_t *seq)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char hash[STORE_HASH_HEX];
 	const char *h;
 	uint64_t at = 0;
@@ -326,7 +326,7 @@ store_audit_checkpoint(struct store *st, uint64_t *seq)
 			    st, PV_ERR_NOT_FOUND, "the audit log is empty");
 		goto out;
 	}
-	at = (uint64_t)sqlite3_column_int64(s, 0);
+	at = (uint64_t)st_col_i64(s, 0);
 	h = st_col_text(s, 1);
 	if (h == NULL || strlen(h) != 64) {
 		r = st_fail(st, PV_ERR_STORE, "audit head is damaged");
@@ -350,7 +350,7 @@ out:
 static int
 seq_of_hash(struct store *st, const char *h, uint64_t *seq)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*seq = 0;
@@ -360,7 +360,7 @@ seq_of_hash(struct store *st, const char *h, uint64_t *seq)
 		return r;
 	if ((r = st_bind_text(st, s, 1, h)) == 0 &&
 	    (r = st_step_row(st, s, "audit lookup")) == 1) {
-		*seq = (uint64_t)sqlite3_column_int64(s, 0);
+		*seq = (uint64_t)st_col_i64(s, 0);
 		r = 0;
 	}
 	st_done(s);
@@ -371,7 +371,7 @@ seq_of_hash(struct store *st, const char *h, uint64_t *seq)
 static int
 next_prev(struct store *st, uint64_t seq, char out[STORE_HASH_HEX], int *found)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	const char *h;
 	int r;
 
@@ -416,7 +416,7 @@ static int
 verify_chain(struct store *st, struct store_audit_report *rep,
     uint64_t *last_seq, char last_hash[STORE_HASH_HEX])
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char expect[STORE_HASH_HEX] = AUDIT_GENESIS, calc[STORE_HASH_HEX];
 	char nprev[STORE_HASH_HEX];
 	uint64_t prev_seq = 0, seq, other;
@@ -431,12 +431,12 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 		const char *ph = st_col_text(s, 6), *h = st_col_text(s, 7);
 		int self_ok, link_ok;
 
-		seq = (uint64_t)sqlite3_column_int64(s, 0);
+		seq = (uint64_t)st_col_i64(s, 0);
 		/*
 		 * A row's form is what it says, but a form 1 row after a
 		 * form 2 one is a rewrite (forms only go up).
 		 */
-		form = sqlite3_column_int(s, 8);
+		form = st_col_int(s, 8);
 		if (form < last_form || form < 1 || form > ST_AUDIT_FORM) {
 			r = report(rep, seq,
 			    "row %" PRIu64 " edited (its form %d follows %d)",
@@ -445,9 +445,9 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 		}
 		last_form = form;
 		if ((r = st_audit_row_hash(ph ? ph : "", seq, form,
-			 sqlite3_column_int64(s, 1), st_col_text(s, 2),
-			 st_col_text(s, 3), st_col_text(s, 4),
-			 st_col_text(s, 5), calc, &canon)) != 0)
+			 st_col_i64(s, 1), st_col_text(s, 2), st_col_text(s, 3),
+			 st_col_text(s, 4), st_col_text(s, 5), calc, &canon)) !=
+		    0)
 			goto out;
 		self_ok = canon && h != NULL && strcmp(calc, h) == 0;
 		link_ok = ph != NULL && strcmp(ph, expect) == 0;
@@ -510,7 +510,7 @@ verify_chain(struct store *st, struct store_audit_report *rep,
 	memcpy(last_hash, expect, STORE_HASH_HEX);
 	r = 0;
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r;
 }
 
@@ -518,7 +518,7 @@ out:
 static int
 hash_at(struct store *st, uint64_t seq, char out[STORE_HASH_HEX])
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	const char *h;
 	int r;
 
@@ -542,7 +542,7 @@ verify_checkpoints(struct store *st, EVP_PKEY *pub,
 {
 	uint8_t msg[sizeof(AUDIT_SIG_CONTEXT) + 48], sig[64];
 	char have[STORE_HASH_HEX];
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	uint64_t seq;
 	int r;
 
@@ -554,12 +554,12 @@ verify_checkpoints(struct store *st, EVP_PKEY *pub,
 	while ((r = st_step_row(st, s, "audit verify")) == 1) {
 		const char *h = st_col_text(s, 1), *sg = st_col_text(s, 3);
 
-		seq = (uint64_t)sqlite3_column_int64(s, 0);
+		seq = (uint64_t)st_col_i64(s, 0);
 		rep->checkpoints++;
 		if (pub != NULL) {
 			int ok = hex_decode(sg, sig, sizeof(sig)) == 0 &&
-			    checkpoint_msg(seq, h, sqlite3_column_int64(s, 2),
-				msg, sizeof(msg)) == 0;
+			    checkpoint_msg(seq, h, st_col_i64(s, 2), msg,
+				sizeof(msg)) == 0;
 
 			if (!ok || !audit_sig_ok(pub, msg, sizeof(msg), sig)) {
 				r = report(rep, seq,
@@ -590,7 +590,7 @@ verify_checkpoints(struct store *st, EVP_PKEY *pub,
 		goto out;
 	r = 0;
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r;
 }
 
@@ -602,7 +602,7 @@ static int
 verify_cadence(
     struct store *st, struct store_audit_report *rep, uint64_t last_seq)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	uint64_t k;
 	int r = 0;
 
@@ -611,7 +611,7 @@ verify_cadence(
 		return r;
 	for (k = STORE_CHECKPOINT_EVERY; k <= last_seq;
 	     k += STORE_CHECKPOINT_EVERY) {
-		sqlite3_reset(s);
+		st_done(s);
 		if ((r = st_bind_i64(st, s, 1, (int64_t)k)) != 0 ||
 		    (r = st_step_row(st, s, "audit verify")) < 0)
 			break;
@@ -632,23 +632,40 @@ verify_cadence(
 static int
 verify_checkpoint_rows(struct store *st, struct store_audit_report *rep)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL, *c = NULL;
+	json_t *d;
+	int64_t k;
 	int r;
 
+	/* the details' seq read here, not by an engine's JSON functions */
 	if ((r = st_prep_once(st,
-		 "SELECT a.seq, json_extract(a.details, '$.seq') FROM audit a "
-		 "WHERE a.action = 'audit.checkpoint' AND NOT EXISTS (SELECT 1 "
-		 "FROM audit_checkpoints c WHERE c.seq = "
-		 "json_extract(a.details, '$.seq')) ORDER BY a.seq LIMIT 1",
-		 &s)) != 0)
-		return r;
-	if ((r = st_step_row(st, s, "audit verify")) == 1)
-		r = report(rep, (uint64_t)sqlite3_column_int64(s, 1),
-		    "checkpoint at row %" PRId64 " deleted (recorded in row "
-		    "%" PRId64 ")",
-		    (int64_t)sqlite3_column_int64(s, 1),
-		    (int64_t)sqlite3_column_int64(s, 0));
-	sqlite3_finalize(s);
+		 "SELECT seq, details FROM audit WHERE action = "
+		 "'audit.checkpoint' ORDER BY seq",
+		 &s)) != 0 ||
+	    (r = st_prep(
+		 st, "SELECT 1 FROM audit_checkpoints WHERE seq = ?", &c)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "audit verify")) == 1) {
+		d = json_loads(st_col_text(s, 1), JSON_DECODE_ANY, NULL);
+		k = json_is_integer(json_object_get(d, "seq"))
+		    ? (int64_t)json_integer_value(json_object_get(d, "seq"))
+		    : 0;
+		json_decref(d);
+		st_done(c);
+		if ((r = st_bind_i64(st, c, 1, k)) != 0 ||
+		    (r = st_step_row(st, c, "audit verify")) < 0)
+			goto out;
+		if (r == 0) {
+			r = report(rep, (uint64_t)k,
+			    "checkpoint at row %" PRId64 " deleted (recorded "
+			    "in row %" PRId64 ")",
+			    k, st_col_i64(s, 0));
+			break;
+		}
+	}
+out:
+	st_done(c);
+	st_free(s);
 	return r;
 }
 
@@ -685,7 +702,7 @@ int
 store_audit_anchors(
     struct store *st, uint64_t after_seq, store_anchor_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	struct store_anchor a;
 	int r;
 
@@ -699,9 +716,9 @@ store_audit_anchors(
 		goto out;
 	while ((r = st_step_row(st, s, "audit anchors")) == 1) {
 		a = (struct store_anchor){
-			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.seq = (uint64_t)st_col_i64(s, 0),
 			.hash = st_col_text(s, 1),
-			.ts = sqlite3_column_int64(s, 2),
+			.ts = st_col_i64(s, 2),
 			.key_fp = st_col_text(s, 3),
 			.sig = st_col_text(s, 4),
 		};
@@ -856,7 +873,7 @@ out:
 int
 store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	json_t *row = NULL, *details;
 	char *line = NULL, when[40];
 	int r;
@@ -871,7 +888,7 @@ store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 	if ((r = st_bind_i64(st, s, 1, since_ms)) != 0)
 		goto out;
 	while ((r = st_step_row(st, s, "audit export")) == 1) {
-		int64_t ts = sqlite3_column_int64(s, 1);
+		int64_t ts = st_col_i64(s, 1);
 
 		if ((details = json_loads(
 			 st_col_text(s, 5) ? st_col_text(s, 5) : "{}", 0,
@@ -881,9 +898,9 @@ store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 			when[0] = '\0';
 		row = json_pack("{s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:o, s:s, "
 				"s:s}",
-		    "seq", (json_int_t)sqlite3_column_int64(s, 0), "form",
-		    sqlite3_column_int(s, 8), "ts_ms", (json_int_t)ts, "time",
-		    when, "actor", st_col_text(s, 2) ? st_col_text(s, 2) : "",
+		    "seq", (json_int_t)st_col_i64(s, 0), "form",
+		    st_col_int(s, 8), "ts_ms", (json_int_t)ts, "time", when,
+		    "actor", st_col_text(s, 2) ? st_col_text(s, 2) : "",
 		    "action", st_col_text(s, 3) ? st_col_text(s, 3) : "",
 		    "object", st_col_text(s, 4) ? st_col_text(s, 4) : "",
 		    "details", details, "prev_hash",
@@ -912,7 +929,7 @@ store_audit_export(struct store *st, int64_t since_ms, FILE *out)
 out:
 	free(line);
 	json_decref(row);
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r;
 }
@@ -927,7 +944,7 @@ static int
 audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
     unsigned int limit, store_audit_row_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	struct store_audit_row row;
 	uint64_t head;
 	unsigned int n = 0;
@@ -944,10 +961,10 @@ audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
 		goto out;
 	while ((r = st_step_row(st, s, "audit rows")) == 1) {
 		row = (struct store_audit_row){
-			.seq = (uint64_t)sqlite3_column_int64(s, 0),
+			.seq = (uint64_t)st_col_i64(s, 0),
 			.action = st_col_text(s, 1),
 			.object = st_col_text(s, 2),
-			.ts_ms = sqlite3_column_int64(s, 3),
+			.ts_ms = st_col_i64(s, 3),
 			.details = st_col_text(s, 4),
 			.actor = st_col_text(s, 5),
 		};
@@ -965,7 +982,7 @@ audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
 	*cursor = head;
 	r = 0;
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r;
 }

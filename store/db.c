@@ -1,6 +1,6 @@
 /*
- * db.c: opening the SQLite store (pragmas, migrations), the statement
- * cache, transactions, error translation and small shared helpers.
+ * db.c: opening the store on its engine, the engine-neutral statement
+ * API and its cache, transactions, error translation and shared helpers.
  */
 #include "config.h"
 
@@ -16,15 +16,6 @@
 
 #include "common/common.h"
 #include "store/store-int.h"
-
-/*
- * Every session process writes its own rows (auth, decision, certificate,
- * session open and close: some eight commits, each an fsync of the WAL
- * with synchronous=FULL).  200 logins at once on a disk that takes 40 ms
- * an fsync queue for well over 5 s, and a writer that gives up refuses a
- * session ("cannot record it"): wait up to 30 s instead.
- */
-#define STORE_BUSY_TIMEOUT_MS 30000
 
 int
 st_fail(struct store *st, int r, const char *fmt, ...)
@@ -43,14 +34,13 @@ st_fail(struct store *st, int r, const char *fmt, ...)
 int
 st_sqlerr(struct store *st, const char *what)
 {
-	int ext = sqlite3_extended_errcode(st->db);
+	int unique = 0;
+	const char *msg = st->eng->errmsg(st, &unique);
 
-	if (ext == SQLITE_CONSTRAINT_UNIQUE ||
-	    ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (unique)
 		return st_fail(st, PV_ERR_EXISTS, "%s: already exists", what);
-	pv_error("store: %s: %s", what, sqlite3_errmsg(st->db));
-	return st_fail(st, PV_ERR_STORE, "%s: store error: %s", what,
-	    sqlite3_errmsg(st->db));
+	pv_error("store: %s: %s", what, msg);
+	return st_fail(st, PV_ERR_STORE, "%s: store error: %s", what, msg);
 }
 
 const char *
@@ -62,98 +52,134 @@ store_errmsg(const struct store *st)
 }
 
 int
-st_prep(struct store *st, const char *sql, sqlite3_stmt **out)
+st_prep(struct store *st, const char *sql, struct st_q **out)
 {
 	size_t i;
 
 	*out = NULL;
 	for (i = 0; i < STORE_STMT_CACHE && st->cache[i].sql != NULL; i++) {
 		if (st->cache[i].sql == sql) {
-			*out = st->cache[i].stmt;
+			*out = st->cache[i].q;
 			return 0;
 		}
 	}
 	if (i == STORE_STMT_CACHE)
 		return st_prep_once(st, sql, out);
-	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-		&st->cache[i].stmt, NULL) != SQLITE_OK)
-		return st_sqlerr(st, "prepare");
+	if (st->eng->prepare(st, sql, 1, &st->cache[i].q) != 0) {
+		(void)st_sqlerr(st, "prepare");
+		return PV_ERR_STORE;
+	}
 	st->cache[i].sql = sql;
-	*out = st->cache[i].stmt;
+	*out = st->cache[i].q;
 	return 0;
 }
 
 int
-st_prep_once(struct store *st, const char *sql, sqlite3_stmt **out)
+st_prep_once(struct store *st, const char *sql, struct st_q **out)
 {
 	*out = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-		return st_sqlerr(st, "prepare");
+	if (st->eng->prepare(st, sql, 0, out) != 0) {
+		(void)st_sqlerr(st, "prepare");
+		return PV_ERR_STORE;
+	}
 	return 0;
 }
 
 void
-st_done(sqlite3_stmt *s)
+st_done(struct st_q *q)
 {
-	if (s == NULL)
-		return;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	if (q != NULL)
+		q->eng->reset(q);
+}
+
+void
+st_free(struct st_q *q)
+{
+	if (q != NULL)
+		q->eng->finalize(q);
 }
 
 int
-st_bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v)
+st_bind_text(struct store *st, struct st_q *q, int i, const char *v)
 {
-	int rc;
-
 	if (v == NULL)
-		rc = sqlite3_bind_null(s, i);
-	else
-		rc = sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	return rc == SQLITE_OK ? 0 : st_sqlerr(st, "bind");
+		return st_bind_null(st, q, i);
+	return st_bind_text_len(st, q, i, v, strlen(v));
 }
 
 int
-st_bind_i64(struct store *st, sqlite3_stmt *s, int i, int64_t v)
+st_bind_text_len(
+    struct store *st, struct st_q *q, int i, const char *v, size_t len)
 {
-	return sqlite3_bind_int64(s, i, v) == SQLITE_OK ? 0
-							: st_sqlerr(st, "bind");
+	return q->eng->bind_text(q, i, v, len) == 0 ? 0 : st_sqlerr(st, "bind");
 }
 
 int
-st_step_done(struct store *st, sqlite3_stmt *s, const char *what)
+st_bind_i64(struct store *st, struct st_q *q, int i, int64_t v)
 {
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc == SQLITE_ROW)
-		return 0;
-	return st_sqlerr(st, what);
+	return q->eng->bind_i64(q, i, v) == 0 ? 0 : st_sqlerr(st, "bind");
 }
 
 int
-st_step_row(struct store *st, sqlite3_stmt *s, const char *what)
+st_bind_blob(struct store *st, struct st_q *q, int i, const void *v, size_t len)
 {
-	int rc = sqlite3_step(s);
+	return q->eng->bind_blob(q, i, v, len) == 0 ? 0 : st_sqlerr(st, "bind");
+}
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return st_sqlerr(st, what);
+int
+st_bind_null(struct store *st, struct st_q *q, int i)
+{
+	return q->eng->bind_null(q, i) == 0 ? 0 : st_sqlerr(st, "bind");
+}
+
+int
+st_step_done(struct store *st, struct st_q *q, const char *what)
+{
+	return q->eng->step(q) >= 0 ? 0 : st_sqlerr(st, what);
+}
+
+int
+st_step_row(struct store *st, struct st_q *q, const char *what)
+{
+	int rc = q->eng->step(q);
+
+	return rc >= 0 ? rc : st_sqlerr(st, what);
+}
+
+int64_t
+st_col_i64(struct st_q *q, int i)
+{
+	return q->eng->col_i64(q, i);
+}
+
+int
+st_col_int(struct st_q *q, int i)
+{
+	return (int)q->eng->col_i64(q, i);
 }
 
 const char *
-st_col_text(sqlite3_stmt *s, int i)
+st_col_text(struct st_q *q, int i)
 {
-	return (const char *)sqlite3_column_text(s, i);
+	return q->eng->col_text(q, i);
+}
+
+const void *
+st_col_blob(struct st_q *q, int i, size_t *len)
+{
+	return q->eng->col_blob(q, i, len);
 }
 
 int
-st_col_dup(sqlite3_stmt *s, int i, char **out)
+st_col_is_null(struct st_q *q, int i)
 {
-	const char *t = st_col_text(s, i);
+	return q->eng->col_is_null(q, i);
+}
+
+int
+st_col_dup(struct st_q *q, int i, char **out)
+{
+	const char *t = st_col_text(q, i);
 
 	*out = NULL;
 	if (t == NULL)
@@ -163,19 +189,23 @@ st_col_dup(sqlite3_stmt *s, int i, char **out)
 	return 0;
 }
 
-static int
+int64_t
+st_changes(struct store *st)
+{
+	return st->eng->changes(st);
+}
+
+int
+st_last_id(struct store *st, int64_t *id)
+{
+	*id = 0;
+	return st->eng->last_id(st, id) == 0 ? 0 : st_sqlerr(st, "last id");
+}
+
+int
 st_exec(struct store *st, const char *sql, const char *what)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		pv_error("store: %s: %s", what, msg ? msg : "?");
-		(void)st_fail(st, PV_ERR_STORE, "%s: store error: %s", what,
-		    msg ? msg : "?");
-		sqlite3_free(msg);
-		return PV_ERR_STORE;
-	}
-	return 0;
+	return st->eng->exec(st, sql) == 0 ? 0 : st_sqlerr(st, what);
 }
 
 int
@@ -188,8 +218,8 @@ st_begin(struct store *st, int immediate)
 	if (st->batch)
 		r = st_exec(st, "SAVEPOINT pv_tx", "savepoint");
 	else
-		r = st_exec(
-		    st, immediate ? "BEGIN IMMEDIATE" : "BEGIN", "begin");
+		r = st->eng->begin(st, immediate) == 0 ? 0
+						       : st_sqlerr(st, "begin");
 	if (r == 0)
 		st->in_tx = 1;
 	return r;
@@ -212,11 +242,10 @@ st_rollback(struct store *st)
 	if (st->batch) {
 		/* this transaction's changes only; the batch goes on */
 		if (st->in_tx)
-			(void)sqlite3_exec(st->db,
-			    "ROLLBACK TO pv_tx; RELEASE pv_tx", NULL, NULL,
-			    NULL);
-	} else if (sqlite3_get_autocommit(st->db) == 0)
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			(void)st->eng->exec(
+			    st, "ROLLBACK TO pv_tx; RELEASE pv_tx");
+	} else if (st->eng->in_tx(st))
+		(void)st->eng->exec(st, "ROLLBACK");
 	st->in_tx = 0;
 }
 
@@ -233,8 +262,10 @@ store_batch_begin(struct store *st)
 
 	if (st->in_tx || st->batch)
 		return st_fail(st, PV_ERR_INTERNAL, "nested batch");
-	if ((r = st_exec(st, "BEGIN IMMEDIATE", "begin batch")) == 0)
-		st->batch = 1;
+	if (st->eng->begin(st, 1) != 0)
+		return st_sqlerr(st, "begin batch");
+	st->batch = 1;
+	r = 0;
 	return r;
 }
 
@@ -249,8 +280,8 @@ store_batch_end(struct store *st)
 		st_rollback(st);
 	st->batch = 0;
 	if ((r = st_exec(st, "COMMIT", "commit batch")) != 0 &&
-	    sqlite3_get_autocommit(st->db) == 0)
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	    st->eng->in_tx(st))
+		(void)st->eng->exec(st, "ROLLBACK");
 	return r;
 }
 
@@ -258,7 +289,7 @@ static int
 st_id_by(struct store *st, const char *sql, const char *kind, const char *name,
     int64_t *id)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*id = 0;
@@ -275,7 +306,7 @@ st_id_by(struct store *st, const char *sql, const char *kind, const char *name,
 		    st, PV_ERR_NOT_FOUND, "%s %s: not found", kind, name);
 		goto out;
 	}
-	*id = sqlite3_column_int64(s, 0);
+	*id = st_col_i64(s, 0);
 	r = 0;
 out:
 	st_done(s);
@@ -336,42 +367,33 @@ st_cache_clear(struct store *st)
 	size_t i;
 
 	for (i = 0; i < STORE_STMT_CACHE; i++) {
-		sqlite3_finalize(st->cache[i].stmt);
+		st_free(st->cache[i].q);
 		st->cache[i] = (struct store_stmt){ NULL, NULL };
 	}
+}
+
+/* "sqlite:PATH" or a bare path is SQLite. */
+static const struct st_engine *
+st_engine_for(const char *where, const char **arg)
+{
+	*arg = where;
+	if (strncmp(where, "sqlite:", 7) == 0)
+		*arg = where + 7;
+	return &st_engine_sqlite;
 }
 
 int
 store_open(const char *path, struct store **out)
 {
 	struct store *st = NULL;
-	int r = PV_ERR_INTERNAL, mem;
+	const char *arg;
+	int r = PV_ERR_INTERNAL;
 
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PV_ERR_ALLOC;
-	mem = strcmp(path, ":memory:") == 0;
-	if (sqlite3_open_v2(path, &st->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-		NULL) != SQLITE_OK) {
-		pv_error("store: open %s: %s", path,
-		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
-		r = PV_ERR_STORE;
-		goto out;
-	}
-	(void)sqlite3_extended_result_codes(st->db, 1);
-	if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
-		r = st_sqlerr(st, "busy_timeout");
-		goto out;
-	}
-	if (!mem &&
-	    (r = st_exec(st, "PRAGMA journal_mode=WAL", "journal_mode")) != 0)
-		goto out;
-	if ((r = st_exec(st,
-		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
-		 "PRAGMA secure_delete=ON; PRAGMA trusted_schema=OFF",
-		 "pragmas")) != 0)
+	st->eng = st_engine_for(path, &arg);
+	if ((r = st->eng->open(st, arg)) != 0)
 		goto out;
 	if ((r = st_migrate(st)) != 0)
 		goto out;
@@ -382,8 +404,7 @@ store_open(const char *path, struct store **out)
 out:
 	if (st != NULL) {
 		st_cache_clear(st);
-		if (st->db != NULL)
-			sqlite3_close_v2(st->db);
+		st->eng->close(st);
 		free(st);
 	}
 	return r;
@@ -396,10 +417,10 @@ store_close(struct store *st)
 		return;
 	if (st->in_tx)
 		st_rollback(st);
-	if (st->batch) /* nothing of it was acted on: not kept */
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (st->batch && st->eng->in_tx(st)) /* not acted on: not kept */
+		(void)st->eng->exec(st, "ROLLBACK");
 	st_cache_clear(st);
-	sqlite3_close_v2(st->db);
+	st->eng->close(st);
 	EVP_PKEY_free(st->audit_key);
 	PV_WIPE(st->totp_key);
 	(void)oath_done();
@@ -409,19 +430,10 @@ store_close(struct store *st)
 int
 store_schema_version(struct store *st, int *version)
 {
-	sqlite3_stmt *s;
-	int r;
-
 	*version = 0;
-	if ((r = st_prep(st, "PRAGMA user_version", &s)) != 0)
-		return r;
-	if ((r = st_step_row(st, s, "user_version")) == 1) {
-		*version = sqlite3_column_int(s, 0);
-		r = 0;
-	} else if (r == 0)
-		r = PV_ERR_STORE;
-	st_done(s);
-	return r;
+	return st->eng->get_version(st, version) == 0
+	    ? 0
+	    : st_sqlerr(st, "schema version");
 }
 
 int

@@ -65,7 +65,7 @@ store_exit_item_free(struct store_exit_item *i)
 	"providers p ON p.id = x.provider_id"
 
 static int
-exit_from_row(sqlite3_stmt *s, struct store_exit **out)
+exit_from_row(struct st_q *s, struct store_exit **out)
 {
 	struct store_exit *x;
 	const char *id = st_col_text(s, 0);
@@ -74,10 +74,10 @@ exit_from_row(sqlite3_stmt *s, struct store_exit **out)
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return PV_ERR_ALLOC;
 	(void)snprintf(x->id, sizeof(x->id), "%s", id != NULL ? id : "");
-	x->started_at = sqlite3_column_int64(s, 3);
-	x->contract_end = sqlite3_column_int64(s, 4);
-	x->finished_at = sqlite3_column_int64(s, 5);
-	x->legal_hold = sqlite3_column_int(s, 8);
+	x->started_at = st_col_i64(s, 3);
+	x->contract_end = st_col_i64(s, 4);
+	x->finished_at = st_col_i64(s, 5);
+	x->legal_hold = st_col_int(s, 8);
 	if (st_col_dup(s, 1, &x->provider) != 0 ||
 	    st_col_dup(s, 2, &x->started_by) != 0 ||
 	    st_col_dup(s, 6, &x->certificate_sha256) != 0 ||
@@ -93,7 +93,7 @@ exit_from_row(sqlite3_stmt *s, struct store_exit **out)
 static int
 exit_get_locked(struct store *st, const char *provider, struct store_exit **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*out = NULL;
@@ -127,7 +127,7 @@ int
 store_exit_begin(struct store *st, const char *actor, const char *provider,
     int64_t contract_end, int64_t now, struct store_exit **out, int *created)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char id[PV_UUID_LEN + 1], obj[128];
 	int64_t pid;
 	int r;
@@ -186,7 +186,7 @@ out:
 }
 
 static int
-item_from_row(sqlite3_stmt *s, struct store_exit_item **out)
+item_from_row(struct st_q *s, struct store_exit_item **out)
 {
 	struct store_exit_item *i;
 
@@ -194,8 +194,8 @@ item_from_row(sqlite3_stmt *s, struct store_exit_item **out)
 	if ((i = calloc(1, sizeof(*i))) == NULL)
 		return PV_ERR_ALLOC;
 	i->state = exit_state_parse(st_col_text(s, 2));
-	i->updated_at = sqlite3_column_int64(s, 4);
-	i->attempts = sqlite3_column_int(s, 5);
+	i->updated_at = st_col_i64(s, 4);
+	i->attempts = st_col_int(s, 5);
 	if (st_col_dup(s, 0, &i->step) != 0 ||
 	    st_col_dup(s, 1, &i->item) != 0 ||
 	    st_col_dup(s, 3, &i->detail) != 0) {
@@ -212,7 +212,7 @@ int
 store_exit_item_get(struct store *st, const char *exit_id, const char *step,
     const char *item, struct store_exit_item **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*out = NULL;
@@ -239,7 +239,7 @@ store_exit_item_set(struct store *st, const char *actor, const char *exit_id,
     const char *step, const char *item, enum store_exit_state state,
     json_t *detail, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char *text = NULL, obj[128];
 	int r;
 
@@ -295,7 +295,7 @@ int
 store_exit_item_list(struct store *st, const char *exit_id, const char *step,
     store_exit_item_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	struct store_exit_item *i = NULL;
 	int r;
 
@@ -317,7 +317,7 @@ store_exit_item_list(struct store *st, const char *exit_id, const char *step,
 			goto out;
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r;
 }
@@ -326,7 +326,7 @@ int
 store_exit_finish(struct store *st, const char *actor, const char *exit_id,
     const char *bundle, const char *certificate_sha256, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int r;
 
@@ -342,7 +342,7 @@ store_exit_finish(struct store *st, const char *actor, const char *exit_id,
 	    (r = st_bind_text(st, s, 4, certificate_sha256)) != 0 ||
 	    (r = st_step_done(st, s, "exit finish")) != 0)
 		goto out;
-	if (sqlite3_changes(st->db) != 1) {
+	if (st_changes(st) != 1) {
 		r = st_fail(st, PV_ERR_NOT_FOUND, "no exit %s", exit_id);
 		goto out;
 	}
@@ -373,7 +373,7 @@ int
 store_exit_hold(struct store *st, const char *actor, const char *provider,
     int hold, const char *why)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	struct store_exit *x = NULL;
 	char obj[128];
 	int r;
@@ -406,7 +406,7 @@ out:
 int
 store_exit_of_engineer(struct store *st, const char *login)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	if ((r = st_prep(st,

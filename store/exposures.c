@@ -92,7 +92,7 @@ static int
 exposure_insert(struct store *st, const char *actor,
     const struct store_exposure_spec *e, int64_t now, int audit, int *added)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t pid, eid = 0, epid = 0, tid = 0, xid;
 	char obj[64];
 	int r;
@@ -110,8 +110,8 @@ exposure_insert(struct store *st, const char *actor,
 		    (r = st_step_row(st, s, "exposure engineer")) < 0)
 			goto out;
 		if (r == 1) {
-			eid = sqlite3_column_int64(s, 0);
-			epid = sqlite3_column_int64(s, 1);
+			eid = st_col_i64(s, 0);
+			epid = st_col_i64(s, 1);
 		}
 		st_done(s);
 		s = NULL;
@@ -159,7 +159,8 @@ exposure_insert(struct store *st, const char *actor,
 		goto out;
 	st_done(s);
 	s = NULL;
-	xid = sqlite3_last_insert_rowid(st->db);
+	if ((r = st_last_id(st, &xid)) != 0)
+		return r;
 	*added = 1;
 	if (!audit)
 		return 0;
@@ -309,7 +310,7 @@ store_exposure_list(
     struct store *st, const char *provider, store_exposure_cb cb, void *ctx)
 {
 	struct store_exposure x;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t pid;
 	int r;
 
@@ -329,7 +330,7 @@ store_exposure_list(
 		goto out;
 	while ((r = st_step_row(st, s, "exposure list")) == 1) {
 		x = (struct store_exposure){
-			.id = sqlite3_column_int64(s, 0),
+			.id = st_col_i64(s, 0),
 			.source = "recorded",
 			.provider = st_col_text(s, 1),
 			.engineer = st_col_text(s, 2),
@@ -339,16 +340,16 @@ store_exposure_list(
 			.kind = st_col_text(s, 6),
 			.reference = st_col_text(s, 7),
 			.note = st_col_text(s, 8),
-			.exposed_at = sqlite3_column_int64(s, 9),
-			.last_at = sqlite3_column_int64(s, 9),
-			.rotated_at = sqlite3_column_int64(s, 10),
+			.exposed_at = st_col_i64(s, 9),
+			.last_at = st_col_i64(s, 9),
+			.rotated_at = st_col_i64(s, 10),
 		};
 		if ((r = cb(ctx, &x)) != 0)
 			goto out;
 	}
 	if (r < 0)
 		goto out;
-	sqlite3_finalize(s);
+	st_free(s);
 	s = NULL;
 	/* Every target account the provider's engineers had a session as. */
 	if ((r = st_prep_once(st,
@@ -370,15 +371,15 @@ store_exposure_list(
 			.account = st_col_text(s, 2),
 			.kind = "account",
 			.reference = "sessions",
-			.exposed_at = sqlite3_column_int64(s, 4),
-			.last_at = sqlite3_column_int64(s, 5),
-			.sessions = sqlite3_column_int64(s, 6),
+			.exposed_at = st_col_i64(s, 4),
+			.last_at = st_col_i64(s, 5),
+			.sessions = st_col_i64(s, 6),
 		};
 		if ((r = cb(ctx, &x)) != 0)
 			goto out;
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r < 0 ? r : 0;
 }

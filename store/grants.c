@@ -50,7 +50,7 @@ state_parse(const char *s)
 	"targets t ON t.id = g.target_id"
 
 static int
-grant_from_row(sqlite3_stmt *s, int64_t now, struct store_grant **out)
+grant_from_row(struct st_q *s, int64_t now, struct store_grant **out)
 {
 	struct store_grant *g;
 	const char *id = st_col_text(s, 0);
@@ -75,14 +75,14 @@ grant_from_row(sqlite3_stmt *s, int64_t now, struct store_grant **out)
 		return PV_ERR_ALLOC;
 	}
 	g->state = state_parse(st_col_text(s, 9));
-	g->approvals = sqlite3_column_int(s, 10);
-	g->approvals_needed = sqlite3_column_int(s, 11);
-	g->duration = (uint64_t)sqlite3_column_int64(s, 12);
-	g->capped = sqlite3_column_int(s, 13);
-	g->requested_at = sqlite3_column_int64(s, 14);
-	g->not_before = sqlite3_column_int64(s, 15);
-	g->not_after = sqlite3_column_int64(s, 16);
-	g->decided_at = sqlite3_column_int64(s, 17);
+	g->approvals = st_col_int(s, 10);
+	g->approvals_needed = st_col_int(s, 11);
+	g->duration = (uint64_t)st_col_i64(s, 12);
+	g->capped = st_col_int(s, 13);
+	g->requested_at = st_col_i64(s, 14);
+	g->not_before = st_col_i64(s, 15);
+	g->not_after = st_col_i64(s, 16);
+	g->decided_at = st_col_i64(s, 17);
 	if (g->state == STORE_GRANT_ACTIVE && now >= g->not_after)
 		g->state = STORE_GRANT_EXPIRED;
 	*out = g;
@@ -131,7 +131,7 @@ int
 store_grant_get(
     struct store *st, const char *id, int64_t now, struct store_grant **out)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*out = NULL;
@@ -228,7 +228,7 @@ store_grant_request(struct store *st, const char *actor,
 	char id[PV_UUID_LEN + 1], obj[128];
 	uint64_t duration;
 	int64_t eid, tid;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r, capped = 0, autogrant;
 
 	if (out != NULL)
@@ -254,13 +254,13 @@ store_grant_request(struct store *st, const char *actor,
 		    req->engineer);
 		goto out;
 	}
-	eid = sqlite3_column_int64(s, 0);
-	if (sqlite3_column_int(s, 1)) {
+	eid = st_col_i64(s, 0);
+	if (st_col_int(s, 1)) {
 		r = st_fail(st, PV_ERR_DENIED, "engineer %s is disabled",
 		    req->engineer);
 		goto out;
 	}
-	if (sqlite3_column_int(s, 3) ||
+	if (st_col_int(s, 3) ||
 	    strcmp(st_col_text(s, 2) ? st_col_text(s, 2) : "", "active") != 0) {
 		r = st_fail(st, PV_ERR_DENIED,
 		    "the provider of %s is revoked or exiting: no new grants",
@@ -346,7 +346,7 @@ approver_may_decide(struct store *st, const char *approver,
 	    "FROM approver_groups x WHERE x.approver_id = a.id AND x.grp = ?2) "
 	    "FROM approvers a LEFT JOIN engineers e ON e.id = a.engineer_id "
 	    "WHERE a.name = ?1";
-	sqlite3_stmt *s;
+	struct st_q *s;
 	char self[128];
 	const char *linked;
 	int r;
@@ -364,7 +364,7 @@ approver_may_decide(struct store *st, const char *approver,
 		goto out;
 	}
 	linked = st_col_text(s, 2);
-	if (sqlite3_column_int(s, 1)) {
+	if (st_col_int(s, 1)) {
 		r = st_fail(
 		    st, PV_ERR_DENIED, "approver %s is disabled", approver);
 		goto out;
@@ -379,13 +379,13 @@ approver_may_decide(struct store *st, const char *approver,
 		    approver, g->id);
 		goto out;
 	}
-	if (g->group == NULL || !sqlite3_column_int(s, 3)) {
+	if (g->group == NULL || !st_col_int(s, 3)) {
 		r = st_fail(st, PV_ERR_DENIED,
 		    "approver %s is not in group %s that grant %s needs",
 		    approver, g->group ? g->group : "(none)", g->id);
 		goto out;
 	}
-	*aid = sqlite3_column_int64(s, 0);
+	*aid = st_col_i64(s, 0);
 	r = 0;
 out:
 	st_done(s);
@@ -407,7 +407,7 @@ grant_decide(struct store *st, const char *approver, const char *id,
 	    "UPDATE grants SET state = 'denied', decided_at = ?1 WHERE id = ?2 "
 	    "AND state = 'pending'";
 	struct store_grant *g = NULL;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char actor[128], obj[128];
 	int64_t aid;
 	int r, activated = 0;
@@ -501,7 +501,7 @@ store_grant_revoke(struct store *st, const char *actor, const char *id,
 	    "UPDATE grants SET state = 'revoked', revoked_at = ?, revoked_by = "
 	    "? WHERE id = ?";
 	struct store_grant *g = NULL;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int r;
 
@@ -546,7 +546,7 @@ store_grant_list(struct store *st, const char *engineer, unsigned int flags,
     int64_t now, store_grant_cb cb, void *ctx)
 {
 	struct store_grant *g = NULL;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -575,7 +575,7 @@ store_grant_list(struct store *st, const char *engineer, unsigned int flags,
 		}
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -583,7 +583,7 @@ int
 store_grant_best_for(struct store *st, const char *engineer, const char *target,
     const char *account, int64_t now, struct store_grant **out)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*out = NULL;
@@ -616,7 +616,7 @@ out:
 int
 store_grant_expire_due(struct store *st, int64_t now, int *count)
 {
-	sqlite3_stmt *s = NULL, *u = NULL;
+	struct st_q *s = NULL, *u = NULL;
 	char obj[128];
 	int r, n = 0;
 
@@ -648,7 +648,7 @@ store_grant_expire_due(struct store *st, int64_t now, int *count)
 	}
 	if (r < 0)
 		goto out;
-	sqlite3_finalize(s);
+	st_free(s);
 	s = NULL;
 	if ((r = st_commit(st)) != 0)
 		return r;
@@ -657,7 +657,7 @@ store_grant_expire_due(struct store *st, int64_t now, int *count)
 	return 0;
 out:
 	st_done(u);
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r;
 }

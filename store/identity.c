@@ -40,7 +40,7 @@ store_provider_add(struct store *st, const char *actor, const char *name,
 {
 	static const char sql[] = "INSERT INTO providers(name, contract_start, "
 				  "contract_end, created_at) VALUES (?,?,?,?)";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int r;
 
@@ -88,24 +88,24 @@ out:
 	"WHERE e.provider_id = p.id)"
 
 static int
-provider_from_row(sqlite3_stmt *s, struct store_provider **out)
+provider_from_row(struct st_q *s, struct store_provider **out)
 {
 	struct store_provider *p;
 
 	*out = NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return PV_ERR_ALLOC;
-	p->id = sqlite3_column_int64(s, 0);
+	p->id = st_col_i64(s, 0);
 	if (st_col_dup(s, 1, &p->name) != 0) {
 		store_provider_free(p);
 		return PV_ERR_ALLOC;
 	}
 	p->status = provider_status_parse(st_col_text(s, 2));
-	p->contract_start = sqlite3_column_int64(s, 3);
-	p->contract_end = sqlite3_column_int64(s, 4);
-	p->created_at = sqlite3_column_int64(s, 5);
-	p->revoked_at = sqlite3_column_int64(s, 6);
-	p->engineers = sqlite3_column_int(s, 7);
+	p->contract_start = st_col_i64(s, 3);
+	p->contract_end = st_col_i64(s, 4);
+	p->created_at = st_col_i64(s, 5);
+	p->revoked_at = st_col_i64(s, 6);
+	p->engineers = st_col_int(s, 7);
 	*out = p;
 	return 0;
 }
@@ -114,7 +114,7 @@ int
 store_provider_get(
     struct store *st, const char *name, struct store_provider **out)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*out = NULL;
@@ -140,7 +140,7 @@ int
 store_provider_list(struct store *st, store_provider_cb cb, void *ctx)
 {
 	struct store_provider *p = NULL;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -157,7 +157,7 @@ store_provider_list(struct store *st, store_provider_cb cb, void *ctx)
 			break;
 		}
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -175,7 +175,7 @@ static int
 st_update(struct store *st, const char *sql, int64_t t, int64_t id,
     const char *text, int *changed)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if (changed != NULL)
@@ -186,7 +186,7 @@ st_update(struct store *st, const char *sql, int64_t t, int64_t id,
 	    (r = st_bind_i64(st, s, 2, id)) == 0 &&
 	    (text == NULL || (r = st_bind_text(st, s, 3, text)) == 0) &&
 	    (r = st_step_done(st, s, "update")) == 0 && changed != NULL)
-		*changed = sqlite3_changes(st->db);
+		*changed = st_changes(st);
 	st_done(s);
 	return r;
 }
@@ -328,7 +328,7 @@ store_engineer_add(struct store *st, const char *actor, const char *login,
 {
 	static const char sql[] = "INSERT INTO engineers(login, provider_id, "
 				  "clearance, created_at) VALUES (?,?,?,?)";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t pid;
 	char obj[128];
 	int r;
@@ -378,25 +378,25 @@ out:
 	"k.revoked_at IS NULL)"
 
 static int
-engineer_from_row(sqlite3_stmt *s, struct store_engineer **out)
+engineer_from_row(struct st_q *s, struct store_engineer **out)
 {
 	struct store_engineer *e;
 
 	*out = NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return PV_ERR_ALLOC;
-	e->id = sqlite3_column_int64(s, 0);
+	e->id = st_col_i64(s, 0);
 	if (st_col_dup(s, 1, &e->login) != 0 ||
 	    st_col_dup(s, 2, &e->provider) != 0 ||
 	    st_col_dup(s, 3, &e->clearance) != 0) {
 		store_engineer_free(e);
 		return PV_ERR_ALLOC;
 	}
-	e->created_at = sqlite3_column_int64(s, 4);
-	e->disabled_at = sqlite3_column_int64(s, 5);
-	e->provider_blocked = sqlite3_column_int(s, 6);
-	e->has_totp = sqlite3_column_int(s, 7);
-	e->keys = sqlite3_column_int(s, 8);
+	e->created_at = st_col_i64(s, 4);
+	e->disabled_at = st_col_i64(s, 5);
+	e->provider_blocked = st_col_int(s, 6);
+	e->has_totp = st_col_int(s, 7);
+	e->keys = st_col_int(s, 8);
 	*out = e;
 	return 0;
 }
@@ -405,7 +405,7 @@ int
 store_engineer_get_by_login(
     struct store *st, const char *login, struct store_engineer **out)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*out = NULL;
@@ -433,7 +433,7 @@ store_engineer_list(
     struct store *st, const char *provider, store_engineer_cb cb, void *ctx)
 {
 	struct store_engineer *e = NULL;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -455,7 +455,7 @@ store_engineer_list(
 		}
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -528,7 +528,7 @@ int
 store_engineer_lock_state(struct store *st, const char *login,
     uint32_t *failures, int64_t *locked_until)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*failures = 0;
@@ -546,8 +546,8 @@ store_engineer_lock_state(struct store *st, const char *login,
 		r = st_fail(st, PV_ERR_NOT_FOUND, "no engineer %s", login);
 		goto out;
 	}
-	*failures = (uint32_t)sqlite3_column_int64(s, 0);
-	*locked_until = sqlite3_column_int64(s, 1);
+	*failures = (uint32_t)st_col_i64(s, 0);
+	*locked_until = st_col_i64(s, 1);
 	r = 0;
 out:
 	st_done(s);
@@ -596,7 +596,7 @@ store_approver_add(struct store *st, const char *actor, const char *name,
 	static const char grp[] = "INSERT INTO approver_groups(approver_id, "
 				  "grp) SELECT id, ?2 FROM approvers WHERE "
 				  "name = ?1";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t eid = 0;
 	char obj[128];
 	int r;
@@ -649,7 +649,7 @@ int
 store_approver_list(struct store *st, store_approver_cb cb, void *ctx)
 {
 	struct store_approver a;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -670,6 +670,6 @@ store_approver_list(struct store *st, store_approver_cb cb, void *ctx)
 			break;
 		}
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }

@@ -13,6 +13,9 @@
 #include "common/common.h"
 #include "store/store-int.h"
 
+/* col equals the parameter, NULL equal to NULL (SQLite's IS, portably) */
+#define SAME(col, p) "(" col " = " p " OR (" col " IS NULL AND " p " IS NULL))"
+
 enum icol {
 	IC_ID = 0,
 	IC_PROVIDER,
@@ -183,7 +186,7 @@ i_row(void *ctx, const struct st_imp_row *row)
 }
 
 static int
-bind_opt(struct store *st, sqlite3_stmt *s, int i, int64_t v)
+bind_opt(struct store *st, struct st_q *s, int i, int64_t v)
 {
 	return v != 0 ? st_bind_i64(st, s, i, v) : 0;
 }
@@ -192,7 +195,7 @@ bind_opt(struct store *st, sqlite3_stmt *s, int i, int64_t v)
 static int
 incident_put(struct store *st, const struct st_imp_row *row, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	struct irow t;
 	int64_t pid;
 	int r, found;
@@ -202,8 +205,10 @@ incident_put(struct store *st, const struct st_imp_row *row, int64_t now)
 		return r;
 	if ((r = st_prep(st,
 		 "SELECT provider_id = ?2 AND priority = ?3 AND opened_at = ?4 "
-		 "AND acked_at IS ?5 AND resolved_at IS ?6 AND service IS ?7 "
-		 "FROM incidents WHERE id = ?1",
+		 "AND " SAME("acked_at", "?5") " AND " SAME(
+		     "resolved_at", "?6") " AND " SAME("service",
+		     "?7") " "
+			   "FROM incidents WHERE id = ?1",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, row->v[IC_ID])) != 0 ||
 	    (r = st_bind_i64(st, s, 2, pid)) != 0 ||
@@ -215,7 +220,7 @@ incident_put(struct store *st, const struct st_imp_row *row, int64_t now)
 	    (r = st_step_row(st, s, "incident find")) < 0)
 		goto out;
 	found = r;
-	if (found == 1 && sqlite3_column_int(s, 0) == 1) {
+	if (found == 1 && st_col_int(s, 0) == 1) {
 		r = 0;
 		goto out;
 	}
@@ -276,7 +281,7 @@ o_row(void *ctx, const struct st_imp_row *row)
 static int
 outage_put(struct store *st, const struct st_imp_row *row, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t tid, a, b;
 	int r, found;
 
@@ -285,8 +290,9 @@ outage_put(struct store *st, const struct st_imp_row *row, int64_t now)
 	if ((r = st_target_id(st, row->v[OC_TARGET], &tid)) != 0)
 		return r;
 	if ((r = st_prep(st,
-		 "SELECT ended_at = ?3 AND note IS ?4 FROM outages WHERE "
-		 "target_id = ?1 AND started_at = ?2",
+		 "SELECT ended_at = ?3 AND " SAME(
+		     "note", "?4") " FROM outages WHERE "
+				   "target_id = ?1 AND started_at = ?2",
 		 &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, tid)) != 0 ||
 	    (r = st_bind_i64(st, s, 2, a)) != 0 ||
@@ -295,7 +301,7 @@ outage_put(struct store *st, const struct st_imp_row *row, int64_t now)
 	    (r = st_step_row(st, s, "outage find")) < 0)
 		goto out;
 	found = r;
-	if (found == 1 && sqlite3_column_int(s, 0) == 1) {
+	if (found == 1 && st_col_int(s, 0) == 1) {
 		r = 0;
 		goto out;
 	}
@@ -506,7 +512,7 @@ int
 store_incident_query(struct store *st, const char *provider, int64_t from,
     int64_t to, json_t *arr)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	/*
@@ -532,7 +538,7 @@ store_incident_query(struct store *st, const char *provider, int64_t from,
 	while ((r = st_step_row(st, s, "incident list")) == 1) {
 		json_t *o = json_pack("{s:s, s:s, s:I}", "id",
 		    st_col_text(s, 0), "priority", st_col_text(s, 1), "opened",
-		    (json_int_t)sqlite3_column_int64(s, 2));
+		    (json_int_t)st_col_i64(s, 2));
 		int k;
 
 		if (o == NULL) {
@@ -543,30 +549,30 @@ store_incident_query(struct store *st, const char *provider, int64_t from,
 			static const char *const key[] = { "acknowledged",
 				"resolved", NULL, "engaged" };
 
-			if (k == 5 || sqlite3_column_type(s, k) == SQLITE_NULL)
+			if (k == 5 || st_col_is_null(s, k))
 				continue;
-			json_object_set_new(o, key[k - 3],
-			    json_integer(sqlite3_column_int64(s, k)));
+			json_object_set_new(
+			    o, key[k - 3], json_integer(st_col_i64(s, k)));
 		}
 		if (st_col_text(s, 5) != NULL)
 			json_object_set_new(
 			    o, "service", json_string(st_col_text(s, 5)));
 		json_object_set_new(
-		    o, "grants", json_integer(sqlite3_column_int64(s, 7)));
+		    o, "grants", json_integer(st_col_i64(s, 7)));
 		if (json_array_append_new(arr, o) != 0) {
 			r = PV_ERR_ALLOC;
 			goto out;
 		}
 	}
 out:
-	sqlite3_finalize(s); /* st_prep_once's own */
+	st_free(s); /* st_prep_once's own */
 	return r < 0 ? r : 0;
 }
 
 int
 store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -581,14 +587,13 @@ store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr)
 		if (json_array_append_new(arr,
 			json_pack("{s:s, s:s?, s:I, s:I}", "target",
 			    st_col_text(s, 0), "region", st_col_text(s, 1),
-			    "start", (json_int_t)sqlite3_column_int64(s, 2),
-			    "end", (json_int_t)sqlite3_column_int64(s, 3))) !=
-		    0) {
+			    "start", (json_int_t)st_col_i64(s, 2), "end",
+			    (json_int_t)st_col_i64(s, 3))) != 0) {
 			r = PV_ERR_ALLOC;
 			goto out;
 		}
 	}
 out:
-	sqlite3_finalize(s); /* st_prep_once's own */
+	st_free(s); /* st_prep_once's own */
 	return r < 0 ? r : 0;
 }

@@ -171,7 +171,7 @@ store_engineer_key_add(struct store *st, const char *actor, const char *login,
 	    "(?,?,?,?,?,?)";
 	char *type = NULL, *comment = NULL, fp[80], obj[128];
 	uint8_t *blob = NULL;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	size_t blen = 0;
 	int64_t eid;
 	int r;
@@ -194,9 +194,7 @@ store_engineer_key_add(struct store *st, const char *actor, const char *login,
 		goto out;
 	if ((r = st_bind_i64(st, s, 1, eid)) != 0 ||
 	    (r = st_bind_text(st, s, 2, type)) != 0 ||
-	    (sqlite3_bind_blob(s, 3, blob, (int)blen, SQLITE_TRANSIENT) !=
-		    SQLITE_OK &&
-		(r = st_sqlerr(st, "bind")) != 0) ||
+	    (r = st_bind_blob(st, s, 3, blob, blen)) != 0 ||
 	    (r = st_bind_text(st, s, 4, fp)) != 0 ||
 	    (r = st_bind_text(st, s, 5, comment)) != 0 ||
 	    (r = st_bind_i64(st, s, 6, pv_wall_ms() / 1000)) != 0)
@@ -234,7 +232,7 @@ store_engineer_key_list(
     struct store *st, const char *login, store_key_cb cb, void *ctx)
 {
 	struct store_key k;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int64_t eid;
 	int r;
 
@@ -250,11 +248,11 @@ store_engineer_key_list(
 		goto out;
 	while ((r = st_step_row(st, s, "key list")) == 1) {
 		k = (struct store_key){
-			.id = sqlite3_column_int64(s, 0),
+			.id = st_col_i64(s, 0),
 			.type = st_col_text(s, 1),
 			.fingerprint = st_col_text(s, 2),
 			.comment = st_col_text(s, 3),
-			.added_at = sqlite3_column_int64(s, 4),
+			.added_at = st_col_i64(s, 4),
 		};
 		if (cb(ctx, &k) != 0) {
 			r = 0;
@@ -262,7 +260,7 @@ store_engineer_key_list(
 		}
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -270,8 +268,9 @@ int
 store_engineer_key_match(
     struct store *st, const char *login, const uint8_t *blob, size_t len)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	const void *have;
+	size_t hlen = 0;
 	char fp[80];
 	int r;
 
@@ -290,9 +289,8 @@ store_engineer_key_match(
 	    (r = st_step_row(st, s, "key match")) < 0)
 		goto out;
 	if (r == 1) {
-		have = sqlite3_column_blob(s, 0);
-		r = (have != NULL &&
-			(size_t)sqlite3_column_bytes(s, 0) == len &&
+		have = st_col_blob(s, 0, &hlen);
+		r = (have != NULL && hlen == len &&
 			CRYPTO_memcmp(have, blob, len) == 0)
 		    ? PV_ALLOW
 		    : PV_DENY;
@@ -317,8 +315,9 @@ int
 store_krl_list(struct store *st, const char *provider,
     store_krl_serial_cb serial_cb, store_krl_key_cb key_cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t pid;
+	size_t kl = 0;
 	int r;
 
 	if ((r = st_begin(st, 0)) != 0)
@@ -334,12 +333,11 @@ store_krl_list(struct store *st, const char *provider,
 	    (r = st_bind_text(st, s, 1, provider)) != 0)
 		goto out;
 	while ((r = st_step_row(st, s, "krl serials")) == 1)
-		if ((r = serial_cb(
-			 ctx, (uint64_t)sqlite3_column_int64(s, 0))) != 0)
+		if ((r = serial_cb(ctx, (uint64_t)st_col_i64(s, 0))) != 0)
 			goto out;
 	if (r < 0)
 		goto out;
-	sqlite3_finalize(s);
+	st_free(s);
 	s = NULL;
 	/* Every key ever registered, also those revoked since. */
 	if ((r = st_prep_once(st,
@@ -350,14 +348,15 @@ store_krl_list(struct store *st, const char *provider,
 	    (r = st_bind_text(st, s, 1, provider)) != 0)
 		goto out;
 	while ((r = st_step_row(st, s, "krl keys")) == 1) {
-		if (sqlite3_column_bytes(s, 0) <= 0)
+		const void *kb = st_col_blob(s, 0, &kl);
+
+		if (kb == NULL)
 			continue;
-		if ((r = key_cb(ctx, sqlite3_column_blob(s, 0),
-			 (size_t)sqlite3_column_bytes(s, 0))) != 0)
+		if ((r = key_cb(ctx, kb, kl)) != 0)
 			goto out;
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	st_rollback(st);
 	return r < 0 ? r : 0;
 }

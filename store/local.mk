@@ -7,6 +7,8 @@ libprovost_store_la_SOURCES = \
 	store/audit.c \
 	store/config.c \
 	store/db.c \
+	store/db_sqlite.c \
+	store/db_sqlite.h \
 	store/decide.c \
 	store/exits.c \
 	store/exposures.c \
@@ -28,7 +30,7 @@ libprovost_store_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
 libprovost_store_la_LIBADD = libprovost_policy.la libprovost_common.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
-LINT_H_FILES += store/store.h store/store-int.h
+LINT_H_FILES += store/store.h store/store-int.h store/db_sqlite.h
 
 STORE_UNIT_TESTS = \
 	tests/unit/test_store \

@@ -1,6 +1,7 @@
 /*
- * migrate.c: the store's schema, one migration per PRAGMA user_version
- * step, each applied in one transaction so a crash leaves the old schema.
+ * migrate.c: the store's schema, one migration per schema version (kept
+ * by the engine), each applied in one transaction so a crash leaves the
+ * old schema.
  */
 #include "config.h"
 
@@ -229,10 +230,8 @@ static const char *const migrations[] = {
 int
 st_migrate(struct store *st)
 {
-	char sql[64];
-	char *msg = NULL;
 	size_t i;
-	int r, v = 0, n;
+	int r, v = 0;
 
 	/*
 	 * Up to date (every open but the first): no write lock.  Each session
@@ -257,23 +256,18 @@ st_migrate(struct store *st)
 	}
 	for (i = (size_t)v; i < sizeof(migrations) / sizeof(migrations[0]);
 	     i++) {
-		if (sqlite3_exec(st->db, migrations[i], NULL, NULL, &msg) !=
-		    SQLITE_OK) {
-			pv_error("store: migration to version %zu: %s", i + 1,
-			    msg ? msg : "?");
-			r = st_fail(st, PV_ERR_STORE, "migration %zu: %s",
-			    i + 1, msg ? msg : "?");
-			sqlite3_free(msg);
+		if (st->eng->exec(st, migrations[i]) != 0) {
+			int unique;
+			const char *msg = st->eng->errmsg(st, &unique);
+
+			pv_error(
+			    "store: migration to version %zu: %s", i + 1, msg);
+			r = st_fail(
+			    st, PV_ERR_STORE, "migration %zu: %s", i + 1, msg);
 			goto out;
 		}
-		n = snprintf(
-		    sql, sizeof(sql), "PRAGMA user_version = %zu", i + 1);
-		if (n < 0 || (size_t)n >= sizeof(sql)) {
-			r = PV_ERR_INTERNAL;
-			goto out;
-		}
-		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			r = st_sqlerr(st, "user_version");
+		if (st->eng->set_version(st, (int)i + 1) != 0) {
+			r = st_sqlerr(st, "schema version");
 			goto out;
 		}
 	}

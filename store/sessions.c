@@ -18,7 +18,7 @@ store_session_open(struct store *st, const struct store_session_info *in,
 	    "INSERT INTO sessions(id, engineer_id, target_id, account, "
 	    "grant_id, rule, client_addr, started_at, state, recording_path) "
 	    "VALUES (?,?,?,?,?,?,?,?,'open',?)";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t eid, tid;
 	char obj[128];
 	int r;
@@ -79,7 +79,7 @@ store_session_close(struct store *st, const char *id,
 	    "UPDATE sessions SET state = ?2, ended_at = ?3, bytes_in = ?4, "
 	    "bytes_out = ?5, recording_sha256 = ?6, recording_size = ?7, "
 	    "end_reason = ?8 WHERE id = ?1 AND state = 'open'";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int r;
 
@@ -102,7 +102,7 @@ store_session_close(struct store *st, const char *id,
 	    (r = st_bind_text(st, s, 8, end->reason)) != 0 ||
 	    (r = st_step_done(st, s, "session close")) != 0)
 		goto out;
-	if (sqlite3_changes(st->db) != 1) {
+	if (st_changes(st) != 1) {
 		r = st_fail(st, PV_ERR_NOT_FOUND, "session %s: not open", id);
 		goto out;
 	}
@@ -135,7 +135,7 @@ out:
 	"targets t ON t.id = s.target_id"
 
 static int
-session_from_row(sqlite3_stmt *s, struct store_session **out)
+session_from_row(struct st_q *s, struct store_session **out)
 {
 	struct store_session *x;
 	const char *id = st_col_text(s, 0), *state = st_col_text(s, 9);
@@ -163,11 +163,11 @@ session_from_row(sqlite3_stmt *s, struct store_session **out)
 	    : strcmp(state, "open") == 0   ? STORE_SESSION_OPEN
 	    : strcmp(state, "closed") == 0 ? STORE_SESSION_CLOSED
 					   : STORE_SESSION_ABORTED;
-	x->started_at = sqlite3_column_int64(s, 10);
-	x->ended_at = sqlite3_column_int64(s, 11);
-	x->bytes_in = (uint64_t)sqlite3_column_int64(s, 12);
-	x->bytes_out = (uint64_t)sqlite3_column_int64(s, 13);
-	x->recording_size = (uint64_t)sqlite3_column_int64(s, 14);
+	x->started_at = st_col_i64(s, 10);
+	x->ended_at = st_col_i64(s, 11);
+	x->bytes_in = (uint64_t)st_col_i64(s, 12);
+	x->bytes_out = (uint64_t)st_col_i64(s, 13);
+	x->recording_size = (uint64_t)st_col_i64(s, 14);
 	*out = x;
 	return 0;
 }
@@ -191,7 +191,7 @@ store_session_free(struct store_session *s)
 int
 store_session_get(struct store *st, const char *id, struct store_session **out)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	*out = NULL;
@@ -218,7 +218,7 @@ store_session_list(
     struct store *st, int open_only, store_session_cb cb, void *ctx)
 {
 	struct store_session *x = NULL;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -240,14 +240,14 @@ store_session_list(
 		}
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
 int
 store_session_mark_aborted_open(struct store *st, int64_t now, int *count)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r, n;
 
 	if (count != NULL)
@@ -262,7 +262,7 @@ store_session_mark_aborted_open(struct store *st, int64_t now, int *count)
 	    (r = st_bind_i64(st, s, 1, now)) != 0 ||
 	    (r = st_step_done(st, s, "session recovery")) != 0)
 		goto out;
-	n = sqlite3_changes(st->db);
+	n = st_changes(st);
 	st_done(s);
 	s = NULL;
 	if (n > 0 &&
@@ -290,9 +290,10 @@ store_credential_record(struct store *st, const char *actor,
 	    "INSERT INTO credentials(kind, key_id, principals, valid_after, "
 	    "valid_before, engineer_id, target_id, session_id, issued_at) "
 	    "VALUES (?,?,?,?,?,?,?,?,?)";
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int64_t eid, tid = 0;
 	uint64_t sn;
+	int64_t rowid = 0;
 	char obj[64];
 	int r;
 
@@ -323,7 +324,9 @@ store_credential_record(struct store *st, const char *actor,
 	    (r = st_bind_i64(st, s, 9, pv_wall_ms() / 1000)) != 0 ||
 	    (r = st_step_done(st, s, "credential record")) != 0)
 		goto out;
-	sn = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	if ((r = st_last_id(st, &rowid)) != 0)
+		goto out;
+	sn = (uint64_t)rowid;
 	st_done(s);
 	s = NULL;
 	if (snprintf(obj, sizeof(obj), "credential:%llu",
@@ -353,7 +356,7 @@ int
 store_credential_revoke(
     struct store *st, const char *actor, uint64_t serial, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[64];
 	int r;
 
@@ -370,7 +373,7 @@ store_credential_revoke(
 	    (r = st_bind_i64(st, s, 2, (int64_t)serial)) != 0 ||
 	    (r = st_step_done(st, s, "credential revoke")) != 0)
 		goto out;
-	if (sqlite3_changes(st->db) != 1) {
+	if (st_changes(st) != 1) {
 		r = st_fail(st, PV_ERR_NOT_FOUND,
 		    "credential %llu: not found or already revoked",
 		    (unsigned long long)serial);
@@ -397,7 +400,7 @@ store_credential_list(
     struct store *st, const char *provider, store_credential_cb cb, void *ctx)
 {
 	struct store_credential c;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -414,7 +417,7 @@ store_credential_list(
 		goto out;
 	while ((r = st_step_row(st, s, "credential list")) == 1) {
 		c = (struct store_credential){
-			.serial = (uint64_t)sqlite3_column_int64(s, 0),
+			.serial = (uint64_t)st_col_i64(s, 0),
 			.kind =
 			    strcmp(st_col_text(s, 1) ? st_col_text(s, 1) : "",
 				"token") == 0
@@ -425,10 +428,10 @@ store_credential_list(
 			.engineer = st_col_text(s, 4),
 			.target = st_col_text(s, 5),
 			.session_id = st_col_text(s, 6),
-			.valid_after = sqlite3_column_int64(s, 7),
-			.valid_before = sqlite3_column_int64(s, 8),
-			.issued_at = sqlite3_column_int64(s, 9),
-			.revoked_at = sqlite3_column_int64(s, 10),
+			.valid_after = st_col_i64(s, 7),
+			.valid_before = st_col_i64(s, 8),
+			.issued_at = st_col_i64(s, 9),
+			.revoked_at = st_col_i64(s, 10),
 		};
 		if (cb(ctx, &c) != 0) {
 			r = 0;
@@ -436,7 +439,7 @@ store_credential_list(
 		}
 	}
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -444,7 +447,7 @@ int
 store_recent_sources(
     struct store *st, int64_t since, store_source_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	const char *addr;
 	int r;
 
@@ -460,7 +463,7 @@ store_recent_sources(
 	while ((r = st_step_row(st, s, "recent sources")) == 1) {
 		if ((addr = st_col_text(s, 0)) == NULL)
 			continue;
-		if ((r = cb(ctx, addr, sqlite3_column_int64(s, 1))) != 0)
+		if ((r = cb(ctx, addr, st_col_i64(s, 1))) != 0)
 			goto out;
 	}
 out:

@@ -1,11 +1,9 @@
 /*
- * store-int.h: what the store's SQLite files share: the handle, cached
- * prepared statements, transactions, errors and the audit append.
+ * store-int.h: what the store's files share: the handle and its engine,
+ * cached prepared statements, transactions, errors and the audit append.
  */
 #ifndef PROVOST_STORE_INT_H
 #define PROVOST_STORE_INT_H
-
-#include <sqlite3.h>
 
 #include "store/store.h"
 
@@ -13,13 +11,57 @@
 #define STORE_TOTP_KEY_LEN 32
 #define STORE_HASH_HEX 65
 
+/*
+ * An engine (db_sqlite.c, db_pg.c) behind the statement API below: the
+ * store's modules never see SQLite or libpq.  SQL is written with ?N or ?
+ * placeholders and the SQL both engines accept.
+ */
+struct st_q; /* a prepared statement of some engine */
+
+struct st_engine {
+	const char *name;
+	int (*open)(struct store *st, const char *where);
+	void (*close)(struct store *st);
+	int (*prepare)(struct store *st, const char *sql, int persistent,
+	    struct st_q **out);
+	void (*reset)(struct st_q *q);
+	void (*finalize)(struct st_q *q);
+	int (*bind_text)(struct st_q *q, int i, const char *v, size_t len);
+	int (*bind_i64)(struct st_q *q, int i, int64_t v);
+	int (*bind_blob)(struct st_q *q, int i, const void *v, size_t len);
+	int (*bind_null)(struct st_q *q, int i);
+	/* 1 a row, 0 done, < 0 error (the engine's error is kept) */
+	int (*step)(struct st_q *q);
+	int64_t (*col_i64)(struct st_q *q, int i);
+	const char *(*col_text)(struct st_q *q, int i);
+	const void *(*col_blob)(struct st_q *q, int i, size_t *len);
+	int (*col_is_null)(struct st_q *q, int i);
+	int64_t (*changes)(struct store *st);
+	int (*last_id)(struct store *st, int64_t *id);
+	/* runs one or more statements without results */
+	int (*exec)(struct store *st, const char *sql);
+	int (*begin)(struct store *st, int immediate);
+	int (*in_tx)(struct store *st);
+	/* the last error's text, and whether it was a unique violation */
+	const char *(*errmsg)(struct store *st, int *unique);
+	int (*get_version)(struct store *st, int *version);
+	int (*set_version)(struct store *st, int version);
+};
+
+/* Every engine's statement starts with this. */
+struct st_q {
+	const struct st_engine *eng;
+	struct store *st;
+};
+
 struct store_stmt {
 	const char *sql; /* compared by pointer: static strings only */
-	sqlite3_stmt *stmt;
+	struct st_q *q;
 };
 
 struct store {
-	sqlite3 *db;
+	const struct st_engine *eng;
+	void *conn; /* the engine's */
 	int in_tx;
 	int batch; /* store_batch_begin: transactions are savepoints in it */
 	int in_checkpoint;
@@ -30,27 +72,49 @@ struct store {
 	struct store_stmt cache[STORE_STMT_CACHE];
 };
 
+extern const struct st_engine st_engine_sqlite;
+
 /* Sets store_errmsg() and returns r. */
 int st_fail(struct store *st, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Logs the SQLite error once and returns PV_ERR_STORE (or a mapped code). */
+/* Logs the engine's error once and returns PV_ERR_STORE (or a mapped code). */
 int st_sqlerr(struct store *st, const char *what);
 
 /* A cached prepared statement, reset and unbound; never nest the same SQL. */
-int st_prep(struct store *st, const char *sql, sqlite3_stmt **out);
+int st_prep(struct store *st, const char *sql, struct st_q **out);
 /* A fresh statement for list walks (callbacks may re-enter the store). */
-int st_prep_once(struct store *st, const char *sql, sqlite3_stmt **out);
-void st_done(sqlite3_stmt *s);
+int st_prep_once(struct store *st, const char *sql, struct st_q **out);
+/* Resets a statement (cached or not) and clears its bindings. */
+void st_done(struct st_q *q);
+/* Frees a statement from st_prep_once. */
+void st_free(struct st_q *q);
 
-int st_bind_text(struct store *st, sqlite3_stmt *s, int i, const char *v);
-int st_bind_i64(struct store *st, sqlite3_stmt *s, int i, int64_t v);
-/* Runs a statement expected to finish with SQLITE_DONE. */
-int st_step_done(struct store *st, sqlite3_stmt *s, const char *what);
-/* SQLITE_ROW -> 1, SQLITE_DONE -> 0, else < 0. */
-int st_step_row(struct store *st, sqlite3_stmt *s, const char *what);
+int st_bind_text(struct store *st, struct st_q *q, int i, const char *v);
+/* len bytes of v (no NUL needed) as text */
+int st_bind_text_len(
+    struct store *st, struct st_q *q, int i, const char *v, size_t len);
+int st_bind_i64(struct store *st, struct st_q *q, int i, int64_t v);
+int st_bind_blob(
+    struct store *st, struct st_q *q, int i, const void *v, size_t len);
+int st_bind_null(struct store *st, struct st_q *q, int i);
+/* Runs a statement expected to finish (a row is ignored). */
+int st_step_done(struct store *st, struct st_q *q, const char *what);
+/* A row -> 1, done -> 0, else < 0. */
+int st_step_row(struct store *st, struct st_q *q, const char *what);
+int64_t st_col_i64(struct st_q *q, int i);
+int st_col_int(struct st_q *q, int i);
 /* Text column copied (NULL stays NULL); PV_ERR_ALLOC on failure. */
-int st_col_dup(sqlite3_stmt *s, int i, char **out);
-const char *st_col_text(sqlite3_stmt *s, int i);
+int st_col_dup(struct st_q *q, int i, char **out);
+const char *st_col_text(struct st_q *q, int i);
+/* NULL and *len 0 for NULL or empty */
+const void *st_col_blob(struct st_q *q, int i, size_t *len);
+int st_col_is_null(struct st_q *q, int i);
+/* Rows the last INSERT, UPDATE or DELETE changed. */
+int64_t st_changes(struct store *st);
+/* The id the last INSERT into a table with an integer key gave its row. */
+int st_last_id(struct store *st, int64_t *id);
+/* Statements without results, outside the statement cache. */
+int st_exec(struct store *st, const char *sql, const char *what);
 
 int st_begin(struct store *st, int immediate);
 int st_commit(struct store *st);

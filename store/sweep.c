@@ -380,7 +380,7 @@ int
 store_target_admin_set(struct store *st, const char *actor, const char *target,
     const char *account, const char *root, const char *krl)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int64_t id;
 	int r;
@@ -422,7 +422,7 @@ out:
 int
 store_target_krl_get(struct store *st, const char *target, char **krl)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*krl = NULL;
@@ -444,7 +444,7 @@ int
 store_target_admin_get(
     struct store *st, const char *target, char **account, char **root)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*account = *root = NULL;
@@ -479,7 +479,7 @@ int
 store_baseline_put(struct store *st, const char *actor, const char *target,
     const char *text, size_t len, const char *recording, int64_t now)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	uint8_t md[32];
 	char hex[65], obj[128];
 	unsigned int mdlen = 0;
@@ -499,8 +499,7 @@ store_baseline_put(struct store *st, const char *actor, const char *target,
 	    (r = st_bind_i64(st, s, 1, id)) != 0 ||
 	    (r = st_bind_i64(st, s, 2, now)) != 0 ||
 	    (r = st_bind_text(st, s, 3, actor)) != 0 ||
-	    sqlite3_bind_text(s, 4, text, (int)len, SQLITE_TRANSIENT) !=
-		SQLITE_OK ||
+	    (r = st_bind_text_len(st, s, 4, text, len)) != 0 ||
 	    (r = st_bind_text(st, s, 5, hex)) != 0 ||
 	    (r = st_bind_text(st, s, 6, recording)) != 0 ||
 	    (r = st_step_done(st, s, "baseline")) != 0) {
@@ -526,7 +525,7 @@ int
 store_baseline_get(
     struct store *st, const char *target, char **text, int64_t *taken_at)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*text = NULL;
@@ -541,7 +540,7 @@ store_baseline_get(
 	    (r = st_bind_text(st, s, 1, target)) != 0)
 		goto out;
 	if ((r = st_step_row(st, s, "baseline")) == 1) {
-		*taken_at = sqlite3_column_int64(s, 1);
+		*taken_at = st_col_i64(s, 1);
 		r = st_col_dup(s, 0, text) != 0 ? PV_ERR_ALLOC : 0;
 	} else if (r == 0)
 		r = st_fail(

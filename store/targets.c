@@ -156,7 +156,7 @@ target_insert(
 	char *type = NULL, *comment = NULL, *keyline = NULL, *b64 = NULL;
 	char obj[128];
 	uint8_t *blob = NULL;
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	json_t *accounts = NULL;
 	size_t blen, i;
 	int64_t tid;
@@ -189,7 +189,8 @@ target_insert(
 			r = st_fail(st, r, "target %s already exists", t->name);
 		goto out;
 	}
-	tid = sqlite3_last_insert_rowid(st->db);
+	if ((r = st_last_id(st, &tid)) != 0)
+		goto out;
 	st_done(s);
 	s = NULL;
 	if ((accounts = json_array()) == NULL) {
@@ -249,22 +250,22 @@ store_target_add(
 }
 
 static int
-target_from_row(struct store *st, sqlite3_stmt *s, struct store_target **out)
+target_from_row(struct store *st, struct st_q *s, struct store_target **out)
 {
 	struct store_target *t;
-	sqlite3_stmt *a = NULL;
+	struct st_q *a = NULL;
 	char **acc;
 	int r;
 
 	*out = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return PV_ERR_ALLOC;
-	t->id = sqlite3_column_int64(s, 0);
-	t->port = (unsigned int)sqlite3_column_int(s, 3);
+	t->id = st_col_i64(s, 0);
+	t->port = (unsigned int)st_col_int(s, 3);
 	t->auth = strcmp(st_col_text(s, 6) ? st_col_text(s, 6) : "", "cert")
 	    ? STORE_AUTH_PAM_TOKEN
 	    : STORE_AUTH_CERT;
-	t->created_at = sqlite3_column_int64(s, 7);
+	t->created_at = st_col_i64(s, 7);
 	if (st_col_dup(s, 1, &t->name) != 0 ||
 	    st_col_dup(s, 2, &t->host) != 0 ||
 	    st_col_dup(s, 4, &t->classification) != 0 ||
@@ -311,7 +312,7 @@ out:
 int
 store_target_get(struct store *st, const char *name, struct store_target **out)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	*out = NULL;
@@ -329,7 +330,7 @@ store_target_get(struct store *st, const char *name, struct store_target **out)
 	}
 	r = target_from_row(st, s, out);
 out:
-	sqlite3_finalize(s);
+	st_free(s);
 	return r;
 }
 
@@ -337,7 +338,7 @@ int
 store_target_list(struct store *st, store_target_cb cb, void *ctx)
 {
 	struct store_target *t = NULL;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int r;
 
 	if ((r = st_prep_once(st,
@@ -353,7 +354,7 @@ store_target_list(struct store *st, store_target_cb cb, void *ctx)
 			break;
 		}
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	return r < 0 ? r : 0;
 }
 
@@ -580,7 +581,7 @@ int
 store_target_set_region(
     struct store *st, const char *actor, const char *name, const char *region)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int64_t tid;
 	int r;

@@ -107,7 +107,7 @@ store_totp_set(struct store *st, const char *actor, const char *login,
 	    "enrolled_at = excluded.enrolled_at, last_step = 0, revoked_at = "
 	    "NULL";
 	uint8_t sealed[SEAL_NONCE + 64 + SEAL_TAG];
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	char obj[128];
 	int64_t eid;
 	int r;
@@ -126,9 +126,8 @@ store_totp_set(struct store *st, const char *actor, const char *login,
 		goto out;
 	if ((r = st_prep(st, sql, &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, eid)) != 0 ||
-	    (sqlite3_bind_blob(s, 2, sealed, (int)(SEAL_NONCE + len + SEAL_TAG),
-		 SQLITE_TRANSIENT) != SQLITE_OK &&
-		(r = st_sqlerr(st, "bind")) != 0) ||
+	    (r = st_bind_blob(st, s, 2, sealed, SEAL_NONCE + len + SEAL_TAG)) !=
+		0 ||
 	    (r = st_bind_i64(st, s, 3, pv_wall_ms() / 1000)) != 0 ||
 	    (r = st_step_done(st, s, "totp set")) != 0)
 		goto out;
@@ -166,12 +165,13 @@ code_valid(const char *code)
 static int
 totp_set_fails(struct store *st, int64_t eid, uint32_t fails, int64_t until)
 {
-	sqlite3_stmt *s = NULL;
+	struct st_q *s = NULL;
 	int r;
 
 	if ((r = st_prep(st,
 		 "UPDATE engineers SET auth_failures = ?2, locked_until = "
-		 "CASE WHEN ?3 < 0 THEN 0 ELSE max(locked_until, ?3) END "
+		 "CASE WHEN ?3 < 0 THEN 0 WHEN locked_until > ?3 THEN "
+		 "locked_until ELSE ?3 END "
 		 "WHERE id = ?1",
 		 &s)) != 0)
 		return r;
@@ -234,8 +234,9 @@ store_totp_check(
 	    "UPDATE totp SET last_step = ? WHERE engineer_id = ? AND "
 	    "last_step < ?1";
 	uint8_t secret[64], sealed[SEAL_NONCE + 64 + SEAL_TAG];
-	sqlite3_stmt *s = NULL;
-	size_t slen = 0, sealed_len;
+	struct st_q *s = NULL;
+	size_t slen = 0, sealed_len = 0;
+	const void *blob;
 	int64_t eid, last, step, locked;
 	uint32_t fails;
 	int r, pos = 0, rc;
@@ -255,20 +256,20 @@ store_totp_check(
 		r = PV_DENY;
 		goto out;
 	}
-	eid = sqlite3_column_int64(s, 0);
-	last = sqlite3_column_int64(s, 2);
-	fails = (uint32_t)sqlite3_column_int64(s, 3);
-	locked = sqlite3_column_int64(s, 4);
+	eid = st_col_i64(s, 0);
+	last = st_col_i64(s, 2);
+	fails = (uint32_t)st_col_i64(s, 3);
+	locked = st_col_i64(s, 4);
 	if (locked > now) {
 		st_done(s);
 		return totp_wrong(st, eid, login, fails, now, 1);
 	}
-	sealed_len = (size_t)sqlite3_column_bytes(s, 1);
-	if (sealed_len > sizeof(sealed) || sqlite3_column_blob(s, 1) == NULL) {
+	blob = st_col_blob(s, 1, &sealed_len);
+	if (sealed_len > sizeof(sealed) || blob == NULL) {
 		r = st_fail(st, PV_ERR_AUTH, "sealed TOTP secret is damaged");
 		goto out;
 	}
-	memcpy(sealed, sqlite3_column_blob(s, 1), sealed_len);
+	memcpy(sealed, blob, sealed_len);
 	st_done(s);
 	s = NULL;
 	if ((r = totp_open(st, eid, sealed, sealed_len, secret, &slen)) != 0) {
@@ -296,7 +297,7 @@ store_totp_check(
 	    (r = st_bind_i64(st, s, 2, eid)) != 0 ||
 	    (r = st_step_done(st, s, "totp check")) != 0)
 		goto out;
-	if (sqlite3_changes(st->db) != 1) {
+	if (st_changes(st) != 1) {
 		r = PV_DENY;
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <liboath/oath.h>
 
+#include "store/db_sqlite.h"
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -46,7 +47,8 @@ pragma_int(struct store *st, const char *sql)
 	sqlite3_stmt *s;
 	int v;
 
-	assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), 0);
+	assert_int_equal(
+	    sqlite3_prepare_v2(st_sqlite_db(st), sql, -1, &s, NULL), 0);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
@@ -75,7 +77,7 @@ test_open_migrate(void **state)
 	{
 		sqlite3_stmt *s;
 
-		assert_int_equal(sqlite3_prepare_v2(st->db,
+		assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
 				     "PRAGMA journal_mode", -1, &s, NULL),
 		    0);
 		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -83,8 +85,8 @@ test_open_migrate(void **state)
 		sqlite3_finalize(s);
 	}
 	/* A schema from the future is refused, not downgraded. */
-	assert_int_equal(
-	    sqlite3_exec(st->db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
+			     "PRAGMA user_version = 99", NULL, NULL, NULL),
 	    0);
 	store_close(st);
 	assert_int_equal(store_open(path, &st), PV_ERR_UNSUPPORTED);
@@ -101,27 +103,27 @@ test_constraints(void **state)
 	assert_int_equal(store_open(":memory:", &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	/* Foreign keys hold even for raw SQL. */
-	assert_int_not_equal(sqlite3_exec(st->db,
+	assert_int_not_equal(sqlite3_exec(st_sqlite_db(st),
 				 "INSERT INTO engineers(login, provider_id, "
 				 "created_at) VALUES ('x', 999, 0)",
 				 NULL, NULL, NULL),
 	    SQLITE_OK);
 	/* The audit log refuses UPDATE and DELETE. */
 	assert_int_not_equal(
-	    sqlite3_exec(st->db, "UPDATE audit SET actor = 'x' WHERE seq = 1",
-		NULL, NULL, NULL),
+	    sqlite3_exec(st_sqlite_db(st),
+		"UPDATE audit SET actor = 'x' WHERE seq = 1", NULL, NULL, NULL),
 	    SQLITE_OK);
-	assert_int_not_equal(
-	    sqlite3_exec(st->db, "DELETE FROM audit", NULL, NULL, NULL),
+	assert_int_not_equal(sqlite3_exec(st_sqlite_db(st), "DELETE FROM audit",
+				 NULL, NULL, NULL),
 	    SQLITE_OK);
 	/* Checks on values. */
 	assert_int_not_equal(
-	    sqlite3_exec(
-		st->db, "UPDATE targets SET port = 70000", NULL, NULL, NULL),
+	    sqlite3_exec(st_sqlite_db(st), "UPDATE targets SET port = 70000",
+		NULL, NULL, NULL),
 	    SQLITE_OK);
 	assert_int_not_equal(
-	    sqlite3_exec(st->db, "UPDATE providers SET status = 'gone'", NULL,
-		NULL, NULL),
+	    sqlite3_exec(st_sqlite_db(st),
+		"UPDATE providers SET status = 'gone'", NULL, NULL, NULL),
 	    SQLITE_OK);
 	store_close(st);
 }
@@ -348,7 +350,7 @@ test_totp_lockout(void **state)
 		sqlite3_stmt *s;
 
 		assert_int_equal(
-		    sqlite3_prepare_v2(st->db,
+		    sqlite3_prepare_v2(st_sqlite_db(st),
 			"SELECT count(*) FROM audit WHERE action = "
 			"'engineer.locked'",
 			-1, &s, NULL),
@@ -357,7 +359,7 @@ test_totp_lockout(void **state)
 		assert_true(sqlite3_column_int(s, 0) >= 2);
 		sqlite3_finalize(s);
 		assert_int_equal(
-		    sqlite3_prepare_v2(st->db,
+		    sqlite3_prepare_v2(st_sqlite_db(st),
 			"SELECT count(*) FROM audit WHERE action = "
 			"'engineer.unlock'",
 			-1, &s, NULL),
@@ -401,7 +403,7 @@ test_totp(void **state)
 	{
 		sqlite3_stmt *s;
 
-		assert_int_equal(sqlite3_prepare_v2(st->db,
+		assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
 				     "SELECT sealed FROM totp", -1, &s, NULL),
 		    0);
 		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -436,8 +438,8 @@ test_totp(void **state)
 	    store_totp_check(st, "alice", code, now + 60), PV_DENY);
 	/* A damaged sealed secret fails closed. */
 	assert_int_equal(
-	    sqlite3_exec(st->db, "UPDATE totp SET sealed = zeroblob(48)", NULL,
-		NULL, NULL),
+	    sqlite3_exec(st_sqlite_db(st),
+		"UPDATE totp SET sealed = zeroblob(48)", NULL, NULL, NULL),
 	    0);
 	totp_code(secret, 20, now + 300, code);
 	assert_int_equal(
@@ -793,13 +795,14 @@ test_concurrency(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		if (store_open(path, &st2) != 0 ||
-		    sqlite3_exec(
-			st2->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != 0)
+		    sqlite3_exec(st_sqlite_db(st2), "BEGIN IMMEDIATE", NULL,
+			NULL, NULL) != 0)
 			_exit(1);
 		if (write(p[1], "x", 1) != 1)
 			_exit(1);
 		usleep(400 * 1000);
-		if (sqlite3_exec(st2->db, "COMMIT", NULL, NULL, NULL) != 0)
+		if (sqlite3_exec(
+			st_sqlite_db(st2), "COMMIT", NULL, NULL, NULL) != 0)
 			_exit(1);
 		for (i = 0; i < 150; i++)
 			if (store_audit_append(

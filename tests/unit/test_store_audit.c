@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "store/db_sqlite.h"
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -61,7 +62,7 @@ sql(struct store *st, const char *q)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(st->db, q, NULL, NULL, &msg) != SQLITE_OK)
+	if (sqlite3_exec(st_sqlite_db(st), q, NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("%s: %s", q, msg ? msg : "?");
 }
 
@@ -103,7 +104,7 @@ test_intact(void **state)
 	{
 		sqlite3_stmt *s;
 
-		assert_int_equal(sqlite3_prepare_v2(f->st->db,
+		assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(f->st),
 				     "SELECT details FROM audit WHERE seq = 1",
 				     -1, &s, NULL),
 		    0);
@@ -208,7 +209,7 @@ test_insert_consistent(void **state)
 	    "UPDATE audit SET seq = -seq WHERE seq >= 5; UPDATE audit "
 	    "SET seq = -seq + 1 WHERE seq < 0");
 	assert_int_equal(
-	    sqlite3_prepare_v2(f->st->db,
+	    sqlite3_prepare_v2(st_sqlite_db(f->st),
 		"SELECT hash FROM audit WHERE seq = 4", -1, &s, NULL),
 	    0);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -221,7 +222,7 @@ test_insert_consistent(void **state)
 		"grant.approve", "grant:x", "{}", h, &canon),
 	    0);
 	assert_true(canon);
-	assert_int_equal(sqlite3_prepare_v2(f->st->db,
+	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(f->st),
 			     "INSERT INTO audit VALUES (5, 1, 'admin:mallory', "
 			     "'grant.approve', 'grant:x', '{}', ?, ?, 2)",
 			     -1, &s, NULL),
@@ -293,12 +294,12 @@ rehash_all(struct store *st)
 	sqlite3_stmt *s, *u;
 	int canon;
 
-	assert_int_equal(sqlite3_prepare_v2(st->db,
+	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
 			     "SELECT seq, ts, actor, action, object, details, "
 			     "form FROM audit ORDER BY seq",
 			     -1, &s, NULL),
 	    0);
-	assert_int_equal(sqlite3_prepare_v2(st->db,
+	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
 			     "UPDATE audit SET prev_hash = ?, hash = ? WHERE "
 			     "seq = ?",
 			     -1, &u, NULL),

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "store/db_sqlite.h"
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -419,7 +420,7 @@ test_migrate_v2(void **state)
 	assert_int_equal(store_open(path, &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	/* Back to schema 2 exactly, with an exposure of its time. */
-	assert_int_equal(sqlite3_exec(st->db,
+	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
 			     "DROP TABLE incidents;"
 			     "DROP TABLE outages;"
 			     "DROP INDEX grants_ticket;"
