@@ -677,15 +677,14 @@ broker_ctl_stop(struct broker_ctl *c, const char *reason)
 	}
 }
 
+/*
+ * A revoke was made: the monitor's scan runs at once (the session
+ * processes are not asked; they no longer check for themselves).
+ */
 void
 broker_ctl_nudge(struct broker_ctl *c)
 {
-	size_t i;
-
 	c->revoke_now = 1;
-	for (i = 0; i < c->nkids; i++)
-		if (c->kids[i].authenticated)
-			(void)broker_ctl_tell(&c->kids[i], "R");
 }
 
 int

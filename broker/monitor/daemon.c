@@ -488,9 +488,10 @@ kids_serve(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
  * Revocation enforced by the monitor: once a second (at once after a
  * revoke's nudge) every live session is checked against what the monitor
  * itself approved, and a revoked one is told to end like a kill (killed
- * if it does not).  The session process checks too, and is usually
- * first; this scan does not depend on it, and catches revokes made by
- * other brokers sharing the store.
+ * if it does not).  It is the only check: session processes do not ask
+ * (a poll from each, twice a second, would cost thousands of store
+ * queries a second), and it catches revokes made by other brokers
+ * sharing the store.
  */
 static void
 kids_revoke(struct broker_ctl *ctl, struct kids *k)

@@ -95,7 +95,6 @@ struct broker_mon_child {
 		uint32_t fwd_port;
 	} allowed[MS_ALLOWED_MAX];
 	size_t nallowed;
-	uint64_t cursor;  /* the child's revocation asks */
 	uint64_t mcursor; /* the monitor's own scan */
 	int row_open;
 	int ended;
@@ -1069,22 +1068,6 @@ ms_check_revoked(
 	return 1;
 }
 
-static int
-ms_revoked(struct broker_mon_child *c, struct mon_msg *a)
-{
-	char why[MON_REASON_MAX + 1];
-	int r;
-
-	if ((r = ms_check_revoked(c, &c->cursor, why, sizeof(why))) < 0)
-		return ms_error(a, r, "the revocation poll failed");
-	a->type = MON_REVOKED_ANS;
-	a->u.revoked_ans.revoked = r == 1;
-	a->u.revoked_ans.cursor = c->cursor;
-	(void)snprintf(
-	    a->u.revoked_ans.why, sizeof(a->u.revoked_ans.why), "%s", why);
-	return 0;
-}
-
 int
 broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen)
 {
@@ -1172,8 +1155,6 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 		return ms_end(c, q, a);
 	case MON_MENU:
 		return ms_menu(c, q, a);
-	case MON_REVOKED:
-		return ms_revoked(c, a);
 	case MON_AUDIT:
 		return ms_audit(c, q, a);
 	default:

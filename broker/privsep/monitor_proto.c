@@ -58,8 +58,6 @@ static const char *const type_names[MON_TYPE_MAX_ + 1] = {
 	[MON_SESSION_OPEN_ACK] = "session-open-ack",
 	[MON_MENU] = "menu",
 	[MON_MENU_OUT] = "menu-output",
-	[MON_REVOKED] = "revoked",
-	[MON_REVOKED_ANS] = "revoked-answer",
 };
 
 const char *
@@ -495,18 +493,6 @@ decode_payload(struct pv_buf *b, struct mon_msg *m)
 		G(get_blob0(b, m->u.menu_out.out, sizeof(m->u.menu_out.out),
 		    &m->u.menu_out.outlen));
 		break;
-	case MON_REVOKED:
-		G(get_str(b, m->u.revoked.session_id, PV_UUID_LEN, MC_UUID));
-		G(pv_buf_get_u64(b, &m->u.revoked.cursor));
-		break;
-	case MON_REVOKED_ANS:
-		G(get_bool(b, &m->u.revoked_ans.revoked));
-		G(pv_buf_get_u64(b, &m->u.revoked_ans.cursor));
-		G(get_str(b, m->u.revoked_ans.why, MON_REASON_MAX, MC_TEXT0));
-		/* a revocation says why */
-		if (m->u.revoked_ans.revoked && m->u.revoked_ans.why[0] == '\0')
-			goto out;
-		break;
 	case MON_AUDIT_ACK:
 	case MON_SESSION_END_ACK:
 	case MON_SESSION_OPEN_ACK:
@@ -749,15 +735,6 @@ encode_payload(const struct mon_msg *m, struct pv_buf *b)
 		P(pv_buf_put_string(
 		    b, m->u.menu_out.out, m->u.menu_out.outlen));
 		break;
-	case MON_REVOKED:
-		P(pv_buf_put_cstring(b, m->u.revoked.session_id));
-		P(pv_buf_put_u64(b, m->u.revoked.cursor));
-		break;
-	case MON_REVOKED_ANS:
-		P(pv_buf_put_u8(b, m->u.revoked_ans.revoked ? 1 : 0));
-		P(pv_buf_put_u64(b, m->u.revoked_ans.cursor));
-		P(pv_buf_put_cstring(b, m->u.revoked_ans.why));
-		break;
 	case MON_AUDIT_ACK:
 	case MON_SESSION_END_ACK:
 	case MON_SESSION_OPEN_ACK:
@@ -950,11 +927,6 @@ broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 		break;
 	case MON_MENU:
 		if (!st->authenticated)
-			return state_fail(st);
-		break;
-	case MON_REVOKED:
-		if (!st->authenticated ||
-		    strcmp(st->session_id, m->u.revoked.session_id) != 0)
 			return state_fail(st);
 		break;
 	default:

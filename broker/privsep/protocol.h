@@ -56,10 +56,15 @@ enum mon_type {
 	MON_SESSION_OPEN_ACK = 30, /* monitor */
 	MON_MENU = 31,             /* child: a menu command */
 	MON_MENU_OUT = 32,         /* monitor: status and output */
-	MON_REVOKED = 33,          /* child: revoked since the cursor? */
-	MON_REVOKED_ANS = 34,      /* monitor */
 };
-#define MON_TYPE_MAX_ 34
+/*
+ * 33 and 34 are retired, never to be reused: the session process's
+ * twice-a-second "revoked since the cursor?" and its answer.  The monitor
+ * enforces revocation itself (its once-a-second scan of every live
+ * session, at once on a revoke), so a frame of either type is now an
+ * unknown type.
+ */
+#define MON_TYPE_MAX_ 32
 
 /* Field limits (bytes, without the NUL). */
 #define MON_NAME_MAX 64    /* engineer, target, account, rule */
@@ -291,17 +296,6 @@ struct mon_menu_out {
 	size_t outlen;
 };
 
-struct mon_revoked {
-	char session_id[PV_UUID_LEN + 1];
-	uint64_t cursor;
-};
-
-struct mon_revoked_ans {
-	int revoked;
-	uint64_t cursor;
-	char why[MON_REASON_MAX + 1];
-};
-
 struct mon_error {
 	int code; /* a PV_ERR_* */
 	char msg[MON_REASON_MAX + 1];
@@ -336,8 +330,6 @@ struct mon_msg {
 		struct mon_session_open session_open;
 		struct mon_menu menu;
 		struct mon_menu_out menu_out;
-		struct mon_revoked revoked;
-		struct mon_revoked_ans revoked_ans;
 		/* MON_AUDIT_ACK, MON_SESSION_END_ACK, MON_SESSION_OPEN_ACK: empty */
 	} u;
 };

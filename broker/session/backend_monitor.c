@@ -20,7 +20,6 @@
 
 /* A slow store (busy SQLite) is waited for; a dead monitor is not. */
 #define BM_DEADLINE_MS 60000
-#define BM_LOST_WHY BROKER_END_ORPHANED
 
 struct bm {
 	int sock;
@@ -431,39 +430,6 @@ bm_menu(void *ctx, const char *engineer, const char *client,
 }
 
 static int
-bm_revoked(void *ctx, const char *engineer, const char *grant_id,
-    const char *session_id, uint64_t *cursor, char *why, size_t whylen)
-{
-	struct bm *b = ctx;
-	struct mon_msg *q, *a;
-	int r;
-
-	(void)engineer; /* the monitor checks its own view of the session */
-	(void)grant_id;
-	if (b->lost)
-		goto lost;
-	if ((r = bm_msgs(&q, &a)) != 0)
-		return r;
-	q->type = MON_REVOKED;
-	q->u.revoked.cursor = *cursor;
-	if ((r = bm_set(q->u.revoked.session_id,
-		 sizeof(q->u.revoked.session_id), session_id)) == 0 &&
-	    (r = bm_call(b, q, MON_REVOKED_ANS, a, NULL)) == 0) {
-		*cursor = a->u.revoked_ans.cursor;
-		r = a->u.revoked_ans.revoked ? PV_ALLOW : PV_DENY;
-		if (r == PV_ALLOW)
-			(void)snprintf(why, whylen, "%s", a->u.revoked_ans.why);
-	}
-	bm_done(q, a);
-	if (!b->lost)
-		return r;
-lost:
-	/* fail closed: without its monitor a session ends */
-	(void)snprintf(why, whylen, "%s", BM_LOST_WHY);
-	return PV_ALLOW;
-}
-
-static int
 bm_audit(
     void *ctx, const char *session_id, const char *event, const char *detail)
 {
@@ -519,7 +485,6 @@ static const struct broker_backend_ops bm_ops = {
 	.session_open = bm_session_open,
 	.session_close = bm_session_close,
 	.menu = bm_menu,
-	.revoked = bm_revoked,
 	.audit = bm_audit,
 	.free = bm_free,
 };

@@ -139,8 +139,6 @@ link_readable(socket_t fd, int revents, void *userdata)
 			passed = -1;
 		} else if (strcmp(buf, "M\t1") == 0 || strcmp(buf, "M\t0") == 0)
 			broker_relay_moderated(s, buf[2] == '1');
-		else if (strcmp(buf, "R") == 0)
-			s->revoke_next_ms = 0;
 		else if (strncmp(buf, "E\t", 2) == 0) {
 			pv_info("session %s: %s", s->id, buf + 2);
 			broker_session_end(s, buf + 2);

@@ -18,7 +18,6 @@
 #define LOOP_IDLE_MS 500
 #define LOOP_STALLED_MS 20
 #define KEEPALIVE_MS 30000
-#define BROKER_REVOKE_POLL_MS 500
 
 void
 broker_audit(struct broker_session *s, const char *event, const char *fmt, ...)
@@ -310,33 +309,6 @@ broker_session_say(struct broker_session *s, const char *line)
 	}
 }
 
-/*
- * Twice a second: a revocation of the engineer, the provider, the grant or
- * the session (provostctl, or another broker on the same store) ends it.
- */
-static void
-session_revocation_check(struct broker_session *s)
-{
-	const struct broker_backend *b = &s->bx->backend;
-	uint64_t now = pv_mono_ms();
-	char why[256];
-	int r;
-
-	if (!s->authenticated || now < s->revoke_next_ms)
-		return;
-	s->revoke_next_ms = now + BROKER_REVOKE_POLL_MS;
-	why[0] = '\0';
-	r = b->ops->revoked(b->ctx, s->login.engineer, s->decision.grant_id,
-	    s->id, &s->revoke_cursor, why, sizeof(why));
-	if (r == PV_ALLOW) {
-		pv_info("session %s: %s", s->id, why);
-		broker_session_end(s, why);
-	} else if (r < 0) {
-		pv_warn("session %s: revocation poll failed: %s", s->id,
-		    pv_err_str(r));
-	}
-}
-
 /* Warns 5 and 1 minutes before the grant ends, then ends the session. */
 static void
 session_grant_check(struct broker_session *s)
@@ -418,7 +390,6 @@ session_loop(struct broker_session *s)
 		if (s->deadline_ms != 0 && now > s->deadline_ms)
 			broker_session_end(s, "login grace time exceeded");
 		session_grant_check(s);
-		session_revocation_check(s);
 		broker_link_tick(s);
 		broker_watch_tick(s);
 		broker_relay_moderation_tick(s);

@@ -141,11 +141,9 @@ struct broker_session {
 	uint32_t chan_seq; /* the next channel's id (recordings, audit) */
 	struct broker_rfwd rfwd[BROKER_MAX_RFWD];
 	int nrfwd;
-	uint64_t deadline_ms;   /* LoginGraceTime, 0 once authenticated */
-	int64_t grant_ends;     /* the earliest grant end of live channels */
-	uint64_t revoke_cursor; /* audit seq seen by the revocation poll */
-	uint64_t revoke_next_ms;
-	int grant_warned; /* 2: 5-minute warning given, 1: 1-minute */
+	uint64_t deadline_ms; /* LoginGraceTime, 0 once authenticated */
+	int64_t grant_ends;   /* the earliest grant end of live channels */
+	int grant_warned;     /* 2: 5-minute warning given, 1: 1-minute */
 	int ending;
 	int repump; /* a callback left bytes to the pump: poll without waiting */
 	char end_reason[128];

@@ -216,6 +216,32 @@ rev_ms=$(( (t1 - t0) / 1000000 ))
 grep -q "provost: access revoked (engineer.revoke engineer:bob): left the company" "$PV_TMP/s2.err" ||
     pv_fail "revocation message: $(cat "$PV_TMP/s2.err")"
 [ $rev_ms -lt 1000 ] || pv_fail "revoke to close took $rev_ms ms"
+# A revocation this daemon is not told of (written to the store by another
+# broker, or by a provostctl that cannot reach the control socket) is
+# found by the monitor's own once-a-second scan: the session process does
+# not ask (it no longer polls), and the session still ends within about
+# a second, with the reason.
+pv_keygen "$PV_TMP/carol"
+pvctl engineer add carol --provider acme >/dev/null || pv_fail "engineer add carol"
+pvctl engineer key add carol "$PV_TMP/carol.pub" >/dev/null || pv_fail "key add carol"
+pvctl engineer totp carol 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' >"$PV_TMP/carol.totp"
+sed "s|^ControlSocket .*|ControlSocket $PV_TMP/run/elsewhere.sock|" "$CONF" >"$PV_TMP/other.conf"
+ENG_KEY="$PV_TMP/carol" TOTP_OF=carol pvssh "carol+$ME@db01" 'echo live; sleep 30' \
+    </dev/null >"$PV_TMP/s6.out" 2>"$PV_TMP/s6.err" &
+sp=$!
+pv_wait_log "$PV_TMP/s6.out" live 10 || pv_fail "carol's session did not start"
+sleep 1.2
+t0=$(date +%s%N)
+"$PROVOSTCTL" -f "$PV_TMP/other.conf" revoke engineer carol --reason "told elsewhere" \
+    >/dev/null 2>"$PV_TMP/other.err" || pv_fail "revoke carol: $(cat "$PV_TMP/other.err")"
+wait $sp
+t1=$(date +%s%N)
+scan_ms=$(( (t1 - t0) / 1000000 ))
+grep -q "provost: access revoked (engineer.revoke engineer:carol): told elsewhere" "$PV_TMP/s6.err" ||
+    pv_fail "unnudged revocation message: $(cat "$PV_TMP/s6.err")"
+[ $scan_ms -lt 1600 ] || pv_fail "an unnudged revoke took $scan_ms ms"
+grep -q "session.revoked" "$PVD_LOG" || pv_fail "the scan's end is not in the log"
+
 # The monitor enforces revocation itself: a session process that does not
 # check (here it is stopped) is told to end by the monitor's own scan,
 # audited as session.revoked, and killed when the grace has passed.
@@ -255,5 +281,5 @@ grep -q "provostd is not running" "$PV_TMP/down.err" || pv_fail "kill: $(cat "$P
 "$PROVOSTD" -D -f "$CONF" >"$PV_TMP/nostart.log" 2>&1 && pv_fail "started over a file"
 grep -q "exists and is not a socket" "$PV_TMP/nostart.log" || pv_fail "$(cat "$PV_TMP/nostart.log")"
 
-pv_log "kill ended the session in $kill_ms ms (a stopped one: killed after $hung_ms ms); revoke to ssh exit $rev_ms ms (a stopped one: killed after $rhung_ms ms)"
+pv_log "kill ended the session in $kill_ms ms (a stopped one: killed after $hung_ms ms); revoke to ssh exit $rev_ms ms (a stopped one: killed after $rhung_ms ms); a revoke the daemon was not told of: $scan_ms ms"
 exit 0

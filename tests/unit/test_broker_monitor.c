@@ -123,6 +123,15 @@ static const struct frame_case frame_cases[] = {
 	{ "ack with payload", MON_AUDIT_ACK, { B(0) }, PV_ERR_PROTOCOL, 0 },
 	{ "unknown type 0", 0, { { 0, NULL, 0 } }, PV_ERR_PROTOCOL, 0 },
 	{ "unknown type 16", 16, { { 0, NULL, 0 } }, PV_ERR_PROTOCOL, 0 },
+	/*
+	 * retired: the session process's revocation poll (the monitor
+	 * enforces revocation itself); a process still sending it is
+	 * refused like any unknown type
+	 */
+	{ "retired type 33 (revoked)", 33, { S(SID), Q(9) }, PV_ERR_PROTOCOL,
+	    0 },
+	{ "retired type 34 (revoked-answer)", 34, { U(1) }, PV_ERR_PROTOCOL,
+	    0 },
 	{ "unknown type 255", 255, { U(1) }, PV_ERR_PROTOCOL, 0 },
 	{ "oversize audit", MON_AUDIT,
 	    { S("a"), S("b"), { 'r', NULL, MON_FRAME_MAX } }, PV_ERR_PROTOCOL,
@@ -594,7 +603,7 @@ test_order_rules(void **state)
 	}
 }
 
-/* --- provostd's calls (17..34) --- */
+/* --- provostd's calls (17..32) --- */
 
 static void
 mk(struct mon_msg *m, enum mon_type t)
@@ -731,17 +740,6 @@ mk(struct mon_msg *m, enum mon_type t)
 		m->u.menu_out.outlen = 4;
 		memcpy(m->u.menu_out.out, "a\0b\n", 4);
 		break;
-	case MON_REVOKED:
-		(void)snprintf(m->u.revoked.session_id,
-		    sizeof(m->u.revoked.session_id), SID);
-		m->u.revoked.cursor = 9;
-		break;
-	case MON_REVOKED_ANS:
-		m->u.revoked_ans.revoked = 1;
-		m->u.revoked_ans.cursor = 10;
-		(void)snprintf(m->u.revoked_ans.why,
-		    sizeof(m->u.revoked_ans.why), "access revoked");
-		break;
 	case MON_REC_OPEN:
 		(void)snprintf(m->u.rec_open.session_id,
 		    sizeof(m->u.rec_open.session_id), SID);
@@ -790,6 +788,8 @@ test_provostd_roundtrip(void **state)
 		    pv_buf_ptr(a), pv_buf_ptr(b), pv_buf_len(a));
 	}
 	assert_null(broker_mon_type_name(16));
+	assert_null(broker_mon_type_name(33)); /* retired */
+	assert_null(broker_mon_type_name(34));
 	assert_false(broker_mon_type_is_request(15));
 	/* fields out of their class are refused at the sender */
 	mk(m, MON_MFA_GRACE_ANS);
@@ -810,9 +810,6 @@ test_provostd_roundtrip(void **state)
 	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
 	mk(m, MON_TARGET);
 	m->u.target.port = 0;
-	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
-	mk(m, MON_REVOKED_ANS);
-	m->u.revoked_ans.why[0] = '\0'; /* a revocation says why */
 	assert_int_equal(broker_mon_msg_encode(m, a), PV_ERR_INVALID);
 	mk(m, MON_MENU_OUT);
 	m->u.menu_out.status = 256;
@@ -896,13 +893,6 @@ other_account(struct mon_msg *m)
 }
 
 static void
-other_session(struct mon_msg *m)
-{
-	(void)snprintf(
-	    m->u.revoked.session_id, sizeof(m->u.revoked.session_id), SID2);
-}
-
-static void
 deny(struct mon_msg *m)
 {
 	m->u.decision_ch.outcome = PV_DENY;
@@ -922,8 +912,8 @@ test_provostd_order(void **state)
 		MON_DECIDE_CH, MON_DECISION_CH, MON_REC_OPEN, MON_REC_OPEN_ANS,
 		MON_SESSION_OPEN, MON_SESSION_OPEN_ACK, MON_MINT_CERT,
 		MON_CERT_SERIAL, MON_DECIDE_CH, MON_DECISION_CH, MON_MENU,
-		MON_MENU_OUT, MON_REVOKED, MON_REVOKED_ANS, MON_SESSION_END,
-		MON_SESSION_END_ACK, MON_AUDIT, MON_AUDIT_ACK };
+		MON_MENU_OUT, MON_SESSION_END, MON_SESSION_END_ACK, MON_AUDIT,
+		MON_AUDIT_ACK };
 	static const int target_first[] = { MON_TARGET_GET };
 	static const int grace_no_key[] = { MON_AUTH_PUBKEY,
 		MON_AUTH_PUBKEY_ANS, MON_MFA_GRACE };
@@ -940,12 +930,11 @@ test_provostd_order(void **state)
 	static const int row_twice[] = { AUTHED_BY_GRACE, MON_DECIDE_CH,
 		MON_DECISION_CH, MON_SESSION_OPEN, MON_SESSION_OPEN_ACK,
 		MON_SESSION_OPEN };
-	static const int revoked_other[] = { AUTHED_BY_GRACE, MON_REVOKED };
 	static const int menu_pre_auth[] = { MON_AUTH_PUBKEY,
 		MON_AUTH_PUBKEY_ANS, MON_MENU };
 	static const int fresh_after[] = { AUTHED_BY_GRACE, MON_FRESH_MFA };
-	static const int revoked_after_end[] = { AUTHED_BY_GRACE,
-		MON_SESSION_END, MON_SESSION_END_ACK, MON_REVOKED };
+	static const int menu_after_end[] = { AUTHED_BY_GRACE, MON_SESSION_END,
+		MON_SESSION_END_ACK, MON_MENU };
 	static const int wrong_answer[] = { MON_AUTH_PUBKEY,
 		MON_AUTH_PUBKEY_ANS, MON_FRESH_MFA, MON_TARGET };
 	/* before the code: one target (the login's), after it: any */
@@ -975,10 +964,9 @@ test_provostd_order(void **state)
 	RUN(row_denied, 7, deny, 8);
 	RUN(row_other, 8, other_account, 8);
 	RUN(row_twice, 0, NULL, 10);
-	RUN(revoked_other, 6, other_session, 6);
 	RUN(menu_pre_auth, 0, NULL, 2);
 	RUN(fresh_after, 0, NULL, 6);
-	RUN(revoked_after_end, 0, NULL, 8);
+	RUN(menu_after_end, 0, NULL, 8);
 	RUN(wrong_answer, 0, NULL, 3);
 	RUN(target_twice_pre, 0, NULL, 4);
 	RUN(target_twice_post, 0, NULL, -1);
