@@ -283,6 +283,13 @@ struct broker_backend_ops {
 	 */
 	int (*revoked)(void *ctx, const char *engineer, const char *grant_id,
 	    const char *session_id, uint64_t *cursor, char *why, size_t whylen);
+	/*
+	 * How many revocations of anyone there were since *cursor (0: none,
+	 * the cursor starts at the audit head); *cursor advances.  One
+	 * query for the monitor's scan of every live session.  NULL in
+	 * backends without a store.
+	 */
+	int (*revocations)(void *ctx, uint64_t *cursor);
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);

@@ -550,6 +550,29 @@ sb_revoked(void *ctx, const char *engineer, const char *grant_id,
 	return v.hit ? PV_ALLOW : PV_DENY;
 }
 
+static int
+sb_revocation_count(void *ctx, const struct store_revocation *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
+sb_revocations(void *ctx, uint64_t *cursor)
+{
+	struct store *st = sb_store(ctx);
+	int n = 0, r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	if (*cursor == 0)
+		return store_audit_head(st, cursor) == 0 ? 0 : PV_ERR_STORE;
+	if ((r = store_revoked_since(st, cursor, sb_revocation_count, &n)) != 0)
+		return r;
+	return n;
+}
+
 struct sb_anchor {
 	void (*cb)(void *cbctx, uint64_t seq, const char *json);
 	void *cbctx;
@@ -781,6 +804,7 @@ static const struct broker_backend_ops sb_ops = {
 	.session_close = sb_session_close,
 	.menu = sb_menu,
 	.revoked = sb_revoked,
+	.revocations = sb_revocations,
 	.audit = sb_audit,
 	.batch = sb_batch,
 	.free = sb_free,

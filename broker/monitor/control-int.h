@@ -5,7 +5,6 @@
 #ifndef PROVOST_BROKER_MONITOR_CONTROL_INT_H
 #define PROVOST_BROKER_MONITOR_CONTROL_INT_H
 
-#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -73,8 +72,11 @@ struct broker_ctl {
 	size_t nkids, kidcap;
 	struct ctl_source *src;
 	size_t nsrc, srccap;
-	struct pollfd *pfd;
-	size_t pfdcap;
+	int epfd; /* the monitor's epoll set (broker_ctl_wait) */
+	/* a link's descriptor -> 1 + its index in kids (0: none) */
+	size_t *linkidx;
+	size_t linkcap;
+	uint64_t overdue_next_ms;
 	struct policy *pol;
 	int stale_rank; /* sessions at this rank and above end when stale */
 	int stale;
@@ -106,9 +108,8 @@ void broker_ctl_serve(struct broker_ctl *c, int lfd);
 int broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor,
     long peer_pid, unsigned int peer_uid, const char *id, const char *follow,
     char *err, size_t errlen);
-size_t broker_ctl_watch_pollfds(struct broker_ctl *c, struct pollfd *p);
-void broker_ctl_watch_events(
-    struct broker_ctl *c, const struct pollfd *p, size_t n);
+/* A watcher's socket hung up (or failed): it is dropped. */
+void broker_ctl_watch_hangup(struct broker_ctl *c, int fd);
 void broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_gone(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_free(struct broker_ctl *c);
@@ -118,6 +119,12 @@ void broker_ctl_watch_rate(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_watch_moderation(struct broker_ctl *c, struct ctl_child *k);
 void broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* control.c: the epoll set's own kinds, beside enum broker_ev_kind */
+#define CTL_EV_CONTROL 16
+#define CTL_EV_LINK 17
+#define CTL_EV_WATCHER 18
+int broker_ctl_ev_add_kind(
+    struct broker_ctl *c, int kind, int fd, uint32_t events);
 /* control.c */
 struct ctl_child *broker_ctl_find(
     struct broker_ctl *c, const char *id, int *ambiguous);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,6 +33,8 @@
 #define CTL_MAX_SOURCES 1024
 #define CTL_STORE_POLL_MS 1000
 #define CTL_IO_TIMEOUT_S 2
+/* Ready descriptors taken per wake-up (the rest, level-triggered, next). */
+#define CTL_EV_BATCH 256
 
 static int
 ctl_socket_dir_ok(const char *path)
@@ -122,13 +125,20 @@ broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out)
 	c->lfd = -1;
 	c->pending_fd = -1;
 	c->store_ok_ms = pv_mono_ms();
+	if ((c->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		pv_error("epoll: %s", strerror(errno));
+		r = PV_ERR_IO;
+		goto fail;
+	}
 	if ((r = policy_load_file(
 		 bx->conf->policy_file, &pol, err, sizeof(err))) != 0) {
 		pv_error("%s", err);
 		goto fail;
 	}
 	broker_ctl_set_policy(c, pol);
-	if ((r = ctl_socket_open(bx->conf->control_socket, &c->lfd)) != 0)
+	if ((r = ctl_socket_open(bx->conf->control_socket, &c->lfd)) != 0 ||
+	    (r = broker_ctl_ev_add_kind(c, CTL_EV_CONTROL, c->lfd, EPOLLIN)) !=
+		0)
 		goto fail;
 	pv_info("control socket %s", bx->conf->control_socket);
 	*out = c;
@@ -155,7 +165,9 @@ broker_ctl_free(struct broker_ctl *c)
 	free(c->kids);
 	broker_ctl_watch_free(c);
 	free(c->src);
-	free(c->pfd);
+	free(c->linkidx);
+	if (c->epfd >= 0)
+		close(c->epfd);
 	policy_free(c->pol);
 	free(c);
 }
@@ -165,6 +177,14 @@ broker_ctl_forget(struct broker_ctl *c)
 {
 	size_t i;
 
+	/*
+	 * The set is the parent's too (a forked descriptor names the same
+	 * one): closed first, so that nothing below takes a descriptor out
+	 * of the parent's set.
+	 */
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->epfd = -1;
 	if (c->lfd >= 0)
 		close(c->lfd);
 	c->lfd = -1;
@@ -182,6 +202,76 @@ broker_ctl_forget(struct broker_ctl *c)
 			close(c->watchers[i].fd);
 		c->watchers[i].fd = -1;
 	}
+}
+
+int
+broker_ctl_ev_add_kind(struct broker_ctl *c, int kind, int fd, uint32_t events)
+{
+	struct epoll_event e = {
+		.events = events,
+		.data.u64 = (uint64_t)(uint32_t)kind << 32 | (uint32_t)fd,
+	};
+
+	if (c->epfd < 0 || fd < 0)
+		return PV_ERR_INVALID;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+		pv_error("epoll_ctl: %s", strerror(errno));
+		return PV_ERR_IO;
+	}
+	return 0;
+}
+
+int
+broker_ctl_ev_add(struct broker_ctl *c, int kind, int fd)
+{
+	return broker_ctl_ev_add_kind(c, kind, fd, EPOLLIN);
+}
+
+void
+broker_ctl_ev_del(struct broker_ctl *c, int fd)
+{
+	if (c->epfd >= 0 && fd >= 0)
+		(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int
+broker_ctl_epfd(const struct broker_ctl *c)
+{
+	return c->epfd;
+}
+
+/* Where link fd's child is in kids: idx1 = 1 + its index, 0 = none. */
+static int
+ctl_link_map(struct broker_ctl *c, int fd, size_t idx1)
+{
+	if (fd < 0)
+		return PV_ERR_INVALID;
+	if ((size_t)fd >= c->linkcap) {
+		size_t cap = (size_t)fd + 1 > 2 * c->linkcap ? (size_t)fd + 1
+							     : 2 * c->linkcap;
+		size_t *n = reallocarray(c->linkidx, cap, sizeof(*n));
+
+		if (n == NULL)
+			return PV_ERR_ALLOC;
+		memset(n + c->linkcap, 0, (cap - c->linkcap) * sizeof(*n));
+		c->linkidx = n;
+		c->linkcap = cap;
+	}
+	c->linkidx[fd] = idx1;
+	return 0;
+}
+
+/* A link closed by the daemon: out of the set and the map first. */
+static void
+ctl_link_close(struct broker_ctl *c, struct ctl_child *k)
+{
+	if (k->fd < 0)
+		return;
+	broker_ctl_ev_del(c, k->fd);
+	if ((size_t)k->fd < c->linkcap)
+		c->linkidx[k->fd] = 0;
+	close(k->fd);
+	k->fd = -1;
 }
 
 /* An audit row from the daemon itself; the store is closed again after. */
@@ -480,6 +570,13 @@ broker_ctl_child_add(
 	(void)snprintf(k->id, sizeof(k->id), "%s", id != NULL ? id : "");
 	(void)fcntl(k->fd, F_SETFL, O_NONBLOCK);
 	c->pending_fd = -1;
+	/*
+	 * Not watched, a link could not be heard: closed instead, so the
+	 * process ends (provostd gone) rather than run unsupervised.
+	 */
+	if (ctl_link_map(c, k->fd, c->nkids) != 0 ||
+	    broker_ctl_ev_add_kind(c, CTL_EV_LINK, k->fd, EPOLLIN) != 0)
+		ctl_link_close(c, k);
 }
 
 void
@@ -553,12 +650,15 @@ broker_ctl_child_gone(
 			continue;
 		if (c->kids[i].fd >= 0) {
 			ctl_child_report(c, &c->kids[i]); /* still queued */
-			close(c->kids[i].fd);
+			ctl_link_close(c, &c->kids[i]);
 		}
 		*bytes_in = c->kids[i].bytes_in;
 		*bytes_out = c->kids[i].bytes_out;
 		broker_ctl_watch_gone(c, &c->kids[i]);
 		c->kids[i] = c->kids[--c->nkids];
+		/* the last one moved into the slot: its link follows */
+		if (i < c->nkids && c->kids[i].fd >= 0)
+			(void)ctl_link_map(c, c->kids[i].fd, i + 1);
 		break;
 	}
 }
@@ -748,8 +848,7 @@ ctl_bad_report(struct broker_ctl *c, struct ctl_child *k)
 		(void)kill(k->pid, SIGKILL);
 	k->end_killed = 1;
 	k->ending = 1;
-	close(k->fd);
-	k->fd = -1;
+	ctl_link_close(c, k);
 }
 
 static void
@@ -766,8 +865,7 @@ ctl_child_report(struct broker_ctl *c, struct ctl_child *k)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			close(k->fd);
-			k->fd = -1;
+			ctl_link_close(c, k);
 			return;
 		}
 		buf[n] = '\0';
@@ -899,45 +997,51 @@ ctl_store_poll(struct broker_ctl *c)
 }
 
 int
-broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms)
+broker_ctl_wait(struct broker_ctl *c, struct broker_ev *ev, int max, int ms)
 {
-	size_t need = (size_t)nlfd + 1 + c->nkids + c->nwatchers, i, nk, nw;
-	int n, j;
+	struct epoll_event e[CTL_EV_BATCH];
+	uint64_t now;
+	size_t at;
+	int n, i, kind, fd, out = 0, control = 0;
 
-	if (need > c->pfdcap) {
-		struct pollfd *p = realloc(c->pfd, need * sizeof(*p));
-
-		if (p == NULL)
-			return poll(lfd, (nfds_t)nlfd, ms);
-		c->pfd = p;
-		c->pfdcap = need;
+	n = epoll_wait(c->epfd, e, CTL_EV_BATCH, ms);
+	if (n < 0 && errno != EINTR)
+		pv_warn("epoll_wait: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		kind = (int)(e[i].data.u64 >> 32);
+		fd = (int)(uint32_t)e[i].data.u64;
+		switch (kind) {
+		case CTL_EV_LINK:
+			/* the map says whose: O(1), not a walk of the table */
+			if ((size_t)fd < c->linkcap &&
+			    (at = c->linkidx[fd]) != 0 && at <= c->nkids &&
+			    c->kids[at - 1].fd == fd)
+				ctl_child_report(c, &c->kids[at - 1]);
+			break;
+		case CTL_EV_WATCHER:
+			broker_ctl_watch_hangup(c, fd);
+			break;
+		case CTL_EV_CONTROL:
+			control = 1;
+			break;
+		default:
+			if (out < max)
+				ev[out++] = (struct broker_ev){ .kind = kind,
+					.fd = fd,
+					.events = e[i].events };
+		}
 	}
-	for (j = 0; j < nlfd; j++)
-		c->pfd[j] = lfd[j];
-	c->pfd[nlfd] = (struct pollfd){ .fd = c->lfd, .events = POLLIN };
-	nk = c->nkids;
-	for (i = 0; i < nk; i++)
-		c->pfd[(size_t)nlfd + 1 + i] =
-		    (struct pollfd){ .fd = c->kids[i].fd, .events = POLLIN };
-	nw = broker_ctl_watch_pollfds(c, c->pfd + nlfd + 1 + nk);
-	n = poll(c->pfd, (nfds_t)need, ms);
-	for (j = 0; j < nlfd; j++)
-		lfd[j].revents = n > 0 ? c->pfd[j].revents : 0;
-	if (n > 0) {
-		for (i = 0; i < nk && i < c->nkids; i++)
-			if (c->kids[i].fd >= 0 &&
-			    c->kids[i].fd == c->pfd[(size_t)nlfd + 1 + i].fd &&
-			    (c->pfd[(size_t)nlfd + 1 + i].revents &
-				(POLLIN | POLLHUP | POLLERR)))
-				ctl_child_report(c, &c->kids[i]);
-		/* before serving: a new watcher takes a slot of the table */
-		broker_ctl_watch_events(c, c->pfd + nlfd + 1 + nk, nw);
-		if (c->pfd[nlfd].revents & POLLIN)
-			broker_ctl_serve(c, c->lfd);
-	}
+	/* after the reports and hang-ups: a new watcher takes a slot */
+	if (control)
+		broker_ctl_serve(c, c->lfd);
 	ctl_store_poll(c);
-	ctl_end_overdue(c);
-	return n;
+	/* the 10 s grace needs no finer look than a quarter second */
+	now = pv_mono_ms();
+	if (now >= c->overdue_next_ms) {
+		c->overdue_next_ms = now + 250;
+		ctl_end_overdue(c);
+	}
+	return n < 0 ? -1 : out;
 }
 
 void

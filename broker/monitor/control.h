@@ -6,7 +6,6 @@
 #ifndef PROVOST_BROKER_MONITOR_CONTROL_H
 #define PROVOST_BROKER_MONITOR_CONTROL_H
 
-#include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -23,11 +22,34 @@ struct broker_ctl;
 int broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out);
 void broker_ctl_free(struct broker_ctl *c);
 /*
- * poll(2) over the listeners (their revents are filled in) plus the
- * control socket and every session link; serves control requests and
- * child reports and polls the store every second.  Returns poll's count.
+ * The monitor waits on one epoll set: the control socket, every session
+ * link and watcher (served here), and the daemon's own descriptors, added
+ * with broker_ctl_ev_add under a kind: what is ready of those comes back
+ * from broker_ctl_wait.  A wake-up costs what is ready, not the number
+ * of sessions.
  */
-int broker_ctl_poll(struct broker_ctl *c, struct pollfd *lfd, int nlfd, int ms);
+enum broker_ev_kind {
+	BROKER_EV_LISTEN = 1,  /* a listener */
+	BROKER_EV_MONITOR = 2, /* a session process's monitor socket */
+};
+struct broker_ev {
+	int kind;
+	int fd;
+	uint32_t events; /* EPOLLIN, EPOLLHUP, ... */
+};
+int broker_ctl_ev_add(struct broker_ctl *c, int kind, int fd);
+/* Before fd is closed (a closed one leaves the set by itself only once
+ * no forked copy of it is left). */
+void broker_ctl_ev_del(struct broker_ctl *c, int fd);
+/* The set, for broker_monsrv_set_epoll; -1 in a forked session process. */
+int broker_ctl_epfd(const struct broker_ctl *c);
+/*
+ * Waits up to ms; serves control requests, child reports and watchers'
+ * hang-ups, polls the store every second; fills ev with at most max of
+ * the daemon's ready descriptors.  Returns their number, or -1.
+ */
+int broker_ctl_wait(
+    struct broker_ctl *c, struct broker_ev *ev, int max, int ms);
 /*
  * An accepted connection from addr: PV_DENY to drop it (MaxStartups,
  * PerSourceMaxStartups, PerSourcePenalty), else PV_ALLOW with *child_fd

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -210,6 +211,7 @@ watch_drop(struct broker_ctl *c, size_t i, const char *why)
 		    w->peer_uid, w->peer_pid, (unsigned long long)secs, why);
 	}
 	if (w->fd >= 0) {
+		broker_ctl_ev_del(c, w->fd);
 		(void)shutdown(w->fd, SHUT_RDWR);
 		close(w->fd);
 	}
@@ -275,6 +277,11 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 		c->watchers = n;
 		c->watchcap = cap;
 	}
+	/* it sends nothing: its hang-up is what the monitor waits for */
+	if (broker_ctl_ev_add_kind(c, CTL_EV_WATCHER, fd, EPOLLRDHUP) != 0) {
+		(void)snprintf(err, errlen, "cannot wait on the watcher");
+		return PV_ERR_IO;
+	}
 	w = &c->watchers[c->nwatchers++];
 	*w = (struct ctl_watcher){
 		.fd = fd,
@@ -291,6 +298,7 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 		return 0;
 	}
 	if ((r = watch_attach(c, w, k)) != 0) {
+		broker_ctl_ev_del(c, fd);
 		c->nwatchers--; /* w, the last: the caller still holds fd */
 		(void)snprintf(err, errlen,
 		    "session %s: its process did not take the watcher", k->id);
@@ -299,31 +307,19 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 	return 0;
 }
 
-size_t
-broker_ctl_watch_pollfds(struct broker_ctl *c, struct pollfd *p)
-{
-	size_t i;
-
-	/* Watchers send nothing: a hang-up (or an error) is all we wait for. */
-	for (i = 0; i < c->nwatchers; i++)
-		p[i] = (struct pollfd){ .fd = c->watchers[i].fd,
-			.events = POLLRDHUP };
-	return c->nwatchers;
-}
-
 void
-broker_ctl_watch_events(struct broker_ctl *c, const struct pollfd *p, size_t n)
+broker_ctl_watch_hangup(struct broker_ctl *c, int fd)
 {
 	size_t i;
 
-	/* From the end: a drop moves the last entry into its slot. */
-	for (i = n; i-- > 0;) {
-		if (i >= c->nwatchers || c->watchers[i].fd != p[i].fd ||
-		    (p[i].revents & (POLLHUP | POLLERR | POLLRDHUP)) == 0)
-			continue;
-		watch_drop(c, i,
-		    c->watchers[i].pid == 0 ? "gave up following" : "detached");
-	}
+	/* Watchers send nothing: a hang-up (or an error) is all that comes. */
+	for (i = 0; i < c->nwatchers; i++)
+		if (c->watchers[i].fd == fd) {
+			watch_drop(c, i,
+			    c->watchers[i].pid == 0 ? "gave up following"
+						    : "detached");
+			return;
+		}
 }
 
 void

@@ -319,12 +319,19 @@ drop_privileges(const struct sandbox_id *sb)
 	return 0;
 }
 
+/* Ready descriptors the daemon takes per wake-up. */
+#define DAEMON_EV_MAX 256
+/* The monitor looks at every session process (timeouts, hashing) this often. */
+#define DAEMON_TICK_MS 100
+
 /* The monitor's side of every live session process. */
 struct kids {
 	struct broker_mon_child **v;
+	int *fd; /* v[i]'s monitor socket as it was added (the map's key) */
 	size_t n, cap;
-	struct pollfd *pfd;
-	size_t pfdcap;
+	/* a monitor socket -> its session process: O(1) per ready socket */
+	struct broker_mon_child **byfd;
+	size_t nbyfd;
 };
 
 static struct broker_mon_child *
@@ -351,10 +358,57 @@ kids_add(struct kids *k, struct broker_mon_child *c)
 		if (v == NULL)
 			return PV_ERR_ALLOC;
 		k->v = v;
+		int *f = reallocarray(k->fd, cap, sizeof(int));
+
+		if (f == NULL)
+			return PV_ERR_ALLOC;
+		k->fd = f;
 		k->cap = cap;
 	}
+	k->fd[k->n] = -1;
 	k->v[k->n++] = c;
 	return 0;
+}
+
+/* The last one added (at): its socket in the map and in the epoll set. */
+static int
+kids_watch(struct kids *k, struct broker_ctl *ctl, size_t at)
+{
+	struct broker_mon_child *c = k->v[at];
+	int fd = broker_monsrv_sock(c);
+
+	if (fd < 0)
+		return PV_ERR_INVALID;
+	if ((size_t)fd >= k->nbyfd) {
+		size_t cap = (size_t)fd + 1 > 2 * k->nbyfd ? (size_t)fd + 1
+							   : 2 * k->nbyfd;
+		struct broker_mon_child **m = reallocarray(
+		    k->byfd, cap, sizeof(struct broker_mon_child *));
+
+		if (m == NULL)
+			return PV_ERR_ALLOC;
+		memset(m + k->nbyfd, 0,
+		    (cap - k->nbyfd) * sizeof(struct broker_mon_child *));
+		k->byfd = m;
+		k->nbyfd = cap;
+	}
+	if (broker_ctl_ev_add(ctl, BROKER_EV_MONITOR, fd) != 0)
+		return PV_ERR_IO;
+	k->byfd[fd] = c;
+	k->fd[at] = fd;
+	broker_monsrv_set_epoll(c, broker_ctl_epfd(ctl));
+	return 0;
+}
+
+/* Whose monitor socket fd is (NULL: closed since, or not one). */
+static struct broker_mon_child *
+kids_by_fd(const struct kids *k, int fd)
+{
+	struct broker_mon_child *c;
+
+	if (fd < 0 || (size_t)fd >= k->nbyfd || (c = k->byfd[fd]) == NULL)
+		return NULL;
+	return broker_monsrv_sock(c) == fd ? c : NULL;
 }
 
 static void
@@ -379,7 +433,11 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 			continue;
 		}
 		broker_monsrv_reaped(c, status, in, out);
+		if (k->fd[at] >= 0 && (size_t)k->fd[at] < k->nbyfd &&
+		    k->byfd[k->fd[at]] == c)
+			k->byfd[k->fd[at]] = NULL;
 		broker_monsrv_free(c);
+		k->fd[at] = k->fd[k->n - 1];
 		k->v[at] = k->v[--k->n];
 	}
 }
@@ -402,34 +460,6 @@ kids_kill(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 		if (k->n > 0)
 			(void)poll(NULL, 0, 20);
 	}
-}
-
-/* Listeners first, then each live session process's monitor socket. */
-static int
-kids_pollfds(struct kids *k, const struct pollfd *lfd, int nlfd)
-{
-	size_t need = (size_t)nlfd + k->n, i, nk = k->n;
-	int n = nlfd, fd;
-
-	if (need > k->pfdcap) {
-		struct pollfd *p = realloc(k->pfd, need * sizeof(*p));
-
-		if (p != NULL) {
-			k->pfd = p;
-			k->pfdcap = need;
-		} else if ((size_t)nlfd <= k->pfdcap)
-			nk = 0; /* the listeners still work this round */
-		else
-			return 0;
-	}
-	if (nlfd > 0) /* none once stopping (and pfd may be NULL then) */
-		memcpy(k->pfd, lfd, (size_t)nlfd * sizeof(*lfd));
-	for (i = 0; i < nk; i++) {
-		if ((fd = broker_monsrv_sock(k->v[i])) < 0)
-			continue;
-		k->pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	}
-	return n;
 }
 
 /* Who a session is, as the monitor approved it, for the control side. */
@@ -456,31 +486,31 @@ kids_identity(struct broker_ctl *ctl, struct broker_mon_child *c)
  */
 static void
 kids_serve(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
-    int nlfd, int n)
+    const struct broker_ev *ev, int n)
 {
-	size_t i;
-	int j, batch, lost = 0;
+	struct broker_mon_child *served[DAEMON_EV_MAX], *c;
+	int i, ns = 0, batch, lost = 0;
 
+	/* only what is ready: nothing here walks the whole table */
+	for (i = 0; i < n && ns < DAEMON_EV_MAX; i++)
+		if (ev[i].kind == BROKER_EV_MONITOR &&
+		    (c = kids_by_fd(k, ev[i].fd)) != NULL)
+			served[ns++] = c;
+	if (ns == 0)
+		return;
 	batch = bk->ops->batch != NULL && bk->ops->batch(bk->ctx, 1) == 0;
-	for (j = nlfd; j < n; j++) {
-		if (!(k->pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		for (i = 0; i < k->n; i++)
-			if (broker_monsrv_sock(k->v[i]) == k->pfd[j].fd) {
-				/* as the control side told the process */
-				broker_monsrv_set_moderator(k->v[i],
-				    broker_ctl_moderator_on(
-					ctl, broker_monsrv_pid(k->v[i])));
-				(void)broker_monsrv_take(k->v[i]);
-				break;
-			}
+	for (i = 0; i < ns; i++) {
+		/* as the control side told the process */
+		broker_monsrv_set_moderator(served[i],
+		    broker_ctl_moderator_on(ctl, broker_monsrv_pid(served[i])));
+		(void)broker_monsrv_take(served[i]);
 	}
 	if (batch && bk->ops->batch(bk->ctx, 0) != 0)
 		lost = 1;
-	for (i = 0; i < k->n; i++) {
-		if (broker_monsrv_pending(k->v[i]))
-			(void)broker_monsrv_answer(k->v[i], lost);
-		kids_identity(ctl, k->v[i]);
+	for (i = 0; i < ns; i++) {
+		if (broker_monsrv_pending(served[i]))
+			(void)broker_monsrv_answer(served[i], lost);
+		kids_identity(ctl, served[i]);
 	}
 }
 
@@ -494,15 +524,30 @@ kids_serve(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
  * sharing the store.
  */
 static void
-kids_revoke(struct broker_ctl *ctl, struct kids *k)
+kids_revoke(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
+    uint64_t *cursor)
 {
 	char why[256];
+	uint64_t before = *cursor;
 	size_t i;
+	int none = 0, n;
 
 	if (!broker_ctl_revoke_due(ctl))
 		return;
+	/*
+	 * One query for all: a second without a revocation of anyone (the
+	 * usual one) costs no query per session.  Otherwise, or when the
+	 * store could not say, each live session is checked on its own.
+	 */
+	if (bk->ops->revocations != NULL) {
+		n = bk->ops->revocations(bk->ctx, cursor);
+		none = n == 0 && before != 0;
+		if (n < 0)
+			*cursor = before;
+	}
 	for (i = 0; i < k->n; i++)
-		if (broker_monsrv_revoked(k->v[i], why, sizeof(why)) == 1)
+		if (broker_monsrv_revoked(
+			k->v[i], none, before, *cursor, why, sizeof(why)) == 1)
 			broker_ctl_ended(ctl, broker_monsrv_id(k->v[i]),
 			    "session.revoked", why);
 }
@@ -524,12 +569,15 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	size_t i;
 	int j;
 
+	/* the epoll set is the parent's: nothing here may touch it */
+	broker_ctl_forget(ctl);
 	for (j = 0; j < npfd; j++)
 		close(pfd[j].fd);
-	for (i = 0; i < k->n; i++)
+	for (i = 0; i < k->n; i++) {
+		broker_monsrv_set_epoll(k->v[i], -1);
 		broker_monsrv_free(k->v[i]);
+	}
 	k->n = 0;
-	broker_ctl_forget(ctl);
 	bx->backend.ops->free(bx->backend.ctx);
 	memset(&bx->backend, 0, sizeof(bx->backend));
 	EVP_PKEY_free(*ca);
@@ -648,10 +696,11 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	char peer[128], addr[64], id[PV_UUID_LEN + 1];
 	struct kids k = { 0 };
 	struct broker_mon_child *mc;
+	struct broker_ev ev[DAEMON_EV_MAX];
 	uint32_t children = 0;
-	uint64_t stop_ms = 0, events_ms = 0;
+	uint64_t stop_ms = 0, events_ms = 0, tick_ms = 0, now, rcursor = 0;
 	pid_t pid;
-	int i, n, fd, cfd, sv[2], burst = 0;
+	int i, j, n, fd, cfd, sv[2], burst;
 
 	for (;;) {
 		if (got_chld) {
@@ -661,6 +710,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		if (got_term && stop_ms == 0) {
 			/* no new connections; every session told to end */
 			for (i = 0; i < npfd; i++) {
+				broker_ctl_ev_del(ctl, pfd[i].fd);
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 			}
@@ -683,101 +733,119 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 			reload(bx, conf, conf_path, ctl, &k);
 		}
 		if (stop_ms == 0)
-			kids_revoke(ctl, &k);
+			kids_revoke(&bx->backend, ctl, &k, &rcursor);
 		/* The plugins hear of what the audit chain holds, once a second. */
 		if (stop_ms == 0 && pv_mono_ms() >= events_ms) {
 			events_ms = pv_mono_ms() + 1000;
 			(void)broker_backend_store_events(&bx->backend);
 		}
-		for (size_t t = 0; t < k.n; t++)
-			(void)broker_monsrv_tick(k.v[t], pv_mono_ms());
-		n = kids_pollfds(&k, pfd, npfd);
-		if (broker_ctl_poll(ctl, k.pfd, n, stop_ms != 0 ? 100 : 1000) <=
-		    0)
+		/*
+		 * Timeouts and the recordings' hashing need no more than ten
+		 * looks a second, however many wake-ups there are.
+		 */
+		now = pv_mono_ms();
+		if (now >= tick_ms) {
+			tick_ms = now + DAEMON_TICK_MS;
+			for (size_t t = 0; t < k.n; t++)
+				(void)broker_monsrv_tick(k.v[t], now);
+		}
+		n = broker_ctl_wait(
+		    ctl, ev, DAEMON_EV_MAX, stop_ms != 0 ? 100 : 1000);
+		if (n <= 0)
 			continue;
-		kids_serve(&bx->backend, ctl, &k, npfd, n);
-		for (i = 0; i < npfd; i++) {
-			if (!(k.pfd[i].revents & POLLIN))
+		kids_serve(&bx->backend, ctl, &k, ev, n);
+		/*
+		 * A burst is drained at once (the listener does not block):
+		 * up to 64 in a row from each ready listener.
+		 */
+		for (j = 0; j < n; j++) {
+			if (ev[j].kind != BROKER_EV_LISTEN || npfd == 0)
 				continue;
-			sl = sizeof(ss);
-			fd = accept4(k.pfd[i].fd, (struct sockaddr *)&ss, &sl,
-			    SOCK_CLOEXEC);
-			if (fd < 0) {
-				burst = 0;
-				continue;
-			}
-			/*
-			 * A burst is drained at once (the listener does not
-			 * block): this listener again, up to 64 in a row.
-			 */
-			if (++burst < 64)
-				i--;
-			else
-				burst = 0;
-			peer_name(
-			    &ss, sl, peer, sizeof(peer), addr, sizeof(addr));
-			if (children >= bx->conf->max_sessions) {
-				pv_warn("refused connection from %s: "
-					"MaxSessions %u reached",
-				    peer, bx->conf->max_sessions);
-				close(fd);
-				continue;
-			}
-			if (broker_ctl_admit(ctl, addr, peer, &cfd) !=
-			    PV_ALLOW) {
-				close(fd);
-				continue;
-			}
-			if (pv_uuid_new(id) != 0 ||
-			    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
-				sv) != 0) {
-				pv_error("session setup: %s", strerror(errno));
-				broker_ctl_child_add(ctl, -1, addr, NULL);
-				close(cfd);
-				close(fd);
-				continue;
-			}
-			/* No store handle crosses a fork (reopened on use). */
-			(void)broker_backend_store_detach(&bx->backend);
-			if ((pid = fork()) < 0) {
-				pv_error("fork: %s", strerror(errno));
-				broker_ctl_child_add(ctl, -1, addr, NULL);
-				close(sv[0]);
-				close(sv[1]);
-				close(cfd);
-				close(fd);
-				continue;
-			}
-			if (pid == 0) {
-				close(sv[0]);
-				session_child(bx, ctl, pfd, npfd, &k, ca, sb,
-				    sv[1], cfd, fd, id, peer, addr);
-			}
-			close(sv[1]);
-			if (broker_monsrv_new(bx->conf, &bx->backend, rs, pid,
-				sv[0], id, addr, &mc) != 0 ||
-			    kids_add(&k, mc) != 0) {
-				/* no monitor for it: it must not run */
-				pv_error(
-				    "session %s: no monitor state; killed", id);
-				(void)kill(pid, SIGKILL);
-				if (mc != NULL)
-					broker_monsrv_free(mc);
-				else
+			for (burst = 0; burst < 64; burst++) {
+				sl = sizeof(ss);
+				fd = accept4(ev[j].fd, (struct sockaddr *)&ss,
+				    &sl, SOCK_CLOEXEC);
+				if (fd < 0)
+					break;
+				peer_name(&ss, sl, peer, sizeof(peer), addr,
+				    sizeof(addr));
+				if (children >= bx->conf->max_sessions) {
+					pv_warn("refused connection from %s: "
+						"MaxSessions %u reached",
+					    peer, bx->conf->max_sessions);
+					close(fd);
+					continue;
+				}
+				if (broker_ctl_admit(ctl, addr, peer, &cfd) !=
+				    PV_ALLOW) {
+					close(fd);
+					continue;
+				}
+				if (pv_uuid_new(id) != 0 ||
+				    socketpair(AF_UNIX,
+					SOCK_STREAM | SOCK_CLOEXEC, 0,
+					sv) != 0) {
+					pv_error("session setup: %s",
+					    strerror(errno));
+					broker_ctl_child_add(
+					    ctl, -1, addr, NULL);
+					close(cfd);
+					close(fd);
+					continue;
+				}
+				/* No store handle crosses a fork (reopened on use). */
+				(void)broker_backend_store_detach(&bx->backend);
+				if ((pid = fork()) < 0) {
+					pv_error("fork: %s", strerror(errno));
+					broker_ctl_child_add(
+					    ctl, -1, addr, NULL);
 					close(sv[0]);
+					close(sv[1]);
+					close(cfd);
+					close(fd);
+					continue;
+				}
+				if (pid == 0) {
+					close(sv[0]);
+					session_child(bx, ctl, pfd, npfd, &k,
+					    ca, sb, sv[1], cfd, fd, id, peer,
+					    addr);
+				}
+				close(sv[1]);
+				if (broker_monsrv_new(bx->conf, &bx->backend,
+					rs, pid, sv[0], id, addr, &mc) != 0 ||
+				    kids_add(&k, mc) != 0) {
+					/* no monitor for it: it must not run */
+					pv_error("session %s: no monitor "
+						 "state; killed",
+					    id);
+					(void)kill(pid, SIGKILL);
+					if (mc != NULL)
+						broker_monsrv_free(mc);
+					else
+						close(sv[0]);
+				} else if (kids_watch(&k, ctl, k.n - 1) != 0) {
+					/* not heard, it could not be served: killed */
+					pv_error("session %s: its monitor "
+						 "socket cannot "
+						 "be waited on; killed",
+					    id);
+					(void)kill(pid, SIGKILL);
+				}
+				mc = NULL;
+				children++;
+				broker_ctl_child_add(ctl, pid, addr, id);
+				close(cfd);
+				close(fd);
 			}
-			mc = NULL;
-			children++;
-			broker_ctl_child_add(ctl, pid, addr, id);
-			close(cfd);
-			close(fd);
 		}
 	}
 	pv_info("terminated on signal %d", (int)got_term);
-	for (size_t j = 0; j < k.n; j++)
-		broker_monsrv_free(k.v[j]);
+	for (size_t t = 0; t < k.n; t++)
+		broker_monsrv_free(k.v[t]);
 	free(k.v);
-	free(k.pfd);
+	free(k.fd);
+	free(k.byfd);
 }
 
 /* What a new plugin host's process must not keep of the monitor's. */
@@ -965,6 +1033,9 @@ main(int argc, char **argv)
 	if (open_listeners(conf, pfd, &npfd) != 0 ||
 	    broker_ctl_new(&bx, &ctl) != 0)
 		goto fail;
+	for (i = 0; i < npfd; i++)
+		if (broker_ctl_ev_add(ctl, BROKER_EV_LISTEN, pfd[i].fd) != 0)
+			goto fail;
 	if (!foreground && daemon(0, 0) != 0) {
 		pv_error("daemon: %s", strerror(errno));
 		goto fail;

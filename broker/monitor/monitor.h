@@ -79,6 +79,12 @@ int broker_monsrv_pending(const struct broker_mon_child *c);
 /* Sends it; lost: the store did not keep the batch, send an error. */
 int broker_monsrv_answer(struct broker_mon_child *c, int lost);
 int broker_monsrv_sock(const struct broker_mon_child *c);
+/*
+ * The epoll set the daemon put the socket in: it is taken out of it
+ * before it is closed (a forked copy would keep it in).  -1: in none,
+ * which a forked session process sets before freeing the others.
+ */
+void broker_monsrv_set_epoll(struct broker_mon_child *c, int epfd);
 pid_t broker_monsrv_pid(const struct broker_mon_child *c);
 /*
  * Who the session is, from the monitor's own state: the engineer once
@@ -115,8 +121,12 @@ const char *broker_monsrv_id(const struct broker_mon_child *c);
  * monitor approved (never the child's word): 1 (why filled) when its
  * engineer, their provider, its grant or the session itself was revoked
  * since the last check, 0 if not, < 0 if the store could not say.
+ * none: the scan's one query found no revocation of anyone after
+ * before (up to head): a session checked up to before is then moved on
+ * to head without a query of its own.
  */
-int broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen);
+int broker_monsrv_revoked(struct broker_mon_child *c, int none, uint64_t before,
+    uint64_t head, char *why, size_t whylen);
 /* A session row is open and the session has not ended. */
 int broker_monsrv_live(const struct broker_mon_child *c);
 int broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,6 +68,7 @@ struct broker_mon_child {
 	struct broker_backend *bk;
 	pid_t pid;
 	int sock;
+	int epfd; /* the epoll set sock is in, -1: none */
 	char id[PV_UUID_LEN + 1];
 	char addr[MON_ADDR_MAX + 1];
 	struct monitor_state st;
@@ -130,6 +132,7 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	c->bk = bk;
 	c->pid = pid;
 	c->sock = sock;
+	c->epfd = -1;
 	c->pfd = -1;
 	c->rs = rs;
 	c->rec_fd = -1;
@@ -206,14 +209,15 @@ broker_monsrv_pending(const struct broker_mon_child *c)
 	return c->pa != NULL;
 }
 
+static void ms_close(struct broker_mon_child *c);
+
 void
 broker_monsrv_free(struct broker_mon_child *c)
 {
 	if (c == NULL)
 		return;
 	ms_pending_drop(c);
-	if (c->sock >= 0)
-		(void)close(c->sock);
+	ms_close(c);
 	if (c->rec_fd >= 0)
 		(void)close(c->rec_fd);
 	EVP_MD_CTX_free(c->rec_md);
@@ -370,9 +374,18 @@ ms_abort_row(struct broker_mon_child *c, const char *reason, uint64_t bytes_in,
 static void
 ms_close(struct broker_mon_child *c)
 {
-	if (c->sock >= 0)
+	if (c->sock >= 0) {
+		if (c->epfd >= 0)
+			(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->sock, NULL);
 		(void)close(c->sock);
+	}
 	c->sock = -1;
+}
+
+void
+broker_monsrv_set_epoll(struct broker_mon_child *c, int epfd)
+{
+	c->epfd = epfd;
 }
 
 /* A malformed or out-of-order request: kill, log, audit, abort the row. */
@@ -1069,10 +1082,15 @@ ms_check_revoked(
 }
 
 int
-broker_monsrv_revoked(struct broker_mon_child *c, char *why, size_t whylen)
+broker_monsrv_revoked(struct broker_mon_child *c, int none, uint64_t before,
+    uint64_t head, char *why, size_t whylen)
 {
 	if (!c->row_open || c->ended || c->killed || c->mcursor == 0)
 		return 0;
+	if (none && c->mcursor >= before && head >= c->mcursor) {
+		c->mcursor = head;
+		return 0;
+	}
 	return ms_check_revoked(c, &c->mcursor, why, whylen);
 }
 
