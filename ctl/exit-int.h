@@ -37,6 +37,24 @@ int exit_count(struct exit_run *x, const char *step);
 int exit_hook_run(struct exit_run *x, const char *program, const char *action,
     json_t *req, struct store_hook_answer *ans, char *why, size_t whylen);
 
+/*
+ * The new secret of item (the n-th exposure) sealed to the
+ * RecordingRecipient keys into the bundle's secrets/; rel is its path in
+ * the bundle.  An exit code of PV_ERR_* (0 on success).
+ */
+int exit_seal_secret(struct exit_run *x, const char *item, size_t n,
+    const uint8_t *secret, size_t len, char *rel, size_t rellen);
+
+/*
+ * exit_unixpw.c: RotationHook unix-password builtin.  prev is the detail
+ * of the item a killed run left started (NULL if none); an exit code.
+ */
+int exit_unixpw_rotate(struct exit_run *x, const char *item, json_t *exp,
+    size_t n, int attempt, json_t *prev);
+/* 1 if the target's entry is still the one set, 0 with why if not. */
+int exit_unixpw_verify(struct exit_run *x, const char *step, const char *item,
+    json_t *detail, char *why, size_t whylen);
+
 /* exit_sweep.c: each target touched against its baseline. */
 int exit_step_sweep(struct exit_run *x);
 

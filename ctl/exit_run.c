@@ -486,9 +486,9 @@ out:
 }
 
 /* The new secret, sealed to the RecordingRecipient keys as a recording. */
-static int
-seal_secret(struct exit_run *x, const char *item, size_t n,
-    const struct store_hook_answer *a, char *rel, size_t rellen)
+int
+exit_seal_secret(struct exit_run *x, const char *item, size_t n,
+    const uint8_t *secret, size_t len, char *rel, size_t rellen)
 {
 	struct rec_writer *w = NULL;
 	struct rec_meta m = { 0 };
@@ -511,8 +511,8 @@ seal_secret(struct exit_run *x, const char *item, size_t n,
 	m.start_mono_ms = pv_mono_ms();
 	if ((r = rec_writer_open(&w, path, x->recipients, &m)) != 0)
 		return r;
-	if ((r = rec_writer_data(w, pv_mono_ms(), REC_EV_OUTPUT, a->secret,
-		 a->secret_len)) != 0) {
+	if ((r = rec_writer_data(
+		 w, pv_mono_ms(), REC_EV_OUTPUT, secret, len)) != 0) {
 		rec_writer_free(w);
 		return r;
 	}
@@ -558,6 +558,16 @@ rotate_one(struct exit_run *x, const char *item, json_t *exp, size_t n)
 		return 0;
 	}
 	attempt = prev != NULL ? prev->attempts + 1 : 1;
+	if (prog != NULL && strcmp(prog, "builtin") == 0) {
+		json_t *pd = prev != NULL && prev->detail != NULL
+		    ? json_loads(prev->detail, 0, NULL)
+		    : NULL;
+
+		store_exit_item_free(prev);
+		r = exit_unixpw_rotate(x, item, exp, n, attempt, pd);
+		json_decref(pd);
+		return r;
+	}
 	store_exit_item_free(prev);
 	if (prog == NULL) {
 		(void)snprintf(why, sizeof(why),
@@ -589,7 +599,8 @@ rotate_one(struct exit_run *x, const char *item, json_t *exp, size_t n)
 		return exit_unresolved(x, "rotate", item, why);
 	}
 	if (a.secret != NULL &&
-	    (r = seal_secret(x, item, n, &a, rel, sizeof(rel))) != 0) {
+	    (r = exit_seal_secret(
+		 x, item, n, a.secret, a.secret_len, rel, sizeof(rel))) != 0) {
 		store_hook_answer_clear(&a);
 		(void)snprintf(why, sizeof(why),
 		    "rotated, but the new secret could not be sealed (%s): "

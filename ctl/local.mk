@@ -10,6 +10,7 @@ provostctl_SOURCES = \
 	ctl/exit_bundle.c \
 	ctl/exit_run.c \
 	ctl/exit_sweep.c \
+	ctl/exit_unixpw.c \
 	ctl/exposures.c \
 	ctl/grants.c \
 	ctl/init.c \
@@ -24,12 +25,12 @@ provostctl_SOURCES = \
 	broker/login.c \
 	broker/monitor/cert.c
 provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
-	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS)
+	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS) $(XCRYPT_CFLAGS)
 provostctl_LDFLAGS = $(PROG_LINK)
 provostctl_LDADD = libprovost_plugins.la libprovost_store.la \
 	libprovost_policy.la libprovost_pam_module.la libprovost_recorder.la \
 	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
-	$(QRENCODE_LIBS) -ldl
+	$(QRENCODE_LIBS) $(XCRYPT_LIBS) -ldl
 LINT_C_FILES += $(filter ctl/%.c,$(provostctl_SOURCES))
 LINT_H_FILES += ctl/ctl.h
 
@@ -43,7 +44,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_exposure.sh \
 	tests/integration/t_ctl_exit.sh \
 	tests/integration/t_ctl_exit_run.sh \
-	tests/integration/t_ctl_exit_sweep.sh
+	tests/integration/t_ctl_exit_sweep.sh \
+	tests/integration/t_ctl_exit_unixpw.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

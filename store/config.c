@@ -433,7 +433,10 @@ kw_exitdir(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return set_path(&((struct cfg_ctx *)v)->c->exit_dir, l, err, errlen);
 }
 
-/* RotationHook KIND PROGRAM: one program per kind of exposure. */
+/*
+ * RotationHook KIND PROGRAM|builtin: one program per kind of exposure;
+ * builtin only for unix-password (ctl/exit_unixpw.c).
+ */
 static int
 kw_hook(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
@@ -457,9 +460,16 @@ kw_hook(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		if (strcmp(c->hooks[i].kind, k) == 0)
 			return cfg_err(
 			    err, errlen, "%s %s given twice", l->keyword, k);
-	if (l->args[1][0] != '/')
+	if (strcmp(l->args[1], "builtin") == 0) {
+		if (strcmp(k, "unix-password") != 0)
+			return cfg_err(err, errlen,
+			    "%s %s builtin: only unix-password is built in",
+			    l->keyword, k);
+	} else if (l->args[1][0] != '/')
 		return cfg_err(err, errlen,
-		    "%s: PROGRAM needs an absolute path", l->keyword);
+		    "%s: PROGRAM needs an absolute path (or builtin for "
+		    "unix-password)",
+		    l->keyword);
 	h = &c->hooks[c->nhooks];
 	if ((h->kind = strdup(k)) == NULL)
 		return PV_ERR_ALLOC;

@@ -14,6 +14,7 @@ libprovost_store_la_SOURCES = \
 	store/exposures.c \
 	store/grants.c \
 	store/hook.c \
+	store/shadow.c \
 	store/identity.c \
 	store/import.c \
 	store/incidents.c \
@@ -125,3 +126,12 @@ bench_store_bench_LDADD = libprovost_store.la libprovost_common.la \
 	$(SQLITE_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 LINT_C_FILES += bench/store_bench.c
 EXTRA_DIST += bench/store
+
+# Fuzz target: what the built-in unix-password rotation reads back from a
+# target's shadow (store_shadow_parse).
+FUZZ_TARGETS += tests/fuzz/fuzz_shadow
+tests_fuzz_fuzz_shadow_SOURCES = tests/fuzz/fuzz_shadow.c
+tests_fuzz_fuzz_shadow_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_shadow_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la $(CRYPTO_LIBS) $(JANSSON_LIBS)
+LINT_C_FILES += tests/fuzz/fuzz_shadow.c

@@ -660,6 +660,25 @@ int store_hook_answer_parse(const char *data, size_t len, int verify,
     struct store_hook_answer *out, char *err, size_t errlen);
 void store_hook_answer_clear(struct store_hook_answer *a);
 const char *store_hook_status_name(enum store_hook_status s);
+
+/*
+ * The built-in unix-password rotation's look at a target (shadow.c), as
+ * its script prints it: "H<TAB>FIELD" once (the account's password
+ * field: crypt characters, '!', '*', or empty), "M<TAB>y|6" for the
+ * methods other entries use (the first kept), and after a change
+ * "S<TAB>set|same|changed".  Anything else is refused with one line.
+ */
+#define STORE_SHADOW_ANSWER_MAX 65536
+#define STORE_SHADOW_FIELD_MAX 256
+struct store_shadow_look {
+	char field[STORE_SHADOW_FIELD_MAX + 1];
+	char method[2]; /* "y", "6" or "" */
+	char result[8]; /* "set", "same", "changed" or "" */
+};
+int store_shadow_parse(const char *text, size_t len,
+    struct store_shadow_look *out, char *err, size_t errlen);
+/* "y" (yescrypt) or "6" (SHA-512) for a field (maybe locked), or NULL. */
+const char *store_shadow_method(const char *field);
 void store_exit_free(struct store_exit *x);
 void store_exit_item_free(struct store_exit_item *i);
 const char *store_exit_state_name(enum store_exit_state s);

@@ -5,7 +5,8 @@
 # Build and library packages (configure names them when missing).
 PV_BUILD_PKGS=(gcc make autoconf automake libtool pkg-config
 	libssh-dev libssl-dev liboath-dev libsqlite3-dev libjansson-dev
-	libzstd-dev libseccomp-dev libcmocka-dev libpam0g-dev libqrencode-dev)
+	libzstd-dev libseccomp-dev libcmocka-dev libpam0g-dev libqrencode-dev
+	libcrypt-dev)
 # Programs the product and the demo run.
 PV_RUN_PKGS=(openssh-server openssh-client oathtool openssl sqlite3 iproute2
 	procps tzdata openssh-sftp-server)

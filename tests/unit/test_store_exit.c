@@ -559,6 +559,72 @@ test_exit_record(void **state)
 	store_close(st);
 }
 
+/* What the built-in unix-password rotation reads back from a target. */
+static void
+test_shadow_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *field; /* NULL: refused */
+		const char *method, *result, *err;
+	} cases[] = {
+		{ "H\t$y$j9T$abc$def\nM\t6\n", "$y$j9T$abc$def", "6", "",
+		    NULL },
+		{ "H\t!$6$s$h\nM\ty\nM\t6\nS\tset\n", "!$6$s$h", "y", "set",
+		    NULL },
+		{ "M\ty\nH\t*\n", "*", "y", "", NULL },
+		{ "H\t\nS\tsame", "", "", "same", NULL },
+		{ "", NULL, NULL, NULL, "the account is not in the shadow" },
+		{ "M\ty\n", NULL, NULL, NULL, "not in the shadow file" },
+		{ "H\ta\nH\tb\n", NULL, NULL, NULL,
+		    "line 2: the account twice" },
+		{ "H\ta:b\n", NULL, NULL, NULL, "line 1: a character" },
+		{ "H\ta b\n", NULL, NULL, NULL, "line 1: a character" },
+		{ "H\ta\nM\t5\n", NULL, NULL, NULL, "line 2: a method" },
+		{ "H\ta\nS\tdone\n", NULL, NULL, NULL, "line 2: a result" },
+		{ "H\ta\nS\tset\nS\tset\n", NULL, NULL, NULL,
+		    "line 3: a result" },
+		{ "H\ta\n\n", NULL, NULL, NULL, "line 2: not KIND<TAB>VALUE" },
+		{ "X\ta\n", NULL, NULL, NULL, "line 1: unknown kind" },
+		{ "Ha\n", NULL, NULL, NULL, "line 1: not KIND" },
+	};
+	struct store_shadow_look l;
+	char err[256], longf[STORE_SHADOW_FIELD_MAX + 8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = store_shadow_parse(
+		    cases[i].text, strlen(cases[i].text), &l, err, sizeof(err));
+
+		if (cases[i].field == NULL) {
+			assert_int_not_equal(r, 0);
+			assert_non_null(strstr(err, cases[i].err));
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_string_equal(l.field, cases[i].field);
+		assert_string_equal(l.method, cases[i].method);
+		assert_string_equal(l.result, cases[i].result);
+	}
+	/* one byte over the field's limit */
+	memset(longf, 'a', sizeof(longf));
+	longf[0] = 'H';
+	longf[1] = '\t';
+	assert_int_not_equal(
+	    store_shadow_parse(
+		longf, STORE_SHADOW_FIELD_MAX + 3, &l, err, sizeof(err)),
+	    0);
+	assert_non_null(strstr(err, "longer than"));
+	assert_int_equal(store_shadow_parse(longf, STORE_SHADOW_FIELD_MAX + 2,
+			     &l, err, sizeof(err)),
+	    0);
+	assert_string_equal(store_shadow_method("!$y$x"), "y");
+	assert_string_equal(store_shadow_method("$6$x"), "6");
+	assert_null(store_shadow_method("$5$x"));
+	assert_null(store_shadow_method("*"));
+}
+
 int
 main(void)
 {
@@ -569,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_exposure_sessions),
 		cmocka_unit_test(test_migrate_v2),
 		cmocka_unit_test(test_exit_record),
+		cmocka_unit_test(test_shadow_parse),
 	};
 
 	return cmocka_run_group_tests_name("store_exit", tests, NULL, NULL);

@@ -37,6 +37,7 @@ test_config(void **state)
 				   "RevokedKeys /srv/provost/revoked.krl\n"
 				   "RotationHook net-password /usr/lib/h1\n"
 				   "RotationHook api-key /usr/lib/h2\n"
+				   "RotationHook unix-password builtin\n"
 				   "RotationHookTimeout 2m\n";
 	static const struct {
 		const char *text;
@@ -88,6 +89,9 @@ test_config(void **state)
 		    "x.conf:1: RotationHook: KIND is [a-z0-9-]" },
 		{ "RotationHook k hook.sh\n",
 		    "x.conf:1: RotationHook: PROGRAM needs an absolute path" },
+		{ "RotationHook api-key builtin\n",
+		    "x.conf:1: RotationHook api-key builtin: only "
+		    "unix-password is built in" },
 		{ "RotationHook k /a\nRotationHook k /b\n",
 		    "x.conf:2: RotationHook k given twice" },
 		{ "RotationHook k\n", "x.conf:1:" },
@@ -137,9 +141,10 @@ test_config(void **state)
 	assert_null(c->hostkey_algos);
 	assert_string_equal(c->revoked_keys, "/srv/provost/revoked.krl");
 	assert_string_equal(c->exit_dir, "/srv/provost/exits");
-	assert_int_equal(c->nhooks, 2);
+	assert_int_equal(c->nhooks, 3);
 	assert_string_equal(c->hooks[1].kind, "api-key");
 	assert_string_equal(c->hooks[1].program, "/usr/lib/h2");
+	assert_string_equal(c->hooks[2].program, "builtin");
 	assert_int_equal(c->hook_timeout, 120);
 	pv_config_free(c);
 	pv_config_free(NULL);
