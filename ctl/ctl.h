@@ -174,6 +174,16 @@ int ctl_remote_run(struct ctl *c, const char *target, const char *why,
 int ctl_remote_look(struct ctl *c, const char *target, const char *why,
     const char *rec, char **text, size_t *len, json_t **state, char *err,
     size_t errlen);
+/*
+ * Tries a certificate at target, for account, with serial and the key id
+ * provost:SESSION:ENGINEER (session_id NULL: a new one), over a fresh key
+ * valid for a minute from this host only, running "true": *accepted is 1
+ * if sshd let it in, 0 if it refused the key (Permission denied); any
+ * other end (unreachable, host key) is an error with one line in err.
+ */
+int ctl_remote_probe(struct ctl *c, const char *target, const char *account,
+    uint64_t serial, const char *session_id, const char *engineer,
+    const char *why, int *accepted, char *err, size_t errlen);
 int ctl_cmd_target_admin(struct ctl *c, int argc, char **argv);
 int ctl_cmd_target_baseline(struct ctl *c, int argc, char **argv);
 /* exit_bundle.c: the evidence bundle and the signed certificate. */

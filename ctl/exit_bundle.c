@@ -376,6 +376,115 @@ verify_tokens(struct exit_run *x, const char *step)
 	return r;
 }
 
+/* The provider's latest certificate on each target: target -> cert. */
+static int
+cert_of(void *ctx, const struct store_credential *cr)
+{
+	json_t *prev, *c;
+	char acct[128];
+
+	if (cr->kind != STORE_CRED_CERT || cr->target == NULL ||
+	    cr->session_id == NULL || cr->principals == NULL)
+		return 0;
+	prev = json_object_get(ctx, cr->target);
+	if (prev != NULL &&
+	    json_integer_value(json_object_get(prev, "serial")) >
+		(json_int_t)cr->serial)
+		return 0;
+	(void)snprintf(acct, sizeof(acct), "%s", cr->principals);
+	acct[strcspn(acct, ",")] = '\0';
+	c = json_pack("{s:I, s:s, s:s, s:s, s:I}", "serial",
+	    (json_int_t)cr->serial, "session", cr->session_id, "engineer",
+	    cr->engineer, "account", acct, "issued_at",
+	    (json_int_t)cr->issued_at);
+	return c == NULL || json_object_set_new(ctx, cr->target, c) != 0;
+}
+
+/*
+ * At each target the provider touched, a certificate with the serial and
+ * key id of the last one provost minted there for the provider (over a
+ * fresh key: the first one's key never left the broker) must be refused
+ * by sshd, and the same certificate with provost's own serial 0 taken:
+ * the serial alone decides, so the refusal is the KRL's.  A target that
+ * takes the old serial, or that cannot be asked, is unresolved.
+ */
+static int
+verify_certs(struct exit_run *x, const char *step)
+{
+	json_t *certs = json_object(), *cert, *v;
+	const char *t, *acct;
+	char item[300], why[900], err[512];
+	int r = 0, ok, old;
+
+	if (certs == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = store_credential_list(
+		 x->c->st, x->provider, cert_of, certs)) != 0) {
+		json_decref(certs);
+		return r > 0 ? ctl_fail(PV_ERR_ALLOC, "out of memory")
+			     : XFAIL(r);
+	}
+	json_object_foreach(x->targets, t, v)
+	{
+		(void)snprintf(item, sizeof(item), "certificate:%s", t);
+		if ((cert = json_object_get(certs, t)) == NULL) {
+			r = exit_item_put(x, step, item, STORE_EXIT_DONE,
+			    json_pack("{s:s}", "result",
+				"provost minted no certificate for the "
+				"provider there"));
+			if (r != 0)
+				break;
+			continue;
+		}
+		acct = json_string_value(json_object_get(cert, "account"));
+		if (ctl_remote_probe(x->c, t, acct, 0, NULL, "provost-admin",
+			"exit verify: control", &ok, err, sizeof(err)) != 0 ||
+		    !ok) {
+			(void)snprintf(why, sizeof(why),
+			    "cannot tell whether sshd refuses the provider's "
+			    "certificates: %s",
+			    err[0] != '\0'
+				? err
+				: "it refused provost's own certificate too");
+			r = exit_unresolved(x, step, item, why);
+		} else if (ctl_remote_probe(x->c, t, acct,
+			       (uint64_t)json_integer_value(
+				   json_object_get(cert, "serial")),
+			       json_string_value(
+				   json_object_get(cert, "session")),
+			       json_string_value(
+				   json_object_get(cert, "engineer")),
+			       "exit verify: a certificate of the provider",
+			       &old, err, sizeof(err)) != 0) {
+			(void)snprintf(why, sizeof(why),
+			    "the provider's certificate could not be tried: "
+			    "%s",
+			    err);
+			r = exit_unresolved(x, step, item, why);
+		} else if (old) {
+			(void)snprintf(why, sizeof(why),
+			    "sshd accepted a certificate with serial %lld "
+			    "(%s's, minted before the exit): the KRL is not "
+			    "in force there",
+			    (long long)json_integer_value(
+				json_object_get(cert, "serial")),
+			    json_string_value(
+				json_object_get(cert, "engineer")));
+			r = exit_unresolved(x, step, item, why);
+		} else
+			r = exit_item_put(x, step, item, STORE_EXIT_DONE,
+			    json_pack("{s:O, s:s, s:s}", "certificate", cert,
+				"result",
+				"refused by sshd; the same certificate with "
+				"serial 0 was accepted",
+				"checked_with", "ssh"));
+		if (r != 0)
+			break;
+	}
+	json_decref(certs);
+	return r;
+}
+
 /* verify (and reverify): every old credential must fail. */
 static int
 verify_under(struct exit_run *x, const char *step)
@@ -439,7 +548,8 @@ verify_under(struct exit_run *x, const char *step)
 			"checked_with", "ssh-keygen -Q"));
 	if (r != 0)
 		return r;
-	if ((r = verify_tokens(x, step)) != 0)
+	if ((r = verify_tokens(x, step)) != 0 ||
+	    (r = verify_certs(x, step)) != 0)
 		return r;
 	/* the rotated items first: the walk holds a transaction */
 	if ((rot = json_array()) == NULL)

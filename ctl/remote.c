@@ -31,6 +31,7 @@
 #define REMOTE_OUT_MAX (16 * 1024 * 1024)
 #define REMOTE_TIMEOUT_MS (120 * 1000)
 #define REMOTE_CERT_LIFETIME 60
+#define REMOTE_PROBE_MS (30 * 1000)
 
 struct remote_files {
 	char dir[4096];
@@ -87,10 +88,21 @@ out:
 	return r;
 }
 
+/*
+ * What a certificate of the connection is: provost's own (serial 0, a
+ * new key id) or, for a probe, one with an old serial and key id.
+ */
+struct remote_id {
+	uint64_t serial;
+	const char *session_id; /* NULL: a new one */
+	const char *engineer;
+};
+
 /* The key, its certificate for account, and the pinned host key. */
 static int
 remote_files(struct ctl *c, const struct store_target *t, const char *account,
-    const char *why, struct remote_files *f, char *err, size_t errlen)
+    const struct remote_id *id, const char *why, struct remote_files *f,
+    char *err, size_t errlen)
 {
 	EVP_PKEY *key = NULL, *ca = NULL;
 	struct pv_buf *blob = NULL, *cert = NULL;
@@ -121,16 +133,18 @@ remote_files(struct ctl *c, const struct store_target *t, const char *account,
 	if ((r = pv_sshkey_generate_ed25519(&key)) != 0 ||
 	    (r = pv_sshkey_save_private(f->key, key, "provost-admin")) != 0 ||
 	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 ||
-	    (r = pv_uuid_new(sid)) != 0) {
+	    (id->session_id == NULL && (r = pv_uuid_new(sid)) != 0)) {
 		(void)snprintf(err, errlen, "a key for the connection: %s",
 		    pv_err_str(r != 0 ? r : PV_ERR_CRYPTO));
 		r = r != 0 ? r : PV_ERR_CRYPTO;
 		goto out;
 	}
+	if (id->session_id != NULL)
+		(void)snprintf(sid, sizeof(sid), "%s", id->session_id);
 	req.pubkey = pub;
-	req.serial = 0;
+	req.serial = id->serial;
 	req.session_id = sid;
-	req.engineer = "provost-admin";
+	req.engineer = id->engineer;
 	req.principal = account;
 	req.now = pv_wall_ms() / 1000;
 	req.lifetime = REMOTE_CERT_LIFETIME;
@@ -168,9 +182,10 @@ remote_files(struct ctl *c, const struct store_target *t, const char *account,
 	}
 	r = pv_file_write_new(f->known, 0600, text, strlen(text));
 	if (r == 0) {
-		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i}", "target",
-		    t->name, "account", account, "key_id", sid, "why", why,
-		    "lifetime", REMOTE_CERT_LIFETIME);
+		json_t *d = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}",
+		    "target", t->name, "account", account, "key_id", sid, "why",
+		    why, "lifetime", REMOTE_CERT_LIFETIME, "serial",
+		    (json_int_t)id->serial);
 
 		/* store_audit_append takes its own reference */
 		r = d == NULL ? PV_ERR_ALLOC
@@ -241,6 +256,8 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
     const char *script, const char *arg, const char *rec, char **out,
     size_t *outlen, char *err, size_t errlen)
 {
+	const struct remote_id admin_id = { .serial = 0,
+		.engineer = "provost-admin" };
 	struct store_target *t = NULL;
 	struct remote_files f = { .dir = "" };
 	char *account = NULL, *root = NULL, port[16], dest[300], idopt[4300],
@@ -261,7 +278,8 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 		(void)snprintf(err, errlen, "%s", store_errmsg(c->st));
 		goto out;
 	}
-	if ((r = remote_files(c, t, account, why, &f, err, errlen)) != 0)
+	if ((r = remote_files(
+		 c, t, account, &admin_id, why, &f, err, errlen)) != 0)
 		goto out;
 	(void)snprintf(port, sizeof(port), "%u", t->port);
 	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
@@ -415,5 +433,109 @@ ctl_remote_look(struct ctl *c, const char *target, const char *why,
 		free(*text);
 		*text = NULL;
 	}
+	return r;
+}
+
+int
+ctl_remote_probe(struct ctl *c, const char *target, const char *account,
+    uint64_t serial, const char *session_id, const char *engineer,
+    const char *why, int *accepted, char *err, size_t errlen)
+{
+	const struct remote_id id = {
+		.serial = serial, .session_id = session_id, .engineer = engineer
+	};
+	struct store_target *t = NULL;
+	struct remote_files f = { .dir = "" };
+	char port[16], dest[300], idopt[4300], certopt[4300], knownopt[4300],
+	    ebuf[512];
+	int e[2] = { -1, -1 }, st = 0, nul = -1, r;
+	uint64_t deadline = pv_mono_ms() + REMOTE_PROBE_MS;
+	size_t elen = 0;
+	pid_t pid;
+	ssize_t n;
+
+	*accepted = 0;
+	err[0] = '\0';
+	if (!broker_principal_valid(account)) {
+		(void)snprintf(err, errlen, "not an account name");
+		return PV_ERR_INVALID;
+	}
+	if ((r = store_target_get(c->st, target, &t)) != 0) {
+		(void)snprintf(err, errlen, "%s", store_errmsg(c->st));
+		return r;
+	}
+	if ((r = remote_files(c, t, account, &id, why, &f, err, errlen)) != 0)
+		goto out;
+	(void)snprintf(port, sizeof(port), "%u", t->port);
+	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
+	(void)snprintf(idopt, sizeof(idopt), "IdentityFile=%s", f.key);
+	(void)snprintf(certopt, sizeof(certopt), "CertificateFile=%s", f.cert);
+	(void)snprintf(
+	    knownopt, sizeof(knownopt), "UserKnownHostsFile=%s", f.known);
+	r = PV_ERR_IO;
+	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    pipe2(e, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
+		(void)snprintf(err, errlen, "ssh: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(e[1], 2) < 0)
+			_exit(127);
+		execlp("ssh", "ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
+		    "-o", "IdentitiesOnly=yes", "-o", idopt, "-o", certopt,
+		    "-o", knownopt, "-o", "GlobalKnownHostsFile=/dev/null",
+		    "-o", "StrictHostKeyChecking=yes", "-o",
+		    "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-T", "-p",
+		    port, dest, "true", (char *)NULL);
+		_exit(127);
+	}
+	close(e[1]);
+	e[1] = -1;
+	for (;;) {
+		struct pollfd pfd = { .fd = e[0], .events = POLLIN };
+		uint64_t now = pv_mono_ms();
+
+		if (now >= deadline) {
+			(void)kill(pid, SIGKILL);
+			(void)snprintf(err, errlen, "no answer in %d s",
+			    REMOTE_PROBE_MS / 1000);
+			break;
+		}
+		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			continue;
+		n = read(e[0], ebuf + elen,
+		    elen < sizeof(ebuf) - 1 ? sizeof(ebuf) - 1 - elen : 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (elen < sizeof(ebuf) - 1)
+			elen += (size_t)n;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	ebuf[elen] = '\0';
+	ebuf[strcspn(ebuf, "\r\n")] = '\0';
+	if (err[0] != '\0')
+		goto out;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		*accepted = 1;
+		r = 0;
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 255 &&
+	    strstr(ebuf, "Permission denied") != NULL)
+		r = 0;
+	else
+		(void)snprintf(err, errlen, "ssh %s@%s:%u: %s", account,
+		    t->host, t->port,
+		    ebuf[0] != '\0' ? ebuf : "failed without a word");
+out:
+	remote_files_rm(&f);
+	store_target_free(t);
+	if (nul >= 0)
+		close(nul);
+	if (e[0] >= 0)
+		close(e[0]);
+	if (e[1] >= 0)
+		close(e[1]);
 	return r;
 }

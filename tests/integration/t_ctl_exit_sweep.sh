@@ -16,7 +16,8 @@
 # sshd reads, which then refuses a certificate minted for her before the
 # exit; the admin connections are recordings the security team opens.
 # A second target she touched is down at the exit: its push and sweep end
-# unresolved, never done.
+# unresolved, never done, and so does the verify step's try of her
+# certificate there (which sw01's sshd refuses).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -193,6 +194,13 @@ assert k["push:sw02"]["state"] == "unresolved", k
 assert k["push:sw02"]["detail"]["why"].startswith("not pushed: ssh "), k
 assert f["target:sw02"]["state"] == "unresolved", f["target:sw02"]
 assert f["target:sw02"]["detail"]["why"].startswith("not swept: ssh "), f
+# verify: alice's certificate serial refused by sw01's sshd (its KRL);
+# sw02 cannot be asked: unresolved
+v = {i["item"]: i for i in items if i["step"] == "verify"}
+assert v["certificate:sw01"]["state"] == "done", v["certificate:sw01"]
+assert v["certificate:sw01"]["detail"]["certificate"]["engineer"] == "alice", v
+assert v["certificate:sw02"]["state"] == "unresolved", v["certificate:sw02"]
+assert v["certificate:sw02"]["detail"]["why"].startswith("cannot tell"), v
 EOP
 # The admin connections are recordings the security team opens.
 [ -f "$BUNDLE/recordings/sweep-sw01.pvrec" ] || pv_fail "no recording of the sweep"

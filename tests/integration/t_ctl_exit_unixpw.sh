@@ -12,7 +12,10 @@
 # in its target's method, svc3 stays locked, nopw is unresolved, no other
 # line changed; exit secrets opens them with the team's key and no clear
 # copy is anywhere; the verify step reads the entries back.  An entry set
-# back by hand afterwards makes --reverify unresolved.
+# back by hand afterwards makes --reverify unresolved.  The verify step
+# also tries alice's last certificate serial at each target she touched:
+# refused through the KRL by pw01's sshd (done), taken by pw02's, whose
+# sshd does not read the KRL (unresolved).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -85,9 +88,21 @@ xid() { sqlite3 "$DB" "SELECT e.id FROM exposures e WHERE e.secret_ref = 'vault:
 state() { sqlite3 "$DB" "SELECT state FROM exit_items WHERE step = 'rotate' AND item = 'exposure:$(xid "$1")'"; }
 [ -n "$(xid svc1)" ] || pv_fail "no exposure id: $(sqlite3 "$DB" 'SELECT * FROM exposures')"
 
+# pw02: its sshd was never told to read the KRL (no RevokedKeys), though
+# provost pushes one to where it was told it would be.
+mkdir -p "$PV_TMP/troot2/etc/ssh"
+cp "$SH" "$PV_TMP/troot2/etc/shadow"
+printf 'TrustedUserCAKeys %s\n' "$STATE/ca.pub" > "$PV_TMP/nokrl_extra"
+pv_start_sshd nokrl "$PV_TMP/nokrl_extra"
+pvctl target add pw02 --host 127.0.0.1 --port "$PV_SSHD_PORT" --classification public \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add pw02"
+pvctl target admin pw02 --account "$ME" --root "$PV_TMP/troot2" --krl /etc/ssh/revoked.krl >/dev/null ||
+    pv_fail "target admin pw02"
+
 start_provostd "RotationHook unix-password builtin
 ExitDirectory $PV_TMP/exits"
 out=$(pvssh "alice+pw01" 'echo in' </dev/null 2>&1) || pv_fail "alice on pw01: $out"
+out=$(pvssh "alice+pw02" 'echo in' </dev/null 2>&1) || pv_fail "alice on pw02: $out"
 
 # Run 1: killed -9 after svc1's new entry is in place, before it is recorded.
 touch "$PV_TMP/hold-svc1" "$PV_TMP/hang-after-svc1"
@@ -163,8 +178,19 @@ for a in svc1 svc2 svc3; do
 	sqlite3 "$DB" "SELECT state FROM exit_items WHERE step = 'verify' AND item = 'rotated:exposure:$(xid $a)'" |
 	    grep -qx done || pv_fail "verify $a"
 done
-grep -q '^rotate .*3 done, 2 unresolved' "$PV_TMP/run3.out" || pv_fail "rotate: $(cat "$PV_TMP/run3.out")"
+grep -q '^rotate .*3 done, 3 unresolved' "$PV_TMP/run3.out" || pv_fail "rotate: $(cat "$PV_TMP/run3.out")"
 pvctl exit verify "$BUNDLE/certificate.json" "$BUNDLE" >/dev/null 2>&1 || pv_fail "exit verify"
+# The verify step tried alice's last certificate serial at each target
+# she touched: pw01's sshd refused it through the KRL (and took the same
+# certificate with serial 0); pw02's took it: unresolved, never done.
+vitem() { sqlite3 "$DB" "SELECT state, detail FROM exit_items WHERE step = 'verify' AND item = 'certificate:$1'"; }
+vitem pw01 | grep -q '^done|.*"result":"refused by sshd; the same certificate with serial 0 was accepted"' ||
+    pv_fail "certificate:pw01: $(vitem pw01)"
+grep -q "revoked by file $TROOT/etc/ssh/revoked.krl" "$PV_TMP/pwt.log" ||
+    pv_fail "pw01's sshd did not refuse it through the KRL"
+vitem pw02 | grep -q '^unresolved|.*sshd accepted a certificate with serial [0-9]* (alice.s, minted before the exit): the KRL is not in force there' ||
+    pv_fail "certificate:pw02: $(vitem pw02)"
+grep -q 'verify certificate:pw02' "$BUNDLE/certificate.md" || pv_fail "certificate.md lacks certificate:pw02"
 # The provider's old password set back by hand: --reverify says so.
 sed -i "s|^svc2:[^:]*:|svc2:$S2:|" "$SH"
 pvctl provider exit acme --reverify > "$PV_TMP/rv.out" 2>&1 || pv_fail "reverify: $(cat "$PV_TMP/rv.out")"
