@@ -87,8 +87,8 @@ struct provost_plugin_host {
 	/*
 	 * A read-only question to the governance store: "providers",
 	 * "engineers", "targets", "grants", "sessions" or "audit SEQ" (up
-	 * to 1000 rows after SEQ); later also "denials SEQ" (plugin.deny
-	 * rows alone), "target NAME", "incidents
+	 * to 1000 rows after SEQ); later also "action ACTION SEQ" (the
+	 * rows of one action), "target NAME", "incidents
 	 * PROVIDER FROM TO" and "outages FROM TO" (provost_plugin(3)).  1
 	 * with *json_out a malloc'd JSON array (the caller frees it), -1
 	 * with errstr.

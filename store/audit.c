@@ -942,7 +942,7 @@ out:
  */
 static int
 audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
-    unsigned int limit, store_audit_row_cb cb, void *ctx)
+    const char *action, unsigned int limit, store_audit_row_cb cb, void *ctx)
 {
 	struct st_q *s = NULL;
 	struct store_audit_row row;
@@ -957,7 +957,8 @@ audit_rows_since(struct store *st, uint64_t *cursor, const char *sql,
 	if ((r = st_prep_once(st, sql, &s)) != 0)
 		goto out;
 	if ((r = st_bind_i64(st, s, 1, (int64_t)*cursor)) != 0 ||
-	    (r = st_bind_i64(st, s, 2, (int64_t)head)) != 0)
+	    (r = st_bind_i64(st, s, 2, (int64_t)head)) != 0 ||
+	    (action != NULL && (r = st_bind_text(st, s, 3, action)) != 0))
 		goto out;
 	while ((r = st_step_row(st, s, "audit rows")) == 1) {
 		row = (struct store_audit_row){
@@ -994,18 +995,18 @@ store_audit_since(
 	return audit_rows_since(st, cursor,
 	    "SELECT seq, action, object, ts, details, actor FROM audit "
 	    "WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1000",
-	    1000, cb, ctx);
+	    NULL, 1000, cb, ctx);
 }
 
 int
-store_audit_denials_since(
-    struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx)
+store_audit_action_since(struct store *st, const char *action, uint64_t *cursor,
+    store_audit_row_cb cb, void *ctx)
 {
 	return audit_rows_since(st, cursor,
 	    "SELECT seq, action, object, ts, details, actor FROM audit "
-	    "WHERE seq > ? AND seq <= ? AND action = 'plugin.deny' "
+	    "WHERE seq > ?1 AND seq <= ?2 AND action = ?3 "
 	    "ORDER BY seq LIMIT 1000",
-	    1000, cb, ctx);
+	    action, 1000, cb, ctx);
 }
 
 struct revoked {
@@ -1050,7 +1051,7 @@ store_revoked_since(
 	    "'grant.revoke', 'grant.deny', 'grant.expire', "
 	    "'credential.revoke', 'session.kill', 'totp.revoke', "
 	    "'key.revoke') ORDER BY seq",
-	    0, revoked_row, &x);
+	    NULL, 0, revoked_row, &x);
 }
 
 /*

@@ -116,6 +116,14 @@ q_more(
 	if (n == 3 && strcmp(w[0], "outages") == 0 && qnum(w[1]) >= 0 &&
 	    qnum(w[2]) >= 0)
 		return store_outage_query(st, qnum(w[1]), qnum(w[2]), arr);
+	/* "action ACTION SEQ": the rows of one action after SEQ */
+	if (n == 3 && strcmp(w[0], "action") == 0 && qnum(w[2]) >= 0 &&
+	    strlen(w[1]) <= 64) {
+		uint64_t cursor = (uint64_t)qnum(w[2]);
+
+		return store_audit_action_since(
+		    st, w[1], &cursor, q_audit, arr);
+	}
 	if (n == 2 && strcmp(w[0], "target") == 0) {
 		r = store_target_get(st, w[1], &t);
 		if (r == PV_ERR_NOT_FOUND)
@@ -128,7 +136,7 @@ q_more(
 usage:
 	(void)snprintf(err, errlen,
 	    "unknown query \"%.40s\" (providers, engineers, targets, "
-	    "target NAME, grants, sessions, audit SEQ, denials SEQ, "
+	    "target NAME, grants, sessions, audit SEQ, action ACTION SEQ, "
 	    "incidents PROVIDER "
 	    "FROM TO, outages FROM TO)",
 	    what);
@@ -158,22 +166,17 @@ store_query(struct store *st, const char *what, int64_t now, char **out,
 		r = store_grant_list(st, NULL, 0, now, q_grant, arr);
 	else if (strcmp(what, "sessions") == 0)
 		r = store_session_list(st, 0, q_session, arr);
-	else if (strncmp(what, "audit ", 6) == 0 ||
-	    strncmp(what, "denials ", 8) == 0) {
-		int den = what[0] == 'd';
-		const char *n = what + (den ? 8 : 6);
-
+	else if (strncmp(what, "audit ", 6) == 0) {
 		errno = 0;
-		after = strtoull(n, &end, 10);
-		if (*n < '0' || *n > '9' || *end != '\0' || errno != 0) {
-			(void)snprintf(err, errlen, "%s: SEQ, a number",
-			    den ? "denials" : "audit");
+		after = strtoull(what + 6, &end, 10);
+		if (what[6] < '0' || what[6] > '9' || *end != '\0' ||
+		    errno != 0) {
+			(void)snprintf(err, errlen, "audit: SEQ, a number");
 			json_decref(arr);
 			return PV_ERR_INVALID;
 		}
 		cursor = (uint64_t)after;
-		r = den ? store_audit_denials_since(st, &cursor, q_audit, arr)
-			: store_audit_since(st, &cursor, q_audit, arr);
+		r = store_audit_since(st, &cursor, q_audit, arr);
 	} else if ((r = q_more(st, what, arr, err, errlen)) == PV_ERR_INVALID) {
 		json_decref(arr);
 		return r;

@@ -750,9 +750,9 @@ struct store_audit_row {
 typedef int (*store_audit_row_cb)(void *ctx, const struct store_audit_row *r);
 int store_audit_since(
     struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx);
-/* The same, for plugin.deny rows only (the plugins' refusals). */
-int store_audit_denials_since(
-    struct store *st, uint64_t *cursor, store_audit_row_cb cb, void *ctx);
+/* The same, for the rows of one action only (plugin.deny, ...). */
+int store_audit_action_since(struct store *st, const char *action,
+    uint64_t *cursor, store_audit_row_cb cb, void *ctx);
 /* Each client address that opened a session since (unix seconds). */
 typedef int (*store_source_cb)(void *ctx, const char *addr, int64_t last);
 int store_recent_sources(

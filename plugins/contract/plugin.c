@@ -59,6 +59,55 @@ c_init(const struct provost_plugin_host *host, const char *config, void **state,
 	return 1;
 }
 
+/*
+ * Did the audit chain already warn of provider's notice period on UTC day
+ * (a plugin host of provostd's or provostctl's, this one before a restart
+ * or another broker's)?  1 yes, 0 no or cannot tell (then warned again:
+ * a second warning is better than none).
+ */
+static int
+c_warned_in_chain(struct state *s, const char *provider, long day)
+{
+	char q[80], object[80], *page = NULL;
+	const char *e = NULL;
+	unsigned long long cursor = 0;
+	json_t *arr, *row;
+	size_t i, n;
+	int found = 0;
+
+	if (s->host == NULL || s->host->version < 0x10001 ||
+	    s->host->query == NULL)
+		return 0;
+	(void)snprintf(object, sizeof(object), "provider:%.64s", provider);
+	do {
+		(void)snprintf(
+		    q, sizeof(q), "action plugin.contract.notice %llu", cursor);
+		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
+		    (arr = json_loads(page, 0, NULL)) == NULL) {
+			free(page);
+			return 0;
+		}
+		free(page);
+		page = NULL;
+		n = json_array_size(arr);
+		json_array_foreach(arr, i, row)
+		{
+			const char *o =
+			    json_string_value(json_object_get(row, "object"));
+
+			cursor = (unsigned long long)json_integer_value(
+			    json_object_get(row, "seq"));
+			if (o != NULL && strcmp(o, object) == 0 &&
+			    json_integer_value(json_object_get(row, "ts_ms")) /
+				    86400000 ==
+				day)
+				found = 1;
+		}
+		json_decref(arr);
+	} while (n == 1000 && !found);
+	return found;
+}
+
 /* The notice period: one warning a day per provider in provostd's log. */
 static void
 c_notice(struct state *s, const struct provost_access *a, int days)
@@ -66,6 +115,7 @@ c_notice(struct state *s, const struct provost_access *a, int days)
 	char msg[256];
 	long day = (long)(a->now / 86400);
 	size_t i;
+	int seen;
 
 	for (i = 0; i < s->nwarned; i++) {
 		if (strcmp(s->warned[i].provider, a->provider) == 0) {
@@ -74,6 +124,7 @@ c_notice(struct state *s, const struct provost_access *a, int days)
 			break;
 		}
 	}
+	seen = c_warned_in_chain(s, a->provider, day);
 	if (i == s->nwarned) {
 		if (s->nwarned == WARNED_MAX)
 			i = 0;
@@ -83,6 +134,8 @@ c_notice(struct state *s, const struct provost_access *a, int days)
 	(void)snprintf(s->warned[i].provider, sizeof(s->warned[i].provider),
 	    "%s", a->provider);
 	s->warned[i].day = day;
+	if (seen)
+		return;
 	(void)snprintf(msg, sizeof(msg),
 	    "contract: provider %s is in its notice period: %s", a->provider,
 	    s->banner);
@@ -223,7 +276,7 @@ c_refusals(struct state *s, FILE *out, const char *id)
 		return -1;
 	(void)snprintf(want, sizeof(want), DENY_PREFIX "%s (", id);
 	do {
-		(void)snprintf(q, sizeof(q), "denials %llu", cursor);
+		(void)snprintf(q, sizeof(q), "action plugin.deny %llu", cursor);
 		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
 		    (arr = json_loads(page, 0, NULL)) == NULL ||
 		    !json_is_array(arr)) {

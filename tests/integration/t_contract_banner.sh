@@ -4,7 +4,8 @@
 # 30d), an exec session shows one banner line on ssh's stderr and its
 # stdout stays byte for byte the target's; a shell with a terminal shows
 # it too, and so does the engineer menu's list; provostd warns once in its
-# log and appends one plugin.contract.notice audit row, however many accesses.
+# log and appends one plugin.contract.notice audit row, however many
+# accesses, plugin hosts (provostctl's) and host restarts.
 # With the End 100 days away (outside the notice period) there is no
 # banner anywhere.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -62,6 +63,20 @@ done
 pvctl audit export --format jsonl | grep '"plugin.contract.notice"' | grep '"provider:acme"' |
     grep -q '"days_left":3' || pv_fail "audit row: $(pvctl audit export --format jsonl | grep contract.notice)"
 pvctl audit verify >/dev/null || pv_fail "the audit chain does not verify"
+# once a day is the chain's: provostctl's own plugin host deciding, and
+# provostd's host killed and restarted by the next login, find the day's
+# row and warn no more
+pvctl policy explain alice db01 "$ME" >/dev/null || pv_fail "explain"
+HOST=$(pgrep -P "$PVD_PID" | head -1)
+[ -n "$HOST" ] || pv_fail "no plugin host process"
+kill -9 "$HOST"
+pvssh "alice+$ME@db01" true </dev/null >/dev/null 2>&1
+pvssh "alice+$ME@db01" true </dev/null >/dev/null 2>&1 || pv_fail "a login after the host restart"
+grep -q "plugin host restarted" "$PVD_LOG" || pv_fail "the plugin host was not restarted"
+n=$(pvctl audit export --format jsonl | grep -c '"plugin.contract.notice"')
+[ "$n" = 1 ] || pv_fail "$n plugin.contract.notice audit rows after provostctl and a host restart, not 1"
+n=$(grep -c "contract: provider acme is in its notice period" "$PVD_LOG")
+[ "$n" = 1 ] || pv_fail "$n notice warnings after a host restart, not 1"
 
 # Outside the notice period: no banner, the same bytes.
 kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
