@@ -617,8 +617,9 @@ broker_relay_moderation_tick(struct broker_session *s)
 
 /*
  * The monitor's notice for this decision (a contract in its notice
- * period), one line on the channel's stderr before the shell or command
- * starts: stdout stays the target's alone.  The monitor checked it is
+ * period), one line on the channel's stderr before the shell, command,
+ * sftp or scp starts: stdout stays the target's alone (and so the file
+ * transfer protocols), and the engineer's ssh prints stderr as it comes.  The monitor checked it is
  * printable text; nothing here decides whether there is one.
  */
 static void
@@ -660,8 +661,8 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	if (kind == POLICY_CH_SCP &&
 	    broker_xfer_scp_check(rc, command, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
-	if (kind == POLICY_CH_SHELL || kind == POLICY_CH_EXEC)
-		relay_notice(rc);
+	/* sftp and scp speak on stdout only: their ssh shows stderr */
+	relay_notice(rc);
 	if (s->decision.moderated[0] != '\0')
 		s->mod_required = 1;
 	if (s->mod_required && !s->mod_on)

@@ -3,7 +3,8 @@
 # While acme's contract is in its notice period (End in 3 days, Notice
 # 30d), an exec session shows one banner line on ssh's stderr and its
 # stdout stays byte for byte the target's; a shell with a terminal shows
-# it too, and so does the engineer menu's list; provostd warns once in its
+# it too, sftp and scp (both protocols) show it on stderr with the file
+# byte-exact, and so does the engineer menu's list; provostd warns once in its
 # log and appends one plugin.contract.notice audit row, however many
 # accesses, plugin hosts (provostctl's) and host restarts.
 # With the End 100 days away (outside the notice period) there is no
@@ -29,6 +30,15 @@ EOC
 head -c 200000 /dev/urandom > "$PV_TMP/blob"
 printf 'tail without newline' >> "$PV_TMP/blob"
 
+# db01 takes sftp and scp too.
+sed -i '/^Levels /a\
+\
+Rule banner-files\
+    Target db01\
+    Classification public\
+    Approval none\
+    Channels shell exec scp sftp' "$PV_TMP/policy.conf"
+
 contracts "$(day 3)"
 start_provostd "Plugin $SO $CF"
 BANNER="provost: contract acme-msa ends $(day 3): 3 days left"
@@ -44,6 +54,20 @@ grep -qxF "$BANNER" "$PV_TMP/err" || pv_fail "exec: no banner: $(cat "$PV_TMP/er
 printf 'exit\n' | pvssh "alice+$ME@db01" -tt >"$PV_TMP/sh.out" 2>"$PV_TMP/sh.err"
 tr -d '\r' < "$PV_TMP/sh.err" | grep -qxF "$BANNER" || pv_fail "shell: no banner: $(cat "$PV_TMP/sh.err")"
 grep -q "provost: contract" "$PV_TMP/sh.out" && pv_fail "shell: the banner on stdout"
+
+# sftp and scp: the banner on ssh's stderr, the file byte-exact
+printf 'get %s %s\n' "$PV_TMP/blob" "$PV_TMP/sftp.out" > "$PV_TMP/batch"
+pvsftp "alice+$ME@db01" -b "$PV_TMP/batch" </dev/null >"$PV_TMP/sftp.log" 2>"$PV_TMP/sftp.err" ||
+    pv_fail "sftp: $(cat "$PV_TMP/sftp.err")"
+cmp -s "$PV_TMP/blob" "$PV_TMP/sftp.out" || pv_fail "sftp: the file is not the target's bytes"
+grep -qxF "$BANNER" "$PV_TMP/sftp.err" || pv_fail "sftp: no banner: $(cat "$PV_TMP/sftp.err")"
+for mode in -O -s; do
+	rm -f "$PV_TMP/scp.out"
+	pvscp "alice+$ME@db01" $mode "127.0.0.1:$PV_TMP/blob" "$PV_TMP/scp.out" </dev/null 2>"$PV_TMP/scp.err" ||
+	    pv_fail "scp $mode: $(cat "$PV_TMP/scp.err")"
+	cmp -s "$PV_TMP/blob" "$PV_TMP/scp.out" || pv_fail "scp $mode: the file is not the target's bytes"
+	grep -qxF "$BANNER" "$PV_TMP/scp.err" || pv_fail "scp $mode: no banner: $(cat "$PV_TMP/scp.err")"
+done
 
 # the menu's list
 pvssh alice list </dev/null >"$PV_TMP/list" 2>&1 || pv_fail "list: $(cat "$PV_TMP/list")"
