@@ -569,6 +569,112 @@ out:
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The outages provost saw itself: target.unreachable rows (written by
+ * the monitor for the target it decided a session for) on the same target
+ * with no channel started there between them (a channel.start row: the
+ * target was reached) make a run, down from the first to the last
+ * failure, to the second.  Never more: provost does not probe, so a
+ * lone failure, or the time after the last one, is not known to be down.
+ */
+/* A run of failures, in ms, as an outage in seconds if it lasted one. */
+static int
+run_add(json_t *arr, json_t *run)
+{
+	int64_t a = json_integer_value(json_object_get(run, "start")) / 1000;
+	int64_t b = json_integer_value(json_object_get(run, "end")) / 1000;
+	const char *t = json_string_value(json_object_get(run, "target"));
+
+	if (b <= a)
+		return 0;
+	return json_array_append_new(arr,
+		   json_pack("{s:s, s:s, s:I, s:I}", "target", t, "source",
+		       "observed", "start", (json_int_t)a, "end",
+		       (json_int_t)b)) == 0
+	    ? 0
+	    : PV_ERR_ALLOC;
+}
+
+static int
+observed_outages(struct store *st, int64_t from, int64_t to, json_t *arr)
+{
+	struct st_q *s = NULL, *ok = NULL;
+	json_t *runs = json_object(), *run;
+	const char *k;
+	int r;
+
+	if (runs == NULL)
+		return PV_ERR_ALLOC;
+	if ((r = st_prep_once(st,
+		 "SELECT ts, details FROM audit WHERE action = "
+		 "'target.unreachable' AND ts >= ?1 AND ts < ?2 ORDER BY seq",
+		 &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, from * 1000)) != 0 ||
+	    (r = st_bind_i64(st, s, 2, to * 1000)) != 0 ||
+	    (r = st_prep_once(st,
+		 "SELECT count(*) FROM audit a JOIN sessions x ON a.object = "
+		 "'session:' || x.id JOIN targets t ON t.id = x.target_id "
+		 "WHERE a.action = 'channel.start' AND t.name = ?1 AND a.ts > "
+		 "?2 AND a.ts < ?3",
+		 &ok)) != 0)
+		goto out;
+	while ((r = st_step_row(st, s, "unreachable rows")) == 1) {
+		int64_t ts = st_col_i64(s, 0), last; /* ms */
+		json_t *d = json_loads(st_col_text(s, 1), 0, NULL);
+		const char *det =
+		    json_string_value(json_object_get(d, "detail"));
+		char name[128];
+		size_t n;
+
+		if (det == NULL || strncmp(det, "target=", 7) != 0 ||
+		    (n = strcspn(det + 7, " ")) == 0 || n >= sizeof(name)) {
+			json_decref(d);
+			continue;
+		}
+		memcpy(name, det + 7, n);
+		name[n] = '\0';
+		json_decref(d);
+		run = json_object_get(runs, name);
+		if (run != NULL) {
+			/* a channel started in between ends the run */
+			last = json_integer_value(json_object_get(run, "end"));
+			st_done(ok);
+			if ((r = st_bind_text(st, ok, 1, name)) != 0 ||
+			    (r = st_bind_i64(st, ok, 2, last)) != 0 ||
+			    (r = st_bind_i64(st, ok, 3, ts)) != 0 ||
+			    (r = st_step_row(st, ok, "sessions between")) < 0)
+				goto out;
+			if (r == 1 && st_col_i64(ok, 0) == 0) {
+				(void)json_object_set_new(
+				    run, "end", json_integer(ts));
+				continue;
+			}
+			if ((r = run_add(arr, run)) != 0)
+				goto out;
+		}
+		if ((run = json_pack("{s:s, s:s, s:I, s:I}", "target", name,
+			 "source", "observed", "start", (json_int_t)ts, "end",
+			 (json_int_t)ts)) == NULL ||
+		    json_object_set_new(runs, name, run) != 0) {
+			r = PV_ERR_ALLOC;
+			goto out;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = 0;
+	json_object_foreach(runs, k, run)
+	{
+		if ((r = run_add(arr, run)) != 0)
+			break;
+	}
+out:
+	st_free(s);
+	st_free(ok);
+	json_decref(runs);
+	return r < 0 ? r : 0;
+}
+
 int
 store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr)
 {
@@ -585,14 +691,17 @@ store_outage_query(struct store *st, int64_t from, int64_t to, json_t *arr)
 		goto out;
 	while ((r = st_step_row(st, s, "outage list")) == 1) {
 		if (json_array_append_new(arr,
-			json_pack("{s:s, s:s?, s:I, s:I}", "target",
+			json_pack("{s:s, s:s?, s:s, s:I, s:I}", "target",
 			    st_col_text(s, 0), "region", st_col_text(s, 1),
-			    "start", (json_int_t)st_col_i64(s, 2), "end",
+			    "source", "imported", "start",
+			    (json_int_t)st_col_i64(s, 2), "end",
 			    (json_int_t)st_col_i64(s, 3))) != 0) {
 			r = PV_ERR_ALLOC;
 			goto out;
 		}
 	}
+	if (r == 0)
+		r = observed_outages(st, from, to, arr);
 out:
 	st_free(s); /* st_prep_once's own */
 	return r < 0 ? r : 0;

@@ -711,7 +711,9 @@ int store_time_parse(const char *s, int64_t *out);
  * The provider's incidents opened in [from, to), each {id, priority,
  * opened, acknowledged?, resolved?, service?, engaged? (the first session
  * under a grant with the incident's id as ticket), grants}, appended to
- * arr; outages overlapping [from, to) as {target, region?, start, end}.
+ * arr; outages overlapping [from, to) as {target, region?, source, start,
+ * end}: "imported" (outages import) and "observed" (runs of target.unreachable
+ * rows with no session started between them, first to last failure).
  */
 int store_incident_query(struct store *st, const char *provider, int64_t from,
     int64_t to, json_t *arr);

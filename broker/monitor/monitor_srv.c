@@ -1120,7 +1120,26 @@ ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 		json_decref(j);
 		return PV_ERR_PROTOCOL;
 	}
-	r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, detail);
+	/*
+	 * An unreachable target counts against a provider's availability
+	 * (the sla plugin): the target is the one this monitor decided for
+	 * the session, never one the process names; before a decision there
+	 * is none, and the row is not written.
+	 */
+	if (strcmp(q->u.audit.action, "target.unreachable") == 0) {
+		char d[1024];
+
+		if (c->tgt.name[0] == '\0') {
+			json_decref(j);
+			a->type = MON_AUDIT_ACK;
+			return 0;
+		}
+		(void)snprintf(
+		    d, sizeof(d), "target=%s %s", c->tgt.name, detail);
+		r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, d);
+	} else
+		r = c->bk->ops->audit(
+		    c->bk->ctx, c->id, q->u.audit.action, detail);
 	json_decref(j);
 	if (r != 0)
 		return ms_error(a, r, "the audit event was not recorded");

@@ -694,8 +694,12 @@ relay_go(struct relay_chan *rc, const char *command, const char *subsystem)
 		    command ? command : "", command ? strlen(command) : 0);
 	if (r != 0)
 		return 0;
-	if (broker_target_connect(s, msg, sizeof(msg)) != 0)
+	if (broker_target_connect(s, msg, sizeof(msg)) != 0) {
+		/* the SLA's observed availability; the monitor names the target */
+		if (strncmp(msg, "cannot reach target ", 20) == 0)
+			broker_audit(s, "target.unreachable", "%s", msg);
 		goto fail;
+	}
 	broker_nodelay(ssh_get_fd(s->target));
 	/*
 	 * A later channel on a multiplexed connection: the target leg is

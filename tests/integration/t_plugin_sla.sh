@@ -5,7 +5,9 @@
 # session through provostd under a grant with the incident's ticket is
 # the incident's time to engage; report sla gives the figures as
 # Markdown, CSV, JSON and one self-contained HTML page; report providers
-# puts every provider on one table; targets carry a region.
+# puts every provider on one table; targets carry a region; a target
+# provost could not reach counts against availability, from the first
+# failure to the last of a run that no session ended.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -107,6 +109,40 @@ pvctl report sla --provider acme --month 2026-13 >/dev/null 2>&1 && pv_fail "mon
 pvctl report providers --month "$MONTH" >"$PV_TMP/p.md" || pv_fail "report providers"
 grep -q "^| acme | acme-1 | 1 | 0 |" "$PV_TMP/p.md" && grep -q "^| globex | (none) |" "$PV_TMP/p.md" ||
     pv_fail "providers: $(cat "$PV_TMP/p.md")"
+
+# Availability provost saw itself (in MONTH_E): jit's sshd stopped, two
+# logins over a second apart cannot reach it (one run, down from the first
+# failure to the last); it comes back and a session starts there, which
+# ends the run; one more failure after that is a run of one instant: not
+# counted, provost does not probe.  The monitor names the target.
+TCONF="$PV_TMP/target/sshd_config"
+[ -f "$TCONF" ] || pv_fail "no $TCONF"
+kill "$PV_SSHD_PID"; wait "$PV_SSHD_PID" 2>/dev/null
+pvssh "alice+$ME@jit" true </dev/null >"$PV_TMP/u1" 2>&1 && pv_fail "jit reached with its sshd stopped"
+grep -q "cannot reach target jit" "$PV_TMP/u1" || pv_fail "unreachable: $(cat "$PV_TMP/u1")"
+sleep 2.2
+pvssh "alice+$ME@jit" true </dev/null >/dev/null 2>&1 && pv_fail "jit reached with its sshd stopped (2)"
+"$SSHD" -D -e -f "$TCONF" >>"$PV_TMP/target.log" 2>&1 &
+TPID=$!
+pv_track "$TPID"
+i=0
+until out=$(pvssh "alice+$ME@jit" 'echo back' </dev/null 2>&1) && [ "$out" = back ]; do
+	[ $i -lt 50 ] || pv_fail "jit did not come back: $out"
+	sleep 0.2; i=$((i + 1))
+done
+sleep 1.1
+kill "$TPID"; wait "$TPID" 2>/dev/null
+pvssh "alice+$ME@jit" true </dev/null >/dev/null 2>&1 && pv_fail "jit reached with its sshd stopped (3)"
+pvctl audit export --format jsonl | grep '"target.unreachable"' >"$PV_TMP/unreach.jsonl"
+[ "$(wc -l < "$PV_TMP/unreach.jsonl")" = 3 ] || pv_fail "unreachable rows: $(cat "$PV_TMP/unreach.jsonl")"
+grep -c '"detail":"target=jit cannot reach target jit' "$PV_TMP/unreach.jsonl" | grep -qx 3 ||
+    pv_fail "rows do not name jit: $(cat "$PV_TMP/unreach.jsonl")"
+want=$(python3 -c 'import json,sys; t=[json.loads(l)["ts_ms"] // 1000 for l in open(sys.argv[1])]; print(t[1] - t[0])' \
+    "$PV_TMP/unreach.jsonl")
+[ "$want" -ge 2 ] || pv_fail "the failures are $want s apart"
+pvctl report sla --provider acme --month "$MONTH_E" --format json >"$PV_TMP/a.json" || pv_fail "report $MONTH_E"
+pyj "$PV_TMP/a.json" "d['availability']['outage_s'] == $want" ||
+    pv_fail "observed outage, want $want s: $(cat "$PV_TMP/a.json")"
 
 # Regions: set, shown, offered to plugins with the target.
 pvctl target set db01 --region eu-west >/dev/null || pv_fail "target set --region"
