@@ -35,7 +35,7 @@ libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 libprovost_broker_la_LIBADD = libprovost_privsep.la \
 	libprovost_sftp.la libprovost_store.la \
-	libprovost_recorder.la libprovost_pam_module.la \
+	libprovost_recorder.la libprovost_pvt.la \
 	libprovost_plugins.la libprovost_policy.la libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SECCOMP_LIBS) -ldl
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
@@ -48,7 +48,7 @@ provostd_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 provostd_LDFLAGS = $(PROG_LINK)
 provostd_LDADD = libprovost_broker.la libprovost_privsep.la \
 	libprovost_sftp.la libprovost_store.la \
-	libprovost_pam_module.la \
+	libprovost_pvt.la \
 	libprovost_recorder.la libprovost_plugins.la libprovost_policy.la \
 	libprovost_common.la \
 	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) \

@@ -21,7 +21,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/exit-int.h"
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 #include "recorder/recorder.h"
 
 #define EXIT_NS "provost-exit"

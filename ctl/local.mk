@@ -28,7 +28,7 @@ provostctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OATH_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(QRENCODE_CFLAGS) $(XCRYPT_CFLAGS)
 provostctl_LDFLAGS = $(PROG_LINK)
 provostctl_LDADD = libprovost_plugins.la libprovost_store.la \
-	libprovost_policy.la libprovost_pam_module.la libprovost_recorder.la \
+	libprovost_policy.la libprovost_pvt.la libprovost_recorder.la \
 	libprovost_common.la $(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS) \
 	$(QRENCODE_LIBS) $(XCRYPT_LIBS) -ldl
 LINT_C_FILES += $(filter ctl/%.c,$(provostctl_SOURCES))

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 #define SEQ_FILE "revlist.seq"
 

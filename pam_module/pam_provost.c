@@ -17,7 +17,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 #define PP_EXPORT __attribute__((visibility("default")))
 #define PP_DATA "pam_provost_claims"

@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 
 #include "broker/monitor/monitor.h"
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 #include "plugins/plugins.h"
 #include "policy/policy.h"
 #include "store/store.h"

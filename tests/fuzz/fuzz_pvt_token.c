@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 
 #include <openssl/evp.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 static int
 usage(void)

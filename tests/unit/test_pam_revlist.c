@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 #define SID "0b6f1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4"
 #define SID2 "9b6f1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4"

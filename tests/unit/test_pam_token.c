@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 #define SID "0b6f1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4"
 #define GID "1c2d3e4f-5a6b-4c7d-9e8f-a0b1c2d3e4f5"

@@ -1,5 +1,5 @@
 /*
- * pvt_revlist.c: the signed revocation list targets read (engineers,
+ * revlist.c: the signed revocation list targets read (engineers,
  * accounts, sessions, grants, serials): build + sign, verify + parse, check.
  */
 #include "config.h"
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pam_module/pam_module-int.h"
-#include "pam_module/pam_module.h"
+#include "pvt/pvt-int.h"
+#include "pvt/pvt.h"
 
 #define RL_MAGIC "pvr1\n"
 #define RL_SIG_KW "sig "

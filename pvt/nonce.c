@@ -1,5 +1,5 @@
 /*
- * pvt_nonce.c: the target's state directory: one file per spent token
+ * nonce.c: the target's state directory: one file per spent token
  * nonce (O_EXCL under a flock, expired ones pruned) and the list sequence.
  */
 #include "config.h"
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pam_module/pam_module.h"
+#include "pvt/pvt.h"
 
 #define NONCE_NAME_LEN (2 * PVT_NONCE_LEN)
 

@@ -1,9 +1,10 @@
 /*
- * pam_module.h: provost's one-time target tokens (pvt1), the signed
- * revocation list and the nonce replay cache (spec: docs/pam-token.md).
+ * pvt.h: provost's one-time target tokens (pvt1), the signed revocation
+ * list and the nonce replay cache (spec: docs/pam-token.md): the small
+ * library that provostd, provostctl and pam_provost.so share.
  */
-#ifndef PROVOST_PAM_MODULE_H
-#define PROVOST_PAM_MODULE_H
+#ifndef PROVOST_PVT_H
+#define PROVOST_PVT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -161,4 +162,4 @@ size_t pvt_revlist_count(const struct pvt_revlist *rl, enum pvt_rev_kind kind);
 int pvt_revlist_check(const struct pvt_revlist *rl, const struct pvt_claims *c,
     enum pvt_reason *why);
 
-#endif /* PROVOST_PAM_MODULE_H */
+#endif /* PROVOST_PVT_H */

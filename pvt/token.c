@@ -1,5 +1,5 @@
 /*
- * pvt_token.c: the pvt1 token: payload codec, issuing (sign) and
+ * token.c: the pvt1 token: payload codec, issuing (sign) and
  * verifying (signature first, then payload, target, account and time).
  */
 #include "config.h"
@@ -10,8 +10,8 @@
 
 #include <openssl/crypto.h>
 
-#include "pam_module/pam_module-int.h"
-#include "pam_module/pam_module.h"
+#include "pvt/pvt-int.h"
+#include "pvt/pvt.h"
 
 #define PVT_PREFIX_LEN (sizeof(PVT_PREFIX) - 1)
 #define PVT_TIME_MAX ((int64_t)1 << 40) /* year 36812: rejects nonsense */
