@@ -208,47 +208,84 @@ out:
 	return r;
 }
 
-/* The connection's script and output, sealed as a recording. */
+/*
+ * A recording of an earlier connection of the same name (a run killed
+ * while it was connected) is kept as NAME.N.pvrec, not overwritten.
+ */
 static int
-remote_record(struct ctl *c, const char *rec, const struct store_target *t,
-    const char *account, const char *script, const char *out, size_t outlen)
+remote_rec_keep(const char *rec)
 {
-	struct rec_recipients *rs = NULL;
-	struct rec_writer *w = NULL;
+	char to[4400];
+	size_t n = strlen(rec);
+	int i;
+
+	if (access(rec, F_OK) != 0)
+		return 0;
+	if (n < 6 || strcmp(rec + n - 6, ".pvrec") != 0)
+		return PV_ERR_INVALID;
+	for (i = 1; i < 1000; i++) {
+		(void)snprintf(
+		    to, sizeof(to), "%.*s.%d.pvrec", (int)(n - 6), rec, i);
+		if (access(to, F_OK) != 0)
+			return rename(rec, to) == 0 ? 0 : PV_ERR_IO;
+	}
+	return PV_ERR_EXISTS;
+}
+
+/*
+ * The connection's recording, opened before anything is sent: the
+ * command and the script, on disk (fdatasync) before ssh reads them.
+ */
+static int
+remote_rec_open(struct ctl *c, const char *rec, const struct store_target *t,
+    const char *account, const char *arg, const char *script,
+    struct rec_recipients **rsp, struct rec_writer **wp)
+{
 	struct rec_meta m = { 0 };
-	char err[256], sid[PV_UUID_LEN + 1];
-	uint8_t sha[32];
-	uint64_t size;
+	char err[256], sid[PV_UUID_LEN + 1], *cmd = NULL;
 	int r = PV_ERR_CONFIG;
 
-	if (rec == NULL)
-		return 0;
+	*rsp = NULL;
+	*wp = NULL;
 	if (c->cfg->nrecipients == 0 ||
-	    rec_recipients_load(&rs, (const char *const *)c->cfg->recipients,
+	    rec_recipients_load(rsp, (const char *const *)c->cfg->recipients,
 		c->cfg->nrecipients, err, sizeof(err)) != 0 ||
 	    pv_uuid_new(sid) != 0)
-		goto out;
-	r = PV_ERR_IO;
+		return PV_ERR_CONFIG;
 	m.session_id = sid;
 	m.engineer = "provost-admin";
 	m.target = t->name;
 	m.account = account;
 	m.start_unix_ms = pv_wall_ms();
 	m.start_mono_ms = pv_mono_ms();
-	(void)unlink(rec);
-	if (rec_writer_open(&w, rec, rs, &m) != 0)
-		goto out;
-	if (rec_writer_exec(w, pv_mono_ms(), "sh -s", 5) != 0 ||
-	    rec_writer_data(
-		w, pv_mono_ms(), REC_EV_INPUT, script, strlen(script)) != 0 ||
-	    rec_writer_data(w, pv_mono_ms(), REC_EV_OUTPUT, out, outlen) != 0) {
-		rec_writer_free(w);
-		goto out;
+	if ((r = remote_rec_keep(rec)) != 0 ||
+	    (r = rec_writer_open(wp, rec, *rsp, &m)) != 0)
+		return r;
+	if (asprintf(&cmd, "sh -s -- %s", arg) < 0)
+		return PV_ERR_ALLOC;
+	if ((r = rec_writer_exec(*wp, pv_mono_ms(), cmd, strlen(cmd))) != 0 ||
+	    (r = rec_writer_data(*wp, pv_mono_ms(), REC_EV_INPUT, script,
+		 strlen(script))) != 0 ||
+	    (r = rec_writer_flush(*wp)) != 0) {
+		free(cmd);
+		return r;
 	}
-	r = rec_writer_close(w, pv_mono_ms(), sha, &size);
-out:
-	rec_recipients_free(rs);
-	return r;
+	free(cmd);
+	return 0;
+}
+
+/* What came back, on disk as it comes: a kill -9 loses none of it. */
+static int
+remote_rec_data(
+    struct rec_writer *w, enum rec_event_type type, const char *d, size_t n)
+{
+	int r;
+
+	if (w == NULL || n == 0)
+		return 0;
+	if ((r = rec_writer_data(w, pv_mono_ms(), type, d, n)) != 0)
+		return r;
+	return rec_writer_flush(w);
 }
 
 int
@@ -260,10 +297,12 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 		.engineer = "provost-admin" };
 	struct store_target *t = NULL;
 	struct remote_files f = { .dir = "" };
+	struct rec_recipients *rs = NULL;
+	struct rec_writer *w = NULL;
 	char *account = NULL, *root = NULL, port[16], dest[300], idopt[4300],
-	     certopt[4300], knownopt[4300], *buf = NULL, ebuf[512];
+	     certopt[4300], knownopt[4300], *buf = NULL, ebuf[512], tmp[4096];
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, st = 0,
-	    r = PV_ERR_IO;
+	    r = PV_ERR_IO, recfail = 0;
 	uint64_t deadline = pv_mono_ms() + REMOTE_TIMEOUT_MS;
 	size_t len = 0, elen = 0;
 	struct pollfd pfd[2];
@@ -313,6 +352,23 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 	close(o[1]);
 	close(e[1]);
 	in[0] = o[1] = e[1] = -1;
+	/*
+	 * No recording, nothing sent (fail closed): ssh waits for its
+	 * script until the recording holds it (opened after the fork, so
+	 * the child is not forked from a process with the writer's thread).
+	 */
+	if (rec != NULL &&
+	    remote_rec_open(c, rec, t, account, arg, script, &rs, &w) != 0) {
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		(void)snprintf(err, errlen,
+		    "%s: the connection could not be recorded "
+		    "(RecordingRecipient?)",
+		    rec);
+		r = PV_ERR_IO;
+		goto out;
+	}
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (pv_write_all(in[1], script, strlen(script)) != 0)
 		(void)snprintf(err, errlen, "ssh did not take the script");
@@ -340,32 +396,60 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 				n = read(
 				    pfd[0].fd, buf + len, REMOTE_OUT_MAX - len);
 			else
-				n = read(pfd[1].fd, ebuf + elen,
-				    elen < sizeof(ebuf) - 1
-					? sizeof(ebuf) - 1 - elen
-					: 1);
+				n = read(pfd[1].fd, tmp, sizeof(tmp));
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0 ||
-			    (i == 0 && len + (size_t)n == REMOTE_OUT_MAX)) {
+			if (n <= 0) {
 				pfd[i].fd = -1;
 				continue;
 			}
-			if (i == 0)
+			if (remote_rec_data(w,
+				i == 0 ? REC_EV_OUTPUT : REC_EV_STDERR,
+				i == 0 ? buf + len : tmp, (size_t)n) != 0) {
+				recfail = 1;
+				(void)kill(pid, SIGKILL);
+				pfd[0].fd = pfd[1].fd = -1;
+				break;
+			}
+			if (i == 0) {
 				len += (size_t)n;
-			else if (elen < sizeof(ebuf) - 1)
-				elen += (size_t)n;
+				if (len == REMOTE_OUT_MAX)
+					pfd[0].fd = -1;
+			} else {
+				size_t k = (size_t)n < sizeof(ebuf) - 1 - elen
+				    ? (size_t)n
+				    : sizeof(ebuf) - 1 - elen;
+
+				memcpy(ebuf + elen, tmp, k);
+				elen += k;
+			}
 		}
 	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	ebuf[elen] = '\0';
 	ebuf[strcspn(ebuf, "\r\n")] = '\0';
+	if (w != NULL && !recfail) {
+		struct rec_exit ex = {
+			.kind =
+			    WIFEXITED(st) ? REC_EXIT_STATUS : REC_EXIT_SIGNAL,
+			.value = WIFEXITED(st) ? (uint32_t)WEXITSTATUS(st)
+					       : (uint32_t)WTERMSIG(st),
+		};
+		uint8_t sha[32];
+		uint64_t size;
+
+		recfail = rec_writer_exit(w, pv_mono_ms(), &ex) != 0;
+		/* close frees w, also on error */
+		if (rec_writer_close(w, pv_mono_ms(), sha, &size) != 0)
+			recfail = 1;
+		w = NULL;
+	}
 	/* no recording, no use of what came back (fail closed) */
-	if (remote_record(c, rec, t, account, script, buf, len) != 0) {
+	if (recfail) {
 		(void)snprintf(err, errlen,
-		    "%s: the connection could not be "
-		    "recorded (RecordingRecipient?)",
+		    "%s: the connection could not be recorded to the end: "
+		    "stopped",
 		    rec);
 		r = PV_ERR_IO;
 		goto out;
@@ -388,6 +472,8 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 	buf = NULL;
 	r = 0;
 out:
+	rec_writer_free(w);
+	rec_recipients_free(rs);
 	remote_files_rm(&f);
 	free(buf);
 	free(account);

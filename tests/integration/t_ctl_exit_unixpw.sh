@@ -6,7 +6,9 @@
 # over its own certificate connection as the target's admin account.  The
 # run is killed -9 twice while ssh runs: once right after svc1's entry was
 # moved into place (before the store knew), once before svc2's change
-# reached the target.  Resumed, each password was changed exactly once:
+# reached the target.  The first killed connection's recording holds what
+# was sent and what came back, and provost-replay verify calls it
+# incomplete.  Resumed, each password was changed exactly once:
 # svc1's entry is still the one of the killed run, svc2's is new; the
 # new passwords open the entries (crypt), the old ones no longer do, each
 # in its target's method, svc3 stays locked, nopw is unresolved, no other
@@ -119,6 +121,15 @@ F1=$(field svc1)
 [ "$(state svc1)" = started ] || pv_fail "svc1's rotation is '$(state svc1)', not started"
 kill -9 "$RUN"; wait "$RUN" 2>/dev/null
 rm -f "$PV_TMP/hold-svc1"
+# The admin connection killed mid-way left its recording, written as it
+# happened: the script sent and the answer received, marked incomplete.
+REC1=$(ls "$PV_TMP"/exits/*/recordings/rotate-1-set-1.pvrec) || pv_fail "no recording of the killed connection"
+"$top_builddir/provost-replay" verify --key "$PV_TMP/sec.pem" "$REC1" > "$PV_TMP/rv1.out" 2>&1 &&
+    pv_fail "the killed connection's recording verifies as complete"
+grep -q 'incomplete: [0-9]* chunks, no end event' "$PV_TMP/rv1.out" || pv_fail "verify: $(cat "$PV_TMP/rv1.out")"
+"$top_builddir/provost-replay" export --key "$PV_TMP/sec.pem" --format jsonl "$REC1" > "$PV_TMP/rec1.jsonl" 2>/dev/null
+grep -qF "$F1" "$PV_TMP/rec1.jsonl" || pv_fail "the recording lacks the entry sent: $(head -c 600 "$PV_TMP/rec1.jsonl")"
+grep -q 'S\\tset' "$PV_TMP/rec1.jsonl" || pv_fail "the recording lacks the answer: $(head -c 900 "$PV_TMP/rec1.jsonl")"
 
 # Run 2: killed -9 before svc2's change reaches the target.
 touch "$PV_TMP/hold-svc2" "$PV_TMP/hang-before-svc2"
