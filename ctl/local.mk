@@ -45,7 +45,8 @@ CTL_INTEGRATION_TESTS = \
 	tests/integration/t_ctl_exit.sh \
 	tests/integration/t_ctl_exit_run.sh \
 	tests/integration/t_ctl_exit_sweep.sh \
-	tests/integration/t_ctl_exit_unixpw.sh
+	tests/integration/t_ctl_exit_unixpw.sh \
+	tests/integration/t_ctl_exit_hook_http.sh
 TESTS += $(CTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(CTL_INTEGRATION_TESTS)
 

@@ -13,7 +13,7 @@ PV_RUN_PKGS=(openssh-server openssh-client oathtool openssl sqlite3 iproute2
 # Programs only the tests, lint, fuzzing and benchmarks use.
 PV_TEST_PKGS=(pamtester libpam-wrapper asciinema tmux clang
 	libclang-rt-14-dev cppcheck clang-tidy clang-format tlog zstd python3
-	python3-cryptography groff-base chromium)
+	python3-cryptography groff-base chromium curl jq)
 
 pv_say() { printf '%s: %s\n' "${PV_SCRIPT:-provost}" "$*"; }
 pv_die() { printf '%s: error: %s\n' "${PV_SCRIPT:-provost}" "$*" >&2; exit 1; }
