@@ -8,7 +8,8 @@
  * sudoers, profile.d, pam.d moved aside with their hashes, and every line
  * with a key of the provider's engineers removed (kept aside too), also
  * one the baseline had; never deleted.
- * The target is looked at again: what is gone is done, what is left is
+ * The target is looked at again, in the same connection as the quarantine:
+ * what is gone is done, what is left is
  * unresolved.
  */
 #include "config.h"
@@ -279,6 +280,50 @@ quarantine_results(const char *text, size_t len, json_t *done)
 	free(copy);
 }
 
+/*
+ * Between the quarantine's Q lines and the look's lines (none of which
+ * can be this line: each starts with its kind and a tab).
+ */
+#define LOOK_MARK "@@provost-look@@"
+static const char look_mark_cmd[] = "printf '%s\\n' '" LOOK_MARK "'\n";
+
+/*
+ * The answer of the quarantine-and-look connection: the Q lines into
+ * done, the look after the mark parsed and compared with the baseline
+ * (its differences in "left"); NULL if the look is missing or malformed,
+ * so that no finding counts as gone.
+ */
+static json_t *
+quarantine_answer(
+    const char *t, json_t *base, const char *text, size_t len, json_t *done)
+{
+	static const char mark[] = LOOK_MARK "\n";
+	const size_t mlen = sizeof(mark) - 1;
+	const char *p = text, *end = text + len;
+	json_t *after = NULL, *left = NULL;
+	char err[512];
+
+	/* the first line that is the mark */
+	while (p != NULL && (size_t)(end - p) >= mlen &&
+	    memcmp(p, mark, mlen) != 0) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		p = p != NULL ? p + 1 : NULL;
+	}
+	if (p == NULL || (size_t)(end - p) < mlen)
+		return NULL;
+	quarantine_results(text, (size_t)(p - text), done);
+	p += mlen;
+	if (store_sweep_parse(
+		t, p, (size_t)(end - p), &after, err, sizeof(err)) != 0)
+		return NULL;
+	if (store_sweep_diff(base, after, &left) != 0 ||
+	    json_object_set_new(after, "left", left) != 0) {
+		json_decref(after);
+		return NULL;
+	}
+	return after;
+}
+
 /* Still there after the quarantine? */
 static int
 still_there(json_t *after, json_t *f)
@@ -318,9 +363,9 @@ static int
 sweep_target(struct exit_run *x, const char *t)
 {
 	char item[400], err[512], rec[4400], why[700],
-	    *text = NULL, *base_text = NULL, *qs = NULL;
+	    *text = NULL, *base_text = NULL, *qs = NULL, *both = NULL;
 	json_t *base = NULL, *now = NULL, *findings = NULL, *f, *done = NULL,
-	       *after = NULL, *left = NULL;
+	       *after = NULL;
 	struct store_exit_item *prev = NULL;
 	int64_t taken = 0;
 	size_t len = 0, i;
@@ -416,19 +461,16 @@ quarantine:
 		(void)snprintf(rec, sizeof(rec),
 		    "%s/recordings/quarantine-%.200s-%d.pvrec", x->dir, t,
 		    attempt);
-		if (ctl_remote_run(x->c, t, "exit quarantine", qs, arg, rec,
-			&text, &len, err, sizeof(err)) == 0)
-			quarantine_results(text, len, done);
-		free(text);
-		text = NULL;
-		/* and look again: what is gone is done */
-		(void)snprintf(rec, sizeof(rec),
-		    "%s/recordings/sweep-again-%.200s-%d.pvrec", x->dir, t,
-		    attempt);
-		if (ctl_remote_look(x->c, t, "exit sweep again", rec, &text,
-			&len, &after, err, sizeof(err)) == 0 &&
-		    store_sweep_diff(base, after, &left) == 0)
-			(void)json_object_set_new(after, "left", left);
+		/* one connection: the quarantine, then the look again */
+		if (asprintf(&both, "%s%s%s", qs, look_mark_cmd,
+			store_sweep_script) < 0) {
+			both = NULL;
+			r = ctl_fail(PV_ERR_ALLOC, "out of memory");
+			goto out;
+		}
+		if (ctl_remote_run(x->c, t, "exit quarantine and look again",
+			both, arg, rec, &text, &len, err, sizeof(err)) == 0)
+			after = quarantine_answer(t, base, text, len, done);
 		free(text);
 		text = NULL;
 	}
@@ -473,6 +515,7 @@ out:
 	json_decref(done);
 	json_decref(after);
 	free(qs);
+	free(both);
 	free(text);
 	return r;
 }

@@ -207,6 +207,14 @@ EOP
 "$REPLAY" export --key "$PV_TMP/sec.pem" --format text "$BUNDLE/recordings/quarantine-sw01-2.pvrec" \
     > "$PV_TMP/q.txt" 2>&1 || pv_fail "quarantine recording: $(cat "$PV_TMP/q.txt")"
 grep -q "^Q	file	/etc/cron.d/backdoor	done " "$PV_TMP/q.txt" || pv_fail "q.txt: $(cat "$PV_TMP/q.txt")"
+# The quarantine and the look after it are one connection: its recording
+# holds the look, and no connection of its own looked again.
+sed -n '/^@@provost-look@@$/,$p' "$PV_TMP/q.txt" | grep -q "^U	$ME	0	$H	" ||
+    pv_fail "the look is not in the quarantine's connection: $(cat "$PV_TMP/q.txt")"
+pvctl audit export --format jsonl | grep '"action":"target.connect"' | grep -q 'exit sweep again' &&
+    pv_fail "a connection of its own to look again"
+[ "$(pvctl audit export --format jsonl | grep '"action":"target.connect"' |
+    grep -c '"why":"exit quarantine and look again"')" -ge 1 ] || pv_fail "no quarantine connection audited"
 [ "$(grep -c 'root sh /tmp/x' "$Q/files/etc/cron.d/backdoor")" = 1 ] || pv_fail "the cron file twice"
 [ "$(grep -cF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME")" = 1 ] ||
     pv_fail "the planted key line quarantined $(grep -cF "$(cut -d' ' -f2 "$PV_TMP/evil.pub")" "$Q/authorized_keys.$ME") times"
