@@ -208,5 +208,6 @@ pvctl provider exit acme --reverify > "$PV_TMP/rv.out" 2>&1 || pv_fail "reverify
 sqlite3 "$DB" "SELECT state, detail FROM exit_items WHERE step LIKE 'reverify-%' AND
     item = 'rotated:exposure:$(xid svc2)'" | grep -q '^unresolved|.*has its old password again' ||
     pv_fail "reverify did not see svc2's old password"
+pv_log "run 3: $(grep -E '^(rotate|verify) ' "$PV_TMP/run3.out" | tr '\n' ';')"
 pv_log "unix-password: rotated once each across two kills, sealed, verified; old entry caught"
 exit 0
