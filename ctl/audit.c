@@ -169,6 +169,25 @@ ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Opening the store applies its migrations, each in one transaction. */
+int
+ctl_cmd_store_migrate(struct ctl *c, int argc, char **argv)
+{
+	int v = 0, r;
+	PARSE("store", "migrate", NULL);
+
+	if (argc != first)
+		return ctl_usage(cmd, "no arguments please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_schema_version(c->st, &v)) != 0)
+		return ctl_fail(r, "%s", store_errmsg(c->st));
+	if (c->json)
+		return ctl_print_json(json_pack("{s:i}", "schema_version", v));
+	printf("store: schema version %d (up to date)\n", v);
+	return 0;
+}
+
 int
 ctl_cmd_policy_check(struct ctl *c, int argc, char **argv)
 {

@@ -68,7 +68,7 @@ check_free(struct ctl *c, const char *db)
 	if (access(path, F_OK) == 0)
 		return ctl_fail(PV_ERR_EXISTS,
 		    "%s exists: refusing to overwrite keys", path);
-	if (access(db, F_OK) == 0)
+	if (store_where_is_file(db) && access(db, F_OK) == 0)
 		return ctl_fail(PV_ERR_EXISTS,
 		    "%s exists: refusing to overwrite the store", db);
 	return 0;
@@ -158,6 +158,22 @@ ctl_cmd_init(struct ctl *c, int argc, char **argv)
 	c->create = 1;
 	if ((rc = ctl_open_store(c)) != 0)
 		goto out;
+	/* PostgreSQL: nothing to overwrite, but one init per store */
+	if (!store_where_is_file(db)) {
+		uint64_t head = 0;
+
+		if ((rc = store_audit_head(c->st, &head)) != 0) {
+			rc = ctl_fail(rc, "%s", store_errmsg(c->st));
+			goto out;
+		}
+		if (head != 0) {
+			rc = ctl_fail(PV_ERR_EXISTS,
+			    "Store postgresql: already initialised (%llu audit "
+			    "rows): refusing",
+			    (unsigned long long)head);
+			goto out;
+		}
+	}
 	if ((rc = store_audit_append(
 		 c->st, c->actor, "store.init", "store", fps)) != 0) {
 		rc = ctl_fail(rc, "%s", store_errmsg(c->st));
@@ -165,7 +181,8 @@ ctl_cmd_init(struct ctl *c, int argc, char **argv)
 	}
 	if (c->json) {
 		rc = ctl_print_json(json_pack("{s:s, s:s, s:s, s:O}",
-		    "state_dir", c->cfg->state_dir, "store", db,
+		    "state_dir", c->cfg->state_dir, "store",
+		    store_where_is_file(db) ? db : "postgresql",
 		    "ca_public_key", ca_line, "fingerprints", fps));
 		goto out;
 	}

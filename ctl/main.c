@@ -122,6 +122,7 @@ static const struct ctl_cmd commands[] = {
 	{ "audit", "checkpoint", ctl_cmd_audit_checkpoint,
 	    "audit checkpoint [--json]" },
 	{ "policy", "check", ctl_cmd_policy_check, "policy check FILE" },
+	{ "store", "migrate", ctl_cmd_store_migrate, "store migrate [--json]" },
 	{ NULL, "report", ctl_cmd_report, "report KIND [ARGS...]" },
 	{ "policy", "explain", ctl_cmd_policy_explain,
 	    "policy explain ENGINEER TARGET ACCOUNT [--channel C] [--at TIME] "
@@ -274,13 +275,16 @@ ctl_open_store(struct ctl *c)
 	if ((r = pv_sshkey_load_private(path, &key)) != 0)
 		return ctl_fail(PV_ERR_CONFIG,
 		    "%s: %s (run provostctl init first)", path, pv_err_str(r));
-	if (!c->create && access(db, F_OK) != 0) {
+	if (!c->create && store_where_is_file(db) && access(db, F_OK) != 0) {
 		EVP_PKEY_free(key);
 		return ctl_fail(PV_ERR_CONFIG,
 		    "%s: no store (run provostctl init first)", db);
 	}
 	if ((r = store_open(db, &c->st)) != 0) {
 		EVP_PKEY_free(key);
+		/* PostgreSQL's one line (why it cannot connect) is out */
+		if (!store_where_is_file(db))
+			return ctl_exit_code(r);
 		return ctl_fail(r, "%s: cannot open the store", db);
 	}
 	r = store_set_audit_key(c->st, key);

@@ -106,9 +106,11 @@ kw_store(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	const char *a = l->args[0];
 
 	if (strncmp(a, "sqlite:/", 8) != 0 &&
-	    strncmp(a, "postgresql://", 13) != 0)
+	    strncmp(a, "postgresql://", 13) != 0 &&
+	    strcmp(a, "postgresql:") != 0)
 		return cfg_err(err, errlen,
-		    "%s wants sqlite:/ABSOLUTE/PATH (or postgresql://...)",
+		    "%s wants sqlite:/ABSOLUTE/PATH, postgresql://... or "
+		    "postgresql:",
 		    l->keyword);
 	return set_str(&((struct cfg_ctx *)v)->c->store, l, err, errlen);
 }
@@ -715,6 +717,10 @@ int
 pv_config_store_path(const struct pv_config *c, const char **path)
 {
 	*path = NULL;
+	if (c->store != NULL && strncmp(c->store, "postgresql:", 11) == 0) {
+		*path = c->store;
+		return 0;
+	}
 	if (c->store == NULL || strncmp(c->store, "sqlite:", 7) != 0)
 		return PV_ERR_UNSUPPORTED;
 	*path = c->store + 7;

@@ -372,11 +372,24 @@ st_cache_clear(struct store *st)
 	}
 }
 
-/* "sqlite:PATH" or a bare path is SQLite. */
+int
+store_where_is_file(const char *where)
+{
+	return where != NULL && strncmp(where, "postgresql:", 11) != 0;
+}
+
+/* "postgresql:..." is PostgreSQL; "sqlite:PATH" or a bare path SQLite. */
 static const struct st_engine *
 st_engine_for(const char *where, const char **arg)
 {
 	*arg = where;
+	if (strncmp(where, "postgresql:", 11) == 0) {
+#ifdef HAVE_LIBPQ
+		return &st_engine_pg;
+#else
+		return NULL;
+#endif
+	}
 	if (strncmp(where, "sqlite:", 7) == 0)
 		*arg = where + 7;
 	return &st_engine_sqlite;
@@ -392,7 +405,12 @@ store_open(const char *path, struct store **out)
 	*out = NULL;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return PV_ERR_ALLOC;
-	st->eng = st_engine_for(path, &arg);
+	if ((st->eng = st_engine_for(path, &arg)) == NULL) {
+		pv_error("store: this provost is built without PostgreSQL "
+			 "(configure --with-postgresql, libpq-dev)");
+		free(st);
+		return PV_ERR_UNSUPPORTED;
+	}
 	if ((r = st->eng->open(st, arg)) != 0)
 		goto out;
 	if ((r = st_migrate(st)) != 0)

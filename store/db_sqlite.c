@@ -293,6 +293,13 @@ sq_set_version(struct store *st, int version)
 	return sq_exec(st, sql);
 }
 
+static int
+sq_migration(struct store *st, int version, const char *sql)
+{
+	(void)version;
+	return sq_exec(st, sql);
+}
+
 const struct st_engine st_engine_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -317,4 +324,5 @@ const struct st_engine st_engine_sqlite = {
 	.errmsg = sq_errmsg,
 	.get_version = sq_get_version,
 	.set_version = sq_set_version,
+	.migration = sq_migration,
 };

@@ -261,7 +261,8 @@ store_exit_item_set(struct store *st, const char *actor, const char *exit_id,
 		 "INSERT INTO exit_items(exit_id, step, item, state, detail, "
 		 "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT("
 		 "exit_id, step, item) DO UPDATE SET state = ?4, detail = ?5, "
-		 "updated_at = ?6, attempts = attempts + (?4 = 'started')",
+		 "updated_at = ?6, attempts = exit_items.attempts + CASE WHEN "
+		 "?4 = 'started' THEN 1 ELSE 0 END",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, exit_id)) != 0 ||
 	    (r = st_bind_text(st, s, 2, step)) != 0 ||
@@ -303,7 +304,7 @@ store_exit_item_list(struct store *st, const char *exit_id, const char *step,
 		return r;
 	if ((r = st_prep_once(st,
 		 "SELECT " ITEM_COLS " FROM exit_items WHERE exit_id = ?1 AND "
-		 "(?2 IS NULL OR step = ?2) ORDER BY rowid",
+		 "(CAST(?2 AS TEXT) IS NULL OR step = ?2) ORDER BY rowid",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, exit_id)) != 0 ||
 	    (step != NULL && (r = st_bind_text(st, s, 2, step)) != 0))

@@ -324,7 +324,8 @@ store_exposure_list(
 		 "coalesce(x.rotated_at, 0) FROM exposures x JOIN providers p "
 		 "ON p.id = x.provider_id LEFT JOIN engineers e ON e.id = "
 		 "x.engineer_id LEFT JOIN targets t ON t.id = x.target_id "
-		 "WHERE ?1 IS NULL OR p.name = ?1 ORDER BY p.name, x.id",
+		 "WHERE CAST(?1 AS TEXT) IS NULL OR p.name = ?1 ORDER BY "
+		 "p.name, x.id",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, provider)) != 0)
 		goto out;
@@ -357,7 +358,8 @@ store_exposure_list(
 		 "e.login), min(s.started_at), max(s.started_at), count(*) "
 		 "FROM sessions s JOIN engineers e ON e.id = s.engineer_id "
 		 "JOIN providers p ON p.id = e.provider_id JOIN targets t ON "
-		 "t.id = s.target_id WHERE ?1 IS NULL OR p.name = ?1 GROUP BY "
+		 "t.id = s.target_id WHERE CAST(?1 AS TEXT) IS NULL OR p.name "
+		 "= ?1 GROUP BY "
 		 "p.id, t.id, s.account ORDER BY p.name, t.name, s.account",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, provider)) != 0)

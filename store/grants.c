@@ -551,7 +551,8 @@ store_grant_list(struct store *st, const char *engineer, unsigned int flags,
 
 	if ((r = st_prep_once(st,
 		 "SELECT " GRANT_COLS GRANT_FROM
-		 " WHERE (?1 IS NULL OR e.login = ?1) AND (?2 = 0 OR g.state = "
+		 " WHERE (CAST(?1 AS TEXT) IS NULL OR e.login = ?1) AND (?2 = "
+		 "0 OR g.state = "
 		 "'pending') AND (?3 = 0 OR g.state = 'pending' OR (g.state = "
 		 "'active' AND g.not_after > ?4)) ORDER BY g.requested_at, "
 		 "g.id",

@@ -438,7 +438,8 @@ store_engineer_list(
 
 	if ((r = st_prep_once(st,
 		 "SELECT " ENGINEER_COLS " FROM engineers e JOIN providers p "
-		 "ON p.id = e.provider_id WHERE ?1 IS NULL OR p.name = ?1 "
+		 "ON p.id = e.provider_id WHERE CAST(?1 AS TEXT) IS NULL OR "
+		 "p.name = ?1 "
 		 "ORDER BY e.login",
 		 &s)) != 0)
 		return r;
@@ -591,8 +592,9 @@ store_approver_add(struct store *st, const char *actor, const char *name,
 	    "INSERT INTO approvers(name, engineer_id, "
 	    "created_at) VALUES (?,?,?) ON CONFLICT(name) "
 	    "DO NOTHING";
-	static const char upd[] = "UPDATE approvers SET engineer_id = ?2 "
-				  "WHERE name = ?1 AND ?2 IS NOT NULL";
+	static const char upd[] =
+	    "UPDATE approvers SET engineer_id = ?2 "
+	    "WHERE name = ?1 AND CAST(?2 AS BIGINT) IS NOT NULL";
 	static const char grp[] = "INSERT INTO approver_groups(approver_id, "
 				  "grp) SELECT id, ?2 FROM approvers WHERE "
 				  "name = ?1";

@@ -305,10 +305,11 @@ out:
  * The engineers a KRL covers: the provider's (?1), or with ?1 NULL every
  * engineer disabled or whose provider is revoked or exited.
  */
-#define KRL_ENGINEERS                                                      \
-	"SELECT e.id FROM engineers e JOIN providers p ON p.id = "         \
-	"e.provider_id WHERE (?1 IS NOT NULL AND p.name = ?1) OR (?1 IS "  \
-	"NULL AND (e.disabled_at IS NOT NULL OR p.revoked_at IS NOT NULL " \
+#define KRL_ENGINEERS                                                         \
+	"SELECT e.id FROM engineers e JOIN providers p ON p.id = "            \
+	"e.provider_id WHERE (CAST(?1 AS TEXT) IS NOT NULL AND p.name = ?1) " \
+	"OR (?1 IS "                                                          \
+	"NULL AND (e.disabled_at IS NOT NULL OR p.revoked_at IS NOT NULL "    \
 	"OR p.status = 'exited'))"
 
 int
@@ -327,7 +328,8 @@ store_krl_list(struct store *st, const char *provider,
 	/* Certificates only: tokens go to pam_provost's revocation list. */
 	if ((r = st_prep_once(st,
 		 "SELECT serial FROM credentials WHERE kind = 'cert' AND "
-		 "(engineer_id IN (" KRL_ENGINEERS ") OR (?1 IS NULL AND "
+		 "(engineer_id IN (" KRL_ENGINEERS
+		 ") OR (CAST(?1 AS TEXT) IS NULL AND "
 		 "revoked_at IS NOT NULL)) ORDER BY serial",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, provider)) != 0)
@@ -342,7 +344,8 @@ store_krl_list(struct store *st, const char *provider,
 	/* Every key ever registered, also those revoked since. */
 	if ((r = st_prep_once(st,
 		 "SELECT blob FROM engineer_keys WHERE engineer_id IN "
-		 "(" KRL_ENGINEERS ") OR (?1 IS NULL AND revoked_at IS NOT "
+		 "(" KRL_ENGINEERS
+		 ") OR (CAST(?1 AS TEXT) IS NULL AND revoked_at IS NOT "
 		 "NULL) ORDER BY id",
 		 &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, provider)) != 0)

@@ -30,6 +30,13 @@ libprovost_store_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OATH_CFLAGS) $(CRYPTO_CFLAGS)
 libprovost_store_la_LIBADD = libprovost_policy.la libprovost_common.la $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(OATH_LIBS) $(CRYPTO_LIBS)
+EXTRA_DIST += store/db_pg.c store/db_pg.h
+if HAVE_LIBPQ
+libprovost_store_la_SOURCES += store/db_pg.c store/db_pg.h
+libprovost_store_la_CFLAGS += $(LIBPQ_CFLAGS)
+libprovost_store_la_LIBADD += $(LIBPQ_LIBS)
+LINT_H_FILES += store/db_pg.h
+endif
 LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
 LINT_H_FILES += store/store.h store/store-int.h store/db_sqlite.h
 

@@ -256,7 +256,7 @@ st_migrate(struct store *st)
 	}
 	for (i = (size_t)v; i < sizeof(migrations) / sizeof(migrations[0]);
 	     i++) {
-		if (st->eng->exec(st, migrations[i]) != 0) {
+		if (st->eng->migration(st, (int)i + 1, migrations[i]) != 0) {
 			int unique;
 			const char *msg = st->eng->errmsg(st, &unique);
 

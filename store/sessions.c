@@ -410,7 +410,8 @@ store_credential_list(
 		 "JOIN engineers e ON e.id = c.engineer_id JOIN providers p ON "
 		 "p.id = e.provider_id LEFT JOIN targets t ON t.id = "
 		 "c.target_id "
-		 "WHERE ?1 IS NULL OR p.name = ?1 ORDER BY c.serial",
+		 "WHERE CAST(?1 AS TEXT) IS NULL OR p.name = ?1 ORDER BY "
+		 "c.serial",
 		 &s)) != 0)
 		return r;
 	if ((r = st_bind_text(st, s, 1, provider)) != 0)

@@ -46,6 +46,8 @@ struct st_engine {
 	const char *(*errmsg)(struct store *st, int *unique);
 	int (*get_version)(struct store *st, int *version);
 	int (*set_version)(struct store *st, int version);
+	/* applies the schema's step to version (the text is SQLite's) */
+	int (*migration)(struct store *st, int version, const char *sql);
 };
 
 /* Every engine's statement starts with this. */
@@ -73,6 +75,9 @@ struct store {
 };
 
 extern const struct st_engine st_engine_sqlite;
+#ifdef HAVE_LIBPQ
+extern const struct st_engine st_engine_pg;
+#endif
 
 /* Sets store_errmsg() and returns r. */
 int st_fail(struct store *st, int r, const char *fmt, ...)

@@ -886,8 +886,13 @@ int pv_config_load_file(
     struct pv_config *c, const char *path, char *err, size_t errlen);
 int pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
     size_t len, char *err, size_t errlen);
-/* The SQLite path of Store ("sqlite:PATH"); PV_ERR_UNSUPPORTED otherwise. */
+/*
+ * What store_open takes for Store: the SQLite file's path ("sqlite:PATH"),
+ * or the whole "postgresql:..." string; PV_ERR_UNSUPPORTED otherwise.
+ */
 int pv_config_store_path(const struct pv_config *c, const char **path);
+/* 1 when store_open's argument names a file (SQLite), 0 for PostgreSQL. */
+int store_where_is_file(const char *where);
 void pv_config_free(struct pv_config *c);
 /*
  * A reload (SIGHUP): moves what may change while provostd runs from next

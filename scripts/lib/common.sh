@@ -6,14 +6,15 @@
 PV_BUILD_PKGS=(gcc make autoconf automake libtool pkg-config
 	libssh-dev libssl-dev liboath-dev libsqlite3-dev libjansson-dev
 	libzstd-dev libseccomp-dev libcmocka-dev libpam0g-dev libqrencode-dev
-	libcrypt-dev)
+	libcrypt-dev libpq-dev)
 # Programs the product and the demo run.
 PV_RUN_PKGS=(openssh-server openssh-client oathtool openssl sqlite3 iproute2
 	procps tzdata openssh-sftp-server)
 # Programs only the tests, lint, fuzzing and benchmarks use.
 PV_TEST_PKGS=(pamtester libpam-wrapper asciinema tmux clang
 	libclang-rt-14-dev cppcheck clang-tidy clang-format tlog zstd python3
-	python3-cryptography groff-base chromium curl jq)
+	python3-cryptography groff-base chromium curl jq postgresql-15
+	postgresql-client-15)
 
 pv_say() { printf '%s: %s\n' "${PV_SCRIPT:-provost}" "$*"; }
 pv_die() { printf '%s: error: %s\n' "${PV_SCRIPT:-provost}" "$*" >&2; exit 1; }

@@ -5,10 +5,11 @@ INTEGRATION_TESTS = \
 	tests/integration/t_harness_sshd.sh \
 	tests/integration/t_configure_missing.sh \
 	tests/integration/t_docs.sh \
-	tests/integration/t_docs_examples.sh
+	tests/integration/t_docs_examples.sh \
+	tests/integration/t_store_pg.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh \
-	tests/integration/README.md
+	tests/integration/pg-cluster.sh tests/integration/README.md
 
 # Faults and load (issue 6): provostd and its session processes killed,
 # the target gone, the recording disk full, 200 concurrent sessions.

@@ -13,7 +13,40 @@
 #include <openssl/evp.h>
 
 #include "common/common.h"
+#ifdef HAVE_LIBPQ
+#include "store/db_pg.h"
+#endif
 #include "store/store.h"
+
+/*
+ * Where a test's fresh store lives: ":memory:" (SQLite), or the
+ * PostgreSQL database PV_TEST_STORE names (t_store_pg.sh starts a
+ * throwaway cluster), emptied first.
+ */
+static inline const char *
+tsu_mem(void)
+{
+	const char *pg = getenv("PV_TEST_STORE");
+
+	if (pg == NULL || *pg == '\0')
+		return ":memory:";
+#ifdef HAVE_LIBPQ
+	if (st_pg_wipe(pg) != 0) {
+		fprintf(stderr, "PV_TEST_STORE: cannot empty the database\n");
+		abort();
+	}
+#endif
+	return pg;
+}
+
+/* 1 when the tests run on PostgreSQL */
+static inline int
+tsu_pg(void)
+{
+	const char *pg = getenv("PV_TEST_STORE");
+
+	return pg != NULL && *pg != '\0';
+}
 
 /* "ssh-ed25519 BASE64 comment" for a key made of 32 bytes of seed. */
 static inline char *

@@ -100,7 +100,7 @@ test_constraints(void **state)
 	struct store *st;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	/* Foreign keys hold even for raw SQL. */
 	assert_int_not_equal(sqlite3_exec(st_sqlite_db(st),
@@ -144,7 +144,7 @@ test_providers(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(
 	    store_provider_add(st, "admin:t", "acme", 1000, 2000), 0);
 	assert_int_equal(
@@ -195,7 +195,7 @@ test_engineers_and_keys(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(
 	    store_engineer_add(st, "admin:t", "carol", "nope", NULL),
@@ -459,7 +459,7 @@ test_targets(void **state)
 	char *hk = tsu_keyline(9, NULL);
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(store_target_get(st, "db01", &tg), 0);
 	assert_string_equal(tg->host, "127.0.0.1");
@@ -584,7 +584,7 @@ test_import(void **state)
 	int r, before, after;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	for (i = 0; i < sizeof(import_cases) / sizeof(import_cases[0]); i++) {
 		const struct import_case *c = &import_cases[i];
@@ -647,7 +647,7 @@ test_sessions(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(store_session_open(st, &in, 100, id), 0);
 	assert_true(pv_uuid_valid(id));
@@ -713,7 +713,7 @@ test_credentials_and_revocations(void **state)
 	int n = 0;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(store_audit_head(st, &cursor), 0);
 	assert_true(cursor > 0);

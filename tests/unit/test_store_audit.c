@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include "store/db_sqlite.h"
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -31,7 +30,7 @@ setup(void **state)
 		return -1;
 	*state = f;
 	if ((f->key = tsu_audit_key()) == NULL ||
-	    store_open(":memory:", &f->st) != 0 ||
+	    store_open(tsu_mem(), &f->st) != 0 ||
 	    store_set_audit_key(f->st, f->key) != 0)
 		return -1;
 	/* Rows 1..10, no checkpoint yet. */
@@ -60,20 +59,28 @@ teardown(void **state)
 static void
 sql(struct store *st, const char *q)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st_sqlite_db(st), q, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", q, msg ? msg : "?");
+	/* the insider's SQL, through the store's own connection (any engine) */
+	if (st_exec(st, q, "test") != 0)
+		fail_msg("%s: %s", q, store_errmsg(st));
 }
 
 /* The attacker first drops the append-only triggers. */
 static void
 untrigger(struct store *st)
 {
-	sql(st,
-	    "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; "
-	    "DROP TRIGGER checkpoint_no_update; DROP TRIGGER "
-	    "checkpoint_no_delete");
+	if (tsu_pg())
+		sql(st,
+		    "DROP TRIGGER audit_no_update ON audit; DROP TRIGGER "
+		    "audit_no_delete ON audit; DROP TRIGGER "
+		    "checkpoint_no_update "
+		    "ON audit_checkpoints; DROP TRIGGER checkpoint_no_delete "
+		    "ON "
+		    "audit_checkpoints");
+	else
+		sql(st,
+		    "DROP TRIGGER audit_no_update; DROP TRIGGER "
+		    "audit_no_delete; DROP TRIGGER checkpoint_no_update; DROP "
+		    "TRIGGER checkpoint_no_delete");
 }
 
 static void
@@ -102,16 +109,16 @@ test_intact(void **state)
 	assert_int_equal(head, 10);
 	/* Details are canonical JSON: sorted keys, compact. */
 	{
-		sqlite3_stmt *s;
+		struct st_q *s;
 
-		assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(f->st),
-				     "SELECT details FROM audit WHERE seq = 1",
-				     -1, &s, NULL),
+		assert_int_equal(
+		    st_prep_once(
+			f->st, "SELECT details FROM audit WHERE seq = 1", &s),
 		    0);
-		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(st_step_row(f->st, s, "test"), 1);
 		assert_string_equal(
-		    sqlite3_column_text(s, 0), "{\"i\":0,\"note\":\"é\\\"x\"}");
-		sqlite3_finalize(s);
+		    st_col_text(s, 0), "{\"i\":0,\"note\":\"é\\\"x\"}");
+		st_free(s);
 	}
 	/* Outside a transaction st_audit refuses. */
 	assert_int_equal(st_audit(f->st, "a", "b", "c", NULL), PV_ERR_INTERNAL);
@@ -201,7 +208,7 @@ test_insert_consistent(void **state)
 {
 	struct fixture *f = *state;
 	char prev[STORE_HASH_HEX], h[STORE_HASH_HEX];
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int canon = 0;
 
 	untrigger(f->st);
@@ -209,12 +216,10 @@ test_insert_consistent(void **state)
 	    "UPDATE audit SET seq = -seq WHERE seq >= 5; UPDATE audit "
 	    "SET seq = -seq + 1 WHERE seq < 0");
 	assert_int_equal(
-	    sqlite3_prepare_v2(st_sqlite_db(f->st),
-		"SELECT hash FROM audit WHERE seq = 4", -1, &s, NULL),
-	    0);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	memcpy(prev, sqlite3_column_text(s, 0), STORE_HASH_HEX);
-	sqlite3_finalize(s);
+	    st_prep_once(f->st, "SELECT hash FROM audit WHERE seq = 4", &s), 0);
+	assert_int_equal(st_step_row(f->st, s, "test"), 1);
+	memcpy(prev, st_col_text(s, 0), STORE_HASH_HEX);
+	st_free(s);
 	/* A forger who computes the row's hash correctly is caught by the
 	 * row after it, which still links to row 4. */
 	assert_int_equal(
@@ -222,15 +227,15 @@ test_insert_consistent(void **state)
 		"grant.approve", "grant:x", "{}", h, &canon),
 	    0);
 	assert_true(canon);
-	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(f->st),
+	assert_int_equal(st_prep_once(f->st,
 			     "INSERT INTO audit VALUES (5, 1, 'admin:mallory', "
 			     "'grant.approve', 'grant:x', '{}', ?, ?, 2)",
-			     -1, &s, NULL),
+			     &s),
 	    0);
-	sqlite3_bind_text(s, 1, prev, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, h, -1, SQLITE_TRANSIENT);
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
+	assert_int_equal(st_bind_text(f->st, s, 1, prev), 0);
+	assert_int_equal(st_bind_text(f->st, s, 2, h), 0);
+	assert_int_equal(st_step_done(f->st, s, "test"), 0);
+	st_free(s);
 	expect_bad(f, 5, "row 5 inserted (row 6 links to row 4)");
 }
 
@@ -291,38 +296,35 @@ rehash_all(struct store *st)
 	char prev[STORE_HASH_HEX] = "0000000000000000000000000000000000000000"
 				    "000000000000000000000000",
 	     h[STORE_HASH_HEX];
-	sqlite3_stmt *s, *u;
+	struct st_q *s, *u;
 	int canon;
 
-	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
+	assert_int_equal(st_prep_once(st,
 			     "SELECT seq, ts, actor, action, object, details, "
 			     "form FROM audit ORDER BY seq",
-			     -1, &s, NULL),
+			     &s),
 	    0);
-	assert_int_equal(sqlite3_prepare_v2(st_sqlite_db(st),
+	assert_int_equal(st_prep_once(st,
 			     "UPDATE audit SET prev_hash = ?, hash = ? WHERE "
 			     "seq = ?",
-			     -1, &u, NULL),
+			     &u),
 	    0);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (st_step_row(st, s, "test") == 1) {
 		assert_int_equal(
-		    st_audit_row_hash(prev,
-			(uint64_t)sqlite3_column_int64(s, 0),
-			sqlite3_column_int(s, 6), sqlite3_column_int64(s, 1),
-			(const char *)sqlite3_column_text(s, 2),
-			(const char *)sqlite3_column_text(s, 3),
-			(const char *)sqlite3_column_text(s, 4),
-			(const char *)sqlite3_column_text(s, 5), h, &canon),
+		    st_audit_row_hash(prev, (uint64_t)st_col_i64(s, 0),
+			st_col_int(s, 6), st_col_i64(s, 1), st_col_text(s, 2),
+			st_col_text(s, 3), st_col_text(s, 4), st_col_text(s, 5),
+			h, &canon),
 		    0);
-		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(u, 2, h, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(u, 3, sqlite3_column_int64(s, 0));
-		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
-		sqlite3_reset(u);
+		assert_int_equal(st_bind_text(st, u, 1, prev), 0);
+		assert_int_equal(st_bind_text(st, u, 2, h), 0);
+		assert_int_equal(st_bind_i64(st, u, 3, st_col_i64(s, 0)), 0);
+		assert_int_equal(st_step_done(st, u, "test"), 0);
+		st_done(u);
 		memcpy(prev, h, STORE_HASH_HEX);
 	}
-	sqlite3_finalize(s);
-	sqlite3_finalize(u);
+	st_free(s);
+	st_free(u);
 }
 
 static int

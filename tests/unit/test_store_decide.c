@@ -64,7 +64,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	char err[256];
 
-	if (f == NULL || store_open(":memory:", &f->st) != 0 ||
+	if (f == NULL || store_open(tsu_mem(), &f->st) != 0 ||
 	    tsu_populate(f->st) != 0 ||
 	    policy_load_mem("t.conf", policy_text, sizeof(policy_text) - 1,
 		&f->pol, err, sizeof(err)) != 0)

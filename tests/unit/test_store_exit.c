@@ -82,7 +82,7 @@ test_krl_scope(void **state)
 	uint64_t a1, a2, b1, c1, c2;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(store_provider_add(st, "admin:t", "other", 0, 0), 0);
 	assert_int_equal(
@@ -217,7 +217,7 @@ test_exposure_add(void **state)
 	int added = -1;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	exit_populate(st);
 	assert_int_equal(store_exposure_add(st, "admin:t", &x, 100, &added), 0);
 	assert_int_equal(added, 1);
@@ -335,7 +335,7 @@ test_exposure_import(void **state)
 	int r;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	exit_populate(st);
 	for (i = 0; i < sizeof(imports) / sizeof(imports[0]); i++) {
 		assert_int_equal(store_audit_head(st, &h1), 0);
@@ -383,7 +383,7 @@ test_exposure_sessions(void **state)
 	struct xs l = { .n = 0 };
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	exit_populate(st);
 	assert_int_equal(store_session_open(st, &in, 100, id), 0);
 	assert_int_equal(store_session_open(st, &in, 200, id), 0);
@@ -479,7 +479,7 @@ test_exit_record(void **state)
 	int created, n = 0;
 
 	(void)state;
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_int_equal(tsu_populate(st), 0);
 	assert_int_equal(store_exit_get(st, "acme", &x), PV_ERR_NOT_FOUND);
 	assert_int_equal(

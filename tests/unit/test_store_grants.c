@@ -39,7 +39,7 @@ setup(void **state)
 {
 	struct store *st;
 
-	if (store_open(":memory:", &st) != 0 || tsu_populate(st) != 0)
+	if (store_open(tsu_mem(), &st) != 0 || tsu_populate(st) != 0)
 		return -1;
 	if (store_approver_add(st, "admin:t", "sec1", "security", NULL) != 0 ||
 	    store_approver_add(st, "admin:t", "sec2", "security", NULL) != 0 ||

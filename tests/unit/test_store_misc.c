@@ -276,7 +276,7 @@ test_names_and_small_parts(void **state)
 	assert_string_equal(
 	    store_grant_state_name(STORE_GRANT_EXPIRED), "expired");
 	assert_string_equal(store_grant_state_name(99), "unknown");
-	assert_int_equal(store_open(":memory:", &st), 0);
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
 	assert_string_equal(store_errmsg(st), "no details");
 	assert_int_equal(tsu_populate(st), 0);
 	/* Only Ed25519 signs the audit chain. */
