@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl/ctl.h"
 
@@ -186,6 +187,85 @@ ctl_cmd_store_migrate(struct ctl *c, int argc, char **argv)
 		return ctl_print_json(json_pack("{s:i}", "schema_version", v));
 	printf("store: schema version %d (up to date)\n", v);
 	return 0;
+}
+
+/* FROM and TO as Store takes them; a bare path is a SQLite file. */
+static int
+copy_open(const char *where, int must_exist, struct store **st)
+{
+	const char *p = strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where;
+	int r;
+
+	if (store_where_is_file(where) && must_exist && access(p, F_OK) != 0)
+		return ctl_fail(PV_ERR_NOT_FOUND, "%s: no store", p);
+	if (store_where_is_file(where) && !must_exist && access(p, F_OK) == 0)
+		return ctl_fail(PV_ERR_EXISTS,
+		    "%s exists: store copy makes a new store", p);
+	if ((r = store_open(p, st)) != 0)
+		return store_where_is_file(where)
+		    ? ctl_fail(r, "%s: cannot open the store", p)
+		    : ctl_exit_code(r);
+	return 0;
+}
+
+/*
+ * A SQLite store into an empty PostgreSQL one, then the copy's audit
+ * chain verified with this broker's audit key and its head compared.
+ */
+int
+ctl_cmd_store_copy(struct ctl *c, int argc, char **argv)
+{
+	struct store *from = NULL, *to = NULL;
+	struct store_audit_report a, b;
+	char path[4096];
+	EVP_PKEY *pub = NULL;
+	uint64_t rows = 0;
+	int r;
+	PARSE("store", "copy", NULL);
+
+	if (argc - first != 2)
+		return ctl_usage(cmd, "FROM and TO please");
+	if ((r = ctl_state_path(c, "audit_ed25519.pub", path, sizeof(path))) !=
+		0 ||
+	    (r = pv_sshkey_load_public(path, &pub)) != 0) {
+		rc = ctl_fail(PV_ERR_CONFIG, "%s: %s", path, pv_err_str(r));
+		goto out;
+	}
+	if ((rc = copy_open(argv[first], 1, &from)) != 0 ||
+	    (rc = copy_open(argv[first + 1], 0, &to)) != 0)
+		goto out;
+	if ((r = store_audit_verify(from, pub, &a)) != 0) {
+		rc = ctl_fail(r, "the source's audit chain: %s", a.what);
+		goto out;
+	}
+	if ((r = store_copy(from, to, &rows)) != 0) {
+		rc = ctl_fail(r, "%s", store_errmsg(to));
+		goto out;
+	}
+	if ((r = store_audit_verify(to, pub, &b)) != 0) {
+		rc = ctl_fail(r, "the copy's audit chain: %s", b.what);
+		goto out;
+	}
+	if (a.rows != b.rows || a.checkpoints != b.checkpoints) {
+		rc = ctl_fail(PV_ERR_STORE,
+		    "the copy has %llu audit rows, the source %llu",
+		    (unsigned long long)b.rows, (unsigned long long)a.rows);
+		goto out;
+	}
+	if (c->json)
+		rc = ctl_print_json(json_pack("{s:I, s:I, s:I}", "rows",
+		    (json_int_t)rows, "audit_rows", (json_int_t)b.rows,
+		    "checkpoints", (json_int_t)b.checkpoints));
+	else {
+		printf("store copy: %llu rows; the copy's %s\n",
+		    (unsigned long long)rows, b.what);
+		rc = 0;
+	}
+out:
+	store_close(to);
+	store_close(from);
+	EVP_PKEY_free(pub);
+	return rc;
 }
 
 int

@@ -204,6 +204,7 @@ int ctl_cmd_audit_verify(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_export(struct ctl *c, int argc, char **argv);
 int ctl_cmd_audit_checkpoint(struct ctl *c, int argc, char **argv);
 int ctl_cmd_store_migrate(struct ctl *c, int argc, char **argv);
+int ctl_cmd_store_copy(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_check(struct ctl *c, int argc, char **argv);
 int ctl_cmd_policy_explain(struct ctl *c, int argc, char **argv);
 int ctl_cmd_report(struct ctl *c, int argc, char **argv);

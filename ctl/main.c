@@ -123,6 +123,7 @@ static const struct ctl_cmd commands[] = {
 	    "audit checkpoint [--json]" },
 	{ "policy", "check", ctl_cmd_policy_check, "policy check FILE" },
 	{ "store", "migrate", ctl_cmd_store_migrate, "store migrate [--json]" },
+	{ "store", "copy", ctl_cmd_store_copy, "store copy FROM TO [--json]" },
 	{ NULL, "report", ctl_cmd_report, "report KIND [ARGS...]" },
 	{ "policy", "explain", ctl_cmd_policy_explain,
 	    "policy explain ENGINEER TARGET ACCOUNT [--channel C] [--at TIME] "

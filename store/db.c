@@ -189,6 +189,18 @@ st_col_dup(struct st_q *q, int i, char **out)
 	return 0;
 }
 
+int
+st_col_count(struct st_q *q)
+{
+	return q->eng->col_count(q);
+}
+
+int
+st_col_type(struct st_q *q, int i)
+{
+	return q->eng->col_type(q, i);
+}
+
 int64_t
 st_changes(struct store *st)
 {

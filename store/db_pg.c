@@ -426,6 +426,25 @@ pg_col_is_null(struct st_q *sq, int i)
 	return !pg_valid((struct pg_q *)sq, i);
 }
 
+static int
+pg_col_count(struct st_q *sq)
+{
+	struct pg_q *q = (struct pg_q *)sq;
+
+	return q->res != NULL ? PQnfields(q->res) : 0;
+}
+
+/* PostgreSQL sends text: a copy from it binds text (or bytea) again */
+static int
+pg_col_type(struct st_q *sq, int i)
+{
+	struct pg_q *q = (struct pg_q *)sq;
+
+	if (!pg_valid(q, i))
+		return ST_T_NULL;
+	return PQftype(q->res, i) == PG_BYTEA_OID ? ST_T_BLOB : ST_T_TEXT;
+}
+
 static int64_t
 pg_changes(struct store *st)
 {
@@ -621,6 +640,8 @@ const struct st_engine st_engine_pg = {
 	.col_text = pg_col_text,
 	.col_blob = pg_col_blob,
 	.col_is_null = pg_col_is_null,
+	.col_count = pg_col_count,
+	.col_type = pg_col_type,
 	.changes = pg_changes,
 	.last_id = pg_last_id,
 	.exec = pg_exec,

@@ -240,6 +240,29 @@ sq_col_is_null(struct st_q *q, int i)
 	return sqlite3_column_type(sq_s(q), i) == SQLITE_NULL;
 }
 
+static int
+sq_col_count(struct st_q *q)
+{
+	return sqlite3_column_count(sq_s(q));
+}
+
+static int
+sq_col_type(struct st_q *q, int i)
+{
+	switch (sqlite3_column_type(sq_s(q), i)) {
+	case SQLITE_INTEGER:
+		return ST_T_INT;
+	case SQLITE_FLOAT:
+		return ST_T_REAL;
+	case SQLITE_TEXT:
+		return ST_T_TEXT;
+	case SQLITE_BLOB:
+		return ST_T_BLOB;
+	default:
+		return ST_T_NULL;
+	}
+}
+
 static int64_t
 sq_changes(struct store *st)
 {
@@ -316,6 +339,8 @@ const struct st_engine st_engine_sqlite = {
 	.col_text = sq_col_text,
 	.col_blob = sq_col_blob,
 	.col_is_null = sq_col_is_null,
+	.col_count = sq_col_count,
+	.col_type = sq_col_type,
 	.changes = sq_changes,
 	.last_id = sq_last_id,
 	.exec = sq_exec,

@@ -6,6 +6,7 @@ libprovost_store_la_SOURCES = \
 	store/store-int.h \
 	store/audit.c \
 	store/config.c \
+	store/copy.c \
 	store/db.c \
 	store/db_sqlite.c \
 	store/db_sqlite.h \

@@ -46,6 +46,9 @@ struct st_engine {
 	const char *(*errmsg)(struct store *st, int *unique);
 	int (*get_version)(struct store *st, int *version);
 	int (*set_version)(struct store *st, int version);
+	int (*col_count)(struct st_q *q);
+	/* ST_T_* of a column of the current row */
+	int (*col_type)(struct st_q *q, int i);
 	/* applies the schema's step to version (the text is SQLite's) */
 	int (*migration)(struct store *st, int version, const char *sql);
 };
@@ -114,6 +117,9 @@ const char *st_col_text(struct st_q *q, int i);
 /* NULL and *len 0 for NULL or empty */
 const void *st_col_blob(struct st_q *q, int i, size_t *len);
 int st_col_is_null(struct st_q *q, int i);
+enum { ST_T_NULL, ST_T_INT, ST_T_TEXT, ST_T_BLOB, ST_T_REAL };
+int st_col_count(struct st_q *q);
+int st_col_type(struct st_q *q, int i);
 /* Rows the last INSERT, UPDATE or DELETE changed. */
 int64_t st_changes(struct store *st);
 /* The id the last INSERT into a table with an integer key gave its row. */

@@ -891,6 +891,12 @@ int pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
  * or the whole "postgresql:..." string; PV_ERR_UNSUPPORTED otherwise.
  */
 int pv_config_store_path(const struct pv_config *c, const char **path);
+/*
+ * Every row of the SQLite store from into the empty store to (PostgreSQL,
+ * or a new SQLite file), in one transaction of to; *rows counts them.
+ * The caller verifies to's audit chain after.
+ */
+int store_copy(struct store *from, struct store *to, uint64_t *rows);
 /* 1 when store_open's argument names a file (SQLite), 0 for PostgreSQL. */
 int store_where_is_file(const char *where);
 void pv_config_free(struct pv_config *c);

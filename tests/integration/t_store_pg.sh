@@ -84,6 +84,48 @@ grep -q "audit is append-only" "$PV_TMP/upd.err" || pv_fail "update: $(cat "$PV_
 psql_db ctl -c "DELETE FROM audit" 2> /dev/null && pv_fail "audit rows deleted"
 psql_db ctl -c "TRUNCATE audit_checkpoints" 2> /dev/null && pv_fail "checkpoints truncated"
 
+# provostctl store copy: a SQLite store (with a key blob, accounts in
+# their order, a checkpoint) into an empty PostgreSQL database, verified.
+Q="$PV_TMP/q"
+mkdir -p "$Q"
+printf 'StateDirectory %s\nPolicyFile %s/policy.conf\n' "$Q/state" "$PV_TMP" > "$PV_TMP/sq.conf"
+sq() { "$CTL" -f "$PV_TMP/sq.conf" "$@"; }
+sq init > /dev/null 2>&1 || pv_fail "sqlite init"
+"$SSH_KEYGEN" -q -t ed25519 -N '' -f "$PV_TMP/ek" || pv_fail "keygen"
+"$SSH_KEYGEN" -q -t ed25519 -N '' -f "$PV_TMP/hk" || pv_fail "keygen"
+sq provider add acme > /dev/null && sq engineer add alice --provider acme > /dev/null &&
+	sq engineer key add alice "$PV_TMP/ek.pub" > /dev/null &&
+	sq target add db01 --host 127.0.0.1 --classification internal \
+	    --accounts zed,app --hostkey "$PV_TMP/hk.pub" > /dev/null ||
+	pv_fail "sqlite store setup"
+i=0
+while [ $i -lt 100 ]; do sq provider add "q$i" > /dev/null || pv_fail "add q$i"; i=$((i + 1)); done
+psql_db postgres -c "CREATE DATABASE copy" || pv_fail "create copy"
+printf 'StateDirectory %s\nPolicyFile %s/policy.conf\nStore %s\n' "$Q/state" "$PV_TMP" "$(uri copy)" > "$PV_TMP/cp.conf"
+pgc() { "$CTL" -f "$PV_TMP/cp.conf" "$@"; }
+sq store copy "$Q/state/provost.db" "$(uri copy)" > "$PV_TMP/copy.out" 2>&1 ||
+	pv_fail "store copy: $(cat "$PV_TMP/copy.out")"
+grep -q "the copy's 106 rows, 1 checkpoints: intact" "$PV_TMP/copy.out" || pv_fail "copy: $(cat "$PV_TMP/copy.out")"
+pgc audit verify | grep -q "106 rows, 1 checkpoints: intact" || pv_fail "copy's audit verify"
+[ "$(pgc target show db01 | grep accounts | tr -d ' ')" = "accounts:zed,app" ] || pv_fail "accounts order: $(pgc target show db01)"
+pgc engineer list | grep -q "alice .* 1 " || pv_fail "alice's key not copied: $(pgc engineer list)"
+# ids go on after the copied ones
+pgc provider add after > /dev/null || pv_fail "add after the copy: $(pgc provider add after2 2>&1)"
+pgc audit verify > /dev/null || pv_fail "verify after adding"
+# never into a store that has rows; never from a chain that was edited
+sq store copy "$Q/state/provost.db" "$(uri copy)" > "$PV_TMP/copy2.out" 2>&1 && pv_fail "copy into a used store"
+grep -q "must be empty" "$PV_TMP/copy2.out" || pv_fail "copy2: $(cat "$PV_TMP/copy2.out")"
+if [ -n "${SQLITE3:-}" ]; then
+	"$SQLITE3" "$Q/state/provost.db" "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 3" ||
+		pv_fail "sqlite3 edit"
+	psql_db postgres -c "CREATE DATABASE copy3" || pv_fail "create copy3"
+	sq store copy "$Q/state/provost.db" "$(uri copy3)" > "$PV_TMP/copy3.out" 2>&1 && pv_fail "edited chain copied"
+	grep -q "the source's audit chain: row 3" "$PV_TMP/copy3.out" || pv_fail "copy3: $(cat "$PV_TMP/copy3.out")"
+	[ "$(psql_db copy3 -tAc "SELECT to_regclass('audit') IS NULL OR (SELECT count(*) FROM audit) = 0")" = t ] ||
+		pv_fail "rows of an edited chain were copied"
+fi
+pv_log "store copy: $(cat "$PV_TMP/copy.out")"
+
 # Bad connection strings and an unreachable server: one line, no password.
 check_bad() {
 	conf bad "$1"
