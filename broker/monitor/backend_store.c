@@ -829,6 +829,14 @@ broker_backend_store_new(
 		    "Store %s: only sqlite: stores are supported", conf->store);
 		goto fail;
 	}
+	/* never the URI in the log: it may hold a password */
+	if (!store_where_is_file(b->db)) {
+		pv_error(
+		    "Store postgresql: provostd runs on sqlite: stores only "
+		    "in this version (provostctl works on PostgreSQL)");
+		r = PV_ERR_UNSUPPORTED;
+		goto fail;
+	}
 	if ((r = policy_load_file(
 		 conf->policy_file, &b->pol, err, sizeof(err))) != 0) {
 		pv_error("%s", err);
