@@ -321,6 +321,19 @@ struct broker_backend_ops {
 	 */
 	int (*approver_in_group)(
 	    void *ctx, const char *name, const char *group);
+	/*
+	 * Approvers sign in as engineers do, with their own keys and codes
+	 * (the monitor asks these when a login's key is not an engineer's
+	 * key of that name).  NULL in backends without a store: no
+	 * approver then signs in.
+	 */
+	int (*approver_key_check)(
+	    void *ctx, const char *name, const uint8_t *blob, size_t len);
+	int (*approver_totp_check)(
+	    void *ctx, const char *name, const char *code, const char *addr);
+	/* The approver's menu (pending, approve, deny); as menu. */
+	int (*approver_menu)(void *ctx, const char *approver, const char *addr,
+	    const char *session_id, const char *command, struct pv_buf *out);
 };
 
 struct broker_backend {

@@ -18,6 +18,7 @@ libprovost_broker_la_SOURCES = \
 	broker/monitor/control_watch.c \
 	broker/monitor/listen.c \
 	broker/monitor/menu.c \
+	broker/monitor/menu_approver.c \
 	broker/monitor/monitor_srv.c \
 	broker/session/session.h \
 	broker/session/auth.c \
@@ -125,6 +126,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_control.sh \
 	tests/integration/t_broker_watch.sh \
 	tests/integration/t_broker_moderate.sh \
+	tests/integration/t_broker_approve.sh \
 	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_preconnect.sh \
 	tests/integration/t_broker_privsep.sh \

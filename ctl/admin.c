@@ -306,35 +306,130 @@ ctl_cmd_engineer_show(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-int
-ctl_cmd_engineer_key_add(struct ctl *c, int argc, char **argv)
+/*
+ * Who signs in with a key and a code: engineers and approvers share
+ * these commands, which differ only in the store calls and the names.
+ */
+struct who {
+	const char *noun;  /* "login", "name": the JSON field */
+	const char *label; /* otpauth label prefix */
+	int (*key_add)(struct store *st, const char *actor, const char *name,
+	    const char *line, char **fingerprint);
+	int (*totp_set)(struct store *st, const char *actor, const char *name,
+	    const uint8_t *secret, size_t len);
+};
+static const struct who who_engineer = {
+	.noun = "login",
+	.label = "provost:",
+	.key_add = store_engineer_key_add,
+	.totp_set = store_totp_set,
+};
+static const struct who who_approver = {
+	.noun = "name",
+	.label = "provost:approver.",
+	.key_add = store_approver_key_add,
+	.totp_set = store_approver_totp_set,
+};
+
+static int
+key_add(struct ctl *c, const struct ctl_cmd *cmd, const struct who *w,
+    const char *name, const char *file)
 {
 	char *line = NULL, *fp = NULL;
-	int r;
-	PARSE("engineer", "key add", NULL);
+	int r, rc;
 
-	if (argc - first != 2)
-		return ctl_usage(cmd, "LOGIN and FILE.pub please");
-	if ((r = ctl_read_line_file(argv[first + 1], &line)) != 0)
-		return ctl_fail(r, "%s: %s", argv[first + 1],
+	(void)cmd;
+	if ((r = ctl_read_line_file(file, &line)) != 0)
+		return ctl_fail(r, "%s: %s", file,
 		    r == PV_ERR_INVALID ? "not a single public key line"
 					: pv_err_str(r));
 	if ((rc = ctl_open_store(c)) != 0)
 		goto out;
-	if ((r = store_engineer_key_add(
-		 c->st, c->actor, argv[first], line, &fp)) != 0) {
+	if ((r = w->key_add(c->st, c->actor, name, line, &fp)) != 0) {
 		rc = STORE_FAIL(r);
 		goto out;
 	}
 	if (c->json)
-		rc = ctl_print_json(json_pack(
-		    "{s:s, s:s}", "login", argv[first], "fingerprint", fp));
+		rc = ctl_print_json(
+		    json_pack("{s:s, s:s}", w->noun, name, "fingerprint", fp));
 	else
-		printf("key %s added for %s\n", fp, argv[first]);
+		printf("key %s added for %s\n", fp, name);
 out:
 	free(line);
 	free(fp);
 	return rc;
+}
+
+int
+ctl_cmd_engineer_key_add(struct ctl *c, int argc, char **argv)
+{
+	PARSE("engineer", "key add", NULL);
+
+	if (argc - first != 2)
+		return ctl_usage(cmd, "LOGIN and FILE.pub please");
+	return key_add(c, cmd, &who_engineer, argv[first], argv[first + 1]);
+}
+
+int
+ctl_cmd_approver_key_add(struct ctl *c, int argc, char **argv)
+{
+	PARSE("approver", "key add", NULL);
+
+	if (argc - first != 2)
+		return ctl_usage(cmd, "NAME and FILE.pub please");
+	return key_add(c, cmd, &who_approver, argv[first], argv[first + 1]);
+}
+
+int
+ctl_cmd_approver_key_list(struct ctl *c, int argc, char **argv)
+{
+	json_t *keys;
+	size_t i;
+	int r;
+	PARSE("approver", "key list", NULL);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one approver name please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((keys = json_array()) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	if ((r = store_approver_key_list(c->st, argv[first], key_cb, keys)) !=
+	    0) {
+		json_decref(keys);
+		return STORE_FAIL(r);
+	}
+	if (c->json)
+		return ctl_print_json(keys);
+	for (i = 0; i < json_array_size(keys); i++) {
+		json_t *k = json_array_get(keys, i);
+		const char *cm =
+		    json_string_value(json_object_get(k, "comment"));
+
+		printf("%s %s%s%s\n",
+		    json_string_value(json_object_get(k, "type")),
+		    json_string_value(json_object_get(k, "fingerprint")),
+		    cm ? " " : "", cm ? cm : "");
+	}
+	json_decref(keys);
+	return 0;
+}
+
+int
+ctl_cmd_approver_key_remove(struct ctl *c, int argc, char **argv)
+{
+	int r;
+	PARSE("approver", "key remove", NULL);
+
+	if (argc - first != 2)
+		return ctl_usage(cmd, "NAME and the key's SHA256:... please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_approver_key_remove(
+		 c->st, c->actor, argv[first], argv[first + 1])) != 0)
+		return STORE_FAIL(r);
+	printf("key %s of %s removed\n", argv[first + 1], argv[first]);
+	return 0;
 }
 
 #ifdef HAVE_QRENCODE
@@ -368,22 +463,14 @@ print_qr(const char *text)
 }
 #endif
 
-int
-ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv)
+static int
+totp_enrol(struct ctl *c, const struct who *w, const char *name, int qr)
 {
-	int qr = 0;
-	const struct ctl_opt opts[] = {
-		{ "qr", 0, NULL, &qr },
-		{ NULL, 0, NULL, NULL },
-	};
 	uint8_t secret[STORE_TOTP_SECRET_LEN];
 	char path[4096], *b32 = NULL, *uri = NULL;
 	size_t b32len = 0;
-	int r;
-	PARSE("engineer", "totp", opts);
+	int r, rc;
 
-	if (argc - first != 1)
-		return ctl_usage(cmd, "one login please");
 	if ((rc = ctl_open_store(c)) != 0)
 		return rc;
 	if ((r = ctl_state_path(c, "totp.key", path, sizeof(path))) != 0 ||
@@ -396,22 +483,22 @@ ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv)
 		PV_WIPE(secret);
 		return ctl_fail(PV_ERR_INTERNAL, "base32 encoding failed");
 	}
-	if ((r = store_totp_set(
-		 c->st, c->actor, argv[first], secret, sizeof(secret))) != 0) {
+	if ((r = w->totp_set(c->st, c->actor, name, secret, sizeof(secret))) !=
+	    0) {
 		rc = STORE_FAIL(r);
 		goto out;
 	}
 	if (asprintf(&uri,
-		"otpauth://totp/provost:%s?secret=%s&issuer=provost&"
+		"otpauth://totp/%s%s?secret=%s&issuer=provost&"
 		"algorithm=SHA1&digits=6&period=%d",
-		argv[first], b32, STORE_TOTP_STEP) < 0) {
+		w->label, name, b32, STORE_TOTP_STEP) < 0) {
 		uri = NULL;
 		rc = ctl_fail(PV_ERR_ALLOC, "out of memory");
 		goto out;
 	}
 	if (c->json) {
 		rc = ctl_print_json(
-		    json_pack("{s:s, s:s}", "login", argv[first], "uri", uri));
+		    json_pack("{s:s, s:s}", w->noun, name, "uri", uri));
 		goto out;
 	}
 	printf("%s\n", uri);
@@ -427,7 +514,7 @@ ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv)
 	fprintf(stderr,
 	    "provostctl: TOTP enrolled for %s; this secret is not shown "
 	    "again\n",
-	    argv[first]);
+	    name);
 	rc = 0;
 out:
 	PV_WIPE(secret);
@@ -436,6 +523,57 @@ out:
 	if (uri != NULL)
 		pv_secret_freestr(uri);
 	return rc;
+}
+
+int
+ctl_cmd_engineer_totp(struct ctl *c, int argc, char **argv)
+{
+	int qr = 0;
+	const struct ctl_opt opts[] = {
+		{ "qr", 0, NULL, &qr },
+		{ NULL, 0, NULL, NULL },
+	};
+	PARSE("engineer", "totp", opts);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one login please");
+	return totp_enrol(c, &who_engineer, argv[first], qr);
+}
+
+int
+ctl_cmd_approver_unlock(struct ctl *c, int argc, char **argv)
+{
+	const char *why = NULL;
+	const struct ctl_opt opts[] = {
+		{ "reason", 1, &why, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	int r;
+	PARSE("approver", "unlock", opts);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one approver name please");
+	if ((rc = ctl_open_store(c)) != 0)
+		return rc;
+	if ((r = store_approver_unlock(c->st, c->actor, argv[first], why)) != 0)
+		return STORE_FAIL(r);
+	printf("approver %s unlocked\n", argv[first]);
+	return 0;
+}
+
+int
+ctl_cmd_approver_totp(struct ctl *c, int argc, char **argv)
+{
+	int qr = 0;
+	const struct ctl_opt opts[] = {
+		{ "qr", 0, NULL, &qr },
+		{ NULL, 0, NULL, NULL },
+	};
+	PARSE("approver", "totp", opts);
+
+	if (argc - first != 1)
+		return ctl_usage(cmd, "one approver name please");
+	return totp_enrol(c, &who_approver, argv[first], qr);
 }
 
 int

@@ -148,6 +148,10 @@ ctl_cmd_grant_approve(struct ctl *c, int argc, char **argv)
 		printf("grant %s approved by %s: %s\n", g->id, as,
 		    store_grant_state_name(g->state));
 		grant_status(g);
+		fprintf(stderr,
+		    "provostctl: break-glass: recorded and audited as not "
+		    "authenticated by %s (rule %s allows it)\n",
+		    as, g->rule);
 	}
 	store_grant_free(g);
 	return rc;

@@ -46,6 +46,16 @@ static const struct ctl_cmd commands[] = {
 	{ "approver", "add", ctl_cmd_approver_add,
 	    "approver add NAME --group G [--engineer LOGIN | --not-engineer]" },
 	{ "approver", "list", ctl_cmd_approver_list, "approver list [--json]" },
+	{ "approver", "key add", ctl_cmd_approver_key_add,
+	    "approver key add NAME FILE.pub" },
+	{ "approver", "key list", ctl_cmd_approver_key_list,
+	    "approver key list NAME [--json]" },
+	{ "approver", "key remove", ctl_cmd_approver_key_remove,
+	    "approver key remove NAME SHA256:FINGERPRINT" },
+	{ "approver", "totp", ctl_cmd_approver_totp,
+	    "approver totp NAME [--qr] [--json]" },
+	{ "approver", "unlock", ctl_cmd_approver_unlock,
+	    "approver unlock NAME [--reason R]" },
 	{ "target", "add", ctl_cmd_target_add,
 	    "target add NAME --host H [--port P] --classification LEVEL "
 	    "--accounts a,b --hostkey FILE [--auth cert|pam-token] "

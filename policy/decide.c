@@ -284,6 +284,7 @@ decision_from_rule(struct policy_decision *out, const struct policy_rule *r)
 	out->approval = r->approval;
 	out->approvals_needed = r->approvals_needed;
 	out->approval_group = r->group;
+	out->approval_break_glass = r->approval_break_glass;
 	out->require_ticket = r->require_ticket;
 	out->max_duration = r->max_duration;
 	out->channels = r->channels;
@@ -323,7 +324,7 @@ decide_grant(const struct policy_rule *r, const struct policy_request *req,
 	const struct policy_grant *g = req->grant;
 	char when[64], need[128];
 	int64_t end;
-	int capped = 0;
+	int capped = 0, counted;
 
 	if (r->approval == POLICY_APPROVAL_GROUP)
 		why_set(need, sizeof(need), " approved by %d of group %s",
@@ -381,13 +382,20 @@ decide_grant(const struct policy_rule *r, const struct policy_request *req,
 		    when, capped ? " (MaxDuration of rule)" : "");
 		return;
 	}
+	/* root's --as approvals only where this rule says break-glass */
+	counted = g->approvals < 0 ? 0 : g->approvals;
+	if (r->approval_break_glass && g->approvals_break_glass > 0)
+		counted += g->approvals_break_glass;
 	if (r->approval == POLICY_APPROVAL_GROUP &&
-	    g->approvals < r->approvals_needed) {
+	    counted < r->approvals_needed) {
 		out->outcome = POLICY_NEEDS_APPROVAL;
 		why_set(out->reason, sizeof(out->reason),
-		    "grant %s has %d of %d approvals from group %s", nz(g->id),
-		    g->approvals < 0 ? 0 : g->approvals, r->approvals_needed,
-		    r->group);
+		    "grant %s has %d of %d approvals from group %s%s",
+		    nz(g->id), counted, r->approvals_needed, r->group,
+		    g->approvals_break_glass > 0 && !r->approval_break_glass
+			? " (break-glass approvals do not count under this "
+			  "rule)"
+			: "");
 		return;
 	}
 	out->outcome = POLICY_ALLOW;

@@ -126,8 +126,9 @@ put_rule_terms(
 	if (first && (r = pv_buf_putf(out, " (none)")) != 0)
 		return r;
 	if (rule->approval == POLICY_APPROVAL_GROUP)
-		r = pv_buf_putf(out, "; approval %d of group %s",
-		    rule->approvals_needed, rule->group);
+		r = pv_buf_putf(out, "; approval %d of group %s%s",
+		    rule->approvals_needed, rule->group,
+		    rule->approval_break_glass ? " (break-glass counts)" : "");
 	else
 		r = pv_buf_putf(
 		    out, "; approval %s", policy_approval_name(rule->approval));

@@ -276,9 +276,23 @@ h_approval(void *vctx, const struct pv_conf_line *l, char *err, size_t errlen)
 		rule->approval = POLICY_APPROVAL_AUTO;
 		return 0;
 	}
-	if (l->nargs != 3 || strcasecmp(l->args[1], "group") != 0)
+	if ((l->nargs != 3 && l->nargs != 4) ||
+	    strcasecmp(l->args[1], "group") != 0)
 		return perr(err, errlen,
-		    "Approval takes none, auto or \"N group GROUP\"");
+		    "Approval takes none, auto or \"N group GROUP "
+		    "[break-glass]\"");
+	/*
+	 * break-glass: root's provostctl grant approve --as counts too;
+	 * without it only approvers signed in to the broker count.
+	 */
+	if (l->nargs == 4) {
+		if (strcasecmp(l->args[3], "break-glass") != 0)
+			return perr(err, errlen,
+			    "after the group, Approval takes only "
+			    "\"break-glass\", not \"%s\"",
+			    esc(e, sizeof(e), l->args[3]));
+		rule->approval_break_glass = 1;
+	}
 	if (pv_parse_u32(l->args[0], 0, UINT32_MAX, &n) != 0)
 		return perr(err, errlen, "bad approval count \"%s\"",
 		    esc(e, sizeof(e), l->args[0]));
@@ -644,7 +658,7 @@ static const struct pv_conf_keyword policy_keywords[] = {
 	{ "Levels", 1, POLICY_MAX_LEVELS, h_levels },
 	{ "Rule", 1, 1, h_rule },
 	{ "Classification", 1, -1, h_classification },
-	{ "Approval", 1, 3, h_approval },
+	{ "Approval", 1, 4, h_approval },
 	{ "RequireTicket", 1, 1, h_ticket },
 	{ "MaxDuration", 1, 1, h_maxduration },
 	{ "Channels", 1, -1, h_channels },

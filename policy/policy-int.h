@@ -80,6 +80,7 @@ struct policy_rule {
 	int clearance_target; /* "Clearance" alone: at least the target's level */
 	enum policy_approval approval;
 	int approvals_needed;
+	int approval_break_glass; /* provostctl --as approvals count */
 	const char *group;
 	int require_ticket;
 	uint64_t max_duration;

@@ -55,9 +55,12 @@ struct policy_grant {
 	const char *account;
 	int64_t not_before; /* unix seconds */
 	int64_t not_after;
-	int approvals; /* distinct approvers so far, requester excluded */
+	int approvals; /* distinct approvers so far, requester excluded,
+			  signed in to the broker (key and code) */
 	int denied;
 	int revoked;
+	/* entered by root with provostctl --as: count under break-glass */
+	int approvals_break_glass;
 };
 
 struct policy_request {
@@ -111,6 +114,12 @@ struct policy_decision {
 	 * watch the session for it to start and take input; NULL if none.
 	 */
 	const char *moderated;
+	/*
+	 * Approval N group G break-glass: approvals root enters with
+	 * provostctl grant approve --as count too.  Without it only those
+	 * of approvers signed in to the broker count.
+	 */
+	int approval_break_glass;
 };
 
 /* Parses a policy; errors are one line "FILE:LINE: what" in err. */

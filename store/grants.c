@@ -42,9 +42,14 @@ state_parse(const char *s)
 	"g.id, e.login, t.name, g.account, g.rule, g.approval_group, "      \
 	"g.ticket, g.reason, g.requested_by, g.state, (SELECT count(*) "    \
 	"FROM grant_approvals a WHERE a.grant_id = g.id AND a.decision = "  \
-	"'approve'), g.approvals_needed, g.duration, g.capped, "            \
+	"'approve' AND (a.authenticated = 1 OR g.break_glass = 1)), "       \
+	"g.approvals_needed, g.duration, g.capped, "                        \
 	"g.requested_at, coalesce(g.not_before, 0), coalesce(g.not_after, " \
-	"0), coalesce(g.decided_at, 0)"
+	"0), coalesce(g.decided_at, 0), (SELECT count(*) FROM "             \
+	"grant_approvals a WHERE a.grant_id = g.id AND a.decision = "       \
+	"'approve' AND a.authenticated = 1), (SELECT count(*) FROM "        \
+	"grant_approvals a WHERE a.grant_id = g.id AND a.decision = "       \
+	"'approve' AND a.authenticated = 0), g.break_glass"
 #define GRANT_FROM                                                      \
 	" FROM grants g JOIN engineers e ON e.id = g.engineer_id JOIN " \
 	"targets t ON t.id = g.target_id"
@@ -83,6 +88,9 @@ grant_from_row(struct st_q *s, int64_t now, struct store_grant **out)
 	g->not_before = st_col_i64(s, 15);
 	g->not_after = st_col_i64(s, 16);
 	g->decided_at = st_col_i64(s, 17);
+	g->approvals_auth = st_col_int(s, 18);
+	g->approvals_break_glass = st_col_int(s, 19);
+	g->break_glass = st_col_int(s, 20);
 	if (g->state == STORE_GRANT_ACTIVE && now >= g->not_after)
 		g->state = STORE_GRANT_EXPIRED;
 	*out = g;
@@ -115,7 +123,8 @@ store_grant_to_policy(const struct store_grant *g, struct policy_grant *out)
 		.account = g->account,
 		.not_before = g->not_before,
 		.not_after = g->not_after,
-		.approvals = g->approvals,
+		.approvals = g->approvals_auth,
+		.approvals_break_glass = g->approvals_break_glass,
 		.denied = g->state == STORE_GRANT_DENIED,
 		.revoked = g->state == STORE_GRANT_REVOKED,
 	};
@@ -224,7 +233,8 @@ store_grant_request(struct store *st, const char *actor,
 	    "INSERT INTO grants(id, engineer_id, target_id, account, rule, "
 	    "approval, approvals_needed, approval_group, ticket, reason, "
 	    "requested_by, requested_at, duration, capped, state, not_before, "
-	    "not_after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	    "not_after, break_glass) VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	char id[PV_UUID_LEN + 1], obj[128];
 	uint64_t duration;
 	int64_t eid, tid;
@@ -306,6 +316,8 @@ store_grant_request(struct store *st, const char *actor,
 	    (autogrant && (r = st_bind_i64(st, s, 16, now)) != 0) ||
 	    (autogrant &&
 		(r = st_bind_i64(st, s, 17, now + (int64_t)duration)) != 0) ||
+	    (r = st_bind_i64(
+		 st, s, 18, !autogrant && rule->approval_break_glass)) != 0 ||
 	    (r = st_step_done(st, s, "grant request")) != 0)
 		goto out;
 	st_done(s);
@@ -313,14 +325,15 @@ store_grant_request(struct store *st, const char *actor,
 	if ((r = st_object(obj, sizeof(obj), "grant", id)) != 0 ||
 	    (r = st_audit(st, actor, "grant.request", obj,
 		 json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:s?, s:s?, s:s, "
-			   "s:i, s:s?}",
+			   "s:i, s:s?, s:b}",
 		     "engineer", req->engineer, "target", req->target,
 		     "account", req->account, "rule", rule->rule, "duration",
 		     (json_int_t)duration, "capped", capped, "ticket",
 		     req->ticket, "reason", req->reason, "state",
 		     autogrant ? "active" : "pending", "approvals_needed",
 		     autogrant ? 0 : rule->approvals_needed, "group",
-		     autogrant ? NULL : rule->approval_group))) != 0)
+		     autogrant ? NULL : rule->approval_group, "break_glass",
+		     !autogrant && rule->approval_break_glass))) != 0)
 		goto out;
 	if ((r = st_commit(st)) != 0)
 		return r;
@@ -392,13 +405,20 @@ out:
 	return r;
 }
 
+/*
+ * A decision by approver: authenticated to the broker (how set: its
+ * address and session) or, how NULL, entered by root with provostctl
+ * --as: break-glass, which approves only a grant whose rule accepts it.
+ */
 static int
-grant_decide(struct store *st, const char *approver, const char *id,
-    int approve, const char *why, int64_t now, struct store_grant **out)
+grant_decide(struct store *st, const char *approver,
+    const struct store_approver_auth *how, const char *id, int approve,
+    const char *why, int64_t now, struct store_grant **out)
 {
 	static const char ins[] = "INSERT INTO grant_approvals(grant_id, "
-				  "approver_id, decision, reason, decided_at) "
-				  "VALUES (?,?,?,?,?)";
+				  "approver_id, decision, reason, decided_at, "
+				  "authenticated, client_addr) "
+				  "VALUES (?,?,?,?,?,?,?)";
 	static const char act[] =
 	    "UPDATE grants SET state = 'active', not_before = ?1, not_after = "
 	    "?1 + duration, decided_at = ?1 WHERE id = ?2 AND state = "
@@ -430,12 +450,23 @@ grant_decide(struct store *st, const char *approver, const char *id,
 	}
 	if ((r = approver_may_decide(st, approver, g, &aid)) != 0)
 		goto out;
+	if (approve && how == NULL && !g->break_glass) {
+		r = st_fail(st, PV_ERR_DENIED,
+		    "rule %s of grant %s does not accept break-glass "
+		    "approvals (grant approve --as): %s approves with their "
+		    "own key and code through the broker (ssh %s@BROKER "
+		    "approve %s)",
+		    g->rule, id, approver, approver, id);
+		goto out;
+	}
 	if ((r = st_prep(st, ins, &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, id)) != 0 ||
 	    (r = st_bind_i64(st, s, 2, aid)) != 0 ||
 	    (r = st_bind_text(st, s, 3, approve ? "approve" : "deny")) != 0 ||
 	    (r = st_bind_text(st, s, 4, why)) != 0 ||
-	    (r = st_bind_i64(st, s, 5, now)) != 0)
+	    (r = st_bind_i64(st, s, 5, now)) != 0 ||
+	    (r = st_bind_i64(st, s, 6, how != NULL)) != 0 ||
+	    (r = st_bind_text(st, s, 7, how ? how->addr : NULL)) != 0)
 		goto out;
 	if ((r = st_step_done(st, s, "grant decision")) != 0) {
 		if (r == PV_ERR_EXISTS)
@@ -460,10 +491,15 @@ grant_decide(struct store *st, const char *approver, const char *id,
 	    (r = st_object(obj, sizeof(obj), "grant", id)) != 0 ||
 	    (r = st_audit(st, actor, approve ? "grant.approve" : "grant.deny",
 		 obj,
-		 json_pack("{s:i, s:i, s:b, s:s?}", "approvals",
-		     g->approvals + (approve ? 1 : 0), "needed",
-		     g->approvals_needed, "active", activated, "reason",
-		     why))) != 0)
+		 json_pack("{s:i, s:i, s:b, s:s?, s:b, s:s, s:s?, s:s?}",
+		     "approvals", g->approvals + (approve ? 1 : 0), "needed",
+		     g->approvals_needed, "active", activated, "reason", why,
+		     "authenticated", how != NULL, "via",
+		     how != NULL ? "broker"
+				 : "provostctl --as (break-glass, not "
+				   "authenticated by the approver)",
+		     "addr", how ? how->addr : NULL, "session",
+		     how ? how->session : NULL))) != 0)
 		goto out;
 	store_grant_free(g);
 	g = NULL;
@@ -483,14 +519,34 @@ int
 store_grant_approve(struct store *st, const char *approver, const char *id,
     int64_t now, struct store_grant **out)
 {
-	return grant_decide(st, approver, id, 1, NULL, now, out);
+	return grant_decide(st, approver, NULL, id, 1, NULL, now, out);
+}
+
+int
+store_grant_approve_auth(struct store *st, const char *approver,
+    const struct store_approver_auth *how, const char *id, const char *why,
+    int64_t now, struct store_grant **out)
+{
+	if (how == NULL || how->addr == NULL)
+		return st_fail(st, PV_ERR_INVALID, "approval: no address");
+	return grant_decide(st, approver, how, id, 1, why, now, out);
+}
+
+int
+store_grant_deny_auth(struct store *st, const char *approver,
+    const struct store_approver_auth *how, const char *id, const char *why,
+    int64_t now)
+{
+	if (how == NULL || how->addr == NULL)
+		return st_fail(st, PV_ERR_INVALID, "denial: no address");
+	return grant_decide(st, approver, how, id, 0, why, now, NULL);
 }
 
 int
 store_grant_deny(struct store *st, const char *approver, const char *id,
     const char *why, int64_t now)
 {
-	return grant_decide(st, approver, id, 0, why, now, NULL);
+	return grant_decide(st, approver, NULL, id, 0, why, now, NULL);
 }
 
 int

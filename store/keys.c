@@ -161,14 +161,50 @@ out:
 	return r;
 }
 
+/* Engineers: the tables of schema 1 (and 2, the lock). */
+const struct st_principal st_engineer_principal = {
+	.kind = "engineer",
+	.id = st_engineer_id,
+	.key_ins = "INSERT INTO engineer_keys(engineer_id, type, blob, "
+		   "fingerprint, comment, added_at) VALUES (?,?,?,?,?,?)",
+	.key_list = "SELECT id, type, fingerprint, comment, added_at FROM "
+		    "engineer_keys WHERE engineer_id = ?1 AND revoked_at IS "
+		    "NULL ORDER BY id",
+	.key_match = "SELECT k.blob FROM engineer_keys k JOIN engineers e ON "
+		     "e.id = k.engineer_id WHERE e.login = ?1 AND "
+		     "k.fingerprint = ?2 AND k.revoked_at IS NULL AND "
+		     "e.disabled_at IS NULL",
+	.key_revoke = "UPDATE engineer_keys SET revoked_at = ?3 WHERE "
+		      "engineer_id = ?1 AND fingerprint = ?2 AND revoked_at "
+		      "IS NULL",
+	.totp_set = "INSERT INTO totp(engineer_id, sealed, enrolled_at) "
+		    "VALUES (?1,?2,?3) ON CONFLICT(engineer_id) DO UPDATE SET "
+		    "sealed = excluded.sealed, enrolled_at = "
+		    "excluded.enrolled_at, last_step = 0, revoked_at = NULL",
+	.totp_get = "SELECT t.engineer_id, t.sealed, t.last_step, "
+		    "e.auth_failures, e.locked_until FROM totp t JOIN "
+		    "engineers e ON e.id = t.engineer_id WHERE e.login = ?1 "
+		    "AND t.revoked_at IS NULL AND e.disabled_at IS NULL",
+	.totp_step = "UPDATE totp SET last_step = ?1 WHERE engineer_id = ?2 "
+		     "AND last_step < ?1",
+	.fails_set = "UPDATE engineers SET auth_failures = ?2, locked_until "
+		     "= CASE WHEN ?3 < 0 THEN 0 WHEN locked_until > ?3 THEN "
+		     "locked_until ELSE ?3 END WHERE id = ?1",
+	.seal_aad = "provost-totp-v1",
+};
+
 int
 store_engineer_key_add(struct store *st, const char *actor, const char *login,
     const char *line, char **fingerprint)
 {
-	static const char sql[] =
-	    "INSERT INTO engineer_keys(engineer_id, type, "
-	    "blob, fingerprint, comment, added_at) VALUES "
-	    "(?,?,?,?,?,?)";
+	return st_key_add(
+	    st, &st_engineer_principal, actor, login, line, fingerprint);
+}
+
+int
+st_key_add(struct store *st, const struct st_principal *p, const char *actor,
+    const char *login, const char *line, char **fingerprint)
+{
 	char *type = NULL, *comment = NULL, fp[80], obj[128];
 	uint8_t *blob = NULL;
 	struct st_q *s = NULL;
@@ -189,8 +225,8 @@ store_engineer_key_add(struct store *st, const char *actor, const char *login,
 		goto out0;
 	if ((r = st_begin(st, 1)) != 0)
 		goto out0;
-	if ((r = st_engineer_id(st, login, &eid)) != 0 ||
-	    (r = st_prep(st, sql, &s)) != 0)
+	if ((r = p->id(st, login, &eid)) != 0 ||
+	    (r = st_prep(st, p->key_ins, &s)) != 0)
 		goto out;
 	if ((r = st_bind_i64(st, s, 1, eid)) != 0 ||
 	    (r = st_bind_text(st, s, 2, type)) != 0 ||
@@ -201,13 +237,13 @@ store_engineer_key_add(struct store *st, const char *actor, const char *login,
 		goto out;
 	if ((r = st_step_done(st, s, "key add")) != 0) {
 		if (r == PV_ERR_EXISTS)
-			r = st_fail(
-			    st, r, "engineer %s already has key %s", login, fp);
+			r = st_fail(st, r, "%s %s already has key %s", p->kind,
+			    login, fp);
 		goto out;
 	}
 	st_done(s);
 	s = NULL;
-	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	if ((r = st_object(obj, sizeof(obj), p->kind, login)) != 0 ||
 	    (r = st_audit(st, actor, "key.add", obj,
 		 json_pack("{s:s, s:s}", "type", type, "fingerprint", fp))) !=
 		0)
@@ -231,18 +267,21 @@ int
 store_engineer_key_list(
     struct store *st, const char *login, store_key_cb cb, void *ctx)
 {
+	return st_key_list(st, &st_engineer_principal, login, cb, ctx);
+}
+
+int
+st_key_list(struct store *st, const struct st_principal *p, const char *login,
+    store_key_cb cb, void *ctx)
+{
 	struct store_key k;
 	struct st_q *s;
 	int64_t eid;
 	int r;
 
-	if ((r = st_engineer_id(st, login, &eid)) != 0)
+	if ((r = p->id(st, login, &eid)) != 0)
 		return r;
-	if ((r = st_prep_once(st,
-		 "SELECT id, type, fingerprint, comment, added_at FROM "
-		 "engineer_keys WHERE engineer_id = ? AND revoked_at IS NULL "
-		 "ORDER BY id",
-		 &s)) != 0)
+	if ((r = st_prep_once(st, p->key_list, &s)) != 0)
 		return r;
 	if ((r = st_bind_i64(st, s, 1, eid)) != 0)
 		goto out;
@@ -268,6 +307,13 @@ int
 store_engineer_key_match(
     struct store *st, const char *login, const uint8_t *blob, size_t len)
 {
+	return st_key_match(st, &st_engineer_principal, login, blob, len);
+}
+
+int
+st_key_match(struct store *st, const struct st_principal *p, const char *login,
+    const uint8_t *blob, size_t len)
+{
 	struct st_q *s;
 	const void *have;
 	size_t hlen = 0;
@@ -277,12 +323,7 @@ store_engineer_key_match(
 	if (blob == NULL || len == 0 ||
 	    st_pubkey_fingerprint(blob, len, fp, sizeof(fp)) != 0)
 		return PV_DENY;
-	if ((r = st_prep(st,
-		 "SELECT k.blob FROM engineer_keys k JOIN engineers e ON e.id "
-		 "= "
-		 "k.engineer_id WHERE e.login = ? AND k.fingerprint = ? AND "
-		 "k.revoked_at IS NULL AND e.disabled_at IS NULL",
-		 &s)) != 0)
+	if ((r = st_prep(st, p->key_match, &s)) != 0)
 		return r;
 	if ((r = st_bind_text(st, s, 1, login)) != 0 ||
 	    (r = st_bind_text(st, s, 2, fp)) != 0 ||
@@ -298,6 +339,47 @@ store_engineer_key_match(
 		r = PV_DENY;
 out:
 	st_done(s);
+	return r;
+}
+
+int
+st_key_revoke(struct store *st, const struct st_principal *p, const char *actor,
+    const char *name, const char *fingerprint)
+{
+	struct st_q *s = NULL;
+	char obj[128];
+	int64_t id;
+	int r;
+
+	if (fingerprint == NULL || strncmp(fingerprint, "SHA256:", 7) != 0 ||
+	    strlen(fingerprint) > 80)
+		return st_fail(st, PV_ERR_INVALID,
+		    "key: give its fingerprint as key list prints it "
+		    "(SHA256:...)");
+	if ((r = st_begin(st, 1)) != 0)
+		return r;
+	if ((r = p->id(st, name, &id)) != 0 ||
+	    (r = st_prep(st, p->key_revoke, &s)) != 0 ||
+	    (r = st_bind_i64(st, s, 1, id)) != 0 ||
+	    (r = st_bind_text(st, s, 2, fingerprint)) != 0 ||
+	    (r = st_bind_i64(st, s, 3, pv_wall_ms() / 1000)) != 0 ||
+	    (r = st_step_done(st, s, "key remove")) != 0)
+		goto out;
+	if (st_changes(st) != 1) {
+		r = st_fail(st, PV_ERR_NOT_FOUND, "%s %s has no key %s",
+		    p->kind, name, fingerprint);
+		goto out;
+	}
+	st_done(s);
+	s = NULL;
+	if ((r = st_object(obj, sizeof(obj), p->kind, name)) != 0 ||
+	    (r = st_audit(st, actor, "key.remove", obj,
+		 json_pack("{s:s}", "fingerprint", fingerprint))) != 0)
+		goto out;
+	return st_commit(st);
+out:
+	st_done(s);
+	st_rollback(st);
 	return r;
 }
 

@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += libprovost_store.la
 libprovost_store_la_SOURCES = \
 	store/store.h \
 	store/store-int.h \
+	store/approvers.c \
 	store/audit.c \
 	store/config.c \
 	store/copy.c \

@@ -218,6 +218,37 @@ static const char schema_v6[] =
     "CREATE INDEX grants_ticket ON grants(ticket);"
     "CREATE INDEX sessions_grant ON sessions(grant_id);";
 
+/*
+ * 7: approvers prove who they are (issue 18 item 8): their own keys and
+ * TOTP (sealed as engineers' are, under another AAD) with the same count
+ * of wrong codes and lock; an approval says whether the approver
+ * authenticated to the broker (and from where) or was entered by root
+ * with provostctl grant approve --as (break-glass), and a grant keeps
+ * whether its rule lets break-glass approvals count.  Approvals from
+ * before were all entered with --as: they stay, as not authenticated,
+ * and count only under a rule that says break-glass (fail closed: a
+ * grant approved so is approved again through the broker).
+ */
+static const char schema_v7[] =
+    "CREATE TABLE approver_keys("
+    " id INTEGER PRIMARY KEY,"
+    " approver_id INTEGER NOT NULL REFERENCES approvers(id),"
+    " type TEXT NOT NULL, blob BLOB NOT NULL, fingerprint TEXT NOT NULL,"
+    " comment TEXT, added_at INTEGER NOT NULL, revoked_at INTEGER,"
+    " UNIQUE(approver_id, fingerprint));"
+    "CREATE TABLE approver_totp("
+    " approver_id INTEGER PRIMARY KEY REFERENCES approvers(id),"
+    " sealed BLOB NOT NULL, enrolled_at INTEGER NOT NULL,"
+    " last_step INTEGER NOT NULL DEFAULT 0, revoked_at INTEGER);"
+    "ALTER TABLE approvers ADD COLUMN auth_failures INTEGER NOT NULL "
+    "DEFAULT 0;"
+    "ALTER TABLE approvers ADD COLUMN locked_until INTEGER NOT NULL "
+    "DEFAULT 0;"
+    "ALTER TABLE grant_approvals ADD COLUMN authenticated INTEGER NOT NULL "
+    "DEFAULT 0;"
+    "ALTER TABLE grant_approvals ADD COLUMN client_addr TEXT;"
+    "ALTER TABLE grants ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
@@ -225,6 +256,7 @@ static const char *const migrations[] = {
 	schema_v4,
 	schema_v5,
 	schema_v6,
+	schema_v7,
 };
 
 int

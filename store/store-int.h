@@ -198,6 +198,48 @@ int st_imp_fail(struct st_imp *m, size_t line, const char *fmt, ...)
 /* The schema (migrate.c). */
 int st_migrate(struct store *st);
 
+/*
+ * Who signs in to the broker with a key and a TOTP code: engineers and
+ * (schema 7) approvers.  keys.c and totp.c do the work for both from
+ * this table; only the statements and the names differ.  Every
+ * statement binds the person's id or name as ?1.
+ */
+struct st_principal {
+	const char *kind; /* "engineer", "approver": audit objects, errors */
+	int (*id)(struct store *st, const char *name, int64_t *id);
+	/* ?1 id, type, blob, fingerprint, comment, added_at */
+	const char *key_ins;
+	/* ?1 id: id, type, fingerprint, comment, added_at */
+	const char *key_list;
+	/* ?1 name, ?2 fingerprint: the blob of an active key */
+	const char *key_match;
+	/* ?1 id, ?2 fingerprint, ?3 now */
+	const char *key_revoke;
+	/* ?1 id, ?2 sealed, ?3 now: enrols again */
+	const char *totp_set;
+	/* ?1 name: id, sealed, last_step, failures, locked_until */
+	const char *totp_get;
+	/* ?1 step, ?2 id */
+	const char *totp_step;
+	/* ?1 id, ?2 failures, ?3 lock until (< 0: clear) */
+	const char *fails_set;
+	const char *seal_aad; /* binds a sealed secret to its kind */
+};
+extern const struct st_principal st_engineer_principal;
+extern const struct st_principal st_approver_principal;
+int st_key_add(struct store *st, const struct st_principal *p,
+    const char *actor, const char *name, const char *line, char **fingerprint);
+int st_key_list(struct store *st, const struct st_principal *p,
+    const char *name, store_key_cb cb, void *ctx);
+int st_key_match(struct store *st, const struct st_principal *p,
+    const char *name, const uint8_t *blob, size_t len);
+int st_key_revoke(struct store *st, const struct st_principal *p,
+    const char *actor, const char *name, const char *fingerprint);
+int st_totp_set(struct store *st, const struct st_principal *p,
+    const char *actor, const char *name, const uint8_t *secret, size_t len);
+int st_totp_check(struct store *st, const struct st_principal *p,
+    const char *name, const char *code, int64_t now);
+
 /* An OpenSSH public key line parsed: type, wire blob, comment. */
 int st_pubkey_parse(const char *line, char **type, uint8_t **blob,
     size_t *bloblen, char **comment);

@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -167,6 +167,32 @@ typedef int (*store_approver_cb)(void *ctx, const struct store_approver *a);
 int store_approver_add(struct store *st, const char *actor, const char *name,
     const char *group, const char *engineer);
 int store_approver_list(struct store *st, store_approver_cb cb, void *ctx);
+/*
+ * Approvers' own keys and TOTP (approvers.c), as engineers' are: the
+ * broker signs an approver in with both, and only such an approver's
+ * decisions count without a rule's break-glass.  A key is removed by
+ * its fingerprint.
+ */
+int store_approver_key_add(struct store *st, const char *actor,
+    const char *name, const char *line, char **fingerprint);
+int store_approver_key_list(
+    struct store *st, const char *name, store_key_cb cb, void *ctx);
+int store_approver_key_remove(struct store *st, const char *actor,
+    const char *name, const char *fingerprint);
+/* PV_ALLOW if blob is an active key of an enabled approver name. */
+int store_approver_key_match(
+    struct store *st, const char *name, const uint8_t *blob, size_t len);
+int store_approver_totp_set(struct store *st, const char *actor,
+    const char *name, const uint8_t *secret, size_t len);
+/* As store_totp_check: once per step, wrong codes counted and locked. */
+int store_approver_totp_check(
+    struct store *st, const char *name, const char *code, int64_t now);
+/* Clears the approver's wrong codes and lock; audited approver.unlock. */
+int store_approver_unlock(
+    struct store *st, const char *actor, const char *name, const char *why);
+/* PV_ALLOW if name is an enabled approver in group. */
+int store_approver_in_group(
+    struct store *st, const char *name, const char *group);
 
 /* Targets. */
 enum store_auth {
@@ -248,6 +274,18 @@ struct store_grant {
 	int64_t not_before; /* 0 until active */
 	int64_t not_after;
 	int64_t decided_at;
+	/* Added with schema 7: approvals is those that count. */
+	int approvals_auth; /* by approvers authenticated to the broker */
+	int approvals_break_glass; /* entered with provostctl --as */
+	int break_glass;           /* the rule let break-glass ones count */
+};
+/*
+ * An approver who authenticated to the broker (key and code): where
+ * from, and the broker session.
+ */
+struct store_approver_auth {
+	const char *addr;
+	const char *session; /* may be NULL */
 };
 struct store_grant_req {
 	const char *engineer;
@@ -266,11 +304,23 @@ typedef int (*store_grant_cb)(void *ctx, const struct store_grant *g);
 int store_grant_request(struct store *st, const char *actor,
     const struct store_grant_req *req, const struct policy_decision *rule,
     int64_t now, struct store_grant **out);
-/* By an approver of the grant's group, never the requester's own person. */
+/*
+ * By an approver of the grant's group, never the requester's own person.
+ * These two are root's word for the approver (provostctl grant approve
+ * --as): break-glass, recorded as not authenticated, and an approval
+ * only of a grant whose rule says Approval N group G break-glass.
+ */
 int store_grant_approve(struct store *st, const char *approver, const char *id,
     int64_t now, struct store_grant **out);
 int store_grant_deny(struct store *st, const char *approver, const char *id,
     const char *why, int64_t now);
+/* The approver signed in to the broker: these count toward any rule. */
+int store_grant_approve_auth(struct store *st, const char *approver,
+    const struct store_approver_auth *how, const char *id, const char *why,
+    int64_t now, struct store_grant **out);
+int store_grant_deny_auth(struct store *st, const char *approver,
+    const struct store_approver_auth *how, const char *id, const char *why,
+    int64_t now);
 int store_grant_revoke(struct store *st, const char *actor, const char *id,
     const char *why, int64_t now);
 int store_grant_get(

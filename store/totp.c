@@ -15,42 +15,47 @@
 
 #define SEAL_NONCE 12
 #define SEAL_TAG 16
-#define SEAL_AAD "provost-totp-v1"
+#define SEAL_AAD_MAX 40
 #define TOTP_DIGITS 6
 
-/* AAD binds the sealed secret to its engineer row. */
+/*
+ * AAD binds the sealed secret to its row and its kind (the engineers'
+ * "provost-totp-v1", NUL included, as schema 1 sealed them): a secret
+ * moved to another row or table does not open.  Its length, or < 0.
+ */
 static int
-seal_aad(int64_t eid, uint8_t *aad, size_t len)
+seal_aad(const struct st_principal *p, int64_t eid, uint8_t *aad, size_t len)
 {
-	size_t o = sizeof(SEAL_AAD);
+	size_t o = strlen(p->seal_aad) + 1;
 	int i;
 
-	if (len != sizeof(SEAL_AAD) + 8)
+	if (len < o + 8)
 		return PV_ERR_INTERNAL;
-	memcpy(aad, SEAL_AAD, sizeof(SEAL_AAD));
+	memcpy(aad, p->seal_aad, o);
 	for (i = 7; i >= 0; i--)
 		aad[o++] = (uint8_t)((uint64_t)eid >> (8 * i));
-	return 0;
+	return (int)o;
 }
 
 static int
-totp_seal(struct store *st, int64_t eid, const uint8_t *pt, size_t len,
-    uint8_t *out, size_t outlen)
+totp_seal(struct store *st, const struct st_principal *p, int64_t eid,
+    const uint8_t *pt, size_t len, uint8_t *out, size_t outlen)
 {
-	uint8_t aad[sizeof(SEAL_AAD) + 8];
+	uint8_t aad[SEAL_AAD_MAX + 8];
 	EVP_CIPHER_CTX *c = NULL;
-	int r = PV_ERR_CRYPTO, n = 0;
+	int r = PV_ERR_CRYPTO, n = 0, alen;
 
 	if (outlen != SEAL_NONCE + len + SEAL_TAG || len > 64)
 		return PV_ERR_INTERNAL;
-	if ((r = seal_aad(eid, aad, sizeof(aad))) != 0 ||
-	    (r = pv_random_bytes(out, SEAL_NONCE)) != 0)
+	if ((alen = seal_aad(p, eid, aad, sizeof(aad))) < 0)
+		return alen;
+	if ((r = pv_random_bytes(out, SEAL_NONCE)) != 0)
 		return r;
 	r = PV_ERR_CRYPTO;
 	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->totp_key, out) !=
 		1 ||
-	    EVP_EncryptUpdate(c, NULL, &n, aad, sizeof(aad)) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, aad, alen) != 1 ||
 	    EVP_EncryptUpdate(c, out + SEAL_NONCE, &n, pt, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(c, out + SEAL_NONCE + n, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(
@@ -63,13 +68,13 @@ out:
 }
 
 static int
-totp_open(struct store *st, int64_t eid, const uint8_t *in, size_t inlen,
-    uint8_t *pt, size_t *ptlen)
+totp_open(struct store *st, const struct st_principal *p, int64_t eid,
+    const uint8_t *in, size_t inlen, uint8_t *pt, size_t *ptlen)
 {
-	uint8_t aad[sizeof(SEAL_AAD) + 8], tag[SEAL_TAG];
+	uint8_t aad[SEAL_AAD_MAX + 8], tag[SEAL_TAG];
 	EVP_CIPHER_CTX *c = NULL;
 	size_t len;
-	int r, n = 0;
+	int r, n = 0, alen;
 
 	*ptlen = 0;
 	if (inlen < SEAL_NONCE + SEAL_TAG + 1 ||
@@ -77,13 +82,13 @@ totp_open(struct store *st, int64_t eid, const uint8_t *in, size_t inlen,
 		return PV_ERR_AUTH;
 	len = inlen - SEAL_NONCE - SEAL_TAG;
 	memcpy(tag, in + inlen - SEAL_TAG, SEAL_TAG);
-	if ((r = seal_aad(eid, aad, sizeof(aad))) != 0)
-		return r;
+	if ((alen = seal_aad(p, eid, aad, sizeof(aad))) < 0)
+		return alen;
 	r = PV_ERR_AUTH;
 	if ((c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, st->totp_key, in) !=
 		1 ||
-	    EVP_DecryptUpdate(c, NULL, &n, aad, sizeof(aad)) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, aad, alen) != 1 ||
 	    EVP_DecryptUpdate(c, pt, &n, in + SEAL_NONCE, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) != 1 ||
 	    EVP_DecryptFinal_ex(c, pt + n, &n) != 1) {
@@ -101,11 +106,14 @@ int
 store_totp_set(struct store *st, const char *actor, const char *login,
     const uint8_t *secret, size_t len)
 {
-	static const char sql[] =
-	    "INSERT INTO totp(engineer_id, sealed, enrolled_at) VALUES (?,?,?) "
-	    "ON CONFLICT(engineer_id) DO UPDATE SET sealed = excluded.sealed, "
-	    "enrolled_at = excluded.enrolled_at, last_step = 0, revoked_at = "
-	    "NULL";
+	return st_totp_set(
+	    st, &st_engineer_principal, actor, login, secret, len);
+}
+
+int
+st_totp_set(struct store *st, const struct st_principal *p, const char *actor,
+    const char *login, const uint8_t *secret, size_t len)
+{
 	uint8_t sealed[SEAL_NONCE + 64 + SEAL_TAG];
 	struct st_q *s = NULL;
 	char obj[128];
@@ -119,12 +127,12 @@ store_totp_set(struct store *st, const char *actor, const char *login,
 		    st, PV_ERR_INVALID, "TOTP secret must be 16-64 bytes");
 	if ((r = st_begin(st, 1)) != 0)
 		return r;
-	if ((r = st_engineer_id(st, login, &eid)) != 0)
+	if ((r = p->id(st, login, &eid)) != 0)
 		goto out;
-	if ((r = totp_seal(st, eid, secret, len, sealed,
+	if ((r = totp_seal(st, p, eid, secret, len, sealed,
 		 SEAL_NONCE + len + SEAL_TAG)) != 0)
 		goto out;
-	if ((r = st_prep(st, sql, &s)) != 0 ||
+	if ((r = st_prep(st, p->totp_set, &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, eid)) != 0 ||
 	    (r = st_bind_blob(st, s, 2, sealed, SEAL_NONCE + len + SEAL_TAG)) !=
 		0 ||
@@ -133,7 +141,7 @@ store_totp_set(struct store *st, const char *actor, const char *login,
 		goto out;
 	st_done(s);
 	s = NULL;
-	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	if ((r = st_object(obj, sizeof(obj), p->kind, login)) != 0 ||
 	    (r = st_audit(st, actor, "totp.enrol", obj, NULL)) != 0)
 		goto out;
 	PV_WIPE(sealed);
@@ -163,17 +171,13 @@ code_valid(const char *code)
  * else it only ever lengthens.
  */
 static int
-totp_set_fails(struct store *st, int64_t eid, uint32_t fails, int64_t until)
+totp_set_fails(struct store *st, const struct st_principal *p, int64_t eid,
+    uint32_t fails, int64_t until)
 {
 	struct st_q *s = NULL;
 	int r;
 
-	if ((r = st_prep(st,
-		 "UPDATE engineers SET auth_failures = ?2, locked_until = "
-		 "CASE WHEN ?3 < 0 THEN 0 WHEN locked_until > ?3 THEN "
-		 "locked_until ELSE ?3 END "
-		 "WHERE id = ?1",
-		 &s)) != 0)
+	if ((r = st_prep(st, p->fails_set, &s)) != 0)
 		return r;
 	if ((r = st_bind_i64(st, s, 1, eid)) == 0 &&
 	    (r = st_bind_i64(st, s, 2, (int64_t)fails)) == 0 &&
@@ -189,11 +193,11 @@ totp_set_fails(struct store *st, int64_t eid, uint32_t fails, int64_t until)
  * PV_DENY, or a store error.
  */
 static int
-totp_wrong(struct store *st, int64_t eid, const char *login, uint32_t fails,
-    int64_t now, int while_locked)
+totp_wrong(struct store *st, const struct st_principal *p, int64_t eid,
+    const char *login, uint32_t fails, int64_t now, int while_locked)
 {
 	int64_t until = 0, secs;
-	char obj[128];
+	char obj[128], what[32];
 	int r;
 
 	fails++;
@@ -203,11 +207,12 @@ totp_wrong(struct store *st, int64_t eid, const char *login, uint32_t fails,
 		secs = (int64_t)60 << (fails - STORE_LOCK_AFTER);
 		until = now + (secs > 3600 ? 3600 : secs);
 	}
-	if ((r = totp_set_fails(st, eid, fails, until)) != 0)
+	if ((r = totp_set_fails(st, p, eid, fails, until)) != 0)
 		goto out;
+	(void)snprintf(what, sizeof(what), "%s.locked", p->kind);
 	if (until != 0 &&
-	    ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
-		(r = st_audit(st, "broker", "engineer.locked", obj,
+	    ((r = st_object(obj, sizeof(obj), p->kind, login)) != 0 ||
+		(r = st_audit(st, "broker", what, obj,
 		     json_pack("{s:I, s:I, s:b}", "failures", (json_int_t)fails,
 			 "until",
 			 (json_int_t)(until == STORE_LOCK_FOREVER ? -1 : until),
@@ -225,14 +230,13 @@ int
 store_totp_check(
     struct store *st, const char *login, const char *code, int64_t now)
 {
-	static const char get[] =
-	    "SELECT t.engineer_id, t.sealed, t.last_step, e.auth_failures, "
-	    "e.locked_until FROM totp t JOIN "
-	    "engineers e ON e.id = t.engineer_id WHERE e.login = ? AND "
-	    "t.revoked_at IS NULL AND e.disabled_at IS NULL";
-	static const char upd[] =
-	    "UPDATE totp SET last_step = ? WHERE engineer_id = ? AND "
-	    "last_step < ?1";
+	return st_totp_check(st, &st_engineer_principal, login, code, now);
+}
+
+int
+st_totp_check(struct store *st, const struct st_principal *p, const char *login,
+    const char *code, int64_t now)
+{
 	uint8_t secret[64], sealed[SEAL_NONCE + 64 + SEAL_TAG];
 	struct st_q *s = NULL;
 	size_t slen = 0, sealed_len = 0;
@@ -248,7 +252,7 @@ store_totp_check(
 		return st_fail(st, PV_ERR_CONFIG, "no TOTP sealing key loaded");
 	if ((r = st_begin(st, 1)) != 0)
 		return r;
-	if ((r = st_prep(st, get, &s)) != 0 ||
+	if ((r = st_prep(st, p->totp_get, &s)) != 0 ||
 	    (r = st_bind_text(st, s, 1, login)) != 0 ||
 	    (r = st_step_row(st, s, "totp check")) < 0)
 		goto out;
@@ -262,7 +266,7 @@ store_totp_check(
 	locked = st_col_i64(s, 4);
 	if (locked > now) {
 		st_done(s);
-		return totp_wrong(st, eid, login, fails, now, 1);
+		return totp_wrong(st, p, eid, login, fails, now, 1);
 	}
 	blob = st_col_blob(s, 1, &sealed_len);
 	if (sealed_len > sizeof(sealed) || blob == NULL) {
@@ -272,10 +276,11 @@ store_totp_check(
 	memcpy(sealed, blob, sealed_len);
 	st_done(s);
 	s = NULL;
-	if ((r = totp_open(st, eid, sealed, sealed_len, secret, &slen)) != 0) {
-		pv_error("store: TOTP secret of %s does not open (wrong "
+	if ((r = totp_open(st, p, eid, sealed, sealed_len, secret, &slen)) !=
+	    0) {
+		pv_error("store: TOTP secret of %s %s does not open (wrong "
 			 "totp.key?)",
-		    login);
+		    p->kind, login);
 		r = st_fail(st, r, "sealed TOTP secret does not open");
 		goto out;
 	}
@@ -284,15 +289,15 @@ store_totp_check(
 	PV_WIPE(secret);
 	if (rc < 0) {
 		PV_WIPE(sealed);
-		return totp_wrong(st, eid, login, fails, now, 0);
+		return totp_wrong(st, p, eid, login, fails, now, 0);
 	}
 	step = now / STORE_TOTP_STEP + pos;
 	if (step <= last) {
 		/* this code, or a later one, was used already */
 		PV_WIPE(sealed);
-		return totp_wrong(st, eid, login, fails, now, 0);
+		return totp_wrong(st, p, eid, login, fails, now, 0);
 	}
-	if ((r = st_prep(st, upd, &s)) != 0 ||
+	if ((r = st_prep(st, p->totp_step, &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, step)) != 0 ||
 	    (r = st_bind_i64(st, s, 2, eid)) != 0 ||
 	    (r = st_step_done(st, s, "totp check")) != 0)
@@ -303,9 +308,9 @@ store_totp_check(
 	}
 	st_done(s);
 	s = NULL;
-	if (fails > 0 && (r = totp_set_fails(st, eid, 0, -1)) != 0)
+	if (fails > 0 && (r = totp_set_fails(st, p, eid, 0, -1)) != 0)
 		goto out;
-	if ((r = st_object(obj, sizeof(obj), "engineer", login)) != 0 ||
+	if ((r = st_object(obj, sizeof(obj), p->kind, login)) != 0 ||
 	    (r = st_audit(st, obj, "totp.accept", obj,
 		 json_pack("{s:I}", "step", (json_int_t)step))) != 0)
 		goto out;

@@ -681,6 +681,53 @@ sb_menu(void *ctx, const char *engineer, const char *client,
 }
 
 static int
+sb_approver_key_check(
+    void *ctx, const char *name, const uint8_t *blob, size_t len)
+{
+	struct store *st = sb_store(ctx);
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	r = store_approver_key_match(st, name, blob, len);
+	return r == PV_ERR_NOT_FOUND ? PV_DENY : r;
+}
+
+static int
+sb_approver_totp_check(
+    void *ctx, const char *name, const char *code, const char *addr)
+{
+	struct store *st = sb_store(ctx);
+	int r;
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	r = store_approver_totp_check(st, name, code, (int64_t)time(NULL));
+	if (r != PV_ALLOW) {
+		pv_info("approver %s from %s: code refused", name, addr);
+		return r < 0 && r != PV_ERR_NOT_FOUND ? r : PV_DENY;
+	}
+	return PV_ALLOW;
+}
+
+static int
+sb_approver_menu(void *ctx, const char *approver, const char *addr,
+    const char *session_id, const char *command, struct pv_buf *out)
+{
+	struct sb *b = ctx;
+	struct store *st = sb_store(b);
+
+	if (st == NULL)
+		return PV_ERR_STORE;
+	struct broker_menu_ctx m = {
+		.st = st,
+		.pol = b->pol,
+	};
+	return broker_menu_approver_run(
+	    &m, approver, addr, session_id, command, (int64_t)time(NULL), out);
+}
+
+static int
 sb_audit(
     void *ctx, const char *session_id, const char *event, const char *detail)
 {
@@ -803,6 +850,9 @@ static const struct broker_backend_ops sb_ops = {
 	.session_open = sb_session_open,
 	.session_close = sb_session_close,
 	.menu = sb_menu,
+	.approver_key_check = sb_approver_key_check,
+	.approver_totp_check = sb_approver_totp_check,
+	.approver_menu = sb_approver_menu,
 	.revoked = sb_revoked,
 	.revocations = sb_revocations,
 	.audit = sb_audit,

@@ -34,8 +34,8 @@ static const char menu_help[] =
  * written back into line.  The count, or -1 (too many words, an open
  * quote, a trailing backslash).
  */
-static int
-menu_split(char *line, char **argv, int max)
+int
+broker_menu_split(char *line, char **argv, int max)
 {
 	char *p = line, *o = line;
 	int n = 0;
@@ -192,8 +192,8 @@ menu_status_grant(void *ctx, const struct store_grant *g)
  * `ssh alice@bastion request ... --reason "disk full"` arrives as two words:
  * a reason runs from argv[from] to the next --option.  Sets *next to it.
  */
-static int
-menu_reason(char **argv, int from, int argc, char **out, int *next)
+int
+broker_menu_reason(char **argv, int from, int argc, char **out, int *next)
 {
 	struct pv_buf *b = NULL;
 	int j, r = PV_ERR_INVALID;
@@ -231,7 +231,8 @@ menu_request(struct menu_list *m, int argc, char **argv)
 
 	while (i + 1 < argc) {
 		if (strcmp(argv[i], "--reason") == 0 && why == NULL) {
-			if (menu_reason(argv, i + 1, argc, &why, &i) != 0)
+			if (broker_menu_reason(argv, i + 1, argc, &why, &i) !=
+			    0)
 				break;
 			continue;
 		}
@@ -330,7 +331,7 @@ broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
 		.out = out,
 		.now = now,
 	};
-	if ((argc = menu_split(line, argv, MENU_MAX_ARGS)) <= 0 ||
+	if ((argc = broker_menu_split(line, argv, MENU_MAX_ARGS)) <= 0 ||
 	    strcmp(argv[0], "help") == 0) {
 		(void)pv_buf_put(out, menu_help, sizeof(menu_help) - 1);
 		rc = argc < 0 ? 2 : 0;

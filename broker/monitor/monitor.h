@@ -28,6 +28,23 @@ struct broker_menu_ctx {
 int broker_menu_run(const struct broker_menu_ctx *mc, const char *engineer,
     const char *command, int64_t now, struct pv_buf *out);
 /*
+ * Splits a menu command line as sh would (no expansion) into argv; the
+ * count, or -1 (too many words, an open quote, a trailing backslash).
+ */
+int broker_menu_split(char *line, char **argv, int max);
+/*
+ * A --reason's words, argv[from] up to the next --option, joined by
+ * blanks into *out (malloc'd); *next is where it stopped.
+ */
+int broker_menu_reason(char **argv, int from, int argc, char **out, int *next);
+/*
+ * menu_approver.c: pending, approve, deny for an approver the monitor
+ * signed in (key and code) from addr in session; never an engineer.
+ */
+int broker_menu_approver_run(const struct broker_menu_ctx *mc,
+    const char *approver, const char *addr, const char *session_id,
+    const char *command, int64_t now, struct pv_buf *out);
+/*
  * May engineer know of target t: could a rule or grant open one of its
  * accounts now (what list shows)?  PV_ALLOW, PV_DENY or a store error.
  */

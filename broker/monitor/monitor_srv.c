@@ -74,6 +74,11 @@ struct broker_mon_child {
 	struct monitor_state st;
 	/* what the monitor itself approved, never taken from the child */
 	char engineer[MON_NAME_MAX + 1];
+	/*
+	 * or an approver's (their key, then their code): then engineer is
+	 * "" and the session may only use the approvers' menu
+	 */
+	char approver[MON_NAME_MAX + 1];
 	uint8_t keyblob[MON_BLOB_MAX];
 	size_t keybloblen;
 	int by_code;
@@ -430,11 +435,29 @@ ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 	if (!broker_name_valid(k->login, strlen(k->login), BROKER_ENGINEER_MAX))
 		return PV_ERR_PROTOCOL;
 	r = c->bk->ops->key_check(c->bk->ctx, k->login, k->blob, k->bloblen);
+	/*
+	 * Not an engineer's key of that name: an approver's?  An engineer's
+	 * key always makes an engineer (who gets the engineers' menu only),
+	 * whatever approver shares the name.
+	 */
+	if (r != PV_ALLOW && r >= 0 && c->bk->ops->approver_key_check != NULL &&
+	    c->bk->ops->approver_key_check(
+		c->bk->ctx, k->login, k->blob, k->bloblen) == PV_ALLOW) {
+		a->type = MON_AUTH_PUBKEY_ANS;
+		a->u.auth_ans.flags = MON_AUTH_OK;
+		c->engineer[0] = '\0';
+		(void)snprintf(
+		    c->approver, sizeof(c->approver), "%s", k->login);
+		memcpy(c->keyblob, k->blob, k->bloblen);
+		c->keybloblen = k->bloblen;
+		return 0;
+	}
 	a->type = MON_AUTH_PUBKEY_ANS;
 	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK : 0;
 	if (r == PV_ALLOW) {
 		(void)snprintf(
 		    c->engineer, sizeof(c->engineer), "%s", k->login);
+		c->approver[0] = '\0';
 		memcpy(c->keyblob, k->blob, k->bloblen);
 		c->keybloblen = k->bloblen;
 	}
@@ -460,12 +483,25 @@ ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 		c->lie = "a code sooner than the failure delay";
 		return PV_ERR_PROTOCOL;
 	}
-	r = c->bk->ops->totp_check(c->bk->ctx, c->engineer, q->u.auth_totp.code,
-	    c->keyblob, c->keybloblen, c->addr);
+	if (c->approver[0] != '\0')
+		r = c->bk->ops->approver_totp_check(
+		    c->bk->ctx, c->approver, q->u.auth_totp.code, c->addr);
+	else
+		r = c->bk->ops->totp_check(c->bk->ctx, c->engineer,
+		    q->u.auth_totp.code, c->keyblob, c->keybloblen, c->addr);
 	a->type = MON_AUTH_TOTP_ANS;
 	a->u.auth_ans.flags = r == PV_ALLOW ? MON_AUTH_OK | MON_AUTH_DONE : 0;
 	if (r == PV_ALLOW) {
 		c->by_code = 1;
+		if (c->approver[0] != '\0') {
+			char detail[200];
+
+			(void)snprintf(detail, sizeof(detail),
+			    "approver=%s from=%s factors=key,code", c->approver,
+			    c->addr);
+			(void)c->bk->ops->audit(
+			    c->bk->ctx, c->id, "approver.login", detail);
+		}
 		return 0;
 	}
 	c->code_fails++;
@@ -474,9 +510,10 @@ ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 		char detail[320];
 
 		(void)snprintf(detail, sizeof(detail),
-		    "engineer=%s from=%s factor=code failure=%u of %u",
-		    c->engineer, c->addr, c->code_fails,
-		    c->conf->max_auth_tries);
+		    "%s=%s from=%s factor=code failure=%u of %u",
+		    c->approver[0] ? "approver" : "engineer",
+		    c->approver[0] ? c->approver : c->engineer, c->addr,
+		    c->code_fails, c->conf->max_auth_tries);
 		(void)c->bk->ops->audit(c->bk->ctx, c->id, "auth.fail", detail);
 	}
 	return 0;
@@ -506,7 +543,8 @@ ms_grace(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 	if (q->u.mfa_grace.bloblen != c->keybloblen ||
 	    memcmp(q->u.mfa_grace.blob, c->keyblob, c->keybloblen) != 0)
 		return PV_ERR_PROTOCOL;
-	if (c->conf->mfa_grace > 0)
+	/* an approver types a code every time */
+	if (c->conf->mfa_grace > 0 && c->approver[0] == '\0')
 		r = c->bk->ops->mfa_recent(c->bk->ctx, c->engineer, c->keyblob,
 		    c->keybloblen, c->addr, c->conf->mfa_grace);
 	a->type = MON_MFA_GRACE_ANS;
@@ -554,6 +592,11 @@ ms_decide(
 	c->account[0] = '\0';
 	a->type = MON_DECISION_CH;
 	o->outcome = PV_DENY;
+	if (c->approver[0] != '\0') {
+		(void)snprintf(o->reason, sizeof(o->reason),
+		    "an approver's login opens no session");
+		return 0;
+	}
 	/* the target as the store has it now, not as the child says */
 	if (c->bk->ops->target_get(
 		c->bk->ctx, c->engineer, d->target, &c->tgt) != 0) {
@@ -1039,8 +1082,15 @@ ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 
 	if ((out = pv_buf_new(1024 * 1024)) == NULL)
 		return ms_error(a, PV_ERR_ALLOC, "out of memory");
-	r = c->bk->ops->menu(
-	    c->bk->ctx, c->engineer, c->addr, q->u.menu.command, out);
+	/* who is asking is the monitor's own record, never the child's */
+	if (c->approver[0] != '\0')
+		r = c->bk->ops->approver_menu == NULL
+		    ? PV_ERR_UNSUPPORTED
+		    : c->bk->ops->approver_menu(c->bk->ctx, c->approver,
+			  c->addr, c->id, q->u.menu.command, out);
+	else
+		r = c->bk->ops->menu(
+		    c->bk->ctx, c->engineer, c->addr, q->u.menu.command, out);
 	if (r < 0) {
 		pv_buf_free(out);
 		return ms_error(a, r, "the menu failed");
@@ -1163,8 +1213,10 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 	case MON_MFA_GRACE:
 		return ms_grace(c, q, a);
 	case MON_FRESH_MFA:
-		r = c->bk->ops->fresh_mfa(c->bk->ctx, c->engineer,
-		    q->u.fresh_mfa.target, q->u.fresh_mfa.account);
+		r = c->approver[0] != '\0'
+		    ? PV_ALLOW
+		    : c->bk->ops->fresh_mfa(c->bk->ctx, c->engineer,
+			  q->u.fresh_mfa.target, q->u.fresh_mfa.account);
 		a->type = MON_FRESH_MFA_ANS;
 		a->u.verdict.allow = r != PV_DENY; /* unsure: ask for a code */
 		return 0;
@@ -1172,7 +1224,9 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 		struct broker_target t;
 
 		a->type = MON_TARGET;
-		if (c->bk->ops->target_get(c->bk->ctx, c->engineer,
+		/* an approver reaches no target */
+		if (c->approver[0] != '\0' ||
+		    c->bk->ops->target_get(c->bk->ctx, c->engineer,
 			q->u.target_get.name, &t) != 0 ||
 		    ms_target_put(&t, &a->u.target) != 0)
 			memset(&a->u.target, 0, sizeof(a->u.target));

@@ -47,6 +47,8 @@ usage(void)
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
 	    "    totp ENGINEER CODE\n"
+	    "    pubkey LOGIN FILE.pub  (is this public key the login's?)\n"
+	    "    menu WORD...      (a menu command, words joined by blanks)\n"
 	    "    sleep MS\n"
 	    "    partial           (a frame header and part of its body, no "
 	    "more)\n"
@@ -72,6 +74,36 @@ set(char *dst, size_t size, const char *src)
 	}
 	memcpy(dst, src, strlen(src) + 1);
 	return 0;
+}
+
+/* MON_AUTH_PUBKEY for login with the key of an OpenSSH .pub file. */
+static void
+pubkey(struct mon_msg *q, const char *login, const char *file)
+{
+	char line[4096], *b64, *end;
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	if ((fp = fopen(file, "r")) == NULL ||
+	    fgets(line, sizeof(line), fp) == NULL) {
+		perror(file);
+		exit(2);
+	}
+	fclose(fp);
+	if ((b64 = strchr(line, ' ')) == NULL)
+		usage();
+	b64++;
+	end = b64 + strcspn(b64, " \n");
+	if (pv_b64_decode(b64, (size_t)(end - b64), 0, &blob, &len) != 0 ||
+	    len > sizeof(q->u.auth_pubkey.blob))
+		usage();
+	q->type = MON_AUTH_PUBKEY;
+	set(q->u.auth_pubkey.login, sizeof(q->u.auth_pubkey.login), login);
+	memcpy(q->u.auth_pubkey.blob, blob, len);
+	q->u.auth_pubkey.bloblen = len;
+	set(q->u.auth_pubkey.addr, sizeof(q->u.auth_pubkey.addr), "127.0.0.1");
+	free(blob);
 }
 
 /* A request from its fields; 0, or exits on a bad command line. */
@@ -116,6 +148,22 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		q->type = MON_AUTH_TOTP;
 		set(q->u.auth_totp.login, sizeof(q->u.auth_totp.login), f[1]);
 		set(q->u.auth_totp.code, sizeof(q->u.auth_totp.code), f[2]);
+	} else if (strcmp(f[0], "pubkey") == 0 && n == 3) {
+		pubkey(q, f[1], f[2]);
+	} else if (strcmp(f[0], "menu") == 0 && n >= 2) {
+		size_t len = 0;
+		int i;
+
+		q->type = MON_MENU;
+		for (i = 1; i < n; i++) {
+			if (len + strlen(f[i]) + 2 > sizeof(q->u.menu.command))
+				usage();
+			if (i > 1)
+				q->u.menu.command[len++] = ' ';
+			memcpy(q->u.menu.command + len, f[i], strlen(f[i]));
+			len += strlen(f[i]);
+		}
+		q->u.menu.command[len] = '\0';
 	} else if (strcmp(f[0], "target-get") == 0 && n == 3) {
 		q->type = MON_TARGET_GET;
 		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
@@ -290,6 +338,21 @@ show(const struct mon_msg *a, const char *out)
 		printf("code %s\n",
 		    a->u.auth_ans.flags & MON_AUTH_OK ? "ok" : "wrong");
 		break;
+	case MON_AUTH_PUBKEY_ANS:
+		printf("key %s\n",
+		    a->u.auth_ans.flags & MON_AUTH_OK ? "ok" : "refused");
+		break;
+	case MON_MENU_OUT: {
+		const uint8_t *o = a->u.menu_out.out;
+		size_t i, n = a->u.menu_out.outlen;
+
+		printf("menu status %u: ", (unsigned)a->u.menu_out.status);
+		/* the output's first line, printable */
+		for (i = 0; i < n && o[i] != '\n'; i++)
+			putchar(o[i] >= 0x20 && o[i] < 0x7f ? o[i] : '?');
+		putchar('\n');
+		break;
+	}
 	case MON_TOKEN:
 		printf("token serial %llu\n",
 		    (unsigned long long)a->u.token.serial);

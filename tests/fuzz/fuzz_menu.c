@@ -1,10 +1,11 @@
 /*
- * fuzz_menu.c: libFuzzer target for the engineer's menu (broker_menu_run):
- * the command line an engineer sends after "ssh alice@bastion", split as
- * sh would and run against an in-memory store (one provider, engineer and
- * target, a policy with a standing and a grant rule).  Whatever the line,
- * it answers with an exit status of 0, 1 or 2 and some text, and the
- * store's audit chain still verifies.
+ * fuzz_menu.c: libFuzzer target for the engineer's menu (broker_menu_run)
+ * and the approver's (broker_menu_approver_run): the command line sent
+ * after "ssh alice@bastion" or "ssh sam@bastion", split as sh would and
+ * run against an in-memory store (one provider, engineer, approver and
+ * target, a pending grant, a policy with a standing and a grant rule).
+ * Whatever the line, each answers with an exit status of 0, 1 or 2 and
+ * some text.
  */
 #include "config.h"
 
@@ -44,9 +45,26 @@ populate(struct store *st)
 		.accounts = accts,
 	};
 
+	const struct policy_decision d = {
+		.outcome = POLICY_NEEDS_GRANT,
+		.rule = "grp",
+		.approval = POLICY_APPROVAL_GROUP,
+		.approvals_needed = 1,
+		.approval_group = "soc",
+	};
+	const struct store_grant_req req = {
+		.engineer = "alice",
+		.target = "db01",
+		.account = "root",
+		.duration = 3600,
+	};
+
 	return store_provider_add(st, "admin:f", "acme", 0, 0) != 0 ||
 		store_engineer_add(st, "admin:f", "alice", "acme", NULL) != 0 ||
-		store_target_add(st, "admin:f", &t) != 0
+		store_target_add(st, "admin:f", &t) != 0 ||
+		store_approver_add(st, "admin:f", "sam", "soc", NULL) != 0 ||
+		store_grant_request(
+		    st, "engineer:alice", &req, &d, 1800000000LL, NULL) != 0
 	    ? -1
 	    : 0;
 }
@@ -76,6 +94,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	const struct broker_menu_ctx mc = { .st = st, .pol = pol };
 	rc = broker_menu_run(&mc, "alice", line, 1800000000LL, out);
+	if (rc < 0 || rc > 2 || pv_buf_len(out) == 0)
+		__builtin_trap();
+	pv_buf_reset(out);
+	rc = broker_menu_approver_run(
+	    &mc, "sam", "192.0.2.1", NULL, line, 1800000000LL, out);
 	if (rc < 0 || rc > 2 || pv_buf_len(out) == 0)
 		__builtin_trap();
 	pv_buf_free(out);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # t_ctl_grants.sh: grants decided by the policy end to end: Approval auto,
 # RequireTicket, MaxDuration caps, two distinct approvers, separation of
-# duties, deny, revoke, revoke engineer, and policy explain.
+# duties, deny, revoke, revoke engineer, and policy explain.  Approvals
+# here are root's --as: the rules say break-glass (t_broker_approve has
+# the approvers who sign in, and --as refused without it).
 . "$top_srcdir/tests/integration/lib.sh"
 
 CTL="$top_builddir/provostctl"
@@ -23,7 +25,7 @@ Rule internal-jit
 
 Rule confidential
     Classification confidential
-    Approval 1 group security
+    Approval 1 group security break-glass
     RequireTicket yes
     MaxDuration 4h
     Channels shell exec
@@ -31,7 +33,7 @@ Rule confidential
 Rule restricted
     Classification restricted
     Clearance restricted
-    Approval 2 group security
+    Approval 2 group security break-glass
     MaxDuration 1h
     Channels shell
 EOC

@@ -910,10 +910,69 @@ test_moderated(void **state)
 	policy_free(p);
 }
 
+/*
+ * Approval N group G break-glass: root's --as approvals count; without
+ * it they do not, however many, and the reason says so.
+ */
+static void
+test_break_glass(void **state)
+{
+	static const char in[] = "Levels low high\n"
+				 "Rule glass\n"
+				 "  Classification high\n"
+				 "  Approval 2 group soc break-glass\n"
+				 "Rule strict\n"
+				 "  Classification low\n"
+				 "  Approval 2 group soc\n";
+	struct policy_grant g = {
+		.id = "g-1",
+		.engineer = "alice",
+		.target = "t",
+		.account = "root",
+		.not_before = NOON - H,
+		.not_after = NOON + H,
+		.approvals = 1,
+		.approvals_break_glass = 1,
+	};
+	struct policy_request req = {
+		.engineer = "alice",
+		.provider = "acme",
+		.target = "t",
+		.classification = "high",
+		.account = "root",
+		.channel = POLICY_CH_SHELL,
+		.now = NOON,
+		.grant = &g,
+	};
+	struct policy_decision d;
+	struct policy *p = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    policy_load_mem("b.conf", in, strlen(in), &p, err, sizeof(err)), 0);
+	assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+	assert_string_equal(d.rule, "glass");
+	assert_int_equal(d.approval_break_glass, 1);
+	req.classification = "low";
+	assert_int_equal(policy_decide(p, &req, &d), PV_DENY);
+	assert_int_equal(d.outcome, POLICY_NEEDS_APPROVAL);
+	assert_int_equal(d.approval_break_glass, 0);
+	assert_non_null(strstr(d.reason, "has 1 of 2 approvals"));
+	assert_non_null(strstr(d.reason, "break-glass approvals do not count"));
+	g.approvals_break_glass = 5;
+	assert_int_equal(policy_decide(p, &req, &d), PV_DENY);
+	g.approvals = 2;
+	g.approvals_break_glass = 0;
+	assert_int_equal(policy_decide(p, &req, &d), PV_ALLOW);
+	policy_free(p);
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_break_glass),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_moderated),
 		cmocka_unit_test(test_fields),

@@ -240,11 +240,19 @@ static const struct {
 	    "t.conf:4: bad approval count \"-1\"" },
 	/* 25 */
 	{ L R("a") "  Classification public\n  Approval 2 groups sec\n",
-	    "t.conf:4: Approval takes none, auto or \"N group GROUP\"" },
+	    "t.conf:4: Approval takes none, auto or \"N group GROUP "
+	    "[break-glass]\"" },
 	{ L R("a") "  Classification public\n  Approval always\n",
-	    "t.conf:4: Approval takes none, auto or \"N group GROUP\"" },
+	    "t.conf:4: Approval takes none, auto or \"N group GROUP "
+	    "[break-glass]\"" },
 	{ L R("a") "  Classification public\n  Approval 2 group se/c\n",
 	    "t.conf:4: bad group name \"se/c\"" },
+	{ L R("a") "  Classification public\n  Approval 2 group sec glass\n",
+	    "t.conf:4: after the group, Approval takes only \"break-glass\", "
+	    "not \"glass\"" },
+	{ L R("a") "  Classification public\n  Approval 2 group sec "
+		   "break-glass x\n",
+	    "t.conf:4: Approval takes 1 to 4 arguments, not 5" },
 	{ L R("a") "  Approval none\n",
 	    "t.conf:2: rule \"a\" has no Classification" },
 	{ L R("a") OK_RULE R("b") "  Approval none\n" R("c") OK_RULE,

@@ -276,6 +276,118 @@ wrong_code(const uint8_t *secret, int64_t t, char code[7])
 	code[0] = code[0] == '9' ? '0' : (char)(code[0] + 1);
 }
 
+/*
+ * Approvers' keys and codes (schema 7) go through the engineers' code
+ * with their own tables: an engineer's key or code is not an approver's
+ * of the same name, a secret sealed for one does not open as the other,
+ * a code is good once, wrong ones lock.
+ */
+static int
+count_key(void *ctx, const struct store_key *k)
+{
+	(*(int *)ctx)++;
+	(void)k;
+	return 0;
+}
+
+static void
+test_approver_keys_and_totp(void **state)
+{
+	uint8_t secret[STORE_TOTP_SECRET_LEN], esecret[STORE_TOTP_SECRET_LEN];
+	uint8_t blob[51], eblob[51];
+	char *line = tsu_keyline(21, blob), *eline = tsu_keyline(22, eblob);
+	char keyp[512], dbp[512], code[7], *fp = NULL;
+	int64_t now = 1800000000;
+	struct store *st;
+	int n = 0, i;
+
+	(void)state;
+	memset(secret, 0x5a, sizeof(secret));
+	memset(esecret, 0x6b, sizeof(esecret));
+	path_in(keyp, sizeof(keyp), "appr.key");
+	path_in(dbp, sizeof(dbp), "appr.db");
+	assert_int_equal(store_totp_key_create(keyp), 0);
+	assert_int_equal(store_open(dbp, &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	assert_int_equal(store_totp_key_load(st, keyp), 0);
+	/* an engineer alice and an approver alice: two people */
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "alice", "security", NULL), 0);
+	assert_int_equal(
+	    store_approver_key_add(st, "admin:t", "alice", line, &fp), 0);
+	assert_true(strncmp(fp, "SHA256:", 7) == 0);
+	assert_int_equal(
+	    store_approver_key_add(st, "admin:t", "alice", line, NULL),
+	    PV_ERR_EXISTS);
+	assert_int_equal(
+	    store_approver_key_add(st, "admin:t", "nobody", line, NULL),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_engineer_key_add(st, "admin:t", "alice", eline, NULL), 0);
+	assert_int_equal(
+	    store_approver_key_match(st, "alice", blob, 51), PV_ALLOW);
+	assert_int_equal(
+	    store_approver_key_match(st, "alice", eblob, 51), PV_DENY);
+	assert_int_equal(
+	    store_engineer_key_match(st, "alice", blob, 51), PV_DENY);
+	assert_int_equal(
+	    store_approver_key_list(st, "alice", count_key, &n), 0);
+	assert_int_equal(n, 1);
+	/* codes: the approver's, never the engineer's of that name */
+	assert_int_equal(
+	    store_approver_totp_set(st, "admin:t", "alice", secret, 20), 0);
+	assert_int_equal(
+	    store_totp_set(st, "admin:t", "alice", esecret, 20), 0);
+	totp_code(esecret, 20, now, code);
+	assert_int_equal(
+	    store_approver_totp_check(st, "alice", code, now), PV_DENY);
+	totp_code(secret, 20, now, code);
+	assert_int_equal(store_totp_check(st, "alice", code, now), PV_DENY);
+	assert_int_equal(
+	    store_approver_totp_check(st, "alice", code, now), PV_ALLOW);
+	/* once only */
+	assert_int_equal(
+	    store_approver_totp_check(st, "alice", code, now), PV_DENY);
+	/* moved into the engineers' table, a sealed secret does not open */
+	assert_int_equal(
+	    sqlite3_exec(st_sqlite_db(st),
+		"UPDATE totp SET sealed = (SELECT sealed FROM approver_totp), "
+		"last_step = 0",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	totp_code(secret, 20, now + 60, code);
+	assert_true(store_totp_check(st, "alice", code, now + 60) != PV_ALLOW);
+	/* wrong codes lock the approver as they lock engineers */
+	for (i = 0; i < STORE_LOCK_AFTER; i++) {
+		wrong_code(secret, now + 120, code);
+		assert_int_equal(
+		    store_approver_totp_check(st, "alice", code, now + 120),
+		    PV_DENY);
+	}
+	totp_code(secret, 20, now + 150, code);
+	assert_int_equal(
+	    store_approver_totp_check(st, "alice", code, now + 150), PV_DENY);
+	/* an admin ends the lock */
+	assert_int_equal(
+	    store_approver_unlock(st, "admin:t", "alice", "phone back"), 0);
+	assert_int_equal(store_approver_unlock(st, "admin:t", "nobody", NULL),
+	    PV_ERR_NOT_FOUND);
+	totp_code(secret, 20, now + 180, code);
+	assert_int_equal(
+	    store_approver_totp_check(st, "alice", code, now + 180), PV_ALLOW);
+	/* a removed key no longer signs in */
+	assert_int_equal(
+	    store_approver_key_remove(st, "admin:t", "alice", fp), 0);
+	assert_int_equal(store_approver_key_remove(st, "admin:t", "alice", fp),
+	    PV_ERR_NOT_FOUND);
+	assert_int_equal(
+	    store_approver_key_match(st, "alice", blob, 51), PV_DENY);
+	free(fp);
+	free(line);
+	free(eline);
+	store_close(st);
+}
+
 /* Wrong codes lock the engineer out, longer each time, then for good. */
 static void
 test_totp_lockout(void **state)
@@ -904,6 +1016,7 @@ main(void)
 		cmocka_unit_test(test_credentials_and_revocations),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_approver_keys_and_totp),
 	};
 
 	pv_log_init("test_store", PV_LOG_STDERR, PV_LOG_ERROR);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "store/db_sqlite.h"
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -30,6 +31,8 @@ rule(const char *name, enum policy_approval a, int n, const char *group,
 		.approval_group = group,
 		.require_ticket = ticket,
 		.max_duration = maxdur,
+		/* the tests of --as (store_grant_approve) need break-glass */
+		.approval_break_glass = 1,
 	};
 	return d;
 }
@@ -384,6 +387,145 @@ test_list_and_revoke_engineer(void **state)
 	assert_int_equal(n, 0);
 }
 
+/*
+ * Approvers who signed in to the broker (store_grant_approve_auth) are
+ * the only ones that count under a rule without break-glass; root's --as
+ * is refused there, and counts (as not authenticated) under one with it.
+ */
+static void
+test_authenticated_approvals(void **state)
+{
+	struct store *st = *state;
+	struct policy_decision d =
+	    rule("restricted", POLICY_APPROVAL_GROUP, 2, "security", 0, 0);
+	const struct store_approver_auth how = { .addr = "192.0.2.9",
+		.session = NULL };
+	struct policy_grant pg;
+	struct store_grant *g;
+	char id[40];
+
+	d.approval_break_glass = 0;
+	assert_int_equal(
+	    store_grant_request(st, "engineer:alice", &req_alice, &d, NOW, &g),
+	    0);
+	assert_int_equal(g->break_glass, 0);
+	memcpy(id, g->id, sizeof(id));
+	store_grant_free(g);
+	/* root's word for sec1 does not count here: refused, nothing kept */
+	assert_int_equal(
+	    store_grant_approve(st, "sec1", id, NOW + 1, NULL), PV_ERR_DENIED);
+	assert_non_null(strstr(store_errmsg(st), "break-glass"));
+	assert_int_equal(
+	    store_grant_approve_auth(st, "sec1", &how, id, "ok", NOW + 2, &g),
+	    0);
+	assert_int_equal(g->state, STORE_GRANT_PENDING);
+	assert_int_equal(g->approvals, 1);
+	assert_int_equal(g->approvals_auth, 1);
+	store_grant_free(g);
+	/* the same approver twice counts once */
+	assert_int_equal(
+	    store_grant_approve_auth(st, "sec1", &how, id, NULL, NOW + 3, &g),
+	    PV_ERR_EXISTS);
+	assert_int_equal(store_grant_get(st, id, NOW + 3, &g), 0);
+	assert_int_equal(g->approvals, 1);
+	store_grant_free(g);
+	/* separation of duties holds for signed-in approvers too */
+	assert_int_equal(store_grant_approve_auth(
+			     st, "alice-sec", &how, id, NULL, NOW + 4, &g),
+	    PV_ERR_DENIED);
+	assert_int_equal(
+	    store_grant_approve_auth(st, "sec2", &how, id, NULL, NOW + 5, &g),
+	    0);
+	assert_int_equal(g->state, STORE_GRANT_ACTIVE);
+	store_grant_to_policy(g, &pg);
+	assert_int_equal(pg.approvals, 2);
+	assert_int_equal(pg.approvals_break_glass, 0);
+	store_grant_free(g);
+
+	/* Under break-glass, --as counts, marked as not authenticated. */
+	d.approval_break_glass = 1;
+	assert_int_equal(
+	    store_grant_request(st, "engineer:alice", &req_alice, &d, NOW, &g),
+	    0);
+	assert_int_equal(g->break_glass, 1);
+	memcpy(id, g->id, sizeof(id));
+	store_grant_free(g);
+	assert_int_equal(store_grant_approve(st, "sec1", id, NOW + 1, &g), 0);
+	assert_int_equal(g->approvals, 1);
+	assert_int_equal(g->approvals_auth, 0);
+	assert_int_equal(g->approvals_break_glass, 1);
+	store_grant_to_policy(g, &pg);
+	/* the policy counts it only while the rule says break-glass */
+	assert_int_equal(pg.approvals, 0);
+	assert_int_equal(pg.approvals_break_glass, 1);
+	store_grant_free(g);
+	assert_int_equal(
+	    store_grant_approve_auth(st, "sec2", &how, id, NULL, NOW + 2, &g),
+	    0);
+	assert_int_equal(g->state, STORE_GRANT_ACTIVE);
+	store_grant_free(g);
+}
+
+/*
+ * A schema 6 store: its approvals were root's --as.  After the migration
+ * they are kept as not authenticated and count only under break-glass.
+ */
+static void
+test_migrate_v6(void **state)
+{
+	struct policy_decision d =
+	    rule("restricted", POLICY_APPROVAL_GROUP, 1, "security", 0, 0);
+	char dir[256], path[300], id[40];
+	struct store *st = NULL;
+	struct policy_grant pg;
+	struct store_grant *g;
+	int v;
+
+	(void)state;
+	assert_int_equal(tsu_tmpdir(dir, sizeof(dir)), 0);
+	assert_true(snprintf(path, sizeof(path), "%s/v6.db", dir) > 0);
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	assert_int_equal(
+	    store_approver_add(st, "admin:t", "sec1", "security", NULL), 0);
+	d.approval_break_glass = 0;
+	assert_int_equal(
+	    store_grant_request(st, "engineer:alice", &req_alice, &d, NOW, &g),
+	    0);
+	memcpy(id, g->id, sizeof(id));
+	store_grant_free(g);
+	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
+			     "DROP TABLE approver_keys;"
+			     "DROP TABLE approver_totp;"
+			     "ALTER TABLE approvers DROP COLUMN auth_failures;"
+			     "ALTER TABLE approvers DROP COLUMN locked_until;"
+			     "ALTER TABLE grant_approvals DROP COLUMN "
+			     "authenticated;"
+			     "ALTER TABLE grant_approvals DROP COLUMN "
+			     "client_addr;"
+			     "ALTER TABLE grants DROP COLUMN break_glass;"
+			     "INSERT INTO grant_approvals SELECT id, 1, "
+			     "'approve', NULL, 5 FROM grants;"
+			     "UPDATE grants SET state = 'active', not_before = "
+			     "0, not_after = 4000000000;"
+			     "PRAGMA user_version = 6;",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	store_close(st);
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(store_schema_version(st, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_grant_get(st, id, NOW, &g), 0);
+	assert_int_equal(g->approvals, 0);
+	assert_int_equal(g->approvals_auth, 0);
+	assert_int_equal(g->approvals_break_glass, 1);
+	store_grant_to_policy(g, &pg);
+	assert_int_equal(pg.approvals, 0);
+	assert_int_equal(pg.approvals_break_glass, 1);
+	store_grant_free(g);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -396,6 +538,8 @@ main(void)
 		T(test_deny_and_revoke),
 		T(test_expiry),
 		T(test_list_and_revoke_engineer),
+		T(test_authenticated_approvals),
+		T(test_migrate_v6),
 	};
 #undef T
 
