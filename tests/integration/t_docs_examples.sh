@@ -89,6 +89,10 @@ provostctl provider add acme
 	sec ok '^provider acme added'
 provostctl approver add carol --group security
 	sec ok '^approver carol added to group security$'
+provostctl approver key add carol carol.pub
+	sec ok '^key SHA256:[A-Za-z0-9+/]{43} added for carol$'
+provostctl approver totp carol
+	sec ok '^otpauth://totp/provost:approver\.carol\?secret=[A-Z2-7]{32}'
 # alice can be added once: the variant with the clearance runs.
 provostctl engineer add alice --provider acme [--clearance confidential]
 	sec only=2 engineer_add
@@ -102,6 +106,9 @@ provostctl grant list --pending ; provostctl grant approve ID --as carol
 	sec approve_pending
 provostctl policy explain alice db01 postgres --channel shell
 	sec ok '^decision: allow$' '^reason: allowed by rule confidential, grant '
+ssh -p 2222 carol@bastion pending
+ssh -p 2222 carol@bastion approve ID --reason "INC-42 checked"
+	skip the demo's approver has no key or code; t_broker_approve signs approvers in through provostd with stock ssh and runs pending, approve and deny
 provost-replay info FILE.pvr
 	demo info
 provost-replay verify --key sec.pem FILE.pvr...
@@ -359,6 +366,7 @@ ControlSocket $PV_TMP/$c/control.sock
 SandboxUser nobody
 EOC
 	"$SSH_KEYGEN" -q -t ed25519 -N '' -C alice -f "$PV_TMP/$c/alice" || pv_fail keygen
+	"$SSH_KEYGEN" -q -t ed25519 -N '' -C carol -f "$PV_TMP/$c/carol" || pv_fail keygen
 done
 "$SSH_KEYGEN" -q -t ed25519 -N '' -C db01 -f "$PV_TMP/sec/db01_host" || pv_fail keygen
 cat >"$PV_TMP/man8/cmdb.json" <<EOC
