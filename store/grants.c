@@ -428,9 +428,9 @@ grant_decide(struct store *st, const char *approver,
 	    "AND state = 'pending'";
 	struct store_grant *g = NULL;
 	struct st_q *s = NULL;
-	char actor[128], obj[128];
+	char actor[128], obj[128], err[sizeof(st->err)];
 	int64_t aid;
-	int r, activated = 0;
+	int r, activated = 0, refused = 0;
 
 	if (out != NULL)
 		*out = NULL;
@@ -457,6 +457,7 @@ grant_decide(struct store *st, const char *approver,
 		    "own key and code through the broker (ssh %s@BROKER "
 		    "approve %s)",
 		    g->rule, id, approver, approver, id);
+		refused = 1;
 		goto out;
 	}
 	if ((r = st_prep(st, ins, &s)) != 0 ||
@@ -512,6 +513,23 @@ out:
 	store_grant_free(g);
 	st_done(s);
 	st_rollback(st);
+	/*
+	 * A break-glass approval refused is on the record too, in its own
+	 * transaction (the refusal's message is kept for the caller).
+	 */
+	if (refused &&
+	    st_object(actor, sizeof(actor), "approver", approver) == 0 &&
+	    st_object(obj, sizeof(obj), "grant", id) == 0) {
+		json_t *d = json_pack("{s:b, s:s}", "authenticated", 0, "why",
+		    "the rule does not accept break-glass approvals");
+
+		memcpy(err, st->err, sizeof(err));
+		if (store_audit_append(
+			st, actor, "grant.approve.refused", obj, d) != 0)
+			pv_error("audit: %s", store_errmsg(st));
+		json_decref(d);
+		memcpy(st->err, err, sizeof(err));
+	}
 	return r;
 }
 

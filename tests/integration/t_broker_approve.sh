@@ -10,13 +10,14 @@
 # - an engineer's key cannot approve: engineer bob, who shares his name
 #   with approver bob, gets the engineers' menu, where approve is unknown;
 # - root's provostctl grant approve --as is refused under a rule without
-#   break-glass (the grant stays shut) and counts under one with it, the
-#   audit saying it was not authenticated by the approver;
+#   break-glass (the grant stays shut; the refusal audited) and counts
+#   under one with it, the audit saying it was not authenticated by the
+#   approver;
 # - a taken-over session process (pv-broker-forge) cannot make the monitor
 #   count an approval: as engineer alice its menu has no approve, and with
 #   sam's public key but not his code it is killed before any menu.
-# Approvers type a code every time (no MFAGrace); each login here takes
-# the next unused 30 s step, waiting for it when needed.
+# Approvers type a code every time (no MFAGrace, which is on here for the
+# engineers); each login takes the next unused 30 s step, waiting for it.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -151,6 +152,9 @@ out=$(SSH_ASKPASS="$PV_TMP/askpass-appr" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
 pvctl grant approve "$G1" --as kim >"$PV_TMP/as.out" 2>&1 && pv_fail "--as counted: $(cat "$PV_TMP/as.out")"
 grep -q "does not accept break-glass approvals" "$PV_TMP/as.out" || pv_fail "--as: $(cat "$PV_TMP/as.out")"
 [ "$(approvals "$G1")" -eq 1 ] && [ "$(state "$G1")" = pending ] || pv_fail "--as changed the grant"
+n=$(sql "select count(*) from audit where action = 'grant.approve.refused' and actor = 'approver:kim'
+    and object = 'grant:$G1' and json_extract(details, '\$.authenticated') = 0")
+[ "$n" -eq 1 ] || pv_fail "the refused --as is not on the record ($n rows)"
 pvssh "alice+$ME@apr01" 'echo in' </dev/null >"$PV_TMP/in.out" 2>&1 && pv_fail "in after --as"
 grep -q "has 1 of 2 approvals" "$PV_TMP/in.out" || pv_fail "refusal: $(cat "$PV_TMP/in.out")"
 
@@ -185,6 +189,10 @@ n=$(sql "select count(*) from audit where action = 'grant.deny' and actor = 'app
     and object = 'grant:$G3' and json_extract(details, '\$.authenticated') = 1
     and json_extract(details, '\$.reason') = 'not during the freeze'")
 [ "$n" -eq 1 ] || pv_fail "the denial is not audited as sam's"
+# sam signed in five times, each time with a code (MFAGrace is on here,
+# for engineers only)
+n=$(sql "select count(*) from audit where action = 'totp.accept' and actor = 'approver:sam'")
+[ "$n" -eq 5 ] || pv_fail "sam typed $n codes in five sign-ins"
 
 # 8. A taken-over session process cannot make the monitor count one.
 FORGE="$top_builddir/broker/pv-broker-forge"

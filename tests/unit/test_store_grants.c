@@ -387,6 +387,25 @@ test_list_and_revoke_engineer(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Rows of the audit chain with this action. */
+static int
+audit_count(struct store *st, const char *action)
+{
+	sqlite3_stmt *q;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(st_sqlite_db(st),
+		"SELECT count(*) FROM audit WHERE action = ?1 AND "
+		"json_extract(details, '$.authenticated') = 0",
+		-1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_bind_text(q, 1, action, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
 /*
  * Approvers who signed in to the broker (store_grant_approve_auth) are
  * the only ones that count under a rule without break-glass; root's --as
@@ -415,6 +434,8 @@ test_authenticated_approvals(void **state)
 	assert_int_equal(
 	    store_grant_approve(st, "sec1", id, NOW + 1, NULL), PV_ERR_DENIED);
 	assert_non_null(strstr(store_errmsg(st), "break-glass"));
+	/* and on the record, as not authenticated */
+	assert_int_equal(audit_count(st, "grant.approve.refused"), 1);
 	assert_int_equal(
 	    store_grant_approve_auth(st, "sec1", &how, id, "ok", NOW + 2, &g),
 	    0);
