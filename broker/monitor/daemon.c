@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -259,6 +260,59 @@ peer_name(const struct sockaddr_storage *ss, socklen_t sl, char *out,
 		(void)snprintf(addr, addrlen, "?");
 	} else
 		(void)snprintf(addr, addrlen, "%.63s", h);
+}
+
+/*
+ * Descriptors the monitor holds for each session process: its monitor
+ * socket, its control link, its own descriptor of the recording (hashed
+ * as it grows), and one passed in an answer while that is in flight.
+ */
+#define NOFILE_PER_SESSION 4
+/*
+ * And besides: the listeners (MAX_LISTENERS), watchers (256 in all), and
+ * the rest: stdin, stdout, stderr, the store's files (database, -wal,
+ * -shm), syslog, the control socket and the client being served, the
+ * epoll set, the plugin host, a burst of connections not yet forked.
+ */
+#define NOFILE_FIXED (MAX_LISTENERS + 256 + 64)
+
+/*
+ * RLIMIT_NOFILE's soft limit raised to what MaxSessions needs; a hard
+ * limit below it is one line in err (systemd: LimitNOFILE=).
+ */
+static int
+nofile_raise(uint32_t max_sessions, char *err, size_t errlen)
+{
+	rlim_t need = (rlim_t)max_sessions * NOFILE_PER_SESSION + NOFILE_FIXED;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		(void)snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s",
+		    strerror(errno));
+		return PV_ERR_INTERNAL;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		(void)snprintf(err, errlen,
+		    "MaxSessions %u needs %llu file descriptors (%d per "
+		    "session and %d), but the hard limit (RLIMIT_NOFILE) is "
+		    "%llu: raise it (LimitNOFILE= in provostd.service, ulimit "
+		    "-Hn) or lower MaxSessions",
+		    max_sessions, (unsigned long long)need, NOFILE_PER_SESSION,
+		    NOFILE_FIXED, (unsigned long long)rl.rlim_max);
+		return PV_ERR_CONFIG;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		(void)snprintf(err, errlen,
+		    "setrlimit(RLIMIT_NOFILE, %llu): %s",
+		    (unsigned long long)need, strerror(errno));
+		return PV_ERR_PERM;
+	}
+	pv_verbose("RLIMIT_NOFILE raised to %llu for MaxSessions %u",
+	    (unsigned long long)need, max_sessions);
+	return 0;
 }
 
 /* The session processes' user, resolved once at start-up. */
@@ -647,6 +701,9 @@ reload(struct broker_ctx *bx, struct pv_config *conf, const char *path,
 	    policy_load_mem(nc->policy_file, (const char *)text, len, &cpol,
 		err, sizeof(err)) != 0)
 		goto refuse;
+	/* MaxSessions applies at once: the descriptors must be there */
+	if (nofile_raise(nc->max_sessions, err, sizeof(err)) != 0)
+		goto refuse;
 	pv_config_reload(conf, nc, restart, sizeof(restart));
 	pv_log_set_level((enum pv_log_level)conf->log_level);
 	broker_ctl_set_policy(ctl, cpol);
@@ -967,6 +1024,10 @@ main(int argc, char **argv)
 	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
 	if (sandbox_user(conf, &sb) != 0)
 		goto fail;
+	if (nofile_raise(conf->max_sessions, err, sizeof(err)) != 0) {
+		fprintf(stderr, "provostd: %s: %s\n", conf_path, err);
+		goto fail;
+	}
 	if (path_join(path, sizeof(path), conf->state_dir, "ca") != 0 ||
 	    broker_ca_load(path, &ca) != 0)
 		goto fail;

@@ -17,6 +17,7 @@ FAULT_INTEGRATION_TESTS = \
 	tests/integration/t_broker_fault_session.sh \
 	tests/integration/t_broker_fault_daemon.sh \
 	tests/integration/t_broker_stop.sh \
+	tests/integration/t_broker_nofile.sh \
 	tests/integration/t_broker_fault_target.sh \
 	tests/integration/t_broker_fault_disk.sh \
 	tests/integration/t_broker_load.sh
