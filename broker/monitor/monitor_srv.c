@@ -198,11 +198,11 @@ ms_pending_drop(struct broker_mon_child *c)
 		(void)close(c->pfd);
 	c->pfd = -1;
 	if (c->pq != NULL) {
-		broker_mon_msg_clear(c->pq);
+		broker_mon_msg_wipe(c->pq);
 		free(c->pq);
 	}
 	if (c->pa != NULL) {
-		broker_mon_msg_clear(c->pa);
+		broker_mon_msg_wipe(c->pa);
 		free(c->pa);
 	}
 	c->pq = c->pa = NULL;
@@ -1320,8 +1320,8 @@ broker_monsrv_take(struct broker_mon_child *c)
 fail:
 	if (fd >= 0)
 		(void)close(fd);
-	broker_mon_msg_clear(q);
-	broker_mon_msg_clear(a);
+	broker_mon_msg_wipe(q);
+	broker_mon_msg_wipe(a);
 	free(q);
 	free(a);
 	return r;

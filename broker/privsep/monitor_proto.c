@@ -514,6 +514,19 @@ broker_mon_msg_clear(struct mon_msg *m)
 		pv_secret_wipe(m, sizeof(*m));
 }
 
+void
+broker_mon_msg_wipe(struct mon_msg *m)
+{
+	if (m == NULL)
+		return;
+	/* the union's members overlap: each secret field, whatever the type */
+	pv_secret_wipe(m->u.auth_totp.code, sizeof(m->u.auth_totp.code));
+	pv_secret_wipe(m->u.rec_open_ans.dk, sizeof(m->u.rec_open_ans.dk));
+	pv_secret_wipe(m->u.rec_open_ans.nonce_prefix,
+	    sizeof(m->u.rec_open_ans.nonce_prefix));
+	pv_secret_wipe(m->u.token.token, sizeof(m->u.token.token));
+}
+
 int
 broker_mon_msg_decode(const uint8_t *frame, size_t len, struct mon_msg *out)
 {
@@ -775,7 +788,7 @@ broker_mon_msg_encode(const struct mon_msg *m, struct pv_buf *out)
 	}
 	r = pv_buf_put(out, pv_buf_ptr(frame), pv_buf_len(frame));
 out:
-	broker_mon_msg_clear(check);
+	broker_mon_msg_wipe(check);
 	free(check);
 	pv_buf_free(body);
 	pv_buf_free(frame);

@@ -87,8 +87,8 @@ bm_msgs(struct mon_msg **req, struct mon_msg **ans)
 static void
 bm_done(struct mon_msg *req, struct mon_msg *ans)
 {
-	broker_mon_msg_clear(req);
-	broker_mon_msg_clear(ans);
+	broker_mon_msg_wipe(req);
+	broker_mon_msg_wipe(ans);
 	free(req);
 	free(ans);
 }

@@ -762,6 +762,67 @@ mk(struct mon_msg *m, enum mon_type t)
 	}
 }
 
+/* Is any byte of p[0..n) not zero? */
+static int
+nonzero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * broker_mon_msg_wipe: the secret fields go, whatever the type says by
+ * then (an answer that became an error after its token was written), and
+ * only they: the rest of a ~100 KiB message is not written again.
+ */
+static void
+test_msg_wipe(void **state)
+{
+	struct mon_msg *m = calloc(1, sizeof(*m));
+
+	(void)state;
+	assert_non_null(m);
+	mk(m, MON_TOKEN);
+	(void)snprintf(
+	    m->u.token.token, sizeof(m->u.token.token), "pvt1.secret-token");
+	m->type = MON_ERROR; /* as ms_error leaves it */
+	broker_mon_msg_wipe(m);
+	assert_false(nonzero(m->u.token.token, sizeof(m->u.token.token)));
+	mk(m, MON_REC_OPEN_ANS);
+	memset(m->u.rec_open_ans.dk, 0xa5, sizeof(m->u.rec_open_ans.dk));
+	memset(m->u.rec_open_ans.nonce_prefix, 0x5a,
+	    sizeof(m->u.rec_open_ans.nonce_prefix));
+	broker_mon_msg_wipe(m);
+	assert_false(
+	    nonzero(m->u.rec_open_ans.dk, sizeof(m->u.rec_open_ans.dk)));
+	assert_false(nonzero(m->u.rec_open_ans.nonce_prefix,
+	    sizeof(m->u.rec_open_ans.nonce_prefix)));
+	/*
+	 * Past the secret fields (the token's, the longest, ends at 4 KiB)
+	 * nothing is written: an audit row's details stay as they were.
+	 */
+	mk(m, MON_AUDIT);
+	memset(m->u.audit.details + 8192, 'x', 16384);
+	broker_mon_msg_wipe(m);
+	assert_int_equal(m->u.audit.details[8192], 'x');
+	assert_int_equal(m->u.audit.details[8192 + 16383], 'x');
+	memset(m, 0, sizeof(*m));
+	m->type = MON_AUTH_TOTP;
+	(void)snprintf(
+	    m->u.auth_totp.login, sizeof(m->u.auth_totp.login), "alice");
+	(void)snprintf(
+	    m->u.auth_totp.code, sizeof(m->u.auth_totp.code), "123456");
+	broker_mon_msg_wipe(m);
+	assert_false(nonzero(m->u.auth_totp.code, sizeof(m->u.auth_totp.code)));
+	broker_mon_msg_wipe(NULL);
+	free(m);
+}
+
 static void
 test_provostd_roundtrip(void **state)
 {
@@ -1216,6 +1277,7 @@ main(void)
 		cmocka_unit_test(test_encode_refuses_bad),
 		cmocka_unit_test(test_order_rules),
 		cmocka_unit_test(test_provostd_roundtrip),
+		cmocka_unit_test(test_msg_wipe),
 		cmocka_unit_test(test_provostd_order),
 		cmocka_unit_test(test_socketpair_roundtrip),
 		cmocka_unit_test(test_large_frames),
