@@ -627,10 +627,8 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	broker_ctl_forget(ctl);
 	for (j = 0; j < npfd; j++)
 		close(pfd[j].fd);
-	for (i = 0; i < k->n; i++) {
-		broker_monsrv_set_epoll(k->v[i], -1);
-		broker_monsrv_free(k->v[i]);
-	}
+	for (i = 0; i < k->n; i++)
+		broker_monsrv_forget(k->v[i]);
 	k->n = 0;
 	bx->backend.ops->free(bx->backend.ctx);
 	memset(&bx->backend, 0, sizeof(bx->backend));

@@ -154,5 +154,10 @@ int broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen);
 void broker_monsrv_reaped(struct broker_mon_child *c, int status,
     uint64_t bytes_in, uint64_t bytes_out);
 void broker_monsrv_free(struct broker_mon_child *c);
+/*
+ * In a forked session process, another session's state: its descriptors
+ * closed, its pages unmapped (gone from this process without a copy).
+ */
+void broker_monsrv_forget(struct broker_mon_child *c);
 
 #endif /* PROVOST_BROKER_MONITOR_MONITOR_H */

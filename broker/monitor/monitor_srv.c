@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -131,7 +132,18 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	unsigned int tries;
 
 	*out = NULL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/*
+	 * Pages of its own (zeroed), so that a forked session process drops
+	 * every other session's state by unmapping it: nothing of it stays
+	 * readable there, and nothing is written (a wipe would copy each
+	 * shared page into every child: O(sessions) memory per process).
+	 * An anonymous mapping takes fd -1.
+	 */
+	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS,
+	    // cppcheck-suppress invalidFunctionArg
+	    -1, 0);
+	if (c == MAP_FAILED)
 		return PV_ERR_ALLOC;
 	c->conf = conf;
 	c->bk = bk;
@@ -149,7 +161,7 @@ broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
 	if (tries < MON_AUTH_REQS_MAX)
 		tries = MON_AUTH_REQS_MAX;
 	if (broker_mon_state_init(&c->st, session_id, tries) != 0) {
-		free(c);
+		(void)munmap(c, sizeof(*c));
 		return PV_ERR_INVALID;
 	}
 	*out = c;
@@ -227,8 +239,33 @@ broker_monsrv_free(struct broker_mon_child *c)
 		(void)close(c->rec_fd);
 	EVP_MD_CTX_free(c->rec_md);
 	broker_mon_reader_free(&c->rd);
-	pv_secret_wipe(c, sizeof(*c));
-	free(c);
+	/* no secret is kept here; the kernel zeroes the pages it takes back */
+	(void)munmap(c, sizeof(*c));
+}
+
+void
+broker_monsrv_forget(struct broker_mon_child *c)
+{
+	if (c == NULL)
+		return;
+	/* the parent's set: not touched (its descriptors are only closed) */
+	c->epfd = -1;
+	if (c->sock >= 0)
+		(void)close(c->sock);
+	if (c->rec_fd >= 0)
+		(void)close(c->rec_fd);
+	if (c->pfd >= 0)
+		(void)close(c->pfd);
+	/*
+	 * A frame half read and an answer not yet sent live on the heap:
+	 * wiped (they may hold a code or a key).  The rest goes with the
+	 * pages, unwritten.
+	 */
+	if (c->rd.buf != NULL)
+		pv_secret_wipe(c->rd.buf, c->rd.have);
+	broker_mon_msg_wipe(c->pq);
+	broker_mon_msg_wipe(c->pa);
+	(void)munmap(c, sizeof(*c));
 }
 
 /*

@@ -260,7 +260,14 @@ broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out)
 		rd->have += (size_t)n;
 	}
 	r = broker_mon_msg_decode(rd->buf, rd->have, out);
+	/*
+	 * The frame's bytes wiped (a TOTP code), and the buffer let go: an
+	 * idle session holds none, so thousands of them cost the monitor
+	 * no 64 KiB each, nor a forked session process a copy of each.
+	 */
 	pv_secret_wipe(rd->buf, rd->have);
+	free(rd->buf);
+	rd->buf = NULL;
 	rd->have = 0;
 	rd->started_ms = 0;
 	if (r != 0)
@@ -275,8 +282,9 @@ broker_mon_read_some(int sock, struct mon_reader *rd, struct mon_msg *out)
 void
 broker_mon_reader_free(struct mon_reader *rd)
 {
+	/* only a frame half read is there (each whole one was wiped) */
 	if (rd->buf != NULL) {
-		pv_secret_wipe(rd->buf, MON_HDR_LEN + MON_FRAME_MAX);
+		pv_secret_wipe(rd->buf, rd->have);
 		free(rd->buf);
 	}
 	memset(rd, 0, sizeof(*rd));

@@ -383,7 +383,8 @@ int broker_mon_recv(
  * broker_mon_reader_free (it wipes: a TOTP code may be inside).
  */
 struct mon_reader {
-	uint8_t *buf; /* MON_HDR_LEN + MON_FRAME_MAX, allocated on first use */
+	uint8_t
+	    *buf; /* MON_HDR_LEN + MON_FRAME_MAX, only while a frame is read */
 	size_t have;
 	uint64_t started_ms;
 };
