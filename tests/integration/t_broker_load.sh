@@ -13,7 +13,7 @@ BASH=${BASH:-$(command -v bash || :)}
 n=30
 grep -q '^#define PV_SANITIZERS 1' "$top_builddir/config.h" 2>/dev/null && n=10
 N=${PROVOST_LOAD_N:-$n}
-LOAD_N=$N LOAD_JSON="$PV_TMP/load.json" TMPDIR="$PV_TMP" \
+LOAD_N=$N LOAD_IDLE_S=0 LOAD_JSON="$PV_TMP/load.json" TMPDIR="$PV_TMP" \
     "$BASH" "$top_srcdir/bench/load" >"$PV_TMP/load.out" 2>&1 ||
     pv_fail "bench/load with $N sessions: $(grep '^load: \|^provostd: \(error\|warning\)' "$PV_TMP/load.out" | head -40)"
 grep "\"sessions\":$N,\"ok\":$N," "$PV_TMP/load.json" >/dev/null || pv_fail "json: $(cat "$PV_TMP/load.json")"
