@@ -72,6 +72,7 @@ sed -n 's/^ *provostctl \([a-z]*\) \([a-z]*\).*/\1 \2/p' "$PV_TMP/help" | sort -
 while read -r g c; do
 	case "$g $c" in
 	"engineer key") set -- engineer key add ;;
+	"approver key") set -- approver key add ;;
 	"audit anchors") set -- audit anchors export ;;
 	"report ") set -- report ;;
 	*) set -- "$g" "$c" ;;

@@ -46,9 +46,12 @@ ctl() { "$CTL" -f "$PV_TMP/good.conf" "$@"; }
 ctl init > "$PV_TMP/ca.out" 2> "$PV_TMP/init.err" ||
 	pv_fail "init: $(cat "$PV_TMP/init.err")"
 [ "$(cat "$PV_TMP/ca.out")" = "$(cat "$S/ca.pub")" ] || pv_fail "init printed no CA key"
-[ "$(ctl store migrate)" = "store: schema version 6 (up to date)" ] ||
+# the version this provost writes (store/store.h)
+V=$(sed -n 's/^#define STORE_SCHEMA_VERSION \([0-9]*\)$/\1/p' "$top_srcdir/store/store.h")
+[ -n "$V" ] || pv_fail "no STORE_SCHEMA_VERSION in store/store.h"
+[ "$(ctl store migrate)" = "store: schema version $V (up to date)" ] ||
 	pv_fail "store migrate: $(ctl store migrate 2>&1)"
-[ "$(psql_db ctl -tAc 'SELECT version FROM provost_schema')" = 6 ] ||
+[ "$(psql_db ctl -tAc 'SELECT version FROM provost_schema')" = "$V" ] ||
 	pv_fail "schema version not in provost_schema"
 # a second init on the same store is refused (its keys are new)
 rm -rf "$S"
@@ -151,7 +154,7 @@ grep -q "p1-0" "$PV_TMP/env.out" || pv_fail "env store lists $(cat "$PV_TMP/env.
 psql_db ctl -c "UPDATE provost_schema SET version = 99" || pv_fail "set version"
 ctl provider list > "$PV_TMP/new.out" 2>&1 && pv_fail "newer schema opened"
 [ "$(wc -l < "$PV_TMP/new.out")" -eq 1 ] || pv_fail "newer schema: $(cat "$PV_TMP/new.out")"
-grep -q "store schema version 99 is newer than this program (6)" "$PV_TMP/new.out" ||
+grep -q "store schema version 99 is newer than this program ($V)" "$PV_TMP/new.out" ||
 	pv_fail "newer schema: $(cat "$PV_TMP/new.out")"
 # provostd does not run on PostgreSQL yet: it says so in one line (fails
 # closed, no password), it does not take the store for a missing file.
