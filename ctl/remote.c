@@ -52,6 +52,44 @@ remote_files_rm(struct remote_files *f)
 }
 
 /*
+ * In the forked child: ssh as account to target t with f's one-use key,
+ * certificate and known-hosts file (no config, no agent, no other key),
+ * running cmd (NULL-terminated).  Never returns.
+ */
+static void __attribute__((noreturn)) remote_exec(const struct store_target *t,
+    const char *account, const struct remote_files *f, const char *const *cmd)
+{
+	char port[16], dest[300], idopt[4300], certopt[4300], knownopt[4300];
+	const char *argv[48];
+	size_t n = 0, i;
+
+	(void)snprintf(port, sizeof(port), "%u", t->port);
+	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
+	(void)snprintf(idopt, sizeof(idopt), "IdentityFile=%s", f->key);
+	(void)snprintf(certopt, sizeof(certopt), "CertificateFile=%s", f->cert);
+	(void)snprintf(
+	    knownopt, sizeof(knownopt), "UserKnownHostsFile=%s", f->known);
+	const char *const opts[] = { "ssh", "-F", "/dev/null", "-o",
+		"BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", idopt, "-o",
+		certopt, "-o", knownopt, "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
+		"-o", "LogLevel=ERROR", "-T", "-p", port, dest };
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		argv[n++] = opts[i];
+	for (i = 0; cmd[i] != NULL && n + 1 < sizeof(argv) / sizeof(argv[0]);
+	     i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	/* execvp's prototype predates const; it does not write */
+	union {
+		const char **c;
+		char *const *v;
+	} u = { .c = argv };
+	execvp("ssh", u.v);
+	_exit(127);
+}
+
+/*
  * The address this host reaches the target from (the kernel's route, by
  * a UDP socket that sends nothing), as a source-address for the
  * certificate: it is good from here only.
@@ -299,8 +337,7 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 	struct remote_files f = { .dir = "" };
 	struct rec_recipients *rs = NULL;
 	struct rec_writer *w = NULL;
-	char *account = NULL, *root = NULL, port[16], dest[300], idopt[4300],
-	     certopt[4300], knownopt[4300], *buf = NULL, ebuf[512], tmp[4096];
+	char *account = NULL, *root = NULL, *buf = NULL, ebuf[512], tmp[4096];
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, st = 0,
 	    r = PV_ERR_IO, recfail = 0;
 	uint64_t deadline = pv_mono_ms() + REMOTE_TIMEOUT_MS;
@@ -320,12 +357,6 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 	if ((r = remote_files(
 		 c, t, account, &admin_id, why, &f, err, errlen)) != 0)
 		goto out;
-	(void)snprintf(port, sizeof(port), "%u", t->port);
-	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
-	(void)snprintf(idopt, sizeof(idopt), "IdentityFile=%s", f.key);
-	(void)snprintf(certopt, sizeof(certopt), "CertificateFile=%s", f.cert);
-	(void)snprintf(
-	    knownopt, sizeof(knownopt), "UserKnownHostsFile=%s", f.known);
 	if ((buf = malloc(REMOTE_OUT_MAX)) == NULL) {
 		r = PV_ERR_ALLOC;
 		goto out;
@@ -340,13 +371,9 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 ||
 		    dup2(e[1], 2) < 0)
 			_exit(127);
-		execlp("ssh", "ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
-		    "-o", "IdentitiesOnly=yes", "-o", idopt, "-o", certopt,
-		    "-o", knownopt, "-o", "GlobalKnownHostsFile=/dev/null",
-		    "-o", "StrictHostKeyChecking=yes", "-o",
-		    "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-T", "-p",
-		    port, dest, "sh", "-s", "--", arg, (char *)NULL);
-		_exit(127);
+		const char *const cmd[] = { "sh", "-s", "--", arg, NULL };
+
+		remote_exec(t, account, &f, cmd);
 	}
 	close(in[0]);
 	close(o[1]);
@@ -532,8 +559,7 @@ ctl_remote_probe(struct ctl *c, const char *target, const char *account,
 	};
 	struct store_target *t = NULL;
 	struct remote_files f = { .dir = "" };
-	char port[16], dest[300], idopt[4300], certopt[4300], knownopt[4300],
-	    ebuf[512];
+	char ebuf[512];
 	int e[2] = { -1, -1 }, st = 0, nul = -1, r;
 	uint64_t deadline = pv_mono_ms() + REMOTE_PROBE_MS;
 	size_t elen = 0;
@@ -552,12 +578,6 @@ ctl_remote_probe(struct ctl *c, const char *target, const char *account,
 	}
 	if ((r = remote_files(c, t, account, &id, why, &f, err, errlen)) != 0)
 		goto out;
-	(void)snprintf(port, sizeof(port), "%u", t->port);
-	(void)snprintf(dest, sizeof(dest), "%s@%s", account, t->host);
-	(void)snprintf(idopt, sizeof(idopt), "IdentityFile=%s", f.key);
-	(void)snprintf(certopt, sizeof(certopt), "CertificateFile=%s", f.cert);
-	(void)snprintf(
-	    knownopt, sizeof(knownopt), "UserKnownHostsFile=%s", f.known);
 	r = PV_ERR_IO;
 	if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 	    pipe2(e, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
@@ -567,13 +587,9 @@ ctl_remote_probe(struct ctl *c, const char *target, const char *account,
 	if (pid == 0) {
 		if (dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(e[1], 2) < 0)
 			_exit(127);
-		execlp("ssh", "ssh", "-F", "/dev/null", "-o", "BatchMode=yes",
-		    "-o", "IdentitiesOnly=yes", "-o", idopt, "-o", certopt,
-		    "-o", knownopt, "-o", "GlobalKnownHostsFile=/dev/null",
-		    "-o", "StrictHostKeyChecking=yes", "-o",
-		    "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-T", "-p",
-		    port, dest, "true", (char *)NULL);
-		_exit(127);
+		const char *const cmd[] = { "true", NULL };
+
+		remote_exec(t, account, &f, cmd);
 	}
 	close(e[1]);
 	e[1] = -1;
