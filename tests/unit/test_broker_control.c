@@ -62,6 +62,7 @@ fixture_done(struct fixture *f)
 {
 	free(f->c.kids);
 	free(f->c.src);
+	free(f->c.linkidx); /* the links' map, by descriptor */
 	pv_config_free(f->conf);
 }
 
