@@ -49,6 +49,7 @@ usage(void)
 	    "    totp ENGINEER CODE\n"
 	    "    pubkey LOGIN FILE.pub  (is this public key the login's?)\n"
 	    "    menu WORD...      (a menu command, words joined by blanks)\n"
+	    "    audit SESSION ACTION DETAIL...  (one audit row, plain words)\n"
 	    "    sleep MS\n"
 	    "    partial           (a frame header and part of its body, no "
 	    "more)\n"
@@ -169,6 +170,31 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
 		    f[1]);
 		set(q->u.target_get.name, sizeof(q->u.target_get.name), f[2]);
+	} else if (strcmp(f[0], "audit") == 0 && n >= 4) {
+		/* one row: the detail is the words after ACTION, plain text */
+		char d[512];
+		size_t len = 0;
+		int i;
+
+		q->type = MON_AUDIT;
+		set(q->u.audit.action, sizeof(q->u.audit.action), f[2]);
+		if (snprintf(q->u.audit.object, sizeof(q->u.audit.object),
+			"session:%s", f[1]) >= (int)sizeof(q->u.audit.object))
+			usage();
+		for (i = 3; i < n; i++) {
+			if (len + strlen(f[i]) + 2 > sizeof(d) ||
+			    strpbrk(f[i], "\"\\") != NULL)
+				usage();
+			if (i > 3)
+				d[len++] = ' ';
+			memcpy(d + len, f[i], strlen(f[i]));
+			len += strlen(f[i]);
+		}
+		d[len] = '\0';
+		if (snprintf(q->u.audit.details, sizeof(q->u.audit.details),
+			"{\"detail\":\"%s\"}",
+			d) >= (int)sizeof(q->u.audit.details))
+			usage();
 	} else if (strcmp(f[0], "session-end") == 0 && n == 1) {
 		q->type = MON_SESSION_END;
 		set(q->u.session_end.reason, sizeof(q->u.session_end.reason),

@@ -27,7 +27,9 @@
 #   after a wrong one, or one past MaxAuthTries (3), is killed; each wrong
 #   one is audited by the monitor and counts for the per-source penalty;
 # - a decision asked with another client address than the connection's
-#   (to pass a contract's OperateFrom): decided on the monitor's own.
+#   (to pass a contract's OperateFrom): decided on the monitor's own;
+# - a target.unreachable row (an outage for the sla plugin): it names
+#   the target the monitor decided, whatever the process writes.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -269,6 +271,21 @@ forge "decide alice db01 $ME exec 192.0.2.7" "decide alice db01 $ME exec 192.0.2
 echo "$out" | sed -n 2p | grep -q "^decision deny .*OperateFrom): 127.0.0.1 is outside office" ||
     pv_fail "a forged client address was believed: $out"
 kill -CONT "$SP" 2>/dev/null
+
+# 14. An unreachable target counts against the provider's availability
+# (the sla plugin): the row names the target the monitor decided for the
+# session, db01, never the one the process names.
+kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+start_provostd
+live_session f
+forge "audit $SID target.unreachable cannot reach target vault: Connection refused"
+echo "$out" | head -1 | grep -q "^answer" || pv_fail "audit: $out"
+kill -CONT "$SP" 2>/dev/null
+d=$(sql "select details from audit where action = 'target.unreachable' and object = 'session:$SID'")
+case "$d" in
+*'"detail":"target=db01 cannot reach target vault'*) ;;
+*) pv_fail "the unreachable row names another target than the monitor's: $d" ;;
+esac
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0
