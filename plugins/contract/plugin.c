@@ -60,6 +60,74 @@ c_init(const struct provost_plugin_host *host, const char *config, void **state,
 }
 
 /*
+ * Every audit row of action, page by page through the host's store
+ * queries ("action ACTION SEQ", 1000 rows a page), handed to each(ctx,
+ * row) until it returns non-zero.  0, or -1 when the store cannot say
+ * (s->why says why).
+ */
+static int
+c_action_rows(struct state *s, const char *action,
+    int (*each)(void *ctx, json_t *row), void *ctx)
+{
+	char q[128], *page = NULL;
+	const char *e = NULL;
+	unsigned long long cursor = 0;
+	json_t *arr, *row;
+	size_t i, n;
+	int stop = 0;
+
+	if (s->host == NULL || s->host->version < 0x10001 ||
+	    s->host->query == NULL) {
+		(void)snprintf(s->why, sizeof(s->why),
+		    "contract: the audit needs store queries, which this "
+		    "provost does not offer");
+		return -1;
+	}
+	do {
+		(void)snprintf(q, sizeof(q), "action %s %llu", action, cursor);
+		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
+		    (arr = json_loads(page, 0, NULL)) == NULL ||
+		    !json_is_array(arr)) {
+			(void)snprintf(s->why, sizeof(s->why),
+			    "contract: %s rows cannot be read: %s", action,
+			    e != NULL ? e : "a bad answer");
+			free(page);
+			return -1;
+		}
+		free(page);
+		page = NULL;
+		n = json_array_size(arr);
+		json_array_foreach(arr, i, row)
+		{
+			cursor = (unsigned long long)json_integer_value(
+			    json_object_get(row, "seq"));
+			if (!stop)
+				stop = each(ctx, row);
+		}
+		json_decref(arr);
+	} while (n == 1000 && !stop);
+	return 0;
+}
+
+struct warned {
+	char object[80];
+	long day;
+	int found;
+};
+
+static int
+warned_row(void *ctx, json_t *row)
+{
+	struct warned *w = ctx;
+	const char *o = json_string_value(json_object_get(row, "object"));
+
+	w->found = o != NULL && strcmp(o, w->object) == 0 &&
+	    json_integer_value(json_object_get(row, "ts_ms")) / 86400000 ==
+		w->day;
+	return w->found;
+}
+
+/*
  * Did the audit chain already warn of provider's notice period on UTC day
  * (a plugin host of provostd's or provostctl's, this one before a restart
  * or another broker's)?  1 yes, 0 no or cannot tell (then warned again:
@@ -68,44 +136,12 @@ c_init(const struct provost_plugin_host *host, const char *config, void **state,
 static int
 c_warned_in_chain(struct state *s, const char *provider, long day)
 {
-	char q[80], object[80], *page = NULL;
-	const char *e = NULL;
-	unsigned long long cursor = 0;
-	json_t *arr, *row;
-	size_t i, n;
-	int found = 0;
+	struct warned w = { .day = day };
 
-	if (s->host == NULL || s->host->version < 0x10001 ||
-	    s->host->query == NULL)
+	(void)snprintf(w.object, sizeof(w.object), "provider:%.64s", provider);
+	if (c_action_rows(s, "plugin.contract.notice", warned_row, &w) != 0)
 		return 0;
-	(void)snprintf(object, sizeof(object), "provider:%.64s", provider);
-	do {
-		(void)snprintf(
-		    q, sizeof(q), "action plugin.contract.notice %llu", cursor);
-		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
-		    (arr = json_loads(page, 0, NULL)) == NULL) {
-			free(page);
-			return 0;
-		}
-		free(page);
-		page = NULL;
-		n = json_array_size(arr);
-		json_array_foreach(arr, i, row)
-		{
-			const char *o =
-			    json_string_value(json_object_get(row, "object"));
-
-			cursor = (unsigned long long)json_integer_value(
-			    json_object_get(row, "seq"));
-			if (o != NULL && strcmp(o, object) == 0 &&
-			    json_integer_value(json_object_get(row, "ts_ms")) /
-				    86400000 ==
-				day)
-				found = 1;
-		}
-		json_decref(arr);
-	} while (n == 1000 && !found);
-	return found;
+	return w.found;
 }
 
 /* The notice period: one warning a day per provider in provostd's log. */
@@ -250,6 +286,28 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 #define REFUSALS_SHOWN 50
 #define DENY_PREFIX "plugin contract denies: contract "
 
+struct refusals {
+	char want[160]; /* "...contract ID (": the rows that name it */
+	unsigned long long total;
+	json_t *shown; /* the last REFUSALS_SHOWN */
+};
+
+static int
+refusal_row(void *ctx, json_t *row)
+{
+	struct refusals *x = ctx;
+	const char *why = json_string_value(
+	    json_object_get(json_object_get(row, "details"), "reason"));
+
+	if (why == NULL || strstr(why, x->want) == NULL)
+		return 0;
+	x->total++;
+	if (json_array_size(x->shown) == REFUSALS_SHOWN)
+		(void)json_array_remove(x->shown, 0);
+	(void)json_array_append(x->shown, row);
+	return 0;
+}
+
 /*
  * The refusals the audit chain holds under contract id (plugin.deny rows
  * whose reason names it), read page by page through the host's store
@@ -259,56 +317,20 @@ c_check(void *state, const struct provost_access *a, const char **errstr)
 static int
 c_refusals(struct state *s, FILE *out, const char *id)
 {
-	char q[64], want[160], *page = NULL;
-	const char *e = NULL;
-	json_t *arr, *row, *shown;
-	unsigned long long cursor = 0, total = 0;
-	size_t i, n;
+	struct refusals x = { .total = 0 };
+	json_t *row;
+	size_t i;
 
-	if (s->host == NULL || s->host->version < 0x10001 ||
-	    s->host->query == NULL) {
-		(void)snprintf(s->why, sizeof(s->why),
-		    "contract: the refusals need store queries, which this "
-		    "provost does not offer");
+	if ((x.shown = json_array()) == NULL)
+		return -1;
+	(void)snprintf(x.want, sizeof(x.want), DENY_PREFIX "%s (", id);
+	if (c_action_rows(s, "plugin.deny", refusal_row, &x) != 0) {
+		json_decref(x.shown);
 		return -1;
 	}
-	if ((shown = json_array()) == NULL)
-		return -1;
-	(void)snprintf(want, sizeof(want), DENY_PREFIX "%s (", id);
-	do {
-		(void)snprintf(q, sizeof(q), "action plugin.deny %llu", cursor);
-		if (s->host->query(s->host->ctx, q, &page, &e) != 1 ||
-		    (arr = json_loads(page, 0, NULL)) == NULL ||
-		    !json_is_array(arr)) {
-			(void)snprintf(s->why, sizeof(s->why),
-			    "contract: the refusals cannot be read: %s",
-			    e != NULL ? e : "a bad answer");
-			free(page);
-			json_decref(shown);
-			return -1;
-		}
-		free(page);
-		page = NULL;
-		n = json_array_size(arr);
-		json_array_foreach(arr, i, row)
-		{
-			const char *why = json_string_value(json_object_get(
-			    json_object_get(row, "details"), "reason"));
-
-			cursor = (unsigned long long)json_integer_value(
-			    json_object_get(row, "seq"));
-			if (why == NULL || strstr(why, want) == NULL)
-				continue;
-			total++;
-			if (json_array_size(shown) == REFUSALS_SHOWN)
-				(void)json_array_remove(shown, 0);
-			(void)json_array_append(shown, row);
-		}
-		json_decref(arr);
-	} while (n == 1000);
-	fprintf(out, "refused under it: %llu%s\n", total,
-	    total > REFUSALS_SHOWN ? " (the last 50 below)" : "");
-	json_array_foreach(shown, i, row)
+	fprintf(out, "refused under it: %llu%s\n", x.total,
+	    x.total > REFUSALS_SHOWN ? " (the last 50 below)" : "");
+	json_array_foreach(x.shown, i, row)
 	{
 		json_t *d = json_object_get(row, "details");
 		const char *why =
@@ -337,9 +359,9 @@ c_refusals(struct state *s, FILE *out, const char *id)
 		    json_string_value(json_object_get(d, "target")) != NULL
 			? json_string_value(json_object_get(d, "target"))
 			: "?",
-		    strstr(why, want) + strlen(want) - 1);
+		    strstr(why, x.want) + strlen(x.want) - 1);
 	}
-	json_decref(shown);
+	json_decref(x.shown);
 	return 0;
 }
 
