@@ -37,6 +37,8 @@ struct ctl {
 	struct plugin_host *plugins; /* started by ctl_decide when needed */
 	int plugins_started;
 	int plugins_failed;
+	/* exit due: the exits plugins ask for ({plugin, provider, reason}) */
+	json_t *exit_asks;
 };
 
 /* A command: argv[0] is its name ("add"); returns an exit code. */

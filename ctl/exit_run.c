@@ -25,6 +25,7 @@
 
 #include "ctl/ctl.h"
 #include "ctl/exit-int.h"
+#include "plugins/plugins.h"
 #include "recorder/recorder.h"
 
 /* Counts per step, for the terminal and the certificate. */
@@ -797,6 +798,9 @@ out:
 	return r;
 }
 
+/* How long the plugins may take to say whose exit is due. */
+#define EXIT_DUE_PLUGIN_MS 10000
+
 struct due_ctx {
 	json_t *names;
 	int64_t now;
@@ -825,9 +829,84 @@ last_reverify(void *ctx, const struct store_exit_item *i)
 }
 
 /*
+ * The plugins' word (the contract plugin's contract files): each provider
+ * a plugin asks an exit for is due today, whatever its --contract-end
+ * says; its reason goes with it.  1 when a plugin could not be asked or
+ * named no such provider.
+ */
+static int
+due_plugins(struct ctl *c, struct due_ctx *d)
+{
+	char err[512];
+	json_t *ask, *p = NULL;
+	size_t i, j;
+	int bad = 0;
+
+	if (c->cfg->nplugins == 0)
+		return 0;
+	if ((c->exit_asks = json_array()) == NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory") != 0;
+	if (ctl_plugins(c) != 0)
+		return 1; /* said */
+	if (plugin_host_due(c->plugins, d->now, EXIT_DUE_PLUGIN_MS, err,
+		sizeof(err)) != 0) {
+		(void)ctl_fail(PV_ERR_IO, "exit due: the plugins: %s", err);
+		bad = 1;
+	}
+	json_array_foreach(c->exit_asks, i, ask)
+	{
+		const char *name =
+		    json_string_value(json_object_get(ask, "provider"));
+
+		json_array_foreach(d->names, j, p)
+		{
+			if (strcmp(
+				json_string_value(json_object_get(p, "name")),
+				name) == 0)
+				break;
+		}
+		if (p == NULL || j == json_array_size(d->names)) {
+			(void)ctl_fail(PV_ERR_NOT_FOUND,
+			    "exit due: plugin %s asks for the exit of %s, "
+			    "not a provider",
+			    json_string_value(json_object_get(ask, "plugin")),
+			    name);
+			bad = 1;
+			continue;
+		}
+		(void)json_object_set_new(p, "end", json_integer(d->now));
+		(void)json_object_set(p, "why", ask);
+	}
+	json_decref(c->exit_asks);
+	c->exit_asks = NULL;
+	return bad;
+}
+
+/* The plugin's reason an exit is due, in the audit chain and said. */
+static int
+due_why(struct ctl *c, const char *name, json_t *why)
+{
+	const char *plugin = json_string_value(json_object_get(why, "plugin"));
+	const char *reason = json_string_value(json_object_get(why, "reason"));
+	char obj[160];
+	json_t *j;
+	int r;
+
+	printf("provider %s: plugin %s: %s\n", name, plugin, reason);
+	(void)snprintf(obj, sizeof(obj), "provider:%s", name);
+	if ((j = json_pack("{s:s, s:s}", "plugin", plugin, "reason", reason)) ==
+	    NULL)
+		return ctl_fail(PV_ERR_ALLOC, "out of memory");
+	r = store_audit_append(c->st, c->actor, "exit.due", obj, j);
+	json_decref(j);
+	return r != 0 ? STORE_FAIL(r) : 0;
+}
+
+/*
  * exit due: run by provost-exit.timer.  A provider whose contract has
- * ended gets its exit (ExitOnContractEnd yes) or a warning; an exit left
- * unfinished is resumed; a finished one is verified again once a week.
+ * ended (its --contract-end, or a plugin's contract file) gets its exit
+ * (ExitOnContractEnd yes) or a warning; an exit left unfinished is
+ * resumed; a finished one is verified again once a week.
  */
 int
 ctl_cmd_exit_due(struct ctl *c, int argc, char **argv)
@@ -856,8 +935,10 @@ ctl_cmd_exit_due(struct ctl *c, int argc, char **argv)
 		return r > 0 ? ctl_fail(PV_ERR_ALLOC, "out of memory")
 			     : STORE_FAIL(r);
 	}
+	bad = due_plugins(c, &d);
 	for (i = 0; (p = json_array_get(d.names, i)) != NULL; i++) {
 		int64_t end = json_integer_value(json_object_get(p, "end"));
+		json_t *why = json_object_get(p, "why");
 		int64_t rv = 0;
 
 		name = json_string_value(json_object_get(p, "name"));
@@ -870,6 +951,17 @@ ctl_cmd_exit_due(struct ctl *c, int argc, char **argv)
 		}
 		if (x == NULL && (end == 0 || end > d.now))
 			continue;
+		if (x == NULL && why != NULL &&
+		    (r = due_why(c, name, why)) != 0) {
+			json_decref(d.names);
+			return r;
+		}
+		if (x == NULL && why != NULL && !c->cfg->exit_on_contract_end) {
+			printf("provider %s: ExitOnContractEnd is no: run "
+			       "provostctl provider exit %s\n",
+			    name, name);
+			continue;
+		}
 		if (x == NULL && !c->cfg->exit_on_contract_end) {
 			printf("provider %s: contract ended %s; "
 			       "ExitOnContractEnd is no: run provostctl "

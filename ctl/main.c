@@ -348,6 +348,22 @@ ctl_plugin_audit(void *ctx, const char *plugin, const char *action,
 	return r;
 }
 
+/* A plugin asks for a provider's exit: exit due's to act on, else logged. */
+static void
+ctl_plugin_exit(
+    void *ctx, const char *plugin, const char *provider, const char *reason)
+{
+	struct ctl *c = ctx;
+
+	if (c->exit_asks == NULL ||
+	    json_array_append_new(c->exit_asks,
+		json_pack("{s:s, s:s, s:s}", "plugin", plugin, "provider",
+		    provider, "reason", reason)) != 0)
+		pv_warn("plugin %.64s asks for the exit of provider %.64s: "
+			"%.200s (provostctl exit due starts it)",
+		    plugin, provider, reason);
+}
+
 int
 ctl_plugins(struct ctl *c)
 {
@@ -356,6 +372,8 @@ ctl_plugins(struct ctl *c)
 		.timeout_ms = PLUGIN_CHECK_TIMEOUT_MS,
 		.audit = ctl_plugin_audit,
 		.audit_ctx = c,
+		.exit = ctl_plugin_exit,
+		.exit_ctx = c,
 	};
 	char err[512];
 

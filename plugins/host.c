@@ -8,7 +8,9 @@
  *   -> {"op":"check","seq":N,"access":{...}}   <- {"seq":N,"v":1|0,"reason":R}
  *   -> {"op":"event","event":{...}}            (no answer)
  *   -> {"op":"report","seq":N,"what":W} + fd   <- {"seq":N,"v":1|0|-1,"error":E}
- *   <- {"op":"exit","provider":P,"reason":R}   (a plugin asks for an exit)
+ *   -> {"op":"due","seq":N,"time":T}          <- {"seq":N,"v":1}
+ *   <- {"op":"exit","plugin":NAME,"provider":P,"reason":R}
+ *                                   (a plugin asks for an exit)
  *
  * A host that does not answer a check within the time limit, or whose
  * socket closes (a crash), means deny: it is killed and reaped, and the
@@ -97,12 +99,12 @@ host_send_json(int fd, json_t *o)
 static int
 host_request_exit(void *ctx, const char *provider, const char *reason)
 {
-	(void)ctx;
 	if (provider == NULL)
 		return -1;
 	return host_send_json(host_fd,
-		   json_pack("{s:s, s:s, s:s}", "op", "exit", "provider",
-		       provider, "reason", reason != NULL ? reason : "")) == 0
+		   json_pack("{s:s, s:s, s:s, s:s}", "op", "exit", "plugin",
+		       plugin_name_of(ctx), "provider", provider, "reason",
+		       reason != NULL ? reason : "")) == 0
 	    ? 1
 	    : -1;
 }
@@ -217,7 +219,29 @@ host_event(struct plugin_set *set, json_t *req)
 		.details_json = jstr(e, "details"),
 	};
 
-	plugin_set_event(set, &ev);
+	(void)plugin_set_event(set, &ev, NULL, 0);
+}
+
+/*
+ * exit due: the plugins' request_exit calls go out before the answer, on
+ * the same ordered socket, so the caller has them all when it comes.
+ */
+static void
+host_due(struct plugin_set *set, json_t *req)
+{
+	struct provost_event ev = {
+		.kind = PROVOST_EVENT_EXIT_DUE,
+		.time =
+		    (int64_t)json_integer_value(json_object_get(req, "time")),
+	};
+
+	char err[512] = "";
+	int v = plugin_set_event(set, &ev, err, sizeof(err)) == 0 ? 1 : -1;
+
+	(void)host_send_json(host_fd,
+	    json_pack("{s:I, s:i, s:s}", "seq",
+		json_integer_value(json_object_get(req, "seq")), "v", v,
+		"error", err));
 }
 
 static void
@@ -329,6 +353,8 @@ static void __attribute__((noreturn)) host_main(const struct host_spec *specs,
 			host_check(set, req);
 		else if (op != NULL && strcmp(op, "event") == 0)
 			host_event(set, req);
+		else if (op != NULL && strcmp(op, "due") == 0)
+			host_due(set, req);
 		else if (op != NULL && strcmp(op, "report") == 0) {
 			host_report(set, req, passed);
 			passed = -1;
@@ -426,13 +452,25 @@ host_wait(struct plugin_host *h, unsigned int ms, const char **why)
 			o = NULL;
 			continue;
 		}
-		/* A plugin's request for an exit: logged for the admin. */
+		/*
+		 * A plugin's request for an exit: the caller's (exit due), or
+		 * logged for the admin.
+		 */
 		if (jstr(o, "op") != NULL &&
 		    strcmp(jstr(o, "op"), "exit") == 0) {
-			pv_warn("a plugin asks for the exit of provider %.64s: "
-				"%.200s (provider exit is run by provostctl)",
-			    jstr(o, "provider") ? jstr(o, "provider") : "?",
-			    jstr(o, "reason") ? jstr(o, "reason") : "");
+			if (h->o.exit != NULL && jstr(o, "plugin") != NULL &&
+			    jstr(o, "provider") != NULL)
+				h->o.exit(h->o.exit_ctx, jstr(o, "plugin"),
+				    jstr(o, "provider"),
+				    jstr(o, "reason") ? jstr(o, "reason") : "");
+			else
+				pv_warn("plugin %.64s asks for the exit of "
+					"provider %.64s: %.200s (provostctl "
+					"exit due starts it)",
+				    jstr(o, "plugin") ? jstr(o, "plugin") : "?",
+				    jstr(o, "provider") ? jstr(o, "provider")
+							: "?",
+				    jstr(o, "reason") ? jstr(o, "reason") : "");
 			json_decref(o);
 			o = NULL;
 			continue;
@@ -736,6 +774,31 @@ plugin_host_report(struct plugin_host *h, const char *what, int outfd,
 	    jstr(ans, "error") != NULL ? jstr(ans, "error") : "");
 	json_decref(ans);
 	return v == 1 ? 0 : v == 0 ? PV_ERR_NOT_FOUND : PV_ERR_IO;
+}
+
+int
+plugin_host_due(struct plugin_host *h, int64_t now, unsigned int timeout_ms,
+    char *err, size_t errlen)
+{
+	json_t *req, *ans;
+	uint64_t seq;
+	int v;
+
+	if (!host_ready(h, err, errlen))
+		return PV_ERR_UNSUPPORTED;
+	seq = ++h->seq;
+	req = json_pack("{s:s, s:I, s:I}", "op", "due", "seq", (json_int_t)seq,
+	    "time", (json_int_t)now);
+	if (req == NULL || host_send(h, req, -1) != 0 ||
+	    (ans = host_answer(h, seq, timeout_ms)) == NULL) {
+		(void)snprintf(err, errlen, "%s", h->last_failure);
+		return PV_ERR_IO;
+	}
+	v = (int)json_integer_value(json_object_get(ans, "v"));
+	(void)snprintf(err, errlen, "%s",
+	    jstr(ans, "error") != NULL ? jstr(ans, "error") : "");
+	json_decref(ans);
+	return v == 1 ? 0 : PV_ERR_IO;
 }
 
 unsigned int

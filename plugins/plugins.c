@@ -233,16 +233,22 @@ plugin_set_check_access(struct plugin_set *set,
 	return PV_ALLOW;
 }
 
-void
-plugin_set_event(struct plugin_set *set, const struct provost_event *event)
+int
+plugin_set_event(struct plugin_set *set, const struct provost_event *event,
+    char *err, size_t errlen)
 {
 	const char *errstr;
 	size_t i;
+	int r = 0;
 
 	for (i = 0; i < set->n; i++) {
 		struct plugin *pl = &set->p[i];
 
 		if (pl->ops->on_event == NULL || pl->events_off)
+			continue;
+		/* a kind a plugin's version does not know is not its to see */
+		if (event->kind == PROVOST_EVENT_EXIT_DUE &&
+		    PROVOST_PLUGIN_VERSION_MINOR(pl->ops->version) < 4)
 			continue;
 		errstr = NULL;
 		if (pl->ops->on_event(pl->state, event, &errstr) < 0) {
@@ -250,8 +256,15 @@ plugin_set_event(struct plugin_set *set, const struct provost_event *event)
 			pv_error("plugin %s: on_event failed, switched off: %s",
 			    pl->ops->name,
 			    errstr != NULL ? errstr : "no reason given");
+			if (r == 0 && err != NULL)
+				(void)snprintf(err, errlen, "plugin %s: %s",
+				    pl->ops->name,
+				    errstr != NULL ? errstr
+						   : "no reason given");
+			r = -1;
 		}
 	}
+	return r;
 }
 
 int

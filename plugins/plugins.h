@@ -6,6 +6,7 @@
 #define PROVOST_PLUGINS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "plugins/provost_plugin.h"
@@ -36,9 +37,12 @@ const char *plugin_name_of(const void *ctx);
  */
 int plugin_set_check_access(struct plugin_set *set,
     const struct provost_access *access, char *reason, size_t reasonlen);
-/* Delivers an event to every plugin; one that errs is switched off. */
-void plugin_set_event(
-    struct plugin_set *set, const struct provost_event *event);
+/*
+ * Delivers an event to every plugin; one that errs is switched off.  0,
+ * or -1 when one erred (err, when not NULL, names the first).
+ */
+int plugin_set_event(struct plugin_set *set, const struct provost_event *event,
+    char *err, size_t errlen);
 /*
  * Asks each plugin with a report hook, in order, for the report what
  * ("contract --provider acme"): 1 the first that wrote it, 0 none makes
@@ -74,6 +78,13 @@ struct plugin_host_opts {
 	int (*audit)(void *ctx, const char *plugin, const char *action,
 	    const char *object, const char *details_json);
 	void *audit_ctx;
+	/*
+	 * In the caller's process: a plugin asks for provider's exit (or
+	 * NULL: the request is logged).
+	 */
+	void (*exit)(void *ctx, const char *plugin, const char *provider,
+	    const char *reason);
+	void *exit_ctx;
 };
 /* Loads every plugin in a new host; err holds the one line on failure. */
 int plugin_host_start(const struct plugin_spec *specs, size_t n,
@@ -95,6 +106,13 @@ void plugin_host_event(struct plugin_host *h, const struct provost_event *ev);
  */
 int plugin_host_report(struct plugin_host *h, const char *what, int outfd,
     unsigned int timeout_ms, char *err, size_t errlen);
+/*
+ * exit due: every plugin gets PROVOST_EVENT_EXIT_DUE at now; the exits
+ * they ask for reach o.exit before this returns 0.  PV_ERR_* with err
+ * when the host cannot answer.
+ */
+int plugin_host_due(struct plugin_host *h, int64_t now, unsigned int timeout_ms,
+    char *err, size_t errlen);
 unsigned int plugin_host_count(const struct plugin_host *h);
 /*
  * A query function for plugin_host_opts (host_store.c): ctx is the store's

@@ -11,7 +11,7 @@
 
 #define PROVOST_PLUGIN_TYPE 0x70767374U /* "pvst" */
 #define PROVOST_PLUGIN_MAJOR 1
-#define PROVOST_PLUGIN_MINOR 3
+#define PROVOST_PLUGIN_MINOR 4
 #define PROVOST_PLUGIN_VERSION \
 	((PROVOST_PLUGIN_MAJOR << 16) | PROVOST_PLUGIN_MINOR)
 #define PROVOST_PLUGIN_VERSION_MAJOR(v) ((v) >> 16)
@@ -56,6 +56,14 @@ enum provost_event_kind {
 	PROVOST_EVENT_SESSION_END = 3,
 	PROVOST_EVENT_REVOKE = 4,
 	PROVOST_EVENT_EXIT = 5, /* a provider's exit ran a step */
+	/*
+	 * Added in 1.4 (given only to plugins built against 1.4 or later):
+	 * provost-exit.timer's daily "provostctl exit due" asks whose exit
+	 * is due; a plugin answers by calling the host's request_exit for
+	 * each such provider before on_event returns.  Only provider-less
+	 * fields: time is set, the rest NULL.
+	 */
+	PROVOST_EVENT_EXIT_DUE = 6,
 };
 
 struct provost_event {
@@ -73,7 +81,12 @@ struct provost_plugin_host {
 	unsigned int version;
 	void *ctx;
 	void (*log)(void *ctx, int level, const char *msg);
-	/* Asks provost to start a provider's exit (contract plugin). */
+	/*
+	 * Asks provost to start a provider's exit (contract plugin): heeded
+	 * while the plugin handles PROVOST_EVENT_EXIT_DUE (provostctl exit
+	 * due starts it when ExitOnContractEnd is yes), otherwise logged for
+	 * the admin.  1 sent, -1 not.
+	 */
 	int (*request_exit)(
 	    void *ctx, const char *provider, const char *reason);
 	/* Added in 1.1: check version >= 0x10001 before use. */

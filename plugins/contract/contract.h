@@ -58,6 +58,16 @@ int contracts_banner(const struct contracts *c, const char *provider, int days,
     char *buf, size_t len);
 
 /*
+ * For each provider whose contract (one a provider) ended before now's
+ * day in the contract's zone: each(ctx, provider, why), why
+ * "contract ID (FILE:LINE, End) ended on YYYY-MM-DD".  0; each's non-zero
+ * return; or -1 when a contract's local time cannot be read (the others
+ * are still given).
+ */
+int contracts_ended(const struct contracts *c, int64_t now,
+    int (*each)(void *ctx, const char *provider, const char *why), void *ctx);
+
+/*
  * The terms of provider's contract (or every one when NULL), for people;
  * after each contract's terms, more(ctx, out, id) when more is not NULL
  * (a non-zero return stops and is returned).  0, or -1 (no contract).

@@ -988,6 +988,37 @@ contracts_check(const struct contracts *c, const struct contract_ask *a,
 }
 
 int
+contracts_ended(const struct contracts *c, int64_t now,
+    int (*each)(void *ctx, const char *provider, const char *why), void *ctx)
+{
+	char d[16], why[CONTRACT_ERR_MAX];
+	struct tm tm;
+	size_t i;
+	long today;
+	int r, bad = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const struct contract *k = &c->v[i];
+
+		if (local_tm(k->zone, now, &tm) != 0) {
+			bad = -1;
+			continue;
+		}
+		today = days_from_civil((long)tm.tm_year + 1900,
+		    (unsigned int)tm.tm_mon + 1, (unsigned int)tm.tm_mday);
+		if (today <= k->end)
+			continue;
+		date_format(k->end, d, sizeof(d));
+		(void)snprintf(why, sizeof(why),
+		    "contract %s (%s:%u, End) ended on %s", k->id, c->name,
+		    k->end_line, d);
+		if ((r = each(ctx, k->provider, why)) != 0)
+			return r;
+	}
+	return bad;
+}
+
+int
 contracts_banner(const struct contracts *c, const char *provider, int days,
     char *buf, size_t len)
 {

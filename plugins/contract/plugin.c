@@ -4,7 +4,9 @@
  * with the clause named, a provider without a contract is refused, and in
  * a contract's notice period the security team is warned in provostd's
  * log once a day per provider.  "provostctl report contract [--provider
- * P]" prints the terms in force and what was refused under them.
+ * P]" prints the terms in force and what was refused under them, and
+ * "provostctl exit due" is asked for the exit of every provider whose
+ * contract has ended.
  */
 #include "config.h"
 
@@ -400,6 +402,34 @@ c_report(void *state, FILE *out, const char *what, const char **errstr)
 	return 1;
 }
 
+static int
+c_ended(void *ctx, const char *provider, const char *why)
+{
+	struct state *s = ctx;
+
+	return s->host->request_exit(s->host->ctx, provider, why) == 1 ? 0 : 1;
+}
+
+/* exit due: an exit for each provider whose contract has ended. */
+static int
+c_event(void *state, const struct provost_event *ev, const char **errstr)
+{
+	struct state *s = state;
+
+	if (ev->kind != PROVOST_EVENT_EXIT_DUE)
+		return 1;
+	switch (contracts_ended(s->c, ev->time, c_ended, s)) {
+	case 0:
+		return 1;
+	case -1:
+		*errstr = "a contract's local time cannot be read";
+		return PROVOST_PLUGIN_ERROR;
+	default:
+		*errstr = "an exit request could not be sent";
+		return PROVOST_PLUGIN_ERROR;
+	}
+}
+
 /* Right after c_check allowed the same access: its banner, if any. */
 static const char *
 c_banner(void *state, const struct provost_access *a)
@@ -425,6 +455,7 @@ static const struct provost_plugin contract_ops = {
 	.name = "contract",
 	.init = c_init,
 	.check_access = c_check,
+	.on_event = c_event,
 	.report = c_report,
 	.fini = c_fini,
 	.notice = c_banner,

@@ -29,14 +29,14 @@ refused_conf() {
 	[ "$(grep -c . "$PV_TMP/t.err")" -eq 1 ] ||
 	    pv_fail "more than one line for '$1': $(cat "$PV_TMP/t.err")"
 }
-refused_conf "Plugin $LIBS/plugin_badabi.so" "plugin ABI 2.3, provost speaks 1.3"
+refused_conf "Plugin $LIBS/plugin_badabi.so" "plugin ABI 2.4, provost speaks 1.4"
 refused_conf "Plugin $LIBS/plugin_nosym.so" "no provost_plugin_v1()"
 refused_conf "Plugin $PLUG $PV_TMP/fail" "testplugin: init failed: config says fail"
 refused_conf "Plugin $PV_TMP/missing.so" "missing.so: not a regular file"
 # The start refuses too (not only -t).
 write_conf 2222 "Plugin $LIBS/plugin_badabi.so"
 "$PROVOSTD" -D -f "$CONF" >"$PV_TMP/start.err" 2>&1 && pv_fail "provostd started with a bad plugin"
-grep -q "plugin ABI 2.3" "$PV_TMP/start.err" || pv_fail "start: $(cat "$PV_TMP/start.err")"
+grep -q "plugin ABI 2.4" "$PV_TMP/start.err" || pv_fail "start: $(cat "$PV_TMP/start.err")"
 
 for e in mallory error hangman crasher querier; do
 	pv_keygen "$PV_TMP/$e"

@@ -7,7 +7,8 @@
 # without a region) is refused; an engineer connecting from outside the
 # contract's OperateFrom networks is refused; a contract that has ended refuses; a malformed
 # contracts file stops provostd -t with FILE:LINE; report contract prints
-# the terms and the refusals the audit chain holds under them.
+# the terms and the refusals the audit chain holds under them; exit due
+# starts the exit of a provider whose contract has ended.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -109,4 +110,28 @@ grep -q "^note: refused by the plugins: plugin contract denies: contract acme-ms
     "$PV_TMP/explain" || pv_fail "explain after the end: $(cat "$PV_TMP/explain")"
 pvctl token issue alice db01 "$ME" >/dev/null 2>"$PV_TMP/tok.err" && pv_fail "a token after the end"
 grep -q "it ended on" "$PV_TMP/tok.err" || pv_fail "token: $(cat "$PV_TMP/tok.err")"
+
+# The ended contract is the exit's cue (provost-exit.timer's exit due),
+# though acme's provider row has no --contract-end.  ExitOnContractEnd no:
+# said and audited, no exit; a contract for a provider the store does not
+# know is an error line.  ExitOnContractEnd yes: acme's exit starts.
+cat >> "$CF" <<EOC
+Contract ghost-msa
+    Provider ghostco
+    Start $(day -10)
+    End $(day -2)
+EOC
+pvctl exit due >"$PV_TMP/due.out" 2>&1 && pv_fail "exit due with a contract for no provider: $(cat "$PV_TMP/due.out")"
+grep -q "^provider acme: plugin contract: contract acme-msa ($CF:4, End) ended on $(day -1)$" "$PV_TMP/due.out" &&
+    grep -q "^provider acme: ExitOnContractEnd is no: run provostctl provider exit acme$" "$PV_TMP/due.out" &&
+    grep -q "plugin contract asks for the exit of ghostco, not a provider" "$PV_TMP/due.out" ||
+    pv_fail "exit due, ExitOnContractEnd no: $(cat "$PV_TMP/due.out")"
+sqlite3 "$STATE/provost.db" "SELECT count(*) FROM exits" | grep -qx 0 || pv_fail "an exit without ExitOnContractEnd"
+pvctl audit export --format jsonl | grep '"action":"exit.due"' | grep -q '"object":"provider:acme"' ||
+    pv_fail "exit.due not audited"
+echo "ExitOnContractEnd yes" >> "$CONF"
+pvctl exit due >"$PV_TMP/due.out" 2>&1
+grep -q "^provider acme: exit .* started$" "$PV_TMP/due.out" || pv_fail "exit due, ExitOnContractEnd yes: $(cat "$PV_TMP/due.out")"
+sqlite3 "$STATE/provost.db" "SELECT p.name FROM exits x JOIN providers p ON p.id = x.provider_id" | grep -qx acme ||
+    pv_fail "no exit for acme"
 pv_log "ok"

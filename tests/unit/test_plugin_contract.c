@@ -363,6 +363,51 @@ malformed(void **state)
 	assert_non_null(strstr(err, "m.conf:1: a NUL byte"));
 }
 
+static int
+ended_one(void *ctx, const char *provider, const char *why)
+{
+	char *seen = ctx;
+
+	(void)snprintf(
+	    seen + strlen(seen), 512 - strlen(seen), "%s: %s|", provider, why);
+	return 0;
+}
+
+/*
+ * Whose contract has ended (exit due): the day after End in the
+ * contract's zone, not before.
+ */
+static void
+ended(void **state)
+{
+	struct contracts *c = NULL;
+	char err[CONTRACT_ERR_MAX], seen[512];
+
+	(void)state;
+	assert_int_equal(
+	    contracts_parse("c.conf", good, strlen(good), &c, err, sizeof(err)),
+	    0);
+	seen[0] = '\0';
+	/* globex ends 2026-06-30 (UTC): the last second of that day */
+	assert_int_equal(
+	    contracts_ended(c, utc(2026, 6, 30, 23, 59), ended_one, seen), 0);
+	assert_string_equal(seen, "");
+	assert_int_equal(
+	    contracts_ended(c, utc(2026, 7, 1, 0, 0), ended_one, seen), 0);
+	assert_string_equal(seen,
+	    "globex: contract globex-1 (c.conf:17, End) ended on 2026-06-30|");
+	/* acme ends 2026-12-31 in Berlin: 23:30 UTC is already the 1st */
+	seen[0] = '\0';
+	assert_int_equal(
+	    contracts_ended(c, utc(2026, 12, 31, 22, 59), ended_one, seen), 0);
+	assert_null(strstr(seen, "acme"));
+	assert_int_equal(
+	    contracts_ended(c, utc(2026, 12, 31, 23, 30), ended_one, seen), 0);
+	assert_non_null(strstr(seen,
+	    "acme: contract acme-msa (c.conf:5, End) ended on 2026-12-31|"));
+	contracts_free(c);
+}
+
 int
 main(void)
 {
@@ -371,6 +416,7 @@ main(void)
 		cmocka_unit_test(regions),
 		cmocka_unit_test(operate_from),
 		cmocka_unit_test(term_and_notice),
+		cmocka_unit_test(ended),
 		cmocka_unit_test(malformed),
 	};
 
