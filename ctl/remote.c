@@ -326,6 +326,41 @@ remote_rec_data(
 	return rec_writer_flush(w);
 }
 
+/*
+ * provost's own failure to reach a target counts toward the provider's
+ * availability as the broker's do (the sla plugin's observed outages): a
+ * target.unreachable row "target=NAME why: ssh's line", written only when
+ * ssh itself could not connect (status 255 and a connection error; a
+ * refused key or a failed script is no outage).
+ */
+static void
+remote_unreachable(struct ctl *c, const struct store_target *t, const char *why,
+    int st, const char *ebuf)
+{
+	static const char *const down[] = { "Connection refused",
+		"Connection timed out", "No route to host",
+		"Network is unreachable", "Connection reset",
+		"Connection closed by", "kex_exchange_identification", NULL };
+	char obj[160], d[768];
+	json_t *j;
+	size_t i;
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 255)
+		return;
+	for (i = 0; down[i] != NULL && strstr(ebuf, down[i]) == NULL; i++)
+		;
+	if (down[i] == NULL)
+		return;
+	(void)snprintf(obj, sizeof(obj), "target:%s", t->name);
+	(void)snprintf(d, sizeof(d), "target=%s %s: %s", t->name, why, ebuf);
+	if ((j = json_pack("{s:s}", "detail", d)) == NULL ||
+	    store_audit_append(c->st, c->actor, "target.unreachable", obj, j) !=
+		0)
+		pv_error("target %s: the unreachable row was not written: %s",
+		    t->name, store_errmsg(c->st));
+	json_decref(j);
+}
+
 int
 ctl_remote_run(struct ctl *c, const char *target, const char *why,
     const char *script, const char *arg, const char *rec, char **out,
@@ -339,7 +374,7 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 	struct rec_writer *w = NULL;
 	char *account = NULL, *root = NULL, *buf = NULL, ebuf[512], tmp[4096];
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 }, st = 0,
-	    r = PV_ERR_IO, recfail = 0;
+	    r = PV_ERR_IO, recfail = 0, unsent = 0;
 	uint64_t deadline = pv_mono_ms() + REMOTE_TIMEOUT_MS;
 	size_t len = 0, elen = 0;
 	struct pollfd pfd[2];
@@ -397,8 +432,8 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 		goto out;
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (pv_write_all(in[1], script, strlen(script)) != 0)
-		(void)snprintf(err, errlen, "ssh did not take the script");
+	/* said after ssh's status: a connection ssh could not make is why */
+	unsent = pv_write_all(in[1], script, strlen(script)) != 0;
 	close(in[1]);
 	in[1] = -1;
 	pfd[0].fd = o[0];
@@ -486,11 +521,17 @@ ctl_remote_run(struct ctl *c, const char *target, const char *why,
 		goto out;
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		remote_unreachable(c, t, why, st, ebuf);
 		(void)snprintf(err, errlen, "ssh %s@%s:%u: %s", account,
 		    t->host, t->port,
 		    ebuf[0] != '\0'     ? ebuf
 			: WIFEXITED(st) ? "the script failed"
 					: "killed");
+		r = PV_ERR_IO;
+		goto out;
+	}
+	if (unsent) {
+		(void)snprintf(err, errlen, "ssh did not take the script");
 		r = PV_ERR_IO;
 		goto out;
 	}
@@ -626,10 +667,12 @@ ctl_remote_probe(struct ctl *c, const char *target, const char *account,
 	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 255 &&
 	    strstr(ebuf, "Permission denied") != NULL)
 		r = 0;
-	else
+	else {
+		remote_unreachable(c, t, why, st, ebuf);
 		(void)snprintf(err, errlen, "ssh %s@%s:%u: %s", account,
 		    t->host, t->port,
 		    ebuf[0] != '\0' ? ebuf : "failed without a word");
+	}
 out:
 	remote_files_rm(&f);
 	store_target_free(t);

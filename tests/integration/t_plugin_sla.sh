@@ -133,13 +133,21 @@ done
 sleep 1.1
 kill "$TPID"; wait "$TPID" 2>/dev/null
 pvssh "alice+$ME@jit" true </dev/null >/dev/null 2>&1 && pv_fail "jit reached with its sshd stopped (3)"
+# provost's own connections count too (the exit's, a baseline): a second
+# later provostctl cannot reach jit either, which makes the third failure
+# the start of a second run.
+pvctl target admin jit --account "$ME" >/dev/null || pv_fail "target admin jit"
+sleep 1.1
+pvctl target baseline jit >"$PV_TMP/bl.out" 2>&1 && pv_fail "a baseline of jit with its sshd stopped"
 pvctl audit export --format jsonl | grep '"target.unreachable"' >"$PV_TMP/unreach.jsonl"
-[ "$(wc -l < "$PV_TMP/unreach.jsonl")" = 3 ] || pv_fail "unreachable rows: $(cat "$PV_TMP/unreach.jsonl")"
+[ "$(wc -l < "$PV_TMP/unreach.jsonl")" = 4 ] || pv_fail "unreachable rows: $(cat "$PV_TMP/unreach.jsonl")"
 grep -c '"detail":"target=jit cannot reach target jit' "$PV_TMP/unreach.jsonl" | grep -qx 3 ||
     pv_fail "rows do not name jit: $(cat "$PV_TMP/unreach.jsonl")"
-want=$(python3 -c 'import json,sys; t=[json.loads(l)["ts_ms"] // 1000 for l in open(sys.argv[1])]; print(t[1] - t[0])' \
+tail -n 1 "$PV_TMP/unreach.jsonl" | grep -q '"detail":"target=jit baseline: ssh: connect to host .*Connection refused' ||
+    pv_fail "provostctl's row: $(tail -n 1 "$PV_TMP/unreach.jsonl")"
+want=$(python3 -c 'import json,sys; t=[json.loads(l)["ts_ms"] // 1000 for l in open(sys.argv[1])]; print(t[1] - t[0] + t[3] - t[2])' \
     "$PV_TMP/unreach.jsonl")
-[ "$want" -ge 2 ] || pv_fail "the failures are $want s apart"
+[ "$want" -ge 3 ] || pv_fail "the failures are $want s apart"
 pvctl report sla --provider acme --month "$MONTH_E" --format json >"$PV_TMP/a.json" || pv_fail "report $MONTH_E"
 pyj "$PV_TMP/a.json" "d['availability']['outage_s'] == $want" ||
     pv_fail "observed outage, want $want s: $(cat "$PV_TMP/a.json")"
