@@ -754,6 +754,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	struct broker_ev ev[DAEMON_EV_MAX];
 	uint32_t children = 0;
 	uint64_t stop_ms = 0, events_ms = 0, tick_ms = 0, now, rcursor = 0;
+	int behind = 0;
 	pid_t pid;
 	int i, j, n, fd, cfd, sv[2], burst;
 
@@ -801,11 +802,15 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		now = pv_mono_ms();
 		if (now >= tick_ms) {
 			tick_ms = now + DAEMON_TICK_MS;
-			for (size_t t = 0; t < k.n; t++)
+			behind = 0;
+			for (size_t t = 0; t < k.n; t++) {
 				(void)broker_monsrv_tick(k.v[t], now);
+				behind |= broker_monsrv_hash_behind(k.v[t]);
+			}
 		}
-		n = broker_ctl_wait(
-		    ctl, ev, DAEMON_EV_MAX, stop_ms != 0 ? 100 : 1000);
+		/* a recording the hashing has not caught up with: ten looks */
+		n = broker_ctl_wait(ctl, ev, DAEMON_EV_MAX,
+		    stop_ms != 0 || behind ? DAEMON_TICK_MS : 1000);
 		if (n <= 0)
 			continue;
 		kids_serve(&bx->backend, ctl, &k, ev, n);

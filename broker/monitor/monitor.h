@@ -132,6 +132,11 @@ const char *broker_monsrv_addr(const struct broker_mon_child *c);
  * was.
  */
 int broker_monsrv_tick(struct broker_mon_child *c, uint64_t now);
+/*
+ * 1 when the last tick hashed a whole step of the recording: the monitor
+ * ticks again in 100 ms rather than waiting up to a second.
+ */
+int broker_monsrv_hash_behind(const struct broker_mon_child *c);
 const char *broker_monsrv_id(const struct broker_mon_child *c);
 /*
  * The monitor's own revocation check of a live session, from what the
