@@ -28,6 +28,7 @@ struct pg_conn {
 	char err[512];
 	int unique;
 	int64_t changes;
+	unsigned int nprep; /* server-side statements made: their names */
 };
 
 struct pg_q {
@@ -41,6 +42,14 @@ struct pg_q {
 	PGresult *res;
 	int executed, row, nrows;
 	unsigned char *blob; /* the last column read as a blob */
+	/*
+	 * A cached statement is prepared on the server at its first run
+	 * (planning is most of a short query's time there) and run by name
+	 * while its parameters' types are the ones it was prepared with.
+	 */
+	int persistent, prepared;
+	char name[16];
+	unsigned int ptypes[PG_PARAMS_MAX];
 };
 
 static struct pg_conn *
@@ -263,10 +272,10 @@ pg_prepare(struct store *st, const char *sql, int persistent, struct st_q **out)
 	struct pg_q *q;
 	int r;
 
-	(void)persistent;
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return PV_ERR_ALLOC;
+	q->persistent = persistent;
 	q->q.eng = &st_engine_pg;
 	q->q.st = st;
 	if ((r = pg_translate(sql, &q->sql, &q->nparams)) != 0) {
@@ -338,6 +347,33 @@ pg_bind_null(struct st_q *sq, int i)
 	return 0;
 }
 
+/*
+ * A cached statement's first run prepares it on the server with the types
+ * bound then; later runs with the same types use it by name, any other
+ * run is sent whole, as a statement for one use is.  A failed prepare is
+ * the error the statement itself would have given.
+ */
+static PGresult *
+pg_run(struct pg_conn *c, struct pg_q *q)
+{
+	PGresult *res;
+
+	if (q->persistent && !q->prepared) {
+		(void)snprintf(q->name, sizeof(q->name), "pv%u", ++c->nprep);
+		res = PQprepare(c->c, q->name, q->sql, q->nparams, q->types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		memcpy(q->ptypes, q->types, sizeof(q->ptypes));
+		q->prepared = 1;
+	}
+	if (q->prepared && memcmp(q->ptypes, q->types, sizeof(q->ptypes)) == 0)
+		return PQexecPrepared(c->c, q->name, q->nparams,
+		    (const char *const *)q->vals, q->lens, q->fmts, 0);
+	return PQexecParams(c->c, q->sql, q->nparams, q->types,
+	    (const char *const *)q->vals, q->lens, q->fmts, 0);
+}
+
 static int
 pg_step(struct st_q *sq)
 {
@@ -347,8 +383,7 @@ pg_step(struct st_q *sq)
 	if (!q->executed) {
 		const char *cmd;
 
-		q->res = PQexecParams(c->c, q->sql, q->nparams, q->types,
-		    (const char *const *)q->vals, q->lens, q->fmts, 0);
+		q->res = pg_run(c, q);
 		q->executed = 1;
 		if (pg_result_ok(c, q->res) != 0) {
 			PQclear(q->res);
