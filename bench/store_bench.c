@@ -1,7 +1,10 @@
 /*
  * store_bench.c: bench/store's driver: grant checks per second against a
  * store of 10,000 engineers and 100,000 grants, and audit appends per
- * second with synchronous=FULL, each against a raw-SQLite baseline.
+ * second (each its own durable transaction), each against a baseline of
+ * the same engine in the same run: one prepared indexed lookup, one raw
+ * INSERT a transaction.  The store is a temp SQLite file, or the empty
+ * PostgreSQL database given as argv[1] (postgresql://...).
  */
 #include "config.h"
 
@@ -11,7 +14,6 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "store/db_sqlite.h"
 #include "store/store-int.h"
 
 #define ENGINEERS 10000
@@ -31,97 +33,104 @@ die(const char *what, struct store *st)
 static void
 exec_sql(struct store *st, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st_sqlite_db(st), sql, NULL, NULL, &msg) !=
-	    SQLITE_OK) {
-		fprintf(stderr, "store_bench: %s: %s\n", sql, msg ? msg : "?");
-		exit(1);
-	}
+	if (st_exec(st, sql, "bench") != 0)
+		die(sql, st);
 }
 
-/* Bulk rows through raw SQL in one transaction: setup, not measured. */
+/* A prepared statement, or the run ends. */
+static struct st_q *
+prep(struct store *st, const char *sql)
+{
+	struct st_q *q = NULL;
+
+	if (st_prep_once(st, sql, &q) != 0)
+		die("prepare", st);
+	return q;
+}
+
+static void
+step(struct store *st, struct st_q *q, const char *what)
+{
+	if (st_step_done(st, q, what) != 0)
+		die(what, st);
+	st_done(q);
+}
+
+/* Bulk rows in one transaction: setup, not measured. */
 static void
 populate(struct store *st, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct st_q *s;
 	char name[64], id[PV_UUID_LEN + 1];
 	int i;
 
-	exec_sql(st, "BEGIN");
+	if (st_begin(st, 1) != 0)
+		die("begin", st);
 	exec_sql(st,
 	    "INSERT INTO providers(name, created_at) VALUES "
 	    "('acme', 0)");
-	if (sqlite3_prepare_v2(st_sqlite_db(st),
-		"INSERT INTO engineers(login, provider_id, created_at) VALUES "
-		"(?, 1, 0)",
-		-1, &s, NULL) != SQLITE_OK)
-		die("prepare", st);
+	s = prep(st,
+	    "INSERT INTO engineers(login, provider_id, created_at) VALUES "
+	    "(?, 1, 0)");
 	for (i = 0; i < ENGINEERS; i++) {
 		(void)snprintf(name, sizeof(name), "eng%05d", i);
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			die("engineer", st);
-		sqlite3_reset(s);
+		if (st_bind_text(st, s, 1, name) != 0)
+			die("bind", st);
+		step(st, s, "engineer");
 	}
-	sqlite3_finalize(s);
-	if (sqlite3_prepare_v2(st_sqlite_db(st),
-		"INSERT INTO targets(name, host, port, classification, "
-		"hostkey, created_at) VALUES (?, 'h', 22, 'confidential', "
-		"'ssh-ed25519 AAAA', 0)",
-		-1, &s, NULL) != SQLITE_OK)
-		die("prepare", st);
+	st_free(s);
+	s = prep(st,
+	    "INSERT INTO targets(name, host, port, hostkey, "
+	    "classification, created_at) VALUES (?, '127.0.0.1', 22, "
+	    "'ssh-ed25519 AAAA', 'confidential', 0)");
 	for (i = 0; i < TARGETS; i++) {
 		(void)snprintf(name, sizeof(name), "tgt%04d", i);
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			die("target", st);
-		sqlite3_reset(s);
+		if (st_bind_text(st, s, 1, name) != 0)
+			die("bind", st);
+		step(st, s, "target");
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	exec_sql(st,
 	    "INSERT INTO target_accounts SELECT id, 'root' FROM "
-	    "targets; INSERT INTO target_accounts SELECT id, "
+	    "targets");
+	exec_sql(st,
+	    "INSERT INTO target_accounts SELECT id, "
 	    "'postgres' FROM targets");
 	/* 10 grants per engineer: a mix of active, expired, pending, revoked. */
-	if (sqlite3_prepare_v2(st_sqlite_db(st),
-		"INSERT INTO grants(id, engineer_id, target_id, account, rule, "
-		"approval, approvals_needed, approval_group, requested_by, "
-		"requested_at, duration, state, not_before, not_after) VALUES "
-		"(?1, ?2, ?3, ?4, 'confidential', 'group', 1, 'security', "
-		"'bench', ?5, 3600, ?6, ?7, ?8)",
-		-1, &s, NULL) != SQLITE_OK)
-		die("prepare", st);
+	s = prep(st,
+	    "INSERT INTO grants(id, engineer_id, target_id, account, rule, "
+	    "approval, approvals_needed, approval_group, requested_by, "
+	    "requested_at, duration, state, not_before, not_after) VALUES "
+	    "(?1, ?2, ?3, ?4, 'confidential', 'group', 1, 'security', "
+	    "'bench', ?5, 3600, ?6, ?7, ?8)");
 	for (i = 0; i < GRANTS; i++) {
 		static const char *const states[] = { "active", "expired",
 			"pending", "revoked" };
 		const char *state = states[i % 4];
-		int pending = i % 4 == 2;
+		int pending = i % 4 == 2, r;
 
 		if (pv_uuid_new(id) != 0)
 			die("uuid", st);
-		sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, 1 + i % ENGINEERS);
-		sqlite3_bind_int64(
-		    s, 3, 1 + (i / ENGINEERS * 97 + i) % TARGETS);
-		sqlite3_bind_text(
-		    s, 4, i % 3 ? "root" : "postgres", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, now - 600);
-		sqlite3_bind_text(s, 6, state, -1, SQLITE_STATIC);
-		if (pending) {
-			sqlite3_bind_null(s, 7);
-			sqlite3_bind_null(s, 8);
-		} else {
-			sqlite3_bind_int64(s, 7, now - 600);
-			sqlite3_bind_int64(
-			    s, 8, i % 4 == 1 ? now - 60 : now + 3000);
-		}
-		if (sqlite3_step(s) != SQLITE_DONE)
-			die("grant", st);
-		sqlite3_reset(s);
+		r = st_bind_text(st, s, 1, id) |
+		    st_bind_i64(st, s, 2, 1 + i % ENGINEERS) |
+		    st_bind_i64(
+			st, s, 3, 1 + (i / ENGINEERS * 97 + i) % TARGETS) |
+		    st_bind_text(st, s, 4, i % 3 ? "root" : "postgres") |
+		    st_bind_i64(st, s, 5, now - 600) |
+		    st_bind_text(st, s, 6, state);
+		if (pending)
+			r |= st_bind_null(st, s, 7) | st_bind_null(st, s, 8);
+		else
+			r |= st_bind_i64(st, s, 7, now - 600) |
+			    st_bind_i64(
+				st, s, 8, i % 4 == 1 ? now - 60 : now + 3000);
+		if (r != 0)
+			die("bind", st);
+		step(st, s, "grant");
 	}
-	sqlite3_finalize(s);
-	exec_sql(st, "COMMIT");
+	st_free(s);
+	if (st_commit(st) != 0)
+		die("commit", st);
 	exec_sql(st, "ANALYZE");
 }
 
@@ -172,30 +181,26 @@ static double
 bench_lookup(struct store *st)
 {
 	char eng[32];
-	sqlite3_stmt *s;
+	struct st_q *s;
 	uint64_t t0 = pv_mono_ms(), n = 0;
 	uint32_t x = 12345;
 
-	if (sqlite3_prepare_v2(st_sqlite_db(st),
-		"SELECT id FROM engineers WHERE "
-		"login = ?",
-		-1, &s, NULL) != SQLITE_OK)
-		die("prepare", st);
+	s = prep(st, "SELECT id FROM engineers WHERE login = ?");
 	while (pv_mono_ms() - t0 < CHECK_MS) {
 		x = x * 1103515245 + 12345;
 		(void)snprintf(
 		    eng, sizeof(eng), "eng%05u", (x >> 8) % ENGINEERS);
-		sqlite3_bind_text(s, 1, eng, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(s) != SQLITE_ROW)
+		if (st_bind_text(st, s, 1, eng) != 0 ||
+		    st_step_row(st, s, "lookup") != 1)
 			die("lookup", st);
-		sqlite3_reset(s);
+		st_done(s);
 		n++;
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	return (double)n * 1000.0 / (double)(pv_mono_ms() - t0);
 }
 
-/* Audit appends, each its own synchronous=FULL transaction. */
+/* Audit appends, each its own durable transaction. */
 static uint64_t
 round_appends(struct store *st, uint64_t ms, uint64_t *elapsed)
 {
@@ -217,17 +222,17 @@ round_appends(struct store *st, uint64_t ms, uint64_t *elapsed)
 
 /* Baseline: a raw INSERT of a similar row per committed transaction. */
 static uint64_t
-round_raw(struct store *st, sqlite3_stmt *s, uint64_t ms, uint64_t *elapsed)
+round_raw(struct store *st, struct st_q *s, uint64_t ms, uint64_t *elapsed)
 {
 	uint64_t t0 = pv_mono_ms(), n = 0;
 
 	while (pv_mono_ms() - t0 < ms) {
-		exec_sql(st, "BEGIN IMMEDIATE");
-		sqlite3_bind_int64(s, 1, pv_wall_ms());
-		if (sqlite3_step(s) != SQLITE_DONE)
-			die("raw insert", st);
-		sqlite3_reset(s);
-		exec_sql(st, "COMMIT");
+		if (st_begin(st, 1) != 0 ||
+		    st_bind_i64(st, s, 1, pv_wall_ms()) != 0)
+			die("raw begin", st);
+		step(st, s, "raw insert");
+		if (st_commit(st) != 0)
+			die("raw commit", st);
 		n++;
 	}
 	*elapsed += pv_mono_ms() - t0;
@@ -239,31 +244,25 @@ static void
 bench_appends(struct store *st, double *appends, double *raw, uint64_t *rows)
 {
 	uint64_t na = 0, nr = 0, ta = 0, tr = 0;
-	sqlite3_stmt *s;
+	struct st_q *s;
 	int i;
 
 	exec_sql(st,
-	    "CREATE TABLE raw(seq INTEGER PRIMARY KEY, ts INTEGER, "
-	    "actor TEXT, action TEXT, object TEXT, details TEXT, "
-	    "prev_hash TEXT, hash TEXT)");
-	if (sqlite3_prepare_v2(st_sqlite_db(st),
-		"INSERT INTO raw(ts, actor, action, object, details, "
-		"prev_hash, "
-		"hash) VALUES (?, 'bench', 'bench.append', 'grant:x', "
-		"'{\"engineer\":\"eng00001\",\"n\":1}', "
-		"'0000000000000000000000000000000000000000000000000000000000000"
-		"000'"
-		", "
-		"'0000000000000000000000000000000000000000000000000000000000000"
-		"000'"
-		")",
-		-1, &s, NULL) != SQLITE_OK)
-		die("prepare", st);
+	    "CREATE TABLE raw(ts BIGINT, actor TEXT, action TEXT, "
+	    "object TEXT, details TEXT, prev_hash TEXT, hash TEXT)");
+	s = prep(st,
+	    "INSERT INTO raw(ts, actor, action, object, details, prev_hash, "
+	    "hash) VALUES (?, 'bench', 'bench.append', 'grant:x', "
+	    "'{\"engineer\":\"eng00001\",\"n\":1}', "
+	    "'0000000000000000000000000000000000000000000000000000000000000"
+	    "000', "
+	    "'0000000000000000000000000000000000000000000000000000000000000"
+	    "000')");
 	for (i = 0; i < 6; i++) {
 		nr += round_raw(st, s, APPEND_MS / 6, &tr);
 		na += round_appends(st, APPEND_MS / 6, &ta);
 	}
-	sqlite3_finalize(s);
+	st_free(s);
 	*rows = na;
 	*appends = (double)na * 1000.0 / (double)(ta ? ta : 1);
 	*raw = (double)nr * 1000.0 / (double)(tr ? tr : 1);
@@ -272,23 +271,26 @@ bench_appends(struct store *st, double *appends, double *raw, uint64_t *rows)
 int
 main(int argc, char **argv)
 {
-	const char *tmp = getenv("TMPDIR");
-	char dir[512], path[600];
+	const char *tmp = getenv("TMPDIR"), *where;
+	char dir[512] = "", path[600];
 	struct store *st = NULL;
 	int64_t now = pv_wall_ms() / 1000;
 	double checks, lookups, appends, raw;
 	uint64_t found, rows, t0;
 	EVP_PKEY *key;
+	int pg = argc > 1;
 
-	(void)argc;
-	(void)argv;
 	pv_log_init("store_bench", PV_LOG_STDERR, PV_LOG_ERROR);
-	if (snprintf(dir, sizeof(dir), "%s/provost-bench.XXXXXX",
-		tmp ? tmp : "/tmp") < 0 ||
+	if (pg)
+		where = argv[1];
+	else if (snprintf(dir, sizeof(dir), "%s/provost-bench.XXXXXX",
+		     tmp ? tmp : "/tmp") < 0 ||
 	    mkdtemp(dir) == NULL ||
 	    snprintf(path, sizeof(path), "%s/bench.db", dir) < 0)
 		die("temp dir", NULL);
-	if (store_open(path, &st) != 0)
+	else
+		where = path;
+	if (store_open(where, &st) != 0)
 		die("open", st);
 	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
 	    store_set_audit_key(st, key) != 0)
@@ -297,31 +299,28 @@ main(int argc, char **argv)
 	t0 = pv_mono_ms();
 	populate(st, now);
 	fprintf(stderr,
-	    "store_bench: %d engineers, %d targets, %d grants in "
+	    "store_bench: %s: %d engineers, %d targets, %d grants in "
 	    "%.1f s\n",
-	    ENGINEERS, TARGETS, GRANTS, (double)(pv_mono_ms() - t0) / 1000.0);
+	    pg ? "postgresql" : "sqlite", ENGINEERS, TARGETS, GRANTS,
+	    (double)(pv_mono_ms() - t0) / 1000.0);
 	checks = bench_checks(st, now, &found);
 	lookups = bench_lookup(st);
 	bench_appends(st, &appends, &raw, &rows);
 	store_close(st);
-	(void)snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	if (system(path) != 0)
-		fprintf(stderr, "store_bench: could not remove %s\n", dir);
-
-	printf("%-34s %14s %14s %8s\n", "measure", "store/s", "baseline/s",
-	    "ratio");
-	printf("%-34s %14.0f %14.0f %8.2f\n", "grant checks (best_for)", checks,
-	    lookups, checks / lookups);
-	printf("%-34s %14.0f %14.0f %8.2f\n",
-	    "audit appends (synchronous=FULL)", appends, raw, appends / raw);
-	printf("{\"bench\":\"store\",\"engineers\":%d,\"targets\":%d,"
+	if (dir[0] != '\0') {
+		(void)snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+		if (system(path) != 0)
+			fprintf(
+			    stderr, "store_bench: could not remove %s\n", dir);
+	}
+	printf("{\"engine\":\"%s\",\"engineers\":%d,\"targets\":%d,"
 	       "\"grants\":%d,\"grant_checks_per_s\":%.0f,"
 	       "\"grant_checks_found\":%llu,\"baseline_lookups_per_s\":%.0f,"
 	       "\"grant_check_ratio\":%.3f,\"audit_appends_per_s\":%.0f,"
 	       "\"audit_rows\":%llu,\"baseline_raw_commits_per_s\":%.0f,"
 	       "\"audit_append_ratio\":%.3f}\n",
-	    ENGINEERS, TARGETS, GRANTS, checks, (unsigned long long)found,
-	    lookups, checks / lookups, appends, (unsigned long long)rows, raw,
-	    appends / raw);
+	    pg ? "postgresql" : "sqlite", ENGINEERS, TARGETS, GRANTS, checks,
+	    (unsigned long long)found, lookups, checks / lookups, appends,
+	    (unsigned long long)rows, raw, appends / raw);
 	return 0;
 }

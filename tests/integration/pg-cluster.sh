@@ -3,6 +3,7 @@
 # postgres), listening on a unix socket in that dir only, no TCP; stopped
 # by its pid.  System services are never touched.
 #   pv_pg_start DIR   sets PV_PG_URI (a postgresql:// URI) and PV_PG_PID
+#                     (fsync off, unless PV_PG_FSYNC=on: the benchmarks)
 #   pv_pg_stop DIR    stops the cluster started in DIR
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -23,7 +24,7 @@ pv_pg_start() {
 	    --no-sync -E UTF8 --locale=C >"$_d/initdb.log" 2>&1 || {
 		cat "$_d/initdb.log" >&2; return 99; }
 	$_run "$PG_BINDIR/pg_ctl" -D "$_d/data" -l "$_d/postgres.log" -w -t 60 \
-	    -o "-c listen_addresses='' -c unix_socket_directories='$_d' -c fsync=off -c max_connections=200" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$_d' -c fsync=${PV_PG_FSYNC:-off} -c max_connections=200" \
 	    start >"$_d/pg_ctl.log" 2>&1 || {
 		cat "$_d/pg_ctl.log" "$_d/postgres.log" >&2; return 99; }
 	PV_PG_PID=$(head -n 1 "$_d/data/postmaster.pid")
