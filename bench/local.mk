@@ -10,5 +10,5 @@ bench_tcprelay_SOURCES = bench/tcprelay.c
 bench_tcprelay_LDFLAGS = $(PROG_LINK)
 bench_tcprelay_LDADD = libprovost_common.la
 LINT_C_FILES += bench/tcprelay.c
-EXTRA_DIST += bench/run bench/load bench/soak bench/exit bench/replay-grep \
+EXTRA_DIST += bench/run bench/load bench/soak bench/exit bench/replay-grep bench/logins \
 	bench/README.md
