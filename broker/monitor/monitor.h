@@ -91,6 +91,8 @@ int broker_monsrv_new(const struct pv_config *conf, struct broker_backend *bk,
  * child was killed, the violation logged and audited).
  */
 int broker_monsrv_take(struct broker_mon_child *c);
+/* Has the monitor a handler for requests of this type?  (For tests.) */
+int broker_monsrv_handles(int type);
 /* Is an answer waiting to be sent? */
 int broker_monsrv_pending(const struct broker_mon_child *c);
 /* Sends it; lost: the store did not keep the batch, send an error. */

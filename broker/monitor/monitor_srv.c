@@ -477,11 +477,13 @@ ms_error(struct mon_msg *a, int code, const char *msg)
 }
 
 static int
-ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	const struct mon_auth_pubkey *k = &q->u.auth_pubkey;
 	int r;
 
+	(void)fd;
 	/* provostd sends the engineer's name, and the address we know */
 	if (!broker_name_valid(k->login, strlen(k->login), BROKER_ENGINEER_MAX))
 		return PV_ERR_PROTOCOL;
@@ -521,10 +523,12 @@ ms_key(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
  * per-source penalty here, whatever the session process does.
  */
 static int
-ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_totp(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	int r;
 
+	(void)fd;
 	if (c->code_fails >= c->conf->max_auth_tries) {
 		c->lie = "a code after MaxAuthTries wrong ones";
 		return PV_ERR_PROTOCOL;
@@ -586,10 +590,12 @@ broker_monsrv_addr(const struct broker_mon_child *c)
 }
 
 static int
-ms_grace(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_grace(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	int r = PV_DENY;
 
+	(void)fd;
 	/* only for the key this monitor approved */
 	if (q->u.mfa_grace.bloblen != c->keybloblen ||
 	    memcmp(q->u.mfa_grace.blob, c->keyblob, c->keybloblen) != 0)
@@ -629,8 +635,8 @@ static void ms_allowed_add(
     struct broker_mon_child *c, const struct mon_decide_ch *d);
 
 static int
-ms_decide(
-    struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_decide(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
 {
 	const struct mon_decide_ch *d = &q->u.decide_ch;
 	struct mon_decision_ch *o = &a->u.decision_ch;
@@ -638,6 +644,7 @@ ms_decide(
 	char client[MON_CLIENT_MAX + 1];
 	int r;
 
+	(void)fd;
 	memset(&dec, 0, sizeof(dec));
 	memset(&c->dec, 0, sizeof(c->dec));
 	c->account[0] = '\0';
@@ -898,13 +905,15 @@ ms_source(
 }
 
 static int
-ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	const struct mon_mint_cert *m = &q->u.mint_cert;
 	struct pv_buf *cb = NULL;
 	char src[MON_SRCADDR_MAX + 1];
 	int r;
 
+	(void)fd;
 	if (c->tgt.auth != BROKER_AUTH_CERT)
 		return ms_error(a, PV_ERR_INVALID, "not a certificate target");
 	if (c->dec.moderated[0] != '\0' && !c->moderator_on)
@@ -949,11 +958,14 @@ ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 }
 
 static int
-ms_token(struct broker_mon_child *c, struct mon_msg *a)
+ms_token(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	char *token = NULL;
 	int r, n;
 
+	(void)fd;
+	(void)q;
 	if (c->tgt.auth != BROKER_AUTH_PAM_TOKEN ||
 	    c->bk->ops->token_mint == NULL)
 		return ms_error(a, PV_ERR_INVALID, "not a pam-token target");
@@ -1068,11 +1080,14 @@ static int ms_check_revoked(
     struct broker_mon_child *c, uint64_t *cursor, char *why, size_t whylen);
 
 static int
-ms_row(struct broker_mon_child *c, struct mon_msg *a)
+ms_row(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	char why[MON_REASON_MAX + 1];
 	int r;
 
+	(void)fd;
+	(void)q;
 	if (c->rec_path[0] == '\0')
 		return ms_error(a, PV_ERR_INVALID, "no recording yet");
 	struct broker_session_row row = {
@@ -1096,12 +1111,14 @@ ms_row(struct broker_mon_child *c, struct mon_msg *a)
 }
 
 static int
-ms_end(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_end(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	const struct mon_session_end *e = &q->u.session_end;
 	char hex[MON_SHA256_HEX + 1];
 	int r;
 
+	(void)fd;
 	struct broker_session_end end = {
 		.bytes_in = e->bytes_in,
 		.bytes_out = e->bytes_out,
@@ -1125,12 +1142,14 @@ ms_end(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 }
 
 static int
-ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	struct pv_buf *out;
 	size_t n;
 	int r;
 
+	(void)fd;
 	if ((out = pv_buf_new(1024 * 1024)) == NULL)
 		return ms_error(a, PV_ERR_ALLOC, "out of memory");
 	/* who is asking is the monitor's own record, never the child's */
@@ -1203,13 +1222,15 @@ broker_monsrv_id(const struct broker_mon_child *c)
 
 /* The child's audit event: of this session, details {"detail": TEXT}. */
 static int
-ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
+ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
 {
 	char object[64];
 	json_t *j;
 	const char *detail;
 	int r;
 
+	(void)fd;
 	(void)snprintf(object, sizeof(object), "session:%s", c->id);
 	if (strcmp(q->u.audit.object, object) != 0)
 		return PV_ERR_PROTOCOL;
@@ -1248,61 +1269,81 @@ ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a)
 	return 0;
 }
 
+static int
+ms_fresh(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
+    int *fd)
+{
+	int r;
+
+	(void)fd;
+	r = c->approver[0] != '\0'
+	    ? PV_ALLOW
+	    : c->bk->ops->fresh_mfa(c->bk->ctx, c->engineer,
+		  q->u.fresh_mfa.target, q->u.fresh_mfa.account);
+	a->type = MON_FRESH_MFA_ANS;
+	a->u.verdict.allow = r != PV_DENY; /* unsure: ask for a code */
+	return 0;
+}
+
+static int
+ms_target_get(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
+{
+	struct broker_target t;
+
+	(void)fd;
+	a->type = MON_TARGET;
+	/* an approver reaches no target */
+	if (c->approver[0] != '\0' ||
+	    c->bk->ops->target_get(
+		c->bk->ctx, c->engineer, q->u.target_get.name, &t) != 0 ||
+	    ms_target_put(&t, &a->u.target) != 0)
+		memset(&a->u.target, 0, sizeof(a->u.target));
+	return 0;
+}
+
+/*
+ * The monitor's half of the protocol's table (broker/privsep): the
+ * handler of each request type, which fills the answer (and *fd for one
+ * that carries a descriptor), or says PV_ERR_PROTOCOL for a request that
+ * is a lie.  Direction, phase, fields and limits were checked before, by
+ * the entry of the type in protocol.h's table; a request type without a
+ * handler here is a violation (test_broker_monsrv checks there is none).
+ */
+typedef int (*ms_handler_fn)(struct broker_mon_child *c,
+    const struct mon_msg *q, struct mon_msg *a, int *fd);
+
+static const ms_handler_fn ms_handlers[MON_TYPE_MAX_ + 1] = {
+	[MON_AUTH_PUBKEY] = ms_key,
+	[MON_AUTH_TOTP] = ms_totp,
+	[MON_MFA_GRACE] = ms_grace,
+	[MON_FRESH_MFA] = ms_fresh,
+	[MON_TARGET_GET] = ms_target_get,
+	[MON_DECIDE_CH] = ms_decide,
+	[MON_MINT_CERT] = ms_mint,
+	[MON_MINT_TOKEN] = ms_token,
+	[MON_REC_OPEN] = ms_rec_open,
+	[MON_SESSION_OPEN] = ms_row,
+	[MON_SESSION_END] = ms_end,
+	[MON_MENU] = ms_menu,
+	[MON_AUDIT] = ms_audit,
+};
+
+int
+broker_monsrv_handles(int type)
+{
+	return type >= 1 && type <= MON_TYPE_MAX_ && ms_handlers[type] != NULL;
+}
+
 /* Fills the answer to q; PV_ERR_PROTOCOL for a request that is a lie. */
 static int
 ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
     struct mon_msg *a, int *fd)
 {
-	int r;
-
 	*fd = -1;
-	switch (q->type) {
-	case MON_AUTH_PUBKEY:
-		return ms_key(c, q, a);
-	case MON_AUTH_TOTP:
-		return ms_totp(c, q, a);
-	case MON_MFA_GRACE:
-		return ms_grace(c, q, a);
-	case MON_FRESH_MFA:
-		r = c->approver[0] != '\0'
-		    ? PV_ALLOW
-		    : c->bk->ops->fresh_mfa(c->bk->ctx, c->engineer,
-			  q->u.fresh_mfa.target, q->u.fresh_mfa.account);
-		a->type = MON_FRESH_MFA_ANS;
-		a->u.verdict.allow = r != PV_DENY; /* unsure: ask for a code */
-		return 0;
-	case MON_TARGET_GET: {
-		struct broker_target t;
-
-		a->type = MON_TARGET;
-		/* an approver reaches no target */
-		if (c->approver[0] != '\0' ||
-		    c->bk->ops->target_get(c->bk->ctx, c->engineer,
-			q->u.target_get.name, &t) != 0 ||
-		    ms_target_put(&t, &a->u.target) != 0)
-			memset(&a->u.target, 0, sizeof(a->u.target));
-		return 0;
-	}
-	case MON_DECIDE_CH:
-		return ms_decide(c, q, a);
-	case MON_MINT_CERT:
-		return ms_mint(c, q, a);
-	case MON_MINT_TOKEN:
-		return ms_token(c, a);
-	case MON_REC_OPEN:
-		return ms_rec_open(c, q, a, fd);
-	case MON_SESSION_OPEN:
-		return ms_row(c, a);
-	case MON_SESSION_END:
-		return ms_end(c, q, a);
-	case MON_MENU:
-		return ms_menu(c, q, a);
-	case MON_AUDIT:
-		return ms_audit(c, q, a);
-	default:
-		/* decide (5) and mint (7) are not provostd's: 23 and 25 are */
+	if (!broker_monsrv_handles((int)q->type))
 		return PV_ERR_PROTOCOL;
-	}
+	return ms_handlers[q->type](c, q, a, fd);
 }
 
 /*
@@ -1313,6 +1354,7 @@ ms_dispatch(struct broker_mon_child *c, const struct mon_msg *q,
 int
 broker_monsrv_take(struct broker_mon_child *c)
 {
+	const struct mon_type_def *def;
 	struct mon_msg *q = NULL, *a = NULL;
 	uint64_t t0;
 	int r, fd = -1, type = 0;
@@ -1349,6 +1391,15 @@ broker_monsrv_take(struct broker_mon_child *c)
 		goto fail;
 	}
 	t0 = pv_mono_ms();
+	def = broker_mon_type_def(type);
+	if (def == NULL || def->dir != MON_DIR_REQUEST) {
+		r = ms_violation(c, "an answer's type from the child", type);
+		goto fail;
+	}
+	if ((def->phases & broker_mon_state_phase(&c->st)) == 0) {
+		r = ms_violation(c, "a request in the wrong phase", type);
+		goto fail;
+	}
 	if (broker_mon_state_request(&c->st, q) != 0) {
 		r = ms_violation(c, "a request out of order", type);
 		goto fail;

@@ -1,86 +1,509 @@
 /*
- * monitor_proto.c: the monitor protocol's frames and messages (encode and
- * decode through pv_buf, every field checked) and its order rules.
+ * monitor_proto.c: the monitor protocol as a table (one entry per message
+ * type: direction, phases, answer, fields and limits), one codec that
+ * walks it through pv_buf, and the order rules that start from it.
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker/privsep/protocol.h"
 
-/* Field classes: what bytes a string field may hold. */
-enum mon_class {
-	MC_NAME = 0, /* [a-z0-9._-], starts with a letter or digit */
-	MC_NAME0,    /* as MC_NAME, may be empty */
-	MC_HOST,     /* [A-Za-z0-9.:-] host name or address */
-	MC_LOGIN,    /* names joined by '+' and '@' */
-	MC_ADDR,     /* an IPv4/IPv6 address (with %scope) */
-	MC_CODE,     /* digits */
-	MC_TEXT,     /* printable: no control bytes */
-	MC_TEXT0,    /* as MC_TEXT, may be empty */
-	MC_JSON,     /* {...} without control bytes */
-	MC_SHA256,   /* "" or 64 lower-case hex digits */
-	MC_UUID,     /* a lower-case UUID */
-	MC_HOST0,    /* as MC_HOST, may be empty */
-	MC_BYTES0,   /* any bytes but NUL, may be empty */
+/* --- the fields of each type --- */
+
+#define MSZ(mem) sizeof(((struct mon_msg *)0)->u.mem)
+#define MOFF(mem) offsetof(struct mon_msg, u.mem)
+/* A string's limit is its array's size: the two cannot drift apart. */
+#define F_STR(nm, mem, c)                                                  \
+	{                                                                  \
+		.name = (nm), .kind = MF_STR, .cl = (c), .off = MOFF(mem), \
+		.max = MSZ(mem) - 1                                        \
+	}
+#define F_BLOB(nm, k, mem, lenmem)                           \
+	{                                                    \
+		.name = (nm), .kind = (k), .off = MOFF(mem), \
+		.aux = MOFF(lenmem), .max = MSZ(mem)         \
+	}
+#define F_FIXED(nm, mem)                                          \
+	{                                                         \
+		.name = (nm), .kind = MF_FIXED, .off = MOFF(mem), \
+		.max = MSZ(mem)                                   \
+	}
+#define F_KIND(nm, k, mem)                                            \
+	{                                                             \
+		.name = (nm), .kind = (k), .off = MOFF(mem), .max = 1 \
+	}
+#define F_INT(nm, k, mem, lo, hi)                                         \
+	{                                                                 \
+		.name = (nm), .kind = (k), .off = MOFF(mem), .min = (lo), \
+		.max = (hi)                                               \
+	}
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct mon_field f_auth_pubkey[] = {
+	F_STR("login", auth_pubkey.login, MC_LOGIN),
+	F_BLOB("blob", MF_BLOB, auth_pubkey.blob, auth_pubkey.bloblen),
+	F_STR("addr", auth_pubkey.addr, MC_ADDR),
+};
+static const struct mon_field f_auth_ans[] = {
+	F_INT("flags", MF_U32, auth_ans.flags, 0, MON_AUTH_OK | MON_AUTH_DONE),
+};
+static const struct mon_field f_auth_totp[] = {
+	F_STR("login", auth_totp.login, MC_LOGIN),
+	F_STR("code", auth_totp.code, MC_CODE),
+};
+static const struct mon_field f_rec_open[] = {
+	F_STR("session_id", rec_open.session_id, MC_UUID),
+	F_STR("term", rec_open.term, MC_TEXT0),
+	F_INT("cols", MF_U16, rec_open.cols, 0, UINT16_MAX),
+	F_INT("rows", MF_U16, rec_open.rows, 0, UINT16_MAX),
+};
+static const struct mon_field f_rec_open_ans[] = {
+	F_STR("path", rec_open_ans.path, MC_TEXT),
+	F_FIXED("dk", rec_open_ans.dk),
+	F_FIXED("nonce_prefix", rec_open_ans.nonce_prefix),
+	F_FIXED("header_sha256", rec_open_ans.header_sha256),
+	/* magic, version, length and a JSON object at least */
+	F_INT("header_len", MF_U64, rec_open_ans.header_len, 16,
+	    MON_REC_HEADER_MAX),
+};
+static const struct mon_field f_audit[] = {
+	F_STR("action", audit.action, MC_TEXT),
+	F_STR("object", audit.object, MC_TEXT0),
+	F_STR("details", audit.details, MC_JSON),
+};
+static const struct mon_field f_session_end[] = {
+	F_INT("bytes_in", MF_U64, session_end.bytes_in, 0, UINT64_MAX),
+	F_INT("bytes_out", MF_U64, session_end.bytes_out, 0, UINT64_MAX),
+	F_STR("reason", session_end.reason, MC_TEXT),
+	F_INT("size", MF_U64, session_end.size, 0, UINT64_MAX),
+	F_KIND("aborted", MF_BOOL, session_end.aborted),
+};
+static const struct mon_field f_error[] = {
+	F_INT("code", MF_ERRNO, error.code, 1, (uint64_t)-PV_ERR_MIN_),
+	F_STR("msg", error.msg, MC_TEXT0),
+};
+static const struct mon_field f_mfa_grace[] = {
+	F_STR("engineer", mfa_grace.engineer, MC_NAME),
+	F_BLOB("blob", MF_BLOB, mfa_grace.blob, mfa_grace.bloblen),
+	F_STR("addr", mfa_grace.addr, MC_ADDR),
+};
+static const struct mon_field f_fresh_mfa[] = {
+	F_STR("engineer", fresh_mfa.engineer, MC_NAME),
+	F_STR("target", fresh_mfa.target, MC_NAME),
+	F_STR("account", fresh_mfa.account, MC_NAME0),
+};
+static const struct mon_field f_verdict[] = {
+	F_KIND("allow", MF_BOOL, verdict.allow),
+};
+static const struct mon_field f_target_get[] = {
+	F_STR("engineer", target_get.engineer, MC_NAME),
+	F_STR("name", target_get.name, MC_NAME),
+};
+static const struct mon_field f_target[] = {
+	F_KIND("found", MF_PRESENT, target.found),
+	F_STR("name", target.name, MC_NAME),
+	F_INT("auth", MF_U8, target.auth, 0, 1),
+	F_STR("host", target.host, MC_HOST),
+	F_INT("port", MF_U16, target.port, 1, UINT16_MAX),
+	F_STR("classification", target.classification, MC_TEXT0),
+	F_STR("hostkey", target.hostkey, MC_TEXT0),
+	{ .name = "accounts",
+	    .kind = MF_NAMES,
+	    .cl = MC_NAME,
+	    .off = MOFF(target.accounts),
+	    .aux = MOFF(target.naccounts),
+	    .max = MSZ(target.accounts[0]) - 1,
+	    .n = MSZ(target.accounts) / MSZ(target.accounts[0]) },
+};
+static const struct mon_field f_decide_ch[] = {
+	F_STR("engineer", decide_ch.engineer, MC_NAME),
+	F_STR("target", decide_ch.target, MC_NAME),
+	F_STR("account", decide_ch.account, MC_NAME),
+	/* exactly one channel kind */
+	{ .name = "channel",
+	    .kind = MF_U32,
+	    .off = MOFF(decide_ch.channel),
+	    .min = 1,
+	    .max = UINT32_MAX,
+	    .flags = MFF_ONE_BIT },
+	F_STR("client", decide_ch.client, MC_TEXT),
+	F_STR("fwd_host", decide_ch.fwd_host, MC_HOST0),
+	F_INT("fwd_port", MF_U32, decide_ch.fwd_port, 0, 65535),
+};
+static const struct mon_field f_decision_ch[] = {
+	{ .name = "outcome",
+	    .kind = MF_BOOL,
+	    .off = MOFF(decision_ch.outcome),
+	    .max = 1,
+	    .flags = MFF_ALLOW },
+	F_KIND("permit_pty", MF_BOOL, decision_ch.permit_pty),
+	F_KIND("permit_forward", MF_BOOL, decision_ch.permit_forward),
+	F_INT("channels", MF_U32, decision_ch.channels, 0, UINT32_MAX),
+	F_STR("rule", decision_ch.rule, MC_TEXT0),
+	F_STR("grant_id", decision_ch.grant_id, MC_TEXT0),
+	F_INT("grant_ends", MF_TIME, decision_ch.grant_ends, 0, INT64_MAX),
+	F_STR("reason", decision_ch.reason, MC_TEXT0),
+	F_INT("transfer", MF_U32, decision_ch.transfer, 0, UINT32_MAX),
+	F_KIND(
+	    "record_file_contents", MF_BOOL, decision_ch.record_file_contents),
+	F_STR("moderated", decision_ch.moderated, MC_NAME0),
+	F_STR("notice", decision_ch.notice, MC_TEXT0),
+};
+static const struct mon_field f_mint_cert[] = {
+	F_STR("session_id", mint_cert.session_id, MC_UUID),
+	F_STR("target", mint_cert.target, MC_NAME),
+	F_STR("principal", mint_cert.principal, MC_NAME),
+	F_FIXED("pubkey", mint_cert.pubkey),
+	F_STR("source_address", mint_cert.source_address, MC_TEXT),
+};
+static const struct mon_field f_cert_serial[] = {
+	F_INT("serial", MF_U64, cert_serial.serial, 0, UINT64_MAX),
+	F_BLOB("blob", MF_BLOB, cert_serial.blob, cert_serial.bloblen),
+};
+static const struct mon_field f_mint_token[] = {
+	F_STR("session_id", mint_token.session_id, MC_UUID),
+	F_STR("target", mint_token.target, MC_NAME),
+	F_STR("account", mint_token.account, MC_NAME),
+};
+static const struct mon_field f_token[] = {
+	F_INT("serial", MF_U64, token.serial, 0, UINT64_MAX),
+	F_STR("token", token.token, MC_TEXT),
+};
+static const struct mon_field f_session_open[] = {
+	F_STR("session_id", session_open.session_id, MC_UUID),
+	F_STR("target", session_open.target, MC_NAME),
+	F_STR("account", session_open.account, MC_NAME),
+};
+static const struct mon_field f_menu[] = {
+	F_STR("command", menu.command, MC_BYTES0),
+};
+static const struct mon_field f_menu_out[] = {
+	F_INT("status", MF_U32, menu_out.status, 0, 255),
+	F_BLOB("out", MF_BLOB0, menu_out.out, menu_out.outlen),
 };
 
-static const char *const type_names[MON_TYPE_MAX_ + 1] = {
-	[MON_AUTH_PUBKEY] = "auth-pubkey",
-	[MON_AUTH_PUBKEY_ANS] = "auth-pubkey-answer",
-	[MON_AUTH_TOTP] = "auth-totp",
-	[MON_AUTH_TOTP_ANS] = "auth-totp-answer",
-	[MON_DECIDE] = "decide",
-	[MON_DECISION] = "decision",
-	[MON_MINT] = "mint-certificate",
-	[MON_CERT] = "certificate",
-	[MON_REC_OPEN] = "open-recording",
-	[MON_REC_OPEN_ANS] = "open-recording-answer",
-	[MON_AUDIT] = "audit-append",
-	[MON_AUDIT_ACK] = "audit-ack",
-	[MON_SESSION_END] = "session-end",
-	[MON_SESSION_END_ACK] = "session-end-ack",
-	[MON_ERROR] = "error",
-	[MON_MFA_GRACE] = "mfa-grace",
-	[MON_MFA_GRACE_ANS] = "mfa-grace-answer",
-	[MON_FRESH_MFA] = "fresh-mfa",
-	[MON_FRESH_MFA_ANS] = "fresh-mfa-answer",
-	[MON_TARGET_GET] = "target-get",
-	[MON_TARGET] = "target",
-	[MON_DECIDE_CH] = "decide-channel",
-	[MON_DECISION_CH] = "channel-decision",
-	[MON_MINT_CERT] = "mint-cert",
-	[MON_CERT_SERIAL] = "cert-serial",
-	[MON_MINT_TOKEN] = "mint-token",
-	[MON_TOKEN] = "token",
-	[MON_SESSION_OPEN] = "session-open",
-	[MON_SESSION_OPEN_ACK] = "session-open-ack",
-	[MON_MENU] = "menu",
-	[MON_MENU_OUT] = "menu-output",
+/* --- rules between fields --- */
+
+/* known bits only; "done" only with "ok" */
+static int
+c_auth_ans(const struct mon_msg *m)
+{
+	uint32_t f = m->u.auth_ans.flags;
+
+	return (f & MON_AUTH_DONE) && !(f & MON_AUTH_OK) ? PV_ERR_PROTOCOL : 0;
+}
+
+/* grace is all or nothing: 0 or OK|DONE */
+static int
+c_grace_ans(const struct mon_msg *m)
+{
+	uint32_t f = m->u.auth_ans.flags;
+
+	return f != 0 && f != (MON_AUTH_OK | MON_AUTH_DONE) ? PV_ERR_PROTOCOL
+							    : 0;
+}
+
+/* --- the order rules past the phase, per type --- */
+
+static int
+o_pubkey(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (st->auth_tries >= st->max_auth_tries)
+		return PV_ERR_PROTOCOL;
+	st->auth_tries++;
+	memcpy(st->pend_login, m->u.auth_pubkey.login, sizeof(st->pend_login));
+	return 0;
+}
+
+/* An auth check after the key, for its login; counts as a try. */
+static int
+o_after_key(struct monitor_state *st, const char *login)
+{
+	if (st->auth_tries >= st->max_auth_tries || !st->key_ok ||
+	    strcmp(st->key_login, login) != 0)
+		return PV_ERR_PROTOCOL;
+	st->auth_tries++;
+	return 0;
+}
+
+static int
+o_totp(struct monitor_state *st, const struct mon_msg *m)
+{
+	return o_after_key(st, m->u.auth_totp.login);
+}
+
+static int
+o_grace(struct monitor_state *st, const struct mon_msg *m)
+{
+	return o_after_key(st, m->u.mfa_grace.engineer);
+}
+
+static int
+o_fresh(struct monitor_state *st, const struct mon_msg *m)
+{
+	return !st->key_ok ||
+		strcmp(st->key_login, m->u.fresh_mfa.engineer) != 0
+	    ? PV_ERR_PROTOCOL
+	    : 0;
+}
+
+static int
+o_target_get(struct monitor_state *st, const struct mon_msg *m)
+{
+	/*
+	 * Once the key is the login's: the session pre-opens the target leg
+	 * (TCP and key exchange, never authentication) while the code is
+	 * typed; before the code, the one target the login names.
+	 */
+	if (!(st->authenticated || st->key_ok) ||
+	    strcmp(st->key_login, m->u.target_get.engineer) != 0)
+		return PV_ERR_PROTOCOL;
+	if (!st->authenticated && st->pre_gets++ > 0)
+		return PV_ERR_PROTOCOL;
+	return 0;
+}
+
+static int
+o_decide(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (strcmp(st->key_login, m->u.decide_ch.engineer) != 0)
+		return PV_ERR_PROTOCOL;
+	/* a new decision replaces the last one's mint */
+	st->mint_ok = 0;
+	st->dec_allowed = 0;
+	memcpy(st->dec_target, m->u.decide_ch.target, sizeof(st->dec_target));
+	memcpy(
+	    st->dec_account, m->u.decide_ch.account, sizeof(st->dec_account));
+	return 0;
+}
+
+/* One credential per allow decision, for its target and account. */
+static int
+o_mint(struct monitor_state *st, const char *sid, const char *target,
+    const char *account)
+{
+	if (!st->mint_ok || strcmp(st->session_id, sid) != 0 ||
+	    strcmp(st->dec_target, target) != 0 ||
+	    strcmp(st->dec_account, account) != 0)
+		return PV_ERR_PROTOCOL;
+	st->mint_ok = 0; /* once per decision, even if it fails */
+	return 0;
+}
+
+static int
+o_mint_cert(struct monitor_state *st, const struct mon_msg *m)
+{
+	return o_mint(st, m->u.mint_cert.session_id, m->u.mint_cert.target,
+	    m->u.mint_cert.principal);
+}
+
+static int
+o_mint_token(struct monitor_state *st, const struct mon_msg *m)
+{
+	return o_mint(st, m->u.mint_token.session_id, m->u.mint_token.target,
+	    m->u.mint_token.account);
+}
+
+static int
+o_rec_open(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (!st->allowed || st->rec_opened ||
+	    strcmp(st->session_id, m->u.rec_open.session_id) != 0)
+		return PV_ERR_PROTOCOL;
+	st->rec_opened = 1;
+	return 0;
+}
+
+static int
+o_session_open(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (!st->dec_allowed || st->row_opened ||
+	    strcmp(st->session_id, m->u.session_open.session_id) != 0 ||
+	    strcmp(st->dec_target, m->u.session_open.target) != 0 ||
+	    strcmp(st->dec_account, m->u.session_open.account) != 0)
+		return PV_ERR_PROTOCOL;
+	st->row_opened = 1;
+	return 0;
+}
+
+static int
+o_session_end(struct monitor_state *st, const struct mon_msg *m)
+{
+	(void)m;
+	st->ended = 1;
+	return 0;
+}
+
+/* What the monitor's answers change. */
+
+static int
+a_pubkey(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (m->u.auth_ans.flags & MON_AUTH_OK) {
+		st->key_ok = 1;
+		memcpy(st->key_login, st->pend_login, sizeof(st->key_login));
+	}
+	if (m->u.auth_ans.flags & MON_AUTH_DONE)
+		st->authenticated = 1;
+	return 0;
+}
+
+static int
+a_totp(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (m->u.auth_ans.flags & MON_AUTH_DONE) {
+		st->authenticated = 1;
+		st->by_code = 1;
+	}
+	return 0;
+}
+
+static int
+a_grace(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (m->u.auth_ans.flags & MON_AUTH_DONE)
+		st->authenticated = 1;
+	return 0;
+}
+
+static int
+a_decision(struct monitor_state *st, const struct mon_msg *m)
+{
+	if (m->u.decision_ch.outcome == PV_ALLOW) {
+		st->allowed = 1;
+		st->dec_allowed = 1;
+		st->mint_ok = 1;
+	}
+	return 0;
+}
+
+/* --- the table --- */
+
+#define PRE MON_PH_PRE
+#define AUTH MON_PH_AUTH
+#define ANY (MON_PH_PRE | MON_PH_AUTH)
+#define REQ(t, nm, ph, ans, f, ord)     \
+	[t] = { .type = (t),            \
+		.name = (nm),           \
+		.dir = MON_DIR_REQUEST, \
+		.phases = (ph),         \
+		.answer = (ans),        \
+		.fields = (f),          \
+		.nfields = NFIELDS(f),  \
+		.order = (ord) }
+#define REQ0(t, nm, ph, ans, ord)       \
+	[t] = { .type = (t),            \
+		.name = (nm),           \
+		.dir = MON_DIR_REQUEST, \
+		.phases = (ph),         \
+		.answer = (ans),        \
+		.order = (ord) }
+#define ANS(t, nm, f, chk, ord)        \
+	[t] = { .type = (t),           \
+		.name = (nm),          \
+		.dir = MON_DIR_ANSWER, \
+		.fields = (f),         \
+		.nfields = NFIELDS(f), \
+		.check = (chk),        \
+		.order = (ord) }
+#define ANS0(t, nm) [t] = { .type = (t), .name = (nm), .dir = MON_DIR_ANSWER }
+
+static const struct mon_type_def mon_types[MON_TYPE_MAX_ + 1] = {
+	REQ(MON_AUTH_PUBKEY, "auth-pubkey", PRE, MON_AUTH_PUBKEY_ANS,
+	    f_auth_pubkey, o_pubkey),
+	ANS(MON_AUTH_PUBKEY_ANS, "auth-pubkey-answer", f_auth_ans, c_auth_ans,
+	    a_pubkey),
+	REQ(MON_AUTH_TOTP, "auth-totp", PRE, MON_AUTH_TOTP_ANS, f_auth_totp,
+	    o_totp),
+	ANS(MON_AUTH_TOTP_ANS, "auth-totp-answer", f_auth_ans, c_auth_ans,
+	    a_totp),
+	REQ(MON_REC_OPEN, "open-recording", AUTH, MON_REC_OPEN_ANS, f_rec_open,
+	    o_rec_open),
+	[MON_REC_OPEN_ANS] = { .type = MON_REC_OPEN_ANS,
+	    .name = "open-recording-answer",
+	    .dir = MON_DIR_ANSWER,
+	    .has_fd = 1,
+	    .fields = f_rec_open_ans,
+	    .nfields = NFIELDS(f_rec_open_ans) },
+	/* audit always, also after session-end */
+	REQ(MON_AUDIT, "audit-append", ANY | MON_PH_END, MON_AUDIT_ACK, f_audit,
+	    NULL),
+	ANS0(MON_AUDIT_ACK, "audit-ack"),
+	REQ(MON_SESSION_END, "session-end", ANY, MON_SESSION_END_ACK,
+	    f_session_end, o_session_end),
+	ANS0(MON_SESSION_END_ACK, "session-end-ack"),
+	ANS(MON_ERROR, "error", f_error, NULL, NULL),
+	REQ(MON_MFA_GRACE, "mfa-grace", PRE, MON_MFA_GRACE_ANS, f_mfa_grace,
+	    o_grace),
+	ANS(MON_MFA_GRACE_ANS, "mfa-grace-answer", f_auth_ans, c_grace_ans,
+	    a_grace),
+	REQ(MON_FRESH_MFA, "fresh-mfa", PRE, MON_FRESH_MFA_ANS, f_fresh_mfa,
+	    o_fresh),
+	ANS(MON_FRESH_MFA_ANS, "fresh-mfa-answer", f_verdict, NULL, NULL),
+	REQ(MON_TARGET_GET, "target-get", ANY, MON_TARGET, f_target_get,
+	    o_target_get),
+	ANS(MON_TARGET, "target", f_target, NULL, NULL),
+	REQ(MON_DECIDE_CH, "decide-channel", AUTH, MON_DECISION_CH, f_decide_ch,
+	    o_decide),
+	ANS(MON_DECISION_CH, "channel-decision", f_decision_ch, NULL,
+	    a_decision),
+	REQ(MON_MINT_CERT, "mint-cert", AUTH, MON_CERT_SERIAL, f_mint_cert,
+	    o_mint_cert),
+	ANS(MON_CERT_SERIAL, "cert-serial", f_cert_serial, NULL, NULL),
+	REQ(MON_MINT_TOKEN, "mint-token", AUTH, MON_TOKEN, f_mint_token,
+	    o_mint_token),
+	ANS(MON_TOKEN, "token", f_token, NULL, NULL),
+	REQ(MON_SESSION_OPEN, "session-open", AUTH, MON_SESSION_OPEN_ACK,
+	    f_session_open, o_session_open),
+	ANS0(MON_SESSION_OPEN_ACK, "session-open-ack"),
+	REQ(MON_MENU, "menu", AUTH, MON_MENU_OUT, f_menu, NULL),
+	ANS(MON_MENU_OUT, "menu-output", f_menu_out, NULL, NULL),
 };
+
+const struct mon_type_def *
+broker_mon_type_def(int type)
+{
+	if (type < 1 || type > MON_TYPE_MAX_ || mon_types[type].type == 0)
+		return NULL;
+	return &mon_types[type];
+}
 
 const char *
 broker_mon_type_name(int type)
 {
-	return type >= 1 && type <= MON_TYPE_MAX_ ? type_names[type] : NULL;
+	const struct mon_type_def *d = broker_mon_type_def(type);
+
+	return d != NULL ? d->name : NULL;
 }
 
 int
 broker_mon_type_is_request(int type)
 {
-	/* Requests are odd, their answers the next even number. */
-	if (type >= MON_AUTH_PUBKEY && type <= MON_SESSION_END)
-		return (type & 1) == 1;
-	return type >= MON_MFA_GRACE && type <= MON_TYPE_MAX_ &&
-	    (type & 1) == 1;
+	const struct mon_type_def *d = broker_mon_type_def(type);
+
+	return d != NULL && d->dir == MON_DIR_REQUEST;
 }
 
 int
 broker_mon_type_has_fd(int type)
 {
-	return type == MON_REC_OPEN_ANS;
+	const struct mon_type_def *d = broker_mon_type_def(type);
+
+	return d != NULL && d->has_fd;
 }
+
+int
+broker_mon_type_answer(int type)
+{
+	const struct mon_type_def *d = broker_mon_type_def(type);
+
+	return d != NULL && d->dir == MON_DIR_REQUEST ? d->answer : 0;
+}
+
+/* --- the codec --- */
 
 static int
 name_char(int c)
@@ -96,8 +519,8 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 	int c;
 
 	if (len == 0)
-		return cl == MC_TEXT0 || cl == MC_SHA256 || cl == MC_NAME0 ||
-		    cl == MC_HOST0 || cl == MC_BYTES0;
+		return cl == MC_TEXT0 || cl == MC_NAME0 || cl == MC_HOST0 ||
+		    cl == MC_BYTES0;
 	if (cl == MC_NAME0)
 		cl = MC_NAME;
 	if (cl == MC_HOST0)
@@ -105,14 +528,6 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 	if (cl == MC_BYTES0)
 		return 1; /* NUL was refused by the caller */
 	switch (cl) {
-	case MC_SHA256:
-		if (len != MON_SHA256_HEX)
-			return 0;
-		for (i = 0; i < len; i++)
-			if (!((s[i] >= '0' && s[i] <= '9') ||
-				(s[i] >= 'a' && s[i] <= 'f')))
-				return 0;
-		return 1;
 	case MC_UUID:
 		return len == PV_UUID_LEN && pv_uuid_valid(s);
 	case MC_JSON:
@@ -181,330 +596,210 @@ get_str(struct pv_buf *b, char *dst, size_t max, enum mon_class cl)
 	return class_ok(cl, dst, len) ? 0 : PV_ERR_PROTOCOL;
 }
 
+/* Where a field lives in m. */
+static void *
+at(struct mon_msg *m, size_t off)
+{
+	return (uint8_t *)m + off;
+}
+
+static const void *
+cat(const struct mon_msg *m, size_t off)
+{
+	return (const uint8_t *)m + off;
+}
+
+/* One field off the wire into m; *stop once nothing more may follow. */
 static int
-get_blob(struct pv_buf *b, uint8_t *dst, size_t max, size_t *outlen)
+field_get(
+    struct pv_buf *b, const struct mon_field *f, struct mon_msg *m, int *stop)
 {
 	const uint8_t *p;
 	size_t len;
-
-	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len == 0 || len > max)
-		return PV_ERR_PROTOCOL;
-	memcpy(dst, p, len);
-	*outlen = len;
-	return 0;
-}
-
-/* As get_blob, of exactly len bytes. */
-static int
-get_fixed(struct pv_buf *b, uint8_t *dst, size_t want)
-{
-	const uint8_t *p;
-	size_t len;
-
-	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len != want)
-		return PV_ERR_PROTOCOL;
-	memcpy(dst, p, len);
-	return 0;
-}
-
-/* As get_blob, may be empty. */
-static int
-get_blob0(struct pv_buf *b, uint8_t *dst, size_t max, size_t *outlen)
-{
-	const uint8_t *p;
-	size_t len;
-
-	if (pv_buf_get_string_direct(b, &p, &len) != 0 || len > max)
-		return PV_ERR_PROTOCOL;
-	if (len > 0)
-		memcpy(dst, p, len);
-	*outlen = len;
-	return 0;
-}
-
-static int
-get_bool(struct pv_buf *b, int *out)
-{
-	uint8_t v;
-
-	if (pv_buf_get_u8(b, &v) != 0 || v > 1)
-		return PV_ERR_PROTOCOL;
-	*out = v;
-	return 0;
-}
-
-/* The payload of one message type; every field checked. */
-static int
-decode_payload(struct pv_buf *b, struct mon_msg *m)
-{
-	uint32_t u32;
-	uint64_t u64;
 	uint8_t u8;
-	int r = PV_ERR_PROTOCOL;
+	uint16_t u16;
+	uint32_t u32, i;
+	uint64_t u64;
 
-#define G(x)                      \
-	do {                      \
-		if ((x) != 0)     \
-			goto out; \
-	} while (0)
-	switch (m->type) {
-	case MON_AUTH_PUBKEY: {
-		struct mon_auth_pubkey *a = &m->u.auth_pubkey;
+	switch (f->kind) {
+	case MF_STR:
+		return get_str(b, at(m, f->off), (size_t)f->max, f->cl);
+	case MF_BLOB:
+	case MF_BLOB0:
+	case MF_FIXED:
+		if (pv_buf_get_string_direct(b, &p, &len) != 0 ||
+		    len > f->max || (f->kind == MF_BLOB && len == 0) ||
+		    (f->kind == MF_FIXED && len != f->max))
+			return PV_ERR_PROTOCOL;
+		if (len > 0)
+			memcpy(at(m, f->off), p, len);
+		if (f->kind != MF_FIXED)
+			memcpy(at(m, f->aux), &len, sizeof(len));
+		return 0;
+	case MF_BOOL:
+	case MF_PRESENT:
+	case MF_U8:
+		if (pv_buf_get_u8(b, &u8) != 0 || u8 < f->min || u8 > f->max)
+			return PV_ERR_PROTOCOL;
+		*(int *)at(m, f->off) = u8;
+		if (f->kind == MF_PRESENT && u8 == 0)
+			*stop = 1;
+		return 0;
+	case MF_U16:
+		if (pv_buf_get_u16(b, &u16) != 0 || u16 < f->min ||
+		    u16 > f->max)
+			return PV_ERR_PROTOCOL;
+		memcpy(at(m, f->off), &u16, sizeof(u16));
+		return 0;
+	case MF_U32:
+		if (pv_buf_get_u32(b, &u32) != 0 || u32 < f->min ||
+		    u32 > f->max ||
+		    ((f->flags & MFF_ONE_BIT) &&
+			(u32 == 0 || (u32 & (u32 - 1)) != 0)))
+			return PV_ERR_PROTOCOL;
+		memcpy(at(m, f->off), &u32, sizeof(u32));
+		return 0;
+	case MF_U64:
+	case MF_TIME:
+		if (pv_buf_get_u64(b, &u64) != 0 || u64 < f->min ||
+		    u64 > f->max || (f->kind == MF_TIME && u64 > INT64_MAX))
+			return PV_ERR_PROTOCOL;
+		if (f->kind == MF_TIME) {
+			int64_t t = (int64_t)u64;
 
-		G(get_str(b, a->login, MON_LOGIN_MAX, MC_LOGIN));
-		G(get_blob(b, a->blob, sizeof(a->blob), &a->bloblen));
-		G(get_str(b, a->addr, MON_ADDR_MAX, MC_ADDR));
-		break;
+			memcpy(at(m, f->off), &t, sizeof(t));
+		} else
+			memcpy(at(m, f->off), &u64, sizeof(u64));
+		return 0;
+	case MF_ERRNO:
+		if (pv_buf_get_u32(b, &u32) != 0 || u32 == 0 ||
+		    u32 > (uint32_t)-PV_ERR_MIN_)
+			return PV_ERR_PROTOCOL;
+		*(int *)at(m, f->off) = -(int)u32;
+		return 0;
+	case MF_NAMES:
+		if (pv_buf_get_u32(b, &u32) != 0 || u32 > f->n)
+			return PV_ERR_PROTOCOL;
+		for (i = 0; i < u32; i++)
+			if (get_str(b, (char *)at(m, f->off) + i * (f->max + 1),
+				(size_t)f->max, f->cl) != 0)
+				return PV_ERR_PROTOCOL;
+		memcpy(at(m, f->aux), &u32, sizeof(u32));
+		return 0;
 	}
-	case MON_AUTH_TOTP:
-		G(get_str(b, m->u.auth_totp.login, MON_LOGIN_MAX, MC_LOGIN));
-		G(get_str(b, m->u.auth_totp.code, MON_CODE_MAX, MC_CODE));
-		break;
-	case MON_AUTH_PUBKEY_ANS:
-	case MON_AUTH_TOTP_ANS:
-		G(pv_buf_get_u32(b, &u32));
-		/* known bits only; "done" only with "ok" */
-		if ((u32 & ~(uint32_t)(MON_AUTH_OK | MON_AUTH_DONE)) != 0 ||
-		    ((u32 & MON_AUTH_DONE) && !(u32 & MON_AUTH_OK)))
-			goto out;
-		m->u.auth_ans.flags = u32;
-		break;
-	case MON_DECIDE: {
-		struct mon_decide *d = &m->u.decide;
+	return PV_ERR_PROTOCOL;
+}
 
-		G(get_str(b, d->engineer, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, d->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, d->account, MON_NAME_MAX, MC_NAME0));
-		G(pv_buf_get_u32(b, &d->channel));
-		/* exactly one channel kind */
-		if (d->channel == 0 || (d->channel & (d->channel - 1)) != 0)
-			goto out;
-		break;
-	}
-	case MON_DECISION: {
-		struct mon_decision *d = &m->u.decision;
+/*
+ * One field of m onto the wire: the lengths that say how much of m to
+ * read are checked here; every value's limit by the round trip in
+ * broker_mon_msg_encode.
+ */
+static int
+field_put(struct pv_buf *b, const struct mon_field *f, const struct mon_msg *m,
+    int *stop)
+{
+	const char *s;
+	size_t len;
+	uint16_t u16;
+	uint32_t u32, i;
+	uint64_t u64;
+	int64_t t;
+	int v;
 
-		G(get_bool(b, &d->outcome));
-		G(get_str(b, d->rule, MON_NAME_MAX, MC_TEXT0));
-		G(get_str(b, d->reason, MON_REASON_MAX, MC_TEXT0));
-		G(pv_buf_get_u64(b, &u64));
-		if (u64 > INT64_MAX)
-			goto out;
-		d->valid_until = (int64_t)u64;
-		G(pv_buf_get_u32(b, &d->channels));
-		G(pv_buf_get_u32(b, &d->flags));
-		if ((d->flags & ~(uint32_t)MON_DECISION_PERMIT_PTY) != 0)
-			goto out;
-		if (d->outcome == PV_ALLOW) {
-			G(get_str(b, d->account, MON_NAME_MAX, MC_NAME));
-			G(get_str(b, d->host, MON_HOST_MAX, MC_HOST));
-			G(pv_buf_get_u16(b, &d->port));
-			G(get_str(b, d->hostkey, MON_HOSTKEY_MAX, MC_TEXT));
-			if (d->port == 0)
-				goto out;
+	switch (f->kind) {
+	case MF_STR:
+		s = cat(m, f->off);
+		if ((len = strnlen(s, (size_t)f->max + 1)) > f->max)
+			return PV_ERR_INVALID;
+		return pv_buf_put_string(b, s, len);
+	case MF_BLOB:
+	case MF_BLOB0:
+		memcpy(&len, cat(m, f->aux), sizeof(len));
+		if (len > f->max)
+			return PV_ERR_INVALID;
+		return pv_buf_put_string(b, cat(m, f->off), len);
+	case MF_FIXED:
+		return pv_buf_put_string(b, cat(m, f->off), (size_t)f->max);
+	case MF_BOOL:
+	case MF_PRESENT:
+		v = *(const int *)cat(m, f->off);
+		v = (f->flags & MFF_ALLOW) ? v == PV_ALLOW : v != 0;
+		if (f->kind == MF_PRESENT && !v)
+			*stop = 1;
+		return pv_buf_put_u8(b, (uint8_t)v);
+	case MF_U8:
+		v = *(const int *)cat(m, f->off);
+		if (v < 0 || v > UINT8_MAX)
+			return PV_ERR_INVALID;
+		return pv_buf_put_u8(b, (uint8_t)v);
+	case MF_U16:
+		memcpy(&u16, cat(m, f->off), sizeof(u16));
+		return pv_buf_put_u16(b, u16);
+	case MF_U32:
+		memcpy(&u32, cat(m, f->off), sizeof(u32));
+		return pv_buf_put_u32(b, u32);
+	case MF_U64:
+		memcpy(&u64, cat(m, f->off), sizeof(u64));
+		return pv_buf_put_u64(b, u64);
+	case MF_TIME:
+		memcpy(&t, cat(m, f->off), sizeof(t));
+		return pv_buf_put_u64(b, (uint64_t)t);
+	case MF_ERRNO:
+		v = *(const int *)cat(m, f->off);
+		if (v >= 0 || v < PV_ERR_MIN_)
+			return PV_ERR_INVALID;
+		return pv_buf_put_u32(b, (uint32_t)-v);
+	case MF_NAMES: {
+		int r;
+
+		memcpy(&u32, cat(m, f->aux), sizeof(u32));
+		if (u32 > f->n)
+			return PV_ERR_INVALID;
+		if ((r = pv_buf_put_u32(b, u32)) != 0)
+			return r;
+		for (i = 0; i < u32; i++) {
+			s = (const char *)cat(m, f->off) + i * (f->max + 1);
+			if ((len = strnlen(s, (size_t)f->max + 1)) > f->max)
+				return PV_ERR_INVALID;
+			if ((r = pv_buf_put_string(b, s, len)) != 0)
+				return r;
 		}
-		break;
+		return 0;
 	}
-	case MON_MINT: {
-		struct mon_mint *mi = &m->u.mint;
+	}
+	return PV_ERR_INVALID;
+}
 
-		G(get_str(b, mi->session_id, PV_UUID_LEN, MC_UUID));
-		G(get_str(b, mi->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, mi->account, MON_NAME_MAX, MC_NAME));
-		G(get_blob(b, mi->pubkey, sizeof(mi->pubkey), &mi->pubkeylen));
-		G(get_bool(b, &mi->permit_pty));
-		break;
-	}
-	case MON_CERT:
-		G(get_blob(b, m->u.cert.blob, sizeof(m->u.cert.blob),
-		    &m->u.cert.bloblen));
-		break;
-	case MON_REC_OPEN:
-		G(get_str(b, m->u.rec_open.session_id, PV_UUID_LEN, MC_UUID));
-		G(get_str(b, m->u.rec_open.term, MON_TERM_MAX, MC_TEXT0));
-		G(pv_buf_get_u16(b, &m->u.rec_open.cols));
-		G(pv_buf_get_u16(b, &m->u.rec_open.rows));
-		break;
-	case MON_REC_OPEN_ANS: {
-		struct mon_rec_open_ans *o = &m->u.rec_open_ans;
+/* The payload of m's type, every field checked; nothing may follow. */
+static int
+decode_payload(
+    struct pv_buf *b, const struct mon_type_def *d, struct mon_msg *m)
+{
+	size_t i;
+	int stop = 0;
 
-		G(get_str(b, o->path, MON_PATH_MAX, MC_TEXT));
-		G(get_fixed(b, o->dk, sizeof(o->dk)));
-		G(get_fixed(b, o->nonce_prefix, sizeof(o->nonce_prefix)));
-		G(get_fixed(b, o->header_sha256, sizeof(o->header_sha256)));
-		G(pv_buf_get_u64(b, &o->header_len));
-		/* magic, version, length and a JSON object at least */
-		if (o->header_len < 16 || o->header_len > MON_REC_HEADER_MAX)
-			goto out;
-		break;
-	}
-	case MON_AUDIT: {
-		struct mon_audit *a = &m->u.audit;
+	for (i = 0; i < d->nfields && !stop; i++)
+		if (field_get(b, &d->fields[i], m, &stop) != 0)
+			return PV_ERR_PROTOCOL;
+	if (d->check != NULL && d->check(m) != 0)
+		return PV_ERR_PROTOCOL;
+	return pv_buf_len(b) == 0 ? 0 : PV_ERR_PROTOCOL;
+}
 
-		G(get_str(b, a->action, MON_ACTION_MAX, MC_TEXT));
-		G(get_str(b, a->object, MON_OBJECT_MAX, MC_TEXT0));
-		G(get_str(b, a->details, MON_DETAILS_MAX, MC_JSON));
-		break;
-	}
-	case MON_SESSION_END: {
-		struct mon_session_end *e = &m->u.session_end;
+static int
+encode_payload(const struct mon_msg *m, struct pv_buf *b)
+{
+	const struct mon_type_def *d = broker_mon_type_def((int)m->type);
+	size_t i;
+	int r, stop = 0;
 
-		G(pv_buf_get_u64(b, &e->bytes_in));
-		G(pv_buf_get_u64(b, &e->bytes_out));
-		G(get_str(b, e->reason, MON_REASON_MAX, MC_TEXT));
-		G(pv_buf_get_u64(b, &e->size));
-		G(get_bool(b, &e->aborted));
-		break;
-	}
-	case MON_ERROR:
-		G(pv_buf_get_u32(b, &u32));
-		if (u32 == 0 || u32 > (uint32_t)-PV_ERR_MIN_)
-			goto out;
-		m->u.error.code = -(int)u32;
-		G(get_str(b, m->u.error.msg, MON_REASON_MAX, MC_TEXT0));
-		break;
-	case MON_MFA_GRACE: {
-		struct mon_mfa_grace *g = &m->u.mfa_grace;
-
-		G(get_str(b, g->engineer, MON_NAME_MAX, MC_NAME));
-		G(get_blob(b, g->blob, sizeof(g->blob), &g->bloblen));
-		G(get_str(b, g->addr, MON_ADDR_MAX, MC_ADDR));
-		break;
-	}
-	case MON_MFA_GRACE_ANS:
-		G(pv_buf_get_u32(b, &u32));
-		/* grace is all or nothing: 0 or OK|DONE */
-		if (u32 != 0 && u32 != (MON_AUTH_OK | MON_AUTH_DONE))
-			goto out;
-		m->u.auth_ans.flags = u32;
-		break;
-	case MON_FRESH_MFA: {
-		struct mon_fresh_mfa *f = &m->u.fresh_mfa;
-
-		G(get_str(b, f->engineer, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, f->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, f->account, MON_NAME_MAX, MC_NAME0));
-		break;
-	}
-	case MON_FRESH_MFA_ANS:
-		G(get_bool(b, &m->u.verdict.allow));
-		break;
-	case MON_TARGET_GET:
-		G(get_str(b, m->u.target_get.engineer, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, m->u.target_get.name, MON_NAME_MAX, MC_NAME));
-		break;
-	case MON_TARGET: {
-		struct mon_target *t = &m->u.target;
-
-		G(get_bool(b, &t->found));
-		if (!t->found)
-			break;
-		G(get_str(b, t->name, MON_NAME_MAX, MC_NAME));
-		G(pv_buf_get_u8(b, &u8));
-		if (u8 > 1)
-			goto out;
-		t->auth = u8;
-		G(get_str(b, t->host, MON_HOST_MAX, MC_HOST));
-		G(pv_buf_get_u16(b, &t->port));
-		if (t->port == 0)
-			goto out;
-		G(get_str(b, t->classification, MON_TCLASS_MAX, MC_TEXT0));
-		G(get_str(b, t->hostkey, MON_HOSTKEY_MAX, MC_TEXT0));
-		G(pv_buf_get_u32(b, &t->naccounts));
-		if (t->naccounts > MON_ACCOUNTS_MAX)
-			goto out;
-		for (u32 = 0; u32 < t->naccounts; u32++)
-			G(get_str(b, t->accounts[u32], MON_NAME_MAX, MC_NAME));
-		break;
-	}
-	case MON_DECIDE_CH: {
-		struct mon_decide_ch *d = &m->u.decide_ch;
-
-		G(get_str(b, d->engineer, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, d->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, d->account, MON_NAME_MAX, MC_NAME));
-		G(pv_buf_get_u32(b, &d->channel));
-		if (d->channel == 0 || (d->channel & (d->channel - 1)) != 0)
-			goto out;
-		G(get_str(b, d->client, MON_CLIENT_MAX, MC_TEXT));
-		G(get_str(b, d->fwd_host, MON_HOST_MAX, MC_HOST0));
-		G(pv_buf_get_u32(b, &d->fwd_port));
-		if (d->fwd_port > 65535)
-			goto out;
-		break;
-	}
-	case MON_DECISION_CH: {
-		struct mon_decision_ch *d = &m->u.decision_ch;
-
-		G(get_bool(b, &d->outcome));
-		G(get_bool(b, &d->permit_pty));
-		G(get_bool(b, &d->permit_forward));
-		G(pv_buf_get_u32(b, &d->channels));
-		G(get_str(b, d->rule, MON_NAME_MAX, MC_TEXT0));
-		G(get_str(b, d->grant_id, MON_NAME_MAX, MC_TEXT0));
-		G(pv_buf_get_u64(b, &u64));
-		if (u64 > INT64_MAX)
-			goto out;
-		d->grant_ends = (int64_t)u64;
-		G(get_str(b, d->reason, MON_REASON_MAX, MC_TEXT0));
-		G(pv_buf_get_u32(b, &d->transfer));
-		G(get_bool(b, &d->record_file_contents));
-		G(get_str(b, d->moderated, MON_NAME_MAX, MC_NAME0));
-		G(get_str(b, d->notice, MON_REASON_MAX, MC_TEXT0));
-		break;
-	}
-	case MON_MINT_CERT: {
-		struct mon_mint_cert *c = &m->u.mint_cert;
-
-		G(get_str(b, c->session_id, PV_UUID_LEN, MC_UUID));
-		G(get_str(b, c->target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, c->principal, MON_NAME_MAX, MC_NAME));
-		G(get_fixed(b, c->pubkey, sizeof(c->pubkey)));
-		G(get_str(b, c->source_address, MON_SRCADDR_MAX, MC_TEXT));
-		break;
-	}
-	case MON_CERT_SERIAL:
-		G(pv_buf_get_u64(b, &m->u.cert_serial.serial));
-		G(get_blob(b, m->u.cert_serial.blob,
-		    sizeof(m->u.cert_serial.blob), &m->u.cert_serial.bloblen));
-		break;
-	case MON_MINT_TOKEN:
-		G(get_str(b, m->u.mint_token.session_id, PV_UUID_LEN, MC_UUID));
-		G(get_str(b, m->u.mint_token.target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, m->u.mint_token.account, MON_NAME_MAX, MC_NAME));
-		break;
-	case MON_TOKEN:
-		G(pv_buf_get_u64(b, &m->u.token.serial));
-		G(get_str(b, m->u.token.token, MON_TOKEN_MAX, MC_TEXT));
-		break;
-	case MON_SESSION_OPEN:
-		G(get_str(
-		    b, m->u.session_open.session_id, PV_UUID_LEN, MC_UUID));
-		G(get_str(b, m->u.session_open.target, MON_NAME_MAX, MC_NAME));
-		G(get_str(b, m->u.session_open.account, MON_NAME_MAX, MC_NAME));
-		break;
-	case MON_MENU:
-		G(get_str(b, m->u.menu.command, MON_COMMAND_MAX, MC_BYTES0));
-		break;
-	case MON_MENU_OUT:
-		G(pv_buf_get_u32(b, &m->u.menu_out.status));
-		if (m->u.menu_out.status > 255)
-			goto out;
-		G(get_blob0(b, m->u.menu_out.out, sizeof(m->u.menu_out.out),
-		    &m->u.menu_out.outlen));
-		break;
-	case MON_AUDIT_ACK:
-	case MON_SESSION_END_ACK:
-	case MON_SESSION_OPEN_ACK:
-		break;
-	default:
-		goto out;
-	}
-#undef G
-	/* nothing may follow the last field */
-	r = pv_buf_len(b) == 0 ? 0 : PV_ERR_PROTOCOL;
-out:
-	return r;
+	if (d == NULL)
+		return PV_ERR_INVALID;
+	for (i = 0; i < d->nfields && !stop; i++)
+		if ((r = field_put(b, &d->fields[i], m, &stop)) != 0)
+			return r;
+	return 0;
 }
 
 void
@@ -530,6 +825,7 @@ broker_mon_msg_wipe(struct mon_msg *m)
 int
 broker_mon_msg_decode(const uint8_t *frame, size_t len, struct mon_msg *out)
 {
+	const struct mon_type_def *d;
 	struct pv_buf *b = NULL;
 	uint32_t flen;
 	uint8_t type;
@@ -543,219 +839,15 @@ broker_mon_msg_decode(const uint8_t *frame, size_t len, struct mon_msg *out)
 		return PV_ERR_ALLOC;
 	if (pv_buf_get_u32(b, &flen) != 0 || flen == 0 ||
 	    flen > MON_FRAME_MAX || flen != pv_buf_len(b) ||
-	    pv_buf_get_u8(b, &type) != 0 || broker_mon_type_name(type) == NULL)
+	    pv_buf_get_u8(b, &type) != 0 ||
+	    (d = broker_mon_type_def(type)) == NULL)
 		goto out;
 	out->type = (enum mon_type)type;
-	r = decode_payload(b, out);
+	r = decode_payload(b, d, out);
 out:
 	pv_buf_free(b);
 	if (r != 0)
 		broker_mon_msg_clear(out);
-	return r;
-}
-
-/* The payload of m, unchecked (the round trip in encode checks it). */
-static int
-encode_payload(const struct mon_msg *m, struct pv_buf *b)
-{
-	int r = 0;
-
-#define P(x)                     \
-	do {                     \
-		if (r == 0)      \
-			r = (x); \
-	} while (0)
-	switch (m->type) {
-	case MON_AUTH_PUBKEY:
-		P(pv_buf_put_cstring(b, m->u.auth_pubkey.login));
-		P(pv_buf_put_string(
-		    b, m->u.auth_pubkey.blob, m->u.auth_pubkey.bloblen));
-		P(pv_buf_put_cstring(b, m->u.auth_pubkey.addr));
-		break;
-	case MON_AUTH_TOTP:
-		P(pv_buf_put_cstring(b, m->u.auth_totp.login));
-		P(pv_buf_put_cstring(b, m->u.auth_totp.code));
-		break;
-	case MON_AUTH_PUBKEY_ANS:
-	case MON_AUTH_TOTP_ANS:
-		P(pv_buf_put_u32(b, m->u.auth_ans.flags));
-		break;
-	case MON_DECIDE:
-		P(pv_buf_put_cstring(b, m->u.decide.engineer));
-		P(pv_buf_put_cstring(b, m->u.decide.target));
-		P(pv_buf_put_cstring(b, m->u.decide.account));
-		P(pv_buf_put_u32(b, m->u.decide.channel));
-		break;
-	case MON_DECISION:
-		P(pv_buf_put_u8(b, m->u.decision.outcome == PV_ALLOW ? 1 : 0));
-		P(pv_buf_put_cstring(b, m->u.decision.rule));
-		P(pv_buf_put_cstring(b, m->u.decision.reason));
-		P(pv_buf_put_u64(b, (uint64_t)m->u.decision.valid_until));
-		P(pv_buf_put_u32(b, m->u.decision.channels));
-		P(pv_buf_put_u32(b, m->u.decision.flags));
-		if (m->u.decision.outcome == PV_ALLOW) {
-			P(pv_buf_put_cstring(b, m->u.decision.account));
-			P(pv_buf_put_cstring(b, m->u.decision.host));
-			P(pv_buf_put_u16(b, m->u.decision.port));
-			P(pv_buf_put_cstring(b, m->u.decision.hostkey));
-		}
-		break;
-	case MON_MINT:
-		P(pv_buf_put_cstring(b, m->u.mint.session_id));
-		P(pv_buf_put_cstring(b, m->u.mint.target));
-		P(pv_buf_put_cstring(b, m->u.mint.account));
-		P(pv_buf_put_string(b, m->u.mint.pubkey, m->u.mint.pubkeylen));
-		P(pv_buf_put_u8(b, m->u.mint.permit_pty ? 1 : 0));
-		break;
-	case MON_CERT:
-		P(pv_buf_put_string(b, m->u.cert.blob, m->u.cert.bloblen));
-		break;
-	case MON_REC_OPEN:
-		P(pv_buf_put_cstring(b, m->u.rec_open.session_id));
-		P(pv_buf_put_cstring(b, m->u.rec_open.term));
-		P(pv_buf_put_u16(b, m->u.rec_open.cols));
-		P(pv_buf_put_u16(b, m->u.rec_open.rows));
-		break;
-	case MON_REC_OPEN_ANS: {
-		const struct mon_rec_open_ans *o = &m->u.rec_open_ans;
-
-		P(pv_buf_put_cstring(b, o->path));
-		P(pv_buf_put_string(b, o->dk, sizeof(o->dk)));
-		P(pv_buf_put_string(
-		    b, o->nonce_prefix, sizeof(o->nonce_prefix)));
-		P(pv_buf_put_string(
-		    b, o->header_sha256, sizeof(o->header_sha256)));
-		P(pv_buf_put_u64(b, o->header_len));
-		break;
-	}
-	case MON_AUDIT:
-		P(pv_buf_put_cstring(b, m->u.audit.action));
-		P(pv_buf_put_cstring(b, m->u.audit.object));
-		P(pv_buf_put_cstring(b, m->u.audit.details));
-		break;
-	case MON_SESSION_END:
-		P(pv_buf_put_u64(b, m->u.session_end.bytes_in));
-		P(pv_buf_put_u64(b, m->u.session_end.bytes_out));
-		P(pv_buf_put_cstring(b, m->u.session_end.reason));
-		P(pv_buf_put_u64(b, m->u.session_end.size));
-		P(pv_buf_put_u8(b, m->u.session_end.aborted ? 1 : 0));
-		break;
-	case MON_ERROR:
-		if (m->u.error.code >= 0 || m->u.error.code < PV_ERR_MIN_)
-			return PV_ERR_INVALID;
-		P(pv_buf_put_u32(b, (uint32_t)-m->u.error.code));
-		P(pv_buf_put_cstring(b, m->u.error.msg));
-		break;
-	case MON_MFA_GRACE:
-		P(pv_buf_put_cstring(b, m->u.mfa_grace.engineer));
-		P(pv_buf_put_string(
-		    b, m->u.mfa_grace.blob, m->u.mfa_grace.bloblen));
-		P(pv_buf_put_cstring(b, m->u.mfa_grace.addr));
-		break;
-	case MON_MFA_GRACE_ANS:
-		P(pv_buf_put_u32(b, m->u.auth_ans.flags));
-		break;
-	case MON_FRESH_MFA:
-		P(pv_buf_put_cstring(b, m->u.fresh_mfa.engineer));
-		P(pv_buf_put_cstring(b, m->u.fresh_mfa.target));
-		P(pv_buf_put_cstring(b, m->u.fresh_mfa.account));
-		break;
-	case MON_FRESH_MFA_ANS:
-		P(pv_buf_put_u8(b, m->u.verdict.allow ? 1 : 0));
-		break;
-	case MON_TARGET_GET:
-		P(pv_buf_put_cstring(b, m->u.target_get.engineer));
-		P(pv_buf_put_cstring(b, m->u.target_get.name));
-		break;
-	case MON_TARGET: {
-		const struct mon_target *t = &m->u.target;
-		uint32_t i;
-
-		P(pv_buf_put_u8(b, t->found ? 1 : 0));
-		if (!t->found)
-			break;
-		if (t->naccounts > MON_ACCOUNTS_MAX)
-			return PV_ERR_INVALID;
-		P(pv_buf_put_cstring(b, t->name));
-		P(pv_buf_put_u8(b, (uint8_t)t->auth));
-		P(pv_buf_put_cstring(b, t->host));
-		P(pv_buf_put_u16(b, t->port));
-		P(pv_buf_put_cstring(b, t->classification));
-		P(pv_buf_put_cstring(b, t->hostkey));
-		P(pv_buf_put_u32(b, t->naccounts));
-		for (i = 0; i < t->naccounts; i++)
-			P(pv_buf_put_cstring(b, t->accounts[i]));
-		break;
-	}
-	case MON_DECIDE_CH:
-		P(pv_buf_put_cstring(b, m->u.decide_ch.engineer));
-		P(pv_buf_put_cstring(b, m->u.decide_ch.target));
-		P(pv_buf_put_cstring(b, m->u.decide_ch.account));
-		P(pv_buf_put_u32(b, m->u.decide_ch.channel));
-		P(pv_buf_put_cstring(b, m->u.decide_ch.client));
-		P(pv_buf_put_cstring(b, m->u.decide_ch.fwd_host));
-		P(pv_buf_put_u32(b, m->u.decide_ch.fwd_port));
-		break;
-	case MON_DECISION_CH: {
-		const struct mon_decision_ch *d = &m->u.decision_ch;
-
-		P(pv_buf_put_u8(b, d->outcome == PV_ALLOW ? 1 : 0));
-		P(pv_buf_put_u8(b, d->permit_pty ? 1 : 0));
-		P(pv_buf_put_u8(b, d->permit_forward ? 1 : 0));
-		P(pv_buf_put_u32(b, d->channels));
-		P(pv_buf_put_cstring(b, d->rule));
-		P(pv_buf_put_cstring(b, d->grant_id));
-		P(pv_buf_put_u64(b, (uint64_t)d->grant_ends));
-		P(pv_buf_put_cstring(b, d->reason));
-		P(pv_buf_put_u32(b, d->transfer));
-		P(pv_buf_put_u8(b, d->record_file_contents ? 1 : 0));
-		P(pv_buf_put_cstring(b, d->moderated));
-		P(pv_buf_put_cstring(b, d->notice));
-		break;
-	}
-	case MON_MINT_CERT:
-		P(pv_buf_put_cstring(b, m->u.mint_cert.session_id));
-		P(pv_buf_put_cstring(b, m->u.mint_cert.target));
-		P(pv_buf_put_cstring(b, m->u.mint_cert.principal));
-		P(pv_buf_put_string(
-		    b, m->u.mint_cert.pubkey, sizeof(m->u.mint_cert.pubkey)));
-		P(pv_buf_put_cstring(b, m->u.mint_cert.source_address));
-		break;
-	case MON_CERT_SERIAL:
-		P(pv_buf_put_u64(b, m->u.cert_serial.serial));
-		P(pv_buf_put_string(
-		    b, m->u.cert_serial.blob, m->u.cert_serial.bloblen));
-		break;
-	case MON_MINT_TOKEN:
-		P(pv_buf_put_cstring(b, m->u.mint_token.session_id));
-		P(pv_buf_put_cstring(b, m->u.mint_token.target));
-		P(pv_buf_put_cstring(b, m->u.mint_token.account));
-		break;
-	case MON_TOKEN:
-		P(pv_buf_put_u64(b, m->u.token.serial));
-		P(pv_buf_put_cstring(b, m->u.token.token));
-		break;
-	case MON_SESSION_OPEN:
-		P(pv_buf_put_cstring(b, m->u.session_open.session_id));
-		P(pv_buf_put_cstring(b, m->u.session_open.target));
-		P(pv_buf_put_cstring(b, m->u.session_open.account));
-		break;
-	case MON_MENU:
-		P(pv_buf_put_cstring(b, m->u.menu.command));
-		break;
-	case MON_MENU_OUT:
-		P(pv_buf_put_u32(b, m->u.menu_out.status));
-		P(pv_buf_put_string(
-		    b, m->u.menu_out.out, m->u.menu_out.outlen));
-		break;
-	case MON_AUDIT_ACK:
-	case MON_SESSION_END_ACK:
-	case MON_SESSION_OPEN_ACK:
-		break;
-	default:
-		return PV_ERR_INVALID;
-	}
-#undef P
 	return r;
 }
 
@@ -812,6 +904,14 @@ broker_mon_state_init(struct monitor_state *st, const char *session_id,
 	return 0;
 }
 
+unsigned int
+broker_mon_state_phase(const struct monitor_state *st)
+{
+	if (st->ended)
+		return MON_PH_END;
+	return st->authenticated ? MON_PH_AUTH : MON_PH_PRE;
+}
+
 static int
 state_fail(struct monitor_state *st)
 {
@@ -823,128 +923,14 @@ state_fail(struct monitor_state *st)
 int
 broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 {
-	if (st->failed || st->pending != 0 ||
-	    !broker_mon_type_is_request((int)m->type))
+	const struct mon_type_def *d = broker_mon_type_def((int)m->type);
+
+	if (st->failed || st->pending != 0 || d == NULL ||
+	    d->dir != MON_DIR_REQUEST ||
+	    (d->phases & broker_mon_state_phase(st)) == 0)
 		return state_fail(st);
-	if (st->ended && m->type != MON_AUDIT)
+	if (d->order != NULL && d->order(st, m) != 0)
 		return state_fail(st);
-	switch (m->type) {
-	case MON_AUTH_PUBKEY:
-		if (st->authenticated || st->auth_tries >= st->max_auth_tries)
-			return state_fail(st);
-		st->auth_tries++;
-		memcpy(st->pend_login, m->u.auth_pubkey.login,
-		    sizeof(st->pend_login));
-		break;
-	case MON_AUTH_TOTP:
-		/* a code only after a good key, for the same login */
-		if (st->authenticated || st->auth_tries >= st->max_auth_tries ||
-		    !st->key_ok ||
-		    strcmp(st->key_login, m->u.auth_totp.login) != 0)
-			return state_fail(st);
-		st->auth_tries++;
-		break;
-	case MON_DECIDE:
-		if (!st->authenticated)
-			return state_fail(st);
-		/* a new decision replaces the last one's mint */
-		st->mint_ok = 0;
-		st->mint_pty = 0;
-		st->dec_allowed = 0;
-		memcpy(
-		    st->dec_target, m->u.decide.target, sizeof(st->dec_target));
-		memcpy(st->dec_account, m->u.decide.account,
-		    sizeof(st->dec_account));
-		break;
-	case MON_MINT:
-		if (!st->authenticated || !st->mint_ok ||
-		    strcmp(st->session_id, m->u.mint.session_id) != 0 ||
-		    strcmp(st->dec_target, m->u.mint.target) != 0 ||
-		    strcmp(st->dec_account, m->u.mint.account) != 0 ||
-		    (m->u.mint.permit_pty && !st->mint_pty))
-			return state_fail(st);
-		st->mint_ok = 0; /* once per decision, even if it fails */
-		break;
-	case MON_REC_OPEN:
-		if (!st->allowed || st->rec_opened ||
-		    strcmp(st->session_id, m->u.rec_open.session_id) != 0)
-			return state_fail(st);
-		st->rec_opened = 1;
-		break;
-	case MON_AUDIT:
-		break;
-	case MON_SESSION_END:
-		st->ended = 1;
-		break;
-	case MON_MFA_GRACE:
-		/* after the key, for its engineer; counts as an auth try */
-		if (st->authenticated || st->auth_tries >= st->max_auth_tries ||
-		    !st->key_ok ||
-		    strcmp(st->key_login, m->u.mfa_grace.engineer) != 0)
-			return state_fail(st);
-		st->auth_tries++;
-		break;
-	case MON_FRESH_MFA:
-		if (st->authenticated || !st->key_ok ||
-		    strcmp(st->key_login, m->u.fresh_mfa.engineer) != 0)
-			return state_fail(st);
-		break;
-	case MON_TARGET_GET:
-		/*
-		 * Once the key is the login's: the session pre-opens the
-		 * target leg (TCP and key exchange, never authentication)
-		 * while the code is typed.
-		 */
-		if (!(st->authenticated || st->key_ok) ||
-		    strcmp(st->key_login, m->u.target_get.engineer) != 0)
-			return state_fail(st);
-		/* before the code: the one target the login names */
-		if (!st->authenticated && st->pre_gets++ > 0)
-			return state_fail(st);
-		break;
-	case MON_DECIDE_CH:
-		if (!st->authenticated ||
-		    strcmp(st->key_login, m->u.decide_ch.engineer) != 0)
-			return state_fail(st);
-		st->mint_ok = 0;
-		st->mint_pty = 0;
-		st->dec_allowed = 0;
-		memcpy(st->dec_target, m->u.decide_ch.target,
-		    sizeof(st->dec_target));
-		memcpy(st->dec_account, m->u.decide_ch.account,
-		    sizeof(st->dec_account));
-		break;
-	case MON_MINT_CERT:
-		if (!st->mint_ok ||
-		    strcmp(st->session_id, m->u.mint_cert.session_id) != 0 ||
-		    strcmp(st->dec_target, m->u.mint_cert.target) != 0 ||
-		    strcmp(st->dec_account, m->u.mint_cert.principal) != 0)
-			return state_fail(st);
-		st->mint_ok = 0;
-		break;
-	case MON_MINT_TOKEN:
-		if (!st->mint_ok ||
-		    strcmp(st->session_id, m->u.mint_token.session_id) != 0 ||
-		    strcmp(st->dec_target, m->u.mint_token.target) != 0 ||
-		    strcmp(st->dec_account, m->u.mint_token.account) != 0)
-			return state_fail(st);
-		st->mint_ok = 0;
-		break;
-	case MON_SESSION_OPEN:
-		if (!st->dec_allowed || st->row_opened ||
-		    strcmp(st->session_id, m->u.session_open.session_id) != 0 ||
-		    strcmp(st->dec_target, m->u.session_open.target) != 0 ||
-		    strcmp(st->dec_account, m->u.session_open.account) != 0)
-			return state_fail(st);
-		st->row_opened = 1;
-		break;
-	case MON_MENU:
-		if (!st->authenticated)
-			return state_fail(st);
-		break;
-	default:
-		return state_fail(st);
-	}
 	st->pending = (int)m->type;
 	return 0;
 }
@@ -952,61 +938,18 @@ broker_mon_state_request(struct monitor_state *st, const struct mon_msg *m)
 int
 broker_mon_state_answer(struct monitor_state *st, const struct mon_msg *m)
 {
-	int pending = st->pending;
+	const struct mon_type_def *d = broker_mon_type_def((int)m->type);
 
-	if (st->failed || pending == 0)
+	if (st->failed || st->pending == 0 || d == NULL)
 		return state_fail(st);
 	if (m->type == MON_ERROR) {
 		st->pending = 0;
 		return 0;
 	}
-	if ((int)m->type != pending + 1)
+	if ((int)m->type != broker_mon_type_answer(st->pending))
 		return state_fail(st);
-	switch (m->type) {
-	case MON_AUTH_PUBKEY_ANS:
-		if (m->u.auth_ans.flags & MON_AUTH_OK) {
-			st->key_ok = 1;
-			memcpy(st->key_login, st->pend_login,
-			    sizeof(st->key_login));
-		}
-		if (m->u.auth_ans.flags & MON_AUTH_DONE)
-			st->authenticated = 1;
-		break;
-	case MON_AUTH_TOTP_ANS:
-		if (m->u.auth_ans.flags & MON_AUTH_DONE) {
-			st->authenticated = 1;
-			st->by_code = 1;
-		}
-		break;
-	case MON_MFA_GRACE_ANS:
-		if (m->u.auth_ans.flags & MON_AUTH_DONE)
-			st->authenticated = 1;
-		break;
-	case MON_DECISION_CH:
-		if (m->u.decision_ch.outcome == PV_ALLOW) {
-			st->allowed = 1;
-			st->dec_allowed = 1;
-			st->mint_ok = 1;
-			st->mint_pty = m->u.decision_ch.permit_pty;
-		}
-		break;
-	case MON_DECISION:
-		if (m->u.decision.outcome == PV_ALLOW) {
-			/* the monitor's account, if the login named one */
-			if (st->dec_account[0] != '\0' &&
-			    strcmp(st->dec_account, m->u.decision.account) != 0)
-				return state_fail(st);
-			memcpy(st->dec_account, m->u.decision.account,
-			    sizeof(st->dec_account));
-			st->allowed = 1;
-			st->mint_ok = 1;
-			st->mint_pty = (m->u.decision.flags &
-					   MON_DECISION_PERMIT_PTY) != 0;
-		}
-		break;
-	default:
-		break;
-	}
+	if (d->order != NULL && d->order(st, m) != 0)
+		return state_fail(st);
 	st->pending = 0;
 	return 0;
 }

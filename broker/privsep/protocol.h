@@ -25,10 +25,6 @@ enum mon_type {
 	MON_AUTH_PUBKEY_ANS = 2,  /* monitor: struct mon_auth_ans */
 	MON_AUTH_TOTP = 3,        /* child: is this the login's code? */
 	MON_AUTH_TOTP_ANS = 4,    /* monitor: struct mon_auth_ans */
-	MON_DECIDE = 5,           /* child: may engineer use target? */
-	MON_DECISION = 6,         /* monitor */
-	MON_MINT = 7,             /* child: a certificate, please */
-	MON_CERT = 8,             /* monitor */
 	MON_REC_OPEN = 9,         /* child: open the recording */
 	MON_REC_OPEN_ANS = 10,    /* monitor: + the fd (SCM_RIGHTS) */
 	MON_AUDIT = 11,           /* child: append to the audit chain */
@@ -36,33 +32,34 @@ enum mon_type {
 	MON_SESSION_END = 13,     /* child: totals (the monitor hashes) */
 	MON_SESSION_END_ACK = 14, /* monitor */
 	MON_ERROR = 15,           /* monitor: the request failed (not denied) */
-	/*
-	 * provostd's backend calls (broker/broker.h) that 1..14 do not carry;
-	 * 16 is unused (15, an answer, broke the odd/even pattern).
-	 */
-	MON_MFA_GRACE = 17,        /* child: a code within MFAGrace? */
-	MON_MFA_GRACE_ANS = 18,    /* monitor: struct mon_auth_ans */
-	MON_FRESH_MFA = 19,        /* child: does the target want a code? */
-	MON_FRESH_MFA_ANS = 20,    /* monitor: struct mon_verdict */
-	MON_TARGET_GET = 21,       /* child: the target by name */
-	MON_TARGET = 22,           /* monitor: struct mon_target */
-	MON_DECIDE_CH = 23,        /* child: a channel's decision */
-	MON_DECISION_CH = 24,      /* monitor: struct mon_decision_ch */
-	MON_MINT_CERT = 25,        /* child: a certificate for the target leg */
-	MON_CERT_SERIAL = 26,      /* monitor: serial and certificate */
-	MON_MINT_TOKEN = 27,       /* child: a pvt1 token for the target leg */
-	MON_TOKEN = 28,            /* monitor: serial and token */
-	MON_SESSION_OPEN = 29,     /* child: the session row */
+	MON_MFA_GRACE = 17,       /* child: a code within MFAGrace? */
+	MON_MFA_GRACE_ANS = 18,   /* monitor: struct mon_auth_ans */
+	MON_FRESH_MFA = 19,       /* child: does the target want a code? */
+	MON_FRESH_MFA_ANS = 20,   /* monitor: struct mon_verdict */
+	MON_TARGET_GET = 21,      /* child: the target by name */
+	MON_TARGET = 22,          /* monitor: struct mon_target */
+	MON_DECIDE_CH = 23,       /* child: a channel's decision */
+	MON_DECISION_CH = 24,     /* monitor: struct mon_decision_ch */
+	MON_MINT_CERT = 25,       /* child: a certificate for the target leg */
+	MON_CERT_SERIAL = 26,     /* monitor: serial and certificate */
+	MON_MINT_TOKEN = 27,      /* child: a pvt1 token for the target leg */
+	MON_TOKEN = 28,           /* monitor: serial and token */
+	MON_SESSION_OPEN = 29,    /* child: the session row */
 	MON_SESSION_OPEN_ACK = 30, /* monitor */
 	MON_MENU = 31,             /* child: a menu command */
 	MON_MENU_OUT = 32,         /* monitor: status and output */
 };
 /*
- * 33 and 34 are retired, never to be reused: the session process's
- * twice-a-second "revoked since the cursor?" and its answer.  The monitor
- * enforces revocation itself (its once-a-second scan of every live
- * session, at once on a revoke), so a frame of either type is now an
- * unknown type.
+ * Retired, never to be reused; a frame of one is an unknown type:
+ *  5..8  decide, decision, mint, certificate: the first design's session
+ *        decision and its certificate, which provostd never answered
+ *        (23..26 replaced them: a decision per channel, the monitor's own
+ *        source address in the certificate);
+ *  16    never used (15, an answer, broke the odd/even pattern);
+ *  33,34 the session process's twice-a-second "revoked since the
+ *        cursor?" and its answer: the monitor enforces revocation itself
+ *        (its once-a-second scan of every live session, at once on a
+ *        revoke).
  */
 #define MON_TYPE_MAX_ 32
 
@@ -100,8 +97,6 @@ enum mon_type {
 /* mon_auth_ans.flags */
 #define MON_AUTH_OK 0x1   /* this factor is good */
 #define MON_AUTH_DONE 0x2 /* authentication is complete (needs OK) */
-/* mon_decision.flags */
-#define MON_DECISION_PERMIT_PTY 0x1
 
 struct mon_auth_pubkey {
 	char login[MON_LOGIN_MAX + 1];
@@ -117,41 +112,6 @@ struct mon_auth_totp {
 
 struct mon_auth_ans {
 	uint32_t flags; /* MON_AUTH_* */
-};
-
-struct mon_decide {
-	char engineer[MON_NAME_MAX + 1];
-	char target[MON_NAME_MAX + 1];
-	char account[MON_NAME_MAX + 1]; /* "" if the login names none */
-	uint32_t channel;               /* one POLICY_CH_* bit */
-};
-
-struct mon_decision {
-	int outcome; /* PV_ALLOW or PV_DENY */
-	char rule[MON_NAME_MAX + 1];
-	char reason[MON_REASON_MAX + 1];
-	int64_t valid_until; /* unix seconds; 0 = standing access */
-	uint32_t channels;   /* POLICY_CH_* the rule allows */
-	uint32_t flags;      /* MON_DECISION_* */
-	/* on allow, where to connect (all set); on deny, all empty */
-	char account[MON_NAME_MAX + 1]; /* resolved (the login may omit it) */
-	char host[MON_HOST_MAX + 1];
-	uint16_t port;
-	char hostkey[MON_HOSTKEY_MAX + 1]; /* pinned, "TYPE BASE64" */
-};
-
-struct mon_mint {
-	char session_id[PV_UUID_LEN + 1];
-	char target[MON_NAME_MAX + 1];
-	char account[MON_NAME_MAX + 1];
-	uint8_t pubkey[MON_BLOB_MAX]; /* ephemeral key, SSH wire blob */
-	size_t pubkeylen;
-	int permit_pty;
-};
-
-struct mon_cert {
-	uint8_t blob[MON_CERT_MAX];
-	size_t bloblen;
 };
 
 /*
@@ -306,10 +266,6 @@ struct mon_msg {
 		struct mon_auth_pubkey auth_pubkey;
 		struct mon_auth_totp auth_totp;
 		struct mon_auth_ans auth_ans; /* both answer types */
-		struct mon_decide decide;
-		struct mon_decision decision;
-		struct mon_mint mint;
-		struct mon_cert cert;
 		struct mon_rec_open rec_open;
 		struct mon_rec_open_ans rec_open_ans;
 		struct mon_audit audit;
@@ -333,12 +289,103 @@ struct mon_msg {
 	} u;
 };
 
+/*
+ * The protocol as a table (OpenSSH's monitor.c): one entry per message
+ * type says which way it goes, in which phases of a session process a
+ * request is allowed, which answer it gets, and its fields with their
+ * limits; one codec (broker_mon_msg_encode/_decode) walks the entries,
+ * and the order rules start from them.  The monitor's handler of each
+ * request is its own table, in broker/monitor/monitor_srv.c.
+ */
+enum mon_dir {
+	MON_DIR_REQUEST = 1, /* the session process asks */
+	MON_DIR_ANSWER = 2,  /* the monitor answers */
+};
+
+/* A session process's phases (monitor_state), a bit each. */
+#define MON_PH_PRE 0x1  /* authentication not complete */
+#define MON_PH_AUTH 0x2 /* authenticated, the session not ended */
+#define MON_PH_END 0x4  /* after session-end */
+
+/* What bytes a string field may hold. */
+enum mon_class {
+	MC_NAME = 1, /* [a-z0-9._-], starts with a letter or digit */
+	MC_NAME0,    /* as MC_NAME, may be empty */
+	MC_HOST,     /* [A-Za-z0-9.:-] host name or address */
+	MC_HOST0,    /* as MC_HOST, may be empty */
+	MC_LOGIN,    /* names joined by '+' and '@' */
+	MC_ADDR,     /* an IPv4/IPv6 address (with %scope) */
+	MC_CODE,     /* digits */
+	MC_TEXT,     /* printable: no control bytes */
+	MC_TEXT0,    /* as MC_TEXT, may be empty */
+	MC_JSON,     /* {...} without control bytes */
+	MC_UUID,     /* a lower-case UUID */
+	MC_BYTES0,   /* any bytes but NUL, may be empty */
+};
+
+/* How a field goes on the wire and where it lives in struct mon_msg. */
+enum mon_fkind {
+	MF_STR = 1, /* u32 length + bytes, into char[max + 1], class cl */
+	MF_BLOB,    /* u32 length + 1..max bytes, its size_t length at aux */
+	MF_BLOB0,   /* as MF_BLOB, may be empty */
+	MF_FIXED,   /* u32 length + exactly max bytes */
+	MF_BOOL,    /* u8 0 or 1, into an int */
+	MF_PRESENT, /* as MF_BOOL; 0: none of the fields after it are sent */
+	MF_U8,      /* u8 min..max, into an int */
+	MF_U16,     /* u16 min..max, into a uint16_t */
+	MF_U32,     /* u32 min..max, into a uint32_t */
+	MF_U64,     /* u64 min..max, into a uint64_t */
+	MF_TIME,    /* u64 <= INT64_MAX, into an int64_t */
+	MF_ERRNO,   /* u32 1..-PV_ERR_MIN_, into an int as a PV_ERR_* */
+	MF_NAMES,   /* u32 count <= n, then count MF_STR of class cl, into
+		       char[n][max + 1]; the uint32_t count at aux */
+};
+
+/* mon_field.flags */
+#define MFF_ONE_BIT 0x1 /* MF_U32: exactly one bit set */
+#define MFF_ALLOW 0x2   /* MF_BOOL: PV_ALLOW (1) or PV_DENY (0) */
+
+struct mon_field {
+	const char *name;
+	enum mon_fkind kind;
+	enum mon_class cl;  /* MF_STR, MF_NAMES */
+	size_t off;         /* offsetof(struct mon_msg, ...) */
+	size_t aux;         /* MF_BLOB*: its length's offset; MF_NAMES: count */
+	uint64_t min, max;  /* integers: range; strings, blobs: max bytes */
+	size_t n;           /* MF_NAMES: at most this many */
+	unsigned int flags; /* MFF_* */
+};
+
+struct monitor_state;
+
+struct mon_type_def {
+	int type;
+	const char *name; /* "auth-pubkey", ... for logs */
+	enum mon_dir dir;
+	unsigned int phases; /* a request: the MON_PH_* it may come in */
+	int answer;          /* a request: its answer's type (or MON_ERROR) */
+	int has_fd;          /* an answer: a descriptor comes with it */
+	const struct mon_field *fields;
+	size_t nfields;
+	/* rules between fields (both ways on the wire), or NULL */
+	int (*check)(const struct mon_msg *m);
+	/*
+	 * A request: the order rules past its phase (0 or PV_ERR_PROTOCOL),
+	 * and what it changes; an answer: what it changes.  Or NULL.
+	 */
+	int (*order)(struct monitor_state *st, const struct mon_msg *m);
+};
+
+/* The entry of a type, NULL if unknown or retired. */
+const struct mon_type_def *broker_mon_type_def(int type);
 /* "auth-pubkey", ... or NULL. */
 const char *broker_mon_type_name(int type);
 /* 1 for the child's requests, 0 for the monitor's answers (and unknown). */
 int broker_mon_type_is_request(int type);
 /* Does an answer of this type carry a descriptor?  (MON_REC_OPEN_ANS) */
 int broker_mon_type_has_fd(int type);
+/* The answer a request of this type gets (besides MON_ERROR), or 0. */
+int broker_mon_type_answer(int type);
 
 /* Appends the whole frame (header included) to out. */
 int broker_mon_msg_encode(const struct mon_msg *m, struct pv_buf *out);
@@ -393,14 +440,15 @@ void broker_mon_reader_free(struct mon_reader *rd);
 
 /*
  * The order rules, kept by the monitor per session process (and usable by
- * the child to check the monitor): one request at a time; auth checks only
- * before authentication completes and at most max_auth_tries of them, a
- * code only after a good key for the same login; decide only after
- * authentication; mint only after an allow decision, once per decision,
- * for that decision's target and resolved account (a terminal only if it allows
- * one); open-recording once, after an allow decision; session-end once,
- * after which only audit; audit always.  A violation is PV_ERR_PROTOCOL
- * and sticks: every later call fails too.
+ * the child to check the monitor): one request at a time, each in a phase
+ * its entry allows (auth checks only before authentication completes,
+ * decisions, mints, the recording, the row and the menu only after it,
+ * only audit after session-end), and each type's own rule: at most
+ * max_auth_tries auth checks, a code only after a good key for the same
+ * login; mint only after an allow decision, once per decision, for that
+ * decision's target and account; open-recording once, after an allow
+ * decision; session-end once.  A violation is PV_ERR_PROTOCOL and
+ * sticks: every later call fails too.
  */
 struct monitor_state {
 	char session_id[PV_UUID_LEN + 1];
@@ -411,21 +459,21 @@ struct monitor_state {
 	int key_ok; /* a good key was shown for key_login */
 	char key_login[MON_LOGIN_MAX + 1];
 	int authenticated;
-	int allowed;  /* an allow decision was seen */
-	int mint_ok;  /* the last decision allows one mint */
-	int mint_pty; /* ... with a terminal */
+	int allowed; /* an allow decision was seen */
+	int mint_ok; /* the last decision allows one mint */
 	char dec_target[MON_NAME_MAX + 1];
 	char dec_account[MON_NAME_MAX + 1];
 	int rec_opened;
 	int ended;
 	int failed;
-	/* provostd's calls (17..34) */
 	int by_code;     /* authenticated with a code, not by MFAGrace */
 	int row_opened;  /* session-open was asked */
 	int dec_allowed; /* the last decision allowed */
 	int pre_gets;    /* target-gets before authentication (at most 1) */
 };
 
+/* The phase st is in now: one MON_PH_* bit. */
+unsigned int broker_mon_state_phase(const struct monitor_state *st);
 int broker_mon_state_init(struct monitor_state *st, const char *session_id,
     unsigned int max_auth_tries);
 /* A request from the child: 0 if it may be asked now, else PV_ERR_PROTOCOL. */

@@ -28,13 +28,14 @@ struct bm {
 };
 
 /*
- * One request and its answer, of type want (or MON_ERROR: its code).
+ * One request and its answer, of the type the protocol's table says
+ * (or MON_ERROR: its code).
  * 0, or a PV_ERR_*; the transport failing marks the monitor lost.
  */
 static int
-bm_call(struct bm *b, const struct mon_msg *req, enum mon_type want,
-    struct mon_msg *ans, int *fd)
+bm_call(struct bm *b, const struct mon_msg *req, struct mon_msg *ans, int *fd)
 {
+	int want = broker_mon_type_answer((int)req->type);
 	uint64_t deadline = pv_mono_ms() + BM_DEADLINE_MS;
 	int r;
 
@@ -53,7 +54,7 @@ bm_call(struct bm *b, const struct mon_msg *req, enum mon_type want,
 	if (ans->type == MON_ERROR)
 		return ans->u.error.code < 0 ? ans->u.error.code
 					     : PV_ERR_INTERNAL;
-	if (ans->type != want) {
+	if ((int)ans->type != want) {
 		if (fd != NULL && *fd >= 0) {
 			(void)close(*fd);
 			*fd = -1;
@@ -126,7 +127,7 @@ bm_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 		goto out;
 	memcpy(q->u.auth_pubkey.blob, blob, len);
 	q->u.auth_pubkey.bloblen = len;
-	if ((r = bm_call(b, q, MON_AUTH_PUBKEY_ANS, a, NULL)) == 0)
+	if ((r = bm_call(b, q, a, NULL)) == 0)
 		r = (a->u.auth_ans.flags & MON_AUTH_OK) ? PV_ALLOW : PV_DENY;
 out:
 	bm_done(q, a);
@@ -152,7 +153,7 @@ bm_totp_check(void *ctx, const char *engineer, const char *code,
 	    (r = bm_set(
 		 q->u.auth_totp.code, sizeof(q->u.auth_totp.code), code)) != 0)
 		goto out;
-	if ((r = bm_call(b, q, MON_AUTH_TOTP_ANS, a, NULL)) == 0)
+	if ((r = bm_call(b, q, a, NULL)) == 0)
 		r = (a->u.auth_ans.flags & MON_AUTH_DONE) ? PV_ALLOW : PV_DENY;
 out:
 	bm_done(q, a);
@@ -177,7 +178,7 @@ bm_fresh_mfa(
 	    (r = bm_set(q->u.fresh_mfa.account, sizeof(q->u.fresh_mfa.account),
 		 account)) != 0)
 		goto out;
-	if ((r = bm_call(ctx, q, MON_FRESH_MFA_ANS, a, NULL)) == 0)
+	if ((r = bm_call(ctx, q, a, NULL)) == 0)
 		r = a->u.verdict.allow ? PV_ALLOW : PV_DENY;
 out:
 	bm_done(q, a);
@@ -206,7 +207,7 @@ bm_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
 		goto out;
 	memcpy(q->u.mfa_grace.blob, blob, len);
 	q->u.mfa_grace.bloblen = len;
-	if ((r = bm_call(b, q, MON_MFA_GRACE_ANS, a, NULL)) == 0)
+	if ((r = bm_call(b, q, a, NULL)) == 0)
 		r = (a->u.auth_ans.flags & MON_AUTH_DONE) ? PV_ALLOW : PV_DENY;
 out:
 	bm_done(q, a);
@@ -230,7 +231,7 @@ bm_target_get(void *ctx, const char *engineer, const char *name,
 	    (r = bm_set(q->u.target_get.name, sizeof(q->u.target_get.name),
 		 name)) != 0)
 		goto out;
-	if ((r = bm_call(ctx, q, MON_TARGET, a, NULL)) != 0)
+	if ((r = bm_call(ctx, q, a, NULL)) != 0)
 		goto out;
 	const struct mon_target *t = &a->u.target;
 	r = PV_ERR_NOT_FOUND;
@@ -281,7 +282,7 @@ bm_decide(
 		goto out;
 	d->channel = req->channel;
 	d->fwd_port = req->forward_port;
-	if ((r = bm_call(ctx, q, MON_DECISION_CH, a, NULL)) != 0)
+	if ((r = bm_call(ctx, q, a, NULL)) != 0)
 		goto out;
 	const struct mon_decision_ch *c = &a->u.decision_ch;
 	out->permit_pty = c->permit_pty;
@@ -324,7 +325,7 @@ bm_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
 		 req->source_address)) != 0)
 		goto out;
 	memcpy(m->pubkey, req->pubkey, sizeof(m->pubkey));
-	if ((r = bm_call(ctx, q, MON_CERT_SERIAL, a, NULL)) != 0)
+	if ((r = bm_call(ctx, q, a, NULL)) != 0)
 		goto out;
 	req->serial = a->u.cert_serial.serial;
 	r = pv_buf_put(out, a->u.cert_serial.blob, a->u.cert_serial.bloblen);
@@ -352,7 +353,7 @@ bm_token_mint(
 	    (r = bm_set(q->u.mint_token.account,
 		 sizeof(q->u.mint_token.account), req->account)) != 0)
 		goto out;
-	if ((r = bm_call(ctx, q, MON_TOKEN, a, NULL)) != 0)
+	if ((r = bm_call(ctx, q, a, NULL)) != 0)
 		goto out;
 	req->serial = a->u.token.serial;
 	if ((*token = strdup(a->u.token.token)) == NULL)
@@ -377,7 +378,7 @@ bm_session_open(void *ctx, const struct broker_session_row *row)
 		 sizeof(q->u.session_open.target), row->target)) == 0 &&
 	    (r = bm_set(q->u.session_open.account,
 		 sizeof(q->u.session_open.account), row->account)) == 0)
-		r = bm_call(ctx, q, MON_SESSION_OPEN_ACK, a, NULL);
+		r = bm_call(ctx, q, a, NULL);
 	bm_done(q, a);
 	return r;
 }
@@ -401,7 +402,7 @@ bm_session_close(
 	(void)bm_set(e->reason, sizeof(e->reason),
 	    end->reason != NULL && end->reason[0] != '\0' ? end->reason
 							  : "ended");
-	r = bm_call(ctx, q, MON_SESSION_END_ACK, a, NULL);
+	r = bm_call(ctx, q, a, NULL);
 	bm_done(q, a);
 	return r;
 }
@@ -420,7 +421,7 @@ bm_menu(void *ctx, const char *engineer, const char *client,
 	q->type = MON_MENU;
 	if ((r = bm_set(
 		 q->u.menu.command, sizeof(q->u.menu.command), command)) == 0 &&
-	    (r = bm_call(ctx, q, MON_MENU_OUT, a, NULL)) == 0) {
+	    (r = bm_call(ctx, q, a, NULL)) == 0) {
 		r = pv_buf_put(out, a->u.menu_out.out, a->u.menu_out.outlen);
 		if (r == 0)
 			r = (int)a->u.menu_out.status;
@@ -452,7 +453,7 @@ bm_audit(
 		goto out;
 	(void)snprintf(q->u.audit.object, sizeof(q->u.audit.object),
 	    "session:%s", session_id);
-	r = bm_call(ctx, q, MON_AUDIT_ACK, a, NULL);
+	r = bm_call(ctx, q, a, NULL);
 out:
 	free(text);
 	json_decref(j);
@@ -534,7 +535,7 @@ broker_backend_monitor_rec_open(void *arg, const struct broker_rec_info *info,
 		memcpy(q->u.rec_open.term, info->term, tl + 1);
 	if ((r = bm_set(q->u.rec_open.session_id,
 		 sizeof(q->u.rec_open.session_id), info->session_id)) == 0 &&
-	    (r = bm_call(bk->ctx, q, MON_REC_OPEN_ANS, a, fd)) == 0 &&
+	    (r = bm_call(bk->ctx, q, a, fd)) == 0 &&
 	    (r = bm_set(path, pathlen, a->u.rec_open_ans.path)) != 0) {
 		(void)close(*fd);
 		*fd = -1;

@@ -1,6 +1,7 @@
 /*
  * fuzz_monitor.c: arbitrary bytes as a stream of monitor frames: each is
- * decoded, must re-encode to the same bytes, and drives the order rules.
+ * decoded by the protocol's table, must re-encode to the same bytes, and
+ * drives the order rules, which never take a request outside its phases.
  */
 #include "config.h"
 
@@ -17,8 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const struct mon_type_def *def;
 	struct monitor_state st;
 	struct mon_msg *m;
+	unsigned int phase;
 	struct pv_buf *again;
 	size_t off = 0, flen;
 	int r;
@@ -50,9 +53,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    pv_buf_len(again) != flen ||
 		    memcmp(pv_buf_ptr(again), data + off, flen) != 0)
 			abort();
-		r = broker_mon_type_is_request((int)m->type)
+		def = broker_mon_type_def((int)m->type);
+		if (def == NULL)
+			abort(); /* decoded: the table knows the type */
+		phase = broker_mon_state_phase(&st);
+		r = def->dir == MON_DIR_REQUEST
 		    ? broker_mon_state_request(&st, m)
 		    : broker_mon_state_answer(&st, m);
+		/* a request taken is one its entry allows in this phase */
+		if (r == 0 && def->dir == MON_DIR_REQUEST &&
+		    (def->phases & phase) == 0)
+			abort();
 		if (r != 0 && r != PV_ERR_PROTOCOL)
 			abort();
 		/* a broken order stays broken */

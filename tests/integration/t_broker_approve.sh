@@ -245,7 +245,7 @@ EOC
 	    pv_fail "sam's public key: $out; $(grep "session $SID" "$PVD_LOG" | tail -3)"
 	echo "$out" | sed -n 2p | grep -qx 'code wrong' || pv_fail "a guessed code of sam's: $out"
 	echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a menu before sign-in: $out"
-	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (menu)" 5 ||
+	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request in the wrong phase (menu)" 5 ||
 	    pv_fail "the menu before sign-in was not refused: $(tail -3 "$PVD_LOG")"
 	kill "$WP" 2>/dev/null
 	wait "$WP" 2>/dev/null

@@ -158,11 +158,11 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	[ "$n" -eq 1 ] || pv_fail "violation audited $n times"
 fi
 
-# 5. A well-formed request out of order (a key check after
+# 5. A well-formed request in the wrong phase (a key check after
 # authentication): killed the same way.
 live_session b
 python3 "$PV_TMP/inject.py" "$SP" "$MFD" order || pv_fail "inject failed"
-pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (auth-pubkey)" 5 ||
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request in the wrong phase (auth-pubkey)" 5 ||
     pv_fail "out-of-order request: not killed"
 wait "$LP"
 

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,10 +34,15 @@ fake_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 	return strcmp(engineer, "alice") == 0 ? PV_ALLOW : PV_DENY;
 }
 
+/* The last audit row the monitor wrote. */
+static char last_event[64], last_detail[256];
+
 static int
 fake_audit(
     void *ctx, const char *session_id, const char *event, const char *detail)
 {
+	(void)snprintf(last_event, sizeof(last_event), "%s", event);
+	(void)snprintf(last_detail, sizeof(last_detail), "%s", detail);
 	return 0;
 }
 
@@ -53,7 +60,7 @@ struct fixture {
 };
 
 static void
-fixture_init(struct fixture *f)
+fixture_init_pid(struct fixture *f, pid_t pid)
 {
 	int sv[2];
 
@@ -61,11 +68,17 @@ fixture_init(struct fixture *f)
 	assert_int_equal(pv_config_new(&f->conf), 0);
 	f->bk.ops = &fake_ops;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	/* pid 0: a violation kills nobody */
-	assert_int_equal(broker_monsrv_new(f->conf, &f->bk, NULL, 0, sv[0], SID,
-			     "127.0.0.1", &f->c),
+	assert_int_equal(broker_monsrv_new(f->conf, &f->bk, NULL, pid, sv[0],
+			     SID, "127.0.0.1", &f->c),
 	    0);
 	f->child = sv[1];
+}
+
+static void
+fixture_init(struct fixture *f)
+{
+	/* pid 0: a violation kills nobody */
+	fixture_init_pid(f, 0);
 }
 
 static void
@@ -178,6 +191,92 @@ test_one_at_a_time(void **state)
 	fixture_done(&f);
 }
 
+/* Every request type of the protocol's table has a handler, no other. */
+static void
+test_every_request_handled(void **state)
+{
+	int t;
+
+	(void)state;
+	for (t = 0; t <= 255; t++)
+		if (broker_monsrv_handles(t) != broker_mon_type_is_request(t))
+			fail_msg("type %d: handler %d, request %d", t,
+			    broker_monsrv_handles(t),
+			    broker_mon_type_is_request(t));
+	assert_false(broker_monsrv_handles(5)); /* retired */
+}
+
+/* A stand-in session process, killed by the monitor or at the end. */
+static pid_t
+child_start(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void
+child_killed(pid_t pid)
+{
+	int st = 0;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
+/*
+ * A request in a phase its table entry does not allow (the menu before
+ * authentication): the monitor kills the session process and audits why.
+ */
+static void
+test_wrong_phase_kills(void **state)
+{
+	struct fixture f;
+	struct mon_msg q;
+	pid_t pid = child_start();
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	last_event[0] = '\0';
+	memset(&q, 0, sizeof(q));
+	q.type = MON_MENU;
+	(void)snprintf(q.u.menu.command, sizeof(q.u.menu.command), "list");
+	assert_int_equal(broker_mon_send(f.child, &q, -1, 0), 0);
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_string_equal(last_event, "session.monitor_violation");
+	assert_non_null(
+	    strstr(last_detail, "reason=a request in the wrong phase"));
+	assert_non_null(strstr(last_detail, "request=menu"));
+	fixture_done(&f);
+}
+
+/* A retired type (5, the first design's decide) is no type at all. */
+static void
+test_retired_type_kills(void **state)
+{
+	static const uint8_t decide5[] = { 0, 0, 0, 1, 5 };
+	struct fixture f;
+	pid_t pid = child_start();
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	last_event[0] = '\0';
+	assert_int_equal(
+	    write(f.child, decide5, sizeof(decide5)), (ssize_t)sizeof(decide5));
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_string_equal(last_event, "session.monitor_violation");
+	assert_non_null(strstr(last_detail, "reason=a malformed frame"));
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -185,6 +284,9 @@ main(void)
 		cmocka_unit_test(test_take_then_answer),
 		cmocka_unit_test(test_lost_batch),
 		cmocka_unit_test(test_one_at_a_time),
+		cmocka_unit_test(test_every_request_handled),
+		cmocka_unit_test(test_wrong_phase_kills),
+		cmocka_unit_test(test_retired_type_kills),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
