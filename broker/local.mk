@@ -145,7 +145,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_recaudit.sh \
 	tests/integration/t_broker_lockout.sh \
 	tests/integration/t_broker_flood.sh \
-	tests/integration/t_broker_kex.sh
+	tests/integration/t_broker_kex.sh \
+	tests/integration/t_broker_pg.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
 	tests/integration/tcp-peer.py

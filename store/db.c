@@ -390,6 +390,12 @@ store_where_is_file(const char *where)
 	return where != NULL && strncmp(where, "postgresql:", 11) != 0;
 }
 
+int
+store_alive(struct store *st)
+{
+	return st != NULL && (st->eng->alive == NULL || st->eng->alive(st));
+}
+
 /* "postgresql:..." is PostgreSQL; "sqlite:PATH" or a bare path SQLite. */
 static const struct st_engine *
 st_engine_for(const char *where, const char **arg)

@@ -22,6 +22,7 @@
 /* every writer's transaction takes this lock: one audit chain */
 #define PG_WRITE_LOCK "7001700170017001"
 #define PG_SQLSTATE_UNIQUE "23505"
+#define PG_CONNECT_TIMEOUT "3"
 
 struct pg_conn {
 	PGconn *c;
@@ -193,12 +194,41 @@ pg_open(struct store *st, const char *where)
 {
 	struct pg_conn *c;
 	const char *info = strcmp(where, "postgresql:") == 0 ? "" : where;
+	const char *kw[3] = { NULL }, *vals[3] = { NULL };
+	size_t n = 0;
 	PGresult *res;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return PV_ERR_ALLOC;
 	st->conn = c;
-	c->c = PQconnectdb(info);
+	/*
+	 * A server that does not answer must not hold the broker's monitor
+	 * for long: connect_timeout 3 s unless the string or the
+	 * environment says otherwise (the string's own value wins).
+	 */
+	if (getenv("PGCONNECT_TIMEOUT") == NULL) {
+		kw[n] = "connect_timeout";
+		vals[n++] = PG_CONNECT_TIMEOUT;
+	}
+	if (*info != '\0') {
+		/* what is not a connection string is not a database's name */
+		char *perr = NULL;
+		PQconninfoOption *o = PQconninfoParse(info, &perr);
+
+		if (o == NULL) {
+			pg_keep_err(
+			    c, perr != NULL ? perr : "out of memory", NULL);
+			PQfreemem(perr);
+			pv_error(
+			    "store: postgresql: cannot connect: %s", c->err);
+			return st_fail(st, PV_ERR_STORE,
+			    "postgresql: cannot connect: %s", c->err);
+		}
+		PQconninfoFree(o);
+		kw[n] = "dbname";
+		vals[n++] = info;
+	}
+	c->c = PQconnectdbParams(kw, vals, 1);
 	if (c->c == NULL || PQstatus(c->c) != CONNECTION_OK) {
 		/* never the connection string: it may hold a password */
 		pg_keep_err(
@@ -215,6 +245,14 @@ pg_open(struct store *st, const char *where)
 	}
 	PQclear(res);
 	return 0;
+}
+
+static int
+pg_alive(struct store *st)
+{
+	struct pg_conn *c = pg_c(st);
+
+	return c != NULL && c->c != NULL && PQstatus(c->c) == CONNECTION_OK;
 }
 
 static void
@@ -686,6 +724,7 @@ const struct st_engine st_engine_pg = {
 	.get_version = pg_get_version,
 	.set_version = pg_set_version,
 	.migration = pg_migration,
+	.alive = pg_alive,
 };
 
 int

@@ -51,6 +51,8 @@ struct st_engine {
 	int (*col_type)(struct st_q *q, int i);
 	/* applies the schema's step to version (the text is SQLite's) */
 	int (*migration)(struct store *st, int version, const char *sql);
+	/* 0 when the connection is lost for good (reopen); NULL: a file */
+	int (*alive)(struct store *st);
 };
 
 /* Every engine's statement starts with this. */

@@ -949,6 +949,12 @@ int pv_config_store_path(const struct pv_config *c, const char **path);
 int store_copy(struct store *from, struct store *to, uint64_t *rows);
 /* 1 when store_open's argument names a file (SQLite), 0 for PostgreSQL. */
 int store_where_is_file(const char *where);
+/*
+ * 0 when st's connection to its server is lost (PostgreSQL after the
+ * server went away): close it and open the store again.  1 otherwise
+ * (a SQLite store always).
+ */
+int store_alive(struct store *st);
 void pv_config_free(struct pv_config *c);
 /*
  * A reload (SIGHUP): moves what may change while provostd runs from next

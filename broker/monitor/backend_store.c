@@ -28,14 +28,18 @@
 #include "store/store.h"
 
 #define SB_ACTOR "broker"
+/* a PostgreSQL server that is away is asked again at most this often */
+#define SB_RECONNECT_MS 1000
 
 struct sb {
 	const struct pv_config *conf;
 	const char *db;
-	struct store *st; /* opened lazily, in the process that uses it */
-	dev_t st_dev;     /* the file st has open: a store moved away or */
-	ino_t st_ino;     /* replaced is not read through the old handle */
-	int in_batch;     /* st stays the handle the batch is open on */
+	int is_file;       /* SQLite; else PostgreSQL */
+	uint64_t retry_ms; /* PostgreSQL away: no new connection before */
+	struct store *st;  /* opened lazily, in the process that uses it */
+	dev_t st_dev;      /* the file st has open: a store moved away or */
+	ino_t st_ino;      /* replaced is not read through the old handle */
+	int in_batch;      /* st stays the handle the batch is open on */
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
@@ -56,10 +60,19 @@ sb_path(const struct pv_config *c, const char *name, char *out, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : PV_ERR_RANGE;
 }
 
+/*
+ * The store, opened when first used after a fork.  A SQLite file moved or
+ * replaced is not read through the old handle; a PostgreSQL connection
+ * the server dropped is closed and opened again, at most once a second
+ * while the server stays away (every answer until then is an error:
+ * the caller fails closed, and StoreStaleness counts from the last good
+ * read).
+ */
 static struct store *
 sb_store(struct sb *b)
 {
 	char path[4096];
+	uint64_t now;
 	int r;
 
 	struct stat sbuf;
@@ -67,24 +80,41 @@ sb_store(struct sb *b)
 	if (b->st != NULL) {
 		if (b->in_batch)
 			return b->st;
-		if (stat(b->db, &sbuf) == 0 && sbuf.st_dev == b->st_dev &&
-		    sbuf.st_ino == b->st_ino)
+		if (!b->is_file) {
+			if (store_alive(b->st))
+				return b->st;
+			pv_warn("store postgresql: the connection to the "
+				"server was lost; reconnecting");
+		} else if (stat(b->db, &sbuf) == 0 &&
+		    sbuf.st_dev == b->st_dev && sbuf.st_ino == b->st_ino)
 			return b->st;
-		pv_warn("store %s: the file was moved or replaced; reopening",
-		    b->db);
+		else
+			pv_warn("store %s: the file was moved or replaced; "
+				"reopening",
+			    b->db);
 		store_close(b->st);
 		b->st = NULL;
 	}
-	if (stat(b->db, &sbuf) != 0) {
-		pv_error("store %s: %s", b->db, strerror(errno));
-		return NULL;
+	if (b->is_file) {
+		if (stat(b->db, &sbuf) != 0) {
+			pv_error("store %s: %s", b->db, strerror(errno));
+			return NULL;
+		}
+		b->st_dev = sbuf.st_dev;
+		b->st_ino = sbuf.st_ino;
+	} else {
+		now = pv_mono_ms();
+		if (b->retry_ms != 0 && now < b->retry_ms)
+			return NULL;
+		b->retry_ms = now + SB_RECONNECT_MS;
 	}
-	b->st_dev = sbuf.st_dev;
-	b->st_ino = sbuf.st_ino;
+	/* never the connection string in the log: it may hold a password */
 	if ((r = store_open(b->db, &b->st)) != 0) {
-		pv_error("store %s: cannot open: %s", b->db, pv_err_str(r));
+		pv_error("store %s: cannot open: %s",
+		    b->is_file ? b->db : "postgresql", pv_err_str(r));
 		return NULL;
 	}
+	b->retry_ms = 0;
 	if (store_set_audit_key(b->st, b->audit) != 0 ||
 	    sb_path(b->conf, "totp.key", path, sizeof(path)) != 0 ||
 	    store_totp_key_load(b->st, path) != 0) {
@@ -867,6 +897,7 @@ broker_backend_store_new(
 {
 	struct sb *b;
 	char path[4096], err[PV_CONF_ERR_MAX];
+	uint64_t head = 0;
 	int r, n;
 
 	memset(out, 0, sizeof(*out));
@@ -879,14 +910,7 @@ broker_backend_store_new(
 		    "Store %s: only sqlite: stores are supported", conf->store);
 		goto fail;
 	}
-	/* never the URI in the log: it may hold a password */
-	if (!store_where_is_file(b->db)) {
-		pv_error(
-		    "Store postgresql: provostd runs on sqlite: stores only "
-		    "in this version (provostctl works on PostgreSQL)");
-		r = PV_ERR_UNSUPPORTED;
-		goto fail;
-	}
+	b->is_file = store_where_is_file(b->db);
 	if ((r = policy_load_file(
 		 conf->policy_file, &b->pol, err, sizeof(err))) != 0) {
 		pv_error("%s", err);
@@ -912,13 +936,22 @@ broker_backend_store_new(
 		r = PV_ERR_IO;
 		goto fail;
 	}
-	if (access(b->db, R_OK | W_OK) != 0) {
+	if (b->is_file && access(b->db, R_OK | W_OK) != 0) {
 		pv_error("%s: no store (run provostctl init first)", b->db);
 		r = PV_ERR_CONFIG;
 		goto fail;
 	}
 	if (sb_store(b) == NULL) {
 		r = PV_ERR_STORE;
+		goto fail;
+	}
+	/* opening made the schema; provostctl init makes the store */
+	if (!b->is_file &&
+	    ((r = store_audit_head(b->st, &head)) != 0 || head == 0)) {
+		pv_error("Store postgresql: %s",
+		    r != 0 ? store_errmsg(b->st)
+			   : "no store (run provostctl init first)");
+		r = r != 0 ? r : PV_ERR_CONFIG;
 		goto fail;
 	}
 	out->ops = &sb_ops;

@@ -1075,7 +1075,11 @@ main(int argc, char **argv)
 	}
 	if (broker_backend_store_recover(&bx.backend) != 0)
 		goto fail;
-	/* SQLite handles do not survive a fork: reopened when used. */
+	/*
+	 * No store handle survives a fork (daemon(), the plugin host, a
+	 * session process): a SQLite handle must not, and a PostgreSQL
+	 * connection would be one socket with two users.  Reopened on use.
+	 */
 	(void)broker_backend_store_detach(&bx.backend);
 	if (!sb.drop)
 		pv_warn("not running as root: session processes keep uid %ld "

@@ -4,6 +4,7 @@
 # by its pid.  System services are never touched.
 #   pv_pg_start DIR   sets PV_PG_URI (a postgresql:// URI) and PV_PG_PID
 #                     (fsync off, unless PV_PG_FSYNC=on: the benchmarks)
+#   pv_pg_run DIR     starts it again after pv_pg_stop (sets PV_PG_PID)
 #   pv_pg_stop DIR    stops the cluster started in DIR
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
@@ -23,14 +24,24 @@ pv_pg_start() {
 	$_run "$PG_BINDIR/initdb" -D "$_d/data" -U provost -A trust \
 	    --no-sync -E UTF8 --locale=C >"$_d/initdb.log" 2>&1 || {
 		cat "$_d/initdb.log" >&2; return 99; }
+	pv_pg_run "$_d" || return 99
+	PV_PG_URI="postgresql:///postgres?host=$_d&user=provost"
+	export PV_PG_URI
+}
+
+# pv_pg_run DIR: starts the cluster initdb made in DIR (again, after
+# pv_pg_stop); sets PV_PG_PID.
+pv_pg_run() {
+	_d=$1
+	_run=""
+	[ "$(id -u)" -eq 0 ] && _run="runuser -u $PV_PG_USER --"
 	$_run "$PG_BINDIR/pg_ctl" -D "$_d/data" -l "$_d/postgres.log" -w -t 60 \
 	    -o "-c listen_addresses='' -c unix_socket_directories='$_d' -c fsync=${PV_PG_FSYNC:-off} -c max_connections=200" \
 	    start >"$_d/pg_ctl.log" 2>&1 || {
 		cat "$_d/pg_ctl.log" "$_d/postgres.log" >&2; return 99; }
 	PV_PG_PID=$(head -n 1 "$_d/data/postmaster.pid")
 	echo "$PV_PG_PID" > "$_d/pid"
-	PV_PG_URI="postgresql:///postgres?host=$_d&user=provost"
-	export PV_PG_URI PV_PG_PID
+	export PV_PG_PID
 }
 
 pv_pg_stop() {
