@@ -22,6 +22,7 @@ libprovost_store_la_SOURCES = \
 	store/incidents.c \
 	store/json.c \
 	store/keys.c \
+	store/mfagrace.c \
 	store/migrate.c \
 	store/query.c \
 	store/sessions.c \
@@ -48,7 +49,8 @@ STORE_UNIT_TESTS = \
 	tests/unit/test_store_decide \
 	tests/unit/test_store_exit \
 	tests/unit/test_store_grants \
-	tests/unit/test_store_misc
+	tests/unit/test_store_misc \
+	tests/unit/test_store_mfagrace
 check_PROGRAMS += $(STORE_UNIT_TESTS)
 TESTS += $(STORE_UNIT_TESTS)
 STORE_TEST_CFLAGS = $(UNIT_CC) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
@@ -85,9 +87,15 @@ tests_unit_test_store_misc_SOURCES = tests/unit/test_store_misc.c \
 tests_unit_test_store_misc_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_misc_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_misc_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_mfagrace_SOURCES = tests/unit/test_store_mfagrace.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_mfagrace_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_mfagrace_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_mfagrace_LDADD = $(STORE_TEST_LDADD)
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
 	tests/unit/test_store_grants.c tests/unit/test_store_misc.c \
-	tests/unit/test_store_decide.c tests/unit/test_store_exit.c
+	tests/unit/test_store_decide.c tests/unit/test_store_exit.c \
+	tests/unit/test_store_mfagrace.c
 LINT_H_FILES += tests/unit/store_test_util.h
 
 # Fuzz target: the JSON inventory import on an in-memory store.

@@ -249,6 +249,19 @@ static const char schema_v7[] =
     "ALTER TABLE grant_approvals ADD COLUMN client_addr TEXT;"
     "ALTER TABLE grants ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;";
 
+/*
+ * 8: MFAGrace in the store (issue 17 item 2), for every broker sharing
+ * it: after a code, the same key from the same address skips the code for
+ * MFAGrace.  tag is hex SHA-256(key blob | address), accepted_at the unix
+ * time the code was accepted (store/mfagrace.c).  The files under
+ * StateDirectory/mfagrace that held it before are not read any more.
+ */
+static const char schema_v8[] =
+    "CREATE TABLE mfa_grace("
+    " engineer_id INTEGER NOT NULL REFERENCES engineers(id),"
+    " tag TEXT NOT NULL, accepted_at INTEGER NOT NULL,"
+    " PRIMARY KEY(engineer_id, tag));";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
@@ -257,6 +270,7 @@ static const char *const migrations[] = {
 	schema_v5,
 	schema_v6,
 	schema_v7,
+	schema_v8,
 };
 
 int

@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -947,6 +947,18 @@ int pv_config_store_path(const struct pv_config *c, const char **path);
  * The caller verifies to's audit chain after.
  */
 int store_copy(struct store *from, struct store *to, uint64_t *rows);
+/*
+ * MFAGrace (schema 8): a code was accepted for engineer with the key blob
+ * from addr at now (rows past STORE_MFA_GRACE_MAX are pruned); and
+ * whether one was, less than grace seconds ago (PV_ALLOW, PV_DENY, or an
+ * error).  The binding is the key and the address together.
+ */
+#define STORE_MFA_GRACE_MAX 86400
+int store_mfa_grace_note(struct store *st, const char *engineer,
+    const uint8_t *blob, size_t len, const char *addr, int64_t now);
+int store_mfa_grace_recent(struct store *st, const char *engineer,
+    const uint8_t *blob, size_t len, const char *addr, int64_t now,
+    uint64_t grace);
 /* 1 when store_open's argument names a file (SQLite), 0 for PostgreSQL. */
 int store_where_is_file(const char *where);
 /*

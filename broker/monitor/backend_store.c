@@ -44,7 +44,6 @@ struct sb {
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
 	EVP_PKEY *token; /* token_ed25519, loaded when first needed */
-	char grace_dir[4096];
 	struct plugin_host *plugins; /* NULL: no Plugin lines */
 	uint64_t event_cursor;       /* the last audit row handed on */
 };
@@ -163,61 +162,23 @@ sb_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 	return r;
 }
 
-/* MFAGrace: "<StateDirectory>/mfagrace/<engineer>" holds lines of
- * SHA-256(key blob | address) and the unix time a code was accepted. */
-static int
-sb_grace_tag(struct sb *b, const char *engineer, const uint8_t *blob,
-    size_t len, const char *addr, char *path, size_t pathlen, char *tag,
-    size_t taglen)
-{
-	EVP_MD_CTX *md;
-	uint8_t d[32];
-	unsigned int dl = 0;
-	int n, ok;
-
-	if ((md = EVP_MD_CTX_new()) == NULL)
-		return PV_ERR_ALLOC;
-	ok = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(md, blob, len) == 1 &&
-	    EVP_DigestUpdate(md, "|", 1) == 1 &&
-	    EVP_DigestUpdate(md, addr, strlen(addr)) == 1 &&
-	    EVP_DigestFinal_ex(md, d, &dl) == 1;
-	EVP_MD_CTX_free(md);
-	if (!ok || pv_hex_encode(d, dl, tag, taglen) != 0)
-		return PV_ERR_CRYPTO;
-	n = snprintf(path, pathlen, "%s/%s", b->grace_dir, engineer);
-	return n > 0 && (size_t)n < pathlen ? 0 : PV_ERR_RANGE;
-}
-
+/*
+ * MFAGrace: in the store (schema 8), so every broker sharing it honours a
+ * code accepted at another, with the same binding: this engineer, the key
+ * the monitor approved and the address it saw.
+ */
 static int
 sb_mfa_recent(void *ctx, const char *engineer, const uint8_t *blob, size_t len,
     const char *addr, uint64_t grace)
 {
-	char path[4096], want[65], line[128], *sp, *end;
-	long long when, now = (long long)time(NULL);
-	FILE *fp;
-	int r = PV_DENY;
+	struct store *st = sb_store(ctx);
 
-	if (sb_grace_tag(ctx, engineer, blob, len, addr, path, sizeof(path),
-		want, sizeof(want)) != 0 ||
-	    (fp = fopen(path, "re")) == NULL)
+	if (st == NULL)
 		return PV_DENY;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		/* "TAG WHEN\n": the tag must match, the time parse strictly. */
-		if ((sp = strchr(line, ' ')) == NULL)
-			continue;
-		*sp++ = '\0';
-		if (strcmp(line, want) != 0)
-			continue;
-		errno = 0;
-		when = strtoll(sp, &end, 10);
-		if (errno != 0 || end == sp || (*end != '\n' && *end != '\0'))
-			continue;
-		if (when <= now && (uint64_t)(now - when) < grace)
-			r = PV_ALLOW;
-	}
-	fclose(fp);
-	return r;
+	return store_mfa_grace_recent(st, engineer, blob, len, addr,
+		   (int64_t)time(NULL), grace) == PV_ALLOW
+	    ? PV_ALLOW
+	    : PV_DENY;
 }
 
 static int
@@ -261,8 +222,6 @@ sb_totp_check(void *ctx, const char *engineer, const char *code,
 {
 	struct sb *b = ctx;
 	struct store *st = sb_store(b);
-	char path[4096], tag[65];
-	FILE *fp;
 	int r;
 
 	if (st == NULL)
@@ -286,12 +245,15 @@ sb_totp_check(void *ctx, const char *engineer, const char *code,
 				: "for a while");
 		return r < 0 && r != PV_ERR_NOT_FOUND ? r : PV_DENY;
 	}
-	if (sb_grace_tag(b, engineer, blob, len, addr, path, sizeof(path), tag,
-		sizeof(tag)) == 0 &&
-	    (fp = fopen(path, "ae")) != NULL) {
-		fprintf(fp, "%s %lld\n", tag, (long long)time(NULL));
-		fclose(fp);
-	}
+	/*
+	 * Noted whatever this broker's MFAGrace: the broker that is asked
+	 * next (this one after a reload, or another on the store) bounds it
+	 * by its own.  Not noted: the next login asks for a code.
+	 */
+	if (store_mfa_grace_note(
+		st, engineer, blob, len, addr, (int64_t)time(NULL)) != 0)
+		pv_warn("engineer %s: MFAGrace not noted: %s", engineer,
+		    store_errmsg(st));
 	return PV_ALLOW;
 }
 
@@ -898,7 +860,7 @@ broker_backend_store_new(
 	struct sb *b;
 	char path[4096], err[PV_CONF_ERR_MAX];
 	uint64_t head = 0;
-	int r, n;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -926,14 +888,6 @@ broker_backend_store_new(
 	    access(path, F_OK) == 0 &&
 	    (r = pv_sshkey_load_private(path, &b->token)) != 0) {
 		pv_error("%s: %s", path, pv_err_str(r));
-		goto fail;
-	}
-	n = snprintf(
-	    b->grace_dir, sizeof(b->grace_dir), "%s/mfagrace", conf->state_dir);
-	if (n < 0 || (size_t)n >= sizeof(b->grace_dir) ||
-	    (mkdir(b->grace_dir, 0700) != 0 && errno != EEXIST)) {
-		pv_error("%s: cannot create", b->grace_dir);
-		r = PV_ERR_IO;
 		goto fail;
 	}
 	if (b->is_file && access(b->db, R_OK | W_OK) != 0) {

@@ -421,6 +421,7 @@ test_migrate_v2(void **state)
 	assert_int_equal(tsu_populate(st), 0);
 	/* Back to schema 2 exactly, with an exposure of its time. */
 	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
+			     "DROP TABLE mfa_grace;"
 			     "DROP TABLE approver_keys;"
 			     "DROP TABLE approver_totp;"
 			     "ALTER TABLE approvers DROP COLUMN auth_failures;"

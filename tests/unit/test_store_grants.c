@@ -527,6 +527,7 @@ test_migrate_v6(void **state)
 	memcpy(id, g->id, sizeof(id));
 	store_grant_free(g);
 	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
+			     "DROP TABLE mfa_grace;"
 			     "DROP TABLE approver_keys;"
 			     "DROP TABLE approver_totp;"
 			     "ALTER TABLE approvers DROP COLUMN auth_failures;"
