@@ -31,6 +31,13 @@ struct rec_wio {
 	pthread_t thread; /* seals and writes */
 	pthread_t syncer; /* fdatasyncs what was written */
 	int nthreads;
+	/*
+	 * Threads that run: a new thread registers itself with the kernel
+	 * (rseq, set_robust_list) before its function runs, and a session
+	 * process's sandbox, entered once the recording is open, refuses
+	 * both; rec_wio_start returns only once both threads run.
+	 */
+	int started;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* a slot was filled, or stop */
 	pthread_cond_t sync; /* something to sync, or stop */
@@ -187,6 +194,8 @@ wio_main(void *arg)
 	int r = 0, wake;
 
 	pthread_mutex_lock(&q->mu);
+	q->started++;
+	pthread_cond_broadcast(&q->done);
 	for (;;) {
 		while (q->tail == q->head && !q->stop && q->err == 0)
 			pthread_cond_wait(&q->work, &q->mu);
@@ -254,6 +263,8 @@ wio_sync_main(void *arg)
 	int r;
 
 	pthread_mutex_lock(&q->mu);
+	q->started++;
+	pthread_cond_broadcast(&q->done);
 	for (;;) {
 		while (q->err == 0 &&
 		    !(q->written_all && q->synced == q->tail) &&
@@ -389,6 +400,10 @@ rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
 		return PV_ERR_ALLOC;
 	}
 	q->nthreads = 2;
+	pthread_mutex_lock(&q->mu);
+	while (q->started < 2)
+		pthread_cond_wait(&q->done, &q->mu);
+	pthread_mutex_unlock(&q->mu);
 	*out = q;
 	return 0;
 fail:
