@@ -271,6 +271,19 @@ esc_byte(struct rec_escape *f, struct pv_buf *out, uint8_t c)
 	return PV_ERR_INTERNAL;
 }
 
+/* Printable ASCII, newline and tab: a ground-state run (a table, 1/0). */
+static const uint8_t esc_plain_tab[256] = {
+	['\t'] = 1,
+	['\n'] = 1,
+	[0x20 ... 0x7e] = 1,
+};
+
+static inline int
+esc_plain(uint8_t c)
+{
+	return esc_plain_tab[c];
+}
+
 int
 rec_escape_filter(
     struct rec_escape *f, const uint8_t *in, size_t len, struct pv_buf *out)
@@ -279,11 +292,19 @@ rec_escape_filter(
 	int r;
 
 	while (i < len) {
-		/* Runs of printable ASCII in the ground state go out at once. */
+		/*
+		 * Runs of printable ASCII, newlines and tabs in the ground
+		 * state go out at once (esc_control passes the two as they
+		 * are while no CR is pending).
+		 */
 		if (f->st == ST_GROUND && f->need == 0 && !f->pending_cr) {
-			for (j = i; j < len && in[j] >= 0x20 && in[j] < 0x7f;
-			     j++)
+			for (j = i; j + 4 <= len && esc_plain(in[j]) &&
+			     esc_plain(in[j + 1]) && esc_plain(in[j + 2]) &&
+			     esc_plain(in[j + 3]);
+			     j += 4)
 				;
+			while (j < len && esc_plain(in[j]))
+				j++;
 			if (j > i) {
 				if ((r = pv_buf_put(out, in + i, j - i)) != 0)
 					return r;

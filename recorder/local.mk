@@ -107,7 +107,8 @@ RECORDER_INTEGRATION_TESTS = \
 	tests/integration/t_rec_play.sh \
 	tests/integration/t_rec_spec.sh \
 	tests/integration/t_rec_cli.sh \
-	tests/integration/t_replay_html.sh
+	tests/integration/t_replay_html.sh \
+	tests/integration/t_replay_grep_same.sh
 TESTS += $(RECORDER_INTEGRATION_TESTS)
 EXTRA_DIST += $(RECORDER_INTEGRATION_TESTS) tests/integration/replay-page.py
 

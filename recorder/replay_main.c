@@ -36,7 +36,7 @@ usage(FILE *f)
 	    "FILE...\n"
 	    "       provost-replay export --key KEY --format commands FILE...\n"
 	    "       provost-replay grep --key KEY [--input|--output] [-i] "
-	    "[-C N] [--json] PATTERN FILE...\n"
+	    "[-C N] [-j N] [--json] PATTERN FILE...\n"
 	    "       provost-replay files --key KEY FILE\n"
 	    "       provost-replay extract --key KEY FILE (--transfer N | "
 	    "--path PATH) [-o OUT]\n"
