@@ -31,6 +31,7 @@ libprovost_broker_la_SOURCES = \
 	broker/session/sandbox_enter.c \
 	broker/session/session.c \
 	broker/session/target.c \
+	broker/session/view.c \
 	broker/session/watch.c
 libprovost_broker_la_CFLAGS = $(AM_CFLAGS) $(LIBSSH_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
@@ -126,6 +127,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_control.sh \
 	tests/integration/t_broker_watch.sh \
 	tests/integration/t_broker_moderate.sh \
+	tests/integration/t_broker_approver_watch.sh \
 	tests/integration/t_broker_approve.sh \
 	tests/integration/t_broker_preauth.sh \
 	tests/integration/t_broker_preconnect.sh \

@@ -62,6 +62,14 @@ struct ctl_watcher {
 	unsigned int peer_uid;
 	int moderator;     /* an approver of the session's Moderated group */
 	uint64_t since_ms; /* monotonic, at attach */
+	/*
+	 * An approver signed in to the broker (key and code, the monitor's
+	 * own record) who watches from the approvers' menu: "" for a local
+	 * watcher.  from: their address; via: their own session.
+	 */
+	char approver[65];
+	char from[64];
+	char via[PV_UUID_LEN + 1];
 };
 
 struct policy;

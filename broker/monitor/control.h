@@ -80,6 +80,23 @@ void broker_ctl_child_moderated(
     struct broker_ctl *c, pid_t pid, const char *group);
 /* Does a moderator watch session process pid now? 1 or 0. */
 int broker_ctl_moderator_on(struct broker_ctl *c, pid_t pid);
+/*
+ * An approver's watch from the approvers' menu (control_watch.c): a
+ * socket pair, one end watching session id as any watcher does, the other
+ * passed to the approver's own session process apid over its link
+ * ("V\tID\tENGINEER\tACCOUNT\tTARGET" and the descriptor).  0, or err
+ * says why not.
+ */
+int broker_ctl_watch_approver(struct broker_ctl *c, const char *approver,
+    const char *addr, pid_t apid, const char *asid, const char *id, char *err,
+    size_t errlen);
+/*
+ * An approver ends session id: only one who moderates it (an approver of
+ * its Moderated group).  0, or err says why not.
+ */
+int broker_ctl_end_approver(struct broker_ctl *c, const char *approver,
+    const char *addr, const char *id, const char *reason, char *err,
+    size_t errlen);
 /* status as waitpid(2) gave it: a signalled child's session row is aborted. */
 void broker_ctl_child_gone(
     struct broker_ctl *c, pid_t pid, uint64_t *bytes_in, uint64_t *bytes_out);

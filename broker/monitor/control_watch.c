@@ -110,15 +110,22 @@ watch_kid(struct broker_ctl *c, pid_t pid)
 	return NULL;
 }
 
+/*
+ * Is w an approver of k's Moderated group: by the approver a signed-in
+ * watcher is, else by the local user the control socket named.
+ */
 static void
 watch_rate_one(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 {
 	const struct broker_backend *b = &c->bx->backend;
-	char name[BROKER_ENGINEER_MAX + 1];
+	char name[sizeof(w->approver)];
 
-	w->moderator = k->moderated[0] != '\0' &&
+	if (w->approver[0] != '\0')
+		(void)snprintf(name, sizeof(name), "%s", w->approver);
+	else if (watch_approver(w->actor, name, sizeof(name)) != 0)
+		name[0] = '\0';
+	w->moderator = k->moderated[0] != '\0' && name[0] != '\0' &&
 	    b->ops->approver_in_group != NULL &&
-	    watch_approver(w->actor, name, sizeof(name)) == 0 &&
 	    b->ops->approver_in_group(b->ctx, name, k->moderated) == PV_ALLOW;
 }
 
@@ -173,10 +180,12 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 
 	if (watch_count(c, k->pid) >= BROKER_WATCH_MAX)
 		return PV_ERR_LIMIT;
-	watch_line(w->fd,
-	    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching", k->id,
-		"engineer", k->engineer, "target", k->target, "account",
-		k->account));
+	/* an approver's session process says who it watches itself */
+	if (w->approver[0] == '\0')
+		watch_line(w->fd,
+		    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching",
+			k->id, "engineer", k->engineer, "target", k->target,
+			"account", k->account));
 	watch_rate_one(c, w, k);
 	if ((r = watch_pass(c, k, w->fd, w->actor)) != 0)
 		return r;
@@ -185,11 +194,20 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 	w->since_ms = pv_mono_ms();
 	pv_info("session %s: %s watches (pid %ld uid %u)", k->id, w->actor,
 	    w->peer_pid, w->peer_uid);
-	broker_ctl_audit(c, k->id, "session.watch",
-	    "watcher=%s uid=%u pid=%ld engineer=%s target=%s account=%s%s%s",
-	    w->actor, w->peer_uid, w->peer_pid, k->engineer, k->target,
-	    k->account, w->moderator ? " moderator=" : "",
-	    w->moderator ? k->moderated : "");
+	if (w->approver[0] != '\0')
+		broker_ctl_audit(c, k->id, "session.watch",
+		    "watcher=%s approver=%s from=%s via=%s engineer=%s "
+		    "target=%s account=%s%s%s",
+		    w->actor, w->approver, w->from, w->via, k->engineer,
+		    k->target, k->account, w->moderator ? " moderator=" : "",
+		    w->moderator ? k->moderated : "");
+	else
+		broker_ctl_audit(c, k->id, "session.watch",
+		    "watcher=%s uid=%u pid=%ld engineer=%s target=%s "
+		    "account=%s%s%s",
+		    w->actor, w->peer_uid, w->peer_pid, k->engineer, k->target,
+		    k->account, w->moderator ? " moderator=" : "",
+		    w->moderator ? k->moderated : "");
 	broker_ctl_watch_moderation(c, k);
 	return 0;
 }
@@ -206,9 +224,17 @@ watch_drop(struct broker_ctl *c, size_t i, const char *why)
 		secs = (pv_mono_ms() - w->since_ms + 500) / 1000;
 		pv_info("session %s: %s stopped watching after %llu s (%s)",
 		    w->id, w->actor, (unsigned long long)secs, why);
-		broker_ctl_audit(c, w->id, "session.watch_end",
-		    "watcher=%s uid=%u pid=%ld seconds=%llu why=%s", w->actor,
-		    w->peer_uid, w->peer_pid, (unsigned long long)secs, why);
+		if (w->approver[0] != '\0')
+			broker_ctl_audit(c, w->id, "session.watch_end",
+			    "watcher=%s approver=%s from=%s seconds=%llu "
+			    "why=%s",
+			    w->actor, w->approver, w->from,
+			    (unsigned long long)secs, why);
+		else
+			broker_ctl_audit(c, w->id, "session.watch_end",
+			    "watcher=%s uid=%u pid=%ld seconds=%llu why=%s",
+			    w->actor, w->peer_uid, w->peer_pid,
+			    (unsigned long long)secs, why);
 	}
 	if (w->fd >= 0) {
 		broker_ctl_ev_del(c, w->fd);
@@ -220,10 +246,15 @@ watch_drop(struct broker_ctl *c, size_t i, const char *why)
 		broker_ctl_watch_moderation(c, k);
 }
 
-int
-broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
-    unsigned int peer_uid, const char *id, const char *follow, char *err,
-    size_t errlen)
+/* Who an approver's watcher is, set before it attaches (or NULL). */
+struct watch_who {
+	const char *approver, *from, *via;
+};
+
+static int
+watch_new(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
+    unsigned int peer_uid, const char *id, const char *follow,
+    const struct watch_who *who, char *err, size_t errlen)
 {
 	struct ctl_watcher *w;
 	struct ctl_child *k = NULL;
@@ -289,6 +320,12 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 		.peer_uid = peer_uid,
 	};
 	(void)snprintf(w->actor, sizeof(w->actor), "%s", actor);
+	if (who != NULL) {
+		(void)snprintf(
+		    w->approver, sizeof(w->approver), "%s", who->approver);
+		(void)snprintf(w->from, sizeof(w->from), "%s", who->from);
+		(void)snprintf(w->via, sizeof(w->via), "%s", who->via);
+	}
 	if (follow != NULL) {
 		(void)snprintf(w->follow, sizeof(w->follow), "%s", follow);
 		watch_line(
@@ -303,6 +340,158 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 		(void)snprintf(err, errlen,
 		    "session %s: its process did not take the watcher", k->id);
 		return r;
+	}
+	return 0;
+}
+
+int
+broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
+    unsigned int peer_uid, const char *id, const char *follow, char *err,
+    size_t errlen)
+{
+	return watch_new(
+	    c, fd, actor, peer_pid, peer_uid, id, follow, NULL, err, errlen);
+}
+
+static struct ctl_child *
+watch_kid_live(struct broker_ctl *c, const char *id, char *err, size_t errlen)
+{
+	struct ctl_child *k;
+	int amb;
+
+	k = broker_ctl_find(c, id, &amb);
+	if (k == NULL || !k->authenticated || k->target[0] == '\0') {
+		(void)snprintf(err, errlen,
+		    amb ? "session %.40s: ambiguous prefix"
+			: "session %.40s: no such live session",
+		    id);
+		return NULL;
+	}
+	return k;
+}
+
+/*
+ * Passes fd to the approver's session process a: "V\tID\tENGINEER\t
+ * ACCOUNT\tTARGET", the session it now watches.
+ */
+static int
+watch_pass_view(struct ctl_child *a, int fd, const struct ctl_child *k)
+{
+	char msg[256];
+	union pv_fd_cmsg cm;
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+	int n;
+
+	if (a->fd < 0 || a->ending)
+		return PV_ERR_CLOSED;
+	n = snprintf(msg, sizeof(msg), "V\t%s\t%s\t%s\t%s", k->id, k->engineer,
+	    k->account, k->target);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return PV_ERR_RANGE;
+	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	pv_fd_attach(&mh, &cm, fd);
+	if (sendmsg(a->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+		return PV_ERR_IO;
+	return 0;
+}
+
+int
+broker_ctl_watch_approver(struct broker_ctl *c, const char *approver,
+    const char *addr, pid_t apid, const char *asid, const char *id, char *err,
+    size_t errlen)
+{
+	const struct watch_who who = {
+		.approver = approver,
+		.from = addr,
+		.via = asid,
+	};
+	struct ctl_child *a, *k;
+	char actor[96];
+	size_t i;
+	int sv[2], r;
+
+	if ((a = watch_kid(c, apid)) == NULL || a->fd < 0 || a->ending) {
+		(void)snprintf(err, errlen, "your session is not live");
+		return PV_ERR_CLOSED;
+	}
+	if ((k = watch_kid_live(c, id, err, errlen)) == NULL)
+		return PV_ERR_NOT_FOUND;
+	if (k->pid == apid) {
+		(void)snprintf(err, errlen, "not your own session");
+		return PV_ERR_INVALID;
+	}
+	(void)snprintf(actor, sizeof(actor), "approver:%s", approver);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		(void)snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return PV_ERR_IO;
+	}
+	/* sv[0] is the watcher's (the table keeps it), sv[1] the approver's */
+	if ((r = watch_new(c, sv[0], actor, (long)apid, 0, k->id, NULL, &who,
+		 err, errlen)) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return r;
+	}
+	r = watch_pass_view(a, sv[1], k);
+	close(sv[1]);
+	if (r != 0) {
+		for (i = 0; i < c->nwatchers; i++)
+			if (c->watchers[i].fd == sv[0])
+				watch_drop(c, i,
+				    "the approver's session did "
+				    "not take it");
+		(void)snprintf(err, errlen, "your session did not take it");
+		return r;
+	}
+	return 0;
+}
+
+int
+broker_ctl_end_approver(struct broker_ctl *c, const char *approver,
+    const char *addr, const char *id, const char *reason, char *err,
+    size_t errlen)
+{
+	const struct broker_backend *b = &c->bx->backend;
+	char actor[160], msg[160], clean[BROKER_CTL_REASON_MAX + 1];
+	struct ctl_child *k;
+	int n;
+
+	if ((k = watch_kid_live(c, id, err, errlen)) == NULL)
+		return PV_ERR_NOT_FOUND;
+	/* only a moderator of the session ends it from the menu */
+	if (k->moderated[0] == '\0' || b->ops->approver_in_group == NULL ||
+	    b->ops->approver_in_group(b->ctx, approver, k->moderated) !=
+		PV_ALLOW) {
+		(void)snprintf(err, errlen,
+		    "session %s: you do not moderate it (only an approver of "
+		    "its Moderated group ends it here)",
+		    k->id);
+		return PV_ERR_DENIED;
+	}
+	if (k->ending) {
+		(void)snprintf(err, errlen, "session %s: ending", k->id);
+		return PV_ERR_CLOSED;
+	}
+	(void)snprintf(
+	    actor, sizeof(actor), "approver:%s(from %s)", approver, addr);
+	/* it goes to the engineer's terminal and the audit: text only */
+	(void)snprintf(clean, sizeof(clean), "%s", reason);
+	for (n = 0; clean[n] != '\0'; n++)
+		if (clean[n] < 0x20 || clean[n] > 0x7e)
+			clean[n] = '?';
+	n = snprintf(msg, sizeof(msg), "session ended by moderator %s: %s",
+	    approver, clean);
+	if (n < 0 || (size_t)n >= sizeof(msg)) {
+		(void)snprintf(err, errlen, "reason too long");
+		return PV_ERR_RANGE;
+	}
+	if (broker_ctl_end(c, k, "session.kill", actor, msg) != 0) {
+		(void)snprintf(err, errlen,
+		    "session %s: its process did not take the message", k->id);
+		return PV_ERR_IO;
 	}
 	return 0;
 }

@@ -741,6 +741,23 @@ out:
 	pv_config_free(nc);
 }
 
+/* The approvers' menu on live sessions: the control side's table. */
+static int
+live_watch(void *ctx, const char *approver, const char *addr, pid_t apid,
+    const char *asid, const char *id, char *err, size_t errlen)
+{
+	return broker_ctl_watch_approver(
+	    ctx, approver, addr, apid, asid, id, err, errlen);
+}
+
+static int
+live_end(void *ctx, const char *approver, const char *addr, const char *id,
+    const char *reason, char *err, size_t errlen)
+{
+	return broker_ctl_end_approver(
+	    ctx, approver, addr, id, reason, err, errlen);
+}
+
 static void
 serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
     struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
@@ -751,6 +768,11 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	char peer[128], addr[64], id[PV_UUID_LEN + 1];
 	struct kids k = { 0 };
 	struct broker_mon_child *mc;
+	const struct broker_menu_live live = {
+		.watch = live_watch,
+		.end = live_end,
+		.ctx = ctl,
+	};
 	struct broker_ev ev[DAEMON_EV_MAX];
 	uint32_t children = 0;
 	uint64_t stop_ms = 0, events_ms = 0, tick_ms = 0, now, rcursor = 0;
@@ -873,8 +895,9 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 				}
 				close(sv[1]);
 				if (broker_monsrv_new(bx->conf, &bx->backend,
-					rs, pid, sv[0], id, addr, &mc) != 0 ||
-				    kids_add(&k, mc) != 0) {
+					rs, pid, sv[0], id, addr, &mc) == 0)
+					broker_monsrv_set_live(mc, &live);
+				if (mc == NULL || kids_add(&k, mc) != 0) {
 					/* no monitor for it: it must not run */
 					pv_error("session %s: no monitor "
 						 "state; killed",

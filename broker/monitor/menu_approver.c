@@ -18,9 +18,13 @@ static const char amenu_help[] =
     "  pending                   grants waiting for your group's approval\n"
     "  approve ID [--reason R]   approve a grant as yourself\n"
     "  deny ID --reason R        deny a grant, saying why\n"
-    "  help                      this text\n"
-    "Watching and moderating live sessions are not in this menu yet:\n"
-    "provostctl session watch ID on the broker host.\n";
+    "  watch ID                  a live session's output, read-only\n"
+    "                            (q stops watching; x ends the session\n"
+    "                            when you moderate it)\n"
+    "  moderate ID               the same: a moderated session runs while\n"
+    "                            an approver of its group watches it\n"
+    "  end ID [--reason R]       end a session you moderate\n"
+    "  help                      this text\n";
 
 struct amenu {
 	const struct broker_menu_ctx *mc;
@@ -134,17 +138,58 @@ broker_menu_approver_run(const struct broker_menu_ctx *mc, const char *approver,
 		rc = amenu_decide(&m, addr, session_id, 1, argc, argv);
 	} else if (strcmp(argv[0], "deny") == 0) {
 		rc = amenu_decide(&m, addr, session_id, 0, argc, argv);
-	} else if (strcmp(argv[0], "watch") == 0 ||
-	    strcmp(argv[0], "moderate") == 0) {
-		(void)pv_buf_putf(out,
-		    "%s is not in the approver menu yet: provostctl session "
-		    "watch ID on the broker host\n",
-		    argv[0]);
-		rc = 2;
 	} else {
 		(void)pv_buf_putf(out, "unknown command; try help\n");
 		rc = 2;
 	}
+	free(line);
+	return rc;
+}
+
+int
+broker_menu_approver_live(const struct broker_menu_live *lv,
+    const char *approver, const char *addr, pid_t apid, const char *asid,
+    const char *command, struct pv_buf *out)
+{
+	char *line = NULL, *argv[AMENU_MAX_ARGS], *why = NULL, err[256];
+	int argc, i = 2, rc = BROKER_MENU_NOT_LIVE;
+
+	err[0] = '\0';
+	if (command == NULL || (line = strdup(command)) == NULL)
+		return BROKER_MENU_NOT_LIVE;
+	if ((argc = broker_menu_split(line, argv, AMENU_MAX_ARGS)) <= 0)
+		goto out;
+	if (strcmp(argv[0], "watch") == 0 || strcmp(argv[0], "moderate") == 0) {
+		if (argc != 2) {
+			(void)pv_buf_putf(out, "usage: %s ID\n", argv[0]);
+			rc = 2;
+		} else if (lv->watch(lv->ctx, approver, addr, apid, asid,
+			       argv[1], err, sizeof(err)) != 0) {
+			(void)pv_buf_putf(out, "watch refused: %s\n", err);
+			rc = 1;
+		} else
+			rc = 0;
+	} else if (strcmp(argv[0], "end") == 0) {
+		while (i < argc && strcmp(argv[i], "--reason") == 0 &&
+		    why == NULL &&
+		    broker_menu_reason(argv, i + 1, argc, &why, &i) == 0)
+			;
+		if (argc < 2 || i != argc) {
+			(void)pv_buf_putf(out, "usage: end ID [--reason R]\n");
+			rc = 2;
+		} else if (lv->end(lv->ctx, approver, addr, argv[1],
+			       why != NULL ? why : "no reason given", err,
+			       sizeof(err)) != 0) {
+			(void)pv_buf_putf(out, "end refused: %s\n", err);
+			rc = 1;
+		} else {
+			(void)pv_buf_putf(
+			    out, "session %s: told to end\n", argv[1]);
+			rc = 0;
+		}
+	}
+out:
+	free(why);
 	free(line);
 	return rc;
 }

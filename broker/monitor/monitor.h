@@ -45,6 +45,31 @@ int broker_menu_approver_run(const struct broker_menu_ctx *mc,
     const char *approver, const char *addr, const char *session_id,
     const char *command, int64_t now, struct pv_buf *out);
 /*
+ * What the approvers' menu does to live sessions, through the control
+ * side's table (the daemon's, set on each session's monitor state): watch
+ * session id (the socket goes to the approver's session process apid over
+ * its link), end it.  0, or err says why not.
+ */
+struct broker_menu_live {
+	int (*watch)(void *ctx, const char *approver, const char *addr,
+	    pid_t apid, const char *asid, const char *id, char *err,
+	    size_t errlen);
+	int (*end)(void *ctx, const char *approver, const char *addr,
+	    const char *id, const char *reason, char *err, size_t errlen);
+	void *ctx;
+};
+/* Not a command of broker_menu_approver_live: the store's menu answers. */
+#define BROKER_MENU_NOT_LIVE (-1000)
+/*
+ * watch ID, moderate ID (the same: watching is moderating for an approver
+ * of the session's Moderated group) and end ID [--reason R] for approver,
+ * signed in from addr in session asid (process apid): the exit status
+ * (0: watching, the stream comes over the link), or BROKER_MENU_NOT_LIVE.
+ */
+int broker_menu_approver_live(const struct broker_menu_live *lv,
+    const char *approver, const char *addr, pid_t apid, const char *asid,
+    const char *command, struct pv_buf *out);
+/*
  * May engineer know of target t: could a rule or grant open one of its
  * accounts now (what list shows)?  PV_ALLOW, PV_DENY or a store error.
  */
@@ -125,6 +150,9 @@ int broker_monsrv_identity(
  * or token without one, whatever the process says.
  */
 void broker_monsrv_set_moderator(struct broker_mon_child *c, int on);
+/* What an approver's menu may do to live sessions (NULL: nothing). */
+void broker_monsrv_set_live(
+    struct broker_mon_child *c, const struct broker_menu_live *live);
 /* Wrong codes since the last call (for the per-source penalty). */
 unsigned int broker_monsrv_auth_fails(struct broker_mon_child *c);
 const char *broker_monsrv_addr(const struct broker_mon_child *c);

@@ -88,6 +88,7 @@ struct broker_mon_child {
 	size_t keybloblen;
 	int by_code;
 	int moderator_on; /* a moderator watches (control side's word) */
+	const struct broker_menu_live *live; /* an approver's watch, end */
 	struct broker_target tgt;
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
@@ -183,6 +184,13 @@ pid_t
 broker_monsrv_pid(const struct broker_mon_child *c)
 {
 	return c->pid;
+}
+
+void
+broker_monsrv_set_live(
+    struct broker_mon_child *c, const struct broker_menu_live *live)
+{
+	c->live = live;
 }
 
 void
@@ -1153,7 +1161,13 @@ ms_menu(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 	if ((out = pv_buf_new(1024 * 1024)) == NULL)
 		return ms_error(a, PV_ERR_ALLOC, "out of memory");
 	/* who is asking is the monitor's own record, never the child's */
-	if (c->approver[0] != '\0')
+	r = BROKER_MENU_NOT_LIVE;
+	if (c->approver[0] != '\0' && c->live != NULL)
+		r = broker_menu_approver_live(c->live, c->approver, c->addr,
+		    c->pid, c->id, q->u.menu.command, out);
+	if (r != BROKER_MENU_NOT_LIVE)
+		;
+	else if (c->approver[0] != '\0')
 		r = c->bk->ops->approver_menu == NULL
 		    ? PV_ERR_UNSUPPORTED
 		    : c->bk->ops->approver_menu(c->bk->ctx, c->approver,

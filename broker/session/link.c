@@ -137,6 +137,10 @@ link_readable(socket_t fd, int revents, void *userdata)
 			/* a watcher's socket: "W\tNOTIFY\tWHO" */
 			broker_watch_add(s, passed, buf[2] == '1', buf + 4);
 			passed = -1;
+		} else if (strncmp(buf, "V\t", 2) == 0 && passed >= 0) {
+			/* an approver's watch of another session */
+			broker_view_arrive(s, passed, buf + 2);
+			passed = -1;
 		} else if (strcmp(buf, "M\t1") == 0 || strcmp(buf, "M\t0") == 0)
 			broker_relay_moderated(s, buf[2] == '1');
 		else if (strncmp(buf, "E\t", 2) == 0) {

@@ -233,6 +233,8 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	struct relay_chan *rc = userdata;
 	int n;
 
+	if (rc->view)
+		return broker_view_input(rc, data, len);
 	/* Moderated and nobody moderating: input waits, in order. */
 	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0' ||
 	    rc->busy || (rc->s->mod_required && !rc->s->mod_on)) {
@@ -485,6 +487,11 @@ relay_menu(struct relay_chan *rc, const char *command)
 		r = b->ops->menu(
 		    b->ctx, s->login.engineer, NULL, "list", rc->menu_out);
 	rc->menu_status = r < 0 ? 1 : r;
+	/* a watch the monitor took: its socket comes over the link */
+	if (r == 0 && command != NULL &&
+	    (strncmp(command + strspn(command, " \t"), "watch", 5) == 0 ||
+		strncmp(command + strspn(command, " \t"), "moderate", 8) == 0))
+		broker_view_start(rc);
 	pv_info("session %s: menu for %s: %.64s (status %d)", s->id,
 	    s->login.engineer, command != NULL ? command : "(shell)",
 	    rc->menu_status);
@@ -936,6 +943,10 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 {
 	char stat[48];
 
+	if (rc->menu_out != NULL && rc->view && pv_buf_len(rc->menu_out) == 0) {
+		rc->done = broker_view_pump(rc);
+		return rc->done;
+	}
 	if (rc->menu_out != NULL) {
 		rc->done = relay_menu_pump(rc) || rc->c_closed;
 		return rc->done;

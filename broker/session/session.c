@@ -562,6 +562,7 @@ out:
 		broker_session_end(s, "setup failed");
 	session_finish(s);
 	broker_watch_stop(s, s->end_reason);
+	broker_view_stop(s);
 	broker_link_stop(s);
 	if (s->event != NULL) {
 		if (s->client != NULL)

@@ -82,6 +82,9 @@ struct relay_chan {
 	 */
 	int held;
 	char *held_command, *held_subsystem;
+	/* an approver's watch (view.c): streams the session's view */
+	int view;
+	uint64_t view_until; /* its socket comes by then */
 };
 
 /* A listen the broker asked of the target for ssh -R. */
@@ -156,6 +159,7 @@ struct broker_session {
 	 * passes only while the monitor says a moderator watches (mod_on).
 	 */
 	int mod_required, mod_on;
+	struct broker_view *view; /* an approver watching another session */
 	uint8_t buf[BROKER_RELAY_CHUNK];
 };
 
@@ -256,6 +260,20 @@ void broker_session_say(struct broker_session *s, const char *line);
 void broker_relay_moderated(struct broker_session *s, int on);
 /* Held channels whose moderator came start (outside a poll round). */
 void broker_relay_moderation_tick(struct broker_session *s);
+
+/*
+ * view.c: an approver watches another session from the approvers' menu:
+ * _arrive takes the socket the monitor passed over the link ("V\tID\t
+ * ENGINEER\tACCOUNT\tTARGET"), _start marks the menu channel whose watch
+ * the monitor accepted, _input takes the approver's keys (q, x), _pump
+ * streams (1 when the channel is done), _stop closes it.
+ */
+struct broker_view;
+void broker_view_arrive(struct broker_session *s, int fd, const char *msg);
+void broker_view_start(struct relay_chan *rc);
+int broker_view_input(struct relay_chan *rc, const uint8_t *d, size_t len);
+int broker_view_pump(struct relay_chan *rc);
+void broker_view_stop(struct broker_session *s);
 
 /* link.c: reports to provostd's control side, takes its orders. */
 int broker_link_start(struct broker_session *s);

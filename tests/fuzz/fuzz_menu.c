@@ -5,7 +5,9 @@
  * run against an in-memory store (one provider, engineer, approver and
  * target, a pending grant, a policy with a standing and a grant rule).
  * Whatever the line, each answers with an exit status of 0, 1 or 2 and
- * some text.
+ * some text.  The approvers' live commands (broker_menu_approver_live:
+ * watch, moderate, end) run against stand-ins for the control side that
+ * check what reaches them: a name the split made, a reason without NUL.
  */
 #include "config.h"
 
@@ -20,6 +22,27 @@
 #include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+live_watch(void *ctx, const char *approver, const char *addr, pid_t apid,
+    const char *asid, const char *id, char *err, size_t errlen)
+{
+	if (strcmp(approver, "sam") != 0 || id == NULL)
+		__builtin_trap();
+	(void)snprintf(err, errlen, "no such live session");
+	return strcmp(id, "s1") == 0 ? 0 : PV_ERR_NOT_FOUND;
+}
+
+static int
+live_end(void *ctx, const char *approver, const char *addr, const char *id,
+    const char *reason, char *err, size_t errlen)
+{
+	if (strcmp(approver, "sam") != 0 || id == NULL || reason == NULL ||
+	    reason[0] == '\0')
+		__builtin_trap();
+	(void)snprintf(err, errlen, "you do not moderate it");
+	return strcmp(id, "s1") == 0 ? 0 : PV_ERR_DENIED;
+}
 
 static const char policy_text[] = "Levels public internal\n"
 				  "Rule open\n    Classification public\n"
@@ -100,6 +123,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = broker_menu_approver_run(
 	    &mc, "sam", "192.0.2.1", NULL, line, 1800000000LL, out);
 	if (rc < 0 || rc > 2 || pv_buf_len(out) == 0)
+		__builtin_trap();
+	pv_buf_reset(out);
+	const struct broker_menu_live lv = {
+		.watch = live_watch,
+		.end = live_end,
+	};
+	rc = broker_menu_approver_live(
+	    &lv, "sam", "192.0.2.1", 1, "s0", line, out);
+	if (rc != BROKER_MENU_NOT_LIVE &&
+	    (rc < 0 || rc > 2 || (rc != 0 && pv_buf_len(out) == 0)))
 		__builtin_trap();
 	pv_buf_free(out);
 	store_close(st);
