@@ -16,6 +16,7 @@ libprovost_broker_la_SOURCES = \
 	broker/monitor/control.c \
 	broker/monitor/control_cmd.c \
 	broker/monitor/control_watch.c \
+	broker/monitor/lease.c \
 	broker/monitor/listen.c \
 	broker/monitor/menu.c \
 	broker/monitor/menu_approver.c \
@@ -148,7 +149,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_lockout.sh \
 	tests/integration/t_broker_flood.sh \
 	tests/integration/t_broker_kex.sh \
-	tests/integration/t_broker_pg.sh
+	tests/integration/t_broker_pg.sh \
+	tests/integration/t_broker_lease.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
 	tests/integration/tcp-peer.py

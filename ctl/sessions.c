@@ -187,11 +187,11 @@ store_row_cb(void *ctx, const struct store_session *s)
 {
 	json_t *a = ctx, *o;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", s->id,
-	    "engineer", s->engineer, "target", s->target, "account", s->account,
-	    "client", s->client_addr ? s->client_addr : "", "start",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s?}", "id",
+	    s->id, "engineer", s->engineer, "target", s->target, "account",
+	    s->account, "client", s->client_addr ? s->client_addr : "", "start",
 	    (json_int_t)s->started_at, "bytes_in", (json_int_t)s->bytes_in,
-	    "bytes_out", (json_int_t)s->bytes_out);
+	    "bytes_out", (json_int_t)s->bytes_out, "broker", s->broker);
 	return o == NULL || json_array_append_new(a, o) != 0 ? PV_ERR_ALLOC : 0;
 }
 
@@ -332,7 +332,8 @@ ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
 		    r == PV_ERR_NOT_FOUND ? "not found" : store_errmsg(c->st));
 	if (c->json) {
 		r = ctl_print_json(json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s}",
+		    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, "
+		    "s:s?}",
 		    "source", "store", "id", row->id, "engineer", row->engineer,
 		    "target", row->target, "account", row->account, "state",
 		    row->state == STORE_SESSION_OPEN         ? "open"
@@ -342,7 +343,8 @@ ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
 		    (json_int_t)row->ended_at, "bytes_in",
 		    (json_int_t)row->bytes_in, "bytes_out",
 		    (json_int_t)row->bytes_out, "end_reason",
-		    row->end_reason ? row->end_reason : ""));
+		    row->end_reason ? row->end_reason : "", "broker",
+		    row->broker));
 	} else {
 		printf("%s  %s %s@%s  started %s  in %llu out %llu  %s%s\n",
 		    row->id, row->engineer, row->account, row->target,
@@ -355,6 +357,62 @@ ctl_cmd_session_show(struct ctl *c, int argc, char **argv)
 		r = CTL_EXIT_OK;
 	}
 	store_session_free(row);
+	return r;
+}
+
+/*
+ * A kill of a session another broker sharing the store owns: a pending
+ * kill in the store, which the owner's monitor reads with the
+ * revocations once a second.  Waited for up to KILL_WAIT_MS.
+ */
+#define KILL_WAIT_MS 5000
+
+static int
+kill_pending(struct ctl *c, const char *id, const char *reason, int down)
+{
+	struct store_session *row = NULL;
+	char *owner = NULL;
+	uint64_t until;
+	int r, ended = 0;
+
+	if ((r = ctl_open_store(c)) != 0)
+		return r;
+	if ((r = store_session_kill_request(c->st, c->actor, id, reason,
+		 (int64_t)time(NULL), &owner)) != 0)
+		return r != PV_ERR_NOT_FOUND
+		    ? ctl_fail(r, "%s", store_errmsg(c->st))
+		    : down ? ctl_fail(PV_ERR_CLOSED,
+				 "provostd is not running (no control socket "
+				 "at %s), and session %s is not open in the "
+				 "store",
+				 c->cfg->control_socket, id)
+			   : ctl_fail(r,
+				 "session %s: no such live session (at this "
+				 "or another broker)",
+				 id);
+	until = pv_mono_ms() + KILL_WAIT_MS;
+	while (!ended && pv_mono_ms() < until) {
+		(void)usleep(50 * 1000);
+		if (store_session_get(c->st, id, &row) == 0 &&
+		    row->state != STORE_SESSION_OPEN)
+			ended = 1;
+		store_session_free(row);
+		row = NULL;
+	}
+	if (c->json)
+		r = ctl_print_json(
+		    json_pack("{s:s, s:s?, s:b}", ended ? "killed" : "pending",
+			id, "broker", owner, "ended", ended));
+	else if (ended) {
+		printf("session %s killed (by broker %s)\n", id,
+		    owner != NULL ? owner : "unknown");
+		r = CTL_EXIT_OK;
+	} else
+		r = ctl_fail(PV_ERR_TIMEOUT,
+		    "session %s: kill pending at broker %s; not ended within "
+		    "%d s",
+		    id, owner != NULL ? owner : "unknown", KILL_WAIT_MS / 1000);
+	free(owner);
 	return r;
 }
 
@@ -381,6 +439,14 @@ ctl_cmd_session_kill(struct ctl *c, int argc, char **argv)
 		return ctl_fail(PV_ERR_ALLOC, "out of memory");
 	r = ctl_control_call(c, req, &ans);
 	json_decref(req);
+	/* not a session of this provostd: maybe of another on the store */
+	if (r == PV_ERR_CLOSED ||
+	    (r == PV_ERR_DENIED && strstr(ans_error(ans), "no such") != NULL)) {
+		json_decref(ans);
+		return kill_pending(c, argv[first],
+		    reason != NULL ? reason : "no reason given",
+		    r == PV_ERR_CLOSED);
+	}
 	if (r != 0) {
 		r = call_fail(c, r, ans);
 		json_decref(ans);

@@ -95,7 +95,7 @@ index_row(struct rec_audit_index *ix, json_t *row, const char **why)
 	const char *action, *object, *id, *path;
 	struct rec_audit_ref *ref;
 	json_int_t seq;
-	int open;
+	int open, lost;
 
 	*why = NULL;
 	if (!json_is_object(row)) {
@@ -112,7 +112,8 @@ index_row(struct rec_audit_index *ix, json_t *row, const char **why)
 		return PV_ERR_INVALID;
 	}
 	open = strcmp(action, "session.open") == 0;
-	if (!open && strcmp(action, "session.close") != 0 &&
+	lost = strcmp(action, "session.aborted") == 0;
+	if (!open && !lost && strcmp(action, "session.close") != 0 &&
 	    strcmp(action, "session.abort") != 0)
 		return 0;
 	if (strncmp(object, "session:", 8) != 0 ||
@@ -156,6 +157,22 @@ index_row(struct rec_audit_index *ix, json_t *row, const char **why)
 	}
 	ref->end_seq = (uint64_t)seq;
 	ref->aborted = action[8] == 'a';
+	if (lost) {
+		/* another broker's, after this one's lease expired */
+		ref->lost = 1;
+		j = json_object_get(d, "broker");
+		if (j != NULL &&
+		    (!json_is_string(j) ||
+			strlen(json_string_value(j)) >=
+			    sizeof(ref->lost_broker))) {
+			*why = "session.aborted names no broker";
+			return PV_ERR_INVALID;
+		}
+		if (j != NULL)
+			memcpy(ref->lost_broker, json_string_value(j),
+			    strlen(json_string_value(j)) + 1);
+		return 0;
+	}
 	if (get_hash(d, "recording_sha256", ref->sha256) != 0) {
 		*why = "recording_sha256 is not 64 hex digits";
 		return PV_ERR_INVALID;
@@ -447,6 +464,17 @@ rec_audit_check(const struct rec_audit_index *ix, const char *path,
 		    "its end was recorded): the rest is unchecked",
 		    (unsigned long long)ref->open_seq);
 		return 2;
+	}
+	if (ref->lost) {
+		(void)snprintf(msg, msglen,
+		    "incomplete: session %s was marked aborted after its "
+		    "broker %s lost its lease (session.aborted, seq %llu): the "
+		    "chain holds no end hash, only the header is checked "
+		    "(matches session.open, seq %llu)",
+		    want, ref->lost_broker[0] ? ref->lost_broker : "(unknown)",
+		    (unsigned long long)ref->end_seq,
+		    (unsigned long long)ref->open_seq);
+		return 0;
 	}
 	if (ref->sha256[0] == '\0') {
 		(void)snprintf(msg, msglen,

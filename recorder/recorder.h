@@ -270,6 +270,9 @@ struct rec_audit_ref {
 	int aborted;                /* the end is session.abort */
 	char sha256[64 + 1];        /* "" if the end row holds none */
 	uint64_t size;
+	/* the end is session.aborted: its broker's lease expired (no hash) */
+	int lost;
+	char lost_broker[65];
 };
 struct rec_audit_index;
 int rec_audit_index_load(struct rec_audit_index **out, const char *name,

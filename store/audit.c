@@ -1031,6 +1031,7 @@ revoked_row(void *ctx, const struct store_audit_row *row)
 		.object = row->object,
 		.reason = json_is_string(why) ? json_string_value(why) : NULL,
 		.ts_ms = row->ts_ms,
+		.actor = row->actor,
 	};
 	r = x->cb(x->ctx, &rv);
 	json_decref(d);

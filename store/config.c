@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "store/store.h"
@@ -68,7 +70,7 @@ struct cfg_ctx {
 	int seen_lifetime, seen_grace, seen_mfa, seen_sessions, seen_tries,
 	    seen_loglevel, seen_stale, seen_startups, seen_psstartups,
 	    seen_penalty, seen_minfree, seen_rekey, seen_revlist, seen_krl,
-	    seen_hooktime, seen_sweep, seen_exitend, seen_notify;
+	    seen_hooktime, seen_sweep, seen_exitend, seen_notify, seen_lease;
 };
 
 static int
@@ -301,6 +303,34 @@ kw_stale(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		return r;
 	if (x->c->store_staleness == 0 || x->c->store_staleness > 86400)
 		return cfg_err(err, errlen, "%s must be 1s..1d", l->keyword);
+	return 0;
+}
+
+/* BrokerName NAME: this provostd among the brokers of one store. */
+static int
+kw_broker(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct pv_config *c = ((struct cfg_ctx *)v)->c;
+
+	if (!store_name_valid(l->args[0]))
+		return cfg_err(err, errlen,
+		    "%s: 1-64 of a-z, 0-9, '.', '_' and '-', not '%.64s'",
+		    l->keyword, l->args[0]);
+	return set_str(&c->broker_name, l, err, errlen);
+}
+
+/* BrokerLease DURATION: renewed every third of it. */
+static int
+kw_lease(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
+{
+	struct cfg_ctx *x = v;
+	int r;
+
+	if ((r = set_duration(
+		 &x->c->broker_lease, &x->seen_lease, l, err, errlen)) != 0)
+		return r;
+	if (x->c->broker_lease < 3 || x->c->broker_lease > 3600)
+		return cfg_err(err, errlen, "%s must be 3s..1h", l->keyword);
 	return 0;
 }
 
@@ -601,6 +631,8 @@ static const struct pv_conf_keyword config_keywords[] = {
 	{ "MaxAuthTries", 1, 1, kw_tries },
 	{ "MFAGrace", 1, 1, kw_mfa },
 	{ "StoreStaleness", 1, 1, kw_stale },
+	{ "BrokerName", 1, 1, kw_broker },
+	{ "BrokerLease", 1, 1, kw_lease },
 	{ "MaxStartups", 1, 1, kw_startups },
 	{ "PerSourceMaxStartups", 1, 1, kw_psstartups },
 	{ "PerSourcePenalty", 1, 1, kw_penalty },
@@ -634,6 +666,7 @@ pv_config_new(struct pv_config **out)
 	c->max_auth_tries = 3;
 	c->mfa_grace = 0; /* off: see MFAGrace in provost.conf(5) */
 	c->store_staleness = 60;
+	c->broker_lease = 30;
 	c->notify_watchers = 1;
 	c->startups_begin = 10;
 	c->startups_rate = 30;
@@ -645,6 +678,39 @@ pv_config_new(struct pv_config **out)
 	c->hook_timeout = 60;
 	c->log_level = PV_LOG_INFO;
 	*out = c;
+	return 0;
+}
+
+/*
+ * BrokerName's default: the host name and the first ListenAddress's port
+ * ("bastion1-2222"), lower case, other characters as '-'.
+ */
+static int
+config_broker_name(struct pv_config *c)
+{
+	char host[256], name[STORE_NAME_MAX + 1];
+	const char *port = strrchr(c->listen[0], ':');
+	size_t i, n;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		(void)snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	port = port != NULL ? port + 1 : "2222";
+	/* the port is kept whole (up to 8): the host name is cut if need be */
+	n = strnlen(port, 8);
+	(void)snprintf(name, sizeof(name), "%.*s-%.*s",
+	    (int)(STORE_NAME_MAX - 1 - n), host, (int)n, port);
+	for (i = 0; name[i] != '\0'; i++) {
+		name[i] = (char)tolower((unsigned char)name[i]);
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+			(name[i] >= '0' && name[i] <= '9') || name[i] == '.' ||
+			name[i] == '_' || name[i] == '-'))
+			name[i] = '-';
+	}
+	if (!store_name_valid(name))
+		(void)snprintf(name, sizeof(name), "provostd");
+	if ((c->broker_name = strdup(name)) == NULL)
+		return PV_ERR_ALLOC;
 	return 0;
 }
 
@@ -684,6 +750,8 @@ config_finish(struct pv_config *c)
 	if (c->sandbox_user == NULL &&
 	    (c->sandbox_user = strdup("provost")) == NULL)
 		return PV_ERR_ALLOC;
+	if (c->broker_name == NULL)
+		return config_broker_name(c);
 	return 0;
 }
 
@@ -755,6 +823,7 @@ pv_config_free(struct pv_config *c)
 		free(c->hooks[i].program);
 	}
 	free(c->sandbox_user);
+	free(c->broker_name);
 	free(c->kex_algos);
 	free(c->ciphers);
 	free(c->macs);
@@ -835,6 +904,10 @@ pv_config_reload(struct pv_config *cur, struct pv_config *next, char *restart,
 	    str_differs(cur->control_socket, next->control_socket));
 	reload_note(restart, restartlen, "RevocationList",
 	    str_differs(cur->revocation_list, next->revocation_list));
+	reload_note(restart, restartlen, "BrokerName",
+	    str_differs(cur->broker_name, next->broker_name));
+	reload_note(restart, restartlen, "BrokerLease",
+	    cur->broker_lease != next->broker_lease);
 	reload_note(restart, restartlen, "SandboxUser",
 	    str_differs(cur->sandbox_user, next->sandbox_user));
 	reload_note(restart, restartlen, "Plugin", plugins_differ(cur, next));
@@ -922,6 +995,8 @@ pv_config_print(const struct pv_config *c, FILE *f)
 	fprintf(f, "maxauthtries %u\n", c->max_auth_tries);
 	print_secs(f, "mfagrace", c->mfa_grace);
 	print_secs(f, "storestaleness", c->store_staleness);
+	fprintf(f, "brokername %s\n", c->broker_name);
+	print_secs(f, "brokerlease", c->broker_lease);
 	fprintf(f, "notifywatchers %s\n", c->notify_watchers ? "yes" : "no");
 	fprintf(f, "maxstartups %u:%u:%u\n", c->startups_begin,
 	    c->startups_rate, c->startups_full);

@@ -22,6 +22,7 @@ libprovost_store_la_SOURCES = \
 	store/incidents.c \
 	store/json.c \
 	store/keys.c \
+	store/leases.c \
 	store/mfagrace.c \
 	store/migrate.c \
 	store/query.c \
@@ -50,7 +51,8 @@ STORE_UNIT_TESTS = \
 	tests/unit/test_store_exit \
 	tests/unit/test_store_grants \
 	tests/unit/test_store_misc \
-	tests/unit/test_store_mfagrace
+	tests/unit/test_store_mfagrace \
+	tests/unit/test_store_lease
 check_PROGRAMS += $(STORE_UNIT_TESTS)
 TESTS += $(STORE_UNIT_TESTS)
 STORE_TEST_CFLAGS = $(UNIT_CC) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) \
@@ -92,6 +94,12 @@ tests_unit_test_store_mfagrace_SOURCES = tests/unit/test_store_mfagrace.c \
 tests_unit_test_store_mfagrace_CFLAGS = $(STORE_TEST_CFLAGS)
 tests_unit_test_store_mfagrace_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_store_mfagrace_LDADD = $(STORE_TEST_LDADD)
+tests_unit_test_store_lease_SOURCES = tests/unit/test_store_lease.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_lease_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_lease_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_lease_LDADD = $(STORE_TEST_LDADD)
+LINT_C_FILES += tests/unit/test_store_lease.c
 LINT_C_FILES += tests/unit/test_store.c tests/unit/test_store_audit.c \
 	tests/unit/test_store_grants.c tests/unit/test_store_misc.c \
 	tests/unit/test_store_decide.c tests/unit/test_store_exit.c \
@@ -105,6 +113,14 @@ tests_fuzz_fuzz_inventory_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_inventory_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_inventory.c
+
+# Fuzz target: provostd.conf's keyword table (BrokerName, BrokerLease, ...).
+FUZZ_TARGETS += tests/fuzz/fuzz_provostd_conf
+tests_fuzz_fuzz_provostd_conf_SOURCES = tests/fuzz/fuzz_provostd_conf.c
+tests_fuzz_fuzz_provostd_conf_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_provostd_conf_LDADD = $(FUZZ_MAIN_LIB) libprovost_store.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_provostd_conf.c
 
 # Fuzz target: provostctl exposure import (CSV, JSON lines).
 FUZZ_TARGETS += tests/fuzz/fuzz_exposures

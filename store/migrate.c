@@ -262,6 +262,28 @@ static const char schema_v8[] =
     " tag TEXT NOT NULL, accepted_at INTEGER NOT NULL,"
     " PRIMARY KEY(engineer_id, tag));";
 
+/*
+ * 9: brokers that share a store (issue 17 items 2 and 3).  Each broker
+ * holds a lease by its BrokerName, renewed while it runs; a session row
+ * names the broker that owns it, so that once that broker's lease has
+ * expired another one marks its live rows aborted; a kill asked of a
+ * session another broker owns waits in session_kills until the owner
+ * ends it.  Times are unix milliseconds where named _ms.
+ */
+static const char schema_v9[] =
+    "CREATE TABLE broker_leases("
+    " name TEXT PRIMARY KEY,"
+    " holder TEXT NOT NULL,"
+    " host TEXT NOT NULL, pid INTEGER NOT NULL,"
+    " taken_ms INTEGER NOT NULL, renewed_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL);"
+    "ALTER TABLE sessions ADD COLUMN broker TEXT;"
+    "CREATE INDEX sessions_broker ON sessions(broker, state);"
+    "CREATE TABLE session_kills("
+    " session_id TEXT PRIMARY KEY REFERENCES sessions(id),"
+    " requested_by TEXT NOT NULL, reason TEXT NOT NULL,"
+    " requested_at INTEGER NOT NULL, done_at INTEGER);";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
@@ -271,6 +293,7 @@ static const char *const migrations[] = {
 	schema_v6,
 	schema_v7,
 	schema_v8,
+	schema_v9,
 };
 
 int

@@ -16,8 +16,8 @@ store_session_open(struct store *st, const struct store_session_info *in,
 {
 	static const char ins[] =
 	    "INSERT INTO sessions(id, engineer_id, target_id, account, "
-	    "grant_id, rule, client_addr, started_at, state, recording_path) "
-	    "VALUES (?,?,?,?,?,?,?,?,'open',?)";
+	    "grant_id, rule, client_addr, started_at, state, recording_path, "
+	    "broker) VALUES (?,?,?,?,?,?,?,?,'open',?,?)";
 	struct st_q *s = NULL;
 	int64_t eid, tid;
 	char obj[128];
@@ -48,18 +48,20 @@ store_session_open(struct store *st, const struct store_session_info *in,
 	    (r = st_bind_text(st, s, 7, in->client_addr)) != 0 ||
 	    (r = st_bind_i64(st, s, 8, now)) != 0 ||
 	    (r = st_bind_text(st, s, 9, in->recording_path)) != 0 ||
+	    (r = st_bind_text(st, s, 10, in->broker)) != 0 ||
 	    (r = st_step_done(st, s, "session open")) != 0)
 		goto out;
 	st_done(s);
 	s = NULL;
 	if ((r = st_object(obj, sizeof(obj), "session", id)) != 0 ||
 	    (r = st_audit(st, "broker", "session.open", obj,
-		 json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?}",
+		 json_pack(
+		     "{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
 		     "engineer", in->engineer, "target", in->target, "account",
 		     in->account, "grant", in->grant_id, "rule", in->rule,
 		     "client", in->client_addr, "recording", in->recording_path,
-		     "recording_header_sha256",
-		     in->recording_header_sha256))) != 0)
+		     "recording_header_sha256", in->recording_header_sha256,
+		     "broker", in->broker))) != 0)
 		goto out;
 	if ((r = st_commit(st)) != 0)
 		id[0] = '\0';
@@ -108,7 +110,8 @@ store_session_close(struct store *st, const char *id,
 	}
 	st_done(s);
 	s = NULL;
-	if ((r = st_object(obj, sizeof(obj), "session", id)) != 0 ||
+	if ((r = st_session_kill_done(st, id, now)) != 0 ||
+	    (r = st_object(obj, sizeof(obj), "session", id)) != 0 ||
 	    (r = st_audit(st, "broker",
 		 end->aborted ? "session.abort" : "session.close", obj,
 		 json_pack("{s:I, s:I, s:s?, s:I, s:s?}", "bytes_in",
@@ -129,7 +132,7 @@ out:
 	"s.id, e.login, t.name, s.account, s.grant_id, s.client_addr, "    \
 	"s.recording_path, s.recording_sha256, s.end_reason, s.state, "    \
 	"s.started_at, coalesce(s.ended_at, 0), s.bytes_in, s.bytes_out, " \
-	"coalesce(s.recording_size, 0)"
+	"coalesce(s.recording_size, 0), s.broker"
 #define SESSION_FROM                                                      \
 	" FROM sessions s JOIN engineers e ON e.id = s.engineer_id JOIN " \
 	"targets t ON t.id = s.target_id"
@@ -155,7 +158,8 @@ session_from_row(struct st_q *s, struct store_session **out)
 	    st_col_dup(s, 5, &x->client_addr) != 0 ||
 	    st_col_dup(s, 6, &x->recording_path) != 0 ||
 	    st_col_dup(s, 7, &x->recording_sha256) != 0 ||
-	    st_col_dup(s, 8, &x->end_reason) != 0) {
+	    st_col_dup(s, 8, &x->end_reason) != 0 ||
+	    st_col_dup(s, 15, &x->broker) != 0) {
 		store_session_free(x);
 		return PV_ERR_ALLOC;
 	}
@@ -185,6 +189,7 @@ store_session_free(struct store_session *s)
 	free(s->recording_path);
 	free(s->recording_sha256);
 	free(s->end_reason);
+	free(s->broker);
 	free(s);
 }
 
@@ -245,7 +250,8 @@ out:
 }
 
 int
-store_session_mark_aborted_open(struct store *st, int64_t now, int *count)
+store_session_mark_aborted_open(
+    struct store *st, const char *broker, int64_t now, int *count)
 {
 	struct st_q *s = NULL;
 	int r, n;
@@ -257,9 +263,10 @@ store_session_mark_aborted_open(struct store *st, int64_t now, int *count)
 	if ((r = st_prep(st,
 		 "UPDATE sessions SET state = 'aborted', ended_at = ?, "
 		 "end_reason = 'broker restarted: session left open' WHERE "
-		 "state = 'open'",
+		 "state = 'open' AND (broker IS NULL OR broker = ?2)",
 		 &s)) != 0 ||
 	    (r = st_bind_i64(st, s, 1, now)) != 0 ||
+	    (r = st_bind_text(st, s, 2, broker)) != 0 ||
 	    (r = st_step_done(st, s, "session recovery")) != 0)
 		goto out;
 	n = st_changes(st);
@@ -267,7 +274,8 @@ store_session_mark_aborted_open(struct store *st, int64_t now, int *count)
 	s = NULL;
 	if (n > 0 &&
 	    (r = st_audit(st, "broker", "session.recover", "session:*",
-		 json_pack("{s:i}", "aborted", n))) != 0)
+		 json_pack("{s:i, s:s?}", "aborted", n, "broker", broker))) !=
+		0)
 		goto out;
 	if ((r = st_commit(st)) != 0)
 		return r;

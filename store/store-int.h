@@ -197,6 +197,9 @@ void st_imp_free(struct st_imp *m);
 int st_imp_fail(struct st_imp *m, size_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A session's pending kill is done (inside the caller's transaction). */
+int st_session_kill_done(struct store *st, const char *id, int64_t now);
+
 /* The schema (migrate.c). */
 int st_migrate(struct store *st);
 

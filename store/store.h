@@ -27,7 +27,7 @@
  */
 struct store;
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_NAME_MAX 64   /* logins, target, provider, group names */
 #define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
@@ -439,6 +439,7 @@ struct store_session_info {
 	const char *rule;
 	const char *client_addr;
 	const char *recording_path;
+	const char *broker; /* the BrokerName that owns it (NULL: none) */
 	/* hex; in the session.open audit row only (NULL: none) */
 	const char *recording_header_sha256;
 };
@@ -460,6 +461,7 @@ struct store_session {
 	char *recording_path;
 	char *recording_sha256;
 	char *end_reason;
+	char *broker; /* NULL: a row from before schema 9 */
 	enum store_session_state state;
 	int64_t started_at;
 	int64_t ended_at;
@@ -476,8 +478,63 @@ int store_session_get(
     struct store *st, const char *id, struct store_session **out);
 int store_session_list(
     struct store *st, int open_only, store_session_cb cb, void *ctx);
-/* At start-up: sessions left open by a crash become aborted. */
-int store_session_mark_aborted_open(struct store *st, int64_t now, int *count);
+/*
+ * At start-up: the sessions this broker left open (a crash) become
+ * aborted, and those of no broker (rows from before schema 9).
+ */
+int store_session_mark_aborted_open(
+    struct store *st, const char *broker, int64_t now, int *count);
+/*
+ * A kill asked of a session some broker owns: kept in the store until
+ * the owner's monitor, which reads session.kill among the revocations
+ * once a second, ends it.  Audited session.kill (actor who asked).
+ * *owner: the owning broker's name (NULL: none), to free.
+ */
+int store_session_kill_request(struct store *st, const char *actor,
+    const char *id, const char *reason, int64_t now, char **owner);
+
+/*
+ * Brokers sharing a store (leases.c, schema 9): each provostd holds a
+ * lease under its BrokerName, renewed while it runs.  holder is the
+ * running process's own random token.  Times in unix milliseconds.
+ */
+struct store_lease {
+	char *name;
+	char *holder;
+	char *host;
+	int64_t pid;
+	int64_t taken_ms;
+	int64_t renewed_ms;
+	int64_t expires_ms;
+};
+struct store_lease_req {
+	const char *name;
+	const char *holder;
+	const char *host;
+	int64_t pid;
+	int64_t duration_ms;
+};
+/*
+ * Takes the lease of req->name for req->holder: PV_ERR_EXISTS while
+ * another holder's lease runs (unless force: its process is known dead).
+ * Audited broker.lease with the previous holder.
+ */
+int store_lease_take(struct store *st, const struct store_lease_req *req,
+    int64_t now_ms, int force);
+/* PV_ERR_NOT_FOUND when the lease is no longer holder's; pid: holder's now. */
+int store_lease_renew(struct store *st, const char *name, const char *holder,
+    int64_t pid, int64_t now_ms, int64_t duration_ms);
+int store_lease_get(
+    struct store *st, const char *name, struct store_lease **out);
+void store_lease_free(struct store_lease *l);
+/*
+ * Every open session of a broker other than self whose lease expired at
+ * or before now_ms is marked aborted, each audited session.aborted (the
+ * reason, the dead broker, the recording: incomplete).  Idempotent when
+ * brokers race.  *count: the rows this call aborted.
+ */
+int store_lease_reap(
+    struct store *st, const char *self, int64_t now_ms, int *count);
 void store_session_free(struct store_session *s);
 
 /* Credentials: every certificate and token ever issued. */
@@ -782,6 +839,7 @@ struct store_revocation {
 	const char *object; /* "engineer:alice", "grant:UUID", ... */
 	const char *reason; /* the admin's --reason, or NULL */
 	int64_t ts_ms;
+	const char *actor; /* who asked ("admin:root", ...) */
 };
 typedef int (*store_revocation_cb)(void *ctx, const struct store_revocation *r);
 int store_revoked_since(
@@ -913,7 +971,10 @@ struct pv_config {
 	uint32_t max_auth_tries;
 	uint64_t mfa_grace;       /* seconds; 0 = a code every time */
 	uint64_t store_staleness; /* seconds the store may be unreadable */
-	int notify_watchers;      /* NotifyWatchers: the engineer is told */
+	/* BrokerName (default host-port), unique among a store's brokers */
+	char *broker_name;
+	uint64_t broker_lease; /* BrokerLease, seconds */
+	int notify_watchers;   /* NotifyWatchers: the engineer is told */
 	/* MaxStartups start:rate:full (unauthenticated connections) */
 	uint32_t startups_begin, startups_rate, startups_full;
 	uint32_t per_source_startups; /* unauthenticated, per address */

@@ -498,10 +498,13 @@ sb_revoke_row(void *ctx, const struct store_revocation *r)
 		if (v->objs[i][0] != '\0' &&
 		    strcmp(r->object, v->objs[i]) == 0 && !v->hit) {
 			(void)snprintf(v->why, v->whylen,
-			    "access revoked (%s %s)%s%s", r->action, r->object,
+			    "access revoked (%s %s)%s%s%s%s", r->action,
+			    r->object,
 			    r->reason != NULL && r->reason[0] != '\0' ? ": "
 								      : "",
-			    r->reason != NULL ? r->reason : "");
+			    r->reason != NULL ? r->reason : "",
+			    r->actor != NULL ? "; asked by " : "",
+			    r->actor != NULL ? r->actor : "");
 			pv_str_printable(v->why);
 			v->hit = 1;
 		}
@@ -758,6 +761,7 @@ sb_session_open(void *ctx, const struct broker_session_row *row)
 		.rule = row->rule,
 		.client_addr = row->client_addr,
 		.recording_path = row->recording_path,
+		.broker = ((struct sb *)ctx)->conf->broker_name,
 		.recording_header_sha256 = row->recording_header_sha256,
 	};
 	if ((r = store_session_open(st, &in, (int64_t)time(NULL), id)) != 0)
@@ -965,12 +969,19 @@ broker_backend_store_recover(struct broker_backend *bk)
 
 	if (st == NULL)
 		return PV_ERR_STORE;
-	if ((r = store_session_mark_aborted_open(
-		 st, (int64_t)time(NULL), &n)) != 0)
+	if ((r = store_session_mark_aborted_open(st,
+		 ((struct sb *)bk->ctx)->conf->broker_name, (int64_t)time(NULL),
+		 &n)) != 0)
 		return r;
 	if (n > 0)
 		pv_warn("%d session(s) left open by a crash marked aborted", n);
 	return 0;
+}
+
+struct store *
+broker_backend_store_handle(struct broker_backend *bk)
+{
+	return sb_store(bk->ctx);
 }
 
 int

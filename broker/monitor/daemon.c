@@ -761,7 +761,8 @@ live_end(void *ctx, const char *approver, const char *addr, const char *id,
 static void
 serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
     struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
-    const struct sandbox_id *sb, const struct rec_recipients *rs)
+    const struct sandbox_id *sb, const struct rec_recipients *rs,
+    struct broker_lease *lease)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -812,6 +813,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		}
 		if (stop_ms == 0)
 			kids_revoke(&bx->backend, ctl, &k, &rcursor);
+		broker_lease_tick(lease, &bx->backend);
 		/* The plugins hear of what the audit chain holds, once a second. */
 		if (stop_ms == 0 && pv_mono_ms() >= events_ms) {
 			events_ms = pv_mono_ms() + 1000;
@@ -1005,6 +1007,7 @@ main(int argc, char **argv)
 	struct sandbox_id sb;
 	struct server_algos algos;
 	struct host_scrub scrub = { &ca, &bx.backend };
+	struct broker_lease lease;
 	int ch, foreground = 0, test = 0, debug = 0, npfd = 0, i, r;
 
 	memset(&bx, 0, sizeof(bx));
@@ -1096,7 +1099,9 @@ main(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
-	if (broker_backend_store_recover(&bx.backend) != 0)
+	/* the name first: then this broker's own rows a crash left open */
+	if (broker_lease_take(&lease, &bx.backend, conf) != 0 ||
+	    broker_backend_store_recover(&bx.backend) != 0)
 		goto fail;
 	/*
 	 * No store handle survives a fork (daemon(), the plugin host, a
@@ -1137,7 +1142,9 @@ main(int argc, char **argv)
 		"processes run as %s, sandboxed)",
 	    PACKAGE_VERSION, bx.backend.ops->name, bx.recorder.ops->name,
 	    sb.drop ? conf->sandbox_user : "this user");
-	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb, rs);
+	/* renewed at once: the daemon's pid is the lease's from now on */
+	lease.renew_due = 0;
+	serve(&bx, conf, conf_path, ctl, pfd, npfd, &ca, &sb, rs, &lease);
 	r = 0;
 	goto out;
 fail:

@@ -100,6 +100,27 @@ int broker_backend_store_plugin_audit(void *ctx, const char *plugin,
 void broker_backend_store_wipe_keys(struct broker_backend *bk);
 /* At start-up: sessions a crash left open are marked aborted. */
 int broker_backend_store_recover(struct broker_backend *bk);
+/* The monitor's store handle (opened if need be); NULL: none. */
+struct store *broker_backend_store_handle(struct broker_backend *bk);
+
+/*
+ * lease.c: this provostd's lease under BrokerName in the shared store,
+ * and the sweep that aborts the rows of brokers whose lease expired.
+ */
+struct broker_lease {
+	char name[65]; /* STORE_NAME_MAX + 1 */
+	char holder[PV_UUID_LEN + 1];
+	char host[256];
+	int64_t duration_ms;
+	int64_t expires_ms; /* wall clock, as the store keeps it */
+	uint64_t renew_due; /* monotonic */
+	uint64_t reap_due;
+	int lost;
+};
+int broker_lease_take(struct broker_lease *l, struct broker_backend *bk,
+    const struct pv_config *conf);
+/* From the monitor's loop; does nothing until something is due. */
+void broker_lease_tick(struct broker_lease *l, struct broker_backend *bk);
 
 /* monitor_srv.c: the monitor's side, one per session process. */
 struct broker_mon_child;

@@ -26,7 +26,8 @@ psql_db postgres -c "CREATE DATABASE unit" -c "CREATE DATABASE ctl" ||
 
 # The store's unit tests, each against an emptied database.
 for t in test_store_audit test_store_grants test_store_decide \
-    test_store_misc test_store_exit test_store_mfagrace test_store; do
+    test_store_misc test_store_exit test_store_mfagrace test_store \
+    test_store_lease; do
 	PV_TEST_STORE=$(uri unit) "$U/$t" > "$PV_TMP/$t.log" 2>&1 ||
 		{ cat "$PV_TMP/$t.log"; pv_fail "$t on PostgreSQL"; }
 	grep -q 'PASSED' "$PV_TMP/$t.log" || pv_fail "$t ran nothing"

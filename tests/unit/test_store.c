@@ -780,7 +780,7 @@ test_sessions(void **state)
 	assert_string_equal(s->end_reason, "exit 0");
 	assert_int_equal(s->ended_at, 200);
 	store_session_free(s);
-	assert_int_equal(store_session_mark_aborted_open(st, 300, &n), 0);
+	assert_int_equal(store_session_mark_aborted_open(st, "a", 300, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_session_get(st, id2, &s), 0);
 	assert_int_equal(s->state, STORE_SESSION_ABORTED);

@@ -422,6 +422,10 @@ test_migrate_v2(void **state)
 	/* Back to schema 2 exactly, with an exposure of its time. */
 	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
 			     "DROP TABLE mfa_grace;"
+			     "DROP TABLE session_kills;"
+			     "DROP TABLE broker_leases;"
+			     "DROP INDEX sessions_broker;"
+			     "ALTER TABLE sessions DROP COLUMN broker;"
 			     "DROP TABLE approver_keys;"
 			     "DROP TABLE approver_totp;"
 			     "ALTER TABLE approvers DROP COLUMN auth_failures;"

@@ -528,6 +528,10 @@ test_migrate_v6(void **state)
 	store_grant_free(g);
 	assert_int_equal(sqlite3_exec(st_sqlite_db(st),
 			     "DROP TABLE mfa_grace;"
+			     "DROP TABLE session_kills;"
+			     "DROP TABLE broker_leases;"
+			     "DROP INDEX sessions_broker;"
+			     "ALTER TABLE sessions DROP COLUMN broker;"
 			     "DROP TABLE approver_keys;"
 			     "DROP TABLE approver_totp;"
 			     "ALTER TABLE approvers DROP COLUMN auth_failures;"
