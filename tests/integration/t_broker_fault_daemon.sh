@@ -16,8 +16,11 @@ N=20
 
 # 20 logins from one address at once: above the default per-source
 # start-up limit, which is not what this test is about.
+# One BrokerName across the restart on another port: the next start
+# aborts the rows its crashed self left open (provost.conf(5)).
 LIMITS="MaxStartups 40:30:60
-PerSourceMaxStartups 40"
+PerSourceMaxStartups 40
+BrokerName fault"
 start_provostd "$LIMITS"
 L="alice+$ME@db01"
 # The TOTP code once; MFAGrace lets the same key in without it after.

@@ -48,7 +48,8 @@ fi
 # open, and the next start marks it aborted.
 if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	PROVOSTD=$REAL_PROVOSTD
-	start_provostd
+	# one name across the restart on another port (provost.conf(5))
+	start_provostd "BrokerName recfail"
 	pvssh "$L" 'echo up; sleep 30' </dev/null >"$PV_TMP/k.out" 2>&1 &
 	kp=$!
 	pv_wait_log "$PV_TMP/k.out" up 10 || pv_fail "long session did not start"
@@ -70,7 +71,7 @@ if [ -n "${SQLITE3:-}" ] && [ -x "$SQLITE3" ]; then
 	    pv_fail "no message to the engineer: $(cat "$PV_TMP/m.out")"
 	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
 	[ "$n" -eq 1 ] || pv_fail "$n open rows after kill -9 of provostd"
-	start_provostd
+	start_provostd "BrokerName recfail"
 	n=$("$SQLITE3" "$STATE/provost.db" "select count(*) from sessions where state = 'open'")
 	[ "$n" -eq 0 ] || pv_fail "restart left $n rows open"
 	grep -q 'left open by a crash marked aborted' "$PVD_LOG" || pv_fail "recovery not logged"
