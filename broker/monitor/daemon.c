@@ -607,6 +607,25 @@ kids_revoke(struct broker_backend *bk, struct broker_ctl *ctl, struct kids *k,
 }
 
 /*
+ * This broker's lease expired without a renewal (the store unreachable,
+ * or the name taken): the other brokers mark its rows aborted, so no
+ * session of it may go on (fail closed).
+ */
+static void
+kids_lease_lost(struct broker_ctl *ctl, struct kids *k, const char *name)
+{
+	char why[160];
+	size_t i;
+
+	(void)snprintf(why, sizeof(why),
+	    "session ended: broker %s could not renew its lease in the store",
+	    name);
+	for (i = 0; i < k->n; i++)
+		broker_ctl_ended(
+		    ctl, broker_monsrv_id(k->v[i]), "session.lease_lost", why);
+}
+
+/*
  * A new session process: nothing of the monitor's stays with it (keys
  * freed, which wipes them; the store was closed before the fork; other
  * sessions' sockets closed), then it drops to the SandboxUser and asks
@@ -813,7 +832,8 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		}
 		if (stop_ms == 0)
 			kids_revoke(&bx->backend, ctl, &k, &rcursor);
-		broker_lease_tick(lease, &bx->backend);
+		if (broker_lease_tick(lease, &bx->backend) == 1)
+			kids_lease_lost(ctl, &k, lease->name);
 		/* The plugins hear of what the audit chain holds, once a second. */
 		if (stop_ms == 0 && pv_mono_ms() >= events_ms) {
 			events_ms = pv_mono_ms() + 1000;

@@ -81,22 +81,26 @@ broker_lease_take(struct broker_lease *l, struct broker_backend *bk,
  * From the monitor's loop: when due, one short transaction each (a renew
  * every third of the lease; a look for expired leases once a second,
  * which writes only when there is a row to abort).  A lease that cannot
- * be renewed is logged each time; the others abort this broker's rows
- * once it expires.
+ * be renewed is logged each time; 1 once it has expired unrenewed (the
+ * others abort this broker's rows then: its sessions must end).
  */
-void
+int
 broker_lease_tick(struct broker_lease *l, struct broker_backend *bk)
 {
 	uint64_t now = pv_mono_ms();
 	struct store *st;
 	int64_t wall;
-	int r, n = 0;
+	int r, n = 0, lapsed;
 
 	if (l->name[0] == '\0' || (now < l->renew_due && now < l->reap_due))
-		return;
-	if ((st = broker_backend_store_handle(bk)) == NULL)
-		return;
+		return 0;
 	wall = pv_wall_ms();
+	/* before a renewal: once lapsed, others may have aborted the rows */
+	lapsed = wall >= l->expires_ms;
+	if ((st = broker_backend_store_handle(bk)) == NULL) {
+		l->reap_due = now + LEASE_REAP_MS;
+		return lapsed;
+	}
 	if (now >= l->renew_due) {
 		l->renew_due = now + (uint64_t)(l->duration_ms / 3);
 		r = store_lease_renew(st, l->name, l->holder, (int64_t)getpid(),
@@ -125,4 +129,6 @@ broker_lease_tick(struct broker_lease *l, struct broker_backend *bk)
 				"marked aborted",
 			    n);
 	}
+	/* not renewed in time: the others abort this broker's rows */
+	return lapsed;
 }

@@ -119,8 +119,11 @@ struct broker_lease {
 };
 int broker_lease_take(struct broker_lease *l, struct broker_backend *bk,
     const struct pv_config *conf);
-/* From the monitor's loop; does nothing until something is due. */
-void broker_lease_tick(struct broker_lease *l, struct broker_backend *bk);
+/*
+ * From the monitor's loop; does nothing until something is due.  1: the
+ * lease expired without a renewal (fail closed: end every session).
+ */
+int broker_lease_tick(struct broker_lease *l, struct broker_backend *bk);
 
 /* monitor_srv.c: the monitor's side, one per session process. */
 struct broker_mon_child;

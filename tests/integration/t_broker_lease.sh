@@ -6,7 +6,8 @@
 # asked); after kill -9 of A, B leaves A's live session open until A's
 # lease has expired and then marks it aborted (audited, naming A, the
 # recording incomplete); A started again under its name takes its lease
-# over and first aborts its own stale row.
+# over and first aborts its own stale row; an A that cannot renew its
+# lease ends its own sessions once it has expired.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
@@ -169,6 +170,20 @@ q "SELECT end_reason FROM sessions WHERE id = '$SID'" | grep -q "broker restarte
 live_a k4
 sleep $((LEASE + 2))
 [ "$(q "SELECT state FROM sessions WHERE id = '$SID'")" = open ] || pv_fail "a renewed lease's session was aborted"
-kill $SP
+# 4. A can no longer renew (its lease taken from under it, as a store it
+# cannot reach would do): once its lease has expired, A ends its own
+# sessions (fail closed), since B now marks their rows aborted.
+q "UPDATE broker_leases SET holder = 'stolen' WHERE name = 'bastion-a'"
+exp=$(q "SELECT expires_ms FROM broker_leases WHERE name = 'bastion-a'")
+while kill -0 $SP 2>/dev/null && [ "$(now_ms)" -lt $((exp + 5000)) ]; do sleep 0.05; done
+t_end=$(now_ms)
+kill -0 $SP 2>/dev/null && pv_fail "A's session outlived its lease by 5 s"
+pv_log "A could not renew: its session ended $((t_end - exp)) ms after its lease expired"
+[ $t_end -ge $((exp - 200)) ] || pv_fail "A's session ended $((exp - t_end)) ms before its lease expired"
+[ $((t_end - exp)) -lt 3000 ] || pv_fail "A's session outlived its lease by $((t_end - exp)) ms"
+grep -q "session ended: broker bastion-a could not renew its lease in the store" "$PV_TMP/k4.err" ||
+    pv_fail "lease-lost message: $(cat "$PV_TMP/k4.err")"
+grep -q "BrokerName bastion-a: the lease could not be renewed" "$A_LOG" || pv_fail "renewal failure not logged"
+[ "$(q "SELECT state FROM sessions WHERE id = '$SID'")" != open ] || pv_fail "k4 row still open"
 "$PROVOSTCTL" -f "$PV_TMP/a.conf" audit verify > /dev/null 2>&1 || pv_fail "audit verify"
 pv_log "ok"
