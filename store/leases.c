@@ -176,6 +176,28 @@ out:
 	return r;
 }
 
+int
+store_lease_others(struct store *st, const char *self, int64_t now_ms, int *n)
+{
+	struct st_q *s;
+	int r;
+
+	*n = 0;
+	if ((r = st_prep(st,
+		 "SELECT count(*) FROM broker_leases WHERE name <> ?1 AND "
+		 "expires_ms > ?2",
+		 &s)) != 0)
+		return r;
+	if ((r = st_bind_text(st, s, 1, self)) == 0 &&
+	    (r = st_bind_i64(st, s, 2, now_ms)) == 0 &&
+	    (r = st_step_row(st, s, "lease others")) == 1) {
+		*n = (int)st_col_i64(s, 0);
+		r = 0;
+	}
+	st_done(s);
+	return r < 0 ? r : 0;
+}
+
 /* The pending kill of a session that ended is done (inside a transaction). */
 int
 st_session_kill_done(struct store *st, const char *id, int64_t now)

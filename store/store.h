@@ -526,6 +526,9 @@ int store_lease_renew(struct store *st, const char *name, const char *holder,
     int64_t pid, int64_t now_ms, int64_t duration_ms);
 int store_lease_get(
     struct store *st, const char *name, struct store_lease **out);
+/* *n: the other brokers whose lease runs at now_ms. */
+int store_lease_others(
+    struct store *st, const char *self, int64_t now_ms, int *n);
 void store_lease_free(struct store_lease *l);
 /*
  * Every open session of a broker other than self whose lease expired at

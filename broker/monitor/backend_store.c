@@ -1021,6 +1021,7 @@ sb_event_kind(const char *action)
 		{ "session.open", PROVOST_EVENT_SESSION_START },
 		{ "session.close", PROVOST_EVENT_SESSION_END },
 		{ "session.abort", PROVOST_EVENT_SESSION_END },
+		{ "session.aborted", PROVOST_EVENT_SESSION_END },
 		{ "session.recover", PROVOST_EVENT_SESSION_END },
 		{ "engineer.disable", PROVOST_EVENT_REVOKE },
 		{ "engineer.revoke", PROVOST_EVENT_REVOKE },

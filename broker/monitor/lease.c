@@ -99,14 +99,17 @@ broker_lease_tick(struct broker_lease *l, struct broker_backend *bk)
 	lapsed = wall >= l->expires_ms;
 	if ((st = broker_backend_store_handle(bk)) == NULL) {
 		l->reap_due = now + LEASE_REAP_MS;
-		return lapsed;
+		return lapsed && (l->others > 0 || l->taken);
 	}
 	if (now >= l->renew_due) {
 		l->renew_due = now + (uint64_t)(l->duration_ms / 3);
 		r = store_lease_renew(st, l->name, l->holder, (int64_t)getpid(),
 		    wall, l->duration_ms);
+		if (r == PV_ERR_NOT_FOUND)
+			l->taken = 1;
 		if (r == 0) {
 			l->expires_ms = wall + l->duration_ms;
+			l->taken = 0;
 			if (l->lost)
 				pv_info("BrokerName %s: lease renewed again",
 				    l->name);
@@ -121,7 +124,8 @@ broker_lease_tick(struct broker_lease *l, struct broker_backend *bk)
 	}
 	if (now >= l->reap_due) {
 		l->reap_due = now + LEASE_REAP_MS;
-		if (store_lease_reap(st, l->name, wall, &n) != 0)
+		if (store_lease_others(st, l->name, wall, &l->others) != 0 ||
+		    store_lease_reap(st, l->name, wall, &n) != 0)
 			pv_warn("BrokerName %s: expired leases: %s", l->name,
 			    store_errmsg(st));
 		else if (n > 0)
@@ -129,6 +133,10 @@ broker_lease_tick(struct broker_lease *l, struct broker_backend *bk)
 				"marked aborted",
 			    n);
 	}
-	/* not renewed in time: the others abort this broker's rows */
-	return lapsed;
+	/*
+	 * Not renewed in time: the others (if any run, or whoever took the
+	 * name) abort this broker's rows.  Alone on the store, nobody does:
+	 * StoreStaleness decides then.
+	 */
+	return lapsed && (l->others > 0 || l->taken);
 }

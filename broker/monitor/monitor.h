@@ -116,6 +116,8 @@ struct broker_lease {
 	uint64_t renew_due; /* monotonic */
 	uint64_t reap_due;
 	int lost;
+	int taken;  /* the renewal found the name held by another holder */
+	int others; /* other brokers' running leases, at the last look */
 };
 int broker_lease_take(struct broker_lease *l, struct broker_backend *bk,
     const struct pv_config *conf);

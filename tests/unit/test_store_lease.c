@@ -165,9 +165,23 @@ test_lease_take_renew(void **state)
 	assert_int_equal(store_lease_renew(f->st, "bastion-a", "holder-1", 101,
 			     T0 + 60000, LEASE_MS),
 	    PV_ERR_NOT_FOUND);
+	/* the others' running leases: none but b, and only while it runs */
+	struct store_lease_req b = req("bastion-b", "holder-b", 300);
+	int others = -1;
+	assert_int_equal(store_lease_take(f->st, &b, T0 + 60000, 0), 0);
+	assert_int_equal(
+	    store_lease_others(f->st, "bastion-a", T0 + 60000, &others), 0);
+	assert_int_equal(others, 1);
+	assert_int_equal(
+	    store_lease_others(f->st, "bastion-b", T0 + 60000, &others), 0);
+	assert_int_equal(others, 1); /* bastion-a's, taken by holder-2 */
+	assert_int_equal(store_lease_others(f->st, "bastion-a",
+			     T0 + 60000 + LEASE_MS, &others),
+	    0);
+	assert_int_equal(others, 0);
 	/* force (the holder's process is known gone) takes a running one */
 	assert_int_equal(store_lease_take(f->st, &a, T0 + 60001, 1), 0);
-	assert_int_equal(rows_of(f->st, "broker.lease", &x), 3);
+	assert_int_equal(rows_of(f->st, "broker.lease", &x), 4);
 	assert_non_null(strstr(x.last, "\"taken_over\":true"));
 	/* names as the store's other names; a lease of a second or more */
 	struct store_lease_req bad = req("Bastion A", "h", 1);
