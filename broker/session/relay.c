@@ -111,8 +111,8 @@ relay_write(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind,
 		s->bytes_out += (uint64_t)w;
 	}
 	/* Fails the channel on a protocol error; the bytes were taken. */
-	if (w > 0 && (rc->sftp != NULL || rc->scp != NULL))
-		(void)broker_xfer_passed(rc, kind, data, (size_t)w);
+	if (w > 0 && rc->kind->passed != NULL)
+		(void)rc->kind->passed(rc, kind, data, (size_t)w);
 	return w;
 }
 
@@ -140,7 +140,8 @@ relay_ready(struct relay_chan *rc, ssh_channel to, enum broker_rec_kind kind)
 	}
 
 	/* sftp: refusal replies go out before more of the target's bytes. */
-	if (kind == BROKER_REC_OUTPUT && broker_xfer_flush(rc) != 0)
+	if (kind == BROKER_REC_OUTPUT && rc->kind->flush != NULL &&
+	    rc->kind->flush(rc) != 0)
 		return 0;
 	if (carry == NULL || pv_buf_len(carry) == 0)
 		return 1;
@@ -198,10 +199,12 @@ broker_relay_forward(struct relay_chan *rc, ssh_channel to,
 	}
 	skip = *prerec < n ? *prerec : n;
 	*prerec -= skip;
-	/* sftp and scp bytes: file events, the stream with RecordFileContents */
+	/*
+	 * sftp and scp bytes: file events, the stream with RecordFileContents;
+	 * a forward's: its totals at the end
+	 */
 	if (n > skip &&
-	    (kind == BROKER_REC_STDERR ||
-		(rc->sftp == NULL && rc->scp == NULL && !rc->fwd)) &&
+	    (kind == BROKER_REC_STDERR || rc->kind->records_stream) &&
 	    broker_rec(s, kind, rc->id, data + skip, n - skip) != 0)
 		return 0;
 	if (ready && (w = relay_write(rc, to, kind, data, n)) < 0)
@@ -243,8 +246,8 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 		return 0;
 	}
 	rc->busy = 1;
-	if (rc->sftp != NULL)
-		n = broker_xfer_c_data(rc, data, len);
+	if (rc->kind->c_data != NULL)
+		n = rc->kind->c_data(rc, data, len);
 	else {
 		n = broker_relay_forward(
 		    rc, rc->t, BROKER_REC_INPUT, data, len, &rc->pre_in, 0);
@@ -481,6 +484,7 @@ relay_menu(struct relay_chan *rc, const char *command)
 
 	if ((rc->menu_out = pv_buf_new(1024 * 1024)) == NULL)
 		return -1;
+	rc->kind = &broker_relay_menu;
 	r = b->ops->menu(b->ctx, s->login.engineer, NULL,
 	    command != NULL ? command : "help", rc->menu_out);
 	if (r >= 0 && command == NULL)
@@ -532,6 +536,20 @@ relay_menu_pump(struct relay_chan *rc)
 	(void)ssh_channel_send_eof(rc->c);
 	(void)ssh_channel_close(rc->c);
 	return 1;
+}
+
+/*
+ * The menu's pump: its output, then status and close (or the engineer's);
+ * a watch or moderation the menu started runs once its output is out.
+ */
+static int
+menu_pump(struct relay_chan *rc)
+{
+	if (rc->view && pv_buf_len(rc->menu_out) == 0)
+		rc->done = broker_view_pump(rc);
+	else
+		rc->done = relay_menu_pump(rc) || rc->c_closed;
+	return rc->done;
 }
 
 /* Legacy scp (scp -O) runs "scp -t"/"scp -f" as a command. */
@@ -663,6 +681,10 @@ relay_start(struct relay_chan *rc, const char *command, const char *subsystem)
 	rc->started = 1;
 	if (s->login.kind == BROKER_LOGIN_MENU && subsystem == NULL)
 		return relay_menu(rc, command);
+	rc->kind = kind == POLICY_CH_SFTP ? &broker_relay_sftp
+	    : kind == POLICY_CH_SCP       ? &broker_relay_scp
+	    : kind == POLICY_CH_EXEC      ? &broker_relay_exec
+					  : &broker_relay_shell;
 	if (broker_session_decide(s, rc, kind, msg, sizeof(msg)) != PV_ALLOW)
 		goto fail;
 	if (kind == POLICY_CH_SCP &&
@@ -757,6 +779,7 @@ broker_relay_chan_new(struct broker_session *s)
 	    (rc = calloc(1, sizeof(*rc))) == NULL)
 		return NULL;
 	rc->s = s;
+	rc->kind = &broker_relay_shell; /* until its request says more */
 	rc->id = s->chan_seq++;
 	if ((rc->c = ssh_channel_new(s->client)) == NULL) {
 		free(rc);
@@ -823,7 +846,7 @@ broker_relay_chan_free(struct relay_chan *rc)
 	free(rc->held_subsystem);
 	for (i = 0; i < 3; i++)
 		pv_buf_free(rc->carry[i]);
-	broker_xfer_end(rc);
+	broker_relay_kind_end(rc);
 	free(rc);
 }
 
@@ -914,7 +937,7 @@ relay_fail(struct relay_chan *rc)
 	if (rc->t != NULL)
 		(void)ssh_channel_close(rc->t);
 	rc->done = 1;
-	broker_xfer_end(rc);
+	broker_relay_kind_end(rc);
 }
 
 static int relay_pump_busy(struct broker_session *s, struct relay_chan *rc);
@@ -943,14 +966,8 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 {
 	char stat[48];
 
-	if (rc->menu_out != NULL && rc->view && pv_buf_len(rc->menu_out) == 0) {
-		rc->done = broker_view_pump(rc);
-		return rc->done;
-	}
-	if (rc->menu_out != NULL) {
-		rc->done = relay_menu_pump(rc) || rc->c_closed;
-		return rc->done;
-	}
+	if (rc->kind->pump != NULL)
+		return rc->kind->pump(rc);
 	if (!rc->started || rc->t == NULL) {
 		if (rc->c_closed) {
 			(void)ssh_channel_close(rc->c);
@@ -959,8 +976,8 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		return rc->done;
 	}
 	/* Engineer -> target, then its EOF. */
-	if (rc->stall_in && rc->sftp != NULL) {
-		if (broker_xfer_in_pump(rc))
+	if (rc->stall_in && rc->kind->in_pump != NULL) {
+		if (rc->kind->in_pump(rc))
 			rc->stall_in = 0;
 	} else if (rc->stall_in && !(s->mod_required && !s->mod_on) &&
 	    relay_drain(rc, rc->c, rc->t, BROKER_REC_INPUT, &rc->pre_in))
@@ -993,7 +1010,7 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		relay_fail(rc);
 		return 1;
 	}
-	if (broker_xfer_flush(rc) != 0)
+	if (rc->kind->flush != NULL && rc->kind->flush(rc) != 0)
 		return 0;
 	if (rc->have_status && !rc->status_sent && rc->t_closed) {
 		if (rc->have_status == 1) {
@@ -1022,7 +1039,7 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 	 * forward has no status: its EOF passes at once (half-close).
 	 */
 	if (rc->t_eof && !rc->t_eof_sent && !rc->c_closed &&
-	    (rc->t_closed || rc->fwd_dest[0] != '\0')) {
+	    (rc->t_closed || rc->kind->forward)) {
 		(void)ssh_channel_send_eof(rc->c);
 		rc->t_eof_sent = 1;
 	}
@@ -1054,8 +1071,35 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		    rc->id, (unsigned long long)rc->bytes_in,
 		    (unsigned long long)rc->bytes_out, stat);
 		rc->done = 1;
-		(void)broker_xfer_forward_end(rc);
-		broker_xfer_end(rc);
+		broker_relay_kind_end(rc);
 	}
 	return rc->done;
 }
+
+void
+broker_relay_kind_end(struct relay_chan *rc)
+{
+	if (rc->kind_ended)
+		return;
+	rc->kind_ended = 1;
+	if (rc->kind->end != NULL)
+		rc->kind->end(rc);
+}
+
+/* A shell or a command: the plain relay, the bytes recorded as they pass. */
+const struct relay_kind broker_relay_shell = {
+	.name = "shell",
+	.records_stream = 1,
+};
+
+const struct relay_kind broker_relay_exec = {
+	.name = "exec",
+	.records_stream = 1,
+};
+
+/* The broker's own menu (menu logins): nothing reaches a target. */
+const struct relay_kind broker_relay_menu = {
+	.name = "menu",
+	.records_stream = 1,
+	.pump = menu_pump,
+};

@@ -66,7 +66,7 @@ broker_rfwd_request(struct broker_session *s, ssh_message msg)
 	}
 	/* Decided as a channel would be, with the listen as its address. */
 	probe.s = s;
-	probe.fwd = 1;
+	probe.kind = &broker_relay_forwarded;
 	(void)snprintf(probe.fwd_dest, sizeof(probe.fwd_dest), "%s", addr);
 	probe.fwd_port = (unsigned int)port;
 	if (broker_session_decide(s, &probe, POLICY_CH_REMOTE_FORWARD, why,
@@ -166,8 +166,7 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 		    laddr, lport, oaddr, oport);
 		return 1;
 	}
-	rc->fwd = 1;
-	rc->rfwd = 1;
+	rc->kind = &broker_relay_forwarded;
 	rc->started = 1;
 	(void)snprintf(rc->fwd_dest, sizeof(rc->fwd_dest), "%s", laddr);
 	rc->fwd_port = (unsigned int)lport;

@@ -1,6 +1,7 @@
 /*
- * relay_xfer.c: the sftp subsystem and legacy scp between the legs of a
- * channel: the trackers' verdicts, refusal replies, file events, fail closed.
+ * relay_xfer.c: the channel kinds that record events, not a stream: the
+ * sftp subsystem and legacy scp (the trackers' verdicts, refusal replies,
+ * file events, fail closed), and TCP forwards (their totals).
  */
 #include "config.h"
 
@@ -23,10 +24,9 @@ xfer_fail(struct relay_chan *rc, const char *what, int err)
 	pv_info("session %s: channel %u: %s: %s; channel closed", rc->s->id,
 	    rc->id, what, pv_err_str(err));
 	broker_audit(rc->s, "transfer.error", "channel=%u kind=%s error=%s",
-	    rc->id, rc->sftp != NULL ? "sftp" : "scp", pv_err_str(err));
+	    rc->id, rc->kind->name, pv_err_str(err));
 	(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg),
-	    "provost: %s protocol error; channel closed\r\n",
-	    rc->sftp != NULL ? "sftp" : "scp");
+	    "provost: %s protocol error; channel closed\r\n", rc->kind->name);
 }
 
 static int
@@ -155,8 +155,8 @@ broker_xfer_scp_check(
  * Writes the tracker's refusal replies to the engineer.  1 while some
  * remain (no window), 0 when none; -1 when the channel failed.
  */
-int
-broker_xfer_flush(struct relay_chan *rc)
+static int
+sftp_flush(struct relay_chan *rc)
 {
 	const uint8_t *p;
 	size_t n;
@@ -188,23 +188,40 @@ broker_xfer_flush(struct relay_chan *rc)
 	}
 }
 
-/* After relay_forward wrote n bytes one way: the trackers see them. */
-int
-broker_xfer_passed(struct relay_chan *rc, enum broker_rec_kind kind,
+/*
+ * After relay_forward wrote n bytes one way: the tracker sees them (the
+ * target's answers; the engineer's requests were decided before).
+ */
+static int
+sftp_passed(struct relay_chan *rc, enum broker_rec_kind kind,
+    const uint8_t *data, size_t n)
+{
+	int r;
+
+	if (rc->sftp == NULL || kind != BROKER_REC_OUTPUT)
+		return 0;
+	if ((r = sftp_tracker_server_data(rc->sftp, data, n)) != 0) {
+		xfer_fail(rc, "sftp", r);
+		return -1;
+	}
+	return sftp_flush(rc) < 0 ? -1 : 0;
+}
+
+/* scp: the tracker sees both ways. */
+static int
+scp_passed(struct relay_chan *rc, enum broker_rec_kind kind,
     const uint8_t *data, size_t n)
 {
 	int r = 0;
 
-	if (rc->sftp != NULL && kind == BROKER_REC_OUTPUT) {
-		r = sftp_tracker_server_data(rc->sftp, data, n);
-		if (r == 0 && broker_xfer_flush(rc) < 0)
-			return -1;
-	} else if (rc->scp != NULL && kind == BROKER_REC_OUTPUT)
+	if (rc->scp == NULL)
+		return 0;
+	if (kind == BROKER_REC_OUTPUT)
 		r = scp_tracker_server_data(rc->scp, data, n);
-	else if (rc->scp != NULL && kind == BROKER_REC_INPUT)
+	else if (kind == BROKER_REC_INPUT)
 		r = scp_tracker_client_data(rc->scp, data, n);
 	if (r != 0) {
-		xfer_fail(rc, rc->sftp != NULL ? "sftp" : "scp", r);
+		xfer_fail(rc, "scp", r);
 		return -1;
 	}
 	return 0;
@@ -260,12 +277,11 @@ xfer_process(struct relay_chan *rc)
 				rc->pass_left = v.len;
 			else
 				rc->drop_left = v.len;
-			if (v.action == SFTP_REFUSE &&
-			    broker_xfer_flush(rc) < 0)
+			if (v.action == SFTP_REFUSE && sftp_flush(rc) < 0)
 				return;
 			break;
 		case SFTP_WAIT:
-			if ((r = broker_xfer_flush(rc)) != 0) {
+			if ((r = sftp_flush(rc)) != 0) {
 				rc->in_blocked = r > 0;
 				return;
 			}
@@ -280,8 +296,8 @@ xfer_process(struct relay_chan *rc)
 }
 
 /* Engineer -> target on an sftp channel: takes what inq has room for. */
-int
-broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len)
+static int
+sftp_c_data(struct relay_chan *rc, const uint8_t *data, size_t len)
 {
 	size_t room = XFER_INQ_MAX - pv_buf_len(rc->inq);
 	size_t take = len < room ? len : room;
@@ -296,8 +312,8 @@ broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len)
 }
 
 /* The pump: inq first, then what waits in libssh's buffer; 1 if idle. */
-int
-broker_xfer_in_pump(struct relay_chan *rc)
+static int
+sftp_in_pump(struct relay_chan *rc)
 {
 	struct broker_session *s = rc->s;
 	size_t room;
@@ -329,30 +345,39 @@ broker_xfer_in_pump(struct relay_chan *rc)
 	return 0;
 }
 
-/* At channel end: summaries of what was still open; then free. */
-void
-broker_xfer_end(struct relay_chan *rc)
+/* At the channel's end: summaries of what was still open; then free. */
+static void
+xfer_summary(struct relay_chan *rc, int r)
 {
-	int r = 0;
-
-	if (rc->sftp != NULL && rc->s->rec != NULL)
-		r = sftp_tracker_finish(rc->sftp);
-	else if (rc->scp != NULL && rc->s->rec != NULL)
-		r = scp_tracker_finish(rc->scp);
 	if (r != 0)
 		pv_info("session %s: channel %u: transfer end: %s", rc->s->id,
 		    rc->id, pv_err_str(r));
-	if (rc->sftp != NULL || rc->scp != NULL)
-		pv_info("session %s: channel %u: %llu transfer events, %llu "
-			"refused",
-		    rc->s->id, rc->id, (unsigned long long)rc->files,
-		    (unsigned long long)rc->refused);
+	pv_info("session %s: channel %u: %llu transfer events, %llu "
+		"refused",
+	    rc->s->id, rc->id, (unsigned long long)rc->files,
+	    (unsigned long long)rc->refused);
+}
+
+static void
+sftp_end(struct relay_chan *rc)
+{
+	if (rc->sftp != NULL)
+		xfer_summary(
+		    rc, rc->s->rec != NULL ? sftp_tracker_finish(rc->sftp) : 0);
 	sftp_tracker_free(rc->sftp);
-	scp_tracker_free(rc->scp);
 	rc->sftp = NULL;
-	rc->scp = NULL;
 	pv_buf_free(rc->inq);
 	rc->inq = NULL;
+}
+
+static void
+scp_end(struct relay_chan *rc)
+{
+	if (rc->scp != NULL)
+		xfer_summary(
+		    rc, rc->s->rec != NULL ? scp_tracker_finish(rc->scp) : 0);
+	scp_tracker_free(rc->scp);
+	rc->scp = NULL;
 }
 
 int
@@ -372,7 +397,7 @@ broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
 		pv_info("session %s: forward refused (channel limit)", s->id);
 		return 1;
 	}
-	rc->fwd = 1;
+	rc->kind = &broker_relay_direct;
 	rc->started = 1;
 	(void)snprintf(rc->fwd_dest, sizeof(rc->fwd_dest), "%s", host);
 	rc->fwd_port = (unsigned int)port;
@@ -421,17 +446,19 @@ refuse:
 	return 1;
 }
 
-int
-broker_xfer_forward_end(struct relay_chan *rc)
+/* At a forward's end (-L or -R): bytes each way as file events. */
+static void
+forward_end(struct relay_chan *rc)
 {
 	struct broker_session *s = rc->s;
+	int remote = rc->kind == &broker_relay_forwarded;
 	char dest[300], src[300] = "";
 	int i, r = 0;
 
-	if (!rc->fwd || s->rec == NULL || rc->t == NULL)
-		return 0;
+	if (s->rec == NULL || rc->t == NULL)
+		return;
 	(void)snprintf(dest, sizeof(dest), "%s:%u", rc->fwd_dest, rc->fwd_port);
-	if (rc->rfwd) {
+	if (remote) {
 		(void)snprintf(
 		    src, sizeof(src), "%s:%u", rc->fwd_src, rc->fwd_src_port);
 		broker_audit(s, "rforward.end",
@@ -446,9 +473,9 @@ broker_xfer_forward_end(struct relay_chan *rc)
 	for (i = 0; i < 2 && r == 0; i++) {
 		struct sftp_event ev = {
 			.op = SFTP_OP_EXTENDED,
-			.ext = rc->rfwd ? "forwarded-tcpip" : "direct-tcpip",
+			.ext = rc->kind->name,
 			.path = dest,
-			.path2 = rc->rfwd ? src : NULL,
+			.path2 = remote ? src : NULL,
 			.direction =
 			    i == 0 ? SFTP_DIR_UPLOAD : SFTP_DIR_DOWNLOAD,
 			.bytes = i == 0 ? rc->bytes_in : rc->bytes_out,
@@ -457,6 +484,37 @@ broker_xfer_forward_end(struct relay_chan *rc)
 
 		r = s->bx->recorder.ops->file(s->rec, rc->id, &ev);
 	}
-	rc->fwd = 0; /* once */
-	return r;
 }
+
+/*
+ * sftp: the engineer's requests are decided before they pass (a refused
+ * one is answered by the broker), the target's answers seen as they pass.
+ */
+const struct relay_kind broker_relay_sftp = {
+	.name = "sftp",
+	.c_data = sftp_c_data,
+	.in_pump = sftp_in_pump,
+	.passed = sftp_passed,
+	.flush = sftp_flush,
+	.end = sftp_end,
+};
+
+/* Legacy scp: decided once at its command, the stream seen both ways. */
+const struct relay_kind broker_relay_scp = {
+	.name = "scp",
+	.passed = scp_passed,
+	.end = scp_end,
+};
+
+/* ssh -L and -D, and ssh -R: relayed as they come, their totals kept. */
+const struct relay_kind broker_relay_direct = {
+	.name = "direct-tcpip",
+	.forward = 1,
+	.end = forward_end,
+};
+
+const struct relay_kind broker_relay_forwarded = {
+	.name = "forwarded-tcpip",
+	.forward = 1,
+	.end = forward_end,
+};

@@ -202,8 +202,8 @@ session_decide(struct broker_session *s, struct relay_chan *rc,
 		.channel = channel,
 		.now = (int64_t)time(NULL),
 		.client_addr = s->peer,
-		.forward_host = rc->fwd ? rc->fwd_dest : NULL,
-		.forward_port = rc->fwd ? rc->fwd_port : 0,
+		.forward_host = rc->kind->forward ? rc->fwd_dest : NULL,
+		.forward_port = rc->kind->forward ? rc->fwd_port : 0,
 	};
 	r = b->ops->decide(b->ctx, &req, &s->decision);
 	pv_info("session %s: decision for %s as %s@%s (%s): %s, rule %s: %s",
@@ -452,8 +452,7 @@ session_finish(struct broker_session *s)
 	}
 	/* Transfers still open are summarised while the recording is. */
 	for (i = 0; i < s->nchans; i++) {
-		(void)broker_xfer_forward_end(s->chans[i]);
-		broker_xfer_end(s->chans[i]);
+		broker_relay_kind_end(s->chans[i]);
 	}
 	if (s->rec != NULL) {
 		if (s->bx->recorder.ops->close(

@@ -27,8 +27,57 @@ void broker_privsep_tick(struct broker_session *s);
 struct broker_session;
 
 /* One session channel: the engineer's side (c) and the target's (t). */
+struct relay_chan;
+
+/*
+ * A relay channel's kind (tlog's sink types): what a shell, a command,
+ * sftp, legacy scp, the broker's own menu, ssh -L and ssh -R each do where
+ * they differ, called through instead of flags tested in every function.
+ * A hook left NULL is the plain relay's way.  The kinds are the const
+ * broker_relay_* below; a channel is a shell until its request says more.
+ */
+struct relay_kind {
+	const char *name; /* "shell", "exec", "sftp", "scp", "menu", ... */
+	/*
+	 * Its bytes go into the recording as a stream; the others are
+	 * recorded as events (file transfers, a forward's totals).
+	 */
+	int records_stream;
+	/* A TCP forward: no exit status, the target's EOF passes at once. */
+	int forward;
+	/*
+	 * The whole pump (the menu, which answers itself): 1 once the
+	 * channel is done.
+	 */
+	int (*pump)(struct relay_chan *rc);
+	/* Engineer bytes on their way to the target: bytes taken. */
+	int (*c_data)(struct relay_chan *rc, const uint8_t *data, size_t len);
+	/* Engineer bytes that stalled, from the pump: 1 once all moved. */
+	int (*in_pump)(struct relay_chan *rc);
+	/* What a peer took, one way (kind): 0, or -1 if the channel failed. */
+	int (*passed)(struct relay_chan *rc, enum broker_rec_kind kind,
+	    const uint8_t *data, size_t n);
+	/* Replies of the broker's own to send first: 1 while some remain. */
+	int (*flush)(struct relay_chan *rc);
+	/*
+	 * The channel's end (broker_relay_kind_end calls it once): its
+	 * summaries and audit, and its own state freed.
+	 */
+	void (*end)(struct relay_chan *rc);
+};
+
+extern const struct relay_kind broker_relay_shell;
+extern const struct relay_kind broker_relay_exec;
+extern const struct relay_kind broker_relay_menu;
+extern const struct relay_kind broker_relay_sftp;      /* relay_xfer.c */
+extern const struct relay_kind broker_relay_scp;       /* relay_xfer.c */
+extern const struct relay_kind broker_relay_direct;    /* relay_xfer.c */
+extern const struct relay_kind broker_relay_forwarded; /* relay_xfer.c */
+
 struct relay_chan {
 	struct broker_session *s;
+	const struct relay_kind *kind;
+	int kind_ended; /* its end hook ran */
 	uint32_t id;
 	ssh_channel c;
 	ssh_channel t;
@@ -70,10 +119,8 @@ struct relay_chan {
 	int in_blocked;          /* inq waits for window or replies */
 	int busy;                /* inside a callback or the pump */
 	uint64_t files, refused; /* transfer events, refusals */
-	int fwd;                 /* direct-tcpip: metadata recorded only */
-	char fwd_dest[256];      /* its destination host (-R: the listen) */
+	char fwd_dest[256];      /* a forward's destination (-R: the listen) */
 	unsigned int fwd_port;
-	int rfwd;          /* forwarded-tcpip (ssh -R), fwd set too */
 	char fwd_src[256]; /* -R: the originator on the target */
 	unsigned int fwd_src_port;
 	/*
@@ -216,8 +263,6 @@ int broker_xfer_sftp_start(struct relay_chan *rc);
  * opened on the target leg, accepted.  0 if replied, 1 for a refusal.
  */
 int broker_xfer_forward_open(struct broker_session *s, ssh_message msg);
-/* At a forward's end (-L or -R): bytes each way as file events. */
-int broker_xfer_forward_end(struct relay_chan *rc);
 
 /*
  * relay_rfwd.c: ssh -R.  From the engineer's message callback:
@@ -231,12 +276,8 @@ int broker_rfwd_open(struct broker_session *s, ssh_message msg);
 /* Classifies an scp exec against the decision; PV_ALLOW or a refusal. */
 int broker_xfer_scp_check(
     struct relay_chan *rc, const char *command, char *msg, size_t msglen);
-int broker_xfer_flush(struct relay_chan *rc);
-int broker_xfer_passed(struct relay_chan *rc, enum broker_rec_kind kind,
-    const uint8_t *data, size_t n);
-int broker_xfer_c_data(struct relay_chan *rc, const uint8_t *data, size_t len);
-int broker_xfer_in_pump(struct relay_chan *rc);
-void broker_xfer_end(struct relay_chan *rc);
+/* The channel's kind's end hook, once (broker_relay_kind). */
+void broker_relay_kind_end(struct relay_chan *rc);
 
 /*
  * watch.c: live watchers.  _add takes a socket the monitor passed (and
