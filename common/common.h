@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -316,5 +317,100 @@ int pv_time_format(int64_t unix_secs, char *buf, size_t buflen);
  * Sunday.  0 or PV_ERR_INVALID.
  */
 int pv_days_parse(const char *s, unsigned int *days);
+
+/*
+ * provostd.conf (DESIGN.md "Configuration"), common/config.c: every
+ * keyword of the broker, parsed once with the tokenizer above so that
+ * provostd and provostctl agree.  Unknown keywords are errors with
+ * FILE:LINE.
+ */
+#define PV_CONFIG_MAX_LISTEN 16
+#define PV_CONFIG_MAX_RECIPIENTS 16
+#define PV_CONFIG_MAX_PLUGINS 16
+#define PV_CONFIG_MIN_FREE_DEFAULT (64ULL << 20)
+#define PV_CONFIG_MAX_HOOKS 32
+/* an exposure kind of RotationHook, [a-z0-9-] (the store's STORE_KIND_MAX) */
+#define PV_CONFIG_KIND_MAX 32
+struct pv_config_hook {
+	char *kind; /* an exposure kind */
+	char *program;
+};
+struct pv_config_plugin {
+	char *path;
+	char *config; /* NULL if none */
+};
+struct pv_config {
+	size_t nlisten;
+	char *listen[PV_CONFIG_MAX_LISTEN];
+	char *state_dir;
+	char *store; /* "sqlite:PATH" */
+	char *policy_file;
+	char *recording_dir;
+	/* RecordingMinFree: no new recording below this many free bytes */
+	uint64_t recording_min_free;
+	size_t nrecipients;
+	char *recipients[PV_CONFIG_MAX_RECIPIENTS];
+	uint64_t cert_lifetime; /* seconds */
+	/* RekeyLimit on both legs: bytes (0 = libssh's default for the
+	 * cipher), seconds (0 = none) */
+	uint64_t rekey_data, rekey_time;
+	char *control_socket;
+	char *revocation_list; /* RevocationList: NULL = not kept */
+	char *revoked_keys;    /* RevokedKeys (the KRL): NULL = not kept */
+	char *exit_dir;        /* ExitDirectory: evidence bundles */
+	size_t nhooks;         /* RotationHook KIND PROGRAM */
+	struct pv_config_hook hooks[PV_CONFIG_MAX_HOOKS];
+	uint64_t hook_timeout;    /* RotationHookTimeout, seconds */
+	int exit_quarantine;      /* ExitSweep quarantine (else report) */
+	int exit_on_contract_end; /* ExitOnContractEnd */
+	char *sandbox_user;
+	uint32_t max_sessions;
+	uint64_t login_grace; /* seconds */
+	uint32_t max_auth_tries;
+	uint64_t mfa_grace;       /* seconds; 0 = a code every time */
+	uint64_t store_staleness; /* seconds the store may be unreadable */
+	/* BrokerName (default host-port), unique among a store's brokers */
+	char *broker_name;
+	uint64_t broker_lease; /* BrokerLease, seconds */
+	int notify_watchers;   /* NotifyWatchers: the engineer is told */
+	/* MaxStartups start:rate:full (unauthenticated connections) */
+	uint32_t startups_begin, startups_rate, startups_full;
+	uint32_t per_source_startups; /* unauthenticated, per address */
+	/* PerSourcePenalty failures:duration: refuse an address after */
+	uint32_t penalty_failures;
+	uint64_t penalty_duration; /* seconds */
+	size_t nplugins;
+	struct pv_config_plugin plugins[PV_CONFIG_MAX_PLUGINS];
+	int log_level; /* enum pv_log_level */
+	/*
+	 * KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms: comma lists, NULL
+	 * for provostd's own (the best this libssh has); checked against
+	 * libssh by provostd.
+	 */
+	char *kex_algos, *ciphers, *macs, *hostkey_algos;
+};
+/* Defaults as documented. */
+int pv_config_new(struct pv_config **out);
+int pv_config_load_file(
+    struct pv_config *c, const char *path, char *err, size_t errlen);
+int pv_config_load_mem(struct pv_config *c, const char *name, const char *data,
+    size_t len, char *err, size_t errlen);
+/*
+ * What store_open takes for Store: the SQLite file's path ("sqlite:PATH"),
+ * or the whole "postgresql:..." string; PV_ERR_UNSUPPORTED otherwise.
+ */
+int pv_config_store_path(const struct pv_config *c, const char **path);
+void pv_config_free(struct pv_config *c);
+/*
+ * A reload (SIGHUP): moves what may change while provostd runs from next
+ * into cur (next then holds, and frees, what it replaced).  Keywords that
+ * change only on a restart keep cur's values; those that differ are named
+ * in restart, comma-separated ("" when none).
+ */
+void pv_config_reload(struct pv_config *cur, struct pv_config *next,
+    char *restart, size_t restartlen);
+/* provostd -T: every keyword with the value in force, one per line, in a
+ * form provostd.conf takes back (sshd -T's convention). */
+void pv_config_print(const struct pv_config *c, FILE *f);
 
 #endif /* PROVOST_COMMON_H */

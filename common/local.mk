@@ -4,6 +4,7 @@ libprovost_common_la_SOURCES = \
 	common/common.h \
 	common/buf.c \
 	common/conf.c \
+	common/config.c \
 	common/duration.c \
 	common/encode.c \
 	common/err.c \

@@ -6,7 +6,6 @@ libprovost_store_la_SOURCES = \
 	store/store-int.h \
 	store/approvers.c \
 	store/audit.c \
-	store/config.c \
 	store/copy.c \
 	store/db.c \
 	store/db_sqlite.c \

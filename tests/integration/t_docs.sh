@@ -2,7 +2,7 @@
 # t_docs.sh: the docs and the program agree.  Every man page renders with
 # no groff warning, and its synopsis keeps each option whole (no word
 # hyphenated, no bracket split over lines) at 60 columns.  One source decides the configuration keywords: the
-# parser's table (store/config.c); README's table, provostd(8) and
+# parser's table (common/config.c); README's table, provostd(8) and
 # provost.conf(5) each name every keyword it has, and no other; provostd -T
 # prints every one of them in a form provostd takes back.  No file under
 # broker/monitor/ includes a broker/session/ header, nor the reverse.
@@ -21,7 +21,7 @@ for page in "$top_srcdir"/docs/*.[1-8]; do
 	[ -z "$bad" ] || pv_fail "$(basename "$page"): synopsis breaks an option: $bad"
 done
 
-kw=$(sed -n 's/^	{ "\([A-Za-z]*\)", [0-9], [0-9], kw_[a-z]* },$/\1/p' "$top_srcdir/store/config.c")
+kw=$(sed -n 's/^	{ "\([A-Za-z]*\)", [0-9], [0-9], kw_[a-z]* },$/\1/p' "$top_srcdir/common/config.c")
 [ "$(echo "$kw" | wc -l)" -ge 20 ] || pv_fail "keyword table not found: $kw"
 readme=$(sed -n 's/^| `\([A-Za-z]*\)` | .*/\1/p' "$top_srcdir/README.md" | sort -u)
 man8=$(sed -n 's/^\.BI\{0,1\} \([A-Z][A-Za-z]*\)\( .*\)\{0,1\}$/\1/p' "$top_srcdir/docs/provostd.8" |

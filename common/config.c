@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "common/common.h"
-#include "store/store.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/provost"
 
@@ -224,10 +223,26 @@ kw_revlist(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return set_path(&x->c->revocation_list, l, err, errlen);
 }
 
+/* A user name as the store's names: [a-z0-9._-], 1..64, no leading . or -. */
+static int
+user_name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+			s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
 static int
 kw_user(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
-	if (!store_name_valid(l->args[0]))
+	if (!user_name_valid(l->args[0]))
 		return cfg_err(err, errlen, "%s: not a user name", l->keyword);
 	return set_str(&((struct cfg_ctx *)v)->c->sandbox_user, l, err, errlen);
 }
@@ -479,15 +494,15 @@ kw_hook(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 
 	if (c->nhooks == PV_CONFIG_MAX_HOOKS)
 		return cfg_err(err, errlen, "too many %s lines", l->keyword);
-	if (n == 0 || n > STORE_KIND_MAX || k[0] == '-')
+	if (n == 0 || n > PV_CONFIG_KIND_MAX || k[0] == '-')
 		return cfg_err(err, errlen, "%s: KIND is [a-z0-9-], 1..%d",
-		    l->keyword, STORE_KIND_MAX);
+		    l->keyword, PV_CONFIG_KIND_MAX);
 	for (i = 0; i < n; i++)
 		if (!((k[i] >= 'a' && k[i] <= 'z') ||
 			(k[i] >= '0' && k[i] <= '9') || k[i] == '-'))
 			return cfg_err(err, errlen,
 			    "%s: KIND is [a-z0-9-], 1..%d", l->keyword,
-			    STORE_KIND_MAX);
+			    PV_CONFIG_KIND_MAX);
 	for (i = 0; i < c->nhooks; i++)
 		if (strcmp(c->hooks[i].kind, k) == 0)
 			return cfg_err(
