@@ -16,10 +16,10 @@
 #include "policy/policy.h"
 
 /*
- * One open store.  Today SQLite (WAL, foreign keys, synchronous=FULL,
- * busy_timeout); a PostgreSQL backend can go behind this header later.
+ * One open store: SQLite (WAL, foreign keys, synchronous=FULL,
+ * busy_timeout) or PostgreSQL, each an engine behind store-int.h.
  * Every function returns 0 or a negative PV_ERR_*; a store failure is
- * PV_ERR_STORE with the SQLite message logged once.  store_errmsg() gives
+ * PV_ERR_STORE with the engine's message logged once.  store_errmsg() gives
  * one line for the last failure ("engineer alice: not found").
  * Functions that change state take the acting principal (actor, e.g.
  * "admin:root", "engineer:alice", "broker") and append the audit row in

@@ -187,7 +187,7 @@ session_decide(struct broker_session *s, struct relay_chan *rc,
 
 	if (s->login.kind == BROKER_LOGIN_MENU) {
 		(void)snprintf(msg, msglen,
-		    "menu mode is not available yet; log in as "
+		    "a menu login opens nothing on a target; log in as "
 		    "%s+ACCOUNT@TARGET",
 		    s->login.engineer);
 		return PV_DENY;
