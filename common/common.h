@@ -95,6 +95,13 @@ void pv_str_printable(char *s);
  * Strict numbers: decimal digits only, no sign, no spaces, no trailing
  * bytes, within [min, max].  PV_ERR_INVALID or PV_ERR_RANGE otherwise.
  */
+/*
+ * A name as the store keeps them (logins, targets, providers, groups,
+ * BrokerName, SandboxUser): 1..PV_NAME_MAX of [a-z0-9._-], no leading '.'
+ * or '-'.  1 or 0.
+ */
+#define PV_NAME_MAX 64
+int pv_name_valid(const char *s);
 int pv_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int pv_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* An optional leading '-', then as above. */

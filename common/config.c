@@ -223,26 +223,10 @@ kw_revlist(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return set_path(&x->c->revocation_list, l, err, errlen);
 }
 
-/* A user name as the store's names: [a-z0-9._-], 1..64, no leading . or -. */
-static int
-user_name_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-			(s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-			s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
 static int
 kw_user(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
-	if (!user_name_valid(l->args[0]))
+	if (!pv_name_valid(l->args[0]))
 		return cfg_err(err, errlen, "%s: not a user name", l->keyword);
 	return set_str(&((struct cfg_ctx *)v)->c->sandbox_user, l, err, errlen);
 }
@@ -327,7 +311,7 @@ kw_broker(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct pv_config *c = ((struct cfg_ctx *)v)->c;
 
-	if (!store_name_valid(l->args[0]))
+	if (!pv_name_valid(l->args[0]))
 		return cfg_err(err, errlen,
 		    "%s: 1-64 of a-z, 0-9, '.', '_' and '-', not '%.64s'",
 		    l->keyword, l->args[0]);
@@ -703,7 +687,7 @@ pv_config_new(struct pv_config **out)
 static int
 config_broker_name(struct pv_config *c)
 {
-	char host[256], name[STORE_NAME_MAX + 1];
+	char host[256], name[PV_NAME_MAX + 1];
 	const char *port = strrchr(c->listen[0], ':');
 	size_t i, n;
 
@@ -714,7 +698,7 @@ config_broker_name(struct pv_config *c)
 	/* the port is kept whole (up to 8): the host name is cut if need be */
 	n = strnlen(port, 8);
 	(void)snprintf(name, sizeof(name), "%.*s-%.*s",
-	    (int)(STORE_NAME_MAX - 1 - n), host, (int)n, port);
+	    (int)(PV_NAME_MAX - 1 - n), host, (int)n, port);
 	for (i = 0; name[i] != '\0'; i++) {
 		name[i] = (char)tolower((unsigned char)name[i]);
 		if (!((name[i] >= 'a' && name[i] <= 'z') ||
@@ -722,7 +706,7 @@ config_broker_name(struct pv_config *c)
 			name[i] == '_' || name[i] == '-'))
 			name[i] = '-';
 	}
-	if (!store_name_valid(name))
+	if (!pv_name_valid(name))
 		(void)snprintf(name, sizeof(name), "provostd");
 	if ((c->broker_name = strdup(name)) == NULL)
 		return PV_ERR_ALLOC;

@@ -60,3 +60,20 @@ pv_uuid_valid(const char *s)
 	}
 	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
 }
+
+int
+pv_name_valid(const char *s)
+{
+	size_t i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > PV_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return s[0] != '.' && s[0] != '-';
+}

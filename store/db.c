@@ -359,18 +359,7 @@ st_object(char *buf, size_t len, const char *kind, const char *name)
 int
 store_name_valid(const char *s)
 {
-	size_t i, n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > STORE_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return s[0] != '.' && s[0] != '-';
+	return pv_name_valid(s);
 }
 
 static void

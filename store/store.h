@@ -28,8 +28,8 @@
 struct store;
 
 #define STORE_SCHEMA_VERSION 9
-#define STORE_NAME_MAX 64   /* logins, target, provider, group names */
-#define STORE_TEXT_MAX 1024 /* tickets, reasons, notes */
+#define STORE_NAME_MAX PV_NAME_MAX /* logins, target, provider, group names */
+#define STORE_TEXT_MAX 1024        /* tickets, reasons, notes */
 #define STORE_CHECKPOINT_EVERY 100
 
 /* path is a file name or ":memory:"; creates and migrates the schema. */
