@@ -126,8 +126,20 @@ ctl_cmd_init(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int rc, first;
 
-	if ((rc = ctl_parse(c, cmd, argc, argv, NULL, &first)) != 0)
-		return rc < 0 ? 0 : rc;
+	if ((rc = ctl_parse(c, cmd, argc, argv, NULL, &first)) < 0) {
+		/* --help: how a second broker joins a PostgreSQL store */
+		printf("A second broker on the same PostgreSQL store does not "
+		       "run init: it gets its own\nStateDirectory with copies "
+		       "of the first one's ca, ca.pub, audit_ed25519,\n"
+		       "audit_ed25519.pub, token_ed25519, token.pub and "
+		       "totp.key (one CA for both:\ntargets keep one "
+		       "TrustedUserCAKeys line), its own host_ed25519 (or a "
+		       "copy when\nboth answer one name) and the same Store "
+		       "line (docs/several-brokers.md).\n");
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
 	if (first != argc)
 		return ctl_usage(cmd, "init takes no arguments");
 	if (pv_config_store_path(c->cfg, &db) != 0)

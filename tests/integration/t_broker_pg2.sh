@@ -1,0 +1,150 @@
+#!/bin/sh
+# t_broker_pg2.sh: two provostd on one PostgreSQL store (issue 17 items 2,
+# 3 and 5).  Broker A is made by provostctl init; broker B joins as
+# provostctl(8) says: its own StateDirectory, port, control socket and
+# host key, a copy of A's CA, audit, token and TOTP sealing keys, and the
+# same Store line.  An engineer logged in through A is ended by
+# provostctl revoke run against B's config (timed); a TOTP code used at A
+# is refused at B; MFAGrace earned at A is honoured at B for the same key
+# from the same address, and not for another key.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/pg-cluster.sh"
+
+[ "${PV_HAVE_LIBPQ:-no}" = yes ] || pv_skip "built without PostgreSQL (libpq-dev)"
+[ -x "$PG_BINDIR/initdb" ] || pv_skip "no $PG_BINDIR/initdb (apt-get install postgresql-15)"
+chmod 0711 "$PV_TMP"
+pv_pg_start "$PV_TMP/pg" || pv_fail "cannot start a PostgreSQL cluster"
+pv_track "$PV_PG_PID"
+PV_STORE=$PV_PG_URI
+. "$top_srcdir/tests/integration/broker-setup.sh"
+mkdir -m 0700 "$PV_TMP/run"
+
+# Broker A, as broker-setup.sh made it.
+start_provostd
+A_PORT=$PVD_PORT A_LOG=$PVD_LOG
+cp "$CONF" "$PV_TMP/a.conf"
+ctl_a() { "$PROVOSTCTL" -f "$PV_TMP/a.conf" "$@"; }
+
+# Broker B joins: the shared keys copied, its own host key and state, as
+# provostctl init --help says.
+"$PROVOSTCTL" init --help >"$PV_TMP/init.help" 2>&1 || pv_fail "init --help"
+for f in ca ca.pub audit_ed25519 audit_ed25519.pub token_ed25519 token.pub totp.key; do
+	grep -qw -- "$f" "$PV_TMP/init.help" || pv_fail "init --help does not name $f"
+done
+grep -q "does not.*run init" "$PV_TMP/init.help" || pv_fail "init --help: $(cat "$PV_TMP/init.help")"
+STATE_A=$STATE
+STATE="$PV_TMP/state-b"
+mkdir -m 0700 "$STATE"
+for f in ca ca.pub audit_ed25519 audit_ed25519.pub token_ed25519 token.pub totp.key; do
+	cp -p "$STATE_A/$f" "$STATE/$f" || pv_fail "copy $f"
+done
+"$SSH_KEYGEN" -q -t ed25519 -N '' -C provost-host-b -f "$STATE/host_ed25519" || pv_fail "host key b"
+start_provostd "ControlSocket $PV_TMP/run/b.sock"
+B_PORT=$PVD_PORT B_LOG=$PVD_LOG
+cp "$CONF" "$PV_TMP/b.conf"
+ctl_b() { "$PROVOSTCTL" -f "$PV_TMP/b.conf" "$@"; }
+[ "$A_PORT" != "$B_PORT" ] || pv_fail "one port for both"
+# B's provostctl reaches B's control socket, never A's
+ctl_b session list --json >"$PV_TMP/b.list" 2>&1 || pv_fail "B's session list: $(cat "$PV_TMP/b.list")"
+
+# at BROKER LOGIN ...: pvssh through A or B
+at() { PVD_PORT=$1; shift; pvssh "$@"; }
+
+# A session through each broker; each broker's own host key answers.
+out=$(at "$A_PORT" "alice+$ME@db01" 'echo via-a' </dev/null) || pv_fail "login at A: $out"
+[ "$out" = via-a ] || pv_fail "login at A: $out"
+out=$(at "$B_PORT" "alice+$ME@db01" 'echo via-b' </dev/null) || pv_fail "login at B: $out"
+[ "$out" = via-b ] || pv_fail "login at B: $out"
+grep -q "session .*: recording to" "$A_LOG" || pv_fail "A served nothing"
+grep -q "session .*: recording to" "$B_LOG" || pv_fail "B served nothing"
+
+# 1. A session through A ended by a revoke made against B (B's config,
+#    B's control socket: A hears of it only through the store).
+for round in 1 2 3; do
+	e="rev$round"
+	pv_keygen "$PV_TMP/$e"
+	ctl_b engineer add "$e" --provider acme >/dev/null || pv_fail "engineer add $e"
+	ctl_b engineer key add "$e" "$PV_TMP/$e.pub" >/dev/null || pv_fail "key add $e"
+	ctl_b engineer totp "$e" 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' >"$PV_TMP/$e.totp"
+	ENG_KEY="$PV_TMP/$e" TOTP_OF=$e at "$A_PORT" "$e+$ME@db01" 'echo live; sleep 30' \
+	    </dev/null >"$PV_TMP/$e.out" 2>"$PV_TMP/$e.err" &
+	sp=$!
+	pv_wait_log "$PV_TMP/$e.out" live 15 || pv_fail "$e's session at A: $(cat "$PV_TMP/$e.err")"
+	t0=$(date +%s%N)
+	ctl_b revoke engineer "$e" --reason "revoked at B" >/dev/null 2>"$PV_TMP/$e.rev" ||
+		pv_fail "revoke at B: $(cat "$PV_TMP/$e.rev")"
+	wait $sp
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	grep -q "provost: access revoked (engineer.revoke engineer:$e): revoked at B" "$PV_TMP/$e.err" ||
+		pv_fail "$e: revocation message: $(cat "$PV_TMP/$e.err")"
+	pv_log "revoke at B to the end of a session at A, round $round: $ms ms"
+	REV_MS="${REV_MS:-} $ms"
+	[ "$ms" -lt "${PV_REVOKE_MAX_MS:-1600}" ] || pv_fail "revoke at B to close at A took $ms ms"
+	sleep 0.$(( round * 3 ))
+done
+grep -q "session.revoked" "$A_LOG" || pv_fail "A did not log the revoked session"
+
+# 2. A TOTP code used at A is refused at B.  dave has two keys; the code
+#    is fixed (computed once, early in its 30 s step) so that B is asked
+#    the same code within its window.
+pv_keygen "$PV_TMP/dave1"
+pv_keygen "$PV_TMP/dave2"
+ctl_a engineer add dave --provider acme >/dev/null || pv_fail "engineer add dave"
+ctl_a engineer key add dave "$PV_TMP/dave1.pub" >/dev/null || pv_fail "key add dave1"
+ctl_a engineer key add dave "$PV_TMP/dave2.pub" >/dev/null || pv_fail "key add dave2"
+ctl_a engineer totp dave 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' >"$PV_TMP/dave.totp"
+[ -s "$PV_TMP/dave.totp" ] || pv_fail "totp dave"
+cat > "$PV_TMP/askpass-fixed" <<EOC
+#!/bin/sh
+case "\$1" in
+*[Cc]ode*) echo asked >> "$PV_TMP/asked"; cat "$PV_TMP/code" ;;
+esac
+EOC
+chmod +x "$PV_TMP/askpass-fixed"
+while [ $(( $(date +%s) % 30 )) -gt 15 ]; do sleep 1; done
+"$OATHTOOL" --totp -b "$(cat "$PV_TMP/dave.totp")" > "$PV_TMP/code"
+fixed() {
+	port=$1 key=$2; shift 2
+	SSH_ASKPASS="$PV_TMP/askpass-fixed" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$key" -p "$port" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 -o LogLevel=INFO \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -l "dave+$ME@db01" 127.0.0.1 "$@" </dev/null
+}
+: > "$PV_TMP/asked"
+out=$(fixed "$A_PORT" "$PV_TMP/dave1" 'echo dave-a' 2>"$PV_TMP/d1.err") ||
+	pv_fail "dave's code at A: $(cat "$PV_TMP/d1.err")"
+[ "$out" = dave-a ] || pv_fail "dave at A: $out"
+[ "$(wc -l < "$PV_TMP/asked")" -eq 1 ] || pv_fail "A did not ask dave for a code"
+# the same code at B, with his other key (no grace for it): refused
+: > "$PV_TMP/asked"
+fixed "$B_PORT" "$PV_TMP/dave2" 'echo dave-b' >"$PV_TMP/d2.out" 2>"$PV_TMP/d2.err" &&
+	pv_fail "a code used at A was accepted at B: $(cat "$PV_TMP/d2.out")"
+[ -s "$PV_TMP/asked" ] || pv_fail "B did not ask dave's second key for a code"
+grep -q "auth failed for \"dave+$ME@db01\" .* (code, 1 of 3)" "$B_LOG" ||
+	pv_fail "B did not refuse the code: $(grep dave "$B_LOG" | tail -n 5)"
+pv_log "a TOTP code used at A is refused at B"
+
+# 3. MFAGrace earned at A (dave1 from 127.0.0.1) is honoured at B, with
+#    the binding: the same key from the same address, no code asked.
+: > "$PV_TMP/asked"
+echo 000000 > "$PV_TMP/code"
+out=$(fixed "$B_PORT" "$PV_TMP/dave1" 'echo grace-b' 2>"$PV_TMP/d3.err") ||
+	pv_fail "dave1 at B within A's grace: $(cat "$PV_TMP/d3.err")"
+[ "$out" = grace-b ] || pv_fail "dave1 at B: $out"
+[ ! -s "$PV_TMP/asked" ] || pv_fail "B asked for a code within MFAGrace earned at A"
+# another key of the same engineer from the same address gets no grace
+fixed "$B_PORT" "$PV_TMP/dave2" 'echo no' >"$PV_TMP/d4.out" 2>"$PV_TMP/d4.err" &&
+	pv_fail "dave2 got in on dave1's grace"
+[ -s "$PV_TMP/asked" ] || pv_fail "B did not ask dave2 for a code"
+n=$(psql -X -tA "$PV_PG_URI" -c "SELECT count(*) FROM mfa_grace g JOIN engineers e ON e.id = g.engineer_id WHERE e.login = 'dave'") ||
+	pv_fail "psql: mfa_grace"
+[ "$n" -eq 1 ] || pv_fail "$n grace rows for dave, want 1 (dave1 from 127.0.0.1)"
+[ ! -e "$STATE_A/mfagrace" ] && [ ! -e "$STATE/mfagrace" ] || pv_fail "a mfagrace directory was made"
+pv_log "MFAGrace earned at A is honoured at B for the same key and address only"
+
+# One audit chain, whoever wrote it.
+ctl_a audit verify >"$PV_TMP/verify.out" 2>&1 || pv_fail "audit verify: $(cat "$PV_TMP/verify.out")"
+ctl_b audit verify >"$PV_TMP/verify-b.out" 2>&1 || pv_fail "audit verify at B: $(cat "$PV_TMP/verify-b.out")"
+pv_log "revoke at B ended sessions at A after$REV_MS ms; audit verify passes on both"
+exit 0
