@@ -63,30 +63,30 @@ test_binding(void **state)
 	struct fx *f = *state;
 	static const struct {
 		const char *who, *addr;
-		int key2;
 		int64_t at;
 		uint64_t grace;
+		int key2;
 		int want;
 	} cases[] = {
-		{ "alice", "192.0.2.1", 0, T0 + 10, 600, PV_ALLOW },
-		{ "alice", "192.0.2.1", 0, T0, 600, PV_ALLOW },
-		{ "alice", "192.0.2.1", 0, T0 + 599, 600, PV_ALLOW },
+		{ "alice", "192.0.2.1", T0 + 10, 600, 0, PV_ALLOW },
+		{ "alice", "192.0.2.1", T0, 600, 0, PV_ALLOW },
+		{ "alice", "192.0.2.1", T0 + 599, 600, 0, PV_ALLOW },
 		/* the window is open below grace, shut at it */
-		{ "alice", "192.0.2.1", 0, T0 + 600, 600, PV_DENY },
-		{ "alice", "192.0.2.1", 0, T0 + 9000, 600, PV_DENY },
+		{ "alice", "192.0.2.1", T0 + 600, 600, 0, PV_DENY },
+		{ "alice", "192.0.2.1", T0 + 9000, 600, 0, PV_DENY },
 		/* another address, another key, another engineer */
-		{ "alice", "192.0.2.2", 0, T0 + 10, 600, PV_DENY },
-		{ "alice", "192.0.2.10", 0, T0 + 10, 600, PV_DENY },
-		{ "alice", "192.0.2.1", 1, T0 + 10, 600, PV_DENY },
-		{ "bob", "192.0.2.1", 0, T0 + 10, 600, PV_DENY },
-		{ "nobody", "192.0.2.1", 0, T0 + 10, 600, PV_DENY },
+		{ "alice", "192.0.2.2", T0 + 10, 600, 0, PV_DENY },
+		{ "alice", "192.0.2.10", T0 + 10, 600, 0, PV_DENY },
+		{ "alice", "192.0.2.1", T0 + 10, 600, 1, PV_DENY },
+		{ "bob", "192.0.2.1", T0 + 10, 600, 0, PV_DENY },
+		{ "nobody", "192.0.2.1", T0 + 10, 600, 0, PV_DENY },
 		/* a clock set back: a code from the future is no grace */
-		{ "alice", "192.0.2.1", 0, T0 - 1, 600, PV_DENY },
+		{ "alice", "192.0.2.1", T0 - 1, 600, 0, PV_DENY },
 		/* MFAGrace off, or past its 1d bound */
-		{ "alice", "192.0.2.1", 0, T0 + 10, 0, PV_DENY },
-		{ "alice", "192.0.2.1", 0, T0 + 10, STORE_MFA_GRACE_MAX + 1,
+		{ "alice", "192.0.2.1", T0 + 10, 0, 0, PV_DENY },
+		{ "alice", "192.0.2.1", T0 + 10, STORE_MFA_GRACE_MAX + 1, 0,
 		    PV_DENY },
-		{ "alice", "", 0, T0 + 10, 600, PV_DENY },
+		{ "alice", "", T0 + 10, 600, 0, PV_DENY },
 	};
 	size_t i;
 
