@@ -751,28 +751,52 @@ plugin_host_event(struct plugin_host *h, const struct provost_event *ev)
 		(void)host_send(h, req, -1);
 }
 
-int
-plugin_host_report(struct plugin_host *h, const char *what, int outfd,
-    unsigned int timeout_ms, char *err, size_t errlen)
+/*
+ * One question that waits for its answer: req (taken) with fd (or -1)
+ * sent, the answer's "v" in *v and its "error" in err.  0, or
+ * PV_ERR_UNSUPPORTED / PV_ERR_IO with err when the host cannot answer.
+ */
+static int
+host_ask(struct plugin_host *h, json_t *req, int fd, unsigned int timeout_ms,
+    int *v, char *err, size_t errlen)
 {
-	json_t *req, *ans;
+	json_t *ans;
 	uint64_t seq;
-	int v;
 
-	if (!host_ready(h, err, errlen))
+	if (!host_ready(h, err, errlen)) {
+		json_decref(req);
 		return PV_ERR_UNSUPPORTED;
+	}
 	seq = ++h->seq;
-	req = json_pack("{s:s, s:I, s:s}", "op", "report", "seq",
-	    (json_int_t)seq, "what", what);
-	if (req == NULL || host_send(h, req, outfd) != 0 ||
+	if (req != NULL &&
+	    json_object_set_new(req, "seq", json_integer((json_int_t)seq)) !=
+		0) {
+		json_decref(req);
+		req = NULL;
+	}
+	/* host_send takes req */
+	if (req == NULL || host_send(h, req, fd) != 0 ||
 	    (ans = host_answer(h, seq, timeout_ms)) == NULL) {
 		(void)snprintf(err, errlen, "%s", h->last_failure);
 		return PV_ERR_IO;
 	}
-	v = (int)json_integer_value(json_object_get(ans, "v"));
+	*v = (int)json_integer_value(json_object_get(ans, "v"));
 	(void)snprintf(err, errlen, "%s",
 	    jstr(ans, "error") != NULL ? jstr(ans, "error") : "");
 	json_decref(ans);
+	return 0;
+}
+
+int
+plugin_host_report(struct plugin_host *h, const char *what, int outfd,
+    unsigned int timeout_ms, char *err, size_t errlen)
+{
+	int v = -1, r;
+
+	r = host_ask(h, json_pack("{s:s, s:s}", "op", "report", "what", what),
+	    outfd, timeout_ms, &v, err, errlen);
+	if (r != 0)
+		return r;
 	return v == 1 ? 0 : v == 0 ? PV_ERR_NOT_FOUND : PV_ERR_IO;
 }
 
@@ -780,24 +804,13 @@ int
 plugin_host_due(struct plugin_host *h, int64_t now, unsigned int timeout_ms,
     char *err, size_t errlen)
 {
-	json_t *req, *ans;
-	uint64_t seq;
-	int v;
+	int v = -1, r;
 
-	if (!host_ready(h, err, errlen))
-		return PV_ERR_UNSUPPORTED;
-	seq = ++h->seq;
-	req = json_pack("{s:s, s:I, s:I}", "op", "due", "seq", (json_int_t)seq,
-	    "time", (json_int_t)now);
-	if (req == NULL || host_send(h, req, -1) != 0 ||
-	    (ans = host_answer(h, seq, timeout_ms)) == NULL) {
-		(void)snprintf(err, errlen, "%s", h->last_failure);
-		return PV_ERR_IO;
-	}
-	v = (int)json_integer_value(json_object_get(ans, "v"));
-	(void)snprintf(err, errlen, "%s",
-	    jstr(ans, "error") != NULL ? jstr(ans, "error") : "");
-	json_decref(ans);
+	r = host_ask(h,
+	    json_pack("{s:s, s:I}", "op", "due", "time", (json_int_t)now), -1,
+	    timeout_ms, &v, err, errlen);
+	if (r != 0)
+		return r;
 	return v == 1 ? 0 : PV_ERR_IO;
 }
 

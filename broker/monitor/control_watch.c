@@ -49,6 +49,28 @@ watch_count(const struct broker_ctl *c, pid_t pid)
 }
 
 /*
+ * msg (n bytes of snprintf's into a buffer of size) and fd to a session
+ * process on its link, not waiting.
+ */
+static int
+link_send_fd(struct ctl_child *to, char *msg, int n, size_t size, int fd)
+{
+	union pv_fd_cmsg cm;
+	struct iovec iov;
+	struct msghdr mh = { 0 };
+
+	if (n < 0 || (size_t)n >= size)
+		return PV_ERR_RANGE;
+	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	pv_fd_attach(&mh, &cm, fd);
+	if (sendmsg(to->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+		return PV_ERR_IO;
+	return 0;
+}
+
+/*
  * Passes fd to session process k on its link: "W\tNOTIFY\tWHO" with the
  * descriptor (SCM_RIGHTS).  The monitor names the session by choosing
  * whose link it writes to; the process is told nothing it could use to
@@ -58,24 +80,13 @@ static int
 watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
 {
 	char msg[256];
-	union pv_fd_cmsg cm;
-	struct iovec iov;
-	struct msghdr mh = { 0 };
 	int n;
 
 	if (k->fd < 0 || k->ending)
 		return PV_ERR_CLOSED;
 	n = snprintf(msg, sizeof(msg), "W\t%d\t%s",
 	    c->bx->conf->notify_watchers ? 1 : 0, who);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return PV_ERR_RANGE;
-	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	pv_fd_attach(&mh, &cm, fd);
-	if (sendmsg(k->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
-		return PV_ERR_IO;
-	return 0;
+	return link_send_fd(k, msg, n, sizeof(msg), fd);
 }
 
 /*
@@ -378,24 +389,13 @@ static int
 watch_pass_view(struct ctl_child *a, int fd, const struct ctl_child *k)
 {
 	char msg[256];
-	union pv_fd_cmsg cm;
-	struct iovec iov;
-	struct msghdr mh = { 0 };
 	int n;
 
 	if (a->fd < 0 || a->ending)
 		return PV_ERR_CLOSED;
 	n = snprintf(msg, sizeof(msg), "V\t%s\t%s\t%s\t%s", k->id, k->engineer,
 	    k->account, k->target);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return PV_ERR_RANGE;
-	iov = (struct iovec){ .iov_base = msg, .iov_len = (size_t)n };
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	pv_fd_attach(&mh, &cm, fd);
-	if (sendmsg(a->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
-		return PV_ERR_IO;
-	return 0;
+	return link_send_fd(a, msg, n, sizeof(msg), fd);
 }
 
 int
