@@ -120,7 +120,7 @@ static const struct ctl_cmd commands[] = {
 	{ "session", "kill", ctl_cmd_session_kill,
 	    "session kill ID [--reason R]" },
 	{ "session", "watch", ctl_cmd_session_watch,
-	    "session watch ID | --follow-engineer LOGIN" },
+	    "session watch ID | --follow-engineer LOGIN [--as APPROVER]" },
 	{ "session", "verify", ctl_cmd_session_verify,
 	    "session verify ID [--recording FILE] [--json]" },
 	{ "audit", "verify", ctl_cmd_audit_verify,

@@ -12,7 +12,10 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "ctl/ctl.h"
 #include "recorder/recorder.h"
@@ -139,17 +142,52 @@ out:
 	return r;
 }
 
+/*
+ * --as APPROVER: the approver's current code, one line from the terminal
+ * (not echoed) or from standard input: six to eight digits.
+ */
+static int
+watch_code(const char *as, char *code, size_t len)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), echo_off = 0;
+	size_t n;
+
+	fprintf(stderr, "provostctl: approver %s's code: ", as);
+	(void)fflush(stderr);
+	if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+	}
+	if (fgets(code, (int)len, stdin) == NULL)
+		code[0] = '\0';
+	if (echo_off)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	if (tty)
+		fputc('\n', stderr);
+	code[strcspn(code, "\r\n")] = '\0';
+	n = strlen(code);
+	if (n < 6 || n > 8 || strspn(code, "0123456789") != n) {
+		OPENSSL_cleanse(code, len);
+		return ctl_fail(PV_ERR_INVALID,
+		    "--as %s: a code of six to eight digits expected", as);
+	}
+	return 0;
+}
+
 int
 ctl_cmd_session_watch(struct ctl *c, int argc, char **argv)
 {
-	const char *follow = NULL;
+	const char *follow = NULL, *as = NULL;
 	const struct ctl_opt opts[] = {
 		{ "follow-engineer", 1, &follow, NULL },
+		{ "as", 1, &as, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 	struct timeval tv = { .tv_sec = 5 }, none = { 0 };
 	json_t *req, *ans = NULL;
-	char *line = NULL;
+	char *line = NULL, code[16] = "";
 	int fd = -1, r;
 
 	PARSE("session", "watch", opts);
@@ -159,10 +197,22 @@ ctl_cmd_session_watch(struct ctl *c, int argc, char **argv)
 		    "one session ID, or --follow-engineer LOGIN, expected");
 	if (follow != NULL && !store_name_valid(follow))
 		return ctl_usage(cmd, "--follow-engineer: not a login");
+	if (as != NULL && !store_name_valid(as))
+		return ctl_usage(cmd, "--as: not an approver's name");
+	/* A moderator proves who she is with her own code, as at the menu. */
+	if (as != NULL && (r = watch_code(as, code, sizeof(code))) != 0)
+		return r;
 	req = follow != NULL ? json_pack("{s:s, s:s, s:s}", "cmd", "watch",
 				   "follow", follow, "actor", c->actor)
 			     : json_pack("{s:s, s:s, s:s}", "cmd", "watch",
 				   "id", argv[first], "actor", c->actor);
+	if (req != NULL && as != NULL &&
+	    (json_object_set_new(req, "approver", json_string(as)) != 0 ||
+		json_object_set_new(req, "code", json_string(code)) != 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	OPENSSL_cleanse(code, sizeof(code));
 	if (req == NULL || (line = json_dumps(req, JSON_COMPACT)) == NULL) {
 		json_decref(req);
 		return ctl_fail(PV_ERR_ALLOC, "out of memory");
@@ -177,10 +227,12 @@ ctl_cmd_session_watch(struct ctl *c, int argc, char **argv)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (pv_write_all(fd, line, strlen(line)) != 0 ||
 	    pv_write_all(fd, "\n", 1) != 0) {
+		OPENSSL_cleanse(line, strlen(line));
 		free(line);
 		close(fd);
 		return ctl_fail(PV_ERR_IO, "control socket: cannot send");
 	}
+	OPENSSL_cleanse(line, strlen(line)); /* it held the code */
 	free(line);
 	ans = watch_header(fd, &r);
 	if (r == 0 && follow != NULL) {

@@ -70,6 +70,8 @@ struct ctl_watcher {
 	char approver[65];
 	char from[64];
 	char via[PV_UUID_LEN + 1];
+	/* at the menu: its session process, not provostctl, reads the stream */
+	int view;
 };
 
 struct policy;
@@ -116,6 +118,15 @@ void broker_ctl_serve(struct broker_ctl *c, int lfd);
 int broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor,
     long peer_pid, unsigned int peer_uid, const char *id, const char *follow,
     char *err, size_t errlen);
+/*
+ * The same for a watcher who proves to be approver with her current code
+ * (provostctl session watch --as): only such a watcher, or an approver
+ * signed in at the broker's menu, moderates.  The code is checked as at
+ * the menu (each time step once); a wrong one refuses the watch.
+ */
+int broker_ctl_watch_as(struct broker_ctl *c, int fd, const char *actor,
+    long peer_pid, unsigned int peer_uid, const char *id, const char *follow,
+    const char *approver, const char *code, char *err, size_t errlen);
 /* A watcher's socket hung up (or failed): it is dropped. */
 void broker_ctl_watch_hangup(struct broker_ctl *c, int fd);
 void broker_ctl_watch_identity(struct broker_ctl *c, struct ctl_child *k);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "broker/monitor/monitor.h"
 #include "broker/monitor/control-int.h"
@@ -266,13 +267,29 @@ broker_ctl_serve(struct broker_ctl *c, int lfd)
 		0) {
 		char who[160], err[256];
 
+		const char *code =
+		    json_string_value(json_object_get(req, "code"));
+
 		/* Answered and kept: the watcher's socket from now on. */
 		cmd_acting(req, actor, who, sizeof(who));
-		if (broker_ctl_watch(c, fd, who, (long)cr.pid,
-			(unsigned int)cr.uid,
-			json_string_value(json_object_get(req, "id")),
-			json_string_value(json_object_get(req, "follow")), err,
-			sizeof(err)) == 0) {
+		r = broker_ctl_watch_as(c, fd, who, (long)cr.pid,
+		    (unsigned int)cr.uid,
+		    json_string_value(json_object_get(req, "id")),
+		    json_string_value(json_object_get(req, "follow")),
+		    json_string_value(json_object_get(req, "approver")), code,
+		    err, sizeof(err));
+		/*
+		 * The code is spent or wrong, but never left behind: wiped
+		 * in jansson's own copy (its string is ours until decref).
+		 */
+		if (code != NULL) {
+			char *own;
+
+			memcpy(&own, &code, sizeof(own));
+			OPENSSL_cleanse(own, strlen(own));
+		}
+		OPENSSL_cleanse(buf, sizeof(buf));
+		if (r == 0) {
 			json_decref(req);
 			return;
 		}

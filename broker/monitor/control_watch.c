@@ -89,27 +89,6 @@ watch_pass(struct broker_ctl *c, struct ctl_child *k, int fd, const char *who)
 	return link_send_fd(k, msg, n, sizeof(msg), fd);
 }
 
-/*
- * The approver a watcher is, for Moderated (provostctl(8)): the local
- * user of the control socket's peer ("admin:USER"), or the user root
- * says it acts for (sudo's SUDO_USER: "admin:USER(via admin:root)").
- */
-static int
-watch_approver(const char *actor, char *out, size_t outlen)
-{
-	size_t n;
-
-	if (strncmp(actor, "admin:", 6) != 0)
-		return PV_ERR_INVALID;
-	actor += 6;
-	n = strcspn(actor, "(");
-	if (n == 0 || n >= outlen)
-		return PV_ERR_INVALID;
-	memcpy(out, actor, n);
-	out[n] = '\0';
-	return store_name_valid(out) ? 0 : PV_ERR_INVALID;
-}
-
 static struct ctl_child *
 watch_kid(struct broker_ctl *c, pid_t pid)
 {
@@ -122,22 +101,19 @@ watch_kid(struct broker_ctl *c, pid_t pid)
 }
 
 /*
- * Is w an approver of k's Moderated group: by the approver a signed-in
- * watcher is, else by the local user the control socket named.
+ * Is w an approver of k's Moderated group: only by the approver it proved
+ * to be (signed in at the menu, or a code with provostctl's --as).  The
+ * local user a control socket names (root's SUDO_USER) is not proof.
  */
 static void
 watch_rate_one(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 {
 	const struct broker_backend *b = &c->bx->backend;
-	char name[sizeof(w->approver)];
 
-	if (w->approver[0] != '\0')
-		(void)snprintf(name, sizeof(name), "%s", w->approver);
-	else if (watch_approver(w->actor, name, sizeof(name)) != 0)
-		name[0] = '\0';
-	w->moderator = k->moderated[0] != '\0' && name[0] != '\0' &&
+	w->moderator = k->moderated[0] != '\0' && w->approver[0] != '\0' &&
 	    b->ops->approver_in_group != NULL &&
-	    b->ops->approver_in_group(b->ctx, name, k->moderated) == PV_ALLOW;
+	    b->ops->approver_in_group(b->ctx, w->approver, k->moderated) ==
+		PV_ALLOW;
 }
 
 void
@@ -192,7 +168,7 @@ watch_attach(struct broker_ctl *c, struct ctl_watcher *w, struct ctl_child *k)
 	if (watch_count(c, k->pid) >= BROKER_WATCH_MAX)
 		return PV_ERR_LIMIT;
 	/* an approver's session process says who it watches itself */
-	if (w->approver[0] == '\0')
+	if (!w->view)
 		watch_line(w->fd,
 		    json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "watching",
 			k->id, "engineer", k->engineer, "target", k->target,
@@ -260,6 +236,7 @@ watch_drop(struct broker_ctl *c, size_t i, const char *why)
 /* Who an approver's watcher is, set before it attaches (or NULL). */
 struct watch_who {
 	const char *approver, *from, *via;
+	int view; /* the approvers' menu's (else provostctl --as) */
 };
 
 static int
@@ -335,7 +312,9 @@ watch_new(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 		(void)snprintf(
 		    w->approver, sizeof(w->approver), "%s", who->approver);
 		(void)snprintf(w->from, sizeof(w->from), "%s", who->from);
-		(void)snprintf(w->via, sizeof(w->via), "%s", who->via);
+		(void)snprintf(w->via, sizeof(w->via), "%s",
+		    who->via != NULL ? who->via : "-");
+		w->view = who->view;
 	}
 	if (follow != NULL) {
 		(void)snprintf(w->follow, sizeof(w->follow), "%s", follow);
@@ -362,6 +341,35 @@ broker_ctl_watch(struct broker_ctl *c, int fd, const char *actor, long peer_pid,
 {
 	return watch_new(
 	    c, fd, actor, peer_pid, peer_uid, id, follow, NULL, err, errlen);
+}
+
+int
+broker_ctl_watch_as(struct broker_ctl *c, int fd, const char *actor,
+    long peer_pid, unsigned int peer_uid, const char *id, const char *follow,
+    const char *approver, const char *code, char *err, size_t errlen)
+{
+	const struct broker_backend *b = &c->bx->backend;
+	const struct watch_who who = {
+		.approver = approver,
+		.from = "the control socket",
+	};
+
+	if (approver == NULL)
+		return broker_ctl_watch(
+		    c, fd, actor, peer_pid, peer_uid, id, follow, err, errlen);
+	if (code == NULL || b->ops->approver_totp_check == NULL ||
+	    b->ops->approver_totp_check(
+		b->ctx, approver, code, "the control socket") != PV_ALLOW) {
+		broker_ctl_audit(c, id != NULL ? id : "-",
+		    "session.watch_refused",
+		    "watcher=%s approver=%s reason=the code was refused", actor,
+		    approver);
+		(void)snprintf(
+		    err, errlen, "approver %s: the code was refused", approver);
+		return PV_ERR_DENIED;
+	}
+	return watch_new(
+	    c, fd, actor, peer_pid, peer_uid, id, follow, &who, err, errlen);
 }
 
 static struct ctl_child *
@@ -407,6 +415,7 @@ broker_ctl_watch_approver(struct broker_ctl *c, const char *approver,
 		.approver = approver,
 		.from = addr,
 		.via = asid,
+		.view = 1,
 	};
 	struct ctl_child *a, *k;
 	char actor[96];

@@ -2,10 +2,12 @@
 # t_broker_moderate.sh: a rule that says Moderated GROUP, end to end with
 # stock ssh through provostd and two provostctl watchers: the session
 # waits (the engineer told why) and its input is held until a member of
-# GROUP watches; a watcher who is not one (an approver of another group,
-# root as itself) starts nothing; input is held again while no moderator
-# is attached, and passes when one comes back; the moderator ends it with
-# session kill.  A taken-over session process gets no certificate while
+# GROUP watches, proving who she is with her own code (session watch
+# --as); a watcher who is not one (an approver of another group, root as
+# itself, root naming sam without sam's code) starts nothing, and a wrong
+# code is refused; input is held again while no moderator is attached,
+# and passes when one comes back; the moderator ends it with session
+# kill.  A taken-over session process gets no certificate while
 # no moderator watches (pv-broker-forge).  Each step is audited (session.moderation, session.watch
 # moderator=, channel.held, session.kill by the moderator).
 . "$top_srcdir/tests/integration/lib.sh"
@@ -24,6 +26,16 @@ pvctl target add mod01 --host 127.0.0.1 --port "$TARGET_PORT" --classification p
     pv_fail "target add mod01"
 pvctl approver add sam --group soc --not-engineer >/dev/null || pv_fail "approver sam"
 pvctl approver add eve --group audit --not-engineer >/dev/null || pv_fail "approver eve"
+for a in sam eve; do
+	pvctl approver totp $a 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
+	    > "$PV_TMP/ap-$a.totp"
+	[ -s "$PV_TMP/ap-$a.totp" ] || pv_fail "approver totp $a"
+done
+# code APPROVER [STEPS]: her code STEPS (0) time steps from now.
+code() {
+	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" \
+	    -N "$(date -u -d "@$(($(date +%s) + ${2:-0} * 30))" '+%Y-%m-%d %H:%M:%S UTC')"
+}
 mkdir -m 0700 "$PV_TMP/run"
 start_provostd
 
@@ -37,10 +49,14 @@ wait_for() {
 	done
 }
 absent() { ! grep -qF -- "$2" "$1" 2>/dev/null; }
-# watcher TAG APPROVER: provostctl session watch as root acting for
-# APPROVER (sudo's SUDO_USER; "" for root as itself); WP its pid.
+# watcher TAG APPROVER [CODE]: provostctl session watch as root acting for
+# APPROVER (sudo's SUDO_USER; "" for root as itself), with CODE proving
+# it (--as APPROVER, the code on standard input); WP its pid.
 watcher() {
-	if [ -n "$2" ]; then
+	if [ -n "${3:-}" ]; then
+		echo "$3" | SUDO_USER=$2 "$PROVOSTCTL" -f "$CONF" session watch "$SID" \
+		    --as "$2" >"$PV_TMP/$1.wout" 2>"$PV_TMP/$1.werr" 8>&- &
+	elif [ -n "$2" ]; then
 		SUDO_USER=$2 "$PROVOSTCTL" -f "$CONF" session watch "$SID" \
 		    >"$PV_TMP/$1.wout" 2>"$PV_TMP/$1.werr" 8>&- &
 	else
@@ -99,18 +115,29 @@ sleep 1
 absent "$PV_TMP/m.out" started || pv_fail "the command ran with no moderator"
 absent "$PV_TMP/m.out" typed-early || pv_fail "input passed with no moderator"
 
-# 2. Watchers who are not moderators start nothing: eve (group audit) and
-# root as itself.  Two provostctl watchers at once.
-watcher eve eve
+# 2. Watchers who are not moderators start nothing: eve (group audit,
+# with her code), root as itself, and root naming sam (sudo's SUDO_USER)
+# without sam's code: a name on the control socket is not proof.  A wrong
+# code for sam is refused.  Two provostctl watchers at once.
+watcher eve eve "$(code eve)"
 WEVE=$WP
 watcher root ""
 WROOT=$WP
+watcher claim sam
+WCLAIM=$WP
 sleep 1
 absent "$PV_TMP/m.out" started || pv_fail "a non-moderator started the session"
-kill "$WROOT"
+kill "$WROOT" "$WCLAIM"
+wrong=$(code sam 4)
+echo "$wrong" | SUDO_USER=sam "$PROVOSTCTL" -f "$CONF" session watch "$SID" --as sam \
+    >/dev/null 2>"$PV_TMP/wrong.err" 8>&- && pv_fail "a wrong code watched"
+grep -q "provostd: approver sam: the code was refused" "$PV_TMP/wrong.err" ||
+    pv_fail "wrong code: $(cat "$PV_TMP/wrong.err")"
+absent "$PV_TMP/m.out" started || pv_fail "a wrong code started the session"
 
-# 3. sam (group soc) watches: the command starts, the held input passes.
-watcher sam sam
+# 3. sam (group soc) watches with her code: the command starts, the held
+# input passes.
+watcher sam sam "$(code sam)"
 WSAM=$WP
 wait_for "$PV_TMP/m.out" typed-early 5 || pv_fail "the moderator's watch started nothing: $(cat "$PV_TMP/m.err")"
 grep -q '^started$' "$PV_TMP/m.out" || pv_fail "m.out: $(cat "$PV_TMP/m.out")"
@@ -127,7 +154,7 @@ wait_for "$PV_TMP/m.err" "provost: no moderator watches this session: input is h
 printf 'typed-away\n' >&8
 sleep 1
 absent "$PV_TMP/m.out" typed-away || pv_fail "input passed after the moderator left"
-watcher sam2 sam
+watcher sam2 sam "$(code sam 1)"
 wait_for "$PV_TMP/m.out" typed-away 5 || pv_fail "held input lost or still held"
 wait_for "$PV_TMP/m.err" "provost: a moderator watches this session: input passes" 5 ||
     pv_fail "no resume message: $(cat "$PV_TMP/m.err")"
@@ -157,6 +184,8 @@ grep '"session.watch"' "$PV_TMP/audit.jsonl" | grep "$SID" |
 grep '"session.watch"' "$PV_TMP/audit.jsonl" | grep "$SID" |
     grep 'watcher=admin:eve(via admin:root)' | grep -q 'moderator=' &&
     pv_fail "eve's watch marked moderator"
+grep '"session.watch_refused"' "$PV_TMP/audit.jsonl" | grep "$SID" |
+    grep -q 'approver=sam reason=the code was refused' || pv_fail "the wrong code is not audited"
 grep '"session.kill"' "$PV_TMP/audit.jsonl" | grep -q 'admin=admin:sam(via admin:root)' ||
     pv_fail "the kill is not audited as sam's"
 pv_log "ok"
