@@ -68,12 +68,13 @@ hup 'reload refused'
 grep 'reload refused' "$PVD_LOG" | tail -1 | grep -q "provostd.conf:[0-9]*: .*NoSuchKeyword" ||
     pv_fail "bad config: $(grep 'reload refused' "$PVD_LOG" | tail -1)"
 
-# 4. A restart-only keyword is named; MaxSessions applies at once.
+# 4. A restart-only keyword is named (with the default BrokerName, which
+# follows the port); MaxSessions applies at once.
 NEWPORT=$(pv_free_port)
 sed -e "s/^ListenAddress .*/ListenAddress 127.0.0.1:$NEWPORT/" "$W/conf.orig" > "$CONF"
 echo 'MaxSessions 1' >> "$CONF"
 hup 'reload: applied'
-grep -q 'reload: ListenAddress change only on a restart' "$PVD_LOG" || pv_fail "ListenAddress not named"
+grep -q 'reload: ListenAddress, BrokerName change only on a restart' "$PVD_LOG" || pv_fail "ListenAddress not named"
 pvssh "alice+$ME@db01" 'echo second' </dev/null > "$W/n4.out" 2>&1 && pv_fail "MaxSessions 1 let a second session in"
 grep -q 'MaxSessions 1 reached' "$PVD_LOG" || pv_fail "MaxSessions not applied"
 cp "$W/conf.orig" "$CONF"
