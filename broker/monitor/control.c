@@ -704,8 +704,13 @@ broker_ctl_tell(struct ctl_child *k, const char *msg)
  * trust) is killed, and the monitor marks its row aborted.
  */
 #define CTL_END_GRACE_MS 10000
-/* The monitor's revocation scan, for revokes made by other brokers. */
-#define CTL_REVOKE_SCAN_MS 1000
+/*
+ * The monitor's revocation scan, for revokes made by other brokers (and
+ * provostctl without a control socket): one query of the store, twice a
+ * second, so that a revocation at any broker ends a session at any other
+ * within a second (issue 17: 0.9-1.0 s with a scan a second).
+ */
+#define CTL_REVOKE_SCAN_MS 500
 
 static void
 ctl_told_to_end(struct ctl_child *k)

@@ -377,6 +377,8 @@ drop_privileges(const struct sandbox_id *sb)
 #define DAEMON_EV_MAX 256
 /* The monitor looks at every session process (timeouts, hashing) this often. */
 #define DAEMON_TICK_MS 100
+/* The longest wait for an event: the revocation scan's half second. */
+#define DAEMON_WAIT_MS 500
 
 /* The monitor's side of every live session process. */
 struct kids {
@@ -854,7 +856,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		}
 		/* a recording the hashing has not caught up with: ten looks */
 		n = broker_ctl_wait(ctl, ev, DAEMON_EV_MAX,
-		    stop_ms != 0 || behind ? DAEMON_TICK_MS : 1000);
+		    stop_ms != 0 || behind ? DAEMON_TICK_MS : DAEMON_WAIT_MS);
 		if (n <= 0)
 			continue;
 		kids_serve(&bx->backend, ctl, &k, ev, n);

@@ -79,7 +79,8 @@ for round in 1 2 3; do
 		pv_fail "$e: revocation message: $(cat "$PV_TMP/$e.err")"
 	pv_log "revoke at B to the end of a session at A, round $round: $ms ms"
 	REV_MS="${REV_MS:-} $ms"
-	[ "$ms" -lt "${PV_REVOKE_MAX_MS:-1600}" ] || pv_fail "revoke at B to close at A took $ms ms"
+	# within 1 s (issue 17); the sanitizer stage's provostd is slower
+	[ "$ms" -lt "${PV_REVOKE_MAX_MS:-1000}" ] || pv_fail "revoke at B to close at A took $ms ms"
 	sleep 0.$(( round * 3 ))
 done
 grep -q "session.revoked" "$A_LOG" || pv_fail "A did not log the revoked session"
