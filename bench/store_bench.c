@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -21,6 +22,8 @@
 #define GRANTS 100000
 #define CHECK_MS 2000
 #define APPEND_MS 3000
+#define WRITERS 4
+#define WRITER_ROWS 500
 
 static void
 die(const char *what, struct store *st)
@@ -268,6 +271,59 @@ bench_appends(struct store *st, double *appends, double *raw, uint64_t *rows)
 	*raw = (double)nr * 1000.0 / (double)(tr ? tr : 1);
 }
 
+/*
+ * WRITERS processes at once (as brokers sharing the store), each with its
+ * own connection appending WRITER_ROWS audit rows; then the chain is
+ * verified whole.  Rows a second over all of them.
+ */
+static double
+bench_writers(const char *where, EVP_PKEY *key, struct store_audit_report *rep)
+{
+	struct store *st = NULL;
+	pid_t pids[WRITERS];
+	uint64_t t0 = pv_mono_ms(), t;
+	int i, status, bad = 0;
+
+	for (i = 0; i < WRITERS; i++) {
+		if ((pids[i] = fork()) < 0)
+			die("fork", NULL);
+		if (pids[i] == 0) {
+			int k;
+
+			if (store_open(where, &st) != 0 ||
+			    store_set_audit_key(st, key) != 0)
+				_exit(1);
+			for (k = 0; k < WRITER_ROWS; k++) {
+				json_t *d = json_pack(
+				    "{s:i, s:i}", "writer", i, "n", k);
+
+				if (store_audit_append(st, "bench",
+					"bench.writer", "grant:x", d) != 0)
+					_exit(1);
+				json_decref(d);
+			}
+			store_close(st);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < WRITERS; i++)
+		if (waitpid(pids[i], &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			bad = 1;
+	t = pv_mono_ms() - t0;
+	if (bad)
+		die("a writer failed", NULL);
+	if (store_open(where, &st) != 0)
+		die("open", st);
+	if (store_audit_verify(st, key, rep) != 0) {
+		fprintf(stderr, "store_bench: the chain does not verify: %s\n",
+		    rep->what);
+		exit(1);
+	}
+	store_close(st);
+	return (double)(WRITERS * WRITER_ROWS) * 1000.0 / (double)(t ? t : 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -275,7 +331,8 @@ main(int argc, char **argv)
 	char dir[512] = "", path[600];
 	struct store *st = NULL;
 	int64_t now = pv_wall_ms() / 1000;
-	double checks, lookups, appends, raw;
+	double checks, lookups, appends, raw, writers;
+	struct store_audit_report vrep = { 0 };
 	uint64_t found, rows, t0;
 	EVP_PKEY *key;
 	int pg = argc > 1;
@@ -295,7 +352,6 @@ main(int argc, char **argv)
 	if ((key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL ||
 	    store_set_audit_key(st, key) != 0)
 		die("audit key", st);
-	EVP_PKEY_free(key);
 	t0 = pv_mono_ms();
 	populate(st, now);
 	fprintf(stderr,
@@ -307,6 +363,12 @@ main(int argc, char **argv)
 	lookups = bench_lookup(st);
 	bench_appends(st, &appends, &raw, &rows);
 	store_close(st);
+	writers = bench_writers(where, key, &vrep);
+	EVP_PKEY_free(key);
+	fprintf(stderr,
+	    "store_bench: %d writers x %d rows at once: %.0f rows/s; the "
+	    "chain of %llu rows verifies\n",
+	    WRITERS, WRITER_ROWS, writers, (unsigned long long)vrep.rows);
 	if (dir[0] != '\0') {
 		(void)snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 		if (system(path) != 0)
@@ -318,9 +380,12 @@ main(int argc, char **argv)
 	       "\"grant_checks_found\":%llu,\"baseline_lookups_per_s\":%.0f,"
 	       "\"grant_check_ratio\":%.3f,\"audit_appends_per_s\":%.0f,"
 	       "\"audit_rows\":%llu,\"baseline_raw_commits_per_s\":%.0f,"
-	       "\"audit_append_ratio\":%.3f}\n",
+	       "\"audit_append_ratio\":%.3f,\"writers\":%d,"
+	       "\"writer_rows\":%d,\"writers_rows_per_s\":%.0f,"
+	       "\"chain_rows_verified\":%llu}\n",
 	    pg ? "postgresql" : "sqlite", ENGINEERS, TARGETS, GRANTS, checks,
 	    (unsigned long long)found, lookups, checks / lookups, appends,
-	    (unsigned long long)rows, raw, appends / raw);
+	    (unsigned long long)rows, raw, appends / raw, WRITERS, WRITER_ROWS,
+	    writers, (unsigned long long)vrep.rows);
 	return 0;
 }
