@@ -166,6 +166,13 @@ EOC
 chmod +x "$PV_TMP/askpass"
 pv_ssh_config "$PV_TMP/ssh_config"
 
+# approver_totp NAME: the approver's TOTP secret, in $PV_TMP/ap-NAME.totp.
+approver_totp() {
+	pvctl approver totp "$1" 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
+	    > "$PV_TMP/ap-$1.totp"
+	[ -s "$PV_TMP/ap-$1.totp" ] || pv_fail "approver totp $1"
+}
+
 # pvssh LOGIN [ssh args...] [command]: ssh through provostd with ENG_KEY.
 # pvssh_bg LOGIN ...: the same in the background, PVSSH_PID being ssh's own
 # pid (stopped when the test ends).

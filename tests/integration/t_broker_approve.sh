@@ -53,9 +53,7 @@ for a in sam kim; do
 	pvctl approver key add $a "$PV_TMP/ap-$a.pub" >"$PV_TMP/ka.out" 2>&1 ||
 	    pv_fail "approver key add $a: $(cat "$PV_TMP/ka.out")"
 	grep -q "^key SHA256:.* added for $a\$" "$PV_TMP/ka.out" || pv_fail "key add: $(cat "$PV_TMP/ka.out")"
-	pvctl approver totp $a 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
-	    > "$PV_TMP/ap-$a.totp"
-	[ -s "$PV_TMP/ap-$a.totp" ] || pv_fail "approver totp $a"
+	approver_totp "$a"
 done
 pvctl approver key list sam | grep -q '^ssh-ed25519 SHA256:' || pv_fail "approver key list"
 # engineer alice's key is not approver sam's

@@ -32,9 +32,7 @@ for a in sam:soc eve:audit kim:soc; do
 	pvctl approver add "$n" --group "${a#*:}" --not-engineer >/dev/null || pv_fail "approver $n"
 	pv_keygen "$PV_TMP/ap-$n"
 	pvctl approver key add "$n" "$PV_TMP/ap-$n.pub" >/dev/null 2>&1 || pv_fail "key $n"
-	pvctl approver totp "$n" 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
-	    > "$PV_TMP/ap-$n.totp"
-	[ -s "$PV_TMP/ap-$n.totp" ] || pv_fail "approver totp $n"
+	approver_totp "$n"
 done
 mkdir -m 0700 "$PV_TMP/run"
 start_provostd

@@ -26,11 +26,8 @@ pvctl target add mod01 --host 127.0.0.1 --port "$TARGET_PORT" --classification p
     pv_fail "target add mod01"
 pvctl approver add sam --group soc --not-engineer >/dev/null || pv_fail "approver sam"
 pvctl approver add eve --group audit --not-engineer >/dev/null || pv_fail "approver eve"
-for a in sam eve; do
-	pvctl approver totp $a 2>/dev/null | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' \
-	    > "$PV_TMP/ap-$a.totp"
-	[ -s "$PV_TMP/ap-$a.totp" ] || pv_fail "approver totp $a"
-done
+approver_totp sam
+approver_totp eve
 # code APPROVER [STEPS]: her code STEPS (0) time steps from now.
 code() {
 	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" \
