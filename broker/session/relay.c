@@ -236,7 +236,7 @@ c_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
 	struct relay_chan *rc = userdata;
 	int n;
 
-	if (rc->view)
+	if (rc->kind == &broker_relay_menu && rc->u.menu.view)
 		return broker_view_input(rc, data, len);
 	/* Moderated and nobody moderating: input waits, in order. */
 	if (!rc->started || rc->t == NULL || rc->fail_msg[0] != '\0' ||
@@ -482,15 +482,15 @@ relay_menu(struct relay_chan *rc, const char *command)
 	const struct broker_backend *b = &s->bx->backend;
 	int r;
 
-	if ((rc->menu_out = pv_buf_new(1024 * 1024)) == NULL)
-		return -1;
 	rc->kind = &broker_relay_menu;
+	if ((rc->u.menu.out = pv_buf_new(1024 * 1024)) == NULL)
+		return -1;
 	r = b->ops->menu(b->ctx, s->login.engineer, NULL,
-	    command != NULL ? command : "help", rc->menu_out);
+	    command != NULL ? command : "help", rc->u.menu.out);
 	if (r >= 0 && command == NULL)
 		r = b->ops->menu(
-		    b->ctx, s->login.engineer, NULL, "list", rc->menu_out);
-	rc->menu_status = r < 0 ? 1 : r;
+		    b->ctx, s->login.engineer, NULL, "list", rc->u.menu.out);
+	rc->u.menu.status = r < 0 ? 1 : r;
 	/* a watch the monitor took: its socket comes over the link */
 	if (r == 0 && command != NULL &&
 	    (strncmp(command + strspn(command, " \t"), "watch", 5) == 0 ||
@@ -498,10 +498,10 @@ relay_menu(struct relay_chan *rc, const char *command)
 		broker_view_start(rc);
 	pv_info("session %s: menu for %s: %.64s (status %d)", s->id,
 	    s->login.engineer, command != NULL ? command : "(shell)",
-	    rc->menu_status);
+	    rc->u.menu.status);
 	broker_audit(s, "menu", "engineer=%s command=%.200s status=%d",
 	    s->login.engineer, command != NULL ? command : "(shell)",
-	    rc->menu_status);
+	    rc->u.menu.status);
 	return 0;
 }
 
@@ -509,9 +509,9 @@ relay_menu(struct relay_chan *rc, const char *command)
 static int
 relay_menu_pump(struct relay_chan *rc)
 {
-	size_t len = pv_buf_len(rc->menu_out), n;
+	size_t len = pv_buf_len(rc->u.menu.out), n;
 	uint32_t win = ssh_channel_window_size(rc->c);
-	const uint8_t *p = pv_buf_ptr(rc->menu_out);
+	const uint8_t *p = pv_buf_ptr(rc->u.menu.out);
 	int w;
 
 	/* Under a pty the engineer's terminal wants CR LF. */
@@ -522,17 +522,17 @@ relay_menu_pump(struct relay_chan *rc)
 	if (n > 0) {
 		if ((w = ssh_channel_write(rc->c, p, (uint32_t)n)) < 0)
 			return 1;
-		(void)pv_buf_consume(rc->menu_out, (size_t)w);
+		(void)pv_buf_consume(rc->u.menu.out, (size_t)w);
 		return 0;
 	}
 	if (len > 0 && rc->want_pty && win >= 2) {
 		if (ssh_channel_write(rc->c, "\r\n", 2) == 2)
-			(void)pv_buf_consume(rc->menu_out, 1);
+			(void)pv_buf_consume(rc->u.menu.out, 1);
 		return 0;
 	}
 	if (len > 0)
 		return 0;
-	(void)ssh_channel_request_send_exit_status(rc->c, rc->menu_status);
+	(void)ssh_channel_request_send_exit_status(rc->c, rc->u.menu.status);
 	(void)ssh_channel_send_eof(rc->c);
 	(void)ssh_channel_close(rc->c);
 	return 1;
@@ -545,11 +545,18 @@ relay_menu_pump(struct relay_chan *rc)
 static int
 menu_pump(struct relay_chan *rc)
 {
-	if (rc->view && pv_buf_len(rc->menu_out) == 0)
+	if (rc->u.menu.view && pv_buf_len(rc->u.menu.out) == 0)
 		rc->done = broker_view_pump(rc);
 	else
 		rc->done = relay_menu_pump(rc) || rc->c_closed;
 	return rc->done;
+}
+
+static void
+menu_end(struct relay_chan *rc)
+{
+	pv_buf_free(rc->u.menu.out);
+	rc->u.menu.out = NULL;
 }
 
 /* Legacy scp (scp -O) runs "scp -t"/"scp -f" as a command. */
@@ -841,7 +848,6 @@ broker_relay_chan_free(struct relay_chan *rc)
 		free(rc->env[i][0]);
 		free(rc->env[i][1]);
 	}
-	pv_buf_free(rc->menu_out);
 	free(rc->held_command);
 	free(rc->held_subsystem);
 	for (i = 0; i < 3; i++)
@@ -1102,4 +1108,5 @@ const struct relay_kind broker_relay_menu = {
 	.name = "menu",
 	.records_stream = 1,
 	.pump = menu_pump,
+	.end = menu_end,
 };

@@ -55,7 +55,7 @@ broker_rfwd_request(struct broker_session *s, ssh_message msg)
 	if (addr == NULL)
 		addr = "";
 	if (!s->authenticated || s->ending || port < 0 || port > 65535 ||
-	    strlen(addr) >= sizeof(probe.fwd_dest)) {
+	    strlen(addr) >= sizeof(probe.u.fwd.dest)) {
 		(void)snprintf(why, sizeof(why), "malformed request");
 		goto refuse;
 	}
@@ -67,8 +67,8 @@ broker_rfwd_request(struct broker_session *s, ssh_message msg)
 	/* Decided as a channel would be, with the listen as its address. */
 	probe.s = s;
 	probe.kind = &broker_relay_forwarded;
-	(void)snprintf(probe.fwd_dest, sizeof(probe.fwd_dest), "%s", addr);
-	probe.fwd_port = (unsigned int)port;
+	(void)snprintf(probe.u.fwd.dest, sizeof(probe.u.fwd.dest), "%s", addr);
+	probe.u.fwd.port = (unsigned int)port;
 	if (broker_session_decide(s, &probe, POLICY_CH_REMOTE_FORWARD, why,
 		sizeof(why)) != PV_ALLOW)
 		goto refuse;
@@ -144,8 +144,8 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 	if (laddr == NULL || oaddr == NULL || lport <= 0 || lport > 65535 ||
 	    oport < 0 || oport > 65535 || s->ending ||
 	    rfwd_find(s, laddr, (unsigned int)lport) == NULL ||
-	    strlen(laddr) >= sizeof(rc->fwd_dest) ||
-	    strlen(oaddr) >= sizeof(rc->fwd_src)) {
+	    strlen(laddr) >= sizeof(rc->u.fwd.dest) ||
+	    strlen(oaddr) >= sizeof(rc->u.fwd.src)) {
 		pv_info("session %s: forwarded connection the broker did not "
 			"ask for, refused",
 		    s->id);
@@ -168,10 +168,10 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 	}
 	rc->kind = &broker_relay_forwarded;
 	rc->started = 1;
-	(void)snprintf(rc->fwd_dest, sizeof(rc->fwd_dest), "%s", laddr);
-	rc->fwd_port = (unsigned int)lport;
-	(void)snprintf(rc->fwd_src, sizeof(rc->fwd_src), "%s", oaddr);
-	rc->fwd_src_port = (unsigned int)oport;
+	(void)snprintf(rc->u.fwd.dest, sizeof(rc->u.fwd.dest), "%s", laddr);
+	rc->u.fwd.port = (unsigned int)lport;
+	(void)snprintf(rc->u.fwd.src, sizeof(rc->u.fwd.src), "%s", oaddr);
+	rc->u.fwd.src_port = (unsigned int)oport;
 	/* The engineer's side first: if ssh refuses it, so does the target. */
 	ssh_set_blocking(s->client, 1);
 	r = ssh_channel_open_reverse_forward(rc->c, laddr, lport, oaddr, oport);

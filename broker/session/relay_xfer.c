@@ -36,9 +36,9 @@ xfer_event(void *ctx, const struct sftp_event *ev)
 	struct broker_session *s = rc->s;
 	int r;
 
-	rc->files++;
+	rc->u.xfer.files++;
 	if (ev->refused) {
-		rc->refused++;
+		rc->u.xfer.refused++;
 		broker_audit(s, "transfer.refused",
 		    "channel=%u op=%s direction=%s path=%.200s message=%s",
 		    rc->id, sftp_op_name(ev->op), sftp_dir_name(ev->direction),
@@ -104,9 +104,9 @@ broker_xfer_sftp_start(struct relay_chan *rc)
 	struct sftp_config cfg = xfer_config(rc);
 	int r;
 
-	if ((rc->inq = pv_buf_new(XFER_INQ_MAX)) == NULL)
+	if ((rc->u.xfer.inq = pv_buf_new(XFER_INQ_MAX)) == NULL)
 		return PV_ERR_ALLOC;
-	if ((r = sftp_tracker_new(&rc->sftp, &cfg)) != 0)
+	if ((r = sftp_tracker_new(&rc->u.xfer.sftp, &cfg)) != 0)
 		return r;
 	return 0;
 }
@@ -142,7 +142,7 @@ broker_xfer_scp_check(
 		free(path);
 		return PV_DENY;
 	}
-	r = scp_tracker_new(&rc->scp, mode, path, &cfg);
+	r = scp_tracker_new(&rc->u.xfer.scp, mode, path, &cfg);
 	free(path);
 	if (r != 0) {
 		(void)snprintf(msg, msglen, "internal error");
@@ -163,10 +163,10 @@ sftp_flush(struct relay_chan *rc)
 	uint32_t win;
 	int r, w;
 
-	if (rc->sftp == NULL)
+	if (rc->u.xfer.sftp == NULL)
 		return 0;
 	for (;;) {
-		if ((r = sftp_tracker_reply(rc->sftp, &p, &n)) != 0) {
+		if ((r = sftp_tracker_reply(rc->u.xfer.sftp, &p, &n)) != 0) {
 			xfer_fail(rc, "sftp reply", r);
 			return -1;
 		}
@@ -184,7 +184,7 @@ sftp_flush(struct relay_chan *rc)
 		}
 		if (w == 0)
 			return 1;
-		sftp_tracker_reply_consumed(rc->sftp, n);
+		sftp_tracker_reply_consumed(rc->u.xfer.sftp, n);
 	}
 }
 
@@ -198,9 +198,9 @@ sftp_passed(struct relay_chan *rc, enum broker_rec_kind kind,
 {
 	int r;
 
-	if (rc->sftp == NULL || kind != BROKER_REC_OUTPUT)
+	if (rc->u.xfer.sftp == NULL || kind != BROKER_REC_OUTPUT)
 		return 0;
-	if ((r = sftp_tracker_server_data(rc->sftp, data, n)) != 0) {
+	if ((r = sftp_tracker_server_data(rc->u.xfer.sftp, data, n)) != 0) {
 		xfer_fail(rc, "sftp", r);
 		return -1;
 	}
@@ -214,12 +214,12 @@ scp_passed(struct relay_chan *rc, enum broker_rec_kind kind,
 {
 	int r = 0;
 
-	if (rc->scp == NULL)
+	if (rc->u.xfer.scp == NULL)
 		return 0;
 	if (kind == BROKER_REC_OUTPUT)
-		r = scp_tracker_server_data(rc->scp, data, n);
+		r = scp_tracker_server_data(rc->u.xfer.scp, data, n);
 	else if (kind == BROKER_REC_INPUT)
-		r = scp_tracker_client_data(rc->scp, data, n);
+		r = scp_tracker_client_data(rc->u.xfer.scp, data, n);
 	if (r != 0) {
 		xfer_fail(rc, "scp", r);
 		return -1;
@@ -236,33 +236,36 @@ xfer_process(struct relay_chan *rc)
 	size_t len, n;
 	int r, w;
 
-	rc->in_blocked = 0;
+	rc->u.xfer.in_blocked = 0;
 	while (rc->fail_msg[0] == '\0' && !rc->s->ending) {
-		p = pv_buf_ptr(rc->inq);
-		len = pv_buf_len(rc->inq);
+		p = pv_buf_ptr(rc->u.xfer.inq);
+		len = pv_buf_len(rc->u.xfer.inq);
 		if (len == 0)
 			return;
-		if (rc->pass_left > 0) {
-			n = rc->pass_left < len ? rc->pass_left : len;
+		if (rc->u.xfer.pass_left > 0) {
+			n = rc->u.xfer.pass_left < len ? rc->u.xfer.pass_left
+						       : len;
 			w = broker_relay_forward(
 			    rc, rc->t, BROKER_REC_INPUT, p, n, &rc->pre_in, 0);
 			if (w > 0) {
-				(void)pv_buf_consume(rc->inq, (size_t)w);
-				rc->pass_left -= (size_t)w;
+				(void)pv_buf_consume(rc->u.xfer.inq, (size_t)w);
+				rc->u.xfer.pass_left -= (size_t)w;
 			}
 			if ((size_t)w < n) {
-				rc->in_blocked = 1;
+				rc->u.xfer.in_blocked = 1;
 				return;
 			}
 			continue;
 		}
-		if (rc->drop_left > 0) {
-			n = rc->drop_left < len ? rc->drop_left : len;
-			(void)pv_buf_consume(rc->inq, n);
-			rc->drop_left -= n;
+		if (rc->u.xfer.drop_left > 0) {
+			n = rc->u.xfer.drop_left < len ? rc->u.xfer.drop_left
+						       : len;
+			(void)pv_buf_consume(rc->u.xfer.inq, n);
+			rc->u.xfer.drop_left -= n;
 			continue;
 		}
-		if ((r = sftp_tracker_client_data(rc->sftp, p, len, &v)) != 0) {
+		if ((r = sftp_tracker_client_data(
+			 rc->u.xfer.sftp, p, len, &v)) != 0) {
 			xfer_fail(rc, "sftp request", r);
 			return;
 		}
@@ -274,15 +277,15 @@ xfer_process(struct relay_chan *rc)
 				return;
 			}
 			if (v.action == SFTP_PASS)
-				rc->pass_left = v.len;
+				rc->u.xfer.pass_left = v.len;
 			else
-				rc->drop_left = v.len;
+				rc->u.xfer.drop_left = v.len;
 			if (v.action == SFTP_REFUSE && sftp_flush(rc) < 0)
 				return;
 			break;
 		case SFTP_WAIT:
 			if ((r = sftp_flush(rc)) != 0) {
-				rc->in_blocked = r > 0;
+				rc->u.xfer.in_blocked = r > 0;
 				return;
 			}
 			break;
@@ -299,15 +302,15 @@ xfer_process(struct relay_chan *rc)
 static int
 sftp_c_data(struct relay_chan *rc, const uint8_t *data, size_t len)
 {
-	size_t room = XFER_INQ_MAX - pv_buf_len(rc->inq);
+	size_t room = XFER_INQ_MAX - pv_buf_len(rc->u.xfer.inq);
 	size_t take = len < room ? len : room;
 
-	if (take > 0 && pv_buf_put(rc->inq, data, take) != 0) {
+	if (take > 0 && pv_buf_put(rc->u.xfer.inq, data, take) != 0) {
 		xfer_fail(rc, "sftp buffer", PV_ERR_LIMIT);
 		return 0;
 	}
 	xfer_process(rc);
-	rc->stall_in = take < len || rc->in_blocked;
+	rc->stall_in = take < len || rc->u.xfer.in_blocked;
 	return (int)take;
 }
 
@@ -321,9 +324,10 @@ sftp_in_pump(struct relay_chan *rc)
 
 	xfer_process(rc);
 	for (rounds = 0; rounds < 16; rounds++) {
-		if (rc->in_blocked || rc->fail_msg[0] != '\0' || s->ending)
+		if (rc->u.xfer.in_blocked || rc->fail_msg[0] != '\0' ||
+		    s->ending)
 			return 0;
-		room = XFER_INQ_MAX - pv_buf_len(rc->inq);
+		room = XFER_INQ_MAX - pv_buf_len(rc->u.xfer.inq);
 		if (room > sizeof(s->buf))
 			room = sizeof(s->buf);
 		if (room == 0)
@@ -336,7 +340,7 @@ sftp_in_pump(struct relay_chan *rc)
 			broker_session_end(s, "read from a peer failed");
 			return 0;
 		}
-		if (pv_buf_put(rc->inq, s->buf, (size_t)n) != 0) {
+		if (pv_buf_put(rc->u.xfer.inq, s->buf, (size_t)n) != 0) {
 			xfer_fail(rc, "sftp buffer", PV_ERR_LIMIT);
 			return 0;
 		}
@@ -354,30 +358,32 @@ xfer_summary(struct relay_chan *rc, int r)
 		    rc->id, pv_err_str(r));
 	pv_info("session %s: channel %u: %llu transfer events, %llu "
 		"refused",
-	    rc->s->id, rc->id, (unsigned long long)rc->files,
-	    (unsigned long long)rc->refused);
+	    rc->s->id, rc->id, (unsigned long long)rc->u.xfer.files,
+	    (unsigned long long)rc->u.xfer.refused);
 }
 
 static void
 sftp_end(struct relay_chan *rc)
 {
-	if (rc->sftp != NULL)
-		xfer_summary(
-		    rc, rc->s->rec != NULL ? sftp_tracker_finish(rc->sftp) : 0);
-	sftp_tracker_free(rc->sftp);
-	rc->sftp = NULL;
-	pv_buf_free(rc->inq);
-	rc->inq = NULL;
+	if (rc->u.xfer.sftp != NULL)
+		xfer_summary(rc,
+		    rc->s->rec != NULL ? sftp_tracker_finish(rc->u.xfer.sftp)
+				       : 0);
+	sftp_tracker_free(rc->u.xfer.sftp);
+	rc->u.xfer.sftp = NULL;
+	pv_buf_free(rc->u.xfer.inq);
+	rc->u.xfer.inq = NULL;
 }
 
 static void
 scp_end(struct relay_chan *rc)
 {
-	if (rc->scp != NULL)
-		xfer_summary(
-		    rc, rc->s->rec != NULL ? scp_tracker_finish(rc->scp) : 0);
-	scp_tracker_free(rc->scp);
-	rc->scp = NULL;
+	if (rc->u.xfer.scp != NULL)
+		xfer_summary(rc,
+		    rc->s->rec != NULL ? scp_tracker_finish(rc->u.xfer.scp)
+				       : 0);
+	scp_tracker_free(rc->u.xfer.scp);
+	rc->u.xfer.scp = NULL;
 }
 
 int
@@ -391,7 +397,7 @@ broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
 
 	why[0] = '\0';
 	if (!s->authenticated || s->ending || host == NULL || port <= 0 ||
-	    port > 65535 || strlen(host) >= sizeof(rc->fwd_dest))
+	    port > 65535 || strlen(host) >= sizeof(rc->u.fwd.dest))
 		return 1;
 	if ((rc = broker_relay_chan_new(s)) == NULL) {
 		pv_info("session %s: forward refused (channel limit)", s->id);
@@ -399,8 +405,8 @@ broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
 	}
 	rc->kind = &broker_relay_direct;
 	rc->started = 1;
-	(void)snprintf(rc->fwd_dest, sizeof(rc->fwd_dest), "%s", host);
-	rc->fwd_port = (unsigned int)port;
+	(void)snprintf(rc->u.fwd.dest, sizeof(rc->u.fwd.dest), "%s", host);
+	rc->u.fwd.port = (unsigned int)port;
 	if (broker_session_decide(s, rc, POLICY_CH_FORWARD, why, sizeof(why)) !=
 	    PV_ALLOW)
 		goto refuse;
@@ -457,10 +463,11 @@ forward_end(struct relay_chan *rc)
 
 	if (s->rec == NULL || rc->t == NULL)
 		return;
-	(void)snprintf(dest, sizeof(dest), "%s:%u", rc->fwd_dest, rc->fwd_port);
+	(void)snprintf(
+	    dest, sizeof(dest), "%s:%u", rc->u.fwd.dest, rc->u.fwd.port);
 	if (remote) {
-		(void)snprintf(
-		    src, sizeof(src), "%s:%u", rc->fwd_src, rc->fwd_src_port);
+		(void)snprintf(src, sizeof(src), "%s:%u", rc->u.fwd.src,
+		    rc->u.fwd.src_port);
 		broker_audit(s, "rforward.end",
 		    "channel=%u listen=%s source=%s in=%llu out=%llu", rc->id,
 		    dest, src, (unsigned long long)rc->bytes_in,

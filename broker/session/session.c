@@ -202,8 +202,8 @@ session_decide(struct broker_session *s, struct relay_chan *rc,
 		.channel = channel,
 		.now = (int64_t)time(NULL),
 		.client_addr = s->peer,
-		.forward_host = rc->kind->forward ? rc->fwd_dest : NULL,
-		.forward_port = rc->kind->forward ? rc->fwd_port : 0,
+		.forward_host = rc->kind->forward ? rc->u.fwd.dest : NULL,
+		.forward_port = rc->kind->forward ? rc->u.fwd.port : 0,
 	};
 	r = b->ops->decide(b->ctx, &req, &s->decision);
 	pv_info("session %s: decision for %s as %s@%s (%s): %s, rule %s: %s",

@@ -74,6 +74,33 @@ extern const struct relay_kind broker_relay_scp;       /* relay_xfer.c */
 extern const struct relay_kind broker_relay_direct;    /* relay_xfer.c */
 extern const struct relay_kind broker_relay_forwarded; /* relay_xfer.c */
 
+/* sftp subsystem or legacy scp: the trackers between the legs */
+struct relay_xfer {
+	struct sftp_tracker *sftp;
+	struct scp_tracker *scp;
+	struct pv_buf *inq;      /* sftp: engineer bytes not yet decided */
+	size_t pass_left;        /* of a PASS verdict, still to forward */
+	size_t drop_left;        /* of a REFUSE verdict, still to drop */
+	int in_blocked;          /* inq waits for window or replies */
+	uint64_t files, refused; /* transfer events, refusals */
+};
+
+/* A TCP forward: ssh -L/-D (direct) or ssh -R (forwarded). */
+struct relay_fwd {
+	char dest[256]; /* the destination (-R: the listen) */
+	unsigned int port;
+	char src[256]; /* -R: the originator on the target */
+	unsigned int src_port;
+};
+
+/* The broker's own menu, and an approver's watch it started (view.c). */
+struct relay_menu {
+	struct pv_buf *out; /* output still to send */
+	int status;
+	int view;            /* streams the watched session's view */
+	uint64_t view_until; /* its socket comes by then */
+};
+
 struct relay_chan {
 	struct broker_session *s;
 	const struct relay_kind *kind;
@@ -107,31 +134,24 @@ struct relay_chan {
 	int exit_core;
 	int done;
 	uint64_t bytes_in, bytes_out;
-	char fail_msg[512];      /* a refusal to print, then exit 1 */
-	struct pv_buf *menu_out; /* menu output still to send */
-	int menu_status;
-	/* sftp subsystem or legacy scp: the trackers between the legs */
-	struct sftp_tracker *sftp;
-	struct scp_tracker *scp;
-	struct pv_buf *inq;      /* sftp: engineer bytes not yet decided */
-	size_t pass_left;        /* of a PASS verdict, still to forward */
-	size_t drop_left;        /* of a REFUSE verdict, still to drop */
-	int in_blocked;          /* inq waits for window or replies */
-	int busy;                /* inside a callback or the pump */
-	uint64_t files, refused; /* transfer events, refusals */
-	char fwd_dest[256];      /* a forward's destination (-R: the listen) */
-	unsigned int fwd_port;
-	char fwd_src[256]; /* -R: the originator on the target */
-	unsigned int fwd_src_port;
+	char fail_msg[512]; /* a refusal to print, then exit 1 */
+	int busy;           /* inside a callback or the pump */
 	/*
 	 * Moderated: decided and accepted, its start (the target's
 	 * channel) waits for a moderator; the request as it came.
 	 */
 	int held;
 	char *held_command, *held_subsystem;
-	/* an approver's watch (view.c): streams the session's view */
-	int view;
-	uint64_t view_until; /* its socket comes by then */
+	/*
+	 * The kind's own state: only the member of the kind in force is
+	 * live (a channel's kind is set once, before its state is made),
+	 * and the kind's end hook frees what it holds.
+	 */
+	union {
+		struct relay_xfer xfer; /* sftp, scp */
+		struct relay_fwd fwd;   /* direct-tcpip, forwarded-tcpip */
+		struct relay_menu menu; /* menu */
+	} u;
 };
 
 /* A listen the broker asked of the target for ssh -R. */

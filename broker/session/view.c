@@ -94,8 +94,8 @@ fail:
 void
 broker_view_start(struct relay_chan *rc)
 {
-	rc->view = 1;
-	rc->view_until = pv_mono_ms() + VIEW_WAIT_MS;
+	rc->u.menu.view = 1;
+	rc->u.menu.view_until = pv_mono_ms() + VIEW_WAIT_MS;
 }
 
 int
@@ -132,7 +132,7 @@ view_close(struct relay_chan *rc, int status, const char *why)
 	(void)ssh_channel_request_send_exit_status(rc->c, status);
 	(void)ssh_channel_send_eof(rc->c);
 	(void)ssh_channel_close(rc->c);
-	rc->view = 0;
+	rc->u.menu.view = 0;
 	return 1;
 }
 
@@ -171,7 +171,7 @@ broker_view_pump(struct relay_chan *rc)
 	if (rc->c_closed)
 		return view_close(rc, 0, NULL);
 	if (v == NULL) {
-		if (pv_mono_ms() < rc->view_until)
+		if (pv_mono_ms() < rc->u.menu.view_until)
 			return 0;
 		return view_close(
 		    rc, 1, "provost: the watch did not start\r\n");

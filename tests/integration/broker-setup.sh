@@ -213,6 +213,13 @@ pvscp() {
 }
 # last_rec: the newest recording provostd logged; sha FILE: its SHA-256.
 last_rec() { sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1; }
+# sealed_rec: the newest recording, once provostd says it is sealed (the
+# engineer's ssh can return before the final chunk is written).
+sealed_rec() {
+	_r=$(last_rec)
+	[ -n "$_r" ] && pv_wait_log "$PVD_LOG" "recording $_r sealed" 15
+	printf '%s\n' "$_r"
+}
 sha() { sha256sum < "$1" | cut -d' ' -f1; }
 # peer_serve MODE: a far end for forwarding tests (tcp-peer.py serve MODE:
 # banner, echo, sink or drop) on a free port, set in PEER_PORT; stopped when

@@ -54,7 +54,7 @@ fwd() {
 	FPID=$PVSSH_PID
 	i=0
 	while ! "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $LPORT), 1)" \
-	    2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+	    2>/dev/null && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
 }
 stop_fwd() { kill "$FPID" 2>/dev/null; wait "$FPID" 2>/dev/null; }
 

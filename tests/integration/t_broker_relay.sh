@@ -34,7 +34,7 @@ want=$(sha256sum < "$PV_TMP/blob50" | cut -d' ' -f1)
 got=$(pvssh "$L" "cat $PV_TMP/blob50" </dev/null | sha256sum | cut -d' ' -f1)
 [ "$want" = "$got" ] || pv_fail "50 MB output changed on the way"
 # Its recording (the last one written) replays to the same bytes.
-rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+rec=$(sealed_rec)
 [ -f "$rec" ] || pv_fail "no recording file ($rec)"
 rec50=$rec
 "$top_builddir/provost-replay" verify --key "$PV_TMP/sec.pem" "$rec" >/dev/null ||
@@ -48,7 +48,7 @@ head -c 8388608 /dev/urandom > "$PV_TMP/blob8"
 want=$(sha256sum < "$PV_TMP/blob8" | cut -d' ' -f1)
 got=$(pvssh "$L" 'sha256sum' < "$PV_TMP/blob8" | cut -d' ' -f1)
 [ "$want" = "$got" ] || pv_fail "8 MB stdin changed on the way ($got)"
-rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
+rec=$(sealed_rec)
 "$top_builddir/provost-replay" export --key "$PV_TMP/sec.pem" --format jsonl "$rec" \
     > "$PV_TMP/in.jsonl" || pv_fail "export"
 grep -q '"input"' "$PV_TMP/in.jsonl" || pv_fail "stdin not recorded"
@@ -85,8 +85,7 @@ for n in 102400 131071; do
 	[ "$(wc -c < "$PV_TMP/cmd")" -eq "$n" ] || pv_fail "command size"
 	out=$(pvssh "$L" "$(cat "$PV_TMP/cmd")" </dev/null 2>&1 | tr '\n' ' ')
 	[ "$out" = "start end " ] || pv_fail "a $n-byte command: $(echo "$out" | cut -c1-200)"
-	rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
-	pv_wait_log "$PVD_LOG" "$(basename "$rec") sealed" 10 || pv_fail "no seal"
+	rec=$(sealed_rec)
 	[ "$(exec_cmd "$rec")" = "$(sha256sum < "$PV_TMP/cmd" | cut -d' ' -f1)" ] ||
 	    pv_fail "the $n-byte command is not recorded whole"
 done
@@ -95,8 +94,7 @@ pvssh "$L" "$(cat "$PV_TMP/half")" "$(cat "$PV_TMP/half")" </dev/null > "$PV_TMP
 rc=$?
 [ $rc -eq 1 ] && grep -q 'Argument list too long' "$PV_TMP/big.out" ||
     pv_fail "a 250 KB command: $rc $(cut -c1-200 "$PV_TMP/big.out")"
-rec=$(sed -n 's/.*recording to \(.*\.pvr\)$/\1/p' "$PVD_LOG" | tail -1)
-pv_wait_log "$PVD_LOG" "$(basename "$rec") sealed" 10 || pv_fail "no seal"
+rec=$(sealed_rec)
 [ "$(exec_cmd "$rec")" = "$( (cat "$PV_TMP/half"; printf ' '; cat "$PV_TMP/half") | sha256sum | cut -d' ' -f1)" ] ||
     pv_fail "the 250 KB command is not recorded whole"
 

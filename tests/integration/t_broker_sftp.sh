@@ -62,7 +62,7 @@ grep -q 'up.bin' "$W/sftp1.out" || pv_fail "ls did not list up.bin: $(cat "$W/sf
 [ ! -e "$W/remote/moved.bin" ] && [ ! -e "$W/remote/up.bin" ] || pv_fail "rename/rm did not happen"
 pv_wait_log "$PVD_LOG" 'transfer events' 10 || pv_fail "no transfer summary in the log"
 sleep 1
-rec=$(last_rec)
+rec=$(sealed_rec)
 "$REPLAY" files --key "$PV_TMP/sec.pem" "$rec" > "$W/files1" || pv_fail "replay files: $(cat "$W/files1")"
 awk -F'\t' -v p="$W/remote/up.bin" -v h="$want" \
     '$2=="put" && $3=="upload" && $4==104857600 && $5==h && $6==0 && $7==p {f=1} END {exit !f}' \
@@ -106,14 +106,14 @@ pvscp "$L" -O "$W/ten" "127.0.0.1:$W/remote/scp-up.bin" > "$W/scp1.out" 2>&1 ||
     pv_fail "scp -O upload: $(cat "$W/scp1.out")"
 [ "$(sha "$W/remote/scp-up.bin")" = "$ten" ] || pv_fail "scp -O upload changed"
 sleep 1
-"$REPLAY" files --key "$PV_TMP/sec.pem" "$(last_rec)" > "$W/files3" || pv_fail "replay files (scp)"
+"$REPLAY" files --key "$PV_TMP/sec.pem" "$(sealed_rec)" > "$W/files3" || pv_fail "replay files (scp)"
 awk -F'\t' -v h="$ten" -v p="$W/remote/scp-up.bin" '$2=="put" && $4==10485760 && $5==h && $6==0 && $7=="ten" && $8==p {f=1} END {exit !f}' \
     "$W/files3" || pv_fail "scp -O upload event: $(cat "$W/files3")"
 pvscp "$L" -O "127.0.0.1:$W/remote/scp-up.bin" "$W/scp-down.bin" > "$W/scp2.out" 2>&1 ||
     pv_fail "scp -O download: $(cat "$W/scp2.out")"
 [ "$(sha "$W/scp-down.bin")" = "$ten" ] || pv_fail "scp -O download changed"
 sleep 1
-"$REPLAY" files --key "$PV_TMP/sec.pem" "$(last_rec)" > "$W/files4" || pv_fail "replay files (scp -f)"
+"$REPLAY" files --key "$PV_TMP/sec.pem" "$(sealed_rec)" > "$W/files4" || pv_fail "replay files (scp -f)"
 awk -F'\t' -v h="$ten" '$2=="get" && $3=="download" && $4==10485760 && $5==h {f=1} END {exit !f}' \
     "$W/files4" || pv_fail "scp -O download event: $(cat "$W/files4")"
 pvscp "$L" "$W/ten" "127.0.0.1:$W/remote/scp-sftp.bin" > "$W/scp3.out" 2>&1 ||
