@@ -405,6 +405,12 @@ st_engine_for(const char *where, const char **arg)
 int
 store_open(const char *path, struct store **out)
 {
+	return store_open_bounded(path, 0, out);
+}
+
+int
+store_open_bounded(const char *path, uint64_t limit_ms, struct store **out)
+{
 	struct store *st = NULL;
 	const char *arg;
 	int r = PV_ERR_INTERNAL;
@@ -418,6 +424,7 @@ store_open(const char *path, struct store **out)
 		free(st);
 		return PV_ERR_UNSUPPORTED;
 	}
+	st->limit_ms = limit_ms;
 	if ((r = st->eng->open(st, arg)) != 0)
 		goto out;
 	if ((r = st_migrate(st)) != 0)

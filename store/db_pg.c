@@ -6,8 +6,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libpq-fe.h>
 
@@ -30,6 +32,8 @@ struct pg_conn {
 	int unique;
 	int64_t changes;
 	unsigned int nprep; /* server-side statements made: their names */
+	uint64_t limit_ms;  /* a round trip's bound; 0: none */
+	int dropped;        /* the bound passed: the connection is given up */
 };
 
 struct pg_q {
@@ -82,9 +86,8 @@ pg_result_ok(struct pg_conn *c, PGresult *res)
 
 	if (t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK)
 		return 0;
-	if (res == NULL)
-		pg_keep_err(c, PQerrorMessage(c->c), NULL);
-	else
+	/* no result: pg_wait kept why */
+	if (res != NULL)
 		pg_keep_err(c, PQresultErrorMessage(res),
 		    PQresultErrorField(res, PG_DIAG_SQLSTATE));
 	return PV_ERR_STORE;
@@ -168,11 +171,109 @@ pg_translate(const char *sql, char **out, int *nparams)
 	return 0;
 }
 
+/*
+ * The connection is given up: its socket shut down (libpq's later writes
+ * fail at once, PQfinish sends nothing that could wait), and alive says
+ * 0, so the caller closes the store and opens it again.  PQcancel is not
+ * used: it opens a new connection to the server that stopped answering.
+ */
+static void
+pg_drop(struct pg_conn *c, const char *why)
+{
+	int fd = PQsocket(c->c);
+
+	if (fd >= 0)
+		(void)shutdown(fd, SHUT_RDWR);
+	c->dropped = 1;
+	pg_keep_err(c, why, NULL);
+}
+
+/* The time left before end (pv_mono_ms), for poll: -1 without a bound. */
+static int
+pg_left(uint64_t end)
+{
+	uint64_t now;
+
+	if (end == 0)
+		return -1;
+	now = pv_mono_ms();
+	if (now >= end)
+		return 0;
+	return end - now > INT32_MAX ? INT32_MAX : (int)(end - now);
+}
+
+/*
+ * Waits for every result of what was just sent, within the bound: the
+ * first error, else the last result (NULL with c->err set when nothing
+ * came).  Past the bound the connection is dropped and the query fails.
+ */
+static PGresult *
+pg_wait(struct pg_conn *c, int sent)
+{
+	uint64_t end = c->limit_ms ? pv_mono_ms() + c->limit_ms : 0;
+	PGresult *res, *keep = NULL;
+	struct pollfd p;
+	int flushing, n;
+	char why[128];
+
+	if (!sent) {
+		pg_keep_err(c, PQerrorMessage(c->c), NULL);
+		return NULL;
+	}
+	for (;;) {
+		if ((flushing = PQflush(c->c)) < 0)
+			break;
+		if (!flushing && !PQisBusy(c->c)) {
+			if ((res = PQgetResult(c->c)) == NULL)
+				return keep;
+			/* the first error is the answer */
+			if (keep != NULL &&
+			    PQresultStatus(keep) == PGRES_FATAL_ERROR)
+				PQclear(res);
+			else {
+				PQclear(keep);
+				keep = res;
+			}
+			continue;
+		}
+		p = (struct pollfd){ .fd = PQsocket(c->c),
+			.events = (short)(POLLIN | (flushing ? POLLOUT : 0)) };
+		if (p.fd < 0)
+			break;
+		n = poll(&p, 1, pg_left(end));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			(void)snprintf(why, sizeof(why),
+			    "the server did not answer within %llu ms; "
+			    "connection dropped",
+			    (unsigned long long)c->limit_ms);
+			pg_drop(c, why);
+			PQclear(keep);
+			return NULL;
+		}
+		if (n < 0 || ((p.revents & POLLIN) && !PQconsumeInput(c->c)))
+			break;
+	}
+	pg_keep_err(c, PQerrorMessage(c->c), NULL);
+	PQclear(keep);
+	return NULL;
+}
+
+/* One or more statements without parameters: PQexec within the bound. */
+static PGresult *
+pg_query(struct pg_conn *c, const char *sql)
+{
+	if (c->dropped) /* c->err says why */
+		return NULL;
+	return pg_wait(c, PQsendQuery(c->c, sql));
+}
+
 static int
 pg_exec(struct store *st, const char *sql)
 {
 	struct pg_conn *c = pg_c(st);
-	PGresult *res = PQexec(c->c, sql);
+	PGresult *res = pg_query(c, sql);
 	int r = pg_result_ok(c, res);
 
 	PQclear(res);
@@ -186,6 +287,40 @@ pg_errmsg(struct store *st, int *unique)
 
 	*unique = c->unique;
 	return c->err[0] != '\0' ? c->err : "unknown error";
+}
+
+/*
+ * PQconnectPoll's steps within the bound; past it the attempt is given
+ * up (CONNECTION_BAD, c->err says why).  A server that accepts on its
+ * socket and says nothing (stopped) costs the caller the bound, no more.
+ */
+static void
+pg_connect_wait(struct pg_conn *c)
+{
+	uint64_t end = pv_mono_ms() + c->limit_ms;
+	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	struct pollfd p;
+	int n;
+
+	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+		p = (struct pollfd){ .fd = PQsocket(c->c),
+			.events =
+			    ps == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+		if (p.fd < 0)
+			return;
+		n = poll(&p, 1, pg_left(end));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			(void)snprintf(c->err, sizeof(c->err),
+			    "the server did not answer within %llu ms",
+			    (unsigned long long)c->limit_ms);
+			PQfinish(c->c);
+			c->c = NULL;
+			return;
+		}
+		ps = PQconnectPoll(c->c);
+	}
 }
 
 /* "postgresql:" alone: libpq's environment and service files decide. */
@@ -228,17 +363,23 @@ pg_open(struct store *st, const char *where)
 		kw[n] = "dbname";
 		vals[n++] = info;
 	}
-	c->c = PQconnectdbParams(kw, vals, 1);
+	c->limit_ms = st->limit_ms;
+	if (c->limit_ms == 0)
+		c->c = PQconnectdbParams(kw, vals, 1);
+	else if ((c->c = PQconnectStartParams(kw, vals, 1)) != NULL)
+		pg_connect_wait(c);
 	if (c->c == NULL || PQstatus(c->c) != CONNECTION_OK) {
 		/* never the connection string: it may hold a password */
-		pg_keep_err(
-		    c, c->c ? PQerrorMessage(c->c) : "out of memory", NULL);
+		if (c->c != NULL || c->err[0] == '\0')
+			pg_keep_err(c,
+			    c->c ? PQerrorMessage(c->c) : "out of memory",
+			    NULL);
 		pv_error("store: postgresql: cannot connect: %s", c->err);
 		return st_fail(
 		    st, PV_ERR_STORE, "postgresql: cannot connect: %s", c->err);
 	}
-	res = PQexec(
-	    c->c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	res = pg_query(
+	    c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 	if (pg_result_ok(c, res) != 0) {
 		PQclear(res);
 		return st_sqlerr(st, "session settings");
@@ -252,7 +393,8 @@ pg_alive(struct store *st)
 {
 	struct pg_conn *c = pg_c(st);
 
-	return c != NULL && c->c != NULL && PQstatus(c->c) == CONNECTION_OK;
+	return c != NULL && c->c != NULL && !c->dropped &&
+	    PQstatus(c->c) == CONNECTION_OK;
 }
 
 static void
@@ -396,9 +538,12 @@ pg_run(struct pg_conn *c, struct pg_q *q)
 {
 	PGresult *res;
 
+	if (c->dropped) /* c->err says why */
+		return NULL;
 	if (q->persistent && !q->prepared) {
 		(void)snprintf(q->name, sizeof(q->name), "pv%u", ++c->nprep);
-		res = PQprepare(c->c, q->name, q->sql, q->nparams, q->types);
+		res = pg_wait(c,
+		    PQsendPrepare(c->c, q->name, q->sql, q->nparams, q->types));
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
@@ -406,10 +551,12 @@ pg_run(struct pg_conn *c, struct pg_q *q)
 		q->prepared = 1;
 	}
 	if (q->prepared && memcmp(q->ptypes, q->types, sizeof(q->ptypes)) == 0)
-		return PQexecPrepared(c->c, q->name, q->nparams,
-		    (const char *const *)q->vals, q->lens, q->fmts, 0);
-	return PQexecParams(c->c, q->sql, q->nparams, q->types,
-	    (const char *const *)q->vals, q->lens, q->fmts, 0);
+		return pg_wait(c,
+		    PQsendQueryPrepared(c->c, q->name, q->nparams,
+			(const char *const *)q->vals, q->lens, q->fmts, 0));
+	return pg_wait(c,
+	    PQsendQueryParams(c->c, q->sql, q->nparams, q->types,
+		(const char *const *)q->vals, q->lens, q->fmts, 0));
 }
 
 static int
@@ -528,7 +675,7 @@ static int
 pg_last_id(struct store *st, int64_t *id)
 {
 	struct pg_conn *c = pg_c(st);
-	PGresult *res = PQexec(c->c, "SELECT lastval()");
+	PGresult *res = pg_query(c, "SELECT lastval()");
 	int r = pg_result_ok(c, res);
 
 	if (r == 0 && PQntuples(res) == 1)
@@ -562,7 +709,7 @@ pg_get_version(struct store *st, int *version)
 {
 	struct pg_conn *c = pg_c(st);
 	PGresult *res =
-	    PQexec(c->c, "SELECT to_regclass('provost_schema') IS NOT NULL");
+	    pg_query(c, "SELECT to_regclass('provost_schema') IS NOT NULL");
 	int r = pg_result_ok(c, res), have;
 
 	*version = 0;
@@ -571,7 +718,7 @@ pg_get_version(struct store *st, int *version)
 	PQclear(res);
 	if (r != 0 || !have)
 		return r;
-	res = PQexec(c->c, "SELECT max(version) FROM provost_schema");
+	res = pg_query(c, "SELECT max(version) FROM provost_schema");
 	if ((r = pg_result_ok(c, res)) == 0 && PQntuples(res) == 1 &&
 	    !PQgetisnull(res, 0, 0))
 		*version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);

@@ -39,6 +39,15 @@ libprovost_store_la_SOURCES += store/db_pg.c store/db_pg.h
 libprovost_store_la_CFLAGS += $(LIBPQ_CFLAGS)
 libprovost_store_la_LIBADD += $(LIBPQ_LIBS)
 LINT_H_FILES += store/db_pg.h
+# a server that stops answering, played on a unix socket (libpq only)
+check_PROGRAMS += tests/unit/test_store_pgbound
+TESTS += tests/unit/test_store_pgbound
+tests_unit_test_store_pgbound_SOURCES = tests/unit/test_store_pgbound.c \
+	tests/unit/store_test_util.h
+tests_unit_test_store_pgbound_CFLAGS = $(STORE_TEST_CFLAGS)
+tests_unit_test_store_pgbound_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_store_pgbound_LDADD = $(STORE_TEST_LDADD)
+LINT_C_FILES += tests/unit/test_store_pgbound.c
 endif
 LINT_C_FILES += $(filter %.c,$(libprovost_store_la_SOURCES))
 LINT_H_FILES += store/store.h store/store-int.h store/db_sqlite.h

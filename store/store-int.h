@@ -72,6 +72,7 @@ struct store {
 	int in_tx;
 	int batch; /* store_batch_begin: transactions are savepoints in it */
 	int in_checkpoint;
+	uint64_t limit_ms; /* store_open_bounded: a round trip's bound */
 	EVP_PKEY *audit_key;
 	int have_totp_key;
 	uint8_t totp_key[STORE_TOTP_KEY_LEN];

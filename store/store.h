@@ -34,6 +34,13 @@ struct store;
 
 /* path is a file name or ":memory:"; creates and migrates the schema. */
 int store_open(const char *path, struct store **out);
+/*
+ * store_open with every round trip to a PostgreSQL server (the connection
+ * too) bounded by limit_ms: a server that does not answer in time fails
+ * the query, and the connection is dropped (store_alive says 0).  0: no
+ * bound but libpq's own connect_timeout.  SQLite ignores it.
+ */
+int store_open_bounded(const char *path, uint64_t limit_ms, struct store **out);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 /*

@@ -30,6 +30,9 @@
 #define SB_ACTOR "broker"
 /* a PostgreSQL server that is away is asked again at most this often */
 #define SB_RECONNECT_MS 1000
+/* a round trip to PostgreSQL: half of StoreStaleness, within these */
+#define SB_LIMIT_MIN_MS 1000
+#define SB_LIMIT_MAX_MS 5000
 
 struct sb {
 	const struct pv_config *conf;
@@ -57,6 +60,23 @@ sb_path(const struct pv_config *c, const char *name, char *out, size_t len)
 	int n = snprintf(out, len, "%s/%s", c->state_dir, name);
 
 	return n > 0 && (size_t)n < len ? 0 : PV_ERR_RANGE;
+}
+
+/*
+ * How long the monitor waits for PostgreSQL's answer (or a new
+ * connection) before it gives the connection up: a server that stopped
+ * answering with its TCP connection up would otherwise hold the monitor's
+ * loop for ever.  Half of StoreStaleness, so the stale check still runs
+ * about in time, and at least a second for a loaded server.
+ */
+static uint64_t
+sb_limit_ms(const struct pv_config *c)
+{
+	uint64_t ms = c->store_staleness * 1000 / 2;
+
+	if (ms < SB_LIMIT_MIN_MS)
+		return SB_LIMIT_MIN_MS;
+	return ms > SB_LIMIT_MAX_MS ? SB_LIMIT_MAX_MS : ms;
 }
 
 /*
@@ -105,12 +125,15 @@ sb_store(struct sb *b)
 		now = pv_mono_ms();
 		if (b->retry_ms != 0 && now < b->retry_ms)
 			return NULL;
-		b->retry_ms = now + SB_RECONNECT_MS;
 	}
 	/* never the connection string in the log: it may hold a password */
-	if ((r = store_open(b->db, &b->st)) != 0) {
+	if ((r = store_open_bounded(
+		 b->db, b->is_file ? 0 : sb_limit_ms(b->conf), &b->st)) != 0) {
 		pv_error("store %s: cannot open: %s",
 		    b->is_file ? b->db : "postgresql", pv_err_str(r));
+		/* a second from the failure: the attempt may have taken the bound */
+		if (!b->is_file)
+			b->retry_ms = pv_mono_ms() + SB_RECONNECT_MS;
 		return NULL;
 	}
 	b->retry_ms = 0;
