@@ -290,6 +290,15 @@ struct broker_backend_ops {
 	 * backends without a store.
 	 */
 	int (*revocations)(void *ctx, uint64_t *cursor);
+	/*
+	 * Revocations announced by the store (PostgreSQL's LISTEN): the
+	 * socket to wait on (-1: none now), *gen changing with each new
+	 * connection; and how many announcements arrived (read: the socket
+	 * is readable), each a reason to run the scan at once.  NULL in
+	 * backends without a store.
+	 */
+	int (*notify_fd)(void *ctx, uint64_t *gen);
+	int (*notified)(void *ctx, int read);
 	/* An audit event (one line of detail, no secrets). */
 	int (*audit)(void *ctx, const char *session_id, const char *event,
 	    const char *detail);

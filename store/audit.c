@@ -194,6 +194,26 @@ checkpoint_locked(struct store *st, uint64_t seq, const char *hash_hex)
 	return r;
 }
 
+/*
+ * The actions that revoke or end access: what store_revoked_since reads
+ * (its SQL names the same list) and what is announced to listeners.
+ */
+static const char *const audit_revoking[] = { "engineer.disable",
+	"engineer.revoke", "provider.revoke", "provider.status", "grant.revoke",
+	"grant.deny", "grant.expire", "credential.revoke", "session.kill",
+	"totp.revoke", "key.revoke" };
+
+static int
+audit_revokes(const char *action)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(audit_revoking) / sizeof(audit_revoking[0]); i++)
+		if (strcmp(action, audit_revoking[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 st_audit(struct store *st, const char *actor, const char *action,
     const char *object, json_t *details)
@@ -256,6 +276,12 @@ st_audit(struct store *st, const char *actor, const char *action,
 		goto out;
 	st_done(s);
 	s = NULL;
+	/* heard by every listening broker when this transaction commits */
+	if (st->eng->notify != NULL && audit_revokes(action) &&
+	    st->eng->notify(st) != 0) {
+		r = st_sqlerr(st, "notify");
+		goto out;
+	}
 	if (seq % STORE_CHECKPOINT_EVERY == 0 && st->audit_key != NULL &&
 	    !st->in_checkpoint)
 		r = checkpoint_locked(st, seq, hash);
@@ -1045,6 +1071,7 @@ store_revoked_since(
 	struct revoked x = { cb, ctx };
 
 	return audit_rows_since(st, cursor,
+	    /* the list is audit_revoking's */
 	    "SELECT seq, action, object, ts, details, actor FROM audit WHERE "
 	    "seq > ? AND "
 	    "seq <= ? AND action IN ('engineer.disable', "

@@ -385,6 +385,33 @@ store_alive(struct store *st)
 	return st != NULL && (st->eng->alive == NULL || st->eng->alive(st));
 }
 
+int
+store_listen(struct store *st)
+{
+	if (st->eng->listen == NULL)
+		return PV_ERR_UNSUPPORTED;
+	return st->eng->listen(st) == 0 ? 0 : st_sqlerr(st, "listen");
+}
+
+int
+store_listen_fd(struct store *st)
+{
+	return st != NULL && st->eng->listen_fd != NULL ? st->eng->listen_fd(st)
+							: -1;
+}
+
+int
+store_heard(struct store *st, int read)
+{
+	int n;
+
+	if (st->eng->heard == NULL)
+		return PV_ERR_UNSUPPORTED;
+	if ((n = st->eng->heard(st, read)) < 0)
+		return st_sqlerr(st, "notifications");
+	return n;
+}
+
 /* "postgresql:..." is PostgreSQL; "sqlite:PATH" or a bare path SQLite. */
 static const struct st_engine *
 st_engine_for(const char *where, const char **arg)

@@ -25,6 +25,8 @@
 #define PG_WRITE_LOCK "7001700170017001"
 #define PG_SQLSTATE_UNIQUE "23505"
 #define PG_CONNECT_TIMEOUT "3"
+/* revocations announced to the brokers' monitors (store_listen) */
+#define PG_CHANNEL "provost_revoke"
 
 struct pg_conn {
 	PGconn *c;
@@ -844,6 +846,49 @@ out:
 	return r;
 }
 
+/*
+ * Revocations announced (store_listen): NOTIFY in the writer's
+ * transaction, delivered to every listener as it commits.
+ */
+static int
+pg_notify(struct store *st)
+{
+	return pg_exec(st, "NOTIFY " PG_CHANNEL);
+}
+
+static int
+pg_listen(struct store *st)
+{
+	return pg_exec(st, "LISTEN " PG_CHANNEL);
+}
+
+static int
+pg_listen_fd(struct store *st)
+{
+	return pg_alive(st) ? PQsocket(pg_c(st)->c) : -1;
+}
+
+/* What libpq has read already, and with read set what the socket holds. */
+static int
+pg_heard(struct store *st, int read)
+{
+	struct pg_conn *c = pg_c(st);
+	PGnotify *n;
+	int count = 0;
+
+	if (!pg_alive(st))
+		return PV_ERR_STORE;
+	if (read && !PQconsumeInput(c->c)) {
+		pg_keep_err(c, PQerrorMessage(c->c), NULL);
+		return PV_ERR_STORE;
+	}
+	while ((n = PQnotifies(c->c)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
 const struct st_engine st_engine_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -872,6 +917,10 @@ const struct st_engine st_engine_pg = {
 	.set_version = pg_set_version,
 	.migration = pg_migration,
 	.alive = pg_alive,
+	.notify = pg_notify,
+	.listen = pg_listen,
+	.listen_fd = pg_listen_fd,
+	.heard = pg_heard,
 };
 
 int

@@ -53,6 +53,11 @@ struct st_engine {
 	int (*migration)(struct store *st, int version, const char *sql);
 	/* 0 when the connection is lost for good (reopen); NULL: a file */
 	int (*alive)(struct store *st);
+	/* store_listen's (NULL: the engine has no notifications) */
+	int (*notify)(struct store *st); /* in the writer's transaction */
+	int (*listen)(struct store *st);
+	int (*listen_fd)(struct store *st);
+	int (*heard)(struct store *st, int read);
 };
 
 /* Every engine's statement starts with this. */

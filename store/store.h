@@ -959,5 +959,17 @@ int store_where_is_file(const char *where);
  * (a SQLite store always).
  */
 int store_alive(struct store *st);
+/*
+ * Revocations announced (PostgreSQL): every audit row store_revoked_since
+ * reads is also a NOTIFY on one channel, sent as its transaction commits.
+ * store_listen makes this handle hear them (again after each open: a new
+ * connection listens to nothing); store_listen_fd is the socket to wait
+ * on (-1: none, SQLite); store_heard takes what arrived (reading the
+ * socket first when read is set) and says how many, < 0 when the
+ * connection is lost.  SQLite: PV_ERR_UNSUPPORTED, the scan alone.
+ */
+int store_listen(struct store *st);
+int store_listen_fd(struct store *st);
+int store_heard(struct store *st, int read);
 
 #endif /* PROVOST_STORE_H */

@@ -43,6 +43,7 @@ struct sb {
 	dev_t st_dev;      /* the file st has open: a store moved away or */
 	ino_t st_ino;      /* replaced is not read through the old handle */
 	int in_batch;      /* st stays the handle the batch is open on */
+	uint64_t gen;      /* PostgreSQL connections opened (LISTEN each) */
 	struct policy *pol;
 	EVP_PKEY *ca;
 	EVP_PKEY *audit;
@@ -137,6 +138,17 @@ sb_store(struct sb *b)
 		return NULL;
 	}
 	b->retry_ms = 0;
+	/*
+	 * Every connection listens for revocations (the scan stays the
+	 * fallback: one lost here is read by it within half a second).
+	 */
+	if (!b->is_file) {
+		b->gen++;
+		if (store_listen(b->st) != 0)
+			pv_warn("store postgresql: %s; revocations are read "
+				"by the scan alone",
+			    store_errmsg(b->st));
+	}
 	if (store_set_audit_key(b->st, b->audit) != 0 ||
 	    sb_path(b->conf, "totp.key", path, sizeof(path)) != 0 ||
 	    store_totp_key_load(b->st, path) != 0) {
@@ -591,6 +603,26 @@ sb_revocations(void *ctx, uint64_t *cursor)
 	return n;
 }
 
+static int
+sb_notify_fd(void *ctx, uint64_t *gen)
+{
+	struct sb *b = ctx;
+
+	*gen = b->gen;
+	return b->is_file ? -1 : store_listen_fd(b->st);
+}
+
+/* Never opens the store: a connection that is not there heard nothing. */
+static int
+sb_notified(void *ctx, int read)
+{
+	struct sb *b = ctx;
+
+	if (b->is_file || b->st == NULL || !store_alive(b->st))
+		return 0;
+	return store_heard(b->st, read);
+}
+
 struct sb_anchor {
 	void (*cb)(void *cbctx, uint64_t seq, const char *json);
 	void *cbctx;
@@ -874,6 +906,8 @@ static const struct broker_backend_ops sb_ops = {
 	.approver_menu = sb_approver_menu,
 	.revoked = sb_revoked,
 	.revocations = sb_revocations,
+	.notify_fd = sb_notify_fd,
+	.notified = sb_notified,
 	.audit = sb_audit,
 	.batch = sb_batch,
 	.free = sb_free,

@@ -95,6 +95,8 @@ struct broker_ctl {
 	int anchor_loaded;       /* anchor_seq read from the state directory */
 	uint64_t revoke_next_ms; /* the monitor's revocation scan */
 	int revoke_now;          /* a revoke nudged us: scan at once */
+	int store_fd;            /* the store's socket in the set, or -1 */
+	uint64_t store_gen;      /* ... of this connection of the store */
 	uint64_t drops, drop_log_ms;
 	/* the verdict for the connection being forked */
 	int pending_fd;
@@ -142,6 +144,7 @@ void broker_ctl_audit(struct broker_ctl *c, const char *id, const char *event,
 #define CTL_EV_CONTROL 16
 #define CTL_EV_LINK 17
 #define CTL_EV_WATCHER 18
+#define CTL_EV_STORE 19 /* the store's announcements (LISTEN) */
 int broker_ctl_ev_add_kind(
     struct broker_ctl *c, int kind, int fd, uint32_t events);
 /* control.c */

@@ -124,6 +124,7 @@ broker_ctl_new(struct broker_ctx *bx, struct broker_ctl **out)
 	c->bx = bx;
 	c->lfd = -1;
 	c->pending_fd = -1;
+	c->store_fd = -1;
 	c->store_ok_ms = pv_mono_ms();
 	if ((c->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		pv_error("epoll: %s", strerror(errno));
@@ -1001,14 +1002,61 @@ ctl_store_poll(struct broker_ctl *c)
 	}
 }
 
+/*
+ * The store's socket in the epoll set while the store announces
+ * revocations (PostgreSQL: LISTEN on each connection).  A connection
+ * closed left the set with its descriptor; a new one is added.  Edge
+ * triggered: a copy of an old socket still open in a forked process
+ * wakes the set once, not for ever, and what libpq read during a query
+ * is taken after each wait.
+ */
+static void
+ctl_store_watch(struct broker_ctl *c)
+{
+	struct broker_backend *b = &c->bx->backend;
+	struct epoll_event e;
+	uint64_t gen = 0;
+	int fd;
+
+	if (b->ops->notify_fd == NULL || c->epfd < 0)
+		return;
+	if ((fd = b->ops->notify_fd(b->ctx, &gen)) < 0) {
+		c->store_fd = -1;
+		return;
+	}
+	if (fd == c->store_fd && gen == c->store_gen)
+		return;
+	e = (struct epoll_event){ .events = EPOLLIN | EPOLLET,
+		.data.u64 = (uint64_t)CTL_EV_STORE << 32 | (uint32_t)fd };
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &e) != 0 && errno != EEXIST) {
+		pv_warn("epoll_ctl (the store's socket): %s; revocations are "
+			"read by the scan alone",
+		    strerror(errno));
+		return;
+	}
+	c->store_fd = fd;
+	c->store_gen = gen;
+}
+
+/* Announced revocations run the scan at once (the next round's). */
+static void
+ctl_store_heard(struct broker_ctl *c, int read)
+{
+	struct broker_backend *b = &c->bx->backend;
+
+	if (b->ops->notified != NULL && b->ops->notified(b->ctx, read) > 0)
+		broker_ctl_nudge(c);
+}
+
 int
 broker_ctl_wait(struct broker_ctl *c, struct broker_ev *ev, int max, int ms)
 {
 	struct epoll_event e[CTL_EV_BATCH];
 	uint64_t now;
 	size_t at;
-	int n, i, kind, fd, out = 0, control = 0;
+	int n, i, kind, fd, out = 0, control = 0, store = 0;
 
+	ctl_store_watch(c);
 	n = epoll_wait(c->epfd, e, CTL_EV_BATCH, ms);
 	if (n < 0 && errno != EINTR)
 		pv_warn("epoll_wait: %s", strerror(errno));
@@ -1029,6 +1077,9 @@ broker_ctl_wait(struct broker_ctl *c, struct broker_ev *ev, int max, int ms)
 		case CTL_EV_CONTROL:
 			control = 1;
 			break;
+		case CTL_EV_STORE:
+			store = fd == c->store_fd;
+			break;
 		default:
 			if (out < max)
 				ev[out++] = (struct broker_ev){ .kind = kind,
@@ -1039,6 +1090,7 @@ broker_ctl_wait(struct broker_ctl *c, struct broker_ev *ev, int max, int ms)
 	/* after the reports and hang-ups: a new watcher takes a slot */
 	if (control)
 		broker_ctl_serve(c, c->lfd);
+	ctl_store_heard(c, store);
 	ctl_store_poll(c);
 	/* the 10 s grace needs no finer look than a quarter second */
 	now = pv_mono_ms();

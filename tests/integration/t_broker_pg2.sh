@@ -79,8 +79,9 @@ for round in 1 2 3; do
 		pv_fail "$e: revocation message: $(cat "$PV_TMP/$e.err")"
 	pv_log "revoke at B to the end of a session at A, round $round: $ms ms"
 	REV_MS="${REV_MS:-} $ms"
-	# within 1 s (issue 17); the sanitizer stage's provostd is slower
-	[ "$ms" -lt "${PV_REVOKE_MAX_MS:-1000}" ] || pv_fail "revoke at B to close at A took $ms ms"
+	# A hears the revocation announced (LISTEN/NOTIFY): 24-110 ms here,
+	# plain and sanitized; the scan alone took 403-477 ms and fails this
+	[ "$ms" -lt "${PV_PG2_REVOKE_MAX_MS:-400}" ] || pv_fail "revoke at B to close at A took $ms ms"
 	sleep 0.$(( round * 3 ))
 done
 grep -q "session.revoked" "$A_LOG" || pv_fail "A did not log the revoked session"

@@ -104,6 +104,26 @@ wait $pp || pv_fail "public session: exit $?: $(cat "$PV_TMP/p.err")"
 grep -q still-here "$PV_TMP/p.out" || pv_fail "public session cut"
 out=$(pvssh "alice+$ME@db01" 'echo back' </dev/null) || pv_fail "after the server continued: $out"
 [ "$out" = back ] || pv_fail "after the server continued: $out"
+pv_log "server continued: new login works"
+
+# The reopened connection listens again: a revoke made where provostd's
+# control socket is not known (only the store's announcement or the scan
+# can tell it) ends bob's session as fast as the announcement.
+sed "s|^ControlSocket .*|ControlSocket $PV_TMP/run/elsewhere.sock|" "$CONF" >"$PV_TMP/other.conf"
+grep -q "^ControlSocket $PV_TMP/run/elsewhere.sock" "$PV_TMP/other.conf" || pv_fail "other.conf"
+ENG_KEY="$PV_TMP/bob" TOTP_OF=bob pvssh "bob+$ME@db01" 'echo live; sleep 30' \
+    </dev/null >"$PV_TMP/r.out" 2>"$PV_TMP/r.err" &
+rp=$!
+pv_track $rp
+pv_wait_log "$PV_TMP/r.out" live 15 || pv_fail "bob's session: $(cat "$PV_TMP/r.err")"
+t1=$(date +%s%N)
+"$PROVOSTCTL" -f "$PV_TMP/other.conf" revoke engineer bob --reason "gone" >/dev/null 2>"$PV_TMP/rev.err" ||
+	pv_fail "revoke: $(cat "$PV_TMP/rev.err")"
+wait $rp
+rev_ms=$(( ($(date +%s%N) - t1) / 1000000 ))
+grep -q "provost: access revoked (engineer.revoke engineer:bob): gone" "$PV_TMP/r.err" ||
+	pv_fail "revocation message: $(cat "$PV_TMP/r.err")"
+[ $rev_ms -lt "${PV_PG2_REVOKE_MAX_MS:-400}" ] || pv_fail "revoke to close took $rev_ms ms after the reconnect"
 pvctl audit verify >"$PV_TMP/verify.out" 2>&1 || pv_fail "audit verify: $(cat "$PV_TMP/verify.out")"
-pv_log "server continued: new login works, audit verify passes"
+pv_log "after the reconnect: an announced revoke ended a session in $rev_ms ms; audit verify passes"
 exit 0

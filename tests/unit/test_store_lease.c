@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -386,6 +387,59 @@ test_kill_pending(void **state)
 	    PV_ERR_NOT_FOUND);
 }
 
+/* What st heard within ms (what libpq holds already, else the socket). */
+static int
+heard_within(struct store *st, int ms)
+{
+	struct pollfd p = { .fd = store_listen_fd(st), .events = POLLIN };
+	int n;
+
+	if ((n = store_heard(st, 0)) != 0)
+		return n;
+	if (poll(&p, 1, ms) < 0)
+		return -1;
+	return store_heard(st, 1);
+}
+
+/*
+ * A revocation or a kill written through one handle is announced to
+ * another that listens (a second broker's monitor), as its transaction
+ * commits; an audit row that revokes nothing is not.  SQLite announces
+ * nothing: its brokers (one) rely on the scan.
+ */
+static void
+test_announce(void **state)
+{
+	struct fix *f = *state;
+	struct store *b = NULL;
+	char id[PV_UUID_LEN + 1], *owner = NULL;
+
+	if (!tsu_pg()) {
+		assert_int_equal(store_listen(f->st), PV_ERR_UNSUPPORTED);
+		assert_int_equal(store_listen_fd(f->st), -1);
+		return;
+	}
+	assert_int_equal(store_open(f->where, &b), 0);
+	assert_int_equal(store_listen(b), 0);
+	assert_true(store_listen_fd(b) >= 0);
+	assert_int_equal(heard_within(b, 100), 0);
+	assert_int_equal(store_audit_append(f->st, "admin:root",
+			     "engineer.note", "engineer:alice", NULL),
+	    0);
+	assert_int_equal(heard_within(b, 300), 0);
+	assert_int_equal(
+	    store_engineer_revoke(f->st, "admin:root", "bob", "left"), 0);
+	assert_true(heard_within(b, 5000) >= 1);
+	assert_int_equal(heard_within(b, 100), 0);
+	open_session(f->st, "b1", id);
+	assert_int_equal(store_session_kill_request(
+			     f->st, "admin:root", id, "x", T0 / 1000, &owner),
+	    0);
+	free(owner);
+	assert_true(heard_within(b, 5000) >= 1);
+	store_close(b);
+}
+
 int
 main(void)
 {
@@ -398,6 +452,7 @@ main(void)
 		    test_reap_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_kill_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_announce, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
