@@ -11,4 +11,5 @@ bench_tcprelay_LDFLAGS = $(PROG_LINK)
 bench_tcprelay_LDADD = libprovost_common.la
 LINT_C_FILES += bench/tcprelay.c
 EXTRA_DIST += bench/run bench/load bench/soak bench/exit bench/replay-grep bench/logins \
+	bench/brokers3 \
 	bench/README.md
