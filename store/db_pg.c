@@ -254,7 +254,10 @@ pg_wait(struct pg_conn *c, int sent)
 			PQclear(keep);
 			return NULL;
 		}
-		if (n < 0 || ((p.revents & POLLIN) && !PQconsumeInput(c->c)))
+		/* a hang-up or an error is libpq's to read, or this spins */
+		if (n < 0 ||
+		    ((p.revents & (POLLIN | POLLHUP | POLLERR)) &&
+			!PQconsumeInput(c->c)))
 			break;
 	}
 	pg_keep_err(c, PQerrorMessage(c->c), NULL);
