@@ -7,6 +7,7 @@ libprovost_recorder_la_SOURCES = \
 	recorder/audit_ref.c \
 	recorder/escape.c \
 	recorder/extract.c \
+	recorder/index.c \
 	recorder/keys.c \
 	recorder/reader.c \
 	recorder/wio.c \
@@ -23,7 +24,8 @@ RECORDER_UNIT_TESTS = \
 	tests/unit/test_recorder_tamper \
 	tests/unit/test_recorder_escape \
 	tests/unit/test_recorder_extract \
-	tests/unit/test_recorder_audit
+	tests/unit/test_recorder_audit \
+	tests/unit/test_recorder_index
 check_PROGRAMS += $(RECORDER_UNIT_TESTS)
 TESTS += $(RECORDER_UNIT_TESTS)
 RECORDER_UNIT_CC = $(UNIT_CC) $(CRYPTO_CFLAGS) $(JANSSON_CFLAGS)
@@ -55,6 +57,12 @@ tests_unit_test_recorder_audit_CFLAGS = $(RECORDER_UNIT_CC)
 tests_unit_test_recorder_audit_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_recorder_audit_LDADD = $(RECORDER_UNIT_LD)
 LINT_C_FILES += tests/unit/test_recorder_audit.c
+tests_unit_test_recorder_index_SOURCES = tests/unit/test_recorder_index.c \
+	tests/unit/test_recorder_util.c tests/unit/test_recorder_util.h
+tests_unit_test_recorder_index_CFLAGS = $(RECORDER_UNIT_CC)
+tests_unit_test_recorder_index_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_recorder_index_LDADD = $(RECORDER_UNIT_LD)
+LINT_C_FILES += tests/unit/test_recorder_index.c
 LINT_C_FILES += tests/unit/test_recorder.c tests/unit/test_recorder_util.c \
 	tests/unit/test_recorder_tamper.c tests/unit/test_recorder_escape.c \
 	tests/unit/test_recorder_extract.c

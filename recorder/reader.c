@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -41,6 +42,8 @@ struct rec_reader {
 	int seen_end;
 	uint64_t nevents, nskipped, last_ms;
 	uint8_t last_type; /* of the event before (EXEC_MORE follows EXEC) */
+	int seen_index;    /* the final chunk's INDEX event */
+	int index_read;    /* rec_reader_index was called: no events */
 	struct rec_totals tot;
 	char *path1, *path2, *signame;
 	/* a FILE_REF waiting for its FILE event */
@@ -525,7 +528,8 @@ reader_decode(
 	ev->data = p;
 	ev->len = len;
 	if (ev->type >= 128 && ev->type != REC_EV_FILE_DATA &&
-	    ev->type != REC_EV_FILE_REF && ev->type != REC_EV_EXEC_MORE)
+	    ev->type != REC_EV_FILE_REF && ev->type != REC_EV_EXEC_MORE &&
+	    ev->type != REC_EV_INDEX)
 		return 0;
 	if ((b = pv_buf_from(p, len)) == NULL)
 		return reader_fail(r, PV_ERR_ALLOC, "out of memory");
@@ -556,6 +560,19 @@ reader_decode(
 		r->ref_set = 1;
 		ret = 0; /* not returned: it goes into the next FILE event */
 		break;
+	case REC_EV_INDEX: {
+		struct rec_index ix;
+		const char *why;
+
+		/* checked, not returned: provost-replay grep reads it */
+		ret = 0;
+		if (!r->final || r->seen_index)
+			ret = reader_malformed(r,
+			    "an index event outside the final chunk, or two");
+		else if (rec_index_parse(p, len, &ix, &why) != 0)
+			ret = reader_malformed(r, why);
+		r->seen_index = 1;
+	} break;
 	case REC_EV_OUTPUT:
 	case REC_EV_STDERR:
 	case REC_EV_INPUT:
@@ -680,8 +697,10 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 			return 0;
 		if (r->state < 0)
 			return r->state;
-		if (!r->unlocked)
-			return reader_fail(r, PV_ERR_INTERNAL, "no key given");
+		if (!r->unlocked || r->index_read)
+			return reader_fail(r, PV_ERR_INTERNAL,
+			    r->unlocked ? "the reader read the index"
+					: "no key given");
 		if (r->events == NULL || pv_buf_len(r->events) == 0) {
 			if (r->events != NULL && r->final && !r->seen_end)
 				return reader_malformed(
@@ -705,6 +724,9 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 			return reader_malformed(r,
 			    "a file reference is not followed by its file "
 			    "event");
+		if (r->last_type == REC_EV_INDEX && type != REC_EV_END)
+			return reader_malformed(
+			    r, "the index event is not right before the end");
 		ev->type = (enum rec_event_type)type;
 		ev->t_ms = t;
 		r->last_ms = t;
@@ -722,8 +744,156 @@ rec_reader_next(struct rec_reader *r, struct rec_event *ev)
 	}
 }
 
+/* Reads len bytes at off (without moving), or fewer at the end. */
+static int
+reader_pread(
+    struct rec_reader *r, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	if (r->fd < 0) {
+		if (off < r->memlen) {
+			*got = r->memlen - off < len ? r->memlen - off : len;
+			memcpy(buf, r->mem + off, *got);
+		}
+		return 0;
+	}
+	while (*got < len) {
+		n = pread(r->fd, (uint8_t *)buf + *got, len - *got,
+		    (off_t)(off + *got));
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return reader_fail(
+			    r, PV_ERR_IO, "read failed: %s", strerror(errno));
+		}
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The final chunk's INDEX event: walks the chunk headers from the end of
+ * the header (each chunk's length is in its 5-byte header), then reads
+ * the final chunk as reader_chunk reads any chunk (its number in the
+ * nonce and AAD, the flags) and its events (INDEX right before END, END
+ * last, END's chunk count).
+ */
 int
-rec_reader_fuzz_events(const uint8_t *events, size_t len, int final)
+rec_reader_index(struct rec_reader *r, struct rec_index *out)
+{
+	uint8_t hdr[REC_CHUNK_HDR_LEN], type;
+	uint64_t off, size, n = 0, t, last = 0;
+	const uint8_t *p, *ixp = NULL;
+	const char *why;
+	struct stat st;
+	struct rec_totals tot;
+	size_t got, len, ixlen = 0;
+	uint32_t ctlen;
+	struct pv_buf *b;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (r->state != 0)
+		return r->state;
+	if (!r->unlocked || r->index_read || r->index != 0)
+		return reader_fail(r, PV_ERR_INTERNAL,
+		    "the index is read from a fresh, unlocked reader");
+	r->index_read = 1;
+	if (r->fd < 0) {
+		off = r->mempos;
+		size = r->memlen;
+	} else {
+		if (fstat(r->fd, &st) != 0 ||
+		    (off_t)(off = (uint64_t)lseek(r->fd, 0, SEEK_CUR)) < 0)
+			return reader_fail(
+			    r, PV_ERR_IO, "read failed: %s", strerror(errno));
+		size = (uint64_t)st.st_size;
+	}
+	for (;; n++) {
+		if ((ret = reader_pread(r, hdr, sizeof(hdr), off, &got)) != 0)
+			return ret;
+		if (got < sizeof(hdr))
+			return reader_fail(r, PV_ERR_INCOMPLETE,
+			    "incomplete: no final chunk after %llu chunks",
+			    (unsigned long long)n);
+		ctlen = ((uint32_t)hdr[1] << 24) | ((uint32_t)hdr[2] << 16) |
+		    ((uint32_t)hdr[3] << 8) | hdr[4];
+		if ((hdr[0] & ~REC_FLAG_FINAL) != 0)
+			return reader_fail(r, PV_ERR_AUTH,
+			    "chunk %llu fails authentication (unknown flags)",
+			    (unsigned long long)n);
+		if (ctlen <= REC_TAG_LEN || ctlen > REC_CT_MAX)
+			return reader_fail(r, PV_ERR_INVALID,
+			    "chunk %llu has an invalid length %u",
+			    (unsigned long long)n, ctlen);
+		if (size - off < sizeof(hdr) + (uint64_t)ctlen)
+			return reader_fail(r, PV_ERR_INCOMPLETE,
+			    "incomplete: no final chunk after %llu chunks "
+			    "(the next chunk is cut short)",
+			    (unsigned long long)n);
+		if (hdr[0] & REC_FLAG_FINAL)
+			break;
+		off += sizeof(hdr) + ctlen;
+	}
+	if (off + sizeof(hdr) + ctlen != size)
+		return reader_fail(
+		    r, PV_ERR_INVALID, "trailing bytes after the final chunk");
+	if (r->fd < 0)
+		r->mempos = (size_t)off;
+	else if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
+		return reader_fail(
+		    r, PV_ERR_IO, "read failed: %s", strerror(errno));
+	r->index = n;
+	if ((ret = reader_chunk(r)) != 0)
+		return ret;
+	/* its events: lengths, times in order, INDEX then END, END last */
+	for (;;) {
+		if (pv_buf_get_u8(r->events, &type) != 0 ||
+		    pv_buf_get_u64(r->events, &t) != 0 ||
+		    pv_buf_get_string_direct(r->events, &p, &len) != 0)
+			return reader_malformed(r, "an event is cut short");
+		if ((type >= 10 && type < 128) || type == 0)
+			return reader_malformed(r, "unknown event type");
+		if (t < last)
+			return reader_malformed(r, "time goes backwards");
+		last = t;
+		if (ixp != NULL && type != REC_EV_END)
+			return reader_malformed(
+			    r, "the index event is not right before the end");
+		if (type == REC_EV_INDEX) {
+			ixp = p;
+			ixlen = len;
+		}
+		if (type == REC_EV_END)
+			break;
+	}
+	if (len != 48 || pv_buf_len(r->events) != 0 ||
+	    (b = pv_buf_from(p, len)) == NULL)
+		return reader_malformed(
+		    r, "the final chunk does not end with its end event");
+	ret = pv_buf_get_u64(b, &tot.events) |
+	    pv_buf_get_u64(b, &tot.output_bytes) |
+	    pv_buf_get_u64(b, &tot.stderr_bytes) |
+	    pv_buf_get_u64(b, &tot.input_bytes) |
+	    pv_buf_get_u64(b, &tot.chunks);
+	pv_buf_free(b);
+	if (ret != 0 || tot.chunks != n + 1)
+		return reader_malformed(
+		    r, "the end event's totals do not match");
+	if (ixp == NULL)
+		return 1;
+	if (rec_index_parse(ixp, ixlen, out, &why) != 0)
+		return reader_malformed(r, why);
+	return 0;
+}
+
+int
+rec_reader_fuzz_events(
+    const uint8_t *events, size_t len, int final, char *err, size_t errlen)
 {
 	struct rec_reader *r;
 	struct rec_event ev;
@@ -748,6 +918,8 @@ rec_reader_fuzz_events(const uint8_t *events, size_t len, int final)
 	}
 	while ((ret = rec_reader_next(r, &ev)) == 1 && n++ < 1000000)
 		;
+	if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s", r->err);
 	rec_reader_free(r);
 	return ret;
 }

@@ -109,6 +109,48 @@ int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
  */
 #define REC_RAW_DISTINCT_MIN 230
 #define REC_ZSTD_BLOCK_MAX 131072
+/*
+ * The search index (index.c).  64 KiB of bitmap, 2 bit positions per
+ * trigram taken from one 64-bit multiplicative hash.  Saturated (and no
+ * longer updated) once a third of its bits are set (about 110,000
+ * distinct trigrams), where an absent trigram is a false hit 1 time in 9
+ * and a 4-trigram literal (`rm -rf`) about 1 in 6,500; random bytes get
+ * there within about 700 KB and cost no index CPU after.  Terminal text
+ * stays well below: a session's distinct lower-cased trigrams number in
+ * the tens of thousands.
+ */
+#define REC_INDEX_KIND_TRIGRAM 1
+#define REC_INDEX_VERSION 1
+#define REC_INDEX_HDR_LEN 12 /* kind, version, hashes, flags, bits, set */
+#define REC_INDEX_FLAG_SATURATED 0x01
+#define REC_INDEX_BITS_LOG 19 /* 524288 bits = 64 KiB */
+#define REC_INDEX_BITS (1u << REC_INDEX_BITS_LOG)
+#define REC_INDEX_HASHES 2
+#define REC_INDEX_SATURATED (REC_INDEX_BITS / 3)
+#define REC_INDEX_BITS_MIN_LOG 10
+#define REC_INDEX_BITS_MAX_LOG 22
+#define REC_INDEX_MULT 0x9e3779b97f4a7c15ull
+/* The INDEX event the writer makes, header and payload at most. */
+#define REC_INDEX_EVENT_MAX \
+	(REC_EVENT_HDR_LEN + REC_INDEX_HDR_LEN + REC_INDEX_BITS / 8)
+/*
+ * The writer's side, run on the I/O thread: fed every chunk's events in
+ * order (the final chunk's END included, which ends both streams).
+ */
+struct rec_tindex;
+void rec_tindex_free(struct rec_tindex *ix);
+/* *ix is made on first use (NULL until a data event comes). */
+int rec_tindex_events(struct rec_tindex **ix, const uint8_t *ev, size_t len);
+/*
+ * The INDEX payload (at most REC_INDEX_HDR_LEN + REC_INDEX_BITS / 8);
+ * gave_up: saturated (the index could not be kept).
+ */
+size_t rec_tindex_payload(
+    const struct rec_tindex *ix, int gave_up, uint8_t *out);
+/* Checks an INDEX payload; 0 with out set, or PV_ERR_INVALID and why. */
+int rec_index_parse(
+    const uint8_t *p, size_t len, struct rec_index *out, const char **why);
+
 struct rec_wio;
 int rec_wio_start(struct rec_wio **out, int fd, EVP_MD_CTX *fh,
     const uint8_t dk[REC_KEY_LEN], const uint8_t prefix[REC_NONCE_PREFIX_LEN],
@@ -129,11 +171,13 @@ int rec_wio_error(struct rec_wio *q);
 int rec_wio_stop(struct rec_wio *q, uint64_t *size);
 
 /*
- * For the fuzz target only: reads events as if they were the authentic
- * plaintext of chunk 0 (final or not), so the event decoder is reached
- * without forging a tag.
+ * For the fuzz target and tests only: reads events as if they were the
+ * authentic plaintext of chunk 0 (final or not), so the event decoder is
+ * reached without forging a tag; the reader's error text into err (may
+ * be NULL).
  */
-int rec_reader_fuzz_events(const uint8_t *events, size_t len, int final);
+int rec_reader_fuzz_events(
+    const uint8_t *events, size_t len, int final, char *err, size_t errlen);
 
 /* The chunk nonce and AAD (docs/recording-format.md section 4). */
 void rec_chunk_nonce(const uint8_t prefix[REC_NONCE_PREFIX_LEN], uint64_t index,

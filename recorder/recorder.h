@@ -38,6 +38,12 @@ enum rec_event_type {
 	 * holds (65536 bytes); right after the EXEC or the EXEC_MORE before it.
 	 */
 	REC_EV_EXEC_MORE = 130,
+	/*
+	 * INDEX (never returned by the reader, which checks it): the search
+	 * index of the recording, a trigram Bloom filter over the lines grep
+	 * matches; in the final chunk, right before END.
+	 */
+	REC_EV_INDEX = 131,
 };
 
 enum rec_file_op {
@@ -324,6 +330,42 @@ int rec_extract_new(struct rec_extract **out, const struct rec_file *f, int fd);
 int rec_extract_data(struct rec_extract *x, const struct rec_event *ev);
 int rec_extract_finish(struct rec_extract *x, char *msg, size_t msglen);
 void rec_extract_free(struct rec_extract *x);
+
+/*
+ * The search index (index.c, docs/recording-format.md section 5): a Bloom
+ * filter of the ASCII-lower-cased trigrams of every line provost-replay
+ * grep matches against (each stream's text after the escape filter, lines
+ * split at newlines, backspaces applied), so that a literal with a trigram
+ * absent from it cannot occur in the recording.  A saturated index (too
+ * full to help) has no bitmap and may match anything.
+ */
+struct rec_index {
+	int saturated;
+	unsigned int hashes;   /* bit positions per trigram */
+	uint32_t bits;         /* bitmap size, a power of two */
+	uint32_t set;          /* bits set */
+	const uint8_t *bitmap; /* bits / 8 bytes; NULL when saturated */
+};
+/*
+ * The index from the final chunk, reached by walking the chunk headers:
+ * only the final chunk is decrypted and decompressed (its index in the
+ * nonce and AAD, its FINAL flag, its END event's chunk count and the end
+ * of the file are checked; the chunks before it are not read).  0 with
+ * *out set; 1 when the final chunk has no index (an older recording); a
+ * negative PV_ERR_* (PV_ERR_INCOMPLETE: no final chunk) with
+ * rec_reader_error() saying why.  Call it on an unlocked reader instead
+ * of rec_reader_next (the reader reads no events after it); out->bitmap
+ * lives as long as the reader.
+ */
+int rec_reader_index(struct rec_reader *r, struct rec_index *out);
+/*
+ * May a line hold s (len bytes)?  0 when one of its trigrams is absent
+ * (ASCII letters compared lower-cased); 1 otherwise, and always when the
+ * index is saturated or s is shorter than 3 bytes.  skip_high: ignore
+ * trigrams with a byte >= 0x80 (for a case-insensitive regex).
+ */
+int rec_index_may_match(
+    const struct rec_index *ix, const uint8_t *s, size_t len, int skip_high);
 
 /*
  * The terminal escape filter: keeps text and harmless CSI sequences

@@ -436,6 +436,7 @@ event_jsonl(const struct rec_event *ev)
 		    o, "len", json_integer((json_int_t)ev->len));
 		break;
 	case REC_EV_FILE_REF: /* folded into the FILE event by the reader */
+	case REC_EV_INDEX:    /* checked and skipped by the reader */
 		break;
 	case REC_EV_EXIT:
 		if (ev->exit.kind == REC_EXIT_STATUS)

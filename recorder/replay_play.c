@@ -212,6 +212,17 @@ struct grep_ctx {
 	char lower[LINE_MAX_BYTES + 1]; /* -i: its ASCII-lowered copy */
 	size_t context;
 	int json;
+	/*
+	 * The search index: literals every matching line holds (the whole
+	 * pattern when it is a literal; runs of a regex that any match must
+	 * contain), each at least 3 bytes; a file whose index lacks a
+	 * trigram of one of them is skipped unread.  None: every file is
+	 * read (also with --no-index).
+	 */
+	char **req;
+	size_t nreq;
+	int req_skip_high; /* -i regex: trigrams with bytes >= 0x80 unsure */
+	int no_index;
 	struct replay_json_array arr;
 	uint64_t matches;
 	struct pv_buf *tmp;
@@ -264,6 +275,140 @@ grep_byte_time(const struct grep_stream *s, size_t off, uint64_t t_end)
 			hi = mid;
 	}
 	return s->spans[lo].t;
+}
+
+/*
+ * Literals that every match of the ERE p must contain, for the index: the
+ * runs of ordinary characters at the top level (outside any group or
+ * bracket) not made optional by a quantifier after them.  A top-level
+ * alternation (|) means none.  Conservative by construction: an escape
+ * that may be a GNU operator (\w, \b, \<, \1...), a bracket, a group, an
+ * anchor or '.' ends a run; '*', '?' and '{' take the character before
+ * them off it; '+' keeps it but ends the run.  Only runs of 3 bytes or
+ * more are kept (a trigram index says nothing about shorter ones).
+ */
+static int
+grep_add_req(struct grep_ctx *g, const char *run, size_t len)
+{
+	char **n;
+
+	if (len < 3)
+		return 0;
+	if ((n = reallocarray(g->req, g->nreq + 1, sizeof(*n))) == NULL)
+		return PV_ERR_ALLOC;
+	g->req = n;
+	if ((g->req[g->nreq] = strndup(run, len)) == NULL)
+		return PV_ERR_ALLOC;
+	g->nreq++;
+	return 0;
+}
+
+static int
+grep_required(struct grep_ctx *g, const char *p)
+{
+	size_t i = 0, len = strlen(p), rl = 0, j;
+	int depth = 0, last_lit = 0, r;
+	char *run;
+
+	if ((run = malloc(len + 1)) == NULL)
+		return PV_ERR_ALLOC;
+#define END_RUN()                                        \
+	do {                                             \
+		if ((r = grep_add_req(g, run, rl)) != 0) \
+			goto out;                        \
+		rl = 0;                                  \
+	} while (0)
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (c == '\\') {
+			if (i + 1 >= len)
+				goto none;
+			c = p[++i];
+			if (depth == 0 &&
+			    strchr("\\.[]()*+?{}|^$", c) != NULL) {
+				run[rl++] = c;
+				last_lit = 1;
+			} else {
+				END_RUN();
+				last_lit = 0;
+			}
+			continue;
+		}
+		if (c == '[') {
+			/* ']' first (or after '^') is a member; [: :] etc. */
+			j = i + 1;
+			if (j < len && p[j] == '^')
+				j++;
+			if (j < len && p[j] == ']')
+				j++;
+			for (; j < len && p[j] != ']'; j++)
+				if (p[j] == '[' && j + 1 < len &&
+				    strchr(":.=", p[j + 1]) != NULL) {
+					const char *e = strstr(p + j + 2,
+					    p[j + 1] == ':'       ? ":]"
+						: p[j + 1] == '.' ? ".]"
+								  : "=]");
+
+					if (e == NULL)
+						goto none;
+					j = (size_t)(e - p) + 1;
+				}
+			if (j >= len)
+				goto none;
+			i = j;
+			END_RUN();
+			last_lit = 0;
+			continue;
+		}
+		if (c == '(' || c == ')') {
+			depth += c == '(' ? 1 : -1;
+			if (depth < 0)
+				goto none;
+			END_RUN();
+			last_lit = 0;
+			continue;
+		}
+		if (depth > 0)
+			continue;
+		if (c == '|')
+			goto none; /* a top-level alternation */
+		if (c == '*' || c == '?' || c == '{') {
+			if (last_lit && rl > 0)
+				rl--;
+			END_RUN();
+			last_lit = 0;
+			if (c == '{')
+				while (i + 1 < len && p[i + 1] != '}')
+					i++;
+			continue;
+		}
+		if (c == '+') {
+			END_RUN();
+			last_lit = 0;
+			continue;
+		}
+		if (c == '.' || c == '^' || c == '$' || c == '}') {
+			END_RUN();
+			last_lit = 0;
+			continue;
+		}
+		run[rl++] = c;
+		last_lit = 1;
+	}
+	END_RUN();
+#undef END_RUN
+	r = 0;
+	goto out;
+none:
+	/* no literal: drop what was found, every file is read */
+	for (i = 0; i < g->nreq; i++)
+		free(g->req[i]);
+	g->nreq = 0;
+	r = 0;
+out:
+	free(run);
+	return r;
 }
 
 /*
@@ -454,10 +599,40 @@ grep_stream_clear(struct grep_stream *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Can the file be skipped?  1 when its index (final chunk only) lacks a
+ * trigram of a required literal; 0 to read it in full (no index, a
+ * saturated one, no final chunk, any error: the full read reports it).
+ */
+static int
+grep_index_skips(
+    struct grep_ctx *g, const char *path, const struct replay_keys *keys)
+{
+	struct rec_reader *r = NULL;
+	struct rec_index ix;
+	char err[512];
+	int skip = 0;
+	size_t i;
+
+	if (replay_open(path, keys, &r, err, sizeof(err)) != 0) {
+		rec_reader_free(r);
+		return 0;
+	}
+	if (rec_reader_index(r, &ix) == 0 && !ix.saturated)
+		for (i = 0; i < g->nreq && !skip; i++)
+			skip = !rec_index_may_match(&ix,
+			    (const uint8_t *)g->req[i], strlen(g->req[i]),
+			    g->req_skip_high);
+	rec_reader_free(r);
+	return skip;
+}
+
 static int
 grep_file(struct grep_ctx *g, const char *path, const struct replay_keys *keys,
     int want_in, int want_out)
 {
+	if (g->nreq > 0 && !g->no_index && grep_index_skips(g, path, keys))
+		return 0;
 	struct grep_stream so = { .name = "output" }, si = { .name = "input" };
 	struct rec_reader *r = NULL;
 	struct rec_event ev;
@@ -674,6 +849,8 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 			icase = 1;
 		else if (strcmp(argv[a], "--json") == 0)
 			g.json = 1;
+		else if (strcmp(argv[a], "--no-index") == 0)
+			g.no_index = 1;
 		else if (strcmp(argv[a], "-C") == 0 && a + 1 < argc &&
 		    pv_parse_u32(argv[a + 1], 0, CONTEXT_MAX, &c) == 0) {
 			g.context = c;
@@ -714,6 +891,14 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 		if (icase)
 			grep_lower(g.lit, g.lit, g.litlen);
 	}
+	/* the index compares lower-cased ASCII, so -i needs nothing more */
+	if ((g.lit != NULL ? grep_add_req(&g, g.lit, g.litlen)
+			   : grep_required(&g, pattern)) != 0) {
+		fprintf(stderr, "provost-replay: grep: out of memory\n");
+		err = 1;
+		goto out;
+	}
+	g.req_skip_high = g.lit == NULL && icase;
 	/* by default as many jobs as processors (at most 8) */
 	if (jobs == 0) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -739,6 +924,9 @@ replay_cmd_grep(int argc, char **argv, const struct replay_keys *keys)
 		replay_json_array_end(&g.arr);
 	fflush(stdout);
 out:
+	for (size_t i = 0; i < g.nreq; i++)
+		free(g.req[i]);
+	free(g.req);
 	pv_buf_free(g.tmp);
 	free(g.lit);
 	regfree(&g.re);

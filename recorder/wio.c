@@ -28,6 +28,13 @@ struct rec_wio {
 	uint8_t hh[REC_HASH_LEN];
 	uint8_t *out; /* one sealed chunk: header, ciphertext, tag */
 	size_t outcap;
+	/*
+	 * The search index, built here (not on the caller's relay thread)
+	 * from every chunk's events; gave_up: it failed (out of memory),
+	 * the recording goes on with a saturated index.
+	 */
+	struct rec_tindex *ix;
+	int ix_gave_up;
 	pthread_t thread; /* seals and writes */
 	pthread_t syncer; /* fdatasyncs what was written */
 	int nthreads;
@@ -185,6 +192,42 @@ wio_seal(struct rec_wio *q, size_t i, size_t *outlen)
 	return 0;
 }
 
+/*
+ * Indexes slot i's events; in the final chunk, puts the INDEX event
+ * right before END (the writer left room for it and counted it).
+ */
+static int
+wio_index(struct rec_wio *q, size_t i)
+{
+	const size_t endlen = REC_EVENT_HDR_LEN + 48;
+	uint8_t *p = q->slot[i], *e;
+	size_t len = q->len[i], n;
+
+	if (!q->ix_gave_up && rec_tindex_events(&q->ix, p, len) != 0) {
+		rec_tindex_free(q->ix);
+		q->ix = NULL;
+		q->ix_gave_up = 1;
+	}
+	if (!(q->flags[i] & REC_FLAG_FINAL))
+		return 0;
+	if (len < endlen || p[len - endlen] != REC_EV_END ||
+	    len + REC_INDEX_EVENT_MAX > REC_WRITER_PLAIN_CAP)
+		return PV_ERR_INTERNAL;
+	e = p + len - endlen;
+	memmove(e + REC_EVENT_HDR_LEN + REC_INDEX_EVENT_MAX, e, endlen);
+	n = rec_tindex_payload(q->ix, q->ix_gave_up, e + REC_EVENT_HDR_LEN);
+	memmove(e + REC_EVENT_HDR_LEN + n,
+	    e + REC_EVENT_HDR_LEN + REC_INDEX_EVENT_MAX, endlen);
+	/* the END event's time, which follows */
+	memcpy(e + 1, e + REC_EVENT_HDR_LEN + n + 1, 8);
+	e[0] = REC_EV_INDEX;
+	rec_put_be32(e + 9, (uint32_t)n);
+	q->len[i] = len + REC_EVENT_HDR_LEN + n;
+	rec_tindex_free(q->ix);
+	q->ix = NULL;
+	return 0;
+}
+
 /* Seals and writes queued chunks in order, as soon as they come. */
 static void *
 wio_main(void *arg)
@@ -204,7 +247,8 @@ wio_main(void *arg)
 		/* The caller never touches slots tail..head-1. */
 		i = (size_t)(q->tail % REC_WIO_SLOTS);
 		pthread_mutex_unlock(&q->mu);
-		if ((r = wio_seal(q, i, &n)) != 0) {
+		if ((r = wio_index(q, i)) != 0 ||
+		    (r = wio_seal(q, i, &n)) != 0) {
 			/* reported below */
 		} else if (pv_write_all(q->fd, q->out, n) != 0) {
 			pv_error(
@@ -322,6 +366,7 @@ wio_free(struct rec_wio *q)
 		pv_secret_free(q->out, q->outcap);
 	ZSTD_freeCCtx(q->zc);
 	EVP_CIPHER_CTX_free(q->cc);
+	rec_tindex_free(q->ix);
 	PV_WIPE(q->prefix);
 	free(q);
 }

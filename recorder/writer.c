@@ -682,8 +682,17 @@ rec_writer_close(
 
 	memset(sha256, 0, 32);
 	*size = 0;
+	/*
+	 * The I/O thread puts the INDEX event before END in the final
+	 * chunk (format section 5): room for it, and it is counted.
+	 */
+	if (w->plen + REC_EVENT_HDR_LEN + 48 + REC_INDEX_EVENT_MAX >
+		REC_WRITER_PLAIN_CAP &&
+	    (r = writer_seal(w, 0, now_ms)) != 0)
+		goto out;
 	if ((r = writer_event(w, now_ms, REC_EV_END, 48, &p)) != 0)
 		goto out;
+	w->tot.events++;
 	w->tot.chunks = w->index + 1;
 	w->tot.duration_ms = w->last_t;
 	rec_put_be64(p, w->tot.events);

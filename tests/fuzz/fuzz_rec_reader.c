@@ -9,7 +9,8 @@
  * list; 'F' = final chunk) fed straight to the event decoder; seeds
  * events-*.bin.  File content events of a recording also go through
  * rec_extract (into /dev/null), checked at each FILE event with content;
- * seed filedata.pvr.
+ * seed filedata.pvr.  Every recording's search index is then read the
+ * fast way (rec_reader_index: the final chunk alone) and probed.
  */
 #include "config.h"
 
@@ -74,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 0 && (data[0] == 'E' || data[0] == 'F')) {
 		(void)rec_reader_fuzz_events(
-		    data + 1, size - 1, data[0] == 'F');
+		    data + 1, size - 1, data[0] == 'F', NULL, 0);
 		return 0;
 	}
 	if (rec_key_from_x25519_raw(&k, fuzz_key) != 0)
@@ -98,6 +99,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (ret < 0 && rec_reader_error(r)[0] == '\0')
 				abort(); /* every failure says why */
+		}
+	}
+	/* the search index, read from the final chunk alone, and probed */
+	rec_reader_free(r);
+	r = NULL;
+	if (rec_reader_open_mem(&r, data, size) == 0 &&
+	    rec_reader_unlock(r, k) == 0) {
+		struct rec_index ix;
+
+		ret = rec_reader_index(r, &ix);
+		if (ret < 0 && rec_reader_error(r)[0] == '\0')
+			abort();
+		if (ret == 0) {
+			if (!ix.saturated && ix.bitmap == NULL)
+				abort();
+			(void)rec_index_may_match(
+			    &ix, (const uint8_t *)"rm -rf", 6, 0);
+			(void)rec_index_may_match(&ix, data, size, 1);
 		}
 	}
 	(void)rec_format_offset(rec_reader_last_ms(r), when, sizeof(when));

@@ -93,5 +93,67 @@ grep -q '^a.pvr:[0-9:]*:input:echo before; printf "x rm -"' all.out &&
 grep -q 'rf long' all.out && pv_fail "a match across the 64 KiB line limit was found"
 n=$("$REPLAY" grep --key s.pem -i 'rm -rf' a.pvr | wc -l)
 [ "$n" -gt "$(wc -l <all.out)" ] || pv_fail "-i found no more than the exact case ($n)"
+
+# The index: the same bytes and status as --no-index, on fixed patterns
+# (regexes with a provable literal and without), -i, --input, -C, --json
+# and -j; then on pieces of every line --no-index prints.
+"$REC" --recipient s.pub -o c.pvr -- sh -c 'echo only in c; echo "MiXeD Case tail"' >/dev/null 2>&1 ||
+    pv_fail "provost-rec c"
+files="a.pvr b.pvr c.pvr"
+idx_same() {
+	# shellcheck disable=SC2086 # the options and files are words
+	"$REPLAY" grep --key s.pem "$@" $files >ix.out 2>ix.err
+	ri=$?
+	# shellcheck disable=SC2086
+	"$REPLAY" grep --key s.pem --no-index "$@" $files >nx.out 2>nx.err
+	rn=$?
+	[ $ri -eq $rn ] || pv_fail "grep $* exited $ri with the index, $rn without"
+	cmp -s ix.out nx.out ||
+	    pv_fail "grep $* differs with the index: $(diff ix.out nx.out | head -n 10)"
+	cmp -s ix.err nx.err || pv_fail "grep $*: stderr differs with the index"
+}
+for opts in "" "--input" "--output" "-i" "-C 1" "--json" "-j 1" "-j 3"; do
+	for pat in 'rm -rf' 'nowhere' 'only in c' 'mixed case' 'MiXeD' 'x rm -rf split' \
+	    'rm -r[f]' 'rm -r+f' 'o.ly in' '(only|nowhere) in' 'onl(y)? in c' \
+	    'nowhere|only' 'r[m] -rf' 'zz[a-z]*qq' 'a{3}rm' 'rm' '^rm -rf' 'é rm'; do
+		# shellcheck disable=SC2086
+		idx_same $opts -- "$pat"
+	done
+done
+# pieces of the lines, as grep prints them (the pattern: no ERE operator)
+"$REPLAY" grep --key s.pem --no-index -- '' $files |
+    sed 's/^[^:]*:[0-9]*:[0-9]*:[0-9]*:[a-z]*://' | cut -c 1-300 >lines.txt
+[ "$(wc -l <lines.txt)" -gt 10 ] || pv_fail "too few lines: $(cat lines.txt)"
+awk 'BEGIN { srand(18) } length($0) >= 3 {
+	for (k = 0; k < 3; k++) {
+		n = 3 + int(rand() * 12); if (n > length($0)) n = length($0)
+		at = 1 + int(rand() * (length($0) - n + 1))
+		p = substr($0, at, n)
+		if (p !~ /[][\\.()*+?{}|^$]/ && p !~ /^-/) print p
+	}
+}' lines.txt | sort -u | head -n 150 >pieces.txt
+np=$(wc -l <pieces.txt)
+[ "$np" -gt 40 ] || pv_fail "too few pieces ($np)"
+while IFS= read -r p; do
+	idx_same -- "$p"
+	[ $ri -eq 0 ] || pv_fail "'$p', taken from a line, was not found with the index"
+	idx_same -i -- "$p"
+done <pieces.txt
+# the index is what skipped: a file whose first chunk is damaged is
+# still skipped for a pattern its index rules out (only the final chunk
+# is read), and reported when read in full
+"$REC" --recipient s.pub -o d.pvr -- sh -c 'echo one; sleep 1.2; echo two' >/dev/null 2>&1 ||
+    pv_fail "provost-rec d"
+hl=$(od -A n -t u4 --endian=big -j 10 -N 4 d.pvr | tr -d ' ')
+off=$((14 + hl + 20))
+printf '\001' | dd of=d.pvr bs=1 seek=$off conv=notrunc 2>/dev/null
+"$REPLAY" grep --key s.pem nowhere d.pvr >/dev/null 2>d.err
+[ $? -eq 1 ] && [ ! -s d.err ] || pv_fail "the index did not skip d.pvr: $(cat d.err)"
+"$REPLAY" grep --key s.pem --no-index nowhere d.pvr >/dev/null 2>d.err
+[ $? -eq 2 ] && grep -q 'chunk 0 fails authentication' d.err ||
+    pv_fail "--no-index did not read d.pvr in full: $(cat d.err)"
+"$REPLAY" grep --key s.pem two d.pvr >/dev/null 2>d.err
+[ $? -eq 2 ] || pv_fail "a pattern the index allows did not read d.pvr in full"
+pv_log "the index prints what --no-index prints ($np pieces of lines, all found)"
 pv_log "literal and regex searches print the same bytes"
 exit 0
