@@ -715,6 +715,7 @@ static void __attribute__((noreturn)) grep_child(struct grep_ctx *g,
 	if (g->json)
 		g->arr.n = 1;
 	g->matches = 0;
+	g->no_index = 1; /* the parent read the index */
 	rc = grep_file(g, path, w->keys, w->in, w->out);
 	(void)fflush(stdout);
 	(void)fflush(stderr);
@@ -809,20 +810,37 @@ grep_job_finish(struct grep_ctx *g, struct grep_job *j)
 	return WIFEXITED(st) && WEXITSTATUS(st) <= 1 ? WEXITSTATUS(st) : 2;
 }
 
-/* The files, jobs at a time; *err set when one could not be searched. */
+/*
+ * The files, jobs at a time; *err set when one could not be searched.
+ * The index is read here, before a job is started: a file it rules out
+ * costs no process (a fork and two pipes cost more than reading it).
+ */
+#define JOB_FAILED 0
+#define JOB_RUNS 1
+#define JOB_SKIPPED 2
 static void
 grep_jobs(struct grep_ctx *g, char **files, int n, const struct grep_want *w,
     int jobs, int *err)
 {
 	struct grep_job q[GREP_JOBS_MAX];
 	int next = 0, emit = 0, rc;
-	char ok[GREP_JOBS_MAX] = { 0 };
+	char st[GREP_JOBS_MAX] = { 0 };
 
 	while (emit < n) {
-		for (; next < n && next - emit < jobs; next++)
-			ok[next % jobs] = grep_job_start(g, files[next], w,
-					      &q[next % jobs]) == 0;
-		rc = ok[emit % jobs] ? grep_job_finish(g, &q[emit % jobs]) : 2;
+		for (; next < n && next - emit < jobs; next++) {
+			if (g->nreq > 0 && !g->no_index &&
+			    grep_index_skips(g, files[next], w->keys))
+				st[next % jobs] = JOB_SKIPPED;
+			else
+				st[next % jobs] = grep_job_start(g, files[next],
+						      w, &q[next % jobs]) == 0
+				    ? JOB_RUNS
+				    : JOB_FAILED;
+		}
+		rc = st[emit % jobs] == JOB_SKIPPED ? 1
+		    : st[emit % jobs] == JOB_RUNS
+		    ? grep_job_finish(g, &q[emit % jobs])
+		    : 2;
 		if (rc == 0)
 			g->matches++;
 		else if (rc != 1)
