@@ -1,7 +1,9 @@
 #!/bin/sh
 # t_rec_spec.sh: a second reader, written in Python from
 # docs/recording-format.md alone (cryptography + the zstd program), opens
-# recordings provost-rec made, for an X25519 and an RSA recipient.
+# recordings provost-rec made, for an X25519 and an RSA recipient, and
+# checks the search index (INDEX) by the positions the document defines:
+# the trigrams of the lines shown are set, its count is its bits.
 . "$top_srcdir/tests/integration/lib.sh"
 
 OPENSSL=${OPENSSL:-openssl}
@@ -64,6 +66,7 @@ aead = AESGCM(dk)
 off, i, final = 14 + jlen, 0, False
 events, out, last_t, totals = 0, b"", 0, None
 nout = nerr = nin = 0
+index = None
 while off < len(data):
     assert not final, "trailing bytes"
     flags, ctlen = struct.unpack(">BI", data[off:off + 5])
@@ -97,10 +100,33 @@ while off < len(data):
         elif t == 8:
             kind, value, core, nl = struct.unpack(">BIBI", payload[:10])
             print("exit", kind, value)
+        elif t == 131:
+            assert final and plain[p] == 9, "INDEX placement"
+            index = payload
     off += 5 + ctlen
     i += 1
 assert final and totals is not None, "incomplete"
 assert totals == (events, nout, nerr, nin, i, last_t), (totals, events, i)
+assert index is not None, "no INDEX event"
+kind, ver, nh, fl, bits, nset = struct.unpack(">BBBBII", index[:12])
+assert (kind, ver, nh, fl) == (1, 1, 2, 0), "INDEX header"
+bm = index[12:]
+assert len(bm) == bits // 8 and bits & (bits - 1) == 0, "INDEX size"
+assert sum(bin(b).count("1") for b in bm) == nset, "INDEX count"
+lg = bits.bit_length() - 1
+def has(tri):
+    tri = tri.lower()
+    t = tri[0] << 16 | tri[1] << 8 | tri[2]
+    h = (t * 0x9e3779b97f4a7c15) % 2**64
+    for pos in ((h >> 32) >> (32 - lg), (h % 2**32) >> (32 - lg)):
+        if not bm[pos // 8] & (1 << (pos % 8)):
+            return False
+    return True
+for line in out.replace(b"\r", b"").split(b"\n"):
+    for k in range(len(line) - 2):
+        assert has(line[k:k + 3]), ("trigram not in the index", line[k:k + 3])
+assert has(b"ONE") and has(b"Two"), "case"
+print("index", bits, nset)
 print("chunks", i)
 sys.stdout.buffer.write(out)
 PYEOF
@@ -109,7 +135,8 @@ for k in x.pem r.pem; do
 	python3 reader.py s.pvr $k >py.out 2>py.err || pv_fail "second reader with $k: $(cat py.err)"
 	grep -q '^exit 1 5$' py.out || pv_fail "$k: no exit 5: $(cat py.out)"
 	grep -q '^chunks [2-9]' py.out || pv_fail "$k: expected several chunks: $(head -2 py.out)"
-	tail -n +3 py.out | tr -d '\r' >py.text
+	grep -q '^index [0-9]* [1-9]' py.out || pv_fail "$k: no index: $(head -3 py.out)"
+	grep -v '^index ' py.out | tail -n +3 | tr -d '\r' >py.text
 	tr -d '\r' <shown.txt | cmp -s - py.text || pv_fail "$k: output differs from what was shown"
 done
 exit 0
