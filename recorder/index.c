@@ -34,6 +34,7 @@ struct rec_tindex {
 	uint32_t set;
 	int saturated;
 	int exec_open; /* an EXEC (and EXEC_MORE) is being read */
+	uint64_t fed;  /* bytes of text events, up to REC_INDEX_TEXT_MAX */
 	struct tstream out, in;
 	struct pv_buf *text; /* the escape filter's output */
 };
@@ -266,6 +267,12 @@ rec_tindex_events(struct rec_tindex **ixp, const uint8_t *ev, size_t len)
 			ix = *ixp;
 		}
 		if (ix == NULL || ix->saturated) {
+			off += n;
+			continue;
+		}
+		if (is_text_event(type) &&
+		    (ix->fed += n) > REC_INDEX_TEXT_MAX) {
+			tindex_saturate(ix);
 			off += n;
 			continue;
 		}

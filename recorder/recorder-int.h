@@ -127,6 +127,12 @@ int rec_unwrap_key(const struct rec_key *k, const uint8_t *epk, size_t epk_len,
 #define REC_INDEX_BITS (1u << REC_INDEX_BITS_LOG)
 #define REC_INDEX_HASHES 2
 #define REC_INDEX_SATURATED (REC_INDEX_BITS / 3)
+/*
+ * Past this many bytes of text events the writer stops indexing and says
+ * SATURATED: the index costs the recorder about 2.5 ns a byte of text,
+ * more than zstd, and a recording this large is read in full anyway.
+ */
+#define REC_INDEX_TEXT_MAX (32u * 1024 * 1024)
 #define REC_INDEX_BITS_MIN_LOG 10
 #define REC_INDEX_BITS_MAX_LOG 22
 #define REC_INDEX_MULT 0x9e3779b97f4a7c15ull

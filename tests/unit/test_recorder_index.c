@@ -258,6 +258,48 @@ test_saturation(void **state)
 	assert_true((size_t)sb.st_size < n + n / 50);
 }
 
+/*
+ * Text that would never fill the bitmap (one line, over and over) still
+ * stops being indexed past REC_INDEX_TEXT_MAX bytes: the recorder's CPU
+ * for a large `cat` is bounded; below it the index stays.
+ */
+static void
+test_text_cap(void **state)
+{
+	static const size_t sizes[] = { REC_INDEX_TEXT_MAX - 65536,
+		REC_INDEX_TEXT_MAX + 65536 };
+	struct rec_writer *w;
+	struct rec_reader *r;
+	struct rec_index ix;
+	char path[TR_PATH_MAX], *line;
+	size_t i, k, n = 65536;
+
+	(void)state;
+	line = malloc(n);
+	assert_non_null(line);
+	for (i = 0; i < n; i++)
+		line[i] = "the same text\n"[i % 14];
+	for (k = 0; k < 2; k++) {
+		w = wopen("cap.pvr", path);
+		for (i = 0; i < sizes[k]; i += n)
+			assert_int_equal(rec_writer_data(w, meta.start_mono_ms,
+					     REC_EV_OUTPUT, line, n),
+			    0);
+		wclose(w);
+		assert_int_equal(index_of(path, &r, &ix), 0);
+		if (k == 0) {
+			assert_false(ix.saturated);
+			assert_int_equal(may(&ix, "same text"), 1);
+			assert_int_equal(may(&ix, "other"), 0);
+		} else {
+			assert_true(ix.saturated);
+			assert_int_equal(may(&ix, "other"), 1);
+		}
+		rec_reader_free(r);
+	}
+	free(line);
+}
+
 static void
 test_no_text(void **state)
 {
@@ -733,6 +775,7 @@ main(void)
 		cmocka_unit_test(test_case),
 		cmocka_unit_test(test_backspace),
 		cmocka_unit_test(test_saturation),
+		cmocka_unit_test(test_text_cap),
 		cmocka_unit_test(test_no_text),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_fast_path_checks),
