@@ -343,6 +343,20 @@ struct broker_backend_ops {
 	/* The approver's menu (pending, approve, deny); as menu. */
 	int (*approver_menu)(void *ctx, const char *approver, const char *addr,
 	    const char *session_id, const char *command, struct pv_buf *out);
+	/*
+	 * The target leg's TCP connection, opened by the monitor for the
+	 * engineer's target: *fd non-blocking, its connect under way.  On
+	 * failure why says so ("cannot reach target T: ...").  NULL in the
+	 * monitor's own backend.
+	 */
+	int (*target_connect)(void *ctx, const char *engineer,
+	    const char *target, int *fd, char *why, size_t whylen);
+	/*
+	 * A leg target_connect handed over failed later (stage: 1 the
+	 * connect, 2 the key exchange): the monitor writes the unreachable
+	 * row.  NULL in the monitor's own backend.
+	 */
+	int (*target_failed)(void *ctx, int stage, const char *reason);
 };
 
 struct broker_backend {

@@ -17,6 +17,7 @@ libprovost_broker_la_SOURCES = \
 	broker/monitor/control_cmd.c \
 	broker/monitor/control_watch.c \
 	broker/monitor/lease.c \
+	broker/monitor/leg.c \
 	broker/monitor/listen.c \
 	broker/monitor/menu.c \
 	broker/monitor/menu_approver.c \

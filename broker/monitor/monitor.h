@@ -127,6 +127,16 @@ int broker_lease_take(struct broker_lease *l, struct broker_backend *bk,
  */
 int broker_lease_tick(struct broker_lease *l, struct broker_backend *bk);
 
+/*
+ * leg.c: a TCP connection to host:port for a session's target leg,
+ * started without waiting: *fd is non-blocking, its connect done or under
+ * way.  A host name is resolved first (*resolved = 1), which waits for
+ * the resolver; an address does not.  PV_ERR_NOT_FOUND (no such name),
+ * PV_ERR_IO (every address failed at once), why says how in one line.
+ */
+int broker_leg_connect(const char *host, uint16_t port, int *fd, int *resolved,
+    char *why, size_t whylen);
+
 /* monitor_srv.c: the monitor's side, one per session process. */
 struct broker_mon_child;
 struct rec_recipients;

@@ -1234,6 +1234,15 @@ broker_monsrv_id(const struct broker_mon_child *c)
 	return c->id;
 }
 
+/*
+ * Rows only the monitor writes, from what it saw itself: a session
+ * process that asks to append one lies.
+ */
+static const char *const ms_own_actions[] = {
+	"target.unreachable",
+	"session.monitor_violation",
+};
+
 /* The child's audit event: of this session, details {"detail": TEXT}. */
 static int
 ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
@@ -1242,12 +1251,18 @@ ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 	char object[64];
 	json_t *j;
 	const char *detail;
+	size_t i;
 	int r;
 
 	(void)fd;
 	(void)snprintf(object, sizeof(object), "session:%s", c->id);
 	if (strcmp(q->u.audit.object, object) != 0)
 		return PV_ERR_PROTOCOL;
+	for (i = 0; i < sizeof(ms_own_actions) / sizeof(ms_own_actions[0]); i++)
+		if (strcmp(q->u.audit.action, ms_own_actions[i]) == 0) {
+			c->lie = "an audit row only the monitor writes";
+			return PV_ERR_PROTOCOL;
+		}
 	if ((j = json_loads(
 		 q->u.audit.details, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_object(j) || json_object_size(j) != 1 ||
@@ -1256,30 +1271,115 @@ ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 		json_decref(j);
 		return PV_ERR_PROTOCOL;
 	}
-	/*
-	 * An unreachable target counts against a provider's availability
-	 * (the sla plugin): the target is the one this monitor decided for
-	 * the session, never one the process names; before a decision there
-	 * is none, and the row is not written.
-	 */
-	if (strcmp(q->u.audit.action, "target.unreachable") == 0) {
-		char d[1024];
-
-		if (c->tgt.name[0] == '\0') {
-			json_decref(j);
-			a->type = MON_AUDIT_ACK;
-			return 0;
-		}
-		(void)snprintf(
-		    d, sizeof(d), "target=%s %s", c->tgt.name, detail);
-		r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, d);
-	} else
-		r = c->bk->ops->audit(
-		    c->bk->ctx, c->id, q->u.audit.action, detail);
+	r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, detail);
 	json_decref(j);
 	if (r != 0)
 		return ms_error(a, r, "the audit event was not recorded");
 	a->type = MON_AUDIT_ACK;
+	return 0;
+}
+
+/*
+ * An unreachable target counts against a provider's availability (the
+ * sla plugin): the row names the target this monitor decided for the
+ * session, with why; before an allow decision there is none, and no row.
+ */
+static void
+ms_unreachable(struct broker_mon_child *c, const char *why)
+{
+	char d[MON_REASON_MAX + 2 * MON_NAME_MAX + 64];
+
+	if (!c->st.dec_allowed || c->tgt.name[0] == '\0')
+		return;
+	(void)snprintf(d, sizeof(d), "target=%s cannot reach target %s: %s",
+	    c->tgt.name, c->tgt.name, why);
+	if (c->bk->ops->audit(c->bk->ctx, c->id, "target.unreachable", d) != 0)
+		pv_warn(
+		    "session %s: the unreachable row was not written", c->id);
+}
+
+/*
+ * The target leg's TCP connection, opened here (the session process has
+ * no socket(2)): to the host and port of the monitor's own row, for a
+ * target the engineer may see (before any decision, the pre-opened leg)
+ * or the one its last decision allowed (the order rules).  The socket goes
+ * over with the answer, its connect under way; the loop never waits for
+ * it (a host name is resolved first: see broker_leg_connect).
+ */
+static int
+ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
+{
+	const struct mon_target_connect *t = &q->u.target_connect;
+	struct mon_target_socket *o = &a->u.target_socket;
+	struct broker_target pre;
+	const struct broker_target *tg;
+	char why[128], msg[MON_REASON_MAX + 1];
+	int r, resolved = 0;
+	uint64_t t0;
+
+	if (c->approver[0] != '\0' || c->engineer[0] == '\0' ||
+	    strcmp(c->engineer, t->engineer) != 0) {
+		c->lie = "a target connection for no engineer";
+		return PV_ERR_PROTOCOL;
+	}
+	if (!c->st.decided) {
+		/* what target-get answers: a target this engineer may see */
+		if (c->bk->ops->target_get(
+			c->bk->ctx, c->engineer, t->target, &pre) != 0) {
+			c->lie = "a target connection to a target the "
+				 "engineer may not reach";
+			return PV_ERR_PROTOCOL;
+		}
+		tg = &pre;
+	} else {
+		/* the order rules: the last decision allowed this target */
+		if (strcmp(c->tgt.name, t->target) != 0 ||
+		    c->account[0] == '\0') {
+			c->lie = "a target connection without an allow "
+				 "decision for it";
+			return PV_ERR_PROTOCOL;
+		}
+		tg = &c->tgt;
+	}
+	t0 = pv_mono_ms();
+	r = broker_leg_connect(
+	    tg->host, tg->port, fd, &resolved, why, sizeof(why));
+	if (resolved)
+		pv_verbose("session %s: monitor: resolving %s for %s took %llu "
+			   "ms",
+		    c->id, tg->host, tg->name,
+		    (unsigned long long)(pv_mono_ms() - t0));
+	if (r != 0) {
+		pv_info("session %s: cannot reach target %s (%s:%u): %s", c->id,
+		    tg->name, tg->host, (unsigned int)tg->port, why);
+		ms_unreachable(c, why); /* after an allow decision only */
+		if (snprintf(msg, sizeof(msg), "cannot reach target %s: %s",
+			tg->name, why) < 0)
+			msg[0] = '\0';
+		return ms_error(a, r, msg);
+	}
+	a->type = MON_TARGET_SOCKET;
+	(void)snprintf(o->target, sizeof(o->target), "%s", tg->name);
+	(void)snprintf(o->host, sizeof(o->host), "%s", tg->host);
+	o->port = tg->port;
+	return 0;
+}
+
+/* What the session process saw of a leg after the socket went over. */
+static int
+ms_target_failed(struct broker_mon_child *c, const struct mon_msg *q,
+    struct mon_msg *a, int *fd)
+{
+	const struct mon_target_failed *f = &q->u.target_failed;
+
+	(void)fd;
+	pv_info("session %s: the target leg to %s failed (%s): %s", c->id,
+	    c->tgt.name,
+	    f->stage == MON_LEG_CONNECT ? "connect" : "key exchange",
+	    f->reason);
+	ms_unreachable(c, f->reason);
+	a->type = MON_TARGET_FAILED_ACK;
 	return 0;
 }
 
@@ -1341,6 +1441,8 @@ static const ms_handler_fn ms_handlers[MON_TYPE_MAX_ + 1] = {
 	[MON_SESSION_END] = ms_end,
 	[MON_MENU] = ms_menu,
 	[MON_AUDIT] = ms_audit,
+	[MON_TARGET_CONNECT] = ms_target_connect,
+	[MON_TARGET_FAILED] = ms_target_failed,
 };
 
 int

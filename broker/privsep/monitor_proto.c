@@ -184,6 +184,20 @@ static const struct mon_field f_menu_out[] = {
 	F_INT("status", MF_U32, menu_out.status, 0, 255),
 	F_BLOB("out", MF_BLOB0, menu_out.out, menu_out.outlen),
 };
+static const struct mon_field f_target_connect[] = {
+	F_STR("engineer", target_connect.engineer, MC_NAME),
+	F_STR("target", target_connect.target, MC_NAME),
+};
+static const struct mon_field f_target_socket[] = {
+	F_STR("target", target_socket.target, MC_NAME),
+	F_STR("host", target_socket.host, MC_HOST),
+	F_INT("port", MF_U16, target_socket.port, 1, UINT16_MAX),
+};
+static const struct mon_field f_target_failed[] = {
+	F_INT(
+	    "stage", MF_U8, target_failed.stage, MON_LEG_CONNECT, MON_LEG_KEX),
+	F_STR("reason", target_failed.reason, MC_TEXT),
+};
 
 /* --- rules between fields --- */
 
@@ -272,6 +286,7 @@ o_decide(struct monitor_state *st, const struct mon_msg *m)
 	if (strcmp(st->key_login, m->u.decide_ch.engineer) != 0)
 		return PV_ERR_PROTOCOL;
 	/* a new decision replaces the last one's mint */
+	st->decided = 1;
 	st->mint_ok = 0;
 	st->dec_allowed = 0;
 	memcpy(st->dec_target, m->u.decide_ch.target, sizeof(st->dec_target));
@@ -326,6 +341,48 @@ o_session_open(struct monitor_state *st, const struct mon_msg *m)
 	    strcmp(st->dec_account, m->u.session_open.account) != 0)
 		return PV_ERR_PROTOCOL;
 	st->row_opened = 1;
+	return 0;
+}
+
+/*
+ * The monitor connects only for the login's engineer: before any
+ * decision once, after the good key (the pre-opened leg, which the
+ * monitor still checks against what the engineer may see); after one
+ * only for the target of the last decision, and only if it allowed.
+ */
+static int
+o_target_connect(struct monitor_state *st, const struct mon_msg *m)
+{
+	const struct mon_target_connect *t = &m->u.target_connect;
+
+	if (!st->key_ok || strcmp(st->key_login, t->engineer) != 0 ||
+	    st->connects >= MON_TARGET_CONNECTS_MAX)
+		return PV_ERR_PROTOCOL;
+	if (!st->decided) {
+		if (st->pre_connects++ > 0)
+			return PV_ERR_PROTOCOL;
+	} else if (!st->dec_allowed || strcmp(st->dec_target, t->target) != 0)
+		return PV_ERR_PROTOCOL;
+	st->connects++;
+	return 0;
+}
+
+static int
+a_target_socket(struct monitor_state *st, const struct mon_msg *m)
+{
+	(void)m;
+	st->leg_out = 1;
+	return 0;
+}
+
+/* A failure of a leg handed out, told once. */
+static int
+o_target_failed(struct monitor_state *st, const struct mon_msg *m)
+{
+	(void)m;
+	if (!st->leg_out)
+		return PV_ERR_PROTOCOL;
+	st->leg_out = 0;
 	return 0;
 }
 
@@ -461,6 +518,18 @@ static const struct mon_type_def mon_types[MON_TYPE_MAX_ + 1] = {
 	ANS0(MON_SESSION_OPEN_ACK, "session-open-ack"),
 	REQ(MON_MENU, "menu", AUTH, MON_MENU_OUT, f_menu, NULL),
 	ANS(MON_MENU_OUT, "menu-output", f_menu_out, NULL, NULL),
+	REQ(MON_TARGET_CONNECT, "target-connect", ANY, MON_TARGET_SOCKET,
+	    f_target_connect, o_target_connect),
+	[MON_TARGET_SOCKET] = { .type = MON_TARGET_SOCKET,
+	    .name = "target-socket",
+	    .dir = MON_DIR_ANSWER,
+	    .has_fd = 1,
+	    .fields = f_target_socket,
+	    .nfields = NFIELDS(f_target_socket),
+	    .order = a_target_socket },
+	REQ(MON_TARGET_FAILED, "target-failed", AUTH, MON_TARGET_FAILED_ACK,
+	    f_target_failed, o_target_failed),
+	ANS0(MON_TARGET_FAILED_ACK, "target-failed-ack"),
 };
 
 const struct mon_type_def *

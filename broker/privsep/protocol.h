@@ -48,6 +48,10 @@ enum mon_type {
 	MON_SESSION_OPEN_ACK = 30, /* monitor */
 	MON_MENU = 31,             /* child: a menu command */
 	MON_MENU_OUT = 32,         /* monitor: status and output */
+	MON_TARGET_CONNECT = 35,   /* child: open the target's TCP connection */
+	MON_TARGET_SOCKET = 36,    /* monitor: + the socket (SCM_RIGHTS) */
+	MON_TARGET_FAILED = 37,    /* child: the target leg failed */
+	MON_TARGET_FAILED_ACK = 38, /* monitor */
 };
 /*
  * Retired, never to be reused; a frame of one is an unknown type:
@@ -61,7 +65,7 @@ enum mon_type {
  *        (its once-a-second scan of every live session, at once on a
  *        revoke).
  */
-#define MON_TYPE_MAX_ 32
+#define MON_TYPE_MAX_ 38
 
 /* Field limits (bytes, without the NUL). */
 #define MON_NAME_MAX 64    /* engineer, target, account, rule */
@@ -91,6 +95,12 @@ enum mon_type {
 #define MON_TOKEN_MAX 4096   /* a pvt1 token */
 #define MON_COMMAND_MAX 4096 /* a menu command */
 #define MON_MENU_OUT_MAX 60000
+/*
+ * Target connections a session process may ask for in all: the pre-opened
+ * leg, the decision's own, a retry or two if the leg is lost (as
+ * MS_CREDS_MAX); before authentication at most one.
+ */
+#define MON_TARGET_CONNECTS_MAX 4
 /* Auth requests (key, code, grace) a session may make in all. */
 #define MON_AUTH_REQS_MAX 64
 
@@ -189,6 +199,44 @@ struct mon_target {
 	char accounts[MON_ACCOUNTS_MAX][MON_NAME_MAX + 1];
 };
 
+/*
+ * The monitor opens the target's TCP connection itself (the session
+ * process has no socket(2) or connect(2)): the host and port are those of
+ * the monitor's own store row for the target, which must be one this
+ * engineer may see (before any decision: the pre-opened leg, after the
+ * login's key, once) or, after a decision, the target of the last one,
+ * which must have allowed.  The
+ * answer carries the socket, non-blocking, its connect possibly still in
+ * progress (libssh waits for it), or MON_ERROR when it failed at once.
+ */
+struct mon_target_connect {
+	char engineer[MON_NAME_MAX + 1];
+	char target[MON_NAME_MAX + 1];
+};
+
+struct mon_target_socket {
+	char target[MON_NAME_MAX + 1]; /* the row's name, for logs */
+	char host[MON_HOST_MAX + 1];   /* ... its host and port */
+	uint16_t port;
+};
+
+/*
+ * What only the session process sees of a leg the monitor opened: the
+ * connect that went on after the socket was handed over, or the key
+ * exchange, failed.  The monitor writes target.unreachable for the target
+ * it decided (never a name from here); only after authentication, and
+ * once per socket handed out.
+ */
+enum mon_leg_stage {
+	MON_LEG_CONNECT = 1, /* the TCP connect (refused, timed out) */
+	MON_LEG_KEX = 2,     /* the SSH version exchange or key exchange */
+};
+
+struct mon_target_failed {
+	int stage;                       /* enum mon_leg_stage */
+	char reason[MON_REASON_MAX + 1]; /* libssh's words */
+};
+
 struct mon_decide_ch {
 	char engineer[MON_NAME_MAX + 1];
 	char target[MON_NAME_MAX + 1];
@@ -285,7 +333,10 @@ struct mon_msg {
 		struct mon_session_open session_open;
 		struct mon_menu menu;
 		struct mon_menu_out menu_out;
-		/* MON_AUDIT_ACK, MON_SESSION_END_ACK, MON_SESSION_OPEN_ACK: empty */
+		struct mon_target_connect target_connect;
+		struct mon_target_socket target_socket;
+		struct mon_target_failed target_failed;
+		/* MON_TARGET_FAILED_ACK, MON_AUDIT_ACK, MON_SESSION_END_ACK, MON_SESSION_OPEN_ACK: empty */
 	} u;
 };
 
@@ -382,7 +433,10 @@ const struct mon_type_def *broker_mon_type_def(int type);
 const char *broker_mon_type_name(int type);
 /* 1 for the child's requests, 0 for the monitor's answers (and unknown). */
 int broker_mon_type_is_request(int type);
-/* Does an answer of this type carry a descriptor?  (MON_REC_OPEN_ANS) */
+/*
+ * Does an answer of this type carry a descriptor?  (MON_REC_OPEN_ANS,
+ * MON_TARGET_SOCKET)
+ */
 int broker_mon_type_has_fd(int type);
 /* The answer a request of this type gets (besides MON_ERROR), or 0. */
 int broker_mon_type_answer(int type);
@@ -447,8 +501,11 @@ void broker_mon_reader_free(struct mon_reader *rd);
  * max_auth_tries auth checks, a code only after a good key for the same
  * login; mint only after an allow decision, once per decision, for that
  * decision's target and account; open-recording once, after an allow
- * decision; session-end once.  A violation is PV_ERR_PROTOCOL and
- * sticks: every later call fails too.
+ * decision; target-connect only for the good key's engineer, once before
+ * any decision (the pre-opened leg), then only for the last decision's
+ * target if it allowed, MON_TARGET_CONNECTS_MAX in all; target-failed
+ * once per socket handed out; session-end once.  A violation is
+ * PV_ERR_PROTOCOL and sticks: every later call fails too.
  */
 struct monitor_state {
 	char session_id[PV_UUID_LEN + 1];
@@ -470,6 +527,10 @@ struct monitor_state {
 	int row_opened;  /* session-open was asked */
 	int dec_allowed; /* the last decision allowed */
 	int pre_gets;    /* target-gets before authentication (at most 1) */
+	unsigned int connects; /* target-connects (MON_TARGET_CONNECTS_MAX) */
+	int pre_connects;      /* ... before any decision (at most 1) */
+	int decided;           /* a decision was asked */
+	int leg_out; /* a socket was handed out, no failure told since */
 };
 
 /* The phase st is in now: one MON_PH_* bit. */

@@ -119,20 +119,20 @@ static const int session_eacces[] = {
 
 /*
  * The preauth role (from the fork until the session role): the session
- * list, plus what key exchange, authentication, the target's TCP connect
- * and the recorder's start need.  Measured with strace -ff over the
- * broker integration tests (t_broker_relay, _auth, _sftp, _forward): the
- * session processes between the privilege drop and the session filter
- * called, beyond the session list, socket(AF_INET) and connect (the target
- * leg), openat O_RDONLY of /etc/passwd, /etc/nsswitch.conf, /etc/localtime,
- * /dev/null and /dev/urandom (libssh's getpwuid, localtime, OpenSSL),
- * newfstatat on paths, getuid, and clone3, rseq, set_robust_list for the
- * recorder's threads.  Stat-like calls only read metadata.
+ * list, plus what key exchange, authentication and the recorder's start
+ * need.  Measured with strace -ff over the broker integration tests
+ * (t_broker_relay, _auth, _sftp, _forward): the session processes between
+ * the privilege drop and the session filter called, beyond the session
+ * list, openat O_RDONLY of /etc/passwd, /etc/nsswitch.conf,
+ * /etc/localtime, /dev/null and /dev/urandom (libssh's getpwuid,
+ * localtime, OpenSSL), newfstatat on paths, getuid, and clone3, rseq,
+ * set_robust_list for the recorder's threads.  Stat-like calls only read
+ * metadata.  No socket is made and none is connected: the monitor opens
+ * the target leg's TCP connection and passes the socket (target-connect),
+ * so socket(2) fails with EACCES (libc probes: nscd, netlink) and
+ * connect(2), sendmmsg(2) (glibc's resolver) kill.
  */
 static const struct sb_rule preauth_allow[] = {
-	{ SCMP_SYS(connect), "the target leg (a socket made below)" },
-	{ SCMP_SYS(sendmmsg), "glibc's resolver: A and AAAA queries at once" },
-	{ SCMP_SYS(recvmmsg), "as sendmmsg" },
 	{ SCMP_SYS(rseq), "a new thread registers (the recorder's)" },
 	{ SCMP_SYS(set_robust_list), "a new thread's futex list" },
 	{ SCMP_SYS(getuid), "libssh's getpwuid(getuid())" },
@@ -361,25 +361,24 @@ sb_preauth_conditional(scmp_filter_ctx ctx, char *err, size_t errlen)
 	const uint32_t A = SCMP_ACT_ALLOW;
 	static const int prctl_ok[] = { PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE,
 		PR_GET_NO_NEW_PRIVS, PR_GET_SECCOMP, PR_SET_SECCOMP };
+	static const int socket_refused[] = { AF_INET, AF_INET6, AF_UNIX,
+		AF_NETLINK };
 	struct scmp_arg_cmp c[1];
 	size_t i;
 	int r;
 
-	/* TCP for the target leg; nscd, syslog, netlink probes: refused. */
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET);
-	if ((r = sb_add(ctx, A, SCMP_SYS(socket), 1, c, err, errlen)) != 0)
-		return r;
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_INET6);
-	if ((r = sb_add(ctx, A, SCMP_SYS(socket), 1, c, err, errlen)) != 0)
-		return r;
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
-	if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, c,
-		 err, errlen)) != 0)
-		return r;
-	c[0] = SCMP_A0(SCMP_CMP_EQ, AF_NETLINK);
-	if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, c,
-		 err, errlen)) != 0)
-		return r;
+	/*
+	 * No socket of its own: the target leg's comes from the monitor.
+	 * What libc probes (the resolver's UDP, nscd, syslog, netlink) is
+	 * refused with EACCES; another family kills.
+	 */
+	for (i = 0; i < sizeof(socket_refused) / sizeof(socket_refused[0]);
+	     i++) {
+		c[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)socket_refused[i]);
+		if ((r = sb_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
+			 1, c, err, errlen)) != 0)
+			return r;
+	}
 	if ((r = sb_preauth_open(ctx, SCMP_SYS(open), 1, err, errlen)) != 0 ||
 	    (r = sb_preauth_open(ctx, SCMP_SYS(openat), 2, err, errlen)) != 0)
 		return r;

@@ -46,6 +46,8 @@ usage(void)
 	    "    mint-cert SESSION TARGET PRINCIPAL SOURCE-ADDRESS OUTFILE\n"
 	    "    mint-token SESSION TARGET ACCOUNT\n"
 	    "    target-get ENGINEER NAME\n"
+	    "    target-connect ENGINEER NAME  (the monitor opens the leg)\n"
+	    "    target-failed STAGE REASON...  (1 connect, 2 key exchange)\n"
 	    "    totp ENGINEER CODE\n"
 	    "    pubkey LOGIN FILE.pub  (is this public key the login's?)\n"
 	    "    menu WORD...      (a menu command, words joined by blanks)\n"
@@ -170,6 +172,28 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		set(q->u.target_get.engineer, sizeof(q->u.target_get.engineer),
 		    f[1]);
 		set(q->u.target_get.name, sizeof(q->u.target_get.name), f[2]);
+	} else if (strcmp(f[0], "target-connect") == 0 && n == 3) {
+		q->type = MON_TARGET_CONNECT;
+		set(q->u.target_connect.engineer,
+		    sizeof(q->u.target_connect.engineer), f[1]);
+		set(q->u.target_connect.target,
+		    sizeof(q->u.target_connect.target), f[2]);
+	} else if (strcmp(f[0], "target-failed") == 0 && n >= 3) {
+		size_t len = 0;
+		int i;
+
+		q->type = MON_TARGET_FAILED;
+		q->u.target_failed.stage = (int)strtol(f[1], NULL, 10);
+		for (i = 2; i < n; i++) {
+			if (len + strlen(f[i]) + 2 >
+			    sizeof(q->u.target_failed.reason))
+				usage();
+			if (i > 2)
+				q->u.target_failed.reason[len++] = ' ';
+			memcpy(q->u.target_failed.reason + len, f[i],
+			    strlen(f[i]));
+			len += strlen(f[i]);
+		}
 	} else if (strcmp(f[0], "audit") == 0 && n >= 4) {
 		/* one row: the detail is the words after ACTION, plain text */
 		char d[512];
@@ -395,6 +419,10 @@ show(const struct mon_msg *a, const char *out)
 				? a->u.target.classification
 				: "-",
 			    (unsigned)a->u.target.naccounts);
+		break;
+	case MON_TARGET_SOCKET:
+		printf("socket %s %s %u\n", a->u.target_socket.target,
+		    a->u.target_socket.host, (unsigned)a->u.target_socket.port);
 		break;
 	case MON_ERROR:
 		printf("error %s: %s\n", pv_err_str(a->u.error.code),

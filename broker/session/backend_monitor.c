@@ -461,6 +461,59 @@ out:
 	return r;
 }
 
+static int
+bm_target_connect(void *ctx, const char *engineer, const char *target, int *fd,
+    char *why, size_t whylen)
+{
+	struct mon_msg *q, *a;
+	int r;
+
+	*fd = -1;
+	why[0] = '\0';
+	if ((r = bm_msgs(&q, &a)) != 0)
+		return r;
+	q->type = MON_TARGET_CONNECT;
+	if ((r = bm_set(q->u.target_connect.engineer,
+		 sizeof(q->u.target_connect.engineer), engineer)) != 0 ||
+	    (r = bm_set(q->u.target_connect.target,
+		 sizeof(q->u.target_connect.target), target)) != 0)
+		goto out;
+	r = bm_call(ctx, q, a, fd);
+	if (r != 0 && a->type == MON_ERROR)
+		(void)snprintf(why, whylen, "%s", a->u.error.msg);
+out:
+	bm_done(q, a);
+	return r;
+}
+
+static int
+bm_target_failed(void *ctx, int stage, const char *reason)
+{
+	struct mon_msg *q, *a;
+	size_t i, n;
+	int r;
+
+	if ((r = bm_msgs(&q, &a)) != 0)
+		return r;
+	q->type = MON_TARGET_FAILED;
+	q->u.target_failed.stage = stage;
+	/* libssh's words, printable and cut to fit */
+	n = reason != NULL ? strlen(reason) : 0;
+	if (n > MON_REASON_MAX)
+		n = MON_REASON_MAX;
+	for (i = 0; i < n; i++)
+		q->u.target_failed.reason[i] =
+		    (unsigned char)reason[i] < 0x20 || reason[i] == 0x7f
+		    ? '?'
+		    : reason[i];
+	if (n == 0)
+		(void)snprintf(q->u.target_failed.reason,
+		    sizeof(q->u.target_failed.reason), "unknown");
+	r = bm_call(ctx, q, a, NULL);
+	bm_done(q, a);
+	return r;
+}
+
 static void
 bm_free(void *ctx)
 {
@@ -488,6 +541,8 @@ static const struct broker_backend_ops bm_ops = {
 	.menu = bm_menu,
 	.audit = bm_audit,
 	.free = bm_free,
+	.target_connect = bm_target_connect,
+	.target_failed = bm_target_failed,
 };
 
 int

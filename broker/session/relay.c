@@ -730,12 +730,9 @@ relay_go(struct relay_chan *rc, const char *command, const char *subsystem)
 		    command ? command : "", command ? strlen(command) : 0);
 	if (r != 0)
 		return 0;
-	if (broker_target_connect(s, msg, sizeof(msg)) != 0) {
-		/* the SLA's observed availability; the monitor names the target */
-		if (strncmp(msg, "cannot reach target ", 20) == 0)
-			broker_audit(s, "target.unreachable", "%s", msg);
+	/* an unreachable target: the monitor writes that row itself */
+	if (broker_target_connect(s, msg, sizeof(msg)) != 0)
 		goto fail;
-	}
 	broker_nodelay(ssh_get_fd(s->target));
 	/*
 	 * A later channel on a multiplexed connection: the target leg is

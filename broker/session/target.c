@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker/session/session.h"
 #include "store/store.h"
@@ -308,13 +309,19 @@ broker_target_drop(struct broker_session *s)
 	s->target_up = 0;
 }
 
-/* A new, unconnected session for the target with its pinned key type. */
+/*
+ * A new session for the target with its pinned key type, on the socket
+ * the monitor opened (this process has no socket(2) or connect(2)): its
+ * connect may still be under way, which libssh waits for (POLLOUT) as it
+ * does for its own non-blocking connect.
+ */
 static int
 target_new(struct broker_session *s, ssh_key *pin, char *msg, size_t msglen)
 {
+	const struct broker_backend *bk = &s->bx->backend;
 	char type[64];
 	const char *hostkeys;
-	int r;
+	int r, fd = -1;
 
 	if (pinned_key(s->tgt.hostkey, pin, type, sizeof(type)) != 0) {
 		(void)snprintf(msg, msglen,
@@ -323,13 +330,45 @@ target_new(struct broker_session *s, ssh_key *pin, char *msg, size_t msglen)
 		    s->tgt.name);
 		return PV_ERR_CONFIG;
 	}
+	if (bk->ops->target_connect == NULL)
+		return PV_ERR_UNSUPPORTED;
 	hostkeys =
 	    strcmp(type, "ssh-rsa") == 0 ? "rsa-sha2-512,rsa-sha2-256" : type;
 	if ((s->target = ssh_new()) == NULL)
 		return PV_ERR_ALLOC;
 	if ((r = target_options(s, s->target, hostkeys)) != 0)
 		return r;
+	if ((r = bk->ops->target_connect(bk->ctx, s->login.engineer,
+		 s->tgt.name, &fd, msg, msglen)) != 0) {
+		if (msg[0] == '\0')
+			(void)snprintf(msg, msglen,
+			    "cannot reach target %s: %s", s->tgt.name,
+			    pv_err_str(r));
+		return r == PV_ERR_IO || r == PV_ERR_NOT_FOUND ? PV_ERR_IO : r;
+	}
+	if (ssh_options_set(s->target, SSH_OPTIONS_FD, &fd) < 0) {
+		(void)close(fd);
+		return PV_ERR_INTERNAL;
+	}
 	return 0;
+}
+
+/*
+ * A leg the monitor handed over failed in ssh_connect: no banner came
+ * (the TCP connect was refused or timed out), or the key exchange did.
+ * The monitor writes the unreachable row for the target it decided.
+ */
+static void
+target_failed(struct broker_session *s, const char *why)
+{
+	const struct broker_backend *bk = &s->bx->backend;
+	int stage = ssh_get_serverbanner(s->target) == NULL ? 1 : 2;
+
+	if (bk->ops->target_failed != NULL &&
+	    bk->ops->target_failed(bk->ctx, stage, why) != 0)
+		pv_verbose("session %s: the monitor did not take the leg's "
+			   "failure",
+		    s->id);
 }
 
 /*
@@ -460,6 +499,7 @@ broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
 			(void)snprintf(msg, msglen,
 			    "cannot reach target %s: %s", s->tgt.name,
 			    ssh_get_error(s->target));
+			target_failed(s, ssh_get_error(s->target));
 			r = PV_ERR_IO;
 			goto out;
 		}

@@ -28,8 +28,13 @@
 #   one is audited by the monitor and counts for the per-source penalty;
 # - a decision asked with another client address than the connection's
 #   (to pass a contract's OperateFrom): decided on the monitor's own;
-# - a target.unreachable row (an outage for the sla plugin): it names
-#   the target the monitor decided, whatever the process writes.
+# - a target.unreachable row (an outage for the sla plugin) appended as
+#   any audit row: killed, no row (only the monitor writes that row);
+# - the target leg's TCP connection, which the monitor opens: for a
+#   target its decision refused, or another than the one decided,
+#   killed; for the decided target, the socket comes (the monitor's own
+#   row's host and port), and a failure told of it makes the
+#   target.unreachable row, naming the monitor's target.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -273,19 +278,55 @@ echo "$out" | sed -n 2p | grep -q "^decision deny .*OperateFrom): 127.0.0.1 is o
 kill -CONT "$SP" 2>/dev/null
 
 # 14. An unreachable target counts against the provider's availability
-# (the sla plugin): the row names the target the monitor decided for the
-# session, db01, never the one the process names.
+# (the sla plugin): only the monitor writes that row; a process that
+# appends one as any audit row is killed, and no row is written.
 kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
 start_provostd
 live_session f
 forge "audit $SID target.unreachable cannot reach target vault: Connection refused"
-echo "$out" | head -1 | grep -q "^answer" || pv_fail "audit: $out"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a forged unreachable row was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an audit row only the monitor writes (audit-append)" 5 ||
+    pv_fail "the forged unreachable row was not refused"
 kill -CONT "$SP" 2>/dev/null
+wait "$LP"
+n=$(sql "select count(*) from audit where action = 'target.unreachable' and object = 'session:$SID'")
+[ "$n" -eq 0 ] || pv_fail "a forged unreachable row was written: $n"
+
+# 15. The target leg's socket comes from the monitor, for the target it
+# decided: the process asks for it (the leg's own, then a failure told),
+# and the row names db01 whatever the process says.
+live_session g
+forge "target-connect alice db01" "target-failed 1 Connection refused by vault"
+echo "$out" | sed -n 1p | grep -q "^socket db01 127.0.0.1 $TARGET_PORT\$" || pv_fail "target-connect: $out"
+echo "$out" | sed -n 2p | grep -q '^answer target-failed-ack' || pv_fail "target-failed: $out"
+kill -CONT "$SP" 2>/dev/null
+kill "$LP" 2>/dev/null
+wait "$LP"
 d=$(sql "select details from audit where action = 'target.unreachable' and object = 'session:$SID'")
 case "$d" in
-*'"detail":"target=db01 cannot reach target vault'*) ;;
-*) pv_fail "the unreachable row names another target than the monitor's: $d" ;;
+*'"detail":"target=db01 cannot reach target db01: Connection refused by vault"'*) ;;
+*) pv_fail "the unreachable row: $d" ;;
 esac
+
+# 16. A taken-over process cannot have the monitor connect it anywhere
+# else: vault, which its decision refused (beyond alice's clearance), or
+# which it never asked a decision for, is killed and audited.
+for how in "decide alice vault $ME shell" ""; do
+	live_session h
+	if [ -n "$how" ]; then
+		forge "$how" "target-connect alice vault"
+	else
+		forge "target-connect alice vault"
+	fi
+	echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a leg to vault: $out"
+	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (target-connect)" 5 ||
+	    pv_fail "the forged leg to vault was not refused ($how)"
+	n=$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'
+	    and details like '%target-connect%'")
+	[ "$n" -ge 1 ] || pv_fail "the forged leg to vault was not audited"
+	kill -CONT "$SP" 2>/dev/null
+	wait "$LP"
+done
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0

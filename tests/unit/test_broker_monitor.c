@@ -396,6 +396,12 @@ test_encode_refuses_bad(void **state)
 
 enum step {
 	END_ = 0,
+	CONN,     /* target-connect alice db01 */
+	CONN_T2,  /* ... db02 */
+	CONN_BOB, /* ... bob db01 */
+	SOCK,     /* its answer (the socket) */
+	LEGFAIL,  /* target-failed */
+	LEGACK,
 	PK,
 	PK_BOB,
 	PK_OK,
@@ -528,6 +534,27 @@ make_step(enum step s, struct mon_msg *m)
 		m->type = MON_ERROR;
 		m->u.error.code = PV_ERR_STORE;
 		break;
+	case CONN:
+	case CONN_T2:
+	case CONN_BOB:
+		m->type = MON_TARGET_CONNECT;
+		(void)snprintf(m->u.target_connect.engineer,
+		    sizeof(m->u.target_connect.engineer), "%s",
+		    s == CONN_BOB ? "bob" : "alice");
+		(void)snprintf(m->u.target_connect.target,
+		    sizeof(m->u.target_connect.target), "%s",
+		    s == CONN_T2 ? "db02" : "db01");
+		break;
+	case SOCK:
+		m->type = MON_TARGET_SOCKET;
+		break;
+	case LEGFAIL:
+		m->type = MON_TARGET_FAILED;
+		m->u.target_failed.stage = MON_LEG_CONNECT;
+		break;
+	case LEGACK:
+		m->type = MON_TARGET_FAILED_ACK;
+		break;
 	case END_:
 		break;
 	}
@@ -582,6 +609,31 @@ static const struct seq_case seq_cases[] = {
 	{ "decide after end", { AUTHED, END, END_ACK, DEC }, 6 },
 	{ "key after end", { END, END_ACK, PK }, 2 },
 	{ "sticky failure", { DEC, AUD }, 0 },
+	/* the target's TCP connection, opened by the monitor */
+	{ "pre-opened leg, then the decision's",
+	    { PK, PK_OK, CONN, SOCK, TOTP, T_DONE, DEC, ALLOW, CONN, SOCK,
+		LEGFAIL, LEGACK },
+	    -1 },
+	{ "pre-opened leg within grace", { PK, PK_DONE, CONN, SOCK }, -1 },
+	{ "connect before the key", { CONN }, 0 },
+	{ "connect after a refused key", { PK, PK_NO, CONN }, 2 },
+	{ "connect for another engineer", { PK, PK_OK, CONN_BOB }, 2 },
+	{ "a second pre-opened leg", { PK, PK_OK, CONN, SOCK, CONN }, 4 },
+	{ "a second after grace", { PK, PK_DONE, CONN, SOCK, CONN }, 4 },
+	{ "connect after a deny", { AUTHED, DEC, DENY, CONN }, 6 },
+	{ "connect to another target than decided",
+	    { AUTHED, DEC, ALLOW, CONN_T2 }, 6 },
+	{ "connect while deciding", { AUTHED, DEC, CONN }, 5 },
+	{ "fifth connect",
+	    { AUTHED, DEC, ALLOW, CONN, SOCK, CONN, SOCK, CONN, SOCK, CONN,
+		SOCK, CONN },
+	    14 },
+	{ "leg failure before auth", { PK, PK_OK, CONN, SOCK, LEGFAIL }, 4 },
+	{ "leg failure with no leg", { AUTHED, LEGFAIL }, 4 },
+	{ "leg failure twice",
+	    { AUTHED, DEC, ALLOW, CONN, SOCK, LEGFAIL, LEGACK, LEGFAIL }, 10 },
+	{ "leg failure after a refused connect",
+	    { AUTHED, DEC, ALLOW, CONN, ERR, LEGFAIL }, 8 },
 };
 
 static void
@@ -803,6 +855,24 @@ mk(struct mon_msg *m, enum mon_type t)
 		(void)snprintf(m->u.audit.details, sizeof(m->u.audit.details),
 		    "{\"detail\":\"x\"}");
 		break;
+	case MON_TARGET_CONNECT:
+		(void)snprintf(m->u.target_connect.engineer,
+		    sizeof(m->u.target_connect.engineer), "alice");
+		(void)snprintf(m->u.target_connect.target,
+		    sizeof(m->u.target_connect.target), "db01");
+		break;
+	case MON_TARGET_SOCKET:
+		(void)snprintf(m->u.target_socket.target,
+		    sizeof(m->u.target_socket.target), "db01");
+		(void)snprintf(m->u.target_socket.host,
+		    sizeof(m->u.target_socket.host), "10.0.0.5");
+		m->u.target_socket.port = 22;
+		break;
+	case MON_TARGET_FAILED:
+		m->u.target_failed.stage = MON_LEG_KEX;
+		(void)snprintf(m->u.target_failed.reason,
+		    sizeof(m->u.target_failed.reason), "Connection refused");
+		break;
 	default:
 		break;
 	}
@@ -880,6 +950,8 @@ test_provostd_roundtrip(void **state)
 	assert_non_null(m);
 	assert_non_null(d);
 	for (t = MON_MFA_GRACE; t <= MON_TYPE_MAX_; t++) {
+		if (t == 33 || t == 34) /* retired */
+			continue;
 		mk(m, (enum mon_type)t);
 		pv_buf_reset(a);
 		pv_buf_reset(b);
@@ -995,8 +1067,8 @@ test_table_roundtrip(void **state)
 		assert_memory_equal(
 		    pv_buf_ptr(a), pv_buf_ptr(b), pv_buf_len(a));
 	}
-	/* 1..4, 9..15, 17..32: 5..8, 16, 33 and 34 are retired */
-	assert_int_equal(known, 4 + 7 + 16);
+	/* 1..4, 9..15, 17..32, 35..38: 5..8, 16, 33 and 34 are retired */
+	assert_int_equal(known, 4 + 7 + 16 + 4);
 	for (t = 5; t <= 8; t++)
 		assert_null(broker_mon_type_def(t));
 	assert_null(broker_mon_type_def(16));
@@ -1301,6 +1373,8 @@ test_table_phases(void **state)
 		{ MON_MENU, MON_PH_AUTH },
 		{ MON_SESSION_END, MON_PH_PRE | MON_PH_AUTH },
 		{ MON_AUDIT, MON_PH_PRE | MON_PH_AUTH | MON_PH_END },
+		{ MON_TARGET_CONNECT, MON_PH_PRE | MON_PH_AUTH },
+		{ MON_TARGET_FAILED, MON_PH_AUTH },
 	};
 	static const enum step to_auth[] = { PK, PK_OK, TOTP, T_DONE };
 	static const enum step to_end[] = { END, END_ACK };

@@ -14,6 +14,11 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,10 +51,30 @@ fake_audit(
 	return 0;
 }
 
+/* The port of db01, the one target alice may see (vault she may not). */
+static uint16_t db01_port;
+
+static int
+fake_target_get(void *ctx, const char *engineer, const char *name,
+    struct broker_target *out)
+{
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(engineer, "alice") != 0 || strcmp(name, "db01") != 0)
+		return PV_ERR_NOT_FOUND;
+	(void)snprintf(out->name, sizeof(out->name), "db01");
+	(void)snprintf(out->host, sizeof(out->host), "127.0.0.1");
+	out->port = db01_port;
+	out->naccounts = 1;
+	(void)snprintf(out->accounts[0], sizeof(out->accounts[0]), "root");
+	return 0;
+}
+
 static const struct broker_backend_ops fake_ops = {
 	.name = "fake",
 	.key_check = fake_key_check,
 	.audit = fake_audit,
+	.target_get = fake_target_get,
 };
 
 struct fixture {
@@ -277,6 +302,222 @@ test_retired_type_kills(void **state)
 	fixture_done(&f);
 }
 
+/* A TCP listener on 127.0.0.1 and a free port; its port in db01_port. */
+static int
+listener(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sin);
+	int fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	db01_port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* alice's key, verified by the monitor (the code not yet given). */
+static void
+key_ok(struct fixture *f)
+{
+	struct mon_msg a;
+
+	ask_key(f, "alice");
+	assert_int_equal(broker_monsrv_take(f->c), 0);
+	assert_int_equal(broker_monsrv_answer(f->c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f->child, &a, NULL, 0), 0);
+	assert_true(a.u.auth_ans.flags & MON_AUTH_OK);
+}
+
+static void
+ask_connect(struct fixture *f, const char *engineer, const char *target)
+{
+	struct mon_msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_TARGET_CONNECT;
+	(void)snprintf(q.u.target_connect.engineer,
+	    sizeof(q.u.target_connect.engineer), "%s", engineer);
+	(void)snprintf(q.u.target_connect.target,
+	    sizeof(q.u.target_connect.target), "%s", target);
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+}
+
+/* A forged target-connect the monitor must refuse: killed and audited. */
+static void
+connect_killed(
+    int with_key, const char *engineer, const char *target, const char *why)
+{
+	struct fixture f;
+	pid_t pid = child_start();
+
+	fixture_init_pid(&f, pid);
+	if (with_key)
+		key_ok(&f);
+	last_event[0] = '\0';
+	ask_connect(&f, engineer, target);
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_string_equal(last_event, "session.monitor_violation");
+	if (strstr(last_detail, why) == NULL)
+		fail_msg("audited: %s; want %s", last_detail, why);
+	assert_non_null(strstr(last_detail, "request=target-connect"));
+	fixture_done(&f);
+}
+
+/*
+ * Playing a taken-over session process: the monitor opens no connection
+ * before the login's key is good, none for another engineer, none to a
+ * target the engineer may not see (vault), and only one before a decision.
+ */
+static void
+test_connect_refused_kills(void **state)
+{
+	int l = listener(), n;
+
+	(void)state;
+	connect_killed(0, "alice", "db01", "reason=a request out of order");
+	connect_killed(1, "bob", "db01", "reason=a request out of order");
+	connect_killed(1, "alice", "vault",
+	    "reason=a target connection to a target the engineer may not "
+	    "reach");
+	/* nothing reached the listener */
+	assert_int_equal(fcntl(l, F_SETFL, O_NONBLOCK), 0);
+	n = accept(l, NULL, NULL);
+	assert_int_equal(n, -1);
+	close(l);
+}
+
+/*
+ * The pre-opened leg: the monitor connects to its own row's host and
+ * port and passes the socket, non-blocking; a second one before a
+ * decision is a lie.
+ */
+static void
+test_connect_passes_socket(void **state)
+{
+	struct fixture f;
+	struct mon_msg a;
+	struct sockaddr_in peer = { 0 };
+	socklen_t pl = sizeof(peer);
+	pid_t pid = child_start();
+	int l = listener(), fd = -1, s;
+	char c = 0;
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	key_ok(&f);
+	ask_connect(&f, "alice", "db01");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, &fd, 0), 0);
+	assert_int_equal(a.type, MON_TARGET_SOCKET);
+	assert_string_equal(a.u.target_socket.target, "db01");
+	assert_string_equal(a.u.target_socket.host, "127.0.0.1");
+	assert_int_equal(a.u.target_socket.port, db01_port);
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	/* connected to db01's listener: bytes pass */
+	assert_true((s = accept(l, NULL, NULL)) >= 0);
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &pl), 0);
+	assert_int_equal(ntohs(peer.sin_port), db01_port);
+	assert_int_equal(write(s, "x", 1), 1);
+	{
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 2000), 1);
+	}
+	assert_int_equal(read(fd, &c, 1), 1);
+	assert_int_equal(c, 'x');
+	close(s);
+	close(fd);
+	/* a second leg before any decision: killed */
+	last_event[0] = '\0';
+	ask_connect(&f, "alice", "db01");
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_string_equal(last_event, "session.monitor_violation");
+	fixture_done(&f);
+	close(l);
+}
+
+/*
+ * A target that refuses: at once (an error with the reason) or, as Linux
+ * does on loopback, once the socket went over (the session process sees
+ * it, and tells with target-failed); before a decision no unreachable
+ * row either way (there is no decided target).
+ */
+static void
+test_connect_unreachable(void **state)
+{
+	struct fixture f;
+	struct mon_msg a;
+	int l = listener(), fd = -1, err = 0;
+	socklen_t el = sizeof(err);
+
+	(void)state;
+	close(l); /* db01_port now refuses */
+	fixture_init(&f);
+	key_ok(&f);
+	last_event[0] = '\0';
+	ask_connect(&f, "alice", "db01");
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, &fd, 0), 0);
+	if (a.type == MON_ERROR) {
+		assert_int_equal(fd, -1);
+		assert_string_equal(a.u.error.msg,
+		    "cannot reach target db01: Connection refused");
+	} else {
+		struct pollfd p = { .fd = -1, .events = POLLOUT };
+
+		assert_int_equal(a.type, MON_TARGET_SOCKET);
+		assert_true(fd >= 0);
+		p.fd = fd;
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_int_equal(
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el), 0);
+		assert_int_equal(err, ECONNREFUSED);
+		close(fd);
+	}
+	assert_string_equal(last_event, "");
+	fixture_done(&f);
+}
+
+/* target.unreachable is the monitor's row: a process that writes one lies. */
+static void
+test_audit_own_row_kills(void **state)
+{
+	struct fixture f;
+	struct mon_msg q;
+	pid_t pid = child_start();
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	memset(&q, 0, sizeof(q));
+	q.type = MON_AUDIT;
+	(void)snprintf(
+	    q.u.audit.action, sizeof(q.u.audit.action), "target.unreachable");
+	(void)snprintf(
+	    q.u.audit.object, sizeof(q.u.audit.object), "session:%s", SID);
+	(void)snprintf(q.u.audit.details, sizeof(q.u.audit.details),
+	    "{\"detail\":\"target=vault down\"}");
+	last_event[0] = '\0';
+	assert_int_equal(broker_mon_send(f.child, &q, -1, 0), 0);
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_string_equal(last_event, "session.monitor_violation");
+	assert_non_null(
+	    strstr(last_detail, "reason=an audit row only the monitor writes"));
+	fixture_done(&f);
+}
+
 int
 main(void)
 {
@@ -287,6 +528,10 @@ main(void)
 		cmocka_unit_test(test_every_request_handled),
 		cmocka_unit_test(test_wrong_phase_kills),
 		cmocka_unit_test(test_retired_type_kills),
+		cmocka_unit_test(test_connect_refused_kills),
+		cmocka_unit_test(test_connect_passes_socket),
+		cmocka_unit_test(test_connect_unreachable),
+		cmocka_unit_test(test_audit_own_row_kills),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -379,11 +381,12 @@ test_threads_filtered(void **state)
 }
 
 /*
- * preauth: what the session role kills is killed here too, except what
- * key exchange, the target's connect and the recorder's threads need
- * (allowed) and what libc probes (refused with an errno).
+ * preauth: what the session role kills is killed here too (connect among
+ * them: the monitor opens the target leg), except what key exchange and
+ * the recorder's threads need (allowed) and what libc probes (refused
+ * with an errno: socket of any family libc uses).
  */
-static const char *const preauth_not_killed[] = { "socket", "connect", "clone3",
+static const char *const preauth_not_killed[] = { "socket", "clone3",
 	"mprotect PROT_EXEC", "mmap PROT_EXEC", "prlimit64", "seccomp" };
 
 static const struct forbidden preauth_forbidden[] = {
@@ -455,7 +458,44 @@ do_preauth_refused(const void *arg)
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
 		 EPERM)
 	    << 7;
+	/* no TCP of its own: the target leg's socket comes from the monitor */
+	r |= fails_with(syscall(SYS_socket, AF_INET, SOCK_STREAM, 0), EACCES)
+	    << 8;
+	r |= fails_with(syscall(SYS_socket, AF_INET6, SOCK_STREAM, 0), EACCES)
+	    << 9;
+	r |= fails_with(syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0), EACCES)
+	    << 10;
 	return r;
+}
+
+/*
+ * A taken-over pre-auth process that holds a TCP socket anyway (the
+ * target leg's, from the monitor) cannot point it elsewhere: connect kills.
+ */
+static int
+do_preauth_connect(const void *arg)
+{
+	const int *fd = arg;
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_port = htons(9) };
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	(void)syscall(SYS_connect, *fd, &sin, sizeof(sin));
+	return 0;
+}
+
+static void
+test_preauth_no_network(void **state)
+{
+	int fd;
+
+	(void)state;
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_sigsys(in_role(BROKER_SANDBOX_PREAUTH, do_preauth_connect, &fd),
+	    "connect of a TCP socket under preauth");
+	assert_sigsys(in_role(BROKER_SANDBOX_SESSION, do_preauth_connect, &fd),
+	    "connect of a TCP socket under session");
+	close(fd);
 }
 
 static int preauth_thread_ran;
@@ -475,7 +515,7 @@ do_preauth_allowed(const void *arg)
 	pthread_t t;
 	void *ret = NULL;
 	struct stat st;
-	int fd, s;
+	int fd;
 
 	(void)arg;
 	/* what libc's getpwuid and localtime read */
@@ -484,10 +524,8 @@ do_preauth_allowed(const void *arg)
 		return 1;
 	if (stat("/etc/passwd", &st) != 0)
 		return 2;
-	/* the target leg's socket, and its name (files; nscd and netlink
-	 * probes are refused with an errno and glibc goes on without them) */
-	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1 || close(s) != 0)
-		return 3;
+	/* a name from files (nscd and netlink probes are refused with an
+	 * errno and glibc goes on without them) */
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	if (getaddrinfo("localhost", "22", &hints, &ai) != 0)
@@ -702,6 +740,7 @@ main(void)
 		cmocka_unit_test(test_no_new_files),
 		cmocka_unit_test(test_preauth_killed),
 		cmocka_unit_test(test_preauth_works),
+		cmocka_unit_test(test_preauth_no_network),
 		cmocka_unit_test(test_pfc_export),
 		cmocka_unit_test(test_bad_role),
 	};
