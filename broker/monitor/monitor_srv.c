@@ -113,7 +113,10 @@ struct broker_mon_child {
 	int row_open;
 	int ended;
 	int killed;
-	unsigned int ncreds;   /* certificates and tokens minted */
+	unsigned int ncreds; /* certificates and tokens minted */
+	/* the local address of the last target leg the monitor connected */
+	int leg_af; /* 0: none yet */
+	uint8_t leg_src[sizeof(struct in6_addr)];
 	int id_told;           /* identity given out: 1 authenticated, 2 row */
 	const char *lie;       /* why a request does not fit, for the log */
 	struct mon_reader rd;  /* the frame being read (never waited for) */
@@ -870,9 +873,10 @@ ms_route_source(const char *host, uint16_t port, int af, void *out)
 /*
  * The certificate's source-address, decided here: the session process
  * names the address its target leg is bound to ("ADDR/32", "ADDR/128"),
- * which must be one address of this host and, for a target given by
- * address, the one this host routes to it from.  A stolen certificate
- * then works from this host only.  0, or -1 for a lie.
+ * which must be one address of this host, for a target given by address
+ * the one this host routes to it from, and the address of the leg this
+ * monitor connected (for a target given by host name too).  A stolen
+ * certificate then works from this host only.  0, or -1 for a lie.
  */
 static int
 ms_source(
@@ -901,11 +905,18 @@ ms_source(
 				      : sizeof(struct in6_addr)) != 0)
 			return -1;
 		break;
-	case 0: /* a host name: resolved by the session process only */
+	case 0: /* a host name: the leg's own address below */
 		break;
 	default:
 		return -1;
 	}
+	/* the address of the last leg this monitor connected, if any */
+	if (c->leg_af != 0 &&
+	    (c->leg_af != af ||
+		memcmp(c->leg_src, a,
+		    af == AF_INET ? sizeof(struct in_addr)
+				  : sizeof(struct in6_addr)) != 0))
+		return -1;
 	if (inet_ntop(af, a, text, sizeof(text)) == NULL)
 		return -1;
 	n = snprintf(out, outlen, "%s/%s", text, af == AF_INET ? "32" : "128");
@@ -1299,6 +1310,32 @@ ms_unreachable(struct broker_mon_child *c, const char *why)
 }
 
 /*
+ * The address the kernel bound the leg to (chosen at connect, even while
+ * it is under way): a certificate is then only for that address, also for
+ * a target stored by host name.
+ */
+static void
+ms_leg_source(struct broker_mon_child *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	c->leg_af = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		memcpy(c->leg_src, &((struct sockaddr_in *)&ss)->sin_addr,
+		    sizeof(struct in_addr));
+		c->leg_af = AF_INET;
+	} else if (ss.ss_family == AF_INET6) {
+		memcpy(c->leg_src, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+		    sizeof(struct in6_addr));
+		c->leg_af = AF_INET6;
+	}
+}
+
+/*
  * The target leg's TCP connection, opened here (the session process has
  * no socket(2)): to the host and port of the monitor's own row, for a
  * target the engineer may see (before any decision, the pre-opened leg)
@@ -1359,6 +1396,7 @@ ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
 			msg[0] = '\0';
 		return ms_error(a, r, msg);
 	}
+	ms_leg_source(c, *fd);
 	a->type = MON_TARGET_SOCKET;
 	(void)snprintf(o->target, sizeof(o->target), "%s", tg->name);
 	(void)snprintf(o->host, sizeof(o->host), "%s", tg->host);

@@ -136,6 +136,35 @@ for v in "$k" "$p" "$c" "$d" "$u"; do [ -n "$v" ] || pv_fail "session $sid: a lo
 [ "$k" -lt "$p" ] && [ "$p" -lt "$c" ] && [ "$c" -lt "$d" ] && [ "$d" -lt "$u" ] ||
     pv_fail "session $sid: order key $k, pre-open $p, code $c, decision $d, auth $u"
 
+# A target stored by host name: the monitor resolves it (its loop waits
+# for the resolver: logged with the time it took) and connects; the
+# session process, which has no socket or resolver of its own, gets the
+# socket, and the certificate is for the leg's own address.
+if [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')" = 127.0.0.1 ]; then
+	pvctl target add name01 --host localhost --port "$TARGET_PORT" --classification public \
+	    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add name01"
+	# alice's code is the next step's: her last one (db01, above) may
+	# still be the current step, and a step is good once.
+	cat > "$PV_TMP/askpass-next" <<EOC
+#!/bin/sh
+exec "$OATHTOOL" --totp -b -N "now + 30 seconds" "\$(cat "$PV_TMP/alice.totp")"
+EOC
+	chmod +x "$PV_TMP/askpass-next"
+	out=$(SSH_ASKPASS="$PV_TMP/askpass-next" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/alice" -p "$PVD_PORT" -o BatchMode=no \
+	    -o NumberOfPasswordPrompts=1 -l "alice+$ME@name01" 127.0.0.1 'echo named' </dev/null) ||
+	    pv_fail "name01 refused: $out"
+	[ "$out" = named ] || pv_fail "name01 said: $out"
+	nend=$((nend + 1)); ends $nend
+	grep -q "target leg up: $ME@name01 (localhost:$TARGET_PORT), pre-opened" "$PVD_LOG" ||
+	    pv_fail "name01: no pre-opened leg by name"
+	grep -q 'monitor: resolving localhost for name01 took [0-9]* ms' "$PVD_LOG" ||
+	    pv_fail "name01: the monitor's resolution was not logged"
+	pv_log "$(grep -h 'resolving localhost for name01' "$PVD_LOG" | head -n 1)"
+else
+	pv_log "localhost is not 127.0.0.1 first here: the by-name target is not tried"
+fi
+
 # A pre-opened leg the target drops while the code is typed (its
 # LoginGraceTime is 2 s, the code takes 4): the decision connects again.
 # bob's code is the next step's: his last one (vault, above) may still be
