@@ -34,7 +34,9 @@
 #   target its decision refused, or another than the one decided,
 #   killed; for the decided target, the socket comes (the monitor's own
 #   row's host and port), and a failure told of it makes the
-#   target.unreachable row, naming the monitor's target.
+#   target.unreachable row, naming the monitor's target;
+# - a certificate for a target stored by host name: only for the address
+#   of the leg the monitor connected.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -327,6 +329,22 @@ for how in "decide alice vault $ME shell" ""; do
 	kill -CONT "$SP" 2>/dev/null
 	wait "$LP"
 done
+
+# 17. A target stored by host name (localhost): the monitor resolves and
+# connects it, so the certificate is bound to the leg it made; this
+# host's other address is refused, where before only the route of a
+# target given by address was checked.
+if [ -n "$other" ] && [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')" = 127.0.0.1 ]; then
+	pvctl target add named --host localhost --port "$TARGET_PORT" --classification public \
+	    --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add named"
+	L="alice+$ME@named"
+	live_session i
+	forge "decide alice named $ME shell" "mint-cert $SID named $ME $other/32 $PV_TMP/named-cert.pub"
+	[ -s "$PV_TMP/named-cert.pub" ] && pv_fail "a certificate for $other (not the leg's address) was issued for a by-name target"
+	killed_for "a certificate for an address that is not this host's"
+	L="alice+$ME@db01"
+	pv_log "by-name target: $other (not the leg's 127.0.0.1) refused"
+fi
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0
