@@ -1397,6 +1397,24 @@ ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
 		return ms_error(a, r, msg);
 	}
 	ms_leg_source(c, *fd);
+	/*
+	 * The pre-opened leg is made on the key alone (before the code, or
+	 * before any decision): the chain says so.  A decision's own leg is
+	 * in its decision and channel rows.
+	 */
+	if (!c->st.decided) {
+		char d[MON_HOST_MAX + MON_NAME_MAX + 64];
+
+		(void)snprintf(d, sizeof(d), "target=%s %s:%u pre-opened",
+		    tg->name, tg->host, (unsigned int)tg->port);
+		if (c->bk->ops->audit(c->bk->ctx, c->id, "target.connect", d) !=
+		    0) {
+			(void)close(*fd);
+			*fd = -1;
+			return ms_error(a, PV_ERR_STORE,
+			    "the target connection was not recorded");
+		}
+	}
 	a->type = MON_TARGET_SOCKET;
 	(void)snprintf(o->target, sizeof(o->target), "%s", tg->name);
 	(void)snprintf(o->host, sizeof(o->host), "%s", tg->host);

@@ -127,6 +127,9 @@ nend=$((nend + 1)); ends $nend
 [ "$(accepts)" -eq $((a0 + 1)) ] || pv_fail "db01: no certificate login at the target"
 sid=$(sed -n 's/.*session \([0-9a-f-]*\): target leg up: .*@db01 .*, pre-opened$/\1/p' "$PVD_LOG" | tail -n 1)
 [ -n "$sid" ] || pv_fail "the allowed session did not use the pre-opened leg"
+# the monitor made that leg on the key alone: its row says so
+pvctl audit export --format jsonl | grep '"target.connect"' | grep "$sid" |
+    grep -q "target=db01 127.0.0.1:$TARGET_PORT pre-opened" || pv_fail "no target.connect row for $sid"
 # In the session's own log lines: key, pre-open, code, decision, then auth.
 line() { grep -n "session $sid: $1" "$PVD_LOG" | head -n 1 | cut -d: -f1; }
 k=$(line 'public key ok for alice'); p=$(line 'pre-opening the target leg to db01')

@@ -422,6 +422,15 @@ test_connect_passes_socket(void **state)
 	assert_int_equal(a.u.target_socket.port, db01_port);
 	assert_true(fd >= 0);
 	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	/* made on the key alone: the chain says so */
+	assert_string_equal(last_event, "target.connect");
+	{
+		char want[64];
+
+		(void)snprintf(want, sizeof(want),
+		    "target=db01 127.0.0.1:%u pre-opened", (unsigned)db01_port);
+		assert_string_equal(last_detail, want);
+	}
 	/* connected to db01's listener: bytes pass */
 	assert_true((s = accept(l, NULL, NULL)) >= 0);
 	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &pl), 0);
@@ -486,7 +495,8 @@ test_connect_unreachable(void **state)
 		assert_int_equal(err, ECONNREFUSED);
 		close(fd);
 	}
-	assert_string_equal(last_event, "");
+	/* no decision: no unreachable row (the leg, if made, is recorded) */
+	assert_string_not_equal(last_event, "target.unreachable");
 	fixture_done(&f);
 }
 
