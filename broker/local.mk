@@ -145,6 +145,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_close.sh \
 	tests/integration/t_broker_reload.sh \
 	tests/integration/t_broker_long.sh \
+	tests/integration/t_broker_idle.sh \
 	tests/integration/t_broker_forge.sh \
 	tests/integration/t_broker_recaudit.sh \
 	tests/integration/t_broker_lockout.sh \

@@ -266,6 +266,16 @@ broker_link_tick(struct broker_session *s)
 	}
 }
 
+int
+broker_link_due_ms(const struct broker_session *s, uint64_t now)
+{
+	const struct broker_link *l = s->bx->link;
+
+	if (l == NULL || (s->bytes_in == l->in && s->bytes_out == l->out))
+		return -1;
+	return now >= l->next_ms ? 0 : (int)(l->next_ms - now);
+}
+
 void
 broker_link_stop(struct broker_session *s)
 {

@@ -16,11 +16,12 @@
 #include "store/store.h"
 
 /*
- * An idle session process wakes this often (everything it waits on
- * wakes it before): the grant's warnings and end, LoginGraceTime and a
- * cut-off watcher need no finer clock, and with thousands of idle
- * sessions each wake-up counts (issue 17: 500 ms cost 1.5% of a core at
- * 300 sessions here).
+ * A session process still logging in (or with a watcher, or an
+ * approver's view starting) wakes this often: LoginGraceTime, the
+ * pre-opened target leg and a cut-off watcher need no finer clock.  One
+ * that is up sleeps until its next clock event (session_idle_ms): with
+ * thousands of idle sessions each wake-up counts (issue 17: 500 ms cost
+ * 1.5% of a core at 300 sessions here).
  */
 #define LOOP_IDLE_MS 1000
 #define LOOP_STALLED_MS 20
@@ -340,6 +341,53 @@ session_grant_check(struct broker_session *s)
 	}
 }
 
+/* a wait of ms, but no longer than cap (ms < 0: none) */
+static int
+session_sooner(int cap, int64_t ms)
+{
+	if (ms < 0 || ms >= cap)
+		return cap;
+	return (int)ms;
+}
+
+/*
+ * How long a session process may wait for an event: until the next
+ * thing due on a clock (the keepalives, the grant's warnings and end,
+ * the byte counts for the control side), and the short tick while it is
+ * still logging in or has a watcher or a view starting.  Everything else
+ * comes as an event: the engineer's and the target's packets, the
+ * monitor's orders on the link (a kill, a revocation, a moderator).
+ */
+static int
+session_idle_ms(struct broker_session *s, uint64_t now, uint64_t keepalive)
+{
+	int64_t left;
+	int i, ms;
+
+	if (!s->authenticated || s->deadline_ms != 0 || s->target_connecting ||
+	    (s->target != NULL && !s->target_added) || s->nwatch > 0 ||
+	    s->view != NULL)
+		return LOOP_IDLE_MS;
+	for (i = 0; i < s->nchans; i++)
+		if (s->chans[i]->kind == &broker_relay_menu &&
+		    s->chans[i]->u.menu.view && !s->chans[i]->done)
+			return LOOP_IDLE_MS;
+	ms = session_sooner(KEEPALIVE_MS,
+	    now - keepalive > KEEPALIVE_MS
+		? 0
+		: (int64_t)(keepalive + KEEPALIVE_MS - now) + 1);
+	ms = session_sooner(ms, broker_link_due_ms(s, now));
+	if (s->grant_ends != 0) {
+		/* the next warning, then the end; whole seconds, never early */
+		left = s->grant_ends - (int64_t)time(NULL) -
+		    (s->grant_warned < 1          ? 300
+			    : s->grant_warned < 2 ? 60
+						  : 0);
+		ms = session_sooner(ms, left <= 0 ? 0 : left * 1000);
+	}
+	return ms;
+}
+
 static void
 session_loop(struct broker_session *s)
 {
@@ -355,8 +403,9 @@ session_loop(struct broker_session *s)
 			    (rc->stall_in || rc->stall_out || rc->stall_err);
 		}
 		timeout = s->repump ? 0
-		    : stalled       ? LOOP_STALLED_MS
-				    : LOOP_IDLE_MS;
+		    : stalled
+		    ? LOOP_STALLED_MS
+		    : session_idle_ms(s, pv_mono_ms(), last_keepalive);
 		s->repump = 0;
 		if (s->rec != NULL) {
 			int next = timeout;

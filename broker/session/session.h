@@ -339,6 +339,8 @@ void broker_view_stop(struct broker_session *s);
 /* link.c: reports to provostd's control side, takes its orders. */
 int broker_link_start(struct broker_session *s);
 void broker_link_tick(struct broker_session *s);
+/* ms until the byte counts are due at the control side (0: now), -1: none. */
+int broker_link_due_ms(const struct broker_session *s, uint64_t now);
 void broker_link_stop(struct broker_session *s);
 
 #endif /* PROVOST_BROKER_SESSION_SESSION_H */
