@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <sqlite3.h>
 
@@ -21,6 +22,54 @@
  * session ("cannot record it"): wait up to 30 s instead.
  */
 #define STORE_BUSY_TIMEOUT_MS 30000
+
+/* The page cache's own pages (store_cache_private), NULL: the heap's. */
+static void *sq_cache;
+static size_t sq_cache_len;
+
+int
+store_cache_private(size_t bytes, void **base)
+{
+	int hdr = 0, slot, n;
+	void *p;
+
+	if (base != NULL)
+		*base = NULL;
+	if (sq_cache != NULL)
+		return PV_ERR_INVALID;
+	if (sqlite3_config(SQLITE_CONFIG_PCACHE_HDRSZ, &hdr) != SQLITE_OK ||
+	    hdr < 0 || hdr > 4096)
+		return PV_ERR_STORE;
+	/* a 4 KiB page (SQLite's default) and its header, 8-byte aligned */
+	slot = (4096 + hdr + 7) & ~7;
+	if ((n = (int)(bytes / (size_t)slot)) < 1)
+		return PV_ERR_INVALID;
+	p = mmap(NULL, (size_t)slot * (size_t)n, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS,
+	    // cppcheck-suppress invalidFunctionArg
+	    -1, 0);
+	if (p == MAP_FAILED)
+		return PV_ERR_ALLOC;
+	/* only before SQLite is first used in this process */
+	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, slot, n) != SQLITE_OK) {
+		(void)munmap(p, (size_t)slot * (size_t)n);
+		return PV_ERR_STORE;
+	}
+	sq_cache = p;
+	sq_cache_len = (size_t)slot * (size_t)n;
+	if (base != NULL)
+		*base = p;
+	return 0;
+}
+
+void
+store_cache_forget(void)
+{
+	if (sq_cache != NULL)
+		(void)munmap(sq_cache, sq_cache_len);
+	sq_cache = NULL;
+	sq_cache_len = 0;
+}
 
 struct sq_q {
 	struct st_q q; /* first */

@@ -41,6 +41,15 @@ int store_open(const char *path, struct store **out);
  * bound but libpq's own connect_timeout.  SQLite ignores it.
  */
 int store_open_bounded(const char *path, uint64_t limit_ms, struct store **out);
+/*
+ * SQLite's page cache in pages of its own (bytes of them, from an
+ * anonymous mapping; more spills to the heap), set before SQLite is
+ * first used in the process: a forked process that will never use the
+ * store drops them with store_cache_forget instead of keeping a copy of
+ * every page the parent reads after the fork.  base: where they are.
+ */
+int store_cache_private(size_t bytes, void **base);
+void store_cache_forget(void);
 void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 /*

@@ -379,6 +379,8 @@ drop_privileges(const struct sandbox_id *sb)
 #define DAEMON_TICK_MS 100
 /* The longest wait for an event: the revocation scan's half second. */
 #define DAEMON_WAIT_MS 500
+/* SQLite's page cache (2,000 KiB by default), in pages of its own */
+#define DAEMON_STORE_CACHE ((size_t)2048 * 1024)
 
 /* The monitor's side of every live session process. */
 struct kids {
@@ -653,6 +655,7 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	k->n = 0;
 	bx->backend.ops->free(bx->backend.ctx);
 	memset(&bx->backend, 0, sizeof(bx->backend));
+	store_cache_forget();
 	EVP_PKEY_free(*ca);
 	*ca = NULL;
 	(void)signal(SIGTERM, SIG_DFL);
@@ -1073,6 +1076,13 @@ main(int argc, char **argv)
 	}
 	pv_log_set_level(
 	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
+	/*
+	 * The store's page cache in pages a session process unmaps: the
+	 * monitor reads the store anew after every fork (it closes it before),
+	 * and each session process would keep its own copy of what was there.
+	 */
+	if (store_cache_private(DAEMON_STORE_CACHE, NULL) != 0)
+		pv_warn("the store's page cache stays on the heap");
 	if (sandbox_user(conf, &sb) != 0)
 		goto fail;
 	if (nofile_raise(conf->max_sessions, err, sizeof(err)) != 0) {

@@ -1,10 +1,12 @@
 /*
  * test_broker_control.c: provostd's pre-auth limits (MaxStartups,
  * PerSourceMaxStartups, PerSourcePenalty) and their configuration keywords;
- * a session process forgets the daemon's table without copying it.
+ * a session process forgets the daemon's table without copying it, and
+ * drops the store's page cache.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -358,6 +361,61 @@ test_forget_unwritten(void **state)
 	fixture_done(&f);
 }
 
+/*
+ * The store's page cache lives in pages of its own, which a session
+ * process unmaps (store_cache_forget): the monitor closes the store before
+ * every fork and reads it anew after, so each session process would keep
+ * a private copy of every cache page the monitor fills after its fork.
+ * Here: a store opened (created and migrated) fills some of those pages;
+ * a forked child that forgets them no longer has them mapped, and the
+ * parent still has them.
+ */
+static void
+test_store_cache_dropped(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[4096], path[4200];
+	size_t len = (size_t)1024 * 1024, i, resident = 0;
+	unsigned char vec[256];
+	struct store *st = NULL;
+	void *base = NULL;
+	int status;
+	pid_t pid;
+
+	(void)snprintf(dir, sizeof(dir), "%s/pv-cache.XXXXXX",
+	    tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/provost.db", dir);
+	assert_int_equal(store_cache_private(len, &base), 0);
+	assert_non_null(base);
+	/* once only: SQLite is configured before its first use */
+	assert_int_not_equal(store_cache_private(len, NULL), 0);
+	assert_int_equal(store_open(path, &st), 0);
+	assert_int_equal(mincore(base, len, vec), 0);
+	for (i = 0; i < len / 4096 && i < sizeof(vec); i++)
+		resident += vec[i] & 1;
+	print_message(
+	    "%zu of the cache's pages filled by opening a store\n", resident);
+	assert_true(resident > 0);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		store_cache_forget();
+		/* unmapped: mincore says ENOMEM */
+		_exit(mincore(base, 4096, vec) != 0 && errno == ENOMEM ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(mincore(base, 4096, vec), 0);
+	store_close(st);
+	(void)snprintf(path, sizeof(path), "%s/provost.db", dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/provost.db-wal", dir);
+	(void)unlink(path);
+	(void)snprintf(path, sizeof(path), "%s/provost.db-shm", dir);
+	(void)unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -369,6 +427,7 @@ main(void)
 		cmocka_unit_test(test_known_sources),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_forget_unwritten),
+		cmocka_unit_test(test_store_cache_dropped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
