@@ -24,6 +24,7 @@
 #define STORE_BUSY_TIMEOUT_MS 30000
 
 /* The page cache's own pages (store_cache_private), NULL: the heap's. */
+#define SQ_PAGE ((size_t)4096)
 static void *sq_cache;
 static size_t sq_cache_len;
 
@@ -31,6 +32,7 @@ int
 store_cache_private(size_t bytes, void **base)
 {
 	int hdr = 0, slot, n;
+	size_t len;
 	void *p;
 
 	if (base != NULL)
@@ -44,19 +46,27 @@ store_cache_private(size_t bytes, void **base)
 	slot = (4096 + hdr + 7) & ~7;
 	if ((n = (int)(bytes / (size_t)slot)) < 1)
 		return PV_ERR_INVALID;
-	p = mmap(NULL, (size_t)slot * (size_t)n, PROT_READ | PROT_WRITE,
+	/*
+	 * Between two inaccessible pages: a mapping of its own, never merged
+	 * with a neighbour (and an overrun faults).
+	 */
+	len = ((size_t)slot * (size_t)n + SQ_PAGE - 1) / SQ_PAGE * SQ_PAGE;
+	p = mmap(NULL, len + 2 * SQ_PAGE, PROT_NONE,
 	    MAP_PRIVATE | MAP_ANONYMOUS,
 	    // cppcheck-suppress invalidFunctionArg
 	    -1, 0);
 	if (p == MAP_FAILED)
 		return PV_ERR_ALLOC;
-	/* only before SQLite is first used in this process */
-	if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, p, slot, n) != SQLITE_OK) {
-		(void)munmap(p, (size_t)slot * (size_t)n);
+	if (mprotect((char *)p + SQ_PAGE, len, PROT_READ | PROT_WRITE) != 0 ||
+	    sqlite3_config(SQLITE_CONFIG_PAGECACHE, (char *)p + SQ_PAGE, slot,
+		n) != SQLITE_OK) {
+		/* SQLite is configured only before its first use */
+		(void)munmap(p, len + 2 * SQ_PAGE);
 		return PV_ERR_STORE;
 	}
 	sq_cache = p;
-	sq_cache_len = (size_t)slot * (size_t)n;
+	sq_cache_len = len + 2 * SQ_PAGE;
+	p = (char *)p + SQ_PAGE;
 	if (base != NULL)
 		*base = p;
 	return 0;

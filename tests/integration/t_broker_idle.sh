@@ -7,7 +7,9 @@
 # the session process's voluntary context switches (/proc/PID/status),
 # one per wait that ends.  The session then still works (its output
 # comes as an event), and a revocation ends another idle session at once
-# (the monitor's order on the link wakes it; no tick is needed).
+# (the monitor's order on the link wakes it; no tick is needed).  The
+# session process has not kept the monitor's mapping of the store's page
+# cache (which it would otherwise keep a copy of, page by page).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
@@ -23,6 +25,18 @@ sp=$!
 pv_wait_log "$W/out" ready 30 || pv_fail "the session did not start: $(cat "$W/err")"
 pids=$(pgrep -P "$PVD_PID")
 [ "$(echo "$pids" | wc -w)" -eq 1 ] || pv_fail "session processes: $pids"
+# The store's page cache (an anonymous mapping of the monitor's, about
+# 2 MiB) is not in the session process: it unmapped it after the fork.
+cache=$(awk '$2 == "rw-p" && $6 == "" { print $1 }' "/proc/$PVD_PID/maps" |
+    while IFS=- read -r lo hi; do
+	kb=$(((0x$hi - 0x$lo) / 1024))
+	[ "$kb" -gt 1900 ] && [ "$kb" -le 2048 ] && echo "$lo"
+    done)
+[ -n "$cache" ] || pv_fail "no mapping of the store's page cache in the monitor"
+for a in $cache; do
+	! grep -q "^$a-" "/proc/$pids/maps" ||
+	    pv_fail "the session process still maps the store's page cache at $a"
+done
 # the recording's first chunk is sealed within 1 s, the byte counts in 0.5
 sleep 3
 vcs() { awk '/^voluntary_ctxt_switches:/{print $2}' "/proc/$1/status"; }
