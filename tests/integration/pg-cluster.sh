@@ -6,6 +6,9 @@
 #                     (fsync off, unless PV_PG_FSYNC=on: the benchmarks)
 #   pv_pg_run DIR     starts it again after pv_pg_stop (sets PV_PG_PID)
 #   pv_pg_stop DIR    stops the cluster started in DIR
+#   pv_pg_test_store  for a test of provostd on PostgreSQL (after lib.sh):
+#                     skips without libpq or initdb, starts a cluster in
+#                     $PV_TMP/pg, tracks it, sets PV_STORE for broker-setup.sh
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 PV_PG_USER=${PV_PG_USER:-nobody}
@@ -55,4 +58,14 @@ pv_pg_stop() {
 	done
 	kill -9 "$_p" 2>/dev/null
 	rm -f "$_d/pid"
+}
+
+pv_pg_test_store() {
+	[ "${PV_HAVE_LIBPQ:-no}" = yes ] || pv_skip "built without PostgreSQL (libpq-dev)"
+	[ -x "$PG_BINDIR/initdb" ] || pv_skip "no $PG_BINDIR/initdb (apt-get install postgresql-15)"
+	# nobody must reach the cluster's dir
+	chmod 0711 "$PV_TMP"
+	pv_pg_start "$PV_TMP/pg" || pv_fail "cannot start a PostgreSQL cluster"
+	pv_track "$PV_PG_PID"
+	PV_STORE=$PV_PG_URI
 }

@@ -12,12 +12,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/pg-cluster.sh"
 
-[ "${PV_HAVE_LIBPQ:-no}" = yes ] || pv_skip "built without PostgreSQL (libpq-dev)"
-[ -x "$PG_BINDIR/initdb" ] || pv_skip "no $PG_BINDIR/initdb (apt-get install postgresql-15)"
-chmod 0711 "$PV_TMP"
-pv_pg_start "$PV_TMP/pg" || pv_fail "cannot start a PostgreSQL cluster"
-pv_track "$PV_PG_PID"
-PV_STORE=$PV_PG_URI
+pv_pg_test_store
 . "$top_srcdir/tests/integration/broker-setup.sh"
 
 # The server's processes, stopped and continued by pid (the postmaster
