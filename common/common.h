@@ -251,6 +251,14 @@ int pv_file_replace(
 int pv_fsync_parent(const char *path);
 /* The SHA-256 of a file's contents, as 64 hex digits. */
 int pv_file_sha256(const char *path, char hex[65]);
+/*
+ * A forked process lets go of files it inherited and must never use:
+ * every descriptor whose path starts with prefix is closed and every
+ * mapping of such a file unmapped (read from /proc/self), without a read
+ * or a write of the file itself.  The number of descriptors and mappings
+ * let go, or a negative PV_ERR_* when /proc could not be read.
+ */
+int pv_file_forget(const char *prefix);
 
 /*
  * OpenSSH key formats for Ed25519 over OpenSSL EVP: PROTOCOL.key private

@@ -5,12 +5,16 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -196,4 +200,97 @@ out:
 	EVP_MD_CTX_free(ctx);
 	close(fd);
 	return r;
+}
+
+/* Closes the descriptors of /proc/self/fd whose target starts with prefix. */
+static int
+forget_fds(const char *prefix, size_t plen)
+{
+	char link[32], target[4096], *end;
+	int fds[256], nfd = 0, n = 0, i, self;
+	ssize_t len;
+	DIR *d;
+	struct dirent *e;
+	long v;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return PV_ERR_IO;
+	self = dirfd(d);
+	/* collected first: closing while the directory is read moves it */
+	/* a DIR of our own: readdir is safe (readdir_r is deprecated) */
+	// cppcheck-suppress readdirCalled
+	while ((e = readdir(d)) != NULL &&
+	    nfd < (int)(sizeof(fds) / sizeof(fds[0]))) {
+		errno = 0;
+		v = strtol(e->d_name, &end, 10);
+		if (errno != 0 || end == e->d_name || *end != '\0' || v < 0 ||
+		    v > INT_MAX || v == self)
+			continue;
+		(void)snprintf(link, sizeof(link), "/proc/self/fd/%ld", v);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < (ssize_t)plen)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, prefix, plen) == 0)
+			fds[nfd++] = (int)v;
+	}
+	(void)closedir(d);
+	for (i = 0; i < nfd; i++)
+		if (close(fds[i]) == 0)
+			n++;
+	return n;
+}
+
+/* "lo-hi perms offset dev inode   path": the range, when path fits. */
+static int
+forget_map_line(const char *line, const char *prefix, size_t plen,
+    uintptr_t *lo, uintptr_t *hi)
+{
+	const char *path = strchr(line, '/');
+	char *end;
+	unsigned long long a, b;
+
+	if (path == NULL || strncmp(path, prefix, plen) != 0)
+		return 0;
+	errno = 0;
+	a = strtoull(line, &end, 16);
+	if (errno != 0 || end == line || *end != '-')
+		return 0;
+	b = strtoull(end + 1, &end, 16);
+	if (errno != 0 || *end != ' ' || b <= a || b > UINTPTR_MAX)
+		return 0;
+	*lo = (uintptr_t)a;
+	*hi = (uintptr_t)b;
+	return 1;
+}
+
+int
+pv_file_forget(const char *prefix)
+{
+	struct {
+		uintptr_t lo, hi;
+	} m[64];
+	size_t plen = strlen(prefix), cap = 0, nm = 0, i;
+	char *line = NULL;
+	FILE *f;
+	int n;
+
+	if (plen == 0 || prefix[0] != '/')
+		return PV_ERR_INVALID;
+	if ((n = forget_fds(prefix, plen)) < 0)
+		return n;
+	/* collected first: unmapping while the file is read moves it */
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return PV_ERR_IO;
+	while (nm < sizeof(m) / sizeof(m[0]) && getline(&line, &cap, f) > 0)
+		nm += (size_t)forget_map_line(
+		    line, prefix, plen, &m[nm].lo, &m[nm].hi);
+	free(line);
+	(void)fclose(f);
+	for (i = 0; i < nm; i++)
+		/* an address /proc gave: the only way to name it */
+		// NOLINTNEXTLINE(performance-no-int-to-ptr)
+		if (munmap((void *)m[i].lo, m[i].hi - m[i].lo) == 0)
+			n++;
+	return n;
 }

@@ -486,6 +486,19 @@ store_close(struct store *st)
 	free(st);
 }
 
+void
+store_forget(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->eng->forget(st);
+	/* the keys' copies only; the statements stay as they are, unused */
+	EVP_PKEY_free(st->audit_key);
+	st->audit_key = NULL;
+	PV_WIPE(st->totp_key);
+	st->have_totp_key = 0;
+}
+
 int
 store_schema_version(struct store *st, int *version)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -411,6 +412,21 @@ pg_close(struct store *st)
 		return;
 	PQfinish(c->c);
 	free(c);
+	st->conn = NULL;
+}
+
+/*
+ * In a forked process: PQfinish would tell the server to end the
+ * parent's session, so only the socket is closed (the process keeps no
+ * way to the server).
+ */
+static void
+pg_forget(struct store *st)
+{
+	struct pg_conn *c = pg_c(st);
+
+	if (c != NULL && PQsocket(c->c) >= 0)
+		(void)close(PQsocket(c->c));
 	st->conn = NULL;
 }
 
@@ -896,6 +912,7 @@ const struct st_engine st_engine_pg = {
 	.name = "postgresql",
 	.open = pg_open,
 	.close = pg_close,
+	.forget = pg_forget,
 	.prepare = pg_prepare,
 	.reset = pg_reset,
 	.finalize = pg_finalize,

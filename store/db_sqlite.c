@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -88,7 +90,8 @@ struct sq_q {
 
 struct sq_conn {
 	sqlite3 *db;
-	char *msg; /* the last sqlite3_exec error */
+	char *msg;  /* the last sqlite3_exec error */
+	char *real; /* the file's real path (NULL: in memory) */
 };
 
 static sqlite3 *
@@ -156,6 +159,10 @@ sq_open(struct store *st, const char *path)
 		    c->db ? sqlite3_errmsg(c->db) : "out of memory");
 	}
 	(void)sqlite3_extended_result_codes(c->db, 1);
+	/* what store_forget lets go of: the file, -wal, -shm, -journal */
+	if (!mem && (c->real = realpath(path, NULL)) == NULL)
+		return st_fail(
+		    st, PV_ERR_STORE, "open %s: %s", path, strerror(errno));
 	if (sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return st_sqlerr(st, "busy_timeout");
 	if (!mem && sq_exec(st, "PRAGMA journal_mode=WAL") != 0)
@@ -177,7 +184,29 @@ sq_close(struct store *st)
 	if (c->db != NULL)
 		sqlite3_close_v2(c->db);
 	sqlite3_free(c->msg);
+	free(c->real);
 	free(c);
+	st->conn = NULL;
+}
+
+/*
+ * In a forked process: SQLite must not see its connection there (a close
+ * would end the parent's locks' meaning, checkpoint or delete the WAL),
+ * so the descriptors of the file and its -wal, -shm and -journal are
+ * closed and their mappings (the shared -shm index) unmapped behind its
+ * back.  Nothing of the process can then write the store.
+ */
+static void
+sq_forget(struct store *st)
+{
+	struct sq_conn *c = st->conn;
+
+	if (c != NULL && c->real != NULL && pv_file_forget(c->real) < 0) {
+		pv_error("store: the forked process could not let go of %s; "
+			 "exiting",
+		    c->real);
+		_exit(1);
+	}
 	st->conn = NULL;
 }
 
@@ -386,6 +415,7 @@ const struct st_engine st_engine_sqlite = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
+	.forget = sq_forget,
 	.prepare = sq_prepare,
 	.reset = sq_reset,
 	.finalize = sq_finalize,

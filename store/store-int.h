@@ -22,6 +22,11 @@ struct st_engine {
 	const char *name;
 	int (*open)(struct store *st, const char *where);
 	void (*close)(struct store *st);
+	/*
+	 * store_forget's, in a forked process: the connection let go without
+	 * a call into the engine's library (its memory is left as it is).
+	 */
+	void (*forget)(struct store *st);
 	int (*prepare)(struct store *st, const char *sql, int persistent,
 	    struct st_q **out);
 	void (*reset)(struct st_q *q);

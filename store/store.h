@@ -51,6 +51,16 @@ int store_open_bounded(const char *path, uint64_t limit_ms, struct store **out);
 int store_cache_private(size_t bytes, void **base);
 void store_cache_forget(void);
 void store_close(struct store *st);
+/*
+ * In a process forked from the store's owner, which must never use a
+ * store again (SQLite's state of the file, in the process, would be
+ * shared by a new connection to it there): its descriptors are closed and its shared mappings unmapped
+ * without a call into SQLite or libpq (a close there would undo the
+ * owner's locks or end its server session), and the keys wiped.  The
+ * owner's handle goes on, its statements prepared once.  The memory of
+ * st is left unfreed: st is not to be used again.
+ */
+void store_forget(struct store *st);
 const char *store_errmsg(const struct store *st);
 /*
  * Group commit: the transactions between these two are made durable by one

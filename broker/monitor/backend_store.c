@@ -1005,7 +1005,6 @@ broker_backend_store_reload(
 	return r;
 }
 
-/* The parent closes its handle before forking; children open their own. */
 int
 broker_backend_store_detach(struct broker_backend *bk)
 {
@@ -1065,6 +1064,17 @@ broker_backend_store_wipe_keys(struct broker_backend *bk)
 	EVP_PKEY_free(b->token);
 	b->audit = NULL;
 	b->token = NULL;
+}
+
+void
+broker_backend_store_forget(struct broker_backend *bk)
+{
+	struct sb *b = bk->ctx;
+
+	store_forget(b->st);
+	b->st = NULL;
+	b->in_batch = 0;
+	broker_backend_store_wipe_keys(bk);
 }
 
 /* "session.open" -> PROVOST_EVENT_SESSION_START, ...; 0: not an event. */

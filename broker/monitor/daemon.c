@@ -631,8 +631,8 @@ kids_lease_lost(struct broker_ctl *ctl, struct kids *k, const char *name)
 
 /*
  * A new session process: nothing of the monitor's stays with it (keys
- * freed, which wipes them; the store was closed before the fork; other
- * sessions' sockets closed), then it drops to the SandboxUser and asks
+ * freed, which wipes them; the store's descriptors and shared mappings
+ * let go of; other sessions' sockets closed), then it drops to the SandboxUser and asks
  * the monitor for everything through sock.
  */
 static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
@@ -653,6 +653,8 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	for (i = 0; i < k->n; i++)
 		broker_monsrv_forget(k->v[i]);
 	k->n = 0;
+	/* the monitor's store stays open there: let go of, never closed */
+	broker_backend_store_forget(&bx->backend);
 	bx->backend.ops->free(bx->backend.ctx);
 	memset(&bx->backend, 0, sizeof(bx->backend));
 	store_cache_forget();
@@ -902,8 +904,6 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 					close(fd);
 					continue;
 				}
-				/* No store handle crosses a fork (reopened on use). */
-				(void)broker_backend_store_detach(&bx->backend);
 				if ((pid = fork()) < 0) {
 					pv_error("fork: %s", strerror(errno));
 					broker_ctl_child_add(
@@ -1077,9 +1077,9 @@ main(int argc, char **argv)
 	pv_log_set_level(
 	    debug ? PV_LOG_DEBUG : (enum pv_log_level)conf->log_level);
 	/*
-	 * The store's page cache in pages a session process unmaps: the
-	 * monitor reads the store anew after every fork (it closes it before),
-	 * and each session process would keep its own copy of what was there.
+	 * The store's page cache in pages a session process unmaps: a page
+	 * the monitor reads after a fork would otherwise be copied into each
+	 * session process that still maps the one it replaced.
 	 */
 	if (store_cache_private(DAEMON_STORE_CACHE, NULL) != 0)
 		pv_warn("the store's page cache stays on the heap");
@@ -1136,9 +1136,12 @@ main(int argc, char **argv)
 	    broker_backend_store_recover(&bx.backend) != 0)
 		goto fail;
 	/*
-	 * No store handle survives a fork (daemon(), the plugin host, a
-	 * session process): a SQLite handle must not, and a PostgreSQL
-	 * connection would be one socket with two users.  Reopened on use.
+	 * daemon()'s fork: the process that goes on is the child, which
+	 * holds none of the parent's SQLite locks, and a PostgreSQL
+	 * connection would be one socket with two users: closed, reopened on
+	 * use.  Later forks (a session process, the plugin host) keep it
+	 * open here, its statements prepared once; the child lets go of it
+	 * (broker_backend_store_forget).
 	 */
 	(void)broker_backend_store_detach(&bx.backend);
 	if (!sb.drop)

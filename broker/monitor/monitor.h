@@ -79,7 +79,10 @@ int broker_target_visible(struct store *st, const struct policy *pol,
 /* backend_store.c: the governance store and the policy. */
 int broker_backend_store_new(
     const struct pv_config *conf, EVP_PKEY *ca, struct broker_backend *out);
-/* The parent closes its store before forking; each child opens its own. */
+/*
+ * The store closed (before daemon(): reopened on use).  A session's fork
+ * keeps it open: the forked process lets go of it with _forget.
+ */
 int broker_backend_store_detach(struct broker_backend *bk);
 struct policy;
 int broker_backend_store_reload(
@@ -98,6 +101,13 @@ int broker_backend_store_plugin_audit(void *ctx, const char *plugin,
     const char *action, const char *object, const char *details_json);
 /* In the plugin host's process: the audit and token keys freed (wiped). */
 void broker_backend_store_wipe_keys(struct broker_backend *bk);
+/*
+ * In a session process: the keys wiped and the monitor's store let go of
+ * (store_forget: no descriptor of it, no mapping, no call into it).  Not
+ * for a process that opens the store itself (the plugin host): SQLite
+ * there would find the connection's unmapped -shm in its inode list.
+ */
+void broker_backend_store_forget(struct broker_backend *bk);
 /* At start-up: sessions a crash left open are marked aborted. */
 int broker_backend_store_recover(struct broker_backend *bk);
 /* The monitor's store handle (opened if need be); NULL: none. */

@@ -6,7 +6,9 @@
 # proves it can).  The key file is unreadable to the SandboxUser.  A
 # malformed frame and an out-of-order request, written into a live session
 # process's monitor socket (a copy taken with pidfd_getfd), get it killed,
-# logged, audited and its row marked aborted.  provostd -t refuses a
+# logged, audited and its row marked aborted.  Nothing of the monitor's
+# open store (descriptors, the -shm mapping) is in the session process.
+# provostd -t refuses a
 # SandboxUser that does not exist.
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/broker-setup.sh"
@@ -141,6 +143,21 @@ done
 [ "$(stat -c '%a %u' "$STATE/ca")" = "600 0" ] || pv_fail "ca mode: $(stat -c '%a %u' "$STATE/ca")"
 setpriv --reuid="$SBUID" --regid="$SBGID" --clear-groups touch "$PV_TMP/rec/x" 2>/dev/null &&
     pv_fail "$SBUSER can write the recordings directory"
+# Nor through what the fork handed down: the monitor keeps its store open
+# (its statements prepared once), the session process holds no descriptor
+# of the file, its -wal or -shm, and no mapping of the shared -shm index
+# (writable whatever the uid).  The monitor holds both, which proves the
+# look can see them.
+db=$(readlink -f "$STATE/provost.db")
+ls -l "/proc/$PVD_PID/fd" | grep -q " -> $db" ||
+    pv_fail "the monitor has no descriptor of its store"
+grep -q " $db-shm\$" "/proc/$PVD_PID/maps" || pv_fail "the monitor does not map $db-shm"
+if ls -l "/proc/$SP/fd" | grep " -> $db"; then
+	pv_fail "the session process holds a descriptor of the store"
+fi
+if grep " $db" "/proc/$SP/maps"; then
+	pv_fail "the session process maps the store's files"
+fi
 
 # 4. A malformed frame on its monitor socket: killed, logged, aborted.
 python3 "$PV_TMP/inject.py" "$SP" "$MFD" malformed || pv_fail "inject failed"

@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+
 #include "store/store-int.h"
 #include "store_test_util.h"
 
@@ -108,11 +111,113 @@ test_names_and_small_parts(void **state)
 	store_close(st);
 }
 
+/* What this process holds of path: descriptors and mappings. */
+static int
+held(const char *path)
+{
+	char link[64], target[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int fd, n = 0;
+	FILE *f;
+
+	for (fd = 0; fd < 1024; fd++) {
+		(void)snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		if ((len = readlink(link, target, sizeof(target) - 1)) <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, path, strlen(path)) == 0)
+			n++;
+	}
+	if ((f = fopen("/proc/self/maps", "r")) == NULL)
+		return -1;
+	while (getline(&line, &cap, f) > 0)
+		if (strstr(line, path) != NULL)
+			n++;
+	free(line);
+	(void)fclose(f);
+	return n;
+}
+
+/* Forks; the child runs store_forget when forget, says what it holds. */
+static int
+child_holds(struct store *st, const char *path, int pgfd, int forget)
+{
+	int status, n;
+	pid_t pid;
+
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		if (forget)
+			store_forget(st);
+		n = pgfd >= 0 ? fcntl(pgfd, F_GETFD) != -1 : held(path);
+		_exit(n > 100 ? 100 : n);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A process forked from the store's owner lets go of it (store_forget)
+ * without a call into SQLite or libpq: it keeps no descriptor of the
+ * file, its -wal or its -shm and no mapping of the shared -shm index (a
+ * taken-over session process could write the store through them), or no
+ * socket to the PostgreSQL server; and the owner's handle goes on, its
+ * statements prepared once (a close in the child would checkpoint or
+ * delete the WAL, or end the server session).
+ */
+static void
+test_forget_in_child(void **state)
+{
+	char dir[] = "/tmp/pv-forget.XXXXXX", path[512], *real;
+	struct store *st = NULL;
+	json_t *j = json_object();
+	uint64_t seq0 = 0, seq1 = 0;
+	int pgfd = -1, i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_int_equal(store_open(tsu_pg() ? tsu_mem() : path, &st), 0);
+	assert_int_equal(
+	    store_audit_append(st, "admin:t", "test.before", "x", j), 0);
+	if (tsu_pg()) {
+		assert_int_equal(store_listen(st), 0);
+		pgfd = store_listen_fd(st);
+		assert_true(pgfd >= 0);
+	}
+	assert_non_null(real = tsu_pg() ? strdup(dir) : realpath(path, NULL));
+	/* the check can fail: a child that keeps the handle holds it */
+	assert_true(child_holds(st, real, pgfd, 0) > 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(child_holds(st, real, pgfd, 1), 0);
+		assert_int_equal(store_audit_head(st, &seq0), 0);
+		assert_int_equal(
+		    store_audit_append(st, "admin:t", "test.after", "x", j), 0);
+		assert_int_equal(store_audit_head(st, &seq1), 0);
+		assert_true(seq1 > seq0);
+	}
+	if (!tsu_pg()) {
+		/* the WAL and its index are still the owner's */
+		(void)snprintf(path, sizeof(path), "%s-wal", real);
+		assert_int_equal(access(path, F_OK), 0);
+		(void)snprintf(path, sizeof(path), "%s-shm", real);
+		assert_int_equal(access(path, F_OK), 0);
+	}
+	store_close(st);
+	json_decref(j);
+	(void)snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+	free(real);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_small_parts),
+		cmocka_unit_test(test_forget_in_child),
 	};
 
 	pv_log_init("test_store_misc", PV_LOG_STDERR, PV_LOG_ERROR);
