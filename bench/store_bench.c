@@ -1,6 +1,8 @@
 /*
- * store_bench.c: bench/store's driver: grant checks per second against a
- * store of 10,000 engineers and 100,000 grants, and audit appends per
+ * store_bench.c: bench/store's driver: grant checks and whole decisions
+ * (store_decide: the rows, the policy, the best grant, as the broker asks
+ * at every channel) per second against a store of 10,000 engineers and
+ * 100,000 grants, and audit appends per
  * second (each its own durable transaction), each against a baseline of
  * the same engine in the same run: one prepared indexed lookup, one raw
  * INSERT a transaction.  The store is a temp SQLite file, or the empty
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "policy/policy.h"
 #include "store/store-int.h"
 
 #define ENGINEERS 10000
@@ -179,6 +182,65 @@ bench_checks(struct store *st, int64_t now, uint64_t *found)
 	return (double)n * 1000.0 / (double)(pv_mono_ms() - t0);
 }
 
+/*
+ * Whole decisions: store_decide for a random engineer, target and
+ * account, a shell, under a rule that needs a grant (Approval auto: an
+ * active one allows): the rows, the policy's evaluation, the best grant.
+ * *allowed: how many said yes (about a quarter: the active grants).
+ */
+static double
+bench_decisions(struct store *st, int64_t now, uint64_t *allowed)
+{
+	static const char text[] = "Levels public internal confidential\n"
+				   "Rule confidential\n"
+				   "    Classification confidential\n"
+				   "    Approval auto\n"
+				   "    Channels shell exec\n";
+	struct policy *pol = NULL;
+	struct store_decide_req req;
+	struct store_decision sd;
+	char eng[32], tgt[32], err[256];
+	uint64_t t0, n = 0;
+	uint32_t x = 54321;
+	int r;
+
+	if (policy_load_mem("bench.policy", text, sizeof(text) - 1, &pol, err,
+		sizeof(err)) != 0) {
+		fprintf(stderr, "store_bench: policy: %s\n", err);
+		exit(1);
+	}
+	*allowed = 0;
+	t0 = pv_mono_ms();
+	while (pv_mono_ms() - t0 < CHECK_MS) {
+		uint32_t i;
+
+		x = x * 1103515245 + 12345;
+		i = (x >> 4) % GRANTS;
+		/* half of them a connection some grant was made for */
+		(void)snprintf(eng, sizeof(eng), "eng%05u",
+		    (x & 0x4) ? i % ENGINEERS : (x >> 8) % ENGINEERS);
+		(void)snprintf(tgt, sizeof(tgt), "tgt%04u",
+		    (x & 0x4) ? (i / ENGINEERS * 97 + i) % TARGETS
+			      : (x >> 3) % TARGETS);
+		memset(&req, 0, sizeof(req));
+		req.engineer = eng;
+		req.target = tgt;
+		req.account = (x & 0x4) ? (i % 3 ? "root" : "postgres")
+					: ((x & 1) ? "root" : "postgres");
+		req.channel = POLICY_CH_SHELL;
+		req.now = now;
+		r = store_decide(st, pol, &req, &sd);
+		if (r == PV_ALLOW)
+			(*allowed)++;
+		else if (r != PV_DENY)
+			die("decide", st);
+		store_decision_clear(&sd);
+		n++;
+	}
+	policy_free(pol);
+	return (double)n * 1000.0 / (double)(pv_mono_ms() - t0);
+}
+
 /* Baseline: one indexed lookup by login with a prepared statement. */
 static double
 bench_lookup(struct store *st)
@@ -331,9 +393,9 @@ main(int argc, char **argv)
 	char dir[512] = "", path[600];
 	struct store *st = NULL;
 	int64_t now = pv_wall_ms() / 1000;
-	double checks, lookups, appends, raw, writers;
+	double checks, decisions, lookups, appends, raw, writers;
 	struct store_audit_report vrep = { 0 };
-	uint64_t found, rows, t0;
+	uint64_t found, allowed, rows, t0;
 	EVP_PKEY *key;
 	int pg = argc > 1;
 
@@ -360,6 +422,7 @@ main(int argc, char **argv)
 	    pg ? "postgresql" : "sqlite", ENGINEERS, TARGETS, GRANTS,
 	    (double)(pv_mono_ms() - t0) / 1000.0);
 	checks = bench_checks(st, now, &found);
+	decisions = bench_decisions(st, now, &allowed);
 	lookups = bench_lookup(st);
 	bench_appends(st, &appends, &raw, &rows);
 	store_close(st);
@@ -378,13 +441,16 @@ main(int argc, char **argv)
 	printf("{\"engine\":\"%s\",\"engineers\":%d,\"targets\":%d,"
 	       "\"grants\":%d,\"grant_checks_per_s\":%.0f,"
 	       "\"grant_checks_found\":%llu,\"baseline_lookups_per_s\":%.0f,"
-	       "\"grant_check_ratio\":%.3f,\"audit_appends_per_s\":%.0f,"
+	       "\"grant_check_ratio\":%.3f,\"decisions_per_s\":%.0f,"
+	       "\"decisions_allowed\":%llu,\"decision_ratio\":%.3f,"
+	       "\"audit_appends_per_s\":%.0f,"
 	       "\"audit_rows\":%llu,\"baseline_raw_commits_per_s\":%.0f,"
 	       "\"audit_append_ratio\":%.3f,\"writers\":%d,"
 	       "\"writer_rows\":%d,\"writers_rows_per_s\":%.0f,"
 	       "\"chain_rows_verified\":%llu}\n",
 	    pg ? "postgresql" : "sqlite", ENGINEERS, TARGETS, GRANTS, checks,
-	    (unsigned long long)found, lookups, checks / lookups, appends,
+	    (unsigned long long)found, lookups, checks / lookups, decisions,
+	    (unsigned long long)allowed, decisions / lookups, appends,
 	    (unsigned long long)rows, raw, appends / raw, WRITERS, WRITER_ROWS,
 	    writers, (unsigned long long)vrep.rows);
 	return 0;
