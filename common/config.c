@@ -575,14 +575,18 @@ kw_loglevel(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 	return 0;
 }
 
-/* KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms: NAME[,NAME...]. */
+/*
+ * KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms: [+-^]NAME[,NAME...],
+ * sshd_config's forms (broker/algos.c applies them); * and ? only in a
+ * -LIST's patterns.
+ */
 static int
 kw_algos(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 {
 	struct cfg_ctx *x = v;
-	const char *s = l->args[0];
+	const char *s = l->args[0], *all = s;
 	char **slot;
-	size_t i, n = strlen(s);
+	size_t i, n;
 
 	if (strcasecmp(l->keyword, "KexAlgorithms") == 0)
 		slot = &x->c->kex_algos;
@@ -594,6 +598,9 @@ kw_algos(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		slot = &x->c->hostkey_algos;
 	if (*slot != NULL)
 		return cfg_err(err, errlen, "%s given twice", l->keyword);
+	if (s[0] == '+' || s[0] == '-' || s[0] == '^')
+		s++;
+	n = strlen(s);
 	if (n == 0 || n > 1024 || s[0] == ',' || s[n - 1] == ',' ||
 	    strstr(s, ",,") != NULL)
 		return cfg_err(err, errlen,
@@ -603,11 +610,12 @@ kw_algos(void *v, const struct pv_conf_line *l, char *err, size_t errlen)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 			(s[i] >= 'A' && s[i] <= 'Z') ||
 			(s[i] >= '0' && s[i] <= '9') || s[i] == '@' ||
-			s[i] == '.' || s[i] == '-' || s[i] == ','))
+			s[i] == '.' || s[i] == '-' || s[i] == ',' ||
+			(all[0] == '-' && (s[i] == '*' || s[i] == '?'))))
 			return cfg_err(err, errlen,
 			    "%s: '%c' is not part of an algorithm name",
 			    l->keyword, s[i]);
-	if ((*slot = strdup(s)) == NULL)
+	if ((*slot = strdup(all)) == NULL)
 		return cfg_err(err, errlen, "out of memory");
 	return 0;
 }

@@ -260,6 +260,7 @@ test_config(void **state)
 				   "KexAlgorithms curve25519-sha256,"
 				   "sntrup761x25519-sha512@openssh.com\n"
 				   "macs hmac-sha2-256-etm@openssh.com\n"
+				   "Ciphers -aes*-cbc,3des-?bc\n"
 				   "RevokedKeys /srv/provost/revoked.krl\n"
 				   "RotationHook net-password /usr/lib/h1\n"
 				   "RotationHook api-key /usr/lib/h2\n"
@@ -292,6 +293,11 @@ test_config(void **state)
 		    "x.conf:1: Ciphers: a comma-separated list" },
 		{ "MACs hmac;sha\n",
 		    "x.conf:1: MACs: ';' is not part of an algorithm name" },
+		{ "KexAlgorithms +\n",
+		    "x.conf:1: KexAlgorithms: a comma-separated list" },
+		{ "Ciphers ^aes*\n",
+		    "x.conf:1: Ciphers: '*' is not part of an algorithm name" },
+		{ "MACs -,hmac\n", "x.conf:1: MACs: a comma-separated list" },
 		{ "PolicyFile /a\nPolicyFile /b\n",
 		    "x.conf:2: PolicyFile given "
 		    "twice" },
@@ -363,7 +369,7 @@ test_config(void **state)
 	    "curve25519-sha256,sntrup761x25519-sha512@openssh.com");
 	assert_string_equal(c->macs, "hmac-sha2-256-etm@openssh.com");
 	assert_int_equal(c->notify_watchers, 0);
-	assert_null(c->ciphers);
+	assert_string_equal(c->ciphers, "-aes*-cbc,3des-?bc");
 	assert_null(c->hostkey_algos);
 	assert_string_equal(c->revoked_keys, "/srv/provost/revoked.krl");
 	assert_string_equal(c->exit_dir, "/srv/provost/exits");
