@@ -7,6 +7,7 @@ noinst_LTLIBRARIES += libprovost_broker.la
 libprovost_broker_la_SOURCES = \
 	broker/broker.h \
 	broker/algos.c \
+	broker/keyblob.c \
 	broker/login.c \
 	broker/monitor/monitor.h \
 	broker/monitor/control.h \
