@@ -113,7 +113,9 @@ struct broker_mon_child {
 	int row_open;
 	int ended;
 	int killed;
-	unsigned int ncreds; /* certificates and tokens minted */
+	unsigned int ncreds;  /* certificates and tokens minted */
+	uint64_t cred_serial; /* the last one's serial ... */
+	int cred_minted;      /* ... once there is one */
 	/* the local address of the last target leg the monitor connected */
 	int leg_af; /* 0: none yet */
 	uint8_t leg_src[sizeof(struct in6_addr)];
@@ -970,6 +972,8 @@ ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 	}
 	a->type = MON_CERT_SERIAL;
 	a->u.cert_serial.serial = req.serial;
+	c->cred_serial = req.serial;
+	c->cred_minted = 1;
 	memcpy(a->u.cert_serial.blob, pv_buf_ptr(cb), pv_buf_len(cb));
 	a->u.cert_serial.bloblen = pv_buf_len(cb);
 	pv_buf_free(cb);
@@ -1009,6 +1013,8 @@ ms_token(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 		return ms_error(a, r, "the token was not issued");
 	a->type = MON_TOKEN;
 	a->u.token.serial = req.serial;
+	c->cred_serial = req.serial;
+	c->cred_minted = 1;
 	n = snprintf(a->u.token.token, sizeof(a->u.token.token), "%s", token);
 	pv_secret_freestr(token);
 	if (n < 0 || (size_t)n >= sizeof(a->u.token.token)) {
@@ -1246,34 +1252,34 @@ broker_monsrv_id(const struct broker_mon_child *c)
 }
 
 /*
- * Rows only the monitor writes, from what it saw itself: a session
- * process that asks to append one lies.
+ * The child's audit event: of this session, details {"detail": TEXT}, an
+ * action the session side writes (protocol.h's table), in a phase its
+ * entry allows, with a detail that agrees with the monitor's record.  The
+ * monitor's own rows (target.unreachable, session.monitor_violation,
+ * ...) are in no entry: a process that asks for one lies.
  */
-static const char *const ms_own_actions[] = {
-	"target.unreachable",
-	"session.monitor_violation",
-};
-
-/* The child's audit event: of this session, details {"detail": TEXT}. */
 static int
 ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
     int *fd)
 {
+	const struct mon_audit_def *def;
 	char object[64];
 	json_t *j;
 	const char *detail;
-	size_t i;
 	int r;
 
 	(void)fd;
 	(void)snprintf(object, sizeof(object), "session:%s", c->id);
 	if (strcmp(q->u.audit.object, object) != 0)
 		return PV_ERR_PROTOCOL;
-	for (i = 0; i < sizeof(ms_own_actions) / sizeof(ms_own_actions[0]); i++)
-		if (strcmp(q->u.audit.action, ms_own_actions[i]) == 0) {
-			c->lie = "an audit row only the monitor writes";
-			return PV_ERR_PROTOCOL;
-		}
+	if ((def = broker_mon_audit_find(q->u.audit.action)) == NULL) {
+		c->lie = "an audit action the session side does not write";
+		return PV_ERR_PROTOCOL;
+	}
+	if ((def->phases & broker_mon_state_phase(&c->st)) == 0) {
+		c->lie = "an audit action in a phase it is not written in";
+		return PV_ERR_PROTOCOL;
+	}
 	if ((j = json_loads(
 		 q->u.audit.details, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_object(j) || json_object_size(j) != 1 ||
@@ -1282,7 +1288,23 @@ ms_audit(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 		json_decref(j);
 		return PV_ERR_PROTOCOL;
 	}
-	r = c->bk->ops->audit(c->bk->ctx, c->id, q->u.audit.action, detail);
+	struct mon_audit_facts facts = {
+		.who = c->engineer[0] ? c->engineer : c->approver,
+		.addr = c->addr,
+		.by_code = c->by_code,
+		.dec_allowed = c->st.dec_allowed,
+		.dec_target = c->st.dec_target,
+		.dec_account = c->st.dec_account,
+		.cred_minted = c->cred_minted,
+		.cred_serial = c->cred_serial,
+		.cred_account = c->account,
+	};
+	if (!broker_mon_audit_detail_ok(def, &facts, detail)) {
+		json_decref(j);
+		c->lie = "an audit detail the monitor's own record contradicts";
+		return PV_ERR_PROTOCOL;
+	}
+	r = c->bk->ops->audit(c->bk->ctx, c->id, def->name, detail);
 	json_decref(j);
 	if (r != 0)
 		return ms_error(a, r, "the audit event was not recorded");

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -485,7 +486,8 @@ static const struct mon_type_def mon_types[MON_TYPE_MAX_ + 1] = {
 	    .has_fd = 1,
 	    .fields = f_rec_open_ans,
 	    .nfields = NFIELDS(f_rec_open_ans) },
-	/* audit always, also after session-end */
+	/* audit always, also after session-end; each action's own phases
+	 * are in mon_audits below */
 	REQ(MON_AUDIT, "audit-append", ANY | MON_PH_END, MON_AUDIT_ACK, f_audit,
 	    NULL),
 	ANS0(MON_AUDIT_ACK, "audit-ack"),
@@ -531,6 +533,68 @@ static const struct mon_type_def mon_types[MON_TYPE_MAX_ + 1] = {
 	    f_target_failed, o_target_failed),
 	ANS0(MON_TARGET_FAILED_ACK, "target-failed-ack"),
 };
+
+/*
+ * The session side's audit actions (MON_AUDIT): a refused key only before
+ * authentication; auth.ok once it is complete; the rest after it, and
+ * after session-end too (session.end follows the row's end; a transfer's
+ * summary may too).
+ */
+#define AUD(a, nm, ph, fm) \
+	[a] = { .action = (a), .name = (nm), .phases = (ph), .form = (fm) }
+#define POST (MON_PH_AUTH | MON_PH_END)
+
+static const struct mon_audit_def mon_audits[MON_AUD_MAX_ + 1] = {
+	AUD(MON_AUD_AUTH_FAIL, "auth.fail", PRE, MON_AUDF_TEXT),
+	AUD(MON_AUD_AUTH_OK, "auth.ok", AUTH, MON_AUDF_AUTH_OK),
+	AUD(MON_AUD_DECISION, "decision", POST, MON_AUDF_DECISION),
+	AUD(MON_AUD_CREDENTIAL_ISSUED, "credential.issued", POST,
+	    MON_AUDF_CREDENTIAL),
+	AUD(MON_AUD_TARGET_HOSTKEY_MISMATCH, "target.hostkey_mismatch", POST,
+	    MON_AUDF_TEXT),
+	AUD(MON_AUD_CHANNEL_START, "channel.start", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_CHANNEL_END, "channel.end", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_CHANNEL_REFUSED, "channel.refused", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_CHANNEL_SIGNAL, "channel.signal", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_CHANNEL_HELD, "channel.held", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_MENU, "menu", POST, MON_AUDF_ENGINEER),
+	AUD(MON_AUD_TRANSFER, "transfer", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_TRANSFER_REFUSED, "transfer.refused", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_TRANSFER_ERROR, "transfer.error", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_FORWARD_START, "forward.start", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_FORWARD_END, "forward.end", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_FORWARD_REFUSED, "forward.refused", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_RFORWARD_LISTEN, "rforward.listen", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_RFORWARD_CANCEL, "rforward.cancel", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_RFORWARD_START, "rforward.start", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_RFORWARD_END, "rforward.end", POST, MON_AUDF_TEXT),
+	AUD(MON_AUD_SESSION_GRANT_EXPIRED, "session.grant_expired", POST,
+	    MON_AUDF_TEXT),
+	AUD(MON_AUD_SESSION_END, "session.end", POST, MON_AUDF_TEXT),
+};
+
+const struct mon_audit_def *
+broker_mon_audit_def(int action)
+{
+	if (action < 1 || action > MON_AUD_MAX_ ||
+	    mon_audits[action].action == 0)
+		return NULL;
+	return &mon_audits[action];
+}
+
+const struct mon_audit_def *
+broker_mon_audit_find(const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 1; i <= MON_AUD_MAX_; i++)
+		if (mon_audits[i].name != NULL &&
+		    strcmp(mon_audits[i].name, name) == 0)
+			return &mon_audits[i];
+	return NULL;
+}
 
 const struct mon_type_def *
 broker_mon_type_def(int type)
@@ -648,6 +712,92 @@ class_ok(enum mon_class cl, const char *s, size_t len)
 		}
 	}
 	return 1;
+}
+
+/* Does s start with p?  Returns what follows, or NULL. */
+static const char *
+aud_after(const char *s, const char *p)
+{
+	size_t n = strlen(p);
+
+	return strncmp(s, p, n) == 0 ? s + n : NULL;
+}
+
+/*
+ * The login of auth.ok: who's (who, who+ACCOUNT, who@TARGET, ...), of a
+ * login's characters, len bytes.
+ */
+static int
+aud_login_of(const char *l, size_t len, const char *who)
+{
+	size_t n = strlen(who), i;
+
+	if (len < n || strncmp(l, who, n) != 0 ||
+	    (len > n && l[n] != '+' && l[n] != '@'))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!name_char((unsigned char)l[i]) && l[i] != '+' &&
+		    l[i] != '@')
+			return 0;
+	return 1;
+}
+
+int
+broker_mon_audit_detail_ok(const struct mon_audit_def *d,
+    const struct mon_audit_facts *f, const char *detail)
+{
+	const char *how, *r;
+	char p[3 * (MON_NAME_MAX + 1) + MON_ADDR_MAX + 64];
+	size_t len, hl;
+	int n;
+
+	if (d == NULL || f == NULL || detail == NULL || f->who == NULL)
+		return 0;
+	switch (d->form) {
+	case MON_AUDF_TEXT:
+		return 1;
+	case MON_AUDF_AUTH_OK:
+		n = snprintf(p, sizeof(p), "engineer=%s from=%s login=", f->who,
+		    f->addr != NULL ? f->addr : "");
+		how = f->by_code ? " by=key and code"
+				 : " by=key; code within MFAGrace";
+		if (f->who[0] == '\0' || n < 0 || (size_t)n >= sizeof(p) ||
+		    (r = aud_after(detail, p)) == NULL)
+			return 0;
+		len = strlen(r);
+		hl = strlen(how);
+		return len > hl && strcmp(r + len - hl, how) == 0 &&
+		    aud_login_of(r, len - hl, f->who);
+	case MON_AUDF_DECISION:
+		if (aud_after(detail, "deny target=") != NULL)
+			return 1; /* no such target: nothing was decided */
+		if ((r = aud_after(detail, "deny ")) != NULL) {
+			n = snprintf(p, sizeof(p), "engineer=%s ", f->who);
+			return n > 0 && (size_t)n < sizeof(p) &&
+			    aud_after(r, p) != NULL;
+		}
+		if (!f->dec_allowed || f->dec_target == NULL ||
+		    f->dec_account == NULL)
+			return 0;
+		n = snprintf(p, sizeof(p),
+		    "allow engineer=%s target=%s account=%s ", f->who,
+		    f->dec_target, f->dec_account);
+		return n > 0 && (size_t)n < sizeof(p) &&
+		    aud_after(detail, p) != NULL;
+	case MON_AUDF_CREDENTIAL:
+		if (!f->cred_minted || f->cred_account == NULL)
+			return 0;
+		n = snprintf(p, sizeof(p), "serial=%llu principal=%s",
+		    (unsigned long long)f->cred_serial, f->cred_account);
+		return n > 0 && (size_t)n < sizeof(p) &&
+		    (r = aud_after(detail, p)) != NULL &&
+		    (*r == '\0' || *r == ' ');
+	case MON_AUDF_ENGINEER:
+		n = snprintf(p, sizeof(p), "engineer=%s ", f->who);
+		return f->who[0] != '\0' && n > 0 && (size_t)n < sizeof(p) &&
+		    aud_after(detail, p) != NULL;
+	}
+	return 0;
 }
 
 /* A string field into dst[max + 1], NUL-terminated, of class cl. */

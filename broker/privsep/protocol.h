@@ -151,6 +151,97 @@ struct mon_audit {
 	char details[MON_DETAILS_MAX + 1]; /* a JSON object: {...} */
 };
 
+/*
+ * The audit actions a session process appends, all of them: the session
+ * side names one by its number (broker_audit), so it writes no other, and
+ * the monitor's audit-append refuses any other name, one in a phase its
+ * entry does not allow, or a detail that contradicts what the monitor saw
+ * itself (the process is then killed).  The names are the audit chain's:
+ * frozen; entries only appended.
+ */
+enum mon_audit_action {
+	MON_AUD_AUTH_FAIL = 1,           /* auth.fail: a refused key */
+	MON_AUD_AUTH_OK,                 /* auth.ok */
+	MON_AUD_DECISION,                /* decision */
+	MON_AUD_CREDENTIAL_ISSUED,       /* credential.issued */
+	MON_AUD_TARGET_HOSTKEY_MISMATCH, /* target.hostkey_mismatch */
+	MON_AUD_CHANNEL_START,           /* channel.start */
+	MON_AUD_CHANNEL_END,             /* channel.end */
+	MON_AUD_CHANNEL_REFUSED,         /* channel.refused */
+	MON_AUD_CHANNEL_SIGNAL,          /* channel.signal */
+	MON_AUD_CHANNEL_HELD,            /* channel.held */
+	MON_AUD_MENU,                    /* menu */
+	MON_AUD_TRANSFER,                /* transfer */
+	MON_AUD_TRANSFER_REFUSED,        /* transfer.refused */
+	MON_AUD_TRANSFER_ERROR,          /* transfer.error */
+	MON_AUD_FORWARD_START,           /* forward.start */
+	MON_AUD_FORWARD_END,             /* forward.end */
+	MON_AUD_FORWARD_REFUSED,         /* forward.refused */
+	MON_AUD_RFORWARD_LISTEN,         /* rforward.listen */
+	MON_AUD_RFORWARD_CANCEL,         /* rforward.cancel */
+	MON_AUD_RFORWARD_START,          /* rforward.start */
+	MON_AUD_RFORWARD_END,            /* rforward.end */
+	MON_AUD_SESSION_GRANT_EXPIRED,   /* session.grant_expired */
+	MON_AUD_SESSION_END,             /* session.end */
+};
+#define MON_AUD_MAX_ MON_AUD_SESSION_END
+
+/*
+ * What the monitor checks of an action's detail, past the field's class
+ * (one line of text), from its own record of the session.
+ */
+enum mon_aud_form {
+	MON_AUDF_TEXT = 0, /* any line */
+	/*
+	 * "engineer=W from=ADDR login=L by=HOW": W the engineer (or approver)
+	 * whose key the monitor approved, ADDR the client address it
+	 * accepted, L a login of W's, HOW what completed it ("key and code",
+	 * or "key; code within MFAGrace")
+	 */
+	MON_AUDF_AUTH_OK,
+	/*
+	 * "allow engineer=W target=T account=A ...": the last decision, which
+	 * allowed, for T and A; "deny engineer=W ..."; or "deny target=..."
+	 * (no such target)
+	 */
+	MON_AUDF_DECISION,
+	/* "serial=N principal=A ...": the last credential the monitor minted */
+	MON_AUDF_CREDENTIAL,
+	/* "engineer=W ...": the authenticated engineer (or approver) */
+	MON_AUDF_ENGINEER,
+};
+
+struct mon_audit_def {
+	int action;          /* enum mon_audit_action */
+	const char *name;    /* "auth.ok", ... */
+	unsigned int phases; /* MON_PH_* it may be appended in */
+	int form;            /* enum mon_aud_form */
+};
+
+/* What the monitor saw itself of a session, for a detail's form. */
+struct mon_audit_facts {
+	const char *who;  /* the engineer (or approver) whose key it approved */
+	const char *addr; /* the client address it accepted */
+	int by_code;      /* authentication completed with a code */
+	int dec_allowed;  /* the last decision allowed ... */
+	const char *dec_target, *dec_account; /* ... this */
+	int cred_minted; /* a credential was minted: the last one's */
+	uint64_t cred_serial;
+	const char *cred_account;
+};
+
+/*
+ * Does detail have action d's form and agree with the facts?  1 yes, 0
+ * no (a lie: the monitor kills the process).
+ */
+int broker_mon_audit_detail_ok(const struct mon_audit_def *d,
+    const struct mon_audit_facts *f, const char *detail);
+
+/* The entry of an action, NULL if none. */
+const struct mon_audit_def *broker_mon_audit_def(int action);
+/* The entry of an action by its name, NULL if the session writes none. */
+const struct mon_audit_def *broker_mon_audit_find(const char *name);
+
 struct mon_session_end {
 	uint64_t bytes_in; /* engineer -> target */
 	uint64_t bytes_out;

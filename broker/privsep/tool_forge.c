@@ -313,7 +313,11 @@ partial(int sock)
 	fflush(stdout);
 }
 
-/* n audit appends for session, each waited for; stops at an error. */
+/*
+ * n audit appends for session, each waited for; stops at an error.  The
+ * row is one a session process may append before authentication (a
+ * refused key), so only the bound on requests stops it.
+ */
 static void
 flood(int sock, const char *session, int n)
 {
@@ -322,12 +326,12 @@ flood(int sock, const char *session, int n)
 
 	memset(&q, 0, sizeof(q));
 	q.type = MON_AUDIT;
-	set(q.u.audit.action, sizeof(q.u.audit.action), "forge.flood");
+	set(q.u.audit.action, sizeof(q.u.audit.action), "auth.fail");
 	if (snprintf(q.u.audit.object, sizeof(q.u.audit.object), "session:%s",
 		session) >= (int)sizeof(q.u.audit.object))
 		usage();
 	set(q.u.audit.details, sizeof(q.u.audit.details),
-	    "{\"detail\":\"flood\"}");
+	    "{\"detail\":\"user=forge from=flood\"}");
 	for (i = 0; i < n; i++) {
 		if ((r = broker_mon_send(
 			 sock, &q, -1, pv_mono_ms() + FORGE_WAIT_MS)) != 0 ||

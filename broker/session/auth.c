@@ -36,7 +36,7 @@ auth_failed(struct broker_session *s, const char *what, int is_key)
 	if (is_key) {
 		s->key_failures++;
 		broker_audit(
-		    s, "auth.fail", "user=%s from=%s", s->user, s->peer);
+		    s, MON_AUD_AUTH_FAIL, "user=%s from=%s", s->user, s->peer);
 	}
 	(void)nanosleep(&ts, NULL);
 	if (s->auth_failures >= s->bx->conf->max_auth_tries)
@@ -50,7 +50,7 @@ auth_done(struct broker_session *s, const char *how)
 	s->deadline_ms = 0;
 	pv_info("session %s: authenticated %s from %s (%s)", s->id,
 	    s->login.engineer, s->peer, how);
-	broker_audit(s, "auth.ok", "engineer=%s from=%s login=%s by=%s",
+	broker_audit(s, MON_AUD_AUTH_OK, "engineer=%s from=%s login=%s by=%s",
 	    s->login.engineer, s->peer_addr, s->user, how);
 }
 
@@ -189,13 +189,14 @@ auth_message(ssh_session session, ssh_message msg, void *userdata)
 		return broker_rfwd_cancel(s, msg);
 	if (type == SSH_REQUEST_CHANNEL_OPEN) {
 		pv_info("session %s: refused channel type %d", s->id, sub);
-		broker_audit(s, "channel.refused", "open type=%d", sub);
+		broker_audit(s, MON_AUD_CHANNEL_REFUSED, "open type=%d", sub);
 	} else if (type == SSH_REQUEST_CHANNEL) {
 		pv_info("session %s: refused channel request %d", s->id, sub);
-		broker_audit(s, "channel.refused", "request type=%d", sub);
+		broker_audit(
+		    s, MON_AUD_CHANNEL_REFUSED, "request type=%d", sub);
 	} else if (type == SSH_REQUEST_GLOBAL) {
 		pv_info("session %s: refused global request %d", s->id, sub);
-		broker_audit(s, "channel.refused", "global type=%d", sub);
+		broker_audit(s, MON_AUD_CHANNEL_REFUSED, "global type=%d", sub);
 	}
 	return 1;
 }

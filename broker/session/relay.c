@@ -441,8 +441,8 @@ c_signal(ssh_session session, ssh_channel channel, const char *signal,
 	struct relay_chan *rc = userdata;
 
 	if (rc->t != NULL && rc->started && signal != NULL) {
-		broker_audit(rc->s, "channel.signal", "channel=%u signal=%s",
-		    rc->id, signal);
+		broker_audit(rc->s, MON_AUD_CHANNEL_SIGNAL,
+		    "channel=%u signal=%s", rc->id, signal);
 		(void)ssh_channel_request_send_signal(rc->t, signal);
 	}
 }
@@ -454,7 +454,7 @@ c_agent(ssh_session session, ssh_channel channel, void *userdata)
 
 	/* Never granted: no agent channel is ever opened back. */
 	pv_info("session %s: refused agent forwarding", rc->s->id);
-	broker_audit(rc->s, "channel.refused", "agent forwarding");
+	broker_audit(rc->s, MON_AUD_CHANNEL_REFUSED, "agent forwarding");
 }
 
 static int relay_start(
@@ -470,7 +470,8 @@ c_subsystem(ssh_session session, ssh_channel channel, const char *subsystem,
 	if (strcmp(subsystem, "sftp") == 0)
 		return relay_start(rc, NULL, "sftp");
 	pv_info("session %s: refused subsystem %.32s", rc->s->id, subsystem);
-	broker_audit(rc->s, "channel.refused", "subsystem=%.32s", subsystem);
+	broker_audit(
+	    rc->s, MON_AUD_CHANNEL_REFUSED, "subsystem=%.32s", subsystem);
 	return -1;
 }
 
@@ -499,7 +500,7 @@ relay_menu(struct relay_chan *rc, const char *command)
 	pv_info("session %s: menu for %s: %.64s (status %d)", s->id,
 	    s->login.engineer, command != NULL ? command : "(shell)",
 	    rc->u.menu.status);
-	broker_audit(s, "menu", "engineer=%s command=%.200s status=%d",
+	broker_audit(s, MON_AUD_MENU, "engineer=%s command=%.200s status=%d",
 	    s->login.engineer, command != NULL ? command : "(shell)",
 	    rc->u.menu.status);
 	return 0;
@@ -599,7 +600,7 @@ relay_hold(struct relay_chan *rc, const char *command, const char *subsystem)
 	pv_info("session %s: channel %u: held: moderated by group %s, no "
 		"moderator watches yet",
 	    s->id, rc->id, s->decision.moderated);
-	broker_audit(s, "channel.held", "channel=%u group=%s", rc->id,
+	broker_audit(s, MON_AUD_CHANNEL_HELD, "channel=%u group=%s", rc->id,
 	    s->decision.moderated);
 	n = snprintf(line, sizeof(line),
 	    "provost: this session is moderated: it starts when a moderator "
@@ -752,8 +753,8 @@ relay_go(struct relay_chan *rc, const char *command, const char *subsystem)
 	pv_info("session %s: channel %u: %s%s started for %s as %s@%s", s->id,
 	    rc->id, kname, rc->want_pty ? " with pty" : "", s->login.engineer,
 	    s->account, s->tgt.name);
-	broker_audit(s, "channel.start", "channel=%u kind=%s pty=%d", rc->id,
-	    kname, rc->want_pty);
+	broker_audit(s, MON_AUD_CHANNEL_START, "channel=%u kind=%s pty=%d",
+	    rc->id, kname, rc->want_pty);
 	return 0;
 fail:
 	(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg), "provost: %s\r\n",
@@ -1068,7 +1069,7 @@ relay_pump_busy(struct broker_session *s, struct relay_chan *rc)
 		    (unsigned long long)rc->bytes_out,
 		    rc->c_closed && !rc->t_closed ? " (closed by engineer)"
 						  : "");
-		broker_audit(s, "channel.end",
+		broker_audit(s, MON_AUD_CHANNEL_END,
 		    "channel=%u in=%llu out=%llu "
 		    "status=%s",
 		    rc->id, (unsigned long long)rc->bytes_in,

@@ -94,14 +94,15 @@ broker_rfwd_request(struct broker_session *s, ssh_message msg)
 	(void)ssh_message_global_request_reply_success(msg, (uint16_t)bound);
 	pv_info("session %s: remote forward from %s:%d on %s for %s", s->id,
 	    addr, bound, s->tgt.name, s->login.engineer);
-	broker_audit(s, "rforward.listen", "listen=%s:%d target=%s rule=%s",
-	    addr, bound, s->tgt.name, s->decision.rule);
+	broker_audit(s, MON_AUD_RFORWARD_LISTEN,
+	    "listen=%s:%d target=%s rule=%s", addr, bound, s->tgt.name,
+	    s->decision.rule);
 	return 0;
 refuse:
 	pv_info("session %s: remote forward from %s:%d refused: %s", s->id,
 	    addr, port, why);
-	broker_audit(s, "forward.refused", "kind=remote listen=%s:%d reason=%s",
-	    addr, port, why);
+	broker_audit(s, MON_AUD_FORWARD_REFUSED,
+	    "kind=remote listen=%s:%d reason=%s", addr, port, why);
 	return 1;
 }
 
@@ -122,8 +123,8 @@ broker_rfwd_cancel(struct broker_session *s, ssh_message msg)
 	r = ssh_channel_cancel_forward(s->target, f->addr, f->port);
 	if (s->target_added)
 		ssh_set_blocking(s->target, 0);
-	broker_audit(s, "rforward.cancel", "listen=%s:%u result=%s", f->addr,
-	    f->bound, r == SSH_OK ? "ok" : "failed");
+	broker_audit(s, MON_AUD_RFORWARD_CANCEL, "listen=%s:%u result=%s",
+	    f->addr, f->bound, r == SSH_OK ? "ok" : "failed");
 	*f = s->rfwd[--s->nrfwd];
 	if (r != SSH_OK)
 		return 1;
@@ -149,7 +150,7 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 		pv_info("session %s: forwarded connection the broker did not "
 			"ask for, refused",
 		    s->id);
-		broker_audit(s, "forward.refused",
+		broker_audit(s, MON_AUD_FORWARD_REFUSED,
 		    "kind=remote listen=%.100s:%d source=%.100s:%d "
 		    "reason=no such forward",
 		    laddr != NULL ? laddr : "?", lport,
@@ -160,7 +161,7 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 		pv_info("session %s: remote forward connection refused "
 			"(channel limit)",
 		    s->id);
-		broker_audit(s, "forward.refused",
+		broker_audit(s, MON_AUD_FORWARD_REFUSED,
 		    "kind=remote listen=%s:%d source=%s:%d reason=channel "
 		    "limit",
 		    laddr, lport, oaddr, oport);
@@ -180,7 +181,7 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 		pv_info("session %s: the engineer's ssh refused the remote "
 			"forward connection to %s:%d",
 		    s->id, laddr, lport);
-		broker_audit(s, "forward.refused",
+		broker_audit(s, MON_AUD_FORWARD_REFUSED,
 		    "kind=remote listen=%s:%d source=%s:%d reason=the "
 		    "engineer's client refused it",
 		    laddr, lport, oaddr, oport);
@@ -197,7 +198,7 @@ broker_rfwd_open(struct broker_session *s, ssh_message msg)
 	pv_info("session %s: channel %u: remote forward connection %s:%d -> "
 		"%s:%d",
 	    s->id, rc->id, oaddr, oport, laddr, lport);
-	broker_audit(s, "rforward.start",
+	broker_audit(s, MON_AUD_RFORWARD_START,
 	    "channel=%u listen=%s:%d source=%s:%d", rc->id, laddr, lport, oaddr,
 	    oport);
 	return 0;

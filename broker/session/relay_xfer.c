@@ -23,8 +23,9 @@ xfer_fail(struct relay_chan *rc, const char *what, int err)
 		return;
 	pv_info("session %s: channel %u: %s: %s; channel closed", rc->s->id,
 	    rc->id, what, pv_err_str(err));
-	broker_audit(rc->s, "transfer.error", "channel=%u kind=%s error=%s",
-	    rc->id, rc->kind->name, pv_err_str(err));
+	broker_audit(rc->s, MON_AUD_TRANSFER_ERROR,
+	    "channel=%u kind=%s error=%s", rc->id, rc->kind->name,
+	    pv_err_str(err));
 	(void)snprintf(rc->fail_msg, sizeof(rc->fail_msg),
 	    "provost: %s protocol error; channel closed\r\n", rc->kind->name);
 }
@@ -39,12 +40,12 @@ xfer_event(void *ctx, const struct sftp_event *ev)
 	rc->u.xfer.files++;
 	if (ev->refused) {
 		rc->u.xfer.refused++;
-		broker_audit(s, "transfer.refused",
+		broker_audit(s, MON_AUD_TRANSFER_REFUSED,
 		    "channel=%u op=%s direction=%s path=%.200s message=%s",
 		    rc->id, sftp_op_name(ev->op), sftp_dir_name(ev->direction),
 		    ev->path, ev->message);
 	} else if (ev->op == SFTP_OP_READ || ev->op == SFTP_OP_WRITE) {
-		broker_audit(s, "transfer",
+		broker_audit(s, MON_AUD_TRANSFER,
 		    "channel=%u op=%s direction=%s path=%.200s bytes=%llu "
 		    "sha256=%s status=%u",
 		    rc->id, sftp_op_name(ev->op), sftp_dir_name(ev->direction),
@@ -123,7 +124,7 @@ broker_xfer_scp_check(
 	r = scp_classify(command, strlen(command), &mode, &path, &recursive);
 	if (r != 0 || mode == SCP_NONE) {
 		(void)snprintf(msg, msglen, "malformed scp command refused");
-		broker_audit(rc->s, "transfer.refused",
+		broker_audit(rc->s, MON_AUD_TRANSFER_REFUSED,
 		    "channel=%u op=scp reason=malformed command=%.200s", rc->id,
 		    command);
 		free(path);
@@ -135,7 +136,7 @@ broker_xfer_scp_check(
 		    (mode == SCP_UPLOAD ? SFTP_MSG_UPLOAD_DENIED
 					: SFTP_MSG_DOWNLOAD_DENIED) +
 			strlen("provost: "));
-		broker_audit(rc->s, "transfer.refused",
+		broker_audit(rc->s, MON_AUD_TRANSFER_REFUSED,
 		    "channel=%u op=scp direction=%s path=%.200s rule=%s",
 		    rc->id, mode == SCP_UPLOAD ? "upload" : "download", path,
 		    rc->s->decision.rule);
@@ -435,14 +436,14 @@ broker_xfer_forward_open(struct broker_session *s, ssh_message msg)
 	broker_relay_target_callbacks(rc);
 	pv_info("session %s: channel %u: forward to %s:%d for %s via %s", s->id,
 	    rc->id, host, port, s->login.engineer, s->tgt.name);
-	broker_audit(s, "forward.start", "channel=%u destination=%s:%d", rc->id,
-	    host, port);
+	broker_audit(s, MON_AUD_FORWARD_START, "channel=%u destination=%s:%d",
+	    rc->id, host, port);
 	return 0;
 refuse:
 	pv_info(
 	    "session %s: forward to %s:%d refused: %s", s->id, host, port, why);
-	broker_audit(s, "forward.refused", "destination=%s:%d reason=%s", host,
-	    port, why);
+	broker_audit(s, MON_AUD_FORWARD_REFUSED, "destination=%s:%d reason=%s",
+	    host, port, why);
 	if (rc->t != NULL) {
 		(void)ssh_channel_close(rc->t);
 		ssh_channel_free(rc->t);
@@ -468,12 +469,12 @@ forward_end(struct relay_chan *rc)
 	if (remote) {
 		(void)snprintf(src, sizeof(src), "%s:%u", rc->u.fwd.src,
 		    rc->u.fwd.src_port);
-		broker_audit(s, "rforward.end",
+		broker_audit(s, MON_AUD_RFORWARD_END,
 		    "channel=%u listen=%s source=%s in=%llu out=%llu", rc->id,
 		    dest, src, (unsigned long long)rc->bytes_in,
 		    (unsigned long long)rc->bytes_out);
 	} else
-		broker_audit(s, "forward.end",
+		broker_audit(s, MON_AUD_FORWARD_END,
 		    "channel=%u destination=%s in=%llu out=%llu", rc->id, dest,
 		    (unsigned long long)rc->bytes_in,
 		    (unsigned long long)rc->bytes_out);

@@ -28,19 +28,26 @@
 #define KEEPALIVE_MS 30000
 
 void
-broker_audit(struct broker_session *s, const char *event, const char *fmt, ...)
+broker_audit(struct broker_session *s, enum mon_audit_action action,
+    const char *fmt, ...)
 {
+	const struct mon_audit_def *d = broker_mon_audit_def((int)action);
 	char detail[512];
 	va_list ap;
 	int n;
 
+	if (d == NULL) { /* cannot be: the enum is the table's */
+		pv_error("session %s: audit action %d has no name", s->id,
+		    (int)action);
+		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		detail[0] = '\0';
 	(void)s->bx->backend.ops->audit(
-	    s->bx->backend.ctx, s->id, event, detail);
+	    s->bx->backend.ctx, s->id, d->name, detail);
 }
 
 void
@@ -120,7 +127,7 @@ session_resolve(struct broker_session *s, char *msg, size_t msglen, int audit)
 		(void)snprintf(
 		    msg, msglen, "access to %s denied", s->login.target);
 		if (audit)
-			broker_audit(s, "decision",
+			broker_audit(s, MON_AUD_DECISION,
 			    "deny target=%s reason=no such target, or "
 			    "none the engineer may see",
 			    s->login.target);
@@ -212,7 +219,7 @@ session_decide(struct broker_session *s, struct relay_chan *rc,
 	    channel_name(channel), r == PV_ALLOW ? "allow" : "deny",
 	    s->decision.rule[0] ? s->decision.rule : "(none)",
 	    s->decision.reason);
-	broker_audit(s, "decision",
+	broker_audit(s, MON_AUD_DECISION,
 	    "%s engineer=%s target=%s account=%s "
 	    "channel=%s rule=%s grant=%s reason=%s",
 	    r == PV_ALLOW ? "allow" : "deny", s->login.engineer, s->tgt.name,
@@ -327,7 +334,7 @@ session_grant_check(struct broker_session *s)
 		return;
 	left = s->grant_ends - (int64_t)time(NULL);
 	if (left <= 0) {
-		broker_audit(s, "session.grant_expired", "ends=%lld",
+		broker_audit(s, MON_AUD_SESSION_GRANT_EXPIRED, "ends=%lld",
 		    (long long)s->grant_ends);
 		broker_session_end(s, "your grant has expired");
 	} else if (left <= 60 && s->grant_warned < 2) {
@@ -532,8 +539,9 @@ session_finish(struct broker_session *s)
 	    s->end_reason, (unsigned long long)s->bytes_in,
 	    (unsigned long long)s->bytes_out);
 	if (s->authenticated)
-		broker_audit(s, "session.end", "reason=%s in=%llu out=%llu",
-		    s->end_reason, (unsigned long long)s->bytes_in,
+		broker_audit(s, MON_AUD_SESSION_END,
+		    "reason=%s in=%llu out=%llu", s->end_reason,
+		    (unsigned long long)s->bytes_in,
 		    (unsigned long long)s->bytes_out);
 	broker_target_drop(s);
 	if (s->polling == 0)

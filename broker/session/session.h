@@ -14,6 +14,7 @@
 #include <libssh/server.h>
 
 #include "broker/broker.h"
+#include "broker/privsep/protocol.h"
 #include "broker/session/sftp.h"
 
 /* sandbox_enter.c: enters the sandbox once the target leg and recording are. */
@@ -238,8 +239,12 @@ void broker_session_end(struct broker_session *s, const char *reason);
 /* Resolves target and account, asks the backend; PV_ALLOW or a refusal. */
 int broker_session_decide(struct broker_session *s, struct relay_chan *rc,
     unsigned int channel, char *msg, size_t msglen);
-void broker_audit(struct broker_session *s, const char *event, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+/*
+ * An audit row of this session: action is one of the session side's
+ * (enum mon_audit_action, protocol.h), the only names the monitor takes.
+ */
+void broker_audit(struct broker_session *s, enum mon_audit_action action,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* auth.c */
 void broker_auth_setup(struct broker_session *s);

@@ -159,7 +159,7 @@ target_auth_cert(struct broker_session *s, char *msg, size_t msglen)
 		b64, SSH_KEYTYPE_ED25519_CERT01, &cert) != SSH_OK ||
 	    ssh_pki_copy_cert_to_privkey(cert, eph) != SSH_OK)
 		goto out;
-	broker_audit(s, "credential.issued", "serial=%llu principal=%s",
+	broker_audit(s, MON_AUD_CREDENTIAL_ISSUED, "serial=%llu principal=%s",
 	    (unsigned long long)req.serial, s->account);
 	if (ssh_userauth_publickey(s->target, NULL, eph) != SSH_AUTH_SUCCESS) {
 		(void)snprintf(msg, msglen,
@@ -230,7 +230,7 @@ target_auth_token(struct broker_session *s, char *msg, size_t msglen)
 	}
 	if ((r = bk->ops->token_mint(bk->ctx, s->tgt.name, &req, &token)) != 0)
 		goto out;
-	broker_audit(s, "credential.issued",
+	broker_audit(s, MON_AUD_CREDENTIAL_ISSUED,
 	    "serial=%llu principal=%s kind=token",
 	    (unsigned long long)req.serial, s->account);
 	rc = ssh_userauth_none(s->target, NULL);
@@ -512,7 +512,7 @@ broker_target_connect(struct broker_session *s, char *msg, size_t msglen)
 		    "host key of target %s does not match the pinned key: "
 		    "pinned %s, presented %s",
 		    s->tgt.name, fp_pin ? fp_pin : "?", fp_got ? fp_got : "?");
-		broker_audit(s, "target.hostkey_mismatch",
+		broker_audit(s, MON_AUD_TARGET_HOSTKEY_MISMATCH,
 		    "target=%s pinned=%s presented=%s", s->tgt.name,
 		    fp_pin ? fp_pin : "?", fp_got ? fp_got : "?");
 		r = PV_ERR_AUTH;

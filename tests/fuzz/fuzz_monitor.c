@@ -1,7 +1,8 @@
 /*
  * fuzz_monitor.c: arbitrary bytes as a stream of monitor frames: each is
  * decoded by the protocol's table, must re-encode to the same bytes, and
- * drives the order rules, which never take a request outside its phases.
+ * drives the order rules, which never take a request outside its phases;
+ * an audit-append's action and detail go through the session side's table.
  */
 #include "config.h"
 
@@ -14,6 +15,46 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
+
+/*
+ * An audit-append: its action is the session side's or none, and its
+ * detail (here the raw details field) is judged against facts taken
+ * from the order rules' state; a free-text form takes any line.
+ */
+static void
+audit_check(const struct monitor_state *st, const struct mon_audit *a)
+{
+	const struct mon_audit_def *d = broker_mon_audit_find(a->action);
+	int ok;
+
+	if (d == NULL)
+		return;
+	if (broker_mon_audit_def(d->action) != d ||
+	    strcmp(d->name, a->action) != 0)
+		abort();
+	struct mon_audit_facts f = {
+		.who = st->key_login,
+		.addr = "127.0.0.1",
+		.by_code = st->by_code,
+		.dec_allowed = st->dec_allowed,
+		.dec_target = st->dec_target,
+		.dec_account = st->dec_account,
+		.cred_minted = st->allowed,
+		.cred_serial = 7,
+		.cred_account = st->dec_account,
+	};
+	ok = broker_mon_audit_detail_ok(d, &f, a->details);
+	if (ok != 0 && ok != 1)
+		abort();
+	if (d->form == MON_AUDF_TEXT && !ok)
+		abort();
+	/* a login taken is the key's engineer's, from the accepted address */
+	if (d->form == MON_AUDF_AUTH_OK && ok &&
+	    (strncmp(a->details, "engineer=", 9) != 0 ||
+		strncmp(a->details + 9, f.who, strlen(f.who)) != 0 ||
+		f.who[0] == '\0'))
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,6 +107,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r != 0 && r != PV_ERR_PROTOCOL)
 			abort();
+		if (m->type == MON_AUDIT)
+			audit_check(&st, &m->u.audit);
 		/* a broken order stays broken */
 		if (st.failed && r == 0)
 			abort();

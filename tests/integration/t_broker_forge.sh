@@ -30,6 +30,10 @@
 #   (to pass a contract's OperateFrom): decided on the monitor's own;
 # - a target.unreachable row (an outage for the sla plugin) appended as
 #   any audit row: killed, no row (only the monitor writes that row);
+# - any audit action the session side does not write (grant.approve,
+#   engineer.revoke, ...): killed, no row; one it does write is taken;
+#   an auth.ok that names another engineer than the monitor approved:
+#   killed, no row;
 # - the target leg's TCP connection, which the monitor opens: for a
 #   target its decision refused, or another than the one decided,
 #   killed; for the decided target, the socket comes (the monitor's own
@@ -287,7 +291,7 @@ start_provostd
 live_session f
 forge "audit $SID target.unreachable cannot reach target vault: Connection refused"
 echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a forged unreachable row was taken: $out"
-pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an audit row only the monitor writes (audit-append)" 5 ||
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an audit action the session side does not write (audit-append)" 5 ||
     pv_fail "the forged unreachable row was not refused"
 kill -CONT "$SP" 2>/dev/null
 wait "$LP"
@@ -323,8 +327,15 @@ for how in "decide alice vault $ME shell" ""; do
 	echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a leg to vault: $out"
 	pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request out of order (target-connect)" 5 ||
 	    pv_fail "the forged leg to vault was not refused ($how)"
-	n=$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'
-	    and details like '%target-connect%'")
+	# the log line comes before the round's store batch commits
+	i=0
+	while :; do
+		n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
+		    and object = 'session:$SID' and details like '%target-connect%'")
+		[ "$n" -eq 0 ] && [ $i -lt 50 ] || break
+		sleep 0.1
+		i=$((i + 1))
+	done
 	[ "$n" -ge 1 ] || pv_fail "the forged leg to vault was not audited"
 	kill -CONT "$SP" 2>/dev/null
 	wait "$LP"
@@ -345,6 +356,47 @@ if [ -n "$other" ] && [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')
 	L="alice+$ME@db01"
 	pv_log "by-name target: $other (not the leg's 127.0.0.1) refused"
 fi
+
+# 18. The audit rows a session process may append are the ones the
+# session side writes (protocol.h's table): one of them is taken; a
+# grant's approval or an engineer's revocation, as the session's, kills
+# the process and writes nothing; so does an auth.ok for bob, whose key
+# the monitor never approved in this session.
+live_session j
+forge "audit $SID channel.refused agent forwarding" \
+    "audit $SID grant.approve grant=g1 by=secops" "audit $SID engineer.revoke engineer=bob"
+echo "$out" | sed -n 1p | grep -q '^answer audit-ack' || pv_fail "an allowed row was refused: $out"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a forged grant.approve row was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an audit action the session side does not write (audit-append)" 5 ||
+    pv_fail "the forged grant.approve row was not refused"
+kill -CONT "$SP" 2>/dev/null
+wait "$LP"
+i=0
+while [ "$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'")" -eq 0 ] &&
+    [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+n=$(sql "select count(*) from audit where object = 'session:$SID' and action in ('grant.approve', 'engineer.revoke')")
+[ "$n" -eq 0 ] || pv_fail "forged grant/revoke rows were written: $n"
+n=$(sql "select count(*) from audit where object = 'session:$SID' and action = 'channel.refused'
+    and details like '%agent forwarding%'")
+[ "$n" -eq 1 ] || pv_fail "the allowed row was not written: $n"
+n=$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'
+    and details like '%an audit action the session side does not write%'")
+[ "$n" -eq 1 ] || pv_fail "the forged row's violation was audited $n times"
+live_session k
+forge "audit $SID auth.ok engineer=bob from=127.0.0.1 login=bob+$ME@db01 by=key and code"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a forged auth.ok was taken: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: an audit detail the monitor's own record contradicts (audit-append)" 5 ||
+    pv_fail "the forged auth.ok was not refused"
+kill -CONT "$SP" 2>/dev/null
+wait "$LP"
+n=$(sql "select count(*) from audit where action = 'auth.ok' and object = 'session:$SID'")
+[ "$n" -eq 1 ] || pv_fail "auth.ok rows for the session: $n (want the real one only)"
+n=$(sql "select count(*) from audit where action = 'auth.ok' and details like '%engineer=bob%'")
+[ "$n" -eq 0 ] || pv_fail "a forged auth.ok for bob was written"
+pv_log "forged audit rows: grant.approve and engineer.revoke refused, an auth.ok for bob refused, channel.refused taken"
 
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -1806,6 +1807,156 @@ test_read_some(void **state)
 	free(out);
 }
 
+/*
+ * The session side's audit actions: one entry per number, found by its
+ * name, in some phase; the monitor's own rows are in none.
+ */
+static void
+test_audit_table(void **state)
+{
+	static const char *const monitors[] = { "target.unreachable",
+		"target.connect", "session.monitor_violation", "auth.ok.",
+		"approver.login", "grant.approve", "engineer.revoke",
+		"exit.complete", "audit.checkpoint", "", "AUTH.OK" };
+	const struct mon_audit_def *d;
+	size_t i;
+	int a;
+
+	(void)state;
+	assert_null(broker_mon_audit_def(0));
+	assert_null(broker_mon_audit_def(MON_AUD_MAX_ + 1));
+	for (a = 1; a <= MON_AUD_MAX_; a++) {
+		assert_non_null(d = broker_mon_audit_def(a));
+		assert_int_equal(d->action, a);
+		assert_ptr_equal(broker_mon_audit_find(d->name), d);
+		assert_true(strlen(d->name) <= MON_ACTION_MAX);
+		assert_true(d->phases != 0);
+		assert_int_equal(d->phases &
+			~(unsigned)(MON_PH_PRE | MON_PH_AUTH | MON_PH_END),
+		    0);
+	}
+	for (i = 0; i < sizeof(monitors) / sizeof(monitors[0]); i++)
+		if (broker_mon_audit_find(monitors[i]) != NULL)
+			fail_msg("%s is not the session side's", monitors[i]);
+	/* before authentication only a refused key */
+	for (a = 1; a <= MON_AUD_MAX_; a++)
+		if ((broker_mon_audit_def(a)->phases & MON_PH_PRE) !=
+		    (a == MON_AUD_AUTH_FAIL ? MON_PH_PRE : 0))
+			fail_msg("%s before authentication",
+			    broker_mon_audit_def(a)->name);
+}
+
+/* "auth.ok" -> "MON_AUD_AUTH_OK": the constant an entry's name goes with */
+static void
+audit_const(const char *name, char *out, size_t outlen)
+{
+	size_t i, n = strlen("MON_AUD_");
+
+	assert_true(n + strlen(name) < outlen);
+	memcpy(out, "MON_AUD_", n);
+	for (i = 0; name[i] != '\0'; i++)
+		out[n + i] = name[i] == '.'
+		    ? '_'
+		    : (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32
+							      : name[i]);
+	out[n + i] = '\0';
+}
+
+/*
+ * The session side's sources (broker/session and broker): every
+ * broker_audit call names its action by a table constant (no string, no
+ * variable), only broker_audit calls the backend's audit op, only the
+ * monitor client sends MON_AUDIT; every constant used is an entry's and
+ * every entry is used.  The list and what the session writes cannot drift.
+ */
+static void
+test_audit_session_sources(void **state)
+{
+	const char *top = getenv("top_srcdir");
+	char pat[4096], want[MON_ACTION_MAX + 16];
+	char *all = NULL;
+	const char *hay;
+	size_t alllen = 0, i, calls = 0, ops = 0, sends = 0;
+	glob_t g;
+	int a, k;
+
+	(void)state;
+	assert_non_null(top); /* make check exports it */
+	for (k = 0; k < 2; k++) {
+		assert_true(snprintf(pat, sizeof(pat), "%s/broker/%s*.c", top,
+				k == 0 ? "session/" : "") < (int)sizeof(pat));
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(glob(pat, 0, NULL, &g), 0);
+		for (i = 0; i < g.gl_pathc; i++) {
+			uint8_t *doc = NULL;
+			size_t len = 0;
+			const char *p, *arg;
+			char *grown;
+
+			assert_int_equal(
+			    pv_file_read(g.gl_pathv[i], 1 << 22, &doc, &len),
+			    0);
+			for (p = (const char *)doc;
+			     (p = strstr(p, "broker_audit(")) != NULL; p++) {
+				if (strncmp(p, "broker_audit(struct", 19) == 0)
+					continue; /* the definition */
+				arg = strchr(p, ',');
+				assert_non_null(arg);
+				arg += strspn(arg, ", \t\n");
+				if (strncmp(arg, "MON_AUD_", 8) != 0)
+					fail_msg(
+					    "%s: broker_audit(%.40s: not a "
+					    "table constant",
+					    g.gl_pathv[i], arg);
+				calls++;
+			}
+			for (p = (const char *)doc;
+			     (p = strstr(p, "ops->audit(")) != NULL; p++)
+				ops++;
+			for (p = (const char *)doc;
+			     (p = strstr(p, "= MON_AUDIT;")) != NULL; p++)
+				if (strstr(g.gl_pathv[i],
+					"backend_monitor.c") == NULL)
+					fail_msg("%s sends MON_AUDIT",
+					    g.gl_pathv[i]);
+				else
+					sends++;
+			assert_non_null(grown = realloc(all, alllen + len + 1));
+			all = grown;
+			memcpy(all + alllen, doc, len);
+			alllen += len;
+			all[alllen] = '\0';
+			free(doc);
+		}
+		globfree(&g);
+	}
+	/* 35 calls on main at 7b030e0: fewer means the scan lost some */
+	hay = all != NULL ? all : ""; /* none read: every entry unused */
+	assert_true(calls >= 35);
+	assert_int_equal(ops, 1);   /* broker_audit's */
+	assert_int_equal(sends, 1); /* bm_audit's */
+	/* every entry's constant is used, every constant used an entry's */
+	for (a = 1; a <= MON_AUD_MAX_; a++) {
+		audit_const(broker_mon_audit_def(a)->name, want, sizeof(want));
+		if (strstr(hay, want) == NULL)
+			fail_msg("%s (%s) is never written by the session side",
+			    want, broker_mon_audit_def(a)->name);
+	}
+	for (const char *p = hay; (p = strstr(p, "MON_AUD_")) != NULL; p++) {
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+		int found = 0;
+
+		for (a = 1; a <= MON_AUD_MAX_ && !found; a++) {
+			audit_const(
+			    broker_mon_audit_def(a)->name, want, sizeof(want));
+			found = strlen(want) == n && strncmp(p, want, n) == 0;
+		}
+		if (!found)
+			fail_msg("%.*s is no entry's", (int)n, p);
+	}
+	free(all);
+}
+
 int
 main(void)
 {
@@ -1822,6 +1973,8 @@ main(void)
 		cmocka_unit_test(test_socketpair_roundtrip),
 		cmocka_unit_test(test_large_frames),
 		cmocka_unit_test(test_read_some),
+		cmocka_unit_test(test_audit_table),
+		cmocka_unit_test(test_audit_session_sources),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "broker/monitor/monitor.h"
 #include "broker/privsep/protocol.h"
@@ -42,13 +44,45 @@ fake_key_check(void *ctx, const char *engineer, const uint8_t *blob, size_t len)
 /* The last audit row the monitor wrote. */
 static char last_event[64], last_detail[256];
 
+/* Every row's action since the log was emptied (nevents = 0). */
+static char events[64][64];
+static int nevents;
+
 static int
 fake_audit(
     void *ctx, const char *session_id, const char *event, const char *detail)
 {
 	(void)snprintf(last_event, sizeof(last_event), "%s", event);
 	(void)snprintf(last_detail, sizeof(last_detail), "%s", detail);
+	if (nevents < (int)(sizeof(events) / sizeof(events[0])))
+		(void)snprintf(
+		    events[nevents++], sizeof(events[0]), "%s", event);
 	return 0;
+}
+
+static int
+has_event(const char *event)
+{
+	int i;
+
+	for (i = 0; i < nevents; i++)
+		if (strcmp(events[i], event) == 0)
+			return 1;
+	return 0;
+}
+
+/* alice's code is 123456 */
+static int
+fake_totp_check(void *ctx, const char *engineer, const char *code,
+    const uint8_t *blob, size_t len, const char *addr)
+{
+	(void)ctx;
+	(void)blob;
+	(void)len;
+	(void)addr;
+	return strcmp(engineer, "alice") == 0 && strcmp(code, "123456") == 0
+	    ? PV_ALLOW
+	    : PV_DENY;
 }
 
 /* The port of db01, the one target alice may see (vault she may not). */
@@ -70,11 +104,32 @@ fake_target_get(void *ctx, const char *engineer, const char *name,
 	return 0;
 }
 
+/* alice may open db01 as root; nothing else */
+static int
+fake_decide(
+    void *ctx, const struct broker_decide_req *req, struct broker_decision *out)
+{
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	if (strcmp(req->engineer, "alice") != 0 ||
+	    strcmp(req->target->name, "db01") != 0 ||
+	    strcmp(req->account, "root") != 0) {
+		(void)snprintf(out->reason, sizeof(out->reason), "no rule");
+		return PV_DENY;
+	}
+	out->channels = req->channel;
+	(void)snprintf(out->rule, sizeof(out->rule), "ops");
+	(void)snprintf(out->reason, sizeof(out->reason), "rule ops");
+	return PV_ALLOW;
+}
+
 static const struct broker_backend_ops fake_ops = {
 	.name = "fake",
 	.key_check = fake_key_check,
 	.audit = fake_audit,
 	.target_get = fake_target_get,
+	.totp_check = fake_totp_check,
+	.decide = fake_decide,
 };
 
 struct fixture {
@@ -500,31 +555,269 @@ test_connect_unreachable(void **state)
 	fixture_done(&f);
 }
 
-/* target.unreachable is the monitor's row: a process that writes one lies. */
+/* An audit-append of this session, as a session process sends it. */
 static void
-test_audit_own_row_kills(void **state)
+ask_audit(struct fixture *f, const char *action, const char *detail)
 {
-	struct fixture f;
 	struct mon_msg q;
-	pid_t pid = child_start();
+	json_t *j;
+	char *text;
 
-	(void)state;
-	fixture_init_pid(&f, pid);
 	memset(&q, 0, sizeof(q));
 	q.type = MON_AUDIT;
 	(void)snprintf(
-	    q.u.audit.action, sizeof(q.u.audit.action), "target.unreachable");
+	    q.u.audit.action, sizeof(q.u.audit.action), "%s", action);
 	(void)snprintf(
 	    q.u.audit.object, sizeof(q.u.audit.object), "session:%s", SID);
-	(void)snprintf(q.u.audit.details, sizeof(q.u.audit.details),
-	    "{\"detail\":\"target=vault down\"}");
+	assert_non_null(j = json_pack("{s:s}", "detail", detail));
+	assert_non_null(text = json_dumps(j, JSON_COMPACT));
+	(void)snprintf(
+	    q.u.audit.details, sizeof(q.u.audit.details), "%s", text);
+	free(text);
+	json_decref(j);
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+}
+
+/* A request the monitor takes and answers; the answer's type. */
+static int
+answered(struct fixture *f)
+{
+	struct mon_msg a;
+	int t;
+
+	assert_int_equal(broker_monsrv_take(f->c), 0);
+	assert_int_equal(broker_monsrv_answer(f->c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f->child, &a, NULL, 0), 0);
+	t = (int)a.type;
+	broker_mon_msg_clear(&a);
+	return t;
+}
+
+/* alice's key and code: authenticated, by code. */
+static void
+logged_in(struct fixture *f)
+{
+	struct mon_msg q;
+
+	key_ok(f);
+	memset(&q, 0, sizeof(q));
+	q.type = MON_AUTH_TOTP;
+	(void)snprintf(
+	    q.u.auth_totp.login, sizeof(q.u.auth_totp.login), "alice");
+	(void)snprintf(
+	    q.u.auth_totp.code, sizeof(q.u.auth_totp.code), "123456");
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+	assert_int_equal(broker_monsrv_take(f->c), 0);
+	assert_int_equal(broker_monsrv_answer(f->c, 0), 0);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(broker_mon_recv(f->child, &q, NULL, 0), 0);
+	assert_int_equal(q.type, MON_AUTH_TOTP_ANS);
+	assert_int_equal(q.u.auth_ans.flags, MON_AUTH_OK | MON_AUTH_DONE);
+}
+
+/* A decision for db01 as root (alice: allowed). */
+static void
+decided(struct fixture *f, const char *account)
+{
+	struct mon_msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_DECIDE_CH;
+	(void)snprintf(
+	    q.u.decide_ch.engineer, sizeof(q.u.decide_ch.engineer), "alice");
+	(void)snprintf(
+	    q.u.decide_ch.target, sizeof(q.u.decide_ch.target), "db01");
+	(void)snprintf(q.u.decide_ch.account, sizeof(q.u.decide_ch.account),
+	    "%s", account);
+	q.u.decide_ch.channel = 1;
+	(void)snprintf(q.u.decide_ch.client, sizeof(q.u.decide_ch.client),
+	    "127.0.0.1 port 4000");
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+	assert_int_equal(answered(f), MON_DECISION_CH);
+}
+
+enum { AT_PRE, AT_KEY, AT_AUTH, AT_ALLOWED };
+
+/*
+ * Playing a taken-over session process that appends a row: killed, the
+ * violation audited with why, and no row of that action written.
+ */
+static void
+audit_killed(int at, const char *action, const char *detail, const char *why)
+{
+	struct fixture f;
+	pid_t pid = child_start();
+
+	fixture_init_pid(&f, pid);
+	if (at == AT_KEY)
+		key_ok(&f);
+	if (at >= AT_AUTH)
+		logged_in(&f);
+	if (at == AT_ALLOWED)
+		decided(&f, "root");
+	nevents = 0;
 	last_event[0] = '\0';
-	assert_int_equal(broker_mon_send(f.child, &q, -1, 0), 0);
+	ask_audit(&f, action, detail);
 	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
 	child_killed(pid);
 	assert_string_equal(last_event, "session.monitor_violation");
-	assert_non_null(
-	    strstr(last_detail, "reason=an audit row only the monitor writes"));
+	if (strstr(last_detail, why) == NULL)
+		fail_msg("%s: audited %s; want %s", action, last_detail, why);
+	assert_non_null(strstr(last_detail, "request=audit-append"));
+	if (strcmp(action, "session.monitor_violation") != 0 &&
+	    has_event(action))
+		fail_msg("a %s row was written", action);
+	assert_int_equal(nevents, 1);
+	fixture_done(&f);
+}
+
+/* An append the monitor takes: acknowledged, the row written as sent. */
+static void
+audit_taken(struct fixture *f, const char *action, const char *detail)
+{
+	nevents = 0;
+	ask_audit(f, action, detail);
+	assert_int_equal(answered(f), MON_AUDIT_ACK);
+	assert_int_equal(nevents, 1);
+	assert_string_equal(last_event, action);
+	assert_string_equal(last_detail, detail);
+}
+
+#define NOT_WRITTEN "reason=an audit action the session side does not write"
+#define BAD_PHASE "reason=an audit action in a phase it is not written in"
+#define BAD_DETAIL "reason=an audit detail the monitor's own record contradicts"
+
+/*
+ * Rows of actions only the monitor or provostctl write (grants,
+ * revocations, the exit, checkpoints, the monitor's own): an
+ * authenticated session process that asks for one is killed (before the
+ * allowlist, all but the last two were written as the session's).
+ */
+static void
+test_audit_not_session_action_kills(void **state)
+{
+	static const char *const forged[] = { "grant.approve",
+		"engineer.revoke", "exit.complete", "audit.checkpoint",
+		"session.watch_end", "approver.login", "target.connect",
+		"target.unreachable", "session.monitor_violation", "Auth.ok",
+		"auth.ok " };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(forged) / sizeof(forged[0]); i++)
+		audit_killed(
+		    AT_ALLOWED, forged[i], "grant=g1 by=secops", NOT_WRITTEN);
+	/* and before authentication */
+	audit_killed(AT_PRE, "engineer.revoke", "engineer=bob", NOT_WRITTEN);
+}
+
+/*
+ * Phases: a refused key is audited only before authentication, auth.ok
+ * and everything after it only once it is complete.
+ */
+static void
+test_audit_phase_kills(void **state)
+{
+	(void)state;
+	audit_killed(AT_KEY, "auth.ok",
+	    "engineer=alice from=127.0.0.1 login=alice+root@db01 by=key and "
+	    "code",
+	    BAD_PHASE);
+	audit_killed(
+	    AT_PRE, "channel.start", "channel=0 kind=shell pty=1", BAD_PHASE);
+	audit_killed(
+	    AT_KEY, "session.end", "reason=ended in=0 out=0", BAD_PHASE);
+	audit_killed(
+	    AT_AUTH, "auth.fail", "user=alice from=127.0.0.1", BAD_PHASE);
+}
+
+/*
+ * Details with a form the monitor checks against its own record: who
+ * logged in, from where, how; what was decided; what was minted; whose
+ * menu command it was.
+ */
+static void
+test_audit_detail_kills(void **state)
+{
+	(void)state;
+	/* another engineer, another address, another factor */
+	audit_killed(AT_AUTH, "auth.ok",
+	    "engineer=bob from=127.0.0.1 login=bob+root@db01 by=key and code",
+	    BAD_DETAIL);
+	audit_killed(AT_AUTH, "auth.ok",
+	    "engineer=alice from=10.9.9.9 login=alice by=key and code",
+	    BAD_DETAIL);
+	audit_killed(AT_AUTH, "auth.ok",
+	    "engineer=alice from=127.0.0.1 login=alice by=key; code within "
+	    "MFAGrace",
+	    BAD_DETAIL);
+	audit_killed(AT_AUTH, "auth.ok",
+	    "engineer=alice from=127.0.0.1 login=bob+alice by=key and code",
+	    BAD_DETAIL);
+	/* an allow the monitor never gave, or for another target */
+	audit_killed(AT_AUTH, "decision",
+	    "allow engineer=alice target=db01 account=root channel=shell "
+	    "rule=ops grant= reason=rule ops",
+	    BAD_DETAIL);
+	audit_killed(AT_ALLOWED, "decision",
+	    "allow engineer=alice target=vault account=root channel=shell "
+	    "rule=ops grant= reason=rule ops",
+	    BAD_DETAIL);
+	audit_killed(AT_ALLOWED, "decision",
+	    "deny engineer=bob target=db01 account=root channel=shell "
+	    "rule= grant= reason=no rule",
+	    BAD_DETAIL);
+	audit_killed(
+	    AT_ALLOWED, "decision", "maybe engineer=alice", BAD_DETAIL);
+	/* no credential was minted */
+	audit_killed(AT_ALLOWED, "credential.issued", "serial=7 principal=root",
+	    BAD_DETAIL);
+	audit_killed(
+	    AT_AUTH, "menu", "engineer=bob command=list status=0", BAD_DETAIL);
+}
+
+/*
+ * What a real session process writes is taken, each in its phase: a
+ * refused key before authentication, auth.ok as provostd words it, the
+ * decision the monitor gave, the channel rows, the end after session-end.
+ */
+static void
+test_audit_session_rows_taken(void **state)
+{
+	struct fixture f;
+	struct mon_msg q;
+
+	(void)state;
+	fixture_init(&f);
+	audit_taken(&f, "auth.fail", "user=alice from=127.0.0.1 port 4000");
+	logged_in(&f);
+	audit_taken(&f, "auth.ok",
+	    "engineer=alice from=127.0.0.1 login=alice+root@db01 by=key and "
+	    "code");
+	audit_taken(&f, "menu", "engineer=alice command=list status=0");
+	audit_taken(&f, "decision",
+	    "deny target=nosuch reason=no such target, or none the engineer "
+	    "may see");
+	decided(&f, "admin"); /* denied */
+	audit_taken(&f, "decision",
+	    "deny engineer=alice target=db01 account=admin channel=shell "
+	    "rule= grant= reason=no rule");
+	decided(&f, "root");
+	audit_taken(&f, "decision",
+	    "allow engineer=alice target=db01 account=root channel=shell "
+	    "rule=ops grant= reason=rule ops");
+	audit_taken(&f, "channel.start", "channel=0 kind=shell pty=1");
+	audit_taken(&f, "channel.end", "channel=0 in=5 out=10 status=0");
+	audit_taken(&f, "session.grant_expired", "ends=1700000000");
+	memset(&q, 0, sizeof(q));
+	q.type = MON_SESSION_END;
+	(void)snprintf(
+	    q.u.session_end.reason, sizeof(q.u.session_end.reason), "ended");
+	assert_int_equal(broker_mon_send(f.child, &q, -1, 0), 0);
+	/* no row in this fixture: an error, but session-end was asked */
+	assert_int_equal(answered(&f), MON_ERROR);
+	audit_taken(&f, "session.end", "reason=ended in=5 out=10");
 	fixture_done(&f);
 }
 
@@ -541,7 +834,10 @@ main(void)
 		cmocka_unit_test(test_connect_refused_kills),
 		cmocka_unit_test(test_connect_passes_socket),
 		cmocka_unit_test(test_connect_unreachable),
-		cmocka_unit_test(test_audit_own_row_kills),
+		cmocka_unit_test(test_audit_not_session_action_kills),
+		cmocka_unit_test(test_audit_phase_kills),
+		cmocka_unit_test(test_audit_detail_kills),
+		cmocka_unit_test(test_audit_session_rows_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
