@@ -212,12 +212,85 @@ test_forget_in_child(void **state)
 	free(real);
 }
 
+struct seen {
+	int n;
+	char addr[4][64];
+	int64_t last[4];
+};
+
+static int
+source_seen(void *ctx, const char *addr, int64_t last)
+{
+	struct seen *v = ctx;
+
+	assert_true(v->n < 4);
+	(void)snprintf(v->addr[v->n], sizeof(v->addr[0]), "%s", addr);
+	v->last[v->n++] = last;
+	return 0;
+}
+
+/*
+ * store_recent_sources, what a restarted provostd learns its known-good
+ * addresses from (broker/monitor/control.c): each address a session was
+ * opened from (so its engineer authenticated and was allowed) since the
+ * time given, with its latest start.  A login 20 hours ago counts, one
+ * before the window does not, and a failed login (auth.fail, a wrong
+ * code counted against the engineer, no session) never does.
+ */
+static void
+test_recent_sources(void **state)
+{
+	const int64_t now = 1800000000, day = 86400;
+	struct store_session_info in = {
+		.engineer = "alice",
+		.target = "db01",
+		.account = "postgres",
+	};
+	char id[PV_UUID_LEN + 1];
+	struct store *st = NULL;
+	struct seen v = { 0 };
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(store_open(tsu_mem(), &st), 0);
+	assert_int_equal(tsu_populate(st), 0);
+	in.client_addr = "198.51.100.20"; /* yesterday, and the day before */
+	assert_int_equal(store_session_open(st, &in, now - 30 * 3600, id), 0);
+	assert_int_equal(store_session_open(st, &in, now - 20 * 3600, id), 0);
+	in.client_addr = "198.51.100.8"; /* eight days ago */
+	assert_int_equal(store_session_open(st, &in, now - 8 * day, id), 0);
+	in.client_addr = NULL; /* a session with no address */
+	assert_int_equal(store_session_open(st, &in, now - 3600, id), 0);
+	/* a failed login from 203.0.113.9, as the monitor records it */
+	assert_non_null(j = json_pack("{s:s}", "detail",
+			    "engineer=alice from=203.0.113.9 factor=code "
+			    "failure=1 of 3"));
+	assert_int_equal(store_audit_append(st, "broker", "auth.fail",
+			     "session:203.0.113.9", j),
+	    0);
+	json_decref(j);
+	assert_true(
+	    store_totp_check(st, "alice", "000000", now - 600) != PV_ALLOW);
+	assert_int_equal(
+	    store_recent_sources(st, now - 7 * day, source_seen, &v), 0);
+	assert_int_equal(v.n, 1);
+	assert_string_equal(v.addr[0], "198.51.100.20");
+	assert_int_equal(v.last[0], now - 20 * 3600);
+	/* a wider window reaches the older one */
+	v.n = 0;
+	assert_int_equal(
+	    store_recent_sources(st, now - 9 * day, source_seen, &v), 0);
+	assert_int_equal(v.n, 2);
+	store_close(st);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_small_parts),
 		cmocka_unit_test(test_forget_in_child),
+		cmocka_unit_test(test_recent_sources),
 	};
 
 	pv_log_init("test_store_misc", PV_LOG_STDERR, PV_LOG_ERROR);
