@@ -463,9 +463,22 @@ typedef int (*broker_rec_opener)(void *arg, const struct broker_rec_info *info,
 /* Privilege separation: the recording file comes from the monitor. */
 void broker_recorder_rec_set_opener(
     struct broker_recorder *rec, broker_rec_opener fn, void *arg);
-/* The recording's path: RecordingDirectory/YYYY/MM/ID.pvr (dirs made). */
+/*
+ * The recording's path: RecordingDirectory/YYYY/MM/ID.pvr (dirs made, and
+ * RecordingDirectory's parents checked as broker_recorder_rec_check does).
+ */
 int broker_recorder_rec_path(const struct pv_config *conf,
     const char *session_id, char *path, size_t pathlen);
+/*
+ * RecordingDirectory and every parent is owned by root or provostd's user
+ * and writable by nobody else (a sticky one holding ours is accepted), so
+ * nobody else can move it or make its year and month elsewhere; else
+ * PV_ERR_PERM with the line to say in err ("RecordingDirectory /srv/rec:
+ * /srv is writable by group").  At start, by -t, on reload and for each
+ * recording.
+ */
+int broker_recorder_rec_check(
+    const struct pv_config *conf, char *err, size_t errlen);
 
 /* session/link.c: the session process's line to provostd's control side. */
 struct broker_link;

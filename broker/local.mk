@@ -151,6 +151,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_recaudit.sh \
 	tests/integration/t_broker_lockout.sh \
 	tests/integration/t_broker_flood.sh \
+	tests/integration/t_broker_recdir.sh \
 	tests/integration/t_broker_kex.sh \
 	tests/integration/t_broker_pg.sh \
 	tests/integration/t_broker_lease.sh \

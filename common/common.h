@@ -261,6 +261,16 @@ int pv_file_sha256(const char *path, char hex[65]);
 int pv_file_forget(const char *prefix);
 
 /*
+ * A directory path to be trusted (OpenSSH's safe_path): every existing
+ * component from "/" down, and of where a link on the way leads, is a
+ * directory owned by root or uid that no group or other can write; a
+ * sticky one (/tmp) is accepted when the next component is owned by root
+ * or uid.  0, or PV_ERR_PERM (PV_ERR_IO, PV_ERR_INVALID) with the
+ * component and why in err ("/srv is writable by group").
+ */
+int pv_path_trusted(const char *path, uid_t uid, char *err, size_t errlen);
+
+/*
  * OpenSSH key formats for Ed25519 over OpenSSL EVP: PROTOCOL.key private
  * keys (unencrypted; a passphrase-protected key is PV_ERR_UNSUPPORTED),
  * "ssh-ed25519 BASE64 comment" lines, and SHA256 fingerprints as

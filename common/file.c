@@ -294,3 +294,115 @@ pv_file_forget(const char *prefix)
 			n++;
 	return n;
 }
+
+/*
+ * One component of a path to be trusted: a directory (or, written, a
+ * link) owned by root or uid, that no group or other can write, unless it
+ * is sticky and not the last: then the next component, if there, must be
+ * owned by root or uid (others cannot rename or remove it).  "" if good,
+ * else why in err.
+ */
+static int
+path_component(const char *path, size_t end, size_t total, uid_t uid, char *err,
+    size_t errlen)
+{
+	char p[PATH_MAX], next[PATH_MAX];
+	struct stat sb, nb;
+	size_t n;
+
+	(void)snprintf(p, sizeof(p), "%.*s", end == 0 ? 1 : (int)end, path);
+	if (lstat(p, &sb) != 0) {
+		if (errno == ENOENT)
+			return 1; /* the rest is made as ours */
+		(void)snprintf(err, errlen, "%s: %s", p, strerror(errno));
+		return PV_ERR_IO;
+	}
+	if (S_ISLNK(sb.st_mode))
+		return 0; /* its directory is checked; the target walked */
+	if (!S_ISDIR(sb.st_mode)) {
+		(void)snprintf(err, errlen, "%s is not a directory", p);
+		return PV_ERR_PERM;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != uid) {
+		(void)snprintf(err, errlen, "%s is owned by uid %lu", p,
+		    (unsigned long)sb.st_uid);
+		return PV_ERR_PERM;
+	}
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+		return 0;
+	if ((sb.st_mode & S_ISVTX) == 0 || end >= total) {
+		(void)snprintf(err, errlen, "%s is writable by %s%s", p,
+		    (sb.st_mode & S_IWGRP) != 0 ? "group" : "others",
+		    (sb.st_mode & S_ISVTX) != 0 ? " (sticky, but the last)"
+						: "");
+		return PV_ERR_PERM;
+	}
+	/* sticky: the next component must be ours (or root's) */
+	for (n = end + 1; n < total && path[n] != '/'; n++)
+		;
+	(void)snprintf(next, sizeof(next), "%.*s", (int)n, path);
+	if (lstat(next, &nb) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		(void)snprintf(err, errlen, "%s: %s", next, strerror(errno));
+		return PV_ERR_IO;
+	}
+	if (nb.st_uid != 0 && nb.st_uid != uid) {
+		(void)snprintf(err, errlen,
+		    "%s is owned by uid %lu in sticky %s", next,
+		    (unsigned long)nb.st_uid, p);
+		return PV_ERR_PERM;
+	}
+	return 0;
+}
+
+/* Walks path's components from "/" down; *existing: how much exists. */
+static int
+path_walk(
+    const char *path, uid_t uid, size_t *existing, char *err, size_t errlen)
+{
+	size_t total = strlen(path), end = 0;
+	int r;
+
+	*existing = 0;
+	while (total > 1 && path[total - 1] == '/')
+		total--;
+	for (;;) {
+		if ((r = path_component(path, end, total, uid, err, errlen)) <
+		    0)
+			return r;
+		if (r == 1)
+			return 0;
+		*existing = end == 0 ? 1 : end;
+		if (end >= total)
+			return 0;
+		for (end++; end < total && path[end] != '/'; end++)
+			;
+	}
+}
+
+int
+pv_path_trusted(const char *path, uid_t uid, char *err, size_t errlen)
+{
+	char pre[PATH_MAX], real[PATH_MAX];
+	size_t have;
+	int r;
+
+	err[0] = '\0';
+	if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(pre)) {
+		(void)snprintf(err, errlen, "not an absolute path");
+		return PV_ERR_INVALID;
+	}
+	if ((r = path_walk(path, uid, &have, err, errlen)) != 0)
+		return r;
+	/* a link on the way: the directories it leads to must hold too */
+	(void)snprintf(pre, sizeof(pre), "%.*s", (int)have, path);
+	if (realpath(pre, real) == NULL) {
+		(void)snprintf(err, errlen, "%s: %s", pre, strerror(errno));
+		return PV_ERR_IO;
+	}
+	if (strcmp(real, pre) != 0 &&
+	    (r = path_walk(real, uid, &have, err, errlen)) != 0)
+		return r;
+	return 0;
+}

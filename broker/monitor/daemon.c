@@ -728,6 +728,9 @@ reload(struct broker_ctx *bx, struct pv_config *conf, const char *path,
 	/* MaxSessions applies at once: the descriptors must be there */
 	if (nofile_raise(nc->max_sessions, err, sizeof(err)) != 0)
 		goto refuse;
+	/* the directory in force (a new one waits for a restart) */
+	if (broker_recorder_rec_check(conf, err, sizeof(err)) != 0)
+		goto refuse;
 	pv_config_reload(conf, nc, restart, sizeof(restart));
 	pv_log_set_level((enum pv_log_level)conf->log_level);
 	broker_ctl_set_policy(ctl, cpol);
@@ -1095,6 +1098,10 @@ main(int argc, char **argv)
 	if (broker_backend_store_new(conf, ca, &bx.backend) != 0 ||
 	    broker_recorder_rec_new(conf, &bx.recorder) != 0)
 		goto fail;
+	if (broker_recorder_rec_check(conf, err, sizeof(err)) != 0) {
+		pv_error("%s", err);
+		goto fail;
+	}
 	/* the monitor's own copy: it makes every recording's header */
 	if (rec_recipients_load(&rs, (const char *const *)conf->recipients,
 		conf->nrecipients, err, sizeof(err)) != 0) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,12 +146,27 @@ rr_space_check(const struct pv_config *conf, const char *dir)
 }
 
 int
+broker_recorder_rec_check(
+    const struct pv_config *conf, char *err, size_t errlen)
+{
+	char why[PATH_MAX + 128];
+	int e;
+
+	err[0] = '\0';
+	if ((e = pv_path_trusted(
+		 conf->recording_dir, geteuid(), why, sizeof(why))) != 0)
+		(void)snprintf(err, errlen, "RecordingDirectory %s: %s",
+		    conf->recording_dir, why);
+	return e;
+}
+
+int
 broker_recorder_rec_path(const struct pv_config *conf, const char *session_id,
     char *path, size_t pathlen)
 {
 	struct tm tm;
 	time_t now = time(NULL);
-	char dir[4096];
+	char dir[4096], why[PATH_MAX + 256];
 	int n, e;
 
 	if (!pv_uuid_valid(session_id) || gmtime_r(&now, &tm) == NULL)
@@ -159,6 +175,10 @@ broker_recorder_rec_path(const struct pv_config *conf, const char *session_id,
 	    tm.tm_year + 1900);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return PV_ERR_RANGE;
+	if ((e = broker_recorder_rec_check(conf, why, sizeof(why))) != 0) {
+		pv_error("%s (new sessions are refused)", why);
+		return e;
+	}
 	if ((e = mkdir_one(conf->recording_dir)) != 0 ||
 	    (e = mkdir_one(dir)) != 0)
 		return e;

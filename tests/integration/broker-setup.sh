@@ -5,7 +5,8 @@
 # engineer's TOTP comes from oathtool through SSH_ASKPASS.
 # Sets ME, STATE, CONF, TARGET_PORT, ENG_KEY; defines pvctl, pvssh, pvsftp,
 # pvscp, last_rec, sha, start_provostd [extra provostd.conf lines].
-# PV_STORE, when set, is the Store line's value (a postgresql:// URI).
+# PV_STORE, when set, is the Store line's value (a postgresql:// URI);
+# PVD_RECDIR, when set, the RecordingDirectory line's.
 
 PROVOSTD="${PV_PROVOSTD_WRAP:-$top_builddir/provostd}" # a wrapper (strace, valgrind) may stand in
 PROVOSTCTL="$top_builddir/provostctl"
@@ -38,7 +39,7 @@ ListenAddress 127.0.0.1:$1
 StateDirectory $STATE
 Store ${PV_STORE:-sqlite:$STATE/provost.db}
 PolicyFile $PV_TMP/policy.conf
-RecordingDirectory $PV_TMP/rec
+RecordingDirectory ${PVD_RECDIR:-$PV_TMP/rec}
 RecordingRecipient $PV_TMP/sec.pub
 LoginGraceTime ${LOGIN_GRACE:-20s}
 MaxAuthTries 3

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -407,6 +408,90 @@ test_files(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/*
+ * pv_path_trusted, as a writer of a RecordingDirectory's parent would
+ * try it: a parent another user owns, or a group or others can write
+ * (not sticky), is refused naming it; a sticky one (/tmp) holding ours is
+ * accepted, holding another user's is not; a link is followed to where
+ * it leads.
+ */
+static void
+test_path_trusted(void **state)
+{
+	static const struct {
+		const char *sub; /* under the temp dir */
+		int r;
+		const char *why; /* in err, after the temp dir */
+	} cases[] = {
+		{ "/ok/rec", 0, NULL },
+		{ "/ok/missing/rec", 0, NULL },
+		{ "/gw/rec", PV_ERR_PERM, "/gw is writable by group" },
+		{ "/ww/rec", PV_ERR_PERM, "/ww is writable by others" },
+		{ "/sticky/mine/rec", 0, NULL },
+		{ "/sticky/missing", 0, NULL },
+		{ "/sticky", PV_ERR_PERM, "/sticky is writable by group" },
+		{ "/sticky/theirs/rec", PV_ERR_PERM,
+		    "/sticky/theirs is owned by uid 65534 in sticky" },
+		{ "/other/rec", PV_ERR_PERM, "/other is owned by uid 65534" },
+		{ "/file/rec", PV_ERR_PERM, "/file is not a directory" },
+		{ "/link/rec", PV_ERR_PERM, "/gw is writable by group" },
+		{ "/oklink/rec", 0, NULL },
+	};
+	char dir[] = "/tmp/pvpathXXXXXX", p[512], err[600];
+	size_t i;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the other user's directories need chown */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+#define MK(sub, mode)                                           \
+	do {                                                    \
+		(void)snprintf(p, sizeof(p), "%s%s", dir, sub); \
+		assert_int_equal(mkdir(p, 0700), 0);            \
+		assert_int_equal(chmod(p, mode), 0);            \
+	} while (0)
+	MK("/ok", 0755);
+	MK("/gw", 0775);
+	MK("/ww", 0757);
+	MK("/sticky", 01777);
+	MK("/sticky/mine", 0700);
+	MK("/sticky/theirs", 0755);
+	assert_int_equal(chown(p, 65534, 65534), 0);
+	MK("/other", 0755);
+	assert_int_equal(chown(p, 65534, 65534), 0);
+#undef MK
+	(void)snprintf(p, sizeof(p), "%s/file", dir);
+	assert_true((fd = open(p, O_CREAT | O_WRONLY, 0600)) >= 0);
+	(void)close(fd);
+	(void)snprintf(p, sizeof(p), "%s/link", dir);
+	assert_int_equal(symlink("gw", p), 0);
+	(void)snprintf(p, sizeof(p), "%s/oklink", dir);
+	assert_int_equal(symlink("ok", p), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char want[512];
+
+		(void)snprintf(p, sizeof(p), "%s%s", dir, cases[i].sub);
+		err[0] = 'x';
+		if (pv_path_trusted(p, geteuid(), err, sizeof(err)) !=
+		    cases[i].r)
+			fail_msg("%s: %s", cases[i].sub, err);
+		if (cases[i].why == NULL) {
+			assert_string_equal(err, "");
+			continue;
+		}
+		(void)snprintf(want, sizeof(want), "%s%s", dir, cases[i].why);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg(
+			    "%s: \"%s\", not \"%s\"", cases[i].sub, err, want);
+	}
+	assert_int_equal(
+	    pv_path_trusted("rel/rec", 0, err, sizeof(err)), PV_ERR_INVALID);
+	(void)snprintf(p, sizeof(p), "rm -rf %s", dir);
+	assert_int_equal(system(p), 0);
+}
+
 static void
 test_err_and_time(void **state)
 {
@@ -506,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_secret),
 		cmocka_unit_test(test_log),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_path_trusted),
 		cmocka_unit_test(test_err_and_time),
 		cmocka_unit_test(test_krl),
 	};
