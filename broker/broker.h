@@ -436,6 +436,12 @@ struct broker_ctx {
 	int sandboxed; /* ... and it did */
 };
 
+/*
+ * The session process's entry points: in the child it forks (no exec), the
+ * monitor calls these, and no other function of broker/session/, to make
+ * the process a session process (daemon.c's session_child).  scripts/
+ * check-boundary holds the built objects to that (make lint).
+ */
 /* session/session.c: serves one connection; returns when it ended. */
 int broker_session_run(
     struct broker_ctx *bx, int fd, const char *peer, const char *addr);
@@ -463,9 +469,11 @@ typedef int (*broker_rec_opener)(void *arg, const struct broker_rec_info *info,
 /* Privilege separation: the recording file comes from the monitor. */
 void broker_recorder_rec_set_opener(
     struct broker_recorder *rec, broker_rec_opener fn, void *arg);
+
 /*
- * The recording's path: RecordingDirectory/YYYY/MM/ID.pvr (dirs made, and
- * RecordingDirectory's parents checked as broker_recorder_rec_check does).
+ * recpath.c, shared: the recording's path, RecordingDirectory/YYYY/MM/
+ * ID.pvr (dirs made, and RecordingDirectory's parents checked as
+ * broker_recorder_rec_check does).
  */
 int broker_recorder_rec_path(const struct pv_config *conf,
     const char *session_id, char *path, size_t pathlen);

@@ -9,6 +9,7 @@ libprovost_broker_la_SOURCES = \
 	broker/algos.c \
 	broker/keyblob.c \
 	broker/login.c \
+	broker/recpath.c \
 	broker/monitor/monitor.h \
 	broker/monitor/control.h \
 	broker/monitor/control-int.h \
@@ -180,8 +181,12 @@ broker_pv_broker_probe_LDADD = libprovost_common.la $(LIBSSH_LIBS) $(CRYPTO_LIBS
 LINT_C_FILES += broker/session/tool_probe.c
 
 # The boundary, enforced: nothing under broker/monitor/ includes a
-# broker/session/ header, and the reverse (DESIGN.md, docs/privsep.md).
-check-layout:
+# broker/session/ header, and the reverse (DESIGN.md, docs/privsep.md);
+# in the built objects, monitor code calls no session function but the
+# session process's entry points, and session code no monitor function
+# (scripts/check-boundary).
+check-layout: libprovost_broker.la provostd$(EXEEXT)
+	@$(srcdir)/scripts/check-boundary $(abs_top_builddir)
 	@bad=$$(cd $(srcdir) && { grep -l '#include "broker/session/' \
 	    broker/monitor/*.[ch] 2>/dev/null; grep -l \
 	    '#include "broker/monitor/' broker/session/*.[ch] 2>/dev/null; \
