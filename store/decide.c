@@ -88,9 +88,14 @@ store_decide(struct store *st, const struct policy *pol,
 	    : policy_decide(pol, &pr, &out->d);
 	if (r < 0)
 		return r;
-	if (out->e->disabled_at != 0 || out->e->provider_blocked) {
+	if (out->e->disabled_at != 0) {
 		(void)snprintf(out->reason, sizeof(out->reason),
 		    "engineer %s is disabled", out->e->login);
+		refused = PV_ERR_DENIED;
+	} else if (out->e->provider_blocked) {
+		(void)snprintf(out->reason, sizeof(out->reason),
+		    "provider %s of engineer %s is revoked or exiting",
+		    out->e->provider, out->e->login);
 		refused = PV_ERR_DENIED;
 	} else if (!store_target_has_account(out->t, req->account)) {
 		(void)snprintf(out->reason, sizeof(out->reason),

@@ -416,7 +416,8 @@ struct store_decision {
 	struct policy_decision d; /* outcome DENY whenever refused */
 	char
 	    reason[POLICY_REASON_MAX]; /* the one line for engineer and audit */
-	/* 0, PV_ERR_DENIED (engineer disabled), PV_ERR_NOT_FOUND (account) */
+	/* 0, PV_ERR_DENIED (engineer disabled, provider blocked), or
+	 * PV_ERR_NOT_FOUND (account) */
 	int refused;
 	int vetoed; /* a veto took the yes away */
 	/* On a yes, the veto's notice for the engineer (a banner), or "" */

@@ -26,6 +26,11 @@ static const char policy_text[] =
     "    Classification confidential\n"
     "    Clearance confidential\n"
     "    Approval none\n"
+    "    Channels shell exec\n"
+    "Rule jit\n"
+    "    Classification internal\n"
+    "    Approval 1 group security break-glass\n"
+    "    MaxDuration 4h\n"
     "    Channels shell exec\n";
 
 struct fixture {
@@ -235,6 +240,155 @@ request_audited(void **state)
 	store_decision_clear(&sd);
 }
 
+/* store_decide's word on engineer@target as root, for a shell at at */
+static int
+decide(struct fixture *f, const char *engineer, const char *target, int64_t at,
+    struct veto *v, struct store_decision *sd)
+{
+	struct store_decide_req q = {
+		.engineer = engineer,
+		.target = target,
+		.account = "root",
+		.channel = POLICY_CH_SHELL,
+		.now = at,
+		.veto = veto_fn,
+		.veto_ctx = v,
+	};
+
+	return store_decide(f->st, f->pol, &q, sd);
+}
+
+/*
+ * The provider's state is the engineer's: exiting refuses with its own
+ * reason (before the policy and the veto), active again allows, revoked
+ * disables its engineers.
+ */
+static void
+provider_blocked(void **state)
+{
+	struct fixture *f = *state;
+	struct store_decision sd;
+	struct veto v = { 0 };
+
+	assert_int_equal(store_provider_set_status(
+			     f->st, "admin:t", "acme", STORE_PROVIDER_EXITING),
+	    0);
+	assert_int_equal(decide(f, "alice", "db01", NOW, &v, &sd), PV_DENY);
+	assert_int_equal(sd.refused, PV_ERR_DENIED);
+	assert_string_equal(
+	    sd.reason, "provider acme of engineer alice is revoked or exiting");
+	assert_int_equal(sd.d.outcome, POLICY_DENY);
+	assert_int_equal(v.calls, 0);
+	store_decision_clear(&sd);
+	assert_int_equal(store_provider_set_status(
+			     f->st, "admin:t", "acme", STORE_PROVIDER_EXITED),
+	    0);
+	assert_int_equal(decide(f, "alice", "db01", NOW, &v, &sd), PV_DENY);
+	assert_int_equal(sd.refused, PV_ERR_DENIED);
+	store_decision_clear(&sd);
+	assert_int_equal(store_provider_set_status(
+			     f->st, "admin:t", "acme", STORE_PROVIDER_ACTIVE),
+	    0);
+	assert_int_equal(decide(f, "alice", "db01", NOW, &v, &sd), PV_ALLOW);
+	assert_int_equal(v.calls, 1);
+	store_decision_clear(&sd);
+	assert_int_equal(
+	    store_provider_revoke(f->st, "admin:t", "acme", "ended"), 0);
+	assert_int_equal(decide(f, "alice", "db01", NOW, &v, &sd), PV_DENY);
+	assert_int_equal(sd.refused, PV_ERR_DENIED);
+	assert_non_null(strstr(sd.reason, "alice"));
+	assert_int_equal(v.calls, 1);
+	store_decision_clear(&sd);
+}
+
+/*
+ * One grant through its life, under a rule that needs one: none, pending,
+ * approved (allowed: the grant named to the veto), past its end, revoked.
+ */
+static void
+grant_states(void **state)
+{
+	static const char *const accts[] = { "root" };
+	struct fixture *f = *state;
+	struct store_target_spec t = {
+		.name = "jit01",
+		.host = "127.0.0.1",
+		.port = 2200,
+		.classification = "internal",
+		.naccounts = 1,
+		.accounts = accts,
+	};
+	struct store_grant_req gq = {
+		.engineer = "bob",
+		.target = "jit01",
+		.account = "root",
+		.duration = 3600,
+	};
+	struct store_decide_req rq = {
+		.engineer = "bob",
+		.target = "jit01",
+		.account = "root",
+		.now = NOW,
+		.no_grant = 1,
+		.what = "request",
+	};
+	struct store_decision sd;
+	struct store_grant *g = NULL;
+	struct veto v = { 0 };
+	char *hk = tsu_keyline(0x43, NULL), id[64];
+
+	assert_non_null(hk);
+	t.hostkey = hk;
+	assert_int_equal(store_target_add(f->st, "admin:t", &t), 0);
+	free(hk);
+	assert_int_equal(
+	    store_approver_add(f->st, "admin:t", "sec1", "security", NULL), 0);
+	/* no grant */
+	assert_int_equal(decide(f, "bob", "jit01", NOW, &v, &sd), PV_DENY);
+	assert_int_equal(sd.d.outcome, POLICY_NEEDS_GRANT);
+	assert_int_equal(sd.refused, 0);
+	assert_null(sd.g);
+	assert_non_null(strstr(sd.reason, "needs a grant"));
+	store_decision_clear(&sd);
+	/* the request: the policy alone, as grant request asks */
+	assert_int_equal(store_decide(f->st, f->pol, &rq, &sd), PV_DENY);
+	assert_int_equal(sd.d.outcome, POLICY_NEEDS_GRANT);
+	assert_int_equal(
+	    store_grant_request(f->st, "engineer:bob", &gq, &sd.d, NOW + 1, &g),
+	    0);
+	store_decision_clear(&sd);
+	(void)snprintf(id, sizeof(id), "%s", g->id);
+	store_grant_free(g);
+	g = NULL;
+	/* pending */
+	assert_int_equal(decide(f, "bob", "jit01", NOW + 2, &v, &sd), PV_DENY);
+	assert_int_equal(sd.d.outcome, POLICY_NEEDS_APPROVAL);
+	assert_non_null(strstr(sd.reason, "0 of 1 approvals"));
+	store_decision_clear(&sd);
+	/* approved: allowed, and the veto hears which grant */
+	assert_int_equal(
+	    store_grant_approve(f->st, "sec1", id, NOW + 3, &g), 0);
+	store_grant_free(g);
+	assert_int_equal(decide(f, "bob", "jit01", NOW + 4, &v, &sd), PV_ALLOW);
+	assert_non_null(sd.g);
+	assert_string_equal(sd.g->id, id);
+	assert_non_null(v.last.grant_id);
+	assert_string_equal(v.last.grant_id, id);
+	store_decision_clear(&sd);
+	/* past its end */
+	assert_int_equal(
+	    decide(f, "bob", "jit01", NOW + 3 + 3600 + 1, &v, &sd), PV_DENY);
+	assert_int_equal(sd.d.outcome, POLICY_NEEDS_GRANT);
+	store_decision_clear(&sd);
+	/* revoked */
+	assert_int_equal(
+	    store_grant_revoke(f->st, "admin:t", id, "done", NOW + 5), 0);
+	assert_int_equal(decide(f, "bob", "jit01", NOW + 6, &v, &sd), PV_DENY);
+	assert_int_equal(sd.d.outcome, POLICY_NEEDS_GRANT);
+	assert_null(sd.g);
+	store_decision_clear(&sd);
+}
+
 int
 main(void)
 {
@@ -243,6 +397,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(disabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    request_audited, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    provider_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(grant_states, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
