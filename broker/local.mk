@@ -157,7 +157,8 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_pg.sh \
 	tests/integration/t_broker_lease.sh \
 	tests/integration/t_broker_pg2.sh \
-	tests/integration/t_broker_pghang.sh
+	tests/integration/t_broker_pghang.sh \
+	tests/integration/t_decide_callers.sh
 TESTS += $(BROKER_INTEGRATION_TESTS)
 EXTRA_DIST += $(BROKER_INTEGRATION_TESTS) tests/integration/broker-setup.sh \
 	tests/integration/tcp-peer.py
