@@ -35,9 +35,11 @@ load_token_key(struct ctl *c, EVP_PKEY **key)
 }
 
 /*
- * The one decision path's word on engineer@target/account now (channel
- * 0, her best grant, the plugins asked with "token"); *until is when
- * access must end (0: never).
+ * The one decision path's word on engineer@target/account now (her best
+ * grant, the plugins asked with "token"); *until is when access must end
+ * (0: never).  Asked for a shell: the token opens a login on the target
+ * itself, where no broker checks channels, so a rule that allows no shell
+ * (Channels exec, say) issues none.
  */
 static int
 token_decide(struct ctl *c, const struct store_engineer *e,
@@ -49,7 +51,7 @@ token_decide(struct ctl *c, const struct store_engineer *e,
 		.engineer = e->login,
 		.target = t->name,
 		.account = account,
-		.channel = 0,
+		.channel = POLICY_CH_SHELL,
 		.now = now,
 		.what = "token",
 	};

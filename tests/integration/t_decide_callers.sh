@@ -15,6 +15,8 @@
 #   list     the menu's list (menu_list_target, menu.c): "open" = allow
 #   explain  provostctl policy explain --json (ctl/audit.c): outcome allow
 #   token    provostctl token issue (token_decide, ctl/tokens.c): a pvt1
+#            (asked for a shell: the token opens a login on the target
+#            itself; a rule without shell is checked after the table)
 #   request  provostctl grant request and the menu's request (ctl/grants.c,
 #            menu_request in menu.c): these ask another question, whether
 #            a grant may be asked for (store_decide with no_grant), so they
@@ -38,10 +40,17 @@ day() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y-%m-%d; }
 
 # The policy of the table (broker-setup's own is replaced): standing
 # access to public, auto grants for internal, an approved grant for
-# confidential, a clearance for restricted; shell and exec everywhere, so
-# that a login's exec and the others' "login" ask the same question.
+# confidential, a clearance for restricted; shell and exec everywhere
+# (but execonly01, after the table), so that a login's exec, token
+# issue's shell and the others' "login" ask the same question.
 cat > "$PV_TMP/policy.conf" <<'EOC'
 Levels public internal confidential restricted
+
+Rule exec-only
+    Target execonly01
+    Classification public
+    Approval none
+    Channels exec
 
 Rule standing-public
     Classification public
@@ -80,7 +89,7 @@ Contract $p-msa
     Provider $p
     Start $(day -10)
     End $end
-    Targets db01 multi jit* conf* vault
+    Targets db01 multi jit* conf* vault execonly01
     Exclude account other@multi
 EOC
 done
@@ -88,7 +97,8 @@ write_conf 2222 "Plugin $SO $CF"
 
 hk="$PV_SSHD_DIR/host_ed25519.pub"
 for t in conf-none:confidential conf-ok:confidential conf-pend:confidential \
-    conf-rev:confidential jit-exp:internal jit-ok:internal out01:public; do
+    conf-rev:confidential jit-exp:internal jit-ok:internal out01:public \
+    execonly01:public; do
 	pvctl target add "${t%%:*}" --host 127.0.0.1 --port "$TARGET_PORT" \
 	    --classification "${t#*:}" --accounts "$ME" --hostkey "$hk" >/dev/null ||
 	    pv_fail "target add $t"
@@ -284,5 +294,23 @@ if [ -s "$PV_TMP/drift" ]; then
 	pv_fail "the callers do not agree ($(wc -l < "$PV_TMP/drift") cells)"
 fi
 [ "$(wc -l < "$PV_TMP/access")" -eq "$(wc -l < "$PV_TMP/cases")" ] || pv_fail "not every case ran"
+
+# A rule without shell: the broker refuses a shell and runs a command;
+# explain says the same per channel.  A pvt1 token opens a login on the
+# target itself, where no broker checks channels, so token issue asks for
+# a shell and refuses.
+out=$(printf 'echo shell-ran\n' | as alice pvssh "alice+$ME@execonly01" -T 2>&1) &&
+    pv_fail "a shell under exec-only: $out"
+echo "$out" | grep -q "provost: access denied: rule exec-only does not allow shell" ||
+    pv_fail "shell under exec-only: $out"
+[ "$(as alice pvssh "alice+$ME@execonly01" 'echo decide-ran' </dev/null 2>&1)" = decide-ran ] ||
+    pv_fail "exec under exec-only refused"
+[ "$(explain alice execonly01 "$ME")" = allow ] || pv_fail "explain: no channel, exec-only"
+pvctl policy explain --channel shell alice execonly01 "$ME" | grep -q "does not allow shell" ||
+    pv_fail "explain --channel shell: exec-only allows a shell"
+[ "$(token alice execonly01 "$ME")" = deny ] ||
+    pv_fail "token issue under a rule without shell: $(cat "$PV_TMP/why.token")"
+grep -q "rule exec-only does not allow shell" "$PV_TMP/why.token" ||
+    pv_fail "token issue under exec-only: $(cat "$PV_TMP/why.token")"
 pvctl audit verify >/dev/null || pv_fail "audit chain broken"
 pv_log "ok: $(wc -l < "$PV_TMP/cases") cases, the same verdict from login, list, explain, token issue and both requests ($(($(date +%s) - T0)) s)"
