@@ -1,9 +1,10 @@
 #!/bin/sh
 # t_broker_privsep.sh: privilege separation and the sandbox, on a live
 # session: the session process runs as the SandboxUser under seccomp
-# (Seccomp: 2), and the CA private key is nowhere in its memory (scanned
-# through /proc/PID/mem; the same scan finds the key in the monitor, which
-# proves it can).  The key file is unreadable to the SandboxUser.  A
+# (Seccomp: 2), and none of the monitor's secrets (the CA, audit and
+# token signing keys, totp.key) is anywhere in its memory (scanned through
+# /proc/PID/mem; the same scan finds each in the monitor, which proves it
+# can).  The key files are unreadable to the SandboxUser.  A
 # malformed frame and an out-of-order request, written into a live session
 # process's monitor socket (a copy taken with pidfd_getfd), get it killed,
 # logged, audited and its row marked aborted.  Nothing of the monitor's
@@ -29,8 +30,9 @@ grep -q 'SandboxUser pv-no-such-user: no such user' "$PV_TMP/nouser.err" ||
 start_provostd
 L="alice+$ME@db01"
 
-# The scanner: every readable mapping of PID, searched for the CA's
-# Ed25519 seed (from the OpenSSH private key file).  Prints the count.
+# The scanner: every readable mapping of PID, searched for each secret
+# named: ssh:FILE is the Ed25519 seed of an OpenSSH private key file,
+# raw:FILE the file's bytes (totp.key).  Prints one count per secret.
 cat > "$PV_TMP/scan.py" <<'EOP'
 import base64, re, struct, sys
 
@@ -64,9 +66,19 @@ def seed(path):
     assert len(k) == 64
     return k[:32]
 
-key = seed(sys.argv[1])
-pid = sys.argv[2]
-hits = 0
+def needle(spec):
+    kind, path = spec.split(":", 1)
+    if kind == "ssh":
+        return seed(path)
+    assert kind == "raw"
+    v = open(path, "rb").read()
+    assert len(v) >= 16, "%s: too short to search for" % path
+    return v
+
+pid = sys.argv[1]
+keys = [needle(a) for a in sys.argv[2:]]
+width = max(len(k) for k in keys)
+hits = [0] * len(keys)
 mem = open("/proc/%s/mem" % pid, "rb", 0)
 for line in open("/proc/%s/maps" % pid):
     f = line.split()
@@ -87,11 +99,13 @@ for line in open("/proc/%s/maps" % pid):
             data = mem.read(n)
         except OSError:
             break
-        # a key straddling two reads is found in tail + data
-        hits += (tail + data).count(key)
-        tail = data[-(len(key) - 1):]
+        # a key straddling two reads is found in tail + data, once: the
+        # tail is shorter than the key
+        for i, k in enumerate(keys):
+            hits[i] += (tail[-(len(k) - 1):] + data).count(k)
+        tail = data[-(width - 1):]
         pos += n
-print(hits)
+print(" ".join(str(h) for h in hits))
 EOP
 
 # A copy of a process's descriptor (pidfd_getfd), and a frame written on it.
@@ -127,16 +141,46 @@ grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "no NoNewPrivs"
 grep -Eq '^Seccomp_filters:[[:space:]]+2$' "$st" || pv_fail "filters: $(grep ^Seccomp_filters "$st")"
 grep -Eq '^CapEff:[[:space:]]+0+$' "$st" || pv_fail "capabilities left: $(grep ^CapEff "$st")"
 
-# 2. The CA key: in the monitor (the scan works), not in the session.
-ses=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$SP") || pv_fail "scan of the session failed"
+# 2. Every secret of the state directory but the host key (which libssh
+# 0.10 needs in the session process for the key exchange, by design): the
+# CA, the audit signing key, the pvt token signing key (Ed25519 seeds) and
+# totp.key (32 raw bytes).  Each is in the monitor (the scan can find it)
+# and nowhere in the session process.  A file init makes that is not
+# named here fails the test, so a new secret gets scanned for.
+ls -A "$STATE" > "$PV_TMP/state.ls"
+pv_log "state directory: $(tr '\n' ' ' < "$PV_TMP/state.ls")"
+while read -r f; do
+	case "$f" in
+	ca | audit_ed25519 | token_ed25519 | totp.key | host_ed25519) ;;
+	*.pub | provost.db | provost.db-wal | provost.db-shm | provost.db-journal) ;;
+	*) pv_fail "state directory: $f is not known to this test (a secret? scan for it)" ;;
+	esac
+done < "$PV_TMP/state.ls"
+names="ca audit_ed25519 token_ed25519 totp.key"
+specs="ssh:$STATE/ca ssh:$STATE/audit_ed25519 ssh:$STATE/token_ed25519 raw:$STATE/totp.key"
+# shellcheck disable=SC2086 # the specs are words
+ses=$(python3 "$PV_TMP/scan.py" "$SP" $specs) || pv_fail "scan of the session failed"
 [ -d "/proc/$SP" ] || pv_fail "the session process ended during the scan"
-[ "$ses" -eq 0 ] || pv_fail "the CA key is in the session process ($ses copies)"
-mon=$(python3 "$PV_TMP/scan.py" "$STATE/ca" "$PVD_PID") || pv_fail "scan of the monitor failed"
-[ "$mon" -ge 1 ] || pv_fail "the scan does not find the CA key in the monitor"
-pv_log "CA key seed: $mon copies in the monitor, $ses in the session process"
+# shellcheck disable=SC2086
+mon=$(python3 "$PV_TMP/scan.py" "$PVD_PID" $specs) || pv_fail "scan of the monitor failed"
+bad=
+set -- $ses
+for n in $names; do
+	[ "$1" -eq 0 ] || bad="$bad $n ($1 copies)"
+	shift
+done
+[ -z "$bad" ] || pv_fail "in the session process:$bad"
+set -- $mon
+for n in $names; do
+	[ "$1" -ge 1 ] || bad="$bad $n"
+	shift
+done
+[ -z "$bad" ] || pv_fail "the scan does not find in the monitor:$bad"
+pv_log "copies of ca audit_ed25519 token_ed25519 totp.key: $mon in the monitor, $ses in the session process"
 
 # 3. The key file, the store and the recordings: out of the SandboxUser's reach.
-for f in "$STATE/ca" "$STATE/provost.db" "$STATE/audit_ed25519"; do
+for f in "$STATE/ca" "$STATE/provost.db" "$STATE/audit_ed25519" "$STATE/token_ed25519" \
+    "$STATE/totp.key"; do
 	setpriv --reuid="$SBUID" --regid="$SBGID" --clear-groups cat "$f" >/dev/null 2>&1 &&
 	    pv_fail "$SBUSER can read $f"
 done
@@ -206,5 +250,5 @@ kill "$IDLE" 2>/dev/null
 out=$(pvssh "$L" 'echo still-ok' </dev/null) || pv_fail "session after the kills: $out"
 [ "$out" = still-ok ] || pv_fail "output: $out"
 grep -q 'signal 31' "$PVD_LOG" && pv_fail "a session process was killed by the sandbox"
-pv_log "session processes: uid $SBUID, preauth filter from the fork, session filter stacked, no CA key; violations kill"
+pv_log "session processes: uid $SBUID, preauth filter from the fork, session filter stacked, no monitor secret; violations kill"
 exit 0
