@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,6 +91,7 @@ struct broker_mon_child {
 	struct broker_target tgt;
 	struct broker_decision dec;
 	char account[MON_NAME_MAX + 1];
+	char leg_target[MON_NAME_MAX + 1]; /* the target of leg_src below */
 	char rec_path[MON_PATH_MAX + 1];
 	/* the recording: the monitor's own descriptor and the header it made */
 	const struct rec_recipients *rs;
@@ -798,96 +798,34 @@ broker_monsrv_recheck(struct broker_mon_child *c, char *why, size_t whylen)
 	return 0;
 }
 
-/* Is a (AF_INET or AF_INET6, raw) one of this host's own addresses? */
-static int
-ms_local_address(int af, const void *a)
-{
-	struct ifaddrs *ifa, *i;
-	int found = 0;
-
-	if (getifaddrs(&ifa) != 0)
-		return 0;
-	for (i = ifa; i != NULL && !found; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != af)
-			continue;
-		if (af == AF_INET)
-			found =
-			    memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)
-					->sin_addr,
-				a, sizeof(struct in_addr)) == 0;
-		else
-			found =
-			    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)
-					->sin6_addr,
-				a, sizeof(struct in6_addr)) == 0;
-	}
-	freeifaddrs(ifa);
-	return found;
-}
-
 /*
- * The address this host sends from to a numeric target (a connected UDP
- * socket sends nothing); 1 if found, 0 for a host name.
- */
-static int
-ms_route_source(const char *host, uint16_t port, int af, void *out)
-{
-	struct sockaddr_storage ss, me;
-	socklen_t sl, ml = sizeof(me);
-	int fd, ok = 0;
-
-	memset(&ss, 0, sizeof(ss));
-	memset(&me, 0, sizeof(me));
-	if (af == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return 0;
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return 0;
-		sl = sizeof(*s6);
-	}
-	if ((fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&ss, sl) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&me, &ml) == 0 &&
-	    me.ss_family == af) {
-		if (af == AF_INET)
-			memcpy(out, &((struct sockaddr_in *)&me)->sin_addr,
-			    sizeof(struct in_addr));
-		else
-			memcpy(out, &((struct sockaddr_in6 *)&me)->sin6_addr,
-			    sizeof(struct in6_addr));
-		ok = 1;
-	}
-	(void)close(fd);
-	return ok ? 1 : -1;
-}
-
-/*
- * The certificate's source-address, decided here: the session process
- * names the address its target leg is bound to ("ADDR/32", "ADDR/128"),
- * which must be one address of this host, for a target given by address
- * the one this host routes to it from, and the address of the leg this
- * monitor connected (for a target given by host name too).  A stolen
- * certificate then works from this host only.  0, or -1 for a lie.
+ * The certificate's source-address, set here: the local address of the
+ * target leg this monitor connected for the decided target (getsockname
+ * on its own socket, chosen at connect), "ADDR/32" or "ADDR/128".  No such
+ * leg yet: no certificate (the session process has no socket of its own,
+ * so an honest one mints only once its leg is up).  The session process
+ * still names the address (mint-cert's field); anything but the leg's is a
+ * lie.  A stolen certificate then works from this host's address towards
+ * the target only.  0, or -1 with c->lie set.
  */
 static int
 ms_source(
     struct broker_mon_child *c, const char *want, char *out, size_t outlen)
 {
 	char text[MON_SRCADDR_MAX + 1], *slash;
-	uint8_t a[sizeof(struct in6_addr)], via[sizeof(struct in6_addr)];
+	uint8_t a[sizeof(struct in6_addr)];
+	size_t alen;
 	int af, n;
 
+	if ((c->leg_af != AF_INET && c->leg_af != AF_INET6) ||
+	    strcmp(c->leg_target, c->tgt.name) != 0) {
+		c->lie = "a certificate before the monitor connected the "
+			 "target's leg";
+		return -1;
+	}
+	c->lie = "a certificate for an address that is not the leg's";
+	alen = c->leg_af == AF_INET ? sizeof(struct in_addr)
+				    : sizeof(struct in6_addr);
 	(void)snprintf(text, sizeof(text), "%s", want);
 	if ((slash = strchr(text, '/')) == NULL)
 		return -1;
@@ -898,31 +836,17 @@ ms_source(
 		af = AF_INET6;
 	else
 		return -1;
-	if (!ms_local_address(af, a))
+	if (af != c->leg_af || memcmp(a, c->leg_src, alen) != 0)
 		return -1;
-	switch (ms_route_source(c->tgt.host, c->tgt.port, af, via)) {
-	case 1:
-		if (memcmp(via, a,
-			af == AF_INET ? sizeof(struct in_addr)
-				      : sizeof(struct in6_addr)) != 0)
-			return -1;
-		break;
-	case 0: /* a host name: the leg's own address below */
-		break;
-	default:
+	/* the monitor's own copy and canonical form, not the process's */
+	if (inet_ntop(c->leg_af, c->leg_src, text, sizeof(text)) == NULL)
 		return -1;
-	}
-	/* the address of the last leg this monitor connected, if any */
-	if (c->leg_af != 0 &&
-	    (c->leg_af != af ||
-		memcmp(c->leg_src, a,
-		    af == AF_INET ? sizeof(struct in_addr)
-				  : sizeof(struct in6_addr)) != 0))
+	n = snprintf(
+	    out, outlen, "%s/%s", text, c->leg_af == AF_INET ? "32" : "128");
+	if (n <= 0 || (size_t)n >= outlen)
 		return -1;
-	if (inet_ntop(af, a, text, sizeof(text)) == NULL)
-		return -1;
-	n = snprintf(out, outlen, "%s/%s", text, af == AF_INET ? "32" : "128");
-	return n > 0 && (size_t)n < outlen ? 0 : -1;
+	c->lie = NULL;
+	return 0;
 }
 
 static int
@@ -944,11 +868,8 @@ ms_mint(struct broker_mon_child *c, const struct mon_msg *q, struct mon_msg *a,
 		c->lie = "more credentials than one session needs";
 		return PV_ERR_PROTOCOL;
 	}
-	if (ms_source(c, m->source_address, src, sizeof(src)) != 0) {
-		c->lie = "a certificate for an address that is not "
-			 "this host's";
+	if (ms_source(c, m->source_address, src, sizeof(src)) != 0)
 		return PV_ERR_PROTOCOL;
-	}
 	c->ncreds++;
 	struct broker_cert_req req = {
 		.pubkey = m->pubkey,
@@ -1337,13 +1258,14 @@ ms_unreachable(struct broker_mon_child *c, const char *why)
  * a target stored by host name.
  */
 static void
-ms_leg_source(struct broker_mon_child *c, int fd)
+ms_leg_source(struct broker_mon_child *c, int fd, const char *target)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
 	memset(&ss, 0, sizeof(ss));
 	c->leg_af = 0;
+	(void)snprintf(c->leg_target, sizeof(c->leg_target), "%s", target);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
 		return;
 	if (ss.ss_family == AF_INET) {
@@ -1418,7 +1340,7 @@ ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
 			msg[0] = '\0';
 		return ms_error(a, r, msg);
 	}
-	ms_leg_source(c, *fd);
+	ms_leg_source(c, *fd, tg->name);
 	/*
 	 * The pre-opened leg is made on the key alone (before the code, or
 	 * before any decision): the chain says so.  A decision's own leg is

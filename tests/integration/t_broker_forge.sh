@@ -5,8 +5,9 @@
 # process would (a libssh bug is enough):
 # - a certificate for source-address 0.0.0.0/0,::/0 (usable from
 #   anywhere), for an address that is not this host's, or for one of this
-#   host's addresses that does not route to the target: the process is
-#   killed, the refusal logged and audited, no certificate issued;
+#   host's addresses that is not the local address of the leg the monitor
+#   connected: the process is killed, the refusal logged and audited, no
+#   certificate issued (a mint before any leg: test_broker_monsrv);
 # - a certificate for the leg's own address: issued, bound to it (checked
 #   with ssh-keygen -L);
 # - more certificates than a session needs (3 in all): killed;
@@ -81,22 +82,23 @@ live_session a
 forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 0.0.0.0/0,::/0 $PV_TMP/any-cert.pub"
 echo "$out" | head -1 | grep -q '^decision allow' || pv_fail "decision: $out"
 [ -s "$PV_TMP/any-cert.pub" ] && pv_fail "a certificate for 0.0.0.0/0 was issued: $("$SSH_KEYGEN" -L -f "$PV_TMP/any-cert.pub" | grep -A1 source)"
-killed_for "a certificate for an address that is not this host's"
+killed_for "a certificate for an address that is not the leg's"
 
 # 2. Another host's address.
 live_session b
 forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME 192.0.2.7/32 $PV_TMP/other-cert.pub"
 [ -s "$PV_TMP/other-cert.pub" ] && pv_fail "a certificate for 192.0.2.7 was issued"
-killed_for "a certificate for an address that is not this host's"
+killed_for "a certificate for an address that is not the leg's"
 
-# 3. This host's, but not the one it reaches the target (127.0.0.1) from.
+# 3. This host's, but not the leg's (the monitor reached 127.0.0.1 from
+# 127.0.0.1).
 other=$(ip -o -4 addr show scope global 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
 if [ -n "$other" ]; then
 	live_session c
 	forge "decide alice db01 $ME shell" "mint-cert $SID db01 $ME $other/32 $PV_TMP/route-cert.pub"
-	[ -s "$PV_TMP/route-cert.pub" ] && pv_fail "a certificate for $other (not the route to the target) was issued"
-	killed_for "a certificate for an address that is not this host's"
-	pv_log "this host's $other, not the route to 127.0.0.1: refused"
+	[ -s "$PV_TMP/route-cert.pub" ] && pv_fail "a certificate for $other (not the leg's address) was issued"
+	killed_for "a certificate for an address that is not the leg's"
+	pv_log "this host's $other, not the leg's: refused"
 fi
 
 # 4. The leg's own address: issued and bound to it; two more would make
@@ -352,7 +354,7 @@ if [ -n "$other" ] && [ "$(getent ahosts localhost | awk 'NR == 1 { print $1 }')
 	live_session i
 	forge "decide alice named $ME shell" "mint-cert $SID named $ME $other/32 $PV_TMP/named-cert.pub"
 	[ -s "$PV_TMP/named-cert.pub" ] && pv_fail "a certificate for $other (not the leg's address) was issued for a by-name target"
-	killed_for "a certificate for an address that is not this host's"
+	killed_for "a certificate for an address that is not the leg's"
 	L="alice+$ME@db01"
 	pv_log "by-name target: $other (not the leg's 127.0.0.1) refused"
 fi

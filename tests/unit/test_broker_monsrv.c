@@ -28,6 +28,7 @@
 
 #include "broker/monitor/monitor.h"
 #include "broker/privsep/protocol.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 #define SID "0b9c5a3e-7d1f-4c2a-9e8b-1a2b3c4d5e6f"
@@ -104,6 +105,17 @@ fake_target_get(void *ctx, const char *engineer, const char *name,
 	return 0;
 }
 
+static int
+fake_fresh_mfa(
+    void *ctx, const char *engineer, const char *target, const char *account)
+{
+	(void)ctx;
+	(void)engineer;
+	(void)target;
+	(void)account;
+	return PV_DENY;
+}
+
 /* alice may open db01 as root; nothing else */
 static int
 fake_decide(
@@ -123,13 +135,32 @@ fake_decide(
 	return PV_ALLOW;
 }
 
+/* The source-address the monitor put in the last certificate it minted. */
+static char minted_source[128];
+static int mints;
+
+static int
+fake_cert_mint(void *ctx, const char *target, struct broker_cert_req *req,
+    struct pv_buf *out)
+{
+	(void)ctx;
+	(void)target;
+	mints++;
+	(void)snprintf(
+	    minted_source, sizeof(minted_source), "%s", req->source_address);
+	req->serial = 7;
+	return pv_buf_put_cstring(out, "a certificate");
+}
+
 static const struct broker_backend_ops fake_ops = {
 	.name = "fake",
 	.key_check = fake_key_check,
+	.totp_check = fake_totp_check,
+	.fresh_mfa = fake_fresh_mfa,
+	.decide = fake_decide,
+	.cert_mint = fake_cert_mint,
 	.audit = fake_audit,
 	.target_get = fake_target_get,
-	.totp_check = fake_totp_check,
-	.decide = fake_decide,
 };
 
 struct fixture {
@@ -821,6 +852,178 @@ test_audit_session_rows_taken(void **state)
 	fixture_done(&f);
 }
 
+/* One request, answered: the answer in *a, a passed descriptor in *fd. */
+static void
+round_trip(
+    struct fixture *f, const struct mon_msg *q, struct mon_msg *a, int *fd)
+{
+	assert_int_equal(broker_mon_send(f->child, q, -1, 0), 0);
+	assert_int_equal(broker_monsrv_take(f->c), 0);
+	assert_int_equal(broker_monsrv_answer(f->c, 0), 0);
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(broker_mon_recv(f->child, a, fd, 0), 0);
+}
+
+/* alice's code, then an allowing decision for db01 as root. */
+static void
+code_and_decision(struct fixture *f)
+{
+	struct mon_msg q, a;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_AUTH_TOTP;
+	(void)snprintf(
+	    q.u.auth_totp.login, sizeof(q.u.auth_totp.login), "%s", "alice");
+	(void)snprintf(
+	    q.u.auth_totp.code, sizeof(q.u.auth_totp.code), "%s", "123456");
+	round_trip(f, &q, &a, NULL);
+	assert_int_equal(a.type, MON_AUTH_TOTP_ANS);
+	assert_int_equal(a.u.auth_ans.flags, MON_AUTH_OK | MON_AUTH_DONE);
+	memset(&q, 0, sizeof(q));
+	q.type = MON_DECIDE_CH;
+	(void)snprintf(q.u.decide_ch.engineer, sizeof(q.u.decide_ch.engineer),
+	    "%s", "alice");
+	(void)snprintf(
+	    q.u.decide_ch.target, sizeof(q.u.decide_ch.target), "%s", "db01");
+	(void)snprintf(
+	    q.u.decide_ch.account, sizeof(q.u.decide_ch.account), "%s", "root");
+	q.u.decide_ch.channel = POLICY_CH_SHELL;
+	(void)snprintf(q.u.decide_ch.client, sizeof(q.u.decide_ch.client), "%s",
+	    "127.0.0.1 port 1");
+	round_trip(f, &q, &a, NULL);
+	assert_int_equal(a.type, MON_DECISION_CH);
+	assert_int_equal(a.u.decision_ch.outcome, PV_ALLOW);
+}
+
+static void
+ask_mint(struct fixture *f, const char *source)
+{
+	struct mon_msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = MON_MINT_CERT;
+	(void)snprintf(q.u.mint_cert.session_id,
+	    sizeof(q.u.mint_cert.session_id), "%s", SID);
+	(void)snprintf(
+	    q.u.mint_cert.target, sizeof(q.u.mint_cert.target), "%s", "db01");
+	(void)snprintf(q.u.mint_cert.principal, sizeof(q.u.mint_cert.principal),
+	    "%s", "root");
+	memset(q.u.mint_cert.pubkey, 0x5a, sizeof(q.u.mint_cert.pubkey));
+	(void)snprintf(q.u.mint_cert.source_address,
+	    sizeof(q.u.mint_cert.source_address), "%s", source);
+	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+}
+
+/* The monitor's pre-opened leg to db01; its local address in local. */
+static void
+leg_up(struct fixture *f, int l, char *local, size_t len)
+{
+	struct mon_msg a;
+	struct sockaddr_in me = { 0 };
+	socklen_t ml = sizeof(me);
+	char text[INET_ADDRSTRLEN];
+	int fd = -1, s;
+
+	ask_connect(f, "alice", "db01");
+	assert_int_equal(broker_monsrv_take(f->c), 0);
+	assert_int_equal(broker_monsrv_answer(f->c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f->child, &a, &fd, 0), 0);
+	assert_int_equal(a.type, MON_TARGET_SOCKET);
+	assert_true(fd >= 0);
+	assert_true((s = accept(l, NULL, NULL)) >= 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&me, &ml), 0);
+	assert_non_null(inet_ntop(AF_INET, &me.sin_addr, text, sizeof(text)));
+	assert_true((size_t)snprintf(local, len, "%s/32", text) < len);
+	close(s);
+	close(fd);
+}
+
+/*
+ * The certificate's source-address is the monitor's: a mint before the
+ * monitor connected the target's leg is a lie (killed, audited, nothing
+ * signed), whatever address the process names, even the right one.
+ */
+static void
+test_mint_without_leg_kills(void **state)
+{
+	struct fixture f;
+	pid_t pid = child_start();
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	key_ok(&f);
+	code_and_decision(&f);
+	mints = 0;
+	last_event[0] = '\0';
+	ask_mint(&f, "127.0.0.1/32");
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_int_equal(mints, 0);
+	assert_string_equal(last_event, "session.monitor_violation");
+	if (strstr(last_detail,
+		"reason=a certificate before the monitor "
+		"connected the target's leg") == NULL)
+		fail_msg("audited: %s", last_detail);
+	assert_non_null(strstr(last_detail, "request=mint-cert"));
+	fixture_done(&f);
+}
+
+/*
+ * After the leg: the certificate carries the local address of the
+ * monitor's own socket to db01; any other address named (anywhere, this
+ * host's other loopback address) is a lie.
+ */
+static void
+test_mint_source_is_leg(void **state)
+{
+	static const char *const lies[] = { "0.0.0.0/0", "127.0.0.2/32",
+		"::1/128", "127.0.0.1/8" };
+	struct fixture f;
+	struct mon_msg a;
+	char local[64];
+	size_t i;
+	int l = listener();
+
+	(void)state;
+	fixture_init(&f);
+	key_ok(&f);
+	leg_up(&f, l, local, sizeof(local));
+	code_and_decision(&f);
+	mints = 0;
+	minted_source[0] = '\0';
+	ask_mint(&f, local);
+	assert_int_equal(broker_monsrv_take(f.c), 0);
+	assert_int_equal(broker_monsrv_answer(f.c, 0), 0);
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(broker_mon_recv(f.child, &a, NULL, 0), 0);
+	assert_int_equal(a.type, MON_CERT_SERIAL);
+	assert_int_equal(mints, 1);
+	assert_string_equal(minted_source, local);
+	assert_string_equal(minted_source, "127.0.0.1/32");
+	fixture_done(&f);
+	for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		pid_t pid = child_start();
+
+		fixture_init_pid(&f, pid);
+		key_ok(&f);
+		leg_up(&f, l, local, sizeof(local));
+		code_and_decision(&f);
+		mints = 0;
+		last_event[0] = '\0';
+		ask_mint(&f, lies[i]);
+		assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+		child_killed(pid);
+		assert_int_equal(mints, 0);
+		if (strstr(last_detail,
+			"reason=a certificate for an address "
+			"that is not the leg's") == NULL)
+			fail_msg("%s: audited: %s", lies[i], last_detail);
+		fixture_done(&f);
+	}
+	close(l);
+}
+
 int
 main(void)
 {
@@ -838,6 +1041,8 @@ main(void)
 		cmocka_unit_test(test_audit_phase_kills),
 		cmocka_unit_test(test_audit_detail_kills),
 		cmocka_unit_test(test_audit_session_rows_taken),
+		cmocka_unit_test(test_mint_without_leg_kills),
+		cmocka_unit_test(test_mint_source_is_leg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
