@@ -50,6 +50,8 @@ usage(void)
 	    "    target-failed STAGE REASON...  (1 connect, 2 key exchange)\n"
 	    "    totp ENGINEER CODE\n"
 	    "    pubkey LOGIN FILE.pub  (is this public key the login's?)\n"
+	    "    grace LOGIN FILE.pub   (did this key pass a code within "
+	    "MFAGrace?)\n"
 	    "    menu WORD...      (a menu command, words joined by blanks)\n"
 	    "    audit SESSION ACTION DETAIL...  (one audit row, plain words)\n"
 	    "    sleep MS\n"
@@ -109,6 +111,22 @@ pubkey(struct mon_msg *q, const char *login, const char *file)
 	free(blob);
 }
 
+/* MON_MFA_GRACE for login with the key of an OpenSSH .pub file. */
+static void
+grace(struct mon_msg *q, const char *login, const char *file)
+{
+	struct mon_msg k;
+
+	memset(&k, 0, sizeof(k));
+	pubkey(&k, login, file);
+	q->type = MON_MFA_GRACE;
+	set(q->u.mfa_grace.engineer, sizeof(q->u.mfa_grace.engineer), login);
+	memcpy(
+	    q->u.mfa_grace.blob, k.u.auth_pubkey.blob, k.u.auth_pubkey.bloblen);
+	q->u.mfa_grace.bloblen = k.u.auth_pubkey.bloblen;
+	set(q->u.mfa_grace.addr, sizeof(q->u.mfa_grace.addr), "127.0.0.1");
+}
+
 /* A request from its fields; 0, or exits on a bad command line. */
 static void
 build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
@@ -153,6 +171,8 @@ build(char **f, int n, struct mon_msg *q, char *out, size_t outlen)
 		set(q->u.auth_totp.code, sizeof(q->u.auth_totp.code), f[2]);
 	} else if (strcmp(f[0], "pubkey") == 0 && n == 3) {
 		pubkey(q, f[1], f[2]);
+	} else if (strcmp(f[0], "grace") == 0 && n == 3) {
+		grace(q, f[1], f[2]);
 	} else if (strcmp(f[0], "menu") == 0 && n >= 2) {
 		size_t len = 0;
 		int i;
@@ -391,6 +411,11 @@ show(const struct mon_msg *a, const char *out)
 	case MON_AUTH_TOTP_ANS:
 		printf("code %s\n",
 		    a->u.auth_ans.flags & MON_AUTH_OK ? "ok" : "wrong");
+		break;
+	case MON_MFA_GRACE_ANS:
+		printf("grace %s\n",
+		    a->u.auth_ans.flags & MON_AUTH_DONE ? "granted"
+							: "refused");
 		break;
 	case MON_AUTH_PUBKEY_ANS:
 		printf("key %s\n",

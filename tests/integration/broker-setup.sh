@@ -42,7 +42,7 @@ PolicyFile $PV_TMP/policy.conf
 RecordingDirectory ${PVD_RECDIR:-$PV_TMP/rec}
 RecordingRecipient $PV_TMP/sec.pub
 LoginGraceTime ${LOGIN_GRACE:-20s}
-MaxAuthTries 3
+MaxAuthTries ${PVD_MAX_AUTH_TRIES:-3}
 SandboxUser ${PVD_SANDBOX_USER:-nobody}
 LogLevel ${PVD_LOGLEVEL:-verbose}
 $ctlsock

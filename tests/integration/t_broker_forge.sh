@@ -400,5 +400,41 @@ n=$(sql "select count(*) from audit where action = 'auth.ok' and details like '%
 [ "$n" -eq 0 ] || pv_fail "a forged auth.ok for bob was written"
 pv_log "forged audit rows: grant.approve and engineer.revoke refused, an auth.ok for bob refused, channel.refused taken"
 
+# 19. MFAGrace and a taken-over pre-auth process.  The monitor cannot
+# check a key's signature (libssh 0.10 verifies it in the session
+# process), so a process that names alice's public key (public) passes
+# the key step as alice; alice passed codes from 127.0.0.1 above.  With
+# MFAGrace off (the default) the grace is refused whatever the store
+# holds, and a decision without a code is a request in the wrong phase:
+# killed and audited.  With MFAGrace on, the same claim gets the grace
+# and an allow decision as alice, with neither her private key nor a
+# code: the limit docs/threat-model.md states ("Any engineer's key").
+# (MaxAuthTries 6: bob's real key step and the forged one both count.)
+grace_claim() {
+	kill "$PVD_PID"; wait "$PVD_PID" 2>/dev/null
+	PVD_MAX_AUTH_TRIES=6 start_provostd "$1"
+	preauth_bob
+	forge "pubkey alice $PV_TMP/alice.pub" "grace alice $PV_TMP/alice.pub" \
+	    "decide alice db01 $ME shell"
+	echo "$out" | sed -n 1p | grep -qx 'key ok' || pv_fail "alice's public key, claimed: $out"
+}
+n=$(sql "select count(*) from mfa_grace g join engineers e on e.id = g.engineer_id where e.login = 'alice'")
+[ "$n" -ge 1 ] || pv_fail "alice earned no grace in the store above"
+grace_claim "# MFAGrace: the default"
+grep -qi '^MFAGrace' "$CONF" && pv_fail "the config sets MFAGrace: $(grep -i mfagrace "$CONF")"
+echo "$out" | sed -n 2p | grep -qx 'grace refused' || pv_fail "MFAGrace off: the grace was granted: $out"
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "MFAGrace off: a decision without a code: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request in the wrong phase (decide-channel)" 5 ||
+    pv_fail "MFAGrace off: the decision without a code was not refused"
+n=$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'
+    and details like '%decide-channel%'")
+[ "$n" -eq 1 ] || pv_fail "MFAGrace off: the violation audited $n times"
+preauth_done
+grace_claim "MFAGrace 10m"
+echo "$out" | sed -n 2p | grep -qx 'grace granted' || pv_fail "MFAGrace on: $out"
+echo "$out" | sed -n 3p | grep -q '^decision allow' || pv_fail "MFAGrace on: the documented limit changed: $out"
+preauth_done
+pv_log "MFAGrace off: a claimed key gets no grace and no decision; on: the documented limit (in as alice)"
+
 pv_log "forged certificate requests: anywhere, elsewhere and a fourth refused and killed; the leg's own address bound"
 exit 0
