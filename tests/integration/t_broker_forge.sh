@@ -426,8 +426,14 @@ echo "$out" | sed -n 2p | grep -qx 'grace refused' || pv_fail "MFAGrace off: the
 echo "$out" | tail -1 | grep -q '^closed' || pv_fail "MFAGrace off: a decision without a code: $out"
 pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request in the wrong phase (decide-channel)" 5 ||
     pv_fail "MFAGrace off: the decision without a code was not refused"
-n=$(sql "select count(*) from audit where action = 'session.monitor_violation' and object = 'session:$SID'
-    and details like '%decide-channel%'")
+i=0
+while :; do # the log line comes before the round's store batch commits
+	n=$(sql "select count(*) from audit where action = 'session.monitor_violation'
+	    and object = 'session:$SID' and details like '%decide-channel%'")
+	[ "$n" -eq 0 ] && [ $i -lt 50 ] || break
+	sleep 0.1
+	i=$((i + 1))
+done
 [ "$n" -eq 1 ] || pv_fail "MFAGrace off: the violation audited $n times"
 preauth_done
 grace_claim "MFAGrace 10m"
