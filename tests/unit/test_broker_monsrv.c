@@ -86,7 +86,7 @@ fake_totp_check(void *ctx, const char *engineer, const char *code,
 	    : PV_DENY;
 }
 
-/* The port of db01, the one target alice may see (vault she may not). */
+/* The port of db01 (and db02), the targets alice may see (not vault). */
 static uint16_t db01_port;
 
 static int
@@ -95,9 +95,11 @@ fake_target_get(void *ctx, const char *engineer, const char *name,
 {
 	(void)ctx;
 	memset(out, 0, sizeof(*out));
-	if (strcmp(engineer, "alice") != 0 || strcmp(name, "db01") != 0)
+	/* db02: another target of alice's, at the same address */
+	if (strcmp(engineer, "alice") != 0 ||
+	    (strcmp(name, "db01") != 0 && strcmp(name, "db02") != 0))
 		return PV_ERR_NOT_FOUND;
-	(void)snprintf(out->name, sizeof(out->name), "db01");
+	(void)snprintf(out->name, sizeof(out->name), "%s", name);
 	(void)snprintf(out->host, sizeof(out->host), "127.0.0.1");
 	out->port = db01_port;
 	out->naccounts = 1;
@@ -116,7 +118,7 @@ fake_fresh_mfa(
 	return PV_DENY;
 }
 
-/* alice may open db01 as root; nothing else */
+/* alice may open db01 and db02 as root; nothing else */
 static int
 fake_decide(
     void *ctx, const struct broker_decide_req *req, struct broker_decision *out)
@@ -124,7 +126,8 @@ fake_decide(
 	(void)ctx;
 	memset(out, 0, sizeof(*out));
 	if (strcmp(req->engineer, "alice") != 0 ||
-	    strcmp(req->target->name, "db01") != 0 ||
+	    (strcmp(req->target->name, "db01") != 0 &&
+		strcmp(req->target->name, "db02") != 0) ||
 	    strcmp(req->account, "root") != 0) {
 		(void)snprintf(out->reason, sizeof(out->reason), "no rule");
 		return PV_DENY;
@@ -864,9 +867,9 @@ round_trip(
 	assert_int_equal(broker_mon_recv(f->child, a, fd, 0), 0);
 }
 
-/* alice's code, then an allowing decision for db01 as root. */
+/* alice's code, then an allowing decision for target as root. */
 static void
-code_and_decision(struct fixture *f)
+code_and_decision(struct fixture *f, const char *target)
 {
 	struct mon_msg q, a;
 
@@ -884,7 +887,7 @@ code_and_decision(struct fixture *f)
 	(void)snprintf(q.u.decide_ch.engineer, sizeof(q.u.decide_ch.engineer),
 	    "%s", "alice");
 	(void)snprintf(
-	    q.u.decide_ch.target, sizeof(q.u.decide_ch.target), "%s", "db01");
+	    q.u.decide_ch.target, sizeof(q.u.decide_ch.target), "%s", target);
 	(void)snprintf(
 	    q.u.decide_ch.account, sizeof(q.u.decide_ch.account), "%s", "root");
 	q.u.decide_ch.channel = POLICY_CH_SHELL;
@@ -896,7 +899,7 @@ code_and_decision(struct fixture *f)
 }
 
 static void
-ask_mint(struct fixture *f, const char *source)
+ask_mint_for(struct fixture *f, const char *target, const char *source)
 {
 	struct mon_msg q;
 
@@ -905,13 +908,19 @@ ask_mint(struct fixture *f, const char *source)
 	(void)snprintf(q.u.mint_cert.session_id,
 	    sizeof(q.u.mint_cert.session_id), "%s", SID);
 	(void)snprintf(
-	    q.u.mint_cert.target, sizeof(q.u.mint_cert.target), "%s", "db01");
+	    q.u.mint_cert.target, sizeof(q.u.mint_cert.target), "%s", target);
 	(void)snprintf(q.u.mint_cert.principal, sizeof(q.u.mint_cert.principal),
 	    "%s", "root");
 	memset(q.u.mint_cert.pubkey, 0x5a, sizeof(q.u.mint_cert.pubkey));
 	(void)snprintf(q.u.mint_cert.source_address,
 	    sizeof(q.u.mint_cert.source_address), "%s", source);
 	assert_int_equal(broker_mon_send(f->child, &q, -1, 0), 0);
+}
+
+static void
+ask_mint(struct fixture *f, const char *source)
+{
+	ask_mint_for(f, "db01", source);
 }
 
 /* The monitor's pre-opened leg to db01; its local address in local. */
@@ -953,7 +962,7 @@ test_mint_without_leg_kills(void **state)
 	(void)state;
 	fixture_init_pid(&f, pid);
 	key_ok(&f);
-	code_and_decision(&f);
+	code_and_decision(&f, "db01");
 	mints = 0;
 	last_event[0] = '\0';
 	ask_mint(&f, "127.0.0.1/32");
@@ -989,7 +998,7 @@ test_mint_source_is_leg(void **state)
 	fixture_init(&f);
 	key_ok(&f);
 	leg_up(&f, l, local, sizeof(local));
-	code_and_decision(&f);
+	code_and_decision(&f, "db01");
 	mints = 0;
 	minted_source[0] = '\0';
 	ask_mint(&f, local);
@@ -1008,7 +1017,7 @@ test_mint_source_is_leg(void **state)
 		fixture_init_pid(&f, pid);
 		key_ok(&f);
 		leg_up(&f, l, local, sizeof(local));
-		code_and_decision(&f);
+		code_and_decision(&f, "db01");
 		mints = 0;
 		last_event[0] = '\0';
 		ask_mint(&f, lies[i]);
@@ -1021,6 +1030,38 @@ test_mint_source_is_leg(void **state)
 			fail_msg("%s: audited: %s", lies[i], last_detail);
 		fixture_done(&f);
 	}
+	close(l);
+}
+
+/*
+ * The leg binds the certificate to its own target: with the pre-opened leg
+ * to db01 and then a decision for db02 (no leg of its own yet), a
+ * certificate for db02 is a lie, even with the db01 leg's address.
+ */
+static void
+test_mint_other_target_kills(void **state)
+{
+	struct fixture f;
+	char local[64];
+	pid_t pid = child_start();
+	int l = listener();
+
+	(void)state;
+	fixture_init_pid(&f, pid);
+	key_ok(&f);
+	leg_up(&f, l, local, sizeof(local));
+	code_and_decision(&f, "db02");
+	mints = 0;
+	last_event[0] = '\0';
+	ask_mint_for(&f, "db02", local);
+	assert_int_equal(broker_monsrv_take(f.c), PV_ERR_PROTOCOL);
+	child_killed(pid);
+	assert_int_equal(mints, 0);
+	if (strstr(last_detail,
+		"reason=a certificate before the monitor "
+		"connected the target's leg") == NULL)
+		fail_msg("audited: %s", last_detail);
+	fixture_done(&f);
 	close(l);
 }
 
@@ -1043,6 +1084,7 @@ main(void)
 		cmocka_unit_test(test_audit_session_rows_taken),
 		cmocka_unit_test(test_mint_without_leg_kills),
 		cmocka_unit_test(test_mint_source_is_leg),
+		cmocka_unit_test(test_mint_other_target_kills),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
