@@ -228,7 +228,8 @@ pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request in t
 wait "$LP"
 
 # 6. Before a byte from the client: a connection that sends nothing has
-# a session process already in the preauth filter (not root, Seccomp 2).
+# a session process already in the preauth filter (not root, Seccomp 2),
+# without the monitor's secrets.
 n0=$(grep -c 'runs as uid' "$PVD_LOG")
 python3 -c "import socket, time; s = socket.create_connection(('127.0.0.1', $PVD_PORT)); time.sleep(30)" &
 IDLE=$!
@@ -243,6 +244,13 @@ grep -Eq "^Uid:[[:space:]]+${SBUID}[[:space:]]" "$st" || pv_fail "preauth uids: 
 grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || pv_fail "preauth: not in seccomp filter mode: $(grep ^Seccomp "$st")"
 grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || pv_fail "preauth: no NoNewPrivs"
 grep -Eq '^Seccomp_filters:[[:space:]]+1$' "$st" || pv_fail "preauth: $(grep ^Seccomp_filters "$st")"
+# and none of the monitor's secrets, before a byte from the client (the
+# process an attacker reaches first)
+# shellcheck disable=SC2086
+pre=$(python3 "$PV_TMP/scan.py" "$PP" $specs) || pv_fail "scan of the pre-auth process failed"
+[ -d "/proc/$PP" ] || pv_fail "the pre-auth process ended during the scan"
+[ "$pre" = "0 0 0 0" ] || pv_fail "secrets in the pre-auth process ($names): $pre"
+pv_log "copies of $names in the pre-auth process: $pre"
 kill "$IDLE" 2>/dev/null
 
 # 7. Sessions still work afterwards, sandboxed, and none was killed by
