@@ -24,6 +24,8 @@ libprovost_broker_la_SOURCES = \
 	broker/monitor/menu.c \
 	broker/monitor/menu_approver.c \
 	broker/monitor/monitor_srv.c \
+	broker/monitor/resolver.h \
+	broker/monitor/resolver.c \
 	broker/session/session.h \
 	broker/session/auth.c \
 	broker/session/backend_monitor.c \
@@ -43,7 +45,8 @@ libprovost_broker_la_LIBADD = libprovost_privsep.la \
 	libprovost_sftp.la libprovost_store.la \
 	libprovost_recorder.la libprovost_pvt.la \
 	libprovost_plugins.la libprovost_policy.la libprovost_common.la \
-	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SECCOMP_LIBS) -ldl
+	$(LIBSSH_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS) $(SECCOMP_LIBS) -ldl \
+	-lpthread
 LINT_C_FILES += $(filter %.c,$(libprovost_broker_la_SOURCES))
 LINT_H_FILES += $(filter %.h,$(libprovost_broker_la_SOURCES))
 
@@ -129,6 +132,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_auth.sh \
 	tests/integration/t_broker_cert.sh \
 	tests/integration/t_broker_control.sh \
+	tests/integration/t_broker_dns.sh \
 	tests/integration/t_broker_watch.sh \
 	tests/integration/t_broker_moderate.sh \
 	tests/integration/t_broker_approver_watch.sh \

@@ -29,8 +29,9 @@ void broker_ctl_free(struct broker_ctl *c);
  * of sessions.
  */
 enum broker_ev_kind {
-	BROKER_EV_LISTEN = 1,  /* a listener */
-	BROKER_EV_MONITOR = 2, /* a session process's monitor socket */
+	BROKER_EV_LISTEN = 1,   /* a listener */
+	BROKER_EV_MONITOR = 2,  /* a session process's monitor socket */
+	BROKER_EV_RESOLVER = 3, /* the resolver process's socket */
 };
 struct broker_ev {
 	int kind;

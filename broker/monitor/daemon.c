@@ -27,6 +27,7 @@
 
 #include "broker/monitor/control.h"
 #include "broker/monitor/monitor.h"
+#include "broker/monitor/resolver.h"
 #include "broker/privsep/sandbox.h"
 #include "plugins/plugins.h"
 #include "policy/policy.h"
@@ -390,6 +391,8 @@ struct kids {
 	/* a monitor socket -> its session process: O(1) per ready socket */
 	struct broker_mon_child **byfd;
 	size_t nbyfd;
+	/* the name resolver's process (broker/monitor/resolver.c) */
+	struct broker_resolver *res;
 };
 
 static struct broker_mon_child *
@@ -479,6 +482,8 @@ kids_reap(struct kids *k, struct broker_ctl *ctl, uint32_t *children)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (broker_resolver_reaped(k->res, pid, status))
+			continue;
 		if (*children > 0)
 			(*children)--;
 		/* The control side knows the bytes relayed (the reports). */
@@ -655,6 +660,7 @@ static void __attribute__((noreturn)) session_child(struct broker_ctx *bx,
 	k->n = 0;
 	/* the monitor's store stays open there: let go of, never closed */
 	broker_backend_store_forget(&bx->backend);
+	broker_resolver_forget(k->res);
 	bx->backend.ops->free(bx->backend.ctx);
 	memset(&bx->backend, 0, sizeof(bx->backend));
 	store_cache_forget();
@@ -787,6 +793,96 @@ live_end(void *ctx, const char *approver, const char *addr, const char *id,
 	    ctx, approver, addr, id, reason, err, errlen);
 }
 
+/*
+ * The resolver process and its answers: each answer builds its session's
+ * answer (connect, rows) inside one store batch, sent once the batch is
+ * kept, as kids_serve does for requests.
+ */
+struct daemon_res {
+	struct broker_backend *bk;
+	struct broker_ctl *ctl;
+	struct kids *k;
+	EVP_PKEY **ca;
+	const struct sandbox_id *sb;
+	struct broker_mon_child *done[2 * BROKER_RES_INFLIGHT_MAX];
+	size_t ndone;
+};
+
+/*
+ * In the new resolver process: nothing of the monitor's stays (the CA
+ * and store keys freed, which wipes them, the open store let go of as a
+ * session process does, other sessions' state and the control side's
+ * descriptors forgotten, the store's page cache unmapped;
+ * the caller then closes every descriptor but its socket and stdio), and
+ * it runs as the SandboxUser.
+ */
+static int
+res_scrub(void *ctx)
+{
+	struct daemon_res *d = ctx;
+	size_t i;
+
+	broker_ctl_forget(d->ctl);
+	for (i = 0; i < d->k->n; i++)
+		broker_monsrv_forget(d->k->v[i]);
+	d->k->n = 0;
+	EVP_PKEY_free(*d->ca);
+	*d->ca = NULL;
+	/* the monitor's open store let go of (never closed), keys wiped */
+	if (d->bk->ops != NULL)
+		broker_backend_store_forget(d->bk);
+	store_cache_forget();
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGCHLD, SIG_DFL);
+	return drop_privileges(d->sb);
+}
+
+static void
+res_watch(void *ctx, int fd, int on)
+{
+	struct daemon_res *d = ctx;
+
+	if (!on)
+		broker_ctl_ev_del(d->ctl, fd);
+	else if (broker_ctl_ev_add(d->ctl, BROKER_EV_RESOLVER, fd) != 0)
+		pv_error("resolver: its socket cannot be waited on");
+}
+
+static void
+res_done(void *ctx, void *owner, const struct broker_res_answer *a)
+{
+	struct daemon_res *d = ctx;
+	struct broker_mon_child *c = owner;
+
+	broker_monsrv_resolved(c, a);
+	if (!broker_monsrv_pending(c))
+		return;
+	if (d->ndone < sizeof(d->done) / sizeof(d->done[0]))
+		d->done[d->ndone++] = c;
+	else
+		(void)broker_monsrv_answer(c, 0); /* its rows are plain */
+}
+
+/* Answers that came, and lookups past their deadline, in one batch. */
+static void
+res_serve(struct daemon_res *d, int readable, uint64_t now)
+{
+	struct broker_backend *bk = d->bk;
+	size_t i;
+	int batch, lost = 0;
+
+	batch = bk->ops->batch != NULL && bk->ops->batch(bk->ctx, 1) == 0;
+	if (readable)
+		(void)broker_resolver_read(d->k->res);
+	broker_resolver_tick(d->k->res, now);
+	if (batch && bk->ops->batch(bk->ctx, 0) != 0)
+		lost = 1;
+	/* filled and emptied in one turn of the loop: none was reaped */
+	for (i = 0; i < d->ndone; i++)
+		(void)broker_monsrv_answer(d->done[i], lost);
+	d->ndone = 0;
+}
+
 static void
 serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
     struct broker_ctl *ctl, struct pollfd *pfd, int npfd, EVP_PKEY **ca,
@@ -806,10 +902,22 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	struct broker_ev ev[DAEMON_EV_MAX];
 	uint32_t children = 0;
 	uint64_t stop_ms = 0, events_ms = 0, tick_ms = 0, now, rcursor = 0;
-	int behind = 0;
+	int behind = 0, resready;
 	pid_t pid;
 	int i, j, n, fd, cfd, sv[2], burst;
+	struct daemon_res dr = {
+		.bk = &bx->backend,
+		.ctl = ctl,
+		.k = &k,
+		.ca = ca,
+		.sb = sb,
+	};
 
+	/* target names are looked up there, never in this loop */
+	if (broker_resolver_new(
+		res_scrub, &dr, res_done, res_watch, &dr, &k.res) != 0)
+		pv_error("resolver: cannot start: targets stored by host "
+			 "name cannot be reached");
 	for (;;) {
 		if (got_chld) {
 			got_chld = 0;
@@ -865,9 +973,18 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		/* a recording the hashing has not caught up with: ten looks */
 		n = broker_ctl_wait(ctl, ev, DAEMON_EV_MAX,
 		    stop_ms != 0 || behind ? DAEMON_TICK_MS : DAEMON_WAIT_MS);
+		resready = 0;
+		for (j = 0; j < n; j++)
+			resready |= ev[j].kind == BROKER_EV_RESOLVER;
+		now = pv_mono_ms();
+		if (resready || dr.ndone > 0 || broker_resolver_due(k.res, now))
+			res_serve(&dr, resready, now);
 		if (n <= 0)
 			continue;
 		kids_serve(&bx->backend, ctl, &k, ev, n);
+		/* a resolver that ended while asked: its lookups' answers */
+		if (dr.ndone > 0)
+			res_serve(&dr, 0, pv_mono_ms());
 		/*
 		 * A burst is drained at once (the listener does not block):
 		 * up to 64 in a row from each ready listener.
@@ -925,8 +1042,10 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 				}
 				close(sv[1]);
 				if (broker_monsrv_new(bx->conf, &bx->backend,
-					rs, pid, sv[0], id, addr, &mc) == 0)
+					rs, pid, sv[0], id, addr, &mc) == 0) {
 					broker_monsrv_set_live(mc, &live);
+					broker_monsrv_set_resolver(mc, k.res);
+				}
 				if (mc == NULL || kids_add(&k, mc) != 0) {
 					/* no monitor for it: it must not run */
 					pv_error("session %s: no monitor "
@@ -956,6 +1075,7 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 	pv_info("terminated on signal %d", (int)got_term);
 	for (size_t t = 0; t < k.n; t++)
 		broker_monsrv_free(k.v[t]);
+	broker_resolver_free(k.res);
 	free(k.v);
 	free(k.fd);
 	free(k.byfd);

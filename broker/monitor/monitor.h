@@ -140,12 +140,16 @@ int broker_lease_tick(struct broker_lease *l, struct broker_backend *bk);
 /*
  * leg.c: a TCP connection to host:port for a session's target leg,
  * started without waiting: *fd is non-blocking, its connect done or under
- * way.  A host name is resolved first (*resolved = 1), which waits for
- * the resolver; an address does not.  PV_ERR_NOT_FOUND (no such name),
- * PV_ERR_IO (every address failed at once), why says how in one line.
+ * way.  A host name is not resolved here: BROKER_LEG_NAME says so (the
+ * resolver process answers, then broker_leg_connect_addrs).  PV_ERR_IO
+ * (every address failed at once), why says how in one line.
  */
-int broker_leg_connect(const char *host, uint16_t port, int *fd, int *resolved,
-    char *why, size_t whylen);
+#define BROKER_LEG_NAME 1
+int broker_leg_connect(
+    const char *host, uint16_t port, int *fd, char *why, size_t whylen);
+struct broker_res_answer;
+int broker_leg_connect_addrs(const struct broker_res_answer *a, uint16_t port,
+    int *fd, char *why, size_t whylen);
 
 /* monitor_srv.c: the monitor's side, one per session process. */
 struct broker_mon_child;
@@ -196,6 +200,17 @@ int broker_monsrv_identity(
  * or token without one, whatever the process says.
  */
 void broker_monsrv_set_moderator(struct broker_mon_child *c, int on);
+/*
+ * The resolver process the monitor asks for a target stored by host name
+ * (NULL: none, such a target cannot be reached).  Its answer for c comes
+ * to broker_monsrv_resolved, which builds the answer to send (pending).
+ */
+struct broker_resolver;
+struct broker_res_answer;
+void broker_monsrv_set_resolver(
+    struct broker_mon_child *c, struct broker_resolver *res);
+void broker_monsrv_resolved(
+    struct broker_mon_child *c, const struct broker_res_answer *ans);
 /* What an approver's menu may do to live sessions (NULL: nothing). */
 void broker_monsrv_set_live(
     struct broker_mon_child *c, const struct broker_menu_live *live);

@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "broker/monitor/monitor.h"
+#include "broker/monitor/resolver.h"
 #include "broker/privsep/protocol.h"
 #include "policy/policy.h"
 #include "recorder/recorder.h"
@@ -59,6 +60,8 @@
 #define MS_HASH_STEP (24u << 20)
 /* A request that keeps every session waiting this long is logged. */
 #define MS_SLOW_MS 100
+/* ms_target_connect: the answer waits for the resolver process. */
+#define MS_RESOLVING 2
 /* Distinct decisions a session keeps for a reload's recheck. */
 #define MS_ALLOWED_MAX 16
 /*
@@ -131,6 +134,16 @@ struct broker_mon_child {
 	struct mon_msg *pq, *pa;
 	int pfd;
 	int ptype;
+	/*
+	 * A target-connect whose host name the resolver process looks up
+	 * (res_id not 0): its request and answer wait here, the answer not
+	 * built, while the loop serves the others.
+	 */
+	struct broker_resolver *res;
+	uint32_t res_id;
+	uint64_t res_t0;
+	struct broker_target res_tg;
+	struct mon_msg *rq, *ra;
 };
 
 int
@@ -199,6 +212,13 @@ broker_monsrv_set_live(
 }
 
 void
+broker_monsrv_set_resolver(
+    struct broker_mon_child *c, struct broker_resolver *res)
+{
+	c->res = res;
+}
+
+void
 broker_monsrv_set_moderator(struct broker_mon_child *c, int on)
 {
 	c->moderator_on = on != 0;
@@ -246,11 +266,26 @@ broker_monsrv_pending(const struct broker_mon_child *c)
 
 static void ms_close(struct broker_mon_child *c);
 
+/* A lookup in flight is given up: its answer, when it comes, is dropped. */
+static void
+ms_resolving_drop(struct broker_mon_child *c)
+{
+	if (c->res_id != 0)
+		broker_resolver_cancel(c->res, c->res_id);
+	c->res_id = 0;
+	broker_mon_msg_wipe(c->rq);
+	broker_mon_msg_wipe(c->ra);
+	free(c->rq);
+	free(c->ra);
+	c->rq = c->ra = NULL;
+}
+
 void
 broker_monsrv_free(struct broker_mon_child *c)
 {
 	if (c == NULL)
 		return;
+	ms_resolving_drop(c);
 	ms_pending_drop(c);
 	ms_close(c);
 	if (c->rec_fd >= 0)
@@ -283,6 +318,8 @@ broker_monsrv_forget(struct broker_mon_child *c)
 		pv_secret_wipe(c->rd.buf, c->rd.have);
 	broker_mon_msg_wipe(c->pq);
 	broker_mon_msg_wipe(c->pa);
+	broker_mon_msg_wipe(c->rq);
+	broker_mon_msg_wipe(c->ra);
 	(void)munmap(c, sizeof(*c));
 }
 
@@ -1287,17 +1324,73 @@ ms_leg_source(struct broker_mon_child *c, int fd, const char *target)
  * over with the answer, its connect under way; the loop never waits for
  * it (a host name is resolved first: see broker_leg_connect).
  */
+/* The leg could not be opened: an error answer, and the row after an allow. */
+static int
+ms_leg_fail(struct broker_mon_child *c, const struct broker_target *tg, int r,
+    const char *why, struct mon_msg *a)
+{
+	char msg[MON_REASON_MAX + 1];
+
+	pv_info("session %s: cannot reach target %s (%s:%u): %s", c->id,
+	    tg->name, tg->host, (unsigned int)tg->port, why);
+	ms_unreachable(c, why); /* after an allow decision only */
+	if (snprintf(msg, sizeof(msg), "cannot reach target %s: %s", tg->name,
+		why) < 0)
+		msg[0] = '\0';
+	return ms_error(a, r, msg);
+}
+
+/* The leg's connect is under way on fd: the answer that carries it. */
+static int
+ms_leg_opened(struct broker_mon_child *c, const struct broker_target *tg,
+    int *fd, struct mon_msg *a)
+{
+	struct mon_target_socket *o = &a->u.target_socket;
+
+	ms_leg_source(c, *fd, tg->name);
+	/*
+	 * The pre-opened leg is made on the key alone (before the code, or
+	 * before any decision): the chain says so.  A decision's own leg is
+	 * in its decision and channel rows.
+	 */
+	if (!c->st.decided) {
+		char d[MON_HOST_MAX + MON_NAME_MAX + 64];
+
+		(void)snprintf(d, sizeof(d), "target=%s %s:%u pre-opened",
+		    tg->name, tg->host, (unsigned int)tg->port);
+		if (c->bk->ops->audit(c->bk->ctx, c->id, "target.connect", d) !=
+		    0) {
+			(void)close(*fd);
+			*fd = -1;
+			return ms_error(a, PV_ERR_STORE,
+			    "the target connection was not recorded");
+		}
+	}
+	a->type = MON_TARGET_SOCKET;
+	(void)snprintf(o->target, sizeof(o->target), "%s", tg->name);
+	(void)snprintf(o->host, sizeof(o->host), "%s", tg->host);
+	o->port = tg->port;
+	return 0;
+}
+
+/*
+ * The target leg's TCP connection, opened here (the session process has
+ * no socket(2)): to the host and port of the monitor's own row, for a
+ * target the engineer may see (before any decision, the pre-opened leg)
+ * or the one its last decision allowed (the order rules).  The socket goes
+ * over with the answer, its connect under way; the loop never waits for
+ * it.  A host name goes to the resolver process (MS_RESOLVING): the
+ * answer is built when its addresses come (broker_monsrv_resolved).
+ */
 static int
 ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
     struct mon_msg *a, int *fd)
 {
 	const struct mon_target_connect *t = &q->u.target_connect;
-	struct mon_target_socket *o = &a->u.target_socket;
 	struct broker_target pre;
 	const struct broker_target *tg;
-	char why[128], msg[MON_REASON_MAX + 1];
-	int r, resolved = 0;
-	uint64_t t0;
+	char why[128];
+	int r;
 
 	if (c->approver[0] != '\0' || c->engineer[0] == '\0' ||
 	    strcmp(c->engineer, t->engineer) != 0) {
@@ -1323,47 +1416,61 @@ ms_target_connect(struct broker_mon_child *c, const struct mon_msg *q,
 		}
 		tg = &c->tgt;
 	}
-	t0 = pv_mono_ms();
-	r = broker_leg_connect(
-	    tg->host, tg->port, fd, &resolved, why, sizeof(why));
-	if (resolved)
-		pv_verbose("session %s: monitor: resolving %s for %s took %llu "
-			   "ms",
-		    c->id, tg->host, tg->name,
-		    (unsigned long long)(pv_mono_ms() - t0));
-	if (r != 0) {
-		pv_info("session %s: cannot reach target %s (%s:%u): %s", c->id,
-		    tg->name, tg->host, (unsigned int)tg->port, why);
-		ms_unreachable(c, why); /* after an allow decision only */
-		if (snprintf(msg, sizeof(msg), "cannot reach target %s: %s",
-			tg->name, why) < 0)
-			msg[0] = '\0';
-		return ms_error(a, r, msg);
-	}
-	ms_leg_source(c, *fd, tg->name);
-	/*
-	 * The pre-opened leg is made on the key alone (before the code, or
-	 * before any decision): the chain says so.  A decision's own leg is
-	 * in its decision and channel rows.
-	 */
-	if (!c->st.decided) {
-		char d[MON_HOST_MAX + MON_NAME_MAX + 64];
-
-		(void)snprintf(d, sizeof(d), "target=%s %s:%u pre-opened",
-		    tg->name, tg->host, (unsigned int)tg->port);
-		if (c->bk->ops->audit(c->bk->ctx, c->id, "target.connect", d) !=
-		    0) {
-			(void)close(*fd);
-			*fd = -1;
-			return ms_error(a, PV_ERR_STORE,
-			    "the target connection was not recorded");
+	r = broker_leg_connect(tg->host, tg->port, fd, why, sizeof(why));
+	if (r == BROKER_LEG_NAME) {
+		if (c->res == NULL) {
+			r = PV_ERR_NOT_FOUND;
+			(void)snprintf(
+			    why, sizeof(why), "no resolver for host names");
+		} else if ((r = broker_resolver_ask(c->res, tg->host, tg->port,
+				c, &c->res_id, why, sizeof(why))) == 0) {
+			c->res_tg = *tg;
+			c->res_t0 = pv_mono_ms();
+			pv_verbose("session %s: monitor: looking up %s for %s "
+				   "(lookup %lu, the resolver process)",
+			    c->id, tg->host, tg->name,
+			    (unsigned long)c->res_id);
+			return MS_RESOLVING;
 		}
 	}
-	a->type = MON_TARGET_SOCKET;
-	(void)snprintf(o->target, sizeof(o->target), "%s", tg->name);
-	(void)snprintf(o->host, sizeof(o->host), "%s", tg->host);
-	o->port = tg->port;
-	return 0;
+	if (r != 0)
+		return ms_leg_fail(c, tg, r, why, a);
+	return ms_leg_opened(c, tg, fd, a);
+}
+
+void
+broker_monsrv_resolved(
+    struct broker_mon_child *c, const struct broker_res_answer *ans)
+{
+	const struct broker_target *tg = &c->res_tg;
+	char why[BROKER_RES_ERR_MAX + 1];
+	int fd = -1, r;
+
+	if (c->res_id == 0 || ans->id != c->res_id || c->rq == NULL)
+		return;
+	c->res_id = 0; /* answered: nothing to cancel */
+	if (c->sock < 0 || c->killed) {
+		ms_resolving_drop(c);
+		return;
+	}
+	pv_verbose("session %s: monitor: resolving %s for %s took %llu ms%s%s",
+	    c->id, tg->host, tg->name,
+	    (unsigned long long)(pv_mono_ms() - c->res_t0),
+	    ans->naddr == 0 ? ": " : "", ans->err);
+	if (ans->naddr == 0) {
+		r = PV_ERR_NOT_FOUND;
+		(void)snprintf(why, sizeof(why), "%s", ans->err);
+	} else
+		r = broker_leg_connect_addrs(
+		    ans, tg->port, &fd, why, sizeof(why));
+	if (r != 0)
+		(void)ms_leg_fail(c, tg, r, why, c->ra);
+	else
+		(void)ms_leg_opened(c, tg, &fd, c->ra);
+	c->pq = c->rq;
+	c->pa = c->ra;
+	c->pfd = fd;
+	c->rq = c->ra = NULL;
 }
 
 /* What the session process saw of a leg after the socket went over. */
@@ -1479,6 +1586,22 @@ broker_monsrv_take(struct broker_mon_child *c)
 		return PV_ERR_CLOSED;
 	if (c->pa != NULL)
 		return 0; /* one request at a time; the next one waits */
+	if (c->rq != NULL) {
+		uint8_t b;
+		ssize_t n = recv(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		/* the process waits for its answer: it has nothing to say */
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			ms_close(c);
+			ms_resolving_drop(c);
+			return PV_ERR_CLOSED;
+		}
+		if (n < 0)
+			return 0;
+		ms_resolving_drop(c);
+		return ms_violation(c,
+		    "a request while its target's name lookup is in flight", 0);
+	}
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {
 		free(q);
@@ -1520,7 +1643,13 @@ broker_monsrv_take(struct broker_mon_child *c)
 		r = ms_violation(c, "a request out of order", type);
 		goto fail;
 	}
-	if (ms_dispatch(c, q, a, &fd) != 0) {
+	if ((r = ms_dispatch(c, q, a, &fd)) == MS_RESOLVING) {
+		c->rq = q;
+		c->ra = a;
+		c->ptype = type;
+		return 0;
+	}
+	if (r != 0) {
 		r = ms_violation(c,
 		    c->lie != NULL ? c->lie : "a request that does not fit",
 		    type);
