@@ -69,7 +69,8 @@ BROKER_UNIT_TESTS = \
 	tests/unit/test_broker_control \
 	tests/unit/test_broker_listen \
 	tests/unit/test_broker_login \
-	tests/unit/test_broker_monsrv
+	tests/unit/test_broker_monsrv \
+	tests/unit/test_broker_resolver
 check_PROGRAMS += $(BROKER_UNIT_TESTS)
 TESTS += $(BROKER_UNIT_TESTS)
 tests_unit_test_broker_login_SOURCES = tests/unit/test_broker_login.c
@@ -95,6 +96,11 @@ tests_unit_test_broker_control_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS) \
 tests_unit_test_broker_control_LDFLAGS = $(UNIT_LINK)
 tests_unit_test_broker_control_LDADD = libprovost_broker.la \
 	libprovost_store.la libprovost_common.la $(CMOCKA_LIBS)
+tests_unit_test_broker_resolver_SOURCES = tests/unit/test_broker_resolver.c
+tests_unit_test_broker_resolver_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
+tests_unit_test_broker_resolver_LDFLAGS = $(UNIT_LINK)
+tests_unit_test_broker_resolver_LDADD = libprovost_broker.la \
+	libprovost_common.la $(CMOCKA_LIBS)
 tests_unit_test_broker_listen_SOURCES = tests/unit/test_broker_listen.c
 tests_unit_test_broker_listen_CFLAGS = $(UNIT_CC) $(CRYPTO_CFLAGS)
 tests_unit_test_broker_listen_LDFLAGS = $(UNIT_LINK)
@@ -109,6 +115,15 @@ tests_fuzz_fuzz_login_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_login_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
 	libprovost_common.la
 LINT_C_FILES += tests/fuzz/fuzz_login.c
+
+# The resolver process's answers as the monitor checks them.
+FUZZ_TARGETS += tests/fuzz/fuzz_resolver
+tests_fuzz_fuzz_resolver_SOURCES = tests/fuzz/fuzz_resolver.c
+tests_fuzz_fuzz_resolver_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_fuzz_fuzz_resolver_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_resolver_LDADD = $(FUZZ_MAIN_LIB) libprovost_broker.la \
+	libprovost_common.la
+LINT_C_FILES += tests/fuzz/fuzz_resolver.c
 
 # The engineer's menu line (split as sh would) on an in-memory store.
 FUZZ_TARGETS += tests/fuzz/fuzz_menu
