@@ -1600,7 +1600,8 @@ broker_monsrv_take(struct broker_mon_child *c)
 			return 0;
 		ms_resolving_drop(c);
 		return ms_violation(c,
-		    "a request while its target's name lookup is in flight", 0);
+		    "a request while its target's name lookup is in flight",
+		    c->ptype);
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
 	    (a = calloc(1, sizeof(*a))) == NULL) {

@@ -54,6 +54,7 @@ usage(void)
 	    "MFAGrace?)\n"
 	    "    menu WORD...      (a menu command, words joined by blanks)\n"
 	    "    audit SESSION ACTION DETAIL...  (one audit row, plain words)\n"
+	    "    nowait REQUEST    (REQUEST sent, its answer not awaited)\n"
 	    "    sleep MS\n"
 	    "    partial           (a frame header and part of its body, no "
 	    "more)\n"
@@ -473,7 +474,7 @@ main(int argc, char **argv)
 	struct mon_msg q, a;
 	char line[1024], *f[FORGE_FIELDS], *save = NULL, out[1024] = "";
 	long pid, fd;
-	int pidfd, sock, i, n, r, stale, afd;
+	int pidfd, sock, i, n, r, stale, afd, nowait;
 
 	if (argc < 4)
 		usage();
@@ -524,11 +525,16 @@ main(int argc, char **argv)
 			report(sock, f + 1, n - 1);
 			continue;
 		}
-		build(f, n, &q, out, sizeof(out));
+		nowait = strcmp(f[0], "nowait") == 0 && n > 1;
+		build(f + nowait, n - nowait, &q, out, sizeof(out));
 		if ((r = broker_mon_send(
 			 sock, &q, -1, pv_mono_ms() + FORGE_WAIT_MS)) != 0) {
 			printf("closed (send: %s)\n", pv_err_str(r));
 			return 3;
+		}
+		if (nowait) {
+			printf("sent %s\n", f[1]);
+			continue;
 		}
 		for (stale = 0;; stale++) {
 			afd = -1;

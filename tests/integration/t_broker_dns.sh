@@ -10,7 +10,8 @@
 # control socket answers; the hung one fails after the monitor's 10 s
 # deadline with "name lookup timed out" and a target.unreachable row.  The
 # resolver process killed with a lookup in flight fails that lookup at
-# once (fail closed), and the next by-name lookup works again.
+# once (fail closed), and the next by-name lookup works again.  A forged
+# session process that speaks while its lookup is in flight is killed.
 . "$top_srcdir/tests/integration/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || pv_skip "needs root (unshare --mount)"
@@ -146,4 +147,30 @@ NEW_PID=$(sed -n 's/.*resolver process restarted (pid \([0-9]*\))$/\1/p' "$PVD_L
     pv_fail "no new resolver process"
 pv_log "a new resolver process ($NEW_PID) answered name01"
 kill "$HANG2" 2>/dev/null
+
+# A taken-over session process that speaks while its lookup is in flight
+# (it must wait for its answer) is killed and audited, and the monitor
+# goes on serving; the lookup's late answer is dropped.
+FORGE="$top_builddir/broker/pv-broker-forge"
+[ -x "$FORGE" ] || pv_fail "no $FORGE"
+L="alice+$ME@db01"
+live_session f
+out=$("$FORGE" "$SP" "$MFD" "decide alice hang01 $ME shell" \
+    "nowait target-connect alice hang01" "sleep 300" "target-get alice db01" 2>&1)
+echo "$out" | tail -1 | grep -q '^closed' || pv_fail "a request while the lookup was in flight was answered: $out"
+pv_wait_log "$PVD_LOG" "session $SID: session process $SP killed: a request while its target's name lookup is in flight (target-connect)" 5 ||
+    pv_fail "the request during the lookup was not refused"
+kill -CONT "$SP" 2>/dev/null
+wait "$LP" 2>/dev/null
+i=0
+until pvctl audit export --format jsonl | grep '"session.monitor_violation"' | grep -q "$SID"; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || pv_fail "the violation was not audited"
+	sleep 0.1
+done
+t5=$(ms)
+pvctl session list > "$PV_TMP/list2.out" 2>&1 || pv_fail "session list after the violation"
+t6=$(ms)
+[ $((t6 - t5)) -lt 1000 ] || pv_fail "session list took $((t6 - t5)) ms"
+pv_log "a request during the lookup: the process killed and audited"
 pv_log "ok"
