@@ -146,6 +146,17 @@ NEW_PID=$(sed -n 's/.*resolver process restarted (pid \([0-9]*\))$/\1/p' "$PVD_L
 [ -n "$NEW_PID" ] && [ "$NEW_PID" != "$RES_PID" ] && [ -d "/proc/$NEW_PID" ] ||
     pv_fail "no new resolver process"
 pv_log "a new resolver process ($NEW_PID) answered name01"
+# started while the monitor's store was open: none of it is left there
+grep -q 'provost\.db' "/proc/$NEW_PID/maps" &&
+    pv_fail "the new resolver process maps the store: $(grep 'provost\.db' "/proc/$NEW_PID/maps")"
+ls -l "/proc/$NEW_PID/fd" | grep -q 'provost\.db' && pv_fail "the new resolver process holds the store open"
+# beyond stdio only sockets: its own, and a lookup's UDP socket to the DNS
+# server (hang01's second login asks while this one runs)
+for f in /proc/"$NEW_PID"/fd/*; do
+	n=${f##*/}
+	[ "$n" -le 2 ] && continue
+	case "$(readlink "$f")" in socket:*) ;; *) pv_fail "the new resolver process holds fd $n: $(readlink "$f")" ;; esac
+done
 kill "$HANG2" 2>/dev/null
 
 # A taken-over session process that speaks while its lookup is in flight
