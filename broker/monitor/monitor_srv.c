@@ -123,6 +123,7 @@ struct broker_mon_child {
 	int leg_af; /* 0: none yet */
 	uint8_t leg_src[sizeof(struct in6_addr)];
 	int id_told;           /* identity given out: 1 authenticated, 2 row */
+	uint32_t res_id;       /* the name lookup in flight (below), 0: none */
 	const char *lie;       /* why a request does not fit, for the log */
 	struct mon_reader rd;  /* the frame being read (never waited for) */
 	uint64_t start_ms;     /* forked at, for LoginGraceTime */
@@ -136,14 +137,13 @@ struct broker_mon_child {
 	int ptype;
 	/*
 	 * A target-connect whose host name the resolver process looks up
-	 * (res_id not 0): its request and answer wait here, the answer not
-	 * built, while the loop serves the others.
+	 * (res_id, above, not 0): its request and answer wait here, the
+	 * answer not built, while the loop serves the others.
 	 */
 	struct broker_resolver *res;
-	uint32_t res_id;
+	struct mon_msg *rq, *ra;
 	uint64_t res_t0;
 	struct broker_target res_tg;
-	struct mon_msg *rq, *ra;
 };
 
 int
