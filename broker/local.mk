@@ -175,6 +175,7 @@ BROKER_INTEGRATION_TESTS = \
 	tests/integration/t_broker_kex.sh \
 	tests/integration/t_broker_pg.sh \
 	tests/integration/t_broker_lease.sh \
+	tests/integration/t_broker_lease_pg.sh \
 	tests/integration/t_broker_pg2.sh \
 	tests/integration/t_broker_pghang.sh \
 	tests/integration/t_decide_callers.sh

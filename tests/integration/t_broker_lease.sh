@@ -1,20 +1,30 @@
 #!/bin/sh
 # t_broker_lease.sh: two provostd (bastion-a, bastion-b) on one SQLite
-# store.  A second provostd under a name in use is refused; a session
-# through A is killed with provostctl against B's configuration (a kill
-# pending in the store, ended by A within a second, audited with who
-# asked); after kill -9 of A, B leaves A's live session open until A's
-# lease has expired and then marks it aborted (audited, naming A, the
-# recording incomplete); A started again under its name takes its lease
-# over and first aborts its own stale row; an A that cannot renew its
-# lease ends its own sessions once it has expired.
+# store; t_broker_lease_pg.sh runs it with PV_LEASE_PG=1 on one throwaway
+# PostgreSQL store instead (its rows read with psql).  A second provostd
+# under a name in use is refused; a session through A is killed with
+# provostctl against B's configuration (a kill pending in the store, ended
+# by A within a second, audited with who asked); after kill -9 of A, B
+# leaves A's live session open until A's lease has expired and then marks
+# it aborted (audited, naming A, the recording incomplete); A started
+# again under its name takes its lease over and first aborts its own stale
+# row; an A that cannot renew its lease ends its own sessions once it has
+# expired.
 . "$top_srcdir/tests/integration/lib.sh"
+if [ "${PV_LEASE_PG:-0}" = 1 ]; then
+	. "$top_srcdir/tests/integration/pg-cluster.sh"
+	PSQL=${PSQL:-$PG_BINDIR/psql}
+	[ -x "$PSQL" ] || PSQL=$(command -v psql || :)
+	[ -n "$PSQL" ] || pv_skip "psql not found (apt-get install postgresql-client-15)"
+	pv_pg_test_store
+	q() { "$PSQL" -X -q -tA -v ON_ERROR_STOP=1 "$PV_PG_URI" -c "$1"; }
+else
+	SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
+	[ -n "$SQLITE3" ] || pv_skip "sqlite3 not found"
+	q() { "$SQLITE3" -cmd '.timeout 5000' "$STATE/provost.db" "$1"; }
+fi
 . "$top_srcdir/tests/integration/broker-setup.sh"
-SQLITE3=${SQLITE3:-$(command -v sqlite3 || :)}
-[ -n "$SQLITE3" ] || pv_skip "sqlite3 not found"
 REPLAY=$top_builddir/provost-replay
-DB="$STATE/provost.db"
-q() { "$SQLITE3" -cmd '.timeout 5000' "$DB" "$1"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 mkdir -m 0700 "$PV_TMP/run"
@@ -94,7 +104,7 @@ grep -q "session $SID killed (by broker bastion-a)" "$PV_TMP/kill.out" ||
     pv_fail "kill output: $(cat "$PV_TMP/kill.out")"
 grep -q "provost: access revoked (session.kill session:$SID): ticket 42; asked by admin:$ME" \
     "$PV_TMP/k1.err" || pv_fail "engineer's message: $(cat "$PV_TMP/k1.err")"
-[ "$(q "SELECT requested_by || ' ' || (done_at IS NOT NULL) FROM session_kills WHERE session_id = '$SID'")" = "admin:$ME 1" ] ||
+[ "$(q "SELECT requested_by || ' ' || CASE WHEN done_at IS NULL THEN 0 ELSE 1 END FROM session_kills WHERE session_id = '$SID'")" = "admin:$ME 1" ] ||
     pv_fail "pending kill row: $(q "SELECT * FROM session_kills")"
 [ "$(q "SELECT state FROM sessions WHERE id = '$SID'")" != open ] || pv_fail "k1 row still open"
 [ "$(q "SELECT count(*) FROM audit WHERE action = 'session.kill' AND object = 'session:$SID' AND actor = 'admin:$ME' AND details LIKE '%ticket 42%' AND details LIKE '%bastion-a%'")" = 1 ] ||
