@@ -6,13 +6,33 @@
 # same Store line.  An engineer logged in through A is ended by
 # provostctl revoke run against B's config (timed); a TOTP code used at A
 # is refused at B; MFAGrace earned at A is honoured at B for the same key
-# from the same address, and not for another key.
+# from the same address, and not for another key; a grant's approvals
+# are counted once whichever broker's menu or configuration they come
+# through (and the same approver at once through both).
 . "$top_srcdir/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/pg-cluster.sh"
 
 pv_pg_test_store
 . "$top_srcdir/tests/integration/broker-setup.sh"
 mkdir -m 0700 "$PV_TMP/run"
+
+# A rule needing two approvers of group soc (first, so it decides for
+# apr01); root's --as counts under it (break-glass), so that provostctl
+# through either broker's configuration is a way in for approvals too.
+{
+	sed -n 1p "$PV_TMP/policy.conf"
+	printf '\nRule two-eyes\n    Target apr01\n    Classification internal\n'
+	printf '    Approval 2 group soc break-glass\n    Channels shell exec\n'
+	sed -n '2,$p' "$PV_TMP/policy.conf"
+} > "$PV_TMP/policy.new" && mv "$PV_TMP/policy.new" "$PV_TMP/policy.conf"
+pvctl target add apr01 --host 127.0.0.1 --port "$TARGET_PORT" --classification internal \
+    --accounts "$ME" --hostkey "$PV_SSHD_DIR/host_ed25519.pub" >/dev/null || pv_fail "target add apr01"
+for a in sam kim; do
+	pvctl approver add $a --group soc --not-engineer >/dev/null || pv_fail "approver $a"
+	pv_keygen "$PV_TMP/ap-$a"
+	pvctl approver key add $a "$PV_TMP/ap-$a.pub" >/dev/null 2>&1 || pv_fail "approver key $a"
+	approver_totp $a
+done
 
 # Broker A, as broker-setup.sh made it.
 start_provostd
@@ -139,6 +159,116 @@ n=$(psql -X -tA "$PV_PG_URI" -c "SELECT count(*) FROM mfa_grace g JOIN engineers
 [ "$n" -eq 1 ] || pv_fail "$n grace rows for dave, want 1 (dave1 from 127.0.0.1)"
 [ ! -e "$STATE_A/mfagrace" ] && [ ! -e "$STATE/mfagrace" ] || pv_fail "a mfagrace directory was made"
 pv_log "MFAGrace earned at A is honoured at B for the same key and address only"
+
+# 4. A grant's approvals are counted once however many brokers see them:
+#    "Approval 2 group soc" takes two approvers, whichever broker (menu)
+#    or configuration (provostctl --as) each approval comes through.
+#    Approvers type a code at every sign-in (no MFAGrace for them): each
+#    takes the next 30 s step not used yet, waited for if need be.
+next_code() {
+	f="$PV_TMP/ap-$1.step"
+	now=$(date +%s)
+	cur=$((now / 30))
+	last=$(cat "$f" 2>/dev/null || echo 0)
+	step=$cur
+	[ $step -gt "$last" ] || step=$((last + 1))
+	[ $step -le $((cur + 1)) ] || sleep $(( (step - 1) * 30 - now + 1 ))
+	echo $step > "$f"
+	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" -N "@$((step * 30))" > "$PV_TMP/ap-code"
+}
+cat > "$PV_TMP/askpass-appr" <<EOC
+#!/bin/sh
+case "\$1" in *[Cc]ode*) exec cat "$PV_TMP/ap-code" ;; esac
+exit 1
+EOC
+chmod +x "$PV_TMP/askpass-appr"
+# apssh PORT NAME COMMAND...: approver NAME through the broker on PORT.
+apssh() {
+	port=$1 a=$2; shift 2
+	next_code "$a"
+	SSH_ASKPASS="$PV_TMP/askpass-appr" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/ap-$a" -p "$port" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -l "$a" 127.0.0.1 "$@" </dev/null
+}
+pq() { psql -X -q -tA -v ON_ERROR_STOP=1 "$PV_PG_URI" -c "$1"; }
+approvals() { pq "SELECT count(*) FROM grant_approvals WHERE grant_id = '$1' AND decision = 'approve'"; }
+gstate() { pq "SELECT state FROM grants WHERE id = '$1'"; }
+# shut PORT GRANT N: alice's login at apr01 through PORT is refused, the
+# grant having N of 2 approvals.
+shut() {
+	at "$1" "alice+$ME@apr01" 'echo in' </dev/null >"$PV_TMP/shut.out" 2>&1 &&
+	    pv_fail "alice in at $1 with $3 of 2 approvals"
+	grep -q "grant $2 has $3 of 2 approvals" "$PV_TMP/shut.out" ||
+	    pv_fail "refusal at $1: $(cat "$PV_TMP/shut.out")"
+}
+# open_at PORT: alice's login at apr01 through PORT works.
+open_at() {
+	out=$(at "$1" "alice+$ME@apr01" 'echo in' </dev/null 2>&1) || pv_fail "alice at $1: $out"
+	echo "$out" | grep -qx in || pv_fail "alice at $1: $out"
+}
+request() {
+	ctl_a grant request alice apr01 --account "$ME" --duration 1h --reason "disk full" \
+	    >"$PV_TMP/req.out" 2>"$PV_TMP/req.err" || pv_fail "grant request: $(cat "$PV_TMP/req.err")"
+	G=$(cat "$PV_TMP/req.out")
+	echo "$G" | grep -Eq '^[0-9a-f-]{36}$' || pv_fail "no grant id: $(cat "$PV_TMP/req.out")"
+}
+
+# 4a. sam through A's menu, then through B's menu and B's provostctl.
+t4=$(date +%s%N)
+request
+G1=$G
+out=$(apssh "$A_PORT" sam approve "$G1" --reason at-A 2>&1) || pv_fail "sam at A: $out"
+echo "$out" | grep -qx "grant $G1 approved: 1 of 2 approvals" || pv_fail "sam at A: $out"
+out=$(apssh "$B_PORT" sam approve "$G1" --reason again-at-B 2>&1) && pv_fail "sam counted again at B: $out"
+echo "$out" | grep -q "approval refused: approver sam already decided on grant $G1" ||
+    pv_fail "sam again at B: $out"
+ctl_b grant approve "$G1" --as sam >"$PV_TMP/as.out" 2>&1 &&
+    pv_fail "sam counted again by provostctl through B: $(cat "$PV_TMP/as.out")"
+grep -q "approver sam already decided on grant $G1" "$PV_TMP/as.out" ||
+    pv_fail "sam --as through B: $(cat "$PV_TMP/as.out")"
+[ "$(approvals "$G1")" -eq 1 ] && [ "$(gstate "$G1")" = pending ] ||
+    pv_fail "after sam three times: $(approvals "$G1") approvals, $(gstate "$G1")"
+shut "$A_PORT" "$G1" 1
+shut "$B_PORT" "$G1" 1
+# kim, another approver, through B's menu: the grant opens at both.
+out=$(apssh "$B_PORT" kim approve "$G1" --reason at-B 2>&1) || pv_fail "kim at B: $out"
+echo "$out" | grep -qx "grant $G1 approved: active now" || pv_fail "kim at B: $out"
+[ "$(approvals "$G1")" -eq 2 ] && [ "$(gstate "$G1")" = active ] ||
+    pv_fail "after kim: $(approvals "$G1") approvals, $(gstate "$G1")"
+open_at "$A_PORT"
+open_at "$B_PORT"
+n=$(pq "SELECT count(*) FROM audit WHERE action = 'grant.approve' AND object = 'grant:$G1'")
+[ "$n" -eq 2 ] || pv_fail "$n grant.approve rows for two approvals"
+pv_log "one approver through A's and B's menus and B's provostctl counted once; a second opened it at both"
+
+# 4b. provostctl only (break-glass): sam through A's configuration, then
+#     through B's; then kim through both at the same moment.
+request
+G2=$G
+ctl_a grant approve "$G2" --as sam >"$PV_TMP/as.out" 2>&1 || pv_fail "sam --as at A: $(cat "$PV_TMP/as.out")"
+ctl_b grant approve "$G2" --as sam >"$PV_TMP/as.out" 2>&1 &&
+    pv_fail "sam --as counted again through B: $(cat "$PV_TMP/as.out")"
+grep -q "approver sam already decided on grant $G2" "$PV_TMP/as.out" ||
+    pv_fail "sam --as through B: $(cat "$PV_TMP/as.out")"
+[ "$(approvals "$G2")" -eq 1 ] && [ "$(gstate "$G2")" = pending ] ||
+    pv_fail "after sam twice: $(approvals "$G2") approvals, $(gstate "$G2")"
+ctl_a grant approve "$G2" --as kim >"$PV_TMP/kim-a.out" 2>&1 &
+ka=$!
+ctl_b grant approve "$G2" --as kim >"$PV_TMP/kim-b.out" 2>&1 &
+kb=$!
+wait $ka; ra=$?
+wait $kb; rb=$?
+[ $((ra == 0)) -ne $((rb == 0)) ] ||
+    pv_fail "kim at once through A ($ra) and B ($rb): $(cat "$PV_TMP/kim-a.out" "$PV_TMP/kim-b.out")"
+grep -q "approver kim already decided on grant $G2\|grant $G2 is active, not pending" \
+    "$PV_TMP/kim-a.out" "$PV_TMP/kim-b.out" ||
+    pv_fail "the refused one: $(cat "$PV_TMP/kim-a.out" "$PV_TMP/kim-b.out")"
+[ "$(approvals "$G2")" -eq 2 ] && [ "$(gstate "$G2")" = active ] ||
+    pv_fail "after kim twice at once: $(approvals "$G2") approvals, $(gstate "$G2")"
+pv_log "provostctl --as through A and B counted once, at once too"
+pv_log "approvals across brokers: $(( ($(date +%s%N) - t4) / 1000000 )) ms"
 
 # One audit chain, whoever wrote it.
 ctl_a audit verify >"$PV_TMP/verify.out" 2>&1 || pv_fail "audit verify: $(cat "$PV_TMP/verify.out")"
