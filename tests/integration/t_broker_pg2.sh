@@ -244,7 +244,8 @@ n=$(pq "SELECT count(*) FROM audit WHERE action = 'grant.approve' AND object = '
 pv_log "one approver through A's and B's menus and B's provostctl counted once; a second opened it at both"
 
 # 4b. provostctl only (break-glass): sam through A's configuration, then
-#     through B's; then kim through both at the same moment.
+#     through B's; then kim through both at the same moment; then sam and
+#     kim at the same moment, one through each.
 request
 G2=$G
 ctl_a grant approve "$G2" --as sam >"$PV_TMP/as.out" 2>&1 || pv_fail "sam --as at A: $(cat "$PV_TMP/as.out")"
@@ -267,6 +268,19 @@ grep -q "approver kim already decided on grant $G2\|grant $G2 is active, not pen
     pv_fail "the refused one: $(cat "$PV_TMP/kim-a.out" "$PV_TMP/kim-b.out")"
 [ "$(approvals "$G2")" -eq 2 ] && [ "$(gstate "$G2")" = active ] ||
     pv_fail "after kim twice at once: $(approvals "$G2") approvals, $(gstate "$G2")"
+# Two approvers at the same moment, one through each broker: both count
+# and the grant opens (neither may miss the other's approval).
+for i in 1 2 3; do
+	request
+	ctl_a grant approve "$G" --as sam >"$PV_TMP/sam-a.out" 2>&1 &
+	sa=$!
+	ctl_b grant approve "$G" --as kim >"$PV_TMP/kim-b.out" 2>&1 &
+	kb=$!
+	wait $sa || pv_fail "sam through A: $(cat "$PV_TMP/sam-a.out")"
+	wait $kb || pv_fail "kim through B: $(cat "$PV_TMP/kim-b.out")"
+	[ "$(approvals "$G")" -eq 2 ] && [ "$(gstate "$G")" = active ] ||
+	    pv_fail "sam and kim at once, round $i: $(approvals "$G") approvals, $(gstate "$G")"
+done
 pv_log "provostctl --as through A and B counted once, at once too"
 pv_log "approvals across brokers: $(( ($(date +%s%N) - t4) / 1000000 )) ms"
 
