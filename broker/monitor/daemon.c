@@ -913,10 +913,10 @@ serve(struct broker_ctx *bx, struct pv_config *conf, const char *conf_path,
 		.sb = sb,
 	};
 
-	/* target names are looked up there, never in this loop */
+	/* target names are looked up there (from the first), never here */
 	if (broker_resolver_new(
 		res_scrub, &dr, res_done, res_watch, &dr, &k.res) != 0)
-		pv_error("resolver: cannot start: targets stored by host "
+		pv_error("resolver: out of memory: targets stored by host "
 			 "name cannot be reached");
 	for (;;) {
 		if (got_chld) {

@@ -375,10 +375,10 @@ broker_resolver_new(broker_res_scrub_fn scrub, void *scrub_ctx,
 	r->done = done;
 	r->watch = watch;
 	r->ctx = ctx;
-	/* a resolver that cannot start now is started on the first lookup */
-	if (res_spawn(r) != 0)
-		pv_warn("resolver: not started; tried again at the first "
-			"lookup");
+	/*
+	 * Started at the first lookup: a broker whose targets are all stored
+	 * by address runs no resolver.
+	 */
 	*out = r;
 	return 0;
 }
@@ -450,7 +450,10 @@ broker_resolver_ask(struct broker_resolver *r, const char *host, uint16_t port,
 		return PV_ERR_INVALID;
 	}
 	if (r->fd < 0) {
-		if (pv_mono_ms() - r->started_ms < BROKER_RES_RESTART_MS) {
+		int again = r->pid > 0; /* one ran before */
+
+		if (again &&
+		    pv_mono_ms() - r->started_ms < BROKER_RES_RESTART_MS) {
 			(void)snprintf(
 			    why, whylen, "the resolver process is restarting");
 			return PV_ERR_LIMIT;
@@ -460,7 +463,9 @@ broker_resolver_ask(struct broker_resolver *r, const char *host, uint16_t port,
 			    why, whylen, "the resolver process cannot start");
 			return PV_ERR_IO;
 		}
-		pv_warn("resolver process restarted (pid %ld)", (long)r->pid);
+		if (again)
+			pv_warn("resolver process restarted (pid %ld)",
+			    (long)r->pid);
 	}
 	for (i = 0; i < BROKER_RES_INFLIGHT_MAX; i++)
 		if (r->v[i].id == 0) {

@@ -60,13 +60,8 @@ grep -q "^nameserver 127.0.0.1" /etc/resolv.conf 2>/dev/null &&
     grep -q "$DNS_ADDR" /etc/resolv.conf && pv_fail "the host's /etc/resolv.conf was changed"
 
 start_provostd
-RES_PID=$(sed -n 's/.*resolver process \([0-9]*\) started$/\1/p' "$PVD_LOG" | head -n 1)
-[ -n "$RES_PID" ] && [ -d "/proc/$RES_PID" ] || pv_fail "no resolver process logged"
-[ "$(awk '/^Uid:/ { print $2 }' "/proc/$RES_PID/status")" -eq "$(id -u nobody)" ] ||
-    pv_fail "the resolver process runs as $(awk '/^Uid:/ { print $2 }' "/proc/$RES_PID/status"), not the SandboxUser"
-# nothing of the monitor's but its socket and stdio
-nfd=$(ls "/proc/$RES_PID/fd" | wc -l)
-[ "$nfd" -le 4 ] || pv_fail "the resolver process holds $nfd descriptors: $(ls -l "/proc/$RES_PID/fd")"
+# no resolver until a name is looked up (every target so far is numeric)
+grep -q "resolver process [0-9]* started" "$PVD_LOG" && pv_fail "a resolver started with no name to look up"
 pvctl target add hang01 --host db-hang.pv-test.example --port "$TARGET_PORT" \
     --classification public --accounts "$ME" --hostkey "$hk" >/dev/null || pv_fail "target add hang01"
 pvctl target add name01 --host localhost --port "$TARGET_PORT" --classification public \
@@ -80,6 +75,16 @@ HANG=$!
 pv_track "$HANG"
 pv_wait_log "$DNS_LOG" "not answered" 15 || pv_fail "hang01: no query reached the DNS server"
 pv_log "hang01's name lookup is in flight (the DNS server got a query)"
+RES_PID=$(sed -n 's/.*resolver process \([0-9]*\) started$/\1/p' "$PVD_LOG" | head -n 1)
+[ -n "$RES_PID" ] && [ -d "/proc/$RES_PID" ] || pv_fail "no resolver process logged"
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$RES_PID/status")" -eq "$(id -u nobody)" ] ||
+    pv_fail "the resolver process runs as $(awk '/^Uid:/ { print $2 }' "/proc/$RES_PID/status"), not the SandboxUser"
+# nothing of the monitor's but its socket and stdio (and, a lookup being
+# in flight, the query's own socket)
+nfd=$(find "/proc/$RES_PID/fd" -mindepth 1 -lname 'socket:*' -prune -o -print | wc -l)
+[ "$nfd" -le 3 ] || pv_fail "the resolver process holds $nfd descriptors besides sockets: $(ls -l "/proc/$RES_PID/fd")"
+nsk=$(find "/proc/$RES_PID/fd" -mindepth 1 -lname 'socket:*' | wc -l)
+[ "$nsk" -le 3 ] || pv_fail "the resolver process holds $nsk sockets: $(ls -l "/proc/$RES_PID/fd")"
 
 # Meanwhile bob logs in to a numeric target, and the control socket answers.
 t1=$(ms)

@@ -196,12 +196,14 @@ test_process(void **state)
 	(void)state;
 	assert_int_equal(
 	    broker_resolver_new(NULL, NULL, on_done, NULL, &g, &r), 0);
-	pid = broker_resolver_pid(r);
-	assert_true(pid > 0 && broker_resolver_fd(r) >= 0);
+	/* none before the first lookup */
+	assert_true(broker_resolver_pid(r) == -1 && broker_resolver_fd(r) < 0);
 	/* /etc/hosts: an address, for the right owner */
 	assert_int_equal(
 	    broker_resolver_ask(r, "localhost", 22, &x, &id, why, sizeof(why)),
 	    0);
+	pid = broker_resolver_pid(r);
+	assert_true(pid > 0 && broker_resolver_fd(r) >= 0);
 	wait_for(r, &g, 1, 5000);
 	assert_int_equal(g.n, 1);
 	assert_ptr_equal(g.owner[0], &x);
