@@ -174,6 +174,41 @@ approver_totp() {
 	[ -s "$PV_TMP/ap-$1.totp" ] || pv_fail "approver totp $1"
 }
 
+# pv_approver_code NAME: approver NAME's code for the next 30 s step not
+# used yet (waited for before ssh starts, LoginGraceTime being shorter
+# than a step), from $PV_TMP/ap-NAME.totp into $PV_TMP/ap-code.
+pv_approver_code() {
+	f="$PV_TMP/ap-$1.step"
+	now=$(date +%s)
+	cur=$((now / 30))
+	last=$(cat "$f" 2>/dev/null || echo 0)
+	step=$cur
+	[ $step -gt "$last" ] || step=$((last + 1))
+	if [ $step -gt $((cur + 1)) ]; then
+		sleep $(( (step - 1) * 30 - now + 1 ))
+	fi
+	echo $step > "$f"
+	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" -N "@$((step * 30))" > "$PV_TMP/ap-code"
+}
+# pv_apssh PORT NAME COMMAND...: approver NAME (key $PV_TMP/ap-NAME)
+# through the broker on PORT, its own key and a fresh code via askpass.
+pv_apssh() {
+	port=$1 a=$2; shift 2
+	if [ ! -x "$PV_TMP/askpass-appr" ]; then
+		cat > "$PV_TMP/askpass-appr" <<EOC
+#!/bin/sh
+case "\$1" in *[Cc]ode*) exec cat "$PV_TMP/ap-code" ;; esac
+exit 1
+EOC
+		chmod +x "$PV_TMP/askpass-appr"
+	fi
+	pv_approver_code "$a"
+	SSH_ASKPASS="$PV_TMP/askpass-appr" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
+	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/ap-$a" -p "$port" \
+	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
+	    -o PreferredAuthentications=publickey,keyboard-interactive \
+	    -l "$a" 127.0.0.1 "$@" </dev/null
+}
 # pvssh LOGIN [ssh args...] [command]: ssh through provostd with ENG_KEY.
 # pvssh_bg LOGIN ...: the same in the background, PVSSH_PID being ssh's own
 # pid (stopped when the test ends).

@@ -69,35 +69,9 @@ start_provostd
 # The approver's code: that of the next 30 s step not used yet (waited
 # for before ssh starts, LoginGraceTime being shorter than a step), given
 # to ssh by askpass.
-next_code() {
-	f="$PV_TMP/ap-$1.step"
-	now=$(date +%s)
-	cur=$((now / 30))
-	last=$(cat "$f" 2>/dev/null || echo 0)
-	step=$cur
-	[ $step -gt "$last" ] || step=$((last + 1))
-	if [ $step -gt $((cur + 1)) ]; then
-		sleep $(( (step - 1) * 30 - now + 1 ))
-	fi
-	echo $step > "$f"
-	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" -N "@$((step * 30))" > "$PV_TMP/ap-code"
-}
-cat > "$PV_TMP/askpass-appr" <<EOC
-#!/bin/sh
-case "\$1" in *[Cc]ode*) exec cat "$PV_TMP/ap-code" ;; esac
-exit 1
-EOC
-chmod +x "$PV_TMP/askpass-appr"
+next_code() { pv_approver_code "$1"; }
 # apssh NAME COMMAND...: approver NAME through provostd, own key and code.
-apssh() {
-	a=$1; shift
-	next_code "$a"
-	SSH_ASKPASS="$PV_TMP/askpass-appr" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/ap-$a" -p "$PVD_PORT" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -l "$a" 127.0.0.1 "$@" </dev/null
-}
+apssh() { pv_apssh "$PVD_PORT" "$@"; }
 approvals() { sql "select count(*) from grant_approvals where grant_id = '$1' and decision = 'approve'"; }
 state() { sql "select state from grants where id = '$1'"; }
 request() {

@@ -165,33 +165,8 @@ pv_log "MFAGrace earned at A is honoured at B for the same key and address only"
 #    or configuration (provostctl --as) each approval comes through.
 #    Approvers type a code at every sign-in (no MFAGrace for them): each
 #    takes the next 30 s step not used yet, waited for if need be.
-next_code() {
-	f="$PV_TMP/ap-$1.step"
-	now=$(date +%s)
-	cur=$((now / 30))
-	last=$(cat "$f" 2>/dev/null || echo 0)
-	step=$cur
-	[ $step -gt "$last" ] || step=$((last + 1))
-	[ $step -le $((cur + 1)) ] || sleep $(( (step - 1) * 30 - now + 1 ))
-	echo $step > "$f"
-	"$OATHTOOL" --totp -b "$(cat "$PV_TMP/ap-$1.totp")" -N "@$((step * 30))" > "$PV_TMP/ap-code"
-}
-cat > "$PV_TMP/askpass-appr" <<EOC
-#!/bin/sh
-case "\$1" in *[Cc]ode*) exec cat "$PV_TMP/ap-code" ;; esac
-exit 1
-EOC
-chmod +x "$PV_TMP/askpass-appr"
 # apssh PORT NAME COMMAND...: approver NAME through the broker on PORT.
-apssh() {
-	port=$1 a=$2; shift 2
-	next_code "$a"
-	SSH_ASKPASS="$PV_TMP/askpass-appr" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 \
-	    "$SSH" -F "$PV_TMP/ssh_config" -i "$PV_TMP/ap-$a" -p "$port" \
-	    -o BatchMode=no -o NumberOfPasswordPrompts=1 \
-	    -o PreferredAuthentications=publickey,keyboard-interactive \
-	    -l "$a" 127.0.0.1 "$@" </dev/null
-}
+apssh() { pv_apssh "$@"; }
 pq() { psql -X -q -tA -v ON_ERROR_STOP=1 "$PV_PG_URI" -c "$1"; }
 approvals() { pq "SELECT count(*) FROM grant_approvals WHERE grant_id = '$1' AND decision = 'approve'"; }
 gstate() { pq "SELECT state FROM grants WHERE id = '$1'"; }
